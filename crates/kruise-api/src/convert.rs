@@ -1,0 +1,229 @@
+//! Conversion between API versions (CS-5). The planners work on the v1beta1 (hub) shape; the
+//! CLI, the simulator and the adapter convert v1alpha1 objects on the way in.
+
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::apps::common::InPlaceUpdateStrategy;
+use crate::apps::{v1alpha1, v1beta1};
+use crate::keys;
+
+/// CloneSet v1alpha1 → v1beta1 (CS-5).
+///
+/// `OnDelete` becomes `type: OnDelete` with no `rollingUpdate`; every other type becomes
+/// `RollingUpdate` with `podUpdatePolicy` = the old type (unknown ⇒ `ReCreate`) and the rolling
+/// fields copied. `enablePVCReuse = !disablePVCReuse`; the exclude-preparing-delete label becomes
+/// `excludePreparingDelete`; the image pre-download annotations move into
+/// `inPlaceUpdateStrategy`.
+pub fn cloneset_to_v1beta1(src: &v1alpha1::CloneSet) -> v1beta1::CloneSet {
+    use v1beta1::{pod_update_policy as pol, update_strategy_type as ty};
+    let s = &src.spec;
+    let us = &s.update_strategy;
+    let annotations = src.metadata.annotations.clone().unwrap_or_default();
+    let labels = src.metadata.labels.clone().unwrap_or_default();
+
+    let update_strategy = if us.type_.as_deref() == Some(v1alpha1::update_strategy_type::ON_DELETE) {
+        v1beta1::CloneSetUpdateStrategy { type_: Some(ty::ON_DELETE.to_owned()), rolling_update: None }
+    } else {
+        let policy = match us.type_.as_deref() {
+            Some(p @ (pol::IN_PLACE_IF_POSSIBLE | pol::IN_PLACE_ONLY | pol::RECREATE)) => p,
+            _ => pol::RECREATE,
+        };
+        let mut ipu = us.in_place_update_strategy.clone();
+        let pre_download = (
+            annotations.get(keys::IMAGE_PREDOWNLOAD_PARALLELISM),
+            annotations.get(keys::IMAGE_PREDOWNLOAD_TIMEOUT_SECONDS),
+            annotations.get(keys::IMAGE_PREDOWNLOAD_MIN_UPDATED_READY_PODS),
+        );
+        if pre_download.0.is_some() || pre_download.1.is_some() || pre_download.2.is_some() {
+            let ipu = ipu.get_or_insert_with(InPlaceUpdateStrategy::default);
+            if let Some(p) = pre_download.0 {
+                ipu.image_pre_download_parallelism = Some(match p.parse::<i32>() {
+                    Ok(n) => IntOrString::Int(n),
+                    Err(_) => IntOrString::String(p.clone()),
+                });
+            }
+            if let Some(t) = pre_download.1.and_then(|t| t.parse().ok()) {
+                ipu.image_pre_download_timeout_seconds = Some(t);
+            }
+            if let Some(m) = pre_download.2.and_then(|m| m.parse().ok()) {
+                ipu.image_pre_download_min_updated_ready_pods = Some(m);
+            }
+        }
+        v1beta1::CloneSetUpdateStrategy {
+            type_: Some(ty::ROLLING_UPDATE.to_owned()),
+            rolling_update: Some(v1beta1::RollingUpdateCloneSetStrategy {
+                partition: us.partition.clone(),
+                max_unavailable: us.max_unavailable.clone(),
+                max_surge: us.max_surge.clone(),
+                pod_update_policy: Some(policy.to_owned()),
+                paused: us.paused,
+                priority_strategy: us.priority_strategy.clone(),
+                scatter_strategy: us.scatter_strategy.clone(),
+                in_place_update_strategy: ipu,
+            }),
+        }
+    };
+
+    let mut metadata = src.metadata.clone();
+    if let Some(a) = metadata.annotations.as_mut() {
+        a.remove(keys::IMAGE_PREDOWNLOAD_PARALLELISM);
+        a.remove(keys::IMAGE_PREDOWNLOAD_TIMEOUT_SECONDS);
+        a.remove(keys::IMAGE_PREDOWNLOAD_MIN_UPDATED_READY_PODS);
+        if a.is_empty() {
+            metadata.annotations = None;
+        }
+    }
+
+    v1beta1::CloneSet {
+        metadata,
+        spec: v1beta1::CloneSetSpec {
+            replicas: s.replicas,
+            selector: s.selector.clone(),
+            template: s.template.clone(),
+            volume_claim_templates: s.volume_claim_templates.clone(),
+            scale_strategy: v1beta1::CloneSetScaleStrategy {
+                pods_to_delete: s.scale_strategy.pods_to_delete.clone(),
+                max_unavailable: s.scale_strategy.max_unavailable.clone(),
+                enable_pvc_reuse: !s.scale_strategy.disable_pvc_reuse,
+                exclude_preparing_delete: labels
+                    .get(keys::CLONESET_SCALING_EXCLUDE_PREPARING_DELETE)
+                    .is_some_and(|v| v == "true"),
+            },
+            update_strategy,
+            revision_history_limit: s.revision_history_limit,
+            min_ready_seconds: s.min_ready_seconds,
+            lifecycle: s.lifecycle.clone(),
+            progress_deadline_seconds: s.progress_deadline_seconds,
+        },
+        status: src.status.clone(),
+    }
+}
+
+/// CloneSet v1beta1 → v1alpha1 (CS-5). `OnDelete` stays `OnDelete`; otherwise the type is the
+/// `podUpdatePolicy` (empty, unknown or no `rollingUpdate` ⇒ `ReCreate`). Pre-download fields go
+/// back to annotations. `excludePreparingDelete` is not converted back (as upstream).
+pub fn cloneset_to_v1alpha1(src: &v1beta1::CloneSet) -> v1alpha1::CloneSet {
+    use v1beta1::pod_update_policy as pol;
+    let s = &src.spec;
+    let mut metadata = src.metadata.clone();
+    let update_strategy = if src.is_on_delete() {
+        v1alpha1::CloneSetUpdateStrategy {
+            type_: Some(v1alpha1::update_strategy_type::ON_DELETE.to_owned()),
+            ..Default::default()
+        }
+    } else {
+        let ru = s.update_strategy.rolling_update.clone().unwrap_or_default();
+        let ty = match ru.pod_update_policy.as_deref() {
+            Some(p @ (pol::IN_PLACE_IF_POSSIBLE | pol::IN_PLACE_ONLY)) => p,
+            _ => pol::RECREATE,
+        };
+        let mut ipu = ru.in_place_update_strategy.clone();
+        if let Some(i) = ipu.as_mut() {
+            let mut put = |k: &str, v: String| {
+                metadata.annotations.get_or_insert_with(Default::default).insert(k.to_owned(), v);
+            };
+            if let Some(p) = i.image_pre_download_parallelism.take() {
+                put(
+                    keys::IMAGE_PREDOWNLOAD_PARALLELISM,
+                    match p {
+                        IntOrString::Int(n) => n.to_string(),
+                        IntOrString::String(s) => s,
+                    },
+                );
+            }
+            if let Some(t) = i.image_pre_download_timeout_seconds.take() {
+                put(keys::IMAGE_PREDOWNLOAD_TIMEOUT_SECONDS, t.to_string());
+            }
+            if let Some(m) = i.image_pre_download_min_updated_ready_pods.take() {
+                put(keys::IMAGE_PREDOWNLOAD_MIN_UPDATED_READY_PODS, m.to_string());
+            }
+        }
+        v1alpha1::CloneSetUpdateStrategy {
+            type_: Some(ty.to_owned()),
+            partition: ru.partition,
+            max_unavailable: ru.max_unavailable,
+            max_surge: ru.max_surge,
+            paused: ru.paused,
+            priority_strategy: ru.priority_strategy,
+            scatter_strategy: ru.scatter_strategy,
+            in_place_update_strategy: ipu,
+        }
+    };
+    v1alpha1::CloneSet {
+        metadata,
+        spec: v1alpha1::CloneSetSpec {
+            replicas: s.replicas,
+            selector: s.selector.clone(),
+            template: s.template.clone(),
+            volume_claim_templates: s.volume_claim_templates.clone(),
+            scale_strategy: v1alpha1::CloneSetScaleStrategy {
+                pods_to_delete: s.scale_strategy.pods_to_delete.clone(),
+                max_unavailable: s.scale_strategy.max_unavailable.clone(),
+                disable_pvc_reuse: !s.scale_strategy.enable_pvc_reuse,
+            },
+            update_strategy,
+            revision_history_limit: s.revision_history_limit,
+            min_ready_seconds: s.min_ready_seconds,
+            lifecycle: s.lifecycle.clone(),
+            progress_deadline_seconds: s.progress_deadline_seconds,
+        },
+        status: src.status.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cs_5_in_place_type_becomes_pod_update_policy() {
+        let mut a = v1alpha1::CloneSet::default();
+        a.spec.update_strategy.type_ = Some("InPlaceIfPossible".into());
+        a.spec.update_strategy.partition = Some(IntOrString::Int(2));
+        let b = cloneset_to_v1beta1(&a);
+        assert_eq!(b.spec.update_strategy.type_.as_deref(), Some("RollingUpdate"));
+        let ru = b.spec.update_strategy.rolling_update.as_ref().unwrap();
+        assert_eq!(ru.pod_update_policy.as_deref(), Some("InPlaceIfPossible"));
+        assert_eq!(ru.partition, Some(IntOrString::Int(2)));
+        assert!(b.spec.scale_strategy.enable_pvc_reuse, "disablePVCReuse=false means reuse");
+        let back = cloneset_to_v1alpha1(&b);
+        assert_eq!(back.spec, a.spec.clone().with_reuse_default());
+    }
+
+    #[test]
+    fn cs_5_on_delete_drops_rolling_fields() {
+        let mut a = v1alpha1::CloneSet::default();
+        a.spec.update_strategy.type_ = Some("OnDelete".into());
+        a.spec.update_strategy.partition = Some(IntOrString::Int(2));
+        let b = cloneset_to_v1beta1(&a);
+        assert_eq!(b.spec.update_strategy.type_.as_deref(), Some("OnDelete"));
+        assert!(b.spec.update_strategy.rolling_update.is_none());
+    }
+
+    #[test]
+    fn cs_5_unknown_type_reads_as_recreate() {
+        let mut a = v1alpha1::CloneSet::default();
+        a.spec.update_strategy.type_ = Some("Bogus".into());
+        let b = cloneset_to_v1beta1(&a);
+        let ru = b.spec.update_strategy.rolling_update.as_ref().unwrap();
+        assert_eq!(ru.pod_update_policy.as_deref(), Some("ReCreate"));
+    }
+
+    #[test]
+    fn cs_5_predownload_annotations_move() {
+        let mut a = v1alpha1::CloneSet::default();
+        a.metadata.annotations =
+            Some([(keys::IMAGE_PREDOWNLOAD_PARALLELISM.to_owned(), "5".to_owned())].into_iter().collect());
+        let b = cloneset_to_v1beta1(&a);
+        assert!(b.metadata.annotations.is_none());
+        let ipu = b.spec.update_strategy.rolling_update.unwrap().in_place_update_strategy.unwrap();
+        assert_eq!(ipu.image_pre_download_parallelism, Some(IntOrString::Int(5)));
+    }
+
+    impl v1alpha1::CloneSetSpec {
+        fn with_reuse_default(mut self) -> Self {
+            self.update_strategy.type_ = self.update_strategy.type_.or(Some("ReCreate".into()));
+            self
+        }
+    }
+}

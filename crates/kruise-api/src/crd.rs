@@ -1,0 +1,1 @@
+//! CustomResourceDefinitions generated from the Rust types (feature `schemars`).

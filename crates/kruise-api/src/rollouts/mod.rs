@@ -1,0 +1,4 @@
+//! `rollouts.kruise.io`: Kruise Rollouts, canary batches driving a workload's partition.
+
+/// API group of Kruise Rollouts.
+pub const GROUP: &str = "rollouts.kruise.io";

@@ -1,0 +1,2 @@
+//! The `kruise` command.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The CloneSet planner (spec `cloneset.md`, rules CS-n).

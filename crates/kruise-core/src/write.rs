@@ -1,0 +1,109 @@
+//! Concrete API writes. A plan's typed [actions](crate::cloneset::Action) are turned into these
+//! by pure functions; the simulator's API store and the kube adapter carry them out the same
+//! way, so what the simulator shows is what the operator does.
+
+use serde::Serialize;
+
+/// The object a write addresses.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    /// `v1`, `apps/v1`, `apps.kruise.io/v1beta1`, ...
+    pub api_version: String,
+    /// `Pod`, `PersistentVolumeClaim`, `ControllerRevision`, `CloneSet`, ...
+    pub kind: String,
+    /// Namespace; `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// Object name.
+    pub name: String,
+}
+
+impl Target {
+    /// A namespaced target.
+    pub fn namespaced(api_version: &str, kind: &str, namespace: &str, name: &str) -> Self {
+        Self {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            namespace: Some(namespace.to_owned()),
+            name: name.to_owned(),
+        }
+    }
+    /// A `v1` Pod.
+    pub fn pod(namespace: &str, name: &str) -> Self {
+        Self::namespaced("v1", "Pod", namespace, name)
+    }
+    /// A `v1` PersistentVolumeClaim.
+    pub fn pvc(namespace: &str, name: &str) -> Self {
+        Self::namespaced("v1", "PersistentVolumeClaim", namespace, name)
+    }
+    /// An `apps/v1` ControllerRevision.
+    pub fn revision(namespace: &str, name: &str) -> Self {
+        Self::namespaced("apps/v1", "ControllerRevision", namespace, name)
+    }
+}
+
+/// Which part of an object a write touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Subresource {
+    /// The object itself (metadata and spec).
+    Main,
+    /// The `status` subresource.
+    Status,
+    /// The pod `resize` subresource (in-place resource changes).
+    Resize,
+}
+
+/// One API write.
+///
+/// Preconditions make writes safe against a stale cache: a `Replace` carries the
+/// `resourceVersion` it was computed from (409 Conflict if the object moved on), a `Delete` the
+/// `uid` it means (so a recreated namesake is never deleted).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "op")]
+pub enum ApiWrite {
+    /// Create an object (full JSON, `apiVersion`/`kind` included).
+    Create {
+        /// What is created.
+        target: Target,
+        /// The object.
+        object: serde_json::Value,
+    },
+    /// Replace a whole object (or its status), guarded by `metadata.resourceVersion` in `object`.
+    Replace {
+        /// What is replaced.
+        target: Target,
+        /// Main object or status.
+        subresource: Subresource,
+        /// The new object.
+        object: serde_json::Value,
+    },
+    /// A JSON merge patch (RFC 7386).
+    MergePatch {
+        /// What is patched.
+        target: Target,
+        /// Main object, status or resize.
+        subresource: Subresource,
+        /// The patch.
+        patch: serde_json::Value,
+    },
+    /// Delete an object, only if its uid is still `uid` (when given).
+    Delete {
+        /// What is deleted.
+        target: Target,
+        /// Precondition: the uid of the object meant.
+        uid: Option<String>,
+    },
+}
+
+impl ApiWrite {
+    /// The object this write addresses.
+    pub fn target(&self) -> &Target {
+        match self {
+            ApiWrite::Create { target, .. }
+            | ApiWrite::Replace { target, .. }
+            | ApiWrite::MergePatch { target, .. }
+            | ApiWrite::Delete { target, .. } => target,
+        }
+    }
+}

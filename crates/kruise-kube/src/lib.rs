@@ -1,0 +1,1 @@
+//! kruise-kube: the kube-rs adapter.

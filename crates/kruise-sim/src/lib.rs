@@ -1,0 +1,1 @@
+//! kruise-sim: the simulator.

@@ -21,6 +21,7 @@
 #[macro_use]
 mod resource;
 
+pub mod any;
 pub mod apps;
 pub mod convert;
 pub mod defaults;

@@ -21,3 +21,21 @@ pub fn validate<T: Validate>(obj: &T) -> Result<(), ValidationErrors> {
 pub fn validate_update<T: Validate>(old: &T, new: &T) -> Result<(), ValidationErrors> {
     new.validate_update(old)
 }
+
+impl Validate for crate::apps::v1alpha1::CloneSet {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        Ok(())
+    }
+    fn validate_update(&self, _old: &Self) -> Result<(), ValidationErrors> {
+        self.validate()
+    }
+}
+
+impl Validate for crate::apps::v1beta1::CloneSet {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        Ok(())
+    }
+    fn validate_update(&self, _old: &Self) -> Result<(), ValidationErrors> {
+        self.validate()
+    }
+}

@@ -9,6 +9,8 @@ pub trait Defaulting {
     fn apply_defaults(&mut self);
 }
 
+pub mod pod;
+
 /// Applies the webhook defaults of `obj` in place (`default(&mut cloneset)`).
 pub fn default<T: Defaulting>(obj: &mut T) {
     obj.apply_defaults();

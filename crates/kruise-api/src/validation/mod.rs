@@ -4,6 +4,9 @@
 
 use crate::field::ValidationErrors;
 
+pub mod meta;
+pub mod pod;
+
 /// A type OpenKruise's validating webhook checks.
 pub trait Validate {
     /// Checks a new object (create).

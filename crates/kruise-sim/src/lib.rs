@@ -30,3 +30,8 @@ pub mod store;
 pub mod time;
 
 pub use sim::{Fault, Sim, SimConfig};
+pub mod report;
+pub mod scenario;
+
+pub use report::Report;
+pub use scenario::{RunOptions, run_scenario};

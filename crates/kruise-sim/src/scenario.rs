@@ -1,0 +1,797 @@
+//! Scenario files: a cluster (seed, nodes, images, timings, controller) and a list of steps —
+//! `apply` a manifest, `wait` for a duration or until a condition holds, inject a `fault`,
+//! `capture` pod names, `expect` a state. [`run_scenario`] runs one and returns a
+//! [`Report`](crate::report::Report); a failed `expect` (or a `wait` that times out) stops the
+//! run with a message saying what differed.
+//!
+//! Naming pods from a manifest: generated pod names depend on the planner's id function, so
+//! a manifest that names a pod (the seed's `podsToDelete: [nginxweb1-frcl2]`) is replayed
+//! with a `capture` step that binds a variable to a live pod and an `apply` with
+//! `substitute`, which replaces the literal name in the manifest text by the captured one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use kruise_api::any::AnyResource;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::cluster::NodeSpec;
+use crate::controller::Controller;
+use crate::kubelet::{ImageSpec, KubeletConfig};
+use crate::report::{Report, StepReport};
+use crate::sim::{Fault, PodView, Sim, SimConfig, SimError};
+use crate::store::{ObjectKey, group_of, set_path, str_at};
+use crate::time::{Dur, SimTime};
+
+/// A scenario file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    /// A title for reports.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Seed (overridden by `--seed`); default 0.
+    #[serde(default)]
+    pub seed: u64,
+    /// The nodes: a count (`node-1`…) or a list.
+    #[serde(default = "default_nodes")]
+    pub nodes: Nodes,
+    /// Per-image behaviour (pull durations, failures, crash loops).
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageSpec>,
+    /// Informer cache lag (default 100ms).
+    #[serde(default)]
+    pub informer_lag: Option<Dur>,
+    /// Kubelet timings.
+    #[serde(default)]
+    pub kubelet: KubeletConfig,
+    /// Which controller runs (`cloneset`, `reference`); default `cloneset`.
+    #[serde(default)]
+    pub controller: Option<String>,
+    /// Whether the controller honours expectations (default true; false shows what a naive
+    /// controller does on a lagging cache).
+    #[serde(default = "yes")]
+    pub expectations: bool,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_nodes() -> Nodes {
+    Nodes::Count(3)
+}
+
+/// `nodes: 3` or `nodes: [{name: a, labels: {...}}, ...]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Nodes {
+    /// `node-1` … `node-N`.
+    Count(usize),
+    /// Explicit nodes.
+    List(Vec<NodeSpec>),
+}
+
+impl Nodes {
+    /// The node specs.
+    pub fn specs(&self) -> Vec<NodeSpec> {
+        match self {
+            Nodes::Count(n) => NodeSpec::numbered(*n),
+            Nodes::List(l) => l.clone(),
+        }
+    }
+}
+
+/// One step. Exactly one of `apply`, `delete`, `wait`, `fault`, `capture`, `expect`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Step {
+    /// A comment shown in reports.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A manifest path, relative to the scenario file.
+    #[serde(default)]
+    pub apply: Option<String>,
+    /// With `apply`: replace each key's text in the manifest by the captured variable named
+    /// by the value.
+    #[serde(default)]
+    pub substitute: BTreeMap<String, String>,
+    /// Delete an object: `Kind/name` or `Kind/namespace/name`.
+    #[serde(default)]
+    pub delete: Option<String>,
+    /// Let time pass.
+    #[serde(default)]
+    pub wait: Option<Wait>,
+    /// Inject a fault now.
+    #[serde(default)]
+    pub fault: Option<Fault>,
+    /// Bind variables to live pods.
+    #[serde(default)]
+    pub capture: Option<Capture>,
+    /// Assert the state.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// `wait: {for: 60s}` or `wait: {until: {...}, timeout: 10m}`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Wait {
+    /// Fixed duration.
+    #[serde(default, rename = "for")]
+    pub duration: Option<Dur>,
+    /// Condition (same shape as `expect`).
+    #[serde(default)]
+    pub until: Option<Box<Expect>>,
+    /// Give up (and fail) after this long (default 10m).
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+}
+
+/// `capture: {as: victim, pod: 0}` binds `victim` to the name of the first active pod of the
+/// workload in name order; `capture: {as: before}` records the whole pod set (names and
+/// nodes) for a later `expect: {samePods: before}`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Capture {
+    /// Variable name.
+    #[serde(rename = "as")]
+    pub name: String,
+    /// Index among active pods, by name; absent = the whole set.
+    #[serde(default)]
+    pub pod: Option<usize>,
+}
+
+/// Assertions about the workload's pods and status. Every field is optional; all given ones
+/// must hold. Pod counts are over active (non-terminating) pods of the workload unless said.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Expect {
+    /// The workload (`name`), default the last one applied.
+    #[serde(default)]
+    pub workload: Option<String>,
+    /// Active pods.
+    #[serde(default)]
+    pub pods: Option<usize>,
+    /// Active Ready pods.
+    #[serde(default)]
+    pub ready: Option<usize>,
+    /// Terminating pods.
+    #[serde(default)]
+    pub terminating: Option<usize>,
+    /// Active pods per image.
+    #[serde(default)]
+    pub by_image: BTreeMap<String, usize>,
+    /// Active pods per revision; `update` and `current` name the status revisions.
+    #[serde(default)]
+    pub by_revision: BTreeMap<String, usize>,
+    /// Active pods per phase.
+    #[serde(default)]
+    pub by_phase: BTreeMap<String, usize>,
+    /// Distinct revisions among active pods.
+    #[serde(default)]
+    pub revisions: Option<usize>,
+    /// These pods exist (`${var}` allowed).
+    #[serde(default)]
+    pub present: Vec<String>,
+    /// These pods do not exist or are terminating.
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// Exactly these pods were deleted since the last `apply`.
+    #[serde(default)]
+    pub deleted: Option<Vec<String>>,
+    /// Restart counts per pod; `"*"` means every active pod.
+    #[serde(default)]
+    pub restarts: BTreeMap<String, i64>,
+    /// Active pods have exactly the names and nodes captured under this variable.
+    #[serde(default)]
+    pub same_pods: Option<String>,
+    /// Pods created since the last `apply`.
+    #[serde(default)]
+    pub created: Option<usize>,
+    /// Consecutive creations since the last `apply` are at least this far apart.
+    #[serde(default)]
+    pub created_apart: Option<Dur>,
+    /// A subset of the workload's `status` (JSON), e.g. `{updatedReplicas: 2}`.
+    #[serde(default)]
+    pub status: Option<Value>,
+    /// No event is pending that would change anything before this long (the run settled).
+    #[serde(default)]
+    pub settled: Option<bool>,
+}
+
+/// Why a scenario could not run (distinct from a failed expectation, which is a result).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A YAML document does not parse.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A step is malformed.
+    #[error("step {step}: {message}")]
+    BadStep {
+        /// 1-based step number.
+        step: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// No controller of that name.
+    #[error("unknown controller {0:?} (known: cloneset, reference)")]
+    UnknownController(String),
+    /// The simulation itself failed.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+}
+
+/// Creates the controller a scenario names, or `None` if unknown.
+pub type ControllerFactory<'a> = &'a dyn Fn(&str, bool) -> Option<Box<dyn Controller>>;
+
+/// The controllers this crate knows: `reference` (the ReplicaSet-like
+/// [`ReplicaReconciler`](crate::reference::ReplicaReconciler)), and `cloneset` (the CloneSet planner).
+pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Controller>> {
+    use crate::controller::ReconcilerController;
+    match name {
+        "reference" => {
+            let mut c = ReconcilerController::new("reference", crate::reference::ReplicaReconciler);
+            c.use_expectations = expectations;
+            Some(Box::new(c))
+        }
+        _ => None,
+    }
+}
+
+/// Run-time options.
+pub struct RunOptions<'a> {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Called at the start of every step and as virtual time advances (step, total, now).
+    pub progress: Option<&'a mut dyn FnMut(usize, usize, SimTime)>,
+    /// Builds controllers by name (default [`builtin_controller`]).
+    pub controllers: ControllerFactory<'a>,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        Self { seed: None, progress: None, controllers: &builtin_controller }
+    }
+}
+
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions").field("seed", &self.seed).finish_non_exhaustive()
+    }
+}
+
+/// Reads and parses a scenario file.
+pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+    serde_saphyr::from_str(&text)
+        .map_err(|e| ScenarioError::Parse { path: path.to_owned(), message: e.to_string() })
+}
+
+/// Runs the scenario at `path`.
+pub fn run_scenario(path: &Path, options: RunOptions<'_>) -> Result<Report, ScenarioError> {
+    let scenario = load_scenario(path)?;
+    let base = path.parent().map(Path::to_owned).unwrap_or_default();
+    let title = scenario
+        .name
+        .clone()
+        .unwrap_or_else(|| path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
+    run(&scenario, &base, &title, options)
+}
+
+/// Converts a manifest to what the API server stores: OpenKruise kinds are decoded,
+/// converted to the hub version (v1alpha1 CloneSet → v1beta1), defaulted and validated.
+pub fn admit(doc: Value) -> Result<Value, String> {
+    let namespaced = |mut v: Value| {
+        if v.pointer("/metadata/namespace").is_none() && str_at(&v, &["kind"]) != Some("Node") {
+            set_path(&mut v, &["metadata", "namespace"], json!("default"));
+        }
+        v
+    };
+    let is_kruise = str_at(&doc, &["apiVersion"]).is_some_and(|a| group_of(a).ends_with("kruise.io"));
+    if !is_kruise {
+        return Ok(namespaced(doc));
+    }
+    let any = AnyResource::from_value(doc).map_err(|e| e.to_string())?;
+    let mut hub = match any {
+        AnyResource::CloneSetV1alpha1(cs) => {
+            AnyResource::CloneSetV1beta1(kruise_api::convert::cloneset_to_v1beta1(&cs))
+        }
+        other => other,
+    };
+    hub.apply_defaults();
+    hub.validate().map_err(|e| e.to_string())?;
+    Ok(namespaced(hub.to_value()))
+}
+
+struct Runner<'s> {
+    sim: Sim,
+    base: &'s Path,
+    workload: Option<ObjectKey>,
+    vars: BTreeMap<String, String>,
+    sets: BTreeMap<String, BTreeMap<String, String>>,
+    since_apply: SimTime,
+    deleted_mark: usize,
+}
+
+fn run(
+    scenario: &Scenario,
+    base: &Path,
+    title: &str,
+    mut options: RunOptions<'_>,
+) -> Result<Report, ScenarioError> {
+    let seed = options.seed.unwrap_or(scenario.seed);
+    let config = SimConfig {
+        seed,
+        informer_lag: scenario.informer_lag.unwrap_or(SimConfig::default().informer_lag),
+        kubelet: scenario.kubelet.clone(),
+        images: scenario.images.clone(),
+        nodes: scenario.nodes.specs(),
+        ..SimConfig::default()
+    };
+    let mut sim = Sim::new(config);
+    let controller_name = scenario.controller.clone().unwrap_or_else(|| "cloneset".into());
+    let controller = (options.controllers)(&controller_name, scenario.expectations)
+        .ok_or(ScenarioError::UnknownController(controller_name))?;
+    sim.add_controller(controller);
+    let mut r = Runner {
+        sim,
+        base,
+        workload: None,
+        vars: BTreeMap::new(),
+        sets: BTreeMap::new(),
+        since_apply: 0,
+        deleted_mark: 0,
+    };
+    let mut report = Report::new(title, seed);
+    let total = scenario.steps.len();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let number = i + 1;
+        if let Some(p) = options.progress.as_deref_mut() {
+            p(number, total, r.sim.now());
+        }
+        let at = r.sim.now();
+        let decisions_before = r.sim.decisions().len();
+        let (kind, description, result) = r.step(number, step, &mut options)?;
+        let message = result.err();
+        let passed = message.is_none();
+        report.steps.push(StepReport {
+            step: number,
+            kind: kind.into(),
+            description,
+            at: Dur(at),
+            ended: Dur(r.sim.now()),
+            pods: r.workload_pods(None),
+            status: r.status(None),
+            events: r.sim.decisions()[decisions_before..].to_vec(),
+            passed,
+            message: message.clone(),
+        });
+        if let Some(m) = message {
+            report.failure = Some(format!("step {number} ({kind}): {m}"));
+            break;
+        }
+    }
+    report.passed = report.failure.is_none();
+    report.end = Dur(r.sim.now());
+    report.rows = r.sim.rows().to_vec();
+    report.decisions = r.sim.decisions().to_vec();
+    report.reconciles = r.sim.reconciles();
+    Ok(report)
+}
+
+impl Runner<'_> {
+    fn step(
+        &mut self,
+        number: usize,
+        step: &Step,
+        options: &mut RunOptions<'_>,
+    ) -> Result<(&'static str, String, Result<(), String>), ScenarioError> {
+        let actions = [
+            step.apply.is_some(),
+            step.delete.is_some(),
+            step.wait.is_some(),
+            step.fault.is_some(),
+            step.capture.is_some(),
+            step.expect.is_some(),
+        ];
+        if actions.iter().filter(|a| **a).count() != 1 {
+            return Err(ScenarioError::BadStep {
+                step: number,
+                message: "a step needs exactly one of apply, delete, wait, fault, capture, expect".into(),
+            });
+        }
+        let label = |default: String| step.name.clone().unwrap_or(default);
+        if let Some(file) = &step.apply {
+            return Ok(("apply", label(file.clone()), self.apply(number, file, &step.substitute)));
+        }
+        if let Some(target) = &step.delete {
+            let parts: Vec<&str> = target.split('/').collect();
+            let key = match parts.as_slice() {
+                [kind, name] => kind_key(kind, "default", name),
+                [kind, ns, name] => kind_key(kind, ns, name),
+                _ => {
+                    return Err(ScenarioError::BadStep {
+                        step: number,
+                        message: format!("delete wants Kind/name, got {target:?}"),
+                    });
+                }
+            };
+            let result = self.sim.delete(&key).map(|_| ()).map_err(|e| e.to_string());
+            return Ok(("delete", label(target.clone()), result));
+        }
+        if let Some(wait) = &step.wait {
+            return Ok(self.wait(number, wait, options).map(|(d, r)| ("wait", label(d), r))?);
+        }
+        if let Some(fault) = &step.fault {
+            self.sim.schedule_fault(self.sim.now(), fault.clone());
+            self.sim.run_until(self.sim.now(), |_| false)?;
+            return Ok(("fault", label(serde_json::to_string(fault).unwrap_or_default()), Ok(())));
+        }
+        if let Some(c) = &step.capture {
+            let pods = self.workload_pods(None);
+            let active: Vec<&PodView> = pods.iter().filter(|p| !p.terminating).collect();
+            let result = match c.pod {
+                Some(i) => match active.get(i) {
+                    Some(p) => {
+                        self.vars.insert(c.name.clone(), p.name.clone());
+                        Ok(())
+                    }
+                    None => Err(format!("capture {}: no active pod #{i} (have {})", c.name, active.len())),
+                },
+                None => {
+                    self.sets.insert(
+                        c.name.clone(),
+                        active.iter().map(|p| (p.name.clone(), p.node.clone())).collect(),
+                    );
+                    Ok(())
+                }
+            };
+            return Ok(("capture", label(c.name.clone()), result));
+        }
+        let expect = step.expect.as_ref().map(|e| self.check(e)).unwrap_or(Ok(()));
+        Ok(("expect", label(String::new()), expect))
+    }
+
+    fn apply(
+        &mut self,
+        number: usize,
+        file: &str,
+        substitute: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let path = self.base.join(file);
+        let mut text =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for (literal, var) in substitute {
+            let value = self
+                .vars
+                .get(var)
+                .ok_or_else(|| format!("substitute: variable {var:?} was never captured"))?;
+            text = text.replace(literal, value);
+        }
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for doc in docs.into_iter().filter(|d| !d.is_null()) {
+            let stored = admit(doc).map_err(|e| format!("{file}: rejected: {e}"))?;
+            let key = ObjectKey::of_value(&stored);
+            if key.group.ends_with("kruise.io") {
+                self.workload = Some(key);
+            }
+            self.sim.apply(stored).map_err(|e| format!("{file}: {e}"))?;
+        }
+        let _ = number;
+        self.since_apply = self.sim.now();
+        self.deleted_mark = self.sim.deleted().len();
+        // Let the same instant play out (admission, first reconcile) before the next step.
+        self.sim.run_until(self.sim.now(), |_| false).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    fn wait(
+        &mut self,
+        number: usize,
+        wait: &Wait,
+        options: &mut RunOptions<'_>,
+    ) -> Result<(String, Result<(), String>), ScenarioError> {
+        let start = self.sim.now();
+        if let Some(d) = wait.duration {
+            let end = start.saturating_add(d.0);
+            self.run_with_progress(end, None, number, options)?;
+            return Ok((format!("for {d}"), Ok(())));
+        }
+        let Some(until) = &wait.until else {
+            return Err(ScenarioError::BadStep {
+                step: number,
+                message: "wait needs `for` or `until`".into(),
+            });
+        };
+        let timeout = wait.timeout.unwrap_or(Dur::secs(600));
+        let end = start.saturating_add(timeout.0);
+        let met = self.run_with_progress(end, Some(until), number, options)?;
+        let waited = Dur(self.sim.now() - start);
+        if met {
+            Ok((format!("until condition (met after {waited})"), Ok(())))
+        } else {
+            let why = self.check(until).err().unwrap_or_default();
+            Ok((
+                format!("until condition (timeout {timeout})"),
+                Err(format!("timed out after {timeout}: {why}")),
+            ))
+        }
+    }
+
+    fn run_with_progress(
+        &mut self,
+        end: SimTime,
+        until: Option<&Expect>,
+        number: usize,
+        options: &mut RunOptions<'_>,
+    ) -> Result<bool, ScenarioError> {
+        // Advance in slices so a progress callback can show virtual time moving.
+        const SLICE: SimTime = 3_600_000;
+        loop {
+            let slice_end = end.min(self.sim.now().saturating_add(SLICE));
+            let met = match until {
+                Some(e) => {
+                    let checker = Checker {
+                        workload: self.workload.clone(),
+                        vars: &self.vars,
+                        sets: &self.sets,
+                        since_apply: self.since_apply,
+                        deleted_mark: self.deleted_mark,
+                    };
+                    self.sim.run_until(slice_end, |s| checker.check(s, e).is_ok())?
+                }
+                None => {
+                    self.sim.run_until(slice_end, |_| false)?;
+                    false
+                }
+            };
+            if let Some(p) = options.progress.as_deref_mut() {
+                p(number, 0, self.sim.now());
+            }
+            if met || slice_end >= end {
+                return Ok(met);
+            }
+        }
+    }
+
+    fn checker(&self) -> Checker<'_> {
+        Checker {
+            workload: self.workload.clone(),
+            vars: &self.vars,
+            sets: &self.sets,
+            since_apply: self.since_apply,
+            deleted_mark: self.deleted_mark,
+        }
+    }
+
+    fn check(&self, e: &Expect) -> Result<(), String> {
+        self.checker().check(&self.sim, e)
+    }
+
+    fn workload_pods(&self, name: Option<&str>) -> Vec<PodView> {
+        self.checker().pods(&self.sim, name)
+    }
+
+    fn status(&self, name: Option<&str>) -> Value {
+        self.checker().status(&self.sim, name)
+    }
+}
+
+fn kind_key(kind: &str, ns: &str, name: &str) -> ObjectKey {
+    match kind {
+        "Pod" | "pod" | "po" => ObjectKey::pod(ns, name),
+        "Node" | "node" => ObjectKey::node(name),
+        "CloneSet" | "cloneset" => ObjectKey::new("apps.kruise.io/v1beta1", "CloneSet", ns, name),
+        other => ObjectKey::new("apps.kruise.io/v1beta1", other, ns, name),
+    }
+}
+
+/// Evaluates expectations against a simulator.
+struct Checker<'a> {
+    workload: Option<ObjectKey>,
+    vars: &'a BTreeMap<String, String>,
+    sets: &'a BTreeMap<String, BTreeMap<String, String>>,
+    since_apply: SimTime,
+    deleted_mark: usize,
+}
+
+impl Checker<'_> {
+    fn key(&self, name: Option<&str>) -> Option<ObjectKey> {
+        match (name, &self.workload) {
+            (Some(n), Some(w)) => Some(ObjectKey { name: n.to_owned(), ..w.clone() }),
+            (Some(n), None) => Some(ObjectKey::new("apps.kruise.io/v1beta1", "CloneSet", "default", n)),
+            (None, w) => w.clone(),
+        }
+    }
+
+    fn pods(&self, sim: &Sim, name: Option<&str>) -> Vec<PodView> {
+        let uid = self.key(name).and_then(|k| {
+            sim.store().get(&k).and_then(|v| str_at(v, &["metadata", "uid"])).map(str::to_owned)
+        });
+        sim.pods().into_iter().filter(|p| uid.is_none() || p.owner == uid).collect()
+    }
+
+    fn status(&self, sim: &Sim, name: Option<&str>) -> Value {
+        self.key(name)
+            .and_then(|k| sim.store().get(&k))
+            .and_then(|v| v.get("status").cloned())
+            .unwrap_or(Value::Null)
+    }
+
+    fn resolve(&self, s: &str) -> String {
+        let mut out = s.to_owned();
+        for (k, v) in self.vars {
+            out = out.replace(&format!("${{{k}}}"), v);
+        }
+        out
+    }
+
+    fn check(&self, sim: &Sim, e: &Expect) -> Result<(), String> {
+        let all = self.pods(sim, e.workload.as_deref());
+        let active: Vec<&PodView> = all.iter().filter(|p| !p.terminating).collect();
+        let status = self.status(sim, e.workload.as_deref());
+        let mut errors: Vec<String> = Vec::new();
+        fn count_check(errors: &mut Vec<String>, what: &str, want: Option<usize>, have: usize) {
+            if let Some(w) = want
+                && w != have
+            {
+                errors.push(format!("{what}: want {w}, have {have}"));
+            }
+        }
+        macro_rules! count {
+            ($what:expr, $want:expr, $have:expr) => {
+                count_check(&mut errors, &$what, $want, $have)
+            };
+        }
+        count!("pods", e.pods, active.len());
+        count!("ready", e.ready, active.iter().filter(|p| p.ready).count());
+        count!("terminating", e.terminating, all.iter().filter(|p| p.terminating).count());
+        let revisions: BTreeSet<&str> = active.iter().map(|p| p.revision.as_str()).collect();
+        count!("revisions", e.revisions, revisions.len());
+        for (image, want) in &e.by_image {
+            count!(
+                &format!("pods with image {image}"),
+                Some(*want),
+                active.iter().filter(|p| p.images.iter().any(|i| i == image)).count()
+            );
+        }
+        for (rev, want) in &e.by_revision {
+            let name = match rev.as_str() {
+                "update" => str_at(&status, &["updateRevision"]).unwrap_or_default().to_owned(),
+                "current" => str_at(&status, &["currentRevision"]).unwrap_or_default().to_owned(),
+                other => self.resolve(other),
+            };
+            count!(
+                &format!("pods on revision {rev} ({name})"),
+                Some(*want),
+                active.iter().filter(|p| p.revision == name).count()
+            );
+        }
+        for (phase, want) in &e.by_phase {
+            count!(
+                &format!("pods in phase {phase}"),
+                Some(*want),
+                active.iter().filter(|p| &p.phase == phase).count()
+            );
+        }
+        for name in &e.present {
+            let n = self.resolve(name);
+            if !active.iter().any(|p| p.name == n) {
+                errors.push(format!("pod {n} should be present"));
+            }
+        }
+        for name in &e.absent {
+            let n = self.resolve(name);
+            if active.iter().any(|p| p.name == n) {
+                errors.push(format!("pod {n} should be absent"));
+            }
+        }
+        if let Some(want) = &e.deleted {
+            let want: BTreeSet<String> = want.iter().map(|n| self.resolve(n)).collect();
+            let owned: BTreeSet<&str> = all.iter().map(|p| p.name.as_str()).collect();
+            let have: BTreeSet<String> = sim.deleted()[self.deleted_mark.min(sim.deleted().len())..]
+                .iter()
+                .map(|(_, n)| n.clone())
+                .filter(|n| owned.contains(n.as_str()) || want.contains(n) || e.workload.is_none())
+                .collect();
+            if want != have {
+                errors.push(format!("deleted since last apply: want {want:?}, have {have:?}"));
+            }
+        }
+        for (pod, want) in &e.restarts {
+            if pod == "*" {
+                let bad: Vec<String> = active
+                    .iter()
+                    .filter(|p| p.restarts != *want)
+                    .map(|p| format!("{}={}", p.name, p.restarts))
+                    .collect();
+                if !bad.is_empty() {
+                    errors.push(format!("every pod should have {want} restarts: {}", bad.join(", ")));
+                }
+            } else {
+                let n = self.resolve(pod);
+                match active.iter().find(|p| p.name == n) {
+                    Some(p) if p.restarts == *want => {}
+                    Some(p) => errors.push(format!("pod {n}: want {want} restarts, have {}", p.restarts)),
+                    None => errors.push(format!("pod {n}: not found")),
+                }
+            }
+        }
+        if let Some(set) = &e.same_pods {
+            match self.sets.get(set) {
+                Some(before) => {
+                    let now: BTreeMap<String, String> =
+                        active.iter().map(|p| (p.name.clone(), p.node.clone())).collect();
+                    if &now != before {
+                        errors.push(format!(
+                            "pods (name -> node) changed since capture {set}: before {before:?}, now {now:?}"
+                        ));
+                    }
+                }
+                None => errors.push(format!("no capture named {set}")),
+            }
+        }
+        let mut created: Vec<SimTime> = all
+            .iter()
+            .filter(|p| p.created >= self.since_apply && p.created > 0)
+            .map(|p| p.created)
+            .collect();
+        created.sort_unstable();
+        count!("pods created since last apply", e.created, created.len());
+        if let Some(gap) = e.created_apart
+            && let Some(w) = created.windows(2).find(|w| w[1] - w[0] < gap.0)
+        {
+            errors.push(format!(
+                "pods created {} apart (at {} and {}), want at least {gap}",
+                Dur(w[1] - w[0]),
+                Dur(w[0]),
+                Dur(w[1])
+            ));
+        }
+        if let Some(want) = &e.status {
+            subset("status", want, &status, &mut errors);
+        }
+        if e.settled == Some(true) && !sim.is_quiet() && sim.next_event_at().is_some_and(|t| t <= sim.now()) {
+            errors.push("events are still pending".into());
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    }
+}
+
+/// Checks that `want` is a JSON subset of `have`.
+fn subset(path: &str, want: &Value, have: &Value, errors: &mut Vec<String>) {
+    match (want, have) {
+        (Value::Object(w), Value::Object(h)) => {
+            for (k, v) in w {
+                subset(&format!("{path}.{k}"), v, h.get(k).unwrap_or(&Value::Null), errors);
+            }
+        }
+        (Value::Object(_), _) => errors.push(format!("{path}: want an object, have {have}")),
+        (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
+        // Zero, false and empty fields are omitted when a status is serialized.
+        (Value::Number(a), Value::Null) if a.as_f64() == Some(0.0) => {}
+        (Value::Bool(false), Value::Null) => {}
+        _ if want == have => {}
+        _ => errors.push(format!("{path}: want {want}, have {have}")),
+    }
+}

@@ -2,20 +2,13 @@
 //! (default small but non-zero), in order, so a controller's own writes are invisible for a
 //! moment and the expectations logic (CS-87/CS-88) is exercised for real.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
 use crate::store::{Change, ObjectKey, str_at};
 use crate::time::SimTime;
-
-/// A change waiting to become visible.
-#[derive(Clone, Debug)]
-struct Pending {
-    visible_at: SimTime,
-    change: Change,
-}
 
 /// A lagging, ordered view of the store.
 #[derive(Debug, Default)]
@@ -24,8 +17,12 @@ pub struct Cache {
     pods: BTreeMap<ObjectKey, Pod>,
     /// Owner uid → dependents, for finding a workload's pods without a scan.
     by_owner: BTreeMap<String, BTreeSet<ObjectKey>>,
-    queue: VecDeque<Pending>,
-    last_visible: SimTime,
+    /// Changes waiting, keyed by (visible at, arrival order).
+    queue: BTreeMap<(SimTime, u64), Change>,
+    seq: u64,
+    /// Per kind: when its latest queued change becomes visible (one watch per kind delivers
+    /// in order; different kinds' watches are independent).
+    last_visible: BTreeMap<(String, String), SimTime>,
 }
 
 impl Cache {
@@ -34,29 +31,35 @@ impl Cache {
         Self::default()
     }
 
-    /// Queues a change to become visible at `now + lag` (never before an earlier change:
-    /// a watch delivers in order). Returns the time it becomes visible.
+    /// Queues a change to become visible at `now + lag` (never before an earlier change of
+    /// the same kind: a watch delivers in order). Returns the time it becomes visible.
     pub fn push(&mut self, change: Change, now: SimTime, lag: SimTime) -> SimTime {
-        let visible_at = (now + lag).max(self.last_visible);
-        self.last_visible = visible_at;
-        self.queue.push_back(Pending { visible_at, change });
+        let watch = (change.key.group.clone(), change.key.kind.clone());
+        let last = self.last_visible.entry(watch).or_default();
+        let visible_at = (now + lag).max(*last);
+        *last = visible_at;
+        self.seq += 1;
+        self.queue.insert((visible_at, self.seq), change);
         visible_at
     }
 
     /// Delivers every change visible at `now`; returns them in order.
     pub fn deliver(&mut self, now: SimTime) -> Vec<Change> {
         let mut out = Vec::new();
-        while self.queue.front().is_some_and(|p| p.visible_at <= now) {
-            let Some(p) = self.queue.pop_front() else { break };
-            self.apply(&p.change);
-            out.push(p.change);
+        while let Some(entry) = self.queue.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let change = entry.remove();
+            self.apply(&change);
+            out.push(change);
         }
         out
     }
 
     /// When the next queued change becomes visible.
     pub fn next_visible(&self) -> Option<SimTime> {
-        self.queue.front().map(|p| p.visible_at)
+        self.queue.keys().next().map(|(t, _)| *t)
     }
 
     /// Number of changes not yet visible.
@@ -157,6 +160,14 @@ mod tests {
         let got: Vec<String> = c.deliver(500).into_iter().map(|ch| ch.key.name).collect();
         assert_eq!(got, ["a", "b"]);
         assert_eq!(c.owned_by("w").count(), 2);
+        // Another kind's watch is independent: a short lag is not held back by pods.
+        let node = Change {
+            key: ObjectKey::node("n"),
+            old: None,
+            new: Some(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}})),
+        };
+        c.push(change("c", "3"), 600, 1_000);
+        assert_eq!(c.push(node, 600, 10), 610);
         assert!(c.pod(&ObjectKey::pod("default", "a")).is_some());
     }
 

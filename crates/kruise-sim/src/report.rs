@@ -196,7 +196,7 @@ impl Report {
         let end = self.end.0.max(1);
         // Replay the watch rows into (time -> revision -> (ready, not ready)) samples.
         let mut state: BTreeMap<String, (String, bool)> = BTreeMap::new();
-        let mut samples: Vec<(SimTime, BTreeMap<String, (u32, u32)>)> = Vec::new();
+        let mut samples: Vec<(SimTime, RevisionCounts)> = Vec::new();
         let mut revisions: Vec<String> = Vec::new();
         for r in &self.rows {
             if r.status == "Deleted" || r.status == "Terminating" {
@@ -328,6 +328,9 @@ impl Report {
         svg
     }
 }
+
+/// Per revision: (ready, not ready) pods.
+type RevisionCounts = BTreeMap<String, (u32, u32)>;
 
 fn stamp(t: SimTime) -> String {
     format!("+{}", Dur(t))

@@ -439,7 +439,7 @@ impl Runner<'_> {
             return Ok(("delete", label(target.clone()), result));
         }
         if let Some(wait) = &step.wait {
-            return Ok(self.wait(number, wait, options).map(|(d, r)| ("wait", label(d), r))?);
+            return self.wait(number, wait, options).map(|(d, r)| ("wait", label(d), r));
         }
         if let Some(fault) = &step.fault {
             self.sim.schedule_fault(self.sim.now(), fault.clone());

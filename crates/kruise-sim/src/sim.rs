@@ -92,10 +92,14 @@ pub enum Fault {
         /// How many.
         count: u32,
     },
-    /// The informer lag becomes `lag` (optionally for a while).
+    /// The informer lag becomes `lag` (optionally for a while, optionally for one kind's
+    /// watch only, e.g. `Pod`).
     CacheLag {
         /// The new lag.
         lag: Dur,
+        /// Only this kind's watch (all watches if unset).
+        #[serde(default)]
+        kind: Option<String>,
         /// Back to normal after this long (for good, if unset).
         #[serde(default, rename = "for")]
         duration: Option<Dur>,
@@ -223,6 +227,7 @@ pub struct Sim {
     kubelet: Kubelet,
     controllers: Vec<Box<dyn Controller>>,
     lag: SimTime,
+    kind_lag: BTreeMap<String, SimTime>,
     lag_epoch: u64,
     node_epoch: BTreeMap<String, u64>,
     rows: Vec<PodRow>,
@@ -262,6 +267,7 @@ impl Sim {
             kubelet,
             controllers: Vec::new(),
             lag,
+            kind_lag: BTreeMap::new(),
             lag_epoch: 0,
             node_epoch: BTreeMap::new(),
             rows: Vec::new(),
@@ -401,7 +407,8 @@ impl Sim {
     fn flush(&mut self) {
         for change in self.store.take_changes() {
             self.observe_change(&change);
-            let visible = self.cache.push(change, self.now, self.lag);
+            let lag = self.kind_lag.get(&change.key.kind).copied().unwrap_or(self.lag);
+            let visible = self.cache.push(change, self.now, lag);
             if self.cache_event_at.is_none_or(|t| t > visible) {
                 self.cache_event_at = Some(visible);
                 self.push(visible, Event::CacheDeliver);
@@ -559,6 +566,7 @@ impl Sim {
             Event::LagRestored(epoch) => {
                 if epoch == self.lag_epoch {
                     self.lag = self.config.informer_lag.0;
+                    self.kind_lag.clear();
                 }
             }
         }
@@ -828,9 +836,14 @@ impl Sim {
                 }
             }
             Fault::Conflicts { count } => self.store.inject_conflicts(count),
-            Fault::CacheLag { lag, duration } => {
+            Fault::CacheLag { lag, kind, duration } => {
                 self.lag_epoch += 1;
-                self.lag = lag.0;
+                match kind {
+                    Some(k) => {
+                        self.kind_lag.insert(k, lag.0);
+                    }
+                    None => self.lag = lag.0,
+                }
                 if let Some(d) = duration {
                     let at = self.now + d.0;
                     self.push(at, Event::LagRestored(self.lag_epoch));
@@ -861,6 +874,7 @@ impl Sim {
             3 => Fault::Conflicts { count: 1 + rng.below(5) as u32 },
             _ => Fault::CacheLag {
                 lag: Dur::millis(500 + rng.below(10_000)),
+                kind: None,
                 duration: Some(Dur::secs(5 + rng.below(60))),
             },
         }

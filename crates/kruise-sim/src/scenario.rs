@@ -111,6 +111,9 @@ pub struct Step {
     /// Bind variables to live pods.
     #[serde(default)]
     pub capture: Option<Capture>,
+    /// Set or remove (`null`) labels on pods, as a user or another controller would.
+    #[serde(default)]
+    pub label: Option<Label>,
     /// Assert the state.
     #[serde(default)]
     pub expect: Option<Expect>,
@@ -129,6 +132,38 @@ pub struct Wait {
     /// Give up (and fail) after this long (default 10m).
     #[serde(default)]
     pub timeout: Option<Dur>,
+    /// Bounds that must hold throughout the wait.
+    #[serde(default)]
+    pub always: Option<Always>,
+}
+
+/// `label: {pod: "${victim}", labels: {tier: gold}}` or `label: {all: true, labels: {hook: null}}`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Label {
+    /// One pod (`${var}` allowed).
+    #[serde(default)]
+    pub pod: Option<String>,
+    /// Every active pod of the workload.
+    #[serde(default)]
+    pub all: bool,
+    /// Labels to set; `null` removes.
+    pub labels: BTreeMap<String, Option<String>>,
+}
+
+/// Bounds that must hold at every instant of a `wait` (checked whenever the clock moves).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Always {
+    /// At most this many active pods.
+    #[serde(default)]
+    pub max_pods: Option<usize>,
+    /// At most this many active pods not Ready.
+    #[serde(default)]
+    pub max_not_ready: Option<usize>,
+    /// At least this many active Ready pods.
+    #[serde(default)]
+    pub min_ready: Option<usize>,
 }
 
 /// `capture: {as: victim, pod: 0}` binds `victim` to the name of the first active pod of the
@@ -192,6 +227,12 @@ pub struct Expect {
     /// Pods created since the last `apply`.
     #[serde(default)]
     pub created: Option<usize>,
+    /// At least this many pods created since the last `apply`.
+    #[serde(default)]
+    pub created_at_least: Option<usize>,
+    /// Named pods are on the given revision (`update`, `current` or a revision name).
+    #[serde(default)]
+    pub on_revision: BTreeMap<String, String>,
     /// Consecutive creations since the last `apply` are at least this far apart.
     #[serde(default)]
     pub created_apart: Option<Dur>,
@@ -514,8 +555,8 @@ impl Runner<'_> {
         let start = self.sim.now();
         if let Some(d) = wait.duration {
             let end = start.saturating_add(d.0);
-            self.run_with_progress(end, None, number, options)?;
-            return Ok((format!("for {d}"), Ok(())));
+            let broken = self.run_with_progress(end, None, wait.always.as_ref(), number, options)?.1;
+            return Ok((format!("for {d}"), broken.map_or(Ok(()), Err)));
         }
         let Some(until) = &wait.until else {
             return Err(ScenarioError::BadStep {
@@ -525,9 +566,12 @@ impl Runner<'_> {
         };
         let timeout = wait.timeout.unwrap_or(Dur::secs(600));
         let end = start.saturating_add(timeout.0);
-        let met = self.run_with_progress(end, Some(until), number, options)?;
+        let (met, broken) =
+            self.run_with_progress(end, Some(until), wait.always.as_ref(), number, options)?;
         let waited = Dur(self.sim.now() - start);
-        if met {
+        if let Some(b) = broken {
+            Ok((format!("until condition (broken after {waited})"), Err(b)))
+        } else if met {
             Ok((format!("until condition (met after {waited})"), Ok(())))
         } else {
             let why = self.check(until).err().unwrap_or_default();
@@ -538,38 +582,44 @@ impl Runner<'_> {
         }
     }
 
+    /// Runs to `end` or until `until` holds; stops early with a message if `always` breaks.
     fn run_with_progress(
         &mut self,
         end: SimTime,
         until: Option<&Expect>,
+        always: Option<&Always>,
         number: usize,
         options: &mut RunOptions<'_>,
-    ) -> Result<bool, ScenarioError> {
+    ) -> Result<(bool, Option<String>), ScenarioError> {
         // Advance in slices so a progress callback can show virtual time moving.
         const SLICE: SimTime = 3_600_000;
         loop {
             let slice_end = end.min(self.sim.now().saturating_add(SLICE));
-            let met = match until {
-                Some(e) => {
-                    let checker = Checker {
-                        workload: self.workload.clone(),
-                        vars: &self.vars,
-                        sets: &self.sets,
-                        since_apply: self.since_apply,
-                        deleted_mark: self.deleted_mark,
-                    };
-                    self.sim.run_until(slice_end, |s| checker.check(s, e).is_ok())?
-                }
-                None => {
-                    self.sim.run_until(slice_end, |_| false)?;
-                    false
-                }
+            let checker = Checker {
+                workload: self.workload.clone(),
+                vars: &self.vars,
+                sets: &self.sets,
+                since_apply: self.since_apply,
+                deleted_mark: self.deleted_mark,
             };
+            let mut broken: Option<String> = None;
+            let met = self.sim.run_until(slice_end, |s| {
+                if let Some(a) = always
+                    && let Err(e) = checker.bounds(s, a)
+                {
+                    broken = Some(format!("at {}: {e}", Dur(s.now())));
+                    return true;
+                }
+                until.is_some_and(|e| checker.check(s, e).is_ok())
+            })?;
+            if broken.is_some() {
+                return Ok((false, broken));
+            }
             if let Some(p) = options.progress.as_deref_mut() {
                 p(number, 0, self.sim.now());
             }
             if met || slice_end >= end {
-                return Ok(met);
+                return Ok((met, None));
             }
         }
     }
@@ -616,6 +666,28 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    fn bounds(&self, sim: &Sim, a: &Always) -> Result<(), String> {
+        let pods = self.pods(sim, None);
+        let active = pods.iter().filter(|p| !p.terminating).count();
+        let ready = pods.iter().filter(|p| !p.terminating && p.ready).count();
+        if let Some(m) = a.max_pods
+            && active > m
+        {
+            return Err(format!("{active} active pods, at most {m} allowed"));
+        }
+        if let Some(m) = a.max_not_ready
+            && active - ready > m
+        {
+            return Err(format!("{} pods not ready, at most {m} allowed", active - ready));
+        }
+        if let Some(m) = a.min_ready
+            && ready < m
+        {
+            return Err(format!("{ready} pods ready, at least {m} required"));
+        }
+        Ok(())
+    }
+
     fn key(&self, name: Option<&str>) -> Option<ObjectKey> {
         match (name, &self.workload) {
             (Some(n), Some(w)) => Some(ObjectKey { name: n.to_owned(), ..w.clone() }),
@@ -758,6 +830,24 @@ impl Checker<'_> {
             .collect();
         created.sort_unstable();
         count!("pods created since last apply", e.created, created.len());
+        if let Some(m) = e.created_at_least
+            && created.len() < m
+        {
+            errors.push(format!("pods created since last apply: want at least {m}, have {}", created.len()));
+        }
+        for (pod, rev) in &e.on_revision {
+            let n = self.resolve(pod);
+            let want = match rev.as_str() {
+                "update" => str_at(&status, &["updateRevision"]).unwrap_or_default().to_owned(),
+                "current" => str_at(&status, &["currentRevision"]).unwrap_or_default().to_owned(),
+                other => self.resolve(other),
+            };
+            match active.iter().find(|p| p.name == n) {
+                Some(p) if p.revision == want => {}
+                Some(p) => errors.push(format!("pod {n}: want revision {rev} ({want}), have {}", p.revision)),
+                None => errors.push(format!("pod {n}: not found")),
+            }
+        }
         if let Some(gap) = e.created_apart
             && let Some(w) = created.windows(2).find(|w| w[1] - w[0] < gap.0)
         {

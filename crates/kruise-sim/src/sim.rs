@@ -221,6 +221,8 @@ pub struct Sim {
     pending_sync: BTreeMap<ObjectKey, SimTime>,
     cache_event_at: Option<SimTime>,
     schedule_at: Option<SimTime>,
+    /// Pods waiting for a node (the scheduler's queue).
+    unscheduled: BTreeSet<ObjectKey>,
     rng: SplitMix64,
     store: Store,
     cache: Cache,
@@ -261,6 +263,7 @@ impl Sim {
             pending_sync: BTreeMap::new(),
             cache_event_at: None,
             schedule_at: None,
+            unscheduled: BTreeSet::new(),
             rng,
             store,
             cache: Cache::new(),
@@ -332,6 +335,11 @@ impl Sim {
         &self.deleted
     }
 
+    /// Events processed so far.
+    pub fn events_processed(&self) -> u64 {
+        self.processed
+    }
+
     /// Reconciles run so far.
     pub fn reconciles(&self) -> u64 {
         self.reconciles
@@ -376,7 +384,7 @@ impl Sim {
     }
 
     fn enqueue_schedule(&mut self) {
-        if self.schedule_at.is_some_and(|t| t <= self.now) {
+        if self.unscheduled.is_empty() || self.schedule_at.is_some_and(|t| t <= self.now) {
             return;
         }
         self.schedule_at = Some(self.now);
@@ -393,6 +401,13 @@ impl Sim {
     /// Deletes an object as `kubectl delete` would.
     pub fn delete(&mut self, key: &ObjectKey) -> Result<WriteOk, SimError> {
         let ok = self.store.delete(key, None, self.now)?;
+        self.flush();
+        Ok(ok)
+    }
+
+    /// Merge-patches an object as a user or another controller would.
+    pub fn patch(&mut self, key: &ObjectKey, patch: &Value) -> Result<WriteOk, SimError> {
+        let ok = self.store.merge_patch(key, kruise_core::write::Subresource::Main, patch)?;
         self.flush();
         Ok(ok)
     }
@@ -433,9 +448,16 @@ impl Sim {
                 }
                 if str_at(pod, &["spec", "nodeName"]).is_none_or(str::is_empty) {
                     if pod.pointer("/metadata/deletionTimestamp").is_none() {
-                        self.enqueue_schedule();
+                        let fresh = self.unscheduled.insert(change.key.clone());
+                        // A pod the scheduler just failed to place waits for a node or capacity change.
+                        if fresh {
+                            self.enqueue_schedule();
+                        }
+                    } else {
+                        self.unscheduled.remove(&change.key);
                     }
                 } else {
+                    self.unscheduled.remove(&change.key);
                     self.enqueue_sync(change.key.clone(), self.now);
                 }
                 let row = pod_row(pod, self.now);
@@ -446,6 +468,7 @@ impl Sim {
                 }
             }
             None => {
+                self.unscheduled.remove(&change.key);
                 if let Some(old) = &change.old {
                     if old.pointer("/metadata/deletionTimestamp").is_none() {
                         self.deleted.push((self.now, change.key.name.clone()));
@@ -676,11 +699,10 @@ impl Sim {
                     u.cpu += value_requests(pod, "cpu");
                     u.memory += value_requests(pod, "memory");
                 }
-                Some(_) => {}
-                None if pod.pointer("/metadata/deletionTimestamp").is_none() => pending.push(key.clone()),
-                None => {}
+                _ => {}
             }
         }
+        pending.extend(self.unscheduled.iter().cloned());
         for key in pending {
             let Some(value) = self.store.get(&key).cloned() else { continue };
             let Ok(pod) = serde_json::from_value::<Pod>(value.clone()) else { continue };
@@ -897,7 +919,7 @@ fn value_requests(pod: &Value, resource: &str) -> u128 {
         .and_then(Value::as_array)
         .map(|cs| {
             cs.iter()
-                .filter_map(|c| c.pointer(&format!("/resources/requests/{resource}")).and_then(Value::as_str))
+                .filter_map(|c| c.get("resources")?.get("requests")?.get(resource)?.as_str())
                 .filter_map(parse_quantity_milli)
                 .sum()
         })

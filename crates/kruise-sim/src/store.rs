@@ -166,6 +166,8 @@ pub struct Store {
     names: crate::rng::SplitMix64,
     /// The time of the write in progress (cascading deletes happen "now").
     gc_clock: SimTime,
+    /// Owner uid → dependents (for garbage collection without a scan).
+    dependents: BTreeMap<String, std::collections::BTreeSet<ObjectKey>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -222,8 +224,28 @@ impl Store {
         self.resource_version
     }
 
+    fn index_owners(&mut self, key: &ObjectKey, old: Option<&Value>, new: Option<&Value>) {
+        let old_owners = old.map(crate::cache::owner_uids).unwrap_or_default();
+        let new_owners = new.map(crate::cache::owner_uids).unwrap_or_default();
+        if old_owners == new_owners {
+            return;
+        }
+        for o in old_owners {
+            if let Some(set) = self.dependents.get_mut(&o) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.dependents.remove(&o);
+                }
+            }
+        }
+        for o in new_owners {
+            self.dependents.entry(o).or_default().insert(key.clone());
+        }
+    }
+
     fn commit(&mut self, key: ObjectKey, old: Option<Value>, mut new: Value) -> WriteOk {
         let rv = self.next_rv();
+        self.index_owners(&key, old.as_ref(), Some(&new));
         set_path(&mut new, &["metadata", "resourceVersion"], json!(rv.to_string()));
         let uid = str_at(&new, &["metadata", "uid"]).unwrap_or_default().to_owned();
         self.objects.insert(key.clone(), new.clone());
@@ -483,6 +505,7 @@ impl Store {
     /// Removes an object now (no grace) and garbage-collects its dependents.
     pub fn remove(&mut self, key: &ObjectKey) -> Option<WriteOk> {
         let old = self.objects.remove(key)?;
+        self.index_owners(key, Some(&old), None);
         self.terminated.remove(key);
         let rv = self.next_rv();
         let uid = str_at(&old, &["metadata", "uid"]).unwrap_or_default().to_owned();
@@ -493,16 +516,8 @@ impl Store {
 
     /// Deletes every object whose owner references name `owner_uid` (background cascading).
     fn collect_garbage(&mut self, owner_uid: &str) {
-        let dependents: Vec<ObjectKey> = self
-            .objects
-            .iter()
-            .filter(|(_, v)| {
-                v.pointer("/metadata/ownerReferences")
-                    .and_then(Value::as_array)
-                    .is_some_and(|refs| refs.iter().any(|r| str_at(r, &["uid"]) == Some(owner_uid)))
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
+        let dependents: Vec<ObjectKey> =
+            self.dependents.get(owner_uid).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         for key in dependents {
             let now = self.gc_clock;
             let _ = self.delete(&key, None, now);

@@ -61,6 +61,36 @@ pub struct ReconcilerController<R: Reconciler> {
     pub watch_nodes: bool,
     expectations: BTreeMap<ObjectKey, Expectations>,
     by_uid: BTreeMap<String, ObjectKey>,
+    /// Per owner uid: the objects it controls, typed, sorted by name, kept up to date from
+    /// watch deliveries so a reconcile borrows them instead of rebuilding them.
+    owned: BTreeMap<String, Owned>,
+    /// All nodes, typed, by name.
+    nodes: Vec<Node>,
+}
+
+/// The typed objects one workload controls.
+#[derive(Clone, Debug, Default)]
+struct Owned {
+    pods: Vec<Pod>,
+    pvcs: Vec<PersistentVolumeClaim>,
+    revisions: Vec<ControllerRevision>,
+}
+
+/// Replaces, inserts or removes `name` in a name-sorted vector.
+fn upsert<T>(items: &mut Vec<T>, name: &str, value: Option<T>, name_of: impl Fn(&T) -> &str) {
+    let at = items.binary_search_by(|x| name_of(x).cmp(name));
+    match (at, value) {
+        (Ok(i), Some(v)) => items[i] = v,
+        (Ok(i), None) => {
+            items.remove(i);
+        }
+        (Err(i), Some(v)) => items.insert(i, v),
+        (Err(_), None) => {}
+    }
+}
+
+fn meta_name(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+    m.name.as_deref().unwrap_or_default()
 }
 
 impl<R: Reconciler> ReconcilerController<R> {
@@ -74,6 +104,8 @@ impl<R: Reconciler> ReconcilerController<R> {
             watch_nodes: false,
             expectations: BTreeMap::new(),
             by_uid: BTreeMap::new(),
+            owned: BTreeMap::new(),
+            nodes: Vec::new(),
         }
     }
 
@@ -92,7 +124,7 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
         &self.name
     }
 
-    fn workloads_for(&mut self, change: &Change, _cache: &Cache) -> Vec<ObjectKey> {
+    fn workloads_for(&mut self, change: &Change, cache: &Cache) -> Vec<ObjectKey> {
         if Self::is_workload(&change.key) {
             match &change.new {
                 Some(v) => {
@@ -109,15 +141,44 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             }
             return vec![change.key.clone()];
         }
-        if change.key.is_node() && self.watch_nodes {
-            return self.by_uid.values().cloned().collect();
+        if change.key.is_node() {
+            let node = cache.get(&change.key).and_then(typed::<Node>);
+            upsert(&mut self.nodes, &change.key.name, node, |n| meta_name(&n.metadata));
+            return if self.watch_nodes { self.by_uid.values().cloned().collect() } else { Vec::new() };
         }
-        let owner = change
-            .new
-            .as_ref()
-            .and_then(controller_uid)
-            .or_else(|| change.old.as_ref().and_then(controller_uid));
-        owner.and_then(|uid| self.by_uid.get(uid)).cloned().into_iter().collect()
+        let old_owner = change.old.as_ref().and_then(controller_uid);
+        let new_owner = change.new.as_ref().and_then(controller_uid);
+        // Keep each owner's typed view current (the cache already holds the latest state).
+        for owner in [old_owner, new_owner].into_iter().flatten() {
+            let current = cache.get(&change.key).filter(|v| controller_uid(v) == Some(owner));
+            let entry = self.owned.entry(owner.to_owned()).or_default();
+            let name = change.key.name.as_str();
+            match (change.key.group.as_str(), change.key.kind.as_str()) {
+                ("", "Pod") => {
+                    upsert(&mut entry.pods, name, current.and(cache.pod(&change.key)).cloned(), |p| {
+                        meta_name(&p.metadata)
+                    })
+                }
+                ("", "PersistentVolumeClaim") => {
+                    upsert(&mut entry.pvcs, name, current.and_then(typed), |p| meta_name(&p.metadata))
+                }
+                ("apps", "ControllerRevision") => {
+                    upsert(&mut entry.revisions, name, current.and_then(typed), |p| meta_name(&p.metadata))
+                }
+                _ => {}
+            }
+            if entry.pods.is_empty() && entry.pvcs.is_empty() && entry.revisions.is_empty() {
+                self.owned.remove(owner);
+            }
+        }
+        [old_owner, new_owner]
+            .into_iter()
+            .flatten()
+            .filter_map(|uid| self.by_uid.get(uid))
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
     }
 
     fn reconcile(
@@ -131,54 +192,42 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
         let workload: R::Workload =
             serde_json::from_value(value.clone()).map_err(|e| ReconcileError(Box::new(e)))?;
         let uid = str_at(value, &["metadata", "uid"]).unwrap_or_default();
-        let mut pods: Vec<Pod> = Vec::new();
-        let mut pvcs: Vec<PersistentVolumeClaim> = Vec::new();
-        let mut revisions: Vec<ControllerRevision> = Vec::new();
-        for k in cache.owned_by(uid) {
-            let Some(v) = cache.get(k) else { continue };
-            if controller_uid(v) != Some(uid) {
-                continue;
-            }
-            match (k.group.as_str(), k.kind.as_str()) {
-                ("", "Pod") => pods.extend(cache.pod(k).cloned()),
-                ("", "PersistentVolumeClaim") => pvcs.extend(typed(v)),
-                ("apps", "ControllerRevision") => revisions.extend(typed(v)),
-                _ => {}
-            }
-        }
-        let nodes: Vec<Node> = cache.list("", "Node").filter_map(|(_, v)| typed(v)).collect();
+        let empty_owned = Owned::default();
+        let owned = self.owned.get(uid).unwrap_or(&empty_owned);
         let exp = self.expectations.entry(key.clone()).or_default();
-        for p in &pods {
+        for p in &owned.pods {
             exp.observe_pod(p);
         }
-        for c in &pvcs {
+        for c in &owned.pvcs {
             let m = &c.metadata;
             exp.observe(
-                m.name.as_deref().unwrap_or_default(),
+                meta_name(m),
                 m.uid.as_deref(),
                 m.resource_version.as_deref(),
                 m.deletion_timestamp.is_some(),
             );
         }
-        for r in &revisions {
+        for r in &owned.revisions {
             let m = &r.metadata;
-            exp.observe(
-                m.name.as_deref().unwrap_or_default(),
-                m.uid.as_deref(),
-                m.resource_version.as_deref(),
-                false,
-            );
+            exp.observe(meta_name(m), m.uid.as_deref(), m.resource_version.as_deref(), false);
         }
         exp.observe(&key.name, Some(uid), str_at(value, &["metadata", "resourceVersion"]), false);
         exp.observe_listing(
-            pods.iter()
-                .filter_map(|p| p.metadata.name.as_deref())
-                .chain(pvcs.iter().filter_map(|p| p.metadata.name.as_deref())),
+            owned
+                .pods
+                .iter()
+                .map(|p| meta_name(&p.metadata))
+                .chain(owned.pvcs.iter().map(|p| meta_name(&p.metadata))),
         );
         let empty = Expectations::new();
         let expectations = if self.use_expectations { &*exp } else { &empty };
-        let world =
-            World { workload: &workload, pods: &pods, pvcs: &pvcs, revisions: &revisions, nodes: &nodes };
+        let world = World {
+            workload: &workload,
+            pods: &owned.pods,
+            pvcs: &owned.pvcs,
+            revisions: &owned.revisions,
+            nodes: &self.nodes,
+        };
         let ctx = Context { now: timestamp(now), id_seed, features: self.features, expectations };
         self.reconciler.reconcile(&world, &ctx).map(Some)
     }

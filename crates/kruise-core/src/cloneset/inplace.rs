@@ -520,7 +520,7 @@ mod tests {
         let mk = |cpu: &str| {
             let mut d = data("a:1", None);
             d["spec"]["template"]["spec"]["containers"][0]["resources"] =
-                json!({"requests": {"cpu": cpu}, "limits": {"cpu": "4"}});
+                json!({"requests": {"cpu": cpu, "memory": "1Gi"}, "limits": {"cpu": "4", "memory": "1Gi"}});
             d
         };
         assert!(in_place_spec(&mk("1"), &mk("2"), "r", SpecOptions::default()).is_none());

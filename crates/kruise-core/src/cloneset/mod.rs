@@ -255,7 +255,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         }
         active.push(PodInfo::new(pod, &env));
     }
-    let mut ctx =
+    let ctx =
         Ctx { input, cs, name, limits, revs, pods: active, inactive, lifecycle: cs.spec.lifecycle.as_ref() };
 
     // CS-25: PVC clean-up when reuse is disabled.
@@ -341,7 +341,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
                 }
             }
         } else {
-            update::update(&mut ctx, &mut b);
+            update::update(&ctx, &mut b);
         }
         if b.scale_error.is_some() || b.update_error.is_some() {
             synced = false;

@@ -232,7 +232,7 @@ fn scatter_sort(pods: &[PodInfo<'_>], cands: &mut [usize], terms: &[UpdateScatte
             .map(|t| (cands.iter().filter(|&&i| pods[i].labels().get(&t.key) == Some(&t.value)).count(), t))
             .filter(|(n, _)| *n > 0)
             .collect();
-        counted.sort_by(|a, b| b.0.cmp(&a.0));
+        counted.sort_by_key(|c| std::cmp::Reverse(c.0));
         order.extend(counted.into_iter().map(|(_, t)| t));
     }
     for t in order {

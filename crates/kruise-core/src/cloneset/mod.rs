@@ -14,7 +14,7 @@ pub mod fixtures;
 pub mod inplace;
 mod newpod;
 mod pods;
-mod reconcile;
+pub mod reconcile;
 pub mod revision;
 mod scale;
 mod sort;

@@ -1192,3 +1192,100 @@ fn cs_91_pod_list_order_does_not_matter() {
     let json = serde_json::to_string(&a).unwrap();
     assert!(json.contains(r#""action":"DeletePod""#));
 }
+
+#[test]
+fn cs_48_whole_create_list_emitted_in_id_order() {
+    let w = W::new(7);
+    let p = w.plan();
+    let names = pods_of(&p, "CreatePod");
+    assert_eq!(names.len(), 7, "the adapter applies slow-start batches; the plan lists all");
+    assert!(names.windows(2).all(|x| x[0] < x[1]));
+}
+
+#[test]
+fn cs_53_spread_ranker_prefers_crowded_zone() {
+    use k8s_openapi::api::core::v1::{Node, TopologySpreadConstraint};
+    let mut w = W::new(2);
+    let r = w.rev1();
+    rolling(&mut w.cs).max_unavailable = Some(IntOrString::Int(5));
+    w.cs.spec.template.spec.as_mut().unwrap().topology_spread_constraints =
+        Some(vec![TopologySpreadConstraint {
+            topology_key: "zone".into(),
+            max_skew: 1,
+            when_unsatisfiable: "DoNotSchedule".into(),
+            ..Default::default()
+        }]);
+    // Zone a: n1, n2 (two pods on different nodes); zone b: n3 (one pod).
+    w.pods.push(pod(&w.cs, "a", &r).node("n1").created(9).build());
+    w.pods.push(pod(&w.cs, "b", &r).node("n2").build());
+    w.pods.push(pod(&w.cs, "c", &r).node("n3").created(10).build());
+    let nodes: Vec<Node> = [("n1", "a"), ("n2", "a"), ("n3", "b")]
+        .iter()
+        .map(|(n, z)| Node {
+            metadata: ObjectMeta {
+                name: Some((*n).into()),
+                labels: Some(BTreeMap::from([("zone".into(), (*z).into())])),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .collect();
+    let mut input = w.input();
+    input.nodes = &nodes;
+    let p = plan(&input).unwrap();
+    // Without nodes the newest pod (c) would go; with zones the crowded zone a loses a pod.
+    assert_eq!(pods_of(&p, "DeletePod"), vec!["web-a"]);
+    assert_eq!(pods_of(&w.plan(), "DeletePod"), vec!["web-c"]);
+}
+
+#[test]
+fn cs_67_vct_change_forces_recreate_with_gate() {
+    let mut w = W::new(1).with_pods(1);
+    rolling(&mut w.cs).pod_update_policy = Some("InPlaceIfPossible".into());
+    fixtures::set_image(&mut w.cs, "nginx:2");
+    let mut r2 = fixtures::revision_of(&w.cs, 2);
+    r2.metadata.annotations.as_mut().unwrap().insert(keys::VOLUME_CLAIM_TEMPLATE_HASH.into(), "123".into());
+    w.revs.push(r2);
+    assert_eq!(w.plan().count("UpdateInPlace"), 1);
+    w.features.recreate_pod_when_change_vct_in_clone_set = true;
+    let p = w.plan();
+    assert_eq!(p.count("UpdateInPlace"), 0);
+    assert_eq!(patch_labels(&p, "web-p00"), vec![(keys::SPECIFIED_DELETE, Some("true"))]);
+}
+
+#[test]
+fn cs_75_refresh_skips_pods_without_gate() {
+    let mut w = W::new(1);
+    let r = w.rev1();
+    w.pods.push(pod(&w.cs, "a", &r).build());
+    w.pods[0].spec.as_mut().unwrap().readiness_gates = None;
+    w.pods[0]
+        .status
+        .as_mut()
+        .unwrap()
+        .conditions
+        .as_mut()
+        .unwrap()
+        .retain(|c| c.type_ != keys::INPLACE_UPDATE_READY);
+    assert_eq!(w.plan().count("UpdatePodStatus"), 0);
+}
+
+#[test]
+fn cs_89_reconciler_turns_plan_into_writes() {
+    use crate::reconciler::{Context, Reconciler, World};
+    let w = W::new(2).with_pods(1);
+    let world = World { workload: &w.cs, pods: &w.pods, pvcs: &w.pvcs, revisions: &w.revs, nodes: &[] };
+    let ctx = Context { now: ts(w.now), id_seed: 7, features: w.features, expectations: &w.exp };
+    let out = CloneSetReconciler.reconcile(&world, &ctx).unwrap();
+    let create = out.writes.iter().find(|x| x.action == "CreatePod").unwrap();
+    let crate::write::ApiWrite::Create { object, target } = &create.write else { panic!() };
+    assert_eq!(target.kind, "Pod");
+    assert_eq!(object["kind"], "Pod");
+    assert_eq!(object["metadata"]["ownerReferences"][0]["uid"], "uid-web");
+    assert_eq!(out.events[0].reason, "SuccessfulCreate");
+    let status = out.writes.iter().find(|x| x.action == "UpdateStatus").unwrap();
+    assert!(matches!(
+        &status.write,
+        crate::write::ApiWrite::Replace { subresource: crate::write::Subresource::Status, .. }
+    ));
+}

@@ -178,8 +178,15 @@ fn create_pods(
         .iter()
         .filter_map(|p| p.metadata.labels.as_ref()?.get(keys::CLONESET_INSTANCE_ID).map(String::as_str))
         .collect();
-    let mut ids: Vec<String> =
-        pvc_ids.iter().filter(|id| !used.contains(**id)).take(n).map(|s| (*s).to_owned()).collect();
+    // Deviation (§16 question 4): an id whose pod name still exists (a Failed/Succeeded pod)
+    // is not handed out again, so the new pod's name cannot collide.
+    let existing: BTreeSet<&str> = ctx.input.pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+    let mut ids: Vec<String> = pvc_ids
+        .iter()
+        .filter(|id| !used.contains(**id) && !existing.contains(format!("{}-{id}", ctx.name).as_str()))
+        .take(n)
+        .map(|s| (*s).to_owned())
+        .collect();
     if ids.len() < n {
         let mut taken: BTreeSet<&str> = used.clone();
         taken.extend(pvc_ids.iter().copied());

@@ -1289,3 +1289,49 @@ fn cs_89_reconciler_turns_plan_into_writes() {
         crate::write::ApiWrite::Replace { subresource: crate::write::Subresource::Status, .. }
     ));
 }
+
+#[test]
+fn cs_45_free_id_of_a_failed_pod_is_not_reused() {
+    let mut w = W::new(1).with_pods(1);
+    w.cs.spec.scale_strategy.enable_pvc_reuse = true;
+    w.pods[0].status.as_mut().unwrap().phase = Some("Failed".into());
+    w.pvcs = vec![pvc("data-web-p00", "p00")];
+    let p = w.plan();
+    let names = pods_of(&p, "CreatePod");
+    assert_eq!(names.len(), 1);
+    assert_ne!(names[0], "web-p00");
+}
+
+#[test]
+fn cs_24_owner_reference_matched_by_uid_not_version() {
+    let mut w = W::new(1).with_pods(1);
+    w.pods[0].metadata.owner_references.as_mut().unwrap()[0].api_version = "apps.kruise.io/v1alpha1".into();
+    let p = w.plan();
+    assert_eq!(p.status.replicas, 1);
+    assert_eq!(p.count("CreatePod"), 0);
+}
+
+#[test]
+fn cs_85_quirk_old_available_condition_times_out_new_rollout_at_once() {
+    let mut w = W::new(1).with_pods(1).roll_to("nginx:2");
+    w.cs.spec.progress_deadline_seconds = Some(60);
+    w.cs.status.as_mut().unwrap().conditions = vec![CloneSetCondition {
+        type_: "Progressing".into(),
+        status: "True".into(),
+        reason: "CloneSetAvailable".into(),
+        last_update_time: Some(Time(ts(0))),
+        last_transition_time: Some(Time(ts(0))),
+        message: "CloneSet is available".into(),
+    }];
+    let c = w.plan().status.conditions.into_iter().find(|c| c.type_ == "Progressing").unwrap();
+    assert_eq!(c.reason, "ProgressDeadlineExceeded", "upstream code, §16 question 1");
+}
+
+#[test]
+fn cs_88_timed_out_pod_expectation_stops_without_requeue() {
+    let mut w = W::new(1).with_pods(1);
+    w.exp.expect_resource_version("uid-web-p00", 5, ts(0));
+    let p = w.plan();
+    assert!(p.requeue.is_none());
+    assert_eq!(p.count("UpdateStatus"), 0);
+}

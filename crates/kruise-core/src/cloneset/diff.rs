@@ -23,6 +23,9 @@ pub struct Limits {
     pub scale_max_unavailable: i32,
 }
 
+/// Magnitude bound of every absolute number (2^28).
+const BOUND: i32 = 1 << 28;
+
 /// CS-36 `P` alone. Unparseable partitions are an error naming the field (validation rejects
 /// them upstream; see docs/deviations.md).
 pub fn partition(cs: &CloneSet) -> Result<i32, PlanError> {
@@ -69,12 +72,16 @@ impl Limits {
             None => i32::MAX,
             Some(v) => intstr::scaled_legacy_or_zero(Some(v), r, true),
         };
+        // Counts above 2^28 are clamped so the sums of CS-37..CS-41 cannot overflow; no
+        // CloneSet has that many pods.
+        let c = |v: i32| v.clamp(-BOUND, BOUND);
+        let r = c(r);
         Ok(Self {
             replicas: r,
-            partition: partition(cs)?,
-            max_surge: s,
-            max_unavailable: u,
-            scale_max_unavailable: su,
+            partition: partition(cs)?.min(r),
+            max_surge: c(s),
+            max_unavailable: c(u),
+            scale_max_unavailable: c(su),
         })
     }
 }

@@ -343,6 +343,13 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         } else {
             update::update(&ctx, &mut b);
         }
+        // Ready pods still inside minReadySeconds: counted unavailable, waited for (CS-34).
+        let m = cs.spec.min_ready_seconds;
+        for p in ctx.pods.iter().filter(|p| p.update_ready && !p.available && m > 0) {
+            if matches!(p.state, State::None | State::Normal) {
+                b.hold(p.name, Reason::MinReadySeconds { seconds: m });
+            }
+        }
         if b.scale_error.is_some() || b.update_error.is_some() {
             synced = false;
         }

@@ -1180,6 +1180,7 @@ fn cs_90_min_ready_seconds_requeue_full_period() {
             reason: Reason::MinReadySeconds { seconds: 30 }
         })
     );
+    assert_eq!(p.held_reason("web-a"), Some(&Reason::MinReadySeconds { seconds: 30 }));
 }
 
 #[test]

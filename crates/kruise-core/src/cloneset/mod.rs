@@ -261,11 +261,13 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     // CS-25: PVC clean-up when reuse is disabled.
     let reuse = cs.spec.scale_strategy.enable_pvc_reuse;
     let active_ids: BTreeSet<&str> = ctx.pods.iter().filter_map(|p| p.instance_id).collect();
-    let inactive_ids: BTreeSet<&str> = ctx
+    let inactive_ids: std::collections::BTreeMap<&str, &str> = ctx
         .inactive
         .iter()
-        .filter_map(|p| p.metadata.labels.as_ref().and_then(|l| l.get(keys::CLONESET_INSTANCE_ID)))
-        .map(String::as_str)
+        .filter_map(|p| {
+            let id = p.metadata.labels.as_ref()?.get(keys::CLONESET_INSTANCE_ID)?;
+            Some((id.as_str(), p.metadata.name.as_deref()?))
+        })
         .collect();
     let mut pvcs: Vec<&k8s_openapi::api::core::v1::PersistentVolumeClaim> =
         input.pvcs.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
@@ -282,9 +284,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
             let pname = pvc.metadata.name.as_deref().unwrap_or_default();
             match id {
                 Some(id) if active_ids.contains(id) => keep.push(pvc),
-                Some(id) if inactive_ids.contains(id) => b.push(Action::new(
+                Some(id) if inactive_ids.contains_key(id) => b.push(Action::new(
                     ActionKind::UpdatePvc { pvc: pname.to_owned() },
-                    Some(&format!("{name}-{id}")),
+                    inactive_ids.get(id).copied(),
                     None,
                     Reason::PvcCleanup,
                 )),

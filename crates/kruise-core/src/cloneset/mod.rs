@@ -209,7 +209,10 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let pods_to_delete: BTreeSet<&str> =
         cs.spec.scale_strategy.pods_to_delete.iter().map(String::as_str).collect();
     let mut order: Vec<&Pod> = input.pods.iter().collect();
-    order.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    // Adapters usually list by name already: an O(n) check avoids the sort.
+    if !order.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
+        order.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    }
     let env = PodEnv {
         now: input.now,
         min_ready_seconds: cs.spec.min_ready_seconds,
@@ -361,8 +364,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     status::status(&ctx, &selector, &mut b);
 
     // CS-55: podsToDelete truncation.
-    let present: BTreeSet<&str> = ctx.pods.iter().map(|p| p.name).collect();
     let ptd = &cs.spec.scale_strategy.pods_to_delete;
+    let present: BTreeSet<&str> =
+        if ptd.is_empty() { BTreeSet::new() } else { ctx.pods.iter().map(|p| p.name).collect() };
     if ptd.iter().any(|n| !present.contains(n.as_str())) {
         let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();
         b.push(Action::new(
@@ -374,7 +378,14 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     }
 
     // CS-32: history truncation.
-    let pod_revs: BTreeSet<&str> = ctx.pods.iter().map(|p| p.revision).collect();
+    let mut pod_revs: BTreeSet<&str> = BTreeSet::new();
+    let mut last = None;
+    for p in &ctx.pods {
+        if last != Some(p.revision) {
+            pod_revs.insert(p.revision);
+            last = Some(p.revision);
+        }
+    }
     let pod_revs: Vec<&str> = pod_revs.into_iter().collect();
     let limit = cs.spec.revision_history_limit.unwrap_or(10);
     for r in revision::truncate_history(&ctx.revs, &pod_revs, limit) {

@@ -144,11 +144,29 @@ impl<'a> PodInfo<'a> {
         let m = &pod.metadata;
         let name = m.name.as_deref().unwrap_or_default();
         let labels = m.labels.as_ref();
-        let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
-        let annotations = m.annotations.as_ref();
-        let has_ann = |k: &str| annotations.is_some_and(|a| a.contains_key(k));
-        let revision = label(keys::CONTROLLER_REVISION_HASH).unwrap_or_default();
-        let state = State::parse(label(keys::LIFECYCLE_STATE));
+        // One pass over labels and annotations (cheaper than one map look-up per key).
+        let (mut revision, mut state_label, mut specified, mut instance_id, mut has_template_hash) =
+            ("", None, false, None, false);
+        for (k, v) in labels.into_iter().flatten() {
+            match k.as_str() {
+                keys::CONTROLLER_REVISION_HASH => revision = v.as_str(),
+                keys::LIFECYCLE_STATE => state_label = Some(v.as_str()),
+                keys::SPECIFIED_DELETE => specified = true,
+                keys::CLONESET_INSTANCE_ID => instance_id = Some(v.as_str()),
+                keys::POD_TEMPLATE_HASH => has_template_hash = true,
+                _ => {}
+            }
+        }
+        let (mut has_grace, mut has_state, mut deletion_cost) = (false, false, 0);
+        for (k, v) in m.annotations.iter().flatten() {
+            match k.as_str() {
+                keys::INPLACE_UPDATE_GRACE | keys::INPLACE_UPDATE_GRACE_LEGACY => has_grace = true,
+                keys::INPLACE_UPDATE_STATE | keys::INPLACE_UPDATE_STATE_LEGACY => has_state = true,
+                keys::POD_DELETION_COST => deletion_cost = parse_deletion_cost(v).unwrap_or(0),
+                _ => {}
+            }
+        }
+        let state = State::parse(state_label);
         let spec = pod.spec.as_ref();
         let status = pod.status.as_ref();
         let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or_default();
@@ -185,8 +203,8 @@ impl<'a> PodInfo<'a> {
             name,
             revision,
             state,
-            specified_delete: labels.is_some_and(|l| l.contains_key(keys::SPECIFIED_DELETE))
-                || env.pods_to_delete.contains(name),
+            specified_delete: specified
+                || (!env.pods_to_delete.is_empty() && env.pods_to_delete.contains(name)),
             scheduled: spec.and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty()),
             phase_rank: match phase {
                 "Unknown" => 1,
@@ -210,16 +228,13 @@ impl<'a> PodInfo<'a> {
                 .max()
                 .unwrap_or(0),
             created: m.creation_timestamp.as_ref().map(|t| t.0),
-            deletion_cost: annotations
-                .and_then(|a| a.get(keys::POD_DELETION_COST))
-                .and_then(|v| parse_deletion_cost(v))
-                .unwrap_or(0),
+            deletion_cost,
             is_update,
             is_update_scale: is_update || (env.preparing_update_as_update && state == State::PreparingUpdate),
-            has_grace: has_ann(keys::INPLACE_UPDATE_GRACE) || has_ann(keys::INPLACE_UPDATE_GRACE_LEGACY),
-            has_state: has_ann(keys::INPLACE_UPDATE_STATE) || has_ann(keys::INPLACE_UPDATE_STATE_LEGACY),
-            instance_id: label(keys::CLONESET_INSTANCE_ID),
-            has_template_hash: labels.is_some_and(|l| l.contains_key(keys::POD_TEMPLATE_HASH)),
+            has_grace,
+            has_state,
+            instance_id,
+            has_template_hash,
         }
     }
 

@@ -288,6 +288,11 @@ pub type ControllerFactory<'a> = &'a dyn Fn(&str, bool) -> Option<Box<dyn Contro
 pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Controller>> {
     use crate::controller::ReconcilerController;
     match name {
+        "cloneset" => {
+            let mut c = ReconcilerController::new("cloneset", kruise_core::cloneset::CloneSetReconciler);
+            c.use_expectations = expectations;
+            Some(Box::new(c))
+        }
         "reference" => {
             let mut c = ReconcilerController::new("reference", crate::reference::ReplicaReconciler);
             c.use_expectations = expectations;

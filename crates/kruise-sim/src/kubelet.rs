@@ -70,6 +70,8 @@ struct ContainerRt {
     state: State,
     restart_count: i64,
     image_id: Option<String>,
+    /// The image `image_id` belongs to (what the runtime last started).
+    started_image: Option<String>,
     failures: u32,
 }
 
@@ -227,6 +229,7 @@ impl Kubelet {
                     state: self.begin(&node, image, policy, now),
                     restart_count: 0,
                     image_id: None,
+                    started_image: None,
                     failures: 0,
                 });
                 if &c.image != image {
@@ -258,6 +261,7 @@ impl Kubelet {
                         }
                         State::Starting { until } if now >= until => {
                             c.image_id = Some(image_id(image));
+                            c.started_image = Some(image.clone());
                             State::Running { since: until, ready_at: until + self.config.ready_delay.0 }
                         }
                         State::Running { since, .. } => {
@@ -340,7 +344,7 @@ impl Kubelet {
                 State::Stopped => json!({"terminated": {"reason": "Completed", "exitCode": 0}}),
             };
             let mut s = json!({
-                "name": name, "image": c.image, "imageID": c.image_id.clone().unwrap_or_default(),
+                "name": name, "image": c.started_image.as_ref().unwrap_or(&c.image), "imageID": c.image_id.clone().unwrap_or_default(),
                 "ready": ready, "restartCount": c.restart_count, "started": matches!(c.state, State::Running { .. }),
                 "state": state,
             });

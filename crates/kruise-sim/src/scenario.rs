@@ -457,15 +457,21 @@ impl Runner<'_> {
             step.wait.is_some(),
             step.fault.is_some(),
             step.capture.is_some(),
+            step.label.is_some(),
             step.expect.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() != 1 {
             return Err(ScenarioError::BadStep {
                 step: number,
-                message: "a step needs exactly one of apply, delete, wait, fault, capture, expect".into(),
+                message: "a step needs exactly one of apply, delete, wait, fault, capture, label, expect"
+                    .into(),
             });
         }
         let label = |default: String| step.name.clone().unwrap_or(default);
+        if let Some(l) = &step.label {
+            let what = l.pod.clone().unwrap_or_else(|| "all pods".into());
+            return Ok(("label", label(what), self.label(l)));
+        }
         if let Some(file) = &step.apply {
             return Ok(("apply", label(file.clone()), self.apply(number, file, &step.substitute)));
         }
@@ -515,6 +521,23 @@ impl Runner<'_> {
         }
         let expect = step.expect.as_ref().map(|e| self.check(e)).unwrap_or(Ok(()));
         Ok(("expect", label(String::new()), expect))
+    }
+
+    fn label(&mut self, l: &Label) -> Result<(), String> {
+        let names: Vec<String> = match (&l.pod, l.all) {
+            (Some(p), false) => vec![self.checker().resolve(p)],
+            (None, true) => {
+                self.workload_pods(None).into_iter().filter(|p| !p.terminating).map(|p| p.name).collect()
+            }
+            _ => return Err("label needs exactly one of `pod` or `all: true`".into()),
+        };
+        let patch = json!({"metadata": {"labels": l.labels}});
+        let ns = self.workload.as_ref().map_or_else(|| "default".to_owned(), |w| w.namespace.clone());
+        for name in names {
+            self.sim.patch(&ObjectKey::pod(&ns, &name), &patch).map_err(|e| e.to_string())?;
+        }
+        self.sim.run_until(self.sim.now(), |_| false).map_err(|e| e.to_string())?;
+        Ok(())
     }
 
     fn apply(
@@ -828,12 +851,15 @@ impl Checker<'_> {
                 None => errors.push(format!("no capture named {set}")),
             }
         }
-        let mut created: Vec<SimTime> = all
+        let uid = self.key(e.workload.as_deref()).and_then(|k| {
+            sim.store().get(&k).and_then(|v| str_at(v, &["metadata", "uid"])).map(str::to_owned)
+        });
+        let created: Vec<SimTime> = sim
+            .created()
             .iter()
-            .filter(|p| p.created >= self.since_apply && p.created > 0)
-            .map(|p| p.created)
+            .filter(|c| c.at >= self.since_apply && (uid.is_none() || c.owner == uid))
+            .map(|c| c.at)
             .collect();
-        created.sort_unstable();
         count!("pods created since last apply", e.created, created.len());
         if let Some(m) = e.created_at_least
             && created.len() < m

@@ -161,6 +161,17 @@ pub struct Decision {
     pub error: Option<String>,
 }
 
+/// A pod creation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Created {
+    /// When, virtual ms.
+    pub at: SimTime,
+    /// Pod name.
+    pub name: String,
+    /// Controlling owner's uid.
+    pub owner: Option<String>,
+}
+
 /// A pod as the API store holds it, summarised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -237,6 +248,7 @@ pub struct Sim {
     decisions: Vec<Decision>,
     last_held: BTreeMap<(String, String), (String, String)>,
     deleted: Vec<(SimTime, String)>,
+    created: Vec<Created>,
     reconciles: u64,
     processed: u64,
 }
@@ -278,6 +290,7 @@ impl Sim {
             decisions: Vec::new(),
             last_held: BTreeMap::new(),
             deleted: Vec::new(),
+            created: Vec::new(),
             reconciles: 0,
             processed: 0,
             config,
@@ -338,6 +351,11 @@ impl Sim {
     /// Events processed so far.
     pub fn events_processed(&self) -> u64 {
         self.processed
+    }
+
+    /// Every pod created so far, in order.
+    pub fn created(&self) -> &[Created] {
+        &self.created
     }
 
     /// Reconciles run so far.
@@ -441,6 +459,13 @@ impl Sim {
         }
         match &change.new {
             Some(pod) => {
+                if change.old.is_none() {
+                    self.created.push(Created {
+                        at: self.now,
+                        name: change.key.name.clone(),
+                        owner: crate::cache::controller_uid(pod).map(str::to_owned),
+                    });
+                }
                 let was_deleting =
                     change.old.as_ref().is_some_and(|o| o.pointer("/metadata/deletionTimestamp").is_some());
                 if pod.pointer("/metadata/deletionTimestamp").is_some() && !was_deleting {

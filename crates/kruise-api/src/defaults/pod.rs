@@ -17,6 +17,26 @@ pub struct PodDefaultOptions {
     /// Gate `DefaultHostNetworkHostPortsInPodTemplates` (default off): with `hostNetwork: true`,
     /// every port without a `hostPort` gets `hostPort = containerPort`.
     pub host_network_host_ports: bool,
+    /// Gate `TemplateNoDefaults` (default off): leave workload templates as written.
+    pub template_no_defaults: bool,
+}
+
+/// The template part of a workload's defaulting (CS-12, ASTS-7): pod-spec defaults on
+/// `template` and PVC defaults on each of `claims`, applied on create (`old_template` is
+/// `None`) and on update only when the template changed, unless `TemplateNoDefaults` is on.
+pub fn default_workload_templates(
+    template: &mut PodTemplateSpec,
+    claims: &mut [PersistentVolumeClaim],
+    old_template: Option<&PodTemplateSpec>,
+    opts: PodDefaultOptions,
+) {
+    if opts.template_no_defaults || old_template.is_some_and(|old| old == template) {
+        return;
+    }
+    default_pod_template_with(template, opts);
+    for c in claims {
+        default_pvc_template(c);
+    }
 }
 
 /// Seconds a pod gets to terminate by default.
@@ -344,7 +364,10 @@ mod tests {
         let mut off = t.clone();
         default_pod_template(&mut off);
         assert_eq!(off.spec.as_ref().unwrap().containers[0].ports.as_ref().unwrap()[0].host_port, None);
-        default_pod_template_with(&mut t, PodDefaultOptions { host_network_host_ports: true });
+        default_pod_template_with(
+            &mut t,
+            PodDefaultOptions { host_network_host_ports: true, ..Default::default() },
+        );
         assert_eq!(t.spec.as_ref().unwrap().containers[0].ports.as_ref().unwrap()[0].host_port, Some(80));
     }
 

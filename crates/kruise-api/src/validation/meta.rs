@@ -331,6 +331,37 @@ pub fn validate_workload_selector(
     errs
 }
 
+/// Delete protection (CS-21, ASTS-9), as the webhook applies it with gate
+/// `ResourcesDeletionProtection` (the caller decides whether the gate is on): deleting a
+/// workload that is not already terminating is forbidden when its label
+/// `policy.kruise.io/delete-protection` is `Always`, or `Cascading` while `replicas > 0`.
+/// The error is reported on that label.
+pub fn validate_deletion_protection(meta: &ObjectMeta, replicas: Option<i32>) -> ValidationErrors {
+    use crate::keys::{DELETE_PROTECTION, DELETE_PROTECTION_ALWAYS, DELETE_PROTECTION_CASCADING};
+    let mut errs = ValidationErrors::new();
+    if meta.deletion_timestamp.is_some() {
+        return errs;
+    }
+    let path = FieldPath::from("metadata").child("labels").key(DELETE_PROTECTION);
+    match meta.labels.as_ref().and_then(|l| l.get(DELETE_PROTECTION)).map(String::as_str) {
+        Some(v @ DELETE_PROTECTION_ALWAYS) => errs.push(ValidationError::forbidden(
+            path,
+            format!("forbidden by ResourcesProtectionDeletion for {DELETE_PROTECTION}={v}"),
+        )),
+        Some(v @ DELETE_PROTECTION_CASCADING) if replicas.is_some_and(|r| r > 0) => {
+            errs.push(ValidationError::forbidden(
+                path,
+                format!(
+                    "forbidden by ResourcesProtectionDeletion for {DELETE_PROTECTION}={v} and replicas {}>0",
+                    replicas.unwrap_or_default()
+                ),
+            ))
+        }
+        _ => {}
+    }
+    errs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,20 +25,5 @@ pub fn validate_update<T: Validate>(old: &T, new: &T) -> Result<(), ValidationEr
     new.validate_update(old)
 }
 
-impl Validate for crate::apps::v1alpha1::CloneSet {
-    fn validate(&self) -> Result<(), ValidationErrors> {
-        Ok(())
-    }
-    fn validate_update(&self, _old: &Self) -> Result<(), ValidationErrors> {
-        self.validate()
-    }
-}
-
-impl Validate for crate::apps::v1beta1::CloneSet {
-    fn validate(&self) -> Result<(), ValidationErrors> {
-        Ok(())
-    }
-    fn validate_update(&self, _old: &Self) -> Result<(), ValidationErrors> {
-        self.validate()
-    }
-}
+// CloneSet (CS-13..CS-22).
+pub mod cloneset;

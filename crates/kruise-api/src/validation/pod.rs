@@ -122,48 +122,48 @@ pub fn validate_pod_spec(spec: &PodSpec, claim_volumes: &[&str], path: &FieldPat
         }
     }
 
-    if let Some(rp) = spec.restart_policy.as_deref().filter(|s| !s.is_empty()) {
-        if !RESTART_POLICIES.contains(&rp) {
-            errs.push(ValidationError::not_supported(path.child("restartPolicy"), rp, &RESTART_POLICIES));
-        }
+    if let Some(rp) = spec.restart_policy.as_deref().filter(|s| !s.is_empty())
+        && !RESTART_POLICIES.contains(&rp)
+    {
+        errs.push(ValidationError::not_supported(path.child("restartPolicy"), rp, &RESTART_POLICIES));
     }
-    if let Some(dp) = spec.dns_policy.as_deref().filter(|s| !s.is_empty()) {
-        if !DNS_POLICIES.contains(&dp) {
-            errs.push(ValidationError::not_supported(path.child("dnsPolicy"), dp, &DNS_POLICIES));
-        }
+    if let Some(dp) = spec.dns_policy.as_deref().filter(|s| !s.is_empty())
+        && !DNS_POLICIES.contains(&dp)
+    {
+        errs.push(ValidationError::not_supported(path.child("dnsPolicy"), dp, &DNS_POLICIES));
     }
-    if let Some(ads) = spec.active_deadline_seconds {
-        if ads < 1 {
-            errs.push(ValidationError::invalid(
-                path.child("activeDeadlineSeconds"),
-                ads,
-                "must be between 1 and 2147483647, inclusive",
-            ));
-        }
+    if let Some(ads) = spec.active_deadline_seconds
+        && ads < 1
+    {
+        errs.push(ValidationError::invalid(
+            path.child("activeDeadlineSeconds"),
+            ads,
+            "must be between 1 and 2147483647, inclusive",
+        ));
     }
-    if let Some(tg) = spec.termination_grace_period_seconds {
-        if tg < 0 {
-            errs.push(ValidationError::invalid(
-                path.child("terminationGracePeriodSeconds"),
-                tg,
-                "must be greater than or equal to 0",
-            ));
-        }
+    if let Some(tg) = spec.termination_grace_period_seconds
+        && tg < 0
+    {
+        errs.push(ValidationError::invalid(
+            path.child("terminationGracePeriodSeconds"),
+            tg,
+            "must be greater than or equal to 0",
+        ));
     }
-    if let Some(sa) = spec.service_account_name.as_deref().filter(|s| !s.is_empty()) {
-        if !is_dns1123_subdomain(sa) {
-            errs.push(ValidationError::invalid(
-                path.child("serviceAccountName"),
-                sa,
-                "must be a DNS-1123 subdomain",
-            ));
-        }
+    if let Some(sa) = spec.service_account_name.as_deref().filter(|s| !s.is_empty())
+        && !is_dns1123_subdomain(sa)
+    {
+        errs.push(ValidationError::invalid(
+            path.child("serviceAccountName"),
+            sa,
+            "must be a DNS-1123 subdomain",
+        ));
     }
     for (field, value) in [("hostname", &spec.hostname), ("subdomain", &spec.subdomain)] {
-        if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
-            if !is_dns1123_label(v) {
-                errs.extend(validate_dns1123_label(v, &path.child(field)));
-            }
+        if let Some(v) = value.as_deref().filter(|s| !s.is_empty())
+            && !is_dns1123_label(v)
+        {
+            errs.extend(validate_dns1123_label(v, &path.child(field)));
         }
     }
     errs.extend(validate_labels(spec.node_selector.as_ref(), &path.child("nodeSelector")));
@@ -202,28 +202,28 @@ fn validate_container(c: &Container, volumes: &BTreeSet<&str>, path: &FieldPath)
         )),
         Some(_) => {}
     }
-    if let Some(p) = c.image_pull_policy.as_deref().filter(|s| !s.is_empty()) {
-        if !IMAGE_PULL_POLICIES.contains(&p) {
-            errs.push(ValidationError::not_supported(path.child("imagePullPolicy"), p, &IMAGE_PULL_POLICIES));
-        }
+    if let Some(p) = c.image_pull_policy.as_deref().filter(|s| !s.is_empty())
+        && !IMAGE_PULL_POLICIES.contains(&p)
+    {
+        errs.push(ValidationError::not_supported(path.child("imagePullPolicy"), p, &IMAGE_PULL_POLICIES));
     }
-    if let Some(p) = c.termination_message_policy.as_deref().filter(|s| !s.is_empty()) {
-        if !TERMINATION_MESSAGE_POLICIES.contains(&p) {
-            errs.push(ValidationError::not_supported(
-                path.child("terminationMessagePolicy"),
-                p,
-                &TERMINATION_MESSAGE_POLICIES,
-            ));
-        }
+    if let Some(p) = c.termination_message_policy.as_deref().filter(|s| !s.is_empty())
+        && !TERMINATION_MESSAGE_POLICIES.contains(&p)
+    {
+        errs.push(ValidationError::not_supported(
+            path.child("terminationMessagePolicy"),
+            p,
+            &TERMINATION_MESSAGE_POLICIES,
+        ));
     }
     let mut port_names = BTreeSet::new();
     for (i, p) in c.ports.iter().flatten().enumerate() {
         let pp = path.child("ports").index(i);
         errs.extend(validate_port(p, &pp));
-        if let Some(name) = p.name.as_deref().filter(|n| !n.is_empty()) {
-            if !port_names.insert(name) {
-                errs.push(ValidationError::duplicate(pp.child("name"), name, "port names must be unique"));
-            }
+        if let Some(name) = p.name.as_deref().filter(|n| !n.is_empty())
+            && !port_names.insert(name)
+        {
+            errs.push(ValidationError::duplicate(pp.child("name"), name, "port names must be unique"));
         }
     }
     for (i, e) in c.env.iter().flatten().enumerate() {
@@ -273,24 +273,24 @@ fn validate_port(p: &ContainerPort, path: &FieldPath) -> ValidationErrors {
             "must be between 1 and 65535, inclusive",
         ));
     }
-    if let Some(hp) = p.host_port.filter(|&hp| hp != 0) {
-        if !(1..=65535).contains(&hp) {
-            errs.push(ValidationError::invalid(
-                path.child("hostPort"),
-                hp,
-                "must be between 1 and 65535, inclusive",
-            ));
-        }
+    if let Some(hp) = p.host_port.filter(|&hp| hp != 0)
+        && !(1..=65535).contains(&hp)
+    {
+        errs.push(ValidationError::invalid(
+            path.child("hostPort"),
+            hp,
+            "must be between 1 and 65535, inclusive",
+        ));
     }
-    if let Some(proto) = p.protocol.as_deref() {
-        if !PROTOCOLS.contains(&proto) {
-            errs.push(ValidationError::not_supported(path.child("protocol"), proto, &PROTOCOLS));
-        }
+    if let Some(proto) = p.protocol.as_deref()
+        && !PROTOCOLS.contains(&proto)
+    {
+        errs.push(ValidationError::not_supported(path.child("protocol"), proto, &PROTOCOLS));
     }
-    if let Some(name) = p.name.as_deref().filter(|n| !n.is_empty()) {
-        if let Some(problem) = iana_svc_name_problem(name) {
-            errs.push(ValidationError::invalid(path.child("name"), name, problem));
-        }
+    if let Some(name) = p.name.as_deref().filter(|n| !n.is_empty())
+        && let Some(problem) = iana_svc_name_problem(name)
+    {
+        errs.push(ValidationError::invalid(path.child("name"), name, problem));
     }
     errs
 }
@@ -376,17 +376,16 @@ fn validate_resources(r: &ResourceRequirements, path: &FieldPath) -> ValidationE
     let limits = parsed("limits", r.limits.as_ref());
     let requests = parsed("requests", r.requests.as_ref());
     for (name, req) in &requests {
-        if let Some(limit) = limits.get(name) {
-            if req > limit {
-                let q =
-                    r.requests.as_ref().and_then(|m| m.get(name)).map(|q| q.0.as_str()).unwrap_or_default();
-                let l = r.limits.as_ref().and_then(|m| m.get(name)).map(|q| q.0.as_str()).unwrap_or_default();
-                errs.push(ValidationError::invalid(
-                    path.child("requests").key(name),
-                    q,
-                    format!("must be less than or equal to {name} limit of {l}"),
-                ));
-            }
+        if let Some(limit) = limits.get(name)
+            && req > limit
+        {
+            let q = r.requests.as_ref().and_then(|m| m.get(name)).map(|q| q.0.as_str()).unwrap_or_default();
+            let l = r.limits.as_ref().and_then(|m| m.get(name)).map(|q| q.0.as_str()).unwrap_or_default();
+            errs.push(ValidationError::invalid(
+                path.child("requests").key(name),
+                q,
+                format!("must be less than or equal to {name} limit of {l}"),
+            ));
         }
     }
     errs
@@ -462,6 +461,99 @@ pub fn parse_quantity(s: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// One operation of a JSON patch between two documents: `add`, `remove` or `replace`, at a
+/// JSON-pointer path (`/containers/0/image`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonPatchOp {
+    /// `add`, `remove` or `replace`.
+    pub op: &'static str,
+    /// JSON pointer of the changed value.
+    pub path: String,
+}
+
+/// The JSON patch turning `old` into `new`, the way the upstream webhook computes it: object
+/// keys compared by name (sorted), arrays element by element with surplus elements added or
+/// removed at the end, any other difference a `replace`. `null` values and empty arrays are
+/// treated as absent (Go omits them when it serializes a pod spec).
+pub fn json_diff(old: &serde_json::Value, new: &serde_json::Value) -> Vec<JsonPatchOp> {
+    let mut ops = Vec::new();
+    diff_into(&normalize(old), &normalize(new), String::new(), &mut ops);
+    ops
+}
+
+fn normalize(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !v.is_null() && !v.as_array().is_some_and(Vec::is_empty))
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        other => other.clone(),
+    }
+}
+
+fn pointer_escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn diff_into(old: &serde_json::Value, new: &serde_json::Value, path: String, ops: &mut Vec<JsonPatchOp>) {
+    use serde_json::Value;
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let p = format!("{path}/{}", pointer_escape(k));
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => diff_into(x, y, p, ops),
+                    (Some(_), None) => ops.push(JsonPatchOp { op: "remove", path: p }),
+                    (None, Some(_)) => ops.push(JsonPatchOp { op: "add", path: p }),
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let common = a.len().min(b.len());
+            for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+                diff_into(x, y, format!("{path}/{i}"), ops);
+            }
+            for i in (common..a.len()).rev() {
+                ops.push(JsonPatchOp { op: "remove", path: format!("{path}/{i}") });
+            }
+            for i in common..b.len() {
+                ops.push(JsonPatchOp { op: "add", path: format!("{path}/{i}") });
+            }
+        }
+        (x, y) if x != y => ops.push(JsonPatchOp { op: "replace", path }),
+        _ => {}
+    }
+}
+
+/// True when `path` contains `/containers/<digits>/image`, the pattern the upstream webhook
+/// accepts under `InPlaceOnly` (CS-20, ASTS-9).
+///
+/// Quirk (CS-20): upstream's pattern is not anchored, so `/containers/0/imagePullPolicy`
+/// passes too; we accept what upstream accepts.
+pub fn is_container_image_path(path: &str) -> bool {
+    path.match_indices("/containers/").any(|(i, m)| {
+        let rest = &path[i + m.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && rest[digits..].starts_with("/image")
+    })
+}
+
+/// CS-20 / ASTS-9: under `InPlaceOnly` only container images may change. Returns the first
+/// patch operation between `old` and `new` template specs that is not a `replace` of a
+/// container image, or `None` when the change is image-only.
+pub fn first_non_image_change(old: &PodTemplateSpec, new: &PodTemplateSpec) -> Option<JsonPatchOp> {
+    let to_json = |t: &PodTemplateSpec| serde_json::to_value(&t.spec).unwrap_or(serde_json::Value::Null);
+    json_diff(&to_json(old), &to_json(new))
+        .into_iter()
+        .find(|op| op.op != "replace" || !is_container_image_path(&op.path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +569,39 @@ mod tests {
 
     fn paths(errs: &ValidationErrors) -> Vec<&str> {
         errs.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    #[test]
+    fn cs_20_json_diff_reports_ops() {
+        let old =
+            serde_json::json!({"containers": [{"name": "a", "image": "x"}], "dnsPolicy": "ClusterFirst"});
+        let new =
+            serde_json::json!({"containers": [{"name": "a", "image": "y"}, {"name": "b"}], "hostname": "h"});
+        let ops: Vec<(&str, String)> = json_diff(&old, &new).into_iter().map(|o| (o.op, o.path)).collect();
+        assert_eq!(
+            ops,
+            [
+                ("replace", "/containers/0/image".to_owned()),
+                ("add", "/containers/1".to_owned()),
+                ("remove", "/dnsPolicy".to_owned()),
+                ("add", "/hostname".to_owned())
+            ]
+        );
+        assert!(json_diff(&serde_json::json!({"a": [], "b": null}), &serde_json::json!({})).is_empty());
+    }
+
+    #[test]
+    fn cs_20_image_path_pattern() {
+        assert!(is_container_image_path("/containers/0/image"));
+        assert!(is_container_image_path("/containers/12/imagePullPolicy"), "quirk: unanchored");
+        assert!(!is_container_image_path("/initContainers/0/image"));
+        assert!(!is_container_image_path("/containers/0/env/0/value"));
+        let a = template(vec![container("a")]);
+        let mut b = a.clone();
+        b.spec.as_mut().unwrap().containers[0].image = Some("nginx:2".into());
+        assert_eq!(first_non_image_change(&a, &b), None);
+        b.spec.as_mut().unwrap().containers[0].args = Some(vec!["-x".into()]);
+        assert_eq!(first_non_image_change(&a, &b).map(|o| o.path), Some("/containers/0/args".to_owned()));
     }
 
     #[test]

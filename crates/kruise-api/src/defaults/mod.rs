@@ -18,3 +18,6 @@ pub fn default<T: Defaulting>(obj: &mut T) {
 
 // CloneSet (CS-10..CS-12).
 pub mod cloneset;
+
+// Advanced StatefulSet (ASTS-7).
+pub mod statefulset;

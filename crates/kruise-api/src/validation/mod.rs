@@ -27,3 +27,6 @@ pub fn validate_update<T: Validate>(old: &T, new: &T) -> Result<(), ValidationEr
 
 // CloneSet (CS-13..CS-22).
 pub mod cloneset;
+
+// Advanced StatefulSet (ASTS-8, ASTS-9).
+pub mod statefulset;

@@ -300,3 +300,88 @@ impl StatefulSet {
         )
     }
 }
+
+/// The ordinals `spec.reserveOrdinals` reserves, read as the controller reads them (ASTS-12):
+/// an int reserves one ordinal, a string `"a-b"` every ordinal in `a..=b`; if any string fails
+/// to parse (not two `-`-separated integers, or `a > b`) nothing is reserved at all. Ranges
+/// are kept as ranges, so a huge range costs nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReservedOrdinals {
+    ranges: Vec<(i64, i64)>,
+}
+
+impl ReservedOrdinals {
+    /// Parses `reserveOrdinals` (ASTS-12).
+    pub fn parse(items: &[IntOrString]) -> Self {
+        let mut ranges = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                IntOrString::Int(i) => ranges.push((i64::from(*i), i64::from(*i))),
+                IntOrString::String(s) => match parse_controller_range(s) {
+                    Some(r) => ranges.push(r),
+                    None => return Self::default(),
+                },
+            }
+        }
+        ranges.sort_unstable();
+        Self { ranges }
+    }
+    /// True when `ordinal` is reserved.
+    pub fn contains(&self, ordinal: i64) -> bool {
+        self.ranges.iter().any(|&(a, b)| (a..=b).contains(&ordinal))
+    }
+    /// True when nothing is reserved.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+    /// The reserved ranges, inclusive, sorted (they may overlap).
+    pub fn ranges(&self) -> &[(i64, i64)] {
+        &self.ranges
+    }
+}
+
+/// The controller's range reader (ASTS-12): exactly two `-`-separated parts, each a Go `Atoi`
+/// integer (optional sign), start not above end. Laxer than the webhook (which wants
+/// `^\d+-\d+$`).
+fn parse_controller_range(s: &str) -> Option<(i64, i64)> {
+    let mut parts = s.split('-');
+    let (a, b) = (parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let atoi = |t: &str| -> Option<i64> {
+        let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        t.parse().ok()
+    };
+    let (a, b) = (atoi(a)?, atoi(b)?);
+    (a <= b).then_some((a, b))
+}
+
+impl StatefulSet {
+    /// ASTS-12: the reserved ordinals.
+    pub fn reserved_ordinals(&self) -> ReservedOrdinals {
+        ReservedOrdinals::parse(&self.spec.reserve_ordinals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asts_12_reserved_ordinals() {
+        let r = ReservedOrdinals::parse(&[IntOrString::Int(1), IntOrString::String("4-6".into())]);
+        assert!(r.contains(1) && r.contains(4) && r.contains(6));
+        assert!(!r.contains(0) && !r.contains(3) && !r.contains(7));
+        let huge = ReservedOrdinals::parse(&[IntOrString::String("0-2000000000".into())]);
+        assert!(huge.contains(1_999_999_999));
+        let bad = ReservedOrdinals::parse(&[IntOrString::Int(1), IntOrString::String("6-4".into())]);
+        assert!(bad.is_empty(), "one bad range voids every reservation");
+        assert!(ReservedOrdinals::parse(&[IntOrString::String("1-2-3".into())]).is_empty());
+        assert!(ReservedOrdinals::parse(&[IntOrString::String("x".into())]).is_empty());
+        assert!(ReservedOrdinals::parse(&[IntOrString::String("+1-2".into())]).contains(1));
+    }
+}

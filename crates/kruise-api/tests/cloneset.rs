@@ -499,3 +499,24 @@ fn cs_12_cs_13_seed_manifests_default_and_validate_clean() {
     }
     assert!(n >= 5);
 }
+
+#[test]
+fn cs_20_unset_and_empty_lists_compare_equal() {
+    let old = alpha();
+    let mut new = old.clone();
+    new.spec.selector.as_mut().unwrap().match_expressions = Some(vec![]);
+    assert_eq!(validate_update(&old, &new), Ok(()), "Semantic.DeepEqual: nil == empty");
+}
+
+#[test]
+fn cs_17_max_surge_message_names_the_version_setting() {
+    let mut a = alpha();
+    a.spec.update_strategy.type_ = Some("InPlaceOnly".into());
+    a.spec.update_strategy.max_surge = Some(IntOrString::Int(1));
+    assert_eq!(messages(a.validate()), ["can not use maxSurge with strategy type InPlaceOnly"]);
+    let mut b = beta();
+    let ru = b.spec.update_strategy.rolling_update.as_mut().unwrap();
+    ru.pod_update_policy = Some("InPlaceOnly".into());
+    ru.max_surge = Some(IntOrString::Int(1));
+    assert_eq!(messages(b.validate()), ["can not use maxSurge with podUpdatePolicy InPlaceOnly"]);
+}

@@ -19,7 +19,9 @@ use crate::validation::meta::{
     is_convertible_selector, is_empty_selector, validate_deletion_protection, validate_label_selector,
     validate_object_meta, validate_object_meta_update, validate_workload_selector,
 };
-use crate::validation::pod::{first_non_image_change, validate_pod_template_spec_with_claims};
+use crate::validation::pod::{
+    first_non_image_change, semantically_equal, validate_pod_template_spec_with_claims,
+};
 
 /// `progressDeadlineSeconds` value meaning "no deadline" (CS-19).
 pub const NO_PROGRESS_DEADLINE: i32 = i32::MAX;
@@ -130,6 +132,8 @@ fn validate_pods_to_delete_unique(names: &[String], path: &FieldPath) -> Validat
 /// The rolling parameters shared by both versions' update strategies (CS-17, CS-18).
 struct Rolling<'a> {
     in_place_only: bool,
+    /// How the version names the in-place-only setting in the maxSurge message.
+    in_place_only_setting: &'static str,
     partition: Option<&'a IntOrString>,
     max_unavailable: Option<&'a IntOrString>,
     max_surge: Option<&'a IntOrString>,
@@ -190,7 +194,7 @@ fn validate_rolling(r: &Rolling<'_>, replicas: i32, path: &FieldPath) -> Validat
             errs.push(ValidationError::invalid(
                 path.child("maxSurge"),
                 int_or_string_text(r.max_surge),
-                "can not use maxSurge with InPlaceOnly",
+                format!("can not use maxSurge with {} InPlaceOnly", r.in_place_only_setting),
             ));
         }
     }
@@ -276,6 +280,7 @@ pub fn validate_cloneset_v1alpha1(cs: &v1alpha1::CloneSet) -> ValidationErrors {
     }
     let rolling = Rolling {
         in_place_only: kind == pol::IN_PLACE_ONLY,
+        in_place_only_setting: "strategy type",
         partition: us.partition.as_ref(),
         max_unavailable: us.max_unavailable.as_ref(),
         max_surge: us.max_surge.as_ref(),
@@ -333,6 +338,7 @@ pub fn validate_cloneset_v1beta1(cs: &v1beta1::CloneSet) -> ValidationErrors {
         }
         let rolling = Rolling {
             in_place_only: policy == pol::IN_PLACE_ONLY,
+            in_place_only_setting: "podUpdatePolicy",
             partition: ru.partition.as_ref(),
             max_unavailable: ru.max_unavailable.as_ref(),
             max_surge: ru.max_surge.as_ref(),
@@ -415,7 +421,7 @@ pub fn validate_cloneset_v1alpha1_update(
     frozen.revision_history_limit = old.spec.revision_history_limit;
     frozen.volume_claim_templates = old.spec.volume_claim_templates.clone();
     frozen.progress_deadline_seconds = old.spec.progress_deadline_seconds;
-    if frozen != old.spec {
+    if !semantically_equal(&frozen, &old.spec) {
         errs.push(ValidationError::forbidden(FieldPath::from("spec"), IMMUTABLE_MSG));
     }
     if new.spec.update_strategy.type_.as_deref() == Some(pol::IN_PLACE_ONLY)
@@ -447,7 +453,7 @@ pub fn validate_cloneset_v1beta1_update(
     frozen.lifecycle = old.spec.lifecycle.clone();
     frozen.revision_history_limit = old.spec.revision_history_limit;
     frozen.volume_claim_templates = old.spec.volume_claim_templates.clone();
-    if frozen != old.spec {
+    if !semantically_equal(&frozen, &old.spec) {
         errs.push(ValidationError::forbidden(FieldPath::from("spec"), IMMUTABLE_MSG));
     }
     errs.extend(validate_cloneset_v1beta1(new));

@@ -531,6 +531,16 @@ fn diff_into(old: &serde_json::Value, new: &serde_json::Value, path: String, ops
     }
 }
 
+/// Semantic equality as the webhooks compare specs (apimachinery's `Semantic.DeepEqual`): the
+/// JSON forms are equal once `null` values and empty arrays are dropped, so an unset list and
+/// an empty one compare equal.
+pub fn semantically_equal<T: serde::Serialize>(a: &T, b: &T) -> bool {
+    match (serde_json::to_value(a), serde_json::to_value(b)) {
+        (Ok(x), Ok(y)) => json_diff(&x, &y).is_empty(),
+        _ => false,
+    }
+}
+
 /// True when `path` contains `/containers/<digits>/image`, the pattern the upstream webhook
 /// accepts under `InPlaceOnly` (CS-20, ASTS-9).
 ///

@@ -26,7 +26,9 @@ use crate::validation::meta::{
     validate_annotations, validate_deletion_protection, validate_labels, validate_object_meta,
     validate_object_meta_update, validate_workload_selector,
 };
-use crate::validation::pod::{first_non_image_change, validate_pod_template_spec_with_claims};
+use crate::validation::pod::{
+    first_non_image_change, semantically_equal, validate_pod_template_spec_with_claims,
+};
 
 const IMMUTABLE_MSG: &str = "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'reserveOrdinals', 'lifecycle', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', `volumeClaimTemplates`, `VolumeClaimUpdateStrategy` and 'updateStrategy' are forbidden";
 
@@ -304,7 +306,7 @@ pub fn validate_statefulset_v1beta1_update(
     frozen.lifecycle = old.spec.lifecycle.clone();
     frozen.revision_history_limit = old.spec.revision_history_limit;
     frozen.ordinals = old.spec.ordinals.clone();
-    if frozen != old.spec {
+    if !semantically_equal(&frozen, &old.spec) {
         errs.push(ValidationError::forbidden(FieldPath::from("spec"), IMMUTABLE_MSG));
     }
     if new.pod_update_policy() == v1beta1::PodUpdatePolicy::InPlaceOnly

@@ -1,6 +1,8 @@
 //! Lossless serialization (CS-2..CS-7, ASTS-5, ASTS-6): upstream-style sample manifests and
 //! arbitrary generated objects survive YAML → type → JSON → type unchanged, and the samples
 //! re-serialize to exactly the document they were read from (no field silently dropped).
+//! The same generators check that defaulting is idempotent and that defaulting and validation
+//! never panic, whatever the object (CS-10..CS-22, ASTS-7..ASTS-9).
 
 use std::collections::BTreeMap;
 
@@ -625,4 +627,45 @@ fn asts_6_v1alpha1_statefulset_converts_losslessly() {
         prop_assert_eq!(back, sts);
         Ok(())
     });
+}
+
+/// Defaulting twice equals defaulting once; validation (create and update against the
+/// original) returns instead of panicking.
+fn defaults_idempotent_and_validation_total<T>(obj: T) -> Result<(), TestCaseError>
+where
+    T: kruise_api::defaults::Defaulting
+        + kruise_api::validation::Validate
+        + Clone
+        + PartialEq
+        + std::fmt::Debug,
+{
+    let mut once = obj.clone();
+    once.apply_defaults();
+    let mut twice = once.clone();
+    twice.apply_defaults();
+    prop_assert_eq!(&twice, &once);
+    let _ = obj.validate();
+    let _ = once.validate();
+    let _ = once.validate_update(&obj);
+    Ok(())
+}
+
+#[test]
+fn cs_10_cs_12_v1alpha1_cloneset_defaulting_is_idempotent() {
+    run(cloneset_v1alpha1, defaults_idempotent_and_validation_total);
+}
+
+#[test]
+fn cs_11_cs_12_v1beta1_cloneset_defaulting_is_idempotent() {
+    run(cloneset_v1beta1, defaults_idempotent_and_validation_total);
+}
+
+#[test]
+fn asts_7_v1beta1_statefulset_defaulting_is_idempotent() {
+    run(statefulset_v1beta1, defaults_idempotent_and_validation_total);
+}
+
+#[test]
+fn asts_7_v1alpha1_statefulset_defaulting_is_idempotent() {
+    run(statefulset_v1alpha1, defaults_idempotent_and_validation_total);
 }

@@ -339,3 +339,16 @@ fn asts_9_delete_protection() {
     s.spec.replicas = Some(0);
     assert!(validate_statefulset_v1beta1_delete(&s).is_empty());
 }
+
+#[test]
+fn asts_7_admission_clears_status() {
+    use kruise_api::defaults::statefulset::admit_statefulset_v1beta1;
+    let mut s = raw();
+    s.status = Some(v1beta1::StatefulSetStatus { replicas: 3, ..Default::default() });
+    let mut stored = s.clone();
+    stored.apply_defaults();
+    assert!(stored.status.is_some(), "plain defaulting keeps the status");
+    admit_statefulset_v1beta1(&mut s, None, StatefulSetDefaultOptions::default());
+    assert_eq!(s.status, None);
+    assert_eq!(s.spec, stored.spec);
+}

@@ -125,3 +125,26 @@ impl Defaulting for v1alpha1::StatefulSet {
         default_statefulset_v1alpha1(self, None, StatefulSetDefaultOptions::default());
     }
 }
+
+/// ASTS-7: what the mutating webhook does to an admitted v1beta1 object (create or update of
+/// the main resource): the defaults of [`default_statefulset_v1beta1`], then the status is
+/// cleared (status changes go through the status subresource). Do not use it on stored
+/// objects a planner reads; use [`Defaulting`] there.
+pub fn admit_statefulset_v1beta1(
+    sts: &mut v1beta1::StatefulSet,
+    old: Option<&v1beta1::StatefulSet>,
+    opts: StatefulSetDefaultOptions,
+) {
+    default_statefulset_v1beta1(sts, old, opts);
+    sts.status = None;
+}
+
+/// ASTS-7: [`admit_statefulset_v1beta1`] for a v1alpha1 object.
+pub fn admit_statefulset_v1alpha1(
+    sts: &mut v1alpha1::StatefulSet,
+    old: Option<&v1alpha1::StatefulSet>,
+    opts: StatefulSetDefaultOptions,
+) {
+    default_statefulset_v1alpha1(sts, old, opts);
+    sts.status = None;
+}

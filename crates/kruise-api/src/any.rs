@@ -83,4 +83,8 @@ macro_rules! any_resources {
 any_resources! {
     CloneSetV1alpha1 => crate::apps::v1alpha1::CloneSet,
     CloneSetV1beta1 => crate::apps::v1beta1::CloneSet,
+    DaemonSetV1alpha1 => crate::apps::v1alpha1::DaemonSet,
+    DaemonSetV1beta1 => crate::apps::v1beta1::DaemonSet,
+    SidecarSetV1alpha1 => crate::apps::v1alpha1::SidecarSet,
+    SidecarSetV1beta1 => crate::apps::v1beta1::SidecarSet,
 }

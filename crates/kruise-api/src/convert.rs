@@ -227,3 +227,6 @@ mod tests {
         }
     }
 }
+
+mod daemonset_sidecarset;
+pub use daemonset_sidecarset::*;

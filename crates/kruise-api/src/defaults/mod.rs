@@ -27,3 +27,6 @@ impl Defaulting for crate::apps::v1beta1::CloneSet {
         // Filled in by the CloneSet defaulting work (CS-11, CS-12).
     }
 }
+
+pub mod daemonset;
+pub mod sidecarset;

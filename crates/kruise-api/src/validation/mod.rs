@@ -42,3 +42,6 @@ impl Validate for crate::apps::v1beta1::CloneSet {
         self.validate()
     }
 }
+
+mod daemonset;
+pub mod sidecarset;

@@ -6,3 +6,11 @@ pub use cloneset::*;
 
 /// `apps.kruise.io/v1alpha1`.
 pub const API_VERSION: &str = "apps.kruise.io/v1alpha1";
+
+pub mod daemonset;
+pub use daemonset::{
+    DaemonSet, DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy, RollingUpdateDaemonSet,
+};
+
+pub mod sidecarset;
+pub use sidecarset::{SidecarContainer, SidecarSet, SidecarSetSpec, SidecarSetStatus};

@@ -263,6 +263,46 @@ fn scs_5_defaults_are_the_same_for_v1alpha1() {
     assert_eq!(sidecarset_to_v1beta1(&a), valid());
 }
 
+fn hashes(ss: &v1beta1::SidecarSet) -> (String, String) {
+    let a = ss.metadata.annotations.as_ref().expect("annotations written");
+    (a[keys::SIDECARSET_HASH].clone(), a[keys::SIDECARSET_HASH_WITHOUT_IMAGE].clone())
+}
+
+#[test]
+fn scs_5_defaulting_writes_both_hash_annotations() {
+    let ss = valid();
+    let (with, without) = hashes(&ss);
+    assert_eq!((with.len(), without.len()), (64, 64));
+    assert!(with.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)));
+
+    let mut image = ss.clone();
+    image.spec.containers[0].container.image = Some("fluent-bit:3.1".into());
+    image.apply_defaults();
+    let (with2, without2) = hashes(&image);
+    assert_ne!(with, with2, "an image change changes the hash");
+    assert_eq!(without, without2, "but not the hash without images (SCS-41 upgradable)");
+
+    let mut env = ss.clone();
+    env.spec.containers[0].container.env = Some(json(r#"[{"name":"A","value":"1"}]"#));
+    env.apply_defaults();
+    let (with3, without3) = hashes(&env);
+    assert_ne!((with.as_str(), without.as_str()), (with3.as_str(), without3.as_str()));
+    assert_ne!(without, without3, "an env change is not upgradable in place");
+}
+
+#[test]
+fn scs_6_hash_matches_upstream_for_an_undefaulted_sidecarset() {
+    use kruise_api::defaults::sidecarset::hash::sidecarset_hash;
+    let raw: v1beta1::SidecarSet = serde_saphyr::from_str(VALID).expect("parses");
+    let mut c = raw.spec.containers.clone();
+    c[0].container.name = "container1".into();
+    c[0].container.image = Some("test-image".into());
+    assert_eq!(
+        sidecarset_hash(&c, &[], false),
+        "w26c4x8fz245642fdv499b464248f974xddx4x55z5dw55bc6x66464fxz77dc78"
+    );
+}
+
 // ---- SCS-7 validation ------------------------------------------------------------------------
 
 #[test]

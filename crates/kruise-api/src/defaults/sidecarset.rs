@@ -2,6 +2,8 @@
 //! same for both API versions. Includes Kubernetes' own container and volume defaults, which
 //! the webhook applies to sidecars (and which differ from Kruise's template defaulting:
 //! `imagePullPolicy` follows the image tag here).
+//! After the defaults, the two hash annotations of SCS-6 are computed and written on the
+//! SidecarSet ([`hash`]).
 //!
 //! Not done here: the milli-rounding of resource quantities Kubernetes applies.
 
@@ -17,6 +19,9 @@ use crate::apps::v1beta1::sidecarset::{
     upgrade_type,
 };
 use crate::apps::{v1alpha1, v1beta1};
+use crate::keys;
+
+pub mod hash;
 
 /// Default `revisionHistoryLimit` (SCS-5).
 pub const DEFAULT_REVISION_HISTORY_LIMIT: i32 = 10;
@@ -78,6 +83,7 @@ impl Defaulting for v1beta1::SidecarSet {
             patch_pod_metadata: &mut s.patch_pod_metadata,
             injection_strategy: &mut s.injection_strategy,
         });
+        set_hash_annotations(&mut self.metadata, &s.containers, &s.init_containers);
     }
 }
 
@@ -94,6 +100,7 @@ impl Defaulting for v1alpha1::SidecarSet {
             patch_pod_metadata: &mut s.patch_pod_metadata,
             injection_strategy: &mut s.injection_strategy,
         });
+        set_hash_annotations(&mut self.metadata, &s.containers, &s.init_containers);
     }
 }
 
@@ -262,4 +269,18 @@ fn default_projection(src: &mut VolumeProjection) {
     if let Some(t) = src.service_account_token.as_mut() {
         t.expiration_seconds.get_or_insert(DEFAULT_TOKEN_EXPIRATION_SECONDS);
     }
+}
+
+/// SCS-5, last step: (re)computes `kruise.io/sidecarset-hash` and
+/// `kruise.io/sidecarset-hash-without-image` (SCS-6) on the SidecarSet's metadata.
+fn set_hash_annotations(
+    metadata: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    containers: &[SidecarContainer],
+    init_containers: &[SidecarContainer],
+) {
+    let with_image = hash::sidecarset_hash(containers, init_containers, false);
+    let without_image = hash::sidecarset_hash(containers, init_containers, true);
+    let a = metadata.annotations.get_or_insert_with(Default::default);
+    a.insert(keys::SIDECARSET_HASH.to_owned(), with_image);
+    a.insert(keys::SIDECARSET_HASH_WITHOUT_IMAGE.to_owned(), without_image);
 }

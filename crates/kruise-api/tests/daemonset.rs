@@ -150,6 +150,8 @@ fn ads_5_empty_selector_is_rejected() {
     let mut ds = valid();
     ds.spec.selector = Some(Default::default());
     assert_rejects_at(&ds, "spec.selector");
+    let text = ds.validate().expect_err("invalid").to_string();
+    assert!(text.starts_with("spec.selector: Invalid value: {}: empty selector"), "{text}");
 }
 
 #[test]

@@ -66,16 +66,12 @@ fn validate_daemonset(meta: &ObjectMeta, spec: SpecView<'_>, allow_surging: bool
         Some(sel) => {
             errs.extend(labels::validate_selector(sel, &sp.child("selector")));
             if labels::is_empty_selector(sel) {
-                errs.push(ValidationError::invalid(
-                    sp.child("selector"),
-                    sel,
-                    "empty selector is invalid for daemonset",
-                ));
+                errs.push(invalid_json(sp.child("selector"), sel, "empty selector is invalid for daemonset"));
             } else {
                 let template_labels =
                     spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
                 if labels::selector_matches(sel, &template_labels) == Some(false) {
-                    errs.push(ValidationError::invalid(
+                    errs.push(invalid_json(
                         sp.child("template").child("metadata").child("labels"),
                         &template_labels,
                         "`selector` does not match template `labels`",
@@ -169,6 +165,12 @@ pub(super) fn percent_number(s: &str) -> Option<i64> {
         return None;
     }
     Some(digits.parse().unwrap_or(i64::MAX))
+}
+
+/// An `Invalid value` error showing a structured value as JSON.
+pub(super) fn invalid_json(path: FieldPath, value: &impl serde::Serialize, message: &str) -> ValidationError {
+    let shown = serde_json::to_string(value).unwrap_or_default();
+    ValidationError::new(crate::field::ErrorKind::Invalid, path, Some(shown), message)
 }
 
 /// How an IntOrString is shown in an error.

@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::Validate;
 use super::daemonset::labels;
-use super::daemonset::{show, validate_non_negative_int_or_percent};
+use super::daemonset::{invalid_json, show, validate_non_negative_int_or_percent};
 use crate::apps::common::UpdatePriorityStrategy;
 use crate::apps::v1beta1::sidecarset::{
     SidecarContainer, SidecarSetInjectionStrategy, SidecarSetPatchPodMetadata, SidecarSetUpdateStrategy,
@@ -115,7 +115,7 @@ fn validate_meta(meta: &ObjectMeta) -> ValidationErrors {
 fn validate_selector(sel: &LabelSelector, path: &FieldPath) -> ValidationErrors {
     let mut errs = labels::validate_selector(sel, path);
     if labels::is_empty_selector(sel) {
-        errs.push(ValidationError::invalid(path.clone(), sel, "empty selector is not valid for sidecarset"));
+        errs.push(invalid_json(path.clone(), sel, "empty selector is not valid for sidecarset"));
     }
     errs
 }

@@ -85,4 +85,8 @@ any_resources! {
     CloneSetV1beta1 => crate::apps::v1beta1::CloneSet,
     StatefulSetV1alpha1 => crate::apps::v1alpha1::StatefulSet,
     StatefulSetV1beta1 => crate::apps::v1beta1::StatefulSet,
+    DaemonSetV1alpha1 => crate::apps::v1alpha1::DaemonSet,
+    DaemonSetV1beta1 => crate::apps::v1beta1::DaemonSet,
+    SidecarSetV1alpha1 => crate::apps::v1alpha1::SidecarSet,
+    SidecarSetV1beta1 => crate::apps::v1beta1::SidecarSet,
 }

@@ -296,3 +296,6 @@ mod tests {
         }
     }
 }
+
+mod daemonset_sidecarset;
+pub use daemonset_sidecarset::*;

@@ -141,3 +141,50 @@ pub mod statefulset_condition {
     /// A pod could not be updated.
     pub const FAILED_UPDATE_POD: &str = "FailedUpdatePod";
 }
+// ---- Advanced DaemonSet (ADS-1) ------------------------------------------------------------
+
+/// Pod label: legacy template generation of a DaemonSet pod (ADS-2).
+pub const POD_TEMPLATE_GENERATION: &str = "pod-template-generation";
+/// DaemonSet annotation: legacy template generation (ADS-2).
+pub const DEPRECATED_DAEMONSET_TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+/// DaemonSet annotation (v1alpha1): `"true"` ≡ v1beta1 `spec.scaleStrategy.partitionedScaling`
+/// (ADS-1, ADS-3).
+pub const DAEMONSET_PROGRESSIVE_CREATE_POD: &str = "daemonset.kruise.io/progressive-create-pod";
+/// Scheduler name of pods the DaemonSet controller binds itself (ADS-17).
+pub const DAEMONSET_CONTROLLER_SCHEDULER: &str = "kubernetes.io/daemonset-controller";
+
+// ---- SidecarSet (SCS-4) ------------------------------------------------------------------------
+
+/// SidecarSet annotation: hash of the sidecar containers; pod annotation: JSON map of
+/// per-SidecarSet upgrade records (SCS-6, SCS-8).
+pub const SIDECARSET_HASH: &str = "kruise.io/sidecarset-hash";
+/// As [`SIDECARSET_HASH`], computed with every image blanked (SCS-6, SCS-8).
+pub const SIDECARSET_HASH_WITHOUT_IMAGE: &str = "kruise.io/sidecarset-hash-without-image";
+/// Pod annotation: names of the SidecarSets injected, sorted, joined by `,` (SCS-4).
+pub const SIDECARSET_INJECTED_LIST: &str = "kruise.io/sidecarset-injected-list";
+/// Pod annotation: JSON `{"<sidecar>": "<sidecar>-1|-2"}`, the working hot-upgrade slot (SCS-60).
+pub const SIDECARSET_WORKING_HOTUPGRADE_CONTAINER: &str = "kruise.io/sidecarset-working-hotupgrade-container";
+/// Pod annotation prefix: `version.sidecarset.kruise.io/<container>` (SCS-21).
+pub const SIDECARSET_VERSION_PREFIX: &str = "version.sidecarset.kruise.io/";
+/// Pod annotation prefix: `versionalt.sidecarset.kruise.io/<container>` (SCS-21).
+pub const SIDECARSET_VERSION_ALT_PREFIX: &str = "versionalt.sidecarset.kruise.io/";
+/// Pod annotation: JSON in-place update state of sidecars (SCS-51).
+pub const SIDECARSET_INPLACE_UPDATE_STATE: &str = "kruise.io/sidecarset-inplace-update-state";
+/// Pod condition type maintained for not-upgradable pods (SCS-53).
+pub const SIDECARSET_UPGRADABLE: &str = "SidecarSetUpgradable";
+/// Env var set to `"true"` in every injected container (SCS-17).
+pub const SIDECAR_ENV_IS_INJECTED: &str = "IS_INJECTED";
+/// Env var of hot-upgrade containers: the slot's version annotation (SCS-21).
+pub const SIDECAR_ENV_VERSION: &str = "SIDECARSET_VERSION";
+/// Env var of hot-upgrade containers: the other slot's version annotation (SCS-21).
+pub const SIDECAR_ENV_VERSION_ALT: &str = "SIDECARSET_VERSION_ALT";
+/// ControllerRevision label: the SidecarSet's name (SCS-30).
+pub const SIDECARSET_NAME_LABEL: &str = "kruise.io/sidecarset-name";
+/// SidecarSet label (v1alpha1) and ControllerRevision label: the custom version (SCS-3, SCS-30).
+pub const SIDECARSET_CUSTOM_VERSION: &str = "apps.kruise.io/sidecarset-custom-version";
+/// SidecarSet annotation: `"true"` marks a canary SidecarSet (SCS-14).
+pub const SIDECARSET_CANARY: &str = "apps.kruise.io/sidecarset-canary";
+/// SidecarSet annotation: the base a canary SidecarSet replaces (SCS-14).
+pub const SIDECARSET_BASE: &str = "apps.kruise.io/sidecarset-base";
+/// Namespace label holding the namespace's own name (SCS-3 conversion of `spec.namespace`).
+pub const NAMESPACE_METADATA_NAME: &str = "kubernetes.io/metadata.name";

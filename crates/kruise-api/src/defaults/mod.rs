@@ -21,3 +21,6 @@ pub mod cloneset;
 
 // Advanced StatefulSet (ASTS-7).
 pub mod statefulset;
+
+pub mod daemonset;
+pub mod sidecarset;

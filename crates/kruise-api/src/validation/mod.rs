@@ -30,3 +30,6 @@ pub mod cloneset;
 
 // Advanced StatefulSet (ASTS-8, ASTS-9).
 pub mod statefulset;
+
+mod daemonset;
+pub mod sidecarset;

@@ -9,3 +9,10 @@ pub const API_VERSION: &str = "apps.kruise.io/v1alpha1";
 
 mod statefulset;
 pub use statefulset::*;
+pub mod daemonset;
+pub use daemonset::{
+    DaemonSet, DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy, RollingUpdateDaemonSet,
+};
+
+pub mod sidecarset;
+pub use sidecarset::{SidecarContainer, SidecarSet, SidecarSetSpec, SidecarSetStatus};

@@ -9,3 +9,16 @@ pub const API_VERSION: &str = "apps.kruise.io/v1beta1";
 
 mod statefulset;
 pub use statefulset::*;
+pub mod daemonset;
+pub use daemonset::{
+    DaemonSet, DaemonSetScaleStrategy, DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy,
+    RollingUpdateDaemonSet,
+};
+
+pub mod sidecarset;
+pub use sidecarset::{
+    ResourceExprs, ResourcesExpr, ResourcesPolicy, ShareVolumePolicy, SidecarContainer,
+    SidecarContainerUpgradeStrategy, SidecarSet, SidecarSetInjectRevision, SidecarSetInjectionStrategy,
+    SidecarSetPatchPodMetadata, SidecarSetSpec, SidecarSetStatus, SidecarSetUpdateStrategy,
+    SourceContainerNameSource, TransferEnvVar,
+};

@@ -6,3 +6,18 @@ pub use cloneset::*;
 
 /// `apps.kruise.io/v1beta1`.
 pub const API_VERSION: &str = "apps.kruise.io/v1beta1";
+
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod nodeimage;
+pub use broadcastjob::{
+    BroadcastJob, BroadcastJobSpec, BroadcastJobStatus, CompletionPolicy, FailurePolicy, JobCondition,
+};
+pub use imagepulljob::{
+    ImagePullJob, ImagePullJobNodeSelector, ImagePullJobPodSelector, ImagePullJobSpec, ImagePullJobStatus,
+    PullPolicy, SandboxConfig,
+};
+pub use nodeimage::{
+    ImageSpec, ImageStatus, ImageTagPullPolicy, ImageTagSpec, ImageTagStatus, NodeImage, NodeImageSpec,
+    NodeImageStatus, ReferenceObject, SyncStatus,
+};

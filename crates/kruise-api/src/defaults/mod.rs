@@ -27,3 +27,7 @@ impl Defaulting for crate::apps::v1beta1::CloneSet {
         // Filled in by the CloneSet defaulting work (CS-11, CS-12).
     }
 }
+
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod rollout;

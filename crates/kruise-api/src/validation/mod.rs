@@ -42,3 +42,7 @@ impl Validate for crate::apps::v1beta1::CloneSet {
         self.validate()
     }
 }
+
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod rollout;

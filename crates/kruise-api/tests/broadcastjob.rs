@@ -391,3 +391,20 @@ mod roundtrip {
         }
     }
 }
+
+#[cfg(feature = "schemars")]
+#[test]
+fn bj_1_kind_info_matches_upstream_crd() {
+    let info = v1beta1::broadcastjob::kind_info();
+    assert_eq!(
+        (info.plural, info.singular, info.short_names),
+        ("broadcastjobs", "broadcastjob", &["bcj"][..])
+    );
+    assert!(info.namespaced);
+    let versions: Vec<_> =
+        info.versions.iter().map(|v| (v.name, v.served, v.storage, v.status_subresource)).collect();
+    assert_eq!(versions, [("v1alpha1", true, false, true), ("v1beta1", true, true, true)]);
+    let cols: Vec<_> = info.versions[1].printer_columns.iter().map(|c| c.name).collect();
+    assert_eq!(cols, ["Desired", "Active", "Succeeded", "Failed", "AGE"]);
+    assert_eq!(v1alpha1::broadcastjob::kind_info().kind, "BroadcastJob");
+}

@@ -702,3 +702,22 @@ fn ipj_4_metadata_is_validated() {
     j.metadata = ObjectMeta { name: Some("Bad_Name".into()), ..Default::default() };
     assert_eq!(error_paths(&j), ["metadata.name"]);
 }
+
+#[cfg(feature = "schemars")]
+#[test]
+fn ipj_1_kind_info_matches_upstream_crds() {
+    let ipj = v1beta1::imagepulljob::kind_info();
+    assert_eq!((ipj.plural, ipj.namespaced), ("imagepulljobs", true));
+    let cols: Vec<_> = ipj.versions[1].printer_columns.iter().map(|c| c.name).collect();
+    assert_eq!(cols, ["TOTAL", "ACTIVE", "SUCCEED", "FAILED", "AGE", "MESSAGE"]);
+    let ni = v1beta1::nodeimage::kind_info();
+    assert_eq!((ni.plural, ni.namespaced), ("nodeimages", false));
+    let storage: Vec<_> = ni.versions.iter().map(|v| (v.name, v.storage)).collect();
+    assert_eq!(storage, [("v1alpha1", false), ("v1beta1", true)]);
+    let cols: Vec<_> = ni.versions[0].printer_columns.iter().map(|c| c.name).collect();
+    assert_eq!(cols, ["DESIRED", "PULLING", "SUCCEED", "FAILED", "AGE"]);
+    // v1alpha1's secret references have no `mode`.
+    let alpha = serde_json::to_value((ni.versions[0].spec_schema)()).unwrap().to_string();
+    let beta = serde_json::to_value((ni.versions[1].spec_schema)()).unwrap().to_string();
+    assert!(beta.contains("\"mode\"") && !alpha.contains("\"mode\""));
+}

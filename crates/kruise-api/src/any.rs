@@ -89,4 +89,11 @@ any_resources! {
     DaemonSetV1beta1 => crate::apps::v1beta1::DaemonSet,
     SidecarSetV1alpha1 => crate::apps::v1alpha1::SidecarSet,
     SidecarSetV1beta1 => crate::apps::v1beta1::SidecarSet,
+    BroadcastJobV1alpha1 => crate::apps::v1alpha1::BroadcastJob,
+    BroadcastJobV1beta1 => crate::apps::v1beta1::BroadcastJob,
+    ImagePullJobV1alpha1 => crate::apps::v1alpha1::ImagePullJob,
+    ImagePullJobV1beta1 => crate::apps::v1beta1::ImagePullJob,
+    NodeImageV1alpha1 => crate::apps::v1alpha1::NodeImage,
+    NodeImageV1beta1 => crate::apps::v1beta1::NodeImage,
+    RolloutV1beta1 => crate::rollouts::v1beta1::Rollout,
 }

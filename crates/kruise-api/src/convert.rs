@@ -237,6 +237,99 @@ pub fn statefulset_to_v1alpha1(src: &v1beta1::StatefulSet) -> v1alpha1::Stateful
             conditions: st.conditions.clone(),
             label_selector: st.label_selector.clone(),
         }),
+/// BroadcastJob v1alpha1 → v1beta1 (BJ-1): the versions are field-identical.
+pub fn broadcastjob_to_v1beta1(src: &v1alpha1::BroadcastJob) -> v1beta1::BroadcastJob {
+    v1beta1::BroadcastJob {
+        metadata: src.metadata.clone(),
+        spec: src.spec.clone(),
+        status: src.status.clone(),
+    }
+}
+
+/// BroadcastJob v1beta1 → v1alpha1 (BJ-1): the versions are field-identical.
+pub fn broadcastjob_to_v1alpha1(src: &v1beta1::BroadcastJob) -> v1alpha1::BroadcastJob {
+    v1alpha1::BroadcastJob {
+        metadata: src.metadata.clone(),
+        spec: src.spec.clone(),
+        status: src.status.clone(),
+    }
+}
+
+/// ImagePullJob v1alpha1 → v1beta1 (IPJ-1): the versions are field-identical.
+pub fn imagepulljob_to_v1beta1(src: &v1alpha1::ImagePullJob) -> v1beta1::ImagePullJob {
+    v1beta1::ImagePullJob {
+        metadata: src.metadata.clone(),
+        spec: src.spec.clone(),
+        status: src.status.clone(),
+    }
+}
+
+/// ImagePullJob v1beta1 → v1alpha1 (IPJ-1): the versions are field-identical.
+pub fn imagepulljob_to_v1alpha1(src: &v1beta1::ImagePullJob) -> v1alpha1::ImagePullJob {
+    v1alpha1::ImagePullJob {
+        metadata: src.metadata.clone(),
+        spec: src.spec.clone(),
+        status: src.status.clone(),
+    }
+}
+
+/// NodeImage v1alpha1 → v1beta1 (IPJ-5): secret references get an empty `mode`.
+pub fn nodeimage_to_v1beta1(src: &v1alpha1::NodeImage) -> v1beta1::NodeImage {
+    let images = src
+        .spec
+        .images
+        .iter()
+        .map(|(name, img)| {
+            let spec = v1beta1::ImageSpec {
+                pull_secrets: img
+                    .pull_secrets
+                    .iter()
+                    .map(|r| v1beta1::ReferenceObject {
+                        namespace: r.namespace.clone(),
+                        name: r.name.clone(),
+                        mode: String::new(),
+                    })
+                    .collect(),
+                tags: img.tags.clone(),
+                sandbox_config: img.sandbox_config.clone(),
+            };
+            (name.clone(), spec)
+        })
+        .collect();
+    v1beta1::NodeImage {
+        metadata: src.metadata.clone(),
+        spec: v1beta1::NodeImageSpec { images },
+        status: src.status.clone(),
+    }
+}
+
+/// NodeImage v1beta1 → v1alpha1 (IPJ-5): the secret references' `mode` is dropped (v1alpha1
+/// has no such field), as upstream's conversion does.
+pub fn nodeimage_to_v1alpha1(src: &v1beta1::NodeImage) -> v1alpha1::NodeImage {
+    let images = src
+        .spec
+        .images
+        .iter()
+        .map(|(name, img)| {
+            let spec = v1alpha1::ImageSpec {
+                pull_secrets: img
+                    .pull_secrets
+                    .iter()
+                    .map(|r| v1alpha1::ReferenceObject {
+                        namespace: r.namespace.clone(),
+                        name: r.name.clone(),
+                    })
+                    .collect(),
+                tags: img.tags.clone(),
+                sandbox_config: img.sandbox_config.clone(),
+            };
+            (name.clone(), spec)
+        })
+        .collect();
+    v1alpha1::NodeImage {
+        metadata: src.metadata.clone(),
+        spec: v1alpha1::NodeImageSpec { images },
+        status: src.status.clone(),
     }
 }
 

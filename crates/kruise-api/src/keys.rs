@@ -188,3 +188,65 @@ pub const SIDECARSET_CANARY: &str = "apps.kruise.io/sidecarset-canary";
 pub const SIDECARSET_BASE: &str = "apps.kruise.io/sidecarset-base";
 /// Namespace label holding the namespace's own name (SCS-3 conversion of `spec.namespace`).
 pub const NAMESPACE_METADATA_NAME: &str = "kubernetes.io/metadata.name";
+// ---- BroadcastJob (BJ-3) ---------------------------------------------------------------------
+
+/// Pod label: the owning BroadcastJob's name (BJ-3). Users may not preset it (BJ-5).
+pub const BROADCASTJOB_NAME: &str = "broadcastjob-name";
+/// Pod label: the owning BroadcastJob's UID (BJ-3). Users may not preset it (BJ-5).
+pub const BROADCASTJOB_CONTROLLER_UID: &str = "broadcastjob-controller-uid";
+
+// ---- ImagePullJob and NodeImage (IPJ-3, IPJ-15, IPJ-20) --------------------------------------
+
+/// Finalizer on ImagePullJobs until their secret copies are released (IPJ-3, IPJ-16).
+pub const DELETION_PROTECTION_FINALIZER: &str = "apps.kruise.io/deletion-protection";
+/// Namespace the pull-secret copies live in (IPJ-15); env `KRUISE_DAEMON_CONFIG_NS` overrides.
+pub const KRUISE_DAEMON_CONFIG_NAMESPACE: &str = "kruise-daemon-config";
+/// Secret-copy annotation: `<namespace>/<name>` of the source secret (IPJ-15).
+pub const IMAGEPULLJOB_SOURCE_KEY: &str = "imagepulljobs.kruise.io/source-key";
+/// Secret-copy annotation: sorted, comma-joined `<namespace>/<job>` users (IPJ-15).
+pub const IMAGEPULLJOB_REFERENCES: &str = "imagepulljobs.kruise.io/references";
+/// Secret-copy annotation: `batch` for copies made by the per-secret scheme (IPJ-15).
+pub const IMAGEPULLJOB_MODE: &str = "imagepulljobs.kruise.io/mode";
+/// NodeImage label: not backed by a node; never garbage-collected (IPJ-20).
+pub const FAKE_NODEIMAGE: &str = "apps.kruise.io/fake-nodeimage";
+
+// ---- Kruise Rollouts (RO-7) --------------------------------------------------------------------
+
+/// Workload annotation: JSON `{"rolloutName": ...}` while a release is in progress.
+pub const ROLLOUT_IN_PROGRESSING: &str = "rollouts.kruise.io/in-progressing";
+/// Workload and pod label: the id of one release (RO-21, RO-41).
+pub const ROLLOUT_ID: &str = "rollouts.kruise.io/rollout-id";
+/// Pod label: the 1-based batch that upgraded the pod (RO-41).
+pub const ROLLOUT_BATCH_ID: &str = "rollouts.kruise.io/rollout-batch-id";
+/// Pod label: already on the target revision when a batch rollback started (RO-49).
+pub const ROLLOUT_NO_NEED_UPDATE: &str = "rollouts.kruise.io/no-need-update";
+/// Rollout annotation `"true"`: roll back step by step (RO-49).
+pub const ROLLOUT_ROLLBACK_IN_BATCH: &str = "rollouts.kruise.io/rollback-in-batch";
+/// Rollout annotation: fingerprint of the step plan (RO-36).
+pub const ROLLOUT_HASH: &str = "rollouts.kruise.io/hash";
+/// Rollout annotation: shared TrafficRouting name (v1alpha1 form, RO-64).
+pub const ROLLOUT_TRAFFIC_ROUTING: &str = "rollouts.kruise.io/trafficrouting";
+/// Rollout annotation (v1alpha1): `partition` or `canary` (RO-5).
+pub const ROLLOUT_ROLLING_STYLE: &str = "rollouts.kruise.io/rolling-style";
+/// Workload annotation: JSON owner reference of the controlling BatchRelease (RO-7).
+pub const BATCHRELEASE_CONTROL_INFO: &str = "batchrelease.rollouts.kruise.io/control-info";
+/// Workload label: `cloneset`, `deployment`, `statefulset` or `daemonset` (RO-7).
+pub const ROLLOUT_WORKLOAD_TYPE: &str = "rollouts.kruise.io/workload-type";
+/// Canary Deployment label: the stable Deployment's name (RO-7).
+pub const ROLLOUT_CANARY_DEPLOYMENT: &str = "rollouts.kruise.io/canary-deployment";
+/// Canary Deployment finalizer (RO-7).
+pub const BATCHRELEASE_FINALIZER: &str = "finalizer.rollouts.kruise.io/batch-release";
+/// Rollout finalizer: cleanup on delete (RO-7).
+pub const ROLLOUT_FINALIZER: &str = "rollouts.kruise.io/rollout";
+/// TrafficRouting finalizer prefix, followed by the Rollout name (RO-64).
+pub const ROLLOUT_PROGRESSING_FINALIZER_PREFIX: &str = "progressing.rollouts.kruise.io/";
+/// Deployment label: the stable ReplicaSet's pod-template-hash (RO-7).
+pub const ROLLOUT_STABLE_REVISION: &str = "rollouts.kruise.io/stable-revision";
+/// Deployment annotation: partition-style Deployment strategy (RO-7).
+pub const ROLLOUT_DEPLOYMENT_STRATEGY: &str = "rollouts.kruise.io/deployment-strategy";
+/// Deployment annotation: partition-style Deployment status (RO-7).
+pub const ROLLOUT_DEPLOYMENT_EXTRA_STATUS: &str = "rollouts.kruise.io/deployment-extra-status";
+/// Deployment / CloneSet annotation: strategy saved by blue-green (RO-7).
+pub const ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY: &str = "rollouts.kruise.io/original-deployment-strategy";
+/// Custom network object annotation: the spec saved before routing (RO-62).
+pub const ROLLOUT_ORIGINAL_SPEC_CONFIGURATION: &str = "rollouts.kruise.io/original-spec-configuration";

@@ -24,3 +24,7 @@ pub mod statefulset;
 
 pub mod daemonset;
 pub mod sidecarset;
+
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod rollout;

@@ -2,3 +2,5 @@
 
 /// API group of Kruise Rollouts.
 pub const GROUP: &str = "rollouts.kruise.io";
+
+pub mod v1beta1;

@@ -33,3 +33,7 @@ pub mod statefulset;
 
 mod daemonset;
 pub mod sidecarset;
+
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod rollout;

@@ -16,3 +16,17 @@ pub use daemonset::{
 
 pub mod sidecarset;
 pub use sidecarset::{SidecarContainer, SidecarSet, SidecarSetSpec, SidecarSetStatus};
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod nodeimage;
+pub use broadcastjob::{
+    BroadcastJob, BroadcastJobSpec, BroadcastJobStatus, CompletionPolicy, FailurePolicy, JobCondition,
+};
+pub use imagepulljob::{
+    ImagePullJob, ImagePullJobNodeSelector, ImagePullJobPodSelector, ImagePullJobSpec, ImagePullJobStatus,
+    PullPolicy, SandboxConfig,
+};
+pub use nodeimage::{
+    ImageSpec, ImageStatus, ImageTagPullPolicy, ImageTagSpec, ImageTagStatus, NodeImage, NodeImageSpec,
+    NodeImageStatus, ReferenceObject, SyncStatus,
+};

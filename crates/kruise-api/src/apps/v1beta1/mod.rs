@@ -21,4 +21,17 @@ pub use sidecarset::{
     SidecarContainerUpgradeStrategy, SidecarSet, SidecarSetInjectRevision, SidecarSetInjectionStrategy,
     SidecarSetPatchPodMetadata, SidecarSetSpec, SidecarSetStatus, SidecarSetUpdateStrategy,
     SourceContainerNameSource, TransferEnvVar,
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod nodeimage;
+pub use broadcastjob::{
+    BroadcastJob, BroadcastJobSpec, BroadcastJobStatus, CompletionPolicy, FailurePolicy, JobCondition,
+};
+pub use imagepulljob::{
+    ImagePullJob, ImagePullJobNodeSelector, ImagePullJobPodSelector, ImagePullJobSpec, ImagePullJobStatus,
+    PullPolicy, SandboxConfig,
+};
+pub use nodeimage::{
+    ImageSpec, ImageStatus, ImageTagPullPolicy, ImageTagSpec, ImageTagStatus, NodeImage, NodeImageSpec,
+    NodeImageStatus, ReferenceObject, SyncStatus,
 };

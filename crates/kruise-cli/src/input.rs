@@ -79,6 +79,14 @@ fn strip_json_position(msg: &str) -> &str {
     msg.rfind(" at line ").map_or(msg, |i| &msg[..i])
 }
 
+/// serde-saphyr ends plain messages with ` at line L, column C`; printed in front instead.
+fn strip_yaml_position(msg: &str) -> &str {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(", column ") => &msg[..i],
+        _ => msg,
+    }
+}
+
 fn parse_yaml(text: &str) -> Result<Vec<Value>, ParseError> {
     serde_saphyr::from_multiple::<Value>(text).map_err(|e| {
         let location = e.location().filter(|l| l.line() > 0);
@@ -87,7 +95,10 @@ fn parse_yaml(text: &str) -> Result<Vec<Value>, ParseError> {
         ParseError {
             line: location.map(|l| l.line()),
             column: location.map(|l| l.column()),
-            message: format!("invalid YAML: {}", message.lines().next().unwrap_or_default().trim()),
+            message: format!(
+                "invalid YAML: {}",
+                strip_yaml_position(message.lines().next().unwrap_or_default().trim())
+            ),
         }
     })
 }
@@ -143,6 +154,7 @@ mod tests {
         assert!(err.column.is_some(), "{err:?}");
         assert!(err.message.starts_with("invalid YAML: "), "{err:?}");
         assert!(!err.message.contains('\n'));
+        assert!(!err.message.contains("at line"), "{err:?}");
     }
 
     #[test]

@@ -186,7 +186,7 @@ fn unknown_kind(api_version: &str, kind: &str) -> (&'static str, String) {
     (
         "kind",
         format!(
-            "Unsupported value: {kind:?} in {api_version:?}: not an OpenKruise kind (known: {})",
+            "Unsupported value: {kind:?} in {api_version:?}: not a kind kruise-rs knows (known: {})",
             known.join(", ")
         ),
     )

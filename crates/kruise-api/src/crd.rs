@@ -316,7 +316,8 @@ impl Cx {
     /// Rewrites the root schema of a spec/status type into a structural schema.
     fn structural(&self, schema: &schemars::Schema, path: &FieldPath) -> Result<Value, CrdError> {
         let root = schema.as_value();
-        let mut stack = Vec::new();
+        // `#` is the root type itself; a `$ref: "#"` below it is recursion.
+        let mut stack = vec!["#".to_owned()];
         let out = self.node(root, root, path, &mut stack)?;
         self.check_typed(&out, path)?;
         Ok(out)
@@ -347,6 +348,11 @@ impl Cx {
                 json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
             } else {
                 if stack.contains(&name) {
+                    let name = if name == "#" {
+                        root.get("title").and_then(Value::as_str).unwrap_or("the root type").to_owned()
+                    } else {
+                        name
+                    };
                     return Err(CrdError::Recursive {
                         kind: self.kind,
                         version: self.version,
@@ -368,34 +374,32 @@ impl Cx {
                 inlined?
             };
             // Siblings of `$ref` (the field's own doc comment) win over the definition's.
-            let mut rest = obj.clone();
-            rest.remove("$ref");
-            if !rest.is_empty() {
-                let siblings = self.node(root, &Value::Object(rest), path, stack)?;
-                merge(&mut out, siblings);
-            }
+            merge(&mut out, annotations(obj));
             return Ok(out);
         }
 
-        // `anyOf`/`oneOf` of one schema and `null`: what schemars emits for `Option<T>`.
+        // `anyOf`/`oneOf` of one schema and `null` (what schemars emits for `Option<T>`), or of
+        // string constants (a unit enum whose variants have doc comments).
         for key in ["anyOf", "oneOf"] {
             if let Some(branches) = obj.get(key).and_then(Value::as_array) {
                 let (nulls, others): (Vec<&Value>, Vec<&Value>) =
                     branches.iter().partition(|b| is_null_schema(b));
-                if nulls.is_empty() || others.len() != 1 {
-                    return Err(self.not_structural(
-                        path,
-                        format!(
-                            "`{key}` is only supported as `{key}: [<schema>, {{type: null}}]` (Option<T>)"
-                        ),
-                    ));
+                let mut out = match (others.as_slice(), string_constants(&others)) {
+                    ([one], _) => self.node(root, one, path, stack)?,
+                    (_, Some(values)) => json!({ "type": "string", "enum": values }),
+                    _ => {
+                        return Err(self.not_structural(
+                            path,
+                            format!(
+                                "`{key}` is only supported for Option<T> (`[<schema>, {{type: null}}]`) and string enums"
+                            ),
+                        ));
+                    }
+                };
+                merge(&mut out, annotations(obj));
+                if !nulls.is_empty() {
+                    set(&mut out, "nullable", Value::Bool(true));
                 }
-                let mut out = self.node(root, others[0], path, stack)?;
-                let mut rest = obj.clone();
-                rest.remove(key);
-                let siblings = self.node(root, &Value::Object(rest), path, stack)?;
-                merge(&mut out, siblings);
-                set(&mut out, "nullable", Value::Bool(true));
                 return Ok(out);
             }
         }
@@ -458,6 +462,13 @@ impl Cx {
         {
             out.insert("format".into(), Value::String(format.to_owned()));
         }
+        // A schema that constrains nothing (`serde_json::Value`, with a doc comment): keep
+        // whatever is sent.
+        const CONSTRAINING: &[&str] =
+            &["type", "properties", "items", "additionalProperties", "enum", "const"];
+        if !CONSTRAINING.iter().any(|k| obj.contains_key(*k)) {
+            out.insert("x-kubernetes-preserve-unknown-fields".into(), Value::Bool(true));
+        }
         if let Some(Value::Object(props)) = obj.get("properties") {
             let mut new_props = Map::new();
             for (name, p) in props {
@@ -512,12 +523,39 @@ fn every(path: &FieldPath) -> FieldPath {
     FieldPath::from(format!("{path}[*]"))
 }
 
+/// The values of branches that are all `{type: string, const: V}` (or `enum: [..]`), in order.
+fn string_constants(branches: &[&Value]) -> Option<Vec<Value>> {
+    let mut values = Vec::new();
+    for b in branches {
+        if b.get("type").and_then(Value::as_str) != Some("string") {
+            return None;
+        }
+        match (b.get("const"), b.get("enum").and_then(Value::as_array)) {
+            (Some(c), _) => values.push(c.clone()),
+            (None, Some(e)) => values.extend(e.iter().cloned()),
+            (None, None) => return None,
+        }
+    }
+    (!values.is_empty()).then_some(values)
+}
+
 fn is_null_schema(v: &Value) -> bool {
     match v.get("type") {
         Some(Value::String(t)) => t == "null",
         Some(Value::Array(ts)) => ts.iter().all(|t| t == "null"),
         _ => false,
     }
+}
+
+/// The keys of a schema node that annotate rather than constrain: `description` and the
+/// `x-kubernetes-*` extensions (what a field adds next to a `$ref` or an `anyOf`).
+fn annotations(obj: &Map<String, Value>) -> Value {
+    Value::Object(
+        obj.iter()
+            .filter(|(k, _)| *k == "description" || k.starts_with("x-kubernetes-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// Copies every key of `from` (an object) into `into`, overwriting.
@@ -532,5 +570,174 @@ fn merge(into: &mut Value, from: Value) {
 fn set(into: &mut Value, key: &str, v: Value) {
     if let Value::Object(into) = into {
         into.insert(key.to_owned(), v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    use serde_json::json;
+
+    use super::*;
+
+    const CX: Cx = Cx { kind: "Test", version: "v1" };
+
+    fn structural<T: schemars::JsonSchema>() -> Result<Value, CrdError> {
+        CX.structural(&schema_for::<T>(), &FieldPath::from("spec"))
+    }
+
+    /// An inner object.
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Inner {
+        /// A count.
+        n: u32,
+    }
+
+    /// An outer object.
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Outer {
+        /// Optional inner object.
+        inner: Option<Inner>,
+        /// Optional string.
+        label: Option<String>,
+        /// Int or percent.
+        partition: Option<IntOrString>,
+        /// Schemaless pod template.
+        template: PodTemplateSpec,
+        /// Anything.
+        extra: Value,
+        /// A map.
+        tags: BTreeMap<String, i64>,
+    }
+
+    #[test]
+    fn option_of_struct_is_inlined_and_nullable() {
+        let s = structural::<Outer>().unwrap();
+        let inner = &s["properties"]["inner"];
+        assert_eq!(inner["type"], "object");
+        assert_eq!(inner["nullable"], true);
+        assert_eq!(inner["description"], "Optional inner object.", "the field's doc wins over the type's");
+        assert!(inner.get("anyOf").is_none());
+        assert_eq!(
+            s["properties"]["label"],
+            json!({"description": "Optional string.", "type": "string", "nullable": true})
+        );
+        assert!(!s.to_string().contains("$ref"));
+        assert!(s.get("$defs").is_none());
+    }
+
+    #[test]
+    fn unsupported_formats_are_dropped_and_bounds_kept() {
+        let s = structural::<Outer>().unwrap();
+        let n = &s["properties"]["inner"]["properties"]["n"];
+        assert_eq!(n["type"], "integer");
+        assert!(n.get("format").is_none(), "uint32 is not an API-server format: {n}");
+        assert_eq!(n["minimum"], 0);
+        assert_eq!(s["properties"]["tags"]["additionalProperties"]["format"], "int64");
+    }
+
+    #[test]
+    fn cs_2_int_or_string_and_schemaless_types() {
+        let s = structural::<Outer>().unwrap();
+        assert_eq!(
+            s["properties"]["partition"],
+            json!({"description": "Int or percent.", "x-kubernetes-int-or-string": true, "nullable": true})
+        );
+        assert_eq!(
+            s["properties"]["template"],
+            json!({"description": "Schemaless pod template.", "type": "object", "x-kubernetes-preserve-unknown-fields": true})
+        );
+        assert_eq!(s["properties"]["extra"]["x-kubernetes-preserve-unknown-fields"], true);
+    }
+
+    /// A recursive type.
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Tree {
+        /// Children.
+        children: Vec<Tree>,
+    }
+
+    #[test]
+    fn recursive_types_are_an_error_naming_the_path() {
+        match structural::<Tree>() {
+            Err(CrdError::Recursive { path, name, .. }) => {
+                assert!(path.as_str().starts_with("spec.children[*]"), "{path}");
+                assert!(name.contains("Tree"), "{name}");
+            }
+            other => panic!("expected Recursive, got {other:?}"),
+        }
+    }
+
+    /// An externally tagged enum: `oneOf` of objects.
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    enum Choice {
+        /// A.
+        A { x: i32 },
+        /// B.
+        B { y: String },
+    }
+
+    /// Holds a [`Choice`].
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct HasChoice {
+        /// The choice.
+        choice: Choice,
+    }
+
+    #[test]
+    fn one_of_other_than_nullable_is_not_structural() {
+        match structural::<HasChoice>() {
+            Err(CrdError::NotStructural { path, .. }) => assert_eq!(path.as_str(), "spec.choice"),
+            other => panic!("expected NotStructural, got {other:?}"),
+        }
+    }
+
+    /// A unit enum: a string with values.
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    enum Policy {
+        /// Recreate.
+        ReCreate,
+        /// In place.
+        InPlace,
+    }
+
+    /// Holds an optional [`Policy`].
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct HasPolicy {
+        /// The policy.
+        policy: Option<Policy>,
+    }
+
+    #[test]
+    fn optional_unit_enum_is_a_nullable_string_enum() {
+        let s = structural::<HasPolicy>().unwrap();
+        let p = &s["properties"]["policy"];
+        assert_eq!(p["nullable"], true);
+        let mut problems = Vec::new();
+        if p.get("type") != Some(&json!("string")) {
+            problems.push(format!("type: {p}"));
+        }
+        let values: Vec<&Value> = p["enum"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+        if values != [&json!("ReCreate"), &json!("InPlace")] {
+            problems.push(format!("enum: {p}"));
+        }
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn cs_1_cloneset_crd_has_both_versions() {
+        let crd = custom_resource_definition(&crate::apps::v1beta1::cloneset::kind_info()).unwrap();
+        let names: Vec<_> = crd.spec.versions.iter().map(|v| (v.name.as_str(), v.storage)).collect();
+        assert_eq!(names, [("v1alpha1", false), ("v1beta1", true)]);
     }
 }

@@ -1,6 +1,6 @@
 //! `apps.kruise.io/v1beta1`: the storage (hub) version of CloneSet and Advanced StatefulSet.
 
-mod cloneset;
+pub(crate) mod cloneset;
 
 pub use cloneset::*;
 

@@ -237,6 +237,9 @@ pub fn statefulset_to_v1alpha1(src: &v1beta1::StatefulSet) -> v1alpha1::Stateful
             conditions: st.conditions.clone(),
             label_selector: st.label_selector.clone(),
         }),
+    }
+}
+
 /// BroadcastJob v1alpha1 → v1beta1 (BJ-1): the versions are field-identical.
 pub fn broadcastjob_to_v1beta1(src: &v1alpha1::BroadcastJob) -> v1beta1::BroadcastJob {
     v1beta1::BroadcastJob {

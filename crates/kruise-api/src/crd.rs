@@ -86,7 +86,77 @@ use crate::field::FieldPath;
 ///
 /// Adding a kind is one line here: its module's `kind_info()`.
 pub fn all_kinds() -> Vec<KindInfo> {
-    vec![crate::apps::v1beta1::cloneset::kind_info()]
+    vec![
+        crate::apps::v1beta1::cloneset::kind_info(),
+        statefulset_kind_info(),
+        crate::apps::v1beta1::daemonset::kind_info(),
+        crate::apps::v1beta1::sidecarset::kind_info(),
+        crate::apps::v1beta1::broadcastjob::kind_info(),
+        crate::apps::v1beta1::imagepulljob::kind_info(),
+        crate::apps::v1beta1::nodeimage::kind_info(),
+        crate::rollouts::v1beta1::kind_info(),
+    ]
+}
+
+/// Advanced StatefulSet (ASTS-5): v1alpha1 served, v1beta1 served and stored; short names
+/// `sts`, `asts`; status and scale subresources; upstream's printer columns.
+fn statefulset_kind_info() -> KindInfo {
+    let columns = || {
+        let col = |name, type_, json_path, description, priority| PrinterColumn {
+            name,
+            type_,
+            json_path,
+            description,
+            priority,
+        };
+        vec![
+            col("DESIRED", "integer", ".spec.replicas", "Pods wanted.", 0),
+            col("CURRENT", "integer", ".status.replicas", "Pods that exist.", 0),
+            col("UPDATED", "integer", ".status.updatedReplicas", "Pods on the update revision.", 0),
+            col("READY", "integer", ".status.readyReplicas", "Pods that are ready.", 0),
+            col("AGE", "date", ".metadata.creationTimestamp", "Time since the StatefulSet was created.", 0),
+            col("CONTAINERS", "string", ".spec.template.spec.containers[*].name", "Container names.", 1),
+            col("IMAGES", "string", ".spec.template.spec.containers[*].image", "Container images.", 1),
+        ]
+    };
+    let scale = || {
+        Some(ScaleInfo {
+            spec_replicas_path: ".spec.replicas",
+            status_replicas_path: ".status.replicas",
+            label_selector_path: Some(".status.labelSelector"),
+        })
+    };
+    KindInfo {
+        group: "apps.kruise.io",
+        kind: "StatefulSet",
+        plural: "statefulsets",
+        singular: "statefulset",
+        short_names: &["sts", "asts"],
+        categories: &[],
+        namespaced: true,
+        versions: vec![
+            VersionInfo {
+                name: "v1alpha1",
+                served: true,
+                storage: false,
+                spec_schema: schema_for::<crate::apps::v1alpha1::StatefulSetSpec>,
+                status_schema: schema_for::<crate::apps::v1alpha1::StatefulSetStatus>,
+                status_subresource: true,
+                scale: scale(),
+                printer_columns: columns(),
+            },
+            VersionInfo {
+                name: "v1beta1",
+                served: true,
+                storage: true,
+                spec_schema: schema_for::<crate::apps::v1beta1::StatefulSetSpec>,
+                status_schema: schema_for::<crate::apps::v1beta1::StatefulSetStatus>,
+                status_subresource: true,
+                scale: scale(),
+                printer_columns: columns(),
+            },
+        ],
+    }
 }
 
 /// Schema names (as k8s-openapi spells them) of Kubernetes types that OpenKruise's CRDs keep

@@ -21,6 +21,8 @@ pub use sidecarset::{
     SidecarContainerUpgradeStrategy, SidecarSet, SidecarSetInjectRevision, SidecarSetInjectionStrategy,
     SidecarSetPatchPodMetadata, SidecarSetSpec, SidecarSetStatus, SidecarSetUpdateStrategy,
     SourceContainerNameSource, TransferEnvVar,
+};
+
 pub mod broadcastjob;
 pub mod imagepulljob;
 pub mod nodeimage;

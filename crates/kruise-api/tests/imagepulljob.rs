@@ -149,6 +149,10 @@ fn ipj_4_3_invalid_label_selector_is_rejected() {
     assert_eq!(error_paths(&j), ["spec.selector.matchExpressions[0].operator"]);
     let j = defaulted("  selector:\n    matchLabels: {'bad key!': x}\n");
     assert_eq!(error_paths(&j), ["spec.selector.matchLabels"]);
+    assert!(messages(&j).contains("invalid selector:"));
+    let j = defaulted("  podSelector:\n    matchLabels: {app: 'not valid!'}\n");
+    assert_eq!(error_paths(&j), ["spec.podSelector.matchLabels[app]"]);
+    assert!(messages(&j).contains("invalid podSelector:"));
 }
 
 #[test]

@@ -1153,3 +1153,10 @@ mod v1alpha1_roundtrip {
         }
     }
 }
+
+#[test]
+fn ro_9_2_error_values_are_rendered_as_json() {
+    let errs = canary_steps(&["{replicas: 101%}", "{replicas: 0}"]).validate().unwrap_err();
+    let values: Vec<_> = errs.iter().map(|e| e.value.clone().unwrap_or_default()).collect();
+    assert_eq!(values, ["\"101%\"", "0"]);
+}

@@ -61,6 +61,26 @@ fn validate_workload_ref(w: &ObjectRef, style: Option<RollingStyle>, path: &Fiel
     errs
 }
 
+/// An error value rendered as JSON: `5`, `"50%"`, `null`.
+struct JsonText(String);
+
+impl std::fmt::Debug for JsonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn intstr_value(v: &IntOrString) -> JsonText {
+    match v {
+        IntOrString::Int(i) => JsonText(i.to_string()),
+        IntOrString::String(s) => JsonText(format!("{s:?}")),
+    }
+}
+
+fn opt_intstr_value(v: Option<&IntOrString>) -> JsonText {
+    v.map_or_else(|| JsonText("null".to_owned()), intstr_value)
+}
+
 fn is_percent(v: &IntOrString) -> bool {
     matches!(v, IntOrString::String(_))
 }
@@ -99,7 +119,7 @@ fn validate_steps(
                 _ => {
                     errs.push(ValidationError::invalid(
                         sp.child("replicas"),
-                        r,
+                        intstr_value(r),
                         r#"replicas must be a positive number, or a percentage with "0%" < replicas <= "100%""#,
                     ));
                     None
@@ -141,7 +161,7 @@ fn validate_steps(
         {
             errs.push(ValidationError::invalid(
                 sp.child("replicas"),
-                step.replicas.as_ref(),
+                opt_intstr_value(step.replicas.as_ref()),
                 format!(
                     "a partition-style step with traffic or matches may update at most {PARTITION_PERCENT_LIMIT}% of the replicas (partition-percent-limit)"
                 ),
@@ -174,7 +194,7 @@ fn validate_steps(
         {
             errs.push(ValidationError::invalid(
                 path.index(i).child("replicas"),
-                steps[i].replicas.as_ref(),
+                opt_intstr_value(steps[i].replicas.as_ref()),
                 format!("step replicas must not decrease: step {i} has {prev}, step {} has {cur}", i + 1),
             ));
         }
@@ -393,7 +413,7 @@ fn validate_v1alpha1_steps(
                     {
                         errs.push(ValidationError::invalid(
                             sp.child("replicas"),
-                            r,
+                            intstr_value(r),
                             format!("a partition-style step with traffic or matches may update at most {PARTITION_PERCENT_LIMIT}% of the replicas (partition-percent-limit)"),
                         ));
                     }
@@ -402,7 +422,7 @@ fn validate_v1alpha1_steps(
                 _ => {
                     errs.push(ValidationError::invalid(
                         sp.child("replicas"),
-                        r,
+                        intstr_value(r),
                         r#"replicas must be a positive number, or a percentage with "0%" < replicas <= "100%""#,
                     ));
                     None
@@ -444,7 +464,7 @@ fn validate_v1alpha1_steps(
         {
             errs.push(ValidationError::invalid(
                 path.index(i).child("replicas"),
-                cur.replicas.as_ref(),
+                opt_intstr_value(cur.replicas.as_ref()),
                 format!("step replicas must not decrease: step {i} has {p}, step {} has {c}", i + 1),
             ));
         }

@@ -117,6 +117,9 @@ fn ipj_4_2_pull_secrets_are_immutable() {
     assert!(errs.to_string().contains("spec.pullSecrets is immutable"));
     let removed = defaulted("");
     assert_eq!(paths(&removed.validate_update(&old).unwrap_err()), ["spec.pullSecrets"]);
+    // Absent and empty are different lists.
+    let empty = defaulted("  pullSecrets: []\n");
+    assert_eq!(paths(&empty.validate_update(&removed).unwrap_err()), ["spec.pullSecrets"]);
     assert_eq!(old.validate_update(&old), Ok(()));
 }
 
@@ -510,7 +513,7 @@ mod roundtrip {
             });
         (
             text(),
-            vec(text(), 0..3),
+            option::of(vec(text(), 0..3)),
             option::of(selector),
             option::of(pod_selector),
             option::of(int_or_string()),

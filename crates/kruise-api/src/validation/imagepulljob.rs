@@ -399,8 +399,7 @@ pub fn validate_imagepulljob_spec(spec: &ImagePullJobSpec, path: &FieldPath) -> 
     errs
 }
 
-/// IPJ-4.2: `spec.pullSecrets` may not change in any way, nil ↔ empty included. Our type
-/// reads an absent list and `[]` alike, so only content changes are visible here.
+/// IPJ-4.2: `spec.pullSecrets` may not change in any way, absent ↔ `[]` included.
 pub fn validate_imagepulljob_spec_update(
     new: &ImagePullJobSpec,
     old: &ImagePullJobSpec,

@@ -318,6 +318,18 @@ fn ipj_5_image_references_split_into_familiar_name_and_tag() {
 }
 
 #[test]
+fn ipj_5_registry_hosts_and_ports() {
+    for (image, name) in [
+        ("localhost/app", "localhost/app"),
+        ("[::1]:5000/app:v1", "[::1]:5000/app"),
+        ("my-registry:5000/team/app", "my-registry:5000/team/app"),
+        ("a__b/c-d--e.f:tag_1", "a__b/c-d--e.f"),
+    ] {
+        assert_eq!(parse_image_reference(image).unwrap().name, name, "{image}");
+    }
+}
+
+#[test]
 fn ipj_5_bad_references_name_the_problem() {
     assert_eq!(parse_image_reference("Team/App"), Err(ImageReferenceError::NotLowercase));
     assert_eq!(parse_image_reference("nginx@sha256:12"), Err(ImageReferenceError::InvalidDigest));
@@ -692,6 +704,41 @@ mod roundtrip {
         #[test]
         fn ipj_1_imagepulljob_yaml_json_roundtrip_is_lossless(j in job()) {
             roundtrip(&j)?;
+        }
+
+        #[test]
+        fn ipj_3_defaulting_is_idempotent_and_validation_never_panics(j in job()) {
+            use kruise_api::defaults::Defaulting;
+            use kruise_api::validation::Validate;
+            let _ = j.validate();
+            let mut once = j.clone();
+            once.apply_defaults();
+            let mut twice = once.clone();
+            twice.apply_defaults();
+            prop_assert_eq!(&once, &twice);
+            let _ = once.validate_update(&j);
+        }
+
+        #[test]
+        fn ipj_5_image_parser_never_panics(s in "\\PC{0,40}", t in "[a-zA-Z0-9./:@_\\[\\]-]{0,40}") {
+            let _ = kruise_api::validation::imagepulljob::parse_image_reference(&s);
+            if let Ok(r) = kruise_api::validation::imagepulljob::parse_image_reference(&t) {
+                // A parsed name is lower-case and re-parses to itself.
+                let again = kruise_api::validation::imagepulljob::parse_image_reference(&r.name).unwrap();
+                prop_assert_eq!(again.name, r.name);
+            }
+        }
+
+        #[test]
+        fn ipj_6_node_image_defaulting_is_idempotent_and_validation_never_panics(n in node_image()) {
+            use kruise_api::defaults::Defaulting;
+            use kruise_api::validation::Validate;
+            let mut once = n.clone();
+            once.apply_defaults();
+            let mut twice = once.clone();
+            twice.apply_defaults();
+            prop_assert_eq!(&once, &twice);
+            let _ = once.validate();
         }
 
         #[test]

@@ -710,6 +710,20 @@ mod roundtrip {
             let back: Rollout = serde_json::from_str(&json).unwrap();
             prop_assert_eq!(back, r);
         }
+
+        #[test]
+        fn ro_4_defaulting_is_idempotent_and_validation_never_panics(r in rollout()) {
+            use kruise_api::defaults::Defaulting;
+            use kruise_api::validation::Validate;
+            let _ = r.validate();
+            let mut once = r.clone();
+            once.apply_defaults();
+            let mut twice = once.clone();
+            twice.apply_defaults();
+            prop_assert_eq!(&once, &twice);
+            let _ = once.validate_update(&r);
+            let _ = kruise_api::convert::rollout_to_v1alpha1(&r);
+        }
     }
 }
 

@@ -383,6 +383,15 @@ fn ipj_6_created_at_defaults_to_the_given_now() {
 }
 
 #[test]
+fn ipj_6_v1alpha1_node_image_is_defaulted_the_same_way() {
+    let mut b = node_image("    nginx:\n      tags: [{tag: '1.25'}]\n");
+    let mut a = nodeimage_to_v1alpha1(&b);
+    default_node_image_at(&mut b, &now());
+    kruise_api::defaults::imagepulljob::default_v1alpha1_node_image_at(&mut a, &now());
+    assert_eq!(nodeimage_to_v1beta1(&a), b);
+}
+
+#[test]
 fn ipj_6_valid_node_image_passes() {
     let n: v1beta1::NodeImage = serde_saphyr::from_str(&data("nodeimage-sample.yaml")).unwrap();
     assert_eq!(n.validate(), Ok(()));

@@ -96,4 +96,5 @@ any_resources! {
     NodeImageV1alpha1 => crate::apps::v1alpha1::NodeImage,
     NodeImageV1beta1 => crate::apps::v1beta1::NodeImage,
     RolloutV1beta1 => crate::rollouts::v1beta1::Rollout,
+    RolloutV1alpha1 => crate::rollouts::v1alpha1::Rollout,
 }

@@ -389,6 +389,19 @@ mod roundtrip {
             let back: BroadcastJob = serde_json::from_str(&json).unwrap();
             prop_assert_eq!(back, j);
         }
+
+        #[test]
+        fn bj_4_defaulting_is_idempotent_and_validation_never_panics(j in job()) {
+            use kruise_api::defaults::Defaulting;
+            use kruise_api::validation::Validate;
+            let _ = j.validate();
+            let mut once = j.clone();
+            once.apply_defaults();
+            let mut twice = once.clone();
+            twice.apply_defaults();
+            prop_assert_eq!(&once, &twice);
+            let _ = once.validate_update(&j);
+        }
     }
 }
 

@@ -117,6 +117,9 @@ fn ipj_4_2_pull_secrets_are_immutable() {
     assert!(errs.to_string().contains("spec.pullSecrets is immutable"));
     let removed = defaulted("");
     assert_eq!(paths(&removed.validate_update(&old).unwrap_err()), ["spec.pullSecrets"]);
+    // Absent and empty are different lists.
+    let empty = defaulted("  pullSecrets: []\n");
+    assert_eq!(paths(&empty.validate_update(&removed).unwrap_err()), ["spec.pullSecrets"]);
     assert_eq!(old.validate_update(&old), Ok(()));
 }
 
@@ -149,6 +152,10 @@ fn ipj_4_3_invalid_label_selector_is_rejected() {
     assert_eq!(error_paths(&j), ["spec.selector.matchExpressions[0].operator"]);
     let j = defaulted("  selector:\n    matchLabels: {'bad key!': x}\n");
     assert_eq!(error_paths(&j), ["spec.selector.matchLabels"]);
+    assert!(messages(&j).contains("invalid selector:"));
+    let j = defaulted("  podSelector:\n    matchLabels: {app: 'not valid!'}\n");
+    assert_eq!(error_paths(&j), ["spec.podSelector.matchLabels[app]"]);
+    assert!(messages(&j).contains("invalid podSelector:"));
 }
 
 #[test]
@@ -311,6 +318,18 @@ fn ipj_5_image_references_split_into_familiar_name_and_tag() {
 }
 
 #[test]
+fn ipj_5_registry_hosts_and_ports() {
+    for (image, name) in [
+        ("localhost/app", "localhost/app"),
+        ("[::1]:5000/app:v1", "[::1]:5000/app"),
+        ("my-registry:5000/team/app", "my-registry:5000/team/app"),
+        ("a__b/c-d--e.f:tag_1", "a__b/c-d--e.f"),
+    ] {
+        assert_eq!(parse_image_reference(image).unwrap().name, name, "{image}");
+    }
+}
+
+#[test]
 fn ipj_5_bad_references_name_the_problem() {
     assert_eq!(parse_image_reference("Team/App"), Err(ImageReferenceError::NotLowercase));
     assert_eq!(parse_image_reference("nginx@sha256:12"), Err(ImageReferenceError::InvalidDigest));
@@ -361,6 +380,15 @@ fn ipj_6_created_at_defaults_to_the_given_now() {
     assert_eq!(tags[0].created_at, Some(now()));
     assert_eq!(tags[1].created_at.as_ref().unwrap().0.as_second(), 1_577_836_800);
     assert!(tags[0].pull_policy.is_some());
+}
+
+#[test]
+fn ipj_6_v1alpha1_node_image_is_defaulted_the_same_way() {
+    let mut b = node_image("    nginx:\n      tags: [{tag: '1.25'}]\n");
+    let mut a = nodeimage_to_v1alpha1(&b);
+    default_node_image_at(&mut b, &now());
+    kruise_api::defaults::imagepulljob::default_v1alpha1_node_image_at(&mut a, &now());
+    assert_eq!(nodeimage_to_v1beta1(&a), b);
 }
 
 #[test]
@@ -506,7 +534,7 @@ mod roundtrip {
             });
         (
             text(),
-            vec(text(), 0..3),
+            option::of(vec(text(), 0..3)),
             option::of(selector),
             option::of(pod_selector),
             option::of(int_or_string()),
@@ -685,6 +713,41 @@ mod roundtrip {
         #[test]
         fn ipj_1_imagepulljob_yaml_json_roundtrip_is_lossless(j in job()) {
             roundtrip(&j)?;
+        }
+
+        #[test]
+        fn ipj_3_defaulting_is_idempotent_and_validation_never_panics(j in job()) {
+            use kruise_api::defaults::Defaulting;
+            use kruise_api::validation::Validate;
+            let _ = j.validate();
+            let mut once = j.clone();
+            once.apply_defaults();
+            let mut twice = once.clone();
+            twice.apply_defaults();
+            prop_assert_eq!(&once, &twice);
+            let _ = once.validate_update(&j);
+        }
+
+        #[test]
+        fn ipj_5_image_parser_never_panics(s in "\\PC{0,40}", t in "[a-zA-Z0-9./:@_\\[\\]-]{0,40}") {
+            let _ = kruise_api::validation::imagepulljob::parse_image_reference(&s);
+            if let Ok(r) = kruise_api::validation::imagepulljob::parse_image_reference(&t) {
+                // A parsed name is lower-case and re-parses to itself.
+                let again = kruise_api::validation::imagepulljob::parse_image_reference(&r.name).unwrap();
+                prop_assert_eq!(again.name, r.name);
+            }
+        }
+
+        #[test]
+        fn ipj_6_node_image_defaulting_is_idempotent_and_validation_never_panics(n in node_image()) {
+            use kruise_api::defaults::Defaulting;
+            use kruise_api::validation::Validate;
+            let mut once = n.clone();
+            once.apply_defaults();
+            let mut twice = once.clone();
+            twice.apply_defaults();
+            prop_assert_eq!(&once, &twice);
+            let _ = once.validate();
         }
 
         #[test]

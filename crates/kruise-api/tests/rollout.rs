@@ -710,6 +710,20 @@ mod roundtrip {
             let back: Rollout = serde_json::from_str(&json).unwrap();
             prop_assert_eq!(back, r);
         }
+
+        #[test]
+        fn ro_4_defaulting_is_idempotent_and_validation_never_panics(r in rollout()) {
+            use kruise_api::defaults::Defaulting;
+            use kruise_api::validation::Validate;
+            let _ = r.validate();
+            let mut once = r.clone();
+            once.apply_defaults();
+            let mut twice = once.clone();
+            twice.apply_defaults();
+            prop_assert_eq!(&once, &twice);
+            let _ = once.validate_update(&r);
+            let _ = kruise_api::convert::rollout_to_v1alpha1(&r);
+        }
     }
 }
 
@@ -725,9 +739,438 @@ fn ro_2_replicas_accept_int_or_percent() {
 #[test]
 fn ro_6_kind_info_has_the_kubectl_columns() {
     let info = kruise_api::rollouts::v1beta1::kind_info();
-    let names: Vec<_> = info.versions[0].printer_columns.iter().map(|c| c.name).collect();
+    let versions: Vec<_> = info.versions.iter().map(|v| (v.name, v.served, v.storage)).collect();
+    assert_eq!(versions, [("v1alpha1", true, false), ("v1beta1", true, true)]);
+    let v1beta1 = &info.versions[1];
+    let names: Vec<_> = v1beta1.printer_columns.iter().map(|c| c.name).collect();
     assert_eq!(names, ["STATUS", "CANARY_STEP", "CANARY_STATE", "MESSAGE", "AGE"]);
-    assert!(info.versions[0].storage && info.versions[0].status_subresource && info.namespaced);
-    let schema = serde_json::to_value((info.versions[0].spec_schema)()).unwrap();
+    assert_eq!(v1beta1.printer_columns[1].json_path, ".status.currentStepIndex");
+    assert_eq!(info.versions[0].printer_columns[1].json_path, ".status.canaryStatus.currentStepIndex");
+    assert!(v1beta1.status_subresource && info.namespaced);
+    let schema = serde_json::to_value((v1beta1.spec_schema)()).unwrap();
     assert!(schema.to_string().contains("workloadRef"));
+    let alpha = serde_json::to_value((info.versions[0].spec_schema)()).unwrap();
+    assert!(alpha.to_string().contains("objectRef"));
+}
+
+// ---- RO-5 v1alpha1 ------------------------------------------------------------------------------------
+
+mod v1alpha1 {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    use kruise_api::convert::{RolloutConversionError, rollout_to_v1alpha1, rollout_to_v1beta1};
+    use kruise_api::defaults::Defaulting;
+    use kruise_api::rollouts::v1alpha1::Rollout;
+    use kruise_api::rollouts::v1beta1::{self, RollingStyle};
+    use kruise_api::validation::Validate;
+
+    use super::{data, paths};
+
+    fn alpha(annotations: &str, workload: &str, canary: &str) -> Rollout {
+        serde_saphyr::from_str(&format!(
+            "apiVersion: rollouts.kruise.io/v1alpha1
+kind: Rollout
+metadata:
+  name: ro
+  namespace: default
+  annotations: {{{annotations}}}
+spec:
+  objectRef:
+    workloadRef: {workload}
+  strategy:
+    canary:
+{canary}"
+        ))
+        .unwrap()
+    }
+
+    const DEPLOY: &str = "{apiVersion: apps/v1, kind: Deployment, name: web}";
+    const CLONESET: &str = "{apiVersion: apps.kruise.io/v1alpha1, kind: CloneSet, name: web}";
+
+    fn steps(lines: &[&str]) -> String {
+        let body: String = lines.iter().map(|s| format!("        - {s}\n")).collect();
+        format!("      steps:\n{body}")
+    }
+
+    fn error_paths(r: &Rollout) -> Vec<String> {
+        r.validate().err().map(|e| paths(&e)).unwrap_or_default()
+    }
+
+    #[test]
+    fn ro_5_sample_round_trips_defaults_and_validates() {
+        let v: serde_json::Value = serde_saphyr::from_str(&data("rollout-v1alpha1-sample.yaml")).unwrap();
+        let mut obj = kruise_api::any::AnyResource::from_value(v.clone()).unwrap();
+        assert_eq!(obj.api_version(), "rollouts.kruise.io/v1alpha1");
+        assert_eq!(obj.to_value(), v);
+        obj.apply_defaults();
+        assert_eq!(obj.validate(), Ok(()));
+    }
+
+    #[test]
+    fn ro_5_weight_becomes_traffic_and_stands_in_for_missing_replicas() {
+        let r = alpha("", DEPLOY, &steps(&["{weight: 5}", "{weight: 20, replicas: 3}", "{replicas: 100%}"]));
+        let b = rollout_to_v1beta1(&r);
+        let s = b.spec.strategy.steps();
+        assert_eq!(
+            (s[0].traffic.as_deref(), s[0].replicas.clone()),
+            (Some("5%"), Some(IntOrString::String("5%".into())))
+        );
+        assert_eq!(
+            (s[1].traffic.as_deref(), s[1].replicas.clone()),
+            (Some("20%"), Some(IntOrString::Int(3)))
+        );
+        assert_eq!(
+            (s[2].traffic.as_deref(), s[2].replicas.clone()),
+            (None, Some(IntOrString::String("100%".into())))
+        );
+        assert_eq!(b.spec.workload_ref.name, "web");
+    }
+
+    #[test]
+    fn ro_5_rolling_style_annotation_decides_extra_workload() {
+        for (annotation, extra) in [
+            ("", true),
+            ("rollouts.kruise.io/rolling-style: canary", true),
+            ("rollouts.kruise.io/rolling-style: Partition", false),
+        ] {
+            let b = rollout_to_v1beta1(&alpha(annotation, CLONESET, &steps(&["{replicas: 1}"])));
+            assert_eq!(
+                b.spec.strategy.canary.as_ref().unwrap().enable_extra_workload_for_canary,
+                extra,
+                "{annotation:?}"
+            );
+        }
+        // An un-annotated v1alpha1 Rollout of a CloneSet becomes canary-style, which RO-12
+        // then degrades to partition.
+        let b = rollout_to_v1beta1(&alpha("", CLONESET, &steps(&["{replicas: 1}"])));
+        assert_eq!(b.spec.strategy.rolling_style(), Some(RollingStyle::Canary));
+        assert!(b.is_real_partition());
+    }
+
+    #[test]
+    fn ro_5_traffic_routing_annotation_becomes_the_ref_and_back() {
+        let r = alpha("rollouts.kruise.io/trafficrouting: mse", DEPLOY, &steps(&["{replicas: 1}"]));
+        let b = rollout_to_v1beta1(&r);
+        assert_eq!(b.spec.strategy.canary.as_ref().unwrap().traffic_routing_ref, "mse");
+        let back = rollout_to_v1alpha1(&b).unwrap();
+        let ann = back.metadata.annotations.unwrap();
+        assert_eq!(ann["rollouts.kruise.io/trafficrouting"], "mse");
+        assert_eq!(ann["rollouts.kruise.io/rolling-style"], "canary");
+    }
+
+    #[test]
+    fn ro_5_sample_converts_to_v1beta1_and_back() {
+        let a: Rollout = serde_saphyr::from_str(&data("rollout-v1alpha1-sample.yaml")).unwrap();
+        let b = rollout_to_v1beta1(&a);
+        assert_eq!(b.validate(), Ok(()));
+        let cs = b.status.as_ref().unwrap().canary_status.as_ref().unwrap();
+        assert_eq!((cs.common.current_step_index, cs.common.next_step_index, cs.canary_replicas), (1, 2, 1));
+        let back = rollout_to_v1alpha1(&b).unwrap();
+        // Steps that had only a weight come back with the weight as replicas too.
+        let mut expected = a.clone();
+        expected.spec.strategy.canary.as_mut().unwrap().steps[0].replicas =
+            Some(IntOrString::String("5%".into()));
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn ro_5_blue_green_has_no_v1alpha1_form() {
+        let b: v1beta1::Rollout = serde_saphyr::from_str(&data("rollout-bluegreen-sample.yaml")).unwrap();
+        assert_eq!(rollout_to_v1alpha1(&b), Err(RolloutConversionError::BlueGreen));
+    }
+
+    #[test]
+    fn ro_5_unparseable_traffic_reads_as_weight_zero() {
+        let mut b: v1beta1::Rollout = serde_saphyr::from_str(&data("rollout-canary-sample.yaml")).unwrap();
+        b.spec.strategy.canary.as_mut().unwrap().steps[0].traffic = Some("five".into());
+        let a = rollout_to_v1alpha1(&b).unwrap();
+        assert_eq!(a.spec.strategy.canary.unwrap().steps[0].weight, Some(0));
+    }
+
+    #[test]
+    fn ro_5_defaults_grace_period_and_header_type() {
+        let mut r = alpha(
+            "",
+            DEPLOY,
+            &format!(
+                "{}      trafficRoutings: [{{service: web, ingress: {{name: web}}}}]\n",
+                steps(&["{replicas: 1, matches: [{headers: [{name: a, value: b}]}]}"])
+            ),
+        );
+        r.apply_defaults();
+        let c = r.spec.strategy.canary.as_ref().unwrap();
+        assert_eq!(c.traffic_routings[0].grace_period_seconds, Some(3));
+        assert_eq!(c.steps[0].matches[0].headers[0].type_.as_deref(), Some("Exact"));
+    }
+
+    #[test]
+    fn ro_5_workload_ref_and_canary_are_required() {
+        let mut r = alpha("", DEPLOY, &steps(&["{replicas: 1}"]));
+        r.spec.object_ref.workload_ref = None;
+        r.spec.strategy.canary = None;
+        assert_eq!(error_paths(&r), ["spec.objectRef.workloadRef", "spec.strategy.canary"]);
+    }
+
+    #[test]
+    fn ro_5_rolling_style_annotation_must_be_known() {
+        let r = alpha("rollouts.kruise.io/rolling-style: bluegreen", DEPLOY, &steps(&["{replicas: 1}"]));
+        assert_eq!(error_paths(&r), ["metadata.annotations[rollouts.kruise.io/rolling-style]"]);
+    }
+
+    #[test]
+    fn ro_5_step_needs_weight_or_replicas_and_weight_in_range() {
+        let r = alpha("", DEPLOY, &steps(&["{pause: {}}", "{weight: 0}", "{weight: 101}"]));
+        assert_eq!(
+            error_paths(&r),
+            [
+                "spec.strategy.canary.steps[0].replicas",
+                "spec.strategy.canary.steps[1].weight",
+                "spec.strategy.canary.steps[2].weight"
+            ]
+        );
+    }
+
+    #[test]
+    fn ro_5_partition_limits_weight_only_steps_and_percent_replicas_with_traffic() {
+        let r = alpha("", CLONESET, &steps(&["{weight: 60}"]));
+        assert_eq!(error_paths(&r), ["spec.strategy.canary.steps[0].weight"]);
+        let r = alpha("", CLONESET, &steps(&["{weight: 10, replicas: 60%}"]));
+        assert_eq!(error_paths(&r), ["spec.strategy.canary.steps[0].replicas"]);
+        // A Deployment without a partition annotation is canary-style: no limit.
+        let r = alpha("", DEPLOY, &steps(&["{weight: 60}"]));
+        assert_eq!(r.validate(), Ok(()));
+        let r = alpha("rollouts.kruise.io/rolling-style: partition", DEPLOY, &steps(&["{weight: 60}"]));
+        assert_eq!(error_paths(&r), ["spec.strategy.canary.steps[0].weight"]);
+    }
+
+    #[test]
+    fn ro_5_weights_and_replicas_must_not_decrease() {
+        let routed = |lines: &[&str]| {
+            alpha(
+                "",
+                DEPLOY,
+                &format!(
+                    "{}      trafficRoutings: [{{service: web, ingress: {{name: web}}}}]\n",
+                    steps(lines)
+                ),
+            )
+        };
+        let r = routed(&["{weight: 20, replicas: 1}", "{weight: 10, replicas: 2}"]);
+        assert_eq!(error_paths(&r), ["spec.strategy.canary.steps[1].weight"]);
+        // A missing replicas is compared through its weight, as a percent.
+        let r = routed(&["{replicas: 50%}", "{weight: 20}"]);
+        assert_eq!(error_paths(&r), ["spec.strategy.canary.steps[1].replicas"]);
+        // Without traffic routing, weights alone are not compared.
+        let r = alpha("", DEPLOY, &steps(&["{weight: 20, replicas: 1}", "{weight: 10, replicas: 2}"]));
+        assert_eq!(r.validate(), Ok(()));
+    }
+
+    #[test]
+    fn ro_5_update_freezes_object_ref_routings_and_style_while_progressing() {
+        let mut old = alpha("rollouts.kruise.io/rolling-style: canary", DEPLOY, &steps(&["{replicas: 1}"]));
+        old.status = Some(kruise_api::rollouts::v1alpha1::RolloutStatus {
+            phase: "Progressing".into(),
+            ..Default::default()
+        });
+        let mut new = alpha(
+            "rollouts.kruise.io/rolling-style: partition",
+            "{apiVersion: apps/v1, kind: Deployment, name: other}",
+            &format!(
+                "{}      trafficRoutings: [{{service: web, ingress: {{name: web}}}}]\n",
+                steps(&["{replicas: 1}", "{replicas: 2}"])
+            ),
+        );
+        assert_eq!(
+            paths(&new.validate_update(&old).unwrap_err()),
+            [
+                "spec.objectRef",
+                "spec.strategy.canary.trafficRoutings",
+                "metadata.annotations[rollouts.kruise.io/rolling-style]"
+            ]
+        );
+        // Case-insensitive style comparison; step count may change.
+        new = alpha(
+            "rollouts.kruise.io/rolling-style: CANARY",
+            DEPLOY,
+            &steps(&["{replicas: 1}", "{replicas: 2}"]),
+        );
+        assert_eq!(new.validate_update(&old), Ok(()));
+        old.status = Some(kruise_api::rollouts::v1alpha1::RolloutStatus {
+            phase: "Healthy".into(),
+            ..Default::default()
+        });
+        assert_eq!(new.validate_update(&old), Ok(()));
+    }
+}
+
+mod v1alpha1_roundtrip {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    use k8s_openapi::jiff::Timestamp;
+    use kruise_api::rollouts::v1alpha1::*;
+    use kruise_api::rollouts::v1beta1::{HttpHeader, ObjectRef as WorkloadRefType};
+    use proptest::collection::vec;
+    use proptest::option;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 .:%/-]{0,12}"
+    }
+    fn time() -> impl Strategy<Value = Time> {
+        (0i64..4_000_000_000).prop_map(|s| Time(Timestamp::from_second(s).unwrap()))
+    }
+    fn int_or_string() -> impl Strategy<Value = IntOrString> {
+        prop_oneof![any::<i32>().prop_map(IntOrString::Int), text().prop_map(IntOrString::String)]
+    }
+    fn wref() -> impl Strategy<Value = WorkloadRefType> {
+        (text(), text(), text()).prop_map(|(api_version, kind, name)| WorkloadRefType {
+            api_version,
+            kind,
+            name,
+        })
+    }
+    fn step() -> impl Strategy<Value = CanaryStep> {
+        let header = (option::of(text()), text(), text()).prop_map(|(type_, name, value)| HttpHeaderMatch {
+            type_,
+            name,
+            value,
+        });
+        let filter = (
+            vec((text(), text()).prop_map(|(name, value)| HttpHeader { name, value }), 0..2),
+            vec(text(), 0..2),
+        )
+            .prop_map(|(set, remove)| HttpHeaderFilter { set, add: vec![], remove });
+        (
+            option::of(any::<i32>()),
+            option::of(filter),
+            vec(vec(header, 0..2).prop_map(|headers| HttpRouteMatch { headers }), 0..2),
+            option::of(int_or_string()),
+            option::of(any::<i32>()),
+        )
+            .prop_map(|(weight, request_header_modifier, matches, replicas, duration)| CanaryStep {
+                weight,
+                request_header_modifier,
+                matches,
+                replicas,
+                pause: RolloutPause { duration },
+            })
+    }
+    fn routing() -> impl Strategy<Value = TrafficRoutingRef> {
+        (
+            text(),
+            option::of(any::<i32>()),
+            option::of(
+                (text(), text()).prop_map(|(class_type, name)| IngressTrafficRouting { class_type, name }),
+            ),
+            option::of(
+                option::of(text()).prop_map(|http_route_name| GatewayTrafficRouting { http_route_name }),
+            ),
+            option::of(vec(wref(), 0..2)),
+        )
+            .prop_map(|(service, grace_period_seconds, ingress, gateway, custom_network_refs)| {
+                TrafficRoutingRef { service, grace_period_seconds, ingress, gateway, custom_network_refs }
+            })
+    }
+    fn status() -> impl Strategy<Value = RolloutStatus> {
+        let cs = (
+            (any::<i64>(), text(), text(), text(), text(), text()),
+            (any::<[i32; 4]>(), text(), text(), option::of(time()), text()),
+        )
+            .prop_map(
+                |((owg, orid, hash, stable, canary, pth), ([cr, crr, next, cur], state, message, t, fin))| {
+                    CanaryStatus {
+                        observed_workload_generation: owg,
+                        observed_rollout_id: orid,
+                        rollout_hash: hash,
+                        stable_revision: stable,
+                        canary_revision: canary,
+                        pod_template_hash: pth,
+                        canary_replicas: cr,
+                        canary_ready_replicas: crr,
+                        next_step_index: next,
+                        current_step_index: cur,
+                        current_step_state: state,
+                        message,
+                        last_update_time: t,
+                        finalising_step: fin,
+                    }
+                },
+            );
+        (any::<i64>(), option::of(cs), text(), text()).prop_map(
+            |(observed_generation, canary_status, phase, message)| RolloutStatus {
+                observed_generation,
+                canary_status,
+                conditions: vec![],
+                phase,
+                message,
+            },
+        )
+    }
+    fn rollout() -> impl Strategy<Value = Rollout> {
+        let canary = (vec(step(), 0..3), vec(routing(), 0..2), option::of(int_or_string()), any::<bool>())
+            .prop_map(|(steps, traffic_routings, failure_threshold, disable)| CanaryStrategy {
+                steps,
+                traffic_routings,
+                failure_threshold,
+                patch_pod_template_metadata: None,
+                disable_generate_canary_service: disable,
+            });
+        (option::of(wref()), any::<bool>(), option::of(canary), text(), any::<bool>(), option::of(status()))
+            .prop_map(|(workload_ref, paused, canary, rid, disabled, status)| Rollout {
+                metadata: ObjectMeta { name: Some("ro".into()), ..Default::default() },
+                spec: RolloutSpec {
+                    object_ref: ObjectRef { workload_ref },
+                    strategy: RolloutStrategy { paused, canary },
+                    deprecated_rollout_id: rid,
+                    disabled,
+                },
+                status,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn ro_5_v1alpha1_yaml_json_roundtrip_is_lossless(r in rollout()) {
+            let yaml = serde_saphyr::to_string(&r).unwrap();
+            let from_yaml: Rollout = serde_saphyr::from_str(&yaml).unwrap();
+            prop_assert_eq!(&from_yaml, &r);
+            let back: Rollout = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+            prop_assert_eq!(back, r);
+        }
+
+        #[test]
+        fn ro_5_v1alpha1_to_v1beta1_to_v1alpha1_keeps_the_spec(r in rollout()) {
+            let b = kruise_api::convert::rollout_to_v1beta1(&r);
+            let back = kruise_api::convert::rollout_to_v1alpha1(&b).unwrap();
+            // What the trip changes by design: rolloutID is dropped, the style annotation is
+            // written, a missing workloadRef becomes an empty one, and weight-only steps gain
+            // replicas.
+            prop_assert_eq!(&back.spec.strategy.paused, &r.spec.strategy.paused);
+            prop_assert_eq!(back.spec.disabled, r.spec.disabled);
+            prop_assert_eq!(back.status, r.status);
+            let (bs, rs) = (back.spec.strategy.canary, r.spec.strategy.canary);
+            prop_assert_eq!(bs.is_some(), rs.is_some());
+            if let (Some(bc), Some(rc)) = (bs, rs) {
+                prop_assert_eq!(bc.traffic_routings, rc.traffic_routings);
+                prop_assert_eq!(bc.steps.len(), rc.steps.len());
+                for (b, a) in bc.steps.iter().zip(&rc.steps) {
+                    prop_assert_eq!(&b.matches, &a.matches);
+                    prop_assert_eq!(&b.pause, &a.pause);
+                    if a.replicas.is_some() {
+                        prop_assert_eq!(&b.replicas, &a.replicas);
+                    }
+                    // Weights survive unless they overflow when percent-scaled.
+                    if let Some(w) = a.weight.filter(|w| (-1_000_000..=1_000_000).contains(w)) {
+                        prop_assert_eq!(b.weight, Some(w));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn ro_9_2_error_values_are_rendered_as_json() {
+    let errs = canary_steps(&["{replicas: 101%}", "{replicas: 0}"]).validate().unwrap_err();
+    let values: Vec<_> = errs.iter().map(|e| e.value.clone().unwrap_or_default()).collect();
+    assert_eq!(values, ["\"101%\"", "0"]);
 }

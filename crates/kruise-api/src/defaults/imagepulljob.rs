@@ -71,6 +71,16 @@ pub fn default_node_image_at(obj: &mut v1beta1::NodeImage, now: &Time) {
     obj.apply_defaults();
 }
 
+/// [`default_node_image_at`] for a v1alpha1 NodeImage.
+pub fn default_v1alpha1_node_image_at(obj: &mut v1alpha1::NodeImage, now: &Time) {
+    for image in obj.spec.images.values_mut() {
+        for tag in &mut image.tags {
+            tag.created_at.get_or_insert_with(|| now.clone());
+        }
+    }
+    obj.apply_defaults();
+}
+
 impl Defaulting for v1beta1::NodeImage {
     /// IPJ-6 without the clock (see [`default_node_image_at`]).
     fn apply_defaults(&mut self) {

@@ -49,3 +49,19 @@ impl Defaulting for Rollout {
         }
     }
 }
+
+impl Defaulting for crate::rollouts::v1alpha1::Rollout {
+    /// The v1alpha1 CRD's structural defaults: `gracePeriodSeconds` → 3 and header-match
+    /// `type` → `Exact` (v1alpha1 matches have headers only).
+    fn apply_defaults(&mut self) {
+        if let Some(c) = &mut self.spec.strategy.canary {
+            for r in &mut c.traffic_routings {
+                r.grace_period_seconds.get_or_insert(DEFAULT_GRACE_PERIOD_SECONDS);
+            }
+            for h in c.steps.iter_mut().flat_map(|s| s.matches.iter_mut()).flat_map(|m| m.headers.iter_mut())
+            {
+                h.type_.get_or_insert_with(|| DEFAULT_MATCH_TYPE.to_owned());
+            }
+        }
+    }
+}

@@ -223,7 +223,10 @@ fn is_label_value(s: &str) -> bool {
 
 /// Kubernetes' label-selector rules: qualified keys, valid values, known operators, `values`
 /// present exactly for `In` / `NotIn`.
+/// `what` (`selector`, `podSelector`) prefixes each message as upstream words it
+/// (`invalid selector: ...`).
 fn validate_label_selector(
+    what: &str,
     match_labels: Option<&BTreeMap<String, String>>,
     match_expressions: Option<&Vec<LabelSelectorRequirement>>,
     path: &FieldPath,
@@ -235,11 +238,11 @@ fn validate_label_selector(
             errs.push(ValidationError::invalid(
                 p.clone(),
                 k,
-                "label keys must be qualified names (prefix/name, name ≤ 63 alphanumerics, '-', '_', '.')",
+                format!("invalid {what}: label keys must be qualified names (prefix/name, name ≤ 63 alphanumerics, '-', '_', '.')"),
             ));
         }
         if !is_label_value(v) {
-            errs.push(ValidationError::invalid(p.key(k), v, "a label value must be empty or ≤ 63 alphanumerics, '-', '_', '.', starting and ending alphanumeric"));
+            errs.push(ValidationError::invalid(p.key(k), v, format!("invalid {what}: a label value must be empty or ≤ 63 alphanumerics, '-', '_', '.', starting and ending alphanumeric")));
         }
     }
     for (i, req) in match_expressions.into_iter().flatten().enumerate() {
@@ -248,18 +251,18 @@ fn validate_label_selector(
             errs.push(ValidationError::invalid(
                 p.child("key"),
                 &req.key,
-                "label keys must be qualified names",
+                format!("invalid {what}: label keys must be qualified names"),
             ));
         }
         let values = req.values.as_deref().unwrap_or_default();
         match req.operator.as_str() {
             "In" | "NotIn" if values.is_empty() => errs.push(ValidationError::required(
                 p.child("values"),
-                "must be specified when `operator` is 'In' or 'NotIn'",
+                format!("invalid {what}: values must be specified when `operator` is 'In' or 'NotIn'"),
             )),
             "Exists" | "DoesNotExist" if !values.is_empty() => errs.push(ValidationError::forbidden(
                 p.child("values"),
-                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                format!("invalid {what}: values may not be specified when `operator` is 'Exists' or 'DoesNotExist'"),
             )),
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
             other => errs.push(ValidationError::not_supported(
@@ -270,7 +273,11 @@ fn validate_label_selector(
         }
         for (j, v) in values.iter().enumerate() {
             if !is_label_value(v) {
-                errs.push(ValidationError::invalid(p.child("values").index(j), v, "not a valid label value"));
+                errs.push(ValidationError::invalid(
+                    p.child("values").index(j),
+                    v,
+                    format!("invalid {what}: not a valid label value"),
+                ));
             }
         }
     }
@@ -291,7 +298,12 @@ pub fn validate_imagepulljob_spec(spec: &ImagePullJobSpec, path: &FieldPath) -> 
                 "can not set both names and labelSelector in this spec.selector",
             ));
         }
-        errs.extend(validate_label_selector(sel.match_labels.as_ref(), sel.match_expressions.as_ref(), &sp));
+        errs.extend(validate_label_selector(
+            "selector",
+            sel.match_labels.as_ref(),
+            sel.match_expressions.as_ref(),
+            &sp,
+        ));
         let mut seen = BTreeSet::new();
         for (i, name) in sel.names.iter().flatten().enumerate() {
             if !seen.insert(name.as_str()) {
@@ -309,7 +321,12 @@ pub fn validate_imagepulljob_spec(spec: &ImagePullJobSpec, path: &FieldPath) -> 
         if spec.selector.is_some() {
             errs.push(ValidationError::forbidden(pp.clone(), "can not set both selector and podSelector"));
         }
-        errs.extend(validate_label_selector(ps.match_labels.as_ref(), ps.match_expressions.as_ref(), &pp));
+        errs.extend(validate_label_selector(
+            "podSelector",
+            ps.match_labels.as_ref(),
+            ps.match_expressions.as_ref(),
+            &pp,
+        ));
     }
     // IPJ-4.5
     let ip = path.child("image");
@@ -382,8 +399,7 @@ pub fn validate_imagepulljob_spec(spec: &ImagePullJobSpec, path: &FieldPath) -> 
     errs
 }
 
-/// IPJ-4.2: `spec.pullSecrets` may not change in any way, nil ↔ empty included. Our type
-/// reads an absent list and `[]` alike, so only content changes are visible here.
+/// IPJ-4.2: `spec.pullSecrets` may not change in any way, absent ↔ `[]` included.
 pub fn validate_imagepulljob_spec_update(
     new: &ImagePullJobSpec,
     old: &ImagePullJobSpec,

@@ -61,6 +61,26 @@ fn validate_workload_ref(w: &ObjectRef, style: Option<RollingStyle>, path: &Fiel
     errs
 }
 
+/// An error value rendered as JSON: `5`, `"50%"`, `null`.
+struct JsonText(String);
+
+impl std::fmt::Debug for JsonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn intstr_value(v: &IntOrString) -> JsonText {
+    match v {
+        IntOrString::Int(i) => JsonText(i.to_string()),
+        IntOrString::String(s) => JsonText(format!("{s:?}")),
+    }
+}
+
+fn opt_intstr_value(v: Option<&IntOrString>) -> JsonText {
+    v.map_or_else(|| JsonText("null".to_owned()), intstr_value)
+}
+
 fn is_percent(v: &IntOrString) -> bool {
     matches!(v, IntOrString::String(_))
 }
@@ -99,7 +119,7 @@ fn validate_steps(
                 _ => {
                     errs.push(ValidationError::invalid(
                         sp.child("replicas"),
-                        r,
+                        intstr_value(r),
                         r#"replicas must be a positive number, or a percentage with "0%" < replicas <= "100%""#,
                     ));
                     None
@@ -141,7 +161,7 @@ fn validate_steps(
         {
             errs.push(ValidationError::invalid(
                 sp.child("replicas"),
-                step.replicas.as_ref(),
+                opt_intstr_value(step.replicas.as_ref()),
                 format!(
                     "a partition-style step with traffic or matches may update at most {PARTITION_PERCENT_LIMIT}% of the replicas (partition-percent-limit)"
                 ),
@@ -174,7 +194,7 @@ fn validate_steps(
         {
             errs.push(ValidationError::invalid(
                 path.index(i).child("replicas"),
-                steps[i].replicas.as_ref(),
+                opt_intstr_value(steps[i].replicas.as_ref()),
                 format!("step replicas must not decrease: step {i} has {prev}, step {} has {cur}", i + 1),
             ));
         }
@@ -339,4 +359,209 @@ pub fn validate_rollout_conflict(rollout: &Rollout, existing: &[Rollout]) -> Val
         ));
     }
     errs
+}
+
+// ---- v1alpha1 (RO-5) ------------------------------------------------------------------------
+
+/// RO-5 / RO-12 for v1alpha1: canary style only for an `apps/v1` Deployment whose
+/// `rolling-style` annotation is empty or `canary`; partition otherwise.
+fn v1alpha1_is_partition(r: &crate::rollouts::v1alpha1::Rollout) -> bool {
+    let style = r.rolling_style_annotation();
+    let canary_requested = style.is_empty() || style.eq_ignore_ascii_case("canary");
+    let deployment = r
+        .spec
+        .object_ref
+        .workload_ref
+        .as_ref()
+        .is_some_and(|w| w.api_version == "apps/v1" && w.kind == "Deployment");
+    !(canary_requested && deployment)
+}
+
+/// The v1alpha1 step rules (RO-5 with RO-9.2..RO-9.5): each step needs `weight` or
+/// `replicas`; a weight is in (0, 100]; partition style limits percent replicas with traffic
+/// or matches, and a weight standing in for replicas, to 50; weights (with traffic routing)
+/// and replicas (a missing `replicas` read as its weight percent) must not decrease.
+fn validate_v1alpha1_steps(
+    steps: &[crate::rollouts::v1alpha1::CanaryStep],
+    partition: bool,
+    has_traffic: bool,
+    path: &FieldPath,
+) -> ValidationErrors {
+    let mut errs = ValidationErrors::new();
+    if steps.is_empty() {
+        errs.push(ValidationError::required(path.clone(), "at least one step is required"));
+        return errs;
+    }
+    // (is percent, scaled) of each valid step, for the ordering check.
+    let mut scaled: Vec<Option<(bool, i32)>> = Vec::with_capacity(steps.len());
+    for (i, s) in steps.iter().enumerate() {
+        let sp = path.index(i);
+        let value = match (&s.replicas, s.weight) {
+            (None, None) => {
+                errs.push(ValidationError::required(
+                    sp.child("replicas"),
+                    "weight and replicas cannot both be empty",
+                ));
+                None
+            }
+            (Some(r), _) => match scaled_strict(Some(r), 100, true) {
+                Ok(n) if n > 0 && !(is_percent(r) && n > 100) => {
+                    if partition
+                        && is_percent(r)
+                        && n > PARTITION_PERCENT_LIMIT
+                        && (!s.matches.is_empty() || s.weight.is_some())
+                    {
+                        errs.push(ValidationError::invalid(
+                            sp.child("replicas"),
+                            intstr_value(r),
+                            format!("a partition-style step with traffic or matches may update at most {PARTITION_PERCENT_LIMIT}% of the replicas (partition-percent-limit)"),
+                        ));
+                    }
+                    Some((is_percent(r), n))
+                }
+                _ => {
+                    errs.push(ValidationError::invalid(
+                        sp.child("replicas"),
+                        intstr_value(r),
+                        r#"replicas must be a positive number, or a percentage with "0%" < replicas <= "100%""#,
+                    ));
+                    None
+                }
+            },
+            (None, Some(w)) => {
+                if partition && w > PARTITION_PERCENT_LIMIT {
+                    errs.push(ValidationError::invalid(
+                        sp.child("weight"),
+                        w,
+                        format!("a partition-style step without replicas may have a weight of at most {PARTITION_PERCENT_LIMIT} (partition-percent-limit)"),
+                    ));
+                }
+                if !(1..=100).contains(&w) {
+                    errs.push(ValidationError::invalid(sp.child("weight"), w, "weight must be in 1..=100"));
+                    None
+                } else {
+                    Some((true, w))
+                }
+            }
+        };
+        scaled.push(value);
+    }
+    for i in 1..steps.len() {
+        let (prev, cur) = (&steps[i - 1], &steps[i]);
+        if has_traffic
+            && let (Some(pw), Some(cw)) = (prev.weight, cur.weight)
+            && cw < pw
+        {
+            errs.push(ValidationError::invalid(
+                path.index(i).child("weight"),
+                cw,
+                format!("step weights must not decrease: step {i} has {pw}, step {} has {cw}", i + 1),
+            ));
+        }
+        if let (Some((prev_pct, p)), Some((cur_pct, c))) = (scaled[i - 1], scaled[i])
+            && prev_pct == cur_pct
+            && c < p
+        {
+            errs.push(ValidationError::invalid(
+                path.index(i).child("replicas"),
+                opt_intstr_value(cur.replicas.as_ref()),
+                format!("step replicas must not decrease: step {i} has {p}, step {} has {c}", i + 1),
+            ));
+        }
+    }
+    errs
+}
+
+fn v1alpha1_traffic_routings_as_v1beta1(
+    c: &crate::rollouts::v1alpha1::CanaryStrategy,
+) -> Vec<TrafficRoutingRef> {
+    c.traffic_routings
+        .iter()
+        .map(|r| TrafficRoutingRef {
+            service: r.service.clone(),
+            grace_period_seconds: r.grace_period_seconds,
+            ingress: r.ingress.clone(),
+            gateway: r.gateway.clone(),
+            custom_network_refs: r.custom_network_refs.clone(),
+            additional_params: Default::default(),
+        })
+        .collect()
+}
+
+impl Validate for crate::rollouts::v1alpha1::Rollout {
+    /// The v1alpha1 webhook rules (RO-5): workload reference required and supported, the
+    /// `rolling-style` annotation empty / `canary` / `partition`, `canary` required, and the
+    /// step and traffic-routing rules.
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errs = validate_object_meta(&self.metadata, &FieldPath::from("metadata"));
+        let wp = FieldPath::from("spec.objectRef.workloadRef");
+        match &self.spec.object_ref.workload_ref {
+            None => errs.push(ValidationError::required(wp, "workloadRef is required")),
+            Some(w) => errs.extend(validate_workload_ref(w, Some(RollingStyle::Partition), &wp)),
+        }
+        let style = self.rolling_style_annotation();
+        if !(style.is_empty()
+            || style.eq_ignore_ascii_case("canary")
+            || style.eq_ignore_ascii_case("partition"))
+        {
+            errs.push(ValidationError::invalid(
+                FieldPath::from("metadata.annotations").key(crate::keys::ROLLOUT_ROLLING_STYLE),
+                style,
+                "the rolling style must be 'canary', 'partition' or empty",
+            ));
+        }
+        let cp = FieldPath::from("spec.strategy.canary");
+        match &self.spec.strategy.canary {
+            None => errs.push(ValidationError::required(cp, "canary is required")),
+            Some(c) => {
+                let has_traffic = !c.traffic_routings.is_empty();
+                errs.extend(validate_v1alpha1_steps(
+                    &c.steps,
+                    v1alpha1_is_partition(self),
+                    has_traffic,
+                    &cp.child("steps"),
+                ));
+                errs.extend(validate_traffic_routings(
+                    &v1alpha1_traffic_routings_as_v1beta1(c),
+                    &cp.child("trafficRoutings"),
+                ));
+            }
+        }
+        errs.into_result()
+    }
+
+    /// RO-10 for v1alpha1: while the stored Rollout is `Progressing` or `Terminating`,
+    /// `objectRef`, the traffic routings and the `rolling-style` annotation (compared
+    /// case-insensitively) are immutable; the step count may change. Then the create rules.
+    fn validate_update(&self, old: &Self) -> Result<(), ValidationErrors> {
+        let mut errs = ValidationErrors::new();
+        let old_phase = old.status.as_ref().map(|s| s.phase.as_str()).unwrap_or_default();
+        if old_phase == phase::PROGRESSING || old_phase == phase::TERMINATING {
+            if self.spec.object_ref != old.spec.object_ref {
+                errs.push(ValidationError::forbidden(
+                    FieldPath::from("spec.objectRef"),
+                    "objectRef is immutable while the Rollout is progressing",
+                ));
+            }
+            let routings = |r: &Self| {
+                r.spec.strategy.canary.as_ref().map(|c| c.traffic_routings.clone()).unwrap_or_default()
+            };
+            if routings(self) != routings(old) {
+                errs.push(ValidationError::forbidden(
+                    FieldPath::from("spec.strategy.canary.trafficRoutings"),
+                    "trafficRoutings are immutable while the Rollout is progressing",
+                ));
+            }
+            if !self.rolling_style_annotation().eq_ignore_ascii_case(old.rolling_style_annotation()) {
+                errs.push(ValidationError::forbidden(
+                    FieldPath::from("metadata.annotations").key(crate::keys::ROLLOUT_ROLLING_STYLE),
+                    "the rolling-style annotation is immutable while the Rollout is progressing",
+                ));
+            }
+        }
+        if let Err(e) = self.validate() {
+            errs.extend(e);
+        }
+        errs.into_result()
+    }
 }

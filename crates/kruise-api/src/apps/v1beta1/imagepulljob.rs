@@ -32,9 +32,10 @@ pub struct ImagePullJobSpec {
     /// The image to pull, a docker reference (`nginx:1.25`, `quay.io/x/y@sha256:…`). Required.
     #[serde(default)]
     pub image: String,
-    /// Names of secrets in the job's namespace used to pull. Immutable (IPJ-4).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pull_secrets: Vec<String>,
+    /// Names of secrets in the job's namespace used to pull. Immutable, absent and `[]`
+    /// included (IPJ-4), hence the `Option`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secrets: Option<Vec<String>>,
     /// Which nodes, by NodeImage name or labels (IPJ-12). Unset = every node. Not together
     /// with `podSelector`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

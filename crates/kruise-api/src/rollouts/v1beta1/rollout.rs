@@ -626,18 +626,32 @@ pub struct BlueGreenStatus {
     pub updated_ready_replicas: i32,
 }
 
-/// CRD description of Rollout (`kubectl get rollouts`: STATUS, CANARY_STEP, CANARY_STATE,
-/// MESSAGE, AGE).
+/// CRD description of Rollout, both versions (`kubectl get rollouts`: STATUS, CANARY_STEP,
+/// CANARY_STATE, MESSAGE, AGE). v1alpha1 reads the step from `status.canaryStatus`.
 #[cfg(feature = "schemars")]
 pub fn kind_info() -> crate::crd::KindInfo {
     use crate::crd::{KindInfo, PrinterColumn, VersionInfo};
-    let col = |name, type_, json_path, description| PrinterColumn {
-        name,
-        type_,
-        json_path,
-        description,
-        priority: 0,
-    };
+    fn columns(step_prefix: bool) -> Vec<PrinterColumn> {
+        let col = |name, type_, json_path, description| PrinterColumn {
+            name,
+            type_,
+            json_path,
+            description,
+            priority: 0,
+        };
+        let (step, state) = if step_prefix {
+            (".status.canaryStatus.currentStepIndex", ".status.canaryStatus.currentStepState")
+        } else {
+            (".status.currentStepIndex", ".status.currentStepState")
+        };
+        vec![
+            col("STATUS", "string", ".status.phase", "The Rollout phase."),
+            col("CANARY_STEP", "integer", step, "The current step."),
+            col("CANARY_STATE", "string", state, "The state of the current step."),
+            col("MESSAGE", "string", ".status.message", "Why the Rollout is in its phase."),
+            col("AGE", "date", ".metadata.creationTimestamp", "Time since the Rollout was created."),
+        ]
+    }
     KindInfo {
         group: "rollouts.kruise.io",
         kind: "Rollout",
@@ -646,21 +660,27 @@ pub fn kind_info() -> crate::crd::KindInfo {
         short_names: &[],
         categories: &[],
         namespaced: true,
-        versions: vec![VersionInfo {
-            name: "v1beta1",
-            served: true,
-            storage: true,
-            spec_schema: || schemars::schema_for!(RolloutSpec),
-            status_schema: || schemars::schema_for!(RolloutStatus),
-            status_subresource: true,
-            scale: None,
-            printer_columns: vec![
-                col("STATUS", "string", ".status.phase", "The Rollout phase."),
-                col("CANARY_STEP", "integer", ".status.currentStepIndex", "The current step."),
-                col("CANARY_STATE", "string", ".status.currentStepState", "The state of the current step."),
-                col("MESSAGE", "string", ".status.message", "Why the Rollout is in its phase."),
-                col("AGE", "date", ".metadata.creationTimestamp", "Time since the Rollout was created."),
-            ],
-        }],
+        versions: vec![
+            VersionInfo {
+                name: "v1alpha1",
+                served: true,
+                storage: false,
+                spec_schema: || schemars::schema_for!(crate::rollouts::v1alpha1::RolloutSpec),
+                status_schema: || schemars::schema_for!(crate::rollouts::v1alpha1::RolloutStatus),
+                status_subresource: true,
+                scale: None,
+                printer_columns: columns(true),
+            },
+            VersionInfo {
+                name: "v1beta1",
+                served: true,
+                storage: true,
+                spec_schema: || schemars::schema_for!(RolloutSpec),
+                status_schema: || schemars::schema_for!(RolloutStatus),
+                status_subresource: true,
+                scale: None,
+                printer_columns: columns(false),
+            },
+        ],
     }
 }

@@ -83,4 +83,18 @@ macro_rules! any_resources {
 any_resources! {
     CloneSetV1alpha1 => crate::apps::v1alpha1::CloneSet,
     CloneSetV1beta1 => crate::apps::v1beta1::CloneSet,
+    StatefulSetV1alpha1 => crate::apps::v1alpha1::StatefulSet,
+    StatefulSetV1beta1 => crate::apps::v1beta1::StatefulSet,
+    DaemonSetV1alpha1 => crate::apps::v1alpha1::DaemonSet,
+    DaemonSetV1beta1 => crate::apps::v1beta1::DaemonSet,
+    SidecarSetV1alpha1 => crate::apps::v1alpha1::SidecarSet,
+    SidecarSetV1beta1 => crate::apps::v1beta1::SidecarSet,
+    BroadcastJobV1alpha1 => crate::apps::v1alpha1::BroadcastJob,
+    BroadcastJobV1beta1 => crate::apps::v1beta1::BroadcastJob,
+    ImagePullJobV1alpha1 => crate::apps::v1alpha1::ImagePullJob,
+    ImagePullJobV1beta1 => crate::apps::v1beta1::ImagePullJob,
+    NodeImageV1alpha1 => crate::apps::v1alpha1::NodeImage,
+    NodeImageV1beta1 => crate::apps::v1beta1::NodeImage,
+    RolloutV1beta1 => crate::rollouts::v1beta1::Rollout,
+    RolloutV1alpha1 => crate::rollouts::v1alpha1::Rollout,
 }

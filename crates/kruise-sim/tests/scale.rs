@@ -13,7 +13,10 @@ use serde_json::json;
 fn thousand_hours_of_thousand_replicas_under_faults() {
     let nodes = kruise_sim::cluster::NodeSpec::numbered(20);
     let mut sim = Sim::new(SimConfig { seed: 3, nodes, ..SimConfig::default() });
-    sim.add_controller(Box::new(ReconcilerController::new("cloneset", kruise_core::cloneset::CloneSetReconciler)));
+    sim.add_controller(Box::new(ReconcilerController::new(
+        "cloneset",
+        kruise_core::cloneset::CloneSetReconciler,
+    )));
     let manifest = kruise_sim::scenario::admit(json!({
         "apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet",
         "metadata": {"name": "big", "namespace": "default"},

@@ -339,3 +339,88 @@ fn stamp(t: SimTime) -> String {
 fn xml(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(at: SimTime, name: &str, ready: &str, status: &str, revision: &str) -> PodRow {
+        PodRow {
+            at,
+            name: name.into(),
+            ready: ready.into(),
+            status: status.into(),
+            restarts: 0,
+            node: "node-1".into(),
+            revision: revision.into(),
+        }
+    }
+
+    fn report() -> Report {
+        let mut r = Report::new("t", 1);
+        r.rows = vec![
+            row(0, "a", "0/1", "Pending", "r1"),
+            row(2_000, "a", "1/1", "Running", "r1"),
+            row(5_000, "a", "0/1", "Deleted", "r1"),
+        ];
+        let decision = Decision {
+            at: 0,
+            controller: "c".into(),
+            workload: "w".into(),
+            pod: Some("a".into()),
+            action: "CreatePod".into(),
+            reason: "ScaleUp".into(),
+            detail: "have 0, want 1".into(),
+            error: None,
+        };
+        r.steps = vec![StepReport {
+            step: 1,
+            kind: "wait".into(),
+            description: "for 5s".into(),
+            at: Dur(0),
+            ended: Dur(5_000),
+            pods: vec![],
+            status: Value::Null,
+            events: vec![decision.clone()],
+            passed: true,
+            message: None,
+        }];
+        r.decisions = vec![decision];
+        r.passed = true;
+        r.end = Dur(5_000);
+        r
+    }
+
+    #[test]
+    fn table_interleaves_decisions_and_watch_rows_by_time() {
+        let t = report().to_table();
+        let create = t.find("> CreatePod").unwrap();
+        let pending = t.find("Pending").unwrap();
+        let running = t.find("Running").unwrap();
+        assert!(create < pending && pending < running, "{t}");
+        assert!(t.contains("ScaleUp (have 0, want 1)"));
+        assert!(t.trim_end().ends_with("(0 reconciles)"));
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let j = report().to_json();
+        assert_eq!(j["passed"], true);
+        assert_eq!(j["steps"][0]["step"], 1);
+        assert_eq!(j["steps"][0]["at"], "0s");
+        assert_eq!(
+            j["steps"][0]["events"][0],
+            json!({"at": "0s", "pod": "a", "action": "CreatePod", "reason": "ScaleUp", "detail": "have 0, want 1"})
+        );
+    }
+
+    #[test]
+    fn svg_draws_a_band_per_revision_and_escapes_text() {
+        let mut r = report();
+        r.scenario = "a<b".into();
+        let svg = r.to_svg();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("a&lt;b"));
+        assert!(svg.contains("<path") && svg.contains(">r1 (pale: not ready)<"));
+    }
+}

@@ -916,3 +916,72 @@ fn subset(path: &str, want: &Value, have: &Value, errors: &mut Vec<String>) {
         _ => errors.push(format!("{path}: want {want}, have {have}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subset_matches_nested_fields_and_omitted_zeroes() {
+        let have = json!({"replicas": 4, "updatedReplicas": 2, "conditions": [{"type": "x"}]});
+        let mut errors = Vec::new();
+        subset("status", &json!({"replicas": 4, "readyReplicas": 0}), &have, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        subset("status", &json!({"updatedReplicas": 3}), &have, &mut errors);
+        assert_eq!(errors, ["status.updatedReplicas: want 3, have 2"]);
+    }
+
+    #[test]
+    fn scenario_parses_counts_lists_and_steps() {
+        let s: Scenario = serde_saphyr::from_str(
+            "seed: 4\nnodes: [{name: a, labels: {zone: z1}}]\nimages: {'x:1': {pull: 3s, fail: true}}\nsteps:\n  - apply: m.yaml\n  - wait: {until: {pods: 2}, timeout: 1m}\n  - fault: {nodeLost: {node: a, for: 30s}}\n  - expect: {byImage: {'x:1': 2}, restarts: {'*': 0}}\n",
+        )
+        .unwrap();
+        assert_eq!(s.seed, 4);
+        assert_eq!(s.nodes.specs()[0].labels["zone"], "z1");
+        assert_eq!(s.images["x:1"].pull, Some(Dur::secs(3)));
+        assert_eq!(s.steps[1].wait.as_ref().and_then(|w| w.timeout), Some(Dur::secs(60)));
+        assert_eq!(
+            s.steps[2].fault,
+            Some(Fault::NodeLost { node: "a".into(), duration: Some(Dur::secs(30)) })
+        );
+        assert!(
+            serde_saphyr::from_str::<Scenario>("steps:\n  - expect: {podz: 1}\n").is_err(),
+            "unknown fields are rejected"
+        );
+    }
+
+    #[test]
+    fn admit_converts_v1alpha1_cloneset_to_the_stored_version() {
+        let doc = json!({"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet", "metadata": {"name": "w"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}}, "updateStrategy": {"type": "InPlaceIfPossible"},
+                     "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i:1"}]}}}});
+        let stored = admit(doc).unwrap();
+        assert_eq!(stored["apiVersion"], "apps.kruise.io/v1beta1");
+        assert_eq!(stored["metadata"]["namespace"], "default");
+        assert_eq!(
+            stored.pointer("/spec/updateStrategy/rollingUpdate/podUpdatePolicy"),
+            Some(&json!("InPlaceIfPossible"))
+        );
+        let plain =
+            admit(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})).unwrap();
+        assert_eq!(plain["metadata"]["namespace"], "default");
+    }
+
+    #[test]
+    fn a_step_with_two_actions_is_rejected() {
+        let dir = std::env::temp_dir().join(format!("kruise-sim-scenario-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.yaml");
+        std::fs::write(&path, "controller: reference\nsteps:\n  - wait: {for: 1s}\n    expect: {pods: 0}\n")
+            .unwrap();
+        let err = run_scenario(&path, RunOptions::default()).unwrap_err();
+        assert!(matches!(err, ScenarioError::BadStep { step: 1, .. }), "{err}");
+        std::fs::write(&path, "controller: nope\nsteps: []\n").unwrap();
+        assert!(matches!(
+            run_scenario(&path, RunOptions::default()),
+            Err(ScenarioError::UnknownController(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -234,6 +234,8 @@ pub struct Sim {
     schedule_at: Option<SimTime>,
     /// Pods waiting for a node (the scheduler's queue).
     unscheduled: BTreeSet<ObjectKey>,
+    /// Pods whose latest change is the kubelet's own status write (no need to sync again).
+    kubelet_wrote: BTreeSet<ObjectKey>,
     rng: SplitMix64,
     store: Store,
     cache: Cache,
@@ -276,6 +278,7 @@ impl Sim {
             cache_event_at: None,
             schedule_at: None,
             unscheduled: BTreeSet::new(),
+            kubelet_wrote: BTreeSet::new(),
             rng,
             store,
             cache: Cache::new(),
@@ -483,7 +486,9 @@ impl Sim {
                     }
                 } else {
                     self.unscheduled.remove(&change.key);
-                    self.enqueue_sync(change.key.clone(), self.now);
+                    if !self.kubelet_wrote.remove(&change.key) {
+                        self.enqueue_sync(change.key.clone(), self.now);
+                    }
                 }
                 let row = pod_row(pod, self.now);
                 let same = self.last_row.get(&row.name).is_some_and(|r| same_row(r, &row));
@@ -769,8 +774,10 @@ impl Sim {
     fn sync_pod(&mut self, key: &ObjectKey) {
         let Some(pod) = self.store.get(key).cloned() else { return };
         let sync = self.kubelet.sync(&pod, self.now);
-        if let Some(status) = sync.status {
-            self.store.set_status(key, status);
+        if let Some(status) = sync.status
+            && self.store.set_status(key, status).is_some_and(|ok| ok.changed)
+        {
+            self.kubelet_wrote.insert(key.clone());
         }
         if sync.terminated {
             self.store.pod_terminated(key);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use kruise_core::write::{ApiWrite, Subresource, Target};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::time::{SimTime, timestamp};
 
@@ -335,7 +335,7 @@ impl Store {
                 changed: false,
             });
         }
-        if spec_part(&new) != spec_part(&old) {
+        if spec_changed(&new, &old) {
             let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
             set_path(&mut new, &["metadata", "generation"], json!(generation));
         }
@@ -589,16 +589,14 @@ impl Store {
     }
 }
 
-/// Everything outside `metadata` and `status` (what `generation` tracks).
-fn spec_part(v: &Value) -> Map<String, Value> {
-    v.as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(k, _)| *k != "metadata" && *k != "status")
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
+/// True when anything outside `metadata` and `status` differs (what `generation` tracks).
+fn spec_changed(a: &Value, b: &Value) -> bool {
+    fn outside(v: &Value) -> Vec<(&String, &Value)> {
+        v.as_object()
+            .map(|o| o.iter().filter(|(k, _)| *k != "metadata" && *k != "status").collect())
+            .unwrap_or_default()
+    }
+    outside(a) != outside(b)
 }
 
 fn set_or_remove(v: &mut Value, field: &str, value: Option<Value>) {

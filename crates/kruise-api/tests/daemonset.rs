@@ -647,3 +647,33 @@ fn ads_4_defaulting_is_idempotent_and_validation_never_panics() {
         Ok(())
     });
 }
+
+#[test]
+fn ads_3_any_resource_dispatches_both_versions() {
+    use kruise_api::any::AnyResource;
+    for (doc, version) in [
+        (VALID.to_owned(), "apps.kruise.io/v1alpha1"),
+        (VALID.replace("v1alpha1", "v1beta1"), "apps.kruise.io/v1beta1"),
+    ] {
+        let v: serde_json::Value = serde_saphyr::from_str(&doc).expect("parses");
+        let mut any = AnyResource::from_value(v).expect("known kind");
+        assert_eq!((any.kind(), any.api_version(), any.name()), ("DaemonSet", version, "agent"));
+        any.apply_defaults();
+        any.validate().expect("valid after defaults");
+        assert_eq!(any.to_value()["spec"]["burstReplicas"], 250);
+    }
+}
+
+#[test]
+fn ads_24_rolling_update_type_reads_like_the_controller() {
+    use kruise_api::apps::v1beta1::RollingUpdateType;
+    let mut ds = valid();
+    assert_eq!(ds.rolling_update_type(), RollingUpdateType::Standard);
+    ru(&mut ds).rolling_update_type = Some("InPlaceIfPossible".into());
+    assert_eq!(ds.rolling_update_type(), RollingUpdateType::InPlaceIfPossible);
+    ru(&mut ds).rolling_update_type = Some("Surging".into());
+    assert_eq!(ds.rolling_update_type(), RollingUpdateType::Standard);
+    ds.spec.update_strategy.rolling_update = None;
+    assert_eq!(ds.rolling_update_type(), RollingUpdateType::Standard);
+    assert!(!ds.is_paused());
+}

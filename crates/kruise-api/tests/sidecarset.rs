@@ -1034,3 +1034,31 @@ fn scs_5_defaulting_is_idempotent_and_validation_never_panics() {
         Ok(())
     });
 }
+
+#[test]
+fn scs_1_any_resource_dispatches_both_versions() {
+    use kruise_api::any::AnyResource;
+    for (doc, version) in [
+        (VALID.to_owned(), "apps.kruise.io/v1beta1"),
+        (VALID.replace("v1beta1", "v1alpha1"), "apps.kruise.io/v1alpha1"),
+    ] {
+        let v: serde_json::Value = serde_saphyr::from_str(&doc).expect("parses");
+        let mut any = AnyResource::from_value(v).expect("known kind");
+        assert_eq!((any.kind(), any.api_version(), any.name()), ("SidecarSet", version, "log-sidecar"));
+        any.apply_defaults();
+        any.validate().expect("valid after defaults");
+        let annotations = &any.to_value()["metadata"]["annotations"];
+        assert_eq!(annotations[keys::SIDECARSET_HASH], serde_json::json!(valid().hash()));
+    }
+}
+
+#[test]
+fn scs_43_accessors() {
+    let mut ss = valid();
+    assert!(ss.hash().is_some() && ss.hash_without_image().is_some());
+    assert!(!ss.is_not_update());
+    ss.spec.update_strategy.type_ = Some("NotUpdate".into());
+    assert!(ss.is_not_update());
+    assert_eq!(canary("log-sidecar").canary_base(), Some("log-sidecar"));
+    assert_eq!(ss.canary_base(), None);
+}

@@ -10,7 +10,7 @@ pub const API_VERSION: &str = "apps.kruise.io/v1beta1";
 pub mod daemonset;
 pub use daemonset::{
     DaemonSet, DaemonSetScaleStrategy, DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy,
-    RollingUpdateDaemonSet,
+    RollingUpdateDaemonSet, RollingUpdateType,
 };
 
 pub mod sidecarset;

@@ -256,6 +256,17 @@ fn scs_5_patch_policy_and_injection_revision_policy() {
 }
 
 #[test]
+fn scs_5_resources_policy_regex_gets_the_crd_default() {
+    let mut ss = valid();
+    ss.spec.containers[0].resources_policy =
+        Some(json(r#"{"targetContainersMode":"max","resourcesExpr":{"requests":{"memory":"memory"}}}"#));
+    ss.apply_defaults();
+    let rp = ss.spec.containers[0].resources_policy.as_ref().expect("kept");
+    assert_eq!(rp.target_containers_name_regex, ".*");
+    ss.validate().expect("an omitted regex is not an error once defaulted");
+}
+
+#[test]
 fn scs_5_defaults_are_the_same_for_v1alpha1() {
     let raw: v1beta1::SidecarSet = serde_saphyr::from_str(VALID).expect("parses");
     let mut a = sidecarset_to_v1alpha1(&raw);

@@ -325,6 +325,14 @@ fn scs_7_defaulted_minimal_sidecarset_is_valid() {
 }
 
 #[test]
+fn scs_7_v1alpha1_is_validated_as_converted_to_v1beta1() {
+    let mut a = sidecarset_to_v1alpha1(&valid());
+    a.spec.namespace = "bad namespace!".into();
+    let got = a.validate().err().map(|e| e.iter().map(|e| e.path.to_string()).collect::<Vec<_>>());
+    assert_eq!(got, Some(vec!["spec.namespaceSelector.matchLabels".to_owned()]));
+}
+
+#[test]
 fn scs_7_1_name_is_alphanumeric_or_dash_and_short() {
     let mut ss = valid();
     ss.metadata.name = Some("log.sidecar".into());

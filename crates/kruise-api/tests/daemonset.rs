@@ -368,6 +368,16 @@ fn ads_5_selector_is_immutable_on_update() {
 }
 
 #[test]
+fn ads_5_respelling_the_same_selector_is_not_a_change() {
+    let old = valid();
+    let mut new = old.clone();
+    if let Some(sel) = new.spec.selector.as_mut() {
+        sel.match_expressions = Some(Vec::new());
+    }
+    new.validate_update(&old).expect("an empty matchExpressions list is no change");
+}
+
+#[test]
 fn ads_5_mutable_fields_may_change_on_update() {
     let old = valid();
     let mut new = old.clone();

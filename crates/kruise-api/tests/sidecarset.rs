@@ -1047,7 +1047,11 @@ fn scs_5_defaulting_is_idempotent_and_validation_never_panics() {
         let mut twice = once.clone();
         twice.apply_defaults();
         prop_assert_eq!(&once, &twice);
-        let _ = once.validate();
+        // Every error names a field of the object.
+        for e in once.validate().err().into_iter().flatten() {
+            let p = e.path.as_str();
+            prop_assert!(p == "spec" || p.starts_with("spec.") || p.starts_with("metadata."), "{}", p);
+        }
         let _ = once.validate_update(&twice);
         let _ = validate_sidecarset_in_cluster(&once, std::slice::from_ref(&twice), &[]);
         Ok(())

@@ -270,6 +270,11 @@ fn ads_5_exactly_one_budget_must_be_non_zero() {
 
     ru(&mut ds).max_surge = Some(IntOrString::Int(2));
     ds.validate().expect("surge only is fine");
+
+    // Quirk: a budget that is neither int nor percent reads as zero and is not itself checked.
+    ru(&mut ds).max_unavailable = None;
+    ru(&mut ds).max_surge = Some(IntOrString::String("lots".into()));
+    assert_eq!(paths(ds.validate()), vec!["spec.updateStrategy.rollingUpdate.maxUnavailable".to_owned()]);
 }
 
 #[test]

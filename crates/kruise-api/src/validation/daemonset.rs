@@ -150,7 +150,10 @@ fn validate_update_strategy(
 }
 
 /// The number a non-zero test reads from a budget (ADS-5): a valid percent's number, else the
-/// value as an int (a string that is neither reads as 0, as upstream).
+/// value as an int.
+///
+/// Quirk (ADS-5): a string that is neither reads as 0, as upstream, so it is never checked
+/// itself and counts as zero for the exactly-one-non-zero rule.
 fn budget_number(v: &IntOrString) -> i64 {
     match v {
         IntOrString::Int(i) => i64::from(*i),

@@ -6,8 +6,9 @@
 //! - otherwise one line per problem, and no `ok` line for that file:
 //!   `FILE: KIND/NAME: FIELD.PATH: MESSAGE`. An object without a name is shown as
 //!   `KIND/(document N)`, one without a kind as `(document N)`; N counts the file's non-empty
-//!   documents from 1. Problems that belong to no single field (a document that does not decode
-//!   as its kind) have no `FIELD.PATH: ` part.
+//!   documents from 1. A document that does not decode as its kind (`replicas: three`) is
+//!   reported at the field found by [`locate_decode_error`]; when no single field is to blame
+//!   the line has no `FIELD.PATH: ` part.
 //! - `FILE: no objects` when the file holds no document.
 //!
 //! Files that cannot be read or parsed are reported on stderr as `FILE: MESSAGE` or
@@ -130,7 +131,10 @@ pub fn check(n: usize, doc: &Value) -> Vec<Problem> {
             let (path, message) = unknown_kind(&api_version, &kind);
             return vec![problem(Some(path), message)];
         }
-        Err(AnyError::Decode(message)) => return vec![problem(None, format!("cannot decode: {message}"))],
+        Err(AnyError::Decode(message)) => {
+            let path = locate_decode_error(doc, &message);
+            return vec![problem(path.as_deref(), format!("cannot decode: {message}"))];
+        }
         Err(other) => return vec![problem(None, other.to_string())],
     };
     resource.apply_defaults();
@@ -153,6 +157,89 @@ pub fn validation_problems(object: &str, errs: &ValidationErrors) -> Vec<Problem
             }
         })
         .collect()
+}
+
+/// The field a decode error comes from: the deepest field whose removal makes the error go
+/// away or change (serde's messages carry no path). `None` when no single field is to blame.
+///
+/// Every field of the OpenKruise types has a default, so removing one never causes an error
+/// of its own; the search decodes the document once per field along one path.
+pub fn locate_decode_error(doc: &Value, message: &str) -> Option<String> {
+    let still_fails = |candidate: &Value| match AnyResource::from_value(candidate.clone()) {
+        Err(AnyError::Decode(m)) => m == message,
+        _ => false,
+    };
+    let mut pointer: Vec<PathStep> = Vec::new();
+    'descend: loop {
+        let node = pointer.iter().try_fold(doc, |v, step| step.get(v))?;
+        let children: Vec<PathStep> = match node {
+            Value::Object(fields) => fields.keys().map(|k| PathStep::Key(k.clone())).collect(),
+            Value::Array(items) => (0..items.len()).map(PathStep::Index).collect(),
+            _ => break,
+        };
+        for child in children {
+            // `apiVersion` and `kind` choose the type: removing them is another error, not this one.
+            if pointer.is_empty() && matches!(&child, PathStep::Key(k) if k == "apiVersion" || k == "kind") {
+                continue;
+            }
+            let mut candidate = doc.clone();
+            let parent = pointer.iter().try_fold(&mut candidate, |v, step| step.get_mut(v))?;
+            child.remove(parent);
+            if !still_fails(&candidate) {
+                pointer.push(child);
+                continue 'descend;
+            }
+        }
+        break;
+    }
+    if pointer.is_empty() {
+        return None;
+    }
+    let mut path = String::new();
+    for step in &pointer {
+        match step {
+            PathStep::Key(k) if path.is_empty() => path.push_str(k),
+            PathStep::Key(k) => {
+                path.push('.');
+                path.push_str(k);
+            }
+            PathStep::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+    }
+    Some(path)
+}
+
+/// One step of a path into a JSON document.
+#[derive(Clone, Debug)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+impl PathStep {
+    fn get<'v>(&self, v: &'v Value) -> Option<&'v Value> {
+        match self {
+            PathStep::Key(k) => v.get(k),
+            PathStep::Index(i) => v.get(i),
+        }
+    }
+    fn get_mut<'v>(&self, v: &'v mut Value) -> Option<&'v mut Value> {
+        match self {
+            PathStep::Key(k) => v.get_mut(k),
+            PathStep::Index(i) => v.get_mut(i),
+        }
+    }
+    fn remove(&self, parent: &mut Value) {
+        match (self, parent) {
+            (PathStep::Key(k), Value::Object(fields)) => {
+                fields.remove(k);
+            }
+            (PathStep::Index(i), Value::Array(items)) if *i < items.len() => {
+                items.remove(*i);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// `KIND/NAME`, `KIND/(document N)` or `(document N)`.
@@ -279,7 +366,23 @@ mod tests {
         doc["spec"]["replicas"] = json!("three");
         let (exit, out) = lines("r.yaml", &[doc]);
         assert_eq!(exit, Exit::Invalid);
-        assert!(out.starts_with("r.yaml: CloneSet/web: cannot decode: "), "{out}");
+        assert!(out.starts_with("r.yaml: CloneSet/web: spec.replicas: cannot decode: "), "{out}");
+    }
+
+    #[test]
+    fn decode_errors_are_located_in_lists_and_maps() {
+        let mut doc = cloneset("web");
+        doc["spec"]["scaleStrategy"] = json!({"podsToDelete": ["a", 7, "c"]});
+        let (_, out) = lines("l.yaml", &[doc]);
+        assert!(
+            out.starts_with("l.yaml: CloneSet/web: spec.scaleStrategy.podsToDelete[1]: cannot decode: "),
+            "{out}"
+        );
+
+        let mut doc = cloneset("web");
+        doc["metadata"]["labels"] = json!({"app": "web", "tier": {"nested": true}});
+        let (_, out) = lines("m.yaml", &[doc]);
+        assert!(out.starts_with("m.yaml: CloneSet/web: metadata.labels.tier: cannot decode: "), "{out}");
     }
 
     #[test]

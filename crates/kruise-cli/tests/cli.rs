@@ -78,7 +78,10 @@ fn validate_invalid_objects_exit_1_one_line_each() {
         )),
         "{text}"
     );
-    assert!(lines[2].starts_with(&format!("{file}: CloneSet/bad-replicas: cannot decode: ")), "{text}");
+    assert!(
+        lines[2].starts_with(&format!("{file}: CloneSet/bad-replicas: spec.replicas: cannot decode: ")),
+        "{text}"
+    );
     assert!(lines[2].contains("\"three\""), "{text}");
     assert!(!text.contains(": ok"), "{text}");
 }

@@ -11,14 +11,15 @@
 //!   the line has no `FIELD.PATH: ` part.
 //! - `FILE: no objects` when the file holds no document.
 //!
-//! Files that cannot be read or parsed are reported on stderr as `FILE: MESSAGE` or
+//! A directory argument stands for the `*.yaml`, `*.yml` and `*.json` files directly in it,
+//! by name (`DIR: no manifests`, exit 1, when there are none). Files that cannot be read or parsed are reported on stderr as `FILE: MESSAGE` or
 //! `FILE:LINE:COLUMN: MESSAGE`, and the remaining files are still checked.
 //!
 //! Exit status: 0 when every object is valid, 1 when any object is invalid (including unknown
 //! kinds), 2 when any file cannot be read or parsed (2 wins over 1).
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kruise_api::ValidationErrors;
 use kruise_api::any::{AnyError, AnyResource};
@@ -33,7 +34,8 @@ use crate::{Exit, Io, Run};
     after_help = "Exit status: 0 all valid, 1 some object invalid, 2 some file unreadable or unparsable."
 )]
 pub struct Args {
-    /// Manifest files: YAML (multi-document too) or JSON; `-` reads standard input.
+    /// Manifest files: YAML (multi-document too) or JSON; `-` reads standard input; a
+    /// directory stands for the `*.yaml`, `*.yml` and `*.json` files directly in it.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -52,7 +54,25 @@ pub struct Problem {
 impl Run for Args {
     fn run(&self, io: &mut Io<'_>) -> io::Result<Exit> {
         let mut exit = Exit::Ok;
-        for file in &self.files {
+        let mut files = Vec::with_capacity(self.files.len());
+        for arg in &self.files {
+            if arg.is_dir() {
+                match manifests_in(arg) {
+                    Ok(found) if found.is_empty() => {
+                        writeln!(io.out, "{}: no manifests", arg.display())?;
+                        exit = exit.max(Exit::Invalid);
+                    }
+                    Ok(found) => files.extend(found),
+                    Err(e) => {
+                        writeln!(io.err, "{}: cannot read directory: {e}", arg.display())?;
+                        exit = exit.max(Exit::Error);
+                    }
+                }
+            } else {
+                files.push(arg.clone());
+            }
+        }
+        for file in &files {
             let shown = file.display().to_string();
             let text = if shown == "-" {
                 let mut s = String::new();
@@ -80,6 +100,23 @@ impl Run for Args {
         }
         Ok(exit)
     }
+}
+
+/// The `*.yaml`, `*.yml` and `*.json` files directly in `dir`, sorted by name.
+fn manifests_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let manifest = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["yaml", "yml", "json"].contains(&e.to_ascii_lowercase().as_str()));
+        if manifest && path.is_file() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// Checks the documents of one file and writes its lines.

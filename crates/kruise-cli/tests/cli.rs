@@ -170,3 +170,21 @@ fn cs_1_crds_yaml_and_json_agree() {
     let names: Vec<_> = from_yaml.iter().filter_map(|c| c.metadata.name.as_deref()).collect();
     assert!(names.contains(&"clonesets.apps.kruise.io"), "{names:?}");
 }
+
+#[test]
+fn validate_directory_checks_its_manifests_by_name() {
+    let out = kruise(&["validate", "examples/seed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{text}");
+    assert!(lines.iter().all(|l| l.starts_with("examples/seed/") && l.ends_with(".yaml: ok")), "{text}");
+}
+
+#[test]
+fn validate_directory_without_manifests_is_invalid() {
+    // The snapshots directory of the root tests holds only `.snap` files.
+    let out = kruise(&["validate", "tests/snapshots"]);
+    assert_eq!((stdout(&out), out.status.code()), ("tests/snapshots: no manifests\n".to_owned(), Some(1)));
+}

@@ -188,3 +188,11 @@ fn validate_directory_without_manifests_is_invalid() {
     let out = kruise(&["validate", "tests/snapshots"]);
     assert_eq!((stdout(&out), out.status.code()), ("tests/snapshots: no manifests\n".to_owned(), Some(1)));
 }
+
+#[test]
+fn crds_output_is_deterministic() {
+    let (a, b) = (kruise(&["crds"]), kruise(&["crds"]));
+    assert_eq!(a.status.code(), Some(0));
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+}

@@ -196,3 +196,22 @@ fn crds_output_is_deterministic() {
     assert!(!a.stdout.is_empty());
     assert_eq!(a.stdout, b.stdout);
 }
+
+#[test]
+fn validate_json_output_is_one_object_per_line_on_stdout() {
+    let (invalid, broken) = (format!("{DATA}/invalid.yaml"), format!("{DATA}/broken.yaml"));
+    let out = kruise(&["validate", "-o", "json", "examples/seed/01-ok.yaml", &invalid, &broken]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "");
+    let rows: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let results: Vec<&str> = rows.iter().map(|r| r["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["ok", "invalid", "invalid", "invalid", "error"]);
+    assert_eq!(rows[0]["file"], "examples/seed/01-ok.yaml");
+    assert_eq!(rows[3]["object"], "CloneSet/bad-replicas");
+    assert_eq!(rows[3]["path"], "spec.replicas");
+    assert_eq!(
+        (rows[4]["file"].as_str(), rows[4]["line"].as_u64(), rows[4]["column"].as_u64()),
+        (Some(broken.as_str()), Some(8), Some(3))
+    );
+}

@@ -85,7 +85,7 @@ commands! {
 
 /// OpenKruise workloads, offline: validate manifests, print CRDs.
 #[derive(Debug, Parser)]
-#[command(name = "kruise", version, about, long_about = None)]
+#[command(name = "kruise", version, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

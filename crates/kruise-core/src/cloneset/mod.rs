@@ -263,7 +263,12 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // CS-25: PVC clean-up when reuse is disabled.
     let reuse = cs.spec.scale_strategy.enable_pvc_reuse;
-    let active_ids: BTreeSet<&str> = ctx.pods.iter().filter_map(|p| p.instance_id).collect();
+    // Only built when there are PVCs to check (O(pods log pods)).
+    let active_ids: BTreeSet<&str> = if !reuse && !input.pvcs.is_empty() {
+        ctx.pods.iter().filter_map(|p| p.instance_id).collect()
+    } else {
+        BTreeSet::new()
+    };
     let inactive_ids: std::collections::BTreeMap<&str, &str> = ctx
         .inactive
         .iter()
@@ -275,7 +280,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let mut pvcs: Vec<&k8s_openapi::api::core::v1::PersistentVolumeClaim> =
         input.pvcs.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
     pvcs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    if !reuse {
+    if !reuse && !pvcs.is_empty() {
         let mut keep = Vec::new();
         for pvc in pvcs {
             let id = pvc

@@ -1336,3 +1336,18 @@ fn cs_88_timed_out_pod_expectation_stops_without_requeue() {
     assert!(p.requeue.is_none());
     assert_eq!(p.count("UpdateStatus"), 0);
 }
+
+#[test]
+fn cs_89_plan_json_shape() {
+    let mut w = W::new(2).with_pods(1);
+    w.cs.spec.min_ready_seconds = 5;
+    let v = serde_json::to_value(w.plan()).unwrap();
+    let a = &v["actions"][0];
+    assert_eq!(a["action"], "CreatePod");
+    assert!(a["pod"].is_string() && a["revision"].is_string());
+    assert_eq!(a["reason"], "ScaleUp");
+    assert_eq!(a["detail"], "have 1 pods, want 2");
+    assert!(v["status"].is_object());
+    assert!(v.get("requeueAfterSeconds").is_some() && v.get("requeueReason").is_some());
+    assert!(v["held"].is_array());
+}

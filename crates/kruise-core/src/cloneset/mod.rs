@@ -95,7 +95,8 @@ impl Ctx<'_> {
 #[derive(Default)]
 pub(crate) struct Builder {
     pub plan: Plan,
-    held: BTreeSet<String>,
+    /// Membership only (never iterated into output), so a hash set is fine here.
+    held: std::collections::HashSet<String>,
     pub scale_error: Option<String>,
     pub update_error: Option<String>,
 }
@@ -105,7 +106,8 @@ impl Builder {
         self.plan.actions.push(a);
     }
     pub fn hold(&mut self, pod: &str, reason: Reason) {
-        if self.held.insert(pod.to_owned()) {
+        if !self.held.contains(pod) {
+            self.held.insert(pod.to_owned());
             self.plan.held.push(Held { pod: pod.to_owned(), reason });
         }
     }

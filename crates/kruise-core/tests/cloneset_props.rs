@@ -59,7 +59,15 @@ proptest! {
                 _ => false,
             }).count() as i32;
             prop_assert!(disrupted <= u.max(1) + surge, "disrupted {} > U {}", disrupted, u);
+            let unavailable_before = r - c.available(i64::from(s.5)) as i32;
             c.apply(&w);
+            // After the writes (before kubelet reacts), no more than max(U, before) of the
+            // wanted pods are unavailable.
+            let unavailable_after = r - c.available(i64::from(s.5)) as i32;
+            prop_assert!(
+                unavailable_after <= u.max(unavailable_before),
+                "unavailable {} > max(U {}, before {})", unavailable_after, u, unavailable_before
+            );
             prop_assert!(c.pods.len() as i32 <= r + surge, "{} pods > R+S", c.pods.len());
             let upd = plan.status.update_revision.clone();
             prop_assert!(c.on_revision(&upd) as i32 <= r - p.min(r) + surge);

@@ -184,6 +184,9 @@ fn update_pod<'a>(
                         Some(target_name),
                         reason.clone(),
                     ));
+                    if hook.is_some_and(|h| h.mark_pod_not_ready) {
+                        super::scale::mark_not_ready(p, b, "preUpdateHook");
+                    }
                 }
                 State::PreparingUpdate => {
                     if hooked(hook, p.pod) {

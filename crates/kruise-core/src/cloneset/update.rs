@@ -313,7 +313,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
         b.hold(p.name, Reason::InPlaceUpdating);
         return false;
     }
-    if p.has_inplace_gate && !p.inplace_ready_clean {
+    if !p.inplace_ready_clean && p.has_inplace_gate() {
         b.push(Action::new(
             ActionKind::UpdatePodStatus {
                 condition: PodConditionUpdate {

@@ -100,7 +100,7 @@ proptest! {
         let exp = Expectations::new();
         let revs = vec![rev];
         let input = Input { cloneset: &cs, pods: &pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
-            id_seed: 1, features: Features::default(), expectations: &exp };
+            id_seed: 1, features: Features::default(), expectations: &exp, pub_check: None };
         let p = plan(&input).unwrap();
         for name in &cs.spec.scale_strategy.pods_to_delete {
             let deleted = p.actions.iter().any(|a| a.kind == ActionKind::DeletePod && a.pod.as_deref() == Some(name));
@@ -124,7 +124,7 @@ proptest! {
         let exp = Expectations::new();
         let mk = |pods: &[Pod]| {
             let input = Input { cloneset: &cs, pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
-                id_seed: seed, features: Features::default(), expectations: &exp };
+                id_seed: seed, features: Features::default(), expectations: &exp, pub_check: None };
             serde_json::to_string(&plan(&input).unwrap()).unwrap()
         };
         prop_assert_eq!(mk(&pods), mk(&rev_pods));
@@ -173,7 +173,7 @@ proptest! {
         let revs = vec![r1, r2];
         let exp = Expectations::new();
         let input = Input { cloneset: &cs, pods: &pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
-            id_seed: 3, features: Features::default(), expectations: &exp };
+            id_seed: 3, features: Features::default(), expectations: &exp, pub_check: None };
         if let Ok(p) = plan(&input) {
             let _ = kruise_core::cloneset::reconcile::writes(&input, &p);
         }

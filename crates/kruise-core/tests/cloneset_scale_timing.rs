@@ -54,6 +54,7 @@ fn scenario(
         id_seed: 1,
         features: Features::default(),
         expectations: &exp,
+        pub_check: None,
     };
     let p = plan(&input).unwrap();
     let t = Instant::now();

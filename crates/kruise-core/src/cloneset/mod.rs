@@ -38,7 +38,8 @@ pub use newpod::{new_instance_ids, new_pod, new_pvc, owner_ref, pvc_name};
 pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
 pub use types::{
-    Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, Reason, Requeue,
+    Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, PubCheck, PubDecision,
+    Reason, Requeue,
 };
 
 use pods::{PodEnv, PodInfo, Selector};

@@ -84,6 +84,7 @@ impl W {
             id_seed: 7,
             features: self.features,
             expectations: &self.exp,
+            pub_check: None,
         }
     }
 }
@@ -1350,4 +1351,23 @@ fn cs_89_plan_json_shape() {
     assert!(v["status"].is_object());
     assert!(v.get("requeueAfterSeconds").is_some() && v.get("requeueReason").is_some());
     assert!(v["held"].is_array());
+}
+
+#[test]
+fn cs_63_pub_denial_stops_updates_and_requeues() {
+    let mut w = W::new(2).with_pods(2).roll_to("nginx:2");
+    rolling(&mut w.cs).max_unavailable = Some(IntOrString::Int(2));
+    let deny_p01 = |p: &Pod| {
+        if p.metadata.name.as_deref() == Some("web-p01") { PubDecision::Denied } else { PubDecision::Allowed }
+    };
+    let mut input = w.input();
+    input.pub_check = Some(PubCheck(&deny_p01));
+    assert_eq!(plan(&input).unwrap().count("PatchPod"), 2, "gate off: the check is not consulted");
+    w.features.pod_unavailable_budget_update_gate = true;
+    let mut input = w.input();
+    input.pub_check = Some(PubCheck(&deny_p01));
+    let p = plan(&input).unwrap();
+    assert_eq!(pods_of(&p, "PatchPod"), vec!["web-p00"]);
+    assert_eq!(p.held_reason("web-p01"), Some(&Reason::PodUnavailableBudget));
+    assert_eq!(p.requeue.as_ref().map(|r| r.after.as_secs()), Some(1));
 }

@@ -66,6 +66,7 @@ impl Cluster {
             id_seed: self.seed,
             features: Features::default(),
             expectations: &exp,
+            pub_check: None,
         };
         let p = plan(&input).expect("plan");
         let w = reconcile::writes(&input, &p);

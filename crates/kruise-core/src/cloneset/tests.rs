@@ -1371,3 +1371,23 @@ fn cs_63_pub_denial_stops_updates_and_requeues() {
     assert_eq!(p.held_reason("web-p01"), Some(&Reason::PodUnavailableBudget));
     assert_eq!(p.requeue.as_ref().map(|r| r.after.as_secs()), Some(1));
 }
+
+#[test]
+fn cs_85_intent_switch_restarts_deadline_on_progress() {
+    let mut w = W::new(1).with_pods(1).roll_to("nginx:2");
+    w.cs.spec.progress_deadline_seconds = Some(60);
+    w.features.progress_deadline_from_progress = true;
+    w.cs.status.as_mut().unwrap().conditions = vec![CloneSetCondition {
+        type_: "Progressing".into(),
+        status: "True".into(),
+        reason: "CloneSetAvailable".into(),
+        last_update_time: Some(Time(ts(0))),
+        last_transition_time: Some(Time(ts(0))),
+        message: "CloneSet is available".into(),
+    }];
+    // The update revision changed since the stored status: progress, not a timeout.
+    w.cs.status.as_mut().unwrap().update_revision = w.rev1();
+    let c = w.plan().status.conditions.into_iter().find(|c| c.type_ == "Progressing").unwrap();
+    assert_eq!((c.status.as_str(), c.reason.as_str()), ("True", "CloneSetUpdated"));
+    assert_eq!(c.last_update_time, Some(Time(ts(1000))));
+}

@@ -305,10 +305,15 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                     object: to_value(&updated, "v1", "Pod"),
                 });
             }
-            ActionKind::FinishGracePeriod => {
-                let Some(updated) = pods.get(pod_name).and_then(|p| inplace::finish_grace(p, now)) else {
-                    continue;
-                };
+            ActionKind::FinishGracePeriod | ActionKind::ApplyNextBatch => {
+                let updated = pods.get(pod_name).and_then(|p| {
+                    if matches!(a.kind, ActionKind::FinishGracePeriod) {
+                        inplace::finish_grace(p, now)
+                    } else {
+                        inplace::apply_next_batch(p, now)
+                    }
+                });
+                let Some(updated) = updated else { continue };
                 emit(ApiWrite::Replace {
                     target: Target::pod(ns, pod_name),
                     subresource: Subresource::Main,

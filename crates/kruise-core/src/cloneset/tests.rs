@@ -1391,3 +1391,28 @@ fn cs_85_intent_switch_restarts_deadline_on_progress() {
     assert_eq!((c.status.as_str(), c.reason.as_str()), ("True", "CloneSetUpdated"));
     assert_eq!(c.last_update_time, Some(Time(ts(1000))));
 }
+
+#[test]
+fn cs_75_next_container_batch_applied_on_refresh() {
+    let mut w = W::new(1).roll_to("nginx:2");
+    let r2 = w.rev2();
+    let state = format!(
+        r#"{{"revision":"{r2}","lastContainerStatuses":{{"main":{{"imageID":"sha-old"}}}},"nextContainerImages":{{"side":"side:2"}},"preCheckBeforeNext":{{"containersRequiredReady":["main"]}}}}"#
+    );
+    w.pods.push(
+        pod(&w.cs, "a", &r2)
+            .state(State::Updating)
+            .annotation(keys::INPLACE_UPDATE_STATE, &state)
+            .condition(keys::INPLACE_UPDATE_READY, "False", "StartInPlaceUpdate")
+            .build(),
+    );
+    // main still reports the old image id: the first batch is not done.
+    w.pods[0].status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image = "nginx:1".into();
+    let p = w.plan();
+    assert_eq!(p.count("ApplyNextBatch"), 0);
+    assert_eq!(p.held_reason("web-a"), Some(&Reason::InPlaceUpdating));
+    w.pods[0].status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image_id = "sha-new".into();
+    let p = w.plan();
+    assert_eq!(pods_of(&p, "ApplyNextBatch"), vec!["web-a"]);
+    assert_eq!(p.count("UpdatePodStatus"), 0, "InPlaceUpdateReady stays False until the last batch");
+}

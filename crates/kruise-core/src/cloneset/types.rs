@@ -241,6 +241,8 @@ pub enum ActionKind {
     },
     /// Apply an in-place update spec stored in the grace annotation (CS-72).
     FinishGracePeriod,
+    /// Apply the next container batch of an in-place update (CS-73, CS-75 (c)).
+    ApplyNextBatch,
     /// Write the CloneSet status (CS-86).
     UpdateStatus,
     /// Write `spec.scaleStrategy.podsToDelete` without names of absent pods (CS-55).
@@ -268,6 +270,7 @@ impl ActionKind {
             Self::UpdatePodStatus { .. } => "UpdatePodStatus",
             Self::UpdateInPlace { .. } => "UpdateInPlace",
             Self::FinishGracePeriod => "FinishGracePeriod",
+            Self::ApplyNextBatch => "ApplyNextBatch",
             Self::UpdateStatus => "UpdateStatus",
             Self::UpdateSpec { .. } => "UpdateSpec",
         }

@@ -326,10 +326,31 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
     if p.inplace_ready_clean && p.state != State::Updating {
         return true;
     }
-    let complete = !p.has_state || inplace::is_complete(p.pod);
-    if !complete {
-        b.hold(p.name, Reason::InPlaceUpdating);
-        return false;
+    if p.has_state
+        && let Some(state) = inplace::update_state(p.pod)
+    {
+        // (b) the update so far is not done.
+        if !inplace::containers_updated(p.pod, &state) {
+            b.hold(p.name, Reason::InPlaceUpdating);
+            return false;
+        }
+        // (c) a next container batch is pending (CS-73).
+        let pending = !state.next_container_images.is_empty()
+            || !state.next_container_resources.is_empty()
+            || !state.next_container_ref_metadata.is_empty();
+        if pending {
+            if inplace::next_batch(p.pod).is_some() {
+                b.push(Action::new(
+                    ActionKind::ApplyNextBatch,
+                    Some(p.name),
+                    Some(&state.revision),
+                    Reason::InPlaceUpdating,
+                ));
+            } else {
+                b.hold(p.name, Reason::InPlaceUpdating);
+            }
+            return false;
+        }
     }
     if !p.inplace_ready_clean && p.has_inplace_gate() {
         b.push(Action::new(

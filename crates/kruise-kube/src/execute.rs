@@ -1,0 +1,280 @@
+//! Plan execution: carries out a planner's [`ApiWrite`]s, in order, with kube's
+//! `Api<DynamicObject>`, and records expectations as it goes (CS-87, CS-88).
+//!
+//! - `Create`: the name is recorded as an expected create *before* the call and withdrawn if
+//!   it fails.
+//! - `Replace`: refused unless the object carries `metadata.resourceVersion` (never a blind
+//!   full update); a 409 stops the plan ([`AdapterError::Conflict`]) for a retry against a
+//!   fresher cache.
+//! - `MergePatch` (RFC 7386) on the object, `status` or `resize`; the `resize` subresource
+//!   falls back to the object itself on servers without it (Kubernetes < 1.33).
+//! - `Delete` with a uid precondition, recorded as an expected delete first; "already gone"
+//!   (404) and "a namesake, not ours" (409) count as done.
+//!
+//! After an update of a pod, PVC or revision, the resourceVersion the server returned is
+//! recorded, so the next reconcile waits for the cache to show at least that version.
+
+use jiff::Timestamp;
+use kruise_api::FieldPath;
+use kruise_core::reconciler::PlannedWrite;
+use kruise_core::write::{ApiWrite, Subresource, Target};
+use kube::Client;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+    Preconditions,
+};
+
+use crate::error::AdapterError;
+use crate::expectations::ExpectationsStore;
+use crate::key::WorkloadKey;
+
+/// The field manager every write is sent with.
+pub const FIELD_MANAGER: &str = "kruise-rs";
+
+/// What happened to one write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteResult {
+    /// The server accepted it.
+    Done,
+    /// Nothing to do: a delete found the object gone or replaced by a namesake.
+    AlreadyDone,
+}
+
+/// Carries out [`ApiWrite`]s against an API server.
+#[derive(Clone)]
+pub struct Executor {
+    client: Client,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").finish_non_exhaustive()
+    }
+}
+
+fn describe(t: &Target) -> String {
+    match &t.namespace {
+        Some(ns) => format!("{} {}/{}", t.kind, ns, t.name),
+        None => format!("{} {}", t.kind, t.name),
+    }
+}
+
+fn op_name(w: &ApiWrite) -> &'static str {
+    match w {
+        ApiWrite::Create { .. } => "Create",
+        ApiWrite::Replace { .. } => "Replace",
+        ApiWrite::MergePatch { .. } => "MergePatch",
+        ApiWrite::Delete { .. } => "Delete",
+    }
+}
+
+/// Kinds whose resourceVersion the planner waits for after an update (CS-88).
+fn tracks_resource_version(kind: &str) -> bool {
+    matches!(kind, "Pod" | "PersistentVolumeClaim" | "ControllerRevision")
+}
+
+fn api_status(e: &kube::Error) -> Option<u16> {
+    match e {
+        kube::Error::Api(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+impl Executor {
+    /// An executor sending with `client`.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    fn api(&self, t: &Target) -> Api<DynamicObject> {
+        let (group, version) = t.api_version.split_once('/').unwrap_or(("", &t.api_version));
+        let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &t.kind));
+        match &t.namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            None => Api::all_with(self.client.clone(), &ar),
+        }
+    }
+
+    /// Carries out `writes` in order for workload `key`, recording expectations in `store`.
+    /// Stops at the first failure; returns how many writes were carried out.
+    pub async fn execute_all(
+        &self,
+        key: &WorkloadKey,
+        writes: &[PlannedWrite],
+        store: &ExpectationsStore,
+        now: Timestamp,
+    ) -> Result<usize, AdapterError> {
+        for (done, w) in writes.iter().enumerate() {
+            let span = tracing::debug_span!(
+                "write",
+                op = op_name(&w.write),
+                target = %describe(w.write.target()),
+                action = %w.action,
+                reason = %w.reason,
+            );
+            let _enter = span.enter();
+            match self.execute(key, &w.write, store, now).await {
+                Ok(result) => tracing::debug!(?result, "written"),
+                Err(e) => {
+                    tracing::info!(error = %e, written = done, "write failed; plan stopped");
+                    return Err(e);
+                }
+            }
+        }
+        Ok(writes.len())
+    }
+
+    /// Carries out one write for workload `key`, recording expectations in `store`.
+    pub async fn execute(
+        &self,
+        key: &WorkloadKey,
+        write: &ApiWrite,
+        store: &ExpectationsStore,
+        now: Timestamp,
+    ) -> Result<WriteResult, AdapterError> {
+        let target = write.target();
+        let api = self.api(target);
+        let op = op_name(write);
+        let fail = |e: kube::Error| match &e {
+            kube::Error::Api(s) if s.code == 409 || s.code == 404 => {
+                AdapterError::Conflict { op, target: describe(target), message: s.message.clone() }
+            }
+            _ => AdapterError::Write { op, target: describe(target), source: Box::new(e) },
+        };
+        let pp = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
+        match write {
+            ApiWrite::Create { object, .. } => {
+                let obj = self.object_for(target, object, false)?;
+                store.expect_create(key, &target.name, now);
+                match api.create(&pp, &obj).await {
+                    Ok(_) => Ok(WriteResult::Done),
+                    Err(e) => {
+                        store.forget_create(key, &target.name);
+                        Err(fail(e))
+                    }
+                }
+            }
+            ApiWrite::Replace { subresource, object, .. } => {
+                let obj = self.object_for(target, object, true)?;
+                let res = match subresource {
+                    Subresource::Main => api.replace(&target.name, &pp, &obj).await,
+                    Subresource::Status => api.replace_status(&target.name, &pp, &obj).await,
+                    Subresource::Resize => api.replace_subresource("resize", &target.name, &pp, &obj).await,
+                };
+                let written = res.map_err(fail)?;
+                self.record_resource_version(key, target, &written, store, now);
+                Ok(WriteResult::Done)
+            }
+            ApiWrite::MergePatch { subresource, patch, .. } => {
+                let params =
+                    PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..Default::default() };
+                let p = Patch::Merge(patch);
+                let res = match subresource {
+                    Subresource::Main => api.patch(&target.name, &params, &p).await,
+                    Subresource::Status => api.patch_status(&target.name, &params, &p).await,
+                    Subresource::Resize => {
+                        match api.patch_subresource("resize", &target.name, &params, &p).await {
+                            // No `resize` subresource on this server: resources are mutable
+                            // on the pod itself (InPlacePodVerticalScaling before 1.33).
+                            Err(e) if api_status(&e) == Some(404) => {
+                                tracing::debug!("no pods/resize subresource; patching the pod");
+                                api.patch(&target.name, &params, &p).await
+                            }
+                            other => other,
+                        }
+                    }
+                };
+                let written = res.map_err(fail)?;
+                self.record_resource_version(key, target, &written, store, now);
+                Ok(WriteResult::Done)
+            }
+            ApiWrite::Delete { uid, .. } => {
+                let dp = DeleteParams {
+                    preconditions: uid
+                        .as_ref()
+                        .map(|u| Preconditions { uid: Some(u.clone()), resource_version: None }),
+                    ..Default::default()
+                };
+                store.expect_delete(key, &target.name, now);
+                match api.delete(&target.name, &dp).await {
+                    Ok(_) => Ok(WriteResult::Done),
+                    // Gone already, or the name now belongs to another object: nothing to do.
+                    Err(e) if matches!(api_status(&e), Some(404 | 409)) => {
+                        store.forget_delete(key, &target.name);
+                        Ok(WriteResult::AlreadyDone)
+                    }
+                    Err(e) => {
+                        store.forget_delete(key, &target.name);
+                        Err(fail(e))
+                    }
+                }
+            }
+        }
+    }
+
+    fn record_resource_version(
+        &self,
+        key: &WorkloadKey,
+        target: &Target,
+        written: &DynamicObject,
+        store: &ExpectationsStore,
+        now: Timestamp,
+    ) {
+        if !tracks_resource_version(&target.kind) {
+            return;
+        }
+        let m = &written.metadata;
+        if let (Some(uid), Some(rv)) =
+            (m.uid.as_deref(), m.resource_version.as_deref().and_then(|r| r.parse::<u64>().ok()))
+        {
+            store.expect_resource_version(key, uid, rv, now);
+        }
+    }
+
+    /// Checks a planner-built object against its target and makes it a [`DynamicObject`].
+    fn object_for(
+        &self,
+        target: &Target,
+        object: &serde_json::Value,
+        need_resource_version: bool,
+    ) -> Result<DynamicObject, AdapterError> {
+        let malformed = |path: &str, message: String| AdapterError::MalformedWrite {
+            target: describe(target),
+            path: FieldPath::from(path),
+            message,
+        };
+        let mut obj: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| malformed("", format!("not a Kubernetes object: {e}")))?;
+        match &obj.metadata.name {
+            None => obj.metadata.name = Some(target.name.clone()),
+            Some(n) if *n != target.name => {
+                return Err(malformed("metadata.name", format!("{n:?} differs from the target")));
+            }
+            Some(_) => {}
+        }
+        match (&obj.metadata.namespace, &target.namespace) {
+            (None, ns) => obj.metadata.namespace = ns.clone(),
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), _) => {
+                return Err(malformed("metadata.namespace", format!("{a:?} differs from the target")));
+            }
+        }
+        let types = obj.types.get_or_insert_with(|| kube::core::TypeMeta {
+            api_version: target.api_version.clone(),
+            kind: target.kind.clone(),
+        });
+        if types.api_version != target.api_version || types.kind != target.kind {
+            return Err(malformed(
+                "apiVersion",
+                format!("{}/{} differs from the target", types.api_version, types.kind),
+            ));
+        }
+        if need_resource_version && obj.metadata.resource_version.is_none() {
+            return Err(malformed(
+                "metadata.resourceVersion",
+                "a Replace must carry the resourceVersion it was computed from".to_owned(),
+            ));
+        }
+        Ok(obj)
+    }
+}

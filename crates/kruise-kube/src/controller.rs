@@ -27,6 +27,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::error::AdapterError;
 use crate::execute::Executor;
@@ -213,6 +214,9 @@ where
     ) -> Result<Report, AdapterError> {
         let observed = observe(workload.clone(), &self.caches)?;
         let key = observed.key.clone();
+        // Expectations of workloads no longer cached (deleted) are dropped (CS-23 step 1).
+        self.expectations
+            .retain(|k| self.caches.workloads.get(&ObjectRef::new(&k.name).within(&k.namespace)).is_some());
         self.metrics.dequeued(&self.name, &key);
         let world = observed.world();
         let pending = self.expectations.settle(&key, &world);
@@ -328,10 +332,10 @@ where
         workload = %key,
         generation = ?workload.meta().generation,
     );
-    let _enter = span.enter();
     let started = Instant::now();
-    let res = adapter.reconcile(workload).await;
+    let res = adapter.reconcile(workload).instrument(span.clone()).await;
     let took = started.elapsed();
+    let _enter = span.enter();
     adapter.metrics.reconciled(&adapter.name, took, res.as_ref().err().map(AdapterError::metric_label));
     match res {
         Ok(report) => {

@@ -23,6 +23,7 @@ use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
     Preconditions,
 };
+use tracing::Instrument;
 
 use crate::error::AdapterError;
 use crate::expectations::ExpectationsStore;
@@ -112,8 +113,9 @@ impl Executor {
                 action = %w.action,
                 reason = %w.reason,
             );
+            let result = self.execute(key, &w.write, store, now).instrument(span.clone()).await;
             let _enter = span.enter();
-            match self.execute(key, &w.write, store, now).await {
+            match result {
                 Ok(result) => tracing::debug!(?result, "written"),
                 Err(e) => {
                     tracing::info!(error = %e, written = done, "write failed; plan stopped");

@@ -114,6 +114,15 @@ impl HttpServer {
     ) -> std::io::Result<()> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tracing::info!(%addr, "http server listening");
+        self.serve_listener(listener, shutdown).await
+    }
+
+    /// Serves on an already bound `listener` until `shutdown` completes.
+    pub async fn serve_listener(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
         let this = Arc::new(self);
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -135,5 +144,60 @@ impl HttpServer {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn serves_health_readiness_metrics_and_extra_routes() {
+        let health = Arc::new(Health::default());
+        let metrics = Arc::new(Metrics::new());
+        metrics.set_leader(true);
+        let server = HttpServer::new(health.clone(), metrics).route("/mutate", |parts, body| async move {
+            let mut r = text(StatusCode::OK, body);
+            if parts.method != Method::POST {
+                *r.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            r
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve_listener(listener, async move {
+            let _ = rx.await;
+        }));
+
+        assert!(request(addr, "GET", "/healthz", "").await.starts_with("HTTP/1.1 200"));
+        assert!(request(addr, "GET", "/readyz", "").await.starts_with("HTTP/1.1 503"));
+        health.ready.store(true, Ordering::Relaxed);
+        assert!(request(addr, "GET", "/readyz", "").await.starts_with("HTTP/1.1 200"));
+        let m = request(addr, "GET", "/metrics", "").await;
+        assert!(m.contains("text/plain; version=0.0.4"), "{m}");
+        assert!(m.contains("kruise_leader 1"), "{m}");
+        assert!(request(addr, "GET", "/nope", "").await.starts_with("HTTP/1.1 404"));
+        let echoed = request(addr, "POST", "/mutate", "{\"kind\":\"AdmissionReview\"}").await;
+        assert!(
+            echoed.starts_with("HTTP/1.1 200") && echoed.ends_with("{\"kind\":\"AdmissionReview\"}"),
+            "{echoed}"
+        );
+
+        let _ = tx.send(());
+        assert!(task.await.unwrap().is_ok());
     }
 }

@@ -83,4 +83,6 @@ macro_rules! any_resources {
 any_resources! {
     CloneSetV1alpha1 => crate::apps::v1alpha1::CloneSet,
     CloneSetV1beta1 => crate::apps::v1beta1::CloneSet,
+    StatefulSetV1alpha1 => crate::apps::v1alpha1::StatefulSet,
+    StatefulSetV1beta1 => crate::apps::v1beta1::StatefulSet,
 }

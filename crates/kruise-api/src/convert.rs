@@ -171,6 +171,75 @@ pub fn cloneset_to_v1alpha1(src: &v1beta1::CloneSet) -> v1alpha1::CloneSet {
     }
 }
 
+/// Advanced StatefulSet v1alpha1 → v1beta1 (ASTS-6): the shared fields are copied one to one;
+/// the v1beta1-only fields stay unset; status fields v1alpha1 lacks are zero.
+pub fn statefulset_to_v1beta1(src: &v1alpha1::StatefulSet) -> v1beta1::StatefulSet {
+    let s = &src.spec;
+    v1beta1::StatefulSet {
+        metadata: src.metadata.clone(),
+        spec: v1beta1::StatefulSetSpec {
+            replicas: s.replicas,
+            selector: s.selector.clone(),
+            template: s.template.clone(),
+            volume_claim_templates: s.volume_claim_templates.clone(),
+            service_name: s.service_name.clone(),
+            pod_management_policy: s.pod_management_policy.clone(),
+            update_strategy: s.update_strategy.clone(),
+            revision_history_limit: s.revision_history_limit,
+            ..Default::default()
+        },
+        status: src.status.as_ref().map(|st| v1beta1::StatefulSetStatus {
+            observed_generation: st.observed_generation,
+            replicas: st.replicas,
+            ready_replicas: st.ready_replicas,
+            available_replicas: st.available_replicas,
+            current_replicas: st.current_replicas,
+            updated_replicas: st.updated_replicas,
+            current_revision: st.current_revision.clone(),
+            update_revision: st.update_revision.clone(),
+            collision_count: st.collision_count,
+            conditions: st.conditions.clone(),
+            label_selector: st.label_selector.clone(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Advanced StatefulSet v1beta1 → v1alpha1 (ASTS-6): the shared fields are copied; the
+/// v1beta1-only fields (`reserveOrdinals`, `lifecycle`, `scaleStrategy`,
+/// `persistentVolumeClaimRetentionPolicy`, `ordinals`, `volumeClaimUpdateStrategy`, and status
+/// `updatedReadyReplicas`, `updatedAvailableReplicas`, `volumeClaims`) are dropped, as upstream
+/// drops them.
+pub fn statefulset_to_v1alpha1(src: &v1beta1::StatefulSet) -> v1alpha1::StatefulSet {
+    let s = &src.spec;
+    v1alpha1::StatefulSet {
+        metadata: src.metadata.clone(),
+        spec: v1alpha1::StatefulSetSpec {
+            replicas: s.replicas,
+            selector: s.selector.clone(),
+            template: s.template.clone(),
+            volume_claim_templates: s.volume_claim_templates.clone(),
+            service_name: s.service_name.clone(),
+            pod_management_policy: s.pod_management_policy.clone(),
+            update_strategy: s.update_strategy.clone(),
+            revision_history_limit: s.revision_history_limit,
+        },
+        status: src.status.as_ref().map(|st| v1alpha1::StatefulSetStatus {
+            observed_generation: st.observed_generation,
+            replicas: st.replicas,
+            ready_replicas: st.ready_replicas,
+            available_replicas: st.available_replicas,
+            current_replicas: st.current_replicas,
+            updated_replicas: st.updated_replicas,
+            current_revision: st.current_revision.clone(),
+            update_revision: st.update_revision.clone(),
+            collision_count: st.collision_count,
+            conditions: st.conditions.clone(),
+            label_selector: st.label_selector.clone(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,3 +128,16 @@ pub mod cloneset_condition {
     /// Reason: every pod updated and available.
     pub const REASON_AVAILABLE: &str = "CloneSetAvailable";
 }
+
+// ---- Advanced StatefulSet (ASTS-2) ----------------------------------------------------------
+
+/// PVC annotation written by the PVC resize of ASTS-47: the name of the owning StatefulSet.
+pub const OWNED_BY_ASTS: &str = "apps.kruise.io/owned-by-asts";
+
+/// Advanced StatefulSet condition types (ASTS-2, ASTS-49).
+pub mod statefulset_condition {
+    /// A pod could not be created.
+    pub const FAILED_CREATE_POD: &str = "FailedCreatePod";
+    /// A pod could not be updated.
+    pub const FAILED_UPDATE_POD: &str = "FailedUpdatePod";
+}

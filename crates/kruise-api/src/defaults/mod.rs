@@ -16,14 +16,8 @@ pub fn default<T: Defaulting>(obj: &mut T) {
     obj.apply_defaults();
 }
 
-impl Defaulting for crate::apps::v1alpha1::CloneSet {
-    fn apply_defaults(&mut self) {
-        // Filled in by the CloneSet defaulting work (CS-10, CS-12).
-    }
-}
+// CloneSet (CS-10..CS-12).
+pub mod cloneset;
 
-impl Defaulting for crate::apps::v1beta1::CloneSet {
-    fn apply_defaults(&mut self) {
-        // Filled in by the CloneSet defaulting work (CS-11, CS-12).
-    }
-}
+// Advanced StatefulSet (ASTS-7).
+pub mod statefulset;

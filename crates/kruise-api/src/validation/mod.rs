@@ -25,20 +25,8 @@ pub fn validate_update<T: Validate>(old: &T, new: &T) -> Result<(), ValidationEr
     new.validate_update(old)
 }
 
-impl Validate for crate::apps::v1alpha1::CloneSet {
-    fn validate(&self) -> Result<(), ValidationErrors> {
-        Ok(())
-    }
-    fn validate_update(&self, _old: &Self) -> Result<(), ValidationErrors> {
-        self.validate()
-    }
-}
+// CloneSet (CS-13..CS-22).
+pub mod cloneset;
 
-impl Validate for crate::apps::v1beta1::CloneSet {
-    fn validate(&self) -> Result<(), ValidationErrors> {
-        Ok(())
-    }
-    fn validate_update(&self, _old: &Self) -> Result<(), ValidationErrors> {
-        self.validate()
-    }
-}
+// Advanced StatefulSet (ASTS-8, ASTS-9).
+pub mod statefulset;

@@ -6,3 +6,6 @@ pub use cloneset::*;
 
 /// `apps.kruise.io/v1beta1`.
 pub const API_VERSION: &str = "apps.kruise.io/v1beta1";
+
+mod statefulset;
+pub use statefulset::*;

@@ -1,1 +1,0 @@
-//! The CloneSet planner (spec `cloneset.md`, rules CS-n).

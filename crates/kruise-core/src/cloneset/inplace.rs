@@ -1,0 +1,565 @@
+//! In-place update (CS-67..CS-75): whether a revision change can be applied in place, the
+//! update spec computed **once per revision pair**, the pod write, grace periods, and
+//! completion detection.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kruise_api::apps::common::{
+    InPlaceUpdateContainerBatch, InPlaceUpdateContainerStatus, InPlaceUpdateState,
+};
+use kruise_api::keys;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One RFC 6902 operation of the revision diff (paths relative to the template).
+#[derive(Clone, Debug, PartialEq)]
+struct Op {
+    kind: OpKind,
+    path: Vec<String>,
+    value: Option<Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpKind {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// Object key by key, equal-length arrays element by element, anything else replaced
+/// (arrays of different length: removes/adds at the tail), like the appscode algorithm.
+fn diff(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<Op>) {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a {
+                path.push(k.clone());
+                match b.get(k) {
+                    Some(vb) => diff(va, vb, path, out),
+                    None => out.push(Op { kind: OpKind::Remove, path: path.clone(), value: None }),
+                }
+                path.pop();
+            }
+            for (k, vb) in b {
+                if !a.contains_key(k) {
+                    path.push(k.clone());
+                    out.push(Op { kind: OpKind::Add, path: path.clone(), value: Some(vb.clone()) });
+                    path.pop();
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let n = a.len().min(b.len());
+            for i in 0..n {
+                path.push(i.to_string());
+                diff(&a[i], &b[i], path, out);
+                path.pop();
+            }
+            for i in (n..a.len()).rev() {
+                path.push(i.to_string());
+                out.push(Op { kind: OpKind::Remove, path: path.clone(), value: None });
+                path.pop();
+            }
+            for (i, v) in b.iter().enumerate().skip(n) {
+                path.push(i.to_string());
+                out.push(Op { kind: OpKind::Add, path: path.clone(), value: Some(v.clone()) });
+                path.pop();
+            }
+        }
+        (a, b) if a == b => {}
+        (_, b) => out.push(Op { kind: OpKind::Replace, path: path.clone(), value: Some(b.clone()) }),
+    }
+}
+
+/// What an in-place update changes, computed once per (from, to) revision pair (CS-67, CS-68).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InPlaceSpec {
+    /// Target revision name.
+    pub revision: String,
+    /// New image per container name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub container_images: BTreeMap<String, String>,
+    /// New cpu/memory values per container: `(limits|requests, resource) -> quantity`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub container_resources: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// Label/annotation values containers read through env fieldRefs (CS-68).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub container_ref_metadata: BTreeMap<String, RefMetadata>,
+    /// Template labels to set (`Some`) or remove (`None`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, Option<String>>,
+    /// Template annotations to set (`Some`) or remove (`None`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, Option<String>>,
+    /// Env-from-metadata changed.
+    #[serde(default)]
+    pub update_env_from_metadata: bool,
+}
+
+/// Labels/annotations one container reads through env (CS-68).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefMetadata {
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Options of [`in_place_spec`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpecOptions {
+    /// Gate `InPlaceUpdateEnvFromMetadata`.
+    pub env_from_metadata: bool,
+    /// Gate `InPlaceWorkloadVerticalScaling`.
+    pub vertical_scaling: bool,
+}
+
+fn template(data: &Value) -> Option<&Value> {
+    data.get("spec")?.get("template")
+}
+
+/// CS-68: env var referencing `metadata.labels['k']` / `metadata.annotations['k']`.
+fn env_refs(template: &Value) -> Vec<(String, bool, String)> {
+    let mut out = Vec::new();
+    let Some(cs) = template.pointer("/spec/containers").and_then(Value::as_array) else { return out };
+    for c in cs {
+        let cname = c.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+            let name = e.get("name").and_then(Value::as_str).unwrap_or_default();
+            if name == "SIDECARSET_VERSION" || name == "SIDECARSET_VERSION_ALT" {
+                continue;
+            }
+            if e.get("value").and_then(Value::as_str).is_some_and(|v| !v.is_empty()) {
+                continue;
+            }
+            let Some(fp) = e.pointer("/valueFrom/fieldRef/fieldPath").and_then(Value::as_str) else {
+                continue;
+            };
+            let parse = |prefix: &str| {
+                fp.strip_prefix(prefix)
+                    .and_then(|r| r.strip_prefix("['"))
+                    .and_then(|r| r.strip_suffix("']"))
+                    .map(str::to_owned)
+            };
+            if let Some(k) = parse("metadata.labels") {
+                out.push((cname.clone(), true, k));
+            } else if let Some(k) = parse("metadata.annotations") {
+                out.push((cname.clone(), false, k));
+            }
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("~1", "/").replace("~0", "~")
+}
+
+fn quantity_ok(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        let s = s.trim();
+        !s.is_empty()
+            && s.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.' || c == '+' || c == '-')
+    })
+}
+
+fn qos(template: &Value) -> u8 {
+    let Some(cs) = template.pointer("/spec/containers").and_then(Value::as_array) else { return 0 };
+    let (mut any, mut guaranteed) = (false, true);
+    for c in cs {
+        let lim = c.pointer("/resources/limits");
+        let req = c.pointer("/resources/requests");
+        for r in ["cpu", "memory"] {
+            let l = lim.and_then(|m| m.get(r));
+            let q = req.and_then(|m| m.get(r)).or(l);
+            if l.is_some() || q.is_some() {
+                any = true;
+            }
+            if l.is_none() || l != q {
+                guaranteed = false;
+            }
+        }
+    }
+    if !any {
+        0
+    } else if guaranteed {
+        2
+    } else {
+        1
+    }
+}
+
+/// CS-67/CS-68: the in-place update spec from revision data `old` to `new` (named
+/// `revision`), or `None` when the change cannot be applied in place.
+pub fn in_place_spec(old: &Value, new: &Value, revision: &str, opts: SpecOptions) -> Option<InPlaceSpec> {
+    let (mut told, mut tnew) = (template(old)?.clone(), template(new)?.clone());
+    let mut ops = Vec::new();
+    diff(&told, &tnew, &mut Vec::new(), &mut ops);
+    let mut spec = InPlaceSpec { revision: revision.to_owned(), ..Default::default() };
+    let old_containers =
+        told.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut meta_ops = Vec::new();
+    for op in ops {
+        let p: Vec<&str> = op.path.iter().map(String::as_str).collect();
+        match p.as_slice() {
+            ["$patch"] => {}
+            ["metadata", ..] => meta_ops.push(op),
+            ["spec", "containers", i, "image"] if op.kind == OpKind::Replace => {
+                let i: usize = i.parse().ok()?;
+                let name = old_containers.get(i)?.get("name")?.as_str()?.to_owned();
+                spec.container_images.insert(name, op.value.as_ref()?.as_str()?.to_owned());
+            }
+            [
+                "spec",
+                "containers",
+                i,
+                "resources",
+                kind @ ("limits" | "requests"),
+                res @ ("cpu" | "memory"),
+            ] if opts.vertical_scaling
+                && op.kind == OpKind::Replace
+                && op.value.as_ref().is_some_and(quantity_ok) =>
+            {
+                let i: usize = i.parse().ok()?;
+                let name = old_containers.get(i)?.get("name")?.as_str()?.to_owned();
+                spec.container_resources
+                    .entry(name)
+                    .or_default()
+                    .entry((*kind).to_owned())
+                    .or_default()
+                    .insert((*res).to_owned(), op.value.as_ref()?.as_str()?.to_owned());
+            }
+            _ => return None,
+        }
+    }
+    if !spec.container_resources.is_empty() && qos(&told) != qos(&tnew) {
+        return None;
+    }
+    if opts.env_from_metadata {
+        let refs = env_refs(&tnew);
+        let mut referenced: Vec<(bool, String)> = Vec::new();
+        for op in &meta_ops {
+            if op.kind == OpKind::Remove || op.path.len() != 3 {
+                continue;
+            }
+            let is_label = match op.path[1].as_str() {
+                "labels" => true,
+                "annotations" => false,
+                _ => continue,
+            };
+            let key = unescape(&op.path[2]);
+            let Some(val) = op.value.as_ref().and_then(Value::as_str) else { continue };
+            for (c, l, k) in &refs {
+                if *l == is_label && *k == key {
+                    let e = spec.container_ref_metadata.entry(c.clone()).or_default();
+                    if is_label {
+                        e.labels.insert(key.clone(), val.to_owned());
+                    } else {
+                        e.annotations.insert(key.clone(), val.to_owned());
+                    }
+                    spec.update_env_from_metadata = true;
+                    referenced.push((is_label, key.clone()));
+                }
+            }
+        }
+        for (is_label, key) in referenced {
+            let field = if is_label { "labels" } else { "annotations" };
+            for t in [&mut told, &mut tnew] {
+                if let Some(Value::Object(m)) = t.get_mut("metadata").and_then(|m| m.get_mut(field)) {
+                    m.remove(&key);
+                }
+            }
+        }
+    }
+    for (field, out) in [("labels", &mut spec.labels), ("annotations", &mut spec.annotations)] {
+        let empty = serde_json::Map::new();
+        let a = told.pointer(&format!("/metadata/{field}")).and_then(Value::as_object).unwrap_or(&empty);
+        let b = tnew.pointer(&format!("/metadata/{field}")).and_then(Value::as_object).unwrap_or(&empty);
+        for (k, v) in b {
+            if a.get(k) != Some(v) {
+                out.insert(k.clone(), v.as_str().map(str::to_owned));
+            }
+        }
+        for k in a.keys() {
+            if !b.contains_key(k) {
+                out.insert(k.clone(), None);
+            }
+        }
+    }
+    Some(spec)
+}
+
+/// CS-71: the pod after the in-place write (full replace). `grace_seconds > 0` stores the
+/// spec in the grace annotation instead of applying it (CS-72).
+pub fn apply_in_place(
+    pod: &Pod,
+    spec: &InPlaceSpec,
+    now: Timestamp,
+    grace_seconds: i32,
+    short_hash_label: bool,
+) -> Pod {
+    let mut p = pod.clone();
+    let labels = p.metadata.labels.get_or_insert_with(Default::default);
+    let hash = super::pods::short_hash(&spec.revision).to_owned();
+    labels.insert(
+        keys::CONTROLLER_REVISION_HASH.into(),
+        if short_hash_label { hash.clone() } else { spec.revision.clone() },
+    );
+    labels.insert(keys::POD_TEMPLATE_HASH.into(), hash);
+    labels.insert(keys::LIFECYCLE_STATE.into(), keys::lifecycle_state::UPDATING.into());
+    let anns = p.metadata.annotations.get_or_insert_with(Default::default);
+    anns.insert(keys::LIFECYCLE_TIMESTAMP.into(), now.to_string());
+    let mut state: InPlaceUpdateState = anns
+        .get(keys::INPLACE_UPDATE_STATE)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .filter(|s: &InPlaceUpdateState| s.revision == spec.revision)
+        .unwrap_or_default();
+    state.revision = spec.revision.clone();
+    state.update_timestamp = Some(Time(now));
+    state.update_env_from_metadata = spec.update_env_from_metadata;
+    state.update_images = !spec.container_images.is_empty();
+    state.update_resources = !spec.container_resources.is_empty();
+    anns.remove(keys::INPLACE_UPDATE_STATE_LEGACY);
+    if grace_seconds > 0 {
+        anns.insert(keys::INPLACE_UPDATE_STATE.into(), serde_json::to_string(&state).unwrap_or_default());
+        anns.insert(keys::INPLACE_UPDATE_GRACE.into(), serde_json::to_string(spec).unwrap_or_default());
+        return p;
+    }
+    patch_spec_to_pod(&mut p, spec, &mut state, now);
+    p
+}
+
+/// CS-71 step 4 / CS-72: applies the spec to the pod and records the batch.
+fn patch_spec_to_pod(p: &mut Pod, spec: &InPlaceSpec, state: &mut InPlaceUpdateState, now: Timestamp) {
+    {
+        let labels = p.metadata.labels.get_or_insert_with(Default::default);
+        for (k, v) in &spec.labels {
+            match v {
+                Some(v) => labels.insert(k.clone(), v.clone()),
+                None => labels.remove(k),
+            };
+        }
+        for m in spec.container_ref_metadata.values() {
+            labels.extend(m.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    let anns = p.metadata.annotations.get_or_insert_with(Default::default);
+    for (k, v) in &spec.annotations {
+        match v {
+            Some(v) => anns.insert(k.clone(), v.clone()),
+            None => anns.remove(k),
+        };
+    }
+    for m in spec.container_ref_metadata.values() {
+        anns.extend(m.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let statuses = p.status.as_ref().and_then(|s| s.container_statuses.clone()).unwrap_or_default();
+    let mut batch: Vec<String> = Vec::new();
+    if let Some(ps) = p.spec.as_mut() {
+        for c in &mut ps.containers {
+            let mut touched = false;
+            if let Some(img) = spec.container_images.get(&c.name) {
+                c.image = Some(img.clone());
+                touched = true;
+                if let Some(st) = statuses.iter().find(|s| s.name == c.name) {
+                    state
+                        .last_container_statuses
+                        .entry(c.name.clone())
+                        .or_insert_with(|| InPlaceUpdateContainerStatus { image_id: st.image_id.clone() });
+                }
+            }
+            if let Some(res) = spec.container_resources.get(&c.name) {
+                let r = c.resources.get_or_insert_with(Default::default);
+                for (kind, vals) in res {
+                    let m = if kind == "limits" { &mut r.limits } else { &mut r.requests };
+                    let m = m.get_or_insert_with(Default::default);
+                    for (name, q) in vals {
+                        m.insert(
+                            name.clone(),
+                            k8s_openapi::apimachinery::pkg::api::resource::Quantity(q.clone()),
+                        );
+                    }
+                }
+                touched = true;
+            }
+            if spec.container_ref_metadata.contains_key(&c.name) {
+                touched = true;
+            }
+            if touched {
+                batch.push(c.name.clone());
+            }
+        }
+    }
+    batch.sort();
+    state
+        .container_batches_record
+        .push(InPlaceUpdateContainerBatch { timestamp: Some(Time(now)), containers: batch });
+    anns.insert(keys::INPLACE_UPDATE_STATE.into(), serde_json::to_string(state).unwrap_or_default());
+    anns.remove(keys::INPLACE_UPDATE_GRACE);
+    anns.remove(keys::INPLACE_UPDATE_GRACE_LEGACY);
+}
+
+/// CS-72: the pod after its grace period: the stored spec applied, the annotation removed.
+/// `None` when the pod carries no readable grace spec.
+pub fn finish_grace(pod: &Pod, now: Timestamp) -> Option<Pod> {
+    let spec = grace_spec(pod)?;
+    let mut p = pod.clone();
+    let anns = p.metadata.annotations.get_or_insert_with(Default::default);
+    let mut state: InPlaceUpdateState = anns
+        .get(keys::INPLACE_UPDATE_STATE)
+        .or_else(|| anns.get(keys::INPLACE_UPDATE_STATE_LEGACY))
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    patch_spec_to_pod(&mut p, &spec, &mut state, now);
+    Some(p)
+}
+
+/// The spec stored in the grace annotation (either key).
+pub fn grace_spec(pod: &Pod) -> Option<InPlaceSpec> {
+    let anns = pod.metadata.annotations.as_ref()?;
+    let s = anns.get(keys::INPLACE_UPDATE_GRACE).or_else(|| anns.get(keys::INPLACE_UPDATE_GRACE_LEGACY))?;
+    serde_json::from_str(s).ok()
+}
+
+/// The parsed state annotation (either key), if present and readable.
+pub fn update_state(pod: &Pod) -> Option<InPlaceUpdateState> {
+    let anns = pod.metadata.annotations.as_ref()?;
+    let s = anns.get(keys::INPLACE_UPDATE_STATE).or_else(|| anns.get(keys::INPLACE_UPDATE_STATE_LEGACY))?;
+    serde_json::from_str(s).ok()
+}
+
+fn normalize_image(s: &str) -> String {
+    let last = s.rsplit('/').next().unwrap_or(s);
+    if last.contains(':') || last.contains('@') { s.to_owned() } else { format!("{s}:latest") }
+}
+
+/// CS-74: is the in-place update of `pod` complete? (No grace pending, no next batch, images
+/// reported changed by kubelet, resources reported, env-from-metadata acknowledged.)
+pub fn is_complete(pod: &Pod) -> bool {
+    let anns = pod.metadata.annotations.as_ref();
+    if anns.is_some_and(|a| {
+        a.contains_key(keys::INPLACE_UPDATE_GRACE) || a.contains_key(keys::INPLACE_UPDATE_GRACE_LEGACY)
+    }) {
+        return false;
+    }
+    let Some(state) = update_state(pod) else { return true };
+    if !state.next_container_images.is_empty()
+        || !state.next_container_ref_metadata.is_empty()
+        || !state.next_container_resources.is_empty()
+    {
+        return false;
+    }
+    if state.update_env_from_metadata && !anns.is_some_and(|a| a.contains_key(keys::RUNTIME_CONTAINERS_META))
+    {
+        return false;
+    }
+    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
+    let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    if state.update_resources {
+        if statuses.len() != containers.len() {
+            return false;
+        }
+        for c in containers {
+            let Some(st) = statuses.iter().find(|s| s.name == c.name) else { return false };
+            let want = c.resources.as_ref();
+            let got = st.resources.as_ref();
+            if want.map(|r| (&r.limits, &r.requests)) != got.map(|r| (&r.limits, &r.requests)) {
+                return false;
+            }
+        }
+    }
+    for st in statuses {
+        if let Some(last) = state.last_container_statuses.get(&st.name) {
+            let spec_image = containers.iter().find(|c| c.name == st.name).and_then(|c| c.image.as_deref());
+            if st.image_id == last.image_id
+                && spec_image.is_some_and(|img| normalize_image(img) != normalize_image(&st.image))
+            {
+                return false;
+            }
+        }
+    }
+    state.last_container_statuses.keys().all(|n| statuses.iter().any(|s| &s.name == n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data(image: &str, env_label: Option<&str>) -> Value {
+        let mut labels = json!({"app": "a"});
+        if let Some(v) = env_label {
+            labels["ver"] = json!(v);
+        }
+        json!({"spec": {"template": {"$patch": "replace", "metadata": {"labels": labels},
+            "spec": {"containers": [{"name": "main", "image": image, "env": [
+                {"name": "VER", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['ver']"}}}]}]}}}})
+    }
+
+    #[test]
+    fn cs_67_image_only_change_is_in_place() {
+        let s = in_place_spec(&data("a:1", None), &data("a:2", None), "r-2", SpecOptions::default()).unwrap();
+        assert_eq!(s.container_images.get("main").map(String::as_str), Some("a:2"));
+        assert!(s.labels.is_empty());
+    }
+
+    #[test]
+    fn cs_67_env_change_is_not_in_place() {
+        let mut new = data("a:1", None);
+        new["spec"]["template"]["spec"]["containers"][0]["env"][0] = json!({"name": "X", "value": "1"});
+        assert!(in_place_spec(&data("a:1", None), &new, "r-2", SpecOptions::default()).is_none());
+    }
+
+    #[test]
+    fn cs_67_resources_need_vertical_scaling_gate() {
+        let mk = |cpu: &str| {
+            let mut d = data("a:1", None);
+            d["spec"]["template"]["spec"]["containers"][0]["resources"] =
+                json!({"requests": {"cpu": cpu, "memory": "1Gi"}, "limits": {"cpu": "4", "memory": "1Gi"}});
+            d
+        };
+        assert!(in_place_spec(&mk("1"), &mk("2"), "r", SpecOptions::default()).is_none());
+        let on = SpecOptions { vertical_scaling: true, ..Default::default() };
+        let s = in_place_spec(&mk("1"), &mk("2"), "r", on).unwrap();
+        assert_eq!(s.container_resources["main"]["requests"]["cpu"], "2");
+        // QoS would change from Burstable to Guaranteed: not in place.
+        assert!(in_place_spec(&mk("1"), &mk("4"), "r", on).is_none());
+    }
+
+    #[test]
+    fn cs_68_env_from_metadata_label_change() {
+        let on = SpecOptions { env_from_metadata: true, ..Default::default() };
+        let s = in_place_spec(&data("a:1", Some("1")), &data("a:1", Some("2")), "r", on).unwrap();
+        assert!(s.update_env_from_metadata);
+        assert_eq!(s.container_ref_metadata["main"].labels["ver"], "2");
+        assert!(s.labels.is_empty(), "referenced keys leave the metadata patch");
+        let off =
+            in_place_spec(&data("a:1", Some("1")), &data("a:1", Some("2")), "r", SpecOptions::default())
+                .unwrap();
+        assert!(!off.update_env_from_metadata);
+        assert_eq!(off.labels.get("ver"), Some(&Some("2".to_owned())));
+    }
+
+    #[test]
+    fn cs_74_complete_when_image_id_changes() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p", "annotations": {keys::INPLACE_UPDATE_STATE:
+                r#"{"revision":"r-2","lastContainerStatuses":{"main":{"imageID":"sha-1"}},"updateImages":true}"#}},
+            "spec": {"containers": [{"name": "main", "image": "a:2"}]},
+            "status": {"containerStatuses": [{"name": "main", "image": "a:1", "imageID": "sha-1", "ready": false, "restartCount": 0}]}
+        }))
+        .unwrap();
+        assert!(!is_complete(&pod));
+        let mut done = pod.clone();
+        done.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image_id = "sha-2".into();
+        assert!(is_complete(&done));
+        let mut same_string = pod;
+        same_string.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image = "a:2".into();
+        assert!(is_complete(&same_string));
+    }
+}

@@ -1,0 +1,444 @@
+//! The CloneSet planner (spec `cloneset.md`, rules CS-n): [`plan`] turns a CloneSet, its
+//! pods, PVCs and revisions, `now`, an id seed and pending expectations into a [`Plan`].
+//!
+//! One reconcile follows CS-23: expectations (CS-87), claim (CS-24), PVC clean-up (CS-25),
+//! revisions (CS-26..CS-33), resource-version expectations (CS-88), Scale (§8) or Update (§9,
+//! with in-place §10 and lifecycle §11), status (§12), `podsToDelete` truncation (CS-55),
+//! history truncation (CS-32) and the requeue (CS-90). Pods are processed by name ascending
+//! (CS-91). The whole plan is linear in the number of pods, plus O(p log p) sorts of the
+//! pods actually being chosen from.
+
+mod diff;
+/// Builders of CloneSets, revisions and pods for tests, benches and the simulator.
+pub mod fixtures;
+pub mod inplace;
+mod newpod;
+mod pods;
+pub mod reconcile;
+pub mod revision;
+mod scale;
+mod sort;
+mod status;
+mod types;
+mod update;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kruise_api::apps::common::{Lifecycle, LifecycleHook};
+use kruise_api::apps::v1beta1::CloneSet;
+use kruise_api::keys;
+
+pub use diff::{Diffs, Limits};
+pub use newpod::{new_instance_ids, new_pod, new_pvc, owner_ref, pvc_name};
+pub use pods::{State, revision_matches, short_hash};
+pub use reconcile::CloneSetReconciler;
+pub use types::{
+    Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, Reason, Requeue,
+};
+
+use pods::{PodEnv, PodInfo, Selector};
+use revision::Revisions;
+
+/// Everything derived from the input once, shared by the steps.
+pub(crate) struct Ctx<'a> {
+    pub input: &'a Input<'a>,
+    pub cs: &'a CloneSet,
+    pub name: &'a str,
+    pub limits: Limits,
+    pub revs: Revisions,
+    /// Active, claimed pods, by name ascending (CS-24, CS-91).
+    pub pods: Vec<PodInfo<'a>>,
+    /// Inactive owned pods (CS-24), by name.
+    pub inactive: Vec<&'a Pod>,
+    pub lifecycle: Option<&'a Lifecycle>,
+}
+
+impl Ctx<'_> {
+    pub fn update_revision(&self) -> &str {
+        self.revs.update_name()
+    }
+    pub fn current_revision(&self) -> &str {
+        self.revs.current_name()
+    }
+    pub fn hook(&self, f: impl Fn(&Lifecycle) -> Option<&LifecycleHook>) -> Option<&LifecycleHook> {
+        self.lifecycle.and_then(f)
+    }
+    pub fn exclude_preparing_delete(&self) -> bool {
+        self.cs.spec.scale_strategy.exclude_preparing_delete
+            || self.input.features.cloneset_scaling_exclude_preparing_delete
+            || self
+                .cs
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(keys::CLONESET_SCALING_EXCLUDE_PREPARING_DELETE))
+                .is_some_and(|v| v == "true")
+    }
+    pub fn diffs(&self, for_scale: bool) -> Diffs {
+        diff::calculate(
+            &self.limits,
+            &self.pods,
+            for_scale,
+            self.input.features.clone_set_partition_rollback,
+            self.revs.update == self.revs.current,
+            self.exclude_preparing_delete(),
+        )
+    }
+}
+
+/// The plan under construction: actions plus at most one held entry per pod.
+#[derive(Default)]
+pub(crate) struct Builder {
+    pub plan: Plan,
+    held: BTreeSet<String>,
+    pub scale_error: Option<String>,
+    pub update_error: Option<String>,
+}
+
+impl Builder {
+    pub fn push(&mut self, a: Action) {
+        self.plan.actions.push(a);
+    }
+    pub fn hold(&mut self, pod: &str, reason: Reason) {
+        if self.held.insert(pod.to_owned()) {
+            self.plan.held.push(Held { pod: pod.to_owned(), reason });
+        }
+    }
+}
+
+/// CS-78 `hooked(h, p)`: any finalizer of the hook, or any label pair.
+pub fn hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
+    let Some(h) = h else { return false };
+    let fins = pod.metadata.finalizers.as_deref().unwrap_or_default();
+    let labels = pod.metadata.labels.as_ref();
+    h.finalizers_handler.iter().any(|f| fins.contains(f))
+        || h.labels_handler.iter().any(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
+/// CS-78 `allHooked(h, p)`: every finalizer and every label pair (vacuous for an empty hook).
+pub fn all_hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
+    let Some(h) = h else { return false };
+    let fins = pod.metadata.finalizers.as_deref().unwrap_or_default();
+    let labels = pod.metadata.labels.as_ref();
+    h.finalizers_handler.iter().all(|f| fins.contains(f))
+        && h.labels_handler.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
+fn owned_by(pod: &Pod, cs: &CloneSet) -> (bool, bool) {
+    // (listed through any owner ref of this CloneSet, controlled by this CloneSet)
+    let uid = cs.metadata.uid.as_deref();
+    let name = cs.metadata.name.as_deref();
+    let mut listed = false;
+    let mut controlled = false;
+    let mut other_controller = false;
+    for r in pod.metadata.owner_references.iter().flatten() {
+        let ours = match uid {
+            Some(u) if !u.is_empty() => r.uid == u,
+            _ => r.kind == "CloneSet" && Some(r.name.as_str()) == name,
+        };
+        if ours {
+            listed = true;
+        }
+        if r.controller == Some(true) {
+            if ours {
+                controlled = true;
+            } else {
+                other_controller = true;
+            }
+        }
+    }
+    (listed && !other_controller, controlled)
+}
+
+/// Plans one reconcile of a CloneSet (CS-23). Errors only for unusable input.
+pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
+    let cs = input.cloneset;
+    let name = cs
+        .metadata
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| PlanError::invalid("metadata.name", "required"))?;
+    if cs.replicas() < 0 {
+        return Err(PlanError::invalid("spec.replicas", format!("must be >= 0, got {}", cs.replicas())));
+    }
+    let selector =
+        cs.spec.selector.as_ref().ok_or_else(|| PlanError::invalid("spec.selector", "required"))?;
+    let selector = Selector::parse(selector, "spec.selector")?;
+    if selector.is_empty() {
+        return Err(PlanError::invalid("spec.selector", "empty selector is invalid for cloneset"));
+    }
+    let limits = Limits::new(cs)?;
+    let mut b = Builder::default();
+    b.plan.status = cs.status.clone().unwrap_or_default();
+
+    // CS-23 step 3 / CS-87: scale expectations.
+    let timeout = Duration::from_secs(u64::from(input.features.expectation_timeout_seconds));
+    if let Some(p) = input.expectations.pending().filter(|_| !input.expectations.scale_satisfied()) {
+        let oldest = input
+            .expectations
+            .creates
+            .values()
+            .chain(input.expectations.deletes.values())
+            .min()
+            .copied()
+            .unwrap_or(p.oldest);
+        let elapsed = input.now.duration_since(oldest).unsigned_abs();
+        let reason = Reason::AwaitingExpectations {
+            creates: p.creates,
+            deletes: p.deletes,
+            resource_versions: p.resource_versions,
+        };
+        if elapsed < timeout {
+            b.plan.requeue_at_most(timeout - elapsed, reason);
+            return Ok(b.plan);
+        }
+        if !input.features.force_delete_timeout_expectation {
+            return Ok(b.plan);
+        }
+        b.plan.requeue_at_most(Duration::from_secs(10), reason);
+    }
+
+    // CS-24: active / inactive, claim.
+    let revs = revision::resolve(cs, input.revisions);
+    let pods_to_delete: BTreeSet<&str> =
+        cs.spec.scale_strategy.pods_to_delete.iter().map(String::as_str).collect();
+    let mut order: Vec<&Pod> = input.pods.iter().collect();
+    // Adapters usually list by name already: an O(n) check avoids the sort.
+    if !order.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
+        order.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    }
+    let env = PodEnv {
+        now: input.now,
+        min_ready_seconds: cs.spec.min_ready_seconds,
+        update_revision: revs.update_name(),
+        pods_to_delete: &pods_to_delete,
+        preparing_update_as_update: input.features.preparing_update_as_update,
+    };
+    let deleting = cs.metadata.deletion_timestamp.is_some();
+    let mut active = Vec::with_capacity(order.len());
+    let mut inactive = Vec::new();
+    let mut claim_actions = Vec::new();
+    for pod in order {
+        let (listed, controlled) = owned_by(pod, cs);
+        if !listed {
+            // Foreign or controlled by someone else; orphans matching the selector are adopted.
+            let orphan = pod.metadata.owner_references.iter().flatten().all(|r| r.controller != Some(true));
+            let terminating = pod.metadata.deletion_timestamp.is_some();
+            let labels = pod.metadata.labels.clone().unwrap_or_default();
+            if orphan && !terminating && !deleting && selector.matches(&labels) && is_active(pod) {
+                let pname = pod.metadata.name.as_deref().unwrap_or_default();
+                claim_actions.push(Action::new(ActionKind::AdoptPod, Some(pname), None, Reason::Claim));
+                active.push(PodInfo::new(pod, &env));
+            }
+            continue;
+        }
+        if !is_active(pod) {
+            inactive.push(pod);
+            continue;
+        }
+        let matches = pod.metadata.labels.as_ref().is_some_and(|l| selector.matches(l));
+        let pname = pod.metadata.name.as_deref().unwrap_or_default();
+        if controlled && !matches {
+            if !deleting {
+                claim_actions.push(Action::new(ActionKind::ReleasePod, Some(pname), None, Reason::Claim));
+            }
+            continue;
+        }
+        if !controlled {
+            if !matches || pod.metadata.deletion_timestamp.is_some() || deleting {
+                continue;
+            }
+            claim_actions.push(Action::new(ActionKind::AdoptPod, Some(pname), None, Reason::Claim));
+        }
+        active.push(PodInfo::new(pod, &env));
+    }
+    let ctx =
+        Ctx { input, cs, name, limits, revs, pods: active, inactive, lifecycle: cs.spec.lifecycle.as_ref() };
+
+    // CS-25: PVC clean-up when reuse is disabled.
+    let reuse = cs.spec.scale_strategy.enable_pvc_reuse;
+    let active_ids: BTreeSet<&str> = ctx.pods.iter().filter_map(|p| p.instance_id).collect();
+    let inactive_ids: std::collections::BTreeMap<&str, &str> = ctx
+        .inactive
+        .iter()
+        .filter_map(|p| {
+            let id = p.metadata.labels.as_ref()?.get(keys::CLONESET_INSTANCE_ID)?;
+            Some((id.as_str(), p.metadata.name.as_deref()?))
+        })
+        .collect();
+    let mut pvcs: Vec<&k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        input.pvcs.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
+    pvcs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    if !reuse {
+        let mut keep = Vec::new();
+        for pvc in pvcs {
+            let id = pvc
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(keys::CLONESET_INSTANCE_ID))
+                .map(String::as_str);
+            let pname = pvc.metadata.name.as_deref().unwrap_or_default();
+            match id {
+                Some(id) if active_ids.contains(id) => keep.push(pvc),
+                Some(id) if inactive_ids.contains_key(id) => b.push(Action::new(
+                    ActionKind::UpdatePvc { pvc: pname.to_owned() },
+                    inactive_ids.get(id).copied(),
+                    None,
+                    Reason::PvcCleanup,
+                )),
+                _ => b.push(Action::new(
+                    ActionKind::DeletePvc { pvc: pname.to_owned() },
+                    None,
+                    None,
+                    Reason::PvcCleanup,
+                )),
+            }
+        }
+        pvcs = keep;
+    }
+    b.plan.actions.extend(claim_actions);
+
+    // CS-28..CS-30: revision writes.
+    if let Some(w) = ctx.revs.write {
+        let r = &ctx.revs.sorted[ctx.revs.update];
+        let kind = match w {
+            revision::RevisionWrite::Create => {
+                ActionKind::CreateRevision { number: r.revision, collision_count: ctx.revs.collision_count }
+            }
+            revision::RevisionWrite::Bump => ActionKind::UpdateRevision { number: r.revision },
+        };
+        b.push(Action::new(kind, None, r.metadata.name.as_deref(), Reason::NewRevision));
+    }
+
+    // CS-88: resource-version expectations.
+    if let Some(stop) = rv_expectations(&ctx, timeout) {
+        b.plan.requeue = None;
+        if let Some(after) = stop {
+            let e = input.expectations;
+            b.plan.requeue_at_most(
+                after,
+                Reason::AwaitingExpectations {
+                    creates: e.creates.len(),
+                    deletes: e.deletes.len(),
+                    resource_versions: e.resource_versions.len(),
+                },
+            );
+        }
+        return Ok(b.plan);
+    }
+
+    // CS-23 step 11: sync.
+    let mut synced = false;
+    if !deleting {
+        synced = true;
+        let modified = scale::scale(&ctx, &pvcs, &mut b);
+        if modified {
+            for p in &ctx.pods {
+                if !p.is_update && !ctx.revs.sorted.is_empty() {
+                    b.hold(p.name, Reason::ScaleFirst);
+                }
+            }
+        } else {
+            update::update(&ctx, &mut b);
+        }
+        // Ready pods still inside minReadySeconds: counted unavailable, waited for (CS-34).
+        let m = cs.spec.min_ready_seconds;
+        for p in ctx.pods.iter().filter(|p| p.update_ready && !p.available && m > 0) {
+            if matches!(p.state, State::None | State::Normal) {
+                b.hold(p.name, Reason::MinReadySeconds { seconds: m });
+            }
+        }
+        if b.scale_error.is_some() || b.update_error.is_some() {
+            synced = false;
+        }
+    }
+
+    // CS-82..CS-86: status.
+    status::status(&ctx, &selector, &mut b);
+
+    // CS-55: podsToDelete truncation.
+    let ptd = &cs.spec.scale_strategy.pods_to_delete;
+    let present: BTreeSet<&str> =
+        if ptd.is_empty() { BTreeSet::new() } else { ctx.pods.iter().map(|p| p.name).collect() };
+    if ptd.iter().any(|n| !present.contains(n.as_str())) {
+        let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();
+        b.push(Action::new(
+            ActionKind::UpdateSpec { pods_to_delete: kept },
+            None,
+            None,
+            Reason::TruncatePodsToDelete,
+        ));
+    }
+
+    // CS-32: history truncation.
+    let mut pod_revs: BTreeSet<&str> = BTreeSet::new();
+    let mut last = None;
+    for p in &ctx.pods {
+        if last != Some(p.revision) {
+            pod_revs.insert(p.revision);
+            last = Some(p.revision);
+        }
+    }
+    let pod_revs: Vec<&str> = pod_revs.into_iter().collect();
+    let limit = cs.spec.revision_history_limit.unwrap_or(10);
+    for r in revision::truncate_history(&ctx.revs, &pod_revs, limit) {
+        b.push(Action::new(ActionKind::DeleteRevision, None, Some(r), Reason::HistoryLimit { limit }));
+    }
+
+    // CS-90: minReadySeconds requeue.
+    let m = cs.spec.min_ready_seconds;
+    if synced && m > 0 && b.plan.status.available_replicas != b.plan.status.ready_replicas {
+        b.plan.requeue_at_most(Duration::from_secs(m as u64), Reason::MinReadySeconds { seconds: m });
+    }
+    Ok(b.plan)
+}
+
+/// CS-24: phase not Succeeded/Failed and no deletionTimestamp.
+fn is_active(pod: &Pod) -> bool {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or_default();
+    phase != "Succeeded" && phase != "Failed" && pod.metadata.deletion_timestamp.is_none()
+}
+
+/// CS-88: `Some(Some(d))` = stop and requeue after `d`; `Some(None)` = stop without requeue;
+/// `None` = go on. Cost: O(pods) map look-ups, only when expectations are pending.
+fn rv_expectations(ctx: &Ctx<'_>, timeout: Duration) -> Option<Option<Duration>> {
+    let e = &ctx.input.expectations.resource_versions;
+    if e.is_empty() {
+        return None;
+    }
+    let unsatisfied = |uid: Option<&str>, rv: Option<&str>| -> Option<Duration> {
+        let exp = e.get(uid?)?;
+        if rv.and_then(|r| r.parse::<u64>().ok()).is_some_and(|r| r >= exp.resource_version) {
+            return None;
+        }
+        Some(ctx.input.now.duration_since(exp.since).unsigned_abs())
+    };
+    let rev = &ctx.revs.sorted[ctx.revs.update];
+    if let Some(elapsed) = unsatisfied(rev.metadata.uid.as_deref(), rev.metadata.resource_version.as_deref())
+        && elapsed < timeout
+    {
+        return Some(Some(timeout - elapsed));
+    }
+    for p in &ctx.pods {
+        let m = &p.pod.metadata;
+        if let Some(elapsed) = unsatisfied(m.uid.as_deref(), m.resource_version.as_deref()) {
+            return Some(if elapsed < timeout { Some(timeout - elapsed) } else { None });
+        }
+    }
+    None
+}
+
+/// A label patch setting the lifecycle state (CS-77), with the timestamp annotation.
+pub(crate) fn lifecycle_patch(state: State, now: jiff::Timestamp) -> PodPatch {
+    let mut p = PodPatch::default();
+    p.labels.insert(keys::LIFECYCLE_STATE.into(), Some(state.as_str().to_owned()));
+    p.annotations.insert(keys::LIFECYCLE_TIMESTAMP.into(), Some(now.to_string()));
+    p
+}

@@ -1,0 +1,344 @@
+//! Per-pod facts computed once per plan (CS-24, CS-31, CS-34, CS-35, CS-77): every later step
+//! reads these instead of re-scanning labels and conditions. Cost: O(labels + conditions)
+//! per pod, done once.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kruise_api::keys;
+
+use super::types::PlanError;
+
+/// Lifecycle state of a pod (CS-77); a missing label is [`State::None`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum State {
+    /// No label.
+    None,
+    /// `PreparingNormal`.
+    PreparingNormal,
+    /// `Normal`.
+    Normal,
+    /// `PreparingUpdate`.
+    PreparingUpdate,
+    /// `Updating`.
+    Updating,
+    /// `Updated`.
+    Updated,
+    /// `PreparingDelete`.
+    PreparingDelete,
+    /// Any other value.
+    Other,
+}
+
+impl State {
+    /// Reads the label value.
+    pub fn parse(v: Option<&str>) -> Self {
+        use keys::lifecycle_state as s;
+        match v {
+            None | Some("") => Self::None,
+            Some(s::PREPARING_NORMAL) => Self::PreparingNormal,
+            Some(s::NORMAL) => Self::Normal,
+            Some(s::PREPARING_UPDATE) => Self::PreparingUpdate,
+            Some(s::UPDATING) => Self::Updating,
+            Some(s::UPDATED) => Self::Updated,
+            Some(s::PREPARING_DELETE) => Self::PreparingDelete,
+            Some(_) => Self::Other,
+        }
+    }
+    /// The label value (`""` for none).
+    pub fn as_str(self) -> &'static str {
+        use keys::lifecycle_state as s;
+        match self {
+            Self::None | Self::Other => "",
+            Self::PreparingNormal => s::PREPARING_NORMAL,
+            Self::Normal => s::NORMAL,
+            Self::PreparingUpdate => s::PREPARING_UPDATE,
+            Self::Updating => s::UPDATING,
+            Self::Updated => s::UPDATED,
+            Self::PreparingDelete => s::PREPARING_DELETE,
+        }
+    }
+}
+
+/// Text after the last `-` (the short hash of a revision name, CS-31).
+pub fn short_hash(s: &str) -> &str {
+    s.rsplit('-').next().unwrap_or(s)
+}
+
+/// CS-31: a pod labelled `label` equals revision `rev` if the label is the name, or the texts
+/// after the last `-` agree.
+pub fn revision_matches(label: &str, rev: &str) -> bool {
+    !label.is_empty() && (label == rev || short_hash(label) == short_hash(rev))
+}
+
+/// Facts about one active, claimed pod.
+#[derive(Clone, Debug)]
+pub struct PodInfo<'a> {
+    /// The pod.
+    pub pod: &'a Pod,
+    /// Its name.
+    pub name: &'a str,
+    /// `controller-revision-hash` (or `""`).
+    pub revision: &'a str,
+    /// Lifecycle state.
+    pub state: State,
+    /// CS-35.
+    pub specified_delete: bool,
+    /// `spec.nodeName` set.
+    pub scheduled: bool,
+    /// `Pending 0 < Unknown 1 < Running 2` (others 0).
+    pub phase_rank: u8,
+    /// Ready condition True.
+    pub ready: bool,
+    /// Ready lastTransitionTime.
+    pub ready_since: Option<Timestamp>,
+    /// `InPlaceUpdateReady` is True with empty reason and message.
+    pub inplace_ready_clean: bool,
+    /// The pod has the `InPlaceUpdateReady` readiness gate.
+    pub has_inplace_gate: bool,
+    /// CS-34 `available(p, minReadySeconds)`.
+    pub available: bool,
+    /// CS-34 `updateReady(p, 0)`.
+    pub update_ready: bool,
+    /// CS-34 `readyForDelete(p)` = `available(p, 0)`.
+    pub ready_for_delete: bool,
+    /// Max container restartCount.
+    pub restarts: i32,
+    /// creationTimestamp.
+    pub created: Option<Timestamp>,
+    /// `controller.kubernetes.io/pod-deletion-cost` (invalid ⇒ 0).
+    pub deletion_cost: i32,
+    /// Equals the update revision (plain, CS-31).
+    pub is_update: bool,
+    /// Equals the update revision for scale maths (with `PreparingUpdateAsUpdate`).
+    pub is_update_scale: bool,
+    /// Carries the in-place grace annotation (either key).
+    pub has_grace: bool,
+    /// Carries the in-place state annotation (either key).
+    pub has_state: bool,
+    /// Instance id label.
+    pub instance_id: Option<&'a str>,
+    /// Has `pod-template-hash`.
+    pub has_template_hash: bool,
+}
+
+/// Inputs of [`PodInfo::new`] that are the same for every pod.
+pub struct PodEnv<'a> {
+    /// `now`.
+    pub now: Timestamp,
+    /// `minReadySeconds`.
+    pub min_ready_seconds: i32,
+    /// The update revision name.
+    pub update_revision: &'a str,
+    /// `podsToDelete`, as a set.
+    pub pods_to_delete: &'a std::collections::BTreeSet<&'a str>,
+    /// Gate `PreparingUpdateAsUpdate`.
+    pub preparing_update_as_update: bool,
+}
+
+impl<'a> PodInfo<'a> {
+    /// Computes every fact once.
+    pub fn new(pod: &'a Pod, env: &PodEnv<'_>) -> Self {
+        let m = &pod.metadata;
+        let name = m.name.as_deref().unwrap_or_default();
+        let labels = m.labels.as_ref();
+        // One pass over labels and annotations (cheaper than one map look-up per key).
+        let (mut revision, mut state_label, mut specified, mut instance_id, mut has_template_hash) =
+            ("", None, false, None, false);
+        for (k, v) in labels.into_iter().flatten() {
+            match k.as_str() {
+                keys::CONTROLLER_REVISION_HASH => revision = v.as_str(),
+                keys::LIFECYCLE_STATE => state_label = Some(v.as_str()),
+                keys::SPECIFIED_DELETE => specified = true,
+                keys::CLONESET_INSTANCE_ID => instance_id = Some(v.as_str()),
+                keys::POD_TEMPLATE_HASH => has_template_hash = true,
+                _ => {}
+            }
+        }
+        let (mut has_grace, mut has_state, mut deletion_cost) = (false, false, 0);
+        for (k, v) in m.annotations.iter().flatten() {
+            match k.as_str() {
+                keys::INPLACE_UPDATE_GRACE | keys::INPLACE_UPDATE_GRACE_LEGACY => has_grace = true,
+                keys::INPLACE_UPDATE_STATE | keys::INPLACE_UPDATE_STATE_LEGACY => has_state = true,
+                keys::POD_DELETION_COST => deletion_cost = parse_deletion_cost(v).unwrap_or(0),
+                _ => {}
+            }
+        }
+        let state = State::parse(state_label);
+        let spec = pod.spec.as_ref();
+        let status = pod.status.as_ref();
+        let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or_default();
+        let mut ready = false;
+        let mut ready_since = None;
+        let mut inplace_ready_ok = true;
+        let mut inplace_ready_clean = false;
+        for c in status.and_then(|s| s.conditions.as_deref()).unwrap_or_default() {
+            if c.type_ == keys::CONDITION_READY {
+                ready = c.status == "True";
+                ready_since = c.last_transition_time.as_ref().map(|t| t.0);
+            } else if c.type_ == keys::INPLACE_UPDATE_READY {
+                inplace_ready_ok = c.status == "True";
+                inplace_ready_clean = inplace_ready_ok
+                    && c.reason.as_deref().unwrap_or_default().is_empty()
+                    && c.message.as_deref().unwrap_or_default().is_empty();
+            }
+        }
+        let k8s_available = |m: i32| -> bool {
+            ready
+                && (m == 0
+                    || ready_since.is_some_and(|t| {
+                        t.checked_add(jiff::SignedDuration::from_secs(i64::from(m)))
+                            .is_ok_and(|e| e < env.now)
+                    }))
+        };
+        let running = phase == "Running";
+        let lifecycle_ok = matches!(state, State::None | State::Normal);
+        let update_ready = running && k8s_available(0) && inplace_ready_ok;
+        let available = lifecycle_ok && running && k8s_available(env.min_ready_seconds) && inplace_ready_ok;
+        let is_update = revision_matches(revision, env.update_revision);
+        Self {
+            pod,
+            name,
+            revision,
+            state,
+            specified_delete: specified
+                || (!env.pods_to_delete.is_empty() && env.pods_to_delete.contains(name)),
+            scheduled: spec.and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty()),
+            phase_rank: match phase {
+                "Unknown" => 1,
+                "Running" => 2,
+                _ => 0,
+            },
+            ready,
+            ready_since,
+            inplace_ready_clean,
+            has_inplace_gate: spec
+                .and_then(|s| s.readiness_gates.as_deref())
+                .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY)),
+            available,
+            update_ready,
+            ready_for_delete: lifecycle_ok && update_ready,
+            restarts: status
+                .and_then(|s| s.container_statuses.as_deref())
+                .unwrap_or_default()
+                .iter()
+                .map(|c| c.restart_count)
+                .max()
+                .unwrap_or(0),
+            created: m.creation_timestamp.as_ref().map(|t| t.0),
+            deletion_cost,
+            is_update,
+            is_update_scale: is_update || (env.preparing_update_as_update && state == State::PreparingUpdate),
+            has_grace,
+            has_state,
+            instance_id,
+            has_template_hash,
+        }
+    }
+
+    /// A label value.
+    pub fn label(&self, key: &str) -> Option<&'a str> {
+        self.pod.metadata.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str)
+    }
+
+    /// The pod's labels (empty map if none).
+    pub fn labels(&self) -> &'a BTreeMap<String, String> {
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        self.pod.metadata.labels.as_ref().unwrap_or(&EMPTY)
+    }
+}
+
+/// CS-52 key 5: a deletion cost is valid when it is an optional `-`, digits without leading
+/// zeros (except `"0"`), and fits in int32.
+fn parse_deletion_cost(v: &str) -> Option<i32> {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return None;
+    }
+    v.parse().ok()
+}
+
+/// A parsed label selector. Matching is O(requirements).
+#[derive(Clone, Debug, Default)]
+pub struct Selector {
+    reqs: Vec<(String, Op, Vec<String>)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Equals,
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+impl Selector {
+    /// Parses a selector; `path` names it in errors.
+    pub fn parse(sel: &LabelSelector, path: &str) -> Result<Self, PlanError> {
+        let mut reqs = Vec::new();
+        for (k, v) in sel.match_labels.iter().flatten() {
+            reqs.push((k.clone(), Op::Equals, vec![v.clone()]));
+        }
+        for (i, e) in sel.match_expressions.iter().flatten().enumerate() {
+            let op = match e.operator.as_str() {
+                "In" => Op::In,
+                "NotIn" => Op::NotIn,
+                "Exists" => Op::Exists,
+                "DoesNotExist" => Op::DoesNotExist,
+                other => {
+                    return Err(PlanError::invalid(
+                        &format!("{path}.matchExpressions[{i}].operator"),
+                        format!("{other:?} is not a valid label selector operator"),
+                    ));
+                }
+            };
+            let mut values = e.values.clone().unwrap_or_default();
+            values.sort();
+            if matches!(op, Op::In | Op::NotIn) && values.is_empty() {
+                return Err(PlanError::invalid(
+                    &format!("{path}.matchExpressions[{i}].values"),
+                    "must be specified when `operator` is 'In' or 'NotIn'",
+                ));
+            }
+            reqs.push((e.key.clone(), op, values));
+        }
+        reqs.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Self { reqs })
+    }
+
+    /// True when there are no requirements.
+    pub fn is_empty(&self) -> bool {
+        self.reqs.is_empty()
+    }
+
+    /// Does the selector match these labels?
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.reqs.iter().all(|(k, op, vals)| match op {
+            Op::Equals | Op::In => labels.get(k).is_some_and(|v| vals.contains(v)),
+            Op::NotIn => labels.get(k).is_none_or(|v| !vals.contains(v)),
+            Op::Exists => labels.contains_key(k),
+            Op::DoesNotExist => !labels.contains_key(k),
+        })
+    }
+
+    /// The canonical string (CS-82): requirements sorted by key.
+    pub fn to_canonical(&self) -> String {
+        self.reqs
+            .iter()
+            .map(|(k, op, vals)| match op {
+                Op::Equals => format!("{k}={}", vals.join(",")),
+                Op::In => format!("{k} in ({})", vals.join(",")),
+                Op::NotIn => format!("{k} notin ({})", vals.join(",")),
+                Op::Exists => k.clone(),
+                Op::DoesNotExist => format!("!{k}"),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}

@@ -1,0 +1,280 @@
+//! Pod orderings: scale-in order with ranks (CS-52, CS-53) and update order (CS-58..CS-61).
+//! Every sort is stable and ends with the pod name (CS-91). Cost: O(k log k) for the k pods
+//! being ordered.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Node;
+use kruise_api::apps::common::{UpdatePriorityStrategy, UpdateScatterTerm};
+
+use super::pods::{PodInfo, Selector, State};
+
+/// Keys shared by CS-52 (scale-in) and CS-58 (update), `first` = goes first.
+fn unscheduled_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
+    if a.scheduled != b.scheduled { a.scheduled.cmp(&b.scheduled) } else { Ordering::Equal }
+}
+
+fn ready_time_recent_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
+    if a.ready && b.ready {
+        // Zero time counts as most recent.
+        match (a.ready_since, b.ready_since) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => y.cmp(&x),
+        }
+    } else {
+        Ordering::Equal
+    }
+}
+
+fn created_newest_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
+    match (a.created, b.created) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => y.cmp(&x),
+    }
+}
+
+/// CS-58: the Kubernetes "active pods" order used for updates.
+pub fn update_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
+    unscheduled_first(a, b)
+        .then_with(|| a.phase_rank.cmp(&b.phase_rank))
+        .then_with(|| a.ready.cmp(&b.ready))
+        .then_with(|| ready_time_recent_first(a, b))
+        .then_with(|| b.restarts.cmp(&a.restarts))
+        .then_with(|| created_newest_first(a, b))
+}
+
+/// CS-52 without the availability and rank keys (used inside the rankers, CS-53).
+fn rank_base_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>, ranks: Option<&[f64]>, ia: usize, ib: usize) -> Ordering {
+    unscheduled_first(a, b)
+        .then_with(|| a.phase_rank.cmp(&b.phase_rank))
+        .then_with(|| a.ready.cmp(&b.ready))
+        .then_with(|| a.deletion_cost.cmp(&b.deletion_cost))
+        .then_with(|| match ranks {
+            Some(r) => r[ib].partial_cmp(&r[ia]).unwrap_or(Ordering::Equal),
+            None => Ordering::Equal,
+        })
+        .then_with(|| ready_time_recent_first(a, b))
+        .then_with(|| b.restarts.cmp(&a.restarts))
+        .then_with(|| created_newest_first(a, b))
+}
+
+/// CS-53 same-node ranks over `group` (indices into `pods`).
+fn same_node_ranks(pods: &[PodInfo<'_>], group: &[usize]) -> Vec<f64> {
+    let mut ranks = vec![0.0; pods.len()];
+    let mut by_node: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &i in group {
+        if let Some(n) =
+            pods[i].pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+        {
+            by_node.entry(n).or_default().push(i);
+        }
+    }
+    for (_, mut v) in by_node {
+        if v.len() < 2 {
+            continue;
+        }
+        v.sort_by(|&x, &y| {
+            rank_base_cmp(&pods[x], &pods[y], None, x, y).then_with(|| pods[x].name.cmp(pods[y].name))
+        });
+        let n = v.len();
+        for (k, &i) in v.iter().enumerate().take(n - 1) {
+            ranks[i] = (n - 1 - k) as f64;
+        }
+    }
+    ranks
+}
+
+/// CS-53 spread ranks over `group`, with the topology keys of the template's constraints.
+fn spread_ranks(pods: &[PodInfo<'_>], group: &[usize], keys: &[String], nodes: &[Node]) -> Vec<f64> {
+    let node_labels: BTreeMap<&str, &BTreeMap<String, String>> = nodes
+        .iter()
+        .filter_map(|n| Some((n.metadata.name.as_deref()?, n.metadata.labels.as_ref()?)))
+        .collect();
+    let same = same_node_ranks(pods, group);
+    let mut ranks = vec![0.0; pods.len()];
+    for key in keys {
+        let mut buckets: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for &i in group {
+            let node = pods[i].pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default();
+            if let Some(v) = node_labels.get(node).and_then(|l| l.get(key)) {
+                buckets.entry(v.as_str()).or_default().push(i);
+            }
+        }
+        let w = ((buckets.len() + 2) as f64).ln();
+        let use_rank = key != kruise_api::keys::HOSTNAME_TOPOLOGY_KEY;
+        for (_, mut v) in buckets {
+            v.sort_by(|&x, &y| {
+                rank_base_cmp(&pods[x], &pods[y], use_rank.then_some(same.as_slice()), x, y)
+                    .then_with(|| pods[x].name.cmp(pods[y].name))
+            });
+            let b = v.len();
+            for (k, &i) in v.iter().enumerate() {
+                ranks[i] += (b - k) as f64 * w;
+            }
+        }
+    }
+    ranks
+}
+
+/// CS-51/CS-52: the first `k` pods of `group` in scale-in order.
+pub fn choose_to_delete(
+    pods: &[PodInfo<'_>],
+    group: &[usize],
+    k: usize,
+    spread_keys: &[String],
+    nodes: &[Node],
+) -> Vec<usize> {
+    if k >= group.len() {
+        return group.to_vec();
+    }
+    let ranks = if spread_keys.is_empty() {
+        same_node_ranks(pods, group)
+    } else {
+        spread_ranks(pods, group, spread_keys, nodes)
+    };
+    let mut g = group.to_vec();
+    g.sort_by(|&x, &y| {
+        let (a, b) = (&pods[x], &pods[y]);
+        unscheduled_first(a, b)
+            .then_with(|| a.phase_rank.cmp(&b.phase_rank))
+            .then_with(|| a.available.cmp(&b.available))
+            .then_with(|| a.ready.cmp(&b.ready))
+            .then_with(|| a.deletion_cost.cmp(&b.deletion_cost))
+            .then_with(|| ranks[y].partial_cmp(&ranks[x]).unwrap_or(Ordering::Equal))
+            .then_with(|| ready_time_recent_first(a, b))
+            .then_with(|| b.restarts.cmp(&a.restarts))
+            .then_with(|| created_newest_first(a, b))
+            .then_with(|| a.name.cmp(b.name))
+    });
+    g.truncate(k);
+    g
+}
+
+/// CS-59 orderPriority: trailing decimal digits of a label value (none/overflow ⇒ 0).
+fn trailing_number(v: &str) -> i64 {
+    let digits: String = v.chars().rev().take_while(char::is_ascii_digit).collect();
+    let digits: String = digits.chars().rev().collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// CS-58..CS-61: sorts update candidates in place.
+pub fn sort_update_candidates(
+    pods: &[PodInfo<'_>],
+    cands: &mut [usize],
+    priority: Option<&UpdatePriorityStrategy>,
+    scatter: &[UpdateScatterTerm],
+) {
+    cands.sort_by(|&x, &y| update_cmp(&pods[x], &pods[y]).then_with(|| pods[x].name.cmp(pods[y].name)));
+    if let Some(pr) = priority {
+        if !pr.weight_priority.is_empty() {
+            let sels: Vec<(i32, Option<Selector>)> = pr
+                .weight_priority
+                .iter()
+                .map(|t| (t.weight, Selector::parse(&t.match_selector, "").ok()))
+                .collect();
+            let score = |i: usize| -> i64 {
+                let l = pods[i].labels();
+                sels.iter()
+                    .filter(|(_, s)| s.as_ref().is_some_and(|s| s.matches(l)))
+                    .map(|(w, _)| i64::from(*w))
+                    .sum()
+            };
+            let scores: BTreeMap<usize, i64> = cands.iter().map(|&i| (i, score(i))).collect();
+            cands.sort_by(|a, b| scores[b].cmp(&scores[a]));
+        } else if !pr.order_priority.is_empty() {
+            let key = |i: usize| -> (i64, i64) {
+                let l = pods[i].labels();
+                for (lvl, t) in pr.order_priority.iter().enumerate() {
+                    if let Some(v) = l.get(&t.ordered_key) {
+                        return (lvl as i64, trailing_number(v));
+                    }
+                }
+                (-1, 0)
+            };
+            let keys: BTreeMap<usize, (i64, i64)> = cands.iter().map(|&i| (i, key(i))).collect();
+            cands.sort_by(|a, b| {
+                let (ka, kb) = (keys[a], keys[b]);
+                ka.0.cmp(&kb.0).then_with(|| kb.1.cmp(&ka.1))
+            });
+        }
+    }
+    if !scatter.is_empty() && cands.len() >= 2 {
+        scatter_sort(pods, cands, scatter);
+    }
+    // CS-61: PreparingUpdate first (stable).
+    cands.sort_by_key(|&i| pods[i].state != State::PreparingUpdate);
+}
+
+fn round_half_away(v: f64) -> usize {
+    v.round().max(0.0) as usize
+}
+
+fn grouping(a: usize, b: usize) -> (usize, usize) {
+    let g = a.min(b).max(1) as f64;
+    (round_half_away(a as f64 / g).max(1), round_half_away(b as f64 / g).max(1))
+}
+
+/// CS-60.
+fn scatter_sort(pods: &[PodInfo<'_>], cands: &mut [usize], terms: &[UpdateScatterTerm]) {
+    let label_is =
+        |i: usize, t: &UpdateScatterTerm| pods[i].labels().get(&t.key).map_or("", String::as_str) == t.value;
+    let mut order: Vec<&UpdateScatterTerm> = Vec::new();
+    if terms.len() == 1 {
+        order.push(&terms[0]);
+    } else {
+        let mut counted: Vec<(usize, &UpdateScatterTerm)> = terms
+            .iter()
+            .map(|t| (cands.iter().filter(|&&i| pods[i].labels().get(&t.key) == Some(&t.value)).count(), t))
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        counted.sort_by_key(|c| std::cmp::Reverse(c.0));
+        order.extend(counted.into_iter().map(|(_, t)| t));
+    }
+    for t in order {
+        let (matched, unmatched): (Vec<usize>, Vec<usize>) = cands.iter().partition(|&&i| label_is(i, t));
+        if matched.len() <= 1 || unmatched.len() <= 1 {
+            continue;
+        }
+        let total_matched_all = (0..pods.len()).filter(|&i| label_is(i, t)).count();
+        let total_unmatched = pods.len() - total_matched_all;
+        let mut matched = matched;
+        let last = matched.pop();
+        let total_matched = total_matched_all.saturating_sub(1).max(1);
+        let (lm, lu) = (matched.len(), unmatched.len());
+        let (ga, gb, group_num, remainder);
+        if (total_unmatched as f32) / (total_matched as f32) >= (lu as f32) / (lm as f32) {
+            let (x, y) = grouping(lm, lu);
+            ga = x;
+            gb = y;
+            group_num = lm.min(lu);
+            remainder = 0;
+        } else {
+            let (x, y) = grouping(total_matched, total_unmatched);
+            ga = x;
+            gb = y;
+            group_num = (lm / ga).min(lu / gb);
+            remainder = lu.saturating_sub(group_num * gb);
+        }
+        let mut out = Vec::with_capacity(cands.len());
+        let (mut mi, mut ui) = (0usize, 0usize);
+        out.extend_from_slice(&unmatched[..remainder.min(lu)]);
+        ui += remainder.min(lu);
+        for _ in 0..group_num {
+            let me = (mi + ga).min(lm);
+            out.extend_from_slice(&matched[mi..me]);
+            mi = me;
+            let ue = (ui + gb).min(lu);
+            out.extend_from_slice(&unmatched[ui..ue]);
+            ui = ue;
+        }
+        out.extend_from_slice(&matched[mi..]);
+        out.extend_from_slice(&unmatched[ui..]);
+        out.extend(last);
+        cands.copy_from_slice(&out);
+    }
+}

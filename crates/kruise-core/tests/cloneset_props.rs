@@ -1,0 +1,124 @@
+//! Property tests of the CloneSet planner's invariants, run against the in-memory cluster of
+//! `common`.
+
+mod common;
+
+use common::{Cluster, settle};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::apps::v1beta1::CloneSet;
+use kruise_api::keys;
+use kruise_core::cloneset::fixtures::{self, pod, rolling, ts};
+use kruise_core::cloneset::{ActionKind, Input, plan};
+use kruise_core::{Expectations, Features};
+use proptest::prelude::*;
+
+prop_compose! {
+    fn spec()(replicas in 0i32..8, partition in 0i32..5, max_unavailable in 1i32..4, surge in 0i32..3,
+              in_place in any::<bool>(), min_ready in prop_oneof![Just(0i32), Just(10i32)])
+              -> (i32, i32, i32, i32, bool, i32) {
+        (replicas, partition, max_unavailable, surge, in_place, min_ready)
+    }
+}
+
+fn make(spec: (i32, i32, i32, i32, bool, i32)) -> CloneSet {
+    let (r, p, u, s, in_place, m) = spec;
+    let mut cs = fixtures::cloneset("web", r, "nginx:1");
+    cs.spec.min_ready_seconds = m;
+    let ru = rolling(&mut cs);
+    ru.partition = Some(IntOrString::Int(p));
+    ru.max_unavailable = Some(IntOrString::Int(u));
+    ru.max_surge = Some(IntOrString::Int(if in_place { 0 } else { s }));
+    ru.pod_update_policy = Some(if in_place { "InPlaceIfPossible" } else { "ReCreate" }.into());
+    cs
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// CS-62/CS-66: a rollout converges to `R − P` updated pods, never disrupts more than
+    /// `maxUnavailable` available pods at once, never exceeds `R + maxSurge` pods, and
+    /// never updates pods beyond the partition.
+    #[test]
+    fn rollout_invariants_and_convergence(s in spec()) {
+        let cs = make(s);
+        let (r, p, u, surge, in_place, _) = s;
+        let surge = if in_place { 0 } else { surge };
+        let mut c = Cluster::new(cs);
+        let rounds = settle(&mut c, 60);
+        prop_assert!(rounds < 60, "initial scale-up did not converge");
+        prop_assert_eq!(c.pods.len() as i32, r);
+        let rev1 = c.cs.status.as_ref().unwrap().update_revision.clone();
+        fixtures::set_image(&mut c.cs, "nginx:2");
+        let mut converged = false;
+        for _ in 0..120 {
+            let (plan, w) = c.plan();
+            let disrupted = plan.actions.iter().filter(|a| match &a.kind {
+                ActionKind::UpdateInPlace { .. } => true,
+                ActionKind::PatchPod { patch } => patch.labels.contains_key(keys::SPECIFIED_DELETE),
+                _ => false,
+            }).count() as i32;
+            prop_assert!(disrupted <= u.max(1) + surge, "disrupted {} > U {}", disrupted, u);
+            c.apply(&w);
+            prop_assert!(c.pods.len() as i32 <= r + surge, "{} pods > R+S", c.pods.len());
+            let upd = plan.status.update_revision.clone();
+            prop_assert!(c.on_revision(&upd) as i32 <= r - p.min(r) + surge);
+            c.now += 31;
+            c.seed += 1;
+            c.kubelet();
+            let busy = plan.actions.iter().any(|a| !matches!(a.kind, ActionKind::UpdateStatus));
+            if !busy && plan.requeue.is_none() {
+                converged = true;
+                break;
+            }
+        }
+        prop_assert!(converged, "rollout did not converge");
+        let upd = c.cs.status.as_ref().unwrap().update_revision.clone();
+        prop_assert_ne!(&upd, &rev1);
+        prop_assert_eq!(c.pods.len() as i32, r);
+        prop_assert_eq!(c.on_revision(&upd) as i32, r - p.min(r));
+    }
+
+    /// CS-35/CS-50: every owned pod named in podsToDelete is deleted or held with a reason.
+    #[test]
+    fn pods_to_delete_are_deleted_or_held(n in 1usize..8, picks in proptest::collection::btree_set(0usize..8, 0..5), u in 0i32..3) {
+        let mut cs = fixtures::cloneset("web", n as i32, "nginx:1");
+        rolling(&mut cs).max_unavailable = Some(IntOrString::Int(u));
+        let rev = fixtures::revision_of(&cs, 1);
+        let rn = rev.metadata.name.clone().unwrap();
+        fixtures::set_status(&mut cs, &rn, &rn);
+        let pods: Vec<Pod> = (0..n).map(|i| pod(&cs, &format!("p{i}"), &rn).build()).collect();
+        cs.spec.scale_strategy.pods_to_delete = picks.iter().filter(|&&i| i < n).map(|i| format!("web-p{i}")).collect();
+        let exp = Expectations::new();
+        let revs = vec![rev];
+        let input = Input { cloneset: &cs, pods: &pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
+            id_seed: 1, features: Features::default(), expectations: &exp };
+        let p = plan(&input).unwrap();
+        for name in &cs.spec.scale_strategy.pods_to_delete {
+            let deleted = p.actions.iter().any(|a| a.kind == ActionKind::DeletePod && a.pod.as_deref() == Some(name));
+            prop_assert!(deleted || p.held_reason(name).is_some(), "{} neither deleted nor held", name);
+        }
+    }
+
+    /// CS-91: the same input in any pod order gives the same plan, byte for byte.
+    #[test]
+    fn deterministic(s in spec(), have in 0usize..8, seed in any::<u64>(), rev_on_new in proptest::collection::vec(any::<bool>(), 8)) {
+        let mut cs = make(s);
+        let r1 = fixtures::revision_of(&cs, 1);
+        fixtures::set_image(&mut cs, "nginx:2");
+        let r2 = fixtures::revision_of(&cs, 2);
+        let (n1, n2) = (r1.metadata.name.clone().unwrap(), r2.metadata.name.clone().unwrap());
+        fixtures::set_status(&mut cs, &n1, &n2);
+        let pods: Vec<Pod> = (0..have).map(|i| pod(&cs, &format!("p{i}"), if rev_on_new[i] { &n2 } else { &n1 }).build()).collect();
+        let mut rev_pods = pods.clone();
+        rev_pods.reverse();
+        let revs = vec![r1, r2];
+        let exp = Expectations::new();
+        let mk = |pods: &[Pod]| {
+            let input = Input { cloneset: &cs, pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
+                id_seed: seed, features: Features::default(), expectations: &exp };
+            serde_json::to_string(&plan(&input).unwrap()).unwrap()
+        };
+        prop_assert_eq!(mk(&pods), mk(&rev_pods));
+    }
+}

@@ -69,8 +69,11 @@ async fn cs_44_create_from_scratch_posts_pods_then_status() {
             call("PATCH", CS_STATUS)
         ]
     );
+    // The adapter hands the planner the CloneSet with the webhook defaults applied (CS-10..12).
+    let mut defaulted = cs.clone();
+    kruise_api::defaults::default(&mut defaulted);
     for (s, n) in sent.iter().zip(names) {
-        let want = new_pod(&cs, n);
+        let want = new_pod(&defaulted, n);
         assert_eq!(
             s.body,
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": to_json(&want.metadata), "spec": to_json(&want.spec)})

@@ -14,6 +14,8 @@
 //! After an update of a pod, PVC or revision, the resourceVersion the server returned is
 //! recorded, so the next reconcile waits for the cache to show at least that version.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use kruise_api::FieldPath;
 use kruise_core::reconciler::PlannedWrite;
@@ -35,8 +37,8 @@ pub const FIELD_MANAGER: &str = "kruise-rs";
 /// What happened to one write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WriteResult {
-    /// The server accepted it.
-    Done,
+    /// The server accepted it; the object's resourceVersion it returned, if any.
+    Done(Option<String>),
     /// Nothing to do: a delete found the object gone or replaced by a namesake.
     AlreadyDone,
 }
@@ -98,6 +100,12 @@ impl Executor {
 
     /// Carries out `writes` in order for workload `key`, recording expectations in `store`.
     /// Stops at the first failure; returns how many writes were carried out.
+    ///
+    /// A `Replace` without `metadata.resourceVersion` that follows an earlier write to the same
+    /// object in this plan (an in-place update's pod write after its condition write) is
+    /// guarded by the resourceVersion that earlier write returned: the object may only have
+    /// moved by our own hand, and a 409 reveals anyone else's. Without such an earlier write
+    /// it is refused ([`AdapterError::MalformedWrite`]).
     pub async fn execute_all(
         &self,
         key: &WorkloadKey,
@@ -105,6 +113,7 @@ impl Executor {
         store: &ExpectationsStore,
         now: Timestamp,
     ) -> Result<usize, AdapterError> {
+        let mut last_rv: BTreeMap<&Target, String> = BTreeMap::new();
         for (done, w) in writes.iter().enumerate() {
             let span = tracing::debug_span!(
                 "write",
@@ -113,10 +122,29 @@ impl Executor {
                 action = %w.action,
                 reason = %w.reason,
             );
-            let result = self.execute(key, &w.write, store, now).instrument(span.clone()).await;
+            let target = w.write.target();
+            let chained = match (&w.write, last_rv.get(target)) {
+                (ApiWrite::Replace { target, subresource, object }, Some(rv))
+                    if object.pointer("/metadata/resourceVersion").is_none_or(serde_json::Value::is_null) =>
+                {
+                    let mut object = object.clone();
+                    if let Some(meta) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                        meta.insert("resourceVersion".to_owned(), serde_json::Value::String(rv.clone()));
+                    }
+                    Some(ApiWrite::Replace { target: target.clone(), subresource: *subresource, object })
+                }
+                _ => None,
+            };
+            let write = chained.as_ref().unwrap_or(&w.write);
+            let result = self.execute(key, write, store, now).instrument(span.clone()).await;
             let _enter = span.enter();
             match result {
-                Ok(result) => tracing::debug!(?result, "written"),
+                Ok(result) => {
+                    tracing::debug!(?result, "written");
+                    if let WriteResult::Done(Some(rv)) = result {
+                        last_rv.insert(target, rv);
+                    }
+                }
                 Err(e) => {
                     tracing::info!(error = %e, written = done, "write failed; plan stopped");
                     return Err(e);
@@ -149,7 +177,7 @@ impl Executor {
                 let obj = self.object_for(target, object, false)?;
                 store.expect_create(key, &target.name, now);
                 match api.create(&pp, &obj).await {
-                    Ok(_) => Ok(WriteResult::Done),
+                    Ok(created) => Ok(WriteResult::Done(created.metadata.resource_version)),
                     Err(e) => {
                         store.forget_create(key, &target.name);
                         Err(fail(e))
@@ -165,7 +193,7 @@ impl Executor {
                 };
                 let written = res.map_err(fail)?;
                 self.record_resource_version(key, target, &written, store, now);
-                Ok(WriteResult::Done)
+                Ok(WriteResult::Done(written.metadata.resource_version))
             }
             ApiWrite::MergePatch { subresource, patch, .. } => {
                 let params =
@@ -188,7 +216,7 @@ impl Executor {
                 };
                 let written = res.map_err(fail)?;
                 self.record_resource_version(key, target, &written, store, now);
-                Ok(WriteResult::Done)
+                Ok(WriteResult::Done(written.metadata.resource_version))
             }
             ApiWrite::Delete { uid, .. } => {
                 let dp = DeleteParams {
@@ -199,7 +227,7 @@ impl Executor {
                 };
                 store.expect_delete(key, &target.name, now);
                 match api.delete(&target.name, &dp).await {
-                    Ok(_) => Ok(WriteResult::Done),
+                    Ok(_) => Ok(WriteResult::Done(None)),
                     // Gone already, or the name now belongs to another object: nothing to do.
                     Err(e) if matches!(api_status(&e), Some(404 | 409)) => {
                         store.forget_delete(key, &target.name);

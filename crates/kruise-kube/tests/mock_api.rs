@@ -323,7 +323,10 @@ async fn status_replace_uses_status_subresource_and_requires_resource_version() 
     let target = Target::namespaced("apps.kruise.io/v1beta1", "CloneSet", NS, "web");
     let write =
         ApiWrite::Replace { target: target.clone(), subresource: Subresource::Status, object: to_json(&cs) };
-    assert_eq!(exec.execute(&key, &write, &store, now()).await.unwrap(), WriteResult::Done);
+    assert_eq!(
+        exec.execute(&key, &write, &store, now()).await.unwrap(),
+        WriteResult::Done(Some("1000".to_owned()))
+    );
     assert_eq!(
         server.calls(),
         vec![call(

@@ -79,11 +79,22 @@ impl MockServer {
     /// A client whose requests are answered by `replies`, in order. A request beyond the
     /// script gets a 500 (and is recorded, so the comparison fails).
     pub fn start(replies: Vec<Reply>) -> (kube::Client, MockServer) {
+        let mut replies = replies.into_iter();
+        Self::start_with(move |_| {
+            replies
+                .next()
+                .unwrap_or_else(|| Reply::status(500, "InternalError", "unscripted request", "", ""))
+        })
+    }
+
+    /// A client whose requests are answered by `handler`.
+    pub fn start_with(
+        mut handler: impl FnMut(&Sent) -> Reply + Send + 'static,
+    ) -> (kube::Client, MockServer) {
         let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let log = sent.clone();
         let task = tokio::spawn(async move {
-            let mut replies = replies.into_iter();
             while let Some((req, respond)) = handle.next_request().await {
                 let (parts, body) = req.into_parts();
                 let bytes = body.collect_bytes().await.unwrap_or_default();
@@ -93,7 +104,7 @@ impl MockServer {
                     serde_json::from_slice(&bytes)
                         .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
                 };
-                log.lock().unwrap().push(Sent {
+                let sent = Sent {
                     method: parts.method.to_string(),
                     uri: parts.uri.to_string(),
                     content_type: parts
@@ -102,10 +113,9 @@ impl MockServer {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned),
                     body,
-                });
-                let reply = replies
-                    .next()
-                    .unwrap_or_else(|| Reply::status(500, "InternalError", "unscripted request", "", ""));
+                };
+                let reply = handler(&sent);
+                log.lock().unwrap().push(sent);
                 let resp = Response::builder()
                     .status(reply.status)
                     .header("content-type", "application/json")

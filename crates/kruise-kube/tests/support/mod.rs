@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod mock;
 
 use std::collections::BTreeMap;
@@ -172,6 +173,9 @@ impl Cluster {
     }
     pub fn apply_pod(&mut self, pod: &Pod) {
         self.pods.apply_watcher_event(&watcher::Event::Apply(pod.clone()));
+    }
+    pub fn apply_revision(&mut self, rev: &ControllerRevision) {
+        self.revisions.apply_watcher_event(&watcher::Event::Apply(rev.clone()));
     }
     pub fn delete_pod(&mut self, pod: &Pod) {
         self.pods.apply_watcher_event(&watcher::Event::Delete(pod.clone()));

@@ -184,13 +184,14 @@ async fn main() -> ExitCode {
 
     // Leader election: controllers start only once this replica holds the Lease, and stop
     // when it is lost or on shutdown.
+    let mut elector = None;
     let leading = if args.leader_elect {
         let mut cfg = LeaseConfig::new(&args.leader_election_namespace, &args.leader_election_id, &identity);
         cfg.lease_duration = Duration::from_secs(args.lease_duration);
         cfg.renew_deadline = Duration::from_secs(args.renew_deadline);
         cfg.retry_period = Duration::from_secs(args.retry_period);
         let (lead_tx, mut lead_rx) = watch::channel(false);
-        tokio::spawn(LeaderElector::new(client.clone(), cfg).run(lead_tx, stop_rx.clone()));
+        elector = Some(tokio::spawn(LeaderElector::new(client.clone(), cfg).run(lead_tx, stop_rx.clone())));
         // A standby replica is ready: it serves health and metrics and waits for the Lease.
         health.ready.store(true, std::sync::atomic::Ordering::Relaxed);
         metrics.set_leader(false);
@@ -270,6 +271,10 @@ async fn main() -> ExitCode {
     let _ = ctl_stop_tx.send(());
     for c in controllers {
         let _ = c.await;
+    }
+    // Let the elector release the Lease (on shutdown) so a successor need not wait it out.
+    if let Some(e) = elector {
+        let _ = tokio::time::timeout(Duration::from_secs(5), e).await;
     }
     let _ = http.await;
     if lost_lease {

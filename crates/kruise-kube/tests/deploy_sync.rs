@@ -277,3 +277,31 @@ fn chart_without_leader_election_has_no_lease_role() {
     let args = &dep["spec"]["template"]["spec"]["containers"][0]["args"];
     assert!(args.as_array().unwrap().contains(&json!("--leader-elect=false")));
 }
+
+/// Every flag the manifests pass exists in the binary, and every env var they set is one it
+/// reads.
+#[test]
+fn manifest_flags_and_env_exist_in_the_binary() {
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_kruise-operator")).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    for doc in render_chart(json!({"watchNamespace": "team-a", "featureGates": "CloneSetShortHash=true"}))
+        .into_iter()
+        .chain(plain_manifests())
+        .filter(|d| d["kind"] == "Deployment")
+    {
+        let c = &doc["spec"]["template"]["spec"]["containers"][0];
+        for arg in c["args"].as_array().unwrap() {
+            let flag = scalar(arg).split('=').next().unwrap_or_default().to_owned();
+            assert!(
+                help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
+                "{flag} not in --help"
+            );
+        }
+        for env in c["env"].as_array().unwrap() {
+            let name = scalar(&env["name"]);
+            assert!(help.contains(&format!("[env: {name}")), "{name} not read by the binary");
+        }
+    }
+}

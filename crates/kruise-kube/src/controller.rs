@@ -586,3 +586,71 @@ pub async fn run<R>(
         .await;
     tracing::info!(controller = %config.name, "controller stopped");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+    use kruise_api::apps::v1beta1::{CloneSet, CloneSetSpec};
+
+    fn meta(ns: &str, labels: &[(&str, &str)], owner: Option<(&str, &str, &str)>) -> ObjectMeta {
+        ObjectMeta {
+            namespace: Some(ns.into()),
+            name: Some("p".into()),
+            labels: Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+            owner_references: owner.map(|(api_version, kind, name)| {
+                vec![OwnerReference {
+                    api_version: api_version.into(),
+                    kind: kind.into(),
+                    name: name.into(),
+                    uid: "u".into(),
+                    controller: Some(true),
+                    block_owner_deletion: None,
+                }]
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// CS-24: pods created by OpenKruise carry a v1alpha1 owner reference; they still belong
+    /// to the (v1beta1-watched) CloneSet. Other kinds and groups do not.
+    #[test]
+    fn cs_24_owner_keys_accept_any_version_of_the_group() {
+        let m = meta("ns", &[], Some(("apps.kruise.io/v1alpha1", "CloneSet", "web")));
+        assert_eq!(owner_keys::<CloneSet>(&m).collect::<Vec<_>>(), [WorkloadKey::new("ns", "web")]);
+        let m = meta("ns", &[], Some(("apps/v1", "ReplicaSet", "web")));
+        assert_eq!(owner_keys::<CloneSet>(&m).count(), 0);
+        let m = meta("ns", &[], Some(("example.com/v1", "CloneSet", "web")));
+        assert_eq!(owner_keys::<CloneSet>(&m).count(), 0);
+    }
+
+    /// CS-24: an orphan matching a CloneSet's selector in its namespace triggers that
+    /// CloneSet (so the planner can adopt it); one in another namespace does not.
+    #[test]
+    fn cs_24_orphans_trigger_matching_workloads() {
+        let (reader, mut writer) = reflector::store::<CloneSet>();
+        let mut cs = CloneSet::new(
+            "web",
+            CloneSetSpec {
+                selector: Some(LabelSelector {
+                    match_labels: Some([("app".to_owned(), "web".to_owned())].into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        );
+        cs.metadata.namespace = Some("ns".into());
+        writer.apply_watcher_event(&watcher::Event::Apply(cs));
+        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &reader);
+        assert_eq!(hit.len(), 1);
+        assert_eq!(hit[0].name, "web");
+        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &reader).is_empty());
+        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &reader).is_empty());
+    }
+
+    #[test]
+    fn seeds_differ_between_reconciles() {
+        let now = Timestamp::UNIX_EPOCH;
+        assert_ne!(fresh_seed(0, now), fresh_seed(1, now));
+    }
+}

@@ -156,9 +156,10 @@ async fn walkthrough(env: &Env) -> TestResult {
         Ok((pods.len() == 3 && direct).then_some(()))
     })
     .await?;
-    env.wait("01: 3 pods available", |pods| async move {
+    // Settled: ready for 30 s, so that step 02 counts only its new pods as unavailable.
+    env.wait("01: 3 pods ready for 30 s", |pods| async move {
         let now = Timestamp::now();
-        Ok((pods.values().filter(|p| available(p, 0, now)).count() == 3).then_some(()))
+        Ok((pods.values().filter(|p| available(p, 30, now)).count() == 3).then_some(()))
     })
     .await?;
 

@@ -240,6 +240,299 @@ pub fn statefulset_to_v1alpha1(src: &v1beta1::StatefulSet) -> v1alpha1::Stateful
     }
 }
 
+/// BroadcastJob v1alpha1 → v1beta1 (BJ-1): the versions are field-identical.
+pub fn broadcastjob_to_v1beta1(src: &v1alpha1::BroadcastJob) -> v1beta1::BroadcastJob {
+    v1beta1::BroadcastJob {
+        metadata: src.metadata.clone(),
+        spec: src.spec.clone(),
+        status: src.status.clone(),
+    }
+}
+
+/// BroadcastJob v1beta1 → v1alpha1 (BJ-1): the versions are field-identical.
+pub fn broadcastjob_to_v1alpha1(src: &v1beta1::BroadcastJob) -> v1alpha1::BroadcastJob {
+    v1alpha1::BroadcastJob {
+        metadata: src.metadata.clone(),
+        spec: src.spec.clone(),
+        status: src.status.clone(),
+    }
+}
+
+/// ImagePullJob v1alpha1 → v1beta1 (IPJ-1): the versions are field-identical.
+pub fn imagepulljob_to_v1beta1(src: &v1alpha1::ImagePullJob) -> v1beta1::ImagePullJob {
+    v1beta1::ImagePullJob {
+        metadata: src.metadata.clone(),
+        spec: src.spec.clone(),
+        status: src.status.clone(),
+    }
+}
+
+/// ImagePullJob v1beta1 → v1alpha1 (IPJ-1): the versions are field-identical.
+pub fn imagepulljob_to_v1alpha1(src: &v1beta1::ImagePullJob) -> v1alpha1::ImagePullJob {
+    v1alpha1::ImagePullJob {
+        metadata: src.metadata.clone(),
+        spec: src.spec.clone(),
+        status: src.status.clone(),
+    }
+}
+
+/// NodeImage v1alpha1 → v1beta1 (IPJ-5): secret references get an empty `mode`.
+pub fn nodeimage_to_v1beta1(src: &v1alpha1::NodeImage) -> v1beta1::NodeImage {
+    let images = src
+        .spec
+        .images
+        .iter()
+        .map(|(name, img)| {
+            let spec = v1beta1::ImageSpec {
+                pull_secrets: img
+                    .pull_secrets
+                    .iter()
+                    .map(|r| v1beta1::ReferenceObject {
+                        namespace: r.namespace.clone(),
+                        name: r.name.clone(),
+                        mode: String::new(),
+                    })
+                    .collect(),
+                tags: img.tags.clone(),
+                sandbox_config: img.sandbox_config.clone(),
+            };
+            (name.clone(), spec)
+        })
+        .collect();
+    v1beta1::NodeImage {
+        metadata: src.metadata.clone(),
+        spec: v1beta1::NodeImageSpec { images },
+        status: src.status.clone(),
+    }
+}
+
+/// NodeImage v1beta1 → v1alpha1 (IPJ-5): the secret references' `mode` is dropped (v1alpha1
+/// has no such field), as upstream's conversion does.
+pub fn nodeimage_to_v1alpha1(src: &v1beta1::NodeImage) -> v1alpha1::NodeImage {
+    let images = src
+        .spec
+        .images
+        .iter()
+        .map(|(name, img)| {
+            let spec = v1alpha1::ImageSpec {
+                pull_secrets: img
+                    .pull_secrets
+                    .iter()
+                    .map(|r| v1alpha1::ReferenceObject {
+                        namespace: r.namespace.clone(),
+                        name: r.name.clone(),
+                    })
+                    .collect(),
+                tags: img.tags.clone(),
+                sandbox_config: img.sandbox_config.clone(),
+            };
+            (name.clone(), spec)
+        })
+        .collect();
+    v1alpha1::NodeImage {
+        metadata: src.metadata.clone(),
+        spec: v1alpha1::NodeImageSpec { images },
+        status: src.status.clone(),
+    }
+}
+
+/// Why a v1beta1 Rollout has no v1alpha1 form.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RolloutConversionError {
+    /// v1alpha1 has no blue-green strategy. (Upstream's conversion silently returns an object
+    /// with metadata only; here it is an error.)
+    #[error("spec.strategy.blueGreen: a blue-green Rollout has no rollouts.kruise.io/v1alpha1 form")]
+    BlueGreen,
+}
+
+fn traffic_routing_to_v1beta1(
+    r: &crate::rollouts::v1alpha1::TrafficRoutingRef,
+) -> crate::rollouts::v1beta1::TrafficRoutingRef {
+    crate::rollouts::v1beta1::TrafficRoutingRef {
+        service: r.service.clone(),
+        grace_period_seconds: r.grace_period_seconds,
+        ingress: r.ingress.clone(),
+        gateway: r.gateway.clone(),
+        custom_network_refs: r.custom_network_refs.clone(),
+        additional_params: Default::default(),
+    }
+}
+
+/// Rollout v1alpha1 → v1beta1 (RO-5).
+///
+/// `objectRef.workloadRef` becomes `workloadRef`; a step's `weight: w` becomes
+/// `traffic: "w%"`, and also `replicas: "w%"` when the step has no `replicas`; header matches
+/// are kept; `enableExtraWorkloadForCanary` is true unless the
+/// `rollouts.kruise.io/rolling-style` annotation equals `partition` (case-insensitive), so an
+/// un-annotated Rollout becomes canary-style (RO-12 then degrades it to partition for anything
+/// but a native Deployment); the `rollouts.kruise.io/trafficrouting` annotation becomes
+/// `trafficRoutingRef`. The deprecated `rolloutID` is dropped. The status moves from
+/// `canaryStatus` into `canaryStatus` + its common part; the top-level step mirrors stay empty
+/// until the controller writes them. A missing `workloadRef` or `canary` (which upstream would
+/// crash on) converts to an empty reference / no strategy.
+pub fn rollout_to_v1beta1(src: &crate::rollouts::v1alpha1::Rollout) -> crate::rollouts::v1beta1::Rollout {
+    use crate::rollouts::v1beta1 as b;
+    let annotations = src.metadata.annotations.as_ref();
+    let style = src.rolling_style_annotation();
+    let canary = src.spec.strategy.canary.as_ref().map(|c| b::CanaryStrategy {
+        steps: c
+            .steps
+            .iter()
+            .map(|s| b::CanaryStep {
+                traffic: s.weight.map(|w| format!("{w}%")),
+                request_header_modifier: s.request_header_modifier.clone(),
+                matches: s
+                    .matches
+                    .iter()
+                    .map(|m| b::HttpRouteMatch { headers: m.headers.clone(), ..Default::default() })
+                    .collect(),
+                replicas: s
+                    .replicas
+                    .clone()
+                    .or_else(|| s.weight.map(|w| IntOrString::String(format!("{w}%")))),
+                pause: s.pause.clone(),
+            })
+            .collect(),
+        traffic_routings: c.traffic_routings.iter().map(traffic_routing_to_v1beta1).collect(),
+        failure_threshold: c.failure_threshold.clone(),
+        patch_pod_template_metadata: c.patch_pod_template_metadata.clone(),
+        enable_extra_workload_for_canary: !style.eq_ignore_ascii_case("partition"),
+        traffic_routing_ref: annotations
+            .and_then(|a| a.get(keys::ROLLOUT_TRAFFIC_ROUTING))
+            .cloned()
+            .unwrap_or_default(),
+        disable_generate_canary_service: c.disable_generate_canary_service,
+    });
+    let status = src.status.as_ref().map(|st| b::RolloutStatus {
+        observed_generation: st.observed_generation,
+        canary_status: st.canary_status.as_ref().map(|cs| b::CanaryStatus {
+            common: b::CommonStatus {
+                observed_workload_generation: cs.observed_workload_generation,
+                observed_rollout_id: cs.observed_rollout_id.clone(),
+                rollout_hash: cs.rollout_hash.clone(),
+                stable_revision: cs.stable_revision.clone(),
+                pod_template_hash: cs.pod_template_hash.clone(),
+                current_step_index: cs.current_step_index,
+                next_step_index: cs.next_step_index,
+                finalising_step: cs.finalising_step.clone(),
+                current_step_state: cs.current_step_state.clone(),
+                message: cs.message.clone(),
+                last_update_time: cs.last_update_time.clone(),
+            },
+            canary_revision: cs.canary_revision.clone(),
+            canary_replicas: cs.canary_replicas,
+            canary_ready_replicas: cs.canary_ready_replicas,
+        }),
+        blue_green_status: None,
+        conditions: st.conditions.clone(),
+        phase: st.phase.clone(),
+        message: st.message.clone(),
+        current_step_index: 0,
+        current_step_state: String::new(),
+    });
+    b::Rollout {
+        metadata: src.metadata.clone(),
+        spec: b::RolloutSpec {
+            workload_ref: src.spec.object_ref.workload_ref.clone().unwrap_or_default(),
+            strategy: b::RolloutStrategy { paused: src.spec.strategy.paused, canary, blue_green: None },
+            disabled: src.spec.disabled,
+        },
+        status,
+    }
+}
+
+/// Rollout v1beta1 → v1alpha1 (RO-5), for clients that read the old version.
+///
+/// `traffic` becomes `weight` (a percent that does not parse reads as 0, as upstream); matches
+/// keep only their headers; `additionalParams`, the step paths and query params and the
+/// top-level step mirrors are lost. The `rollouts.kruise.io/rolling-style` annotation is set to
+/// `canary` or `partition` from `enableExtraWorkloadForCanary`, and `trafficRoutingRef` becomes
+/// the `rollouts.kruise.io/trafficrouting` annotation. A blue-green Rollout is an error.
+pub fn rollout_to_v1alpha1(
+    src: &crate::rollouts::v1beta1::Rollout,
+) -> Result<crate::rollouts::v1alpha1::Rollout, RolloutConversionError> {
+    use crate::rollouts::v1alpha1 as a;
+    if src.spec.strategy.blue_green.is_some() {
+        return Err(RolloutConversionError::BlueGreen);
+    }
+    let mut metadata = src.metadata.clone();
+    let canary = src.spec.strategy.canary.as_ref().map(|c| {
+        let annotations = metadata.annotations.get_or_insert_with(Default::default);
+        let style = if c.enable_extra_workload_for_canary { "canary" } else { "partition" };
+        annotations.insert(keys::ROLLOUT_ROLLING_STYLE.to_owned(), style.to_owned());
+        if !c.traffic_routing_ref.is_empty() {
+            annotations.insert(keys::ROLLOUT_TRAFFIC_ROUTING.to_owned(), c.traffic_routing_ref.clone());
+        }
+        a::CanaryStrategy {
+            steps: c
+                .steps
+                .iter()
+                .map(|s| a::CanaryStep {
+                    weight: s.traffic.as_ref().map(|t| {
+                        crate::intstr::scaled_strict(Some(&IntOrString::String(t.clone())), 100, true)
+                            .unwrap_or(0)
+                    }),
+                    request_header_modifier: s.request_header_modifier.clone(),
+                    matches: s
+                        .matches
+                        .iter()
+                        .map(|m| a::HttpRouteMatch { headers: m.headers.clone() })
+                        .collect(),
+                    replicas: s.replicas.clone(),
+                    pause: s.pause.clone(),
+                })
+                .collect(),
+            traffic_routings: c
+                .traffic_routings
+                .iter()
+                .map(|r| a::TrafficRoutingRef {
+                    service: r.service.clone(),
+                    grace_period_seconds: r.grace_period_seconds,
+                    ingress: r.ingress.clone(),
+                    gateway: r.gateway.clone(),
+                    custom_network_refs: r.custom_network_refs.clone(),
+                })
+                .collect(),
+            failure_threshold: c.failure_threshold.clone(),
+            patch_pod_template_metadata: c.patch_pod_template_metadata.clone(),
+            disable_generate_canary_service: c.disable_generate_canary_service,
+        }
+    });
+    let status = src.status.as_ref().map(|st| a::RolloutStatus {
+        observed_generation: st.observed_generation,
+        canary_status: st.canary_status.as_ref().map(|cs| a::CanaryStatus {
+            observed_workload_generation: cs.common.observed_workload_generation,
+            observed_rollout_id: cs.common.observed_rollout_id.clone(),
+            rollout_hash: cs.common.rollout_hash.clone(),
+            stable_revision: cs.common.stable_revision.clone(),
+            canary_revision: cs.canary_revision.clone(),
+            pod_template_hash: cs.common.pod_template_hash.clone(),
+            canary_replicas: cs.canary_replicas,
+            canary_ready_replicas: cs.canary_ready_replicas,
+            next_step_index: cs.common.next_step_index,
+            current_step_index: cs.common.current_step_index,
+            current_step_state: cs.common.current_step_state.clone(),
+            message: cs.common.message.clone(),
+            last_update_time: cs.common.last_update_time.clone(),
+            finalising_step: cs.common.finalising_step.clone(),
+        }),
+        conditions: st.conditions.clone(),
+        phase: st.phase.clone(),
+        message: st.message.clone(),
+    });
+    Ok(a::Rollout {
+        metadata,
+        spec: a::RolloutSpec {
+            object_ref: a::ObjectRef { workload_ref: Some(src.spec.workload_ref.clone()) },
+            strategy: a::RolloutStrategy { paused: src.spec.strategy.paused, canary },
+            deprecated_rollout_id: String::new(),
+            disabled: src.spec.disabled,
+        },
+        status,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,3 +589,6 @@ mod tests {
         }
     }
 }
+
+mod daemonset_sidecarset;
+pub use daemonset_sidecarset::*;

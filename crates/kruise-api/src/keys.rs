@@ -141,3 +141,112 @@ pub mod statefulset_condition {
     /// A pod could not be updated.
     pub const FAILED_UPDATE_POD: &str = "FailedUpdatePod";
 }
+// ---- Advanced DaemonSet (ADS-1) ------------------------------------------------------------
+
+/// Pod label: legacy template generation of a DaemonSet pod (ADS-2).
+pub const POD_TEMPLATE_GENERATION: &str = "pod-template-generation";
+/// DaemonSet annotation: legacy template generation (ADS-2).
+pub const DEPRECATED_DAEMONSET_TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+/// DaemonSet annotation (v1alpha1): `"true"` ≡ v1beta1 `spec.scaleStrategy.partitionedScaling`
+/// (ADS-1, ADS-3).
+pub const DAEMONSET_PROGRESSIVE_CREATE_POD: &str = "daemonset.kruise.io/progressive-create-pod";
+/// Scheduler name of pods the DaemonSet controller binds itself (ADS-17).
+pub const DAEMONSET_CONTROLLER_SCHEDULER: &str = "kubernetes.io/daemonset-controller";
+
+// ---- SidecarSet (SCS-4) ------------------------------------------------------------------------
+
+/// SidecarSet annotation: hash of the sidecar containers; pod annotation: JSON map of
+/// per-SidecarSet upgrade records (SCS-6, SCS-8).
+pub const SIDECARSET_HASH: &str = "kruise.io/sidecarset-hash";
+/// As [`SIDECARSET_HASH`], computed with every image blanked (SCS-6, SCS-8).
+pub const SIDECARSET_HASH_WITHOUT_IMAGE: &str = "kruise.io/sidecarset-hash-without-image";
+/// Pod annotation: names of the SidecarSets injected, sorted, joined by `,` (SCS-4).
+pub const SIDECARSET_INJECTED_LIST: &str = "kruise.io/sidecarset-injected-list";
+/// Pod annotation: JSON `{"<sidecar>": "<sidecar>-1|-2"}`, the working hot-upgrade slot (SCS-60).
+pub const SIDECARSET_WORKING_HOTUPGRADE_CONTAINER: &str = "kruise.io/sidecarset-working-hotupgrade-container";
+/// Pod annotation prefix: `version.sidecarset.kruise.io/<container>` (SCS-21).
+pub const SIDECARSET_VERSION_PREFIX: &str = "version.sidecarset.kruise.io/";
+/// Pod annotation prefix: `versionalt.sidecarset.kruise.io/<container>` (SCS-21).
+pub const SIDECARSET_VERSION_ALT_PREFIX: &str = "versionalt.sidecarset.kruise.io/";
+/// Pod annotation: JSON in-place update state of sidecars (SCS-51).
+pub const SIDECARSET_INPLACE_UPDATE_STATE: &str = "kruise.io/sidecarset-inplace-update-state";
+/// Pod condition type maintained for not-upgradable pods (SCS-53).
+pub const SIDECARSET_UPGRADABLE: &str = "SidecarSetUpgradable";
+/// Env var set to `"true"` in every injected container (SCS-17).
+pub const SIDECAR_ENV_IS_INJECTED: &str = "IS_INJECTED";
+/// Env var of hot-upgrade containers: the slot's version annotation (SCS-21).
+pub const SIDECAR_ENV_VERSION: &str = "SIDECARSET_VERSION";
+/// Env var of hot-upgrade containers: the other slot's version annotation (SCS-21).
+pub const SIDECAR_ENV_VERSION_ALT: &str = "SIDECARSET_VERSION_ALT";
+/// ControllerRevision label: the SidecarSet's name (SCS-30).
+pub const SIDECARSET_NAME_LABEL: &str = "kruise.io/sidecarset-name";
+/// SidecarSet label (v1alpha1) and ControllerRevision label: the custom version (SCS-3, SCS-30).
+pub const SIDECARSET_CUSTOM_VERSION: &str = "apps.kruise.io/sidecarset-custom-version";
+/// SidecarSet annotation: `"true"` marks a canary SidecarSet (SCS-14).
+pub const SIDECARSET_CANARY: &str = "apps.kruise.io/sidecarset-canary";
+/// SidecarSet annotation: the base a canary SidecarSet replaces (SCS-14).
+pub const SIDECARSET_BASE: &str = "apps.kruise.io/sidecarset-base";
+/// Namespace label holding the namespace's own name (SCS-3 conversion of `spec.namespace`).
+pub const NAMESPACE_METADATA_NAME: &str = "kubernetes.io/metadata.name";
+// ---- BroadcastJob (BJ-3) ---------------------------------------------------------------------
+
+/// Pod label: the owning BroadcastJob's name (BJ-3). Users may not preset it (BJ-5).
+pub const BROADCASTJOB_NAME: &str = "broadcastjob-name";
+/// Pod label: the owning BroadcastJob's UID (BJ-3). Users may not preset it (BJ-5).
+pub const BROADCASTJOB_CONTROLLER_UID: &str = "broadcastjob-controller-uid";
+
+// ---- ImagePullJob and NodeImage (IPJ-3, IPJ-15, IPJ-20) --------------------------------------
+
+/// Finalizer on ImagePullJobs until their secret copies are released (IPJ-3, IPJ-16).
+pub const DELETION_PROTECTION_FINALIZER: &str = "apps.kruise.io/deletion-protection";
+/// Namespace the pull-secret copies live in (IPJ-15); env `KRUISE_DAEMON_CONFIG_NS` overrides.
+pub const KRUISE_DAEMON_CONFIG_NAMESPACE: &str = "kruise-daemon-config";
+/// Secret-copy annotation: `<namespace>/<name>` of the source secret (IPJ-15).
+pub const IMAGEPULLJOB_SOURCE_KEY: &str = "imagepulljobs.kruise.io/source-key";
+/// Secret-copy annotation: sorted, comma-joined `<namespace>/<job>` users (IPJ-15).
+pub const IMAGEPULLJOB_REFERENCES: &str = "imagepulljobs.kruise.io/references";
+/// Secret-copy annotation: `batch` for copies made by the per-secret scheme (IPJ-15).
+pub const IMAGEPULLJOB_MODE: &str = "imagepulljobs.kruise.io/mode";
+/// NodeImage label: not backed by a node; never garbage-collected (IPJ-20).
+pub const FAKE_NODEIMAGE: &str = "apps.kruise.io/fake-nodeimage";
+
+// ---- Kruise Rollouts (RO-7) --------------------------------------------------------------------
+
+/// Workload annotation: JSON `{"rolloutName": ...}` while a release is in progress.
+pub const ROLLOUT_IN_PROGRESSING: &str = "rollouts.kruise.io/in-progressing";
+/// Workload and pod label: the id of one release (RO-21, RO-41).
+pub const ROLLOUT_ID: &str = "rollouts.kruise.io/rollout-id";
+/// Pod label: the 1-based batch that upgraded the pod (RO-41).
+pub const ROLLOUT_BATCH_ID: &str = "rollouts.kruise.io/rollout-batch-id";
+/// Pod label: already on the target revision when a batch rollback started (RO-49).
+pub const ROLLOUT_NO_NEED_UPDATE: &str = "rollouts.kruise.io/no-need-update";
+/// Rollout annotation `"true"`: roll back step by step (RO-49).
+pub const ROLLOUT_ROLLBACK_IN_BATCH: &str = "rollouts.kruise.io/rollback-in-batch";
+/// Rollout annotation: fingerprint of the step plan (RO-36).
+pub const ROLLOUT_HASH: &str = "rollouts.kruise.io/hash";
+/// Rollout annotation: shared TrafficRouting name (v1alpha1 form, RO-64).
+pub const ROLLOUT_TRAFFIC_ROUTING: &str = "rollouts.kruise.io/trafficrouting";
+/// Rollout annotation (v1alpha1): `partition` or `canary` (RO-5).
+pub const ROLLOUT_ROLLING_STYLE: &str = "rollouts.kruise.io/rolling-style";
+/// Workload annotation: JSON owner reference of the controlling BatchRelease (RO-7).
+pub const BATCHRELEASE_CONTROL_INFO: &str = "batchrelease.rollouts.kruise.io/control-info";
+/// Workload label: `cloneset`, `deployment`, `statefulset` or `daemonset` (RO-7).
+pub const ROLLOUT_WORKLOAD_TYPE: &str = "rollouts.kruise.io/workload-type";
+/// Canary Deployment label: the stable Deployment's name (RO-7).
+pub const ROLLOUT_CANARY_DEPLOYMENT: &str = "rollouts.kruise.io/canary-deployment";
+/// Canary Deployment finalizer (RO-7).
+pub const BATCHRELEASE_FINALIZER: &str = "finalizer.rollouts.kruise.io/batch-release";
+/// Rollout finalizer: cleanup on delete (RO-7).
+pub const ROLLOUT_FINALIZER: &str = "rollouts.kruise.io/rollout";
+/// TrafficRouting finalizer prefix, followed by the Rollout name (RO-64).
+pub const ROLLOUT_PROGRESSING_FINALIZER_PREFIX: &str = "progressing.rollouts.kruise.io/";
+/// Deployment label: the stable ReplicaSet's pod-template-hash (RO-7).
+pub const ROLLOUT_STABLE_REVISION: &str = "rollouts.kruise.io/stable-revision";
+/// Deployment annotation: partition-style Deployment strategy (RO-7).
+pub const ROLLOUT_DEPLOYMENT_STRATEGY: &str = "rollouts.kruise.io/deployment-strategy";
+/// Deployment annotation: partition-style Deployment status (RO-7).
+pub const ROLLOUT_DEPLOYMENT_EXTRA_STATUS: &str = "rollouts.kruise.io/deployment-extra-status";
+/// Deployment / CloneSet annotation: strategy saved by blue-green (RO-7).
+pub const ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY: &str = "rollouts.kruise.io/original-deployment-strategy";
+/// Custom network object annotation: the spec saved before routing (RO-62).
+pub const ROLLOUT_ORIGINAL_SPEC_CONFIGURATION: &str = "rollouts.kruise.io/original-spec-configuration";

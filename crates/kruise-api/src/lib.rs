@@ -36,3 +36,8 @@ pub mod crd;
 
 pub use field::{FieldPath, ValidationError, ValidationErrors};
 pub use resource::KruiseResource;
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "schemars"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -21,3 +21,10 @@ pub mod cloneset;
 
 // Advanced StatefulSet (ASTS-7).
 pub mod statefulset;
+
+pub mod daemonset;
+pub mod sidecarset;
+
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod rollout;

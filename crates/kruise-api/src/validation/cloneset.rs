@@ -4,6 +4,29 @@
 //! ([`crate::defaults`]) first: a v1alpha1 `updateStrategy.type` left empty, for example, is
 //! reported as invalid. The v1alpha1 path is the complete one; the v1beta1 path omits the
 //! checks CS-22 lists.
+//!
+//! ```
+//! use kruise_api::apps::v1alpha1::CloneSet;
+//! use kruise_api::defaults::default;
+//! use kruise_api::validation::validate;
+//!
+//! let yaml = r#"
+//! apiVersion: apps.kruise.io/v1alpha1
+//! kind: CloneSet
+//! metadata: {name: web}
+//! spec:
+//!   selector: {matchLabels: {app: web}}
+//!   template:
+//!     metadata: {labels: {app: other}}
+//!     spec: {containers: [{name: nginx, image: "nginx:1.25"}]}
+//!   updateStrategy: {maxUnavailable: 0}
+//! "#;
+//! let mut cs: CloneSet = serde_saphyr::from_str(yaml).unwrap();
+//! default(&mut cs);
+//! let errs = validate(&cs).unwrap_err();
+//! let paths: Vec<String> = errs.iter().map(|e| e.path.to_string()).collect();
+//! assert_eq!(paths, ["spec.template.metadata.labels", "spec.updateStrategy.maxUnavailable"]);
+//! ```
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -405,7 +428,8 @@ pub fn validate_pods_to_delete(
 }
 
 /// CS-20 (v1alpha1): update checks — metadata update rules, immutable spec fields, the
-/// InPlaceOnly image-only rule — then the create checks on the new object.
+/// InPlaceOnly image-only rule — then the create checks on the new object. The podsToDelete
+/// existence rule of CS-15 needs the pods: call [`validate_pods_to_delete`] as well.
 pub fn validate_cloneset_v1alpha1_update(
     new: &v1alpha1::CloneSet,
     old: &v1alpha1::CloneSet,

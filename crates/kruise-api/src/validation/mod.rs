@@ -30,3 +30,10 @@ pub mod cloneset;
 
 // Advanced StatefulSet (ASTS-8, ASTS-9).
 pub mod statefulset;
+
+mod daemonset;
+pub mod sidecarset;
+
+pub mod broadcastjob;
+pub mod imagepulljob;
+pub mod rollout;

@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Volume,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::field::{FieldPath, ValidationError, ValidationErrors};
 use crate::validation::meta::{
@@ -413,6 +414,39 @@ fn validate_probe(p: &Probe, path: &FieldPath) -> ValidationErrors {
             errs.push(ValidationError::invalid(path.child(field), v, "must be greater than or equal to 0"));
         }
     }
+    if let Some(h) = &p.http_get {
+        errs.extend(validate_port_num_or_name(&h.port, &path.child("httpGet").child("port")));
+    }
+    if let Some(t) = &p.tcp_socket {
+        errs.extend(validate_port_num_or_name(&t.port, &path.child("tcpSocket").child("port")));
+    }
+    if let Some(g) = &p.grpc
+        && !(1..=65535).contains(&g.port)
+    {
+        errs.push(ValidationError::invalid(
+            path.child("grpc").child("port"),
+            g.port,
+            "must be between 1 and 65535, inclusive",
+        ));
+    }
+    errs
+}
+
+/// A probe or handler port: a number in 1..=65535 or an IANA service name (a named container
+/// port).
+fn validate_port_num_or_name(port: &IntOrString, path: &FieldPath) -> ValidationErrors {
+    let mut errs = ValidationErrors::new();
+    match port {
+        IntOrString::Int(n) if !(1..=65535).contains(n) => {
+            errs.push(ValidationError::invalid(path.clone(), n, "must be between 1 and 65535, inclusive"))
+        }
+        IntOrString::String(name) => {
+            if let Some(problem) = iana_svc_name_problem(name) {
+                errs.push(ValidationError::invalid(path.clone(), name, problem));
+            }
+        }
+        IntOrString::Int(_) => {}
+    }
     errs
 }
 
@@ -710,6 +744,30 @@ mod tests {
             s.volumes = Some(vec![v.clone(), v]);
         }
         assert_eq!(paths(&validate_pod_template_spec(&t, &p)), ["spec.template.spec.volumes[1].name"]);
+    }
+
+    #[test]
+    fn cs_14_probe_ports() {
+        use k8s_openapi::api::core::v1::{HTTPGetAction, TCPSocketAction};
+        let p = FieldPath::from("spec.template");
+        let mut c = container("a");
+        c.liveness_probe = Some(Probe {
+            http_get: Some(HTTPGetAction { port: IntOrString::Int(0), ..Default::default() }),
+            ..Default::default()
+        });
+        c.readiness_probe = Some(Probe {
+            tcp_socket: Some(TCPSocketAction { port: IntOrString::String("http".into()), host: None }),
+            ..Default::default()
+        });
+        c.startup_probe = Some(Probe::default());
+        let errs = validate_pod_template_spec(&template(vec![c]), &p);
+        assert_eq!(
+            paths(&errs),
+            [
+                "spec.template.spec.containers[0].livenessProbe.httpGet.port",
+                "spec.template.spec.containers[0].startupProbe"
+            ]
+        );
     }
 
     #[test]

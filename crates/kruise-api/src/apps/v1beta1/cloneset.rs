@@ -255,3 +255,95 @@ impl CloneSet {
         )
     }
 }
+
+/// What the CloneSet CRD is made of (CS-1): short name `clone`, namespaced, `v1alpha1` served
+/// and `v1beta1` served and stored, both with the status and scale subresources and the
+/// `kubectl get` columns upstream shows.
+#[cfg(feature = "schemars")]
+pub(crate) fn kind_info() -> crate::crd::KindInfo {
+    use crate::crd::{KindInfo, PrinterColumn, ScaleInfo, VersionInfo, schema_for};
+
+    let columns = || {
+        let col = |name, type_, json_path, description, priority| PrinterColumn {
+            name,
+            type_,
+            json_path,
+            description,
+            priority,
+        };
+        vec![
+            col("DESIRED", "integer", ".spec.replicas", "Pods wanted.", 0),
+            col("UPDATED", "integer", ".status.updatedReplicas", "Pods on the update revision.", 0),
+            col(
+                "UPDATED_READY",
+                "integer",
+                ".status.updatedReadyReplicas",
+                "Pods on the update revision that are ready.",
+                0,
+            ),
+            col(
+                "UPDATED_AVAILABLE",
+                "integer",
+                ".status.updatedAvailableReplicas",
+                "Pods on the update revision that are available.",
+                0,
+            ),
+            col("READY", "integer", ".status.readyReplicas", "Pods that are ready.", 0),
+            col("TOTAL", "integer", ".status.replicas", "All active pods.", 0),
+            col("AGE", "date", ".metadata.creationTimestamp", "Time since the CloneSet was created.", 0),
+            col(
+                "CONTAINERS",
+                "string",
+                ".spec.template.spec.containers[*].name",
+                "Container names of the pod template.",
+                1,
+            ),
+            col(
+                "IMAGES",
+                "string",
+                ".spec.template.spec.containers[*].image",
+                "Container images of the pod template.",
+                1,
+            ),
+            col("SELECTOR", "string", ".status.labelSelector", "The label selector of the pods.", 1),
+        ]
+    };
+    let scale = || {
+        Some(ScaleInfo {
+            spec_replicas_path: ".spec.replicas",
+            status_replicas_path: ".status.replicas",
+            label_selector_path: Some(".status.labelSelector"),
+        })
+    };
+    KindInfo {
+        group: "apps.kruise.io",
+        kind: "CloneSet",
+        plural: "clonesets",
+        singular: "cloneset",
+        short_names: &["clone"],
+        categories: &[],
+        namespaced: true,
+        versions: vec![
+            VersionInfo {
+                name: "v1alpha1",
+                served: true,
+                storage: false,
+                spec_schema: schema_for::<crate::apps::v1alpha1::CloneSetSpec>,
+                status_schema: schema_for::<crate::apps::v1alpha1::CloneSetStatus>,
+                status_subresource: true,
+                scale: scale(),
+                printer_columns: columns(),
+            },
+            VersionInfo {
+                name: "v1beta1",
+                served: true,
+                storage: true,
+                spec_schema: schema_for::<CloneSetSpec>,
+                status_schema: schema_for::<CloneSetStatus>,
+                status_subresource: true,
+                scale: scale(),
+                printer_columns: columns(),
+            },
+        ],
+    }
+}

@@ -1,0 +1,8 @@
+//! `rollouts.kruise.io/v1beta1`: the storage version of Rollout (RO-1..RO-6).
+
+pub mod rollout;
+
+pub use rollout::*;
+
+/// `rollouts.kruise.io/v1beta1`.
+pub const API_VERSION: &str = "rollouts.kruise.io/v1beta1";

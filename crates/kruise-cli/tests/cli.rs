@@ -1,0 +1,169 @@
+//! The `kruise` binary end to end: arguments in, lines and exit status out.
+//!
+//! Runs from the workspace root so file names print as the user typed them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn kruise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kruise")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn kruise_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kruise"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+const DATA: &str = "crates/kruise-cli/tests/data";
+
+#[test]
+fn validate_seed_manifests_all_ok() {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("examples/seed"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .map(|n| format!("examples/seed/{n}"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5);
+    let args: Vec<&str> = std::iter::once("validate").chain(files.iter().map(String::as_str)).collect();
+    let out = kruise(&args);
+    let expected: String = files.iter().map(|f| format!("{f}: ok\n")).collect();
+    assert_eq!(stdout(&out), expected);
+    assert_eq!(stderr(&out), "");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn validate_invalid_objects_exit_1_one_line_each() {
+    let file = format!("{DATA}/invalid.yaml");
+    let out = kruise(&["validate", &file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "{file}: Deployment/web: kind: Unsupported value: \"Deployment\" in \"apps/v1\": not a kind kruise-rs knows (known: "
+        )),
+        "{text}"
+    );
+    assert!(lines[0].contains("apps.kruise.io/v1alpha1 CloneSet, apps.kruise.io/v1beta1 CloneSet"), "{text}");
+    assert!(
+        lines[1].starts_with(&format!(
+            "{file}: CloneSet/wrong-version: apiVersion: Unsupported value: \"apps.kruise.io/v1\": CloneSet is served as "
+        )),
+        "{text}"
+    );
+    assert!(lines[2].starts_with(&format!("{file}: CloneSet/bad-replicas: cannot decode: ")), "{text}");
+    assert!(lines[2].contains("\"three\""), "{text}");
+    assert!(!text.contains(": ok"), "{text}");
+}
+
+#[test]
+fn validate_broken_yaml_exit_2_with_line_and_column() {
+    let broken = format!("{DATA}/broken.yaml");
+    let out = kruise(&["validate", &broken, "examples/seed/01-ok.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with(&format!("{broken}:8:3: invalid YAML: ")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The other files are still checked.
+    assert_eq!(stdout(&out), "examples/seed/01-ok.yaml: ok\n");
+}
+
+#[test]
+fn validate_broken_json_exit_2_with_line_and_column() {
+    let broken = format!("{DATA}/broken.json");
+    let out = kruise(&["validate", &broken]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), format!("{broken}:4:35: invalid JSON: trailing comma\n"));
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn validate_parse_error_wins_over_invalid() {
+    let out = kruise(&["validate", &format!("{DATA}/invalid.yaml"), &format!("{DATA}/broken.yaml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out).lines().count(), 3);
+}
+
+#[test]
+fn validate_unreadable_file_exit_2() {
+    let out = kruise(&["validate", "does/not/exist.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("does/not/exist.yaml: cannot read: "), "{}", stderr(&out));
+}
+
+#[test]
+fn validate_multi_document_file_is_one_ok_line() {
+    let file = format!("{DATA}/multi.yaml");
+    let out = kruise(&["validate", &file]);
+    assert_eq!(stdout(&out), format!("{file}: ok\n"));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn validate_multi_document_file_reports_only_the_bad_object() {
+    let file = format!("{DATA}/mixed.yaml");
+    let out = kruise(&["validate", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with(&format!("{file}: UnitedDeployment/later: kind: ")), "{text}");
+}
+
+#[test]
+fn validate_json_file_and_stdin() {
+    let file = format!("{DATA}/cloneset.json");
+    let out = kruise(&["validate", &file]);
+    assert_eq!((stdout(&out), out.status.code()), (format!("{file}: ok\n"), Some(0)));
+
+    let json = std::fs::read(root().join(&file)).unwrap();
+    let out = kruise_stdin(&["validate", "-"], &json);
+    assert_eq!((stdout(&out), out.status.code()), ("-: ok\n".to_owned(), Some(0)));
+}
+
+#[test]
+fn validate_without_files_is_a_usage_error() {
+    let out = kruise(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("FILE"), "{}", stderr(&out));
+}
+
+#[test]
+fn cs_1_crds_yaml_and_json_agree() {
+    let yaml = kruise(&["crds"]);
+    assert_eq!(yaml.status.code(), Some(0), "{}", stderr(&yaml));
+    let from_yaml: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&stdout(&yaml)).unwrap();
+    let json = kruise(&["crds", "-o", "json"]);
+    assert_eq!(json.status.code(), Some(0));
+    let list: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let from_json: Vec<CustomResourceDefinition> = serde_json::from_value(list["items"].clone()).unwrap();
+    assert_eq!(from_yaml, from_json);
+    let names: Vec<_> = from_yaml.iter().filter_map(|c| c.metadata.name.as_deref()).collect();
+    assert!(names.contains(&"clonesets.apps.kruise.io"), "{names:?}");
+}

@@ -170,6 +170,7 @@ where
 
     /// Writes only while `leading` is `true`.
     pub fn with_leader_gate(mut self, leading: watch::Receiver<bool>) -> Self {
+        self.executor = self.executor.with_leader_gate(leading.clone());
         self.leading = Some(leading);
         self
     }

@@ -47,6 +47,7 @@ pub enum WriteResult {
 #[derive(Clone)]
 pub struct Executor {
     client: Client,
+    leading: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -86,7 +87,14 @@ fn api_status(e: &kube::Error) -> Option<u16> {
 impl Executor {
     /// An executor sending with `client`.
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self { client, leading: None }
+    }
+
+    /// Sends each write only while `leading` is `true`: a replica that loses the leader Lease
+    /// mid-plan stops before its next write ([`AdapterError::NotLeader`]).
+    pub fn with_leader_gate(mut self, leading: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.leading = Some(leading);
+        self
     }
 
     fn api(&self, t: &Target) -> Api<DynamicObject> {
@@ -115,6 +123,10 @@ impl Executor {
     ) -> Result<usize, AdapterError> {
         let mut last_rv: BTreeMap<&Target, String> = BTreeMap::new();
         for (done, w) in writes.iter().enumerate() {
+            if self.leading.as_ref().is_some_and(|l| !*l.borrow()) {
+                tracing::warn!(written = done, "leader lease lost; plan stopped");
+                return Err(AdapterError::NotLeader);
+            }
             let span = tracing::debug_span!(
                 "write",
                 op = op_name(&w.write),

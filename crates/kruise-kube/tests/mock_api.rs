@@ -473,3 +473,21 @@ async fn cs_24_world_includes_owned_and_adoptable_pods_only() {
     assert_eq!(names, ["web-orphan", "web-owned"]);
     let _ = Arc::clone(&observed.workload);
 }
+
+/// A replica that is not (or no longer) the leader sends nothing, even with writes planned.
+#[tokio::test]
+async fn not_leading_sends_no_writes() {
+    let cs = cloneset("web", 2, "nginx:1.20");
+    let (client, server) = MockServer::start(vec![]);
+    let mut cluster = Cluster::new();
+    let wl = cluster.apply_workload(&cs);
+    let (lead_tx, lead_rx) = tokio::sync::watch::channel(false);
+    let adapter =
+        Adapter::new("cloneset", client, TestPlanner, cluster.caches.clone()).with_leader_gate(lead_rx);
+    let err = adapter.reconcile_at(wl.clone(), now(), 1).await.unwrap_err();
+    assert!(matches!(err, AdapterError::NotLeader));
+    assert!(server.calls().is_empty());
+    assert!(adapter.expectations().is_empty(), "nothing sent, nothing expected");
+    drop(lead_tx);
+    server.stop();
+}

@@ -234,31 +234,18 @@ where
             requeue = ?outcome.requeue_after,
             "planned"
         );
-        let mut written = 0;
-        let result = if outcome.writes.is_empty() {
-            Ok(0)
+        let (written, result) = if outcome.writes.is_empty() {
+            (0, Ok(()))
         } else if !self.is_leading() {
-            Err(AdapterError::NotLeader)
+            (0, Err(AdapterError::NotLeader))
         } else {
             self.executor.execute_all(&key, &outcome.writes, &self.expectations, now).await
         };
-        match &result {
-            Ok(n) => written = *n,
-            Err(AdapterError::Write { .. }) => {
-                if let Err(e) = &result {
-                    self.publish(&workload, "Warning", "FailedWrite", &e.to_string()).await;
-                }
-            }
-            Err(_) => {}
-        }
-        for (op, n) in count_ops(
-            &outcome,
-            match &result {
-                Ok(n) => *n,
-                Err(_) => 0,
-            },
-        ) {
+        for (op, n) in count_ops(&outcome, written) {
             self.metrics.wrote(&self.name, op, n);
+        }
+        if let Err(e @ AdapterError::Write { .. }) = &result {
+            self.publish(&workload, "Warning", "FailedWrite", &e.to_string()).await;
         }
         result?;
         for ev in &outcome.events {

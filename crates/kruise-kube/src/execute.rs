@@ -107,7 +107,7 @@ impl Executor {
     }
 
     /// Carries out `writes` in order for workload `key`, recording expectations in `store`.
-    /// Stops at the first failure; returns how many writes were carried out.
+    /// Stops at the first failure; returns how many writes were carried out, and the failure.
     ///
     /// A `Replace` without `metadata.resourceVersion` that follows an earlier write to the same
     /// object in this plan (an in-place update's pod write after its condition write) is
@@ -120,12 +120,12 @@ impl Executor {
         writes: &[PlannedWrite],
         store: &ExpectationsStore,
         now: Timestamp,
-    ) -> Result<usize, AdapterError> {
+    ) -> (usize, Result<(), AdapterError>) {
         let mut last_rv: BTreeMap<&Target, String> = BTreeMap::new();
         for (done, w) in writes.iter().enumerate() {
             if self.leading.as_ref().is_some_and(|l| !*l.borrow()) {
                 tracing::warn!(written = done, "leader lease lost; plan stopped");
-                return Err(AdapterError::NotLeader);
+                return (done, Err(AdapterError::NotLeader));
             }
             let span = tracing::debug_span!(
                 "write",
@@ -159,11 +159,11 @@ impl Executor {
                 }
                 Err(e) => {
                     tracing::info!(error = %e, written = done, "write failed; plan stopped");
-                    return Err(e);
+                    return (done, Err(e));
                 }
             }
         }
-        Ok(writes.len())
+        (writes.len(), Ok(()))
     }
 
     /// Carries out one write for workload `key`, recording expectations in `store`.

@@ -282,6 +282,8 @@ async fn conflict_409_stops_the_plan_and_is_retried() {
     assert!(matches!(err, AdapterError::Conflict { op: "MergePatch", .. }), "{err}");
     assert!(err.is_transient());
     assert_eq!(server.calls().len(), 2, "the status write after the conflict is not sent");
+    let m = adapter.metrics().render();
+    assert!(m.contains("kruise_writes_total{controller=\"cloneset\",op=\"MergePatch\"} 1"), "{m}");
     let key = WorkloadKey::new(NS, "web");
     assert_eq!(adapter.backoff(&key, &err), std::time::Duration::from_secs(1));
     assert_eq!(adapter.backoff(&key, &err), std::time::Duration::from_secs(2));

@@ -30,9 +30,15 @@ const TIMEOUT: Duration = Duration::from_secs(420);
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// A seed manifest (written for `apps.kruise.io/v1alpha1`), converted to v1beta1 (CS-5) before
+/// it is applied: without a conversion webhook the API server would store the v1alpha1 field
+/// layout under v1beta1 (e.g. `updateStrategy.type: InPlaceIfPossible`, which v1beta1 spells
+/// `rollingUpdate.podUpdatePolicy`).
 fn seed(file: &str, ns: &str) -> Result<Value, Box<dyn std::error::Error>> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed").join(file);
-    let mut v: Value = serde_saphyr::from_str(&std::fs::read_to_string(p)?)?;
+    let v1alpha1: kruise_api::apps::v1alpha1::CloneSet =
+        serde_saphyr::from_str(&std::fs::read_to_string(p)?)?;
+    let mut v = serde_json::to_value(kruise_api::convert::cloneset_to_v1beta1(&v1alpha1))?;
     v["metadata"]["namespace"] = json!(ns);
     Ok(v)
 }
@@ -136,7 +142,7 @@ async fn seed_walkthrough_on_a_live_cluster() -> TestResult {
             &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})),
         )
         .await?;
-    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("apps.kruise.io", "v1alpha1", "CloneSet"));
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("apps.kruise.io", "v1beta1", "CloneSet"));
     let env = Env {
         ns: ns.clone(),
         cloneset: Api::namespaced_with(client.clone(), &ns, &ar),
@@ -180,6 +186,7 @@ async fn walkthrough(env: &Env) -> TestResult {
     let victim = before.keys().next().cloned().ok_or("no pods")?;
     let mut m03 = seed("03-ok.yaml", &env.ns)?;
     m03["spec"]["scaleStrategy"]["podsToDelete"] = json!([victim]);
+    assert!(m03["apiVersion"] == "apps.kruise.io/v1beta1");
     env.apply(m03).await?;
     let survivors: Vec<String> = before.keys().filter(|n| **n != victim).cloned().collect();
     let kept = survivors.clone();
@@ -234,5 +241,21 @@ async fn walkthrough(env: &Env) -> TestResult {
     assert_eq!((pods.len(), new), (4, 2), "05: partition must hold");
     let names: Vec<String> = pods.keys().cloned().collect();
     assert_eq!(names, survivors, "05: pod names unchanged since 03");
+    Ok(())
+}
+
+/// The manifests the live test applies (runs without a cluster): all five seeds convert, and
+/// seed 04's in-place type lands where v1beta1 reads it (CS-5).
+#[test]
+fn seed_manifests_convert_for_the_live_test() -> TestResult {
+    for f in ["01-ok.yaml", "02-ok.yaml", "03-ok.yaml", "04-ok.yaml", "05-ok.yaml"] {
+        let v = seed(f, "kruise-e2e")?;
+        assert_eq!(v["apiVersion"], json!("apps.kruise.io/v1beta1"), "{f}");
+        assert_eq!(v["metadata"]["namespace"], json!("kruise-e2e"), "{f}");
+    }
+    let v = seed("04-ok.yaml", "x")?;
+    assert_eq!(v["spec"]["updateStrategy"]["rollingUpdate"]["podUpdatePolicy"], json!("InPlaceIfPossible"));
+    let v = seed("05-ok.yaml", "x")?;
+    assert_eq!(v["spec"]["updateStrategy"]["rollingUpdate"]["partition"], json!(2));
     Ok(())
 }

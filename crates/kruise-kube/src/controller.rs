@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -96,6 +96,7 @@ where
     name: String,
     failures: Mutex<BTreeMap<WorkloadKey, u32>>,
     seeds: AtomicU64,
+    synced: Arc<AtomicBool>,
 }
 
 impl<R: Reconciler> std::fmt::Debug for Adapter<R>
@@ -141,6 +142,7 @@ where
             name: name.to_owned(),
             failures: Mutex::default(),
             seeds: AtomicU64::new(0),
+            synced: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -173,6 +175,19 @@ where
         self.executor = self.executor.with_leader_gate(leading.clone());
         self.leading = Some(leading);
         self
+    }
+
+    /// Plans only once `synced` is `true` (every cache has listed once): planning on a cache
+    /// that has not yet listed the pods would create them all again. Without this, the caches
+    /// are taken as synced (hand-filled stores).
+    pub fn with_sync_flag(mut self, synced: Arc<AtomicBool>) -> Self {
+        self.synced = synced;
+        self
+    }
+
+    /// True once every cache has listed once.
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
     }
 
     /// The expectations store.
@@ -314,6 +329,10 @@ where
     R::Workload: Workload,
 {
     let key = key_of(&*workload);
+    if !adapter.is_synced() {
+        // The caches have not listed everything yet: an empty pod cache is not "no pods".
+        return Ok(Action::requeue(Duration::from_millis(500)));
+    }
     let span = tracing::info_span!(
         "reconcile",
         controller = %adapter.name,
@@ -513,7 +532,9 @@ pub async fn run<R>(
         nodes: nodes.clone(),
     };
     let recorder = Recorder::new(client.clone(), config.reporter.clone());
+    let synced = Arc::new(AtomicBool::new(false));
     let mut adapter = Adapter::new(&config.name, client, reconciler, caches)
+        .with_sync_flag(synced.clone())
         .with_features(config.features)
         .with_events(recorder)
         .with_metrics(metrics.clone())
@@ -527,6 +548,7 @@ pub async fn run<R>(
         let (workloads, pods, pvcs, revisions) =
             (workloads.clone(), pods.clone(), pvcs.clone(), revisions.clone());
         let health = health.clone();
+        let synced_flag = synced.clone();
         tokio::spawn(async move {
             let synced = workloads.wait_until_ready().await.is_ok()
                 && pods.wait_until_ready().await.is_ok()
@@ -538,6 +560,7 @@ pub async fn run<R>(
             };
             if synced && nodes_synced {
                 tracing::info!("caches synced");
+                synced_flag.store(true, Ordering::Release);
                 health.ready.store(true, Ordering::Relaxed);
             }
         });

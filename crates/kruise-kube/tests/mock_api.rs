@@ -493,3 +493,24 @@ async fn not_leading_sends_no_writes() {
     drop(lead_tx);
     server.stop();
 }
+
+/// Until every cache has listed once, the controller does not plan (an empty pod cache is not
+/// "no pods": planning on it would create every pod again); it looks again shortly.
+#[tokio::test]
+async fn no_planning_before_caches_sync() {
+    let cs = cloneset("web", 2, "nginx:1.20");
+    let (client, server) = MockServer::start(vec![]);
+    let mut cluster = Cluster::new();
+    let wl = cluster.apply_workload(&cs);
+    let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let adapter = Arc::new(
+        Adapter::new("cloneset", client, TestPlanner, cluster.caches.clone()).with_sync_flag(synced.clone()),
+    );
+    let action = kruise_kube::controller::reconcile(wl, adapter.clone()).await.unwrap();
+    assert_eq!(action, kube::runtime::controller::Action::requeue(std::time::Duration::from_millis(500)));
+    assert!(server.calls().is_empty());
+    assert!(!adapter.is_synced());
+    synced.store(true, std::sync::atomic::Ordering::Release);
+    assert!(adapter.is_synced());
+    server.stop();
+}

@@ -71,7 +71,8 @@ fn validate_invalid_objects_exit_1_one_line_each() {
         )),
         "{text}"
     );
-    assert!(lines[0].contains("apps.kruise.io/v1alpha1 CloneSet, apps.kruise.io/v1beta1 CloneSet"), "{text}");
+    assert!(lines[0].contains("apps.kruise.io/v1alpha1 CloneSet"), "{text}");
+    assert!(lines[0].contains("apps.kruise.io/v1beta1 CloneSet"), "{text}");
     assert!(
         lines[1].starts_with(&format!(
             "{file}: CloneSet/wrong-version: apiVersion: Unsupported value: \"apps.kruise.io/v1\": CloneSet is served as "
@@ -213,5 +214,20 @@ fn validate_json_output_is_one_object_per_line_on_stdout() {
     assert_eq!(
         (rows[4]["file"].as_str(), rows[4]["line"].as_u64(), rows[4]["column"].as_u64()),
         (Some(broken.as_str()), Some(8), Some(3))
+    );
+}
+
+#[test]
+fn validate_reports_every_field_error_of_an_object() {
+    let file = format!("{DATA}/invalid-fields.yaml");
+    let out = kruise(&["validate", &file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with(&format!("{file}: CloneSet/negative: spec.replicas: ")), "{text}");
+    assert!(
+        lines[1].starts_with(&format!("{file}: CloneSet/negative: spec.updateStrategy.partition: ")),
+        "{text}"
     );
 }

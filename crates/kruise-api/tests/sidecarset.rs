@@ -256,6 +256,17 @@ fn scs_5_patch_policy_and_injection_revision_policy() {
 }
 
 #[test]
+fn scs_5_resources_policy_regex_gets_the_crd_default() {
+    let mut ss = valid();
+    ss.spec.containers[0].resources_policy =
+        Some(json(r#"{"targetContainersMode":"max","resourcesExpr":{"requests":{"memory":"memory"}}}"#));
+    ss.apply_defaults();
+    let rp = ss.spec.containers[0].resources_policy.as_ref().expect("kept");
+    assert_eq!(rp.target_containers_name_regex, ".*");
+    ss.validate().expect("an omitted regex is not an error once defaulted");
+}
+
+#[test]
 fn scs_5_defaults_are_the_same_for_v1alpha1() {
     let raw: v1beta1::SidecarSet = serde_saphyr::from_str(VALID).expect("parses");
     let mut a = sidecarset_to_v1alpha1(&raw);
@@ -311,6 +322,14 @@ fn scs_7_defaulted_minimal_sidecarset_is_valid() {
     let mut a = sidecarset_to_v1alpha1(&valid());
     a.apply_defaults();
     a.validate().expect("valid as v1alpha1 too");
+}
+
+#[test]
+fn scs_7_v1alpha1_is_validated_as_converted_to_v1beta1() {
+    let mut a = sidecarset_to_v1alpha1(&valid());
+    a.spec.namespace = "bad namespace!".into();
+    let got = a.validate().err().map(|e| e.iter().map(|e| e.path.to_string()).collect::<Vec<_>>());
+    assert_eq!(got, Some(vec!["spec.namespaceSelector.matchLabels".to_owned()]));
 }
 
 #[test]
@@ -1028,9 +1047,41 @@ fn scs_5_defaulting_is_idempotent_and_validation_never_panics() {
         let mut twice = once.clone();
         twice.apply_defaults();
         prop_assert_eq!(&once, &twice);
-        let _ = once.validate();
+        // Every error names a field of the object.
+        for e in once.validate().err().into_iter().flatten() {
+            let p = e.path.as_str();
+            prop_assert!(p == "spec" || p.starts_with("spec.") || p.starts_with("metadata."), "{}", p);
+        }
         let _ = once.validate_update(&twice);
         let _ = validate_sidecarset_in_cluster(&once, std::slice::from_ref(&twice), &[]);
         Ok(())
     });
+}
+
+#[test]
+fn scs_1_any_resource_dispatches_both_versions() {
+    use kruise_api::any::AnyResource;
+    for (doc, version) in [
+        (VALID.to_owned(), "apps.kruise.io/v1beta1"),
+        (VALID.replace("v1beta1", "v1alpha1"), "apps.kruise.io/v1alpha1"),
+    ] {
+        let v: serde_json::Value = serde_saphyr::from_str(&doc).expect("parses");
+        let mut any = AnyResource::from_value(v).expect("known kind");
+        assert_eq!((any.kind(), any.api_version(), any.name()), ("SidecarSet", version, "log-sidecar"));
+        any.apply_defaults();
+        any.validate().expect("valid after defaults");
+        let annotations = &any.to_value()["metadata"]["annotations"];
+        assert_eq!(annotations[keys::SIDECARSET_HASH], serde_json::json!(valid().hash()));
+    }
+}
+
+#[test]
+fn scs_43_accessors() {
+    let mut ss = valid();
+    assert!(ss.hash().is_some() && ss.hash_without_image().is_some());
+    assert!(!ss.is_not_update());
+    ss.spec.update_strategy.type_ = Some("NotUpdate".into());
+    assert!(ss.is_not_update());
+    assert_eq!(canary("log-sidecar").canary_base(), Some("log-sidecar"));
+    assert_eq!(ss.canary_base(), None);
 }

@@ -1,9 +1,8 @@
 //! The `kruise` command: check OpenKruise manifests and print CRDs, offline.
 //!
 //! ```text
-//! kruise validate FILE...      # default, then validate every object (exit 0 / 1 / 2)
-//! kruise crds [-o yaml|json]   # the CustomResourceDefinitions of every kind
-//! kruise simulate SCENARIO [--seed N] [-o table|json] [--chart FILE.svg]
+//! kruise validate [-o text|json] FILE...   # default, then validate every object (exit 0 / 1 / 2)
+//! kruise crds [-o yaml|json]               # the CustomResourceDefinitions of every kind
 //! ```
 //!
 //! Each subcommand is a module with an `Args` type implementing [`Run`]; adding one is one line
@@ -89,7 +88,7 @@ commands! {
 
 /// OpenKruise workloads, offline: validate manifests, print CRDs.
 #[derive(Debug, Parser)]
-#[command(name = "kruise", version, about, long_about = None)]
+#[command(name = "kruise", version, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

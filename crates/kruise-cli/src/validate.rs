@@ -6,18 +6,23 @@
 //! - otherwise one line per problem, and no `ok` line for that file:
 //!   `FILE: KIND/NAME: FIELD.PATH: MESSAGE`. An object without a name is shown as
 //!   `KIND/(document N)`, one without a kind as `(document N)`; N counts the file's non-empty
-//!   documents from 1. Problems that belong to no single field (a document that does not decode
-//!   as its kind) have no `FIELD.PATH: ` part.
+//!   documents from 1. A document that does not decode as its kind (`replicas: three`) is
+//!   reported at the field found by [`locate_decode_error`]; when no single field is to blame
+//!   the line has no `FIELD.PATH: ` part.
 //! - `FILE: no objects` when the file holds no document.
 //!
-//! Files that cannot be read or parsed are reported on stderr as `FILE: MESSAGE` or
+//! A directory argument stands for the `*.yaml`, `*.yml` and `*.json` files directly in it,
+//! by name (`DIR: no manifests`, exit 1, when there are none). Files that cannot be read or parsed are reported on stderr as `FILE: MESSAGE` or
 //! `FILE:LINE:COLUMN: MESSAGE`, and the remaining files are still checked.
+//!
+//! With `-o json` the same findings are printed as JSON Lines on stdout, errors included
+//! ([`Finding`], tagged by `result`).
 //!
 //! Exit status: 0 when every object is valid, 1 when any object is invalid (including unknown
 //! kinds), 2 when any file cannot be read or parsed (2 wins over 1).
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kruise_api::ValidationErrors;
 use kruise_api::any::{AnyError, AnyResource};
@@ -32,9 +37,105 @@ use crate::{Exit, Io, Run};
     after_help = "Exit status: 0 all valid, 1 some object invalid, 2 some file unreadable or unparsable."
 )]
 pub struct Args {
-    /// Manifest files: YAML (multi-document too) or JSON; `-` reads standard input.
+    /// Manifest files: YAML (multi-document too) or JSON; `-` reads standard input; a
+    /// directory stands for the `*.yaml`, `*.yml` and `*.json` files directly in it.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Output format: `text` lines, or `json` (one JSON object per line, all on stdout).
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Output syntax of `kruise validate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// `FILE: ...` lines; unreadable or unparsable files on stderr.
+    Text,
+    /// JSON Lines on stdout: `{"result": "ok" | "invalid" | "empty" | "error", "file": ..., ...}`.
+    Json,
+}
+
+/// One line of the report.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum Finding {
+    /// Every object in the file is valid.
+    Ok {
+        /// The file as given.
+        file: String,
+    },
+    /// The file or directory holds nothing to check.
+    Empty {
+        /// The file or directory as given.
+        file: String,
+        /// `no objects` or `no manifests`.
+        message: String,
+    },
+    /// One problem with one object.
+    Invalid {
+        /// The file as given.
+        file: String,
+        /// `KIND/NAME`, or a document number.
+        object: String,
+        /// The field at fault, when there is one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file cannot be read or parsed.
+    Error {
+        /// The file as given.
+        file: String,
+        /// 1-based line, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<u64>,
+        /// 1-based column, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        column: Option<u64>,
+        /// The reader's or parser's message.
+        message: String,
+    },
+}
+
+impl Finding {
+    /// The exit status this finding calls for.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Finding::Ok { .. } => Exit::Ok,
+            Finding::Empty { .. } | Finding::Invalid { .. } => Exit::Invalid,
+            Finding::Error { .. } => Exit::Error,
+        }
+    }
+
+    /// Writes the finding as text: errors to `err`, everything else to `out`.
+    pub fn write_text(&self, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Finding::Ok { file } => writeln!(out, "{file}: ok"),
+            Finding::Empty { file, message } => writeln!(out, "{file}: {message}"),
+            Finding::Invalid { file, object, path: Some(path), message } => {
+                writeln!(out, "{file}: {object}: {path}: {message}")
+            }
+            Finding::Invalid { file, object, path: None, message } => {
+                writeln!(out, "{file}: {object}: {message}")
+            }
+            Finding::Error { file, line, column, message } => {
+                let position =
+                    input::ParseError { line: *line, column: *column, message: String::new() }.position(file);
+                writeln!(err, "{position}: {message}")
+            }
+        }
+    }
+
+    fn emit(&self, output: Output, io: &mut Io<'_>) -> io::Result<()> {
+        match output {
+            Output::Text => self.write_text(io.out, io.err),
+            Output::Json => {
+                serde_json::to_writer(&mut *io.out, self)?;
+                writeln!(io.out)
+            }
+        }
+    }
 }
 
 /// One problem with one object.
@@ -51,7 +152,29 @@ pub struct Problem {
 impl Run for Args {
     fn run(&self, io: &mut Io<'_>) -> io::Result<Exit> {
         let mut exit = Exit::Ok;
-        for file in &self.files {
+        let mut emit = |finding: Finding, io: &mut Io<'_>| {
+            exit = exit.max(finding.exit());
+            finding.emit(self.output, io)
+        };
+        let mut files = Vec::with_capacity(self.files.len());
+        for arg in &self.files {
+            let shown = arg.display().to_string();
+            if !arg.is_dir() {
+                files.push(arg.clone());
+                continue;
+            }
+            match manifests_in(arg) {
+                Ok(found) if found.is_empty() => {
+                    emit(Finding::Empty { file: shown, message: "no manifests".into() }, io)?
+                }
+                Ok(found) => files.extend(found),
+                Err(e) => {
+                    let message = format!("cannot read directory: {e}");
+                    emit(Finding::Error { file: shown, line: None, column: None, message }, io)?;
+                }
+            }
+        }
+        for file in &files {
             let shown = file.display().to_string();
             let text = if shown == "-" {
                 let mut s = String::new();
@@ -59,52 +182,69 @@ impl Run for Args {
             } else {
                 std::fs::read_to_string(file)
             };
-            let text = match text {
-                Ok(text) => text,
+            let findings = match text {
                 Err(e) => {
-                    writeln!(io.err, "{shown}: cannot read: {e}")?;
-                    exit = exit.max(Exit::Error);
-                    continue;
+                    vec![Finding::Error {
+                        file: shown,
+                        line: None,
+                        column: None,
+                        message: format!("cannot read: {e}"),
+                    }]
                 }
+                Ok(text) => match input::parse(&shown, &text) {
+                    Ok(docs) => check_file(&shown, &docs),
+                    Err(e) => vec![Finding::Error {
+                        file: shown,
+                        line: e.line,
+                        column: e.column,
+                        message: e.message,
+                    }],
+                },
             };
-            let docs = match input::parse(&shown, &text) {
-                Ok(docs) => docs,
-                Err(e) => {
-                    writeln!(io.err, "{}: {}", e.position(&shown), e.message)?;
-                    exit = exit.max(Exit::Error);
-                    continue;
-                }
-            };
-            exit = exit.max(report_file(&shown, &docs, io.out)?);
+            for finding in findings {
+                emit(finding, io)?;
+            }
         }
         Ok(exit)
     }
 }
 
-/// Checks the documents of one file and writes its lines.
-pub fn report_file(file: &str, docs: &[Value], out: &mut dyn Write) -> io::Result<Exit> {
+/// The `*.yaml`, `*.yml` and `*.json` files directly in `dir`, sorted by name.
+fn manifests_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let manifest = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["yaml", "yml", "json"].contains(&e.to_ascii_lowercase().as_str()));
+        if manifest && path.is_file() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The findings for the documents of one file: one `Ok`, one `Empty`, or an `Invalid` per
+/// problem.
+pub fn check_file(file: &str, docs: &[Value]) -> Vec<Finding> {
     if docs.is_empty() {
-        writeln!(out, "{file}: no objects")?;
-        return Ok(Exit::Invalid);
+        return vec![Finding::Empty { file: file.to_owned(), message: "no objects".into() }];
     }
     let problems: Vec<Problem> = docs.iter().enumerate().flat_map(|(i, doc)| check(i + 1, doc)).collect();
     if problems.is_empty() {
-        writeln!(out, "{file}: ok")?;
-        return Ok(Exit::Ok);
+        return vec![Finding::Ok { file: file.to_owned() }];
     }
-    write_problems(file, &problems, out)?;
-    Ok(Exit::Invalid)
-}
-
-/// `FILE: OBJECT: PATH: MESSAGE` (or `FILE: OBJECT: MESSAGE`), one line per problem.
-pub fn write_problems(file: &str, problems: &[Problem], out: &mut dyn Write) -> io::Result<()> {
-    for p in problems {
-        match &p.path {
-            Some(path) => writeln!(out, "{file}: {}: {path}: {}", p.object, p.message)?,
-            None => writeln!(out, "{file}: {}: {}", p.object, p.message)?,
-        }
-    }
-    Ok(())
+    problems
+        .into_iter()
+        .map(|p| Finding::Invalid {
+            file: file.to_owned(),
+            object: p.object,
+            path: p.path,
+            message: p.message,
+        })
+        .collect()
 }
 
 /// Decodes, defaults and validates document number `n` (from 1); every problem found.
@@ -130,7 +270,10 @@ pub fn check(n: usize, doc: &Value) -> Vec<Problem> {
             let (path, message) = unknown_kind(&api_version, &kind);
             return vec![problem(Some(path), message)];
         }
-        Err(AnyError::Decode(message)) => return vec![problem(None, format!("cannot decode: {message}"))],
+        Err(AnyError::Decode(message)) => {
+            let path = locate_decode_error(doc, &message);
+            return vec![problem(path.as_deref(), format!("cannot decode: {message}"))];
+        }
         Err(other) => return vec![problem(None, other.to_string())],
     };
     resource.apply_defaults();
@@ -153,6 +296,89 @@ pub fn validation_problems(object: &str, errs: &ValidationErrors) -> Vec<Problem
             }
         })
         .collect()
+}
+
+/// The field a decode error comes from: the deepest field whose removal makes the error go
+/// away or change (serde's messages carry no path). `None` when no single field is to blame.
+///
+/// Every field of the OpenKruise types has a default, so removing one never causes an error
+/// of its own; the search decodes the document once per field along one path.
+pub fn locate_decode_error(doc: &Value, message: &str) -> Option<String> {
+    let still_fails = |candidate: &Value| match AnyResource::from_value(candidate.clone()) {
+        Err(AnyError::Decode(m)) => m == message,
+        _ => false,
+    };
+    let mut pointer: Vec<PathStep> = Vec::new();
+    'descend: loop {
+        let node = pointer.iter().try_fold(doc, |v, step| step.get(v))?;
+        let children: Vec<PathStep> = match node {
+            Value::Object(fields) => fields.keys().map(|k| PathStep::Key(k.clone())).collect(),
+            Value::Array(items) => (0..items.len()).map(PathStep::Index).collect(),
+            _ => break,
+        };
+        for child in children {
+            // `apiVersion` and `kind` choose the type: removing them is another error, not this one.
+            if pointer.is_empty() && matches!(&child, PathStep::Key(k) if k == "apiVersion" || k == "kind") {
+                continue;
+            }
+            let mut candidate = doc.clone();
+            let parent = pointer.iter().try_fold(&mut candidate, |v, step| step.get_mut(v))?;
+            child.remove(parent);
+            if !still_fails(&candidate) {
+                pointer.push(child);
+                continue 'descend;
+            }
+        }
+        break;
+    }
+    if pointer.is_empty() {
+        return None;
+    }
+    let mut path = String::new();
+    for step in &pointer {
+        match step {
+            PathStep::Key(k) if path.is_empty() => path.push_str(k),
+            PathStep::Key(k) => {
+                path.push('.');
+                path.push_str(k);
+            }
+            PathStep::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+    }
+    Some(path)
+}
+
+/// One step of a path into a JSON document.
+#[derive(Clone, Debug)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+impl PathStep {
+    fn get<'v>(&self, v: &'v Value) -> Option<&'v Value> {
+        match self {
+            PathStep::Key(k) => v.get(k),
+            PathStep::Index(i) => v.get(i),
+        }
+    }
+    fn get_mut<'v>(&self, v: &'v mut Value) -> Option<&'v mut Value> {
+        match self {
+            PathStep::Key(k) => v.get_mut(k),
+            PathStep::Index(i) => v.get_mut(i),
+        }
+    }
+    fn remove(&self, parent: &mut Value) {
+        match (self, parent) {
+            (PathStep::Key(k), Value::Object(fields)) => {
+                fields.remove(k);
+            }
+            (PathStep::Index(i), Value::Array(items)) if *i < items.len() => {
+                items.remove(*i);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// `KIND/NAME`, `KIND/(document N)` or `(document N)`.
@@ -226,10 +452,19 @@ mod tests {
         })
     }
 
+    fn text(findings: &[Finding]) -> String {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        for f in findings {
+            f.write_text(&mut out, &mut err).unwrap();
+        }
+        assert!(err.is_empty());
+        String::from_utf8(out).unwrap()
+    }
+
     fn lines(file: &str, docs: &[Value]) -> (Exit, String) {
-        let mut out = Vec::new();
-        let exit = report_file(file, docs, &mut out).unwrap();
-        (exit, String::from_utf8(out).unwrap())
+        let findings = check_file(file, docs);
+        let exit = findings.iter().fold(Exit::Ok, |e, f| e.max(f.exit()));
+        (exit, text(&findings))
     }
 
     #[test]
@@ -279,7 +514,23 @@ mod tests {
         doc["spec"]["replicas"] = json!("three");
         let (exit, out) = lines("r.yaml", &[doc]);
         assert_eq!(exit, Exit::Invalid);
-        assert!(out.starts_with("r.yaml: CloneSet/web: cannot decode: "), "{out}");
+        assert!(out.starts_with("r.yaml: CloneSet/web: spec.replicas: cannot decode: "), "{out}");
+    }
+
+    #[test]
+    fn decode_errors_are_located_in_lists_and_maps() {
+        let mut doc = cloneset("web");
+        doc["spec"]["scaleStrategy"] = json!({"podsToDelete": ["a", 7, "c"]});
+        let (_, out) = lines("l.yaml", &[doc]);
+        assert!(
+            out.starts_with("l.yaml: CloneSet/web: spec.scaleStrategy.podsToDelete[1]: cannot decode: "),
+            "{out}"
+        );
+
+        let mut doc = cloneset("web");
+        doc["metadata"]["labels"] = json!({"app": "web", "tier": {"nested": true}});
+        let (_, out) = lines("m.yaml", &[doc]);
+        assert!(out.starts_with("m.yaml: CloneSet/web: metadata.labels.tier: cannot decode: "), "{out}");
     }
 
     #[test]
@@ -302,10 +553,17 @@ mod tests {
             ),
             ValidationError::required(FieldPath::from("spec.selector"), "selector is required"),
         ]);
-        let mut out = Vec::new();
-        write_problems("w.yaml", &validation_problems("CloneSet/web", &errs), &mut out).unwrap();
+        let findings: Vec<Finding> = validation_problems("CloneSet/web", &errs)
+            .into_iter()
+            .map(|p| Finding::Invalid {
+                file: "w.yaml".into(),
+                object: p.object,
+                path: p.path,
+                message: p.message,
+            })
+            .collect();
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            text(&findings),
             "w.yaml: CloneSet/web: spec.replicas: Invalid value: -1: must be >= 0\n\
              w.yaml: CloneSet/web: spec.selector: Required value: selector is required\n"
         );
@@ -314,5 +572,48 @@ mod tests {
     #[test]
     fn empty_file_has_no_objects() {
         assert_eq!(lines("e.yaml", &[]), (Exit::Invalid, "e.yaml: no objects\n".to_owned()));
+    }
+
+    #[test]
+    fn json_findings_are_tagged_by_result() {
+        let findings = [
+            Finding::Ok { file: "a.yaml".into() },
+            Finding::Invalid {
+                file: "b.yaml".into(),
+                object: "CloneSet/web".into(),
+                path: None,
+                message: "m".into(),
+            },
+            Finding::Error {
+                file: "c.yaml".into(),
+                line: Some(3),
+                column: Some(1),
+                message: "invalid YAML: x".into(),
+            },
+        ];
+        let json: Vec<Value> = findings.iter().map(|f| serde_json::to_value(f).unwrap()).collect();
+        assert_eq!(
+            json,
+            [
+                json!({"result": "ok", "file": "a.yaml"}),
+                json!({"result": "invalid", "file": "b.yaml", "object": "CloneSet/web", "message": "m"}),
+                json!({"result": "error", "file": "c.yaml", "line": 3, "column": 1, "message": "invalid YAML: x"}),
+            ]
+        );
+        assert_eq!(findings.iter().fold(Exit::Ok, |e, f| e.max(f.exit())), Exit::Error);
+    }
+
+    #[test]
+    fn text_errors_go_to_stderr_with_position() {
+        let f = Finding::Error {
+            file: "c.yaml".into(),
+            line: Some(3),
+            column: Some(7),
+            message: "invalid YAML: x".into(),
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        f.write_text(&mut out, &mut err).unwrap();
+        assert!(out.is_empty());
+        assert_eq!(String::from_utf8(err).unwrap(), "c.yaml:3:7: invalid YAML: x\n");
     }
 }

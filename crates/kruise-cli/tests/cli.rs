@@ -71,14 +71,18 @@ fn validate_invalid_objects_exit_1_one_line_each() {
         )),
         "{text}"
     );
-    assert!(lines[0].contains("apps.kruise.io/v1alpha1 CloneSet, apps.kruise.io/v1beta1 CloneSet"), "{text}");
+    assert!(lines[0].contains("apps.kruise.io/v1alpha1 CloneSet"), "{text}");
+    assert!(lines[0].contains("apps.kruise.io/v1beta1 CloneSet"), "{text}");
     assert!(
         lines[1].starts_with(&format!(
             "{file}: CloneSet/wrong-version: apiVersion: Unsupported value: \"apps.kruise.io/v1\": CloneSet is served as "
         )),
         "{text}"
     );
-    assert!(lines[2].starts_with(&format!("{file}: CloneSet/bad-replicas: cannot decode: ")), "{text}");
+    assert!(
+        lines[2].starts_with(&format!("{file}: CloneSet/bad-replicas: spec.replicas: cannot decode: ")),
+        "{text}"
+    );
     assert!(lines[2].contains("\"three\""), "{text}");
     assert!(!text.contains(": ok"), "{text}");
 }
@@ -166,4 +170,64 @@ fn cs_1_crds_yaml_and_json_agree() {
     assert_eq!(from_yaml, from_json);
     let names: Vec<_> = from_yaml.iter().filter_map(|c| c.metadata.name.as_deref()).collect();
     assert!(names.contains(&"clonesets.apps.kruise.io"), "{names:?}");
+}
+
+#[test]
+fn validate_directory_checks_its_manifests_by_name() {
+    let out = kruise(&["validate", "examples/seed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{text}");
+    assert!(lines.iter().all(|l| l.starts_with("examples/seed/") && l.ends_with(".yaml: ok")), "{text}");
+}
+
+#[test]
+fn validate_directory_without_manifests_is_invalid() {
+    // The snapshots directory of the root tests holds only `.snap` files.
+    let out = kruise(&["validate", "tests/snapshots"]);
+    assert_eq!((stdout(&out), out.status.code()), ("tests/snapshots: no manifests\n".to_owned(), Some(1)));
+}
+
+#[test]
+fn crds_output_is_deterministic() {
+    let (a, b) = (kruise(&["crds"]), kruise(&["crds"]));
+    assert_eq!(a.status.code(), Some(0));
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn validate_json_output_is_one_object_per_line_on_stdout() {
+    let (invalid, broken) = (format!("{DATA}/invalid.yaml"), format!("{DATA}/broken.yaml"));
+    let out = kruise(&["validate", "-o", "json", "examples/seed/01-ok.yaml", &invalid, &broken]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "");
+    let rows: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let results: Vec<&str> = rows.iter().map(|r| r["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["ok", "invalid", "invalid", "invalid", "error"]);
+    assert_eq!(rows[0]["file"], "examples/seed/01-ok.yaml");
+    assert_eq!(rows[3]["object"], "CloneSet/bad-replicas");
+    assert_eq!(rows[3]["path"], "spec.replicas");
+    assert_eq!(
+        (rows[4]["file"].as_str(), rows[4]["line"].as_u64(), rows[4]["column"].as_u64()),
+        (Some(broken.as_str()), Some(8), Some(3))
+    );
+}
+
+#[test]
+fn validate_reports_every_field_error_of_an_object() {
+    let file = format!("{DATA}/invalid-fields.yaml");
+    let out = kruise(&["validate", &file]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with(&format!("{file}: CloneSet/negative: spec.replicas: ")), "{text}");
+    assert!(
+        lines[1].starts_with(&format!("{file}: CloneSet/negative: spec.updateStrategy.partition: ")),
+        "{text}"
+    );
 }

@@ -29,6 +29,10 @@ pub struct Features {
     pub cloneset_scaling_exclude_preparing_delete: bool,
     /// Flag `--expectation-timeout`, seconds (300).
     pub expectation_timeout_seconds: u32,
+    /// Not an upstream gate (spec §16 question 1): when on, the Progressing deadline is
+    /// measured from the last observed progress (upstream's unused progress detector) instead
+    /// of from whatever Progressing condition exists. Off = upstream's code.
+    pub progress_deadline_from_progress: bool,
 }
 
 impl Default for Features {
@@ -45,6 +49,7 @@ impl Default for Features {
             kruise_pod_readiness_gate: false,
             cloneset_scaling_exclude_preparing_delete: false,
             expectation_timeout_seconds: 300,
+            progress_deadline_from_progress: false,
         }
     }
 }

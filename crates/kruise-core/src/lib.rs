@@ -6,7 +6,7 @@
 //! the simulator, the `kruise plan` dry-run, property tests and benchmarks.
 //!
 //! - [`cloneset`]: the CloneSet planner (spec rules CS-n).
-//! - [`write`]: the concrete API writes a plan turns into ([`write::ApiWrite`]), which the
+//! - [`write`](mod@write): the concrete API writes a plan turns into ([`write::ApiWrite`]), which the
 //!   simulator and the kube adapter carry out the same way.
 //! - [`expectations`]: the pure record of writes not yet seen in a lagging cache (CS-87, CS-88).
 //! - [`features`]: upstream feature gates that change behaviour (CS-90).

@@ -59,7 +59,15 @@ proptest! {
                 _ => false,
             }).count() as i32;
             prop_assert!(disrupted <= u.max(1) + surge, "disrupted {} > U {}", disrupted, u);
+            let unavailable_before = r - c.available(i64::from(s.5)) as i32;
             c.apply(&w);
+            // After the writes (before kubelet reacts), no more than max(U, before) of the
+            // wanted pods are unavailable.
+            let unavailable_after = r - c.available(i64::from(s.5)) as i32;
+            prop_assert!(
+                unavailable_after <= u.max(unavailable_before),
+                "unavailable {} > max(U {}, before {})", unavailable_after, u, unavailable_before
+            );
             prop_assert!(c.pods.len() as i32 <= r + surge, "{} pods > R+S", c.pods.len());
             let upd = plan.status.update_revision.clone();
             prop_assert!(c.on_revision(&upd) as i32 <= r - p.min(r) + surge);
@@ -92,7 +100,7 @@ proptest! {
         let exp = Expectations::new();
         let revs = vec![rev];
         let input = Input { cloneset: &cs, pods: &pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
-            id_seed: 1, features: Features::default(), expectations: &exp };
+            id_seed: 1, features: Features::default(), expectations: &exp, pub_check: None };
         let p = plan(&input).unwrap();
         for name in &cs.spec.scale_strategy.pods_to_delete {
             let deleted = p.actions.iter().any(|a| a.kind == ActionKind::DeletePod && a.pod.as_deref() == Some(name));
@@ -116,9 +124,58 @@ proptest! {
         let exp = Expectations::new();
         let mk = |pods: &[Pod]| {
             let input = Input { cloneset: &cs, pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
-                id_seed: seed, features: Features::default(), expectations: &exp };
+                id_seed: seed, features: Features::default(), expectations: &exp, pub_check: None };
             serde_json::to_string(&plan(&input).unwrap()).unwrap()
         };
         prop_assert_eq!(mk(&pods), mk(&rev_pods));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// No input panics the planner: garbage annotations, unknown lifecycle states, odd
+    /// percents, negative numbers give a plan or a `PlanError`.
+    #[test]
+    fn never_panics(
+        replicas in -2i32..6,
+        partition in prop_oneof![Just("50%".to_owned()), Just("x".to_owned()), Just("-3".to_owned()), Just("100%".to_owned())],
+        mu in prop_oneof![Just("0".to_owned()), Just("12.5%".to_owned()), Just("%%".to_owned()), Just("3".to_owned())],
+        pods in proptest::collection::vec((
+            prop_oneof![Just(""), Just("Normal"), Just("PreparingDelete"), Just("Updating"), Just("Updated"), Just("PreparingUpdate"), Just("Weird")],
+            prop_oneof![Just(""), Just("{"), Just(r#"{"revision":"web-x","updateTimestamp":"2020-01-01T00:00:00Z"}"#)],
+            any::<bool>(), any::<bool>(), prop_oneof![Just("-0"), Just("7"), Just("99999999999")],
+        ), 0..6),
+        policy in prop_oneof![Just("ReCreate"), Just("InPlaceIfPossible"), Just("InPlaceOnly")],
+        grace in -1i32..3,
+    ) {
+        let mut cs = fixtures::cloneset("web", replicas, "nginx:1");
+        let r1 = fixtures::revision_of(&cs, 1);
+        fixtures::set_image(&mut cs, "nginx:2");
+        let r2 = fixtures::revision_of(&cs, 2);
+        let (n1, n2) = (r1.metadata.name.clone().unwrap(), r2.metadata.name.clone().unwrap());
+        fixtures::set_status(&mut cs, &n1, &n2);
+        let ru = rolling(&mut cs);
+        ru.partition = Some(IntOrString::String(partition));
+        ru.max_unavailable = Some(IntOrString::String(mu));
+        ru.pod_update_policy = Some(policy.into());
+        ru.in_place_update_strategy = Some(kruise_api::apps::common::InPlaceUpdateStrategy { grace_period_seconds: grace, ..Default::default() });
+        let pods: Vec<Pod> = pods.iter().enumerate().map(|(i, (state, ann, new, ready, cost))| {
+            let mut b = pod(&cs, &format!("p{i}"), if *new { &n2 } else { &n1 })
+                .label(keys::LIFECYCLE_STATE, state)
+                .annotation(keys::POD_DELETION_COST, cost);
+            if !ann.is_empty() {
+                b = b.annotation(keys::INPLACE_UPDATE_STATE, ann).annotation(keys::INPLACE_UPDATE_GRACE, ann);
+            }
+            if !*ready { b = b.not_ready(); }
+            b.build()
+        }).collect();
+        let revs = vec![r1, r2];
+        let exp = Expectations::new();
+        let input = Input { cloneset: &cs, pods: &pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
+            id_seed: 3, features: Features::default(), expectations: &exp, pub_check: None };
+        if let Ok(p) = plan(&input) {
+            let _ = kruise_core::cloneset::reconcile::writes(&input, &p);
+        }
     }
 }

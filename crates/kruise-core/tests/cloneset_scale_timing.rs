@@ -54,10 +54,11 @@ fn scenario(
         id_seed: 1,
         features: Features::default(),
         expectations: &exp,
+        pub_check: None,
     };
     let p = plan(&input).unwrap();
     let t = Instant::now();
-    let runs = 5;
+    let runs: usize = std::env::var("TIMING_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     for _ in 0..runs {
         std::hint::black_box(plan(&input).unwrap());
     }
@@ -68,10 +69,18 @@ fn scenario(
 #[ignore]
 fn timing_100k() {
     let n = 100_000;
-    let (ms, c) = scenario(n, n, 0, IntOrString::String("20%".into()));
-    println!("steady  {ms:8.2} ms  in-place {c}");
-    let (ms, c) = scenario(n, n / 2, 100, IntOrString::Int(100));
-    println!("rolling {ms:8.2} ms  in-place {c}");
-    let (ms, c) = scenario(n, 0, 0, IntOrString::String("20%".into()));
-    println!("wave    {ms:8.2} ms  in-place {c}");
+    let only = std::env::var("TIMING_ONLY").unwrap_or_default();
+    let on = |s: &str| only.is_empty() || only == s;
+    if on("steady") {
+        let (ms, c) = scenario(n, n, 0, IntOrString::String("20%".into()));
+        println!("steady  {ms:8.2} ms  in-place {c}");
+    }
+    if on("rolling") {
+        let (ms, c) = scenario(n, n / 2, 100, IntOrString::Int(100));
+        println!("rolling {ms:8.2} ms  in-place {c}");
+    }
+    if on("wave") {
+        let (ms, c) = scenario(n, 0, 0, IntOrString::String("20%".into()));
+        println!("wave    {ms:8.2} ms  in-place {c}");
+    }
 }

@@ -22,7 +22,10 @@ use crate::apps::{v1alpha1, v1beta1};
 use crate::keys;
 
 pub mod hash;
+mod quantity;
 
+/// Default `resourcesPolicy.targetContainersNameRegex` (upstream's CRD default).
+pub const DEFAULT_TARGET_CONTAINERS_NAME_REGEX: &str = ".*";
 /// Default `revisionHistoryLimit` (SCS-5).
 pub const DEFAULT_REVISION_HISTORY_LIMIT: i32 = 10;
 /// Kubernetes' default file mode of secret, configMap, downwardAPI and projected volumes.
@@ -104,8 +107,9 @@ impl Defaulting for v1alpha1::SidecarSet {
     }
 }
 
-/// SCS-5: a sidecar's own defaults (`podInjectPolicy`, `upgradeType`, `shareVolumePolicy`),
-/// then Kubernetes' container defaults and the `fieldRef` defaults of `transferEnv`.
+/// SCS-5: a sidecar's own defaults (`podInjectPolicy`, `upgradeType`, `shareVolumePolicy`,
+/// and the CRD's `.*` for an empty `resourcesPolicy.targetContainersNameRegex`), then
+/// Kubernetes' container defaults and the `fieldRef` defaults of `transferEnv`.
 /// `shareVolumeDevicePolicy` is deliberately left unset.
 pub fn default_sidecar_container(sc: &mut SidecarContainer, inject_policy: &str) {
     if sc.pod_inject_policy.as_deref().is_none_or(str::is_empty) {
@@ -116,6 +120,12 @@ pub fn default_sidecar_container(sc: &mut SidecarContainer, inject_policy: &str)
     }
     if sc.share_volume_policy.type_.as_deref().is_none_or(str::is_empty) {
         sc.share_volume_policy.type_ = Some(share_volume_policy::DISABLED.to_owned());
+    }
+    // The CRD's structural default, which the API server applies before the webhook runs.
+    if let Some(rp) = sc.resources_policy.as_mut()
+        && rp.target_containers_name_regex.is_empty()
+    {
+        rp.target_containers_name_regex = DEFAULT_TARGET_CONTAINERS_NAME_REGEX.to_owned();
     }
     for t in &mut sc.transfer_env {
         if let Some(fr) = t.source_container_name_from.as_mut().and_then(|s| s.field_ref.as_mut()) {

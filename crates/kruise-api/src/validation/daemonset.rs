@@ -150,7 +150,10 @@ fn validate_update_strategy(
 }
 
 /// The number a non-zero test reads from a budget (ADS-5): a valid percent's number, else the
-/// value as an int (a string that is neither reads as 0, as upstream).
+/// value as an int.
+///
+/// Quirk (ADS-5): a string that is neither reads as 0, as upstream, so it is never checked
+/// itself and counts as zero for the exactly-one-non-zero rule.
 fn budget_number(v: &IntOrString) -> i64 {
     match v {
         IntOrString::Int(i) => i64::from(*i),
@@ -298,7 +301,10 @@ impl Validate for v1alpha1::DaemonSet {
         mutable_reset.burst_replicas = old.spec.burst_replicas.clone();
         mutable_reset.min_ready_seconds = old.spec.min_ready_seconds;
         mutable_reset.revision_history_limit = old.spec.revision_history_limit;
-        errs.0.extend(immutable_error(mutable_reset != old.spec, false));
+        mutable_reset.selector = labels::normalized(mutable_reset.selector.as_ref());
+        let mut old_spec = old.spec.clone();
+        old_spec.selector = labels::normalized(old_spec.selector.as_ref());
+        errs.0.extend(immutable_error(mutable_reset != old_spec, false));
         errs.extend(validate_daemonset(&self.metadata, (&self.spec).into(), true));
         errs.into_result()
     }
@@ -320,7 +326,10 @@ impl Validate for v1beta1::DaemonSet {
         mutable_reset.min_ready_seconds = old.spec.min_ready_seconds;
         mutable_reset.revision_history_limit = old.spec.revision_history_limit;
         mutable_reset.scale_strategy = old.spec.scale_strategy.clone();
-        errs.0.extend(immutable_error(mutable_reset != old.spec, true));
+        mutable_reset.selector = labels::normalized(mutable_reset.selector.as_ref());
+        let mut old_spec = old.spec.clone();
+        old_spec.selector = labels::normalized(old_spec.selector.as_ref());
+        errs.0.extend(immutable_error(mutable_reset != old_spec, true));
         errs.extend(validate_daemonset(&self.metadata, (&self.spec).into(), false));
         errs.into_result()
     }
@@ -377,6 +386,23 @@ pub(super) mod labels {
     /// Kubernetes' `IsValidLabelValue`: empty, or a valid name part.
     pub fn is_label_value(s: &str) -> bool {
         s.is_empty() || is_name_part(s)
+    }
+
+    /// The selector with empty lists and maps read as absent, so that two spellings of the
+    /// same selector compare equal (as Kubernetes' semantic equality does).
+    pub fn normalized(sel: Option<&LabelSelector>) -> Option<LabelSelector> {
+        sel.map(|s| LabelSelector {
+            match_labels: s.match_labels.clone().filter(|m| !m.is_empty()),
+            match_expressions: s.match_expressions.clone().filter(|e| !e.is_empty()).map(|exprs| {
+                exprs
+                    .into_iter()
+                    .map(|mut e| {
+                        e.values = e.values.filter(|v| !v.is_empty());
+                        e
+                    })
+                    .collect()
+            }),
+        })
     }
 
     /// True when the selector has neither `matchLabels` nor `matchExpressions`.

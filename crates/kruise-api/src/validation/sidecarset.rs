@@ -27,6 +27,7 @@ use crate::apps::v1beta1::sidecarset::{
     update_strategy_type as ust,
 };
 use crate::apps::{v1alpha1, v1beta1};
+use crate::convert::sidecarset_to_v1beta1;
 use crate::field::{FieldPath, ValidationError, ValidationErrors};
 use crate::keys;
 
@@ -47,21 +48,6 @@ struct SpecView<'a> {
 
 impl<'a> From<&'a v1beta1::SidecarSetSpec> for SpecView<'a> {
     fn from(s: &'a v1beta1::SidecarSetSpec) -> Self {
-        Self {
-            selector: s.selector.as_ref(),
-            namespace_selector: s.namespace_selector.as_ref(),
-            init_containers: &s.init_containers,
-            containers: &s.containers,
-            volumes: &s.volumes,
-            update_strategy: &s.update_strategy,
-            injection_strategy: &s.injection_strategy,
-            patch_pod_metadata: &s.patch_pod_metadata,
-        }
-    }
-}
-
-impl<'a> From<&'a v1alpha1::SidecarSetSpec> for SpecView<'a> {
-    fn from(s: &'a v1alpha1::SidecarSetSpec) -> Self {
         Self {
             selector: s.selector.as_ref(),
             namespace_selector: s.namespace_selector.as_ref(),
@@ -586,20 +572,14 @@ impl Validate for v1beta1::SidecarSet {
 }
 
 impl Validate for v1alpha1::SidecarSet {
-    /// SCS-7 (object-local rules).
+    /// SCS-7 on the object converted to v1beta1 (SCS-3), as upstream's webhook does: a
+    /// `namespace` is checked as the `namespaceSelector` it becomes.
     fn validate(&self) -> Result<(), ValidationErrors> {
-        validate_sidecarset(&self.metadata, (&self.spec).into()).into_result()
+        sidecarset_to_v1beta1(self).validate()
     }
-    /// SCS-7 plus the update rules of SCS-7.10 and SCS-7.12.
+    /// SCS-7 plus the update rules of SCS-7.10 and SCS-7.12, on the converted objects.
     fn validate_update(&self, old: &Self) -> Result<(), ValidationErrors> {
-        let mut errs = validate_sidecarset(&self.metadata, (&self.spec).into());
-        errs.extend(validate_update_rules(
-            &self.metadata,
-            &self.spec.containers,
-            &old.metadata,
-            &old.spec.containers,
-        ));
-        errs.into_result()
+        sidecarset_to_v1beta1(self).validate_update(&sidecarset_to_v1beta1(old))
     }
 }
 

@@ -219,7 +219,7 @@ pub fn secret_refs() -> impl Strategy<Value = Vec<LocalObjectReference>> {
     vec(key().prop_map(|name| LocalObjectReference { name }), 0..2)
 }
 
-/// Runs a property over `cases` values of `strategy()` on a thread with a large stack: the
+/// Runs a property over `cases` values of `strategy()` (or `PROPTEST_CASES`) on a thread with a large stack: the
 /// strategies for whole workload objects nest deeply enough to overflow a test thread's
 /// default stack in debug builds.
 pub fn check<S, F>(cases: u32, strategy: fn() -> S, property: F)
@@ -228,6 +228,8 @@ where
     S::Value: std::fmt::Debug,
     F: Fn(S::Value) -> Result<(), TestCaseError> + Send + 'static,
 {
+    // `PROPTEST_CASES` overrides the count, as for `proptest!` tests.
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
     let run = move || {
         let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
         let mut runner = proptest::test_runner::TestRunner::new(config);

@@ -334,8 +334,75 @@ pub fn apply_in_place(
     p
 }
 
-/// CS-71 step 4 / CS-72: applies the spec to the pod and records the batch.
+/// CS-73: launch priority of a container: the integer after `p_` in the configMapKeyRef key
+/// of its `KRUISE_CONTAINER_BARRIER` env (unparseable ⇒ 0); `None` without that env.
+fn container_priority(c: &k8s_openapi::api::core::v1::Container) -> Option<i64> {
+    let e = c.env.as_deref()?.iter().find(|e| e.name == keys::CONTAINER_BARRIER_ENV)?;
+    let key = e
+        .value_from
+        .as_ref()
+        .and_then(|v| v.config_map_key_ref.as_ref())
+        .map(|r| r.key.as_str())
+        .unwrap_or("");
+    Some(key.get(2..).and_then(|k| k.parse().ok()).unwrap_or(0))
+}
+
+/// CS-73: the containers updated in this batch: every touched container without a priority,
+/// the touched containers of the highest priority, and (transitively) containers sharing a
+/// changed label/annotation key with them.
+fn batch_containers(p: &Pod, spec: &InPlaceSpec) -> std::collections::BTreeSet<String> {
+    let mut batch = std::collections::BTreeSet::new();
+    let mut highest: Option<(i64, Vec<String>)> = None;
+    for c in p.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default() {
+        let touched = spec.container_images.contains_key(&c.name)
+            || spec.container_resources.contains_key(&c.name)
+            || spec.container_ref_metadata.contains_key(&c.name);
+        if !touched {
+            continue;
+        }
+        match container_priority(c) {
+            None => {
+                batch.insert(c.name.clone());
+            }
+            Some(prio) => match &mut highest {
+                Some((h, names)) if *h == prio => names.push(c.name.clone()),
+                Some((h, _)) if *h > prio => {}
+                _ => highest = Some((prio, vec![c.name.clone()])),
+            },
+        }
+    }
+    batch.extend(highest.map(|(_, n)| n).unwrap_or_default());
+    loop {
+        let keys: std::collections::BTreeSet<(bool, &String)> = batch
+            .iter()
+            .filter_map(|c| spec.container_ref_metadata.get(c))
+            .flat_map(|m| m.labels.keys().map(|k| (true, k)).chain(m.annotations.keys().map(|k| (false, k))))
+            .collect();
+        let more: Vec<String> = spec
+            .container_ref_metadata
+            .iter()
+            .filter(|(c, _)| !batch.contains(*c))
+            .filter(|(_, m)| {
+                m.labels.keys().any(|k| keys.contains(&(true, k)))
+                    || m.annotations.keys().any(|k| keys.contains(&(false, k)))
+            })
+            .map(|(c, _)| c.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        batch.extend(more);
+    }
+    batch
+}
+
+/// CS-71 step 4 / CS-72 / CS-73: applies this batch of the spec to the pod, stores the rest
+/// in the state's `next*` fields, and records the batch.
 fn patch_spec_to_pod(p: &mut Pod, spec: &InPlaceSpec, state: &mut InPlaceUpdateState, now: Timestamp) {
+    let batch = batch_containers(p, spec);
+    state.next_container_images.clear();
+    state.next_container_resources.clear();
+    state.next_container_ref_metadata.clear();
     {
         let labels = p.metadata.labels.get_or_insert_with(Default::default);
         for (k, v) in &spec.labels {
@@ -344,37 +411,54 @@ fn patch_spec_to_pod(p: &mut Pod, spec: &InPlaceSpec, state: &mut InPlaceUpdateS
                 None => labels.remove(k),
             };
         }
-        for m in spec.container_ref_metadata.values() {
-            labels.extend(m.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    {
+        let anns = p.metadata.annotations.get_or_insert_with(Default::default);
+        for (k, v) in &spec.annotations {
+            match v {
+                Some(v) => anns.insert(k.clone(), v.clone()),
+                None => anns.remove(k),
+            };
         }
     }
-    let anns = p.metadata.annotations.get_or_insert_with(Default::default);
-    for (k, v) in &spec.annotations {
-        match v {
-            Some(v) => anns.insert(k.clone(), v.clone()),
-            None => anns.remove(k),
-        };
-    }
-    for m in spec.container_ref_metadata.values() {
-        anns.extend(m.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for (c, m) in &spec.container_ref_metadata {
+        if batch.contains(c) {
+            let labels = p.metadata.labels.get_or_insert_with(Default::default);
+            labels.extend(m.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let anns = p.metadata.annotations.get_or_insert_with(Default::default);
+            anns.extend(m.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
+        } else {
+            state.next_container_ref_metadata.insert(
+                c.clone(),
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                    labels: (!m.labels.is_empty()).then(|| m.labels.clone()),
+                    annotations: (!m.annotations.is_empty()).then(|| m.annotations.clone()),
+                    ..Default::default()
+                },
+            );
+        }
     }
     let statuses = p.status.as_ref().and_then(|s| s.container_statuses.clone()).unwrap_or_default();
-    let mut batch: Vec<String> = Vec::new();
     if let Some(ps) = p.spec.as_mut() {
         for c in &mut ps.containers {
-            let mut touched = false;
             if let Some(img) = spec.container_images.get(&c.name) {
-                c.image = Some(img.clone());
-                touched = true;
-                if let Some(st) = statuses.iter().find(|s| s.name == c.name) {
-                    state
-                        .last_container_statuses
-                        .entry(c.name.clone())
-                        .or_insert_with(|| InPlaceUpdateContainerStatus { image_id: st.image_id.clone() });
+                if batch.contains(&c.name) {
+                    c.image = Some(img.clone());
+                    if let Some(st) = statuses.iter().find(|s| s.name == c.name) {
+                        state.last_container_statuses.entry(c.name.clone()).or_insert_with(|| {
+                            InPlaceUpdateContainerStatus { image_id: st.image_id.clone() }
+                        });
+                    }
+                } else {
+                    state.next_container_images.insert(c.name.clone(), img.clone());
                 }
             }
             if let Some(res) = spec.container_resources.get(&c.name) {
-                let r = c.resources.get_or_insert_with(Default::default);
+                let mut r = if batch.contains(&c.name) {
+                    c.resources.take().unwrap_or_default()
+                } else {
+                    state.next_container_resources.get(&c.name).cloned().unwrap_or_default()
+                };
                 for (kind, vals) in res {
                     let m = if kind == "limits" { &mut r.limits } else { &mut r.requests };
                     let m = m.get_or_insert_with(Default::default);
@@ -385,23 +469,83 @@ fn patch_spec_to_pod(p: &mut Pod, spec: &InPlaceSpec, state: &mut InPlaceUpdateS
                         );
                     }
                 }
-                touched = true;
-            }
-            if spec.container_ref_metadata.contains_key(&c.name) {
-                touched = true;
-            }
-            if touched {
-                batch.push(c.name.clone());
+                if batch.contains(&c.name) {
+                    c.resources = Some(r);
+                } else {
+                    state.next_container_resources.insert(c.name.clone(), r);
+                }
             }
         }
     }
-    batch.sort();
+    let batch: Vec<String> = batch.into_iter().collect();
+    let pending = !state.next_container_images.is_empty()
+        || !state.next_container_resources.is_empty()
+        || !state.next_container_ref_metadata.is_empty();
+    state.pre_check_before_next = pending.then(|| {
+        kruise_api::apps::common::InPlaceUpdatePreCheckBeforeNext { containers_required_ready: batch.clone() }
+    });
     state
         .container_batches_record
         .push(InPlaceUpdateContainerBatch { timestamp: Some(Time(now)), containers: batch });
+    let anns = p.metadata.annotations.get_or_insert_with(Default::default);
     anns.insert(keys::INPLACE_UPDATE_STATE.into(), serde_json::to_string(state).unwrap_or_default());
     anns.remove(keys::INPLACE_UPDATE_GRACE);
     anns.remove(keys::INPLACE_UPDATE_GRACE_LEGACY);
+}
+
+/// CS-73/CS-75 (c): the spec of the next container batch, when one is pending and its
+/// pre-check passes (the update so far complete, every required container ready).
+pub fn next_batch(pod: &Pod) -> Option<InPlaceSpec> {
+    let state = update_state(pod)?;
+    if state.next_container_images.is_empty()
+        && state.next_container_resources.is_empty()
+        && state.next_container_ref_metadata.is_empty()
+    {
+        return None;
+    }
+    if !containers_updated(pod, &state) {
+        return None;
+    }
+    let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    let required = state
+        .pre_check_before_next
+        .as_ref()
+        .map(|p| p.containers_required_ready.as_slice())
+        .unwrap_or_default();
+    if !required.iter().all(|n| statuses.iter().any(|s| &s.name == n && s.ready)) {
+        return None;
+    }
+    let mut spec = InPlaceSpec { revision: state.revision.clone(), ..Default::default() };
+    spec.container_images = state.next_container_images.clone();
+    for (c, r) in &state.next_container_resources {
+        let mut m: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (kind, vals) in [("limits", &r.limits), ("requests", &r.requests)] {
+            for (k, q) in vals.iter().flatten() {
+                m.entry(kind.to_owned()).or_default().insert(k.clone(), q.0.clone());
+            }
+        }
+        spec.container_resources.insert(c.clone(), m);
+    }
+    for (c, meta) in &state.next_container_ref_metadata {
+        spec.container_ref_metadata.insert(
+            c.clone(),
+            RefMetadata {
+                labels: meta.labels.clone().unwrap_or_default(),
+                annotations: meta.annotations.clone().unwrap_or_default(),
+            },
+        );
+    }
+    spec.update_env_from_metadata = state.update_env_from_metadata;
+    Some(spec)
+}
+
+/// CS-75 (c): the pod with its next container batch applied, if one is due.
+pub fn apply_next_batch(pod: &Pod, now: Timestamp) -> Option<Pod> {
+    let spec = next_batch(pod)?;
+    let mut p = pod.clone();
+    let mut state = update_state(pod)?;
+    patch_spec_to_pod(&mut p, &spec, &mut state, now);
+    Some(p)
 }
 
 /// CS-72: the pod after its grace period: the stored spec applied, the annotation removed.
@@ -454,6 +598,12 @@ pub fn is_complete(pod: &Pod) -> bool {
     {
         return false;
     }
+    containers_updated(pod, &state)
+}
+
+/// CS-74 items 2-4: the containers touched so far run what the state says.
+pub fn containers_updated(pod: &Pod, state: &InPlaceUpdateState) -> bool {
+    let anns = pod.metadata.annotations.as_ref();
     if state.update_env_from_metadata && !anns.is_some_and(|a| a.contains_key(keys::RUNTIME_CONTAINERS_META))
     {
         return false;
@@ -561,5 +711,49 @@ mod tests {
         let mut same_string = pod;
         same_string.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image = "a:2".into();
         assert!(is_complete(&same_string));
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cs_73_highest_priority_first_then_next_batch() {
+        let barrier = |p: u32| json!([{"name": "KRUISE_CONTAINER_BARRIER", "valueFrom": {"configMapKeyRef": {"name": "x-barrier", "key": format!("p_{p}")}}}]);
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [
+                {"name": "a", "image": "a:1", "env": barrier(100)},
+                {"name": "b", "image": "b:1", "env": barrier(10)},
+            ]},
+            "status": {"containerStatuses": [
+                {"name": "a", "image": "a:1", "imageID": "ia1", "ready": true, "restartCount": 0},
+                {"name": "b", "image": "b:1", "imageID": "ib1", "ready": true, "restartCount": 0},
+            ]}
+        }))
+        .unwrap();
+        let spec = InPlaceSpec {
+            revision: "r-2".into(),
+            container_images: BTreeMap::from([("a".into(), "a:2".into()), ("b".into(), "b:2".into())]),
+            ..Default::default()
+        };
+        let p1 = apply_in_place(&pod, &spec, Timestamp::UNIX_EPOCH, 0, false);
+        let cs = &p1.spec.as_ref().unwrap().containers;
+        assert_eq!((cs[0].image.as_deref(), cs[1].image.as_deref()), (Some("a:2"), Some("b:1")));
+        let st = update_state(&p1).unwrap();
+        assert_eq!(st.next_container_images.get("b").map(String::as_str), Some("b:2"));
+        assert_eq!(st.pre_check_before_next.unwrap().containers_required_ready, vec!["a".to_owned()]);
+        assert!(!is_complete(&p1));
+        assert!(next_batch(&p1).is_none(), "a has not restarted on the new image yet");
+        let mut running = p1.clone();
+        let s0 = &mut running.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0];
+        s0.image_id = "ia2".into();
+        let p2 = apply_next_batch(&running, Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(p2.spec.as_ref().unwrap().containers[1].image.as_deref(), Some("b:2"));
+        let st = update_state(&p2).unwrap();
+        assert!(st.next_container_images.is_empty() && st.pre_check_before_next.is_none());
+        assert_eq!(st.container_batches_record.len(), 2);
     }
 }

@@ -38,7 +38,8 @@ pub use newpod::{new_instance_ids, new_pod, new_pvc, owner_ref, pvc_name};
 pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
 pub use types::{
-    Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, Reason, Requeue,
+    Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, PubCheck, PubDecision,
+    Reason, Requeue,
 };
 
 use pods::{PodEnv, PodInfo, Selector};
@@ -95,7 +96,8 @@ impl Ctx<'_> {
 #[derive(Default)]
 pub(crate) struct Builder {
     pub plan: Plan,
-    held: BTreeSet<String>,
+    /// Membership only (never iterated into output), so a hash set is fine here.
+    held: std::collections::HashSet<String>,
     pub scale_error: Option<String>,
     pub update_error: Option<String>,
 }
@@ -105,7 +107,8 @@ impl Builder {
         self.plan.actions.push(a);
     }
     pub fn hold(&mut self, pod: &str, reason: Reason) {
-        if self.held.insert(pod.to_owned()) {
+        if !self.held.contains(pod) {
+            self.held.insert(pod.to_owned());
             self.plan.held.push(Held { pod: pod.to_owned(), reason });
         }
     }
@@ -263,7 +266,12 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // CS-25: PVC clean-up when reuse is disabled.
     let reuse = cs.spec.scale_strategy.enable_pvc_reuse;
-    let active_ids: BTreeSet<&str> = ctx.pods.iter().filter_map(|p| p.instance_id).collect();
+    // Only built when there are PVCs to check (O(pods log pods)).
+    let active_ids: BTreeSet<&str> = if !reuse && !input.pvcs.is_empty() {
+        ctx.pods.iter().filter_map(|p| p.instance_id).collect()
+    } else {
+        BTreeSet::new()
+    };
     let inactive_ids: std::collections::BTreeMap<&str, &str> = ctx
         .inactive
         .iter()
@@ -275,7 +283,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let mut pvcs: Vec<&k8s_openapi::api::core::v1::PersistentVolumeClaim> =
         input.pvcs.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
     pvcs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    if !reuse {
+    if !reuse && !pvcs.is_empty() {
         let mut keep = Vec::new();
         for pvc in pvcs {
             let id = pvc

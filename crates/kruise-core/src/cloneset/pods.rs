@@ -96,16 +96,12 @@ pub struct PodInfo<'a> {
     pub ready_since: Option<Timestamp>,
     /// `InPlaceUpdateReady` is True with empty reason and message.
     pub inplace_ready_clean: bool,
-    /// The pod has the `InPlaceUpdateReady` readiness gate.
-    pub has_inplace_gate: bool,
     /// CS-34 `available(p, minReadySeconds)`.
     pub available: bool,
     /// CS-34 `updateReady(p, 0)`.
     pub update_ready: bool,
     /// CS-34 `readyForDelete(p)` = `available(p, 0)`.
     pub ready_for_delete: bool,
-    /// Max container restartCount.
-    pub restarts: i32,
     /// creationTimestamp.
     pub created: Option<Timestamp>,
     /// `controller.kubernetes.io/pod-deletion-cost` (invalid ⇒ 0).
@@ -122,6 +118,8 @@ pub struct PodInfo<'a> {
     pub instance_id: Option<&'a str>,
     /// Has `pod-template-hash`.
     pub has_template_hash: bool,
+    /// Max restartCount once computed (-1 = not yet).
+    restarts_cache: std::cell::Cell<i32>,
 }
 
 /// Inputs of [`PodInfo::new`] that are the same for every pod.
@@ -214,19 +212,9 @@ impl<'a> PodInfo<'a> {
             ready,
             ready_since,
             inplace_ready_clean,
-            has_inplace_gate: spec
-                .and_then(|s| s.readiness_gates.as_deref())
-                .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY)),
             available,
             update_ready,
             ready_for_delete: lifecycle_ok && update_ready,
-            restarts: status
-                .and_then(|s| s.container_statuses.as_deref())
-                .unwrap_or_default()
-                .iter()
-                .map(|c| c.restart_count)
-                .max()
-                .unwrap_or(0),
             created: m.creation_timestamp.as_ref().map(|t| t.0),
             deletion_cost,
             is_update,
@@ -235,7 +223,38 @@ impl<'a> PodInfo<'a> {
             has_state,
             instance_id,
             has_template_hash,
+            restarts_cache: std::cell::Cell::new(-1),
         }
+    }
+
+    /// The pod has the `InPlaceUpdateReady` readiness gate (computed on demand).
+    pub fn has_inplace_gate(&self) -> bool {
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.readiness_gates.as_deref())
+            .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY))
+    }
+
+    /// Max container restartCount (computed on demand, only while sorting).
+    pub fn restarts(&self) -> i32 {
+        let cached = self.restarts_cache.get();
+        if cached >= 0 {
+            return cached;
+        }
+        let v = self
+            .pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.restart_count)
+            .max()
+            .unwrap_or(0)
+            .max(0);
+        self.restarts_cache.set(v);
+        v
     }
 
     /// A label value.

@@ -39,6 +39,7 @@ impl Reconciler for CloneSetReconciler {
             id_seed: ctx.id_seed,
             features: ctx.features,
             expectations: ctx.expectations,
+            pub_check: None,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
         Ok(outcome(&input, &p))
@@ -304,10 +305,15 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                     object: to_value(&updated, "v1", "Pod"),
                 });
             }
-            ActionKind::FinishGracePeriod => {
-                let Some(updated) = pods.get(pod_name).and_then(|p| inplace::finish_grace(p, now)) else {
-                    continue;
-                };
+            ActionKind::FinishGracePeriod | ActionKind::ApplyNextBatch => {
+                let updated = pods.get(pod_name).and_then(|p| {
+                    if matches!(a.kind, ActionKind::FinishGracePeriod) {
+                        inplace::finish_grace(p, now)
+                    } else {
+                        inplace::apply_next_batch(p, now)
+                    }
+                });
+                let Some(updated) = updated else { continue };
                 emit(ApiWrite::Replace {
                     target: Target::pod(ns, pod_name),
                     subresource: Subresource::Main,

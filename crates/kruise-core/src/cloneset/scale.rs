@@ -81,6 +81,10 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         let p = &pods[i];
         if hooked(pre_delete_hook, p.pod) {
             b.hold(p.name, Reason::LifecycleHook { hook: "preDelete" });
+            // CS-49: the not-ready mark is re-asserted while hooked.
+            if pre_delete_hook.is_some_and(|h| h.mark_pod_not_ready) {
+                mark_not_ready(p, b, "preDeleteHook");
+            }
         } else {
             modified |= delete_pod(ctx, pvcs, b, p, Reason::PreDeleteReleased);
         }

@@ -44,7 +44,7 @@ pub fn update_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
         .then_with(|| a.phase_rank.cmp(&b.phase_rank))
         .then_with(|| a.ready.cmp(&b.ready))
         .then_with(|| ready_time_recent_first(a, b))
-        .then_with(|| b.restarts.cmp(&a.restarts))
+        .then_with(|| b.restarts().cmp(&a.restarts()))
         .then_with(|| created_newest_first(a, b))
 }
 
@@ -59,7 +59,7 @@ fn rank_base_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>, ranks: Option<&[f64]>, ia: us
             None => Ordering::Equal,
         })
         .then_with(|| ready_time_recent_first(a, b))
-        .then_with(|| b.restarts.cmp(&a.restarts))
+        .then_with(|| b.restarts().cmp(&a.restarts()))
         .then_with(|| created_newest_first(a, b))
 }
 
@@ -147,7 +147,7 @@ pub fn choose_to_delete(
             .then_with(|| a.deletion_cost.cmp(&b.deletion_cost))
             .then_with(|| ranks[y].partial_cmp(&ranks[x]).unwrap_or(Ordering::Equal))
             .then_with(|| ready_time_recent_first(a, b))
-            .then_with(|| b.restarts.cmp(&a.restarts))
+            .then_with(|| b.restarts().cmp(&a.restarts()))
             .then_with(|| created_newest_first(a, b))
             .then_with(|| a.name.cmp(b.name))
     });

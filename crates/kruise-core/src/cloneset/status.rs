@@ -106,6 +106,25 @@ pub fn status(ctx: &Ctx<'_>, selector: &Selector, b: &mut Builder) {
     b.plan.status = s;
 }
 
+/// Upstream's unused progress detector (spec §16 question 1), comparing the stored status
+/// with the new one.
+fn made_progress(cs: &kruise_api::apps::v1beta1::CloneSet, new: &CloneSetStatus) -> bool {
+    if cs.spec.update_strategy.rolling_update.as_ref().is_some_and(|r| r.paused) {
+        return false;
+    }
+    let Some(old) = cs.status.as_ref() else { return true };
+    match old.conditions.iter().find(|c| c.type_ == cc::PROGRESSING) {
+        None => true,
+        Some(c) if c.reason == cc::REASON_PAUSED => true,
+        Some(_) => {
+            old.update_revision != new.update_revision
+                || old.updated_replicas != new.updated_replicas
+                || new.ready_replicas > old.ready_replicas
+                || new.available_replicas > old.available_replicas
+        }
+    }
+}
+
 /// CS-85 (the code's behaviour, §16 question 1: see docs/deviations.md).
 fn progressing(ctx: &Ctx<'_>, s: &mut CloneSetStatus, b: &mut Builder) {
     let cs = ctx.cs;
@@ -136,6 +155,16 @@ fn progressing(ctx: &Ctx<'_>, s: &mut CloneSetStatus, b: &mut Builder) {
             "CloneSet has been paused due to partition ready".into(),
             now,
         )
+    } else if ctx.input.features.progress_deadline_from_progress && made_progress(cs, s) {
+        // §16 question 1, "intent" mode: progress restarts the deadline.
+        let c = condition(cc::PROGRESSING, "True", cc::REASON_UPDATED, "CloneSet is progressing".into(), now);
+        let keep =
+            existing.as_ref().filter(|e| e.status == "True").and_then(|e| e.last_transition_time.clone());
+        s.conditions.retain(|c| c.type_ != cc::PROGRESSING);
+        s.conditions
+            .push(CloneSetCondition { last_transition_time: keep.or(c.last_transition_time.clone()), ..c });
+        b.plan.requeue_at_most(Duration::from_secs(deadline.max(0) as u64 + 1), Reason::ProgressDeadline);
+        return;
     } else if existing.as_ref().is_some_and(|c| {
         c.reason == cc::REASON_PROGRESS_DEADLINE_EXCEEDED
             || c.last_update_time.as_ref().is_some_and(|t| t.0.as_second() + deadline < now.as_second())

@@ -84,6 +84,7 @@ impl W {
             id_seed: 7,
             features: self.features,
             expectations: &self.exp,
+            pub_check: None,
         }
     }
 }
@@ -1335,4 +1336,83 @@ fn cs_88_timed_out_pod_expectation_stops_without_requeue() {
     let p = w.plan();
     assert!(p.requeue.is_none());
     assert_eq!(p.count("UpdateStatus"), 0);
+}
+
+#[test]
+fn cs_89_plan_json_shape() {
+    let mut w = W::new(2).with_pods(1);
+    w.cs.spec.min_ready_seconds = 5;
+    let v = serde_json::to_value(w.plan()).unwrap();
+    let a = &v["actions"][0];
+    assert_eq!(a["action"], "CreatePod");
+    assert!(a["pod"].is_string() && a["revision"].is_string());
+    assert_eq!(a["reason"], "ScaleUp");
+    assert_eq!(a["detail"], "have 1 pods, want 2");
+    assert!(v["status"].is_object());
+    assert!(v.get("requeueAfterSeconds").is_some() && v.get("requeueReason").is_some());
+    assert!(v["held"].is_array());
+}
+
+#[test]
+fn cs_63_pub_denial_stops_updates_and_requeues() {
+    let mut w = W::new(2).with_pods(2).roll_to("nginx:2");
+    rolling(&mut w.cs).max_unavailable = Some(IntOrString::Int(2));
+    let deny_p01 = |p: &Pod| {
+        if p.metadata.name.as_deref() == Some("web-p01") { PubDecision::Denied } else { PubDecision::Allowed }
+    };
+    let mut input = w.input();
+    input.pub_check = Some(PubCheck(&deny_p01));
+    assert_eq!(plan(&input).unwrap().count("PatchPod"), 2, "gate off: the check is not consulted");
+    w.features.pod_unavailable_budget_update_gate = true;
+    let mut input = w.input();
+    input.pub_check = Some(PubCheck(&deny_p01));
+    let p = plan(&input).unwrap();
+    assert_eq!(pods_of(&p, "PatchPod"), vec!["web-p00"]);
+    assert_eq!(p.held_reason("web-p01"), Some(&Reason::PodUnavailableBudget));
+    assert_eq!(p.requeue.as_ref().map(|r| r.after.as_secs()), Some(1));
+}
+
+#[test]
+fn cs_85_intent_switch_restarts_deadline_on_progress() {
+    let mut w = W::new(1).with_pods(1).roll_to("nginx:2");
+    w.cs.spec.progress_deadline_seconds = Some(60);
+    w.features.progress_deadline_from_progress = true;
+    w.cs.status.as_mut().unwrap().conditions = vec![CloneSetCondition {
+        type_: "Progressing".into(),
+        status: "True".into(),
+        reason: "CloneSetAvailable".into(),
+        last_update_time: Some(Time(ts(0))),
+        last_transition_time: Some(Time(ts(0))),
+        message: "CloneSet is available".into(),
+    }];
+    // The update revision changed since the stored status: progress, not a timeout.
+    w.cs.status.as_mut().unwrap().update_revision = w.rev1();
+    let c = w.plan().status.conditions.into_iter().find(|c| c.type_ == "Progressing").unwrap();
+    assert_eq!((c.status.as_str(), c.reason.as_str()), ("True", "CloneSetUpdated"));
+    assert_eq!(c.last_update_time, Some(Time(ts(1000))));
+}
+
+#[test]
+fn cs_75_next_container_batch_applied_on_refresh() {
+    let mut w = W::new(1).roll_to("nginx:2");
+    let r2 = w.rev2();
+    let state = format!(
+        r#"{{"revision":"{r2}","lastContainerStatuses":{{"main":{{"imageID":"sha-old"}}}},"nextContainerImages":{{"side":"side:2"}},"preCheckBeforeNext":{{"containersRequiredReady":["main"]}}}}"#
+    );
+    w.pods.push(
+        pod(&w.cs, "a", &r2)
+            .state(State::Updating)
+            .annotation(keys::INPLACE_UPDATE_STATE, &state)
+            .condition(keys::INPLACE_UPDATE_READY, "False", "StartInPlaceUpdate")
+            .build(),
+    );
+    // main still reports the old image id: the first batch is not done.
+    w.pods[0].status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image = "nginx:1".into();
+    let p = w.plan();
+    assert_eq!(p.count("ApplyNextBatch"), 0);
+    assert_eq!(p.held_reason("web-a"), Some(&Reason::InPlaceUpdating));
+    w.pods[0].status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image_id = "sha-new".into();
+    let p = w.plan();
+    assert_eq!(pods_of(&p, "ApplyNextBatch"), vec!["web-a"]);
+    assert_eq!(p.count("UpdatePodStatus"), 0, "InPlaceUpdateReady stays False until the last batch");
 }

@@ -38,6 +38,30 @@ pub struct Input<'a> {
     pub features: Features,
     /// The adapter's writes not yet seen in its cache (CS-87, CS-88).
     pub expectations: &'a Expectations,
+    /// CS-63: the PodUnavailableBudget admission check, consulted before each pod update when
+    /// gate `PodUnavailableBudgetUpdateGate` is on. `None` allows every update.
+    pub pub_check: Option<PubCheck<'a>>,
+}
+
+/// What a PodUnavailableBudget says about updating one pod (CS-63).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PubDecision {
+    /// The update may go ahead.
+    Allowed,
+    /// Not now: the update loop stops and the plan requeues after 1 s.
+    Denied,
+    /// The check failed: Update stops with this error (`FailedUpdate`).
+    Error(String),
+}
+
+/// A PodUnavailableBudget check (CS-63): a pure function of the pod, supplied by the adapter.
+#[derive(Clone, Copy)]
+pub struct PubCheck<'a>(pub &'a dyn Fn(&Pod) -> PubDecision);
+
+impl fmt::Debug for PubCheck<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PubCheck(..)")
+    }
 }
 
 /// What one reconcile should do.
@@ -217,6 +241,8 @@ pub enum ActionKind {
     },
     /// Apply an in-place update spec stored in the grace annotation (CS-72).
     FinishGracePeriod,
+    /// Apply the next container batch of an in-place update (CS-73, CS-75 (c)).
+    ApplyNextBatch,
     /// Write the CloneSet status (CS-86).
     UpdateStatus,
     /// Write `spec.scaleStrategy.podsToDelete` without names of absent pods (CS-55).
@@ -244,6 +270,7 @@ impl ActionKind {
             Self::UpdatePodStatus { .. } => "UpdatePodStatus",
             Self::UpdateInPlace { .. } => "UpdateInPlace",
             Self::FinishGracePeriod => "FinishGracePeriod",
+            Self::ApplyNextBatch => "ApplyNextBatch",
             Self::UpdateStatus => "UpdateStatus",
             Self::UpdateSpec { .. } => "UpdateSpec",
         }
@@ -412,6 +439,8 @@ pub enum Reason {
     },
     /// CS-76: InPlaceOnly but the change cannot be applied in place.
     InPlaceImpossible,
+    /// CS-63: a PodUnavailableBudget denied the update.
+    PodUnavailableBudget,
     /// CS-64: the pod's lifecycle state forbids an in-place update.
     LifecycleState {
         /// The state.
@@ -463,6 +492,7 @@ impl Reason {
             Self::ScaleFirst => "ScaleFirst",
             Self::AwaitingExpectations { .. } => "AwaitingExpectations",
             Self::InPlaceImpossible => "InPlaceImpossible",
+            Self::PodUnavailableBudget => "PodUnavailableBudget",
             Self::LifecycleState { .. } => "LifecycleState",
             Self::Claim => "Claim",
             Self::PvcCleanup => "PvcCleanup",

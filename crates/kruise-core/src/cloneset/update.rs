@@ -113,8 +113,26 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     let mut specs: BTreeMap<(usize, usize), Option<InPlaceSpec>> = BTreeMap::new();
     let mut old_of: BTreeMap<&str, Option<usize>> = BTreeMap::new();
     let reason = Reason::Update { update_num: d.update_num, recreate: false };
-    for &i in cands.iter().take(n) {
+    let pub_gate = ctx.input.features.pod_unavailable_budget_update_gate;
+    for (k, &i) in cands.iter().take(n).enumerate() {
         let p = &pods[i];
+        // CS-63.
+        if pub_gate && let Some(check) = ctx.input.pub_check {
+            match (check.0)(p.pod) {
+                super::PubDecision::Allowed => {}
+                super::PubDecision::Denied => {
+                    for &j in cands.iter().take(n).skip(k) {
+                        b.hold(pods[j].name, Reason::PodUnavailableBudget);
+                    }
+                    b.plan.requeue_at_most(Duration::from_secs(1), Reason::PodUnavailableBudget);
+                    break;
+                }
+                super::PubDecision::Error(e) => {
+                    b.update_error = Some(e);
+                    break;
+                }
+            }
+        }
         if let Err(msg) = update_pod(ctx, p, target, policy, &mut specs, &mut old_of, &reason, b) {
             b.update_error = Some(msg);
             break;
@@ -184,6 +202,9 @@ fn update_pod<'a>(
                         Some(target_name),
                         reason.clone(),
                     ));
+                    if hook.is_some_and(|h| h.mark_pod_not_ready) {
+                        super::scale::mark_not_ready(p, b, "preUpdateHook");
+                    }
                 }
                 State::PreparingUpdate => {
                     if hooked(hook, p.pod) {
@@ -305,12 +326,33 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
     if p.inplace_ready_clean && p.state != State::Updating {
         return true;
     }
-    let complete = !p.has_state || inplace::is_complete(p.pod);
-    if !complete {
-        b.hold(p.name, Reason::InPlaceUpdating);
-        return false;
+    if p.has_state
+        && let Some(state) = inplace::update_state(p.pod)
+    {
+        // (b) the update so far is not done.
+        if !inplace::containers_updated(p.pod, &state) {
+            b.hold(p.name, Reason::InPlaceUpdating);
+            return false;
+        }
+        // (c) a next container batch is pending (CS-73).
+        let pending = !state.next_container_images.is_empty()
+            || !state.next_container_resources.is_empty()
+            || !state.next_container_ref_metadata.is_empty();
+        if pending {
+            if inplace::next_batch(p.pod).is_some() {
+                b.push(Action::new(
+                    ActionKind::ApplyNextBatch,
+                    Some(p.name),
+                    Some(&state.revision),
+                    Reason::InPlaceUpdating,
+                ));
+            } else {
+                b.hold(p.name, Reason::InPlaceUpdating);
+            }
+            return false;
+        }
     }
-    if p.has_inplace_gate && !p.inplace_ready_clean {
+    if !p.inplace_ready_clean && p.has_inplace_gate() {
         b.push(Action::new(
             ActionKind::UpdatePodStatus {
                 condition: PodConditionUpdate {

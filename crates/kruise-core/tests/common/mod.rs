@@ -66,6 +66,7 @@ impl Cluster {
             id_seed: self.seed,
             features: Features::default(),
             expectations: &exp,
+            pub_check: None,
         };
         let p = plan(&input).expect("plan");
         let w = reconcile::writes(&input, &p);
@@ -198,6 +199,29 @@ impl Cluster {
         self.seed += 1;
         self.kubelet();
         p
+    }
+
+    /// Pods Running, Ready (for `min_ready` seconds), lifecycle Normal and with
+    /// `InPlaceUpdateReady` True: the ones serving.
+    pub fn available(&self, min_ready: i64) -> usize {
+        self.pods
+            .values()
+            .filter(|p| {
+                let labels = p.metadata.labels.as_ref();
+                let state = labels.and_then(|l| l.get(keys::LIFECYCLE_STATE)).map(String::as_str);
+                let conds = p.status.as_ref().and_then(|s| s.conditions.as_ref());
+                let cond = |t: &str| conds.and_then(|c| c.iter().find(|c| c.type_ == t));
+                let ready = cond(keys::CONDITION_READY).is_some_and(|c| {
+                    c.status == "True"
+                        && (min_ready == 0
+                            || c.last_transition_time
+                                .as_ref()
+                                .is_some_and(|t| t.0.as_second() + min_ready < self.now))
+                });
+                let ipr = cond(keys::INPLACE_UPDATE_READY).is_none_or(|c| c.status == "True");
+                matches!(state, None | Some("") | Some("Normal")) && ready && ipr
+            })
+            .count()
     }
 
     pub fn on_revision(&self, rev: &str) -> usize {

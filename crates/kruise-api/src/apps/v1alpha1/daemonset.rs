@@ -13,7 +13,8 @@ use crate::apps::{is_zero_i32, is_zero_i64};
 #[cfg(feature = "schemars")]
 pub use crate::apps::v1beta1::daemonset::kind_info;
 pub use crate::apps::v1beta1::daemonset::{
-    DaemonSetUpdateStrategy, RollingUpdateDaemonSet, rolling_update_type, update_strategy_type,
+    DaemonSetUpdateStrategy, RollingUpdateDaemonSet, RollingUpdateType, rolling_update_type,
+    update_strategy_type,
 };
 
 kruise_resource! {
@@ -106,6 +107,14 @@ impl DaemonSet {
     /// True when the rolling update is paused (ADS-26).
     pub fn is_paused(&self) -> bool {
         self.spec.update_strategy.rolling_update.as_ref().is_some_and(RollingUpdateDaemonSet::is_paused)
+    }
+    /// The rolling update type; `Standard` without a `rollingUpdate` (ADS-24).
+    pub fn rolling_update_type(&self) -> RollingUpdateType {
+        self.spec
+            .update_strategy
+            .rolling_update
+            .as_ref()
+            .map_or(RollingUpdateType::Standard, RollingUpdateDaemonSet::update_type)
     }
     /// True when the annotation `daemonset.kruise.io/progressive-create-pod` is `"true"`
     /// (ADS-1, ADS-15).

@@ -165,10 +165,34 @@ pub mod rolling_update_type {
     pub const SURGING: &str = "Surging";
 }
 
+/// How a rolling update replaces a pod, read from `rollingUpdateType` (ADS-24).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum RollingUpdateType {
+    /// Delete and recreate (`Standard`, the deprecated `Surging`, empty or unknown).
+    Standard,
+    /// Update images in place when only they changed (`InPlaceIfPossible`).
+    InPlaceIfPossible,
+}
+
+impl RollingUpdateType {
+    /// Reads a `rollingUpdateType`; anything but `InPlaceIfPossible` recreates pods, as the
+    /// controller reads it.
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some(rolling_update_type::IN_PLACE_IF_POSSIBLE) => Self::InPlaceIfPossible,
+            _ => Self::Standard,
+        }
+    }
+}
+
 impl RollingUpdateDaemonSet {
     /// True when `paused` is set to true (ADS-26).
     pub fn is_paused(&self) -> bool {
         self.paused == Some(true)
+    }
+    /// The rolling update type (ADS-24).
+    pub fn update_type(&self) -> RollingUpdateType {
+        RollingUpdateType::parse(self.rolling_update_type.as_deref())
     }
 }
 
@@ -184,6 +208,14 @@ impl DaemonSet {
     /// True when partition also limits creation on new nodes (ADS-15).
     pub fn partitioned_scaling(&self) -> bool {
         self.spec.scale_strategy.as_ref().is_some_and(|s| s.partitioned_scaling)
+    }
+    /// The rolling update type; `Standard` without a `rollingUpdate` (ADS-24).
+    pub fn rolling_update_type(&self) -> RollingUpdateType {
+        self.spec
+            .update_strategy
+            .rolling_update
+            .as_ref()
+            .map_or(RollingUpdateType::Standard, RollingUpdateDaemonSet::update_type)
     }
 }
 

@@ -12,7 +12,7 @@ pub use statefulset::*;
 pub mod daemonset;
 pub use daemonset::{
     DaemonSet, DaemonSetScaleStrategy, DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy,
-    RollingUpdateDaemonSet,
+    RollingUpdateDaemonSet, RollingUpdateType,
 };
 
 pub mod sidecarset;

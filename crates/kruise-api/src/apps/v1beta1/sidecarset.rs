@@ -359,6 +359,22 @@ impl SidecarContainer {
 }
 
 impl SidecarSet {
+    /// The `kruise.io/sidecarset-hash` annotation written by defaulting (SCS-6).
+    pub fn hash(&self) -> Option<&str> {
+        self.metadata.annotations.as_ref()?.get(crate::keys::SIDECARSET_HASH).map(String::as_str)
+    }
+    /// The `kruise.io/sidecarset-hash-without-image` annotation written by defaulting (SCS-6).
+    pub fn hash_without_image(&self) -> Option<&str> {
+        self.metadata
+            .annotations
+            .as_ref()?
+            .get(crate::keys::SIDECARSET_HASH_WITHOUT_IMAGE)
+            .map(String::as_str)
+    }
+    /// True when `updateStrategy.type` is `NotUpdate`: injected pods are never upgraded (SCS-43).
+    pub fn is_not_update(&self) -> bool {
+        self.spec.update_strategy.type_.as_deref() == Some(update_strategy_type::NOT_UPDATE)
+    }
     /// True for a canary SidecarSet: annotation `apps.kruise.io/sidecarset-canary` is
     /// `"true"` and `apps.kruise.io/sidecarset-base` is non-empty; returns the base (SCS-14).
     pub fn canary_base(&self) -> Option<&str> {

@@ -6,8 +6,7 @@
 //! The field tables follow `k8s.io/api` v0.32 (the version upstream builds with). Fields this
 //! table does not know (newer Kubernetes fields) are written after the known ones, sorted,
 //! so such a sidecar still gets a deterministic hash, which may differ from upstream's.
-//! Resource quantities are written as given; upstream writes their canonical form, so a
-//! non-canonical quantity (`1000m` for `1`) hashes differently (open question 2).
+//! Resource quantities are written in Kubernetes' canonical form ([`super::quantity`]).
 
 use serde_json::{Map, Value};
 
@@ -29,6 +28,10 @@ enum Kind {
     PtrStruct(&'static [Field]),
     /// A slice of structs with `omitempty`.
     Structs(&'static [Field]),
+    /// A `ResourceList` with `omitempty`: quantities in canonical form.
+    Quantities,
+    /// A non-pointer `Quantity`: always written, canonical, `"0"` when absent.
+    Quantity,
 }
 
 /// The zero value written for an absent always-field.
@@ -41,12 +44,12 @@ enum Zero {
 
 type Field = (&'static str, Kind);
 
-use Kind::{Always, Empty, Ptr, PtrStruct, Struct, Structs};
+use Kind::{Always, Empty, Ptr, PtrStruct, Quantities, Quantity, Struct, Structs};
 use Zero::{Null, Num, Str};
 
 const OBJECT_FIELD_SELECTOR: &[Field] = &[("apiVersion", Empty), ("fieldPath", Always(Str("")))];
 const RESOURCE_FIELD_SELECTOR: &[Field] =
-    &[("containerName", Empty), ("resource", Always(Str(""))), ("divisor", Always(Str("0")))];
+    &[("containerName", Empty), ("resource", Always(Str(""))), ("divisor", Quantity)];
 const KEY_SELECTOR: &[Field] = &[("name", Empty), ("key", Always(Str(""))), ("optional", Ptr)];
 const ENV_VAR_SOURCE: &[Field] = &[
     ("fieldRef", PtrStruct(OBJECT_FIELD_SELECTOR)),
@@ -70,7 +73,8 @@ const CONTAINER_PORT: &[Field] = &[
     ("hostIP", Empty),
 ];
 const RESOURCE_CLAIM: &[Field] = &[("name", Always(Str(""))), ("request", Empty)];
-const RESOURCES: &[Field] = &[("limits", Empty), ("requests", Empty), ("claims", Structs(RESOURCE_CLAIM))];
+const RESOURCES: &[Field] =
+    &[("limits", Quantities), ("requests", Quantities), ("claims", Structs(RESOURCE_CLAIM))];
 const RESIZE_POLICY: &[Field] = &[("resourceName", Always(Str(""))), ("restartPolicy", Always(Str("")))];
 const VOLUME_MOUNT: &[Field] = &[
     ("name", Always(Str(""))),
@@ -242,6 +246,24 @@ fn write_struct(out: &mut String, obj: Option<&Map<String, Value>>, fields: &[Fi
                 write_key(out, name);
                 write_struct(out, v.as_object(), sub);
             }
+            (Kind::Quantities, Some(Value::Object(map))) if !map.is_empty() => {
+                sep(out);
+                write_key(out, name);
+                out.push('{');
+                for (i, (k, q)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_key(out, k);
+                    write_quantity(out, Some(q));
+                }
+                out.push('}');
+            }
+            (Kind::Quantity, v) => {
+                sep(out);
+                write_key(out, name);
+                write_quantity(out, v);
+            }
             (Kind::Structs(sub), Some(Value::Array(items))) if !items.is_empty() => {
                 sep(out);
                 write_key(out, name);
@@ -266,6 +288,17 @@ fn write_struct(out: &mut String, obj: Option<&Map<String, Value>>, fields: &[Fi
         }
     }
     out.push('}');
+}
+
+/// A quantity in canonical form; as written when it does not parse; `"0"` when absent.
+fn write_quantity(out: &mut String, q: Option<&Value>) {
+    match q {
+        None => write_string(out, "0"),
+        Some(Value::String(s)) => {
+            write_string(out, &super::quantity::canonical(s).unwrap_or_else(|| s.clone()))
+        }
+        Some(v) => write_value(out, v),
+    }
 }
 
 fn write_key(out: &mut String, k: &str) {
@@ -489,6 +522,20 @@ mod tests {
         let mut out = String::new();
         write_string(&mut out, "a<b>&\u{2028}\n\u{1}\u{8}é");
         assert_eq!(out, r#""a\u003cb\u003e\u0026\u2028\n\u0001\bé""#);
+    }
+
+    #[test]
+    fn scs_6_resource_quantities_hash_in_canonical_form() {
+        let c = sc(
+            r#"{"name":"a","resources":{"limits":{"memory":"1024Mi","cpu":"1000m"},"requests":{"cpu":"0.5"}}}"#,
+        );
+        assert_eq!(
+            encode(std::slice::from_ref(&c), &[], false),
+            r#"{"containers":[{"name":"a","resources":{"limits":{"cpu":"1","memory":"1Gi"},"requests":{"cpu":"500m"}},"upgradeStrategy":{},"shareVolumePolicy":{}}]}"#
+        );
+        let same =
+            sc(r#"{"name":"a","resources":{"limits":{"memory":"1Gi","cpu":"1"},"requests":{"cpu":"500m"}}}"#);
+        assert_eq!(sidecarset_hash(&[c], &[], false), sidecarset_hash(&[same], &[], false));
     }
 
     #[test]

@@ -1,0 +1,310 @@
+//! The benchmark inputs of `bench-scenarios.md`, built exactly as that file says, shared by the
+//! criterion benches and the root test that checks their action counts.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, ContainerState, ContainerStateRunning, ContainerStatus, EmptyDirVolumeSource,
+    EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, Pod, PodCondition, PodReadinessGate, PodSpec,
+    PodStatus, PodTemplateSpec, Probe, ResourceRequirements, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::apps::v1beta1::{CloneSet, CloneSetSpec, CloneSetUpdateStrategy, RollingUpdateCloneSetStrategy};
+use kruise_api::keys;
+
+/// The five scenarios.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// All pods on the new revision, nothing to do.
+    Steady,
+    /// Half the pods updated, 1 % not ready, maxUnavailable 100.
+    Rolling,
+    /// All pods old and ready, maxUnavailable 20 %.
+    Wave,
+    /// N + N/10 pods, replicas N, N/20 named in podsToDelete.
+    ScaleDown,
+    /// As ScaleDown with no podsToDelete.
+    ScaleDownNoSpec,
+}
+
+impl Kind {
+    /// The bench name segment.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Steady => "steady",
+            Kind::Rolling => "rolling",
+            Kind::Wave => "wave",
+            Kind::ScaleDown => "scaledown",
+            Kind::ScaleDownNoSpec => "scaledown-nospec",
+        }
+    }
+    /// All five.
+    pub const ALL: [Kind; 5] = [Kind::Steady, Kind::Rolling, Kind::Wave, Kind::ScaleDown, Kind::ScaleDownNoSpec];
+}
+
+pub const OLD_IMAGE: &str = "registry.example.com/demo/app:v1.0.0";
+pub const NEW_IMAGE: &str = "registry.example.com/demo/app:v1.1.0";
+pub const OLD_IMAGE_ID: &str =
+    "registry.example.com/demo/app@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub const NEW_IMAGE_ID: &str =
+    "registry.example.com/demo/app@sha256:2222222222222222222222222222222222222222222222222222222222222222";
+pub const LOG_IMAGE: &str = "registry.example.com/infra/log-agent:3.2.1";
+pub const LOG_IMAGE_ID: &str =
+    "registry.example.com/infra/log-agent@sha256:3333333333333333333333333333333333333333333333333333333333333333";
+pub const UID: &str = "5f0c9a7e-1d2b-4c3d-9e8f-0a1b2c3d4e5f";
+
+fn base_time() -> Timestamp {
+    "2026-01-01T00:00:00Z".parse().expect("constant timestamp")
+}
+
+/// `now` for every scenario: long after the last pod became ready.
+pub fn now(pods: usize) -> Timestamp {
+    base_time() + jiff::SignedDuration::from_secs(pods as i64 + 3600)
+}
+
+fn q(s: &str) -> Quantity {
+    Quantity(s.to_owned())
+}
+
+fn template_labels() -> BTreeMap<String, String> {
+    [
+        ("app", "demo"),
+        ("tier", "backend"),
+        ("team", "payments"),
+        ("env", "production"),
+        ("region", "eu-west-1"),
+        ("version-track", "stable"),
+        ("cost-center", "cc-4711"),
+        ("owner", "platform"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn template_annotations() -> BTreeMap<String, String> {
+    [("prometheus.io/scrape", "true"), ("prometheus.io/port", "9090")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The pod template with the given `main` image.
+pub fn template(image: &str) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(template_labels()),
+            annotations: Some(template_annotations()),
+            ..Default::default()
+        }),
+        spec: Some(PodSpec {
+            readiness_gates: Some(vec![PodReadinessGate { condition_type: keys::INPLACE_UPDATE_READY.to_owned() }]),
+            termination_grace_period_seconds: Some(30),
+            containers: vec![
+                Container {
+                    name: "main".to_owned(),
+                    image: Some(image.to_owned()),
+                    ports: Some(vec![
+                        ContainerPort { name: Some("http".into()), container_port: 8080, ..Default::default() },
+                        ContainerPort { name: Some("metrics".into()), container_port: 9090, ..Default::default() },
+                    ]),
+                    env: Some(vec![
+                        EnvVar { name: "LOG_LEVEL".into(), value: Some("info".into()), ..Default::default() },
+                        EnvVar { name: "WORKERS".into(), value: Some("8".into()), ..Default::default() },
+                        EnvVar {
+                            name: "POD_NAME".into(),
+                            value_from: Some(EnvVarSource {
+                                field_ref: Some(ObjectFieldSelector {
+                                    field_path: "metadata.name".into(),
+                                    api_version: None,
+                                }),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        },
+                    ]),
+                    resources: Some(ResourceRequirements {
+                        requests: Some([("cpu".to_owned(), q("500m")), ("memory".to_owned(), q("512Mi"))].into()),
+                        limits: Some([("cpu".to_owned(), q("1")), ("memory".to_owned(), q("1Gi"))].into()),
+                        ..Default::default()
+                    }),
+                    readiness_probe: Some(Probe {
+                        http_get: Some(HTTPGetAction {
+                            path: Some("/healthz".into()),
+                            port: IntOrString::Int(8080),
+                            ..Default::default()
+                        }),
+                        period_seconds: Some(5),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                Container {
+                    name: "log-agent".to_owned(),
+                    image: Some(LOG_IMAGE.to_owned()),
+                    resources: Some(ResourceRequirements {
+                        requests: Some([("cpu".to_owned(), q("50m")), ("memory".to_owned(), q("64Mi"))].into()),
+                        ..Default::default()
+                    }),
+                    volume_mounts: Some(vec![VolumeMount {
+                        name: "logs".into(),
+                        mount_path: "/var/log/app".into(),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                },
+            ],
+            volumes: Some(vec![Volume {
+                name: "logs".into(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The common CloneSet `demo` with the given template image, replicas and maxUnavailable.
+pub fn cloneset(image: &str, replicas: i32, max_unavailable: IntOrString) -> CloneSet {
+    CloneSet {
+        metadata: ObjectMeta {
+            name: Some("demo".into()),
+            namespace: Some("default".into()),
+            uid: Some(UID.into()),
+            generation: Some(2),
+            ..Default::default()
+        },
+        spec: CloneSetSpec {
+            replicas: Some(replicas),
+            selector: Some(LabelSelector {
+                match_labels: Some([("app".to_owned(), "demo".to_owned())].into()),
+                ..Default::default()
+            }),
+            template: template(image),
+            update_strategy: CloneSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateCloneSetStrategy {
+                    partition: Some(IntOrString::Int(0)),
+                    max_unavailable: Some(max_unavailable),
+                    max_surge: None,
+                    pod_update_policy: Some("InPlaceIfPossible".into()),
+                    ..Default::default()
+                }),
+            },
+            revision_history_limit: Some(10),
+            ..Default::default()
+        },
+        status: None,
+    }
+}
+
+fn cond(type_: &str, status: bool, at: Timestamp) -> PodCondition {
+    PodCondition {
+        type_: type_.to_owned(),
+        status: if status { "True" } else { "False" }.to_owned(),
+        last_transition_time: Some(Time(at)),
+        ..Default::default()
+    }
+}
+
+/// Pod `i` of a scenario, on revision `revision` (full name), new or old image, ready or not.
+pub fn pod(i: usize, n: usize, revision: &str, new: bool, ready: bool, inplace_state_revision: Option<&str>) -> Pod {
+    let name = format!("demo-{i:05x}");
+    let id = format!("{i:05x}");
+    let created = base_time() + jiff::SignedDuration::from_secs(i as i64);
+    let ready_at = created + jiff::SignedDuration::from_secs(30);
+    let image = if new { NEW_IMAGE } else { OLD_IMAGE };
+    let image_id = if new { NEW_IMAGE_ID } else { OLD_IMAGE_ID };
+    let mut labels = template_labels();
+    labels.insert(keys::CONTROLLER_REVISION_HASH.into(), revision.to_owned());
+    let short = revision.rsplit('-').next().unwrap_or(revision);
+    labels.insert(keys::POD_TEMPLATE_HASH.into(), short.to_owned());
+    labels.insert(keys::CLONESET_INSTANCE_ID.into(), id);
+    labels.insert(keys::LIFECYCLE_STATE.into(), keys::lifecycle_state::NORMAL.into());
+    let mut annotations = template_annotations();
+    annotations.insert("kubectl.kubernetes.io/restartedAt".into(), "2025-12-24T00:00:00Z".into());
+    if let Some(rev) = inplace_state_revision {
+        let state = serde_json::json!({
+            "revision": rev,
+            "updateTimestamp": ready_at.to_string(),
+            "lastContainerStatuses": {"main": {"imageID": OLD_IMAGE_ID}},
+            "updateImages": true,
+            "containerBatchesRecord": [{"timestamp": ready_at.to_string(), "containers": ["main"]}],
+        });
+        annotations.insert(keys::INPLACE_UPDATE_STATE.into(), state.to_string());
+    }
+    let mut spec = template(image).spec.unwrap_or_default();
+    spec.node_name = Some(format!("node-{}", i % (n / 10).max(1)));
+    let main_status = ContainerStatus {
+        name: "main".into(),
+        image: image.into(),
+        image_id: image_id.into(),
+        ready,
+        started: Some(true),
+        restart_count: 0,
+        container_id: Some(format!("containerd://{i:064x}")),
+        state: Some(ContainerState {
+            running: Some(ContainerStateRunning { started_at: Some(Time(created)) }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let log_status = ContainerStatus {
+        name: "log-agent".into(),
+        image: LOG_IMAGE.into(),
+        image_id: LOG_IMAGE_ID.into(),
+        ready: true,
+        started: Some(true),
+        restart_count: 0,
+        container_id: Some(format!("containerd://{:064x}", i + (1 << 40))),
+        state: Some(ContainerState {
+            running: Some(ContainerStateRunning { started_at: Some(Time(created)) }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some("default".into()),
+            uid: Some(format!("00000000-0000-4000-8000-{i:012x}")),
+            resource_version: Some((1000 + i).to_string()),
+            creation_timestamp: Some(Time(created)),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "apps.kruise.io/v1beta1".into(),
+                kind: "CloneSet".into(),
+                name: "demo".into(),
+                uid: UID.into(),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            }]),
+            ..Default::default()
+        },
+        spec: Some(spec),
+        status: Some(PodStatus {
+            phase: Some("Running".into()),
+            conditions: Some(vec![
+                cond(keys::INPLACE_UPDATE_READY, true, created),
+                cond(keys::CONDITION_INITIALIZED, true, created),
+                cond(keys::CONDITION_READY, ready, ready_at),
+                cond(keys::CONDITION_CONTAINERS_READY, ready, ready_at),
+                cond(keys::CONDITION_POD_SCHEDULED, true, created),
+            ]),
+            container_statuses: Some(vec![main_status, log_status]),
+            pod_ip: Some(format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)),
+            start_time: Some(Time(created)),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Placeholder-free hook for the revision objects: the planner's own revision builder makes
+/// them, so their data and names are what it computes for the templates.
+pub type RevisionBuilder = fn(&CloneSet, i64) -> ControllerRevision;

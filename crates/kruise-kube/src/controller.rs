@@ -1,0 +1,667 @@
+//! The one generic reconcile over [`Reconciler`]: gather the world from reflector stores, plan
+//! with `now` (the only clock read) and a fresh id seed, carry out the writes in order while
+//! recording expectations, emit the planner's events, requeue as the plan asks. Every workload
+//! kind runs through this same code; [`run`] wires it into a kube-runtime `Controller`.
+
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kruise_api::KruiseResource;
+use kruise_api::defaults::Defaulting;
+use kruise_core::Features;
+use kruise_core::reconciler::{Context, Outcome, Reconciler};
+use kruise_core::write::ApiWrite;
+use kube::api::Api;
+use kube::core::SelectorExt;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::error::AdapterError;
+use crate::execute::Executor;
+use crate::expectations::ExpectationsStore;
+use crate::http::Health;
+use crate::key::WorkloadKey;
+use crate::metrics::Metrics;
+use crate::observe::{Caches, has_controller, observe, workload_selector};
+
+/// A workload type the adapter can drive.
+///
+/// Namespaced kinds only: the pods a workload owns live in its namespace.
+pub trait Workload:
+    KruiseResource
+    + Defaulting
+    + Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Send
+    + Sync
+    + 'static
+{
+}
+impl<W> Workload for W where
+    W: KruiseResource
+        + Defaulting
+        + Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// What one reconcile did.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The planner's outcome.
+    pub outcome: Outcome,
+    /// How many of its writes were carried out.
+    pub written: usize,
+}
+
+impl Report {
+    /// The kube-runtime action this report asks for: the planner's requeue, or wait for a
+    /// change.
+    pub fn action(&self) -> Action {
+        match &self.outcome.requeue_after {
+            Some((after, _)) if !after.is_zero() => Action::requeue(*after),
+            _ => Action::await_change(),
+        }
+    }
+}
+
+/// One workload kind's reconcile machinery: the planner, the caches it reads, the executor,
+/// expectations, events and metrics.
+pub struct Adapter<R: Reconciler>
+where
+    R::Workload: Workload,
+{
+    reconciler: R,
+    caches: Caches<R::Workload>,
+    executor: Executor,
+    expectations: Arc<ExpectationsStore>,
+    features: Features,
+    recorder: Option<Recorder>,
+    metrics: Arc<Metrics>,
+    leading: Option<watch::Receiver<bool>>,
+    name: String,
+    failures: Mutex<BTreeMap<WorkloadKey, u32>>,
+    seeds: AtomicU64,
+    synced: Arc<AtomicBool>,
+}
+
+impl<R: Reconciler> std::fmt::Debug for Adapter<R>
+where
+    R::Workload: Workload,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adapter").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// A fresh id seed per reconcile: the process-random keys of `RandomState` over a counter and
+/// the time (the operator's randomness; tests and the simulator pass fixed seeds instead).
+fn fresh_seed(counter: u64, now: Timestamp) -> u64 {
+    std::collections::hash_map::RandomState::new().hash_one((counter, now.as_nanosecond()))
+}
+
+fn owner_keys<W: Workload>(meta: &ObjectMeta) -> impl Iterator<Item = WorkloadKey> + '_ {
+    meta.owner_references.iter().flatten().filter_map(move |r| {
+        let group = r.api_version.split_once('/').map_or("", |(g, _)| g);
+        let ours = r.controller == Some(true) && r.kind == W::KIND && group == W::GROUP;
+        ours.then(|| WorkloadKey::new(meta.namespace.as_deref().unwrap_or_default(), &r.name))
+    })
+}
+
+impl<R> Adapter<R>
+where
+    R: Reconciler,
+    R::Workload: Workload,
+{
+    /// An adapter named `name` (used in metrics and logs, e.g. `cloneset`) with upstream's
+    /// default feature gates, no events, private metrics and expectations, and no leader gate.
+    pub fn new(name: &str, client: Client, reconciler: R, caches: Caches<R::Workload>) -> Self {
+        Self {
+            reconciler,
+            caches,
+            executor: Executor::new(client),
+            expectations: Arc::default(),
+            features: Features::default(),
+            recorder: None,
+            metrics: Arc::default(),
+            leading: None,
+            name: name.to_owned(),
+            failures: Mutex::default(),
+            seeds: AtomicU64::new(0),
+            synced: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// Uses these feature gates.
+    pub fn with_features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// Publishes the planner's events through `recorder`.
+    pub fn with_events(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Counts into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Shares `expectations` (e.g. with watch handlers or another adapter instance).
+    pub fn with_expectations(mut self, expectations: Arc<ExpectationsStore>) -> Self {
+        self.expectations = expectations;
+        self
+    }
+
+    /// Writes only while `leading` is `true`.
+    pub fn with_leader_gate(mut self, leading: watch::Receiver<bool>) -> Self {
+        self.executor = self.executor.with_leader_gate(leading.clone());
+        self.leading = Some(leading);
+        self
+    }
+
+    /// Plans only once `synced` is `true` (every cache has listed once): planning on a cache
+    /// that has not yet listed the pods would create them all again. Without this, the caches
+    /// are taken as synced (hand-filled stores).
+    pub fn with_sync_flag(mut self, synced: Arc<AtomicBool>) -> Self {
+        self.synced = synced;
+        self
+    }
+
+    /// True once every cache has listed once.
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// The expectations store.
+    pub fn expectations(&self) -> &Arc<ExpectationsStore> {
+        &self.expectations
+    }
+
+    /// The caches.
+    pub fn caches(&self) -> &Caches<R::Workload> {
+        &self.caches
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The name used in metrics and logs.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_leading(&self) -> bool {
+        self.leading.as_ref().is_none_or(|l| *l.borrow())
+    }
+
+    /// One reconcile of `workload` with a fresh seed at the current time.
+    pub async fn reconcile(&self, workload: Arc<R::Workload>) -> Result<Report, AdapterError> {
+        let now = Timestamp::now();
+        let seed = fresh_seed(self.seeds.fetch_add(1, Ordering::Relaxed), now);
+        self.reconcile_at(workload, now, seed).await
+    }
+
+    /// One reconcile of `workload` at `now` with `id_seed` (tests pin both).
+    pub async fn reconcile_at(
+        &self,
+        workload: Arc<R::Workload>,
+        now: Timestamp,
+        id_seed: u64,
+    ) -> Result<Report, AdapterError> {
+        let observed = observe(workload.clone(), &self.caches)?;
+        let key = observed.key.clone();
+        // Expectations of workloads no longer cached (deleted) are dropped (CS-23 step 1).
+        self.expectations
+            .retain(|k| self.caches.workloads.get(&ObjectRef::new(&k.name).within(&k.namespace)).is_some());
+        self.metrics.dequeued(&self.name, &key);
+        let world = observed.world();
+        let pending = self.expectations.settle(&key, &world);
+        let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
+        let outcome = self
+            .reconciler
+            .reconcile(&world, &ctx)
+            .map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
+        tracing::debug!(
+            pods = observed.pods.len(),
+            writes = outcome.writes.len(),
+            held = outcome.held.len(),
+            events = outcome.events.len(),
+            requeue = ?outcome.requeue_after,
+            "planned"
+        );
+        let (written, result) = if outcome.writes.is_empty() {
+            (0, Ok(()))
+        } else if !self.is_leading() {
+            (0, Err(AdapterError::NotLeader))
+        } else {
+            self.executor.execute_all(&key, &outcome.writes, &self.expectations, now).await
+        };
+        for (op, n) in count_ops(&outcome, written) {
+            self.metrics.wrote(&self.name, op, n);
+        }
+        if let Err(e @ AdapterError::Write { .. }) = &result {
+            self.publish(&workload, "Warning", "FailedWrite", &e.to_string()).await;
+        }
+        result?;
+        for ev in &outcome.events {
+            self.publish(&workload, &ev.type_, &ev.reason, &ev.message).await;
+        }
+        Ok(Report { outcome, written })
+    }
+
+    async fn publish(&self, workload: &R::Workload, type_: &str, reason: &str, message: &str) {
+        let Some(recorder) = &self.recorder else { return };
+        let event = Event {
+            type_: if type_ == "Warning" { EventType::Warning } else { EventType::Normal },
+            reason: reason.to_owned(),
+            note: Some(message.to_owned()),
+            action: reason.to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = recorder.publish(&event, &workload.object_ref(&())).await {
+            tracing::info!(error = %e, reason, "publishing an event failed");
+        }
+    }
+
+    /// The delay before retrying after `error`: transient errors back off exponentially per
+    /// workload (1 s doubling to 5 min), others wait 5 min.
+    pub fn backoff(&self, key: &WorkloadKey, error: &AdapterError) -> Duration {
+        if !error.is_transient() {
+            return Duration::from_secs(300);
+        }
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let n = failures.entry(key.clone()).or_default();
+        let delay = Duration::from_secs(1u64 << (*n).min(8)).min(Duration::from_secs(300));
+        *n = n.saturating_add(1);
+        delay
+    }
+
+    fn succeeded(&self, key: &WorkloadKey) {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+fn count_ops(outcome: &Outcome, done: usize) -> BTreeMap<&'static str, u64> {
+    let mut ops = BTreeMap::new();
+    for w in outcome.writes.iter().take(done) {
+        let op = match w.write {
+            ApiWrite::Create { .. } => "Create",
+            ApiWrite::Replace { .. } => "Replace",
+            ApiWrite::MergePatch { .. } => "MergePatch",
+            ApiWrite::Delete { .. } => "Delete",
+        };
+        *ops.entry(op).or_default() += 1;
+    }
+    ops
+}
+
+fn key_of<W: Workload>(w: &W) -> WorkloadKey {
+    WorkloadKey::of(w.metadata()).unwrap_or_else(|| WorkloadKey::new("", ""))
+}
+
+/// The kube-runtime reconcile function: [`Adapter::reconcile`] plus metrics and a span.
+pub async fn reconcile<R>(
+    workload: Arc<R::Workload>,
+    adapter: Arc<Adapter<R>>,
+) -> Result<Action, AdapterError>
+where
+    R: Reconciler,
+    R::Workload: Workload,
+{
+    let key = key_of(&*workload);
+    if !adapter.is_synced() {
+        // The caches have not listed everything yet: an empty pod cache is not "no pods".
+        return Ok(Action::requeue(Duration::from_millis(500)));
+    }
+    let span = tracing::info_span!(
+        "reconcile",
+        controller = %adapter.name,
+        workload = %key,
+        generation = ?workload.meta().generation,
+    );
+    let started = Instant::now();
+    let res = adapter.reconcile(workload).instrument(span.clone()).await;
+    let took = started.elapsed();
+    let _enter = span.enter();
+    adapter.metrics.reconciled(&adapter.name, took, res.as_ref().err().map(AdapterError::metric_label));
+    match res {
+        Ok(report) => {
+            adapter.succeeded(&key);
+            tracing::info!(written = report.written, took_ms = took.as_millis() as u64, "reconciled");
+            Ok(report.action())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The kube-runtime error policy: [`Adapter::backoff`].
+pub fn error_policy<R>(workload: Arc<R::Workload>, error: &AdapterError, adapter: Arc<Adapter<R>>) -> Action
+where
+    R: Reconciler,
+    R::Workload: Workload,
+{
+    let key = key_of(&*workload);
+    let delay = adapter.backoff(&key, error);
+    tracing::warn!(controller = %adapter.name, workload = %key, error = %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// How [`run`] runs one workload controller.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Name in metrics and logs (`cloneset`).
+    pub name: String,
+    /// Watch only this namespace (`None`: all namespaces).
+    pub namespace: Option<String>,
+    /// Reconciles running at once (upstream `--cloneset-workers` is 3).
+    pub concurrency: u16,
+    /// Feature gates.
+    pub features: Features,
+    /// Keep a node cache (needs list/watch on nodes; for topology spread).
+    pub watch_nodes: bool,
+    /// Event reporter (`kruise-rs`, and this replica's pod name).
+    pub reporter: Reporter,
+}
+
+impl RunConfig {
+    /// Defaults: all namespaces, 3 workers, upstream gates, no node cache.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            namespace: None,
+            concurrency: 3,
+            features: Features::default(),
+            watch_nodes: false,
+            reporter: Reporter { controller: "kruise-rs".to_owned(), instance: None },
+        }
+    }
+}
+
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Workloads a child object's change concerns: its controller of kind `W` (any version of
+/// `W`'s group), or, for an orphan, every workload in its namespace whose selector matches it
+/// (so the planner can adopt it).
+fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<ObjectRef<W>> {
+    let mut keys: Vec<WorkloadKey> = owner_keys::<W>(meta).collect();
+    if !has_controller(meta) && meta.deletion_timestamp.is_none() {
+        let labels = meta.labels.clone().unwrap_or_default();
+        let ns = meta.namespace.as_deref();
+        for w in workloads.state() {
+            if w.metadata().namespace.as_deref() != ns {
+                continue;
+            }
+            let matches = workload_selector(&*w)
+                .filter(|s| {
+                    s.match_labels.as_ref().is_some_and(|l| !l.is_empty())
+                        || s.match_expressions.as_ref().is_some_and(|e| !e.is_empty())
+                })
+                .and_then(|s| kube::core::Selector::try_from(s).ok())
+                .is_some_and(|s| s.matches(&labels));
+            if matches {
+                keys.push(key_of(&*w));
+            }
+        }
+    }
+    keys.into_iter().map(|k| ObjectRef::new(&k.name).within(&k.namespace)).collect()
+}
+
+/// A reflector over `K` that feeds each seen object into `expectations` (for the workload
+/// controlling it) and yields the touched objects.
+fn child_stream<K, W>(
+    api: Api<K>,
+    expectations: Arc<ExpectationsStore>,
+) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+where
+    K: Resource<DynamicType = ()>
+        + k8s_openapi::Metadata<Ty = ObjectMeta>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+    W: Workload,
+{
+    let (reader, writer) = reflector::store();
+    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .inspect(move |ev| match ev {
+            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                for key in owner_keys::<W>(o.metadata()) {
+                    expectations.observe(&key, o.metadata());
+                }
+            }
+            Ok(watcher::Event::Delete(o)) => {
+                for key in owner_keys::<W>(o.metadata()) {
+                    expectations.observe_gone(&key, o.metadata());
+                }
+            }
+            _ => {}
+        })
+        .touched_objects();
+    (reader, stream)
+}
+
+/// Runs the controller of `R::Workload` until `shutdown` fires: reflectors over the workload,
+/// its pods, PVCs and ControllerRevisions (and nodes if asked), the generic [`reconcile`],
+/// [`error_policy`] backoff, and readiness once every cache has synced.
+pub async fn run<R>(
+    client: Client,
+    reconciler: R,
+    config: RunConfig,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    leading: Option<watch::Receiver<bool>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) where
+    R: Reconciler + Send + Sync + 'static,
+    R::Workload: Workload,
+{
+    let ns = config.namespace.as_deref();
+    let expectations = Arc::new(ExpectationsStore::new());
+
+    let (workloads, wl_writer) = reflector::store::<R::Workload>();
+    let wl_metrics = metrics.clone();
+    let wl_name = config.name.clone();
+    let wl_stream = reflector::reflector(
+        wl_writer,
+        watcher(scoped::<R::Workload>(&client, ns), watcher::Config::default()),
+    )
+    .default_backoff()
+    .inspect(move |ev| {
+        if let Ok(watcher::Event::Apply(w) | watcher::Event::InitApply(w)) = ev {
+            wl_metrics.enqueued(&wl_name, key_of(w));
+        }
+    })
+    .applied_objects();
+
+    let (pods, pod_stream) = child_stream::<Pod, R::Workload>(scoped(&client, ns), expectations.clone());
+    let (pvcs, pvc_stream) =
+        child_stream::<PersistentVolumeClaim, R::Workload>(scoped(&client, ns), expectations.clone());
+    let (revisions, rev_stream) =
+        child_stream::<ControllerRevision, R::Workload>(scoped(&client, ns), expectations.clone());
+
+    let nodes = if config.watch_nodes {
+        let (reader, writer) = reflector::store::<Node>();
+        let stream = reflector::reflector(
+            writer,
+            watcher(Api::<Node>::all(client.clone()), watcher::Config::default()),
+        )
+        .default_backoff()
+        .for_each(|_| futures::future::ready(()));
+        tokio::spawn(stream);
+        Some(reader)
+    } else {
+        None
+    };
+
+    let caches = Caches {
+        workloads: workloads.clone(),
+        pods: pods.clone(),
+        pvcs: pvcs.clone(),
+        revisions: revisions.clone(),
+        nodes: nodes.clone(),
+    };
+    let recorder = Recorder::new(client.clone(), config.reporter.clone());
+    let synced = Arc::new(AtomicBool::new(false));
+    let mut adapter = Adapter::new(&config.name, client, reconciler, caches)
+        .with_sync_flag(synced.clone())
+        .with_features(config.features)
+        .with_events(recorder)
+        .with_metrics(metrics.clone())
+        .with_expectations(expectations);
+    if let Some(l) = leading {
+        adapter = adapter.with_leader_gate(l);
+    }
+    let adapter = Arc::new(adapter);
+
+    {
+        let (workloads, pods, pvcs, revisions) =
+            (workloads.clone(), pods.clone(), pvcs.clone(), revisions.clone());
+        let health = health.clone();
+        let synced_flag = synced.clone();
+        tokio::spawn(async move {
+            let synced = workloads.wait_until_ready().await.is_ok()
+                && pods.wait_until_ready().await.is_ok()
+                && pvcs.wait_until_ready().await.is_ok()
+                && revisions.wait_until_ready().await.is_ok();
+            let nodes_synced = match nodes {
+                Some(n) => n.wait_until_ready().await.is_ok(),
+                None => true,
+            };
+            if synced && nodes_synced {
+                tracing::info!("caches synced");
+                synced_flag.store(true, Ordering::Release);
+                health.ready.store(true, Ordering::Relaxed);
+            }
+        });
+    }
+
+    let mapper = |name: String, metrics: Arc<Metrics>, workloads: Store<R::Workload>| {
+        move |meta: &ObjectMeta| {
+            let refs = affected::<R::Workload>(meta, &workloads);
+            for r in &refs {
+                metrics
+                    .enqueued(&name, WorkloadKey::new(r.namespace.as_deref().unwrap_or_default(), &r.name));
+            }
+            refs
+        }
+    };
+    let pod_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+    let pvc_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+    let rev_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+
+    tracing::info!(controller = %config.name, namespace = ?config.namespace, "controller starting");
+    Controller::for_stream(wl_stream, workloads)
+        .watches_stream(pod_stream, move |p: Pod| pod_map(&p.metadata))
+        .watches_stream(pvc_stream, move |p: PersistentVolumeClaim| pvc_map(&p.metadata))
+        .watches_stream(rev_stream, move |r: ControllerRevision| rev_map(&r.metadata))
+        .with_config(controller::Config::default().concurrency(config.concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<R>, error_policy::<R>, adapter)
+        .for_each(|res| {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "controller event");
+            }
+            futures::future::ready(())
+        })
+        .await;
+    tracing::info!(controller = %config.name, "controller stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+    use kruise_api::apps::v1beta1::{CloneSet, CloneSetSpec};
+
+    fn meta(ns: &str, labels: &[(&str, &str)], owner: Option<(&str, &str, &str)>) -> ObjectMeta {
+        ObjectMeta {
+            namespace: Some(ns.into()),
+            name: Some("p".into()),
+            labels: Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+            owner_references: owner.map(|(api_version, kind, name)| {
+                vec![OwnerReference {
+                    api_version: api_version.into(),
+                    kind: kind.into(),
+                    name: name.into(),
+                    uid: "u".into(),
+                    controller: Some(true),
+                    block_owner_deletion: None,
+                }]
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// CS-24: pods created by OpenKruise carry a v1alpha1 owner reference; they still belong
+    /// to the (v1beta1-watched) CloneSet. Other kinds and groups do not.
+    #[test]
+    fn cs_24_owner_keys_accept_any_version_of_the_group() {
+        let m = meta("ns", &[], Some(("apps.kruise.io/v1alpha1", "CloneSet", "web")));
+        assert_eq!(owner_keys::<CloneSet>(&m).collect::<Vec<_>>(), [WorkloadKey::new("ns", "web")]);
+        let m = meta("ns", &[], Some(("apps/v1", "ReplicaSet", "web")));
+        assert_eq!(owner_keys::<CloneSet>(&m).count(), 0);
+        let m = meta("ns", &[], Some(("example.com/v1", "CloneSet", "web")));
+        assert_eq!(owner_keys::<CloneSet>(&m).count(), 0);
+    }
+
+    /// CS-24: an orphan matching a CloneSet's selector in its namespace triggers that
+    /// CloneSet (so the planner can adopt it); one in another namespace does not.
+    #[test]
+    fn cs_24_orphans_trigger_matching_workloads() {
+        let (reader, mut writer) = reflector::store::<CloneSet>();
+        let mut cs = CloneSet::new(
+            "web",
+            CloneSetSpec {
+                selector: Some(LabelSelector {
+                    match_labels: Some([("app".to_owned(), "web".to_owned())].into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        );
+        cs.metadata.namespace = Some("ns".into());
+        writer.apply_watcher_event(&watcher::Event::Apply(cs));
+        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &reader);
+        assert_eq!(hit.len(), 1);
+        assert_eq!(hit[0].name, "web");
+        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &reader).is_empty());
+        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &reader).is_empty());
+    }
+
+    #[test]
+    fn seeds_differ_between_reconciles() {
+        let now = Timestamp::UNIX_EPOCH;
+        assert_ne!(fresh_seed(0, now), fresh_seed(1, now));
+    }
+}

@@ -1,0 +1,312 @@
+//! `kruise-operator`: runs the kruise-rs planners against a cluster, one kube-runtime
+//! controller per workload kind, behind a Lease-based leader election, with `/healthz`,
+//! `/readyz` and `/metrics` on a small HTTP server.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use kruise_core::Features;
+use kruise_kube::controller::{self, RunConfig};
+use kruise_kube::http::{Health, HttpServer};
+use kruise_kube::leader::{LeaderElector, LeaseConfig};
+use kruise_kube::metrics::Metrics;
+use kube::runtime::events::Reporter;
+use tokio::sync::watch;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Workload controllers this binary can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+enum Kind {
+    /// `apps.kruise.io/v1beta1` CloneSet.
+    Cloneset,
+}
+
+/// kruise-rs operator: OpenKruise workload controllers on kruise-core planners.
+#[derive(Debug, Parser)]
+#[command(name = "kruise-operator", version)]
+struct Args {
+    /// Watch and act only in this namespace (default: all namespaces).
+    #[arg(long, env = "KRUISE_NAMESPACE")]
+    namespace: Option<String>,
+    /// Controllers to run.
+    #[arg(long, env = "KRUISE_CONTROLLERS", value_delimiter = ',', default_value = "cloneset")]
+    controllers: Vec<Kind>,
+    /// Address of the health/readiness/metrics server.
+    #[arg(long, env = "KRUISE_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    http_addr: SocketAddr,
+    /// Take part in leader election (only the Lease holder acts).
+    #[arg(long, env = "KRUISE_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
+    /// Namespace of the leader Lease (default: the pod's namespace, else `kruise-rs-system`).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "kruise-rs-system")]
+    leader_election_namespace: String,
+    /// Name of the leader Lease.
+    #[arg(long, env = "KRUISE_LEADER_ELECTION_ID", default_value = "kruise-rs-leader")]
+    leader_election_id: String,
+    /// This replica's identity in the Lease (default: the pod name).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Lease duration, seconds.
+    #[arg(long, env = "KRUISE_LEASE_DURATION", default_value_t = 15)]
+    lease_duration: u64,
+    /// Renew deadline, seconds (< lease duration).
+    #[arg(long, env = "KRUISE_RENEW_DEADLINE", default_value_t = 10)]
+    renew_deadline: u64,
+    /// Retry period, seconds.
+    #[arg(long, env = "KRUISE_RETRY_PERIOD", default_value_t = 2)]
+    retry_period: u64,
+    /// Concurrent reconciles per controller (upstream `--cloneset-workers`).
+    #[arg(long, env = "KRUISE_WORKERS", default_value_t = 3)]
+    workers: u16,
+    /// Feature gates, `Name=true|false` separated by commas (upstream names, e.g.
+    /// `CloneSetShortHash=true`).
+    #[arg(long, env = "KRUISE_FEATURE_GATES", default_value = "")]
+    feature_gates: String,
+    /// Expectation timeout, seconds (upstream `--expectation-timeout`).
+    #[arg(long, env = "KRUISE_EXPECTATION_TIMEOUT", default_value_t = 300)]
+    expectation_timeout: u32,
+    /// Keep a node cache (needs list/watch on nodes; used by topology-aware planning).
+    #[arg(long, env = "KRUISE_WATCH_NODES", default_value_t = false, action = clap::ArgAction::Set)]
+    watch_nodes: bool,
+    /// Log format.
+    #[arg(long, env = "KRUISE_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log filter (tracing-subscriber `EnvFilter` syntax).
+    #[arg(long, env = "RUST_LOG", default_value = "info,kube=warn")]
+    log: String,
+}
+
+/// Parses `Name=bool,...` over upstream's default gates; unknown names are errors.
+fn parse_features(gates: &str, expectation_timeout: u32) -> Result<Features, String> {
+    let defaults = Features { expectation_timeout_seconds: expectation_timeout, ..Features::default() };
+    let mut value = serde_json::to_value(defaults).map_err(|e| e.to_string())?;
+    let Some(map) = value.as_object_mut() else {
+        return Err("feature gates do not serialize to an object".to_owned());
+    };
+    for item in gates.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, on) =
+            item.split_once('=').ok_or_else(|| format!("feature gate {item:?}: expected Name=true|false"))?;
+        let on: bool = on.trim().parse().map_err(|_| format!("feature gate {name}: {on:?} is not a bool"))?;
+        match map.get_mut(name.trim()) {
+            Some(slot @ serde_json::Value::Bool(_)) => *slot = serde_json::Value::Bool(on),
+            _ => return Err(format!("unknown feature gate {name:?}")),
+        }
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+fn init_logging(args: &Args) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match args.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(&args);
+    let features = match parse_features(&args.feature_gates, args.expectation_timeout) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid --feature-gates");
+            return ExitCode::from(2);
+        }
+    };
+    let client = match kube::Client::try_default().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no Kubernetes client configuration");
+            return ExitCode::FAILURE;
+        }
+    };
+    let identity = args
+        .identity
+        .clone()
+        .unwrap_or_else(|| std::env::var("HOSTNAME").unwrap_or_else(|_| "kruise-operator".to_owned()));
+
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested");
+        stop_tx.send_replace(true);
+    });
+
+    let server = HttpServer::new(health.clone(), metrics.clone());
+    let mut http_stop = stop_rx.clone();
+    let http_addr = args.http_addr;
+    let http = tokio::spawn(async move {
+        let stop = async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = server.serve(http_addr, stop).await {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+
+    // Leader election: controllers start only once this replica holds the Lease, and stop
+    // when it is lost or on shutdown.
+    let mut elector = None;
+    let leading = if args.leader_elect {
+        let mut cfg = LeaseConfig::new(&args.leader_election_namespace, &args.leader_election_id, &identity);
+        cfg.lease_duration = Duration::from_secs(args.lease_duration);
+        cfg.renew_deadline = Duration::from_secs(args.renew_deadline);
+        cfg.retry_period = Duration::from_secs(args.retry_period);
+        let (lead_tx, mut lead_rx) = watch::channel(false);
+        elector = Some(tokio::spawn(LeaderElector::new(client.clone(), cfg).run(lead_tx, stop_rx.clone())));
+        // A standby replica is ready: it serves health and metrics and waits for the Lease.
+        health.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        metrics.set_leader(false);
+        let mut stop = stop_rx.clone();
+        tokio::select! {
+            acquired = lead_rx.wait_for(|l| *l) => {
+                if acquired.is_err() {
+                    return ExitCode::FAILURE;
+                }
+            }
+            _ = stop.wait_for(|s| *s) => {
+                let _ = http.await;
+                return ExitCode::SUCCESS;
+            }
+        }
+        health.ready.store(false, std::sync::atomic::Ordering::Relaxed);
+        metrics.set_leader(true);
+        Some(lead_rx)
+    } else {
+        metrics.set_leader(true);
+        None
+    };
+
+    // Controllers stop on shutdown or when leadership is lost.
+    let stop_controllers = {
+        let mut stop = stop_rx.clone();
+        let mut lead = leading.clone();
+        async move {
+            match lead.as_mut() {
+                Some(l) => {
+                    tokio::select! {
+                        _ = stop.wait_for(|s| *s) => {}
+                        _ = l.wait_for(|leading| !*leading) => {}
+                    }
+                }
+                None => {
+                    let _ = stop.wait_for(|s| *s).await;
+                }
+            }
+        }
+    };
+    let (ctl_stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut controllers = Vec::new();
+    let mut kinds = args.controllers.clone();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let mut rx = ctl_stop_tx.subscribe();
+        let shutdown = async move {
+            let _ = rx.recv().await;
+        };
+        let instance = Some(identity.clone());
+        let config = |name: &str| RunConfig {
+            namespace: args.namespace.clone(),
+            concurrency: args.workers,
+            features,
+            watch_nodes: args.watch_nodes,
+            reporter: Reporter { controller: "kruise-rs".to_owned(), instance: instance.clone() },
+            ..RunConfig::new(name)
+        };
+        let (client, metrics, health, leading) =
+            (client.clone(), metrics.clone(), health.clone(), leading.clone());
+        controllers.push(match kind {
+            Kind::Cloneset => tokio::spawn(controller::run(
+                client,
+                kruise_core::cloneset::CloneSetReconciler,
+                config("cloneset"),
+                metrics,
+                health,
+                leading,
+                shutdown,
+            )),
+        });
+    }
+    stop_controllers.await;
+    let lost_lease = leading.as_ref().is_some_and(|l| !*l.borrow()) && !*stop_rx.borrow();
+    let _ = ctl_stop_tx.send(());
+    for c in controllers {
+        let _ = c.await;
+    }
+    // Let the elector release the Lease (on shutdown) so a successor need not wait it out.
+    if let Some(e) = elector {
+        let _ = tokio::time::timeout(Duration::from_secs(5), e).await;
+    }
+    let _ = http.await;
+    if lost_lease {
+        tracing::error!("leader lease lost; exiting so a restart rejoins the election");
+        return ExitCode::FAILURE;
+    }
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_gates_parse_upstream_names() {
+        let f = parse_features("CloneSetShortHash=true, InPlaceUpdateEnvFromMetadata=false", 60);
+        let f = f.unwrap_or_default();
+        assert!(f.clone_set_short_hash);
+        assert!(!f.in_place_update_env_from_metadata);
+        assert_eq!(f.expectation_timeout_seconds, 60);
+        assert!(parse_features("NoSuchGate=true", 300).is_err());
+        assert!(parse_features("CloneSetShortHash=yes", 300).is_err());
+        assert!(parse_features("ExpectationTimeoutSeconds=true", 300).is_err());
+    }
+
+    #[test]
+    fn flags_parse_with_defaults() {
+        let a = Args::try_parse_from(["kruise-operator", "--namespace", "team-a", "--log-format", "json"]);
+        let a = a.map_err(|e| e.to_string());
+        assert_eq!(a.as_ref().map(|a| a.namespace.clone()), Ok(Some("team-a".to_owned())));
+        assert_eq!(a.as_ref().map(|a| a.log_format), Ok(LogFormat::Json));
+        assert_eq!(a.as_ref().map(|a| a.controllers.clone()), Ok(vec![Kind::Cloneset]));
+    }
+}

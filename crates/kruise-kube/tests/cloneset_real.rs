@@ -1,0 +1,252 @@
+//! The real CloneSet planner (`kruise_core::cloneset::CloneSetReconciler`) driven through the
+//! adapter against kube's mock service backed by a tiny in-memory API server: the API
+//! requests of the seed walk-through (create, podsToDelete, in-place update), a stale cache
+//! and a 409 conflict.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use kruise_api::apps::v1beta1::CloneSet;
+use kruise_core::cloneset::CloneSetReconciler;
+use kruise_kube::AdapterError;
+use kruise_kube::controller::{Adapter, Report};
+use serde_json::{Value, json};
+use support::fake::FakeApi;
+use support::mock::{MockServer, Sent};
+use support::{Cluster, cloneset};
+
+const CS_PATH: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/clonesets/web";
+const PODS: &str = "/api/v1/namespaces/default/pods";
+const T0: i64 = 1_767_225_660;
+
+struct Run {
+    api: Arc<Mutex<FakeApi>>,
+    server: MockServer,
+    cluster: Cluster,
+    adapter: Adapter<CloneSetReconciler>,
+    seen: usize,
+    clock: i64,
+    seed: u64,
+}
+
+impl Run {
+    fn new(cs: &CloneSet) -> Self {
+        let api = FakeApi::shared();
+        let mut stored = serde_json::to_value(cs).unwrap();
+        stored["metadata"]["generation"] = json!(1);
+        api.lock().unwrap().put_object(CS_PATH, stored);
+        let handler_api = api.clone();
+        let (client, server) = MockServer::start_with(move |s| handler_api.lock().unwrap().handle(s));
+        let mut cluster = Cluster::new();
+        api.lock().unwrap().sync(&mut cluster);
+        let adapter = Adapter::new("cloneset", client, CloneSetReconciler, cluster.caches.clone());
+        Self { api, server, cluster, adapter, seen: 0, clock: T0, seed: 7 }
+    }
+
+    /// One reconcile on the cache as it is; returns the result and the requests it sent.
+    async fn round(&mut self) -> (Result<Report, AdapterError>, Vec<Sent>) {
+        self.clock += 10;
+        self.seed += 1;
+        let wl = self.cluster.caches.workloads.state()[0].clone();
+        let res = self.adapter.reconcile_at(wl, Timestamp::from_second(self.clock).unwrap(), self.seed).await;
+        let sent = self.server.requests();
+        let new = sent[self.seen..].to_vec();
+        self.seen = sent.len();
+        (res, new)
+    }
+
+    /// The kubelet acts and the cache catches up with the API server.
+    fn catch_up(&mut self) {
+        let mut api = self.api.lock().unwrap();
+        api.kubelet();
+        api.sync(&mut self.cluster);
+    }
+
+    /// Reconciles (catching up before each) until a reconcile sends nothing.
+    async fn converge(&mut self) -> Vec<Sent> {
+        let mut all = Vec::new();
+        for _ in 0..20 {
+            self.catch_up();
+            let (res, sent) = self.round().await;
+            res.unwrap();
+            if sent.is_empty() {
+                self.catch_up();
+                return all;
+            }
+            all.extend(sent);
+        }
+        panic!("no convergence in 20 reconciles: {:?}", calls(&all));
+    }
+
+    /// Edits the stored CloneSet spec (a user's `kubectl apply`) and bumps its generation.
+    fn edit(&mut self, f: impl FnOnce(&mut Value)) {
+        let mut api = self.api.lock().unwrap();
+        let mut cs = api.objects[CS_PATH].clone();
+        f(&mut cs["spec"]);
+        cs["metadata"]["generation"] = json!(cs["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
+        api.put_object(CS_PATH, cs);
+        api.sync(&mut self.cluster);
+    }
+
+    fn pods(&self) -> Vec<Value> {
+        let api = self.api.lock().unwrap();
+        api.objects.iter().filter(|(p, _)| p.starts_with(PODS)).map(|(_, o)| o.clone()).collect()
+    }
+
+    fn status(&self) -> Value {
+        self.api.lock().unwrap().objects[CS_PATH]["status"].clone()
+    }
+}
+
+fn calls(sent: &[Sent]) -> Vec<String> {
+    sent.iter().map(|s| format!("{} {}", s.method, s.uri.split('?').next().unwrap_or_default())).collect()
+}
+
+fn names(pods: &[Value]) -> Vec<String> {
+    pods.iter().map(|p| p["metadata"]["name"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+fn uid(p: &Value) -> String {
+    p["metadata"]["uid"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Seed 01 (CS-44, CS-87): the revision, then the three pods, then the status (PUT on the
+/// status subresource with observedGeneration); a reconcile on the stale cache sends nothing;
+/// once the cache catches up, the pods become Normal and the status counts them.
+#[tokio::test]
+async fn cs_44_seed01_revision_then_pods_then_status() {
+    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20"));
+    let (res, sent) = run.round().await;
+    let report = res.unwrap();
+    assert_eq!(
+        calls(&sent),
+        [
+            "POST /apis/apps/v1/namespaces/default/controllerrevisions".to_owned(),
+            format!("POST {PODS}"),
+            format!("POST {PODS}"),
+            format!("POST {PODS}"),
+            format!("PUT {CS_PATH}/status"),
+        ]
+    );
+    let revision = sent[0].body["metadata"]["name"].clone();
+    for pod in &sent[1..4] {
+        assert_eq!(pod.body["metadata"]["labels"]["controller-revision-hash"], revision);
+        assert_eq!(pod.body["metadata"]["ownerReferences"][0]["kind"], json!("CloneSet"));
+        assert_eq!(pod.body["metadata"]["ownerReferences"][0]["controller"], json!(true));
+    }
+    assert_eq!(sent[4].body["metadata"]["resourceVersion"], json!("1001"));
+    assert_eq!(sent[4].body["status"]["observedGeneration"], json!(1));
+    assert_eq!(report.outcome.events.len(), 3);
+
+    // Stale cache: no pods, no revision visible. Nothing is sent (CS-87).
+    let (res, sent) = run.round().await;
+    res.unwrap();
+    assert!(sent.is_empty(), "{:?}", calls(&sent));
+
+    run.converge().await;
+    let status = run.status();
+    assert_eq!((status["replicas"].clone(), status["readyReplicas"].clone()), (json!(3), json!(3)));
+    assert_eq!(status["updateRevision"], revision);
+    assert_eq!(run.pods().len(), 3);
+    assert!(run.adapter.expectations().is_empty());
+}
+
+/// Seed 03 (CS-35, CS-55): replicas 2 and podsToDelete: exactly the named pod is deleted
+/// (uid precondition), then the list is cleared with a merge patch on the spec.
+#[tokio::test]
+async fn cs_35_seed03_deletes_exactly_the_named_pod() {
+    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20"));
+    run.converge().await;
+    let before = run.pods();
+    let victim = names(&before)[1].clone();
+    let v = victim.clone();
+    run.edit(move |s| {
+        s["replicas"] = json!(2);
+        s["scaleStrategy"]["podsToDelete"] = json!([v]);
+    });
+    let sent = run.converge().await;
+    let deletes: Vec<&Sent> = sent.iter().filter(|s| s.method == "DELETE").collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].uri.split('?').next(), Some(format!("{PODS}/{victim}").as_str()));
+    assert_eq!(deletes[0].body, json!({"preconditions": {"uid": format!("uid-{victim}")}}));
+    assert_eq!(calls(&sent)[0], format!("DELETE {PODS}/{victim}"));
+    let clear =
+        sent.iter().find(|s| s.method == "PATCH" && s.uri.starts_with(&format!("{CS_PATH}?"))).unwrap();
+    assert_eq!(clear.body, json!({"spec": {"scaleStrategy": {"podsToDelete": []}}}));
+    let kept: Vec<String> = names(&before).into_iter().filter(|n| *n != victim).collect();
+    assert_eq!(names(&run.pods()), kept);
+}
+
+/// Seed 04 (CS-70, CS-71): an in-place update, pod by pod: the InPlaceUpdateReady=False
+/// status write, then the pod write guarded by the resourceVersion that status write returned.
+/// Pods keep their names and uids; the container restarts with the new image.
+#[tokio::test]
+async fn cs_70_seed04_in_place_update_keeps_pods() {
+    let mut run = Run::new(&cloneset("web", 2, "nginx:1.20"));
+    run.converge().await;
+    let before = run.pods();
+    run.edit(|s| {
+        s["updateStrategy"]["rollingUpdate"]["podUpdatePolicy"] = json!("InPlaceIfPossible");
+        s["template"]["spec"]["containers"][0]["image"] = json!("nginx:latest");
+    });
+    let sent = run.converge().await;
+    for pod in names(&before) {
+        let path = format!("{PODS}/{pod}");
+        let gate = sent
+            .iter()
+            .position(|s| s.method == "PUT" && s.uri.starts_with(&format!("{path}/status?")))
+            .unwrap();
+        let write =
+            sent.iter().position(|s| s.method == "PUT" && s.uri.starts_with(&format!("{path}?"))).unwrap();
+        assert!(gate < write, "{pod}: condition before the pod write");
+        let conds = sent[gate].body["status"]["conditions"].as_array().unwrap();
+        assert!(conds.iter().any(|c| c["type"] == "InPlaceUpdateReady" && c["status"] == "False"));
+        assert_eq!(sent[write].body["spec"]["containers"][0]["image"], json!("nginx:latest"));
+        assert!(sent[write].body["metadata"]["resourceVersion"].is_string(), "pod write is guarded");
+    }
+    let after = run.pods();
+    assert_eq!(names(&after), names(&before));
+    assert_eq!(after.iter().map(uid).collect::<Vec<_>>(), before.iter().map(uid).collect::<Vec<_>>());
+    for p in &after {
+        assert_eq!(p["spec"]["containers"][0]["image"], json!("nginx:latest"));
+        assert_eq!(p["status"]["containerStatuses"][0]["restartCount"], json!(1));
+    }
+}
+
+/// Someone else changes the pod after the cache saw it: the guarded write gets 409, the plan
+/// stops (nothing after it is sent), and the retry on the fresher cache completes the update.
+#[tokio::test]
+async fn conflict_409_on_a_stale_pod_is_retried_on_a_fresh_cache() {
+    let mut run = Run::new(&cloneset("web", 1, "nginx:1.20"));
+    run.converge().await;
+    run.edit(|s| {
+        s["updateStrategy"]["rollingUpdate"]["podUpdatePolicy"] = json!("InPlaceIfPossible");
+        s["template"]["spec"]["containers"][0]["image"] = json!("nginx:latest");
+    });
+    // Another actor labels the pod; the cache does not show it yet.
+    {
+        let mut api = run.api.lock().unwrap();
+        let path = api.objects.keys().find(|p| p.starts_with(PODS)).unwrap().clone();
+        let mut pod = api.objects[&path].clone();
+        pod["metadata"]["labels"]["team"] = json!("a");
+        api.put_object(&path, pod);
+    }
+    let mut conflict = None;
+    for _ in 0..3 {
+        let (res, sent) = run.round().await;
+        if let Err(e) = res {
+            assert!(matches!(e, AdapterError::Conflict { .. }), "{e}");
+            assert!(sent.last().is_some_and(|s| s.uri.starts_with(PODS)), "{:?}", calls(&sent));
+            conflict = Some(e);
+            break;
+        }
+    }
+    let err = conflict.expect("a 409 conflict");
+    assert!(err.is_transient());
+    run.converge().await;
+    let pod = &run.pods()[0];
+    assert_eq!(pod["spec"]["containers"][0]["image"], json!("nginx:latest"));
+    assert_eq!(pod["metadata"]["labels"]["team"], json!("a"), "the other actor's change survives");
+}

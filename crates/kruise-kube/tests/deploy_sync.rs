@@ -1,0 +1,307 @@
+//! `deploy/operator/` and the Helm chart `deploy/helm/kruise-rs/` describe the same objects.
+//! The chart is rendered here with a tiny renderer of the template subset it uses (`if`/`else`/
+//! `with`/`end`, `define`/`include`, `toYaml`, `nindent`, `quote`, `.Values`/`.Release`/
+//! `.Chart` lookups) over its default values, and compared with the plain manifests.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+fn repo_file(rel: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[derive(Debug)]
+enum Tok {
+    Text(String),
+    Action(String),
+}
+
+fn tokenize(src: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    let mut trim_next = false;
+    while let Some(start) = rest.find("{{") {
+        let mut text = rest[..start].to_owned();
+        if trim_next {
+            text = text.trim_start().to_owned();
+        }
+        let end = rest[start..].find("}}").expect("unclosed action") + start;
+        let mut inner = &rest[start + 2..end];
+        if let Some(s) = inner.strip_prefix('-') {
+            text = text.trim_end().to_owned();
+            inner = s;
+        }
+        trim_next = false;
+        if let Some(s) = inner.strip_suffix('-') {
+            trim_next = true;
+            inner = s;
+        }
+        out.push(Tok::Text(text));
+        out.push(Tok::Action(inner.trim().to_owned()));
+        rest = &rest[end + 2..];
+    }
+    let text = if trim_next { rest.trim_start() } else { rest };
+    out.push(Tok::Text(text.to_owned()));
+    out
+}
+
+struct Renderer {
+    root: Value,
+    defines: BTreeMap<String, Vec<Tok>>,
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn nindent(s: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    let body: Vec<String> = s.lines().map(|l| format!("{pad}{l}")).collect();
+    format!("\n{}", body.join("\n"))
+}
+
+impl Renderer {
+    fn lookup(&self, path: &str, dot: &Value) -> Value {
+        if path == "." {
+            return dot.clone();
+        }
+        let mut v = &self.root;
+        for part in path.trim_start_matches('.').split('.') {
+            v = v.get(part).unwrap_or(&Value::Null);
+        }
+        v.clone()
+    }
+
+    fn eval(&self, expr: &str, dot: &Value) -> Value {
+        let mut stages = expr.split('|').map(str::trim);
+        let head = stages.next().unwrap_or_default();
+        let words: Vec<&str> = head.split_whitespace().collect();
+        let mut val = match words.as_slice() {
+            ["include", name, _] => {
+                let toks = &self.defines[name.trim_matches('"')];
+                Value::String(self.render(toks, dot).trim().to_owned())
+            }
+            ["toYaml", path] => {
+                let v = self.lookup(path, dot);
+                Value::String(serde_saphyr::to_string(&v).unwrap().trim_end().to_owned())
+            }
+            [path] => self.lookup(path, dot),
+            _ => panic!("unsupported expression {expr:?}"),
+        };
+        for f in stages {
+            let fw: Vec<&str> = f.split_whitespace().collect();
+            val = match fw.as_slice() {
+                ["quote"] => Value::String(format!("{:?}", scalar(&val))),
+                ["nindent", n] => Value::String(nindent(&scalar(&val), n.parse().unwrap())),
+                _ => panic!("unsupported function {f:?}"),
+            };
+        }
+        val
+    }
+
+    /// Renders `toks`; `define` blocks are recorded by [`Renderer::load_defines`] instead.
+    fn render(&self, toks: &[Tok], dot: &Value) -> String {
+        let mut out = String::new();
+        // (active, branch taken, dot) per open block.
+        let mut stack: Vec<(bool, bool, Value)> = Vec::new();
+        let mut dots = vec![dot.clone()];
+        let active = |stack: &[(bool, bool, Value)]| stack.iter().all(|f| f.0);
+        for t in toks {
+            match t {
+                Tok::Text(s) => {
+                    if active(&stack) {
+                        out.push_str(s);
+                    }
+                }
+                Tok::Action(a) => {
+                    let cur = dots.last().cloned().unwrap_or(Value::Null);
+                    if let Some(e) = a.strip_prefix("if ") {
+                        let on = active(&stack) && truthy(&self.eval(e, &cur));
+                        stack.push((on, on, cur.clone()));
+                        dots.push(cur);
+                    } else if let Some(e) = a.strip_prefix("with ") {
+                        let v = self.eval(e, &cur);
+                        let on = active(&stack) && truthy(&v);
+                        stack.push((on, on, v.clone()));
+                        dots.push(v);
+                    } else if a == "else" {
+                        let parent = active(&stack[..stack.len() - 1]);
+                        let top = stack.last_mut().expect("else without if");
+                        top.0 = parent && !top.1;
+                    } else if a == "end" {
+                        stack.pop().expect("end without block");
+                        dots.pop();
+                    } else if active(&stack) {
+                        out.push_str(&scalar(&self.eval(a, &cur)));
+                    }
+                }
+            }
+        }
+        assert!(stack.is_empty(), "unclosed block");
+        out
+    }
+
+    fn load_defines(&mut self, src: &str) {
+        let toks = tokenize(src);
+        let mut i = 0;
+        while i < toks.len() {
+            if let Tok::Action(a) = &toks[i]
+                && let Some(name) = a.strip_prefix("define ")
+            {
+                let mut depth = 0;
+                let mut body = Vec::new();
+                i += 1;
+                while i < toks.len() {
+                    match &toks[i] {
+                        Tok::Action(x) if x == "end" && depth == 0 => break,
+                        Tok::Action(x) if x == "end" => depth -= 1,
+                        Tok::Action(x) if x.starts_with("if ") || x.starts_with("with ") => depth += 1,
+                        _ => {}
+                    }
+                    body.push(match &toks[i] {
+                        Tok::Text(s) => Tok::Text(s.clone()),
+                        Tok::Action(s) => Tok::Action(s.clone()),
+                    });
+                    i += 1;
+                }
+                self.defines.insert(name.trim_matches('"').to_owned(), body);
+            }
+            i += 1;
+        }
+    }
+}
+
+fn yaml_docs(src: &str) -> Vec<Value> {
+    let docs: Vec<Value> = serde_saphyr::from_str_multiple(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
+    docs.into_iter().filter(|d| !d.is_null()).collect()
+}
+
+/// The chart rendered with its default values, `overrides` merged over `.Values`.
+fn render_chart(overrides: Value) -> Vec<Value> {
+    let mut values: Value = serde_saphyr::from_str(&repo_file("deploy/helm/kruise-rs/values.yaml")).unwrap();
+    if let (Some(v), Some(o)) = (values.as_object_mut(), overrides.as_object()) {
+        for (k, x) in o {
+            v.insert(k.clone(), x.clone());
+        }
+    }
+    let chart: Value = serde_saphyr::from_str(&repo_file("deploy/helm/kruise-rs/Chart.yaml")).unwrap();
+    let root = json!({
+        "Values": values,
+        "Release": {"Name": "kruise-rs", "Namespace": "kruise-rs-system"},
+        "Chart": {"Name": chart["name"], "Version": chart["version"], "AppVersion": chart["appVersion"]},
+    });
+    let mut r = Renderer { root: root.clone(), defines: BTreeMap::new() };
+    r.load_defines(&repo_file("deploy/helm/kruise-rs/templates/_helpers.tpl"));
+    let mut docs = Vec::new();
+    for t in ["serviceaccount.yaml", "rbac.yaml", "deployment.yaml", "service.yaml"] {
+        let src = repo_file(&format!("deploy/helm/kruise-rs/templates/{t}"));
+        docs.extend(yaml_docs(&r.render(&tokenize(&src), &root)));
+    }
+    docs
+}
+
+fn plain_manifests() -> Vec<Value> {
+    let mut docs = Vec::new();
+    for f in ["serviceaccount.yaml", "rbac.yaml", "deployment.yaml", "service.yaml"] {
+        docs.extend(yaml_docs(&repo_file(&format!("deploy/operator/{f}"))));
+    }
+    docs
+}
+
+fn by_kind_name(docs: &[Value]) -> BTreeMap<(String, String), Value> {
+    docs.iter().map(|d| ((scalar(&d["kind"]), scalar(&d["metadata"]["name"])), d.clone())).collect()
+}
+
+#[test]
+fn chart_defaults_render_the_plain_manifests() {
+    let chart = by_kind_name(&render_chart(json!({})));
+    let plain = by_kind_name(&plain_manifests());
+    assert_eq!(chart.keys().collect::<Vec<_>>(), plain.keys().collect::<Vec<_>>());
+    for (key, p) in &plain {
+        let c = &chart[key];
+        assert_eq!(c["metadata"]["namespace"], p["metadata"]["namespace"], "{key:?} namespace");
+        for field in ["rules", "roleRef", "subjects"] {
+            assert_eq!(c[field], p[field], "{key:?} {field}");
+        }
+        match key.0.as_str() {
+            "Deployment" => {
+                assert_eq!(c["spec"]["replicas"], p["spec"]["replicas"]);
+                assert_eq!(c["spec"]["selector"], p["spec"]["selector"]);
+                assert_eq!(c["spec"]["template"]["spec"], p["spec"]["template"]["spec"]);
+            }
+            "Service" => assert_eq!(c["spec"], p["spec"]),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn chart_namespace_scope_uses_a_role_and_the_namespace_flag() {
+    let docs = by_kind_name(&render_chart(json!({"watchNamespace": "team-a", "watchNodes": true})));
+    let role = &docs[&("Role".to_owned(), "kruise-rs".to_owned())];
+    assert_eq!(role["metadata"]["namespace"], json!("team-a"));
+    let binding = &docs[&("RoleBinding".to_owned(), "kruise-rs".to_owned())];
+    assert_eq!(binding["roleRef"]["kind"], json!("Role"));
+    assert!(!docs.contains_key(&("ClusterRole".to_owned(), "kruise-rs".to_owned())));
+    let nodes = &docs[&("ClusterRole".to_owned(), "kruise-rs-nodes".to_owned())];
+    assert_eq!(nodes["rules"][0]["verbs"], json!(["list", "watch"]));
+    let dep = &docs[&("Deployment".to_owned(), "kruise-rs".to_owned())];
+    let args = &dep["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(args.as_array().unwrap().contains(&json!("--namespace=team-a")), "{args}");
+    assert!(args.as_array().unwrap().contains(&json!("--watch-nodes=true")), "{args}");
+}
+
+#[test]
+fn chart_without_leader_election_has_no_lease_role() {
+    let docs = by_kind_name(&render_chart(json!({"leaderElection": {"enabled": false, "leaseName": "x"}})));
+    assert!(!docs.contains_key(&("Role".to_owned(), "kruise-rs-leader-election".to_owned())));
+    let dep = &docs[&("Deployment".to_owned(), "kruise-rs".to_owned())];
+    let args = &dep["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(args.as_array().unwrap().contains(&json!("--leader-elect=false")));
+}
+
+/// Every flag the manifests pass exists in the binary, and every env var they set is one it
+/// reads.
+#[test]
+fn manifest_flags_and_env_exist_in_the_binary() {
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_kruise-operator")).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    for doc in render_chart(json!({"watchNamespace": "team-a", "featureGates": "CloneSetShortHash=true"}))
+        .into_iter()
+        .chain(plain_manifests())
+        .filter(|d| d["kind"] == "Deployment")
+    {
+        let c = &doc["spec"]["template"]["spec"]["containers"][0];
+        for arg in c["args"].as_array().unwrap() {
+            let flag = scalar(arg).split('=').next().unwrap_or_default().to_owned();
+            assert!(
+                help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
+                "{flag} not in --help"
+            );
+        }
+        for env in c["env"].as_array().unwrap() {
+            let name = scalar(&env["name"]);
+            assert!(help.contains(&format!("[env: {name}")), "{name} not read by the binary");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Live end-to-end run of the seed walk-through (`examples/seed/`, `examples/seed/README.md`
+//! in the shared docs) against a real cluster. Ignored by default; it runs only when
+//! `KRUISE_E2E_KUBECONFIG` names a kubeconfig:
+//!
+//! ```text
+//! kubectl apply -f deploy/crds/ && kubectl apply -k deploy/operator/   # or run the operator locally:
+//! cargo run -p kruise-kube --bin kruise-operator -- --leader-elect=false
+//! KRUISE_E2E_KUBECONFIG=$HOME/.kube/config cargo test -p kruise-kube --test e2e_seed -- --ignored --nocapture
+//! ```
+//!
+//! The CloneSet is applied (server-side apply, field manager `kruise-e2e`) in the namespace
+//! `KRUISE_E2E_NAMESPACE` (default `kruise-e2e`, created if missing) and deleted at the end.
+//! OpenKruise's kruise-manager must not run on that cluster (see `deploy/README.md`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::{Value, json};
+
+const NAME: &str = "nginxweb1";
+const TIMEOUT: Duration = Duration::from_secs(420);
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A seed manifest (written for `apps.kruise.io/v1alpha1`), converted to v1beta1 (CS-5) before
+/// it is applied: without a conversion webhook the API server would store the v1alpha1 field
+/// layout under v1beta1 (e.g. `updateStrategy.type: InPlaceIfPossible`, which v1beta1 spells
+/// `rollingUpdate.podUpdatePolicy`).
+fn seed(file: &str, ns: &str) -> Result<Value, Box<dyn std::error::Error>> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed").join(file);
+    let v1alpha1: kruise_api::apps::v1alpha1::CloneSet =
+        serde_saphyr::from_str(&std::fs::read_to_string(p)?)?;
+    let mut v = serde_json::to_value(kruise_api::convert::cloneset_to_v1beta1(&v1alpha1))?;
+    v["metadata"]["namespace"] = json!(ns);
+    Ok(v)
+}
+
+struct Env {
+    ns: String,
+    cloneset: Api<DynamicObject>,
+    pods: Api<Pod>,
+}
+
+impl Env {
+    async fn apply(&self, manifest: Value) -> TestResult {
+        let pp = PatchParams::apply("kruise-e2e").force();
+        self.cloneset.patch(NAME, &pp, &Patch::Apply(&manifest)).await?;
+        Ok(())
+    }
+
+    async fn uid(&self) -> Result<String, Box<dyn std::error::Error>> {
+        Ok(self.cloneset.get(NAME).await?.metadata.uid.unwrap_or_default())
+    }
+
+    /// Active pods controlled by the CloneSet, by name.
+    async fn pods(&self) -> Result<BTreeMap<String, Pod>, Box<dyn std::error::Error>> {
+        let uid = self.uid().await?;
+        let list = self.pods.list(&ListParams::default().labels(&format!("app={NAME}"))).await?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter(|p| {
+                p.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|r| r.uid == uid && r.controller == Some(true))
+            })
+            .filter_map(|p| Some((p.metadata.name.clone()?, p)))
+            .collect())
+    }
+
+    /// Polls `check` every second until it returns `Some`, failing after [`TIMEOUT`].
+    async fn wait<T, F, Fut>(&self, what: &str, mut check: F) -> Result<T, Box<dyn std::error::Error>>
+    where
+        F: FnMut(BTreeMap<String, Pod>) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, Box<dyn std::error::Error>>>,
+    {
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            if let Some(t) = check(self.pods().await?).await? {
+                eprintln!("ok: {what}");
+                return Ok(t);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("timed out waiting for: {what}").into());
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+fn image(p: &Pod) -> String {
+    p.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default()
+}
+
+/// Ready for at least `min_ready` seconds.
+fn available(p: &Pod, min_ready: i64, now: Timestamp) -> bool {
+    p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
+        cs.iter().any(|c| {
+            c.type_ == "Ready"
+                && c.status == "True"
+                && c.last_transition_time
+                    .as_ref()
+                    .is_some_and(|t| now.as_second() - t.0.as_second() >= min_ready)
+        })
+    })
+}
+
+fn restarts(p: &Pod) -> i32 {
+    p.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set KRUISE_E2E_KUBECONFIG"]
+async fn seed_walkthrough_on_a_live_cluster() -> TestResult {
+    let Ok(path) = std::env::var("KRUISE_E2E_KUBECONFIG") else {
+        eprintln!("KRUISE_E2E_KUBECONFIG not set; skipping");
+        return Ok(());
+    };
+    let config =
+        Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &KubeConfigOptions::default()).await?;
+    let client = Client::try_from(config)?;
+    let ns = std::env::var("KRUISE_E2E_NAMESPACE").unwrap_or_else(|_| "kruise-e2e".to_owned());
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .patch(
+            &ns,
+            &PatchParams::apply("kruise-e2e"),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})),
+        )
+        .await?;
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("apps.kruise.io", "v1beta1", "CloneSet"));
+    let env = Env {
+        ns: ns.clone(),
+        cloneset: Api::namespaced_with(client.clone(), &ns, &ar),
+        pods: Api::namespaced(client, &ns),
+    };
+    let result = walkthrough(&env).await;
+    let _ = env.cloneset.delete(NAME, &DeleteParams::foreground()).await;
+    result
+}
+
+async fn walkthrough(env: &Env) -> TestResult {
+    // 01: three pods, controlled directly by the CloneSet (no ReplicaSet in between).
+    env.apply(seed("01-ok.yaml", &env.ns)?).await?;
+    env.wait("01: 3 pods owned by the CloneSet", |pods| async move {
+        let direct =
+            pods.values().all(|p| p.metadata.owner_references.iter().flatten().all(|r| r.kind == "CloneSet"));
+        Ok((pods.len() == 3 && direct).then_some(()))
+    })
+    .await?;
+    // Settled: ready for 30 s, so that step 02 counts only its new pods as unavailable.
+    env.wait("01: 3 pods ready for 30 s", |pods| async move {
+        let now = Timestamp::now();
+        Ok((pods.values().filter(|p| available(p, 30, now)).count() == 3).then_some(()))
+    })
+    .await?;
+
+    // 02: replicas 5, minReadySeconds 30, maxUnavailable 1: new pods come one at a time.
+    env.apply(seed("02-ok.yaml", &env.ns)?).await?;
+    env.wait("02: 5 pods, never more than 1 unavailable", |pods| async move {
+        let now = Timestamp::now();
+        let unavailable = pods.values().filter(|p| !available(p, 30, now)).count();
+        if unavailable > 1 {
+            return Err(format!("02: {unavailable} pods unavailable at once (maxUnavailable 1)").into());
+        }
+        Ok((pods.len() == 5 && unavailable == 0).then_some(()))
+    })
+    .await?;
+
+    // 03: replicas 4 and podsToDelete: exactly the named pod goes.
+    let before = env.pods().await?;
+    let victim = before.keys().next().cloned().ok_or("no pods")?;
+    let mut m03 = seed("03-ok.yaml", &env.ns)?;
+    m03["spec"]["scaleStrategy"]["podsToDelete"] = json!([victim]);
+    assert!(m03["apiVersion"] == "apps.kruise.io/v1beta1");
+    env.apply(m03).await?;
+    let survivors: Vec<String> = before.keys().filter(|n| **n != victim).cloned().collect();
+    let kept = survivors.clone();
+    env.wait("03: the named pod deleted, the other 4 kept", move |pods| {
+        let kept = kept.clone();
+        async move {
+            let names: Vec<String> = pods.keys().cloned().collect();
+            Ok((names == kept).then_some(()))
+        }
+    })
+    .await?;
+
+    // 04: InPlaceIfPossible, nginx:latest: same pods (names, uids, nodes), new image, restarted.
+    let before = env.pods().await?;
+    env.apply(seed("04-ok.yaml", &env.ns)?).await?;
+    let expected = before.clone();
+    env.wait("04: all pods updated in place to nginx:latest", move |pods| {
+        let expected = expected.clone();
+        async move {
+            let same = pods.len() == expected.len()
+                && pods.iter().all(|(n, p)| {
+                    expected.get(n).is_some_and(|b| {
+                        b.metadata.uid == p.metadata.uid
+                            && b.spec.as_ref().and_then(|s| s.node_name.clone())
+                                == p.spec.as_ref().and_then(|s| s.node_name.clone())
+                    })
+                });
+            if !same && pods.len() == expected.len() {
+                return Err("04: pods were recreated, not updated in place".into());
+            }
+            let done = pods.values().all(|p| {
+                image(p) == "nginx:latest"
+                    && restarts(p) > restarts(&expected[p.metadata.name.as_deref().unwrap_or_default()])
+            });
+            Ok((same && done).then_some(()))
+        }
+    })
+    .await?;
+
+    // 05: partition 2, image back to nginx:1.20: only 2 of 4 pods move; 2 stay.
+    env.apply(seed("05-ok.yaml", &env.ns)?).await?;
+    env.wait("05: 2 pods on nginx:1.20, 2 kept on nginx:latest", |pods| async move {
+        let new = pods.values().filter(|p| image(p) == "nginx:1.20").count();
+        let old = pods.values().filter(|p| image(p) == "nginx:latest").count();
+        Ok((pods.len() == 4 && new == 2 && old == 2).then_some(()))
+    })
+    .await?;
+    // And it stays that way.
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    let pods = env.pods().await?;
+    let new = pods.values().filter(|p| image(p) == "nginx:1.20").count();
+    assert_eq!((pods.len(), new), (4, 2), "05: partition must hold");
+    let names: Vec<String> = pods.keys().cloned().collect();
+    assert_eq!(names, survivors, "05: pod names unchanged since 03");
+    Ok(())
+}
+
+/// The manifests the live test applies (runs without a cluster): all five seeds convert, and
+/// seed 04's in-place type lands where v1beta1 reads it (CS-5).
+#[test]
+fn seed_manifests_convert_for_the_live_test() -> TestResult {
+    for f in ["01-ok.yaml", "02-ok.yaml", "03-ok.yaml", "04-ok.yaml", "05-ok.yaml"] {
+        let v = seed(f, "kruise-e2e")?;
+        assert_eq!(v["apiVersion"], json!("apps.kruise.io/v1beta1"), "{f}");
+        assert_eq!(v["metadata"]["namespace"], json!("kruise-e2e"), "{f}");
+    }
+    let v = seed("04-ok.yaml", "x")?;
+    assert_eq!(v["spec"]["updateStrategy"]["rollingUpdate"]["podUpdatePolicy"], json!("InPlaceIfPossible"));
+    let v = seed("05-ok.yaml", "x")?;
+    assert_eq!(v["spec"]["updateStrategy"]["rollingUpdate"]["partition"], json!(2));
+    Ok(())
+}

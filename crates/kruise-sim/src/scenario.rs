@@ -808,11 +808,13 @@ impl Checker<'_> {
         }
         if let Some(want) = &e.deleted {
             let want: BTreeSet<String> = want.iter().map(|n| self.resolve(n)).collect();
-            let owned: BTreeSet<&str> = all.iter().map(|p| p.name.as_str()).collect();
+            let uid = self.key(e.workload.as_deref()).and_then(|k| {
+                sim.store().get(&k).and_then(|v| str_at(v, &["metadata", "uid"])).map(str::to_owned)
+            });
             let have: BTreeSet<String> = sim.deleted()[self.deleted_mark.min(sim.deleted().len())..]
                 .iter()
-                .map(|(_, n)| n.clone())
-                .filter(|n| owned.contains(n.as_str()) || want.contains(n) || e.workload.is_none())
+                .filter(|d| uid.is_none() || d.owner == uid)
+                .map(|d| d.name.clone())
                 .collect();
             if want != have {
                 errors.push(format!("deleted since last apply: want {want:?}, have {have:?}"));

@@ -161,7 +161,7 @@ pub struct Decision {
     pub error: Option<String>,
 }
 
-/// A pod creation.
+/// A pod creation (or deletion): when, which pod, and its controlling owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Created {
     /// When, virtual ms.
@@ -249,7 +249,7 @@ pub struct Sim {
     last_row: BTreeMap<String, PodRow>,
     decisions: Vec<Decision>,
     last_held: BTreeMap<(String, String), (String, String)>,
-    deleted: Vec<(SimTime, String)>,
+    deleted: Vec<Created>,
     created: Vec<Created>,
     reconciles: u64,
     processed: u64,
@@ -346,8 +346,9 @@ impl Sim {
         &self.decisions
     }
 
-    /// Pods deleted so far (deletionTimestamp set or removed), with when.
-    pub fn deleted(&self) -> &[(SimTime, String)] {
+    /// Pods deleted so far (deletionTimestamp set, or removed without one), with when and
+    /// their controlling owner.
+    pub fn deleted(&self) -> &[Created] {
         &self.deleted
     }
 
@@ -472,7 +473,11 @@ impl Sim {
                 let was_deleting =
                     change.old.as_ref().is_some_and(|o| o.pointer("/metadata/deletionTimestamp").is_some());
                 if pod.pointer("/metadata/deletionTimestamp").is_some() && !was_deleting {
-                    self.deleted.push((self.now, change.key.name.clone()));
+                    self.deleted.push(Created {
+                        at: self.now,
+                        name: change.key.name.clone(),
+                        owner: crate::cache::controller_uid(pod).map(str::to_owned),
+                    });
                 }
                 if str_at(pod, &["spec", "nodeName"]).is_none_or(str::is_empty) {
                     if pod.pointer("/metadata/deletionTimestamp").is_none() {
@@ -501,7 +506,11 @@ impl Sim {
                 self.unscheduled.remove(&change.key);
                 if let Some(old) = &change.old {
                     if old.pointer("/metadata/deletionTimestamp").is_none() {
-                        self.deleted.push((self.now, change.key.name.clone()));
+                        self.deleted.push(Created {
+                            at: self.now,
+                            name: change.key.name.clone(),
+                            owner: crate::cache::controller_uid(old).map(str::to_owned),
+                        });
                     }
                     self.kubelet.forget(str_at(old, &["metadata", "uid"]).unwrap_or_default());
                     let mut row = pod_row(old, self.now);

@@ -1,0 +1,289 @@
+//! `kruise plan` end to end: the seed walk-through (spec §14, W-1..W-5) as JSON snapshots with
+//! the key facts asserted in code, the table, ownership filtering, input shapes and exit codes.
+//!
+//! Runs from the workspace root so file names print as the user typed them. Every run passes
+//! `--now` so snapshots are stable.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const NOW: &str = "2024-05-01T12:00:00Z";
+const EX: &str = "examples/plan";
+const DATA: &str = "crates/kruise-cli/tests/data/plan";
+/// Revision 1 (nginx:1.20) and revision 2 (nginx:latest) of the seed template.
+const REV1: &str = "nginxweb1-6b6fdfbbf4";
+const REV2: &str = "nginxweb1-775dd67bf6";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn kruise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kruise")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn plan_args<'a>(step: &'a str, extra: &[&'a str]) -> Vec<String> {
+    let mut args = vec!["plan".to_owned(), "--workload".into(), format!("examples/seed/{step}-ok.yaml")];
+    args.extend(["--now".into(), NOW.into()]);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+/// `kruise plan -o json` for seed step `step`; asserts exit 0 and parses stdout.
+fn plan_json(step: &str, extra: &[&str]) -> Value {
+    let mut args = plan_args(step, extra);
+    args.extend(["-o".into(), "json".into()]);
+    let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn actions<'v>(plan: &'v Value, kind: &str) -> Vec<&'v Value> {
+    plan["actions"].as_array().unwrap().iter().filter(|a| a["action"] == kind).collect()
+}
+
+fn pods_of<'v>(plan: &'v Value, kind: &str) -> Vec<&'v str> {
+    actions(plan, kind).iter().map(|a| a["pod"].as_str().unwrap()).collect()
+}
+
+fn held<'v>(plan: &'v Value, reason: &str) -> Vec<&'v str> {
+    let all = plan["held"].as_array().unwrap();
+    all.iter().filter(|h| h["reason"] == reason).map(|h| h["pod"].as_str().unwrap()).collect()
+}
+
+fn file(dir: &str, name: &str) -> String {
+    format!("{dir}/{name}")
+}
+
+#[test]
+fn w_1_create_makes_revision_one_and_three_pods() {
+    let plan = plan_json("01", &[]);
+    let revs = actions(&plan, "CreateRevision");
+    assert_eq!(revs.len(), 1);
+    assert_eq!(revs[0]["revision"], REV1);
+    assert_eq!(revs[0]["object"]["revision"], 1);
+    let creates = actions(&plan, "CreatePod");
+    assert_eq!(creates.len(), 3, "CS-44: 3 pods from nothing");
+    for c in &creates {
+        assert_eq!(c["revision"], REV1);
+        assert_eq!(c["reason"], "ScaleUp");
+        let labels = &c["object"]["metadata"]["labels"];
+        assert_eq!(labels["controller-revision-hash"], REV1);
+        assert_eq!(labels["lifecycle.apps.kruise.io/state"], "PreparingNormal");
+        assert_eq!(c["object"]["spec"]["containers"][0]["image"], "nginx:1.20");
+    }
+    assert_eq!(plan["status"]["updateRevision"], REV1);
+    assert_eq!(plan["status"]["expectedUpdatedReplicas"], 3);
+    insta::assert_json_snapshot!("w1_create", plan);
+}
+
+#[test]
+fn w_2_scale_up_is_limited_to_one_pod() {
+    let plan = plan_json(
+        "02",
+        &["--pods", &file(EX, "02-three-ready.json"), "--revisions", &file(EX, "revisions-01.json")],
+    );
+    assert_eq!(pods_of(&plan, "CreatePod"), ["nginxweb1-h575h"], "scaleUpLimit = min(2, 1 - 0) = 1");
+    assert!(actions(&plan, "CreateRevision").is_empty(), "no template change, no revision");
+    assert_eq!(plan["events"][0][0], "ScaleUpLimited");
+    assert_eq!(plan["status"]["availableReplicas"], 3);
+    insta::assert_json_snapshot!("w2_three_ready", plan);
+}
+
+#[test]
+fn w_2_new_pod_ready_for_ten_seconds_is_held_by_min_ready_seconds() {
+    let plan = plan_json(
+        "02",
+        &["--pods", &file(EX, "02-fourth-ready-10s.json"), "--revisions", &file(EX, "revisions-01.json")],
+    );
+    assert!(actions(&plan, "CreatePod").is_empty(), "the new pod is unavailable: budget 0");
+    assert_eq!(held(&plan, "MinReadySeconds"), ["nginxweb1-h575h"]);
+    assert_eq!(plan["status"]["readyReplicas"], 4);
+    assert_eq!(plan["status"]["availableReplicas"], 3);
+    assert_eq!(plan["requeueAfterSeconds"], 30, "CS-90");
+    assert_eq!(plan["requeueReason"], "MinReadySeconds");
+    insta::assert_json_snapshot!("w2_fourth_ready_10s", plan);
+}
+
+#[test]
+fn w_3_pods_to_delete_deletes_exactly_frcl2() {
+    let plan = plan_json(
+        "03",
+        &["--pods", &file(EX, "03-five-ready.json"), "--revisions", &file(EX, "revisions-01.json")],
+    );
+    assert_eq!(pods_of(&plan, "DeletePod"), ["nginxweb1-frcl2"]);
+    assert_eq!(actions(&plan, "DeletePod")[0]["reason"], "PodsToDelete");
+    assert!(actions(&plan, "CreatePod").is_empty());
+    assert!(actions(&plan, "UpdateInPlace").is_empty());
+    insta::assert_json_snapshot!("w3_five_ready", plan);
+}
+
+#[test]
+fn w_4_in_place_update_of_exactly_one_pod() {
+    let plan = plan_json(
+        "04",
+        &["--pods", &file(EX, "04-four-on-rev1.json"), "--revisions", &file(EX, "revisions-01.json")],
+    );
+    let revs = actions(&plan, "CreateRevision");
+    assert_eq!(revs.len(), 1);
+    assert_eq!(revs[0]["revision"], REV2);
+    assert_eq!(revs[0]["object"]["revision"], 2);
+    let updates = actions(&plan, "UpdateInPlace");
+    assert_eq!(updates.len(), 1, "CS-62: one pod per round with maxUnavailable 1");
+    let u = updates[0];
+    assert_eq!(u["revision"], REV2);
+    assert_eq!(u["patch"]["spec"]["containers"][0]["image"], "nginx:latest");
+    assert_eq!(u["patch"]["metadata"]["labels"]["controller-revision-hash"], REV2);
+    assert_eq!(u["patch"]["metadata"]["labels"]["lifecycle.apps.kruise.io/state"], "Updating");
+    assert!(u["statusPatch"]["status"]["conditions"].is_array(), "InPlaceUpdateReady=False first");
+    assert!(actions(&plan, "DeletePod").is_empty() && actions(&plan, "CreatePod").is_empty());
+    assert_eq!(held(&plan, "MaxUnavailable").len(), 3);
+    insta::assert_json_snapshot!("w4_four_on_rev1", plan);
+}
+
+#[test]
+fn w_5_partition_keeps_two_pods_back() {
+    let plan = plan_json(
+        "05",
+        &["--pods", &file(EX, "05-four-on-rev2.json"), "--revisions", &file(EX, "revisions-01-02.json")],
+    );
+    // CS-28: the template equals revision 1's: reused and renumbered, no new revision.
+    assert!(actions(&plan, "CreateRevision").is_empty());
+    let bumps = actions(&plan, "UpdateRevision");
+    assert_eq!(bumps.len(), 1);
+    assert_eq!(bumps[0]["revision"], REV1);
+    assert_eq!(bumps[0]["patch"]["revision"], 3);
+    assert_eq!(held(&plan, "Partition").len(), 2, "CS-66");
+    // CS-58: the pod whose Ready changed last goes first.
+    assert_eq!(pods_of(&plan, "UpdateInPlace"), ["nginxweb1-wzg5j"]);
+    assert_eq!(actions(&plan, "UpdateInPlace")[0]["patch"]["spec"]["containers"][0]["image"], "nginx:1.20");
+    assert_eq!(plan["status"]["updateRevision"], REV1);
+    assert_eq!(plan["status"]["expectedUpdatedReplicas"], 2);
+    insta::assert_json_snapshot!("w5_four_on_rev2", plan);
+}
+
+#[test]
+fn w_4_table_lists_every_pod() {
+    let args = plan_args(
+        "04",
+        &["--pods", &file(EX, "04-four-on-rev1.json"), "--revisions", &file(EX, "revisions-01.json")],
+    );
+    let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for pod in ["nginxweb1-h575h", "nginxweb1-mfxg7", "nginxweb1-t7xqk", "nginxweb1-wzg5j"] {
+        assert_eq!(text.lines().filter(|l| l.starts_with(pod)).count(), 1, "{pod}:\n{text}");
+    }
+    assert_eq!(text.matches("update in place to").count(), 1);
+    insta::assert_snapshot!("w4_table", text);
+}
+
+#[test]
+fn yaml_output_is_the_json_document() {
+    let json = plan_json("01", &[]);
+    let args = plan_args("01", &["-o", "yaml"]);
+    let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0));
+    let yaml: Value = serde_saphyr::from_str(std::str::from_utf8(&out.stdout).unwrap()).unwrap();
+    assert_eq!(yaml, json);
+}
+
+#[test]
+fn cs_24_foreign_pods_are_ignored_and_reported() {
+    let args = plan_args("02", &["--pods", &file(DATA, "pods-mixed.json"), "-o", "json"]);
+    let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("ignored 2 Pod(s)") && err.contains("nginxweb1-rs-7d9f, other-abcde"), "{err}");
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Only the three selected pods count (selector fallback: the workload has no uid).
+    assert_eq!(plan["status"]["replicas"], 3);
+    let text = plan.to_string();
+    assert!(!text.contains("other-abcde") && !text.contains("nginxweb1-rs-7d9f"));
+}
+
+#[test]
+fn cs_24_workload_uid_decides_ownership_and_orphans_are_adopted() {
+    let args = [
+        "plan",
+        "--workload",
+        &file(DATA, "cloneset-uid.yaml"),
+        "--pods",
+        &file(DATA, "pods-uid.json"),
+        "--revisions",
+        &file(DATA, "revisions-uid.json"),
+        "--now",
+        NOW,
+        "-o",
+        "json",
+    ];
+    let out = kruise(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("ignored 1 Pod(s)") && err.contains(": nginxweb1-stale"), "{err}");
+    assert!(!err.contains("ControllerRevision"), "{err}");
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(pods_of(&plan, "AdoptPod"), ["nginxweb1-orphn"]);
+    assert_eq!(
+        actions(&plan, "AdoptPod")[0]["patch"]["metadata"]["ownerReferences"][0]["uid"],
+        "6f1c3a52-8d4e-4b7a-9c0d-2e5f7a9b1c3d"
+    );
+    assert!(actions(&plan, "CreateRevision").is_empty(), "revision 1 is listed and owned");
+    assert!(!plan.to_string().contains("nginxweb1-stale"));
+}
+
+#[test]
+fn kubectl_list_and_plain_array_give_the_same_plan() {
+    let list = plan_json("02", &["--pods", &file(EX, "02-three-ready.json")]);
+    let array = plan_json("02", &["--pods", &file(DATA, "pods-array.json")]);
+    assert_eq!(list, array);
+}
+
+#[test]
+fn unparsable_pods_exit_2_with_position() {
+    let args = plan_args("02", &["--pods", &file(DATA, "pods-broken.json")]);
+    let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with(&format!("{DATA}/pods-broken.json:5:")), "{err}");
+}
+
+#[test]
+fn unreadable_workload_exits_2() {
+    let out = kruise(&["plan", "--workload", "does-not-exist.yaml", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().starts_with("does-not-exist.yaml: cannot read"));
+}
+
+#[test]
+fn pods_of_another_kind_exit_2() {
+    let args = plan_args("02", &["--pods", &file(EX, "revisions-01.json")]);
+    let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("expected kind Pod, found ControllerRevision"));
+}
+
+#[test]
+fn invalid_workload_exits_1_with_field_paths() {
+    let out = kruise(&["plan", "--workload", &file(DATA, "cloneset-invalid.yaml"), "--now", NOW]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("CloneSet/nginxweb1: spec.replicas: "), "{err}");
+    assert!(err.contains("CloneSet/nginxweb1: spec.template.metadata.labels: "), "{err}");
+}
+
+#[test]
+fn cs_45_same_seed_same_plan_other_seed_other_names() {
+    let a = plan_json("01", &["--seed", "7"]);
+    let b = plan_json("01", &["--seed", "7"]);
+    let c = plan_json("01", &["--seed", "8"]);
+    assert_eq!(a, b);
+    assert_ne!(pods_of(&a, "CreatePod"), pods_of(&c, "CreatePod"));
+    assert_eq!(a["seed"], 7);
+    assert_eq!(a["now"], NOW);
+}

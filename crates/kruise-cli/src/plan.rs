@@ -18,7 +18,7 @@
 //! unparsable (with `FILE:LINE:COLUMN` when the parser knows it).
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 use jiff::Timestamp;
@@ -42,7 +42,8 @@ use crate::{Exit, Io, Run, input};
 #[command(after_help = "Exit status: 0 a plan was printed, 1 the workload is invalid, \
 2 an input file is unreadable or unparsable.")]
 pub struct Args {
-    /// The CloneSet (apps.kruise.io/v1alpha1 or v1beta1), YAML or JSON, `status` allowed.
+    /// The CloneSet (apps.kruise.io/v1alpha1 or v1beta1), YAML or JSON, `status` allowed; `-`
+    /// reads standard input (as may one of the other files).
     #[arg(long, value_name = "FILE")]
     pub workload: PathBuf,
     /// Pods (`kubectl get pods -o json` output, a plain array, or YAML). Default: no pods.
@@ -95,14 +96,14 @@ impl Run for Args {
 
 impl Args {
     fn plan(&self, io: &mut Io<'_>) -> Result<(), Stop> {
-        let cs = read_workload(&self.workload.display().to_string())?;
+        let cs = read_workload(&self.workload.display().to_string(), io.stdin)?;
         let own = Ownership::of(&cs);
         let mut notes = Vec::new();
-        let pods: Vec<Pod> = self.objects(self.pods.as_ref(), "Pod", &own, &mut notes)?;
+        let pods: Vec<Pod> = self.objects(self.pods.as_ref(), "Pod", &own, io.stdin, &mut notes)?;
         let revisions: Vec<ControllerRevision> =
-            self.objects(self.revisions.as_ref(), "ControllerRevision", &own, &mut notes)?;
+            self.objects(self.revisions.as_ref(), "ControllerRevision", &own, io.stdin, &mut notes)?;
         let pvcs: Vec<PersistentVolumeClaim> =
-            self.objects(self.pvcs.as_ref(), "PersistentVolumeClaim", &own, &mut notes)?;
+            self.objects(self.pvcs.as_ref(), "PersistentVolumeClaim", &own, io.stdin, &mut notes)?;
         let now = self.now.unwrap_or_else(Timestamp::now);
         let expectations = Expectations::default();
         let input = Input {
@@ -150,11 +151,12 @@ impl Args {
         path: Option<&PathBuf>,
         kind: &str,
         own: &Ownership,
+        stdin: &mut dyn Read,
         notes: &mut Vec<String>,
     ) -> Result<Vec<T>, Stop> {
         let Some(path) = path else { return Ok(Vec::new()) };
         let shown = path.display().to_string();
-        let docs = read_docs(&shown)?;
+        let docs = read_docs(&shown, stdin)?;
         let mut items = Vec::new();
         for doc in docs {
             flatten(doc, &mut items);
@@ -191,17 +193,22 @@ impl Args {
     }
 }
 
-/// Reads and parses a file; errors are exit 2 with the position.
-fn read_docs(shown: &str) -> Result<Vec<Value>, Stop> {
-    let text = std::fs::read_to_string(shown)
-        .map_err(|e| Stop(Exit::Error, vec![format!("{shown}: cannot read: {e}")]))?;
+/// Reads and parses a file (`-`: standard input); errors are exit 2 with the position.
+fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>, Stop> {
+    let text = if shown == "-" {
+        let mut s = String::new();
+        stdin.read_to_string(&mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(shown)
+    };
+    let text = text.map_err(|e| Stop(Exit::Error, vec![format!("{shown}: cannot read: {e}")]))?;
     input::parse(shown, &text)
         .map_err(|e| Stop(Exit::Error, vec![format!("{}: {}", e.position(shown), e.message)]))
 }
 
 /// The one CloneSet of `file`, defaulted, validated and in the v1beta1 shape.
-fn read_workload(file: &str) -> Result<CloneSet, Stop> {
-    let docs = read_docs(file)?;
+fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<CloneSet, Stop> {
+    let docs = read_docs(file, stdin)?;
     let [doc] = docs.as_slice() else {
         return Err(Stop(
             Exit::Invalid,
@@ -476,6 +483,8 @@ fn verb(kind: &ActionKind, reason: &Reason) -> &'static str {
         (ActionKind::ReleasePod, _) => "release",
         (ActionKind::FinishGracePeriod, _) => "finish in-place update",
         (ActionKind::UpdatePvc { .. }, _) => "hand PVC over",
+        (ActionKind::CreatePvc { .. }, _) => "create PVC",
+        (ActionKind::DeletePvc { .. }, _) => "delete PVC",
         _ => "other",
     }
 }
@@ -514,6 +523,12 @@ fn write_table(
             .or_insert_with(|| (a.revision.clone().unwrap_or_else(|| "-".into()), Vec::new()));
         let what = match (&a.kind, a.revision.as_deref()) {
             (ActionKind::UpdateInPlace { .. }, Some(to)) => format!("update in place to {to}"),
+            (
+                ActionKind::CreatePvc { pvc } | ActionKind::DeletePvc { pvc } | ActionKind::UpdatePvc { pvc },
+                _,
+            ) => {
+                format!("{} {pvc}", verb(&a.kind, &a.reason))
+            }
             _ => verb(&a.kind, &a.reason).to_owned(),
         };
         row.1.push((what, a.reason.kind().to_owned(), a.reason.to_string()));
@@ -525,9 +540,25 @@ fn write_table(
     }
     let mut lines =
         vec![["POD".to_owned(), "REVISION".into(), "WHAT".into(), "REASON".into(), "DETAIL".into()]];
+    let idle: BTreeMap<String, &'static str> = input
+        .pods
+        .iter()
+        .map(|p| {
+            let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+            let word = if p.metadata.deletion_timestamp.is_some() {
+                "terminating"
+            } else if matches!(phase, Some("Succeeded" | "Failed")) {
+                "finished"
+            } else {
+                "unchanged"
+            };
+            (name_of(&p.metadata), word)
+        })
+        .collect();
     for (pod, (rev, whats)) in &rows {
         if whats.is_empty() {
-            lines.push([pod.clone(), rev.clone(), "unchanged".into(), String::new(), String::new()]);
+            let word = idle.get(pod).copied().unwrap_or("unchanged");
+            lines.push([pod.clone(), rev.clone(), word.into(), String::new(), String::new()]);
         }
         for (i, (what, reason, detail)) in whats.iter().enumerate() {
             let (p, r) = if i == 0 { (pod.clone(), rev.clone()) } else { (String::new(), String::new()) };
@@ -552,6 +583,9 @@ fn write_table(
             }
             (ActionKind::DeleteRevision, Some(r)) => {
                 revs.entry(r.clone()).or_default().1.push(format!("DeleteRevision ({})", a.reason));
+            }
+            (ActionKind::DeletePvc { pvc } | ActionKind::UpdatePvc { pvc }, _) if a.pod.is_none() => {
+                other.push(format!("{} {pvc} ({})", a.kind.name(), a.reason.kind()))
             }
             _ if a.pod.is_none() => other.push(format!("{} ({})", a.kind.name(), a.reason.kind())),
             _ => {}
@@ -615,4 +649,51 @@ fn write_columns<const N: usize>(out: &mut dyn Write, lines: &[[String; N]]) -> 
         writeln!(out, "{}", s.trim_end())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selector(v: Value) -> LabelSelector {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn merge_diff_sets_changes_and_nulls_removals() {
+        let old = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2], "gone": true});
+        let new = json!({"a": 1, "b": {"c": 5, "d": 3}, "e": [1], "f": "x"});
+        let d = merge_diff(&old, &new).unwrap();
+        assert_eq!(d, json!({"b": {"c": 5}, "e": [1], "f": "x", "gone": null}));
+        assert_eq!(merge_diff(&old, &old), None);
+    }
+
+    #[test]
+    fn cs_24_selector_match_labels_and_expressions() {
+        let s = selector(json!({
+            "matchLabels": {"app": "web"},
+            "matchExpressions": [
+                {"key": "tier", "operator": "In", "values": ["a", "b"]},
+                {"key": "canary", "operator": "DoesNotExist"}
+            ]
+        }));
+        assert!(selector_matches(&s, &labels(&[("app", "web"), ("tier", "a")])));
+        assert!(!selector_matches(&s, &labels(&[("app", "web"), ("tier", "c")])));
+        assert!(!selector_matches(&s, &labels(&[("app", "web"), ("tier", "a"), ("canary", "1")])));
+        assert!(!selector_matches(&s, &labels(&[("tier", "a")])));
+        let empty = selector(json!({}));
+        assert!(!selector_matches(&empty, &labels(&[("app", "web")])));
+    }
+
+    #[test]
+    fn flatten_expands_arrays_and_typed_lists() {
+        let mut out = Vec::new();
+        flatten(json!([{"a": 1}, {"kind": "PodList", "items": [{"b": 2}]}]), &mut out);
+        flatten(json!({"kind": "Pod", "c": 3}), &mut out);
+        assert_eq!(out, vec![json!({"a": 1}), json!({"b": 2}), json!({"kind": "Pod", "c": 3})]);
+    }
 }

@@ -287,3 +287,65 @@ fn cs_45_same_seed_same_plan_other_seed_other_names() {
     assert_eq!(a["seed"], 7);
     assert_eq!(a["now"], NOW);
 }
+
+#[test]
+fn w_4_and_w_5_live_status_keeps_the_current_revision() {
+    // W-4: with the status the cluster shows, current stays revision 1 while 2 rolls out.
+    let args = [
+        "plan",
+        "--workload",
+        "examples/plan/04-ok-with-status.yaml",
+        "--pods",
+        "examples/plan/04-four-on-rev1.json",
+        "--revisions",
+        "examples/plan/revisions-01.json",
+        "--now",
+        NOW,
+        "-o",
+        "json",
+    ];
+    let out = kruise(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["status"]["currentRevision"], REV1);
+    assert_eq!(plan["status"]["updateRevision"], REV2);
+    assert_eq!(pods_of(&plan, "UpdateInPlace").len(), 1);
+    // W-5: every pod on revision 2 is current; revision 1 is the update revision again.
+    let args = [
+        "plan",
+        "--workload",
+        "examples/plan/05-ok-with-status.yaml",
+        "--pods",
+        "examples/plan/05-four-on-rev2.json",
+        "--revisions",
+        "examples/plan/revisions-01-02.json",
+        "--now",
+        NOW,
+        "-o",
+        "json",
+    ];
+    let out = kruise(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["status"]["currentRevision"], REV2);
+    assert_eq!(plan["status"]["updateRevision"], REV1);
+    assert_eq!(held(&plan, "Partition").len(), 2);
+}
+
+#[test]
+fn pods_from_standard_input() {
+    let pods = std::fs::read(root().join(EX).join("02-three-ready.json")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kruise"))
+        .args(["plan", "--workload", "examples/seed/02-ok.yaml", "--pods", "-", "--now", NOW, "-o", "json"])
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &pods).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_stdin, plan_json("02", &["--pods", &file(EX, "02-three-ready.json")]));
+}

@@ -349,3 +349,29 @@ fn pods_from_standard_input() {
     let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(from_stdin, plan_json("02", &["--pods", &file(EX, "02-three-ready.json")]));
 }
+
+fn table(step: &str, pods: &str, revisions: &str) -> String {
+    let args = plan_args(step, &["--pods", pods, "--revisions", revisions]);
+    let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn w_2_table_shows_the_held_pod_and_the_requeue() {
+    let text = table("02", &file(EX, "02-fourth-ready-10s.json"), &file(EX, "revisions-01.json"));
+    let held = text.lines().find(|l| l.starts_with("nginxweb1-h575h")).unwrap();
+    assert!(held.contains("held") && held.contains("MinReadySeconds"), "{text}");
+    assert!(text.contains("REQUEUE after 30s (MinReadySeconds)"), "{text}");
+    assert!(text.contains("EVENT ScaleUpLimited limit 0, wanted 1"), "{text}");
+    insta::assert_snapshot!("w2_table", text);
+}
+
+#[test]
+fn w_5_table_shows_partition_and_the_renumbered_revision() {
+    let text = table("05", &file(EX, "05-four-on-rev2.json"), &file(EX, "revisions-01-02.json"));
+    assert_eq!(text.lines().filter(|l| l.contains("Partition")).count(), 2, "{text}");
+    let rev1 = text.lines().find(|l| l.starts_with(REV1)).unwrap();
+    assert!(rev1.contains(" 3 ") && rev1.contains("UpdateRevision"), "{text}");
+    insta::assert_snapshot!("w5_table", text);
+}

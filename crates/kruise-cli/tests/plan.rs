@@ -26,7 +26,9 @@ fn kruise(args: &[&str]) -> Output {
 
 fn plan_args<'a>(step: &'a str, extra: &[&'a str]) -> Vec<String> {
     let mut args = vec!["plan".to_owned(), "--workload".into(), format!("examples/seed/{step}-ok.yaml")];
-    args.extend(["--now".into(), NOW.into()]);
+    if !extra.contains(&"--now") {
+        args.extend(["--now".into(), NOW.into()]);
+    }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args
 }
@@ -374,4 +376,25 @@ fn w_5_table_shows_partition_and_the_renumbered_revision() {
     let rev1 = text.lines().find(|l| l.starts_with(REV1)).unwrap();
     assert!(rev1.contains(" 3 ") && rev1.contains("UpdateRevision"), "{text}");
     insta::assert_snapshot!("w5_table", text);
+}
+
+#[test]
+fn w_3_next_reconcile_truncates_pods_to_delete_cs_55() {
+    let plan = plan_json(
+        "03",
+        &[
+            "--pods",
+            &file(EX, "03-frcl2-terminating.json"),
+            "--revisions",
+            &file(EX, "revisions-01.json"),
+            "--now",
+            "2024-05-01T12:00:10Z",
+        ],
+    );
+    assert!(actions(&plan, "DeletePod").is_empty(), "frcl2 is already terminating");
+    assert!(actions(&plan, "CreatePod").is_empty(), "4 active pods, 4 wanted");
+    let spec = actions(&plan, "UpdateSpec");
+    assert_eq!(spec.len(), 1);
+    assert_eq!(spec[0]["patch"], serde_json::json!({"spec": {"scaleStrategy": {"podsToDelete": []}}}));
+    assert_eq!(plan["status"]["replicas"], 4);
 }

@@ -523,6 +523,9 @@ fn write_table(
             .or_insert_with(|| (a.revision.clone().unwrap_or_else(|| "-".into()), Vec::new()));
         let what = match (&a.kind, a.revision.as_deref()) {
             (ActionKind::UpdateInPlace { .. }, Some(to)) => format!("update in place to {to}"),
+            (ActionKind::UpdatePodStatus { condition }, _) => {
+                format!("write status {}={}", condition.type_, condition.status)
+            }
             (
                 ActionKind::CreatePvc { pvc } | ActionKind::DeletePvc { pvc } | ActionKind::UpdatePvc { pvc },
                 _,

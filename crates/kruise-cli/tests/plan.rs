@@ -398,3 +398,27 @@ fn w_3_next_reconcile_truncates_pods_to_delete_cs_55() {
     assert_eq!(spec[0]["patch"], serde_json::json!({"spec": {"scaleStrategy": {"podsToDelete": []}}}));
     assert_eq!(plan["status"]["replicas"], 4);
 }
+
+#[test]
+fn w_2_new_pod_scheduled_not_ready_moves_to_normal_and_nothing_is_created() {
+    let plan = plan_json(
+        "02",
+        &[
+            "--pods",
+            &file(EX, "02-fourth-just-created.json"),
+            "--revisions",
+            &file(EX, "revisions-01.json"),
+            "--now",
+            "2024-05-01T12:00:05Z",
+        ],
+    );
+    assert!(actions(&plan, "CreatePod").is_empty(), "the new pod is unavailable: scaleUpLimit 0");
+    assert_eq!(plan["events"][0][1], "limit 0, wanted 1");
+    assert_eq!(pods_of(&plan, "UpdatePodStatus"), ["nginxweb1-h575h"]);
+    assert_eq!(actions(&plan, "UpdatePodStatus")[0]["condition"]["type"], "InPlaceUpdateReady");
+    let patches = actions(&plan, "PatchPod");
+    assert_eq!(patches.len(), 1);
+    assert_eq!(patches[0]["pod"], "nginxweb1-h575h");
+    assert_eq!(patches[0]["patch"]["metadata"]["labels"]["lifecycle.apps.kruise.io/state"], "Normal");
+    assert_eq!(plan["status"]["readyReplicas"], 3);
+}

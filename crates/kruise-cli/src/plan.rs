@@ -77,12 +77,16 @@ pub enum Output {
     Yaml,
 }
 
-/// Why `run` stopped early: the exit status and the lines already to print on stderr.
+/// Why `run` stopped early: the exit status and the lines to print on stderr.
 struct Stop(Exit, Vec<String>);
+
+/// How [`Args::plan`] ends: writing failed (outer `Err`), an input was unusable (`Ok(Err)`), or
+/// the plan was printed.
+type Outcome = io::Result<Result<(), Stop>>;
 
 impl Run for Args {
     fn run(&self, io: &mut Io<'_>) -> io::Result<Exit> {
-        match self.plan(io) {
+        match self.plan(io)? {
             Ok(()) => Ok(Exit::Ok),
             Err(Stop(exit, lines)) => {
                 for line in lines {
@@ -95,7 +99,20 @@ impl Run for Args {
 }
 
 impl Args {
-    fn plan(&self, io: &mut Io<'_>) -> Result<(), Stop> {
+    fn plan(&self, io: &mut Io<'_>) -> Outcome {
+        match self.prepare_and_print(io) {
+            Ok(()) => Ok(Ok(())),
+            Err(Failure::Input(stop)) => Ok(Err(stop)),
+            Err(Failure::Write(e)) => Err(e),
+        }
+    }
+
+    fn prepare_and_print(&self, io: &mut Io<'_>) -> Result<(), Failure> {
+        let inputs = [Some(&self.workload), self.pods.as_ref(), self.revisions.as_ref(), self.pvcs.as_ref()];
+        if inputs.iter().flatten().filter(|p| p.as_os_str() == "-").count() > 1 {
+            let line = "kruise plan: only one input can be standard input (-)".to_owned();
+            return Err(Failure::Input(Stop(Exit::Error, vec![line])));
+        }
         let cs = read_workload(&self.workload.display().to_string(), io.stdin)?;
         let own = Ownership::of(&cs);
         let mut notes = Vec::new();
@@ -125,21 +142,19 @@ impl Args {
             )
         })?;
         let doc = Document::build(&input, &plan, self.seed);
-        let io_err = |e: io::Error| Stop(Exit::Error, vec![format!("kruise: cannot write output: {e}")]);
         for note in notes {
-            writeln!(io.err, "{note}").map_err(io_err)?;
+            writeln!(io.err, "{note}")?;
         }
         match self.output {
             Output::Json => {
-                serde_json::to_writer_pretty(&mut *io.out, &doc.value).map_err(|e| io_err(e.into()))?;
-                writeln!(io.out).map_err(io_err)?;
+                serde_json::to_writer_pretty(&mut *io.out, &doc.value).map_err(io::Error::from)?;
+                writeln!(io.out)?;
             }
             Output::Yaml => {
-                let text = serde_saphyr::to_string(&doc.value)
-                    .map_err(|e| Stop(Exit::Error, vec![format!("kruise: cannot render YAML: {e}")]))?;
-                io.out.write_all(text.as_bytes()).map_err(io_err)?;
+                let text = serde_saphyr::to_string(&doc.value).map_err(io::Error::other)?;
+                io.out.write_all(text.as_bytes())?;
             }
-            Output::Table => write_table(io.out, &input, &plan, now, self.seed).map_err(io_err)?,
+            Output::Table => write_table(io.out, &input, &plan, now, self.seed)?,
         }
         Ok(())
     }
@@ -190,6 +205,26 @@ impl Args {
             ));
         }
         Ok(kept)
+    }
+}
+
+/// Why preparing or printing a plan failed.
+enum Failure {
+    /// An input is unusable.
+    Input(Stop),
+    /// Output could not be written.
+    Write(io::Error),
+}
+
+impl From<Stop> for Failure {
+    fn from(s: Stop) -> Self {
+        Failure::Input(s)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Write(e)
     }
 }
 

@@ -422,3 +422,10 @@ fn w_2_new_pod_scheduled_not_ready_moves_to_normal_and_nothing_is_created() {
     assert_eq!(patches[0]["patch"]["metadata"]["labels"]["lifecycle.apps.kruise.io/state"], "Normal");
     assert_eq!(plan["status"]["readyReplicas"], 3);
 }
+
+#[test]
+fn two_inputs_from_standard_input_exit_2() {
+    let out = kruise(&["plan", "--workload", "-", "--pods", "-", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("only one input can be standard input"));
+}

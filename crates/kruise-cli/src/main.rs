@@ -3,6 +3,7 @@
 //! ```text
 //! kruise validate [-o text|json] FILE...   # default, then validate every object (exit 0 / 1 / 2)
 //! kruise crds [-o yaml|json]               # the CustomResourceDefinitions of every kind
+//! kruise plan --workload CS.yaml [--pods PODS.json] ...  # dry-run of one CloneSet reconcile
 //! ```
 //!
 //! Each subcommand is a module with an `Args` type implementing [`Run`]; adding one is one line
@@ -15,6 +16,7 @@ use clap::Parser;
 
 mod crds;
 mod input;
+mod plan;
 mod simulate;
 mod validate;
 
@@ -80,6 +82,8 @@ macro_rules! commands {
 commands! {
     /// Default and validate OpenKruise manifests (YAML, multi-document YAML or JSON).
     Validate => validate,
+    /// Dry-run: what one reconcile of a CloneSet would do to the given pods.
+    Plan => plan,
     /// Print the CustomResourceDefinition of every kind.
     Crds => crds,
     /// Run a scenario through the deterministic cluster simulator.

@@ -486,7 +486,7 @@ fn cs_12_cs_13_seed_manifests_default_and_validate_clean() {
         std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     let mut previous: Option<v1alpha1::CloneSet> = None;
-    for path in entries.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
+    for path in entries.into_iter().filter(|p| p.to_string_lossy().ends_with("-ok.yaml")) {
         let text = std::fs::read_to_string(&path).unwrap();
         let mut cs: v1alpha1::CloneSet = serde_saphyr::from_str(&text).unwrap();
         default_cloneset_v1alpha1(&mut cs, previous.as_ref(), PodDefaultOptions::default());

@@ -232,6 +232,19 @@ pub fn check_file(file: &str, docs: &[Value]) -> Vec<Finding> {
     if docs.is_empty() {
         return vec![Finding::Empty { file: file.to_owned(), message: "no objects".into() }];
     }
+    if let [doc] = docs
+        && is_scenario(doc)
+    {
+        return match check_scenario(doc) {
+            None => vec![Finding::Ok { file: file.to_owned() }],
+            Some(message) => vec![Finding::Invalid {
+                file: file.to_owned(),
+                object: "scenario".into(),
+                path: None,
+                message,
+            }],
+        };
+    }
     let problems: Vec<Problem> = docs.iter().enumerate().flat_map(|(i, doc)| check(i + 1, doc)).collect();
     if problems.is_empty() {
         return vec![Finding::Ok { file: file.to_owned() }];
@@ -245,6 +258,20 @@ pub fn check_file(file: &str, docs: &[Value]) -> Vec<Finding> {
             message: p.message,
         })
         .collect()
+}
+
+/// True for a `kruise simulate` scenario file: one mapping with `steps` and neither
+/// `apiVersion` nor `kind` (so `kruise validate examples/seed/*.yaml` checks the scenario that
+/// sits beside the manifests instead of calling it an object without a kind).
+fn is_scenario(doc: &Value) -> bool {
+    doc.get("steps").is_some() && doc.get("apiVersion").is_none() && doc.get("kind").is_none()
+}
+
+/// Decodes a scenario with the simulator's own format; `None` when it is well-formed.
+fn check_scenario(doc: &Value) -> Option<String> {
+    serde_json::from_value::<kruise_sim::scenario::Scenario>(doc.clone())
+        .err()
+        .map(|e| format!("not a valid simulator scenario: {e}"))
 }
 
 /// Decodes, defaults and validates document number `n` (from 1); every problem found.

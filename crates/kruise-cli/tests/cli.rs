@@ -48,7 +48,8 @@ fn validate_seed_manifests_all_ok() {
         .map(|n| format!("examples/seed/{n}"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 5);
+    // The five seed manifests and the simulator scenario that replays them.
+    assert_eq!(files.len(), 6);
     let args: Vec<&str> = std::iter::once("validate").chain(files.iter().map(String::as_str)).collect();
     let out = kruise(&args);
     let expected: String = files.iter().map(|f| format!("{f}: ok\n")).collect();
@@ -178,7 +179,7 @@ fn validate_directory_checks_its_manifests_by_name() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(lines.len(), 6, "{text}");
     assert!(lines.windows(2).all(|w| w[0] < w[1]), "{text}");
     assert!(lines.iter().all(|l| l.starts_with("examples/seed/") && l.ends_with(".yaml: ok")), "{text}");
 }
@@ -229,5 +230,20 @@ fn validate_reports_every_field_error_of_an_object() {
     assert!(
         lines[1].starts_with(&format!("{file}: CloneSet/negative: spec.updateStrategy.partition: ")),
         "{text}"
+    );
+}
+
+#[test]
+fn validate_checks_a_scenario_file_with_the_simulator_format() {
+    let out = kruise(&["validate", "examples/seed/scenario.yaml"]);
+    assert_eq!(stdout(&out), "examples/seed/scenario.yaml: ok\n", "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+    let bad = format!("{DATA}/bad-scenario.yaml");
+    let out = kruise(&["validate", &bad]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with(&format!("{bad}: scenario: not a valid simulator scenario: ")),
+        "{}",
+        stdout(&out)
     );
 }

@@ -104,7 +104,8 @@ pub(crate) struct Builder {
     pub update_error: Option<String>,
 }
 
-/// Hasher for keys that are already well-mixed `u64` hashes: passes them through.
+/// Hasher for look-up-only maps: passes `u64` keys (already hashes) through, FNV-1a for bytes
+/// (short keys such as node names). Not DoS-resistant; these maps live for one plan.
 #[derive(Default)]
 pub(crate) struct U64Hasher(u64);
 

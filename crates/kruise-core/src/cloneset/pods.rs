@@ -416,4 +416,13 @@ mod fast_path_tests {
             }
         }
     }
+
+    /// The per-pod working record stays within the 256-byte budget of the performance
+    /// targets (docs/performance.md); the planner keeps one per active pod.
+    #[test]
+    fn per_pod_record_fits_the_memory_budget() {
+        let size = std::mem::size_of::<PodInfo<'static>>();
+        println!("PodInfo: {size} bytes");
+        assert!(size <= 256, "PodInfo is {size} bytes");
+    }
 }

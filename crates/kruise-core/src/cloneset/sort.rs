@@ -96,32 +96,44 @@ fn rank_base_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>, ranks: Option<&[f64]>, ia: us
         .then_with(|| created_newest_first(a, b))
 }
 
-/// CS-53 same-node ranks over `group` (indices into `pods`). O(g log g) for a group of g
-/// pods: pods are keyed by a dense node id (a hash map used for look-up only: a rank depends
-/// only on the pods sharing its node, so the map's order never reaches the output), one sort
-/// of `(node id, position)` pairs brings each node's pods together in group order, then each
-/// node's pods are sorted by the rank keys.
+/// CS-53 same-node ranks over `group` (indices into `pods`). O(g + sum of s log s) for a group
+/// of g pods with s pods per node: pods get a dense node id (a hash map used for look-up only:
+/// a rank depends only on the pods sharing its node, so the map's order never reaches the
+/// output), a counting sort by node id brings each node's pods together in group order, then
+/// each node's pods are sorted by the rank keys.
 fn same_node_ranks(pods: &[PodInfo<'_>], group: &[usize]) -> Vec<f64> {
     let mut ranks = vec![0.0; pods.len()];
-    let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut ids: std::collections::HashMap<&str, u32, std::hash::BuildHasherDefault<super::U64Hasher>> =
+        std::collections::HashMap::default();
     let mut keyed: Vec<(u32, usize)> = Vec::with_capacity(group.len());
-    for (pos, &i) in group.iter().enumerate() {
+    for &i in group {
         if let Some(n) =
             pods[i].pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
         {
             let next = ids.len() as u32;
             let id = *ids.entry(n).or_insert(next);
-            keyed.push((id, pos));
+            keyed.push((id, i));
         }
     }
-    keyed.sort_unstable();
-    let mut v: Vec<usize> = Vec::new();
-    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
-        if run.len() < 2 {
+    // Counting sort by node id (stable: group order within a node).
+    let mut start = vec![0usize; ids.len() + 1];
+    for &(id, _) in &keyed {
+        start[id as usize + 1] += 1;
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let mut by_node = vec![0usize; keyed.len()];
+    let mut next = start.clone();
+    for &(id, i) in &keyed {
+        by_node[next[id as usize]] = i;
+        next[id as usize] += 1;
+    }
+    for w in start.windows(2) {
+        let v = &mut by_node[w[0]..w[1]];
+        if v.len() < 2 {
             continue;
         }
-        v.clear();
-        v.extend(run.iter().map(|&(_, pos)| group[pos]));
         v.sort_by(|&x, &y| {
             rank_base_cmp(&pods[x], &pods[y], None, x, y).then_with(|| pods[x].name.cmp(pods[y].name))
         });

@@ -96,21 +96,61 @@ impl Ctx<'_> {
 #[derive(Default)]
 pub(crate) struct Builder {
     pub plan: Plan,
-    /// Membership only (never iterated into output), so a hash set is fine here.
-    held: std::collections::HashSet<String>,
+    /// Hash of a held pod name → index of its entry in `plan.held`. Membership only (never
+    /// iterated into output). Entries are confirmed by name, so a hash collision cannot drop
+    /// a hold.
+    held: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<U64Hasher>>,
     pub scale_error: Option<String>,
     pub update_error: Option<String>,
+}
+
+/// Hasher for look-up-only maps: passes `u64` keys (already hashes) through, FNV-1a for bytes
+/// (short keys such as node names). Not DoS-resistant; these maps live for one plan.
+#[derive(Default)]
+pub(crate) struct U64Hasher(u64);
+
+impl std::hash::Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// FNV-1a over the bytes, then a final mix so the low bits (the table index) depend on every byte.
+fn name_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in s.as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^ (h >> 29)
 }
 
 impl Builder {
     pub fn push(&mut self, a: Action) {
         self.plan.actions.push(a);
     }
+    /// Holds `pod` unless it is held already. O(1) expected: one hash of the name and one
+    /// name comparison; only a true 64-bit hash collision falls back to an O(held) scan.
     pub fn hold(&mut self, pod: &str, reason: Reason) {
-        if !self.held.contains(pod) {
-            self.held.insert(pod.to_owned());
-            self.plan.held.push(Held { pod: pod.to_owned(), reason });
+        let held = &mut self.plan.held;
+        match self.held.entry(name_hash(pod)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(held.len());
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                if held[*e.get()].pod == pod || held.iter().any(|h| h.pod == pod) {
+                    return;
+                }
+            }
         }
+        held.push(Held { pod: pod.to_owned(), reason });
     }
 }
 
@@ -209,8 +249,19 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // CS-24: active / inactive, claim.
     let revs = revision::resolve(cs, input.revisions);
-    let pods_to_delete: BTreeSet<&str> =
+    // `podsToDelete`, sorted and deduplicated: matched against the name-sorted pods by a merge
+    // walk, O(pods + k log k), instead of one set look-up per pod.
+    let mut pods_to_delete: Vec<&str> =
         cs.spec.scale_strategy.pods_to_delete.iter().map(String::as_str).collect();
+    pods_to_delete.sort_unstable();
+    pods_to_delete.dedup();
+    let mut ptd_cursor = 0usize;
+    let mut in_pods_to_delete = |name: &str| -> bool {
+        while ptd_cursor < pods_to_delete.len() && pods_to_delete[ptd_cursor] < name {
+            ptd_cursor += 1;
+        }
+        pods_to_delete.get(ptd_cursor).is_some_and(|n| *n == name)
+    };
     let mut order: Vec<&Pod> = input.pods.iter().collect();
     // Adapters usually list by name already: an O(n) check avoids the sort.
     if !order.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
@@ -220,7 +271,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         now: input.now,
         min_ready_seconds: cs.spec.min_ready_seconds,
         update_revision: revs.update_name(),
-        pods_to_delete: &pods_to_delete,
+        update_short: short_hash(revs.update_name()),
         preparing_update_as_update: input.features.preparing_update_as_update,
     };
     let deleting = cs.metadata.deletion_timestamp.is_some();
@@ -237,7 +288,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
             if orphan && !terminating && !deleting && selector.matches(&labels) && is_active(pod) {
                 let pname = pod.metadata.name.as_deref().unwrap_or_default();
                 claim_actions.push(Action::new(ActionKind::AdoptPod, Some(pname), None, Reason::Claim));
-                active.push(PodInfo::new(pod, &env));
+                active.push(PodInfo::new(pod, &env, in_pods_to_delete(pname)));
             }
             continue;
         }
@@ -259,7 +310,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
             }
             claim_actions.push(Action::new(ActionKind::AdoptPod, Some(pname), None, Reason::Claim));
         }
-        active.push(PodInfo::new(pod, &env));
+        active.push(PodInfo::new(pod, &env, in_pods_to_delete(pname)));
     }
     let ctx =
         Ctx { input, cs, name, limits, revs, pods: active, inactive, lifecycle: cs.spec.lifecycle.as_ref() };
@@ -372,9 +423,18 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     status::status(&ctx, &selector, &mut b);
 
     // CS-55: podsToDelete truncation.
+    // Which listed names are active pods: a merge walk of two sorted lists, O(pods + k).
     let ptd = &cs.spec.scale_strategy.pods_to_delete;
-    let present: BTreeSet<&str> =
-        if ptd.is_empty() { BTreeSet::new() } else { ctx.pods.iter().map(|p| p.name).collect() };
+    let mut present: BTreeSet<&str> = BTreeSet::new();
+    if !ptd.is_empty() {
+        let mut listed = pods_to_delete.iter().copied().peekable();
+        for p in &ctx.pods {
+            while listed.next_if(|n| *n < p.name).is_some() {}
+            if listed.peek() == Some(&p.name) {
+                present.insert(p.name);
+            }
+        }
+    }
     if ptd.iter().any(|n| !present.contains(n.as_str())) {
         let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();
         b.push(Action::new(

@@ -64,13 +64,30 @@ impl State {
 
 /// Text after the last `-` (the short hash of a revision name, CS-31).
 pub fn short_hash(s: &str) -> &str {
-    s.rsplit('-').next().unwrap_or(s)
+    match s.as_bytes().iter().rposition(|&b| b == b'-') {
+        Some(i) => &s[i + 1..],
+        None => s,
+    }
 }
 
 /// CS-31: a pod labelled `label` equals revision `rev` if the label is the name, or the texts
 /// after the last `-` agree.
 pub fn revision_matches(label: &str, rev: &str) -> bool {
-    !label.is_empty() && (label == rev || short_hash(label) == short_hash(rev))
+    revision_matches_short(label, rev, short_hash(rev))
+}
+
+/// [`revision_matches`] with `rev_short = short_hash(rev)` computed once by the caller. O(len):
+/// `short_hash(label) == rev_short` holds exactly when `label` ends with `rev_short` (which has
+/// no `-`) right after a `-` or at its start.
+pub(crate) fn revision_matches_short(label: &str, rev: &str, rev_short: &str) -> bool {
+    if label.is_empty() {
+        return false;
+    }
+    if label == rev {
+        return true;
+    }
+    let (l, h) = (label.as_bytes(), rev_short.as_bytes());
+    l.ends_with(h) && (l.len() == h.len() || l[l.len() - h.len() - 1] == b'-')
 }
 
 /// Facts about one active, claimed pod.
@@ -130,15 +147,16 @@ pub struct PodEnv<'a> {
     pub min_ready_seconds: i32,
     /// The update revision name.
     pub update_revision: &'a str,
-    /// `podsToDelete`, as a set.
-    pub pods_to_delete: &'a std::collections::BTreeSet<&'a str>,
+    /// `short_hash(update_revision)`.
+    pub update_short: &'a str,
     /// Gate `PreparingUpdateAsUpdate`.
     pub preparing_update_as_update: bool,
 }
 
 impl<'a> PodInfo<'a> {
-    /// Computes every fact once.
-    pub fn new(pod: &'a Pod, env: &PodEnv<'_>) -> Self {
+    /// Computes every fact once; `listed` = the pod's name is in `podsToDelete` (CS-35, found
+    /// by the caller's merge of two sorted name lists rather than a per-pod set look-up).
+    pub fn new(pod: &'a Pod, env: &PodEnv<'_>, listed: bool) -> Self {
         let m = &pod.metadata;
         let name = m.name.as_deref().unwrap_or_default();
         let labels = m.labels.as_ref();
@@ -195,14 +213,13 @@ impl<'a> PodInfo<'a> {
         let lifecycle_ok = matches!(state, State::None | State::Normal);
         let update_ready = running && k8s_available(0) && inplace_ready_ok;
         let available = lifecycle_ok && running && k8s_available(env.min_ready_seconds) && inplace_ready_ok;
-        let is_update = revision_matches(revision, env.update_revision);
+        let is_update = revision_matches_short(revision, env.update_revision, env.update_short);
         Self {
             pod,
             name,
             revision,
             state,
-            specified_delete: specified
-                || (!env.pods_to_delete.is_empty() && env.pods_to_delete.contains(name)),
+            specified_delete: specified || listed,
             scheduled: spec.and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty()),
             phase_rank: match phase {
                 "Unknown" => 1,
@@ -359,5 +376,53 @@ impl Selector {
             })
             .collect::<Vec<_>>()
             .join(",")
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    /// The definition of CS-31 as written, for comparison with the precomputed form.
+    fn reference(label: &str, rev: &str) -> bool {
+        let sh = |s: &str| s.rsplit('-').next().unwrap_or(s).to_owned();
+        !label.is_empty() && (label == rev || sh(label) == sh(rev))
+    }
+
+    #[test]
+    fn cs_31_revision_match_with_precomputed_short_hash_agrees_with_definition() {
+        let names = [
+            "",
+            "-",
+            "a",
+            "a-",
+            "-a",
+            "demo-abc",
+            "abc",
+            "x-abc",
+            "demo-xabc",
+            "demo-ab",
+            "a-b-abc",
+            "demo-",
+        ];
+        for l in names {
+            for r in names {
+                assert_eq!(revision_matches(l, r), reference(l, r), "label {l:?} rev {r:?}");
+                assert_eq!(
+                    revision_matches_short(l, r, short_hash(r)),
+                    reference(l, r),
+                    "label {l:?} rev {r:?}"
+                );
+            }
+        }
+    }
+
+    /// The per-pod working record stays within the 256-byte budget of the performance
+    /// targets (docs/performance.md); the planner keeps one per active pod.
+    #[test]
+    fn per_pod_record_fits_the_memory_budget() {
+        let size = std::mem::size_of::<PodInfo<'static>>();
+        println!("PodInfo: {size} bytes");
+        assert!(size <= 256, "PodInfo is {size} bytes");
     }
 }

@@ -38,7 +38,9 @@ fn created_newest_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
     }
 }
 
-/// CS-58: the Kubernetes "active pods" order used for updates.
+/// CS-58: the Kubernetes "active pods" order used for updates, as a plain comparator (the
+/// reference [`sort_by_update_cmp`] is checked against).
+#[cfg(test)]
 pub fn update_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
     unscheduled_first(a, b)
         .then_with(|| a.phase_rank.cmp(&b.phase_rank))
@@ -46,6 +48,37 @@ pub fn update_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
         .then_with(|| ready_time_recent_first(a, b))
         .then_with(|| b.restarts().cmp(&a.restarts()))
         .then_with(|| created_newest_first(a, b))
+}
+
+/// A timestamp as a key where "newer first, absent first" is ascending order.
+fn newest_first_key(t: Option<jiff::Timestamp>) -> i128 {
+    t.map_or(i128::MIN, |t| -t.as_nanosecond())
+}
+
+/// Sorts `cands` by [`update_cmp`] then name (stable). O(c log c): the keys before the
+/// restart count are packed into a compact record per candidate first, so comparisons read
+/// one contiguous array instead of the pod records; the restart count (rarely reached) and
+/// the name stay lazy.
+fn sort_by_update_cmp(pods: &[PodInfo<'_>], cands: &mut [usize]) {
+    let mut keyed: Vec<(u8, i128, i128, usize)> = cands
+        .iter()
+        .map(|&i| {
+            let p = &pods[i];
+            let head = (u8::from(p.scheduled) << 3) | (p.phase_rank.min(3) << 1) | u8::from(p.ready);
+            let ready_key = if p.ready { newest_first_key(p.ready_since) } else { 0 };
+            (head, ready_key, newest_first_key(p.created), i)
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| pods[b.3].restarts().cmp(&pods[a.3].restarts()))
+            .then_with(|| a.2.cmp(&b.2))
+            .then_with(|| pods[a.3].name.cmp(pods[b.3].name))
+    });
+    for (c, k) in cands.iter_mut().zip(&keyed) {
+        *c = k.3;
+    }
 }
 
 /// CS-52 without the availability and rank keys (used inside the rankers, CS-53).
@@ -63,18 +96,41 @@ fn rank_base_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>, ranks: Option<&[f64]>, ia: us
         .then_with(|| created_newest_first(a, b))
 }
 
-/// CS-53 same-node ranks over `group` (indices into `pods`).
+/// CS-53 same-node ranks over `group` (indices into `pods`). O(g + sum of s log s) for a group
+/// of g pods with s pods per node: pods get a dense node id (a hash map used for look-up only:
+/// a rank depends only on the pods sharing its node, so the map's order never reaches the
+/// output), a counting sort by node id brings each node's pods together in group order, then
+/// each node's pods are sorted by the rank keys.
 fn same_node_ranks(pods: &[PodInfo<'_>], group: &[usize]) -> Vec<f64> {
     let mut ranks = vec![0.0; pods.len()];
-    let mut by_node: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut ids: std::collections::HashMap<&str, u32, std::hash::BuildHasherDefault<super::U64Hasher>> =
+        std::collections::HashMap::default();
+    let mut keyed: Vec<(u32, usize)> = Vec::with_capacity(group.len());
     for &i in group {
         if let Some(n) =
             pods[i].pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
         {
-            by_node.entry(n).or_default().push(i);
+            let next = ids.len() as u32;
+            let id = *ids.entry(n).or_insert(next);
+            keyed.push((id, i));
         }
     }
-    for (_, mut v) in by_node {
+    // Counting sort by node id (stable: group order within a node).
+    let mut start = vec![0usize; ids.len() + 1];
+    for &(id, _) in &keyed {
+        start[id as usize + 1] += 1;
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let mut by_node = vec![0usize; keyed.len()];
+    let mut next = start.clone();
+    for &(id, i) in &keyed {
+        by_node[next[id as usize]] = i;
+        next[id as usize] += 1;
+    }
+    for w in start.windows(2) {
+        let v = &mut by_node[w[0]..w[1]];
         if v.len() < 2 {
             continue;
         }
@@ -132,13 +188,19 @@ pub fn choose_to_delete(
     if k >= group.len() {
         return group.to_vec();
     }
+    if k == 0 {
+        return Vec::new();
+    }
     let ranks = if spread_keys.is_empty() {
         same_node_ranks(pods, group)
     } else {
         spread_ranks(pods, group, spread_keys, nodes)
     };
-    let mut g = group.to_vec();
-    g.sort_by(|&x, &y| {
+    // The comparator ends with the position in `group`, so it is a total order: selecting the
+    // first k (O(g)) and sorting only those (O(k log k)) gives exactly the first k of the
+    // stable sort of the whole group.
+    let cmp = |&px: &usize, &py: &usize| {
+        let (x, y) = (group[px], group[py]);
         let (a, b) = (&pods[x], &pods[y]);
         unscheduled_first(a, b)
             .then_with(|| a.phase_rank.cmp(&b.phase_rank))
@@ -150,9 +212,13 @@ pub fn choose_to_delete(
             .then_with(|| b.restarts().cmp(&a.restarts()))
             .then_with(|| created_newest_first(a, b))
             .then_with(|| a.name.cmp(b.name))
-    });
+            .then_with(|| px.cmp(&py))
+    };
+    let mut g: Vec<usize> = (0..group.len()).collect();
+    g.select_nth_unstable_by(k - 1, cmp);
     g.truncate(k);
-    g
+    g.sort_unstable_by(cmp);
+    g.into_iter().map(|p| group[p]).collect()
 }
 
 /// CS-59 orderPriority: trailing decimal digits of a label value (none/overflow ⇒ 0).
@@ -169,7 +235,7 @@ pub fn sort_update_candidates(
     priority: Option<&UpdatePriorityStrategy>,
     scatter: &[UpdateScatterTerm],
 ) {
-    cands.sort_by(|&x, &y| update_cmp(&pods[x], &pods[y]).then_with(|| pods[x].name.cmp(pods[y].name)));
+    sort_by_update_cmp(pods, cands);
     if let Some(pr) = priority {
         if !pr.weight_priority.is_empty() {
             let sels: Vec<(i32, Option<Selector>)> = pr
@@ -276,5 +342,53 @@ fn scatter_sort(pods: &[PodInfo<'_>], cands: &mut [usize], terms: &[UpdateScatte
         out.extend_from_slice(&unmatched[ui..]);
         out.extend(last);
         cands.copy_from_slice(&out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloneset::fixtures::{self, pod, ts};
+    use crate::cloneset::pods::PodEnv;
+
+    #[test]
+    fn cs_58_keyed_update_sort_equals_comparator_sort() {
+        let cs = fixtures::cloneset("demo", 40, "app:v1");
+        let pods: Vec<_> = (0..40i64)
+            .map(|i| {
+                let mut b = pod(&cs, &format!("{:02}", (i * 7) % 40), "demo-r1")
+                    .created(i % 5)
+                    .ready_since(i % 3)
+                    .restarts((i % 4) as i32);
+                if i % 6 == 0 {
+                    b = b.not_ready();
+                }
+                if i % 9 == 0 {
+                    b = b.unscheduled();
+                }
+                if i % 11 == 0 {
+                    b = b.pending();
+                }
+                if i % 13 == 0 {
+                    b = b.phase("Unknown");
+                }
+                b.build()
+            })
+            .collect();
+        let env = PodEnv {
+            now: ts(1000),
+            min_ready_seconds: 0,
+            update_revision: "demo-r2",
+            update_short: "r2",
+            preparing_update_as_update: false,
+        };
+        let infos: Vec<PodInfo<'_>> = pods.iter().map(|p| PodInfo::new(p, &env, false)).collect();
+        let mut want: Vec<usize> = (0..infos.len()).rev().collect();
+        let mut got = want.clone();
+        want.sort_by(|&x, &y| {
+            update_cmp(&infos[x], &infos[y]).then_with(|| infos[x].name.cmp(infos[y].name))
+        });
+        sort_by_update_cmp(&infos, &mut got);
+        assert_eq!(got, want);
     }
 }

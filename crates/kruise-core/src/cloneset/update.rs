@@ -9,7 +9,7 @@ use kruise_api::apps::v1beta1::PodUpdatePolicy;
 use kruise_api::keys;
 
 use super::inplace::{self, InPlaceSpec, SpecOptions};
-use super::pods::{PodInfo, State, revision_matches};
+use super::pods::{PodInfo, State, revision_matches, revision_matches_short};
 use super::{
     Action, ActionKind, Builder, Ctx, PodConditionUpdate, PodPatch, Reason, all_hooked, hooked,
     lifecycle_patch, sort,
@@ -86,8 +86,11 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     let want = d.update_num.unsigned_abs() as usize;
     let umax = d.update_max_unavailable;
     let mut unavail = pods.iter().filter(|p| !p.available).count() as i32;
-    let target_unavail =
-        pods.iter().filter(|p| !p.available && revision_matches(p.revision, &target_name)).count() as i32;
+    let target_short = super::short_hash(&target_name);
+    let target_unavail = pods
+        .iter()
+        .filter(|p| !p.available && revision_matches_short(p.revision, &target_name, target_short))
+        .count() as i32;
     let mut n = 0usize;
     for &i in cands.iter().take(want) {
         if target_unavail + n as i32 >= umax {

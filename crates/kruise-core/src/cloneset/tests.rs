@@ -1416,3 +1416,12 @@ fn cs_75_next_container_batch_applied_on_refresh() {
     assert_eq!(pods_of(&p, "ApplyNextBatch"), vec!["web-a"]);
     assert_eq!(p.count("UpdatePodStatus"), 0, "InPlaceUpdateReady stays False until the last batch");
 }
+
+#[test]
+fn cs_79_unscheduled_preparing_normal_is_held_as_unscheduled_not_as_a_hook() {
+    let mut w = W::new(1);
+    let r = w.rev1();
+    w.pods.push(pod(&w.cs, "a", &r).state(State::PreparingNormal).unscheduled().build());
+    let p = w.plan();
+    assert_eq!(p.held_reason("web-a"), Some(&Reason::Unscheduled));
+}

@@ -465,6 +465,9 @@ pub enum Reason {
     ProgressDeadline,
     /// CS-23: the CloneSet is being deleted.
     Deleting,
+    /// CS-79: a `PreparingNormal` pod with no `preNormal` hook waits to be scheduled before it
+    /// becomes `Normal`.
+    Unscheduled,
 }
 
 impl Reason {
@@ -502,6 +505,7 @@ impl Reason {
             Self::TruncatePodsToDelete => "TruncatePodsToDelete",
             Self::ProgressDeadline => "ProgressDeadline",
             Self::Deleting => "Deleting",
+            Self::Unscheduled => "Unscheduled",
         }
     }
 }

@@ -381,12 +381,12 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, p: &PodInfo<'_>, complete: bool, b: &mut Bui
     let to = match p.state {
         State::PreparingNormal => {
             let pre_normal = ctx.hook(|l| l.pre_normal.as_ref());
-            let ok = match pre_normal {
-                None => p.scheduled,
-                Some(_) => all_hooked(pre_normal, p.pod),
+            let (ok, waiting) = match pre_normal {
+                None => (p.scheduled, Reason::Unscheduled),
+                Some(_) => (all_hooked(pre_normal, p.pod), Reason::LifecycleHook { hook: "preNormal" }),
             };
             if !ok {
-                b.hold(p.name, Reason::LifecycleHook { hook: "preNormal" });
+                b.hold(p.name, waiting);
             }
             ok.then_some(State::Normal)
         }

@@ -79,10 +79,13 @@ struct Desc {
     seed: u64,
 }
 
-const STATES: [&str; 7] = ["", "Normal", "PreparingUpdate", "Updating", "Updated", "PreparingDelete", "Weird"];
+const STATES: [&str; 7] =
+    ["", "Normal", "PreparingUpdate", "Updating", "Updated", "PreparingDelete", "Weird"];
 const PHASES: [&str; 5] = ["Running", "Pending", "Succeeded", "Failed", "Unknown"];
 
-fn build(d: &Desc) -> (kruise_api::apps::v1beta1::CloneSet, Vec<k8s_openapi::api::apps::v1::ControllerRevision>, Vec<Pod>) {
+fn build(
+    d: &Desc,
+) -> (kruise_api::apps::v1beta1::CloneSet, Vec<k8s_openapi::api::apps::v1::ControllerRevision>, Vec<Pod>) {
     let replicas = i32::from(d.replicas % 12);
     let mut cs = fixtures::cloneset("web", replicas, "nginx:1");
     let r1 = fixtures::revision_of(&cs, 1);
@@ -101,7 +104,8 @@ fn build(d: &Desc) -> (kruise_api::apps::v1beta1::CloneSet, Vec<k8s_openapi::api
     ru.max_unavailable = Some(d.max_unavailable.to_intstr());
     ru.max_surge = d.max_surge.map(Amount::to_intstr);
     ru.paused = d.paused;
-    ru.pod_update_policy = Some(["ReCreate", "InPlaceIfPossible", "InPlaceOnly"][usize::from(d.policy % 3)].into());
+    ru.pod_update_policy =
+        Some(["ReCreate", "InPlaceIfPossible", "InPlaceOnly"][usize::from(d.policy % 3)].into());
     let mut seen = std::collections::BTreeSet::new();
     let pods: Vec<Pod> = d
         .pods

@@ -14,8 +14,12 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kruise_api::apps::v1beta1::{CloneSet, CloneSetSpec, CloneSetUpdateStrategy, RollingUpdateCloneSetStrategy};
+use kruise_api::apps::v1beta1::{
+    CloneSet, CloneSetSpec, CloneSetUpdateStrategy, RollingUpdateCloneSetStrategy,
+};
 use kruise_api::keys;
+use kruise_core::cloneset::{Input, Plan, fixtures, plan, short_hash};
+use kruise_core::{Expectations, Features};
 
 /// The five scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +48,8 @@ impl Kind {
         }
     }
     /// All five.
-    pub const ALL: [Kind; 5] = [Kind::Steady, Kind::Rolling, Kind::Wave, Kind::ScaleDown, Kind::ScaleDownNoSpec];
+    pub const ALL: [Kind; 5] =
+        [Kind::Steady, Kind::Rolling, Kind::Wave, Kind::ScaleDown, Kind::ScaleDownNoSpec];
 }
 
 pub const OLD_IMAGE: &str = "registry.example.com/demo/app:v1.0.0";
@@ -54,8 +59,7 @@ pub const OLD_IMAGE_ID: &str =
 pub const NEW_IMAGE_ID: &str =
     "registry.example.com/demo/app@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 pub const LOG_IMAGE: &str = "registry.example.com/infra/log-agent:3.2.1";
-pub const LOG_IMAGE_ID: &str =
-    "registry.example.com/infra/log-agent@sha256:3333333333333333333333333333333333333333333333333333333333333333";
+pub const LOG_IMAGE_ID: &str = "registry.example.com/infra/log-agent@sha256:3333333333333333333333333333333333333333333333333333333333333333";
 pub const UID: &str = "5f0c9a7e-1d2b-4c3d-9e8f-0a1b2c3d4e5f";
 
 fn base_time() -> Timestamp {
@@ -103,15 +107,25 @@ pub fn template(image: &str) -> PodTemplateSpec {
             ..Default::default()
         }),
         spec: Some(PodSpec {
-            readiness_gates: Some(vec![PodReadinessGate { condition_type: keys::INPLACE_UPDATE_READY.to_owned() }]),
+            readiness_gates: Some(vec![PodReadinessGate {
+                condition_type: keys::INPLACE_UPDATE_READY.to_owned(),
+            }]),
             termination_grace_period_seconds: Some(30),
             containers: vec![
                 Container {
                     name: "main".to_owned(),
                     image: Some(image.to_owned()),
                     ports: Some(vec![
-                        ContainerPort { name: Some("http".into()), container_port: 8080, ..Default::default() },
-                        ContainerPort { name: Some("metrics".into()), container_port: 9090, ..Default::default() },
+                        ContainerPort {
+                            name: Some("http".into()),
+                            container_port: 8080,
+                            ..Default::default()
+                        },
+                        ContainerPort {
+                            name: Some("metrics".into()),
+                            container_port: 9090,
+                            ..Default::default()
+                        },
                     ]),
                     env: Some(vec![
                         EnvVar { name: "LOG_LEVEL".into(), value: Some("info".into()), ..Default::default() },
@@ -129,7 +143,9 @@ pub fn template(image: &str) -> PodTemplateSpec {
                         },
                     ]),
                     resources: Some(ResourceRequirements {
-                        requests: Some([("cpu".to_owned(), q("500m")), ("memory".to_owned(), q("512Mi"))].into()),
+                        requests: Some(
+                            [("cpu".to_owned(), q("500m")), ("memory".to_owned(), q("512Mi"))].into(),
+                        ),
                         limits: Some([("cpu".to_owned(), q("1")), ("memory".to_owned(), q("1Gi"))].into()),
                         ..Default::default()
                     }),
@@ -148,7 +164,9 @@ pub fn template(image: &str) -> PodTemplateSpec {
                     name: "log-agent".to_owned(),
                     image: Some(LOG_IMAGE.to_owned()),
                     resources: Some(ResourceRequirements {
-                        requests: Some([("cpu".to_owned(), q("50m")), ("memory".to_owned(), q("64Mi"))].into()),
+                        requests: Some(
+                            [("cpu".to_owned(), q("50m")), ("memory".to_owned(), q("64Mi"))].into(),
+                        ),
                         ..Default::default()
                     }),
                     volume_mounts: Some(vec![VolumeMount {
@@ -213,7 +231,14 @@ fn cond(type_: &str, status: bool, at: Timestamp) -> PodCondition {
 }
 
 /// Pod `i` of a scenario, on revision `revision` (full name), new or old image, ready or not.
-pub fn pod(i: usize, n: usize, revision: &str, new: bool, ready: bool, inplace_state_revision: Option<&str>) -> Pod {
+pub fn pod(
+    i: usize,
+    n: usize,
+    revision: &str,
+    new: bool,
+    ready: bool,
+    inplace_state_revision: Option<&str>,
+) -> Pod {
     let name = format!("demo-{i:05x}");
     let id = format!("{i:05x}");
     let created = base_time() + jiff::SignedDuration::from_secs(i as i64);
@@ -222,8 +247,7 @@ pub fn pod(i: usize, n: usize, revision: &str, new: bool, ready: bool, inplace_s
     let image_id = if new { NEW_IMAGE_ID } else { OLD_IMAGE_ID };
     let mut labels = template_labels();
     labels.insert(keys::CONTROLLER_REVISION_HASH.into(), revision.to_owned());
-    let short = revision.rsplit('-').next().unwrap_or(revision);
-    labels.insert(keys::POD_TEMPLATE_HASH.into(), short.to_owned());
+    labels.insert(keys::POD_TEMPLATE_HASH.into(), short_hash(revision).to_owned());
     labels.insert(keys::CLONESET_INSTANCE_ID.into(), id);
     labels.insert(keys::LIFECYCLE_STATE.into(), keys::lifecycle_state::NORMAL.into());
     let mut annotations = template_annotations();
@@ -305,6 +329,190 @@ pub fn pod(i: usize, n: usize, revision: &str, new: bool, ready: bool, inplace_s
     }
 }
 
-/// Placeholder-free hook for the revision objects: the planner's own revision builder makes
-/// them, so their data and names are what it computes for the templates.
-pub type RevisionBuilder = fn(&CloneSet, i64) -> ControllerRevision;
+/// One scenario at one size: the CloneSet (status preset), its two revisions, the pods, the
+/// clock, and the action counts bench-scenarios.md expects.
+pub struct Scenario {
+    /// Which scenario.
+    pub kind: Kind,
+    /// `N` (the replicas).
+    pub n: usize,
+    /// The CloneSet, its status preset to what the planner computes for these pods.
+    pub cloneset: CloneSet,
+    /// Revision 1 (old image) and revision 2 (new image), built by the planner's own functions.
+    pub revisions: Vec<ControllerRevision>,
+    /// The pods, by name ascending.
+    pub pods: Vec<Pod>,
+    /// The clock.
+    pub now: Timestamp,
+    /// No pending writes.
+    pub expectations: Expectations,
+}
+
+impl Scenario {
+    /// Builds scenario `kind` with `n` replicas exactly as bench-scenarios.md describes, then
+    /// presets the status: plans once and copies the computed status in.
+    pub fn build(kind: Kind, n: usize) -> Self {
+        let replicas = i32::try_from(n).expect("bench sizes fit in i32");
+        let max_unavailable = match kind {
+            Kind::Rolling => IntOrString::Int(100),
+            _ => IntOrString::String("20%".into()),
+        };
+        let mut cs = cloneset(OLD_IMAGE, replicas, max_unavailable);
+        let old = fixtures::revision_of(&cs, 1);
+        cs.spec.template = template(NEW_IMAGE);
+        let new = fixtures::revision_of(&cs, 2);
+        let old_name = old.metadata.name.clone().expect("revision_of names the revision");
+        let new_name = new.metadata.name.clone().expect("revision_of names the revision");
+        let total = match kind {
+            Kind::ScaleDown | Kind::ScaleDownNoSpec => n + n / 10,
+            _ => n,
+        };
+        let on_new = |i: usize| match kind {
+            Kind::Steady | Kind::ScaleDown | Kind::ScaleDownNoSpec => true,
+            Kind::Rolling => i < n / 2,
+            Kind::Wave => false,
+        };
+        let ready = |i: usize| !(kind == Kind::Rolling && i % 100 == 99);
+        let pods: Vec<Pod> = (0..total)
+            .map(|i| {
+                if on_new(i) {
+                    pod(i, n, &new_name, true, ready(i), Some(&new_name))
+                } else {
+                    pod(i, n, &old_name, false, ready(i), None)
+                }
+            })
+            .collect();
+        let current = if (0..total).all(on_new) { &new_name } else { &old_name };
+        fixtures::set_status(&mut cs, current, &new_name);
+        if kind == Kind::ScaleDown {
+            cs.spec.scale_strategy.pods_to_delete =
+                (0..total).filter(|i| i % 22 == 0).take(n / 20).map(|i| format!("demo-{i:05x}")).collect();
+        }
+        let mut s = Scenario {
+            kind,
+            n,
+            cloneset: cs,
+            revisions: vec![old, new],
+            pods,
+            now: now(total),
+            expectations: Expectations::new(),
+        };
+        let first = s.plan();
+        s.cloneset.status = Some(first.status);
+        s
+    }
+
+    /// The planner input.
+    pub fn input(&self) -> Input<'_> {
+        Input {
+            cloneset: &self.cloneset,
+            pods: &self.pods,
+            pvcs: &[],
+            revisions: &self.revisions,
+            nodes: &[],
+            now: self.now,
+            id_seed: 1,
+            features: Features::default(),
+            expectations: &self.expectations,
+            pub_check: None,
+        }
+    }
+
+    /// Plans once (a plan error is a broken scenario, so it panics: bench/test code only).
+    pub fn plan(&self) -> Plan {
+        plan(&self.input()).expect("the scenario input is valid")
+    }
+
+    /// The action counts bench-scenarios.md gives for this scenario, by action name.
+    pub fn expected(&self) -> BTreeMap<&'static str, usize> {
+        let n = self.n;
+        let mut m = BTreeMap::new();
+        match self.kind {
+            Kind::Steady => {}
+            Kind::Rolling => {
+                let updates = match n {
+                    1_000 => 95,
+                    10_000 => 50,
+                    100_000 => 0,
+                    // Not in the table: the rule it explains (budget 100, unavailable pods
+                    // of both revisions count, not-ready old pods are updated first for free).
+                    _ => {
+                        let unavailable = 2 * (n / 200);
+                        if unavailable > 100 { 0 } else { n / 200 + (100 - unavailable) }
+                    }
+                };
+                if updates > 0 {
+                    m.insert("UpdateInPlace", updates);
+                }
+            }
+            Kind::Wave => {
+                m.insert("UpdateInPlace", n / 5);
+            }
+            Kind::ScaleDown => {
+                m.insert("DeletePod", n / 20);
+            }
+            Kind::ScaleDownNoSpec => {
+                m.insert("DeletePod", n / 10);
+            }
+        }
+        m
+    }
+
+    /// Checks a plan against the scenario: exactly the expected action counts, no status
+    /// write, and for `scaledown` exactly the listed pods deleted.
+    pub fn check(&self, p: &Plan) -> Result<(), String> {
+        let mut got: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for a in &p.actions {
+            *got.entry(a.kind.name()).or_default() += 1;
+        }
+        let want = self.expected();
+        if got != want {
+            return Err(format!(
+                "cloneset/{}/{}: actions {got:?}, bench-scenarios.md expects {want:?}",
+                self.kind.name(),
+                self.n
+            ));
+        }
+        if self.kind == Kind::ScaleDown {
+            let listed: std::collections::BTreeSet<&str> =
+                self.cloneset.spec.scale_strategy.pods_to_delete.iter().map(String::as_str).collect();
+            let deleted: std::collections::BTreeSet<&str> = p
+                .actions
+                .iter()
+                .filter(|a| a.kind.name() == "DeletePod")
+                .filter_map(|a| a.pod.as_deref())
+                .collect();
+            if listed != deleted {
+                return Err(format!(
+                    "cloneset/scaledown/{}: deleted pods differ from podsToDelete ({} listed, {} deleted)",
+                    self.n,
+                    listed.len(),
+                    deleted.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The pods of a scenario as `kubectl get pods -o json` prints them (a `v1` `List`).
+pub fn pods_list_json(pods: &[Pod]) -> String {
+    let items: Vec<serde_json::Value> = pods
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(p).expect("pods serialize");
+            if let Some(o) = v.as_object_mut() {
+                o.insert("apiVersion".into(), "v1".into());
+                o.insert("kind".into(), "Pod".into());
+            }
+            v
+        })
+        .collect();
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+        "items": items,
+    })
+    .to_string()
+}

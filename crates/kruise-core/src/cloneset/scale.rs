@@ -10,6 +10,18 @@ use kruise_api::keys;
 use super::pods::{PodInfo, State};
 use super::{Action, ActionKind, Builder, Ctx, PodConditionUpdate, Reason, hooked, lifecycle_patch, sort};
 
+/// CS-42: when a scale step ends the pass before step 6, every pod specified for deletion (and
+/// not already in PreparingDelete, which step 5 handles) is held with
+/// [`Reason::DeletionDeferred`], so a user sees why a pod named in `podsToDelete` still runs.
+/// O(specified).
+fn defer_specified(pods: &[PodInfo<'_>], specified: &[usize], b: &mut Builder) {
+    for &i in specified {
+        if pods[i].state != State::PreparingDelete {
+            b.hold(pods[i].name, Reason::DeletionDeferred);
+        }
+    }
+}
+
 /// CS-42. Returns `modified`.
 pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) -> bool {
     let now = ctx.input.now;
@@ -48,6 +60,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
             patched = true;
         }
         if patched {
+            defer_specified(pods, &specified, b);
             return true;
         }
     }
@@ -60,6 +73,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         if d.scale_up_num > d.scale_up_limit {
             b.plan.events.push(Reason::ScaleUpLimited { limit: d.scale_up_limit, wanted: d.scale_up_num });
         }
+        defer_specified(pods, &specified, b);
         if n == 0 {
             return false;
         }
@@ -90,6 +104,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         }
     }
     if modified {
+        defer_specified(pods, &specified, b);
         return true;
     }
 

@@ -1425,3 +1425,18 @@ fn cs_79_unscheduled_preparing_normal_is_held_as_unscheduled_not_as_a_hook() {
     let p = w.plan();
     assert_eq!(p.held_reason("web-a"), Some(&Reason::Unscheduled));
 }
+
+#[test]
+fn cs_42_pods_to_delete_deferred_by_scale_up_are_held_with_a_reason() {
+    // Replicas 3, two pods, one of them named in podsToDelete: scale-up runs first (step 4) and
+    // ends the scale pass, so the named pod is not deleted this round; it must say why.
+    let mut w = W::new(3);
+    let r = w.rev1();
+    w.pods.push(pod(&w.cs, "a", &r).build());
+    w.pods.push(pod(&w.cs, "b", &r).build());
+    w.cs.spec.scale_strategy.pods_to_delete = vec!["web-a".into()];
+    let p = w.plan();
+    assert_eq!(p.count("CreatePod"), 1);
+    assert_eq!(p.count("DeletePod"), 0);
+    assert_eq!(p.held_reason("web-a"), Some(&Reason::DeletionDeferred));
+}

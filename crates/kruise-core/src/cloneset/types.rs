@@ -468,6 +468,10 @@ pub enum Reason {
     /// CS-79: a `PreparingNormal` pod with no `preNormal` hook waits to be scheduled before it
     /// becomes `Normal`.
     Unscheduled,
+    /// CS-42: an earlier scale step (cancelling PreparingDelete, scale-up, finishing
+    /// PreparingDelete) ended this reconcile's scale pass before specified deletion (step 6);
+    /// the pod named for deletion is deleted on a later reconcile.
+    DeletionDeferred,
 }
 
 impl Reason {
@@ -506,6 +510,7 @@ impl Reason {
             Self::ProgressDeadline => "ProgressDeadline",
             Self::Deleting => "Deleting",
             Self::Unscheduled => "Unscheduled",
+            Self::DeletionDeferred => "DeletionDeferred",
         }
     }
 }

@@ -807,7 +807,27 @@ mod tests {
     #[test]
     fn cs_1_cloneset_crd_has_both_versions() {
         let crd = custom_resource_definition(&crate::apps::v1beta1::cloneset::kind_info()).unwrap();
-        let names: Vec<_> = crd.spec.versions.iter().map(|v| (v.name.as_str(), v.storage)).collect();
-        assert_eq!(names, [("v1alpha1", false), ("v1beta1", true)]);
+        let names: Vec<_> =
+            crd.spec.versions.iter().map(|v| (v.name.as_str(), v.served, v.storage)).collect();
+        assert_eq!(names, [("v1alpha1", true, true), ("v1beta1", false, false)]);
+    }
+
+    /// Without a conversion webhook (strategy None) only kinds whose versions are
+    /// field-compatible may serve both; the others serve and store v1alpha1 alone (CS-1).
+    #[test]
+    fn cs_1_kinds_with_differing_versions_serve_v1alpha1_only() {
+        for info in all_kinds() {
+            let crd = custom_resource_definition(&info).unwrap();
+            let v: Vec<_> =
+                crd.spec.versions.iter().map(|v| (v.name.as_str(), v.served, v.storage)).collect();
+            let kind = crd.spec.names.kind.as_str();
+            let expected: &[(&str, bool, bool)] = match kind {
+                "CloneSet" | "DaemonSet" | "SidecarSet" | "NodeImage" | "Rollout" => {
+                    &[("v1alpha1", true, true), ("v1beta1", false, false)]
+                }
+                _ => &[("v1alpha1", true, false), ("v1beta1", true, true)],
+            };
+            assert_eq!(v, expected, "{kind}");
+        }
     }
 }

@@ -776,7 +776,8 @@ fn ipj_1_kind_info_matches_upstream_crds() {
     let ni = v1beta1::nodeimage::kind_info();
     assert_eq!((ni.plural, ni.namespaced), ("nodeimages", false));
     let storage: Vec<_> = ni.versions.iter().map(|v| (v.name, v.storage)).collect();
-    assert_eq!(storage, [("v1alpha1", false), ("v1beta1", true)]);
+    // No conversion webhook: v1alpha1 is stored (docs/deviations.md).
+    assert_eq!(storage, [("v1alpha1", true), ("v1beta1", false)]);
     let cols: Vec<_> = ni.versions[0].printer_columns.iter().map(|c| c.name).collect();
     assert_eq!(cols, ["DESIRED", "PULLING", "SUCCEED", "FAILED", "AGE"]);
     // v1alpha1's secret references have no `mode`.

@@ -70,6 +70,15 @@ pub enum ApiWrite {
         object: serde_json::Value,
     },
     /// Replace a whole object (or its status), guarded by `metadata.resourceVersion` in `object`.
+    ///
+    /// Chaining rule: a `Replace` may carry no `resourceVersion` only when an earlier write of
+    /// the same plan addresses the same object (same [`Target`], any subresource). The CloneSet
+    /// planner relies on this for an in-place update: the pod's status `Replace` (setting
+    /// `InPlaceUpdateReady=False`) is followed by the pod's main `Replace` without a
+    /// `resourceVersion`. Adapters must send such a write with the `resourceVersion` returned by
+    /// the previous write to that object in the plan (so a concurrent change in between is still
+    /// a 409 Conflict), and must refuse, without sending, a `Replace` without
+    /// `resourceVersion` that has no earlier write to the same object in the plan.
     Replace {
         /// What is replaced.
         target: Target,

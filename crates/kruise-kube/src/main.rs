@@ -28,8 +28,18 @@ enum LogFormat {
 /// Workload controllers this binary can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 enum Kind {
-    /// `apps.kruise.io/v1beta1` CloneSet.
+    /// `apps.kruise.io` CloneSet, at the version `--cloneset-version` names.
     Cloneset,
+}
+
+/// The API version CloneSets are watched and written at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CloneSetVersion {
+    /// `apps.kruise.io/v1alpha1`: the version our CRDs serve and store (no conversion webhook).
+    V1alpha1,
+    /// `apps.kruise.io/v1beta1`: only for clusters whose CRD serves v1beta1 through a
+    /// conversion webhook.
+    V1beta1,
 }
 
 /// kruise-rs operator: OpenKruise workload controllers on kruise-core planners.
@@ -42,6 +52,10 @@ struct Args {
     /// Controllers to run.
     #[arg(long, env = "KRUISE_CONTROLLERS", value_delimiter = ',', default_value = "cloneset")]
     controllers: Vec<Kind>,
+    /// The CloneSet API version to watch and write: `v1alpha1` (our CRDs, OpenKruise v1.9), or
+    /// `v1beta1` on clusters that run a CloneSet conversion webhook.
+    #[arg(long, env = "KRUISE_CLONESET_VERSION", value_enum, default_value = "v1alpha1")]
+    cloneset_version: CloneSetVersion,
     /// Address of the health/readiness/metrics server.
     #[arg(long, env = "KRUISE_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     http_addr: SocketAddr,
@@ -255,15 +269,26 @@ async fn main() -> ExitCode {
         let (client, metrics, health, leading) =
             (client.clone(), metrics.clone(), health.clone(), leading.clone());
         controllers.push(match kind {
-            Kind::Cloneset => tokio::spawn(controller::run(
-                client,
-                kruise_core::cloneset::CloneSetReconciler,
-                config("cloneset"),
-                metrics,
-                health,
-                leading,
-                shutdown,
-            )),
+            Kind::Cloneset => match args.cloneset_version {
+                CloneSetVersion::V1alpha1 => tokio::spawn(controller::run(
+                    client,
+                    kruise_core::cloneset::CloneSetV1Alpha1Reconciler,
+                    config("cloneset"),
+                    metrics,
+                    health,
+                    leading,
+                    shutdown,
+                )),
+                CloneSetVersion::V1beta1 => tokio::spawn(controller::run(
+                    client,
+                    kruise_core::cloneset::CloneSetReconciler,
+                    config("cloneset"),
+                    metrics,
+                    health,
+                    leading,
+                    shutdown,
+                )),
+            },
         });
     }
     stop_controllers.await;
@@ -299,6 +324,16 @@ mod tests {
         assert!(parse_features("NoSuchGate=true", 300).is_err());
         assert!(parse_features("CloneSetShortHash=yes", 300).is_err());
         assert!(parse_features("ExpectationTimeoutSeconds=true", 300).is_err());
+    }
+
+    /// CS-1: CloneSets are watched as v1alpha1 unless a conversion webhook is declared.
+    #[test]
+    fn cs_1_cloneset_version_defaults_to_v1alpha1() {
+        let v =
+            |args: &[&str]| Args::try_parse_from(args).map(|a| a.cloneset_version).map_err(|e| e.to_string());
+        assert_eq!(v(&["kruise-operator"]), Ok(CloneSetVersion::V1alpha1));
+        assert_eq!(v(&["kruise-operator", "--cloneset-version", "v1beta1"]), Ok(CloneSetVersion::V1beta1));
+        assert!(v(&["kruise-operator", "--cloneset-version", "v2"]).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! KRUISE_E2E_KUBECONFIG=$HOME/.kube/config cargo test -p kruise-kube --test e2e_seed -- --ignored --nocapture
 //! ```
 //!
-//! The CloneSet is applied (server-side apply, field manager `kruise-e2e`) in the namespace
+//! The CloneSet (v1alpha1, as written) is applied (server-side apply, field manager `kruise-e2e`) in the namespace
 //! `KRUISE_E2E_NAMESPACE` (default `kruise-e2e`, created if missing) and deleted at the end.
 //! OpenKruise's kruise-manager must not run on that cluster (see `deploy/README.md`).
 
@@ -30,15 +30,12 @@ const TIMEOUT: Duration = Duration::from_secs(420);
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// A seed manifest (written for `apps.kruise.io/v1alpha1`), converted to v1beta1 (CS-5) before
-/// it is applied: without a conversion webhook the API server would store the v1alpha1 field
-/// layout under v1beta1 (e.g. `updateStrategy.type: InPlaceIfPossible`, which v1beta1 spells
-/// `rollingUpdate.podUpdatePolicy`).
+/// A seed manifest exactly as written for OpenKruise (`apps.kruise.io/v1alpha1`), placed in
+/// namespace `ns`. Our CRDs serve and store v1alpha1 and the operator reads it (CS-1), so no
+/// conversion is needed.
 fn seed(file: &str, ns: &str) -> Result<Value, Box<dyn std::error::Error>> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed").join(file);
-    let v1alpha1: kruise_api::apps::v1alpha1::CloneSet =
-        serde_saphyr::from_str(&std::fs::read_to_string(p)?)?;
-    let mut v = serde_json::to_value(kruise_api::convert::cloneset_to_v1beta1(&v1alpha1))?;
+    let mut v: Value = serde_saphyr::from_str(&std::fs::read_to_string(p)?)?;
     v["metadata"]["namespace"] = json!(ns);
     Ok(v)
 }
@@ -142,7 +139,7 @@ async fn seed_walkthrough_on_a_live_cluster() -> TestResult {
             &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})),
         )
         .await?;
-    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("apps.kruise.io", "v1beta1", "CloneSet"));
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("apps.kruise.io", "v1alpha1", "CloneSet"));
     let env = Env {
         ns: ns.clone(),
         cloneset: Api::namespaced_with(client.clone(), &ns, &ar),
@@ -157,8 +154,13 @@ async fn walkthrough(env: &Env) -> TestResult {
     // 01: three pods, controlled directly by the CloneSet (no ReplicaSet in between).
     env.apply(seed("01-ok.yaml", &env.ns)?).await?;
     env.wait("01: 3 pods owned by the CloneSet", |pods| async move {
-        let direct =
-            pods.values().all(|p| p.metadata.owner_references.iter().flatten().all(|r| r.kind == "CloneSet"));
+        let direct = pods.values().all(|p| {
+            p.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .all(|r| r.kind == "CloneSet" && r.api_version == "apps.kruise.io/v1alpha1")
+        });
         Ok((pods.len() == 3 && direct).then_some(()))
     })
     .await?;
@@ -186,7 +188,7 @@ async fn walkthrough(env: &Env) -> TestResult {
     let victim = before.keys().next().cloned().ok_or("no pods")?;
     let mut m03 = seed("03-ok.yaml", &env.ns)?;
     m03["spec"]["scaleStrategy"]["podsToDelete"] = json!([victim]);
-    assert!(m03["apiVersion"] == "apps.kruise.io/v1beta1");
+    assert!(m03["apiVersion"] == "apps.kruise.io/v1alpha1");
     env.apply(m03).await?;
     let survivors: Vec<String> = before.keys().filter(|n| **n != victim).cloned().collect();
     let kept = survivors.clone();
@@ -244,18 +246,24 @@ async fn walkthrough(env: &Env) -> TestResult {
     Ok(())
 }
 
-/// The manifests the live test applies (runs without a cluster): all five seeds convert, and
-/// seed 04's in-place type lands where v1beta1 reads it (CS-5).
+/// The manifests the live test applies (runs without a cluster): the five seeds unchanged but
+/// for the namespace, v1alpha1, read by the operator's v1alpha1 type; seed 04's in-place type
+/// reaches the planner as v1beta1 `podUpdatePolicy` (CS-1, CS-5).
 #[test]
-fn seed_manifests_convert_for_the_live_test() -> TestResult {
+fn cs_1_seed_manifests_are_applied_unchanged_as_v1alpha1() -> TestResult {
     for f in ["01-ok.yaml", "02-ok.yaml", "03-ok.yaml", "04-ok.yaml", "05-ok.yaml"] {
         let v = seed(f, "kruise-e2e")?;
-        assert_eq!(v["apiVersion"], json!("apps.kruise.io/v1beta1"), "{f}");
-        assert_eq!(v["metadata"]["namespace"], json!("kruise-e2e"), "{f}");
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed").join(f);
+        let mut raw: Value = serde_saphyr::from_str(&std::fs::read_to_string(p)?)?;
+        raw["metadata"]["namespace"] = json!("kruise-e2e");
+        assert_eq!(v, raw, "{f}");
+        assert_eq!(v["apiVersion"], json!("apps.kruise.io/v1alpha1"), "{f}");
+        let typed: kruise_api::apps::v1alpha1::CloneSet = serde_json::from_value(v)?;
+        assert_eq!(typed.metadata.namespace.as_deref(), Some("kruise-e2e"), "{f}");
     }
-    let v = seed("04-ok.yaml", "x")?;
-    assert_eq!(v["spec"]["updateStrategy"]["rollingUpdate"]["podUpdatePolicy"], json!("InPlaceIfPossible"));
-    let v = seed("05-ok.yaml", "x")?;
-    assert_eq!(v["spec"]["updateStrategy"]["rollingUpdate"]["partition"], json!(2));
+    let v: kruise_api::apps::v1alpha1::CloneSet = serde_json::from_value(seed("04-ok.yaml", "x")?)?;
+    let hub = kruise_core::cloneset::v1alpha1::hub(&v);
+    let ru = hub.spec.update_strategy.rolling_update.unwrap_or_default();
+    assert_eq!(ru.pod_update_policy.as_deref(), Some("InPlaceIfPossible"));
     Ok(())
 }

@@ -37,10 +37,12 @@ pub use diff::{Diffs, Limits};
 pub use newpod::{new_instance_ids, new_pod, new_pvc, owner_ref, pvc_name};
 pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
+pub mod v1alpha1;
 pub use types::{
     Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, PubCheck, PubDecision,
     Reason, Requeue,
 };
+pub use v1alpha1::CloneSetV1Alpha1Reconciler;
 
 use pods::{PodEnv, PodInfo, Selector};
 use revision::Revisions;

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::Pod;
-use kruise_api::apps::v1beta1::CloneSet;
 use serde_json::{Value, json};
 
 use super::Cluster;
@@ -175,7 +174,7 @@ impl FakeApi {
     }
 
     /// Copies every stored object into `cluster`'s reflector stores (the cache catches up).
-    pub fn sync(&self, cluster: &mut Cluster) -> Option<CloneSet> {
+    pub fn sync<W: super::WorkloadType>(&self, cluster: &mut Cluster<W>) -> Option<W> {
         let mut cs = None;
         let pods: Vec<Pod> = cluster.caches.pods.state().iter().map(|p| (**p).clone()).collect();
         for p in pods {
@@ -191,7 +190,7 @@ impl FakeApi {
                     cluster.apply_revision(&r);
                 }
             } else if path.contains("/clonesets/")
-                && let Ok(c) = serde_json::from_value::<CloneSet>(obj.clone())
+                && let Ok(c) = serde_json::from_value::<W>(obj.clone())
             {
                 cluster.apply_workload(&c);
                 cs = Some(c);

@@ -144,17 +144,48 @@ pub fn condition(type_: &str, status: &str, reason: Option<&str>) -> PodConditio
     }
 }
 
-/// Reflector stores filled by hand, as a watch would fill them.
-pub struct Cluster {
-    pub caches: Caches<CloneSet>,
-    workloads: Writer<CloneSet>,
+/// Reflector stores filled by hand, as a watch would fill them; `W` is the workload type
+/// (the v1beta1 CloneSet unless a test picks another).
+pub struct Cluster<W: WorkloadType = CloneSet> {
+    pub caches: Caches<W>,
+    workloads: Writer<W>,
     pods: Writer<Pod>,
     pvcs: Writer<PersistentVolumeClaim>,
     revisions: Writer<ControllerRevision>,
 }
 
-impl Cluster {
+/// What [`Cluster`] can cache as a workload.
+pub trait WorkloadType:
+    KruiseResource
+    + kube::Resource<DynamicType = ()>
+    + Clone
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+}
+impl<W> WorkloadType for W where
+    W: KruiseResource
+        + kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+impl Cluster<CloneSet> {
+    /// A cluster caching v1beta1 CloneSets.
     pub fn new() -> Self {
+        Self::with_workload()
+    }
+}
+
+impl<W: WorkloadType> Cluster<W> {
+    /// A cluster caching workloads of type `W`.
+    pub fn with_workload() -> Self {
         let (w_r, workloads) = reflector::store();
         let (p_r, pods) = reflector::store();
         let (v_r, pvcs) = reflector::store();
@@ -167,7 +198,7 @@ impl Cluster {
             revisions,
         }
     }
-    pub fn apply_workload(&mut self, cs: &CloneSet) -> Arc<CloneSet> {
+    pub fn apply_workload(&mut self, cs: &W) -> Arc<W> {
         self.workloads.apply_watcher_event(&watcher::Event::Apply(cs.clone()));
         Arc::new(cs.clone())
     }

@@ -272,7 +272,7 @@ pub fn kind_info() -> crate::crd::KindInfo {
             VersionInfo {
                 name: "v1alpha1",
                 served: true,
-                storage: false,
+                storage: true,
                 spec_schema: || schemars::schema_for!(crate::apps::v1alpha1::DaemonSetSpec),
                 status_schema: || schemars::schema_for!(crate::apps::v1alpha1::DaemonSetStatus),
                 status_subresource: true,
@@ -281,8 +281,11 @@ pub fn kind_info() -> crate::crd::KindInfo {
             },
             VersionInfo {
                 name: "v1beta1",
-                served: true,
-                storage: true,
+                // Not served: no conversion webhook, and the shapes differ (see
+                // docs/deviations.md); kept so the schema is documented and CRDs that stored
+                // v1beta1 earlier still update.
+                served: false,
+                storage: false,
                 spec_schema: || schemars::schema_for!(DaemonSetSpec),
                 status_schema: || schemars::schema_for!(DaemonSetStatus),
                 status_subresource: true,

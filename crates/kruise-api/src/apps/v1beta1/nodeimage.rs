@@ -249,7 +249,7 @@ pub fn kind_info() -> crate::crd::KindInfo {
             VersionInfo {
                 name: "v1alpha1",
                 served: true,
-                storage: false,
+                storage: true,
                 spec_schema: v1alpha1_spec,
                 status_schema: || schemars::schema_for!(NodeImageStatus),
                 status_subresource: true,
@@ -258,8 +258,11 @@ pub fn kind_info() -> crate::crd::KindInfo {
             },
             VersionInfo {
                 name: "v1beta1",
-                served: true,
-                storage: true,
+                // Not served: no conversion webhook, and the shapes differ (see
+                // docs/deviations.md); kept so the schema is documented and CRDs that stored
+                // v1beta1 earlier still update.
+                served: false,
+                storage: false,
                 spec_schema: || schemars::schema_for!(NodeImageSpec),
                 status_schema: || schemars::schema_for!(NodeImageStatus),
                 status_subresource: true,

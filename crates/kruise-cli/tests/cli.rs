@@ -73,7 +73,6 @@ fn validate_invalid_objects_exit_1_one_line_each() {
         "{text}"
     );
     assert!(lines[0].contains("apps.kruise.io/v1alpha1 CloneSet"), "{text}");
-    assert!(lines[0].contains("apps.kruise.io/v1beta1 CloneSet"), "{text}");
     assert!(
         lines[1].starts_with(&format!(
             "{file}: CloneSet/wrong-version: apiVersion: Unsupported value: \"apps.kruise.io/v1\": CloneSet is served as "

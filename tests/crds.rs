@@ -395,3 +395,22 @@ fn cs_1_cloneset_crd_snapshot() {
     let c = crd::custom_resource_definition(&kind).unwrap();
     insta::assert_snapshot!("cloneset_crd", serde_saphyr::to_string(&c).unwrap());
 }
+
+/// `deploy/crds/kruise-rs.yaml` is what `kruise crds` prints: regenerate it with
+/// `cargo run -p kruise-cli -- crds > deploy/crds/kruise-rs.yaml` when a type changes.
+#[test]
+fn deploy_crds_are_the_generated_ones() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/crds/kruise-rs.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let on_disk: Vec<CustomResourceDefinition> = text
+        .split("\n---")
+        .map(|doc| doc.trim_start_matches("---").trim())
+        .filter(|doc| !doc.is_empty())
+        .map(|doc| serde_saphyr::from_str(doc).unwrap())
+        .collect();
+    let generated: Vec<CustomResourceDefinition> = generated().into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        on_disk, generated,
+        "deploy/crds/kruise-rs.yaml is stale: run `cargo run -p kruise-cli -- crds > deploy/crds/kruise-rs.yaml`"
+    );
+}

@@ -6,6 +6,7 @@
 //! (a filter); `-- --output-format bencher` prints one line per case.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -16,6 +17,7 @@ use serde::Deserialize;
 #[path = "support/mod.rs"]
 mod support;
 
+use kruise_core::cloneset::PodTable;
 use support::{Kind, Scenario};
 
 #[global_allocator]
@@ -46,11 +48,12 @@ fn peak_extra_bytes(s: &Scenario) -> usize {
     peak.saturating_sub(before)
 }
 
-fn group_config(
-    c: &mut Criterion,
+fn group_config<'c>(
+    c: &'c mut Criterion,
+    name: &str,
     n: usize,
-) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
-    let mut g = c.benchmark_group("cloneset");
+) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
     g.sample_size(10);
     g.warm_up_time(Duration::from_millis(if n >= 100_000 { 200 } else { 500 }));
     g.measurement_time(Duration::from_secs(if n >= 100_000 { 3 } else { 2 }));
@@ -72,13 +75,56 @@ fn bench_plans(c: &mut Criterion) {
                 bytes as f64 / s.pods.len() as f64,
                 s.pods.len()
             );
-            let mut g = group_config(c, n);
+            if let Err(e) = s.check(&s.plan_slice()) {
+                panic!("slice input: {e}");
+            }
+            let mut g = group_config(c, "cloneset", n);
             g.throughput(Throughput::Elements(s.pods.len() as u64));
             g.bench_function(BenchmarkId::new(kind.name(), n), |b| {
                 b.iter(|| black_box(s.plan()));
             });
             g.finish();
+            if slice_benches() {
+                let mut g = group_config(c, "cloneset-slice", n);
+                g.throughput(Throughput::Elements(s.pods.len() as u64));
+                g.bench_function(BenchmarkId::new(kind.name(), n), |b| {
+                    b.iter(|| black_box(s.plan_slice()));
+                });
+                g.finish();
+            }
         }
+    }
+}
+
+/// `KRUISE_BENCH_SLICE=0` skips the `cloneset-slice/*` cases (plans from `&[Pod]`).
+fn slice_benches() -> bool {
+    std::env::var("KRUISE_BENCH_SLICE").map_or(true, |v| v != "0")
+}
+
+/// What keeping a [`PodTable`] costs the adapter: building it from n pods (a cold start or a
+/// relist) and one watch event (a changed pod replaced).
+fn bench_table(c: &mut Criterion) {
+    for n in sizes() {
+        let s = Scenario::build(Kind::Rolling, n);
+        let pods: Vec<Arc<Pod>> = s.pods.iter().cloned().map(Arc::new).collect();
+        let mut g = c.benchmark_group("podtable");
+        g.sample_size(10);
+        g.warm_up_time(Duration::from_millis(200));
+        g.measurement_time(Duration::from_secs(2));
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("build", n), |b| {
+            b.iter(|| black_box(PodTable::from_pods(&s.cloneset, pods.iter().cloned()).map(|t| t.len())));
+        });
+        let mut table = s.table.clone();
+        let mut k = 0usize;
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(BenchmarkId::new("upsert", n), |b| {
+            b.iter(|| {
+                k = (k + 7919) % pods.len();
+                black_box(table.upsert(pods[k].clone()))
+            });
+        });
+        g.finish();
     }
 }
 
@@ -103,5 +149,5 @@ fn bench_decode(c: &mut Criterion) {
     }
 }
 
-criterion::criterion_group!(benches, bench_plans, bench_decode);
+criterion::criterion_group!(benches, bench_plans, bench_table, bench_decode);
 criterion::criterion_main!(benches);

@@ -17,7 +17,7 @@ use kruise_api::convert::cloneset_to_v1beta1;
 use kruise_api::defaults::default;
 use kruise_api::validation::validate;
 use kruise_core::cloneset::reconcile::writes;
-use kruise_core::cloneset::{ActionKind, Input, plan};
+use kruise_core::cloneset::{ActionKind, Input, Pods, plan};
 use kruise_core::write::ApiWrite;
 use kruise_core::{Expectations, Features};
 
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let expectations = Expectations::new();
     let input = Input {
         cloneset: &cs,
-        pods: &[],
+        pods: Pods::Slice(&[]),
         pvcs: &[],
         revisions: &[],
         nodes: &[],
@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let names: Vec<_> = pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
     println!("created {} pods: {names:?}", pods.len());
 
-    let second = plan(&Input { pods: &pods, revisions: &revisions, ..input })?;
+    let second = plan(&Input { pods: (&pods).into(), revisions: &revisions, ..input })?;
     let creates = second.actions.iter().filter(|a| matches!(a.kind, ActionKind::CreatePod { .. })).count();
     println!("second reconcile: {} actions, {creates} pod creations", second.actions.len());
     assert_eq!(creates, 0, "the planner must not create pods it already created");

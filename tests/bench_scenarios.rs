@@ -16,6 +16,8 @@ fn check(kind: Kind, n: usize) {
     assert!(p.actions.iter().all(|a| a.kind.name() != "UpdateStatus"), "status write in {}", kind.name());
     // Same input twice gives the same plan (CS-91).
     assert_eq!(s.plan(), p, "{}/{n}: not deterministic", kind.name());
+    // The pods as a slice give the same plan as the table.
+    assert_eq!(s.plan_slice(), p, "{}/{n}: slice and table plans differ", kind.name());
 }
 
 #[test]

@@ -18,7 +18,7 @@ use kruise_api::apps::v1beta1::{
     CloneSet, CloneSetSpec, CloneSetUpdateStrategy, RollingUpdateCloneSetStrategy,
 };
 use kruise_api::keys;
-use kruise_core::cloneset::{Input, Plan, fixtures, plan, short_hash};
+use kruise_core::cloneset::{Input, Plan, PodTable, Pods, fixtures, plan, short_hash};
 use kruise_core::{Expectations, Features};
 
 /// The five scenarios.
@@ -342,6 +342,8 @@ pub struct Scenario {
     pub revisions: Vec<ControllerRevision>,
     /// The pods, by name ascending.
     pub pods: Vec<Pod>,
+    /// The same pods in a [`PodTable`], as an adapter with a cache keeps them.
+    pub table: PodTable,
     /// The clock.
     pub now: Timestamp,
     /// No pending writes.
@@ -388,12 +390,14 @@ impl Scenario {
             cs.spec.scale_strategy.pods_to_delete =
                 (0..total).filter(|i| i % 22 == 0).take(n / 20).map(|i| format!("demo-{i:05x}")).collect();
         }
+        let table = PodTable::from_pods(&cs, pods.iter().cloned()).expect("bench pods are named");
         let mut s = Scenario {
             kind,
             n,
             cloneset: cs,
             revisions: vec![old, new],
             pods,
+            table,
             now: now(total),
             expectations: Expectations::new(),
         };
@@ -402,11 +406,20 @@ impl Scenario {
         s
     }
 
-    /// The planner input.
+    /// The planner input, pods from the table.
     pub fn input(&self) -> Input<'_> {
+        self.input_from((&self.table).into())
+    }
+
+    /// The planner input, pods as a slice.
+    pub fn input_slice(&self) -> Input<'_> {
+        self.input_from((&self.pods).into())
+    }
+
+    fn input_from<'a>(&'a self, pods: Pods<'a>) -> Input<'a> {
         Input {
             cloneset: &self.cloneset,
-            pods: &self.pods,
+            pods,
             pvcs: &[],
             revisions: &self.revisions,
             nodes: &[],
@@ -418,9 +431,15 @@ impl Scenario {
         }
     }
 
-    /// Plans once (a plan error is a broken scenario, so it panics: bench/test code only).
+    /// Plans once from the table (a plan error is a broken scenario, so it panics:
+    /// bench/test code only).
     pub fn plan(&self) -> Plan {
         plan(&self.input()).expect("the scenario input is valid")
+    }
+
+    /// Plans once from the pods as a slice.
+    pub fn plan_slice(&self) -> Plan {
+        plan(&self.input_slice()).expect("the scenario input is valid")
     }
 
     /// The action counts bench-scenarios.md gives for this scenario, by action name.

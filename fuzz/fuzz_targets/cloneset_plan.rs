@@ -174,7 +174,7 @@ fuzz_target!(|d: Desc| {
     let now = 1000 + i64::from(d.now % 2000);
     let input = Input {
         cloneset: &cs,
-        pods: &pods,
+        pods: (&pods).into(),
         pvcs: &[],
         revisions: &revs,
         nodes: &[],
@@ -192,7 +192,7 @@ fuzz_target!(|d: Desc| {
     assert_eq!(plan(&input).ok().as_ref(), Some(&p), "same input, different plan");
     let mut reversed = pods.clone();
     reversed.reverse();
-    let again = plan(&Input { pods: &reversed, ..input }).ok();
+    let again = plan(&Input { pods: (&reversed).into(), ..input }).ok();
     assert_eq!(again.as_ref(), Some(&p), "pod order changed the plan");
 
     let replicas = cs.replicas();

@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     let exp = Expectations::new();
     let input = Input {
         cloneset: &cs,
-        pods: &pods,
+        pods: (&pods).into(),
         pvcs: &[],
         revisions: &revisions,
         nodes: &[],

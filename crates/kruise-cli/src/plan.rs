@@ -125,7 +125,7 @@ impl Args {
         let expectations = Expectations::default();
         let input = Input {
             cloneset: &cs,
-            pods: &pods,
+            pods: (&pods).into(),
             pvcs: &pvcs,
             revisions: &revisions,
             nodes: &[],

@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 use kruise_core::cloneset::fixtures::{self, pod, rolling, ts};
-use kruise_core::cloneset::{ActionKind, Input, plan};
+use kruise_core::cloneset::{ActionKind, Input, PodTable, plan};
 use kruise_core::{Expectations, Features};
 use proptest::prelude::*;
 
@@ -99,7 +99,7 @@ proptest! {
         cs.spec.scale_strategy.pods_to_delete = picks.iter().filter(|&&i| i < n).map(|i| format!("web-p{i}")).collect();
         let exp = Expectations::new();
         let revs = vec![rev];
-        let input = Input { cloneset: &cs, pods: &pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
+        let input = Input { cloneset: &cs, pods: (&pods).into(), pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
             id_seed: 1, features: Features::default(), expectations: &exp, pub_check: None };
         let p = plan(&input).unwrap();
         for name in &cs.spec.scale_strategy.pods_to_delete {
@@ -123,11 +123,16 @@ proptest! {
         let revs = vec![r1, r2];
         let exp = Expectations::new();
         let mk = |pods: &[Pod]| {
-            let input = Input { cloneset: &cs, pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
+            let input = Input { cloneset: &cs, pods: pods.into(), pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
                 id_seed: seed, features: Features::default(), expectations: &exp, pub_check: None };
             serde_json::to_string(&plan(&input).unwrap()).unwrap()
         };
         prop_assert_eq!(mk(&pods), mk(&rev_pods));
+        // The same pods through a PodTable give the same plan.
+        let table = PodTable::from_pods(&cs, rev_pods.iter().cloned()).unwrap();
+        let input = Input { cloneset: &cs, pods: (&table).into(), pvcs: &[], revisions: &revs, nodes: &[],
+            now: ts(1000), id_seed: seed, features: Features::default(), expectations: &exp, pub_check: None };
+        prop_assert_eq!(mk(&pods), serde_json::to_string(&plan(&input).unwrap()).unwrap());
     }
 }
 
@@ -172,7 +177,7 @@ proptest! {
         }).collect();
         let revs = vec![r1, r2];
         let exp = Expectations::new();
-        let input = Input { cloneset: &cs, pods: &pods, pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
+        let input = Input { cloneset: &cs, pods: (&pods).into(), pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
             id_seed: 3, features: Features::default(), expectations: &exp, pub_check: None };
         if let Ok(p) = plan(&input) {
             let _ = kruise_core::cloneset::reconcile::writes(&input, &p);

@@ -121,56 +121,67 @@ pub struct Diffs {
     pub update_max_unavailable: i32,
 }
 
-/// CS-37..CS-41 for `pods`, with `is_update` the predicate in use (scale or plain).
-pub fn calculate(
+/// CS-37 counters over the pods, accumulated one pod at a time (the planner fills them while
+/// claiming pods, so the diff needs no pass of its own).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    len: i32,
+    old_count: i32,
+    pre_del_new: i32,
+    pre_del_old: i32,
+    active_new: i32,
+    active_old: i32,
+    to_del_new: i32,
+    to_del_old: i32,
+    unavail_new: i32,
+    unavail_old: i32,
+}
+
+impl Counts {
+    /// Counts `pod`, on the new side when `new` (the scale or the plain update predicate).
+    #[inline]
+    pub fn add(&mut self, pod: &PodInfo<'_>, new: bool) {
+        let (n, o) = (i32::from(new), i32::from(!new));
+        self.len += 1;
+        self.old_count += o;
+        if pod.state == State::PreparingDelete {
+            self.pre_del_new += n;
+            self.pre_del_old += o;
+            return;
+        }
+        self.active_new += n;
+        self.active_old += o;
+        if pod.specified_delete {
+            self.to_del_new += n;
+            self.to_del_old += o;
+        } else if !pod.available {
+            self.unavail_new += n;
+            self.unavail_old += o;
+        }
+    }
+}
+
+/// CS-37..CS-41 from the counters. O(1).
+pub fn finish(
     l: &Limits,
-    pods: &[PodInfo<'_>],
-    for_scale: bool,
+    c: &Counts,
     rollback_gate: bool,
     current_is_update: bool,
     exclude_preparing_delete: bool,
 ) -> Diffs {
     let (r, p) = (l.replicas, l.partition);
-    let (mut new_count, mut old_count) = (0i32, 0i32);
-    let (mut pre_del_new, mut pre_del_old) = (0i32, 0i32);
-    let (mut active_new, mut active_old) = (0i32, 0i32);
-    let (mut to_del_new, mut to_del_old) = (0i32, 0i32);
-    let (mut unavail_new, mut unavail_old) = (0i32, 0i32);
-    for pod in pods {
-        let new = if for_scale { pod.is_update_scale } else { pod.is_update };
-        if new {
-            new_count += 1;
-        } else {
-            old_count += 1;
-        }
-        if pod.state == State::PreparingDelete {
-            if new {
-                pre_del_new += 1;
-            } else {
-                pre_del_old += 1;
-            }
-            continue;
-        }
-        if new {
-            active_new += 1;
-        } else {
-            active_old += 1;
-        }
-        if pod.specified_delete {
-            if new {
-                to_del_new += 1;
-            } else {
-                to_del_old += 1;
-            }
-        } else if !pod.available {
-            if new {
-                unavail_new += 1;
-            } else {
-                unavail_old += 1;
-            }
-        }
-    }
-    let _ = new_count;
+    let Counts {
+        len,
+        old_count,
+        pre_del_new,
+        pre_del_old,
+        active_new,
+        active_old,
+        to_del_new,
+        to_del_old,
+        unavail_new,
+        unavail_old,
+    } = *c;
     let total_unavailable = pre_del_new + pre_del_old + unavail_new + unavail_old;
     // CS-38
     let mut old_diff = active_old - p;
@@ -210,7 +221,6 @@ pub fn calculate(
         }
     }
     // CS-40
-    let len = pods.len() as i32;
     let (mut cur_total, mut cur_old) = (len, old_count);
     if exclude_preparing_delete {
         cur_total -= pre_del_new + pre_del_old;

@@ -19,6 +19,7 @@ pub mod revision;
 mod scale;
 mod sort;
 mod status;
+mod table;
 mod types;
 mod update;
 
@@ -37,6 +38,7 @@ pub use diff::{Diffs, Limits};
 pub use newpod::{new_instance_ids, new_pod, new_pvc, owner_ref, pvc_name};
 pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
+pub use table::{PodTable, Pods, UnnamedPod};
 pub mod v1alpha1;
 pub use types::{
     Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, PubCheck, PubDecision,
@@ -44,8 +46,9 @@ pub use types::{
 };
 pub use v1alpha1::CloneSetV1Alpha1Reconciler;
 
-use pods::{PodEnv, PodInfo, Selector};
+use pods::{NODE_UNKNOWN, PodEnv, PodInfo, Selector};
 use revision::Revisions;
+use table::{Claim, Facts};
 
 /// Everything derived from the input once, shared by the steps.
 pub(crate) struct Ctx<'a> {
@@ -59,6 +62,72 @@ pub(crate) struct Ctx<'a> {
     /// Inactive owned pods (CS-24), by name.
     pub inactive: Vec<&'a Pod>,
     pub lifecycle: Option<&'a Lifecycle>,
+    /// What was counted while claiming the pods.
+    pub tally: Tally<'a>,
+}
+
+/// Everything the steps need from all pods, counted in the one pass that claims them
+/// (CS-24), so that a plan with nothing to do reads each pod once: the diff counters
+/// (CS-37), the status counters (CS-82), the pods the update refresh may act on (CS-56
+/// step 1), the pods specified for deletion or in PreparingDelete (CS-42 step 1), and the
+/// revisions pods are on (CS-32). O(1) per pod, plus the listed pods.
+#[derive(Default)]
+pub(crate) struct Tally<'a> {
+    /// CS-37 counters with the scale predicate (`is_update_scale`).
+    pub scale: diff::Counts,
+    /// CS-37 counters with the plain predicate (`is_update`).
+    pub plain: diff::Counts,
+    /// CS-82 counters.
+    pub status: status::Counts,
+    /// Indices of pods with `specified_delete`.
+    pub specified: Vec<usize>,
+    /// Indices of pods in PreparingDelete.
+    pub pre_deleting: Vec<usize>,
+    /// Pods specified for deletion or in PreparingDelete (CS-42 step 1).
+    pub num_to_delete: i32,
+    /// Indices of pods the update refresh (CS-56 step 1) may write or hold for; the others
+    /// would pass it without effect.
+    pub refresh: Vec<usize>,
+    /// Revision labels of the pods (CS-32).
+    pub revisions: BTreeSet<&'a str>,
+    last_revision: Option<&'a str>,
+}
+
+impl<'a> Tally<'a> {
+    /// Counts pod number `i`.
+    #[inline]
+    fn add(&mut self, i: usize, p: &PodInfo<'a>) {
+        self.scale.add(p, p.is_update_scale);
+        self.plain.add(p, p.is_update);
+        self.status.add(p);
+        let pre_deleting = p.state == State::PreparingDelete;
+        if p.specified_delete {
+            self.specified.push(i);
+        }
+        if pre_deleting {
+            self.pre_deleting.push(i);
+        }
+        self.num_to_delete += i32::from(p.specified_delete || pre_deleting);
+        // The conditions under which refresh_in_place, refresh_lifecycle or the template-hash
+        // fix can do anything (update.rs).
+        let lifecycle_moves = matches!(
+            p.state,
+            State::PreparingNormal | State::PreparingUpdate | State::Updating | State::Updated
+        );
+        if p.has_grace
+            || !(p.inplace_ready_clean && p.state != State::Updating)
+            || lifecycle_moves
+            || (!p.has_template_hash && !p.revision.is_empty())
+        {
+            self.refresh.push(i);
+        }
+        // Pods of one revision share the interned string in a table: compare addresses first.
+        let same = self.last_revision.is_some_and(|l| std::ptr::eq(l, p.revision) || l == p.revision);
+        if !same {
+            self.revisions.insert(p.revision);
+            self.last_revision = Some(p.revision);
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -83,10 +152,9 @@ impl Ctx<'_> {
                 .is_some_and(|v| v == "true")
     }
     pub fn diffs(&self, for_scale: bool) -> Diffs {
-        diff::calculate(
+        diff::finish(
             &self.limits,
-            &self.pods,
-            for_scale,
+            if for_scale { &self.tally.scale } else { &self.tally.plain },
             self.input.features.clone_set_partition_rollback,
             self.revs.update == self.revs.current,
             self.exclude_preparing_delete(),
@@ -174,34 +242,8 @@ pub fn all_hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
         && h.labels_handler.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }
 
-fn owned_by(pod: &Pod, cs: &CloneSet) -> (bool, bool) {
-    // (listed through any owner ref of this CloneSet, controlled by this CloneSet)
-    let uid = cs.metadata.uid.as_deref();
-    let name = cs.metadata.name.as_deref();
-    let mut listed = false;
-    let mut controlled = false;
-    let mut other_controller = false;
-    for r in pod.metadata.owner_references.iter().flatten() {
-        let ours = match uid {
-            Some(u) if !u.is_empty() => r.uid == u,
-            _ => r.kind == "CloneSet" && Some(r.name.as_str()) == name,
-        };
-        if ours {
-            listed = true;
-        }
-        if r.controller == Some(true) {
-            if ours {
-                controlled = true;
-            } else {
-                other_controller = true;
-            }
-        }
-    }
-    (listed && !other_controller, controlled)
-}
-
 /// Plans one reconcile of a CloneSet (CS-23). Errors only for unusable input.
-pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
+pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     let cs = input.cloneset;
     let name = cs
         .metadata
@@ -257,18 +299,6 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         cs.spec.scale_strategy.pods_to_delete.iter().map(String::as_str).collect();
     pods_to_delete.sort_unstable();
     pods_to_delete.dedup();
-    let mut ptd_cursor = 0usize;
-    let mut in_pods_to_delete = |name: &str| -> bool {
-        while ptd_cursor < pods_to_delete.len() && pods_to_delete[ptd_cursor] < name {
-            ptd_cursor += 1;
-        }
-        pods_to_delete.get(ptd_cursor).is_some_and(|n| *n == name)
-    };
-    let mut order: Vec<&Pod> = input.pods.iter().collect();
-    // Adapters usually list by name already: an O(n) check avoids the sort.
-    if !order.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
-        order.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    }
     let env = PodEnv {
         now: input.now,
         min_ready_seconds: cs.spec.min_ready_seconds,
@@ -277,51 +307,133 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         preparing_update_as_update: input.features.preparing_update_as_update,
     };
     let deleting = cs.metadata.deletion_timestamp.is_some();
-    let mut active = Vec::with_capacity(order.len());
+    let mut active = Vec::with_capacity(input.pods.len());
     let mut inactive = Vec::new();
     let mut claim_actions = Vec::new();
-    for pod in order {
-        let (listed, controlled) = owned_by(pod, cs);
-        if !listed {
+    let mut tally = Tally::default();
+    // CS-24 for one pod, given its facts and claim; returns whether it is active and claimed.
+    let mut admit = |pod: &'a Pod, name: &str, f: &Facts, c: Claim| -> bool {
+        if !c.listed {
             // Foreign or controlled by someone else; orphans matching the selector are adopted.
-            let orphan = pod.metadata.owner_references.iter().flatten().all(|r| r.controller != Some(true));
-            let terminating = pod.metadata.deletion_timestamp.is_some();
-            let labels = pod.metadata.labels.clone().unwrap_or_default();
-            if orphan && !terminating && !deleting && selector.matches(&labels) && is_active(pod) {
-                let pname = pod.metadata.name.as_deref().unwrap_or_default();
-                claim_actions.push(Action::new(ActionKind::AdoptPod, Some(pname), None, Reason::Claim));
-                active.push(PodInfo::new(pod, &env, in_pods_to_delete(pname)));
+            if c.orphan && !f.terminating && !deleting && c.matches && f.active {
+                claim_actions.push(Action::new(ActionKind::AdoptPod, Some(name), None, Reason::Claim));
+                return true;
             }
-            continue;
+            return false;
         }
-        if !is_active(pod) {
+        if !f.active {
             inactive.push(pod);
-            continue;
+            return false;
         }
-        let matches = pod.metadata.labels.as_ref().is_some_and(|l| selector.matches(l));
-        let pname = pod.metadata.name.as_deref().unwrap_or_default();
-        if controlled && !matches {
+        if c.controlled && !c.matches {
             if !deleting {
-                claim_actions.push(Action::new(ActionKind::ReleasePod, Some(pname), None, Reason::Claim));
+                claim_actions.push(Action::new(ActionKind::ReleasePod, Some(name), None, Reason::Claim));
             }
-            continue;
+            return false;
         }
-        if !controlled {
-            if !matches || pod.metadata.deletion_timestamp.is_some() || deleting {
-                continue;
+        if !c.controlled {
+            if !c.matches || f.terminating || deleting {
+                return false;
             }
-            claim_actions.push(Action::new(ActionKind::AdoptPod, Some(pname), None, Reason::Claim));
+            claim_actions.push(Action::new(ActionKind::AdoptPod, Some(name), None, Reason::Claim));
         }
-        active.push(PodInfo::new(pod, &env, in_pods_to_delete(pname)));
+        true
+    };
+    let uid = cs.metadata.uid.as_deref();
+    match input.pods {
+        Pods::Slice(pods) => {
+            let mut order: Vec<&Pod> = pods.iter().collect();
+            // Adapters usually list by name already: an O(n) check avoids the sort.
+            if !order.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
+                order.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            }
+            // `podsToDelete` (sorted, deduplicated) is matched against the name-sorted pods by
+            // a merge walk: O(pods + k log k), no per-pod set look-up.
+            let mut cursor = 0usize;
+            for pod in order {
+                let s = Facts::scan(pod);
+                let c = table::claim(pod, uid, Some(name), Some(&selector));
+                if admit(pod, s.name, &s.facts, c) {
+                    while cursor < pods_to_delete.len() && pods_to_delete[cursor] < s.name {
+                        cursor += 1;
+                    }
+                    let listed = pods_to_delete.get(cursor).is_some_and(|n| *n == s.name);
+                    let is_update = env.is_update(s.revision);
+                    let p = PodInfo::from_facts(
+                        pod,
+                        s.name,
+                        s.revision,
+                        NODE_UNKNOWN,
+                        &s.facts,
+                        &env,
+                        listed,
+                        is_update,
+                    );
+                    tally.add(active.len(), &p);
+                    active.push(p);
+                }
+            }
+        }
+        Pods::Table(t) => {
+            // Rows come in name order with their facts; only the claim facts are recomputed,
+            // and only if the table was built for another uid, name or selector. `podsToDelete`
+            // is looked up by name in the table, O(k log n), and marked by row identity.
+            let in_sync = t.owner().same(cs, &selector.to_canonical());
+            let listed_rows: Vec<*const table::Row> = pods_to_delete
+                .iter()
+                .filter_map(|n| t.rows.get(*n).map(|r| r as *const table::Row))
+                .collect();
+            let mut listed_rows = listed_rows;
+            listed_rows.sort_unstable();
+            // The update test of CS-31 depends only on the interned revision label.
+            let mut is_update_of: Vec<u8> = vec![2; t.revisions.capacity()];
+            for (pname, row) in &t.rows {
+                let c = if in_sync {
+                    row.claim
+                } else {
+                    table::claim(&row.pod, uid, Some(name), Some(&selector))
+                };
+                if admit(&row.pod, pname, &row.facts, c) {
+                    let revision = t.revisions.get(row.revision);
+                    let memo = &mut is_update_of[row.revision as usize];
+                    if *memo == 2 {
+                        *memo = u8::from(env.is_update(revision));
+                    }
+                    let listed = !listed_rows.is_empty()
+                        && listed_rows.binary_search(&(row as *const table::Row)).is_ok();
+                    let p = PodInfo::from_facts(
+                        &row.pod,
+                        pname,
+                        revision,
+                        row.node,
+                        &row.facts,
+                        &env,
+                        listed,
+                        *memo == 1,
+                    );
+                    tally.add(active.len(), &p);
+                    active.push(p);
+                }
+            }
+        }
     }
-    let ctx =
-        Ctx { input, cs, name, limits, revs, pods: active, inactive, lifecycle: cs.spec.lifecycle.as_ref() };
+    let ctx = Ctx {
+        input,
+        cs,
+        name,
+        limits,
+        revs,
+        pods: active,
+        inactive,
+        lifecycle: cs.spec.lifecycle.as_ref(),
+        tally,
+    };
 
     // CS-25: PVC clean-up when reuse is disabled.
     let reuse = cs.spec.scale_strategy.enable_pvc_reuse;
     // Only built when there are PVCs to check (O(pods log pods)).
     let active_ids: BTreeSet<&str> = if !reuse && !input.pvcs.is_empty() {
-        ctx.pods.iter().filter_map(|p| p.instance_id).collect()
+        ctx.pods.iter().filter_map(|p| p.instance_id()).collect()
     } else {
         BTreeSet::new()
     };
@@ -411,9 +523,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         }
         // Ready pods still inside minReadySeconds: counted unavailable, waited for (CS-34).
         let m = cs.spec.min_ready_seconds;
-        for p in ctx.pods.iter().filter(|p| p.update_ready && !p.available && m > 0) {
-            if matches!(p.state, State::None | State::Normal) {
-                b.hold(p.name, Reason::MinReadySeconds { seconds: m });
+        if m > 0 {
+            for p in ctx.pods.iter().filter(|p| p.update_ready && !p.available) {
+                if matches!(p.state, State::None | State::Normal) {
+                    b.hold(p.name, Reason::MinReadySeconds { seconds: m });
+                }
             }
         }
         if b.scale_error.is_some() || b.update_error.is_some() {
@@ -426,17 +540,13 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // CS-55: podsToDelete truncation.
     // Which listed names are active pods: a merge walk of two sorted lists, O(pods + k).
+    // Which listed names are active pods: those marked while claiming, O(pods).
     let ptd = &cs.spec.scale_strategy.pods_to_delete;
-    let mut present: BTreeSet<&str> = BTreeSet::new();
-    if !ptd.is_empty() {
-        let mut listed = pods_to_delete.iter().copied().peekable();
-        for p in &ctx.pods {
-            while listed.next_if(|n| *n < p.name).is_some() {}
-            if listed.peek() == Some(&p.name) {
-                present.insert(p.name);
-            }
-        }
-    }
+    let present: BTreeSet<&str> = if ptd.is_empty() {
+        BTreeSet::new()
+    } else {
+        ctx.pods.iter().filter(|p| p.listed).map(|p| p.name).collect()
+    };
     if ptd.iter().any(|n| !present.contains(n.as_str())) {
         let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();
         b.push(Action::new(
@@ -448,15 +558,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     }
 
     // CS-32: history truncation.
-    let mut pod_revs: BTreeSet<&str> = BTreeSet::new();
-    let mut last = None;
-    for p in &ctx.pods {
-        if last != Some(p.revision) {
-            pod_revs.insert(p.revision);
-            last = Some(p.revision);
-        }
-    }
-    let pod_revs: Vec<&str> = pod_revs.into_iter().collect();
+    let pod_revs: Vec<&str> = ctx.tally.revisions.iter().copied().collect();
     let limit = cs.spec.revision_history_limit.unwrap_or(10);
     for r in revision::truncate_history(&ctx.revs, &pod_revs, limit) {
         b.push(Action::new(ActionKind::DeleteRevision, None, Some(r), Reason::HistoryLimit { limit }));
@@ -468,12 +570,6 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         b.plan.requeue_at_most(Duration::from_secs(m as u64), Reason::MinReadySeconds { seconds: m });
     }
     Ok(b.plan)
-}
-
-/// CS-24: phase not Succeeded/Failed and no deletionTimestamp.
-fn is_active(pod: &Pod) -> bool {
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or_default();
-    phase != "Succeeded" && phase != "Failed" && pod.metadata.deletion_timestamp.is_none()
 }
 
 /// CS-88: `Some(Some(d))` = stop and requeue after `d`; `Some(None)` = stop without requeue;

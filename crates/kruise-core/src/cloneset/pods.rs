@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kruise_api::keys;
 
+use super::table::Facts;
 use super::types::PlanError;
 
 /// Lifecycle state of a pod (CS-77); a missing label is [`State::None`].
@@ -90,57 +91,52 @@ pub(crate) fn revision_matches_short(label: &str, rev: &str, rev_short: &str) ->
     l.ends_with(h) && (l.len() == h.len() || l[l.len() - h.len() - 1] == b'-')
 }
 
-/// Facts about one active, claimed pod.
+/// `PodInfo::node` when the node id is not known (the pod came from a slice): read the node
+/// name from the pod.
+pub const NODE_UNKNOWN: u32 = u32::MAX;
+
+/// Facts about one active, claimed pod, for one plan: the pod's own [`Facts`] (readable
+/// through `Deref`: `p.ready`, `p.state`, ...) plus what depends on the CloneSet and `now`
+/// (availability, revision, `podsToDelete`).
 #[derive(Clone, Debug)]
-pub struct PodInfo<'a> {
+pub(crate) struct PodInfo<'a> {
+    /// The pod's own facts.
+    pub f: Facts,
     /// The pod.
     pub pod: &'a Pod,
     /// Its name.
     pub name: &'a str,
     /// `controller-revision-hash` (or `""`).
     pub revision: &'a str,
-    /// Lifecycle state.
-    pub state: State,
-    /// CS-35.
+    /// Interned node id from a [`PodTable`](super::PodTable), or [`NODE_UNKNOWN`].
+    pub node: u32,
+    /// Max restartCount once computed (-1 = not yet).
+    restarts_cache: std::cell::Cell<i32>,
+    /// CS-35: labelled `specified-delete` or named in `podsToDelete`.
     pub specified_delete: bool,
-    /// `spec.nodeName` set.
-    pub scheduled: bool,
-    /// `Pending 0 < Unknown 1 < Running 2` (others 0).
-    pub phase_rank: u8,
-    /// Ready condition True.
-    pub ready: bool,
-    /// Ready lastTransitionTime.
-    pub ready_since: Option<Timestamp>,
-    /// `InPlaceUpdateReady` is True with empty reason and message.
-    pub inplace_ready_clean: bool,
+    /// Named in `podsToDelete`.
+    pub listed: bool,
     /// CS-34 `available(p, minReadySeconds)`.
     pub available: bool,
     /// CS-34 `updateReady(p, 0)`.
     pub update_ready: bool,
     /// CS-34 `readyForDelete(p)` = `available(p, 0)`.
     pub ready_for_delete: bool,
-    /// creationTimestamp.
-    pub created: Option<Timestamp>,
-    /// `controller.kubernetes.io/pod-deletion-cost` (invalid ⇒ 0).
-    pub deletion_cost: i32,
     /// Equals the update revision (plain, CS-31).
     pub is_update: bool,
     /// Equals the update revision for scale maths (with `PreparingUpdateAsUpdate`).
     pub is_update_scale: bool,
-    /// Carries the in-place grace annotation (either key).
-    pub has_grace: bool,
-    /// Carries the in-place state annotation (either key).
-    pub has_state: bool,
-    /// Instance id label.
-    pub instance_id: Option<&'a str>,
-    /// Has `pod-template-hash`.
-    pub has_template_hash: bool,
-    /// Max restartCount once computed (-1 = not yet).
-    restarts_cache: std::cell::Cell<i32>,
+}
+
+impl std::ops::Deref for PodInfo<'_> {
+    type Target = Facts;
+    fn deref(&self) -> &Facts {
+        &self.f
+    }
 }
 
 /// Inputs of [`PodInfo::new`] that are the same for every pod.
-pub struct PodEnv<'a> {
+pub(crate) struct PodEnv<'a> {
     /// `now`.
     pub now: Timestamp,
     /// `minReadySeconds`.
@@ -153,95 +149,75 @@ pub struct PodEnv<'a> {
     pub preparing_update_as_update: bool,
 }
 
+impl PodEnv<'_> {
+    /// CS-31 against the update revision.
+    pub fn is_update(&self, revision: &str) -> bool {
+        revision_matches_short(revision, self.update_revision, self.update_short)
+    }
+}
+
 impl<'a> PodInfo<'a> {
-    /// Computes every fact once; `listed` = the pod's name is in `podsToDelete` (CS-35, found
-    /// by the caller's merge of two sorted name lists rather than a per-pod set look-up).
+    /// Reads the pod's facts (O(labels + annotations + conditions)) and derives the rest;
+    /// `listed` = the pod's name is in `podsToDelete` (CS-35).
+    #[cfg(test)]
     pub fn new(pod: &'a Pod, env: &PodEnv<'_>, listed: bool) -> Self {
-        let m = &pod.metadata;
-        let name = m.name.as_deref().unwrap_or_default();
-        let labels = m.labels.as_ref();
-        // One pass over labels and annotations (cheaper than one map look-up per key).
-        let (mut revision, mut state_label, mut specified, mut instance_id, mut has_template_hash) =
-            ("", None, false, None, false);
-        for (k, v) in labels.into_iter().flatten() {
-            match k.as_str() {
-                keys::CONTROLLER_REVISION_HASH => revision = v.as_str(),
-                keys::LIFECYCLE_STATE => state_label = Some(v.as_str()),
-                keys::SPECIFIED_DELETE => specified = true,
-                keys::CLONESET_INSTANCE_ID => instance_id = Some(v.as_str()),
-                keys::POD_TEMPLATE_HASH => has_template_hash = true,
-                _ => {}
-            }
-        }
-        let (mut has_grace, mut has_state, mut deletion_cost) = (false, false, 0);
-        for (k, v) in m.annotations.iter().flatten() {
-            match k.as_str() {
-                keys::INPLACE_UPDATE_GRACE | keys::INPLACE_UPDATE_GRACE_LEGACY => has_grace = true,
-                keys::INPLACE_UPDATE_STATE | keys::INPLACE_UPDATE_STATE_LEGACY => has_state = true,
-                keys::POD_DELETION_COST => deletion_cost = parse_deletion_cost(v).unwrap_or(0),
-                _ => {}
-            }
-        }
-        let state = State::parse(state_label);
-        let spec = pod.spec.as_ref();
-        let status = pod.status.as_ref();
-        let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or_default();
-        let mut ready = false;
-        let mut ready_since = None;
-        let mut inplace_ready_ok = true;
-        let mut inplace_ready_clean = false;
-        for c in status.and_then(|s| s.conditions.as_deref()).unwrap_or_default() {
-            if c.type_ == keys::CONDITION_READY {
-                ready = c.status == "True";
-                ready_since = c.last_transition_time.as_ref().map(|t| t.0);
-            } else if c.type_ == keys::INPLACE_UPDATE_READY {
-                inplace_ready_ok = c.status == "True";
-                inplace_ready_clean = inplace_ready_ok
-                    && c.reason.as_deref().unwrap_or_default().is_empty()
-                    && c.message.as_deref().unwrap_or_default().is_empty();
-            }
-        }
+        let s = Facts::scan(pod);
+        let is_update = env.is_update(s.revision);
+        Self::from_facts(pod, s.name, s.revision, NODE_UNKNOWN, &s.facts, env, listed, is_update)
+    }
+
+    /// Derives the plan-dependent facts (CS-34 availability, CS-31 revision) from a pod's
+    /// [`Facts`] in O(1), without reading the pod. `is_update` = `env.is_update(revision)`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_facts(
+        pod: &'a Pod,
+        name: &'a str,
+        revision: &'a str,
+        node: u32,
+        f: &Facts,
+        env: &PodEnv<'_>,
+        listed: bool,
+        is_update: bool,
+    ) -> Self {
         let k8s_available = |m: i32| -> bool {
-            ready
+            f.ready
                 && (m == 0
-                    || ready_since.is_some_and(|t| {
+                    || f.ready_since.is_some_and(|t| {
                         t.checked_add(jiff::SignedDuration::from_secs(i64::from(m)))
                             .is_ok_and(|e| e < env.now)
                     }))
         };
-        let running = phase == "Running";
-        let lifecycle_ok = matches!(state, State::None | State::Normal);
-        let update_ready = running && k8s_available(0) && inplace_ready_ok;
-        let available = lifecycle_ok && running && k8s_available(env.min_ready_seconds) && inplace_ready_ok;
-        let is_update = revision_matches_short(revision, env.update_revision, env.update_short);
+        let lifecycle_ok = matches!(f.state, State::None | State::Normal);
+        let update_ready = f.running && k8s_available(0) && f.inplace_ready_ok;
+        let available = lifecycle_ok
+            && update_ready
+            && (env.min_ready_seconds == 0 || k8s_available(env.min_ready_seconds));
         Self {
+            f: *f,
             pod,
             name,
             revision,
-            state,
-            specified_delete: specified || listed,
-            scheduled: spec.and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty()),
-            phase_rank: match phase {
-                "Unknown" => 1,
-                "Running" => 2,
-                _ => 0,
-            },
-            ready,
-            ready_since,
-            inplace_ready_clean,
+            node,
+            restarts_cache: std::cell::Cell::new(-1),
+            specified_delete: f.specified_label || listed,
+            listed,
             available,
             update_ready,
             ready_for_delete: lifecycle_ok && update_ready,
-            created: m.creation_timestamp.as_ref().map(|t| t.0),
-            deletion_cost,
             is_update,
-            is_update_scale: is_update || (env.preparing_update_as_update && state == State::PreparingUpdate),
-            has_grace,
-            has_state,
-            instance_id,
-            has_template_hash,
-            restarts_cache: std::cell::Cell::new(-1),
+            is_update_scale: is_update
+                || (env.preparing_update_as_update && f.state == State::PreparingUpdate),
         }
+    }
+
+    /// The instance id label (read from the pod: only scale and PVC steps need it).
+    pub fn instance_id(&self) -> Option<&'a str> {
+        self.label(keys::CLONESET_INSTANCE_ID)
+    }
+
+    /// `spec.nodeName` (`""` when unscheduled), read from the pod.
+    pub fn node_name(&self) -> &'a str {
+        self.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default()
     }
 
     /// The pod has the `InPlaceUpdateReady` readiness gate (computed on demand).
@@ -288,7 +264,7 @@ impl<'a> PodInfo<'a> {
 
 /// CS-52 key 5: a deletion cost is valid when it is an optional `-`, digits without leading
 /// zeros (except `"0"`), and fits in int32.
-fn parse_deletion_cost(v: &str) -> Option<i32> {
+pub(crate) fn parse_deletion_cost(v: &str) -> Option<i32> {
     let digits = v.strip_prefix('-').unwrap_or(v);
     if digits.is_empty()
         || !digits.bytes().all(|b| b.is_ascii_digit())

@@ -31,7 +31,7 @@ impl Reconciler for CloneSetReconciler {
     fn reconcile(&self, world: &World<'_, CloneSet>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
         let input = Input {
             cloneset: world.workload,
-            pods: world.pods,
+            pods: world.pods.into(),
             pvcs: world.pvcs,
             revisions: world.revisions,
             nodes: world.nodes,
@@ -123,8 +123,17 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
     let revs: Revisions = revision::resolve(cs, input.revisions);
     let rev_by_name: BTreeMap<&str, &ControllerRevision> =
         revs.sorted.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect();
-    let pods: BTreeMap<&str, &Pod> =
-        input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
+    // A table answers by name itself; a slice is indexed once, O(n log n).
+    let by_name: BTreeMap<&str, &Pod> = match input.pods {
+        super::Pods::Slice(s) => s.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect(),
+        super::Pods::Table(_) => BTreeMap::new(),
+    };
+    let pod_named = |n: &str| -> Option<&Pod> {
+        match input.pods {
+            super::Pods::Slice(_) => by_name.get(n).copied(),
+            super::Pods::Table(t) => t.get(n),
+        }
+    };
     let pvcs: BTreeMap<&str, _> =
         input.pvcs.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
     let mut templates = BTreeMap::new();
@@ -143,7 +152,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
     let short = input.features.clone_set_short_hash;
     let now = input.now;
     let mut out = Vec::new();
-    let pod_uid = |name: &str| pods.get(name).and_then(|p| p.metadata.uid.clone());
+    let pod_uid = |name: &str| pod_named(name).and_then(|p| p.metadata.uid.clone());
     for a in &p.actions {
         let pod_name = a.pod.as_deref().unwrap_or_default();
         let mut emit = |write: ApiWrite| {
@@ -185,7 +194,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                 emit(ApiWrite::Delete { target: Target::pvc(ns, pvc), uid });
             }
             ActionKind::UpdatePvc { pvc } => {
-                let (Some(claim), Some(owner)) = (pvcs.get(pvc.as_str()), pods.get(pod_name)) else {
+                let (Some(claim), Some(owner)) = (pvcs.get(pvc.as_str()), pod_named(pod_name)) else {
                     continue;
                 };
                 let mut claim = (*claim).clone();
@@ -206,7 +215,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                 });
             }
             ActionKind::ReleasePod | ActionKind::AdoptPod => {
-                let Some(pod) = pods.get(pod_name) else { continue };
+                let Some(pod) = pod_named(pod_name) else { continue };
                 let mut refs: Vec<OwnerReference> = pod.metadata.owner_references.clone().unwrap_or_default();
                 if matches!(a.kind, ActionKind::ReleasePod) {
                     refs.retain(|r| Some(r.uid.as_str()) != cs.metadata.uid.as_deref());
@@ -240,7 +249,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
             ActionKind::PatchPod { patch } => {
                 let mut body = patch.to_merge_patch();
                 if !patch.add_finalizers.is_empty()
-                    && let Some(pod) = pods.get(pod_name)
+                    && let Some(pod) = pod_named(pod_name)
                 {
                     let mut fins = pod.metadata.finalizers.clone().unwrap_or_default();
                     for f in &patch.add_finalizers {
@@ -257,7 +266,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                 });
             }
             ActionKind::UpdatePodStatus { condition } => {
-                let Some(pod) = pods.get(pod_name) else { continue };
+                let Some(pod) = pod_named(pod_name) else { continue };
                 let mut pod = (*pod).clone();
                 set_pod_condition(&mut pod, condition, now);
                 emit(ApiWrite::Replace {
@@ -267,7 +276,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                 });
             }
             ActionKind::UpdateInPlace { from_revision } => {
-                let Some(pod) = pods.get(pod_name) else { continue };
+                let Some(pod) = pod_named(pod_name) else { continue };
                 let to = a.revision.clone().unwrap_or_default();
                 let spec = specs.entry((from_revision.clone(), to.clone())).or_insert_with(|| {
                     let (Some(f), Some(t)) =
@@ -306,7 +315,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                 });
             }
             ActionKind::FinishGracePeriod | ActionKind::ApplyNextBatch => {
-                let updated = pods.get(pod_name).and_then(|p| {
+                let updated = pod_named(pod_name).and_then(|p| {
                     if matches!(a.kind, ActionKind::FinishGracePeriod) {
                         inplace::finish_grace(p, now)
                     } else {

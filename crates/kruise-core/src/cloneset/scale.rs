@@ -27,12 +27,10 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
     let now = ctx.input.now;
     let pods = &ctx.pods;
     // Step 1.
-    let specified: Vec<usize> = (0..pods.len()).filter(|&i| pods[i].specified_delete).collect();
-    let pre_deleting: Vec<usize> =
-        (0..pods.len()).filter(|&i| pods[i].state == State::PreparingDelete).collect();
-    let num_to_delete = (0..pods.len())
-        .filter(|&i| pods[i].specified_delete || pods[i].state == State::PreparingDelete)
-        .count() as i32;
+    // Collected while claiming (Tally), in pod order.
+    let specified: &[usize] = &ctx.tally.specified;
+    let pre_deleting: &[usize] = &ctx.tally.pre_deleting;
+    let num_to_delete = ctx.tally.num_to_delete;
     let r = ctx.limits.replicas;
 
     // Step 2, CS-43.
@@ -43,7 +41,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
     if !mark(|l| l.pre_delete.as_ref()) && !mark(|l| l.in_place_update.as_ref()) {
         let mut diff = r - pods.len() as i32 + num_to_delete;
         let mut patched = false;
-        for &i in &pre_deleting {
+        for &i in pre_deleting {
             if diff <= 0 {
                 break;
             }
@@ -60,7 +58,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
             patched = true;
         }
         if patched {
-            defer_specified(pods, &specified, b);
+            defer_specified(pods, specified, b);
             return true;
         }
     }
@@ -73,7 +71,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         if d.scale_up_num > d.scale_up_limit {
             b.plan.events.push(Reason::ScaleUpLimited { limit: d.scale_up_limit, wanted: d.scale_up_num });
         }
-        defer_specified(pods, &specified, b);
+        defer_specified(pods, specified, b);
         if n == 0 {
             return false;
         }
@@ -91,7 +89,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
     // Step 5, CS-49.
     let pre_delete_hook = ctx.hook(|l| l.pre_delete.as_ref());
     let mut modified = false;
-    for &i in &pre_deleting {
+    for &i in pre_deleting {
         let p = &pods[i];
         if hooked(pre_delete_hook, p.pod) {
             b.hold(p.name, Reason::LifecycleHook { hook: "preDelete" });
@@ -104,7 +102,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         }
     }
     if modified {
-        defer_specified(pods, &specified, b);
+        defer_specified(pods, specified, b);
         return true;
     }
 
@@ -192,7 +190,7 @@ fn create_pods(
     num_old: usize,
     reason: Reason,
 ) {
-    let used: BTreeSet<&str> = ctx.pods.iter().filter_map(|p| p.instance_id).collect();
+    let used: BTreeSet<&str> = ctx.pods.iter().filter_map(|p| p.instance_id()).collect();
     let pvc_ids: BTreeSet<&str> = pvcs
         .iter()
         .filter_map(|p| p.metadata.labels.as_ref()?.get(keys::CLONESET_INSTANCE_ID).map(String::as_str))
@@ -211,7 +209,7 @@ fn create_pods(
         taken.extend(pvc_ids.iter().copied());
         // Names of existing (inactive) pods must not be reused either.
         let prefix_len = ctx.name.len() + 1;
-        for p in ctx.input.pods {
+        for p in ctx.input.pods.iter() {
             if let Some(nm) = p.metadata.name.as_deref()
                 && nm.len() > prefix_len
                 && nm.starts_with(ctx.name)
@@ -269,7 +267,7 @@ pub(crate) fn delete_pod(
         return true;
     }
     b.push(Action::new(ActionKind::DeletePod, Some(p.name), Some(p.revision), reason.clone()));
-    if let Some(id) = p.instance_id {
+    if let Some(id) = p.instance_id() {
         for pvc in pvcs {
             if pvc
                 .metadata

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Node;
 use kruise_api::apps::common::{UpdatePriorityStrategy, UpdateScatterTerm};
 
-use super::pods::{PodInfo, Selector, State};
+use super::pods::{NODE_UNKNOWN, PodInfo, Selector, State};
 
 /// Keys shared by CS-52 (scale-in) and CS-58 (update), `first` = goes first.
 fn unscheduled_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
@@ -105,18 +105,36 @@ fn same_node_ranks(pods: &[PodInfo<'_>], group: &[usize]) -> Vec<f64> {
     let mut ranks = vec![0.0; pods.len()];
     let mut ids: std::collections::HashMap<&str, u32, std::hash::BuildHasherDefault<super::U64Hasher>> =
         std::collections::HashMap::default();
+    // Pods from a table carry an interned node id: mapped to a dense id through a vector
+    // instead of hashing the name.
+    let mut by_interned: Vec<u32> = Vec::new();
+    let mut dense = 0u32;
     let mut keyed: Vec<(u32, usize)> = Vec::with_capacity(group.len());
     for &i in group {
-        if let Some(n) =
-            pods[i].pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
-        {
-            let next = ids.len() as u32;
-            let id = *ids.entry(n).or_insert(next);
-            keyed.push((id, i));
+        let p = &pods[i];
+        if !p.scheduled {
+            continue;
         }
+        let id = if p.node != NODE_UNKNOWN {
+            let k = p.node as usize;
+            if by_interned.len() <= k {
+                by_interned.resize(k + 1, u32::MAX);
+            }
+            if by_interned[k] == u32::MAX {
+                by_interned[k] = dense;
+                dense += 1;
+            }
+            by_interned[k]
+        } else {
+            *ids.entry(p.node_name()).or_insert_with(|| {
+                dense += 1;
+                dense - 1
+            })
+        };
+        keyed.push((id, i));
     }
     // Counting sort by node id (stable: group order within a node).
-    let mut start = vec![0usize; ids.len() + 1];
+    let mut start = vec![0usize; dense as usize + 1];
     for &(id, _) in &keyed {
         start[id as usize + 1] += 1;
     }
@@ -156,7 +174,7 @@ fn spread_ranks(pods: &[PodInfo<'_>], group: &[usize], keys: &[String], nodes: &
     for key in keys {
         let mut buckets: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for &i in group {
-            let node = pods[i].pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default();
+            let node = pods[i].node_name();
             if let Some(v) = node_labels.get(node).and_then(|l| l.get(key)) {
                 buckets.entry(v.as_str()).or_default().push(i);
             }

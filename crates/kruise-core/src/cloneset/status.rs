@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kruise_api::apps::v1beta1::{CloneSetCondition, CloneSetStatus};
 use kruise_api::keys::cloneset_condition as cc;
 
-use super::pods::Selector;
+use super::pods::{PodInfo, Selector};
 use super::{Action, ActionKind, Builder, Ctx, Reason};
 
 /// CS-84 merge: same status and reason ⇒ untouched; same status ⇒ replaced keeping
@@ -44,6 +44,37 @@ fn condition(
     }
 }
 
+/// CS-82 pod counters, accumulated while the pods are claimed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Active claimed pods.
+    pub replicas: i32,
+    /// Of which `updateReady`.
+    pub ready: i32,
+    /// Of which available.
+    pub available: i32,
+    /// On the update revision.
+    pub updated: i32,
+    /// On the update revision and `updateReady`.
+    pub updated_ready: i32,
+    /// On the update revision and available.
+    pub updated_available: i32,
+}
+
+impl Counts {
+    /// Counts one pod.
+    #[inline]
+    pub fn add(&mut self, p: &PodInfo<'_>) {
+        let (r, a, u) = (i32::from(p.update_ready), i32::from(p.available), i32::from(p.is_update));
+        self.replicas += 1;
+        self.ready += r;
+        self.available += a;
+        self.updated += u;
+        self.updated_ready += u & r;
+        self.updated_available += u & a;
+    }
+}
+
 /// CS-82..CS-86: fills `b.plan.status` and pushes `UpdateStatus` when it must be written.
 pub fn status(ctx: &Ctx<'_>, selector: &Selector, b: &mut Builder) {
     let cs = ctx.cs;
@@ -59,16 +90,10 @@ pub fn status(ctx: &Ctx<'_>, selector: &Selector, b: &mut Builder) {
         conditions: old.conditions.clone(),
         ..Default::default()
     };
-    for p in &ctx.pods {
-        s.replicas += 1;
-        s.ready_replicas += i32::from(p.update_ready);
-        s.available_replicas += i32::from(p.available);
-        if p.is_update {
-            s.updated_replicas += 1;
-            s.updated_ready_replicas += i32::from(p.update_ready);
-            s.updated_available_replicas += i32::from(p.available);
-        }
-    }
+    let c = &ctx.tally.status;
+    (s.replicas, s.ready_replicas, s.available_replicas) = (c.replicas, c.ready, c.available);
+    (s.updated_replicas, s.updated_ready_replicas, s.updated_available_replicas) =
+        (c.updated, c.updated_ready, c.updated_available);
     s.expected_updated_replicas =
         if cs.spec.update_strategy.rolling_update.is_none() { r } else { r - ctx.limits.partition };
     // CS-83.

@@ -70,13 +70,22 @@ impl W {
     fn rev2(&self) -> String {
         self.revs[1].metadata.name.clone().unwrap_or_default()
     }
+    /// Plans from the pods as a slice and, when their names are distinct, from a
+    /// [`PodTable`] of the same pods; the two plans must be identical.
     fn plan(&self) -> Plan {
-        plan(&self.input()).expect("plan")
+        let p = plan(&self.input()).expect("plan");
+        if let Ok(table) = PodTable::from_pods(&self.cs, self.pods.iter().cloned())
+            && table.len() == self.pods.len()
+        {
+            let q = plan(&Input { pods: (&table).into(), ..self.input() }).expect("plan from a table");
+            assert_eq!(p, q, "the plan from a PodTable differs from the plan from the slice");
+        }
+        p
     }
     fn input(&self) -> Input<'_> {
         Input {
             cloneset: &self.cs,
-            pods: &self.pods,
+            pods: (&self.pods).into(),
             pvcs: &self.pvcs,
             revisions: &self.revs,
             nodes: &[],

@@ -29,8 +29,9 @@ pub(crate) fn grace_seconds(ctx: &Ctx<'_>) -> i32 {
 /// CS-56.
 pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     // Step 1: refresh.
+    // Only the pods the refresh can act on (Tally::refresh), in pod order.
     let mut modified = false;
-    for p in &ctx.pods {
+    for p in ctx.tally.refresh.iter().map(|&i| &ctx.pods[i]) {
         let complete = refresh_in_place(ctx, p, b);
         modified |= refresh_lifecycle(ctx, p, complete, b);
         if !p.has_template_hash && !p.revision.is_empty() {
@@ -47,7 +48,11 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     }
     // Step 2.
     let ru = ctx.cs.spec.update_strategy.rolling_update.as_ref();
+    let all_updated = ctx.tally.status.updated == ctx.tally.status.replicas;
     if ctx.cs.is_on_delete() || ru.is_some_and(|r| r.paused) {
+        if all_updated {
+            return;
+        }
         let reason = if ctx.cs.is_on_delete() { Reason::OnDelete } else { Reason::Paused };
         for p in ctx.pods.iter().filter(|p| !p.is_update) {
             b.hold(p.name, reason.clone());
@@ -58,6 +63,9 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     let d = ctx.diffs(false);
     let partition = ctx.limits.partition;
     if d.update_num == 0 {
+        if all_updated {
+            return;
+        }
         for p in ctx.pods.iter().filter(|p| !p.is_update) {
             b.hold(p.name, Reason::Partition { partition });
         }
@@ -85,12 +93,17 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     // CS-62.
     let want = d.update_num.unsigned_abs() as usize;
     let umax = d.update_max_unavailable;
-    let mut unavail = pods.iter().filter(|p| !p.available).count() as i32;
+    let st = &ctx.tally.status;
+    let mut unavail = st.replicas - st.available;
+    // Forward, the target is the update revision, whose pods `is_update` marks (CS-31).
     let target_short = super::short_hash(&target_name);
-    let target_unavail = pods
-        .iter()
-        .filter(|p| !p.available && revision_matches_short(p.revision, &target_name, target_short))
-        .count() as i32;
+    let target_unavail = if forward {
+        st.updated - st.updated_available
+    } else {
+        pods.iter()
+            .filter(|p| !p.available && revision_matches_short(p.revision, &target_name, target_short))
+            .count() as i32
+    };
     let mut n = 0usize;
     for &i in cands.iter().take(want) {
         if target_unavail + n as i32 >= umax {

@@ -58,7 +58,7 @@ impl Cluster {
         let exp = Expectations::new();
         let input = Input {
             cloneset: &self.cs,
-            pods: &pods,
+            pods: (&pods).into(),
             pvcs: &[],
             revisions: &revs,
             nodes: &[],

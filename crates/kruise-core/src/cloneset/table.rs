@@ -1,0 +1,514 @@
+//! [`PodTable`]: a CloneSet's pods with their planning facts computed once per pod version,
+//! for adapters that keep a cache and plan often; and [`Pods`], how [`Input`](super::Input)
+//! receives pods (a plain slice or a table).
+//!
+//! Why: every plan must look at every pod (the status counters, CS-82, and the diff,
+//! CS-37..CS-41, need readiness and revision of all of them). Read from k8s-openapi `Pod`s,
+//! those few facts are spread over a dozen separate heap allocations per pod (the label map's
+//! nodes and strings, the conditions, the owner references), and at 100k pods nearly every
+//! read misses the cache (docs/performance.md). A table extracts the facts when a pod changes
+//! (one watch event, O(labels + annotations + conditions + log n)) into a compact row, so a
+//! plan scans rows in name order and touches a `Pod` only for the pods an action or a hold
+//! concerns. Plans from a table and from the same pods as a slice are identical (tested by
+//! `table_and_slice_plans_agree` and the property tests).
+//!
+//! The claim facts (owned by this CloneSet, controlled, orphan, matching the selector; CS-24)
+//! depend on the CloneSet's uid, name and selector; the table records the ones it computed
+//! them for. [`PodTable::retarget`] recomputes them after a selector change; a plan given a
+//! table built for other values recomputes them itself from the pods (slower, same result).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use kruise_api::apps::v1beta1::CloneSet;
+use kruise_api::keys;
+
+use super::pods::{Selector, State, parse_deletion_cost};
+
+/// How [`Input`](super::Input) receives the pods: a slice (facts are computed per plan,
+/// O(n) reads of each pod) or a [`PodTable`] (facts precomputed; a plan reads one compact
+/// row per pod).
+#[derive(Clone, Copy, Debug)]
+pub enum Pods<'a> {
+    /// Pods in any order (sorted by name inside the plan when needed).
+    Slice(&'a [Pod]),
+    /// A table kept by the adapter.
+    Table(&'a PodTable),
+}
+
+impl<'a> From<&'a [Pod]> for Pods<'a> {
+    fn from(p: &'a [Pod]) -> Self {
+        Pods::Slice(p)
+    }
+}
+
+impl<'a> From<&'a Vec<Pod>> for Pods<'a> {
+    fn from(p: &'a Vec<Pod>) -> Self {
+        Pods::Slice(p.as_slice())
+    }
+}
+
+impl<'a, const N: usize> From<&'a [Pod; N]> for Pods<'a> {
+    fn from(p: &'a [Pod; N]) -> Self {
+        Pods::Slice(p.as_slice())
+    }
+}
+
+impl<'a> From<&'a PodTable> for Pods<'a> {
+    fn from(t: &'a PodTable) -> Self {
+        Pods::Table(t)
+    }
+}
+
+impl<'a> Pods<'a> {
+    /// Number of pods.
+    pub fn len(&self) -> usize {
+        match self {
+            Pods::Slice(s) => s.len(),
+            Pods::Table(t) => t.len(),
+        }
+    }
+
+    /// True when there are no pods.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every pod (slice order, or name order for a table).
+    pub fn iter(&self) -> impl Iterator<Item = &'a Pod> + 'a {
+        let (s, t): (&'a [Pod], Option<&'a PodTable>) = match *self {
+            Pods::Slice(s) => (s, None),
+            Pods::Table(t) => (&[], Some(t)),
+        };
+        s.iter().chain(t.into_iter().flat_map(|t| t.rows.values().map(|r| &*r.pod)))
+    }
+
+    /// The pod named `name`: O(log n) for a table, O(n) for a slice.
+    pub fn get(&self, name: &str) -> Option<&'a Pod> {
+        match *self {
+            Pods::Slice(s) => s.iter().find(|p| p.metadata.name.as_deref() == Some(name)),
+            Pods::Table(t) => t.get(name),
+        }
+    }
+}
+
+/// What one pod says about itself, independent of any CloneSet (CS-31, CS-34, CS-35, CS-77).
+/// Computed once per pod version: O(labels + annotations + conditions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// creationTimestamp.
+    pub created: Option<Timestamp>,
+    /// Ready lastTransitionTime.
+    pub ready_since: Option<Timestamp>,
+    /// `controller.kubernetes.io/pod-deletion-cost` (invalid ⇒ 0).
+    pub deletion_cost: i32,
+    /// Lifecycle state label.
+    pub state: State,
+    /// `Pending 0 < Unknown 1 < Running 2` (others 0).
+    pub phase_rank: u8,
+    /// Phase `Running`.
+    pub running: bool,
+    /// Ready condition True.
+    pub ready: bool,
+    /// `InPlaceUpdateReady` absent or True.
+    pub inplace_ready_ok: bool,
+    /// `InPlaceUpdateReady` True with empty reason and message.
+    pub inplace_ready_clean: bool,
+    /// `spec.nodeName` set.
+    pub scheduled: bool,
+    /// Carries the `specified-delete` label.
+    pub specified_label: bool,
+    /// Carries the in-place grace annotation (either key).
+    pub has_grace: bool,
+    /// Carries the in-place state annotation (either key).
+    pub has_state: bool,
+    /// Carries `pod-template-hash`.
+    pub has_template_hash: bool,
+    /// CS-24: phase not Succeeded/Failed and no deletionTimestamp.
+    pub active: bool,
+    /// Has a deletionTimestamp.
+    pub terminating: bool,
+}
+
+/// [`Facts`] plus the borrowed strings the caller may keep or intern.
+pub(crate) struct Scanned<'p> {
+    pub facts: Facts,
+    pub name: &'p str,
+    pub revision: &'p str,
+    pub node: &'p str,
+}
+
+impl Facts {
+    /// One pass over labels, annotations and conditions.
+    pub fn scan(pod: &Pod) -> Scanned<'_> {
+        let m = &pod.metadata;
+        let (mut revision, mut state_label, mut specified, mut has_template_hash) = ("", None, false, false);
+        for (k, v) in m.labels.iter().flatten() {
+            match k.as_str() {
+                keys::CONTROLLER_REVISION_HASH => revision = v.as_str(),
+                keys::LIFECYCLE_STATE => state_label = Some(v.as_str()),
+                keys::SPECIFIED_DELETE => specified = true,
+                keys::POD_TEMPLATE_HASH => has_template_hash = true,
+                _ => {}
+            }
+        }
+        let (mut has_grace, mut has_state, mut deletion_cost) = (false, false, 0);
+        for (k, v) in m.annotations.iter().flatten() {
+            match k.as_str() {
+                keys::INPLACE_UPDATE_GRACE | keys::INPLACE_UPDATE_GRACE_LEGACY => has_grace = true,
+                keys::INPLACE_UPDATE_STATE | keys::INPLACE_UPDATE_STATE_LEGACY => has_state = true,
+                keys::POD_DELETION_COST => deletion_cost = parse_deletion_cost(v).unwrap_or(0),
+                _ => {}
+            }
+        }
+        let status = pod.status.as_ref();
+        let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or_default();
+        let (mut ready, mut ready_since, mut inplace_ready_ok, mut inplace_ready_clean) =
+            (false, None, true, false);
+        for c in status.and_then(|s| s.conditions.as_deref()).unwrap_or_default() {
+            if c.type_ == keys::CONDITION_READY {
+                ready = c.status == "True";
+                ready_since = c.last_transition_time.as_ref().map(|t| t.0);
+            } else if c.type_ == keys::INPLACE_UPDATE_READY {
+                inplace_ready_ok = c.status == "True";
+                inplace_ready_clean = inplace_ready_ok
+                    && c.reason.as_deref().unwrap_or_default().is_empty()
+                    && c.message.as_deref().unwrap_or_default().is_empty();
+            }
+        }
+        let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default();
+        let terminating = m.deletion_timestamp.is_some();
+        Scanned {
+            facts: Facts {
+                created: m.creation_timestamp.as_ref().map(|t| t.0),
+                ready_since,
+                deletion_cost,
+                state: State::parse(state_label),
+                phase_rank: match phase {
+                    "Unknown" => 1,
+                    "Running" => 2,
+                    _ => 0,
+                },
+                running: phase == "Running",
+                ready,
+                inplace_ready_ok,
+                inplace_ready_clean,
+                scheduled: !node.is_empty(),
+                specified_label: specified,
+                has_grace,
+                has_state,
+                has_template_hash,
+                active: phase != "Succeeded" && phase != "Failed" && !terminating,
+                terminating,
+            },
+            name: m.name.as_deref().unwrap_or_default(),
+            revision,
+            node,
+        }
+    }
+}
+
+/// CS-24 facts relating a pod to one CloneSet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Claim {
+    /// Some owner reference names this CloneSet and no other owner controls the pod.
+    pub listed: bool,
+    /// The controller owner reference is this CloneSet.
+    pub controlled: bool,
+    /// No owner reference is a controller.
+    pub orphan: bool,
+    /// The labels match the CloneSet's selector.
+    pub matches: bool,
+}
+
+/// Who the claim facts are relative to: the CloneSet's uid, name and canonical selector.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Owner {
+    uid: Option<String>,
+    name: Option<String>,
+    selector: Option<String>,
+}
+
+impl Owner {
+    pub fn of(cs: &CloneSet) -> (Self, Option<Selector>) {
+        let sel = cs.spec.selector.as_ref().and_then(|s| Selector::parse(s, "spec.selector").ok());
+        let owner = Self {
+            uid: cs.metadata.uid.clone().filter(|u| !u.is_empty()),
+            name: cs.metadata.name.clone(),
+            selector: sel.as_ref().map(Selector::to_canonical),
+        };
+        (owner, sel)
+    }
+
+    /// True when the claim facts computed for `self` hold for this CloneSet and selector.
+    pub fn same(&self, cs: &CloneSet, selector_canonical: &str) -> bool {
+        self.uid.as_deref() == cs.metadata.uid.as_deref().filter(|u| !u.is_empty())
+            && self.name.as_deref() == cs.metadata.name.as_deref()
+            && self.selector.as_deref() == Some(selector_canonical)
+    }
+}
+
+/// CS-24: how `pod` relates to the CloneSet (`uid` or, without one, kind and name) and its
+/// selector. O(owner references + selector requirements).
+pub(crate) fn claim(pod: &Pod, uid: Option<&str>, name: Option<&str>, selector: Option<&Selector>) -> Claim {
+    let (mut listed, mut controlled, mut other_controller) = (false, false, false);
+    for r in pod.metadata.owner_references.iter().flatten() {
+        let ours = match uid {
+            Some(u) if !u.is_empty() => r.uid == u,
+            _ => r.kind == "CloneSet" && Some(r.name.as_str()) == name,
+        };
+        listed |= ours;
+        if r.controller == Some(true) {
+            if ours {
+                controlled = true;
+            } else {
+                other_controller = true;
+            }
+        }
+    }
+    let matches = selector.is_some_and(|s| pod.metadata.labels.as_ref().is_some_and(|l| s.matches(l)));
+    Claim {
+        listed: listed && !other_controller,
+        controlled,
+        orphan: !controlled && !other_controller,
+        matches,
+    }
+}
+
+/// Interned strings with reference counts (revision labels, node names): a handful of distinct
+/// values shared by many pods, so a plan compares ids and hot strings instead of each pod's
+/// own copy.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Interner {
+    strings: Vec<(Arc<str>, u32)>,
+    ids: BTreeMap<Arc<str>, u32>,
+    free: Vec<u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            self.strings[id as usize].1 += 1;
+            return id;
+        }
+        let s: Arc<str> = Arc::from(s);
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.strings[id as usize] = (s.clone(), 1);
+                id
+            }
+            None => {
+                self.strings.push((s.clone(), 1));
+                (self.strings.len() - 1) as u32
+            }
+        };
+        self.ids.insert(s, id);
+        id
+    }
+
+    fn release(&mut self, id: u32) {
+        let e = &mut self.strings[id as usize];
+        e.1 -= 1;
+        if e.1 == 0 {
+            self.ids.remove(&*e.0);
+            e.0 = Arc::from("");
+            self.free.push(id);
+        }
+    }
+
+    pub fn get(&self, id: u32) -> &str {
+        &self.strings[id as usize].0
+    }
+
+    /// Number of ids handed out (live or free).
+    pub fn capacity(&self) -> usize {
+        self.strings.len()
+    }
+}
+
+/// One pod of a [`PodTable`].
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    pub pod: Arc<Pod>,
+    pub facts: Facts,
+    pub claim: Claim,
+    /// Interned `controller-revision-hash` label.
+    pub revision: u32,
+    /// Interned `spec.nodeName` (`""` when unscheduled).
+    pub node: u32,
+}
+
+/// A CloneSet's pods with their planning facts, kept up to date by the adapter (one
+/// [`upsert`](Self::upsert) or [`remove`](Self::remove) per watch event) and passed to
+/// [`plan`](super::plan) as `Input { pods: (&table).into(), .. }`.
+///
+/// Costs, n pods: `upsert` O(labels + annotations + conditions + log n); `remove` O(log n);
+/// [`from_pods`](Self::from_pods) O(total pod size + n log n); memory about 250 bytes per pod
+/// beyond the shared `Arc<Pod>`. Pods without a name are rejected (they cannot be planned for).
+///
+/// ```
+/// use kruise_core::cloneset::{PodTable, fixtures};
+///
+/// let cs = fixtures::cloneset("web", 3, "nginx:1");
+/// let rev = fixtures::revision_name_of(&cs);
+/// let mut table = PodTable::new(&cs);
+/// table.upsert(fixtures::pod(&cs, "a", &rev).build())?;
+/// table.upsert(fixtures::pod(&cs, "b", &rev).build())?;
+/// assert_eq!(table.len(), 2);
+/// assert!(table.remove("web-a").is_some());
+/// assert_eq!(table.names().collect::<Vec<_>>(), ["web-b"]);
+/// # Ok::<(), kruise_core::cloneset::UnnamedPod>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PodTable {
+    owner: Owner,
+    selector: Option<Selector>,
+    pub(crate) rows: BTreeMap<String, Row>,
+    pub(crate) revisions: Interner,
+    pub(crate) nodes: Interner,
+}
+
+/// A pod a [`PodTable`] cannot hold.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("metadata.name: required (a pod without a name cannot be planned for)")]
+pub struct UnnamedPod;
+
+impl PodTable {
+    /// An empty table for `cloneset` (its uid, name and selector fix the claim facts).
+    pub fn new(cloneset: &CloneSet) -> Self {
+        let (owner, selector) = Owner::of(cloneset);
+        Self { owner, selector, ..Self::default() }
+    }
+
+    /// A table holding `pods` (a later pod of the same name replaces an earlier one).
+    pub fn from_pods<P: Into<Arc<Pod>>>(
+        cloneset: &CloneSet,
+        pods: impl IntoIterator<Item = P>,
+    ) -> Result<Self, UnnamedPod> {
+        let mut t = Self::new(cloneset);
+        for p in pods {
+            t.upsert(p)?;
+        }
+        Ok(t)
+    }
+
+    /// Adds `pod` or replaces the pod of the same name. O(pod size + log n).
+    pub fn upsert(&mut self, pod: impl Into<Arc<Pod>>) -> Result<(), UnnamedPod> {
+        let pod = pod.into();
+        let name = pod.metadata.name.as_deref().filter(|n| !n.is_empty()).ok_or(UnnamedPod)?;
+        let s = Facts::scan(&pod);
+        let claim =
+            claim(&pod, self.owner.uid.as_deref(), self.owner.name.as_deref(), self.selector.as_ref());
+        let revision = self.revisions.intern(s.revision);
+        let node = self.nodes.intern(s.node);
+        let row = Row { facts: s.facts, claim, revision, node, pod: pod.clone() };
+        if let Some(old) = self.rows.get_mut(name) {
+            let old = std::mem::replace(old, row);
+            self.revisions.release(old.revision);
+            self.nodes.release(old.node);
+        } else {
+            self.rows.insert(name.to_owned(), row);
+        }
+        Ok(())
+    }
+
+    /// Removes the pod named `name` and returns it. O(log n).
+    pub fn remove(&mut self, name: &str) -> Option<Arc<Pod>> {
+        let row = self.rows.remove(name)?;
+        self.revisions.release(row.revision);
+        self.nodes.release(row.node);
+        Some(row.pod)
+    }
+
+    /// Recomputes the claim facts when `cloneset`'s uid, name or selector differ from those
+    /// the table was built for (O(n) then, O(1) otherwise).
+    pub fn retarget(&mut self, cloneset: &CloneSet) {
+        let (owner, selector) = Owner::of(cloneset);
+        if owner == self.owner {
+            return;
+        }
+        for row in self.rows.values_mut() {
+            row.claim = claim(&row.pod, owner.uid.as_deref(), owner.name.as_deref(), selector.as_ref());
+        }
+        self.owner = owner;
+        self.selector = selector;
+    }
+
+    /// The pod named `name`. O(log n).
+    pub fn get(&self, name: &str) -> Option<&Pod> {
+        self.rows.get(name).map(|r| &*r.pod)
+    }
+
+    /// Number of pods.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when the table holds no pod.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Pod names in ascending order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.rows.keys().map(String::as_str)
+    }
+
+    /// Pods by name ascending.
+    pub fn pods(&self) -> impl Iterator<Item = &Arc<Pod>> {
+        self.rows.values().map(|r| &r.pod)
+    }
+
+    pub(crate) fn owner(&self) -> &Owner {
+        &self.owner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloneset::fixtures::{self, pod};
+
+    #[test]
+    fn interned_strings_are_released_with_their_last_pod() {
+        let cs = fixtures::cloneset("web", 3, "nginx:1");
+        let (r1, r2) = ("web-rev1", "web-rev2");
+        let mut t = PodTable::new(&cs);
+        t.upsert(pod(&cs, "a", r1).build()).unwrap();
+        t.upsert(pod(&cs, "b", r1).build()).unwrap();
+        assert_eq!(t.revisions.ids.len(), 1);
+        t.upsert(pod(&cs, "a", r2).build()).unwrap();
+        assert_eq!(t.revisions.ids.len(), 2);
+        t.remove("web-b");
+        assert_eq!(t.revisions.ids.len(), 1, "rev1 is no longer referenced");
+        assert_eq!(t.revisions.get(t.rows["web-a"].revision), r2);
+        // The freed id is reused.
+        t.upsert(pod(&cs, "c", r1).build()).unwrap();
+        assert_eq!(t.revisions.capacity(), 2);
+    }
+
+    #[test]
+    fn cs_24_unnamed_pods_are_rejected_with_the_field() {
+        let cs = fixtures::cloneset("web", 3, "nginx:1");
+        let mut p = pod(&cs, "x", "web-rev1").build();
+        p.metadata.name = None;
+        let e = PodTable::new(&cs).upsert(p).unwrap_err();
+        assert!(e.to_string().starts_with("metadata.name: required"));
+    }
+
+    #[test]
+    fn cs_24_retarget_recomputes_selector_matches() {
+        let cs = fixtures::cloneset("web", 3, "nginx:1");
+        let mut t = PodTable::new(&cs);
+        t.upsert(pod(&cs, "a", "web-rev1").build()).unwrap();
+        assert!(t.rows["web-a"].claim.matches);
+        let mut other = cs.clone();
+        other.spec.selector.as_mut().unwrap().match_labels =
+            Some([("app".to_owned(), "other".to_owned())].into());
+        t.retarget(&other);
+        assert!(!t.rows["web-a"].claim.matches);
+        assert!(t.rows["web-a"].claim.controlled);
+    }
+}

@@ -5,7 +5,6 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::intstr;
 
-use super::pods::{PodInfo, State};
 use super::types::PlanError;
 
 /// CS-36: the absolute numbers `P`, `S`, `U`, `SU`.
@@ -138,25 +137,29 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Counts `pod`, on the new side when `new` (the scale or the plain update predicate).
-    #[inline]
-    pub fn add(&mut self, pod: &PodInfo<'_>, new: bool) {
-        let (n, o) = (i32::from(new), i32::from(!new));
-        self.len += 1;
-        self.old_count += o;
-        if pod.state == State::PreparingDelete {
-            self.pre_del_new += n;
-            self.pre_del_old += o;
+    /// Counts `n` pods alike: in PreparingDelete or not, specified for deletion, available,
+    /// on the new side when `new` (the scale or the plain update predicate).
+    pub fn add_n(&mut self, pre_deleting: bool, specified_delete: bool, available: bool, new: bool, n: i32) {
+        let side = |new_side: &mut i32, old_side: &mut i32| {
+            if new {
+                *new_side += n;
+            } else {
+                *old_side += n;
+            }
+        };
+        self.len += n;
+        if !new {
+            self.old_count += n;
+        }
+        if pre_deleting {
+            side(&mut self.pre_del_new, &mut self.pre_del_old);
             return;
         }
-        self.active_new += n;
-        self.active_old += o;
-        if pod.specified_delete {
-            self.to_del_new += n;
-            self.to_del_old += o;
-        } else if !pod.available {
-            self.unavail_new += n;
-            self.unavail_old += o;
+        side(&mut self.active_new, &mut self.active_old);
+        if specified_delete {
+            side(&mut self.to_del_new, &mut self.to_del_old);
+        } else if !available {
+            side(&mut self.unavail_new, &mut self.unavail_old);
         }
     }
 }

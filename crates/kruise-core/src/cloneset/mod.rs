@@ -46,7 +46,7 @@ pub use types::{
 };
 pub use v1alpha1::CloneSetV1Alpha1Reconciler;
 
-use pods::{NODE_UNKNOWN, PodEnv, PodInfo, Selector};
+use pods::{Derived, NODE_UNKNOWN, PodEnv, PodInfo, Selector};
 use revision::Revisions;
 use table::{Claim, Facts};
 
@@ -57,8 +57,10 @@ pub(crate) struct Ctx<'a> {
     pub name: &'a str,
     pub limits: Limits,
     pub revs: Revisions,
-    /// Active, claimed pods, by name ascending (CS-24, CS-91).
-    pub pods: Vec<PodInfo<'a>>,
+    /// Active, claimed pods, by name ascending (CS-24, CS-91); see [`Ctx::pods`].
+    pods: std::cell::OnceCell<Vec<PodInfo<'a>>>,
+    /// Table rows admitted by the claim pass, not yet turned into [`PodInfo`]s.
+    deferred: Option<Deferred<'a>>,
     /// Inactive owned pods (CS-24), by name.
     pub inactive: Vec<&'a Pod>,
     pub lifecycle: Option<&'a Lifecycle>,
@@ -71,7 +73,6 @@ pub(crate) struct Ctx<'a> {
 /// (CS-37), the status counters (CS-82), the pods the update refresh may act on (CS-56
 /// step 1), the pods specified for deletion or in PreparingDelete (CS-42 step 1), and the
 /// revisions pods are on (CS-32). O(1) per pod, plus the listed pods.
-#[derive(Default)]
 pub(crate) struct Tally<'a> {
     /// CS-37 counters with the scale predicate (`is_update_scale`).
     pub scale: diff::Counts,
@@ -91,42 +92,177 @@ pub(crate) struct Tally<'a> {
     /// Revision labels of the pods (CS-32).
     pub revisions: BTreeSet<&'a str>,
     last_revision: Option<&'a str>,
+    /// Pods per combination of six facts (see `add`).
+    buckets: [u32; 64],
+}
+
+impl Default for Tally<'_> {
+    fn default() -> Self {
+        Self {
+            scale: diff::Counts::default(),
+            plain: diff::Counts::default(),
+            status: status::Counts::default(),
+            specified: Vec::new(),
+            pre_deleting: Vec::new(),
+            num_to_delete: 0,
+            refresh: Vec::new(),
+            revisions: BTreeSet::new(),
+            last_revision: None,
+            buckets: [0; 64],
+        }
+    }
 }
 
 impl<'a> Tally<'a> {
-    /// Counts pod number `i`.
-    #[inline]
-    fn add(&mut self, i: usize, p: &PodInfo<'a>) {
-        self.scale.add(p, p.is_update_scale);
-        self.plain.add(p, p.is_update);
-        self.status.add(p);
-        let pre_deleting = p.state == State::PreparingDelete;
-        if p.specified_delete {
-            self.specified.push(i);
+    /// Counts pod number `i`. O(1), plus the pushes for the few pods a step will visit.
+    #[inline(always)]
+    fn add(&mut self, i: usize, f: &Facts, d: &Derived, revision: &'a str) {
+        let pre_deleting = f.state == State::PreparingDelete;
+        // One increment per pod: the counters are sums over these six bits (see finish).
+        let key = usize::from(d.is_update)
+            | usize::from(d.is_update_scale) << 1
+            | usize::from(pre_deleting) << 2
+            | usize::from(d.specified_delete) << 3
+            | usize::from(d.available) << 4
+            | usize::from(d.update_ready) << 5;
+        self.buckets[key] += 1;
+        if d.specified_delete || pre_deleting {
+            self.num_to_delete += 1;
+            if d.specified_delete {
+                self.specified.push(i);
+            }
+            if pre_deleting {
+                self.pre_deleting.push(i);
+            }
         }
-        if pre_deleting {
-            self.pre_deleting.push(i);
-        }
-        self.num_to_delete += i32::from(p.specified_delete || pre_deleting);
         // The conditions under which refresh_in_place, refresh_lifecycle or the template-hash
         // fix can do anything (update.rs).
         let lifecycle_moves = matches!(
-            p.state,
+            f.state,
             State::PreparingNormal | State::PreparingUpdate | State::Updating | State::Updated
         );
-        if p.has_grace
-            || !(p.inplace_ready_clean && p.state != State::Updating)
+        if f.has_grace
+            || !(f.inplace_ready_clean && f.state != State::Updating)
             || lifecycle_moves
-            || (!p.has_template_hash && !p.revision.is_empty())
+            || (!f.has_template_hash && !revision.is_empty())
         {
             self.refresh.push(i);
         }
         // Pods of one revision share the interned string in a table: compare addresses first.
-        let same = self.last_revision.is_some_and(|l| std::ptr::eq(l, p.revision) || l == p.revision);
+        let same = self.last_revision.is_some_and(|l| std::ptr::eq(l, revision) || l == revision);
         if !same {
-            self.revisions.insert(p.revision);
-            self.last_revision = Some(p.revision);
+            self.revisions.insert(revision);
+            self.last_revision = Some(revision);
         }
+    }
+
+    /// Completes the counters after the last pod: O(64).
+    fn finish(&mut self) {
+        for (key, &n) in self.buckets.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let bit = |b: usize| key & (1 << b) != 0;
+            let n = n as i32;
+            let (is_update, is_update_scale, pre_del, specified, available, update_ready) =
+                (bit(0), bit(1), bit(2), bit(3), bit(4), bit(5));
+            self.plain.add_n(pre_del, specified, available, is_update, n);
+            self.scale.add_n(pre_del, specified, available, is_update_scale, n);
+            self.status.add_n(update_ready, available, is_update, n);
+        }
+    }
+}
+
+/// CS-24 for one pod: what the claim pass does with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admission {
+    /// Active and controlled by this CloneSet.
+    Claimed,
+    /// Active, to be adopted (orphan matching the selector, or owned but not controlled).
+    Adopt,
+    /// Controlled but no longer matching the selector: released (unless the CloneSet is
+    /// being deleted).
+    Release,
+    /// Owned but finished or terminating.
+    Inactive,
+    /// Not ours.
+    Ignore,
+}
+
+/// CS-24 from the pod's facts and its claim facts. O(1).
+#[inline(always)]
+fn admission(f: &Facts, c: Claim, deleting: bool) -> Admission {
+    if !c.listed {
+        // Foreign or controlled by someone else; orphans matching the selector are adopted.
+        return if c.orphan && !f.terminating && !deleting && c.matches && f.active {
+            Admission::Adopt
+        } else {
+            Admission::Ignore
+        };
+    }
+    if !f.active {
+        return Admission::Inactive;
+    }
+    if c.controlled && !c.matches {
+        return if deleting { Admission::Ignore } else { Admission::Release };
+    }
+    if !c.controlled {
+        if !c.matches || f.terminating || deleting {
+            return Admission::Ignore;
+        }
+        return Admission::Adopt;
+    }
+    Admission::Claimed
+}
+
+/// A [`PodTable`] the claim pass went through, and what turning its admitted rows into
+/// [`PodInfo`]s needs (the same admission, `podsToDelete` marks and revision tests).
+struct Deferred<'a> {
+    table: &'a PodTable,
+    env: PodEnv,
+    in_sync: bool,
+    uid: Option<&'a str>,
+    name: &'a str,
+    selector: Selector,
+    deleting: bool,
+    listed_rows: Vec<*const table::Row>,
+    is_update_of: Vec<u8>,
+    count: usize,
+}
+
+impl<'a> Ctx<'a> {
+    /// Active, claimed pods, by name ascending (CS-24, CS-91). From a table, the records are
+    /// built on first use by a second walk of the table, O(n): a plan whose counters show
+    /// nothing to do never builds them.
+    pub fn pods(&self) -> &[PodInfo<'a>] {
+        self.pods.get_or_init(|| {
+            let Some(d) = &self.deferred else { return Vec::new() };
+            let mut out = Vec::with_capacity(d.count);
+            for row in d.table.rows.iter() {
+                let pname = &*row.name;
+                let c = if d.in_sync {
+                    row.claim
+                } else {
+                    table::claim(&row.pod, d.uid, Some(d.name), Some(&d.selector))
+                };
+                if !matches!(admission(&row.facts, c, d.deleting), Admission::Claimed | Admission::Adopt) {
+                    continue;
+                }
+                let listed = !d.listed_rows.is_empty()
+                    && d.listed_rows.binary_search(&(row as *const table::Row)).is_ok();
+                let revision = d.table.revisions.get(row.revision);
+                let is_update = d.is_update_of[row.revision as usize] == 1;
+                out.push(PodInfo::from_facts(
+                    &row.pod, pname, revision, row.node, &row.facts, &d.env, listed, is_update,
+                ));
+            }
+            out
+        })
+    }
+
+    /// Number of active, claimed pods (without building their records).
+    pub fn len(&self) -> usize {
+        self.tally.status.replicas as usize
     }
 }
 
@@ -302,46 +438,39 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     let env = PodEnv {
         now: input.now,
         min_ready_seconds: cs.spec.min_ready_seconds,
-        update_revision: revs.update_name(),
-        update_short: short_hash(revs.update_name()),
+        update_revision: revs.update_name().to_owned(),
+        update_short: short_hash(revs.update_name()).to_owned(),
         preparing_update_as_update: input.features.preparing_update_as_update,
     };
     let deleting = cs.metadata.deletion_timestamp.is_some();
-    let mut active = Vec::with_capacity(input.pods.len());
+    let mut active = Vec::new();
     let mut inactive = Vec::new();
     let mut claim_actions = Vec::new();
     let mut tally = Tally::default();
+    let mut deferred = None;
     // CS-24 for one pod, given its facts and claim; returns whether it is active and claimed.
     let mut admit = |pod: &'a Pod, name: &str, f: &Facts, c: Claim| -> bool {
-        if !c.listed {
-            // Foreign or controlled by someone else; orphans matching the selector are adopted.
-            if c.orphan && !f.terminating && !deleting && c.matches && f.active {
+        match admission(f, c, deleting) {
+            Admission::Claimed => true,
+            Admission::Adopt => {
                 claim_actions.push(Action::new(ActionKind::AdoptPod, Some(name), None, Reason::Claim));
-                return true;
+                true
             }
-            return false;
-        }
-        if !f.active {
-            inactive.push(pod);
-            return false;
-        }
-        if c.controlled && !c.matches {
-            if !deleting {
+            Admission::Release => {
                 claim_actions.push(Action::new(ActionKind::ReleasePod, Some(name), None, Reason::Claim));
+                false
             }
-            return false;
-        }
-        if !c.controlled {
-            if !c.matches || f.terminating || deleting {
-                return false;
+            Admission::Inactive => {
+                inactive.push(pod);
+                false
             }
-            claim_actions.push(Action::new(ActionKind::AdoptPod, Some(name), None, Reason::Claim));
+            Admission::Ignore => false,
         }
-        true
     };
     let uid = cs.metadata.uid.as_deref();
     match input.pods {
         Pods::Slice(pods) => {
+            active.reserve(pods.len());
             let mut order: Vec<&Pod> = pods.iter().collect();
             // Adapters usually list by name already: an O(n) check avoids the sort.
             if !order.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
@@ -369,7 +498,8 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                         listed,
                         is_update,
                     );
-                    tally.add(active.len(), &p);
+                    let d = Derived::of(&s.facts, &env, listed, is_update);
+                    tally.add(active.len(), &s.facts, &d, s.revision);
                     active.push(p);
                 }
             }
@@ -387,7 +517,9 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
             listed_rows.sort_unstable();
             // The update test of CS-31 depends only on the interned revision label.
             let mut is_update_of: Vec<u8> = vec![2; t.revisions.capacity()];
-            for (pname, row) in &t.rows {
+            let mut count = 0usize;
+            for row in t.rows.iter() {
+                let pname = &*row.name;
                 let c = if in_sync {
                     row.claim
                 } else {
@@ -401,29 +533,34 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                     }
                     let listed = !listed_rows.is_empty()
                         && listed_rows.binary_search(&(row as *const table::Row)).is_ok();
-                    let p = PodInfo::from_facts(
-                        &row.pod,
-                        pname,
-                        revision,
-                        row.node,
-                        &row.facts,
-                        &env,
-                        listed,
-                        *memo == 1,
-                    );
-                    tally.add(active.len(), &p);
-                    active.push(p);
+                    let d = Derived::of(&row.facts, &env, listed, *memo == 1);
+                    tally.add(count, &row.facts, &d, revision);
+                    count += 1;
                 }
             }
+            deferred = Some(Deferred {
+                table: t,
+                env,
+                in_sync,
+                uid,
+                name,
+                selector: selector.clone(),
+                deleting,
+                listed_rows,
+                is_update_of,
+                count,
+            });
         }
     }
+    tally.finish();
     let ctx = Ctx {
         input,
         cs,
         name,
         limits,
         revs,
-        pods: active,
+        pods: if deferred.is_some() { std::cell::OnceCell::new() } else { std::cell::OnceCell::from(active) },
+        deferred,
         inactive,
         lifecycle: cs.spec.lifecycle.as_ref(),
         tally,
@@ -433,7 +570,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     let reuse = cs.spec.scale_strategy.enable_pvc_reuse;
     // Only built when there are PVCs to check (O(pods log pods)).
     let active_ids: BTreeSet<&str> = if !reuse && !input.pvcs.is_empty() {
-        ctx.pods.iter().filter_map(|p| p.instance_id()).collect()
+        ctx.pods().iter().filter_map(|p| p.instance_id()).collect()
     } else {
         BTreeSet::new()
     };
@@ -513,7 +650,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         synced = true;
         let modified = scale::scale(&ctx, &pvcs, &mut b);
         if modified {
-            for p in &ctx.pods {
+            for p in ctx.pods() {
                 if !p.is_update && !ctx.revs.sorted.is_empty() {
                     b.hold(p.name, Reason::ScaleFirst);
                 }
@@ -524,7 +661,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         // Ready pods still inside minReadySeconds: counted unavailable, waited for (CS-34).
         let m = cs.spec.min_ready_seconds;
         if m > 0 {
-            for p in ctx.pods.iter().filter(|p| p.update_ready && !p.available) {
+            for p in ctx.pods().iter().filter(|p| p.update_ready && !p.available) {
                 if matches!(p.state, State::None | State::Normal) {
                     b.hold(p.name, Reason::MinReadySeconds { seconds: m });
                 }
@@ -545,7 +682,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     let present: BTreeSet<&str> = if ptd.is_empty() {
         BTreeSet::new()
     } else {
-        ctx.pods.iter().filter(|p| p.listed).map(|p| p.name).collect()
+        ctx.pods().iter().filter(|p| p.listed).map(|p| p.name).collect()
     };
     if ptd.iter().any(|n| !present.contains(n.as_str())) {
         let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();
@@ -592,7 +729,7 @@ fn rv_expectations(ctx: &Ctx<'_>, timeout: Duration) -> Option<Option<Duration>>
     {
         return Some(Some(timeout - elapsed));
     }
-    for p in &ctx.pods {
+    for p in ctx.pods() {
         let m = &p.pod.metadata;
         if let Some(elapsed) = unsatisfied(m.uid.as_deref(), m.resource_version.as_deref()) {
             return Some(if elapsed < timeout { Some(timeout - elapsed) } else { None });

@@ -135,24 +135,66 @@ impl std::ops::Deref for PodInfo<'_> {
     }
 }
 
-/// Inputs of [`PodInfo::new`] that are the same for every pod.
-pub(crate) struct PodEnv<'a> {
+/// Inputs of [`PodInfo::from_facts`] that are the same for every pod.
+#[derive(Clone, Debug)]
+pub(crate) struct PodEnv {
     /// `now`.
     pub now: Timestamp,
     /// `minReadySeconds`.
     pub min_ready_seconds: i32,
     /// The update revision name.
-    pub update_revision: &'a str,
+    pub update_revision: String,
     /// `short_hash(update_revision)`.
-    pub update_short: &'a str,
+    pub update_short: String,
     /// Gate `PreparingUpdateAsUpdate`.
     pub preparing_update_as_update: bool,
 }
 
-impl PodEnv<'_> {
+impl PodEnv {
     /// CS-31 against the update revision.
     pub fn is_update(&self, revision: &str) -> bool {
-        revision_matches_short(revision, self.update_revision, self.update_short)
+        revision_matches_short(revision, &self.update_revision, &self.update_short)
+    }
+}
+
+/// What a plan derives from one pod's [`Facts`] (CS-31, CS-34, CS-35). O(1).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Derived {
+    /// CS-35.
+    pub specified_delete: bool,
+    /// CS-34 `available(p, minReadySeconds)`.
+    pub available: bool,
+    /// CS-34 `updateReady(p, 0)`.
+    pub update_ready: bool,
+    /// CS-34 `readyForDelete(p)`.
+    pub ready_for_delete: bool,
+    /// CS-31 (plain).
+    pub is_update: bool,
+    /// CS-31 for scale maths (`PreparingUpdateAsUpdate`).
+    pub is_update_scale: bool,
+}
+
+impl Derived {
+    /// `listed` = named in `podsToDelete`; `is_update` = `env.is_update(revision)`.
+    #[inline(always)]
+    pub fn of(f: &Facts, env: &PodEnv, listed: bool, is_update: bool) -> Self {
+        let lifecycle_ok = matches!(f.state, State::None | State::Normal);
+        let update_ready = f.running && f.ready && f.inplace_ready_ok;
+        // k8s `available(p, m)`: ready for longer than m seconds (m = 0: ready).
+        let ready_long_enough = env.min_ready_seconds == 0
+            || f.ready_since.is_some_and(|t| {
+                t.checked_add(jiff::SignedDuration::from_secs(i64::from(env.min_ready_seconds)))
+                    .is_ok_and(|e| e < env.now)
+            });
+        Self {
+            specified_delete: f.specified_label || listed,
+            available: lifecycle_ok && update_ready && ready_long_enough,
+            update_ready,
+            ready_for_delete: lifecycle_ok && update_ready,
+            is_update,
+            is_update_scale: is_update
+                || (env.preparing_update_as_update && f.state == State::PreparingUpdate),
+        }
     }
 }
 
@@ -160,7 +202,7 @@ impl<'a> PodInfo<'a> {
     /// Reads the pod's facts (O(labels + annotations + conditions)) and derives the rest;
     /// `listed` = the pod's name is in `podsToDelete` (CS-35).
     #[cfg(test)]
-    pub fn new(pod: &'a Pod, env: &PodEnv<'_>, listed: bool) -> Self {
+    pub fn new(pod: &'a Pod, env: &PodEnv, listed: bool) -> Self {
         let s = Facts::scan(pod);
         let is_update = env.is_update(s.revision);
         Self::from_facts(pod, s.name, s.revision, NODE_UNKNOWN, &s.facts, env, listed, is_update)
@@ -169,29 +211,18 @@ impl<'a> PodInfo<'a> {
     /// Derives the plan-dependent facts (CS-34 availability, CS-31 revision) from a pod's
     /// [`Facts`] in O(1), without reading the pod. `is_update` = `env.is_update(revision)`.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn from_facts(
         pod: &'a Pod,
         name: &'a str,
         revision: &'a str,
         node: u32,
         f: &Facts,
-        env: &PodEnv<'_>,
+        env: &PodEnv,
         listed: bool,
         is_update: bool,
     ) -> Self {
-        let k8s_available = |m: i32| -> bool {
-            f.ready
-                && (m == 0
-                    || f.ready_since.is_some_and(|t| {
-                        t.checked_add(jiff::SignedDuration::from_secs(i64::from(m)))
-                            .is_ok_and(|e| e < env.now)
-                    }))
-        };
-        let lifecycle_ok = matches!(f.state, State::None | State::Normal);
-        let update_ready = f.running && k8s_available(0) && f.inplace_ready_ok;
-        let available = lifecycle_ok
-            && update_ready
-            && (env.min_ready_seconds == 0 || k8s_available(env.min_ready_seconds));
+        let d = Derived::of(f, env, listed, is_update);
         Self {
             f: *f,
             pod,
@@ -199,14 +230,13 @@ impl<'a> PodInfo<'a> {
             revision,
             node,
             restarts_cache: std::cell::Cell::new(-1),
-            specified_delete: f.specified_label || listed,
+            specified_delete: d.specified_delete,
             listed,
-            available,
-            update_ready,
-            ready_for_delete: lifecycle_ok && update_ready,
+            available: d.available,
+            update_ready: d.update_ready,
+            ready_for_delete: d.ready_for_delete,
             is_update,
-            is_update_scale: is_update
-                || (env.preparing_update_as_update && f.state == State::PreparingUpdate),
+            is_update_scale: d.is_update_scale,
         }
     }
 

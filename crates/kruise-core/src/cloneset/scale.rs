@@ -14,7 +14,11 @@ use super::{Action, ActionKind, Builder, Ctx, PodConditionUpdate, Reason, hooked
 /// not already in PreparingDelete, which step 5 handles) is held with
 /// [`Reason::DeletionDeferred`], so a user sees why a pod named in `podsToDelete` still runs.
 /// O(specified).
-fn defer_specified(pods: &[PodInfo<'_>], specified: &[usize], b: &mut Builder) {
+fn defer_specified(ctx: &Ctx<'_>, specified: &[usize], b: &mut Builder) {
+    if specified.is_empty() {
+        return;
+    }
+    let pods = ctx.pods();
     for &i in specified {
         if pods[i].state != State::PreparingDelete {
             b.hold(pods[i].name, Reason::DeletionDeferred);
@@ -25,7 +29,8 @@ fn defer_specified(pods: &[PodInfo<'_>], specified: &[usize], b: &mut Builder) {
 /// CS-42. Returns `modified`.
 pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) -> bool {
     let now = ctx.input.now;
-    let pods = &ctx.pods;
+    // The pod records are built only when a step below reads them (Ctx::pods).
+    let pods = || ctx.pods();
     // Step 1.
     // Collected while claiming (Tally), in pod order.
     let specified: &[usize] = &ctx.tally.specified;
@@ -39,18 +44,18 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
             ctx.hook(f).is_some_and(|h| h.mark_pod_not_ready)
         };
     if !mark(|l| l.pre_delete.as_ref()) && !mark(|l| l.in_place_update.as_ref()) {
-        let mut diff = r - pods.len() as i32 + num_to_delete;
+        let mut diff = r - ctx.len() as i32 + num_to_delete;
         let mut patched = false;
         for &i in pre_deleting {
             if diff <= 0 {
                 break;
             }
-            if pods[i].specified_delete {
+            if pods()[i].specified_delete {
                 continue;
             }
             b.push(Action::new(
                 ActionKind::PatchPod { patch: lifecycle_patch(State::PreparingNormal, now) },
-                Some(pods[i].name),
+                Some(pods()[i].name),
                 None,
                 Reason::CancelPreparingDelete { missing: diff },
             ));
@@ -58,7 +63,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
             patched = true;
         }
         if patched {
-            defer_specified(pods, specified, b);
+            defer_specified(ctx, specified, b);
             return true;
         }
     }
@@ -71,7 +76,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         if d.scale_up_num > d.scale_up_limit {
             b.plan.events.push(Reason::ScaleUpLimited { limit: d.scale_up_limit, wanted: d.scale_up_num });
         }
-        defer_specified(pods, specified, b);
+        defer_specified(ctx, specified, b);
         if n == 0 {
             return false;
         }
@@ -90,7 +95,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
     let pre_delete_hook = ctx.hook(|l| l.pre_delete.as_ref());
     let mut modified = false;
     for &i in pre_deleting {
-        let p = &pods[i];
+        let p = &pods()[i];
         if hooked(pre_delete_hook, p.pod) {
             b.hold(p.name, Reason::LifecycleHook { hook: "preDelete" });
             // CS-49: the not-ready mark is re-asserted while hooked.
@@ -102,16 +107,16 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         }
     }
     if modified {
-        defer_specified(pods, specified, b);
+        defer_specified(ctx, specified, b);
         return true;
     }
 
     // Step 6, CS-50.
     let mut limit = d.delete_ready_limit;
     let candidates: Vec<usize> =
-        specified.iter().copied().filter(|&i| pods[i].state != State::PreparingDelete).collect();
+        specified.iter().copied().filter(|&i| pods()[i].state != State::PreparingDelete).collect();
     for &i in &candidates {
-        let p = &pods[i];
+        let p = &pods()[i];
         if !p.ready_for_delete {
             modified |= delete_pod(ctx, pvcs, b, p, Reason::PodsToDelete);
         } else if limit > 0 {
@@ -134,24 +139,24 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
             return false;
         }
         let (not_updated, updated): (Vec<usize>, Vec<usize>) =
-            (0..pods.len()).partition(|&i| !pods[i].is_update_scale);
+            (0..ctx.len()).partition(|&i| !pods()[i].is_update_scale);
         let total = d.scale_down_num as usize;
         let old = d.scale_down_num_old as usize;
         let keys = spread_keys(ctx);
         let nodes = ctx.input.nodes;
         let mut chosen = Vec::new();
         if old >= total {
-            chosen.extend(sort::choose_to_delete(pods, &not_updated, total, &keys, nodes));
+            chosen.extend(sort::choose_to_delete(pods(), &not_updated, total, &keys, nodes));
         } else if old > 0 {
-            chosen.extend(sort::choose_to_delete(pods, &not_updated, old, &keys, nodes));
-            chosen.extend(sort::choose_to_delete(pods, &updated, total - old, &keys, nodes));
+            chosen.extend(sort::choose_to_delete(pods(), &not_updated, old, &keys, nodes));
+            chosen.extend(sort::choose_to_delete(pods(), &updated, total - old, &keys, nodes));
         } else {
-            chosen.extend(sort::choose_to_delete(pods, &updated, total, &keys, nodes));
+            chosen.extend(sort::choose_to_delete(pods(), &updated, total, &keys, nodes));
         }
         let reason = Reason::ScaleDown { have: d.cur_total, want: d.exp_total };
         let mut limit = d.delete_ready_limit;
         for i in chosen {
-            let p = &pods[i];
+            let p = &pods()[i];
             if !p.ready_for_delete {
                 modified |= delete_pod(ctx, pvcs, b, p, reason.clone());
             } else if limit > 0 {
@@ -190,7 +195,7 @@ fn create_pods(
     num_old: usize,
     reason: Reason,
 ) {
-    let used: BTreeSet<&str> = ctx.pods.iter().filter_map(|p| p.instance_id()).collect();
+    let used: BTreeSet<&str> = ctx.pods().iter().filter_map(|p| p.instance_id()).collect();
     let pvc_ids: BTreeSet<&str> = pvcs
         .iter()
         .filter_map(|p| p.metadata.labels.as_ref()?.get(keys::CLONESET_INSTANCE_ID).map(String::as_str))

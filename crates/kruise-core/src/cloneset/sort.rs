@@ -396,8 +396,8 @@ mod tests {
         let env = PodEnv {
             now: ts(1000),
             min_ready_seconds: 0,
-            update_revision: "demo-r2",
-            update_short: "r2",
+            update_revision: "demo-r2".into(),
+            update_short: "r2".into(),
             preparing_update_as_update: false,
         };
         let infos: Vec<PodInfo<'_>> = pods.iter().map(|p| PodInfo::new(p, &env, false)).collect();

@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kruise_api::apps::v1beta1::{CloneSetCondition, CloneSetStatus};
 use kruise_api::keys::cloneset_condition as cc;
 
-use super::pods::{PodInfo, Selector};
+use super::pods::Selector;
 use super::{Action, ActionKind, Builder, Ctx, Reason};
 
 /// CS-84 merge: same status and reason ⇒ untouched; same status ⇒ replaced keeping
@@ -62,16 +62,15 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Counts one pod.
-    #[inline]
-    pub fn add(&mut self, p: &PodInfo<'_>) {
-        let (r, a, u) = (i32::from(p.update_ready), i32::from(p.available), i32::from(p.is_update));
-        self.replicas += 1;
-        self.ready += r;
-        self.available += a;
-        self.updated += u;
-        self.updated_ready += u & r;
-        self.updated_available += u & a;
+    /// Counts `n` pods alike.
+    pub fn add_n(&mut self, update_ready: bool, available: bool, is_update: bool, n: i32) {
+        let (r, a, u) = (i32::from(update_ready), i32::from(available), i32::from(is_update));
+        self.replicas += n;
+        self.ready += r * n;
+        self.available += a * n;
+        self.updated += u * n;
+        self.updated_ready += u * r * n;
+        self.updated_available += u * a * n;
     }
 }
 

@@ -82,7 +82,7 @@ impl<'a> Pods<'a> {
             Pods::Slice(s) => (s, None),
             Pods::Table(t) => (&[], Some(t)),
         };
-        s.iter().chain(t.into_iter().flat_map(|t| t.rows.values().map(|r| &*r.pod)))
+        s.iter().chain(t.into_iter().flat_map(|t| t.rows.iter().map(|r| &*r.pod)))
     }
 
     /// The pod named `name`: O(log n) for a table, O(n) for a slice.
@@ -331,6 +331,8 @@ impl Interner {
 /// One pod of a [`PodTable`].
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
+    /// The pod's name (the sort key).
+    pub name: Box<str>,
     pub pod: Arc<Pod>,
     pub facts: Facts,
     pub claim: Claim,
@@ -338,6 +340,84 @@ pub(crate) struct Row {
     pub revision: u32,
     /// Interned `spec.nodeName` (`""` when unscheduled).
     pub node: u32,
+}
+
+/// Target length of a chunk of [`Rows`]; a chunk splits at twice this.
+const CHUNK: usize = 256;
+
+/// Rows sorted by name, stored in chunks of at most `2 * CHUNK` contiguous rows: a plan walks
+/// them as a near-sequential stream (the reason for the table), and inserting a new name moves
+/// at most one chunk, O(CHUNK + n / CHUNK), instead of the whole table.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Rows {
+    chunks: Vec<Vec<Row>>,
+    len: usize,
+}
+
+impl Rows {
+    /// The chunk that holds or would hold `name`, and the position in it. O(log n).
+    fn find(&self, name: &str) -> (usize, Result<usize, usize>) {
+        if self.chunks.is_empty() {
+            return (0, Err(0));
+        }
+        // First chunk whose last name is >= name; past the end, the last chunk.
+        let c = self
+            .chunks
+            .partition_point(|ch| ch.last().is_some_and(|r| &*r.name < name))
+            .min(self.chunks.len() - 1);
+        (c, self.chunks[c].binary_search_by(|r| (*r.name).cmp(name)))
+    }
+
+    /// The row named `name`.
+    pub fn get(&self, name: &str) -> Option<&Row> {
+        let (c, i) = self.find(name);
+        i.ok().map(|i| &self.chunks[c][i])
+    }
+
+    /// Inserts `row`, or replaces the row of the same name and returns it.
+    fn insert(&mut self, row: Row) -> Option<Row> {
+        let (c, i) = self.find(&row.name);
+        match i {
+            Ok(i) => Some(std::mem::replace(&mut self.chunks[c][i], row)),
+            Err(i) => {
+                if self.chunks.is_empty() {
+                    self.chunks.push(Vec::with_capacity(CHUNK));
+                }
+                let chunk = &mut self.chunks[c];
+                chunk.insert(i, row);
+                if chunk.len() >= 2 * CHUNK {
+                    let tail = chunk.split_off(CHUNK);
+                    self.chunks.insert(c + 1, tail);
+                }
+                self.len += 1;
+                None
+            }
+        }
+    }
+
+    /// Removes the row named `name`.
+    fn remove(&mut self, name: &str) -> Option<Row> {
+        let (c, i) = self.find(name);
+        let row = self.chunks.get_mut(c)?.remove(i.ok()?);
+        if self.chunks[c].is_empty() {
+            self.chunks.remove(c);
+        }
+        self.len -= 1;
+        Some(row)
+    }
+
+    /// Rows by name ascending.
+    pub fn iter(&self) -> impl Iterator<Item = &Row> {
+        self.chunks.iter().flatten()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Row> {
+        self.chunks.iter_mut().flatten()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
 }
 
 /// A CloneSet's pods with their planning facts, kept up to date by the adapter (one
@@ -365,7 +445,7 @@ pub(crate) struct Row {
 pub struct PodTable {
     owner: Owner,
     selector: Option<Selector>,
-    pub(crate) rows: BTreeMap<String, Row>,
+    pub(crate) rows: Rows,
     pub(crate) revisions: Interner,
     pub(crate) nodes: Interner,
 }
@@ -403,13 +483,10 @@ impl PodTable {
             claim(&pod, self.owner.uid.as_deref(), self.owner.name.as_deref(), self.selector.as_ref());
         let revision = self.revisions.intern(s.revision);
         let node = self.nodes.intern(s.node);
-        let row = Row { facts: s.facts, claim, revision, node, pod: pod.clone() };
-        if let Some(old) = self.rows.get_mut(name) {
-            let old = std::mem::replace(old, row);
+        let row = Row { name: name.into(), facts: s.facts, claim, revision, node, pod: pod.clone() };
+        if let Some(old) = self.rows.insert(row) {
             self.revisions.release(old.revision);
             self.nodes.release(old.node);
-        } else {
-            self.rows.insert(name.to_owned(), row);
         }
         Ok(())
     }
@@ -429,7 +506,7 @@ impl PodTable {
         if owner == self.owner {
             return;
         }
-        for row in self.rows.values_mut() {
+        for row in self.rows.iter_mut() {
             row.claim = claim(&row.pod, owner.uid.as_deref(), owner.name.as_deref(), selector.as_ref());
         }
         self.owner = owner;
@@ -448,17 +525,17 @@ impl PodTable {
 
     /// True when the table holds no pod.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.len() == 0
     }
 
     /// Pod names in ascending order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.rows.keys().map(String::as_str)
+        self.rows.iter().map(|r| &*r.name)
     }
 
     /// Pods by name ascending.
     pub fn pods(&self) -> impl Iterator<Item = &Arc<Pod>> {
-        self.rows.values().map(|r| &r.pod)
+        self.rows.iter().map(|r| &r.pod)
     }
 
     pub(crate) fn owner(&self) -> &Owner {
@@ -483,10 +560,38 @@ mod tests {
         assert_eq!(t.revisions.ids.len(), 2);
         t.remove("web-b");
         assert_eq!(t.revisions.ids.len(), 1, "rev1 is no longer referenced");
-        assert_eq!(t.revisions.get(t.rows["web-a"].revision), r2);
+        assert_eq!(t.revisions.get(t.rows.get("web-a").unwrap().revision), r2);
         // The freed id is reused.
         t.upsert(pod(&cs, "c", r1).build()).unwrap();
         assert_eq!(t.revisions.capacity(), 2);
+    }
+
+    /// Chunked storage stays sorted and complete across inserts in any order, replacements and
+    /// removals that empty chunks (compared with a BTreeMap model).
+    #[test]
+    fn cs_91_rows_stay_sorted_by_name_across_chunk_splits_and_removals() {
+        let cs = fixtures::cloneset("web", 3, "nginx:1");
+        let mut t = PodTable::new(&cs);
+        let mut model = std::collections::BTreeSet::new();
+        // A fixed permutation of 0..3000 (multiplication by a unit mod 3001 is a bijection).
+        for k in 1..3001u32 {
+            let id = format!("{:05}", (k * 1237) % 3001);
+            t.upsert(pod(&cs, &id, "web-rev1").build()).unwrap();
+            model.insert(format!("web-{id}"));
+        }
+        assert!(t.rows.chunks.len() > 3, "the rows span several chunks");
+        for k in (0..3001u32).step_by(3) {
+            let name = format!("web-{k:05}");
+            assert_eq!(t.remove(&name).is_some(), model.remove(&name), "{name}");
+        }
+        // Re-inserting an existing name replaces it.
+        t.upsert(pod(&cs, "00001", "web-rev2").build()).unwrap();
+        assert_eq!(t.len(), model.len());
+        assert!(t.rows.chunks.iter().all(|c| !c.is_empty() && c.len() < 2 * CHUNK));
+        let names: Vec<&str> = t.names().collect();
+        assert_eq!(names, model.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(t.revisions.get(t.rows.get("web-00001").unwrap().revision), "web-rev2");
+        assert!(t.get("web-00000").is_none() && t.get("web-00002").is_some() && t.get("zzz").is_none());
     }
 
     #[test]
@@ -503,12 +608,12 @@ mod tests {
         let cs = fixtures::cloneset("web", 3, "nginx:1");
         let mut t = PodTable::new(&cs);
         t.upsert(pod(&cs, "a", "web-rev1").build()).unwrap();
-        assert!(t.rows["web-a"].claim.matches);
+        assert!(t.rows.get("web-a").unwrap().claim.matches);
         let mut other = cs.clone();
         other.spec.selector.as_mut().unwrap().match_labels =
             Some([("app".to_owned(), "other".to_owned())].into());
         t.retarget(&other);
-        assert!(!t.rows["web-a"].claim.matches);
-        assert!(t.rows["web-a"].claim.controlled);
+        assert!(!t.rows.get("web-a").unwrap().claim.matches);
+        assert!(t.rows.get("web-a").unwrap().claim.controlled);
     }
 }

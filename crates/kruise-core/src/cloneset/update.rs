@@ -31,7 +31,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     // Step 1: refresh.
     // Only the pods the refresh can act on (Tally::refresh), in pod order.
     let mut modified = false;
-    for p in ctx.tally.refresh.iter().map(|&i| &ctx.pods[i]) {
+    for p in ctx.tally.refresh.iter().map(|&i| &ctx.pods()[i]) {
         let complete = refresh_in_place(ctx, p, b);
         modified |= refresh_lifecycle(ctx, p, complete, b);
         if !p.has_template_hash && !p.revision.is_empty() {
@@ -54,7 +54,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
             return;
         }
         let reason = if ctx.cs.is_on_delete() { Reason::OnDelete } else { Reason::Paused };
-        for p in ctx.pods.iter().filter(|p| !p.is_update) {
+        for p in ctx.pods().iter().filter(|p| !p.is_update) {
             b.hold(p.name, reason.clone());
         }
         return;
@@ -66,7 +66,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
         if all_updated {
             return;
         }
-        for p in ctx.pods.iter().filter(|p| !p.is_update) {
+        for p in ctx.pods().iter().filter(|p| !p.is_update) {
             b.hold(p.name, Reason::Partition { partition });
         }
         return;
@@ -76,7 +76,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     let target = if forward { ctx.revs.update } else { ctx.revs.current };
     let target_name = ctx.revs.sorted[target].metadata.name.clone().unwrap_or_default();
     // Step 5, CS-57.
-    let pods = &ctx.pods;
+    let pods = ctx.pods();
     let mut cands: Vec<usize> = (0..pods.len())
         .filter(|&i| {
             let p = &pods[i];

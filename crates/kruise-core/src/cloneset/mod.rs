@@ -225,7 +225,8 @@ struct Deferred<'a> {
     name: &'a str,
     selector: Selector,
     deleting: bool,
-    listed_rows: Vec<*const table::Row>,
+    /// Positions of the rows named in `podsToDelete` (ascending).
+    listed_pos: Vec<usize>,
     is_update_of: Vec<u8>,
     count: usize,
 }
@@ -238,7 +239,8 @@ impl<'a> Ctx<'a> {
         self.pods.get_or_init(|| {
             let Some(d) = &self.deferred else { return Vec::new() };
             let mut out = Vec::with_capacity(d.count);
-            for row in d.table.rows.iter() {
+            let mut cursor = 0usize;
+            for (g, row) in d.table.rows.iter().enumerate() {
                 let pname = &*row.name;
                 let c = if d.in_sync {
                     row.claim
@@ -248,8 +250,10 @@ impl<'a> Ctx<'a> {
                 if !matches!(admission(&row.facts, c, d.deleting), Admission::Claimed | Admission::Adopt) {
                     continue;
                 }
-                let listed = !d.listed_rows.is_empty()
-                    && d.listed_rows.binary_search(&(row as *const table::Row)).is_ok();
+                while cursor < d.listed_pos.len() && d.listed_pos[cursor] < g {
+                    cursor += 1;
+                }
+                let listed = d.listed_pos.get(cursor) == Some(&g);
                 let revision = d.table.revisions.get(row.revision);
                 let is_update = d.is_update_of[row.revision as usize] == 1;
                 out.push(PodInfo::from_facts(
@@ -302,7 +306,7 @@ impl Ctx<'_> {
 #[derive(Default)]
 pub(crate) struct Builder {
     pub plan: Plan,
-    /// Hash of a held pod name → index of its entry in `plan.held`. Membership only (never
+    /// Key of a held pod ([`name_key`]) → index of its entry in `plan.held`. Membership only (never
     /// iterated into output). Entries are confirmed by name, so a hash collision cannot drop
     /// a hold.
     held: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<U64Hasher>>,
@@ -329,24 +333,26 @@ impl std::hash::Hasher for U64Hasher {
     }
 }
 
-/// FNV-1a over the bytes, then a final mix so the low bits (the table index) depend on every byte.
-fn name_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in s.as_bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h ^ (h >> 29)
+/// The held-set key of a pod name: its address, mixed (Fibonacci hashing) so the table index
+/// bits vary. Every hold names a pod through its `PodInfo::name`, which for one pod is always
+/// the same string, so the address identifies the pod without reading or hashing its bytes;
+/// equal keys are still confirmed by comparing names.
+fn name_key(s: &str) -> u64 {
+    let h = (s.as_ptr() as u64 ^ ((s.len() as u64) << 48)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h ^ (h >> 32)
 }
 
 impl Builder {
     pub fn push(&mut self, a: Action) {
         self.plan.actions.push(a);
     }
-    /// Holds `pod` unless it is held already. O(1) expected: one hash of the name and one
-    /// name comparison; only a true 64-bit hash collision falls back to an O(held) scan.
-    pub fn hold(&mut self, pod: &str, reason: Reason) {
+    /// Holds pod `p` unless it is held already. O(1) expected: one hash of the name's address
+    /// and one name comparison; only a true 64-bit hash collision falls back to an O(held)
+    /// scan.
+    pub fn hold(&mut self, p: &PodInfo<'_>, reason: Reason) {
+        let pod = p.name;
         let held = &mut self.plan.held;
-        match self.held.entry(name_hash(pod)) {
+        match self.held.entry(name_key(pod)) {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(held.len());
             }
@@ -443,7 +449,8 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         preparing_update_as_update: input.features.preparing_update_as_update,
     };
     let deleting = cs.metadata.deletion_timestamp.is_some();
-    let mut active = Vec::new();
+    // Slice input: the admitted pods with their facts, which the pod records borrow.
+    let mut scanned: Vec<(&Pod, &str, &str, Facts, bool, bool)> = Vec::new();
     let mut inactive = Vec::new();
     let mut claim_actions = Vec::new();
     let mut tally = Tally::default();
@@ -470,7 +477,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     let uid = cs.metadata.uid.as_deref();
     match input.pods {
         Pods::Slice(pods) => {
-            active.reserve(pods.len());
+            scanned.reserve(pods.len());
             let mut order: Vec<&Pod> = pods.iter().collect();
             // Adapters usually list by name already: an O(n) check avoids the sort.
             if !order.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
@@ -488,37 +495,23 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                     }
                     let listed = pods_to_delete.get(cursor).is_some_and(|n| *n == s.name);
                     let is_update = env.is_update(s.revision);
-                    let p = PodInfo::from_facts(
-                        pod,
-                        s.name,
-                        s.revision,
-                        NODE_UNKNOWN,
-                        &s.facts,
-                        &env,
-                        listed,
-                        is_update,
-                    );
                     let d = Derived::of(&s.facts, &env, listed, is_update);
-                    tally.add(active.len(), &s.facts, &d, s.revision);
-                    active.push(p);
+                    tally.add(scanned.len(), &s.facts, &d, s.revision);
+                    scanned.push((pod, s.name, s.revision, s.facts, listed, is_update));
                 }
             }
         }
         Pods::Table(t) => {
             // Rows come in name order with their facts; only the claim facts are recomputed,
             // and only if the table was built for another uid, name or selector. `podsToDelete`
-            // is looked up by name in the table, O(k log n), and marked by row identity.
+            // is looked up by name in the table, O(k log n), and marked by row position.
             let in_sync = t.owner().same(cs, &selector.to_canonical());
-            let listed_rows: Vec<*const table::Row> = pods_to_delete
-                .iter()
-                .filter_map(|n| t.rows.get(*n).map(|r| r as *const table::Row))
-                .collect();
-            let mut listed_rows = listed_rows;
-            listed_rows.sort_unstable();
+            let listed_pos = t.rows.positions(&pods_to_delete);
+            let mut cursor = 0usize;
             // The update test of CS-31 depends only on the interned revision label.
             let mut is_update_of: Vec<u8> = vec![2; t.revisions.capacity()];
             let mut count = 0usize;
-            for row in t.rows.iter() {
+            for (g, row) in t.rows.iter().enumerate() {
                 let pname = &*row.name;
                 let c = if in_sync {
                     row.claim
@@ -531,8 +524,10 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                     if *memo == 2 {
                         *memo = u8::from(env.is_update(revision));
                     }
-                    let listed = !listed_rows.is_empty()
-                        && listed_rows.binary_search(&(row as *const table::Row)).is_ok();
+                    while cursor < listed_pos.len() && listed_pos[cursor] < g {
+                        cursor += 1;
+                    }
+                    let listed = listed_pos.get(cursor) == Some(&g);
                     let d = Derived::of(&row.facts, &env, listed, *memo == 1);
                     tally.add(count, &row.facts, &d, revision);
                     count += 1;
@@ -540,19 +535,25 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
             }
             deferred = Some(Deferred {
                 table: t,
-                env,
+                env: env.clone(),
                 in_sync,
                 uid,
                 name,
                 selector: selector.clone(),
                 deleting,
-                listed_rows,
+                listed_pos,
                 is_update_of,
                 count,
             });
         }
     }
     tally.finish();
+    let active: Vec<PodInfo<'_>> = scanned
+        .iter()
+        .map(|(pod, name, revision, f, listed, is_update)| {
+            PodInfo::from_facts(pod, name, revision, NODE_UNKNOWN, f, &env, *listed, *is_update)
+        })
+        .collect();
     let ctx = Ctx {
         input,
         cs,
@@ -652,7 +653,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         if modified {
             for p in ctx.pods() {
                 if !p.is_update && !ctx.revs.sorted.is_empty() {
-                    b.hold(p.name, Reason::ScaleFirst);
+                    b.hold(p, Reason::ScaleFirst);
                 }
             }
         } else {
@@ -663,7 +664,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         if m > 0 {
             for p in ctx.pods().iter().filter(|p| p.update_ready && !p.available) {
                 if matches!(p.state, State::None | State::Normal) {
-                    b.hold(p.name, Reason::MinReadySeconds { seconds: m });
+                    b.hold(p, Reason::MinReadySeconds { seconds: m });
                 }
             }
         }

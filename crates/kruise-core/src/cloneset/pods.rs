@@ -101,7 +101,7 @@ pub const NODE_UNKNOWN: u32 = u32::MAX;
 #[derive(Clone, Debug)]
 pub(crate) struct PodInfo<'a> {
     /// The pod's own facts.
-    pub f: Facts,
+    pub f: &'a Facts,
     /// The pod.
     pub pod: &'a Pod,
     /// Its name.
@@ -131,7 +131,7 @@ pub(crate) struct PodInfo<'a> {
 impl std::ops::Deref for PodInfo<'_> {
     type Target = Facts;
     fn deref(&self) -> &Facts {
-        &self.f
+        self.f
     }
 }
 
@@ -205,7 +205,9 @@ impl<'a> PodInfo<'a> {
     pub fn new(pod: &'a Pod, env: &PodEnv, listed: bool) -> Self {
         let s = Facts::scan(pod);
         let is_update = env.is_update(s.revision);
-        Self::from_facts(pod, s.name, s.revision, NODE_UNKNOWN, &s.facts, env, listed, is_update)
+        // Test helper: the record borrows its facts, so they are leaked (a few per test).
+        let facts: &'a Facts = Box::leak(Box::new(s.facts));
+        Self::from_facts(pod, s.name, s.revision, NODE_UNKNOWN, facts, env, listed, is_update)
     }
 
     /// Derives the plan-dependent facts (CS-34 availability, CS-31 revision) from a pod's
@@ -217,14 +219,14 @@ impl<'a> PodInfo<'a> {
         name: &'a str,
         revision: &'a str,
         node: u32,
-        f: &Facts,
+        f: &'a Facts,
         env: &PodEnv,
         listed: bool,
         is_update: bool,
     ) -> Self {
         let d = Derived::of(f, env, listed, is_update);
         Self {
-            f: *f,
+            f,
             pod,
             name,
             revision,

@@ -21,7 +21,7 @@ fn defer_specified(ctx: &Ctx<'_>, specified: &[usize], b: &mut Builder) {
     let pods = ctx.pods();
     for &i in specified {
         if pods[i].state != State::PreparingDelete {
-            b.hold(pods[i].name, Reason::DeletionDeferred);
+            b.hold(&pods[i], Reason::DeletionDeferred);
         }
     }
 }
@@ -97,7 +97,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
     for &i in pre_deleting {
         let p = &pods()[i];
         if hooked(pre_delete_hook, p.pod) {
-            b.hold(p.name, Reason::LifecycleHook { hook: "preDelete" });
+            b.hold(p, Reason::LifecycleHook { hook: "preDelete" });
             // CS-49: the not-ready mark is re-asserted while hooked.
             if pre_delete_hook.is_some_and(|h| h.mark_pod_not_ready) {
                 mark_not_ready(p, b, "preDeleteHook");
@@ -124,7 +124,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
             modified |= delete_pod(ctx, pvcs, b, p, Reason::PodsToDelete);
         } else {
             b.hold(
-                p.name,
+                p,
                 Reason::MaxUnavailable { unavailable: d.total_unavailable, limit: d.delete_ready_limit },
             );
         }
@@ -164,7 +164,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
                 modified |= delete_pod(ctx, pvcs, b, p, reason.clone());
             } else {
                 b.hold(
-                    p.name,
+                    p,
                     Reason::MaxUnavailable { unavailable: d.total_unavailable, limit: d.delete_ready_limit },
                 );
             }
@@ -257,7 +257,7 @@ pub(crate) fn delete_pod(
     let hook = ctx.hook(|l| l.pre_delete.as_ref());
     if hook.is_some() && hooked(hook, p.pod) {
         if p.state == State::PreparingDelete {
-            b.hold(p.name, Reason::LifecycleHook { hook: "preDelete" });
+            b.hold(p, Reason::LifecycleHook { hook: "preDelete" });
             return false;
         }
         b.push(Action::new(

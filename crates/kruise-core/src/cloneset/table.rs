@@ -406,6 +406,27 @@ impl Rows {
         Some(row)
     }
 
+    /// The positions (in name order) of the rows named in `names`, ascending, without
+    /// duplicates. O(n / CHUNK + k log n).
+    pub fn positions(&self, names: &[&str]) -> Vec<usize> {
+        let mut start = Vec::with_capacity(self.chunks.len());
+        let mut acc = 0;
+        for c in &self.chunks {
+            start.push(acc);
+            acc += c.len();
+        }
+        let mut out: Vec<usize> = names
+            .iter()
+            .filter_map(|n| match self.find(n) {
+                (c, Ok(i)) => Some(start[c] + i),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Rows by name ascending.
     pub fn iter(&self) -> impl Iterator<Item = &Row> {
         self.chunks.iter().flatten()

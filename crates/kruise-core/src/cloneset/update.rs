@@ -55,7 +55,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
         }
         let reason = if ctx.cs.is_on_delete() { Reason::OnDelete } else { Reason::Paused };
         for p in ctx.pods().iter().filter(|p| !p.is_update) {
-            b.hold(p.name, reason.clone());
+            b.hold(p, reason.clone());
         }
         return;
     }
@@ -67,7 +67,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
             return;
         }
         for p in ctx.pods().iter().filter(|p| !p.is_update) {
-            b.hold(p.name, Reason::Partition { partition });
+            b.hold(p, Reason::Partition { partition });
         }
         return;
     }
@@ -123,7 +123,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
         } else {
             Reason::Partition { partition }
         };
-        b.hold(pods[i].name, reason);
+        b.hold(&pods[i], reason);
     }
     let policy = ctx.cs.pod_update_policy();
     let mut specs: BTreeMap<(usize, usize), Option<InPlaceSpec>> = BTreeMap::new();
@@ -138,7 +138,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
                 super::PubDecision::Allowed => {}
                 super::PubDecision::Denied => {
                     for &j in cands.iter().take(n).skip(k) {
-                        b.hold(pods[j].name, Reason::PodUnavailableBudget);
+                        b.hold(&pods[j], Reason::PodUnavailableBudget);
                     }
                     b.plan.requeue_at_most(Duration::from_secs(1), Reason::PodUnavailableBudget);
                     break;
@@ -224,7 +224,7 @@ fn update_pod<'a>(
                 }
                 State::PreparingUpdate => {
                     if hooked(hook, p.pod) {
-                        b.hold(p.name, Reason::LifecycleHook { hook: "inPlaceUpdate" });
+                        b.hold(p, Reason::LifecycleHook { hook: "inPlaceUpdate" });
                     } else {
                         push_in_place(ctx, b, in_place);
                     }
@@ -232,7 +232,7 @@ fn update_pod<'a>(
                 State::Updating => push_in_place(ctx, b, in_place),
                 State::PreparingDelete | State::Other => {
                     b.hold(
-                        p.name,
+                        p,
                         Reason::LifecycleState { state: p.label(keys::LIFECYCLE_STATE).unwrap_or("").into() },
                     );
                     return Err(format!(
@@ -245,7 +245,7 @@ fn update_pod<'a>(
             return Ok(());
         }
         if policy == PodUpdatePolicy::InPlaceOnly {
-            b.hold(p.name, Reason::InPlaceImpossible);
+            b.hold(p, Reason::InPlaceImpossible);
             return Err(format!(
                 "find Pod {} update strategy is InPlaceOnly but can not update in-place",
                 p.name
@@ -313,7 +313,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
                 if elapsed_ms < grace * 1000 {
                     let remaining = ((grace * 1000 - elapsed_ms) as u64).div_ceil(1000);
                     b.plan.requeue_at_most(Duration::from_secs(remaining), Reason::GracePeriod { remaining });
-                    b.hold(p.name, Reason::GracePeriod { remaining });
+                    b.hold(p, Reason::GracePeriod { remaining });
                 } else {
                     b.push(Action::new(
                         ActionKind::FinishGracePeriod,
@@ -347,7 +347,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
     {
         // (b) the update so far is not done.
         if !inplace::containers_updated(p.pod, &state) {
-            b.hold(p.name, Reason::InPlaceUpdating);
+            b.hold(p, Reason::InPlaceUpdating);
             return false;
         }
         // (c) a next container batch is pending (CS-73).
@@ -363,7 +363,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
                     Reason::InPlaceUpdating,
                 ));
             } else {
-                b.hold(p.name, Reason::InPlaceUpdating);
+                b.hold(p, Reason::InPlaceUpdating);
             }
             return false;
         }
@@ -399,7 +399,7 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, p: &PodInfo<'_>, complete: bool, b: &mut Bui
                 Some(_) => (all_hooked(pre_normal, p.pod), Reason::LifecycleHook { hook: "preNormal" }),
             };
             if !ok {
-                b.hold(p.name, waiting);
+                b.hold(p, waiting);
             }
             ok.then_some(State::Normal)
         }

@@ -65,7 +65,9 @@ fn sort_by_update_cmp(pods: &[PodInfo<'_>], cands: &mut [usize]) {
     fn split(v: i128) -> (i64, u64) {
         ((v >> 64) as i64, v as u64)
     }
-    let mut keyed: Vec<(u8, (i64, u64), (i64, u64), u32)> = cands
+    /// (scheduled/phase/ready bits, ready time key, creation key, position in `cands`).
+    type Key = (u8, (i64, u64), (i64, u64), u32);
+    let mut keyed: Vec<Key> = cands
         .iter()
         .enumerate()
         .map(|(pos, &i)| {

@@ -55,7 +55,7 @@ impl Reconciler for CloneSetV1Alpha1Reconciler {
         let beta = hub(world.workload);
         let beta_world = World {
             workload: &beta,
-            pods: world.pods.into(),
+            pods: world.pods,
             pvcs: world.pvcs,
             revisions: world.revisions,
             nodes: world.nodes,

@@ -46,7 +46,7 @@ pub use types::{
 };
 pub use v1alpha1::CloneSetV1Alpha1Reconciler;
 
-use pods::{Derived, NODE_UNKNOWN, PodEnv, PodInfo, Selector};
+use pods::{Derived, PodEnv, PodInfo, Selector};
 use revision::Revisions;
 use table::{Claim, Facts};
 
@@ -257,7 +257,14 @@ impl<'a> Ctx<'a> {
                 let revision = d.table.revisions.get(row.revision);
                 let is_update = d.is_update_of[row.revision as usize] == 1;
                 out.push(PodInfo::from_facts(
-                    &row.pod, pname, revision, row.node, &row.facts, &d.env, listed, is_update,
+                    &row.pod,
+                    pname,
+                    revision,
+                    out.len() as u32,
+                    &row.facts,
+                    &d.env,
+                    listed,
+                    is_update,
                 ));
             }
             out
@@ -306,10 +313,8 @@ impl Ctx<'_> {
 #[derive(Default)]
 pub(crate) struct Builder {
     pub plan: Plan,
-    /// Key of a held pod ([`name_key`]) → index of its entry in `plan.held`. Membership only (never
-    /// iterated into output). Entries are confirmed by name, so a hash collision cannot drop
-    /// a hold.
-    held: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<U64Hasher>>,
+    /// Bit `i` set: the pod at position `i` of `Ctx::pods` is held.
+    held: Vec<u64>,
     pub scale_error: Option<String>,
     pub update_error: Option<String>,
 }
@@ -333,36 +338,26 @@ impl std::hash::Hasher for U64Hasher {
     }
 }
 
-/// The held-set key of a pod name: its address, mixed (Fibonacci hashing) so the table index
-/// bits vary. Every hold names a pod through its `PodInfo::name`, which for one pod is always
-/// the same string, so the address identifies the pod without reading or hashing its bytes;
-/// equal keys are still confirmed by comparing names.
-fn name_key(s: &str) -> u64 {
-    let h = (s.as_ptr() as u64 ^ ((s.len() as u64) << 48)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    h ^ (h >> 32)
-}
-
 impl Builder {
     pub fn push(&mut self, a: Action) {
         self.plan.actions.push(a);
     }
-    /// Holds pod `p` unless it is held already. O(1) expected: one hash of the name's address
-    /// and one name comparison; only a true 64-bit hash collision falls back to an O(held)
-    /// scan.
+    /// Room for `n` more held pods (avoids the doubling of a growing list when a step
+    /// knows how many it will hold).
+    pub fn reserve_holds(&mut self, n: usize) {
+        self.plan.held.reserve(n);
+    }
+    /// Holds pod `p` unless it is held already. O(1): one bit per pod position.
     pub fn hold(&mut self, p: &PodInfo<'_>, reason: Reason) {
-        let pod = p.name;
-        let held = &mut self.plan.held;
-        match self.held.entry(name_key(pod)) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(held.len());
-            }
-            std::collections::hash_map::Entry::Occupied(e) => {
-                if held[*e.get()].pod == pod || held.iter().any(|h| h.pod == pod) {
-                    return;
-                }
-            }
+        let (word, bit) = (p.idx as usize / 64, 1u64 << (p.idx % 64));
+        if word >= self.held.len() {
+            self.held.resize(word + 1, 0);
         }
-        held.push(Held { pod: pod.to_owned(), reason });
+        if self.held[word] & bit != 0 {
+            return;
+        }
+        self.held[word] |= bit;
+        self.plan.held.push(Held { pod: p.name.to_owned(), reason });
     }
 }
 
@@ -550,8 +545,9 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     tally.finish();
     let active: Vec<PodInfo<'_>> = scanned
         .iter()
-        .map(|(pod, name, revision, f, listed, is_update)| {
-            PodInfo::from_facts(pod, name, revision, NODE_UNKNOWN, f, &env, *listed, *is_update)
+        .enumerate()
+        .map(|(i, (pod, name, revision, f, listed, is_update))| {
+            PodInfo::from_facts(pod, name, revision, i as u32, f, &env, *listed, *is_update)
         })
         .collect();
     let ctx = Ctx {

@@ -91,7 +91,7 @@ pub(crate) fn revision_matches_short(label: &str, rev: &str, rev_short: &str) ->
     l.ends_with(h) && (l.len() == h.len() || l[l.len() - h.len() - 1] == b'-')
 }
 
-/// `PodInfo::node` when the node id is not known (the pod came from a slice): read the node
+/// `Facts::node_id` when the node id is not known (the pod came from a slice): read the node
 /// name from the pod.
 pub const NODE_UNKNOWN: u32 = u32::MAX;
 
@@ -108,8 +108,8 @@ pub(crate) struct PodInfo<'a> {
     pub name: &'a str,
     /// `controller-revision-hash` (or `""`).
     pub revision: &'a str,
-    /// Interned node id from a [`PodTable`](super::PodTable), or [`NODE_UNKNOWN`].
-    pub node: u32,
+    /// Position in the plan's pod records (`Ctx::pods`).
+    pub idx: u32,
     /// Max restartCount once computed (-1 = not yet).
     restarts_cache: std::cell::Cell<i32>,
     /// CS-35: labelled `specified-delete` or named in `podsToDelete`.
@@ -207,7 +207,7 @@ impl<'a> PodInfo<'a> {
         let is_update = env.is_update(s.revision);
         // Test helper: the record borrows its facts, so they are leaked (a few per test).
         let facts: &'a Facts = Box::leak(Box::new(s.facts));
-        Self::from_facts(pod, s.name, s.revision, NODE_UNKNOWN, facts, env, listed, is_update)
+        Self::from_facts(pod, s.name, s.revision, 0, facts, env, listed, is_update)
     }
 
     /// Derives the plan-dependent facts (CS-34 availability, CS-31 revision) from a pod's
@@ -218,7 +218,7 @@ impl<'a> PodInfo<'a> {
         pod: &'a Pod,
         name: &'a str,
         revision: &'a str,
-        node: u32,
+        idx: u32,
         f: &'a Facts,
         env: &PodEnv,
         listed: bool,
@@ -230,7 +230,7 @@ impl<'a> PodInfo<'a> {
             pod,
             name,
             revision,
-            node,
+            idx,
             restarts_cache: std::cell::Cell::new(-1),
             specified_delete: d.specified_delete,
             listed,

@@ -55,39 +55,39 @@ fn newest_first_key(t: Option<jiff::Timestamp>) -> i128 {
     t.map_or(i128::MIN, |t| -t.as_nanosecond())
 }
 
-/// Sorts `cands` by [`update_cmp`] then name (as a stable sort would). O(c log c): the keys
-/// before the restart count are packed into a compact record per candidate first, so
+/// Sorts `cands` (ascending pod indices) by [`update_cmp`] then name, stably. O(c log c): the
+/// keys before the restart count are packed into a 40-byte record per candidate first, so
 /// comparisons read one contiguous array instead of the pod records; the restart count
-/// (rarely reached) and the name stay lazy. The comparator ends with the candidate's position,
-/// a total order, so the unstable sort gives exactly the stable sort's result.
+/// (rarely reached) and the name stay lazy.
 fn sort_by_update_cmp(pods: &[PodInfo<'_>], cands: &mut [usize]) {
-    /// An `i128` split so the record needs 8-byte alignment only (40 bytes, not 48).
+    /// An `i128` split so the record needs 8-byte alignment only.
     fn split(v: i128) -> (i64, u64) {
         ((v >> 64) as i64, v as u64)
     }
-    /// (scheduled/phase/ready bits, ready time key, creation key, position in `cands`).
+    /// (scheduled/phase/ready bits, ready time key, creation key, pod index).
     type Key = (u8, (i64, u64), (i64, u64), u32);
     let mut keyed: Vec<Key> = cands
         .iter()
-        .enumerate()
-        .map(|(pos, &i)| {
+        .map(|&i| {
             let p = &pods[i];
             let head = (u8::from(p.scheduled) << 3) | (p.phase_rank.min(3) << 1) | u8::from(p.ready);
             let ready_key = if p.ready { newest_first_key(p.ready_since) } else { 0 };
-            (head, split(ready_key), split(newest_first_key(p.created)), pos as u32)
+            (head, split(ready_key), split(newest_first_key(p.created)), i as u32)
         })
         .collect();
-    keyed.sort_unstable_by(|a, b| {
-        let (ia, ib) = (cands[a.3 as usize], cands[b.3 as usize]);
+    // Stable and run-adaptive: candidates arrive in name order, often already in (reverse)
+    // ready-time order.
+    keyed.sort_by(|a, b| {
+        let (ia, ib) = (a.3 as usize, b.3 as usize);
         (a.0, a.1)
             .cmp(&(b.0, b.1))
             .then_with(|| pods[ib].restarts().cmp(&pods[ia].restarts()))
             .then_with(|| a.2.cmp(&b.2))
             .then_with(|| pods[ia].name.cmp(pods[ib].name))
-            .then_with(|| a.3.cmp(&b.3))
     });
-    let order: Vec<usize> = keyed.iter().map(|k| cands[k.3 as usize]).collect();
-    cands.copy_from_slice(&order);
+    for (c, k) in cands.iter_mut().zip(&keyed) {
+        *c = k.3 as usize;
+    }
 }
 
 /// CS-52 without the availability and rank keys (used inside the rankers, CS-53).
@@ -124,8 +124,8 @@ fn same_node_ranks(pods: &[PodInfo<'_>], group: &[usize]) -> Vec<f64> {
         if !p.scheduled {
             continue;
         }
-        let id = if p.node != NODE_UNKNOWN {
-            let k = p.node as usize;
+        let id = if p.node_id != NODE_UNKNOWN {
+            let k = p.node_id as usize;
             if by_interned.len() <= k {
                 by_interned.resize(k + 1, u32::MAX);
             }

@@ -25,7 +25,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 
-use super::pods::{Selector, State, parse_deletion_cost};
+use super::pods::{NODE_UNKNOWN, Selector, State, parse_deletion_cost};
 
 /// How [`Input`](super::Input) receives the pods: a slice (facts are computed per plan,
 /// O(n) reads of each pod) or a [`PodTable`] (facts precomputed; a plan reads one compact
@@ -130,6 +130,8 @@ pub(crate) struct Facts {
     pub active: bool,
     /// Has a deletionTimestamp.
     pub terminating: bool,
+    /// Interned `spec.nodeName` in a [`PodTable`], else [`NODE_UNKNOWN`].
+    pub node_id: u32,
 }
 
 /// [`Facts`] plus the borrowed strings the caller may keep or intern.
@@ -202,6 +204,7 @@ impl Facts {
                 has_template_hash,
                 active: phase != "Succeeded" && phase != "Failed" && !terminating,
                 terminating,
+                node_id: NODE_UNKNOWN,
             },
             name: m.name.as_deref().unwrap_or_default(),
             revision,
@@ -338,8 +341,6 @@ pub(crate) struct Row {
     pub claim: Claim,
     /// Interned `controller-revision-hash` label.
     pub revision: u32,
-    /// Interned `spec.nodeName` (`""` when unscheduled).
-    pub node: u32,
 }
 
 /// Target length of a chunk of [`Rows`]; a chunk splits at twice this.
@@ -504,10 +505,11 @@ impl PodTable {
             claim(&pod, self.owner.uid.as_deref(), self.owner.name.as_deref(), self.selector.as_ref());
         let revision = self.revisions.intern(s.revision);
         let node = self.nodes.intern(s.node);
-        let row = Row { name: name.into(), facts: s.facts, claim, revision, node, pod: pod.clone() };
+        let facts = Facts { node_id: node, ..s.facts };
+        let row = Row { name: name.into(), facts, claim, revision, pod: pod.clone() };
         if let Some(old) = self.rows.insert(row) {
             self.revisions.release(old.revision);
-            self.nodes.release(old.node);
+            self.nodes.release(old.facts.node_id);
         }
         Ok(())
     }
@@ -516,7 +518,7 @@ impl PodTable {
     pub fn remove(&mut self, name: &str) -> Option<Arc<Pod>> {
         let row = self.rows.remove(name)?;
         self.revisions.release(row.revision);
-        self.nodes.release(row.node);
+        self.nodes.release(row.facts.node_id);
         Some(row.pod)
     }
 

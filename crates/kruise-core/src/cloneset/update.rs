@@ -117,6 +117,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
         }
         n += 1;
     }
+    b.reserve_holds(cands.len().saturating_sub(n));
     for (k, &i) in cands.iter().enumerate().skip(n) {
         let reason = if k < want {
             Reason::MaxUnavailable { unavailable: unavail.max(target_unavail + n as i32), limit: umax }

@@ -215,60 +215,52 @@ fn admission(f: &Facts, c: Claim, deleting: bool) -> Admission {
     Admission::Claimed
 }
 
-/// A [`PodTable`] the claim pass went through, and what turning its admitted rows into
-/// [`PodInfo`]s needs (the same admission, `podsToDelete` marks and revision tests).
+/// The rows of a [`PodTable`] the claim pass admitted (CS-24), in order, and what turning
+/// them into [`PodInfo`]s needs.
 struct Deferred<'a> {
     table: &'a PodTable,
     env: PodEnv,
-    in_sync: bool,
-    uid: Option<&'a str>,
-    name: &'a str,
-    selector: Selector,
-    deleting: bool,
-    /// Positions of the rows named in `podsToDelete` (ascending).
-    listed_pos: Vec<usize>,
+    rows: Vec<&'a table::Row>,
+    /// Positions (in `rows`) of the pods named in `podsToDelete`, ascending.
+    listed: Vec<usize>,
+    /// Per interned revision: 1 = the update revision (CS-31).
     is_update_of: Vec<u8>,
-    count: usize,
+}
+
+impl<'a> Deferred<'a> {
+    fn info(&self, i: usize, listed: bool) -> PodInfo<'a> {
+        let r: &'a table::Row = self.rows[i];
+        let revision = self.table.revisions.get(r.revision);
+        let is_update = self.is_update_of[r.revision as usize] == 1;
+        PodInfo::from_facts(&r.pod, &r.name, revision, i as u32, &r.facts, &self.env, listed, is_update)
+    }
 }
 
 impl<'a> Ctx<'a> {
     /// Active, claimed pods, by name ascending (CS-24, CS-91). From a table, the records are
-    /// built on first use by a second walk of the table, O(n): a plan whose counters show
-    /// nothing to do never builds them.
+    /// built on first use, O(n): a plan whose counters show nothing to do never builds them.
     pub fn pods(&self) -> &[PodInfo<'a>] {
         self.pods.get_or_init(|| {
             let Some(d) = &self.deferred else { return Vec::new() };
-            let mut out = Vec::with_capacity(d.count);
             let mut cursor = 0usize;
-            for (g, row) in d.table.rows.iter().enumerate() {
-                let pname = &*row.name;
-                let c = if d.in_sync {
-                    row.claim
-                } else {
-                    table::claim(&row.pod, d.uid, Some(d.name), Some(&d.selector))
-                };
-                if !matches!(admission(&row.facts, c, d.deleting), Admission::Claimed | Admission::Adopt) {
-                    continue;
-                }
-                while cursor < d.listed_pos.len() && d.listed_pos[cursor] < g {
-                    cursor += 1;
-                }
-                let listed = d.listed_pos.get(cursor) == Some(&g);
-                let revision = d.table.revisions.get(row.revision);
-                let is_update = d.is_update_of[row.revision as usize] == 1;
-                out.push(PodInfo::from_facts(
-                    &row.pod,
-                    pname,
-                    revision,
-                    out.len() as u32,
-                    &row.facts,
-                    &d.env,
-                    listed,
-                    is_update,
-                ));
-            }
-            out
+            (0..d.rows.len())
+                .map(|i| {
+                    let listed = d.listed.get(cursor) == Some(&i);
+                    cursor += usize::from(listed);
+                    d.info(i, listed)
+                })
+                .collect()
         })
+    }
+
+    /// The record of pod `i` (a position of [`Ctx::pods`]) without building the others: steps
+    /// that visit only the pods the tally listed use this. O(1), plus O(log k) for the
+    /// `podsToDelete` mark.
+    pub fn pod(&self, i: usize) -> PodInfo<'a> {
+        match (self.pods.get(), &self.deferred) {
+            (None, Some(d)) => d.info(i, d.listed.binary_search(&i).is_ok()),
+            _ => self.pods()[i].clone(),
+        }
     }
 
     /// Number of active, claimed pods (without building their records).
@@ -505,15 +497,15 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
             let mut cursor = 0usize;
             // The update test of CS-31 depends only on the interned revision label.
             let mut is_update_of: Vec<u8> = vec![2; t.revisions.capacity()];
-            let mut count = 0usize;
+            let mut rows = Vec::with_capacity(t.len());
+            let mut listed_idx = Vec::new();
             for (g, row) in t.rows.iter().enumerate() {
-                let pname = &*row.name;
                 let c = if in_sync {
                     row.claim
                 } else {
                     table::claim(&row.pod, uid, Some(name), Some(&selector))
                 };
-                if admit(&row.pod, pname, &row.facts, c) {
+                if admit(&row.pod, &row.name, &row.facts, c) {
                     let revision = t.revisions.get(row.revision);
                     let memo = &mut is_update_of[row.revision as usize];
                     if *memo == 2 {
@@ -523,23 +515,15 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                         cursor += 1;
                     }
                     let listed = listed_pos.get(cursor) == Some(&g);
+                    if listed {
+                        listed_idx.push(rows.len());
+                    }
                     let d = Derived::of(&row.facts, &env, listed, *memo == 1);
-                    tally.add(count, &row.facts, &d, revision);
-                    count += 1;
+                    tally.add(rows.len(), &row.facts, &d, revision);
+                    rows.push(row);
                 }
             }
-            deferred = Some(Deferred {
-                table: t,
-                env: env.clone(),
-                in_sync,
-                uid,
-                name,
-                selector: selector.clone(),
-                deleting,
-                listed_pos,
-                is_update_of,
-                count,
-            });
+            deferred = Some(Deferred { table: t, env: env.clone(), rows, listed: listed_idx, is_update_of });
         }
     }
     tally.finish();
@@ -647,7 +631,8 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         synced = true;
         let modified = scale::scale(&ctx, &pvcs, &mut b);
         if modified {
-            for p in ctx.pods() {
+            let all_updated = ctx.tally.status.updated == ctx.tally.status.replicas;
+            for p in ctx.pods().iter().filter(|_| !all_updated) {
                 if !p.is_update && !ctx.revs.sorted.is_empty() {
                     b.hold(p, Reason::ScaleFirst);
                 }
@@ -679,7 +664,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     let present: BTreeSet<&str> = if ptd.is_empty() {
         BTreeSet::new()
     } else {
-        ctx.pods().iter().filter(|p| p.listed).map(|p| p.name).collect()
+        ctx.tally.specified.iter().map(|&i| ctx.pod(i)).filter(|p| p.listed).map(|p| p.name).collect()
     };
     if ptd.iter().any(|n| !present.contains(n.as_str())) {
         let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();

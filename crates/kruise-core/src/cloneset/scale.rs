@@ -18,10 +18,10 @@ fn defer_specified(ctx: &Ctx<'_>, specified: &[usize], b: &mut Builder) {
     if specified.is_empty() {
         return;
     }
-    let pods = ctx.pods();
     for &i in specified {
-        if pods[i].state != State::PreparingDelete {
-            b.hold(&pods[i], Reason::DeletionDeferred);
+        let p = ctx.pod(i);
+        if p.state != State::PreparingDelete {
+            b.hold(&p, Reason::DeletionDeferred);
         }
     }
 }
@@ -50,12 +50,13 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
             if diff <= 0 {
                 break;
             }
-            if pods()[i].specified_delete {
+            let p = ctx.pod(i);
+            if p.specified_delete {
                 continue;
             }
             b.push(Action::new(
                 ActionKind::PatchPod { patch: lifecycle_patch(State::PreparingNormal, now) },
-                Some(pods()[i].name),
+                Some(p.name),
                 None,
                 Reason::CancelPreparingDelete { missing: diff },
             ));
@@ -95,7 +96,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
     let pre_delete_hook = ctx.hook(|l| l.pre_delete.as_ref());
     let mut modified = false;
     for &i in pre_deleting {
-        let p = &pods()[i];
+        let p = &ctx.pod(i);
         if hooked(pre_delete_hook, p.pod) {
             b.hold(p, Reason::LifecycleHook { hook: "preDelete" });
             // CS-49: the not-ready mark is re-asserted while hooked.
@@ -114,9 +115,9 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
     // Step 6, CS-50.
     let mut limit = d.delete_ready_limit;
     let candidates: Vec<usize> =
-        specified.iter().copied().filter(|&i| pods()[i].state != State::PreparingDelete).collect();
+        specified.iter().copied().filter(|&i| ctx.pod(i).state != State::PreparingDelete).collect();
     for &i in &candidates {
-        let p = &pods()[i];
+        let p = &ctx.pod(i);
         if !p.ready_for_delete {
             modified |= delete_pod(ctx, pvcs, b, p, Reason::PodsToDelete);
         } else if limit > 0 {

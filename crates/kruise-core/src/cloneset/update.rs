@@ -31,7 +31,8 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     // Step 1: refresh.
     // Only the pods the refresh can act on (Tally::refresh), in pod order.
     let mut modified = false;
-    for p in ctx.tally.refresh.iter().map(|&i| &ctx.pods()[i]) {
+    for p in ctx.tally.refresh.iter().map(|&i| ctx.pod(i)) {
+        let p = &p;
         let complete = refresh_in_place(ctx, p, b);
         modified |= refresh_lifecycle(ctx, p, complete, b);
         if !p.has_template_hash && !p.revision.is_empty() {

@@ -94,6 +94,16 @@ impl<'a> Pods<'a> {
     }
 }
 
+impl<'a> IntoIterator for Pods<'a> {
+    type Item = &'a Pod;
+    type IntoIter = Box<dyn Iterator<Item = &'a Pod> + 'a>;
+
+    /// Every pod (slice order, or name order for a table).
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
 /// What one pod says about itself, independent of any CloneSet (CS-31, CS-34, CS-35, CS-77).
 /// Computed once per pod version: O(labels + annotations + conditions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

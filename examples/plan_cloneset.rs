@@ -4,8 +4,9 @@
 //! write it), applies the webhook defaults, converts it to the v1beta1 hub shape the planner
 //! works on, and asks the planner what a controller would do for a CloneSet that has no pods
 //! yet: create the first ControllerRevision and three pods. Then it carries out the pod
-//! creations in memory (with the planner's own materialisation of the plan into API writes) and plans again: nothing more
-//! to create.
+//! creations in memory (with the planner's own materialisation of the plan into API writes)
+//! and plans again: nothing more to create. Last, it plans from a `PodTable` (the form an
+//! operator with a pod cache keeps) and checks that the plan is the same.
 //!
 //! Run: `cargo run --example plan_cloneset`
 
@@ -17,7 +18,7 @@ use kruise_api::convert::cloneset_to_v1beta1;
 use kruise_api::defaults::default;
 use kruise_api::validation::validate;
 use kruise_core::cloneset::reconcile::writes;
-use kruise_core::cloneset::{ActionKind, Input, Pods, plan};
+use kruise_core::cloneset::{ActionKind, Input, PodTable, Pods, plan};
 use kruise_core::write::ApiWrite;
 use kruise_core::{Expectations, Features};
 
@@ -74,5 +75,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let creates = second.actions.iter().filter(|a| matches!(a.kind, ActionKind::CreatePod { .. })).count();
     println!("second reconcile: {} actions, {creates} pod creations", second.actions.len());
     assert_eq!(creates, 0, "the planner must not create pods it already created");
+
+    // An operator that plans often keeps the pods in a PodTable: each watch event updates one
+    // row (`upsert` / `remove`), and a plan reads compact rows instead of every Pod's fields.
+    // The plan is the same as from the slice.
+    let table = PodTable::from_pods(&cs, pods.iter().cloned())?;
+    let third = plan(&Input { pods: (&table).into(), revisions: &revisions, ..input })?;
+    assert_eq!(third, second, "a PodTable gives the same plan as the pods themselves");
+    println!("from a PodTable of {} pods: the same plan", table.len());
     Ok(())
 }

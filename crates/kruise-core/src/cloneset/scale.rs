@@ -10,17 +10,17 @@ use kruise_api::keys;
 use super::pods::{PodInfo, State};
 use super::{Action, ActionKind, Builder, Ctx, PodConditionUpdate, Reason, hooked, lifecycle_patch, sort};
 
-/// CS-42: when a scale step ends the pass before step 6, every pod specified for deletion (and
-/// not already in PreparingDelete, which step 5 handles) is held with
-/// [`Reason::DeletionDeferred`], so a user sees why a pod named in `podsToDelete` still runs.
-/// O(specified).
-fn defer_specified(ctx: &Ctx<'_>, specified: &[usize], b: &mut Builder) {
+/// CS-42: when a scale step ends the pass before step 6, every pod specified for deletion is
+/// held with [`Reason::DeletionDeferred`], so a user sees why a pod named in `podsToDelete`
+/// still runs. Pods in PreparingDelete are included unless step 5 (CS-49), which acts on them
+/// or holds them itself, has run (`after_step_5`). O(specified).
+fn defer_specified(ctx: &Ctx<'_>, specified: &[usize], b: &mut Builder, after_step_5: bool) {
     if specified.is_empty() {
         return;
     }
     for &i in specified {
         let p = ctx.pod(i);
-        if p.state != State::PreparingDelete {
+        if !after_step_5 || p.state != State::PreparingDelete {
             b.hold(&p, Reason::DeletionDeferred);
         }
     }
@@ -64,7 +64,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
             patched = true;
         }
         if patched {
-            defer_specified(ctx, specified, b);
+            defer_specified(ctx, specified, b, false);
             return true;
         }
     }
@@ -77,7 +77,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         if d.scale_up_num > d.scale_up_limit {
             b.plan.events.push(Reason::ScaleUpLimited { limit: d.scale_up_limit, wanted: d.scale_up_num });
         }
-        defer_specified(ctx, specified, b);
+        defer_specified(ctx, specified, b, false);
         if n == 0 {
             return false;
         }
@@ -108,7 +108,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         }
     }
     if modified {
-        defer_specified(ctx, specified, b);
+        defer_specified(ctx, specified, b, true);
         return true;
     }
 

@@ -1449,3 +1449,31 @@ fn cs_42_pods_to_delete_deferred_by_scale_up_are_held_with_a_reason() {
     assert_eq!(p.count("DeletePod"), 0);
     assert_eq!(p.held_reason("web-a"), Some(&Reason::DeletionDeferred));
 }
+
+#[test]
+fn cs_42_pods_to_delete_in_preparing_delete_deferred_by_scale_up_are_held() {
+    // Found by the cloneset_plan fuzz target: a pod named in podsToDelete that is already in
+    // PreparingDelete is finished by step 5 (CS-49), which does not run when scale-up (step 4)
+    // ends the pass; the pod must still be held with a reason.
+    let mut w = W::new(3);
+    let r = w.rev1();
+    w.pods.push(pod(&w.cs, "p00", &r).not_ready().state(State::PreparingDelete).build());
+    w.cs.spec.scale_strategy.pods_to_delete = vec!["web-p00".into()];
+    let p = w.plan();
+    assert!(p.count("CreatePod") > 0, "scale-up runs first: {p:?}");
+    assert_eq!(p.count("DeletePod"), 0);
+    assert_eq!(p.held_reason("web-p00"), Some(&Reason::DeletionDeferred));
+}
+
+#[test]
+fn cs_49_preparing_delete_pods_released_in_step_5_are_not_also_deferred() {
+    // Step 5 deletes a released PreparingDelete pod (no hook) and ends the pass: that pod was
+    // acted on, so it gets no DeletionDeferred hold.
+    let mut w = W::new(1).with_pods(2);
+    let r = w.rev1();
+    w.pods[1] = pod(&w.cs, "p01", &r).state(State::PreparingDelete).build();
+    w.cs.spec.scale_strategy.pods_to_delete = vec!["web-p01".into()];
+    let p = w.plan();
+    assert_eq!(p.count("DeletePod"), 1, "{p:?}");
+    assert_eq!(p.held_reason("web-p01"), None);
+}

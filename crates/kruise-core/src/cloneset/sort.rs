@@ -255,6 +255,91 @@ fn trailing_number(v: &str) -> i64 {
     digits.parse().unwrap_or(0)
 }
 
+/// (PreparingUpdate first, scheduled/phase/ready bits, ready time key, creation key, pod index):
+/// the CS-61 and CS-58 keys before the restart count, for [`UpdateOrder`].
+type OrderKey = (bool, u8, (i64, u64), (i64, u64), u32);
+
+/// CS-58 + CS-61 on two keys, the restart count and the name read lazily; ends with the pod
+/// index, so it is a total order (a selection then equals a sort's prefix).
+fn order_cmp(pods: &[PodInfo<'_>], a: &OrderKey, b: &OrderKey) -> Ordering {
+    let (ia, ib) = (a.4 as usize, b.4 as usize);
+    (a.0, a.1, a.2)
+        .cmp(&(b.0, b.1, b.2))
+        .then_with(|| pods[ib].restarts().cmp(&pods[ia].restarts()))
+        .then_with(|| a.3.cmp(&b.3))
+        .then_with(|| pods[ia].name.cmp(pods[ib].name))
+        .then_with(|| a.4.cmp(&b.4))
+}
+
+/// The update order of CS-58..CS-61 without priority or scatter terms, sorted only as far as it
+/// is read: a plan updates the first few candidates (at most the unavailability budget) and
+/// holds the rest, so the candidates are selected in O(c) and only a growing prefix is sorted,
+/// O(c + p log p) for a prefix of p, instead of O(c log c).
+pub struct UpdateOrder<'p, 'a> {
+    pods: &'p [PodInfo<'a>],
+    keyed: Vec<OrderKey>,
+    /// `keyed[..sorted]` is in final order and no later record precedes it.
+    sorted: usize,
+}
+
+impl<'p, 'a> UpdateOrder<'p, 'a> {
+    /// The order of `cands` (indices into `pods`). O(c).
+    pub fn new(pods: &'p [PodInfo<'a>], cands: &[usize]) -> Self {
+        fn split(v: i128) -> (i64, u64) {
+            ((v >> 64) as i64, v as u64)
+        }
+        let keyed = cands
+            .iter()
+            .map(|&i| {
+                let p = &pods[i];
+                let head = (u8::from(p.scheduled) << 3) | (p.phase_rank.min(3) << 1) | u8::from(p.ready);
+                let ready_key = if p.ready { newest_first_key(p.ready_since) } else { 0 };
+                let pu = p.state != State::PreparingUpdate;
+                (pu, head, split(ready_key), split(newest_first_key(p.created)), i as u32)
+            })
+            .collect();
+        Self { pods, keyed, sorted: 0 }
+    }
+
+    /// Moves the `k` smallest of the unsorted records to the front of the unsorted part.
+    fn select(&mut self, k: usize) {
+        let pods = self.pods;
+        let tail = &mut self.keyed[self.sorted..];
+        let rel = k.saturating_sub(self.sorted);
+        if rel > 0 && rel < tail.len() {
+            tail.select_nth_unstable_by(rel, |a, b| order_cmp(pods, a, b));
+        }
+    }
+
+    /// The candidate of rank `k` (< `len`). Amortised O(1) plus the prefix sorts: the sorted
+    /// prefix at least doubles each time it grows.
+    pub fn at(&mut self, k: usize) -> usize {
+        if k >= self.sorted {
+            let m = (k + 1).max(2 * self.sorted).max(64).min(self.keyed.len());
+            self.select(m);
+            let pods = self.pods;
+            self.keyed[self.sorted..m].sort_unstable_by(|a, b| order_cmp(pods, a, b));
+            self.sorted = m;
+        }
+        self.keyed[k].4 as usize
+    }
+
+    /// The candidates of ranks `[from, to)` and of ranks `[to, len)`, each in pod index order;
+    /// `from` must not exceed the sorted prefix. O(c + g log g) for groups of g.
+    pub fn groups(mut self, from: usize, to: usize) -> (Vec<usize>, Vec<usize>) {
+        let to = to.min(self.keyed.len());
+        if to > self.sorted {
+            self.select(to);
+        }
+        let idx = |r: &[OrderKey]| {
+            let mut v: Vec<usize> = r.iter().map(|k| k.4 as usize).collect();
+            v.sort_unstable();
+            v
+        };
+        (idx(&self.keyed[from.min(to)..to]), idx(&self.keyed[to..]))
+    }
+}
+
 /// CS-58..CS-61: sorts update candidates in place.
 pub fn sort_update_candidates(
     pods: &[PodInfo<'_>],
@@ -417,5 +502,57 @@ mod tests {
         });
         sort_by_update_cmp(&infos, &mut got);
         assert_eq!(got, want);
+    }
+
+    /// The lazily sorted order reads exactly like the full CS-58..CS-61 sort at every rank,
+    /// across prefix growths, and its groups are the right rank ranges in index order.
+    #[test]
+    fn cs_58_cs_61_lazy_update_order_equals_full_sort() {
+        let cs = fixtures::cloneset("demo", 300, "app:v1");
+        let pods: Vec<_> = (0..300i64)
+            .map(|i| {
+                let mut b = pod(&cs, &format!("{:03}", (i * 7) % 300), "demo-r1")
+                    .created(i % 5)
+                    .ready_since(i % 3)
+                    .restarts((i % 4) as i32);
+                if i % 6 == 0 {
+                    b = b.not_ready();
+                }
+                if i % 9 == 0 {
+                    b = b.unscheduled();
+                }
+                if i % 17 == 0 {
+                    b = b.state(State::PreparingUpdate);
+                }
+                b.build()
+            })
+            .collect();
+        let env = PodEnv {
+            now: ts(1000),
+            min_ready_seconds: 0,
+            update_revision: "demo-r2".into(),
+            update_short: "r2".into(),
+            preparing_update_as_update: false,
+        };
+        let mut infos: Vec<PodInfo<'_>> = pods.iter().map(|p| PodInfo::new(p, &env, false)).collect();
+        for (i, p) in infos.iter_mut().enumerate() {
+            p.idx = i as u32;
+        }
+        let cands: Vec<usize> = (0..infos.len()).collect();
+        let mut full = cands.clone();
+        sort_update_candidates(&infos, &mut full, None, &[]);
+        for (from, to) in [(0, 300), (3, 100), (70, 250), (0, 0), (200, 300)] {
+            let mut lazy = UpdateOrder::new(&infos, &cands);
+            let got: Vec<usize> = (0..from).map(|k| lazy.at(k)).collect();
+            assert_eq!(got, full[..from], "prefix of {from}");
+            let (a, b) = lazy.groups(from, to);
+            let mut want_a = full[from..to].to_vec();
+            let mut want_b = full[to..].to_vec();
+            want_a.sort_unstable();
+            want_b.sort_unstable();
+            assert_eq!((a, b), (want_a, want_b), "groups [{from}, {to}) and [{to}, ..)");
+        }
+        let mut lazy = UpdateOrder::new(&infos, &cands);
+        assert_eq!((0..300).map(|k| lazy.at(k)).collect::<Vec<_>>(), full);
     }
 }

@@ -72,7 +72,9 @@ pub struct Plan {
     /// Writes, in the order they must be carried out.
     pub actions: Vec<Action>,
     /// Pods deliberately left alone this round, each with its reason (at most one entry per
-    /// pod: the first reason found).
+    /// pod: the first reason found), in the order the steps found them; the update step lists
+    /// the pods waiting for the unavailability budget, then those beyond the partition, each
+    /// group by pod name.
     pub held: Vec<Held>,
     /// The status computed for this reconcile (CS-82..CS-85). Written only when an
     /// [`ActionKind::UpdateStatus`] action is present (CS-86).

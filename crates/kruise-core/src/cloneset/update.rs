@@ -85,14 +85,23 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
             waits && p.state != State::PreparingDelete && !(p.state != State::Updated && p.has_grace)
         })
         .collect();
-    sort::sort_update_candidates(
-        pods,
-        &mut cands,
-        ru.and_then(|r| r.priority_strategy.as_ref()),
-        ru.map(|r| r.scatter_strategy.as_slice()).unwrap_or_default(),
-    );
+    let priority = ru.and_then(|r| r.priority_strategy.as_ref());
+    let scatter = ru.map(|r| r.scatter_strategy.as_slice()).unwrap_or_default();
+    // CS-58..CS-61: without priority or scatter terms the order is read lazily (UpdateOrder:
+    // only the prefix the budget walk reaches is sorted); with them, all candidates are sorted.
+    let mut lazy = None;
+    if priority.is_none() && scatter.is_empty() {
+        lazy = Some(sort::UpdateOrder::new(pods, &cands));
+    } else {
+        sort::sort_update_candidates(pods, &mut cands, priority, scatter);
+    }
+    let mut rank = |k: usize| match lazy.as_mut() {
+        Some(o) => o.at(k),
+        None => cands[k],
+    };
     // CS-62.
     let want = d.update_num.unsigned_abs() as usize;
+    let limit = want.min(cands.len());
     let umax = d.update_max_unavailable;
     let st = &ctx.tally.status;
     let mut unavail = st.replicas - st.available;
@@ -105,41 +114,55 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
             .filter(|p| !p.available && revision_matches_short(p.revision, &target_name, target_short))
             .count() as i32
     };
-    let mut n = 0usize;
-    for &i in cands.iter().take(want) {
+    let mut updates: Vec<usize> = Vec::new();
+    while updates.len() < limit {
+        let n = updates.len();
         if target_unavail + n as i32 >= umax {
             break;
         }
+        let i = rank(n);
         if pods[i].available {
             if unavail >= umax {
                 break;
             }
             unavail += 1;
         }
-        n += 1;
+        updates.push(i);
     }
-    b.reserve_holds(cands.len().saturating_sub(n));
-    for (k, &i) in cands.iter().enumerate().skip(n) {
-        let reason = if k < want {
-            Reason::MaxUnavailable { unavailable: unavail.max(target_unavail + n as i32), limit: umax }
-        } else {
-            Reason::Partition { partition }
-        };
-        b.hold(&pods[i], reason);
+    let n = updates.len();
+    // Held: ranks [n, want) wait for the budget, ranks from `want` on for the partition; each
+    // group in pod name order.
+    let (over_budget, beyond_partition) = match lazy {
+        Some(o) => o.groups(n, limit),
+        None => {
+            let mut a = cands[n..limit].to_vec();
+            let mut b = cands[limit..].to_vec();
+            a.sort_unstable();
+            b.sort_unstable();
+            (a, b)
+        }
+    };
+    b.reserve_holds(over_budget.len() + beyond_partition.len());
+    let budget = Reason::MaxUnavailable { unavailable: unavail.max(target_unavail + n as i32), limit: umax };
+    for &i in &over_budget {
+        b.hold(&pods[i], budget.clone());
+    }
+    for &i in &beyond_partition {
+        b.hold(&pods[i], Reason::Partition { partition });
     }
     let policy = ctx.cs.pod_update_policy();
     let mut specs: BTreeMap<(usize, usize), Option<InPlaceSpec>> = BTreeMap::new();
     let mut old_of: BTreeMap<&str, Option<usize>> = BTreeMap::new();
     let reason = Reason::Update { update_num: d.update_num, recreate: false };
     let pub_gate = ctx.input.features.pod_unavailable_budget_update_gate;
-    for (k, &i) in cands.iter().take(n).enumerate() {
+    for (k, &i) in updates.iter().enumerate() {
         let p = &pods[i];
         // CS-63.
         if pub_gate && let Some(check) = ctx.input.pub_check {
             match (check.0)(p.pod) {
                 super::PubDecision::Allowed => {}
                 super::PubDecision::Denied => {
-                    for &j in cands.iter().take(n).skip(k) {
+                    for &j in updates.iter().skip(k) {
                         b.hold(&pods[j], Reason::PodUnavailableBudget);
                     }
                     b.plan.requeue_at_most(Duration::from_secs(1), Reason::PodUnavailableBudget);

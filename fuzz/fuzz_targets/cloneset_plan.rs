@@ -160,6 +160,17 @@ fn is_active(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_none() && phase != "Succeeded" && phase != "Failed"
 }
 
+fn state_of(p: &Pod) -> Option<&str> {
+    p.metadata.labels.as_ref()?.get(keys::LIFECYCLE_STATE).map(String::as_str)
+}
+
+/// `KRUISE_FUZZ_SKIP_OPEN_FINDINGS=1` skips the checks that the open findings in
+/// `findings/` (fuzz/README.md) already break, so a campaign can look past them. Off by default.
+fn skip_open_findings() -> bool {
+    static SKIP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SKIP.get_or_init(|| std::env::var("KRUISE_FUZZ_SKIP_OPEN_FINDINGS").is_ok_and(|v| v == "1"))
+}
+
 fn ready_since(p: &Pod) -> Option<i64> {
     let c = p.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == keys::CONDITION_READY)?;
     if c.status != "True" {
@@ -250,7 +261,11 @@ fuzz_target!(|d: Desc| {
 
     // CS-50: every active pod named in podsToDelete is deleted, acted on, or held.
     for n in &cs.spec.scale_strategy.pods_to_delete {
-        if !active.iter().any(|p| &name_of(p) == n) {
+        let Some(pod) = active.iter().find(|p| &name_of(p) == n) else {
+            continue;
+        };
+        if skip_open_findings() && state_of(pod) == Some("PreparingDelete") {
+            // Open finding `findings/cloneset_plan-podsToDelete-preparing-delete-not-held`.
             continue;
         }
         let acted = p.actions.iter().any(|a| a.pod.as_deref() == Some(n.as_str()));

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::keys;
 use kruise_core::cloneset::fixtures::{self, rolling, ts};
-use kruise_core::cloneset::{Input, Reason, plan};
+use kruise_core::cloneset::{Input, PodTable, Reason, plan};
 use kruise_core::{Expectations, Features};
 use libfuzzer_sys::fuzz_target;
 
@@ -160,17 +160,6 @@ fn is_active(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_none() && phase != "Succeeded" && phase != "Failed"
 }
 
-fn state_of(p: &Pod) -> Option<&str> {
-    p.metadata.labels.as_ref()?.get(keys::LIFECYCLE_STATE).map(String::as_str)
-}
-
-/// `KRUISE_FUZZ_SKIP_OPEN_FINDINGS=1` skips the checks that the open findings in
-/// `findings/` (fuzz/README.md) already break, so a campaign can look past them. Off by default.
-fn skip_open_findings() -> bool {
-    static SKIP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *SKIP.get_or_init(|| std::env::var("KRUISE_FUZZ_SKIP_OPEN_FINDINGS").is_ok_and(|v| v == "1"))
-}
-
 fn ready_since(p: &Pod) -> Option<i64> {
     let c = p.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == keys::CONDITION_READY)?;
     if c.status != "True" {
@@ -205,6 +194,13 @@ fuzz_target!(|d: Desc| {
     reversed.reverse();
     let again = plan(&Input { pods: (&reversed).into(), ..input }).ok();
     assert_eq!(again.as_ref(), Some(&p), "pod order changed the plan");
+    // The same pods through a PodTable give the same plan.
+    if let Ok(table) = PodTable::from_pods(&cs, reversed.iter().cloned())
+        && table.len() == pods.len()
+    {
+        let from_table = plan(&Input { pods: (&table).into(), ..input }).ok();
+        assert_eq!(from_table.as_ref(), Some(&p), "a PodTable gave another plan than the slice");
+    }
 
     let replicas = cs.replicas();
     let active: Vec<&Pod> = pods.iter().filter(|p| is_active(p)).collect();
@@ -261,11 +257,7 @@ fuzz_target!(|d: Desc| {
 
     // CS-50: every active pod named in podsToDelete is deleted, acted on, or held.
     for n in &cs.spec.scale_strategy.pods_to_delete {
-        let Some(pod) = active.iter().find(|p| &name_of(p) == n) else {
-            continue;
-        };
-        if skip_open_findings() && state_of(pod) == Some("PreparingDelete") {
-            // Open finding `findings/cloneset_plan-podsToDelete-preparing-delete-not-held`.
+        if !active.iter().any(|p| &name_of(p) == n) {
             continue;
         }
         let acted = p.actions.iter().any(|a| a.pod.as_deref() == Some(n.as_str()));

@@ -280,11 +280,15 @@ pub struct UpdateOrder<'p, 'a> {
     keyed: Vec<OrderKey>,
     /// `keyed[..sorted]` is in final order and no later record precedes it.
     sorted: usize,
+    /// Size of the first sorted prefix (at least 64).
+    first: usize,
 }
 
 impl<'p, 'a> UpdateOrder<'p, 'a> {
-    /// The order of `cands` (indices into `pods`). O(c).
-    pub fn new(pods: &'p [PodInfo<'a>], cands: &[usize]) -> Self {
+    /// The order of `cands` (indices into `pods`); `expected` = how many ranks the caller
+    /// expects to read (the first sort covers that many, so a long walk does not pay for
+    /// repeated selections). O(c).
+    pub fn new(pods: &'p [PodInfo<'a>], cands: &[usize], expected: usize) -> Self {
         fn split(v: i128) -> (i64, u64) {
             ((v >> 64) as i64, v as u64)
         }
@@ -298,7 +302,7 @@ impl<'p, 'a> UpdateOrder<'p, 'a> {
                 (pu, head, split(ready_key), split(newest_first_key(p.created)), i as u32)
             })
             .collect();
-        Self { pods, keyed, sorted: 0 }
+        Self { pods, keyed, sorted: 0, first: expected.max(64) }
     }
 
     /// Moves the `k` smallest of the unsorted records to the front of the unsorted part.
@@ -315,7 +319,7 @@ impl<'p, 'a> UpdateOrder<'p, 'a> {
     /// prefix at least doubles each time it grows.
     pub fn at(&mut self, k: usize) -> usize {
         if k >= self.sorted {
-            let m = (k + 1).max(2 * self.sorted).max(64).min(self.keyed.len());
+            let m = (k + 1).max(2 * self.sorted).max(self.first).min(self.keyed.len());
             self.select(m);
             let pods = self.pods;
             self.keyed[self.sorted..m].sort_unstable_by(|a, b| order_cmp(pods, a, b));
@@ -542,7 +546,7 @@ mod tests {
         let mut full = cands.clone();
         sort_update_candidates(&infos, &mut full, None, &[]);
         for (from, to) in [(0, 300), (3, 100), (70, 250), (0, 0), (200, 300)] {
-            let mut lazy = UpdateOrder::new(&infos, &cands);
+            let mut lazy = UpdateOrder::new(&infos, &cands, from / 2);
             let got: Vec<usize> = (0..from).map(|k| lazy.at(k)).collect();
             assert_eq!(got, full[..from], "prefix of {from}");
             let (a, b) = lazy.groups(from, to);
@@ -552,7 +556,7 @@ mod tests {
             want_b.sort_unstable();
             assert_eq!((a, b), (want_a, want_b), "groups [{from}, {to}) and [{to}, ..)");
         }
-        let mut lazy = UpdateOrder::new(&infos, &cands);
+        let mut lazy = UpdateOrder::new(&infos, &cands, 0);
         assert_eq!((0..300).map(|k| lazy.at(k)).collect::<Vec<_>>(), full);
     }
 }

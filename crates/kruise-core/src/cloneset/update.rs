@@ -89,17 +89,6 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     let scatter = ru.map(|r| r.scatter_strategy.as_slice()).unwrap_or_default();
     // CS-58..CS-61: without priority or scatter terms the order is read lazily (UpdateOrder:
     // only the prefix the budget walk reaches is sorted); with them, all candidates are sorted.
-    let mut lazy = None;
-    if priority.is_none() && scatter.is_empty() {
-        lazy = Some(sort::UpdateOrder::new(pods, &cands));
-    } else {
-        sort::sort_update_candidates(pods, &mut cands, priority, scatter);
-    }
-    let mut rank = |k: usize| match lazy.as_mut() {
-        Some(o) => o.at(k),
-        None => cands[k],
-    };
-    // CS-62.
     let want = d.update_num.unsigned_abs() as usize;
     let limit = want.min(cands.len());
     let umax = d.update_max_unavailable;
@@ -114,6 +103,19 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
             .filter(|p| !p.available && revision_matches_short(p.revision, &target_name, target_short))
             .count() as i32
     };
+    let mut lazy = None;
+    if priority.is_none() && scatter.is_empty() {
+        // The walk below reads at most `umax - target_unavail` ranks.
+        let expected = usize::try_from(umax.saturating_sub(target_unavail)).unwrap_or(0).min(limit);
+        lazy = Some(sort::UpdateOrder::new(pods, &cands, expected));
+    } else {
+        sort::sort_update_candidates(pods, &mut cands, priority, scatter);
+    }
+    let mut rank = |k: usize| match lazy.as_mut() {
+        Some(o) => o.at(k),
+        None => cands[k],
+    };
+    // CS-62.
     let mut updates: Vec<usize> = Vec::new();
     while updates.len() < limit {
         let n = updates.len();

@@ -103,10 +103,13 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
             .filter(|p| !p.available && revision_matches_short(p.revision, &target_name, target_short))
             .count() as i32
     };
+    // The walk below reads about `umax - target_unavail` ranks (more when unavailable pods
+    // come first). For a short walk, select and sort only the prefix (UpdateOrder); for a long
+    // one, one adaptive stable sort of all candidates is cheaper (and near-linear on the
+    // usual, already ordered, candidates).
+    let expected = usize::try_from(umax.saturating_sub(target_unavail)).unwrap_or(0).min(limit);
     let mut lazy = None;
-    if priority.is_none() && scatter.is_empty() {
-        // The walk below reads at most `umax - target_unavail` ranks.
-        let expected = usize::try_from(umax.saturating_sub(target_unavail)).unwrap_or(0).min(limit);
+    if priority.is_none() && scatter.is_empty() && expected.saturating_mul(8) < cands.len() {
         lazy = Some(sort::UpdateOrder::new(pods, &cands, expected));
     } else {
         sort::sort_update_candidates(pods, &mut cands, priority, scatter);

@@ -160,6 +160,14 @@ fn is_active(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_none() && phase != "Succeeded" && phase != "Failed"
 }
 
+fn state_of(p: &Pod) -> Option<&str> {
+    p.metadata.labels.as_ref()?.get(keys::LIFECYCLE_STATE).map(String::as_str)
+}
+
+fn phase_of(p: &Pod) -> &str {
+    p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or_default()
+}
+
 fn ready_since(p: &Pod) -> Option<i64> {
     let c = p.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == keys::CONDITION_READY)?;
     if c.status != "True" {
@@ -227,8 +235,12 @@ fuzz_target!(|d: Desc| {
     let available_updated = updated
         .iter()
         .filter(|n| {
+            // CS-34 `available`: Running, lifecycle state none or Normal, Ready for longer
+            // than minReadySeconds (the fixtures keep InPlaceUpdateReady True).
             active.iter().any(|p| {
                 p.metadata.name.as_deref() == Some(**n)
+                    && phase_of(p) == "Running"
+                    && matches!(state_of(p), None | Some("") | Some("Normal"))
                     && ready_since(p).is_some_and(|t| now - t >= min_ready)
             })
         })

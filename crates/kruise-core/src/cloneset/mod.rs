@@ -631,10 +631,12 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         synced = true;
         let modified = scale::scale(&ctx, &pvcs, &mut b);
         if modified {
-            let all_updated = ctx.tally.status.updated == ctx.tally.status.replicas;
-            for p in ctx.pods().iter().filter(|_| !all_updated) {
-                if !p.is_update && !ctx.revs.sorted.is_empty() {
-                    b.hold(p, Reason::ScaleFirst);
+            // Only when some pod is not on the update revision (else no record is built).
+            if ctx.tally.status.updated < ctx.tally.status.replicas {
+                for p in ctx.pods() {
+                    if !p.is_update && !ctx.revs.sorted.is_empty() {
+                        b.hold(p, Reason::ScaleFirst);
+                    }
                 }
             }
         } else {

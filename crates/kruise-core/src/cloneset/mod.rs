@@ -490,16 +490,18 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         }
         Pods::Table(t) => {
             // Rows come in name order with their facts; only the claim facts are recomputed,
-            // and only if the table was built for another uid, name or selector. `podsToDelete`
-            // is looked up by name in the table, O(k log n), and marked by row position.
+            // and only if the table was built for another uid, name or selector.
             let in_sync = t.owner().same(cs, &selector.to_canonical());
-            let listed_pos = t.rows.positions(&pods_to_delete);
-            let mut cursor = 0usize;
+            // `podsToDelete` by name hash: a sorted list of k hashes probed per row (in cache),
+            // names compared only on equal hashes. O(n log k), no name read per row.
+            let mut listed_hashes: Vec<(u64, &str)> =
+                pods_to_delete.iter().map(|n| (table::name_hash(n), *n)).collect();
+            listed_hashes.sort_unstable();
             // The update test of CS-31 depends only on the interned revision label.
             let mut is_update_of: Vec<u8> = vec![2; t.revisions.capacity()];
             let mut rows = Vec::with_capacity(t.len());
             let mut listed_idx = Vec::new();
-            for (g, row) in t.rows.iter().enumerate() {
+            for row in t.rows.iter() {
                 let c = if in_sync {
                     row.claim
                 } else {
@@ -511,10 +513,13 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                     if *memo == 2 {
                         *memo = u8::from(env.is_update(revision));
                     }
-                    while cursor < listed_pos.len() && listed_pos[cursor] < g {
-                        cursor += 1;
-                    }
-                    let listed = listed_pos.get(cursor) == Some(&g);
+                    let listed = !listed_hashes.is_empty() && {
+                        let from = listed_hashes.partition_point(|(h, _)| *h < row.name_hash);
+                        listed_hashes[from..]
+                            .iter()
+                            .take_while(|(h, _)| *h == row.name_hash)
+                            .any(|(_, n)| *n == &*row.name)
+                    };
                     if listed {
                         listed_idx.push(rows.len());
                     }

@@ -346,11 +346,23 @@ impl Interner {
 pub(crate) struct Row {
     /// The pod's name (the sort key).
     pub name: Box<str>,
+    /// [`name_hash`] of the name: `podsToDelete` is matched against it during the scan, and
+    /// only equal hashes compare the names.
+    pub name_hash: u64,
     pub pod: Arc<Pod>,
     pub facts: Facts,
     pub claim: Claim,
     /// Interned `controller-revision-hash` label.
     pub revision: u32,
+}
+
+/// FNV-1a of a pod name (look-up only; equal hashes are confirmed by comparing names).
+pub(crate) fn name_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in s.as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// Target length of a chunk of [`Rows`]; a chunk splits at twice this.
@@ -415,27 +427,6 @@ impl Rows {
         }
         self.len -= 1;
         Some(row)
-    }
-
-    /// The positions (in name order) of the rows named in `names`, ascending, without
-    /// duplicates. O(n / CHUNK + k log n).
-    pub fn positions(&self, names: &[&str]) -> Vec<usize> {
-        let mut start = Vec::with_capacity(self.chunks.len());
-        let mut acc = 0;
-        for c in &self.chunks {
-            start.push(acc);
-            acc += c.len();
-        }
-        let mut out: Vec<usize> = names
-            .iter()
-            .filter_map(|n| match self.find(n) {
-                (c, Ok(i)) => Some(start[c] + i),
-                _ => None,
-            })
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
     }
 
     /// Rows by name ascending.
@@ -516,7 +507,8 @@ impl PodTable {
         let revision = self.revisions.intern(s.revision);
         let node = self.nodes.intern(s.node);
         let facts = Facts { node_id: node, ..s.facts };
-        let row = Row { name: name.into(), facts, claim, revision, pod: pod.clone() };
+        let row =
+            Row { name: name.into(), name_hash: name_hash(name), facts, claim, revision, pod: pod.clone() };
         if let Some(old) = self.rows.insert(row) {
             self.revisions.release(old.revision);
             self.nodes.release(old.facts.node_id);

@@ -137,23 +137,27 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     let n = updates.len();
     // Held: ranks [n, want) wait for the budget, ranks from `want` on for the partition; each
     // group in pod name order.
-    let (over_budget, beyond_partition) = match lazy {
-        Some(o) => o.groups(n, limit),
-        None => {
-            let mut a = cands[n..limit].to_vec();
-            let mut b = cands[limit..].to_vec();
-            a.sort_unstable();
-            b.sort_unstable();
-            (a, b)
+    let budget = Reason::MaxUnavailable { unavailable: unavail.max(target_unavail + n as i32), limit: umax };
+    let mut hold_groups = |over_budget: &[usize], beyond_partition: &[usize]| {
+        b.reserve_holds(over_budget.len() + beyond_partition.len());
+        for &i in over_budget {
+            b.hold(&pods[i], budget.clone());
+        }
+        for &i in beyond_partition {
+            b.hold(&pods[i], Reason::Partition { partition });
         }
     };
-    b.reserve_holds(over_budget.len() + beyond_partition.len());
-    let budget = Reason::MaxUnavailable { unavailable: unavail.max(target_unavail + n as i32), limit: umax };
-    for &i in &over_budget {
-        b.hold(&pods[i], budget.clone());
-    }
-    for &i in &beyond_partition {
-        b.hold(&pods[i], Reason::Partition { partition });
+    match lazy {
+        Some(o) => {
+            let (over_budget, beyond_partition) = o.groups(n, limit);
+            hold_groups(&over_budget, &beyond_partition);
+        }
+        None => {
+            // The ranks before `n` are in `updates`; the rest is reordered in place.
+            cands[n..limit].sort_unstable();
+            cands[limit..].sort_unstable();
+            hold_groups(&cands[n..limit], &cands[limit..]);
+        }
     }
     let policy = ctx.cs.pod_update_policy();
     let mut specs: BTreeMap<(usize, usize), Option<InPlaceSpec>> = BTreeMap::new();

@@ -467,12 +467,14 @@ mod tests {
     use crate::cloneset::fixtures::{self, pod, ts};
     use crate::cloneset::pods::PodEnv;
 
-    #[test]
-    fn cs_58_keyed_update_sort_equals_comparator_sort() {
-        let cs = fixtures::cloneset("demo", 40, "app:v1");
-        let pods: Vec<_> = (0..40i64)
+    /// `n` pods of a `demo` CloneSet with mixed creation and ready times, restart counts,
+    /// readiness, scheduling, phases and (every 17th) lifecycle state PreparingUpdate, in a
+    /// scrambled name order.
+    fn mixed_pods(n: i64) -> Vec<k8s_openapi::api::core::v1::Pod> {
+        let cs = fixtures::cloneset("demo", n as i32, "app:v1");
+        (0..n)
             .map(|i| {
-                let mut b = pod(&cs, &format!("{:02}", (i * 7) % 40), "demo-r1")
+                let mut b = pod(&cs, &format!("{:03}", (i * 7) % n), "demo-r1")
                     .created(i % 5)
                     .ready_since(i % 3)
                     .restarts((i % 4) as i32);
@@ -488,16 +490,28 @@ mod tests {
                 if i % 13 == 0 {
                     b = b.phase("Unknown");
                 }
+                if i % 17 == 0 {
+                    b = b.state(State::PreparingUpdate);
+                }
                 b.build()
             })
-            .collect();
-        let env = PodEnv {
+            .collect()
+    }
+
+    fn env() -> PodEnv {
+        PodEnv {
             now: ts(1000),
             min_ready_seconds: 0,
             update_revision: "demo-r2".into(),
             update_short: "r2".into(),
             preparing_update_as_update: false,
-        };
+        }
+    }
+
+    #[test]
+    fn cs_58_keyed_update_sort_equals_comparator_sort() {
+        let pods = mixed_pods(40);
+        let env = env();
         let infos: Vec<PodInfo<'_>> = pods.iter().map(|p| PodInfo::new(p, &env, false)).collect();
         let mut want: Vec<usize> = (0..infos.len()).rev().collect();
         let mut got = want.clone();
@@ -512,32 +526,8 @@ mod tests {
     /// across prefix growths, and its groups are the right rank ranges in index order.
     #[test]
     fn cs_58_cs_61_lazy_update_order_equals_full_sort() {
-        let cs = fixtures::cloneset("demo", 300, "app:v1");
-        let pods: Vec<_> = (0..300i64)
-            .map(|i| {
-                let mut b = pod(&cs, &format!("{:03}", (i * 7) % 300), "demo-r1")
-                    .created(i % 5)
-                    .ready_since(i % 3)
-                    .restarts((i % 4) as i32);
-                if i % 6 == 0 {
-                    b = b.not_ready();
-                }
-                if i % 9 == 0 {
-                    b = b.unscheduled();
-                }
-                if i % 17 == 0 {
-                    b = b.state(State::PreparingUpdate);
-                }
-                b.build()
-            })
-            .collect();
-        let env = PodEnv {
-            now: ts(1000),
-            min_ready_seconds: 0,
-            update_revision: "demo-r2".into(),
-            update_short: "r2".into(),
-            preparing_update_as_update: false,
-        };
+        let pods = mixed_pods(300);
+        let env = env();
         let mut infos: Vec<PodInfo<'_>> = pods.iter().map(|p| PodInfo::new(p, &env, false)).collect();
         for (i, p) in infos.iter_mut().enumerate() {
             p.idx = i as u32;

@@ -9,8 +9,9 @@
 //! read misses the cache (docs/performance.md). A table extracts the facts when a pod changes
 //! (one watch event, O(labels + annotations + conditions + log n)) into a compact row, so a
 //! plan scans rows in name order and touches a `Pod` only for the pods an action or a hold
-//! concerns. Plans from a table and from the same pods as a slice are identical (tested by
-//! `table_and_slice_plans_agree` and the property tests).
+//! concerns. Plans from a table and from the same pods as a slice are identical: every
+//! planner unit test plans both ways and compares, as do the property tests and the
+//! `cloneset_plan` fuzz target.
 //!
 //! The claim facts (owned by this CloneSet, controlled, orphan, matching the selector; CS-24)
 //! depend on the CloneSet's uid, name and selector; the table records the ones it computed

@@ -448,7 +448,8 @@ impl Rows {
 /// [`upsert`](Self::upsert) or [`remove`](Self::remove) per watch event) and passed to
 /// [`plan`](super::plan) as `Input { pods: (&table).into(), .. }`.
 ///
-/// Costs, n pods: `upsert` O(labels + annotations + conditions + log n); `remove` O(log n);
+/// Costs, n pods: `upsert` O(labels + annotations + conditions + log n), plus moving the rows
+/// of one chunk (at most 512) when a new name is inserted; `remove` likewise;
 /// [`from_pods`](Self::from_pods) O(total pod size + n log n); memory about 250 bytes per pod
 /// beyond the shared `Arc<Pod>`. Pods without a name are rejected (they cannot be planned for).
 ///

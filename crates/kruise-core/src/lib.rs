@@ -15,8 +15,12 @@
 pub mod cloneset;
 pub mod expectations;
 pub mod features;
+pub mod inplace;
 pub mod plan;
+pub mod podtable;
 pub mod reconciler;
+pub mod revision;
+pub(crate) mod updatesort;
 pub mod write;
 
 pub use expectations::Expectations;

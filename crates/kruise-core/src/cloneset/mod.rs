@@ -11,20 +11,20 @@
 mod diff;
 /// Builders of CloneSets, revisions and pods for tests, benches and the simulator.
 pub mod fixtures;
-pub mod inplace;
 mod input;
 mod newpod;
-mod pods;
 pub mod reconcile;
-pub mod revision;
 mod scale;
-mod sort;
 mod status;
-mod table;
 mod update;
 
 #[cfg(test)]
 mod tests;
+
+use crate::podtable as table;
+use crate::podtable::info as pods;
+use crate::updatesort as sort;
+pub use crate::{inplace, revision};
 
 use std::collections::BTreeSet;
 use std::time::Duration;

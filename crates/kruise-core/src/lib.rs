@@ -23,5 +23,7 @@ pub mod revision;
 pub(crate) mod updatesort;
 pub mod write;
 
+pub use kruise_api::{hash, merge_patch, selector};
+
 pub use expectations::Expectations;
 pub use features::Features;

@@ -14,41 +14,7 @@ use serde_json::Value;
 /// The alphabet of Kubernetes' `SafeEncodeString` (no vowels, no confusable digits).
 const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
-/// FNV-1 32-bit (multiply, then xor), as Go's `fnv.New32`.
-pub fn fnv32(chunks: &[&[u8]]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for c in chunks {
-        for &b in *c {
-            h = h.wrapping_mul(0x0100_0193);
-            h ^= u32::from(b);
-        }
-    }
-    h
-}
-
-/// FNV-1a 32-bit (xor, then multiply), as Go's `fnv.New32a`.
-pub fn fnv32a(chunks: &[&[u8]]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for c in chunks {
-        for &b in *c {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-    }
-    h
-}
-
-/// FNV-1a 64-bit, our own hash for ids (STYLE.md §2).
-pub fn fnv1a64(chunks: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for c in chunks {
-        for &b in *c {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
-}
+pub use kruise_api::hash::{fnv1a64, fnv32, fnv32a};
 
 /// Kubernetes' `SafeEncodeString`: each byte mapped through the 27-letter alphabet.
 pub fn safe_encode(s: &str) -> String {

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Node;
 use kruise_api::apps::common::{UpdatePriorityStrategy, UpdateScatterTerm};
 
-use crate::podtable::info::{NODE_UNKNOWN, PodInfo, Selector, State};
+use kruise_api::selector::Selector;
+
+use crate::podtable::info::{NODE_UNKNOWN, PodInfo, State};
 
 /// Keys shared by CS-52 (scale-in) and CS-58 (update), `first` = goes first.
 fn unscheduled_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
@@ -115,7 +117,7 @@ fn same_node_ranks(pods: &[PodInfo<'_>], group: &[usize]) -> Vec<f64> {
     let mut ids: std::collections::HashMap<
         &str,
         u32,
-        std::hash::BuildHasherDefault<crate::cloneset::U64Hasher>,
+        std::hash::BuildHasherDefault<kruise_api::hash::FnvHasher>,
     > = std::collections::HashMap::default();
     // Pods from a table carry an interned node id: mapped to a dense id through a vector
     // instead of hashing the name.

@@ -47,7 +47,8 @@ pub use input::{Input, PubCheck, PubDecision};
 pub type Plan = crate::plan::Plan<kruise_api::apps::v1beta1::CloneSetStatus>;
 pub use v1alpha1::CloneSetV1Alpha1Reconciler;
 
-use pods::{Derived, PodEnv, PodInfo, Selector};
+use kruise_api::selector::Selector;
+use pods::{Derived, PodEnv, PodInfo};
 use revision::Revisions;
 use table::{Claim, Facts};
 
@@ -310,25 +311,6 @@ pub(crate) struct Builder {
     held: Vec<u64>,
     pub scale_error: Option<String>,
     pub update_error: Option<String>,
-}
-
-/// Hasher for look-up-only maps: passes `u64` keys (already hashes) through, FNV-1a for bytes
-/// (short keys such as node names). Not DoS-resistant; these maps live for one plan.
-#[derive(Default)]
-pub(crate) struct U64Hasher(u64);
-
-impl std::hash::Hasher for U64Hasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
 }
 
 impl Builder {

@@ -6,11 +6,9 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kruise_api::keys;
 
 use super::Facts;
-use crate::plan::PlanError;
 
 /// Lifecycle state of a pod (CS-77); a missing label is [`State::None`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -305,86 +303,6 @@ pub(crate) fn parse_deletion_cost(v: &str) -> Option<i32> {
         return None;
     }
     v.parse().ok()
-}
-
-/// A parsed label selector. Matching is O(requirements).
-#[derive(Clone, Debug, Default)]
-pub struct Selector {
-    reqs: Vec<(String, Op, Vec<String>)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    Equals,
-    In,
-    NotIn,
-    Exists,
-    DoesNotExist,
-}
-
-impl Selector {
-    /// Parses a selector; `path` names it in errors.
-    pub fn parse(sel: &LabelSelector, path: &str) -> Result<Self, PlanError> {
-        let mut reqs = Vec::new();
-        for (k, v) in sel.match_labels.iter().flatten() {
-            reqs.push((k.clone(), Op::Equals, vec![v.clone()]));
-        }
-        for (i, e) in sel.match_expressions.iter().flatten().enumerate() {
-            let op = match e.operator.as_str() {
-                "In" => Op::In,
-                "NotIn" => Op::NotIn,
-                "Exists" => Op::Exists,
-                "DoesNotExist" => Op::DoesNotExist,
-                other => {
-                    return Err(PlanError::invalid(
-                        &format!("{path}.matchExpressions[{i}].operator"),
-                        format!("{other:?} is not a valid label selector operator"),
-                    ));
-                }
-            };
-            let mut values = e.values.clone().unwrap_or_default();
-            values.sort();
-            if matches!(op, Op::In | Op::NotIn) && values.is_empty() {
-                return Err(PlanError::invalid(
-                    &format!("{path}.matchExpressions[{i}].values"),
-                    "must be specified when `operator` is 'In' or 'NotIn'",
-                ));
-            }
-            reqs.push((e.key.clone(), op, values));
-        }
-        reqs.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Self { reqs })
-    }
-
-    /// True when there are no requirements.
-    pub fn is_empty(&self) -> bool {
-        self.reqs.is_empty()
-    }
-
-    /// Does the selector match these labels?
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.reqs.iter().all(|(k, op, vals)| match op {
-            Op::Equals | Op::In => labels.get(k).is_some_and(|v| vals.contains(v)),
-            Op::NotIn => labels.get(k).is_none_or(|v| !vals.contains(v)),
-            Op::Exists => labels.contains_key(k),
-            Op::DoesNotExist => !labels.contains_key(k),
-        })
-    }
-
-    /// The canonical string (CS-82): requirements sorted by key.
-    pub fn to_canonical(&self) -> String {
-        self.reqs
-            .iter()
-            .map(|(k, op, vals)| match op {
-                Op::Equals => format!("{k}={}", vals.join(",")),
-                Op::In => format!("{k} in ({})", vals.join(",")),
-                Op::NotIn => format!("{k} notin ({})", vals.join(",")),
-                Op::Exists => k.clone(),
-                Op::DoesNotExist => format!("!{k}"),
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,8 @@ use kruise_api::keys;
 
 pub(crate) mod info;
 
-use info::{NODE_UNKNOWN, Selector, State, parse_deletion_cost};
+use info::{NODE_UNKNOWN, State, parse_deletion_cost};
+use kruise_api::selector::Selector;
 
 /// How [`Input`](crate::cloneset::Input) receives the pods: a slice (facts are computed per plan,
 /// O(n) reads of each pod) or a [`PodTable`] (facts precomputed; a plan reads one compact
@@ -361,11 +362,7 @@ pub(crate) struct Row {
 
 /// FNV-1a of a pod name (look-up only; equal hashes are confirmed by comparing names).
 pub(crate) fn name_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in s.as_bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    kruise_api::hash::fnv1a64(&[s.as_bytes()])
 }
 
 /// Target length of a chunk of [`Rows`]; a chunk splits at twice this.

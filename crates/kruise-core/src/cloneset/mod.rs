@@ -15,12 +15,15 @@ mod input;
 mod newpod;
 pub mod reconcile;
 mod scale;
+mod scalein;
 mod status;
 mod update;
 
 #[cfg(test)]
 mod tests;
 
+use crate::lifecycle::lifecycle_patch;
+pub use crate::lifecycle::{all_hooked, hooked};
 use crate::podtable as table;
 use crate::podtable::info as pods;
 use crate::updatesort as sort;
@@ -334,24 +337,6 @@ impl Builder {
         self.held[word] |= bit;
         self.plan.held.push(Held::pod(p.name, reason));
     }
-}
-
-/// CS-78 `hooked(h, p)`: any finalizer of the hook, or any label pair.
-pub fn hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
-    let Some(h) = h else { return false };
-    let fins = pod.metadata.finalizers.as_deref().unwrap_or_default();
-    let labels = pod.metadata.labels.as_ref();
-    h.finalizers_handler.iter().any(|f| fins.contains(f))
-        || h.labels_handler.iter().any(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-}
-
-/// CS-78 `allHooked(h, p)`: every finalizer and every label pair (vacuous for an empty hook).
-pub fn all_hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
-    let Some(h) = h else { return false };
-    let fins = pod.metadata.finalizers.as_deref().unwrap_or_default();
-    let labels = pod.metadata.labels.as_ref();
-    h.finalizers_handler.iter().all(|f| fins.contains(f))
-        && h.labels_handler.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }
 
 /// Plans one reconcile of a CloneSet (CS-23). Errors only for unusable input.
@@ -708,12 +693,4 @@ fn rv_expectations(ctx: &Ctx<'_>, timeout: Duration) -> Option<Option<Duration>>
         }
     }
     None
-}
-
-/// A label patch setting the lifecycle state (CS-77), with the timestamp annotation.
-pub(crate) fn lifecycle_patch(state: State, now: jiff::Timestamp) -> PodPatch {
-    let mut p = PodPatch::default();
-    p.labels.insert(keys::LIFECYCLE_STATE.into(), Some(state.as_str().to_owned()));
-    p.annotations.insert(keys::LIFECYCLE_TIMESTAMP.into(), Some(now.to_string()));
-    p
 }

@@ -9,57 +9,9 @@ use k8s_openapi::api::core::v1::Pod;
 use kruise_api::keys;
 
 use super::Facts;
+use crate::availability;
 
-/// Lifecycle state of a pod (CS-77); a missing label is [`State::None`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum State {
-    /// No label.
-    None,
-    /// `PreparingNormal`.
-    PreparingNormal,
-    /// `Normal`.
-    Normal,
-    /// `PreparingUpdate`.
-    PreparingUpdate,
-    /// `Updating`.
-    Updating,
-    /// `Updated`.
-    Updated,
-    /// `PreparingDelete`.
-    PreparingDelete,
-    /// Any other value.
-    Other,
-}
-
-impl State {
-    /// Reads the label value.
-    pub fn parse(v: Option<&str>) -> Self {
-        use keys::lifecycle_state as s;
-        match v {
-            None | Some("") => Self::None,
-            Some(s::PREPARING_NORMAL) => Self::PreparingNormal,
-            Some(s::NORMAL) => Self::Normal,
-            Some(s::PREPARING_UPDATE) => Self::PreparingUpdate,
-            Some(s::UPDATING) => Self::Updating,
-            Some(s::UPDATED) => Self::Updated,
-            Some(s::PREPARING_DELETE) => Self::PreparingDelete,
-            Some(_) => Self::Other,
-        }
-    }
-    /// The label value (`""` for none).
-    pub fn as_str(self) -> &'static str {
-        use keys::lifecycle_state as s;
-        match self {
-            Self::None | Self::Other => "",
-            Self::PreparingNormal => s::PREPARING_NORMAL,
-            Self::Normal => s::NORMAL,
-            Self::PreparingUpdate => s::PREPARING_UPDATE,
-            Self::Updating => s::UPDATING,
-            Self::Updated => s::UPDATED,
-            Self::PreparingDelete => s::PREPARING_DELETE,
-        }
-    }
-}
+pub use crate::lifecycle::State;
 
 /// Text after the last `-` (the short hash of a revision name, CS-31).
 pub fn short_hash(s: &str) -> &str {
@@ -176,17 +128,11 @@ impl Derived {
     /// `listed` = named in `podsToDelete`; `is_update` = `env.is_update(revision)`.
     #[inline(always)]
     pub fn of(f: &Facts, env: &PodEnv, listed: bool, is_update: bool) -> Self {
-        let lifecycle_ok = matches!(f.state, State::None | State::Normal);
-        let update_ready = f.running && f.ready && f.inplace_ready_ok;
-        // k8s `available(p, m)`: ready for longer than m seconds (m = 0: ready).
-        let ready_long_enough = env.min_ready_seconds == 0
-            || f.ready_since.is_some_and(|t| {
-                t.checked_add(jiff::SignedDuration::from_secs(i64::from(env.min_ready_seconds)))
-                    .is_ok_and(|e| e < env.now)
-            });
+        let lifecycle_ok = availability::lifecycle_ok(f.state);
+        let update_ready = availability::update_ready(f);
         Self {
             specified_delete: f.specified_label || listed,
-            available: lifecycle_ok && update_ready && ready_long_enough,
+            available: availability::available(f, env.min_ready_seconds, env.now),
             update_ready,
             ready_for_delete: lifecycle_ok && update_ready,
             is_update,

@@ -18,6 +18,7 @@ mod scale;
 mod scalein;
 mod status;
 mod update;
+mod versioned;
 
 #[cfg(test)]
 mod tests;

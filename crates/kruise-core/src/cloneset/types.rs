@@ -20,8 +20,8 @@ use crate::features::Features;
 pub struct Input<'a> {
     /// The CloneSet as stored, in the v1beta1 shape with webhook defaults applied.
     pub cloneset: &'a CloneSet,
-    /// Pods with an owner reference to the CloneSet (active and inactive), plus orphans that
-    /// match its selector (candidates for adoption): a slice (`(&pods).into()`) or a
+    /// Pods with an owner reference to the CloneSet (active and inactive; CS-24: pods
+    /// without one are ignored, never adopted): a slice (`(&pods).into()`) or a
     /// [`PodTable`](super::PodTable) kept up to date by the adapter (`(&table).into()`), which
     /// makes a plan read one compact row per pod instead of each `Pod`'s scattered fields.
     pub pods: super::Pods<'a>,
@@ -566,6 +566,16 @@ pub enum PlanError {
         path: FieldPath,
         /// The text.
         value: String,
+    },
+    /// CS-45: not enough free instance ids for the pods to create (at most half of the
+    /// 27^5 ids left free may be drawn). Reported in the `FailedScale` condition by
+    /// [`super::plan`]; returned as an error by [`super::new_instance_ids`].
+    #[error("instance ids exhausted: {wanted} new ids wanted, {taken} of 14348907 taken")]
+    InstanceIdsExhausted {
+        /// Ids asked for.
+        wanted: usize,
+        /// Ids already in use (pods, PVCs).
+        taken: usize,
     },
     /// A pod cannot be updated as the strategy demands (CS-64, CS-76). Reported in the
     /// `FailedUpdate` condition by [`super::plan`]; surfaced here only by helpers.

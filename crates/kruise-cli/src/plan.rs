@@ -189,7 +189,7 @@ impl Args {
             let obj: T = serde_json::from_value(item).map_err(|e| {
                 Stop(Exit::Error, vec![format!("{shown}: item {}: cannot decode as {kind}: {e}", i + 1)])
             })?;
-            if own.admits(obj.meta()) {
+            if own.admits(kind, obj.meta()) {
                 kept.push(obj);
             } else {
                 ignored.push(name_of(obj.meta()));
@@ -322,12 +322,15 @@ impl Meta for PersistentVolumeClaim {
 
 /// Which listed objects are handed to the planner (CS-24 claims among them).
 ///
-/// - The workload has a uid (it came from a cluster): objects whose controller owner reference
-///   has that uid, plus orphans (no controller) matching the selector, which the planner adopts.
-/// - No uid (a hand-written file): objects matching the selector whose controller, if any, is
-///   a CloneSet of the same name.
+/// - Pods and PVCs are listed by owner reference (CS-24): with a workload uid (it came from a
+///   cluster), objects with an owner reference of that uid; without one (a hand-written file),
+///   objects with an owner reference to a CloneSet of the same name. A bare pod (no owner
+///   reference) is never handed over, even if it matches the selector: the controller does
+///   not adopt it.
+/// - ControllerRevisions (CS-23 step 7): those the workload controls (by uid, or by kind and
+///   name without one), plus revisions with no controller that match the selector.
 ///
-/// Everything else (another controller's objects, non-matching orphans) is ignored.
+/// Everything else (another controller's objects, bare pods) is ignored and said so.
 pub struct Ownership {
     name: String,
     uid: Option<String>,
@@ -344,15 +347,22 @@ impl Ownership {
         }
     }
 
-    /// Whether an object with `meta` is given to the planner.
-    pub fn admits(&self, meta: &ObjectMeta) -> bool {
-        let controller = meta.owner_references.iter().flatten().find(|r| r.controller == Some(true));
+    /// Whether an object of `kind` with `meta` is given to the planner.
+    pub fn admits(&self, kind: &str, meta: &ObjectMeta) -> bool {
+        let ours = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| match &self.uid {
+            Some(uid) => &r.uid == uid,
+            None => r.kind == "CloneSet" && r.name == self.name,
+        };
+        let refs = meta.owner_references.as_deref().unwrap_or_default();
+        let controller = refs.iter().find(|r| r.controller == Some(true));
+        if kind != "ControllerRevision" {
+            return refs.iter().any(ours) && controller.is_none_or(ours);
+        }
         let labels = meta.labels.clone().unwrap_or_default();
         let selected = self.selector.as_ref().is_some_and(|s| selector_matches(s, &labels));
-        match (&self.uid, controller) {
-            (Some(uid), Some(c)) => &c.uid == uid,
-            (None, Some(c)) => selected && c.kind == "CloneSet" && c.name == self.name,
-            (_, None) => selected,
+        match controller {
+            Some(c) => ours(c) && (self.uid.is_some() || selected),
+            None => selected,
         }
     }
 }

@@ -113,6 +113,12 @@ fn sim_max_surge_rollout_keeps_capacity() {
 }
 
 /// Every scenario directory has a test above.
+/// Upstream bug 1 (kruise#369): InPlaceOnly with maxUnavailable 10% of 4 completes.
+#[test]
+fn bug_1_inplace_only_small_max_unavailable_completes() {
+    scenario("bug-1-inplace-only-small-max-unavailable");
+}
+
 #[test]
 fn sim_every_scenario_is_tested() {
     let source = include_str!("sim_scenarios.rs");

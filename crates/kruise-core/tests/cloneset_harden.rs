@@ -1,101 +1,16 @@
 //! Issue 11 (CloneSet planner hardening): one test per item, through the public API, each
 //! named after the rule it pins (`cs_<n>_...`). Every test here failed (or hung) before its fix.
 
-use k8s_openapi::api::apps::v1::ControllerRevision;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+mod harden_support;
+
+use harden_support::{W, condition, pods_of};
+use k8s_openapi::api::core::v1::Pod;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 use kruise_core::cloneset::fixtures::{self, pod, rolling, ts};
 use kruise_core::cloneset::{
-    ActionKind, INSTANCE_ID_SPACE, Input, MAX_CREATES_PER_PLAN, Plan, PlanError, PodTable, Reason,
-    new_instance_ids, plan,
+    ActionKind, INSTANCE_ID_SPACE, MAX_CREATES_PER_PLAN, Plan, PlanError, Reason, new_instance_ids, plan,
 };
-use kruise_core::{Expectations, Features};
-
-/// A test world: CloneSet, pods, revisions, clock.
-struct W {
-    cs: CloneSet,
-    pods: Vec<Pod>,
-    revs: Vec<ControllerRevision>,
-    pvcs: Vec<PersistentVolumeClaim>,
-    now: i64,
-    features: Features,
-    exp: Expectations,
-}
-
-impl W {
-    /// `replicas` CloneSet `web` on `nginx:1`, revision 1 current = update, no pods.
-    fn new(replicas: i32) -> Self {
-        Self::named("web", replicas)
-    }
-    fn named(name: &str, replicas: i32) -> Self {
-        let mut cs = fixtures::cloneset(name, replicas, "nginx:1");
-        let rev = fixtures::revision_of(&cs, 1);
-        let n = rev.metadata.name.clone().unwrap_or_default();
-        fixtures::set_status(&mut cs, &n, &n);
-        Self {
-            cs,
-            pods: vec![],
-            revs: vec![rev],
-            pvcs: vec![],
-            now: 1000,
-            features: Features::default(),
-            exp: Expectations::new(),
-        }
-    }
-    fn rev(&self, i: usize) -> String {
-        self.revs[i].metadata.name.clone().unwrap_or_default()
-    }
-    /// Adds `n` ready pods on revision 1, ids `p00`, `p01`, ...
-    fn with_pods(mut self, n: usize) -> Self {
-        let r = self.rev(0);
-        for i in 0..n {
-            self.pods.push(pod(&self.cs, &format!("p{i:02}"), &r).build());
-        }
-        self
-    }
-    /// Changes the image and adds revision 2 (update), keeping revision 1 current.
-    fn roll_to(mut self, image: &str) -> Self {
-        fixtures::set_image(&mut self.cs, image);
-        self.revs.push(fixtures::revision_of(&self.cs, 2));
-        let (c, u) = (self.rev(0), self.rev(1));
-        fixtures::set_status(&mut self.cs, &c, &u);
-        self
-    }
-    fn input(&self) -> Input<'_> {
-        Input {
-            cloneset: &self.cs,
-            pods: (&self.pods).into(),
-            pvcs: &self.pvcs,
-            revisions: &self.revs,
-            nodes: &[],
-            now: ts(self.now),
-            id_seed: 7,
-            features: self.features,
-            expectations: &self.exp,
-            pub_check: None,
-        }
-    }
-    /// The plan from the pods as a slice, checked against the plan from a [`PodTable`].
-    fn plan(&self) -> Plan {
-        let p = plan(&self.input()).expect("plan");
-        if let Ok(table) = PodTable::from_pods(&self.cs, self.pods.iter().cloned())
-            && table.len() == self.pods.len()
-        {
-            let q = plan(&Input { pods: (&table).into(), ..self.input() }).expect("plan from a table");
-            assert_eq!(p, q, "the plan from a PodTable differs from the plan from the slice");
-        }
-        p
-    }
-}
-
-fn pods_of<'p>(p: &'p Plan, kind: &str) -> Vec<&'p str> {
-    p.actions.iter().filter(|a| a.kind.name() == kind).filter_map(|a| a.pod.as_deref()).collect()
-}
-
-fn condition<'p>(p: &'p Plan, type_: &str) -> Option<&'p kruise_api::apps::v1beta1::CloneSetCondition> {
-    p.status.conditions.iter().find(|c| c.type_ == type_)
-}
 
 // ---- item 1: bounded work for a huge `replicas` ----------------------------------------------
 
@@ -527,4 +442,85 @@ fn cs_72_grace_spec_round_trips() {
     let s = InPlaceSpec { revision: "r".into(), grace_seconds: 7, ..Default::default() };
     let back: InPlaceSpec = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
     assert_eq!(back, s);
+}
+
+// ---- Done when: created pods are claimed by the next plan ----------------------------------------
+
+mod claim_loop {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+    use kruise_core::cloneset::fixtures;
+    use kruise_core::cloneset::{Input, PlanError, plan, reconcile};
+    use kruise_core::write::ApiWrite;
+    use kruise_core::{Expectations, Features};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn requirement() -> impl Strategy<Value = LabelSelectorRequirement> {
+        (
+            "[a-e]",
+            prop_oneof![Just("In"), Just("NotIn"), Just("Exists"), Just("DoesNotExist"), Just("Bogus")],
+            proptest::collection::vec("[x-zé]{0,2}", 0..3),
+        )
+            .prop_map(|(key, op, values)| LabelSelectorRequirement {
+                key,
+                operator: op.to_owned(),
+                values: (!values.is_empty()).then_some(values),
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Issue 11 "done when" (CS-13, CS-24): every pod a plan creates matches the
+        /// selector and is claimed by the next plan, which neither releases it nor creates
+        /// more; a template the selector does not match is an error naming the field, not a
+        /// create/release loop.
+        #[test]
+        fn created_pods_are_claimed_by_the_next_plan(
+            match_labels in proptest::collection::btree_map("[a-e]", "[x-zé]{1,3}", 0..3),
+            template_extra in proptest::collection::btree_map("[a-e]", "[x-zé]{0,3}", 0..4),
+            exprs in proptest::collection::vec(requirement(), 0..3),
+            replicas in 0i32..5,
+            seed in any::<u64>(),
+        ) {
+            let mut cs = fixtures::cloneset("wéb", replicas, "nginx:1");
+            let mut labels: BTreeMap<String, String> = template_extra;
+            labels.extend(match_labels.clone());
+            cs.spec.template.metadata.as_mut().unwrap().labels = Some(labels);
+            cs.spec.selector = Some(LabelSelector {
+                match_labels: (!match_labels.is_empty()).then_some(match_labels),
+                match_expressions: (!exprs.is_empty()).then_some(exprs),
+            });
+            let rev = fixtures::revision_of(&cs, 1);
+            let n = rev.metadata.name.clone().unwrap_or_default();
+            fixtures::set_status(&mut cs, &n, &n);
+            let revs = vec![rev];
+            let exp = Expectations::new();
+            let input = Input { cloneset: &cs, pods: (&[][..]).into(), pvcs: &[], revisions: &revs, nodes: &[],
+                now: fixtures::ts(1000), id_seed: seed, features: Features::default(), expectations: &exp, pub_check: None };
+            let first = match plan(&input) {
+                Ok(p) => p,
+                Err(e) => {
+                    let ok = matches!(&e, PlanError::InvalidSpec { path, .. }
+                        if path.to_string().starts_with("spec.selector") || path.to_string() == "spec.template.metadata.labels");
+                    prop_assert!(ok, "unexpected error {:?}", e);
+                    return Ok(());
+                }
+            };
+            let created: Vec<k8s_openapi::api::core::v1::Pod> = reconcile::writes(&input, &first)
+                .into_iter()
+                .filter_map(|w| match w.write {
+                    ApiWrite::Create { target, object } if target.kind == "Pod" => serde_json::from_value(object).ok(),
+                    _ => None,
+                })
+                .collect();
+            prop_assert_eq!(created.len(), replicas as usize);
+            let next_input = Input { pods: (&created).into(), ..input };
+            let next = plan(&next_input).expect("second plan");
+            prop_assert_eq!(next.count("ReleasePod"), 0);
+            prop_assert_eq!(next.count("CreatePod"), 0);
+            prop_assert_eq!(next.count("DeletePod"), 0);
+            prop_assert_eq!(next.status.replicas, replicas);
+        }
+    }
 }

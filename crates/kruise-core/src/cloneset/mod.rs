@@ -390,6 +390,15 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     if selector.is_empty() {
         return Err(PlanError::invalid("spec.selector", "empty selector is invalid for cloneset"));
     }
+    // CS-13: pods built from a template the selector does not match would be released by the
+    // next plan and created again, forever.
+    let template_labels = cs.spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref());
+    if !template_labels.is_some_and(|l| selector.matches(l)) {
+        return Err(PlanError::invalid(
+            "spec.template.metadata.labels",
+            "`selector` does not match template `labels`",
+        ));
+    }
     let limits = Limits::new(cs)?;
     let mut b = Builder::default();
     b.plan.status = cs.status.clone().unwrap_or_default();

@@ -140,7 +140,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         specified.iter().copied().filter(|&i| ctx.pod(i).state != State::PreparingDelete).collect();
     for &i in &candidates {
         let p = &ctx.pod(i);
-        if !p.ready_for_delete {
+        if deletable_without_budget(p) {
             modified |= delete_pod(ctx, pvcs, b, p, Reason::PodsToDelete);
         } else if limit > 0 {
             limit -= 1;
@@ -180,7 +180,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         let mut limit = d.delete_ready_limit;
         for i in chosen {
             let p = &pods()[i];
-            if !p.ready_for_delete {
+            if deletable_without_budget(p) {
                 modified |= delete_pod(ctx, pvcs, b, p, reason.clone());
             } else if limit > 0 {
                 limit -= 1;
@@ -194,6 +194,15 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         }
     }
     modified
+}
+
+/// CS-50, CS-51: a pod deleted without spending `deleteReadyLimit`: one that is not
+/// `readyForDelete` (CS-34), and (deviation, upstream bug 12) a ready pod still inside
+/// `minReadySeconds`: it is counted unavailable already (CS-37), so deleting it cannot lower
+/// availability, while upstream's budget, which counts it unavailable *and* ready, never lets
+/// it go (`minReadySeconds: 99999` blocked every scale-in).
+fn deletable_without_budget(p: &PodInfo<'_>) -> bool {
+    !p.ready_for_delete || !p.available
 }
 
 /// CS-53: topology keys of the template's spread constraints (empty ⇒ same-node ranker).

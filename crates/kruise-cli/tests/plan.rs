@@ -429,3 +429,56 @@ fn two_inputs_from_standard_input_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8(out.stderr).unwrap().contains("only one input can be standard input"));
 }
+
+/// Issue 11 item 12: `--feature-gates` takes the operator's names and defaults; an unknown or
+/// unsupported gate is refused (exit 2), a known one changes the plan (CloneSetShortHash: the
+/// revision label holds the short hash).
+#[test]
+fn plan_feature_gates_are_read() {
+    let created = plan_json("01", &["--feature-gates", "CloneSetShortHash=true"]);
+    let obj = &actions(&created, "CreatePod")[0]["object"];
+    assert_eq!(obj["metadata"]["labels"]["controller-revision-hash"], REV1.rsplit('-').next().unwrap());
+    for bad in ["NoSuchGate=true", "PodUnavailableBudgetUpdateGate=true", "CloneSetShortHash=yes"] {
+        let args = plan_args("01", &["--feature-gates", bad]);
+        let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--feature-gates"), "{bad}");
+    }
+}
+
+/// Issue 11 item 12: `--nodes` reads Node objects (for CS-53 spread ranks); other kinds are
+/// refused.
+#[test]
+fn plan_nodes_are_read() {
+    let nodes = file(DATA, "nodes.json");
+    let plan = plan_json(
+        "03",
+        &[
+            "--pods",
+            &file(EX, "03-five-ready.json"),
+            "--revisions",
+            &file(EX, "revisions-01.json"),
+            "--nodes",
+            &nodes,
+        ],
+    );
+    assert_eq!(pods_of(&plan, "DeletePod"), ["nginxweb1-frcl2"]);
+    let args = plan_args("03", &["--nodes", &file(EX, "03-five-ready.json")]);
+    let out = kruise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected kind Node"));
+}
+
+/// Issue 11 item 14 (CS-1): for a v1alpha1 CloneSet, `kruise plan` prints what the operator
+/// sends: owner references to `apps.kruise.io/v1alpha1` (it printed v1beta1).
+#[test]
+fn cs_1_v1alpha1_workload_gets_v1alpha1_owner_references() {
+    let plan = plan_json("01", &[]);
+    let creates = actions(&plan, "CreatePod");
+    assert_eq!(creates.len(), 3);
+    for a in creates {
+        assert_eq!(a["object"]["metadata"]["ownerReferences"][0]["apiVersion"], "apps.kruise.io/v1alpha1");
+    }
+    let rev = &actions(&plan, "CreateRevision")[0]["object"];
+    assert_eq!(rev["metadata"]["ownerReferences"][0]["apiVersion"], "apps.kruise.io/v1alpha1");
+}

@@ -32,6 +32,33 @@ enum Kind {
     Cloneset,
 }
 
+impl Kind {
+    /// The `kind` of the objects this controller reconciles.
+    fn crd_kind(self) -> &'static str {
+        match self {
+            Kind::Cloneset => "CloneSet",
+        }
+    }
+}
+
+/// Every kind `kruise crds` installs.
+const INSTALLED_KINDS: &[&str] = &[
+    "CloneSet",
+    "StatefulSet",
+    "DaemonSet",
+    "SidecarSet",
+    "BroadcastJob",
+    "ImagePullJob",
+    "NodeImage",
+    "Rollout",
+];
+
+/// The installed kinds that none of `kinds` reconciles (issue 11 item 15: said once at start,
+/// so that objects of those kinds are not silently ignored).
+fn unreconciled_kinds(kinds: &[Kind]) -> Vec<&'static str> {
+    INSTALLED_KINDS.iter().copied().filter(|k| !kinds.iter().any(|c| c.crd_kind() == *k)).collect()
+}
+
 /// The API version CloneSets are watched and written at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum CloneSetVersion {
@@ -240,6 +267,13 @@ async fn main() -> ExitCode {
     let mut kinds = args.controllers.clone();
     kinds.sort();
     kinds.dedup();
+    for kind in unreconciled_kinds(&kinds) {
+        tracing::warn!(
+            kind,
+            "not reconciled: kruise-rs has no planner for this kind yet (or it is not in --controllers); \
+             its objects are left alone"
+        );
+    }
     for kind in kinds {
         let mut rx = ctl_stop_tx.subscribe();
         let shutdown = async move {
@@ -315,6 +349,15 @@ mod tests {
         // Issue 11 item 6: a gate the operator cannot honour is refused, not ignored.
         let e = parse_features("PodUnavailableBudgetUpdateGate=true", 300).err().unwrap_or_default();
         assert!(e.contains("not supported"), "{e}");
+    }
+
+    /// Issue 11 item 15: the kinds the operator does not reconcile are named (once each).
+    #[test]
+    fn unreconciled_kinds_are_named() {
+        let left = unreconciled_kinds(&[Kind::Cloneset]);
+        assert!(!left.contains(&"CloneSet"));
+        assert!(left.contains(&"StatefulSet") && left.contains(&"Rollout"));
+        assert_eq!(unreconciled_kinds(&[]).len(), INSTALLED_KINDS.len());
     }
 
     /// CS-1: CloneSets are watched as v1alpha1 unless a conversion webhook is declared.

@@ -167,7 +167,9 @@ impl Args {
         }
         match self.output {
             Output::Json => {
-                serde_json::to_writer_pretty(&mut *io.out, &doc.value).map_err(io::Error::from)?;
+                // Go's escapes (`\u0026` for `&`, ...): the bytes the operator sends, which for
+                // revision data are the bytes hashed (CS-26).
+                io.out.write_all(&kruise_core::write::to_go_json(&doc.value, true))?;
                 writeln!(io.out)?;
             }
             Output::Yaml => {

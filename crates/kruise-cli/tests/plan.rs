@@ -482,3 +482,18 @@ fn cs_1_v1alpha1_workload_gets_v1alpha1_owner_references() {
     let rev = &actions(&plan, "CreateRevision")[0]["object"];
     assert_eq!(rev["metadata"]["ownerReferences"][0]["apiVersion"], "apps.kruise.io/v1alpha1");
 }
+
+/// Issue 11 item 14 (CS-26): the JSON printed is what is sent, with Go's escapes, so a
+/// revision's `data` carries the bytes its name was hashed from (`&&` as `\u0026\u0026`).
+#[test]
+fn cs_26_printed_revision_data_uses_go_escapes() {
+    let args = ["plan", "--workload", &file(DATA, "cloneset-ampersand.yaml"), "--now", NOW, "-o", "json"];
+    let out = kruise(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r"true \u0026\u0026 echo '\u003cok\u003e'"), "{text}");
+    assert!(!text.contains("&&"));
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    let data = &actions(&plan, "CreateRevision")[0]["object"]["data"];
+    assert_eq!(data["spec"]["template"]["spec"]["containers"][0]["command"][2], "true && echo '<ok>'");
+}

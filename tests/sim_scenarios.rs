@@ -113,6 +113,12 @@ fn sim_max_surge_rollout_keeps_capacity() {
 }
 
 /// Every scenario directory has a test above.
+/// Upstream bug 1 (kruise#369): InPlaceOnly with maxUnavailable 10% of 4 completes.
+#[test]
+fn bug_1_inplace_only_small_max_unavailable_completes() {
+    scenario("bug-1-inplace-only-small-max-unavailable");
+}
+
 #[test]
 fn sim_every_scenario_is_tested() {
     let source = include_str!("sim_scenarios.rs");
@@ -125,4 +131,29 @@ fn sim_every_scenario_is_tested() {
         let name = entry.file_name().into_string().unwrap();
         assert!(source.contains(&format!("scenario(\"{name}\")")), "no test runs examples/scenarios/{name}");
     }
+}
+
+/// Issue 11 item 13: the report has one line per decision (an in-place update is two writes
+/// but one decision), repeated identical events are folded, and the chart names its steps.
+#[test]
+fn sim_report_one_line_per_decision_folded_events_named_steps() {
+    let report = run("examples/seed/scenario.yaml");
+    let decisions: Vec<_> = report.steps.iter().flat_map(|s| s.events.iter()).collect();
+    let in_place: Vec<_> = decisions.iter().filter(|d| d.action == "UpdateInPlace").collect();
+    assert!(!in_place.is_empty());
+    for pair in decisions.windows(2) {
+        let same = pair[0].at == pair[1].at && pair[0].pod == pair[1].pod && pair[0].action == pair[1].action;
+        assert!(!(same && pair[0].action == "UpdateInPlace"), "UpdateInPlace twice: {:?}", pair[1]);
+    }
+    // W-2 waits with `ScaleUpLimited` (limit 0) over several reconciles: shown once per run of
+    // identical events, never twice in a row.
+    let limited: Vec<_> = decisions.iter().filter(|d| d.reason == "ScaleUpLimited").collect();
+    assert!(!limited.is_empty());
+    for pair in limited.windows(2) {
+        let between = decisions.iter().filter(|d| d.at > pair[0].at && d.at < pair[1].at).count();
+        assert!(pair[0].detail != pair[1].detail || between > 0, "repeated: {:?}", pair[1]);
+    }
+    let svg = report.to_svg();
+    assert!(svg.contains(">1 apply 01-ok.yaml<"), "step names on the chart");
+    assert!(svg.contains(">3 apply 02-ok.yaml<") || svg.contains("apply 02-ok.yaml"), "{svg}");
 }

@@ -23,9 +23,10 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ControllerRevision;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kruise_api::any::AnyResource;
+use kruise_api::apps::v1alpha1::CloneSet as CloneSetV1alpha1;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::merge_patch::diff as merge_diff;
 use kruise_api::selector;
@@ -63,6 +64,15 @@ pub struct Args {
     /// Seed of the ids of new pods (CS-45).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
+    /// Nodes (`kubectl get nodes -o json` output, a plain array, or YAML). The scale-in order
+    /// of a template with topologySpreadConstraints ranks pods by their nodes' labels (CS-53).
+    /// Default: none.
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
+    /// Feature gates, `Name=true|false` separated by commas: the operator's flag, with the same
+    /// names and defaults (e.g. `CloneSetPartitionRollback=true`).
+    #[arg(long, value_name = "GATES", default_value = "")]
+    pub feature_gates: String,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -110,12 +120,18 @@ impl Args {
     }
 
     fn prepare_and_print(&self, io: &mut Io<'_>) -> Result<(), Failure> {
-        let inputs = [Some(&self.workload), self.pods.as_ref(), self.revisions.as_ref(), self.pvcs.as_ref()];
+        let inputs = [
+            Some(&self.workload),
+            self.pods.as_ref(),
+            self.revisions.as_ref(),
+            self.pvcs.as_ref(),
+            self.nodes.as_ref(),
+        ];
         if inputs.iter().flatten().filter(|p| p.as_os_str() == "-").count() > 1 {
             let line = "kruise plan: only one input can be standard input (-)".to_owned();
             return Err(Failure::Input(Stop(Exit::Error, vec![line])));
         }
-        let cs = read_workload(&self.workload.display().to_string(), io.stdin)?;
+        let (cs, alpha) = read_workload(&self.workload.display().to_string(), io.stdin)?;
         let own = Ownership::of(&cs);
         let mut notes = Vec::new();
         let pods: Vec<Pod> = self.objects(self.pods.as_ref(), "Pod", &own, io.stdin, &mut notes)?;
@@ -123,6 +139,10 @@ impl Args {
             self.objects(self.revisions.as_ref(), "ControllerRevision", &own, io.stdin, &mut notes)?;
         let pvcs: Vec<PersistentVolumeClaim> =
             self.objects(self.pvcs.as_ref(), "PersistentVolumeClaim", &own, io.stdin, &mut notes)?;
+        let nodes: Vec<Node> = self.objects(self.nodes.as_ref(), "Node", &own, io.stdin, &mut notes)?;
+        let features = Features::default().with_gates(&self.feature_gates).map_err(|e| {
+            Failure::Input(Stop(Exit::Error, vec![format!("kruise plan: --feature-gates: {e}")]))
+        })?;
         let now = self.now.unwrap_or_else(Timestamp::now);
         let expectations = Expectations::default();
         let input = Input {
@@ -130,10 +150,10 @@ impl Args {
             pods: (&pods).into(),
             pvcs: &pvcs,
             revisions: &revisions,
-            nodes: &[],
+            nodes: &nodes,
             now,
             id_seed: self.seed,
-            features: Features::default(),
+            features,
             expectations: &expectations,
             pub_check: None,
         };
@@ -143,13 +163,15 @@ impl Args {
                 vec![format!("{}: CloneSet/{}: {e}", self.workload.display(), name_of(&cs.metadata))],
             )
         })?;
-        let doc = Document::build(&input, &plan, self.seed);
+        let doc = Document::build(&input, &plan, self.seed, alpha.as_ref());
         for note in notes {
             writeln!(io.err, "{note}")?;
         }
         match self.output {
             Output::Json => {
-                serde_json::to_writer_pretty(&mut *io.out, &doc.value).map_err(io::Error::from)?;
+                // Go's escapes (`\u0026` for `&`, ...): the bytes the operator sends, which for
+                // revision data are the bytes hashed (CS-26).
+                io.out.write_all(&kruise_core::write::to_go_json(&doc.value, true))?;
                 writeln!(io.out)?;
             }
             Output::Yaml => {
@@ -191,7 +213,7 @@ impl Args {
             let obj: T = serde_json::from_value(item).map_err(|e| {
                 Stop(Exit::Error, vec![format!("{shown}: item {}: cannot decode as {kind}: {e}", i + 1)])
             })?;
-            if own.admits(obj.meta()) {
+            if own.admits(kind, obj.meta()) {
                 kept.push(obj);
             } else {
                 ignored.push(name_of(obj.meta()));
@@ -243,8 +265,9 @@ fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>, Stop> {
         .map_err(|e| Stop(Exit::Error, vec![format!("{}: {}", e.position(shown), e.message)]))
 }
 
-/// The one CloneSet of `file`, defaulted, validated and in the v1beta1 shape.
-fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<CloneSet, Stop> {
+/// The one CloneSet of `file`, defaulted, validated and in the v1beta1 shape; with the
+/// defaulted v1alpha1 object when the file holds one (its writes are addressed to v1alpha1).
+fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<(CloneSet, Option<CloneSetV1alpha1>), Stop> {
     let docs = read_docs(file, stdin)?;
     let [doc] = docs.as_slice() else {
         return Err(Stop(
@@ -267,16 +290,16 @@ fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<CloneSet, Stop> {
         |kind: &str| Stop(Exit::Invalid, vec![format!("{file}: {kind}: kruise plan only plans CloneSets")]);
     let resource = AnyResource::from_value(doc.clone())
         .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
-    let mut cs = match resource {
+    let (mut cs, alpha) = match resource {
         AnyResource::CloneSetV1alpha1(mut o) => {
             kruise_api::defaults::default(&mut o);
-            kruise_api::convert::cloneset_to_v1beta1(&o)
+            (kruise_api::convert::cloneset_to_v1beta1(&o), Some(o))
         }
-        AnyResource::CloneSetV1beta1(o) => o,
+        AnyResource::CloneSetV1beta1(o) => (o, None),
         other => return Err(not_cloneset(other.kind())),
     };
     kruise_api::defaults::default(&mut cs);
-    Ok(cs)
+    Ok((cs, alpha))
 }
 
 /// `[...]` and `{kind: *List, items: [...]}` stand for their elements.
@@ -316,6 +339,12 @@ impl Meta for ControllerRevision {
     }
 }
 
+impl Meta for Node {
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+}
+
 impl Meta for PersistentVolumeClaim {
     fn meta(&self) -> &ObjectMeta {
         &self.metadata
@@ -324,12 +353,17 @@ impl Meta for PersistentVolumeClaim {
 
 /// Which listed objects are handed to the planner (CS-24 claims among them).
 ///
-/// - The workload has a uid (it came from a cluster): objects whose controller owner reference
-///   has that uid, plus orphans (no controller) matching the selector, which the planner adopts.
-/// - No uid (a hand-written file): objects matching the selector whose controller, if any, is
-///   a CloneSet of the same name.
+/// - Pods and PVCs are listed by owner reference (CS-24): with a workload uid (it came from a
+///   cluster), objects with an owner reference of that uid; without one (a hand-written file),
+///   objects with an owner reference to a CloneSet of the same name. A bare pod (no owner
+///   reference) is never handed over, even if it matches the selector: the controller does
+///   not adopt it.
+/// - ControllerRevisions (CS-23 step 7): those the workload controls (by uid, or by kind and
+///   name without one), plus revisions with no controller that match the selector.
 ///
-/// Everything else (another controller's objects, non-matching orphans) is ignored.
+/// - Nodes are all handed over (they are only read, CS-53).
+///
+/// Everything else (another controller's objects, bare pods) is ignored and said so.
 pub struct Ownership {
     name: String,
     uid: Option<String>,
@@ -346,15 +380,25 @@ impl Ownership {
         }
     }
 
-    /// Whether an object with `meta` is given to the planner.
-    pub fn admits(&self, meta: &ObjectMeta) -> bool {
-        let controller = meta.owner_references.iter().flatten().find(|r| r.controller == Some(true));
+    /// Whether an object of `kind` with `meta` is given to the planner.
+    pub fn admits(&self, kind: &str, meta: &ObjectMeta) -> bool {
+        if kind == "Node" {
+            return true;
+        }
+        let ours = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| match &self.uid {
+            Some(uid) => &r.uid == uid,
+            None => r.kind == "CloneSet" && r.name == self.name,
+        };
+        let refs = meta.owner_references.as_deref().unwrap_or_default();
+        let controller = refs.iter().find(|r| r.controller == Some(true));
+        if kind != "ControllerRevision" {
+            return refs.iter().any(ours) && controller.is_none_or(ours);
+        }
         let labels = meta.labels.clone().unwrap_or_default();
         let selected = self.selector.as_ref().is_some_and(|s| selector_matches(s, &labels));
-        match (&self.uid, controller) {
-            (Some(uid), Some(c)) => &c.uid == uid,
-            (None, Some(c)) => selected && c.kind == "CloneSet" && c.name == self.name,
-            (_, None) => selected,
+        match controller {
+            Some(c) => ours(c) && (self.uid.is_some() || selected),
+            None => selected,
         }
     }
 }
@@ -378,7 +422,10 @@ pub struct Document {
 
 impl Document {
     /// Builds the document of `plan` for `input`.
-    pub fn build(input: &Input<'_>, plan: &Plan, seed: u64) -> Document {
+    /// `alpha`: the workload as read when it is a v1alpha1 CloneSet; the writes are then
+    /// those the operator sends for it (owner references and CloneSet writes addressed to
+    /// `apps.kruise.io/v1alpha1`, CS-1).
+    pub fn build(input: &Input<'_>, plan: &Plan, seed: u64, alpha: Option<&CloneSetV1alpha1>) -> Document {
         let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
         let current = Current::of(input);
         if let Some(Value::Array(actions)) = value.get_mut("actions") {
@@ -387,7 +434,11 @@ impl Document {
                 out.remove("patch");
                 let single =
                     Plan { actions: vec![a.clone()], status: plan.status.clone(), ..Plan::default() };
-                for w in cloneset::reconcile::writes(input, &single) {
+                let mut writes = cloneset::reconcile::writes(input, &single);
+                if let Some(alpha) = alpha {
+                    cloneset::v1alpha1::readdress_writes(&mut writes, alpha);
+                }
+                for w in writes {
                     attach(out, &w, &current);
                 }
             }

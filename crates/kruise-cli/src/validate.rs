@@ -44,6 +44,12 @@ pub struct Args {
     /// Output format: `text` lines, or `json` (one JSON object per line, all on stdout).
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// The objects as stored before (YAML or JSON, several documents allowed): an object of
+    /// FILE with the same apiVersion, kind, namespace and name as one of these is checked as
+    /// an update from it (the update-time rules, e.g. CS-20's immutable selector), the others
+    /// as creates.
+    #[arg(long, value_name = "OLD")]
+    pub old: Option<PathBuf>,
 }
 
 /// Output syntax of `kruise validate`.
@@ -156,6 +162,16 @@ impl Run for Args {
             exit = exit.max(finding.exit());
             finding.emit(self.output, io)
         };
+        let olds = match &self.old {
+            None => Vec::new(),
+            Some(path) => match read_olds(path, io) {
+                Ok(olds) => olds,
+                Err(finding) => {
+                    emit(finding, io)?;
+                    return Ok(exit);
+                }
+            },
+        };
         let mut files = Vec::with_capacity(self.files.len());
         for arg in &self.files {
             let shown = arg.display().to_string();
@@ -192,7 +208,7 @@ impl Run for Args {
                     }]
                 }
                 Ok(text) => match input::parse(&shown, &text) {
-                    Ok(docs) => check_file(&shown, &docs),
+                    Ok(docs) => with_updates(check_file(&shown, &docs), &shown, &docs, &olds),
                     Err(e) => vec![Finding::Error {
                         file: shown,
                         line: e.line,
@@ -207,6 +223,68 @@ impl Run for Args {
         }
         Ok(exit)
     }
+}
+
+/// The objects of `--old`, defaulted; a file that cannot be read, parsed or decoded is an
+/// `Error` finding.
+fn read_olds(path: &Path, io: &mut Io<'_>) -> Result<Vec<AnyResource>, Finding> {
+    let shown = path.display().to_string();
+    let error = |line, column, message| Finding::Error { file: shown.clone(), line, column, message };
+    let text = if shown == "-" {
+        let mut s = String::new();
+        io.stdin.read_to_string(&mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(path)
+    };
+    let text = text.map_err(|e| error(None, None, format!("cannot read: {e}")))?;
+    let docs = input::parse(&shown, &text).map_err(|e| error(e.line, e.column, e.message))?;
+    docs.into_iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let mut r = AnyResource::from_value(doc)
+                .map_err(|e| error(None, None, format!("document {}: {e}", i + 1)))?;
+            r.apply_defaults();
+            Ok(r)
+        })
+        .collect()
+}
+
+/// `findings` of a file, plus the update-time problems of each of its objects that has an
+/// old version in `olds` (same apiVersion, kind, namespace and name); an `Ok` finding gives
+/// way to them.
+fn with_updates(findings: Vec<Finding>, file: &str, docs: &[Value], olds: &[AnyResource]) -> Vec<Finding> {
+    if olds.is_empty() {
+        return findings;
+    }
+    let mut extra = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let Ok(mut new) = AnyResource::from_value(doc.clone()) else { continue };
+        new.apply_defaults();
+        let old = olds.iter().find(|o| {
+            (o.api_version(), o.kind(), o.namespace(), o.name())
+                == (new.api_version(), new.kind(), new.namespace(), new.name())
+        });
+        let Some(Some(Err(errs))) = old.map(|o| new.validate_update(o)) else { continue };
+        let object = label(i + 1, doc);
+        for p in validation_problems(&object, &errs) {
+            let dup = findings.iter().any(|f| {
+                matches!(f, Finding::Invalid { object, path, message, .. }
+                    if *object == p.object && *path == p.path && *message == p.message)
+            });
+            if !dup {
+                extra.push(Finding::Invalid {
+                    file: file.to_owned(),
+                    object: p.object,
+                    path: p.path,
+                    message: p.message,
+                });
+            }
+        }
+    }
+    if extra.is_empty() {
+        return findings;
+    }
+    findings.into_iter().filter(|f| !matches!(f, Finding::Ok { .. })).chain(extra).collect()
 }
 
 /// The `*.yaml`, `*.yml` and `*.json` files directly in `dir`, sorted by name.

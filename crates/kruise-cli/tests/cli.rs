@@ -246,3 +246,20 @@ fn validate_checks_a_scenario_file_with_the_simulator_format() {
         stdout(&out)
     );
 }
+
+/// Issue 11 item 12: `kruise validate --old OLD` checks objects present in OLD as updates
+/// (CS-20: the selector is immutable); without `--old` the same file is a valid create.
+#[test]
+fn cs_20_validate_old_checks_update_rules() {
+    let new = format!("{DATA}/selector-changed.yaml");
+    let out = kruise(&["validate", &new]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = kruise(&["validate", "--old", "examples/seed/01-ok.yaml", &new]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("CloneSet/nginxweb1: spec: Forbidden"), "{text}");
+    assert!(!text.contains(": ok"), "{text}");
+    // An unchanged object is a valid update.
+    let out = kruise(&["validate", "--old", "examples/seed/01-ok.yaml", "examples/seed/02-ok.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}

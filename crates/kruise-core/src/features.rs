@@ -53,3 +53,148 @@ impl Default for Features {
         }
     }
 }
+
+/// Why a `--feature-gates` value was refused ([`Features::with_gates`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeatureGateError {
+    /// An item is not `Name=true|false`.
+    #[error("feature gate {item:?}: expected Name=true|false")]
+    Syntax {
+        /// The item as given.
+        item: String,
+    },
+    /// The value is not a bool.
+    #[error("feature gate {name}: {value:?} is not a bool")]
+    NotBool {
+        /// The gate.
+        name: String,
+        /// The value as given.
+        value: String,
+    },
+    /// No gate of that name changes CloneSet planning.
+    #[error("unknown feature gate {name:?} (known: {known})")]
+    Unknown {
+        /// The name as given.
+        name: String,
+        /// The accepted names, comma separated.
+        known: String,
+    },
+    /// The gate exists upstream, but the built-in adapters cannot honour it when on.
+    #[error("feature gate {name}=true is not supported: {why}")]
+    Unsupported {
+        /// The gate.
+        name: &'static str,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+/// A gate the built-in adapters refuse to turn on, and why.
+type Refusal = Option<&'static str>;
+
+/// The field of [`Features`] a gate sets.
+type Field = fn(&mut Features) -> &mut bool;
+
+/// The gate names accepted by [`Features::with_gates`] (upstream's spelling), each with its
+/// field and, for gates the built-in adapters cannot honour, the reason they refuse `true`.
+const GATES: &[(&str, Field, Refusal)] = &[
+    ("CloneSetShortHash", |f| &mut f.clone_set_short_hash, None),
+    ("CloneSetPartitionRollback", |f| &mut f.clone_set_partition_rollback, None),
+    ("PreparingUpdateAsUpdate", |f| &mut f.preparing_update_as_update, None),
+    ("InPlaceUpdateEnvFromMetadata", |f| &mut f.in_place_update_env_from_metadata, None),
+    ("InPlaceWorkloadVerticalScaling", |f| &mut f.in_place_workload_vertical_scaling, None),
+    ("RecreatePodWhenChangeVCTInCloneSetGate", |f| &mut f.recreate_pod_when_change_vct_in_clone_set, None),
+    ("ForceDeleteTimeoutExpectationFeatureGate", |f| &mut f.force_delete_timeout_expectation, None),
+    (
+        "PodUnavailableBudgetUpdateGate",
+        |f| &mut f.pod_unavailable_budget_update_gate,
+        Some(
+            "kruise-rs evaluates no PodUnavailableBudget, so every update would be allowed as if the \
+             gate were off (CS-63); a controller embedding the planner that supplies the PUB decision \
+             sets Features::pod_unavailable_budget_update_gate itself",
+        ),
+    ),
+    (
+        "KruisePodReadinessGate",
+        |f| &mut f.kruise_pod_readiness_gate,
+        Some(
+            "kruise-rs runs no pod webhook to inject the KruisePodReady readiness gate into new pods; \
+             pods that already carry the gate are handled (CS-80)",
+        ),
+    ),
+    // Controller flag `--cloneset-scaling-exclude-preparing-delete` (CS-81), accepted here too.
+    ("CloneSetScalingExcludePreparingDelete", |f| &mut f.cloneset_scaling_exclude_preparing_delete, None),
+    // Not upstream: spec §16 question 1.
+    ("ProgressDeadlineFromProgress", |f| &mut f.progress_deadline_from_progress, None),
+];
+
+impl Features {
+    /// Applies `Name=true|false,...` (upstream's `--feature-gates` syntax and names, e.g.
+    /// `CloneSetShortHash=true,InPlaceUpdateEnvFromMetadata=false`) over `self`. Unknown names,
+    /// values other than `true`/`false`, and gates the built-in adapters cannot honour when on
+    /// (`PodUnavailableBudgetUpdateGate`, `KruisePodReadinessGate`) are errors, so a gate is
+    /// never accepted and then silently ignored. Empty items are skipped.
+    pub fn with_gates(mut self, gates: &str) -> Result<Self, FeatureGateError> {
+        for item in gates.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, value) =
+                item.split_once('=').ok_or_else(|| FeatureGateError::Syntax { item: item.into() })?;
+            let (name, value) = (name.trim(), value.trim());
+            let on: bool = value
+                .parse()
+                .map_err(|_| FeatureGateError::NotBool { name: name.into(), value: value.into() })?;
+            let Some((gate, field, refusal)) = GATES.iter().find(|(n, _, _)| *n == name) else {
+                let known = GATES.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ");
+                return Err(FeatureGateError::Unknown { name: name.into(), known });
+            };
+            if on && let Some(why) = refusal {
+                return Err(FeatureGateError::Unsupported { name: gate, why });
+            }
+            *field(&mut self) = on;
+        }
+        Ok(self)
+    }
+
+    /// The gate names [`Features::with_gates`] accepts, with their values in `self`.
+    pub fn gates(&self) -> Vec<(&'static str, bool)> {
+        let mut f = *self;
+        GATES.iter().map(|(n, field, _)| (*n, *field(&mut f))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_gates_use_upstream_names_and_defaults() {
+        let f = Features::default()
+            .with_gates("CloneSetShortHash=true, InPlaceUpdateEnvFromMetadata=false,RecreatePodWhenChangeVCTInCloneSetGate=true")
+            .expect("gates");
+        assert!(f.clone_set_short_hash && !f.in_place_update_env_from_metadata);
+        assert!(f.recreate_pod_when_change_vct_in_clone_set);
+        assert_eq!(Features::default().with_gates(""), Ok(Features::default()));
+        assert!(matches!(
+            Features::default().with_gates("NoSuchGate=true"),
+            Err(FeatureGateError::Unknown { .. })
+        ));
+        assert!(matches!(
+            Features::default().with_gates("CloneSetShortHash=yes"),
+            Err(FeatureGateError::NotBool { .. })
+        ));
+        assert!(matches!(
+            Features::default().with_gates("CloneSetShortHash"),
+            Err(FeatureGateError::Syntax { .. })
+        ));
+    }
+
+    /// Issue 11 item 6: gates nothing reads are refused when on, not silently accepted.
+    #[test]
+    fn cs_63_pub_gate_and_kruise_pod_readiness_gate_refused_when_on() {
+        for g in ["PodUnavailableBudgetUpdateGate", "KruisePodReadinessGate"] {
+            let e = Features::default().with_gates(&format!("{g}=true")).expect_err(g);
+            assert!(matches!(e, FeatureGateError::Unsupported { name, .. } if name == g), "{e}");
+            assert!(Features::default().with_gates(&format!("{g}=false")).is_ok());
+        }
+    }
+}

@@ -106,6 +106,19 @@ pub enum ApiWrite {
 }
 
 impl ApiWrite {
+    /// The request body as it must be sent: the object (or patch) as JSON with Go's
+    /// `encoding/json` escaping of `<`, `>`, `&`, U+2028 and U+2029 (CS-26). A
+    /// ControllerRevision's `data` is hashed in exactly these bytes, and the API server keeps
+    /// them verbatim, so kruise-manager reading the revision back finds the data it would
+    /// write itself. Empty for a delete.
+    pub fn body(&self) -> Vec<u8> {
+        match self {
+            ApiWrite::Create { object, .. } | ApiWrite::Replace { object, .. } => to_go_json(object, false),
+            ApiWrite::MergePatch { patch, .. } => to_go_json(patch, false),
+            ApiWrite::Delete { .. } => Vec::new(),
+        }
+    }
+
     /// The object this write addresses.
     pub fn target(&self) -> &Target {
         match self {
@@ -114,5 +127,127 @@ impl ApiWrite {
             | ApiWrite::MergePatch { target, .. }
             | ApiWrite::Delete { target, .. } => target,
         }
+    }
+}
+
+/// A [`serde_json::ser::Formatter`] that escapes `<`, `>`, `&`, U+2028 and U+2029 in strings
+/// as Go's `encoding/json` does (`\u003c`, ...), around another formatter (compact or pretty).
+/// The JSON means the same; the bytes are Go's.
+#[derive(Clone, Debug, Default)]
+pub struct GoEscapes<F>(pub F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for GoEscapes<F> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            let esc = match c {
+                '<' => "\\u003c",
+                '>' => "\\u003e",
+                '&' => "\\u0026",
+                '\u{2028}' => "\\u2028",
+                '\u{2029}' => "\\u2029",
+                _ => continue,
+            };
+            self.0.write_string_fragment(w, &fragment[start..i])?;
+            w.write_all(esc.as_bytes())?;
+            start = i + c.len_utf8();
+        }
+        self.0.write_string_fragment(w, &fragment[start..])
+    }
+
+    // Every other method: the inner formatter's.
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// `v` as JSON with Go's escapes ([`GoEscapes`]), compact or indented by two spaces.
+pub fn to_go_json(v: &serde_json::Value, pretty: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let res = if pretty {
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut out,
+            GoEscapes(serde_json::ser::PrettyFormatter::new()),
+        );
+        v.serialize(&mut ser)
+    } else {
+        let mut ser =
+            serde_json::Serializer::with_formatter(&mut out, GoEscapes(serde_json::ser::CompactFormatter));
+        v.serialize(&mut ser)
+    };
+    // Serializing a `Value` into memory cannot fail.
+    debug_assert!(res.is_ok());
+    out
+}
+
+#[cfg(test)]
+mod go_json_tests {
+    use super::*;
+
+    /// Issue 11 item 14 (CS-26): the bytes sent for a revision are the bytes hashed.
+    #[test]
+    fn cs_26_revision_body_carries_the_hashed_bytes() {
+        let template = k8s_openapi::api::core::v1::PodTemplateSpec {
+            spec: Some(k8s_openapi::api::core::v1::PodSpec {
+                containers: vec![k8s_openapi::api::core::v1::Container {
+                    name: "c".into(),
+                    args: Some(vec!["a && b < c > d \u{2028}".into()]),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let data = crate::cloneset::revision::revision_data(&template);
+        let hashed = crate::cloneset::revision::go_json(&data);
+        let write = ApiWrite::Create {
+            target: Target::revision("ns", "r"),
+            object: serde_json::json!({"data": data}),
+        };
+        let body = String::from_utf8(write.body()).unwrap_or_default();
+        assert!(body.contains(&hashed), "{body}\n{hashed}");
+        assert!(body.contains("a \\u0026\\u0026 b \\u003c c \\u003e d \\u2028"), "{body}");
+        // The same JSON value.
+        let back: serde_json::Value = serde_json::from_slice(&write.body()).unwrap_or_default();
+        assert_eq!(back["data"], data);
     }
 }

@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 use kruise_core::cloneset::fixtures::{self, pod, rolling, ts};
-use kruise_core::cloneset::{ActionKind, Input, PodTable, plan};
+use kruise_core::cloneset::{ActionKind, Input, PlanError, PodTable, plan};
 use kruise_core::{Expectations, Features};
 use proptest::prelude::*;
 
@@ -143,13 +143,22 @@ proptest! {
     /// percents, negative numbers give a plan or a `PlanError`.
     #[test]
     fn never_panics(
-        replicas in -2i32..6,
+        replicas in prop_oneof![4 => -2i32..6, 1 => Just(20_000_000i32), 1 => Just(i32::MAX), 1 => 1_000i32..3_000],
         partition in prop_oneof![Just("50%".to_owned()), Just("x".to_owned()), Just("-3".to_owned()), Just("100%".to_owned())],
         mu in prop_oneof![Just("0".to_owned()), Just("12.5%".to_owned()), Just("%%".to_owned()), Just("3".to_owned())],
         pods in proptest::collection::vec((
             prop_oneof![Just(""), Just("Normal"), Just("PreparingDelete"), Just("Updating"), Just("Updated"), Just("PreparingUpdate"), Just("Weird")],
             prop_oneof![Just(""), Just("{"), Just(r#"{"revision":"web-x","updateTimestamp":"2020-01-01T00:00:00Z"}"#)],
             any::<bool>(), any::<bool>(), prop_oneof![Just("-0"), Just("7"), Just("99999999999")],
+            // Names: the usual `web-<id>`, non-ASCII ones beside the CloneSet's name (a byte
+            // slice at the prefix length used to panic), long ones, and other prefixes.
+            prop_oneof![
+                3 => Just(String::new()),
+                1 => "[a-zé漢]{0,3}".prop_map(|s| format!("webé{s}")),
+                1 => "[a-zé😀-]{0,8}".prop_map(|s| format!("web-{s}")),
+                1 => "[a-z0-9]{200,300}".prop_map(|s| format!("web-{s}")),
+                1 => "\\PC{0,12}",
+            ],
         ), 0..6),
         policy in prop_oneof![Just("ReCreate"), Just("InPlaceIfPossible"), Just("InPlaceOnly")],
         grace in -1i32..3,
@@ -165,7 +174,7 @@ proptest! {
         ru.max_unavailable = Some(IntOrString::String(mu));
         ru.pod_update_policy = Some(policy.into());
         ru.in_place_update_strategy = Some(kruise_api::apps::common::InPlaceUpdateStrategy { grace_period_seconds: grace, ..Default::default() });
-        let pods: Vec<Pod> = pods.iter().enumerate().map(|(i, (state, ann, new, ready, cost))| {
+        let pods: Vec<Pod> = pods.iter().enumerate().map(|(i, (state, ann, new, ready, cost, name))| {
             let mut b = pod(&cs, &format!("p{i}"), if *new { &n2 } else { &n1 })
                 .label(keys::LIFECYCLE_STATE, state)
                 .annotation(keys::POD_DELETION_COST, cost);
@@ -173,14 +182,30 @@ proptest! {
                 b = b.annotation(keys::INPLACE_UPDATE_STATE, ann).annotation(keys::INPLACE_UPDATE_GRACE, ann);
             }
             if !*ready { b = b.not_ready(); }
-            b.build()
+            let mut p = b.build();
+            if !name.is_empty() {
+                p.metadata.name = Some(format!("{name}{i}"));
+            }
+            p
         }).collect();
         let revs = vec![r1, r2];
         let exp = Expectations::new();
         let input = Input { cloneset: &cs, pods: (&pods).into(), pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
             id_seed: 3, features: Features::default(), expectations: &exp, pub_check: None };
-        if let Ok(p) = plan(&input) {
-            let _ = kruise_core::cloneset::reconcile::writes(&input, &p);
+        match plan(&input) {
+            Ok(p) => {
+                // Bounded work whatever `replicas` is (CS-48).
+                prop_assert!(p.count("CreatePod") <= kruise_core::cloneset::MAX_CREATES_PER_PLAN);
+                let _ = kruise_core::cloneset::reconcile::writes(&input, &p);
+            }
+            // The error branch: only "the input is unusable" errors, each naming the field.
+            Err(e) => match &e {
+                PlanError::InvalidSpec { path, .. } | PlanError::BadIntOrPercent { path, .. } => {
+                    prop_assert!(path.to_string().starts_with("spec."), "{}", e);
+                    prop_assert!(!e.to_string().is_empty());
+                }
+                other => prop_assert!(false, "unexpected error {:?}", other),
+            },
         }
     }
 }

@@ -32,6 +32,33 @@ enum Kind {
     Cloneset,
 }
 
+impl Kind {
+    /// The `kind` of the objects this controller reconciles.
+    fn crd_kind(self) -> &'static str {
+        match self {
+            Kind::Cloneset => "CloneSet",
+        }
+    }
+}
+
+/// Every kind `kruise crds` installs.
+const INSTALLED_KINDS: &[&str] = &[
+    "CloneSet",
+    "StatefulSet",
+    "DaemonSet",
+    "SidecarSet",
+    "BroadcastJob",
+    "ImagePullJob",
+    "NodeImage",
+    "Rollout",
+];
+
+/// The installed kinds that none of `kinds` reconciles (issue 11 item 15: said once at start,
+/// so that objects of those kinds are not silently ignored).
+fn unreconciled_kinds(kinds: &[Kind]) -> Vec<&'static str> {
+    INSTALLED_KINDS.iter().copied().filter(|k| !kinds.iter().any(|c| c.crd_kind() == *k)).collect()
+}
+
 /// The API version CloneSets are watched and written at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum CloneSetVersion {
@@ -101,23 +128,11 @@ struct Args {
     log: String,
 }
 
-/// Parses `Name=bool,...` over upstream's default gates; unknown names are errors.
+/// Parses `Name=bool,...` over upstream's default gates: unknown names, and gates the
+/// operator cannot honour when on, are errors ([`Features::with_gates`]).
 fn parse_features(gates: &str, expectation_timeout: u32) -> Result<Features, String> {
     let defaults = Features { expectation_timeout_seconds: expectation_timeout, ..Features::default() };
-    let mut value = serde_json::to_value(defaults).map_err(|e| e.to_string())?;
-    let Some(map) = value.as_object_mut() else {
-        return Err("feature gates do not serialize to an object".to_owned());
-    };
-    for item in gates.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, on) =
-            item.split_once('=').ok_or_else(|| format!("feature gate {item:?}: expected Name=true|false"))?;
-        let on: bool = on.trim().parse().map_err(|_| format!("feature gate {name}: {on:?} is not a bool"))?;
-        match map.get_mut(name.trim()) {
-            Some(slot @ serde_json::Value::Bool(_)) => *slot = serde_json::Value::Bool(on),
-            _ => return Err(format!("unknown feature gate {name:?}")),
-        }
-    }
-    serde_json::from_value(value).map_err(|e| e.to_string())
+    defaults.with_gates(gates).map_err(|e| e.to_string())
 }
 
 fn init_logging(args: &Args) {
@@ -252,6 +267,13 @@ async fn main() -> ExitCode {
     let mut kinds = args.controllers.clone();
     kinds.sort();
     kinds.dedup();
+    for kind in unreconciled_kinds(&kinds) {
+        tracing::warn!(
+            kind,
+            "not reconciled: kruise-rs has no planner for this kind yet (or it is not in --controllers); \
+             its objects are left alone"
+        );
+    }
     for kind in kinds {
         let mut rx = ctl_stop_tx.subscribe();
         let shutdown = async move {
@@ -324,6 +346,18 @@ mod tests {
         assert!(parse_features("NoSuchGate=true", 300).is_err());
         assert!(parse_features("CloneSetShortHash=yes", 300).is_err());
         assert!(parse_features("ExpectationTimeoutSeconds=true", 300).is_err());
+        // Issue 11 item 6: a gate the operator cannot honour is refused, not ignored.
+        let e = parse_features("PodUnavailableBudgetUpdateGate=true", 300).err().unwrap_or_default();
+        assert!(e.contains("not supported"), "{e}");
+    }
+
+    /// Issue 11 item 15: the kinds the operator does not reconcile are named (once each).
+    #[test]
+    fn unreconciled_kinds_are_named() {
+        let left = unreconciled_kinds(&[Kind::Cloneset]);
+        assert!(!left.contains(&"CloneSet"));
+        assert!(left.contains(&"StatefulSet") && left.contains(&"Rollout"));
+        assert_eq!(unreconciled_kinds(&[]).len(), INSTALLED_KINDS.len());
     }
 
     /// CS-1: CloneSets are watched as v1alpha1 unless a conversion webhook is declared.

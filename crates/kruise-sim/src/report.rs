@@ -225,10 +225,36 @@ impl Report {
             .max()
             .unwrap_or(1)
             .max(1);
-        let (w, h, left, top, bottom) = (960.0_f64, 360.0_f64, 60.0_f64, 40.0_f64, 50.0_f64);
+        // Step labels ("3 apply v2.yaml") under the axis, each in the first lane where it
+        // overlaps no earlier label (about 6 px per character); `expect` steps take no time
+        // and get a line but no label.
+        let (w, left) = (960.0_f64, 60.0_f64);
         let plot_w = w - left - 20.0;
+        let xs = |t: SimTime| left + plot_w * (t as f64 / end as f64);
+        let mut lane_ends: Vec<f64> = Vec::new();
+        let mut labels: Vec<(f64, usize, String)> = Vec::new();
+        for s in self.steps.iter().filter(|s| s.kind != "expect") {
+            let mut text = format!("{} {} {}", s.step, s.kind, s.description);
+            if text.chars().count() > 32 {
+                text = text.chars().take(31).collect::<String>() + "…";
+            }
+            let sx = xs(s.at.0);
+            let width = 6.0 * text.chars().count() as f64 + 8.0;
+            let lane = match lane_ends.iter().position(|e| *e <= sx) {
+                Some(l) => l,
+                None => {
+                    lane_ends.push(0.0);
+                    lane_ends.len() - 1
+                }
+            };
+            lane_ends[lane] = sx + width;
+            labels.push((sx, lane, text));
+        }
+        let lanes = lane_ends.len().max(1);
+        let (top, bottom) = (40.0_f64, 38.0_f64 + 12.0 * lanes as f64);
+        let h = 310.0_f64 + bottom;
         let plot_h = h - top - bottom;
-        let x = |t: SimTime| left + plot_w * (t as f64 / end as f64);
+        let x = xs;
         let y = |n: f64| top + plot_h - plot_h * n / f64::from(max_pods);
         const PALETTE: [&str; 6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
         let mut svg = String::new();
@@ -292,11 +318,17 @@ impl Report {
             let sx = x(s.at.0);
             let _ = writeln!(
                 svg,
-                r##"<line x1="{sx:.1}" y1="{top}" x2="{sx:.1}" y2="{}" stroke="#888" stroke-dasharray="3,3"/><text x="{:.1}" y="{}" fill="#555">{}</text>"##,
+                r##"<line x1="{sx:.1}" y1="{top}" x2="{sx:.1}" y2="{}" stroke="#888" stroke-dasharray="3,3"/>"##,
                 top + plot_h,
+            );
+        }
+        for (sx, lane, text) in &labels {
+            let _ = writeln!(
+                svg,
+                r##"<text x="{:.1}" y="{}" fill="#555">{}</text>"##,
                 sx + 2.0,
-                top + plot_h + 14.0 + 12.0 * (s.step % 2) as f64,
-                s.step
+                top + plot_h + 14.0 + 12.0 * *lane as f64,
+                xml(text)
             );
         }
         let _ = writeln!(

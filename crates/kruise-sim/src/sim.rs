@@ -249,6 +249,8 @@ pub struct Sim {
     last_row: BTreeMap<String, PodRow>,
     decisions: Vec<Decision>,
     last_held: BTreeMap<(String, String), (String, String)>,
+    /// The last message of each (workload, event reason), to fold repeats.
+    last_events: BTreeMap<(String, String), String>,
     deleted: Vec<Created>,
     created: Vec<Created>,
     reconciles: u64,
@@ -292,6 +294,7 @@ impl Sim {
             last_row: BTreeMap::new(),
             decisions: Vec::new(),
             last_held: BTreeMap::new(),
+            last_events: BTreeMap::new(),
             deleted: Vec::new(),
             created: Vec::new(),
             reconciles: 0,
@@ -661,13 +664,19 @@ impl Sim {
             }
         };
         let mut failed = false;
+        // One line per decision: an action carried out by several writes (an in-place update
+        // is a status write then a pod write) is shown once, unless a later write fails.
+        let mut shown: Option<(&str, Option<&str>)> = None;
         for w in &outcome.writes {
             let result = self.store.apply_write(&w.write, now);
             if let Some(c) = self.controllers.get_mut(i) {
                 c.record_write(key, &w.write, &result, now);
             }
             let quiet_status = w.pod.is_none() && matches!(result, Ok(WriteOk { changed: false, .. }));
-            if !quiet_status {
+            let this = (w.action.as_str(), w.pod.as_deref());
+            let same_decision = w.pod.is_some() && shown == Some(this) && result.is_ok();
+            shown = Some(this);
+            if !quiet_status && !same_decision {
                 self.decisions.push(Decision {
                     at: now,
                     controller: name.clone(),
@@ -704,7 +713,16 @@ impl Sim {
             }
         }
         self.last_held.retain(|(w, p), _| w != &workload || held_now.contains(&(w.clone(), p.clone())));
+        // Repeated events are folded: an event equal to the one this workload emitted with the
+        // same reason on its previous reconcile is not shown again.
+        let mut events_now = BTreeSet::new();
         for e in &outcome.events {
+            let slot = (workload.clone(), e.reason.clone());
+            events_now.insert(slot.clone());
+            if self.last_events.get(&slot) == Some(&e.message) {
+                continue;
+            }
+            self.last_events.insert(slot, e.message.clone());
             self.decisions.push(Decision {
                 at: now,
                 controller: name.clone(),
@@ -716,6 +734,7 @@ impl Sim {
                 error: None,
             });
         }
+        self.last_events.retain(|(w, r), _| w != &workload || events_now.contains(&(w.clone(), r.clone())));
         if failed {
             let at = now + self.config.error_backoff.0;
             self.enqueue_reconcile(i, key.clone(), at);

@@ -39,7 +39,9 @@ use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 
 pub use diff::{Diffs, Limits};
-pub use newpod::{new_instance_ids, new_pod, new_pvc, owner_ref, pvc_name};
+pub use newpod::{
+    INSTANCE_ID_SPACE, MAX_CREATES_PER_PLAN, new_instance_ids, new_pod, new_pvc, owner_ref, pvc_name,
+};
 pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
 pub use table::{PodTable, Pods, UnnamedPod};
@@ -184,7 +186,8 @@ impl<'a> Tally<'a> {
 enum Admission {
     /// Active and controlled by this CloneSet.
     Claimed,
-    /// Active, to be adopted (orphan matching the selector, or owned but not controlled).
+    /// Active, to be adopted: listed through a non-controller owner reference, no
+    /// controller, matching the selector (CS-24).
     Adopt,
     /// Controlled but no longer matching the selector: released (unless the CloneSet is
     /// being deleted).
@@ -199,12 +202,10 @@ enum Admission {
 #[inline(always)]
 fn admission(f: &Facts, c: Claim, deleting: bool) -> Admission {
     if !c.listed {
-        // Foreign or controlled by someone else; orphans matching the selector are adopted.
-        return if c.orphan && !f.terminating && !deleting && c.matches && f.active {
-            Admission::Adopt
-        } else {
-            Admission::Ignore
-        };
+        // CS-24: pods are listed by owner-reference uid only. A pod with no reference to this
+        // CloneSet (a bare pod someone made by hand, or another controller's) is never
+        // counted, adopted or deleted, even when it matches the selector.
+        return Admission::Ignore;
     }
     if !f.active {
         return Admission::Inactive;
@@ -357,6 +358,15 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     let selector = Selector::parse(selector, "spec.selector")?;
     if selector.is_empty() {
         return Err(PlanError::invalid("spec.selector", "empty selector is invalid for cloneset"));
+    }
+    // CS-13: pods built from a template the selector does not match would be released by the
+    // next plan and created again, forever.
+    let template_labels = cs.spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref());
+    if !template_labels.is_some_and(|l| selector.matches(l)) {
+        return Err(PlanError::invalid(
+            "spec.template.metadata.labels",
+            "`selector` does not match template `labels`",
+        ));
     }
     let limits = Limits::new(cs)?;
     let mut b = Builder::default();

@@ -11,12 +11,26 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 
+use super::PlanError;
 use super::pods::short_hash;
 use super::revision::fnv1a64;
 
+/// The instance id alphabet (CS-45): 27 characters, ids of five.
+const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// Number of distinct instance ids: 27^5 = 14,348,907 (CS-45).
+pub const INSTANCE_ID_SPACE: usize = 27 * 27 * 27 * 27 * 27;
+
 /// CS-45: `count` new instance ids not in `taken`, sorted. Same seed ⇒ same ids.
-pub fn new_instance_ids(seed: u64, taken: &BTreeSet<&str>, count: usize) -> Vec<String> {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+///
+/// Bounded: asking for more than half of the ids `taken` leaves free is
+/// [`PlanError::InstanceIdsExhausted`] instead of a search that may never end (the draws
+/// stay cheap because the space is never filled). The planner asks for at most
+/// [`MAX_CREATES_PER_PLAN`] ids per reconcile.
+pub fn new_instance_ids(seed: u64, taken: &BTreeSet<&str>, count: usize) -> Result<Vec<String>, PlanError> {
+    if count > INSTANCE_ID_SPACE.saturating_sub(taken.len()) / 2 {
+        return Err(PlanError::InstanceIdsExhausted { wanted: count, taken: taken.len() });
+    }
     let mut ids = BTreeSet::new();
     let mut n: u64 = 0;
     while ids.len() < count {
@@ -33,8 +47,14 @@ pub fn new_instance_ids(seed: u64, taken: &BTreeSet<&str>, count: usize) -> Vec<
         }
         n += 1;
     }
-    ids.into_iter().collect()
+    Ok(ids.into_iter().collect())
 }
+
+/// The most pods one plan creates (CS-48). Upstream issues a reconcile's creates in
+/// slow-start batches and its scale expectations gate the next pass; a plan that would create
+/// more names the first `MAX_CREATES_PER_PLAN` and requeues ([`Reason::ScaleUpLimited`](super::Reason::ScaleUpLimited)), so
+/// a huge `replicas` costs bounded work per reconcile instead of pinning a worker.
+pub const MAX_CREATES_PER_PLAN: usize = 1024;
 
 /// The controller owner reference every pod and PVC of the CloneSet carries (CS-46).
 pub fn owner_ref(cs: &CloneSet) -> OwnerReference {

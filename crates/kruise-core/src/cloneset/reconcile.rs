@@ -106,6 +106,14 @@ pub fn set_pod_condition(pod: &mut Pod, c: &PodConditionUpdate, now: Timestamp) 
     }
 }
 
+/// Whether `pod` lists readiness gate `condition_type` (CS-70).
+fn has_readiness_gate(pod: &Pod, condition_type: &str) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.readiness_gates.as_deref())
+        .is_some_and(|g| g.iter().any(|g| g.condition_type == condition_type))
+}
+
 fn to_value<T: serde::Serialize>(v: &T, api_version: &str, kind: &str) -> serde_json::Value {
     let mut v = serde_json::to_value(v).unwrap_or_default();
     if let serde_json::Value::Object(m) = &mut v {
@@ -295,25 +303,33 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                 });
                 let Some(spec) = spec.as_ref() else { continue };
                 let mut marked = (*pod).clone();
-                set_pod_condition(
-                    &mut marked,
-                    &PodConditionUpdate {
-                        type_: keys::INPLACE_UPDATE_READY.into(),
-                        status: "False".into(),
-                        reason: keys::REASON_START_INPLACE_UPDATE.into(),
-                        message: String::new(),
-                    },
-                    now,
-                );
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Status,
-                    object: to_value(&marked, "v1", "Pod"),
-                });
+                // CS-70: `InPlaceUpdateReady=False` only for a pod carrying that readiness gate;
+                // a pod without it (e.g. adopted) gets no condition write, here or at completion.
+                let gated = has_readiness_gate(pod, keys::INPLACE_UPDATE_READY);
+                if gated {
+                    set_pod_condition(
+                        &mut marked,
+                        &PodConditionUpdate {
+                            type_: keys::INPLACE_UPDATE_READY.into(),
+                            status: "False".into(),
+                            reason: keys::REASON_START_INPLACE_UPDATE.into(),
+                            message: String::new(),
+                        },
+                        now,
+                    );
+                    emit(ApiWrite::Replace {
+                        target: Target::pod(ns, pod_name),
+                        subresource: Subresource::Status,
+                        object: to_value(&marked, "v1", "Pod"),
+                    });
+                }
                 let mut updated = inplace::apply_in_place(&marked, spec, now, grace, short);
                 // The status write above moved the resourceVersion on: this replace follows it
-                // unconditionally (upstream re-reads and retries on conflict).
-                updated.metadata.resource_version = None;
+                // unconditionally (upstream re-reads and retries on conflict). Without a status
+                // write, the replace is guarded by the observed resourceVersion.
+                if gated {
+                    updated.metadata.resource_version = None;
+                }
                 updated.status = None;
                 emit(ApiWrite::Replace {
                     target: Target::pod(ns, pod_name),
@@ -326,7 +342,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                     if matches!(a.kind, ActionKind::FinishGracePeriod) {
                         inplace::finish_grace(p, now)
                     } else {
-                        inplace::apply_next_batch(p, now)
+                        inplace::apply_next_batch(p, now, opts)
                     }
                 });
                 let Some(updated) = updated else { continue };

@@ -81,14 +81,36 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         if n == 0 {
             return false;
         }
-        create_pods(
+        // CS-45, CS-84: more pods than there are instance ids can never all exist; say so in
+        // `FailedScale` and still create what one pass may.
+        if usize::try_from(d.exp_total).unwrap_or(0) > super::INSTANCE_ID_SPACE {
+            b.scale_error = Some(format!(
+                "spec.replicas: {} pods (with surge) cannot have distinct instance ids: only {} exist",
+                d.exp_total,
+                super::INSTANCE_ID_SPACE
+            ));
+        }
+        // CS-48: bounded work per reconcile; the rest waits for the next pass.
+        let n = if n > super::MAX_CREATES_PER_PLAN {
+            let reason =
+                Reason::ScaleUpLimited { limit: super::MAX_CREATES_PER_PLAN as i32, wanted: n as i32 };
+            b.plan.requeue_at_most(std::time::Duration::from_secs(1), reason);
+            super::MAX_CREATES_PER_PLAN
+        } else {
+            n
+        };
+        if let Err(e) = create_pods(
             ctx,
             pvcs,
             b,
             n,
             d.scale_up_num_old.max(0) as usize,
             Reason::ScaleUp { have: d.cur_total, want: d.exp_total },
-        );
+        ) {
+            // CS-84: a Scale error is reported in `FailedScale`; nothing was created.
+            b.scale_error = Some(e.to_string());
+            return false;
+        }
         return true;
     }
 
@@ -118,7 +140,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         specified.iter().copied().filter(|&i| ctx.pod(i).state != State::PreparingDelete).collect();
     for &i in &candidates {
         let p = &ctx.pod(i);
-        if !p.ready_for_delete {
+        if deletable_without_budget(p) {
             modified |= delete_pod(ctx, pvcs, b, p, Reason::PodsToDelete);
         } else if limit > 0 {
             limit -= 1;
@@ -158,7 +180,7 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         let mut limit = d.delete_ready_limit;
         for i in chosen {
             let p = &pods()[i];
-            if !p.ready_for_delete {
+            if deletable_without_budget(p) {
                 modified |= delete_pod(ctx, pvcs, b, p, reason.clone());
             } else if limit > 0 {
                 limit -= 1;
@@ -172,6 +194,15 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         }
     }
     modified
+}
+
+/// CS-50, CS-51: a pod deleted without spending `deleteReadyLimit`: one that is not
+/// `readyForDelete` (CS-34), and (deviation, upstream bug 12) a ready pod still inside
+/// `minReadySeconds`: it is counted unavailable already (CS-37), so deleting it cannot lower
+/// availability, while upstream's budget, which counts it unavailable *and* ready, never lets
+/// it go (`minReadySeconds: 99999` blocked every scale-in).
+fn deletable_without_budget(p: &PodInfo<'_>) -> bool {
+    !p.ready_for_delete || !p.available
 }
 
 /// CS-53: topology keys of the template's spread constraints (empty ⇒ same-node ranker).
@@ -195,7 +226,7 @@ fn create_pods(
     n: usize,
     num_old: usize,
     reason: Reason,
-) {
+) -> Result<(), super::PlanError> {
     let used: BTreeSet<&str> = ctx.pods().iter().filter_map(|p| p.instance_id()).collect();
     let pvc_ids: BTreeSet<&str> = pvcs
         .iter()
@@ -213,17 +244,21 @@ fn create_pods(
     if ids.len() < n {
         let mut taken: BTreeSet<&str> = used.clone();
         taken.extend(pvc_ids.iter().copied());
-        // Names of existing (inactive) pods must not be reused either.
-        let prefix_len = ctx.name.len() + 1;
+        // Names of existing (inactive) pods must not be reused either. The id is what follows
+        // `<name>-`, cut at a char boundary (pod names may be any UTF-8 in the input).
         for p in ctx.input.pods.iter() {
-            if let Some(nm) = p.metadata.name.as_deref()
-                && nm.len() > prefix_len
-                && nm.starts_with(ctx.name)
+            if let Some(id) = p
+                .metadata
+                .name
+                .as_deref()
+                .and_then(|nm| nm.strip_prefix(ctx.name))
+                .and_then(|rest| rest.strip_prefix('-'))
+                .filter(|id| !id.is_empty())
             {
-                taken.insert(&nm[prefix_len..]);
+                taken.insert(id);
             }
         }
-        ids.extend(super::new_instance_ids(ctx.input.id_seed, &taken, n - ids.len()));
+        ids.extend(super::new_instance_ids(ctx.input.id_seed, &taken, n - ids.len())?);
     }
     ids.sort();
     let pvc_names: BTreeSet<&str> = pvcs.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
@@ -244,6 +279,7 @@ fn create_pods(
             reason.clone(),
         ));
     }
+    Ok(())
 }
 
 /// CS-54: delete a pod (and its PVCs), or move it to PreparingDelete when hooked. Returns

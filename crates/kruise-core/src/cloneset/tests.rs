@@ -168,9 +168,9 @@ fn cs_24_pod_no_longer_matching_is_released() {
 }
 
 #[test]
-fn cs_24_matching_orphan_is_adopted() {
+fn cs_24_orphan_listed_through_a_non_controller_reference_is_adopted() {
     let mut w = W::new(1).with_pods(1);
-    w.pods[0].metadata.owner_references = None;
+    w.pods[0].metadata.owner_references.as_mut().unwrap()[0].controller = Some(false);
     let p = w.plan();
     assert_eq!(pods_of(&p, "AdoptPod"), vec!["web-p00"]);
     assert_eq!(p.count("CreatePod"), 0);
@@ -534,7 +534,7 @@ fn cs_45_ids_sorted_deterministic_and_free_pvc_ids_first() {
     sorted.sort();
     assert_eq!(names, sorted);
     assert_eq!(w.plan(), p, "same seed, same ids");
-    let ids = new_instance_ids(1, &Default::default(), 4);
+    let ids = new_instance_ids(1, &Default::default(), 4).expect("ids");
     assert!(ids.iter().all(|i| i.len() == 5 && i.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c))));
 }
 
@@ -921,7 +921,9 @@ fn cs_72_grace_period_waits_and_requeues() {
         ..Default::default()
     });
     let r2 = w.rev2();
-    let grace = serde_json::json!({"revision": r2, "containerImages": {"main": "nginx:2"}}).to_string();
+    let grace =
+        serde_json::json!({"revision": r2, "containerImages": {"main": "nginx:2"}, "graceSeconds": 10})
+            .to_string();
     let state = format!(
         r#"{{"revision":"{r2}","updateTimestamp":"1970-01-01T00:16:36Z","lastContainerStatuses":{{}}}}"#
     ); // t=996

@@ -342,7 +342,8 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
         match spec {
             Some(s) if revision_matches(p.revision, &s.revision) => {
                 let started = inplace::update_state(p.pod).and_then(|st| st.update_timestamp).map(|t| t.0);
-                let grace = i64::from(grace_seconds(ctx));
+                // CS-72: the grace stored when the update started, not the strategy's now.
+                let grace = i64::from(s.grace_seconds);
                 let elapsed_ms = started.map_or(i64::MAX, |t| now.duration_since(t).as_millis() as i64);
                 if elapsed_ms < grace * 1000 {
                     let remaining = ((grace * 1000 - elapsed_ms) as u64).div_ceil(1000);
@@ -380,7 +381,11 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
         && let Some(state) = inplace::update_state(p.pod)
     {
         // (b) the update so far is not done.
-        if !inplace::containers_updated(p.pod, &state) {
+        let opts = SpecOptions {
+            env_from_metadata: ctx.input.features.in_place_update_env_from_metadata,
+            vertical_scaling: ctx.input.features.in_place_workload_vertical_scaling,
+        };
+        if !inplace::containers_updated(p.pod, &state, opts) {
             b.hold(p, Reason::InPlaceUpdating);
             return false;
         }
@@ -389,7 +394,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, p: &PodInfo<'_>, b: &mut Builder) -> bool {
             || !state.next_container_resources.is_empty()
             || !state.next_container_ref_metadata.is_empty();
         if pending {
-            if inplace::next_batch(p.pod).is_some() {
+            if inplace::next_batch(p.pod, opts).is_some() {
                 b.push(Action::new(
                     ActionKind::ApplyNextBatch,
                     Some(p.name),
@@ -452,7 +457,12 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, p: &PodInfo<'_>, complete: bool, b: &mut Bui
         None,
         Reason::Lifecycle { from: p.state.as_str().into(), to: to.as_str().into() },
     ));
-    if ipu.is_some_and(|h| h.mark_pod_not_ready) && matches!(to, State::Updated | State::Normal) {
+    // CS-80: entering `Updated` removes the `preUpdateHook` not-ready key. Deviation: so does
+    // entering `Normal` straight from `PreparingUpdate` or `Updating` (the pod skips
+    // `Updated`), else the key added on `PreparingUpdate` would keep the pod not ready for
+    // good (docs/deviations.md). Other moves to `Normal` leave the key alone, as upstream.
+    let skips_updated = to == State::Normal && matches!(p.state, State::PreparingUpdate | State::Updating);
+    if ipu.is_some_and(|h| h.mark_pod_not_ready) && (to == State::Updated || skips_updated) {
         super::scale::unmark_not_ready(p, b, "preUpdateHook");
     }
     true

@@ -69,6 +69,17 @@ impl Reconciler for CloneSetV1Alpha1Reconciler {
     }
 }
 
+/// Readdresses the writes the v1beta1 planner made for the hub of `cs` (see the module docs),
+/// as [`CloneSetV1Alpha1Reconciler`] does: what an operator serving v1alpha1 sends. For
+/// callers that plan with [`super::plan`] and [`super::reconcile::writes`] themselves (the
+/// `kruise plan` dry-run).
+pub fn readdress_writes(writes: &mut [crate::reconciler::PlannedWrite], cs: &v1alpha1::CloneSet) {
+    let uid = cs.metadata.uid.as_deref().unwrap_or_default();
+    for w in writes {
+        readdress(&mut w.write, cs, uid);
+    }
+}
+
 fn is_self(target: &crate::write::Target, cs: &v1alpha1::CloneSet) -> bool {
     target.kind == KIND
         && target.api_version == V1BETA1

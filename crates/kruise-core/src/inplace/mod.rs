@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kruise_api::apps::common::{
-    InPlaceUpdateContainerBatch, InPlaceUpdateContainerStatus, InPlaceUpdateState,
+    InPlaceUpdateContainerBatch, InPlaceUpdateContainerStatus, InPlaceUpdateState, RuntimeContainerMetaSet,
 };
 use kruise_api::keys;
 use serde::{Deserialize, Serialize};
@@ -97,6 +97,22 @@ pub struct InPlaceSpec {
     /// Env-from-metadata changed.
     #[serde(default)]
     pub update_env_from_metadata: bool,
+    /// Finalizers the new template adds (CS-68: the strategic merge patch of the template
+    /// metadata appends them to the pod when absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_finalizers: Vec<String>,
+    /// Finalizers the new template drops (CS-68: `$deleteFromPrimitiveList`), removed from the
+    /// pod.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_finalizers: Vec<String>,
+    /// CS-72: the grace period this update waits, stored in the grace annotation when the
+    /// update starts; the wait reads it, not the strategy's current value (0 = absent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub grace_seconds: i32,
+}
+
+fn is_zero(v: &i32) -> bool {
+    *v == 0
 }
 
 /// Labels/annotations one container reads through env (CS-68).
@@ -291,6 +307,16 @@ pub fn in_place_spec(old: &Value, new: &Value, revision: &str, opts: SpecOptions
             }
         }
     }
+    // CS-68: the whole metadata difference, finalizers too (a list merged by value).
+    let finalizers = |t: &Value| -> Vec<String> {
+        t.pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let (fo, fnew) = (finalizers(&told), finalizers(&tnew));
+    spec.add_finalizers = fnew.iter().filter(|f| !fo.contains(f)).cloned().collect();
+    spec.remove_finalizers = fo.iter().filter(|f| !fnew.contains(f)).cloned().collect();
     Some(spec)
 }
 
@@ -327,7 +353,8 @@ pub fn apply_in_place(
     anns.remove(keys::INPLACE_UPDATE_STATE_LEGACY);
     if grace_seconds > 0 {
         anns.insert(keys::INPLACE_UPDATE_STATE.into(), serde_json::to_string(&state).unwrap_or_default());
-        anns.insert(keys::INPLACE_UPDATE_GRACE.into(), serde_json::to_string(spec).unwrap_or_default());
+        let stored = InPlaceSpec { grace_seconds, ..spec.clone() };
+        anns.insert(keys::INPLACE_UPDATE_GRACE.into(), serde_json::to_string(&stored).unwrap_or_default());
         return p;
     }
     patch_spec_to_pod(&mut p, spec, &mut state, now);
@@ -421,6 +448,18 @@ fn patch_spec_to_pod(p: &mut Pod, spec: &InPlaceSpec, state: &mut InPlaceUpdateS
             };
         }
     }
+    if !spec.add_finalizers.is_empty() || !spec.remove_finalizers.is_empty() {
+        let fins = p.metadata.finalizers.get_or_insert_with(Vec::new);
+        fins.retain(|f| !spec.remove_finalizers.contains(f));
+        for f in &spec.add_finalizers {
+            if !fins.contains(f) {
+                fins.push(f.clone());
+            }
+        }
+        if fins.is_empty() {
+            p.metadata.finalizers = None;
+        }
+    }
     for (c, m) in &spec.container_ref_metadata {
         if batch.contains(c) {
             let labels = p.metadata.labels.get_or_insert_with(Default::default);
@@ -495,7 +534,7 @@ fn patch_spec_to_pod(p: &mut Pod, spec: &InPlaceSpec, state: &mut InPlaceUpdateS
 
 /// CS-73/CS-75 (c): the spec of the next container batch, when one is pending and its
 /// pre-check passes (the update so far complete, every required container ready).
-pub fn next_batch(pod: &Pod) -> Option<InPlaceSpec> {
+pub fn next_batch(pod: &Pod, opts: SpecOptions) -> Option<InPlaceSpec> {
     let state = update_state(pod)?;
     if state.next_container_images.is_empty()
         && state.next_container_resources.is_empty()
@@ -503,7 +542,7 @@ pub fn next_batch(pod: &Pod) -> Option<InPlaceSpec> {
     {
         return None;
     }
-    if !containers_updated(pod, &state) {
+    if !containers_updated(pod, &state, opts) {
         return None;
     }
     let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
@@ -540,8 +579,8 @@ pub fn next_batch(pod: &Pod) -> Option<InPlaceSpec> {
 }
 
 /// CS-75 (c): the pod with its next container batch applied, if one is due.
-pub fn apply_next_batch(pod: &Pod, now: Timestamp) -> Option<Pod> {
-    let spec = next_batch(pod)?;
+pub fn apply_next_batch(pod: &Pod, now: Timestamp, opts: SpecOptions) -> Option<Pod> {
+    let spec = next_batch(pod, opts)?;
     let mut p = pod.clone();
     let mut state = update_state(pod)?;
     patch_spec_to_pod(&mut p, &spec, &mut state, now);
@@ -577,14 +616,119 @@ pub fn update_state(pod: &Pod) -> Option<InPlaceUpdateState> {
     serde_json::from_str(s).ok()
 }
 
-fn normalize_image(s: &str) -> String {
-    let last = s.rsplit('/').next().unwrap_or(s);
-    if last.contains(':') || last.contains('@') { s.to_owned() } else { format!("{s}:latest") }
+/// CS-74 item 4: the spec image as compared with the status image: `:latest` appended when the
+/// spec image has no `:` at all (the status image is taken as reported).
+fn spec_image_with_tag(s: &str) -> String {
+    if s.contains(':') { s.to_owned() } else { format!("{s}:latest") }
+}
+
+/// kubelet's object hash (`DeepHashObject`): FNV-32a over Go's `%#v` rendering of the JSON
+/// bytes, `([]uint8)[b0 b1 ...]` with the bytes in decimal.
+fn deep_hash_json(json: &str) -> u64 {
+    let mut text = String::with_capacity(10 + json.len() * 4);
+    text.push_str("([]uint8)[");
+    for (i, b) in json.bytes().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(&b.to_string());
+    }
+    text.push(']');
+    u64::from(super::revision::fnv32a(&[text.as_bytes()]))
+}
+
+/// CS-74 item 2: the hash kruise-daemon reports as `extractedEnvFromMetadataHash` when the
+/// container runs with the env values the pod's labels/annotations give now: the env vars
+/// with an empty `value` and a `metadata.labels['k']` / `metadata.annotations['k']` fieldRef
+/// (`SIDECARSET_VERSION*` excluded), as `{name, value}` sorted by name, Go-JSON encoded and
+/// hashed as kubelet hashes objects.
+pub fn extracted_env_from_metadata_hash(c: &k8s_openapi::api::core::v1::Container, pod: &Pod) -> u64 {
+    let empty = BTreeMap::new();
+    let labels = pod.metadata.labels.as_ref().unwrap_or(&empty);
+    let annotations = pod.metadata.annotations.as_ref().unwrap_or(&empty);
+    let mut envs: Vec<(&str, String)> = Vec::new();
+    for e in c.env.as_deref().unwrap_or_default() {
+        if e.value.as_deref().is_some_and(|v| !v.is_empty())
+            || e.name == "SIDECARSET_VERSION"
+            || e.name == "SIDECARSET_VERSION_ALT"
+        {
+            continue;
+        }
+        let Some(fp) =
+            e.value_from.as_ref().and_then(|v| v.field_ref.as_ref()).map(|f| f.field_path.as_str())
+        else {
+            continue;
+        };
+        let key = |prefix: &str| {
+            fp.strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix("['"))
+                .and_then(|r| r.strip_suffix("']"))
+                .map(str::to_owned)
+        };
+        let value = if let Some(k) = key("metadata.labels") {
+            labels.get(&k).cloned().unwrap_or_default()
+        } else if let Some(k) = key("metadata.annotations") {
+            annotations.get(&k).cloned().unwrap_or_default()
+        } else {
+            continue;
+        };
+        envs.push((e.name.as_str(), value));
+    }
+    envs.sort_by(|a, b| a.0.cmp(b.0));
+    let list: Vec<Value> = envs
+        .into_iter()
+        .map(|(name, value)| {
+            let mut m = serde_json::Map::new();
+            m.insert("name".into(), Value::from(name));
+            if !value.is_empty() {
+                m.insert("value".into(), Value::from(value));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let json =
+        if list.is_empty() { "null".to_owned() } else { super::revision::go_json(&Value::Array(list)) };
+    deep_hash_json(&json)
+}
+
+/// CS-74 item 4: the plain hash kubelet (1.31 and later) gives a container: its name and
+/// image, Go-JSON encoded (`{"image":..,"name":..}`), hashed as kubelet hashes objects.
+pub fn plain_container_hash(c: &k8s_openapi::api::core::v1::Container) -> u64 {
+    let v = serde_json::json!({"name": c.name, "image": c.image.clone().unwrap_or_default()});
+    deep_hash_json(&super::revision::go_json(&v))
+}
+
+/// Which hash of the runtime meta a consistency check compares (CS-74).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MetaHash {
+    Plain,
+    EnvFromMetadata,
+}
+
+/// CS-74: every spec container has a status entry and a runtime-meta entry with the same
+/// containerID, and the meta's hash of `kind` is the one the spec (and pod metadata) gives.
+fn all_containers_hash_consistent(pod: &Pod, meta: &RuntimeContainerMetaSet, kind: MetaHash) -> bool {
+    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
+    let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    containers.iter().all(|c| {
+        let Some(st) = statuses.iter().find(|s| s.name == c.name) else { return false };
+        let Some(m) = meta.containers.iter().find(|m| m.name == c.name) else { return false };
+        if Some(m.container_id.as_str()) != st.container_id.as_deref() {
+            return false;
+        }
+        match kind {
+            MetaHash::Plain => m.hashes.plain_hash == plain_container_hash(c),
+            MetaHash::EnvFromMetadata => {
+                m.hashes.extracted_env_from_metadata_hash == extracted_env_from_metadata_hash(c, pod)
+            }
+        }
+    })
 }
 
 /// CS-74: is the in-place update of `pod` complete? (No grace pending, no next batch, images
-/// reported changed by kubelet, resources reported, env-from-metadata acknowledged.)
-pub fn is_complete(pod: &Pod) -> bool {
+/// reported changed by kubelet, resources reported when `opts.vertical_scaling`,
+/// env-from-metadata acknowledged by kruise-daemon.)
+pub fn is_complete(pod: &Pod, opts: SpecOptions) -> bool {
     let anns = pod.metadata.annotations.as_ref();
     if anns.is_some_and(|a| {
         a.contains_key(keys::INPLACE_UPDATE_GRACE) || a.contains_key(keys::INPLACE_UPDATE_GRACE_LEGACY)
@@ -598,19 +742,33 @@ pub fn is_complete(pod: &Pod) -> bool {
     {
         return false;
     }
-    containers_updated(pod, &state)
+    containers_updated(pod, &state, opts)
 }
 
 /// CS-74 items 2-4: the containers touched so far run what the state says.
-pub fn containers_updated(pod: &Pod, state: &InPlaceUpdateState) -> bool {
-    let anns = pod.metadata.annotations.as_ref();
-    if state.update_env_from_metadata && !anns.is_some_and(|a| a.contains_key(keys::RUNTIME_CONTAINERS_META))
+///
+/// 2. env from metadata: kruise-daemon's `apps.kruise.io/runtime-containers-meta` reports,
+///    for every container, the containerID kubelet reports and the hash of the env values
+///    the pod's metadata gives now (an unreadable annotation counts as absent);
+/// 3. resources, only with gate `InPlaceWorkloadVerticalScaling` (`opts.vertical_scaling`);
+/// 4. the runtime meta's plain hashes all match the spec (complete), else every recorded
+///    container reports a new imageID or the spec image (`:latest` appended to the spec side
+///    when it has no tag), and every recorded container has a status.
+pub fn containers_updated(pod: &Pod, state: &InPlaceUpdateState, opts: SpecOptions) -> bool {
+    let meta: Option<RuntimeContainerMetaSet> = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(keys::RUNTIME_CONTAINERS_META))
+        .and_then(|s| serde_json::from_str(s).ok());
+    if state.update_env_from_metadata
+        && !meta.as_ref().is_some_and(|m| all_containers_hash_consistent(pod, m, MetaHash::EnvFromMetadata))
     {
         return false;
     }
     let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
     let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
-    if state.update_resources {
+    if opts.vertical_scaling && state.update_resources {
         if statuses.len() != containers.len() {
             return false;
         }
@@ -623,11 +781,14 @@ pub fn containers_updated(pod: &Pod, state: &InPlaceUpdateState) -> bool {
             }
         }
     }
+    if meta.as_ref().is_some_and(|m| all_containers_hash_consistent(pod, m, MetaHash::Plain)) {
+        return true;
+    }
     for st in statuses {
         if let Some(last) = state.last_container_statuses.get(&st.name) {
             let spec_image = containers.iter().find(|c| c.name == st.name).and_then(|c| c.image.as_deref());
             if st.image_id == last.image_id
-                && spec_image.is_some_and(|img| normalize_image(img) != normalize_image(&st.image))
+                && spec_image.is_some_and(|img| spec_image_with_tag(img) != st.image)
             {
                 return false;
             }
@@ -704,13 +865,13 @@ mod tests {
             "status": {"containerStatuses": [{"name": "main", "image": "a:1", "imageID": "sha-1", "ready": false, "restartCount": 0}]}
         }))
         .unwrap();
-        assert!(!is_complete(&pod));
+        assert!(!is_complete(&pod, SpecOptions::default()));
         let mut done = pod.clone();
         done.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image_id = "sha-2".into();
-        assert!(is_complete(&done));
+        assert!(is_complete(&done, SpecOptions::default()));
         let mut same_string = pod;
         same_string.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0].image = "a:2".into();
-        assert!(is_complete(&same_string));
+        assert!(is_complete(&same_string, SpecOptions::default()));
     }
 }
 
@@ -745,12 +906,15 @@ mod batch_tests {
         let st = update_state(&p1).unwrap();
         assert_eq!(st.next_container_images.get("b").map(String::as_str), Some("b:2"));
         assert_eq!(st.pre_check_before_next.unwrap().containers_required_ready, vec!["a".to_owned()]);
-        assert!(!is_complete(&p1));
-        assert!(next_batch(&p1).is_none(), "a has not restarted on the new image yet");
+        assert!(!is_complete(&p1, SpecOptions::default()));
+        assert!(
+            next_batch(&p1, SpecOptions::default()).is_none(),
+            "a has not restarted on the new image yet"
+        );
         let mut running = p1.clone();
         let s0 = &mut running.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[0];
         s0.image_id = "ia2".into();
-        let p2 = apply_next_batch(&running, Timestamp::UNIX_EPOCH).unwrap();
+        let p2 = apply_next_batch(&running, Timestamp::UNIX_EPOCH, SpecOptions::default()).unwrap();
         assert_eq!(p2.spec.as_ref().unwrap().containers[1].image.as_deref(), Some("b:2"));
         let st = update_state(&p2).unwrap();
         assert!(st.next_container_images.is_empty() && st.pre_check_before_next.is_none());

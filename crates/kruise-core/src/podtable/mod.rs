@@ -234,8 +234,6 @@ pub(crate) struct Claim {
     pub listed: bool,
     /// The controller owner reference is this CloneSet.
     pub controlled: bool,
-    /// No owner reference is a controller.
-    pub orphan: bool,
     /// The labels match the CloneSet's selector.
     pub matches: bool,
 }
@@ -286,12 +284,7 @@ pub(crate) fn claim(pod: &Pod, uid: Option<&str>, name: Option<&str>, selector: 
         }
     }
     let matches = selector.is_some_and(|s| pod.metadata.labels.as_ref().is_some_and(|l| s.matches(l)));
-    Claim {
-        listed: listed && !other_controller,
-        controlled,
-        orphan: !controlled && !other_controller,
-        matches,
-    }
+    Claim { listed: listed && !other_controller, controlled, matches }
 }
 
 /// Interned strings with reference counts (revision labels, node names): a handful of distinct

@@ -305,3 +305,44 @@ fn manifest_flags_and_env_exist_in_the_binary() {
         }
     }
 }
+
+/// The apps.kruise.io workload kinds whose objects own pods, PVCs or revisions (and so are
+/// named in `blockOwnerDeletion: true` owner references).
+const OWNING_KINDS: [&str; 5] = ["clonesets", "statefulsets", "daemonsets", "broadcastjobs", "imagepulljobs"];
+
+fn grants(rules: &Value, group: &str, resource: &str, verb: &str) -> bool {
+    rules.as_array().into_iter().flatten().any(|r| {
+        let has = |field: &str, v: &str| r[field].as_array().is_some_and(|a| a.contains(&json!(v)));
+        has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+    })
+}
+
+/// Issue 12 item 9: creating a pod whose owner reference has `blockOwnerDeletion: true` needs
+/// `update` on the owner's `finalizers` subresource on clusters with the
+/// OwnerReferencesPermissionEnforcement admission plugin; granted for every workload kind, in
+/// both the plain manifests and the chart (cluster-wide and namespaced).
+#[test]
+fn rbac_grants_update_on_workload_finalizers() {
+    let charts = [render_chart(json!({})), render_chart(json!({"watchNamespace": "team-a"}))];
+    for docs in charts.iter().chain([plain_manifests()].iter()) {
+        let role = docs
+            .iter()
+            .find(|d| {
+                matches!(d["kind"].as_str(), Some("ClusterRole" | "Role"))
+                    && d["metadata"]["name"] == "kruise-rs"
+            })
+            .expect("the operator's role");
+        for kind in OWNING_KINDS {
+            let sub = format!("{kind}/finalizers");
+            assert!(grants(&role["rules"], "apps.kruise.io", &sub, "update"), "no update on {sub}");
+        }
+        // Every workload kind the role lets the operator watch has its finalizers rule.
+        for rule in role["rules"].as_array().into_iter().flatten() {
+            for res in rule["resources"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !res.contains('/') && grants(&json!([rule]), "apps.kruise.io", res, "watch") {
+                    assert!(OWNING_KINDS.contains(&res), "{res} watched but no finalizers rule checked");
+                }
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! controller per workload kind, behind a Lease-based leader election, with `/healthz`,
 //! `/readyz` and `/metrics` on a small HTTP server.
 
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -68,7 +69,8 @@ struct Args {
     /// Name of the leader Lease.
     #[arg(long, env = "KRUISE_LEADER_ELECTION_ID", default_value = "kruise-rs-leader")]
     leader_election_id: String,
-    /// This replica's identity in the Lease (default: the pod name).
+    /// This replica's identity in the Lease (default: the pod name; without it, the host name
+    /// with a random suffix, unique per start).
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
     /// Lease duration, seconds.
@@ -152,6 +154,23 @@ async fn shutdown_signal() {
     }
 }
 
+/// This replica's name in the Lease: `--identity` / `POD_NAME` when given, else the host name
+/// (or `kruise-operator`) with a random suffix, as client-go does (`hostname_uuid`), so two
+/// replicas started by hand on one host never share an identity.
+fn lease_identity(given: Option<&str>, hostname: Option<&str>) -> String {
+    if let Some(id) = given.filter(|s| !s.is_empty()) {
+        return id.to_owned();
+    }
+    let host = hostname.filter(|s| !s.is_empty()).unwrap_or("kruise-operator");
+    // The process's random hash keys (fresh per `RandomState`) over the pid and the time: the
+    // operator's own randomness, without another dependency.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let state = std::collections::hash_map::RandomState::new();
+    let a = state.hash_one((std::process::id(), now.as_nanos(), 0u8));
+    let b = state.hash_one((std::process::id(), now.as_nanos(), 1u8));
+    format!("{host}_{a:016x}{b:016x}")
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -163,6 +182,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Bind the health/metrics port first: an operator without health endpoints is killed by
+    // its liveness probe sooner or later, so a port that cannot be bound fails the start.
+    let listener = match tokio::net::TcpListener::bind(args.http_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, addr = %args.http_addr, "cannot bind the health/metrics port");
+            return ExitCode::FAILURE;
+        }
+    };
     let client = match kube::Client::try_default().await {
         Ok(c) => c,
         Err(e) => {
@@ -170,10 +198,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let identity = args
-        .identity
-        .clone()
-        .unwrap_or_else(|| std::env::var("HOSTNAME").unwrap_or_else(|_| "kruise-operator".to_owned()));
+    let hostname = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned());
+    let identity = lease_identity(args.identity.as_deref(), hostname.as_deref());
+    tracing::info!(%identity, "leader election identity");
 
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
@@ -186,12 +216,12 @@ async fn main() -> ExitCode {
 
     let server = HttpServer::new(health.clone(), metrics.clone());
     let mut http_stop = stop_rx.clone();
-    let http_addr = args.http_addr;
+    tracing::info!(addr = %args.http_addr, "http server listening");
     let http = tokio::spawn(async move {
         let stop = async move {
             let _ = http_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = server.serve(http_addr, stop).await {
+        if let Err(e) = server.serve_listener(listener, stop).await {
             tracing::error!(error = %e, "http server failed");
         }
     });
@@ -334,6 +364,18 @@ mod tests {
         assert_eq!(v(&["kruise-operator"]), Ok(CloneSetVersion::V1alpha1));
         assert_eq!(v(&["kruise-operator", "--cloneset-version", "v1beta1"]), Ok(CloneSetVersion::V1beta1));
         assert!(v(&["kruise-operator", "--cloneset-version", "v2"]).is_err());
+    }
+
+    /// Issue 12 item 5: without `POD_NAME` each start gets its own identity (host name and a
+    /// random suffix); with it, the pod name is the identity.
+    #[test]
+    fn lease_identity_is_unique_without_pod_name() {
+        let a = lease_identity(None, Some("node-1"));
+        let b = lease_identity(None, Some("node-1"));
+        assert_ne!(a, b);
+        assert!(a.starts_with("node-1_") && a.len() == "node-1_".len() + 32, "{a}");
+        assert!(lease_identity(Some(""), None).starts_with("kruise-operator_"));
+        assert_eq!(lease_identity(Some("kruise-rs-7d9f-x"), Some("node-1")), "kruise-rs-7d9f-x");
     }
 
     #[test]

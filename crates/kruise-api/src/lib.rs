@@ -28,6 +28,7 @@ pub mod defaults;
 pub mod field;
 pub mod intstr;
 pub mod keys;
+pub mod quantity;
 pub mod rollouts;
 pub mod validation;
 

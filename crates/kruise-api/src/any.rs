@@ -72,6 +72,14 @@ macro_rules! any_resources {
             pub fn validate(&self) -> Result<(), ValidationErrors> {
                 match self { $( AnyResource::$variant(o) => o.validate(), )* }
             }
+            /// Validates as an update from `old`: the update rules (immutable fields, ...) when
+            /// `old` is the same kind at the same version, else as a create.
+            pub fn validate_update(&self, old: &AnyResource) -> Result<(), ValidationErrors> {
+                match (self, old) {
+                    $( (AnyResource::$variant(o), AnyResource::$variant(old)) => o.validate_update(old), )*
+                    _ => self.validate(),
+                }
+            }
             /// The object as JSON.
             pub fn to_value(&self) -> Value {
                 match self { $( AnyResource::$variant(o) => serde_json::to_value(o).unwrap_or(Value::Null), )* }

@@ -44,7 +44,9 @@ pub mod key;
 pub mod leader;
 pub mod metrics;
 pub mod observe;
+pub mod tls;
 pub mod validity;
+pub mod webhook;
 
 pub use error::AdapterError;
 pub use key::WorkloadKey;

@@ -60,6 +60,14 @@ struct Args {
     /// Address of the health/readiness/metrics server.
     #[arg(long, env = "KRUISE_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     http_addr: SocketAddr,
+    /// Serve the admission webhooks (validating and mutating, every kind) over HTTPS with the
+    /// certificate in this directory (`tls.crt`, `tls.key`: a mounted Secret; re-read when it
+    /// changes). Not set: no webhook server.
+    #[arg(long, env = "KRUISE_WEBHOOK_CERT_DIR")]
+    webhook_cert_dir: Option<std::path::PathBuf>,
+    /// Address of the admission webhook server (HTTPS).
+    #[arg(long, env = "KRUISE_WEBHOOK_ADDR", default_value = "0.0.0.0:9443")]
+    webhook_addr: SocketAddr,
     /// Take part in leader election (only the Lease holder acts).
     #[arg(long, env = "KRUISE_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
     leader_elect: bool,
@@ -191,6 +199,27 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The admission webhooks: every replica serves them, leader or not. A certificate that
+    // cannot be loaded or a port that cannot be bound fails the start.
+    let webhook = match &args.webhook_cert_dir {
+        None => None,
+        Some(dir) => {
+            let certs = match kruise_kube::tls::CertReloader::from_dir(dir) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load the webhook serving certificate");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match tokio::net::TcpListener::bind(args.webhook_addr).await {
+                Ok(l) => Some((l, certs)),
+                Err(e) => {
+                    tracing::error!(error = %e, addr = %args.webhook_addr, "cannot bind the webhook port");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let client = match kube::Client::try_default().await {
         Ok(c) => c,
         Err(e) => {
@@ -226,6 +255,20 @@ async fn main() -> ExitCode {
         }
     });
 
+    let webhook = webhook.map(|(listener, certs)| {
+        let server = kruise_kube::webhook::routes(HttpServer::new(health.clone(), metrics.clone()));
+        let mut stop = stop_rx.clone();
+        tracing::info!(addr = %args.webhook_addr, "admission webhooks listening (HTTPS)");
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = server.serve_tls(listener, certs, Duration::from_secs(10), stop).await {
+                tracing::error!(error = %e, "webhook server failed");
+            }
+        })
+    });
+
     // Leader election: controllers start only once this replica holds the Lease, and stop
     // when it is lost or on shutdown.
     let mut elector = None;
@@ -248,6 +291,9 @@ async fn main() -> ExitCode {
             }
             _ = stop.wait_for(|s| *s) => {
                 let _ = http.await;
+                if let Some(w) = webhook {
+                    let _ = w.await;
+                }
                 return ExitCode::SUCCESS;
             }
         }
@@ -332,6 +378,9 @@ async fn main() -> ExitCode {
         let _ = tokio::time::timeout(Duration::from_secs(5), e).await;
     }
     let _ = http.await;
+    if let Some(w) = webhook {
+        let _ = w.await;
+    }
     if lost_lease {
         tracing::error!("leader lease lost; exiting so a restart rejoins the election");
         return ExitCode::FAILURE;

@@ -233,6 +233,7 @@ where
     ) -> Result<Report, AdapterError> {
         let observed = observe(workload.clone(), &self.caches)?;
         let key = observed.key.clone();
+        self.metrics.dequeued(&self.name, &key);
         // Validate before planning (the webhook's checks, on the defaulted object): an invalid
         // workload gets a condition and a Warning event, and no other write.
         let validity = observed.workload.validate();
@@ -263,7 +264,6 @@ where
         // Expectations of workloads no longer cached (deleted) are dropped (CS-23 step 1).
         self.expectations
             .retain(|k| self.caches.workloads.get(&ObjectRef::new(&k.name).within(&k.namespace)).is_some());
-        self.metrics.dequeued(&self.name, &key);
         let world = observed.world();
         let pending = self.expectations.settle(&key, &world);
         let ctx = Context { now, id_seed, features: self.features, expectations: &pending };

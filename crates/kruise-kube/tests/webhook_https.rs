@@ -2,6 +2,8 @@
 //! generated for the test, answering AdmissionReview bodies recorded in the API server's shape
 //! (`tests/data/admission/`); the serving certificate is reloaded when its files change.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,19 +14,13 @@ use kruise_kube::http::{Health, HttpServer};
 use kruise_kube::metrics::Metrics;
 use kruise_kube::tls::CertReloader;
 use kruise_kube::webhook::{self, MUTATE_PATH, VALIDATE_PATH};
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::CertificateDer;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::https::{call, certificate};
 
 fn data(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/admission").join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// A self-signed certificate for `localhost`: (certificate PEM, key PEM, certificate DER).
-fn certificate() -> (String, String, CertificateDer<'static>) {
-    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    (c.cert.pem(), c.key_pair.serialize_pem(), c.cert.der().clone())
 }
 
 struct Webhook {
@@ -62,52 +58,6 @@ impl Webhook {
 fn write_pair(dir: &Path, cert: &str, key: &str) {
     std::fs::write(dir.join("tls.key"), key).unwrap();
     std::fs::write(dir.join("tls.crt"), cert).unwrap();
-}
-
-/// One HTTPS request trusting only `trust`; returns (status, body, the certificate served).
-async fn call(
-    addr: SocketAddr,
-    trust: &CertificateDer<'static>,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> Result<(u16, Vec<u8>, CertificateDer<'static>), String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(trust.clone()).map_err(|e| e.to_string())?;
-    let config =
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-    let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
-    let served =
-        tls.get_ref().1.peer_certificates().and_then(|c| c.first().cloned()).ok_or("no certificate")?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    tls.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
-    tls.write_all(body).await.map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match tls.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            // The server may close without close_notify once the response is sent.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no header end")?;
-    let status_line = String::from_utf8_lossy(&out[..split]).lines().next().unwrap_or_default().to_owned();
-    let status: u16 =
-        status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
-    Ok((status, out[split + 4..].to_vec(), served))
 }
 
 async fn review(addr: SocketAddr, trust: &CertificateDer<'static>, path: &str, file: &str) -> Value {

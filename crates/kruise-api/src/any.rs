@@ -72,13 +72,17 @@ macro_rules! any_resources {
             pub fn validate(&self) -> Result<(), ValidationErrors> {
                 match self { $( AnyResource::$variant(o) => o.validate(), )* }
             }
-            /// Validates as an update from `old`: the update rules (immutable fields, ...) when
-            /// `old` is the same kind at the same version, else as a create.
-            pub fn validate_update(&self, old: &AnyResource) -> Result<(), ValidationErrors> {
+            /// Validates as an update from `old`: the immutable-field rules, then the create
+            /// rules. `None` when `old` is another kind or version.
+            pub fn validate_update(&self, old: &AnyResource) -> Option<Result<(), ValidationErrors>> {
                 match (self, old) {
-                    $( (AnyResource::$variant(o), AnyResource::$variant(old)) => o.validate_update(old), )*
-                    _ => self.validate(),
+                    $( (AnyResource::$variant(new), AnyResource::$variant(old)) => Some(new.validate_update(old)), )*
+                    _ => None,
                 }
+            }
+            /// `metadata.namespace`, or `""`.
+            pub fn namespace(&self) -> &str {
+                match self { $( AnyResource::$variant(o) => o.metadata.namespace.as_deref().unwrap_or_default(), )* }
             }
             /// The object as JSON.
             pub fn to_value(&self) -> Value {

@@ -483,12 +483,12 @@ where
 }
 
 /// Workloads a child object's change concerns: its controller of kind `W` (any version of
-/// `W`'s group), and, with `orphans` (ControllerRevisions, which a workload may adopt), for an
-/// object without a controller every workload in its namespace whose selector matches it.
-/// Pods are mapped without `orphans`: CS-24 lists them by owner reference only.
-fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>, orphans: bool) -> Vec<ObjectRef<W>> {
+/// `W`'s group), or, for an object without a controller, every workload in its namespace whose
+/// selector matches it (a ControllerRevision it may adopt; a bare pod only triggers a
+/// reconcile: the planner never sees it, CS-24 lists pods by owner reference).
+fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<ObjectRef<W>> {
     let mut keys: Vec<WorkloadKey> = owner_keys::<W>(meta).collect();
-    if orphans && !has_controller(meta) && meta.deletion_timestamp.is_none() {
+    if !has_controller(meta) && meta.deletion_timestamp.is_none() {
         let labels = meta.labels.clone().unwrap_or_default();
         let ns = meta.namespace.as_deref();
         for w in workloads.state() {
@@ -642,9 +642,9 @@ pub async fn run<R>(
         });
     }
 
-    let mapper = |name: String, metrics: Arc<Metrics>, workloads: Store<R::Workload>, orphans: bool| {
+    let mapper = |name: String, metrics: Arc<Metrics>, workloads: Store<R::Workload>| {
         move |meta: &ObjectMeta| {
-            let refs = affected::<R::Workload>(meta, &workloads, orphans);
+            let refs = affected::<R::Workload>(meta, &workloads);
             for r in &refs {
                 metrics
                     .enqueued(&name, WorkloadKey::new(r.namespace.as_deref().unwrap_or_default(), &r.name));
@@ -652,9 +652,9 @@ pub async fn run<R>(
             refs
         }
     };
-    let pod_map = mapper(config.name.clone(), metrics.clone(), workloads.clone(), false);
-    let pvc_map = mapper(config.name.clone(), metrics.clone(), workloads.clone(), false);
-    let rev_map = mapper(config.name.clone(), metrics.clone(), workloads.clone(), true);
+    let pod_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+    let pvc_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+    let rev_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
 
     tracing::info!(controller = %config.name, namespace = ?config.namespace, "controller starting");
     Controller::for_stream(wl_stream, workloads)
@@ -711,9 +711,8 @@ mod tests {
         assert_eq!(owner_keys::<CloneSet>(&m).count(), 0);
     }
 
-    /// CS-24: an orphan ControllerRevision matching a CloneSet's selector in its namespace
-    /// triggers that CloneSet (so the planner can adopt it); one in another namespace does not;
-    /// a bare pod triggers nothing (pods are listed by owner reference only).
+    /// CS-24: an orphan matching a CloneSet's selector in its namespace triggers that
+    /// CloneSet (so the planner can adopt it); one in another namespace does not.
     #[test]
     fn cs_24_orphans_trigger_matching_workloads() {
         let (reader, mut writer) = reflector::store::<CloneSet>();
@@ -729,12 +728,17 @@ mod tests {
         );
         cs.metadata.namespace = Some("ns".into());
         writer.apply_watcher_event(&watcher::Event::Apply(cs));
-        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &reader, true);
+        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &reader);
         assert_eq!(hit.len(), 1);
         assert_eq!(hit[0].name, "web");
-        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &reader, true).is_empty());
-        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &reader, true).is_empty());
-        assert!(affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &reader, false).is_empty());
+        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &reader).is_empty());
+        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &reader).is_empty());
+    }
+
+    #[test]
+    fn seeds_differ_between_reconciles() {
+        let now = Timestamp::UNIX_EPOCH;
+        assert_ne!(fresh_seed(0, now), fresh_seed(1, now));
     }
 
     /// Issue 12 item 4: an event is related to the pod its message names among the plan's
@@ -754,11 +758,5 @@ mod tests {
         assert_eq!(event_pod("successfully update pod wéb-ü.x in-place", &writes), Some("wéb-ü.x"));
         assert_eq!(event_pod("scaleUp is limited, limit: 1", &writes), None);
         assert_eq!(event_pod("succeed to create pod web-abc", &writes), None);
-    }
-
-    #[test]
-    fn seeds_differ_between_reconciles() {
-        let now = Timestamp::UNIX_EPOCH;
-        assert_ne!(fresh_seed(0, now), fresh_seed(1, now));
     }
 }

@@ -131,7 +131,8 @@ pub fn admit(request: &AdmissionRequest<DynamicObject>, mode: Mode) -> Admission
             let result = match old.map(|o| AnyResource::from_value(object_value(o, request))) {
                 Some(Ok(mut old)) => {
                     old.apply_defaults();
-                    new.validate_update(&old)
+                    // Another kind or version than the new object: checked as a create.
+                    new.validate_update(&old).unwrap_or_else(|| new.validate())
                 }
                 Some(Err(e)) => {
                     return refuse(

@@ -28,9 +28,10 @@ pub mod defaults;
 pub mod field;
 pub mod intstr;
 pub mod keys;
-pub mod quantity;
 pub mod rollouts;
 pub mod validation;
+
+pub mod quantity;
 
 #[cfg(feature = "schemars")]
 pub mod crd;

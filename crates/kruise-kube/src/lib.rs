@@ -33,7 +33,9 @@
 //! [`observe::Caches`] of your own. The pieces stand alone too: [`observe::observe`],
 //! [`execute::Executor`], [`expectations::ExpectationsStore`], [`leader::LeaderElector`] (a
 //! Lease-based leader election), [`metrics::Metrics`] and [`http::HttpServer`] (health,
-//! readiness and Prometheus metrics, open to more routes such as an admission webhook).
+//! readiness and Prometheus metrics, open to more routes), which also serves OpenKruise's
+//! admission webhooks ([`webhook`]: validating and mutating, every kind) over HTTPS with a
+//! reloading certificate ([`tls`]).
 
 pub mod controller;
 pub mod error;

@@ -830,4 +830,31 @@ mod tests {
             assert_eq!(v, expected, "{kind}");
         }
     }
+
+    /// Issue 12 item 3: the bounds a CRD schema can carry, so the API server itself refuses a
+    /// negative replica count or partition (as OpenKruise's CRDs do) even without the webhook.
+    #[test]
+    fn cs_13_crd_schemas_bound_counts_at_zero() {
+        let cases: &[(&str, &[&str])] = &[
+            ("CloneSet", &["replicas", "revisionHistoryLimit", "minReadySeconds", "progressDeadlineSeconds"]),
+            ("StatefulSet", &["replicas", "revisionHistoryLimit"]),
+            ("DaemonSet", &["minReadySeconds", "revisionHistoryLimit"]),
+        ];
+        for info in all_kinds() {
+            let Some((kind, fields)) = cases.iter().find(|(k, _)| *k == info.kind) else { continue };
+            let crd = custom_resource_definition(&info).unwrap();
+            for v in &crd.spec.versions {
+                let schema = serde_json::to_value(&v.schema).unwrap();
+                let spec = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"];
+                for f in *fields {
+                    assert_eq!(spec[f]["minimum"], json!(0.0), "{kind} {} spec.{f}: {}", v.name, spec[f]);
+                }
+                if *kind == "StatefulSet" && v.name == "v1beta1" {
+                    let ru = &spec["updateStrategy"]["properties"]["rollingUpdate"]["properties"];
+                    assert_eq!(ru["partition"]["minimum"], json!(0.0), "{}", ru["partition"]);
+                    assert_eq!(ru["minReadySeconds"]["minimum"], json!(0.0));
+                }
+            }
+        }
+    }
 }

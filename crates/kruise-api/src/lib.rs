@@ -36,6 +36,8 @@ pub mod rollouts;
 pub mod selector;
 pub mod validation;
 
+pub mod quantity;
+
 #[cfg(feature = "schemars")]
 pub mod crd;
 

@@ -268,11 +268,26 @@ fn cs_15_only_newly_added_names_are_checked() {
     assert!(validate_pods_to_delete(&cs, Some(&old), &[pod("mine", Some("cs-uid"), false)]).is_empty());
 }
 
+/// CS-15 deviation (issue 12 item 2): upstream leaves `scaleStrategy.maxUnavailable`
+/// unvalidated and its controller reads a bad string as 0, blocking scale-up for good; we
+/// reject what the controller's reader cannot read, through both versions.
 #[test]
-fn cs_15_scale_strategy_max_unavailable_is_not_validated() {
+fn cs_15_scale_strategy_max_unavailable_must_be_readable() {
+    for bad in ["abc%", "garbage", "12.5%", "%"] {
+        let mut cs = alpha();
+        cs.spec.scale_strategy.max_unavailable = Some(IntOrString::String(bad.into()));
+        assert_eq!(paths(cs.validate()), ["spec.scaleStrategy.maxUnavailable"], "{bad}");
+        let mut b = beta();
+        b.spec.scale_strategy.max_unavailable = Some(IntOrString::String(bad.into()));
+        assert_eq!(paths(b.validate()), ["spec.scaleStrategy.maxUnavailable"], "{bad}");
+    }
     let mut cs = alpha();
-    cs.spec.scale_strategy.max_unavailable = Some(IntOrString::String("garbage".into()));
-    assert_eq!(cs.validate(), Ok(()));
+    cs.spec.scale_strategy.max_unavailable = Some(IntOrString::Int(-1));
+    assert_eq!(messages(cs.validate()), ["must be greater than or equal to 0"]);
+    for good in [IntOrString::String("20%".into()), IntOrString::String("3".into()), IntOrString::Int(0)] {
+        cs.spec.scale_strategy.max_unavailable = Some(good.clone());
+        assert_eq!(cs.validate(), Ok(()), "{good:?}");
+    }
 }
 
 #[test]

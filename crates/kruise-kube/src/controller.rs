@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kruise_api::KruiseResource;
 use kruise_api::defaults::Defaulting;
+use kruise_api::validation::Validate;
 use kruise_core::Features;
 use kruise_core::reconciler::{Context, Outcome, Reconciler};
 use kruise_core::write::ApiWrite;
@@ -43,6 +44,7 @@ use crate::observe::{Caches, has_controller, observe, workload_selector};
 pub trait Workload:
     KruiseResource
     + Defaulting
+    + Validate
     + Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
     + Send
     + Sync
@@ -52,6 +54,7 @@ pub trait Workload:
 impl<W> Workload for W where
     W: KruiseResource
         + Defaulting
+        + Validate
         + Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Send
         + Sync
@@ -230,10 +233,37 @@ where
     ) -> Result<Report, AdapterError> {
         let observed = observe(workload.clone(), &self.caches)?;
         let key = observed.key.clone();
+        self.metrics.dequeued(&self.name, &key);
+        // Validate before planning (the webhook's checks, on the defaulted object): an invalid
+        // workload gets a condition and a Warning event, and no other write.
+        let validity = observed.workload.validate();
+        if let Some(w) = crate::validity::condition_write(&*workload, validity.as_ref().err(), now) {
+            let written = if self.is_leading() {
+                let (n, res) =
+                    self.executor.execute_all(&key, std::slice::from_ref(&w), &self.expectations, now).await;
+                res?;
+                n
+            } else {
+                0
+            };
+            if validity.is_ok() {
+                // The condition is gone; plan on the next reconcile (our own status write
+                // brings the workload back through the watch).
+                let outcome = Outcome {
+                    requeue_after: Some((Duration::from_secs(1), "SpecValid".into())),
+                    ..Outcome::default()
+                };
+                return Ok(Report { outcome, written });
+            }
+        }
+        if let Err(errors) = validity {
+            let message = crate::validity::message(&errors);
+            self.publish(&workload, "Warning", crate::validity::INVALID_SPEC_REASON, &message).await;
+            return Err(AdapterError::Invalid { workload: key.to_string(), errors });
+        }
         // Expectations of workloads no longer cached (deleted) are dropped (CS-23 step 1).
         self.expectations
             .retain(|k| self.caches.workloads.get(&ObjectRef::new(&k.name).within(&k.namespace)).is_some());
-        self.metrics.dequeued(&self.name, &key);
         let world = observed.world();
         let pending = self.expectations.settle(&key, &world);
         let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
@@ -260,23 +290,53 @@ where
             self.metrics.wrote(&self.name, op, n);
         }
         if let Err(e @ AdapterError::Write { .. }) = &result {
-            self.publish(&workload, "Warning", "FailedWrite", &e.to_string()).await;
+            let failed = outcome.writes.get(written).and_then(|w| w.pod.as_deref());
+            self.publish_about(&workload, "Warning", "FailedWrite", &e.to_string(), failed).await;
         }
         result?;
         for ev in &outcome.events {
-            self.publish(&workload, &ev.type_, &ev.reason, &ev.message).await;
+            let pod = event_pod(&ev.message, &outcome.writes);
+            self.publish_about(&workload, &ev.type_, &ev.reason, &ev.message, pod).await;
         }
         Ok(Report { outcome, written })
     }
 
     async fn publish(&self, workload: &R::Workload, type_: &str, reason: &str, message: &str) {
+        self.publish_about(workload, type_, reason, message, None).await;
+    }
+
+    /// Publishes an event about `workload`; one about a pod names it as the related object,
+    /// so the recorder (which folds repeats by reason, action and objects into one series)
+    /// keeps one series per pod: three pods created are three events, not one with count 3.
+    async fn publish_about(
+        &self,
+        workload: &R::Workload,
+        type_: &str,
+        reason: &str,
+        message: &str,
+        pod: Option<&str>,
+    ) {
         let Some(recorder) = &self.recorder else { return };
+        let secondary = pod.map(|name| {
+            let namespace = workload.meta().namespace.clone();
+            let uid = namespace.as_deref().and_then(|ns| {
+                self.caches.pods.get(&ObjectRef::new(name).within(ns)).and_then(|p| p.metadata.uid.clone())
+            });
+            k8s_openapi::api::core::v1::ObjectReference {
+                api_version: Some("v1".to_owned()),
+                kind: Some("Pod".to_owned()),
+                name: Some(name.to_owned()),
+                namespace,
+                uid,
+                ..Default::default()
+            }
+        });
         let event = Event {
             type_: if type_ == "Warning" { EventType::Warning } else { EventType::Normal },
             reason: reason.to_owned(),
             note: Some(message.to_owned()),
             action: reason.to_owned(),
-            secondary: None,
+            secondary,
         };
         if let Err(e) = recorder.publish(&event, &workload.object_ref(&())).await {
             tracing::info!(error = %e, reason, "publishing an event failed");
@@ -299,6 +359,21 @@ where
     fn succeeded(&self, key: &WorkloadKey) {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
+}
+
+/// The pod a planner event is about: the pod of one of the plan's writes whose name appears
+/// in the event's message as a word (`succeed to create pod web-x7k2p`). Events derive from the
+/// plan's actions, whose writes name their pods; an event naming no such pod concerns the
+/// workload alone.
+fn event_pod<'a>(message: &str, writes: &'a [kruise_core::reconciler::PlannedWrite]) -> Option<&'a str> {
+    let words: Vec<&str> = message
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | ';' | ':' | '"' | '\'' | '(' | ')' | '[' | ']')
+        })
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    writes.iter().filter_map(|w| w.pod.as_deref()).find(|p| words.contains(p))
 }
 
 fn count_ops(outcome: &Outcome, done: usize) -> BTreeMap<&'static str, u64> {
@@ -408,8 +483,9 @@ where
 }
 
 /// Workloads a child object's change concerns: its controller of kind `W` (any version of
-/// `W`'s group), or, for an orphan, every workload in its namespace whose selector matches it
-/// (so the planner can adopt it).
+/// `W`'s group), or, for an object without a controller, every workload in its namespace whose
+/// selector matches it (a ControllerRevision it may adopt; a bare pod only triggers a
+/// reconcile: the planner never sees it, CS-24 lists pods by owner reference).
 fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<ObjectRef<W>> {
     let mut keys: Vec<WorkloadKey> = owner_keys::<W>(meta).collect();
     if !has_controller(meta) && meta.deletion_timestamp.is_none() {
@@ -663,5 +739,24 @@ mod tests {
     fn seeds_differ_between_reconciles() {
         let now = Timestamp::UNIX_EPOCH;
         assert_ne!(fresh_seed(0, now), fresh_seed(1, now));
+    }
+
+    /// Issue 12 item 4: an event is related to the pod its message names among the plan's
+    /// writes (whole words only: `web-a` is not found in `web-ab`).
+    #[test]
+    fn events_are_related_to_the_pod_they_name() {
+        let w = |pod: &str| kruise_core::reconciler::PlannedWrite {
+            action: "CreatePod".into(),
+            pod: Some(pod.into()),
+            reason: "ScaleUp".into(),
+            detail: String::new(),
+            write: ApiWrite::Delete { target: kruise_core::write::Target::pod("ns", pod), uid: None },
+        };
+        let writes = [w("web-ab"), w("web-a"), w("wéb-ü.x")];
+        assert_eq!(event_pod("succeed to create pod web-a", &writes), Some("web-a"));
+        assert_eq!(event_pod("succeed to create pod web-ab.", &writes), Some("web-ab"));
+        assert_eq!(event_pod("successfully update pod wéb-ü.x in-place", &writes), Some("wéb-ü.x"));
+        assert_eq!(event_pod("scaleUp is limited, limit: 1", &writes), None);
+        assert_eq!(event_pod("succeed to create pod web-abc", &writes), None);
     }
 }

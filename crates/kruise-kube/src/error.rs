@@ -48,6 +48,15 @@ pub enum AdapterError {
         /// What is wrong.
         message: String,
     },
+    /// The workload fails validation (the checks of OpenKruise's validating webhook): nothing
+    /// is planned for it until its spec changes (issue 12 item 2).
+    #[error("workload {workload} is invalid: {errors}")]
+    Invalid {
+        /// `namespace/name` of the workload.
+        workload: String,
+        /// Every problem, each with its field path.
+        errors: kruise_api::ValidationErrors,
+    },
     /// The workload has no namespace, name or uid (not as stored by an API server).
     #[error("workload {0}: metadata.name, metadata.namespace and metadata.uid are required")]
     IncompleteWorkload(String),
@@ -69,6 +78,7 @@ impl AdapterError {
                 _ => true,
             },
             AdapterError::Plan { .. }
+            | AdapterError::Invalid { .. }
             | AdapterError::MalformedWrite { .. }
             | AdapterError::IncompleteWorkload(_) => false,
         }
@@ -78,6 +88,7 @@ impl AdapterError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             AdapterError::Plan { .. } => "plan",
+            AdapterError::Invalid { .. } => "invalid",
             AdapterError::Conflict { .. } => "conflict",
             AdapterError::Write { .. } => "write",
             AdapterError::MalformedWrite { .. } => "malformed_write",

@@ -130,19 +130,66 @@ impl HttpServer {
                 accepted = listener.accept() => accepted?,
                 () = &mut shutdown => return Ok(()),
             };
-            let this = this.clone();
+            tokio::spawn(this.clone().serve_connection(stream));
+        }
+    }
+
+    /// Serves HTTPS on an already bound `listener` until `shutdown` completes, with the
+    /// certificate of `certs`, re-read every `reload_every` (a rotated Secret is picked up
+    /// without a restart; a broken new pair is logged and the old one kept). This is how the
+    /// admission webhooks are served ([`crate::webhook`]); a pod mutating webhook is one more
+    /// [`HttpServer::route`] on the same server.
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        certs: Arc<crate::tls::CertReloader>,
+        reload_every: std::time::Duration,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let config = certs.server_config().map_err(std::io::Error::other)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let this = Arc::new(self);
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut reload = tokio::time::interval(reload_every);
+        reload.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => accepted?,
+                _ = reload.tick() => {
+                    match certs.reload() {
+                        Ok(true) => tracing::info!("webhook serving certificate reloaded"),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "webhook serving certificate not reloaded"),
+                    }
+                    continue;
+                }
+                () = &mut shutdown => return Ok(()),
+            };
+            let (this, acceptor) = (this.clone(), acceptor.clone());
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| {
-                    let this = this.clone();
-                    async move { Ok::<_, std::convert::Infallible>(this.handle(req).await) }
-                });
-                if let Err(e) = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await
-                {
-                    tracing::debug!(error = %e, "http connection ended");
+                let handshake =
+                    tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream));
+                match handshake.await {
+                    Ok(Ok(tls)) => this.serve_connection(tls).await,
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 }
             });
+        }
+    }
+
+    async fn serve_connection<S>(self: Arc<Self>, io: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let svc = hyper::service::service_fn(move |req| {
+            let this = self.clone();
+            async move { Ok::<_, std::convert::Infallible>(this.handle(req).await) }
+        });
+        if let Err(e) =
+            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), svc).await
+        {
+            tracing::debug!(error = %e, "http connection ended");
         }
     }
 }

@@ -3,6 +3,8 @@
 //! The kube-rs adapter of kruise-rs: it runs any [`kruise_core::reconciler::Reconciler`]
 //! against a real cluster. One generic reconcile serves every workload kind:
 //!
+//! 0. [`validity`]: a workload that fails kruise-api's validation (after the webhook defaults)
+//!    gets a status condition and a Warning event naming the field paths, and nothing else;
 //! 1. [`observe`] gathers the planner's `World` from reflector stores (the workload, the pods,
 //!    PVCs and ControllerRevisions it owns or may adopt, optionally nodes);
 //! 2. the planner runs with `jiff::Timestamp::now()` (the only clock read) and a fresh id seed;
@@ -31,7 +33,9 @@
 //! [`observe::Caches`] of your own. The pieces stand alone too: [`observe::observe`],
 //! [`execute::Executor`], [`expectations::ExpectationsStore`], [`leader::LeaderElector`] (a
 //! Lease-based leader election), [`metrics::Metrics`] and [`http::HttpServer`] (health,
-//! readiness and Prometheus metrics, open to more routes such as an admission webhook).
+//! readiness and Prometheus metrics, open to more routes), which also serves OpenKruise's
+//! admission webhooks ([`webhook`]: validating and mutating, every kind) over HTTPS with a
+//! reloading certificate ([`tls`]).
 
 pub mod controller;
 pub mod error;
@@ -42,6 +46,9 @@ pub mod key;
 pub mod leader;
 pub mod metrics;
 pub mod observe;
+pub mod tls;
+pub mod validity;
+pub mod webhook;
 
 pub use error::AdapterError;
 pub use key::WorkloadKey;

@@ -2,6 +2,7 @@
 //! controller per workload kind, behind a Lease-based leader election, with `/healthz`,
 //! `/readyz` and `/metrics` on a small HTTP server.
 
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -86,6 +87,14 @@ struct Args {
     /// Address of the health/readiness/metrics server.
     #[arg(long, env = "KRUISE_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     http_addr: SocketAddr,
+    /// Serve the admission webhooks (validating and mutating, every kind) over HTTPS with the
+    /// certificate in this directory (`tls.crt`, `tls.key`: a mounted Secret; re-read when it
+    /// changes). Not set: no webhook server.
+    #[arg(long, env = "KRUISE_WEBHOOK_CERT_DIR")]
+    webhook_cert_dir: Option<std::path::PathBuf>,
+    /// Address of the admission webhook server (HTTPS).
+    #[arg(long, env = "KRUISE_WEBHOOK_ADDR", default_value = "0.0.0.0:9443")]
+    webhook_addr: SocketAddr,
     /// Take part in leader election (only the Lease holder acts).
     #[arg(long, env = "KRUISE_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
     leader_elect: bool,
@@ -95,7 +104,8 @@ struct Args {
     /// Name of the leader Lease.
     #[arg(long, env = "KRUISE_LEADER_ELECTION_ID", default_value = "kruise-rs-leader")]
     leader_election_id: String,
-    /// This replica's identity in the Lease (default: the pod name).
+    /// This replica's identity in the Lease (default: the pod name; without it, the host name
+    /// with a random suffix, unique per start).
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
     /// Lease duration, seconds.
@@ -167,6 +177,23 @@ async fn shutdown_signal() {
     }
 }
 
+/// This replica's name in the Lease: `--identity` / `POD_NAME` when given, else the host name
+/// (or `kruise-operator`) with a random suffix, as client-go does (`hostname_uuid`), so two
+/// replicas started by hand on one host never share an identity.
+fn lease_identity(given: Option<&str>, hostname: Option<&str>) -> String {
+    if let Some(id) = given.filter(|s| !s.is_empty()) {
+        return id.to_owned();
+    }
+    let host = hostname.filter(|s| !s.is_empty()).unwrap_or("kruise-operator");
+    // The process's random hash keys (fresh per `RandomState`) over the pid and the time: the
+    // operator's own randomness, without another dependency.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let state = std::collections::hash_map::RandomState::new();
+    let a = state.hash_one((std::process::id(), now.as_nanos(), 0u8));
+    let b = state.hash_one((std::process::id(), now.as_nanos(), 1u8));
+    format!("{host}_{a:016x}{b:016x}")
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -178,6 +205,36 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Bind the health/metrics port first: an operator without health endpoints is killed by
+    // its liveness probe sooner or later, so a port that cannot be bound fails the start.
+    let listener = match tokio::net::TcpListener::bind(args.http_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, addr = %args.http_addr, "cannot bind the health/metrics port");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The admission webhooks: every replica serves them, leader or not. A certificate that
+    // cannot be loaded or a port that cannot be bound fails the start.
+    let webhook = match &args.webhook_cert_dir {
+        None => None,
+        Some(dir) => {
+            let certs = match kruise_kube::tls::CertReloader::from_dir(dir) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load the webhook serving certificate");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match tokio::net::TcpListener::bind(args.webhook_addr).await {
+                Ok(l) => Some((l, certs)),
+                Err(e) => {
+                    tracing::error!(error = %e, addr = %args.webhook_addr, "cannot bind the webhook port");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let client = match kube::Client::try_default().await {
         Ok(c) => c,
         Err(e) => {
@@ -185,10 +242,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let identity = args
-        .identity
-        .clone()
-        .unwrap_or_else(|| std::env::var("HOSTNAME").unwrap_or_else(|_| "kruise-operator".to_owned()));
+    let hostname = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned());
+    let identity = lease_identity(args.identity.as_deref(), hostname.as_deref());
+    tracing::info!(%identity, "leader election identity");
 
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
@@ -201,14 +260,28 @@ async fn main() -> ExitCode {
 
     let server = HttpServer::new(health.clone(), metrics.clone());
     let mut http_stop = stop_rx.clone();
-    let http_addr = args.http_addr;
+    tracing::info!(addr = %args.http_addr, "http server listening");
     let http = tokio::spawn(async move {
         let stop = async move {
             let _ = http_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = server.serve(http_addr, stop).await {
+        if let Err(e) = server.serve_listener(listener, stop).await {
             tracing::error!(error = %e, "http server failed");
         }
+    });
+
+    let webhook = webhook.map(|(listener, certs)| {
+        let server = kruise_kube::webhook::routes(HttpServer::new(health.clone(), metrics.clone()));
+        let mut stop = stop_rx.clone();
+        tracing::info!(addr = %args.webhook_addr, "admission webhooks listening (HTTPS)");
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = server.serve_tls(listener, certs, Duration::from_secs(10), stop).await {
+                tracing::error!(error = %e, "webhook server failed");
+            }
+        })
     });
 
     // Leader election: controllers start only once this replica holds the Lease, and stop
@@ -233,6 +306,9 @@ async fn main() -> ExitCode {
             }
             _ = stop.wait_for(|s| *s) => {
                 let _ = http.await;
+                if let Some(w) = webhook {
+                    let _ = w.await;
+                }
                 return ExitCode::SUCCESS;
             }
         }
@@ -324,6 +400,9 @@ async fn main() -> ExitCode {
         let _ = tokio::time::timeout(Duration::from_secs(5), e).await;
     }
     let _ = http.await;
+    if let Some(w) = webhook {
+        let _ = w.await;
+    }
     if lost_lease {
         tracing::error!("leader lease lost; exiting so a restart rejoins the election");
         return ExitCode::FAILURE;
@@ -368,6 +447,18 @@ mod tests {
         assert_eq!(v(&["kruise-operator"]), Ok(CloneSetVersion::V1alpha1));
         assert_eq!(v(&["kruise-operator", "--cloneset-version", "v1beta1"]), Ok(CloneSetVersion::V1beta1));
         assert!(v(&["kruise-operator", "--cloneset-version", "v2"]).is_err());
+    }
+
+    /// Issue 12 item 5: without `POD_NAME` each start gets its own identity (host name and a
+    /// random suffix); with it, the pod name is the identity.
+    #[test]
+    fn lease_identity_is_unique_without_pod_name() {
+        let a = lease_identity(None, Some("node-1"));
+        let b = lease_identity(None, Some("node-1"));
+        assert_ne!(a, b);
+        assert!(a.starts_with("node-1_") && a.len() == "node-1_".len() + 32, "{a}");
+        assert!(lease_identity(Some(""), None).starts_with("kruise-operator_"));
+        assert_eq!(lease_identity(Some("kruise-rs-7d9f-x"), Some("node-1")), "kruise-rs-7d9f-x");
     }
 
     #[test]

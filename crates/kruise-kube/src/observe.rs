@@ -1,9 +1,10 @@
 //! Input gathering: from reflector stores to the planner's [`World`] (CS-24, CS-89).
 //!
 //! A workload's world is, in its namespace: the pods with an owner reference to it (active and
-//! terminating), plus orphan pods (no controller) matching its selector so the planner can adopt
-//! them; the PVCs it owns; the ControllerRevisions it owns or that match its selector with no
-//! controller; and, when a node cache is kept, every node. Each list is sorted by name, so the
+//! terminating; CS-24 lists pods by owner reference only, so a bare pod that happens to match
+//! the selector is never handed over for adoption); the PVCs it owns; the ControllerRevisions it
+//! owns or that match its selector with no controller (CS-23 step 7); and, when a node cache is
+//! kept, every node. Each list is sorted by name, so the
 //! planner sees the same snapshot whatever order the informer delivered (CS-91).
 
 use std::collections::BTreeMap;
@@ -46,7 +47,7 @@ pub struct Observed<W> {
     pub uid: String,
     /// The workload as cached.
     pub workload: Arc<W>,
-    /// Owned (and adoptable) pods, by name.
+    /// Pods with an owner reference to the workload, by name (CS-24).
     pub pods: Vec<Pod>,
     /// Owned PVCs, by name.
     pub pvcs: Vec<PersistentVolumeClaim>,
@@ -132,14 +133,12 @@ where
     let adoptable =
         |m: &ObjectMeta| !has_controller(m) && selector.as_ref().is_some_and(|s| s.matches(labels(m)));
 
+    // CS-24: pods by owner reference only; bare pods are not offered for adoption.
     let mut pods: Vec<Pod> = caches
         .pods
         .state()
         .into_iter()
-        .filter(|p| {
-            let m = &p.metadata;
-            in_ns(m) && (references(m, &uid) || (m.deletion_timestamp.is_none() && adoptable(m)))
-        })
+        .filter(|p| in_ns(&p.metadata) && references(&p.metadata, &uid))
         .map(|p| (*p).clone())
         .collect();
     by_name(&mut pods);

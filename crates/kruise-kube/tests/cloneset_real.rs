@@ -26,6 +26,7 @@ struct Run {
     server: MockServer,
     cluster: Cluster,
     adapter: Adapter<CloneSetReconciler>,
+    client: kube::Client,
     seen: usize,
     clock: i64,
     seed: u64,
@@ -41,8 +42,20 @@ impl Run {
         let (client, server) = MockServer::start_with(move |s| handler_api.lock().unwrap().handle(s));
         let mut cluster = Cluster::new();
         api.lock().unwrap().sync(&mut cluster);
-        let adapter = Adapter::new("cloneset", client, CloneSetReconciler, cluster.caches.clone());
-        Self { api, server, cluster, adapter, seen: 0, clock: T0, seed: 7 }
+        let adapter = Adapter::new("cloneset", client.clone(), CloneSetReconciler, cluster.caches.clone());
+        Self { api, server, cluster, adapter, client, seen: 0, clock: T0, seed: 7 }
+    }
+
+    /// Publishes the planner's events through a recorder on the same API server.
+    fn with_events(mut self) -> Self {
+        let recorder = kube::runtime::events::Recorder::new(
+            self.client.clone(),
+            kube::runtime::events::Reporter { controller: "kruise-rs".into(), instance: Some("op-0".into()) },
+        );
+        let adapter =
+            Adapter::new("cloneset", self.client.clone(), CloneSetReconciler, self.cluster.caches.clone());
+        self.adapter = adapter.with_events(recorder);
+        self
     }
 
     /// One reconcile on the cache as it is; returns the result and the requests it sent.
@@ -110,6 +123,33 @@ fn names(pods: &[Value]) -> Vec<String> {
 
 fn uid(p: &Value) -> String {
     p["metadata"]["uid"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Issue 12 item 4: each created pod's event is readable on its own: three creates are three
+/// events (each related to its pod), not one event with count 3 (the recorder folds repeats of
+/// one reason about the same objects into a series).
+#[tokio::test]
+async fn events_one_per_pod_with_the_pod_as_related_object() {
+    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20")).with_events();
+    let (res, sent) = run.round().await;
+    res.unwrap();
+    let created: Vec<String> = sent
+        .iter()
+        .filter(|s| s.method == "POST" && s.uri.starts_with(PODS))
+        .map(|s| s.body["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(created.len(), 3);
+    let events: Vec<&Sent> = sent.iter().filter(|s| s.uri.starts_with("/apis/events.k8s.io/")).collect();
+    assert!(events.iter().all(|e| e.method == "POST"), "{:?}", calls(&sent));
+    let related: Vec<String> =
+        events.iter().map(|e| e.body["related"]["name"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(related, created);
+    for (e, pod) in events.iter().zip(&created) {
+        assert_eq!(e.body["reason"], json!("SuccessfulCreate"));
+        assert_eq!(e.body["note"], json!(format!("succeed to create pod {pod}")));
+        assert_eq!(e.body["related"]["kind"], json!("Pod"));
+        assert_eq!(e.body["regarding"]["kind"], json!("CloneSet"));
+    }
 }
 
 /// Seed 01 (CS-44, CS-87): the revision, then the three pods, then the status (PUT on the

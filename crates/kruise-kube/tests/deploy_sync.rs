@@ -211,7 +211,7 @@ fn render_chart(overrides: Value) -> Vec<Value> {
     let mut r = Renderer { root: root.clone(), defines: BTreeMap::new() };
     r.load_defines(&repo_file("deploy/helm/kruise-rs/templates/_helpers.tpl"));
     let mut docs = Vec::new();
-    for t in ["serviceaccount.yaml", "rbac.yaml", "deployment.yaml", "service.yaml"] {
+    for t in ["serviceaccount.yaml", "rbac.yaml", "deployment.yaml", "service.yaml", "webhook.yaml"] {
         let src = repo_file(&format!("deploy/helm/kruise-rs/templates/{t}"));
         docs.extend(yaml_docs(&r.render(&tokenize(&src), &root)));
     }
@@ -220,7 +220,14 @@ fn render_chart(overrides: Value) -> Vec<Value> {
 
 fn plain_manifests() -> Vec<Value> {
     let mut docs = Vec::new();
-    for f in ["serviceaccount.yaml", "rbac.yaml", "deployment.yaml", "service.yaml"] {
+    for f in [
+        "serviceaccount.yaml",
+        "rbac.yaml",
+        "deployment.yaml",
+        "service.yaml",
+        "webhook.yaml",
+        "cert-manager.yaml",
+    ] {
         docs.extend(yaml_docs(&repo_file(&format!("deploy/operator/{f}"))));
     }
     docs
@@ -238,7 +245,8 @@ fn chart_defaults_render_the_plain_manifests() {
     for (key, p) in &plain {
         let c = &chart[key];
         assert_eq!(c["metadata"]["namespace"], p["metadata"]["namespace"], "{key:?} namespace");
-        for field in ["rules", "roleRef", "subjects"] {
+        assert_eq!(c["metadata"]["annotations"], p["metadata"]["annotations"], "{key:?} annotations");
+        for field in ["rules", "roleRef", "subjects", "webhooks"] {
             assert_eq!(c[field], p[field], "{key:?} {field}");
         }
         match key.0.as_str() {
@@ -247,7 +255,7 @@ fn chart_defaults_render_the_plain_manifests() {
                 assert_eq!(c["spec"]["selector"], p["spec"]["selector"]);
                 assert_eq!(c["spec"]["template"]["spec"], p["spec"]["template"]["spec"]);
             }
-            "Service" => assert_eq!(c["spec"], p["spec"]),
+            "Service" | "Issuer" | "Certificate" => assert_eq!(c["spec"], p["spec"], "{key:?} spec"),
             _ => {}
         }
     }
@@ -304,4 +312,162 @@ fn manifest_flags_and_env_exist_in_the_binary() {
             assert!(help.contains(&format!("[env: {name}")), "{name} not read by the binary");
         }
     }
+}
+
+/// The apps.kruise.io workload kinds whose objects own pods, PVCs or revisions (and so are
+/// named in `blockOwnerDeletion: true` owner references).
+const OWNING_KINDS: [&str; 5] = ["clonesets", "statefulsets", "daemonsets", "broadcastjobs", "imagepulljobs"];
+
+fn grants(rules: &Value, group: &str, resource: &str, verb: &str) -> bool {
+    rules.as_array().into_iter().flatten().any(|r| {
+        let has = |field: &str, v: &str| r[field].as_array().is_some_and(|a| a.contains(&json!(v)));
+        has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+    })
+}
+
+/// Issue 12 item 9: creating a pod whose owner reference has `blockOwnerDeletion: true` needs
+/// `update` on the owner's `finalizers` subresource on clusters with the
+/// OwnerReferencesPermissionEnforcement admission plugin; granted for every workload kind, in
+/// both the plain manifests and the chart (cluster-wide and namespaced).
+#[test]
+fn rbac_grants_update_on_workload_finalizers() {
+    let charts = [render_chart(json!({})), render_chart(json!({"watchNamespace": "team-a"}))];
+    for docs in charts.iter().chain([plain_manifests()].iter()) {
+        let role = docs
+            .iter()
+            .find(|d| {
+                matches!(d["kind"].as_str(), Some("ClusterRole" | "Role"))
+                    && d["metadata"]["name"] == "kruise-rs"
+            })
+            .expect("the operator's role");
+        for kind in OWNING_KINDS {
+            let sub = format!("{kind}/finalizers");
+            assert!(grants(&role["rules"], "apps.kruise.io", &sub, "update"), "no update on {sub}");
+        }
+        // Every workload kind the role lets the operator watch has its finalizers rule.
+        for rule in role["rules"].as_array().into_iter().flatten() {
+            for res in rule["resources"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !res.contains('/') && grants(&json!([rule]), "apps.kruise.io", res, "watch") {
+                    assert!(OWNING_KINDS.contains(&res), "{res} watched but no finalizers rule checked");
+                }
+            }
+        }
+    }
+}
+
+fn webhook_configs(docs: &[Value]) -> Vec<&Value> {
+    docs.iter()
+        .filter(|d| {
+            matches!(
+                d["kind"].as_str(),
+                Some("ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration")
+            )
+        })
+        .collect()
+}
+
+/// Issue 12 item 3: the webhook configurations call the paths the operator serves, through
+/// the webhook Service, for every kind of our CRDs (deploy/crds), on CREATE and UPDATE, with
+/// failurePolicy Fail, and never for the operator's own namespace or kube-system.
+#[test]
+fn webhook_configurations_cover_every_kind_and_spare_system_namespaces() {
+    let crds = yaml_docs(&repo_file("deploy/crds/kruise-rs.yaml"));
+    let mut kinds: Vec<(String, String)> =
+        crds.iter().map(|c| (scalar(&c["spec"]["group"]), scalar(&c["spec"]["names"]["plural"]))).collect();
+    kinds.sort();
+    assert!(kinds.len() >= 8, "{kinds:?}");
+    for docs in [plain_manifests(), render_chart(json!({}))] {
+        let configs = webhook_configs(&docs);
+        assert_eq!(configs.len(), 2);
+        let service =
+            docs.iter().find(|d| d["kind"] == "Service" && d["metadata"]["name"] == "kruise-rs-webhook");
+        let service = service.expect("webhook Service");
+        assert_eq!(service["spec"]["ports"][0]["targetPort"], json!("webhook"));
+        for cfg in configs {
+            let hook = &cfg["webhooks"][0];
+            let path = match cfg["kind"].as_str() {
+                Some("ValidatingWebhookConfiguration") => kruise_kube::webhook::VALIDATE_PATH,
+                _ => kruise_kube::webhook::MUTATE_PATH,
+            };
+            let svc = &hook["clientConfig"]["service"];
+            assert_eq!(svc["path"], json!(path));
+            assert_eq!(
+                (svc["name"].clone(), svc["namespace"].clone()),
+                (json!("kruise-rs-webhook"), json!("kruise-rs-system"))
+            );
+            assert_eq!(svc["port"], service["spec"]["ports"][0]["port"]);
+            assert_eq!(hook["failurePolicy"], json!("Fail"));
+            assert_eq!(hook["sideEffects"], json!("None"));
+            assert_eq!(hook["admissionReviewVersions"], json!(["v1"]));
+            let expr = &hook["namespaceSelector"]["matchExpressions"][0];
+            assert_eq!(expr["key"], json!("kubernetes.io/metadata.name"));
+            assert_eq!(expr["operator"], json!("NotIn"));
+            assert_eq!(expr["values"], json!(["kruise-rs-system", "kube-system"]));
+            let mut covered = Vec::new();
+            for rule in hook["rules"].as_array().into_iter().flatten() {
+                assert_eq!(rule["operations"], json!(["CREATE", "UPDATE"]));
+                assert_eq!(rule["apiVersions"], json!(["v1alpha1", "v1beta1"]));
+                for g in rule["apiGroups"].as_array().into_iter().flatten() {
+                    for r in rule["resources"].as_array().into_iter().flatten() {
+                        covered.push((scalar(g), scalar(r)));
+                    }
+                }
+            }
+            covered.sort();
+            assert_eq!(covered, kinds, "{}", cfg["kind"]);
+        }
+        // The Deployment serves the webhook port with the mounted certificate.
+        let dep = docs.iter().find(|d| d["kind"] == "Deployment").expect("Deployment");
+        let pod = &dep["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        assert!(
+            c["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "webhook" && p["containerPort"] == 9443)
+        );
+        let args: Vec<String> = c["args"].as_array().unwrap().iter().map(scalar).collect();
+        assert!(
+            args.contains(&"--webhook-cert-dir=/tmp/k8s-webhook-server/serving-certs".to_owned()),
+            "{args:?}"
+        );
+        assert_eq!(c["volumeMounts"][0]["mountPath"], json!("/tmp/k8s-webhook-server/serving-certs"));
+        assert_eq!(pod["volumes"][0]["secret"]["secretName"], json!("kruise-rs-webhook-cert"));
+        let cert = docs.iter().find(|d| d["kind"] == "Certificate").expect("Certificate");
+        assert_eq!(cert["spec"]["secretName"], json!("kruise-rs-webhook-cert"));
+        assert!(
+            cert["spec"]["dnsNames"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("kruise-rs-webhook.kruise-rs-system.svc"))
+        );
+    }
+}
+
+/// Without cert-manager the chart takes the CA bundle from values; disabled, no webhook at all.
+#[test]
+fn chart_webhook_ca_bundle_from_values_or_disabled() {
+    let docs = render_chart(json!({"webhook": {
+        "enabled": true, "port": 9443, "failurePolicy": "Ignore", "timeoutSeconds": 5,
+        "secretName": "my-cert", "certManager": {"enabled": false}, "caBundle": "Y2EtYnVuZGxl"
+    }}));
+    assert!(!docs.iter().any(|d| matches!(d["kind"].as_str(), Some("Issuer" | "Certificate"))));
+    for cfg in webhook_configs(&docs) {
+        assert!(cfg["metadata"]["annotations"].is_null(), "{}", cfg["metadata"]);
+        let hook = &cfg["webhooks"][0];
+        assert_eq!(hook["clientConfig"]["caBundle"], json!("Y2EtYnVuZGxl"));
+        assert_eq!(hook["failurePolicy"], json!("Ignore"));
+        assert_eq!(hook["timeoutSeconds"], json!(5));
+    }
+    let dep = docs.iter().find(|d| d["kind"] == "Deployment").expect("Deployment");
+    assert_eq!(dep["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"], json!("my-cert"));
+
+    let off = render_chart(json!({"webhook": {"enabled": false, "certManager": {"enabled": true}}}));
+    assert!(webhook_configs(&off).is_empty());
+    let dep = off.iter().find(|d| d["kind"] == "Deployment").expect("Deployment");
+    let c = &dep["spec"]["template"]["spec"]["containers"][0];
+    assert!(c["volumeMounts"].is_null() && dep["spec"]["template"]["spec"]["volumes"].is_null());
+    let args: Vec<String> = c["args"].as_array().unwrap().iter().map(scalar).collect();
+    assert!(!args.iter().any(|a| a.starts_with("--webhook")), "{args:?}");
 }

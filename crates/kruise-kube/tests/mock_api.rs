@@ -450,10 +450,11 @@ async fn planner_events_are_published_after_writes() {
     server.stop();
 }
 
-/// An orphan pod matching the selector is handed to the planner (for adoption, CS-24); a
-/// pod controlled by something else, or in another namespace, is not.
+/// CS-24: pods are listed by owner reference only. A bare pod matching the selector is not
+/// handed to the planner (adopting it made an invalid CloneSet create and release pods in a
+/// loop), nor is a pod controlled by something else, or one in another namespace.
 #[tokio::test]
-async fn cs_24_world_includes_owned_and_adoptable_pods_only() {
+async fn cs_24_world_lists_pods_by_owner_reference_only() {
     let cs = cloneset("web", 2, "nginx:1.20");
     let mut cluster = Cluster::new();
     cluster.apply_pod(&stored_pod(&cs, "web-owned", 1));
@@ -472,7 +473,7 @@ async fn cs_24_world_includes_owned_and_adoptable_pods_only() {
     let wl = cluster.apply_workload(&cs);
     let observed = kruise_kube::observe::observe(wl, &cluster.caches).unwrap();
     let names: Vec<_> = observed.pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
-    assert_eq!(names, ["web-orphan", "web-owned"]);
+    assert_eq!(names, ["web-owned"]);
     let _ = Arc::clone(&observed.workload);
 }
 

@@ -3,13 +3,19 @@
 //! `imagePullPolicy`, and the PVC defaults for `volumeClaimTemplates`.
 //!
 //! Every function here is idempotent: applying it twice gives the same object as applying it
-//! once. Quantity normalisation (Kubernetes rounds resource quantities to milli-units) is not
-//! done: quantities stay as written.
+//! once. Resource quantities are rewritten in the canonical form Go's `resource.Quantity`
+//! serializes (`"0.5"` -> `"500m"`, `"1000m"` -> `"1"`, `"1.5Gi"` -> `"1536Mi"`), as the stored
+//! object carries them after upstream's webhook: the revision hash of a template depends on it.
+//! A quantity that does not parse is kept as written (validation reports it).
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction, Lifecycle, PersistentVolumeClaim,
-    PersistentVolumeClaimStatus, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, Volume,
+    PersistentVolumeClaimStatus, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    Volume, VolumeResourceRequirements,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 /// Options of the template defaulting, mirroring two upstream feature gates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,7 +94,9 @@ pub fn default_pod_spec(spec: &mut PodSpec, opts: PodDefaultOptions) {
     for c in &mut spec.containers {
         default_container(c);
     }
+    canonical_quantities(spec.overhead.as_mut());
     for c in spec.ephemeral_containers.iter_mut().flatten() {
+        canonical_resources(c.resources.as_mut());
         default_ports(c.ports.as_deref_mut());
         default_env(c.env.as_deref_mut());
         for p in [&mut c.liveness_probe, &mut c.readiness_probe, &mut c.startup_probe].into_iter().flatten() {
@@ -124,6 +132,7 @@ fn default_container_with(c: &mut Container, kruise_pull_policy: bool) {
     }
     set_if_empty(&mut c.termination_message_path, DEFAULT_TERMINATION_MESSAGE_PATH);
     set_if_empty(&mut c.termination_message_policy, "File");
+    canonical_resources(c.resources.as_mut());
     default_ports(c.ports.as_deref_mut());
     default_env(c.env.as_deref_mut());
     for p in [&mut c.liveness_probe, &mut c.readiness_probe, &mut c.startup_probe].into_iter().flatten() {
@@ -201,6 +210,14 @@ pub fn default_volume(v: &mut Volume) {
     if crate::validation::pod::volume_source_count(v) == 0 {
         v.empty_dir = Some(EmptyDirVolumeSource::default());
     }
+    if let Some(q) = v.empty_dir.as_mut().and_then(|e| e.size_limit.as_mut()) {
+        canonical_quantity(q);
+    }
+    if let Some(spec) =
+        v.ephemeral.as_mut().and_then(|e| e.volume_claim_template.as_mut()).map(|t| &mut t.spec)
+    {
+        canonical_volume_resources(spec.resources.as_mut());
+    }
     if let Some(s) = &mut v.secret {
         s.default_mode.get_or_insert(DEFAULT_VOLUME_MODE);
     }
@@ -240,8 +257,36 @@ pub fn default_volume(v: &mut Volume) {
 pub fn default_pvc_template(pvc: &mut PersistentVolumeClaim) {
     let spec = pvc.spec.get_or_insert_with(Default::default);
     set_if_empty(&mut spec.volume_mode, "Filesystem");
+    canonical_volume_resources(spec.resources.as_mut());
     let status = pvc.status.get_or_insert_with(PersistentVolumeClaimStatus::default);
     set_if_empty(&mut status.phase, "Pending");
+}
+
+/// Rewrites a quantity in Go's canonical form ([`crate::quantity::canonical`]); one that does
+/// not parse stays as written.
+pub fn canonical_quantity(q: &mut Quantity) {
+    if let Some(c) = crate::quantity::canonical(&q.0) {
+        q.0 = c;
+    }
+}
+
+fn canonical_quantities(map: Option<&mut BTreeMap<String, Quantity>>) {
+    map.into_iter().flat_map(|m| m.values_mut()).for_each(canonical_quantity);
+}
+
+/// Canonical quantities in a container's `resources` (requests and limits).
+pub fn canonical_resources(r: Option<&mut ResourceRequirements>) {
+    if let Some(r) = r {
+        canonical_quantities(r.requests.as_mut());
+        canonical_quantities(r.limits.as_mut());
+    }
+}
+
+fn canonical_volume_resources(r: Option<&mut VolumeResourceRequirements>) {
+    if let Some(r) = r {
+        canonical_quantities(r.requests.as_mut());
+        canonical_quantities(r.limits.as_mut());
+    }
 }
 
 fn set_if_empty(field: &mut Option<String>, value: &str) {
@@ -377,5 +422,81 @@ mod tests {
         default_pvc_template(&mut pvc);
         assert_eq!(pvc.spec.as_ref().unwrap().volume_mode.as_deref(), Some("Filesystem"));
         assert_eq!(pvc.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
+    }
+
+    /// CS-12 / issue 12 item 3: quantities in the template are written as Go writes them, so a
+    /// template written with `"0.5"` and one with `"500m"` default to the same object (and
+    /// hence the same revision name as kruise-manager's).
+    #[test]
+    fn cs_12_quantities_are_canonical_after_defaulting() {
+        use k8s_openapi::api::core::v1::PersistentVolumeClaimSpec;
+        let q = |s: &str| Quantity(s.to_owned());
+        let res = |cpu: &str, mem: &str| ResourceRequirements {
+            requests: Some(BTreeMap::from([("cpu".to_owned(), q(cpu)), ("memory".to_owned(), q(mem))])),
+            limits: Some(BTreeMap::from([
+                ("cpu".to_owned(), q("1000m")),
+                ("nvidia.com/gpu".to_owned(), q("1")),
+            ])),
+            ..Default::default()
+        };
+        let mut t = template();
+        if let Some(spec) = t.spec.as_mut() {
+            spec.containers[0].resources = Some(res("0.5", "1.5Gi"));
+            spec.init_containers = Some(vec![Container {
+                name: "init".into(),
+                resources: Some(res("2000m", "1024Mi")),
+                ..Default::default()
+            }]);
+            spec.overhead = Some(BTreeMap::from([("cpu".to_owned(), q("0.25"))]));
+            spec.volumes = Some(vec![Volume {
+                name: "scratch".into(),
+                empty_dir: Some(EmptyDirVolumeSource { size_limit: Some(q("0.5Gi")), ..Default::default() }),
+                ..Default::default()
+            }]);
+        }
+        default_pod_template(&mut t);
+        let spec = t.spec.as_ref().unwrap();
+        let r = spec.containers[0].resources.as_ref().unwrap();
+        let requests = r.requests.as_ref().unwrap();
+        assert_eq!((requests["cpu"].0.as_str(), requests["memory"].0.as_str()), ("500m", "1536Mi"));
+        assert_eq!(r.limits.as_ref().unwrap()["cpu"].0, "1");
+        assert_eq!(r.limits.as_ref().unwrap()["nvidia.com/gpu"].0, "1");
+        let init = spec.init_containers.as_ref().unwrap()[0].resources.as_ref().unwrap();
+        assert_eq!(init.requests.as_ref().unwrap()["cpu"].0, "2");
+        assert_eq!(init.requests.as_ref().unwrap()["memory"].0, "1Gi");
+        assert_eq!(spec.overhead.as_ref().unwrap()["cpu"].0, "250m");
+        let size = spec.volumes.as_ref().unwrap()[0].empty_dir.as_ref().unwrap().size_limit.clone();
+        assert_eq!(size, Some(q("512Mi")));
+
+        // Same template written canonically: same object; defaulting twice changes nothing.
+        let mut canonical = template();
+        if let Some(spec) = canonical.spec.as_mut() {
+            spec.containers[0].resources = Some(res("500m", "1536Mi"));
+        }
+        default_pod_template(&mut canonical);
+        assert_eq!(canonical.spec.as_ref().unwrap().containers[0].resources, spec.containers[0].resources);
+        let mut again = t.clone();
+        default_pod_template(&mut again);
+        assert_eq!(again, t);
+
+        // A quantity that does not parse is kept as written; PVC templates are canonical too.
+        let mut bad = template();
+        bad.spec.as_mut().unwrap().containers[0].resources = Some(res("lots", "1Gi"));
+        default_pod_template(&mut bad);
+        let r = bad.spec.as_ref().unwrap().containers[0].resources.as_ref().unwrap();
+        assert_eq!(r.requests.as_ref().unwrap()["cpu"].0, "lots");
+        let mut pvc = PersistentVolumeClaim {
+            spec: Some(PersistentVolumeClaimSpec {
+                resources: Some(VolumeResourceRequirements {
+                    requests: Some(BTreeMap::from([("storage".to_owned(), q("1.5Gi"))])),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        default_pvc_template(&mut pvc);
+        let storage = &pvc.spec.unwrap().resources.unwrap().requests.unwrap()["storage"];
+        assert_eq!(storage.0, "1536Mi");
     }
 }

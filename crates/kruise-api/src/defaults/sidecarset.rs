@@ -22,7 +22,6 @@ use crate::apps::{v1alpha1, v1beta1};
 use crate::keys;
 
 pub mod hash;
-mod quantity;
 
 /// Default `resourcesPolicy.targetContainersNameRegex` (upstream's CRD default).
 pub const DEFAULT_TARGET_CONTAINERS_NAME_REGEX: &str = ".*";

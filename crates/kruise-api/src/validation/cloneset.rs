@@ -36,7 +36,7 @@ use crate::apps::common::{InPlaceUpdateStrategy, UpdatePriorityStrategy, UpdateS
 use crate::apps::v1beta1::{pod_update_policy as pol, update_strategy_type as ty};
 use crate::apps::{v1alpha1, v1beta1};
 use crate::field::{FieldPath, ValidationError, ValidationErrors};
-use crate::intstr::scaled_kruise;
+use crate::intstr::{scaled_kruise, scaled_legacy};
 use crate::validation::Validate;
 use crate::validation::meta::{
     is_convertible_selector, is_empty_selector, validate_deletion_protection, validate_label_selector,
@@ -148,6 +148,30 @@ fn validate_pods_to_delete_unique(names: &[String], path: &FieldPath) -> Validat
             names,
             format!("duplicated items {:?}", dups.into_iter().collect::<Vec<_>>()),
         ));
+    }
+    errs
+}
+
+/// CS-15 (deviation): `scaleStrategy.maxUnavailable` must be readable by the controller's
+/// reader (an int, or an integer with `%`) and not negative. Upstream does not validate it and
+/// reads a bad string as 0, which blocks scale-up forever (ScaleUpLimited); we reject it instead
+/// (docs/deviations.md).
+fn validate_scale_max_unavailable(v: Option<&IntOrString>, path: &FieldPath) -> ValidationErrors {
+    let mut errs = ValidationErrors::new();
+    let path = path.child("maxUnavailable");
+    match (v, scaled_legacy(v, 100, true)) {
+        (None, _) => {}
+        (Some(_), Err(e)) => errs.push(ValidationError::invalid(
+            path,
+            int_or_string_text(v),
+            format!("must be an integer or a percentage like \"20%\": {e}"),
+        )),
+        (Some(_), Ok(n)) if n < 0 => errs.push(ValidationError::invalid(
+            path,
+            int_or_string_text(v),
+            "must be greater than or equal to 0",
+        )),
+        (Some(_), Ok(_)) => {}
     }
     errs
 }
@@ -289,6 +313,10 @@ pub fn validate_cloneset_v1alpha1(cs: &v1alpha1::CloneSet) -> ValidationErrors {
         &s.scale_strategy.pods_to_delete,
         &spec.child("scaleStrategy"),
     ));
+    errs.extend(validate_scale_max_unavailable(
+        s.scale_strategy.max_unavailable.as_ref(),
+        &spec.child("scaleStrategy"),
+    ));
 
     let us = &s.update_strategy;
     let up = spec.child("updateStrategy");
@@ -340,6 +368,10 @@ pub fn validate_cloneset_v1beta1(cs: &v1beta1::CloneSet) -> ValidationErrors {
     );
     errs.extend(validate_pods_to_delete_unique(
         &s.scale_strategy.pods_to_delete,
+        &spec.child("scaleStrategy"),
+    ));
+    errs.extend(validate_scale_max_unavailable(
+        s.scale_strategy.max_unavailable.as_ref(),
         &spec.child("scaleStrategy"),
     ));
 

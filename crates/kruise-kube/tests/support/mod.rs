@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod https;
 pub mod mock;
 
 use std::collections::BTreeMap;

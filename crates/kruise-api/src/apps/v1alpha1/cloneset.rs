@@ -30,6 +30,7 @@ kruise_resource! {
 pub struct CloneSetSpec {
     /// Desired pods; defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub replicas: Option<i32>,
     /// Selects the pods; must match the template labels; immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,15 +49,18 @@ pub struct CloneSetSpec {
     pub update_strategy: CloneSetUpdateStrategy,
     /// Non-live revisions kept; defaults to 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub revision_history_limit: Option<i32>,
     /// Seconds a pod must stay Ready to count as available. 0 = at once.
     #[serde(default, skip_serializing_if = "is_zero_i32")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub min_ready_seconds: i32,
     /// Lifecycle hooks (CS-6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
     /// Seconds a rollout may take before `Progressing` turns False (CS-85).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub progress_deadline_seconds: Option<i32>,
 }
 

@@ -34,6 +34,7 @@ kruise_resource! {
 pub struct StatefulSetSpec {
     /// Desired pods; defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub replicas: Option<i32>,
     /// Selects the pods; must match the template labels; immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +56,7 @@ pub struct StatefulSetSpec {
     pub update_strategy: StatefulSetUpdateStrategy,
     /// Revisions kept; defaults to 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub revision_history_limit: Option<i32>,
 }
 

@@ -40,6 +40,7 @@ pub struct DaemonSetSpec {
     pub update_strategy: DaemonSetUpdateStrategy,
     /// Seconds a new pod must stay Ready to count as available. 0 = at once (ADS-2).
     #[serde(default, skip_serializing_if = "is_zero_i32")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub min_ready_seconds: i32,
     /// Creations and deletions per pass, int or percent of `status.desiredNumberScheduled`
     /// rounded down; defaults to 250 (ADS-4, ADS-17).
@@ -47,6 +48,7 @@ pub struct DaemonSetSpec {
     pub burst_replicas: Option<IntOrString>,
     /// Old revisions kept; defaults to 10 (ADS-10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub revision_history_limit: Option<i32>,
     /// Lifecycle hooks; only `preDelete` is supported (ADS-28).
     #[serde(default, skip_serializing_if = "Option::is_none")]

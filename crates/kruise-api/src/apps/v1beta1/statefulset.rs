@@ -36,6 +36,7 @@ pub const STATEFULSET_MAX_MIN_READY_SECONDS: i32 = 300;
 pub struct StatefulSetSpec {
     /// Desired pods; defaults to 1 (ASTS-7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub replicas: Option<i32>,
     /// Selects the pods; must match the template labels; immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +61,7 @@ pub struct StatefulSetSpec {
     pub update_strategy: StatefulSetUpdateStrategy,
     /// Revisions kept; defaults to 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub revision_history_limit: Option<i32>,
     /// Ordinals never used: ints, or `"a-b"` ranges (ASTS-12).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -114,6 +116,7 @@ pub struct StatefulSetUpdateStrategy {
 pub struct RollingUpdateStatefulSetStrategy {
     /// Pods kept at the current revision (ASTS-31); defaults to 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub partition: Option<i32>,
     /// Pods that may be unavailable during the update (int or percent); defaults to 1. Values
     /// other than the int 1 need `podManagementPolicy: Parallel` (ASTS-8).
@@ -133,6 +136,7 @@ pub struct RollingUpdateStatefulSetStrategy {
     pub in_place_update_strategy: Option<InPlaceUpdateStrategy>,
     /// Seconds a pod must stay Ready to count as available (ASTS-4); 0..=300, default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub min_ready_seconds: Option<i32>,
 }
 

@@ -6,7 +6,7 @@
 //! The field tables follow `k8s.io/api` v0.32 (the version upstream builds with). Fields this
 //! table does not know (newer Kubernetes fields) are written after the known ones, sorted,
 //! so such a sidecar still gets a deterministic hash, which may differ from upstream's.
-//! Resource quantities are written in Kubernetes' canonical form ([`super::quantity`]).
+//! Resource quantities are written in Kubernetes' canonical form ([`crate::quantity`]).
 
 use serde_json::{Map, Value};
 
@@ -295,7 +295,7 @@ fn write_quantity(out: &mut String, q: Option<&Value>) {
     match q {
         None => write_string(out, "0"),
         Some(Value::String(s)) => {
-            write_string(out, &super::quantity::canonical(s).unwrap_or_else(|| s.clone()))
+            write_string(out, &crate::quantity::canonical(s).unwrap_or_else(|| s.clone()))
         }
         Some(v) => write_value(out, v),
     }

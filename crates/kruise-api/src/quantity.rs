@@ -1,6 +1,7 @@
 //! Kubernetes' canonical form of a resource quantity, as Go writes a `resource.Quantity` in
 //! JSON: `1000m` → `1`, `0.5` → `500m`, `1024Mi` → `1Gi`, `1.5Gi` → `1536Mi`, `1e3` → `1e3`.
-//! Needed so the SidecarSet hash (SCS-6) matches upstream whatever spelling a user chose.
+//! Needed so the SidecarSet hash (SCS-6) and the workload template defaults (CS-12, hence the
+//! revision hashes) match upstream whatever spelling a user chose.
 
 /// How a quantity was written, which decides how it is written back.
 #[derive(Clone, Copy, PartialEq, Eq)]

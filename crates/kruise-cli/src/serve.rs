@@ -40,7 +40,8 @@ impl Run for Args {
             config = config.with_nodes(n);
         }
         config.port = self.port;
-        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+        {
             Ok(r) => r,
             Err(e) => {
                 writeln!(io.err, "kruise serve: cannot start the runtime: {e}")?;

@@ -62,7 +62,10 @@ impl Shared {
     }
 
     /// Runs `f` on the cluster thread (after the clock has caught up with wall time).
-    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Cluster) -> T + Send + 'static) -> Result<T, Failure> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Cluster) -> T + Send + 'static,
+    ) -> Result<T, Failure> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |c: &mut Cluster| {
             c.advance();
@@ -113,7 +116,8 @@ impl Req {
             let text = std::str::from_utf8(&self.body).map_err(|e| Failure::bad_request(e.to_string()))?;
             return serde_saphyr::from_str(text).map_err(|e| Failure::bad_request(e.to_string()));
         }
-        serde_json::from_slice(&self.body).map_err(|e| Failure::bad_request(format!("the request body is not JSON: {e}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Failure::bad_request(format!("the request body is not JSON: {e}")))
     }
 }
 
@@ -159,7 +163,14 @@ fn dispatch(c: &mut Cluster, req: &Req) -> Reply {
     match segments.as_slice() {
         ["apis"] => return Ok((200, c.registry.group_list())),
         ["api", "v1"] => return Ok((200, c.registry.resource_list("", "v1"))),
-        ["apis", group] => return c.registry.api_group(group).map(|g| (200, g)).ok_or_else(Failure::no_route),
+        ["apis", group] => {
+            return c.registry.api_group(group).map(|g| (200, g)).ok_or_else(Failure::no_route);
+        }
+        ["openapi", "v3"] => return Ok((200, openapi_paths(c))),
+        ["openapi", "v3", "api", "v1"] => return Ok((200, openapi_doc(c, "", "v1"))),
+        ["openapi", "v3", "apis", group, version] if c.registry.serves(group, version) => {
+            return Ok((200, openapi_doc(c, group, version)));
+        }
         ["apis", group, version] => {
             return if c.registry.serves(group, version) {
                 Ok((200, c.registry.resource_list(group, version)))
@@ -180,6 +191,61 @@ fn dispatch(c: &mut Cluster, req: &Req) -> Reply {
         (&Method::DELETE, None, None) => delete_collection(c, &t, req),
         (m, ..) => Err(Failure::method_not_allowed(m.as_str())),
     }
+}
+
+/// `/openapi/v3`: one document per served group-version.
+fn openapi_paths(c: &Cluster) -> Value {
+    let mut paths = serde_json::Map::new();
+    for (group, versions) in c.registry.groups() {
+        for v in versions {
+            let gv = if group.is_empty() { format!("api/{v}") } else { format!("apis/{group}/{v}") };
+            let url = format!("/openapi/v3/{gv}?hash={}", c.resource_version());
+            paths.insert(gv, json!({"serverRelativeURL": url}));
+        }
+    }
+    json!({"paths": paths})
+}
+
+/// The OpenAPI v3 document of a group-version, as far as clients read it to decide how to
+/// talk to the server: each resource's PATCH operation with its group-version-kind, the
+/// `fieldValidation` parameter and the patch types accepted. No schemas: `kubectl` then
+/// computes strategic merge patches from its built-in types (core kinds) and JSON merge
+/// patches otherwise, and leaves field validation to the server (which does not check field
+/// names; see docs/operator.md).
+fn openapi_doc(c: &Cluster, group: &str, version: &str) -> Value {
+    let mut paths = serde_json::Map::new();
+    let prefix =
+        if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
+    for d in c.registry.all().filter(|d| d.group == group && d.version == version) {
+        let path = if d.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", d.plural)
+        } else {
+            format!("{prefix}/{}/{{name}}", d.plural)
+        };
+        let content: serde_json::Map<String, Value> =
+            ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
+                .iter()
+                .map(|t| ((*t).to_owned(), json!({"schema": {"type": "object"}})))
+                .collect();
+        paths.insert(
+            path,
+            json!({"patch": {
+                "operationId": format!("patch{}", d.kind),
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {"group": d.group, "version": d.version, "kind": d.kind},
+                "parameters": [
+                    {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
+                    {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
+                    {"name": "force", "in": "query", "schema": {"type": "boolean"}}
+                ],
+                "requestBody": {"content": content},
+                "responses": {"200": {"description": "OK"}}
+            }}),
+        );
+    }
+    json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.33.0"}, "paths": paths,
+        "components": {"schemas": {}}})
 }
 
 /// The resource a request path names.
@@ -207,7 +273,11 @@ impl Target {
         ObjectKey {
             group: self.def.group.clone(),
             kind: self.def.kind.clone(),
-            namespace: if self.def.namespaced { self.namespace.clone().unwrap_or_default() } else { String::new() },
+            namespace: if self.def.namespaced {
+                self.namespace.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
             name: name.to_owned(),
         }
     }
@@ -294,15 +364,17 @@ fn list(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
 fn scale_of(t: &Target, obj: &Value) -> Result<Value, Failure> {
     let Some(paths) = &t.def.scale else { return Err(Failure::no_route()) };
     let ptr = |p: &str| p.replace('.', "/");
-    let mut status = json!({"replicas": obj.pointer(&ptr(&paths.status_replicas)).cloned().unwrap_or(json!(0))});
+    let mut status =
+        json!({"replicas": obj.pointer(&ptr(&paths.status_replicas)).cloned().unwrap_or(json!(0))});
     if let Some(sel) = paths.label_selector.as_ref().and_then(|p| obj.pointer(&ptr(p))) {
         status["selector"] = sel.clone();
     }
     let meta = obj.get("metadata").cloned().unwrap_or_default();
-    let keep: serde_json::Map<String, Value> = ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"]
-        .iter()
-        .filter_map(|f| meta.get(*f).map(|v| ((*f).to_owned(), v.clone())))
-        .collect();
+    let keep: serde_json::Map<String, Value> =
+        ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"]
+            .iter()
+            .filter_map(|f| meta.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+            .collect();
     Ok(json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": keep,
         "spec": {"replicas": obj.pointer(&ptr(&paths.spec_replicas)).cloned().unwrap_or(json!(0))}, "status": status}))
 }
@@ -336,7 +408,10 @@ fn incoming(t: &Target, req: &Req, name: Option<&str>) -> Result<Value, Failure>
     if let Some(k) = str_at(&obj, &["kind"])
         && k != t.def.kind
     {
-        return Err(Failure::bad_request(format!("the kind of the object ({k}) does not match the kind on the URL ({})", t.def.kind)));
+        return Err(Failure::bad_request(format!(
+            "the kind of the object ({k}) does not match the kind on the URL ({})",
+            t.def.kind
+        )));
     }
     obj["apiVersion"] = json!(t.def.group_version());
     obj["kind"] = json!(t.def.kind);
@@ -377,11 +452,19 @@ fn validate_name(t: &Target, obj: &Value) -> Result<(), Failure> {
     let name = str_at(obj, &["metadata", "name"]).unwrap_or_default();
     let generate = str_at(obj, &["metadata", "generateName"]).unwrap_or_default();
     if name.is_empty() && generate.is_empty() {
-        return Err(Failure::invalid(&t.def, "", "metadata.name: Required value: name or generateName is required"));
+        return Err(Failure::invalid(
+            &t.def,
+            "",
+            "metadata.name: Required value: name or generateName is required",
+        ));
     }
     let bad = |n: &str| n.len() > 253 || n.contains(['/', '%']) || n == "." || n == "..";
     if bad(name) || bad(generate) {
-        return Err(Failure::invalid(&t.def, name, &format!("metadata.name: Invalid value: {name:?}: may not contain '/' or '%'")));
+        return Err(Failure::invalid(
+            &t.def,
+            name,
+            &format!("metadata.name: Invalid value: {name:?}: may not contain '/' or '%'"),
+        ));
     }
     Ok(())
 }
@@ -413,13 +496,23 @@ fn create(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
     crd_hook(c, t, &mut obj)?;
     let res = c.write(|s, now| s.create(obj, now));
     let out = match res {
-        Ok(ok) => c.store().get(&t.key(&ok.name)).map(|v| t.out(v)).ok_or_else(|| Failure::internal("created object vanished")),
+        Ok(ok) => c
+            .store()
+            .get(&t.key(&ok.name))
+            .map(|v| t.out(v))
+            .ok_or_else(|| Failure::internal("created object vanished")),
         Err(e) => Err(Failure::from_store(&t.def, &name, &e)),
     };
     out.map(|v| (201, v))
 }
 
-fn finish(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, res: Result<kruise_sim::store::WriteOk, kruise_sim::store::ApiError>) -> Reply {
+fn finish(
+    c: &mut Cluster,
+    t: &Target,
+    name: &str,
+    sub: Option<&str>,
+    res: Result<kruise_sim::store::WriteOk, kruise_sim::store::ApiError>,
+) -> Reply {
     let out = match res {
         Ok(_) => match c.store().get(&t.key(name)) {
             Some(v) if sub == Some("scale") => scale_of(t, v),
@@ -456,7 +549,11 @@ fn write_scale(c: &mut Cluster, t: &Target, name: &str, scale: &Value) -> Reply 
         return Err(Failure::invalid(&t.def, name, "spec.replicas: Required value"));
     };
     if replicas < 0 {
-        return Err(Failure::invalid(&t.def, name, &format!("spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0")));
+        return Err(Failure::invalid(
+            &t.def,
+            name,
+            &format!("spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"),
+        ));
     }
     let mut patch = json!({});
     let fields: Vec<&str> = paths.spec_replicas.trim_start_matches('.').split('.').collect();
@@ -484,7 +581,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
     let key = t.key(name);
     if sub == Some("scale") {
         let current = {
-                    c.advance();
+            c.advance();
             let obj = c.store().get(&key).ok_or_else(|| Failure::not_found(&t.def, name))?;
             scale_of(t, obj)?
         };
@@ -534,11 +631,18 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
             if let Some(k) = str_at(&applied, &["kind"])
                 && k != t.def.kind
             {
-                return Err(Failure::bad_request(format!("the kind of the object ({k}) does not match the kind on the URL ({})", t.def.kind)));
+                return Err(Failure::bad_request(format!(
+                    "the kind of the object ({k}) does not match the kind on the URL ({})",
+                    t.def.kind
+                )));
             }
             set_path(&mut applied, &["metadata", "name"], json!(name));
             if t.def.namespaced {
-                set_path(&mut applied, &["metadata", "namespace"], json!(t.namespace.clone().unwrap_or_default()));
+                set_path(
+                    &mut applied,
+                    &["metadata", "namespace"],
+                    json!(t.namespace.clone().unwrap_or_default()),
+                );
             }
             applied["apiVersion"] = json!(t.def.group_version());
             applied["kind"] = json!(t.def.kind);
@@ -548,7 +652,9 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
                         return Err(Failure::not_found(&t.def, name));
                     }
                     let mut obj = applied.clone();
-                    if t.def.status && let Some(o) = obj.as_object_mut() {
+                    if t.def.status
+                        && let Some(o) = obj.as_object_mut()
+                    {
                         o.remove("status");
                     }
                     crd_hook(c, t, &mut obj)?;
@@ -563,7 +669,11 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
                     let mut new = patch::apply(&current, c.applied(&uid, &manager), &applied);
                     if subresource == Subresource::Status {
                         let mut whole = current.clone();
-                        set_path(&mut whole, &["status"], applied.get("status").cloned().unwrap_or(json!({})));
+                        set_path(
+                            &mut whole,
+                            &["status"],
+                            applied.get("status").cloned().unwrap_or(json!({})),
+                        );
                         new = whole;
                     }
                     if let Some(rv) = str_at(&applied, &["metadata", "resourceVersion"]) {
@@ -602,11 +712,14 @@ fn delete(c: &mut Cluster, t: &Target, name: &str, req: &Req) -> Reply {
         return Err(Failure::conflict(
             &t.def,
             name,
-            &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {have_rv}"),
+            &format!(
+                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {have_rv}"
+            ),
         ));
     }
     let uid = opts.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_owned);
-    let finalizers = current.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+    let finalizers =
+        current.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
     let res = c.write(|s, now| {
         let res = s.delete(&key, uid.as_deref(), now);
         if res.is_ok() && grace == Some(0) && !finalizers {
@@ -617,7 +730,10 @@ fn delete(c: &mut Cluster, t: &Target, name: &str, req: &Req) -> Reply {
     if let Err(e) = res {
         return Err(Failure::from_store(&t.def, name, &e));
     }
-    if t.def.group == "apiextensions.k8s.io" && t.def.kind == "CustomResourceDefinition" && c.store().get(&key).is_none() {
+    if t.def.group == "apiextensions.k8s.io"
+        && t.def.kind == "CustomResourceDefinition"
+        && c.store().get(&key).is_none()
+    {
         c.registry.remove_crd(&current);
         let group = current.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default().to_owned();
         let kind = current.pointer("/spec/names/kind").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -651,8 +767,11 @@ fn delete_collection(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
         }
     }
     let rv = c.resource_version();
-    Ok((200, json!({"kind": format!("{}List", t.def.kind), "apiVersion": t.def.group_version(),
-        "metadata": {"resourceVersion": rv.to_string()}, "items": items})))
+    Ok((
+        200,
+        json!({"kind": format!("{}List", t.def.kind), "apiVersion": t.def.group_version(),
+        "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+    ))
 }
 
 /// One watch connection's position and filter.

@@ -47,7 +47,10 @@ pub struct Cluster {
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cluster").field("sim", &self.sim).field("last_rv", &self.last_rv).finish_non_exhaustive()
+        f.debug_struct("Cluster")
+            .field("sim", &self.sim)
+            .field("last_rv", &self.last_rv)
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,8 +61,14 @@ impl Cluster {
         let mut sim = Sim::new(config);
         let last_rv = sim.store().resource_version();
         sim.record_changes();
-        let mut c =
-            Self { sim, registry: Registry::builtin(), history: VecDeque::new(), oldest: last_rv, last_rv, applied: BTreeMap::new() };
+        let mut c = Self {
+            sim,
+            registry: Registry::builtin(),
+            history: VecDeque::new(),
+            oldest: last_rv,
+            last_rv,
+            applied: BTreeMap::new(),
+        };
         c.advance();
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
@@ -166,9 +175,7 @@ impl Cluster {
 pub fn established(crd: &mut Value) {
     let now = kruise_sim::time::timestamp(wall_now()).to_string();
     let names = crd.pointer("/spec/names").cloned().unwrap_or(Value::Null);
-    let cond = |t: &str, reason: &str| {
-        json!({"type": t, "status": "True", "reason": reason, "message": "", "lastTransitionTime": now})
-    };
+    let cond = |t: &str, reason: &str| json!({"type": t, "status": "True", "reason": reason, "message": "", "lastTransitionTime": now});
     set_path(
         crd,
         &["status"],

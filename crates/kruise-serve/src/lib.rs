@@ -141,20 +141,26 @@ pub fn kubeconfig(url: &str) -> String {
     )
 }
 
-async fn read(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<hyper::Response<Body>, std::convert::Infallible> {
+async fn read(
+    shared: Arc<Shared>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Body>, std::convert::Infallible> {
     let (parts, incoming) = req.into_parts();
     let bytes: Bytes = match Limited::new(incoming, api::MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
         Err(_) => {
             let f = status::Failure::too_large();
             let mut r = hyper::Response::new(
-                http_body_util::Full::new(Bytes::from(f.to_status().to_string())).map_err(|n| match n {}).boxed_unsync(),
+                http_body_util::Full::new(Bytes::from(f.to_status().to_string()))
+                    .map_err(|n| match n {})
+                    .boxed_unsync(),
             );
             *r.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
             return Ok(r);
         }
     };
-    let query = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let query =
+        form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let content_type = parts
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -162,7 +168,8 @@ async fn read(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<hype
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_else(|| "application/json".to_owned());
-    let req = Req { method: parts.method, path: parts.uri.path().to_owned(), query, content_type, body: bytes };
+    let req =
+        Req { method: parts.method, path: parts.uri.path().to_owned(), query, content_type, body: bytes };
     Ok(api::handle(shared, req).await)
 }
 
@@ -202,7 +209,8 @@ pub async fn serve(config: ServeConfig) -> Result<Served, ServeError> {
         .name("kruise-serve-cluster".into())
         .spawn(move || cluster_thread(sim, jobs_rx, thread_changed))
         .map_err(|source| ServeError::Bind { port: config.port, source })?;
-    let shared = Arc::new(Shared::new(jobs, changed, stop_rx.clone(), config.bookmark_every, addr.to_string()));
+    let shared =
+        Arc::new(Shared::new(jobs, changed, stop_rx.clone(), config.bookmark_every, addr.to_string()));
     let accept_shared = shared.clone();
     let mut accept_stop = stop_rx;
     let task = tokio::spawn(async move {
@@ -216,7 +224,8 @@ pub async fn serve(config: ServeConfig) -> Result<Served, ServeError> {
             let mut conn_stop = accept_stop.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| read(shared.clone(), req));
-                let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
+                let conn =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
                 let mut conn = std::pin::pin!(conn);
                 tokio::select! {
                     res = conn.as_mut() => {

@@ -41,7 +41,10 @@ fn index(token: &str, len: usize, allow_end: bool) -> Option<usize> {
     if allow_end && token == "-" {
         return Some(len);
     }
-    if token.is_empty() || (token.len() > 1 && token.starts_with('0')) || !token.bytes().all(|b| b.is_ascii_digit()) {
+    if token.is_empty()
+        || (token.len() > 1 && token.starts_with('0'))
+        || !token.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let i: usize = token.parse().ok()?;
@@ -119,7 +122,8 @@ fn remove(doc: &mut Value, path: &str) -> Result<Value, PatchError> {
 /// [`PatchError::Unprocessable`] (the API server answers 422); a malformed operation is
 /// [`PatchError::Malformed`] (400). `doc` is left unchanged on error.
 pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
-    let ops = patch.as_array().ok_or_else(|| PatchError::Malformed("a JSON patch must be an array".into()))?;
+    let ops =
+        patch.as_array().ok_or_else(|| PatchError::Malformed("a JSON patch must be an array".into()))?;
     let mut out = doc.clone();
     for (i, op) in ops.iter().enumerate() {
         let field = |name: &str| {
@@ -128,7 +132,9 @@ pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
                 .ok_or_else(|| PatchError::Malformed(format!("operation {i}: missing {name:?}")))
         };
         let value = || {
-            op.get("value").cloned().ok_or_else(|| PatchError::Malformed(format!("operation {i}: missing \"value\"")))
+            op.get("value")
+                .cloned()
+                .ok_or_else(|| PatchError::Malformed(format!("operation {i}: missing \"value\"")))
         };
         let path = field("path")?;
         match field("op")? {
@@ -148,7 +154,9 @@ pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
             "move" => {
                 let from = field("from")?;
                 if path.starts_with(&format!("{from}/")) {
-                    return Err(PatchError::Unprocessable(format!("cannot move {from:?} into its own child")));
+                    return Err(PatchError::Unprocessable(format!(
+                        "cannot move {from:?} into its own child"
+                    )));
                 }
                 let v = remove(&mut out, from)?;
                 add(&mut out, path, v)?;
@@ -176,8 +184,15 @@ pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
 /// list is replaced as a whole). Lists of strings named here with `""` are merged as sets.
 fn merge_key(field: &str) -> Option<&'static str> {
     Some(match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets"
-        | "resourceClaims" | "containerStatuses" | "initContainerStatuses" => "name",
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "containerStatuses"
+        | "initContainerStatuses" => "name",
         "ports" => "containerPort",
         "volumeMounts" => "mountPath",
         "volumeDevices" => "devicePath",
@@ -263,15 +278,20 @@ fn smp_list(target: &mut Value, items: &[Value], key: &str) -> Result<(), PatchE
         return Ok(());
     }
     if items.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace")) {
-        let mut v: Vec<Value> =
-            items.iter().filter(|i| i.get("$patch").and_then(Value::as_str) != Some("replace")).cloned().collect();
+        let mut v: Vec<Value> = items
+            .iter()
+            .filter(|i| i.get("$patch").and_then(Value::as_str) != Some("replace"))
+            .cloned()
+            .collect();
         v.iter_mut().for_each(strip_directives);
         *list = v;
         return Ok(());
     }
     for it in items {
         let Some(id) = it.get(key) else {
-            return Err(PatchError::Malformed(format!("map: {it} does not contain declared merge key: {key}")));
+            return Err(PatchError::Malformed(format!(
+                "map: {it} does not contain declared merge key: {key}"
+            )));
         };
         let at = list.iter().position(|x| x.get(key) == Some(id));
         if it.get("$patch").and_then(Value::as_str) == Some("delete") {
@@ -387,10 +407,19 @@ mod tests {
             {"op": "replace", "path": "/metadata/finalizers", "value": []},
         ]);
         assert!(matches!(json_patch(&doc, &p), Err(PatchError::Unprocessable(_))));
-        assert!(matches!(json_patch(&doc, &json!([{"op": "remove", "path": "/x"}])), Err(PatchError::Unprocessable(_))));
+        assert!(matches!(
+            json_patch(&doc, &json!([{"op": "remove", "path": "/x"}])),
+            Err(PatchError::Unprocessable(_))
+        ));
         assert!(matches!(json_patch(&doc, &json!({"op": "add"})), Err(PatchError::Malformed(_))));
-        assert!(matches!(json_patch(&doc, &json!([{"op": "frob", "path": ""}])), Err(PatchError::Malformed(_))));
-        assert!(matches!(json_patch(&doc, &json!([{"op": "add", "path": "x", "value": 1}])), Err(PatchError::Malformed(_))));
+        assert!(matches!(
+            json_patch(&doc, &json!([{"op": "frob", "path": ""}])),
+            Err(PatchError::Malformed(_))
+        ));
+        assert!(matches!(
+            json_patch(&doc, &json!([{"op": "add", "path": "x", "value": 1}])),
+            Err(PatchError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -59,7 +59,14 @@ impl ResourceDef {
         if self.group.is_empty() { self.plural.clone() } else { format!("{}.{}", self.plural, self.group) }
     }
 
-    fn builtin(group: &str, version: &str, kind: &str, plural: &str, short: &[&str], namespaced: bool) -> Self {
+    fn builtin(
+        group: &str,
+        version: &str,
+        kind: &str,
+        plural: &str,
+        short: &[&str],
+        namespaced: bool,
+    ) -> Self {
         Self {
             group: group.to_owned(),
             version: version.to_owned(),
@@ -228,7 +235,13 @@ impl Registry {
                 resources.push(sub("status", &d.kind, None, None, &["get", "patch", "update"]));
             }
             if d.scale.is_some() {
-                resources.push(sub("scale", "Scale", Some("autoscaling"), Some("v1"), &["get", "patch", "update"]));
+                resources.push(sub(
+                    "scale",
+                    "Scale",
+                    Some("autoscaling"),
+                    Some("v1"),
+                    &["get", "patch", "update"],
+                ));
             }
             if d.resize {
                 resources.push(sub("resize", &d.kind, None, None, &["get", "patch", "update"]));
@@ -302,19 +315,23 @@ fn crd_defs(crd: &Value) -> Result<Vec<ResourceDef>, CrdError> {
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default()
     };
-    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).ok_or_else(|| missing("spec.versions"))?;
+    let versions =
+        crd.pointer("/spec/versions").and_then(Value::as_array).ok_or_else(|| missing("spec.versions"))?;
     let mut out = Vec::new();
     for (i, v) in versions.iter().enumerate() {
-        let name = v.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).ok_or_else(|| CrdError {
-            path: format!("spec.versions[{i}].name"),
-            message: "Required value".to_owned(),
+        let name = v.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).ok_or_else(|| {
+            CrdError { path: format!("spec.versions[{i}].name"), message: "Required value".to_owned() }
         })?;
         if v.get("served").and_then(Value::as_bool) != Some(true) {
             continue;
         }
         let sub = v.get("subresources");
         let scale = sub.and_then(|s| s.get("scale")).map(|sc| ScalePaths {
-            spec_replicas: sc.get("specReplicasPath").and_then(Value::as_str).unwrap_or(".spec.replicas").to_owned(),
+            spec_replicas: sc
+                .get("specReplicasPath")
+                .and_then(Value::as_str)
+                .unwrap_or(".spec.replicas")
+                .to_owned(),
             status_replicas: sc
                 .get("statusReplicasPath")
                 .and_then(Value::as_str)
@@ -365,7 +382,8 @@ mod tests {
         assert!(cs.status && cs.namespaced && !cs.strategic);
         assert_eq!(cs.scale.map(|s| s.spec_replicas), Some(".spec.replicas".to_owned()));
         let list = r.resource_list("apps.kruise.io", "v1alpha1");
-        let names: Vec<&str> = list["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
+        let names: Vec<&str> =
+            list["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
         assert!(names.contains(&"clonesets/status") && names.contains(&"clonesets/scale"));
         assert!(r.api_group("apps.kruise.io").is_some());
     }

@@ -48,8 +48,9 @@ pub fn parse_label_selector(s: &str) -> Result<LabelSelector, BadSelector> {
     let valid = |k: &str| !k.is_empty() && !k.contains(|c: char| c.is_whitespace() || "=!(),".contains(c));
     for part in split_top(s) {
         let bad = || BadSelector(part.to_owned());
-        let values =
-            |inner: &str| Some(inner.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect());
+        let values = |inner: &str| {
+            Some(inner.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect())
+        };
         if let Some((key, inner)) = set_op(part, " notin ") {
             exprs.push(req(key, "NotIn", values(inner)));
         } else if let Some((key, inner)) = set_op(part, " in ") {
@@ -121,7 +122,11 @@ pub fn parse_field_selector(s: &str) -> Result<Vec<FieldTerm>, BadSelector> {
         if field.is_empty() || field.contains(char::is_whitespace) {
             return Err(BadSelector(part.to_owned()));
         }
-        out.push(FieldTerm { pointer: format!("/{}", field.replace('.', "/")), value: value.trim().to_owned(), negated });
+        out.push(FieldTerm {
+            pointer: format!("/{}", field.replace('.', "/")),
+            value: value.trim().to_owned(),
+            negated,
+        });
     }
     Ok(out)
 }
@@ -149,7 +154,8 @@ mod tests {
 
     #[test]
     fn label_selectors_parse_and_match_as_kubectl_means_them() {
-        let s = parse_label_selector("app=web, tier in (a, b),env notin (prod),!legacy,track").unwrap_or_default();
+        let s = parse_label_selector("app=web, tier in (a, b),env notin (prod),!legacy,track")
+            .unwrap_or_default();
         assert!(labels_match(&s, &pod(json!({"app": "web", "tier": "a", "env": "dev", "track": "x"}))));
         assert!(!labels_match(&s, &pod(json!({"app": "web", "tier": "c", "env": "dev", "track": "x"}))));
         assert!(!labels_match(&s, &pod(json!({"app": "web", "tier": "a", "env": "prod", "track": "x"}))));

@@ -30,7 +30,10 @@ impl Failure {
 
     /// 404 for an object.
     pub fn not_found(def: &ResourceDef, name: &str) -> Self {
-        Self { details: details(def, name), ..Self::new(404, "NotFound", format!("{} \"{name}\" not found", def.qualified())) }
+        Self {
+            details: details(def, name),
+            ..Self::new(404, "NotFound", format!("{} \"{name}\" not found", def.qualified()))
+        }
     }
 
     /// 404 for a path the server does not serve.
@@ -50,7 +53,11 @@ impl Failure {
     pub fn conflict(def: &ResourceDef, name: &str, what: &str) -> Self {
         Self {
             details: details(def, name),
-            ..Self::new(409, "Conflict", format!("Operation cannot be fulfilled on {} \"{name}\": {what}", def.qualified()))
+            ..Self::new(
+                409,
+                "Conflict",
+                format!("Operation cannot be fulfilled on {} \"{name}\": {what}", def.qualified()),
+            )
         }
     }
 
@@ -83,7 +90,11 @@ impl Failure {
 
     /// 405.
     pub fn method_not_allowed(method: &str) -> Self {
-        Self::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource ({method})"))
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("the server does not allow this method on the requested resource ({method})"),
+        )
     }
 
     /// 410 on a watch or list from a compacted resourceVersion.
@@ -123,7 +134,9 @@ impl Failure {
             ApiError::UidMismatch { expected, actual, .. } => Self::conflict(
                 def,
                 name,
-                &format!("Precondition failed: UID in precondition: {expected}, UID in object meta: {actual}"),
+                &format!(
+                    "Precondition failed: UID in precondition: {expected}, UID in object meta: {actual}"
+                ),
             ),
             ApiError::Invalid { message, .. } => Self::invalid(def, name, message),
             other => Self::internal(other.to_string()),

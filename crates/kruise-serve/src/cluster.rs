@@ -185,3 +185,43 @@ pub fn established(crd: &mut Value) {
                    .filter_map(|v| v.get("name").cloned()).collect::<Vec<_>>()).unwrap_or_default()}),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_map(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}})
+    }
+
+    /// Every store change reaches the watch history in order, each with its own
+    /// resourceVersion; a removal carries the resourceVersion of the removal.
+    #[test]
+    fn the_history_has_every_change_with_its_resource_version() {
+        let mut c = Cluster::new(SimConfig::default());
+        let start = c.resource_version();
+        assert!(c.registry.find("apps.kruise.io", "v1alpha1", "clonesets").is_some());
+        let a = c.write(|s, now| s.create(config_map("a"), now)).map(|ok| ok.resource_version).unwrap_or(0);
+        let key = ObjectKey::new("v1", "ConfigMap", "default", "a");
+        c.write(|s, _| s.remove(&key));
+        let seen: Vec<(u64, bool)> = c.changes_since(start).map(|e| (e.rv, e.new.is_some())).collect();
+        assert_eq!(seen, [(a, true), (a + 1, false)]);
+        let gone = c.changes_since(a).next().and_then(|e| e.old.clone());
+        assert_eq!(
+            gone.as_deref().and_then(|o| str_at(o, &["metadata", "resourceVersion"])),
+            Some(&*(a + 1).to_string())
+        );
+        assert_eq!(c.changes_since(a + 1).count(), 0);
+    }
+
+    /// The history keeps the last HISTORY changes; older resourceVersions are expired.
+    #[test]
+    fn the_history_is_bounded() {
+        let mut c = Cluster::new(SimConfig::default());
+        for i in 0..HISTORY + 10 {
+            let _ = c.write(|s, now| s.create(config_map(&format!("名前-{i}")), now));
+        }
+        assert_eq!(c.changes_since(0).count(), HISTORY);
+        assert!(c.oldest_resource_version() > 10);
+    }
+}

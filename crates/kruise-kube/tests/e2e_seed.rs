@@ -205,6 +205,7 @@ impl Operator {
             .env_clear()
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,kube=warn")
+            .env("NO_COLOR", "1")
             .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
             .args(["--leader-election-namespace", "kube-system", "--identity", "e2e-operator"])
             .args(["--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "1"])

@@ -241,10 +241,11 @@ async fn wait_ready(port: u16, within: Duration) -> TestResult {
         if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
             let req = format!("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
             let mut buf = Vec::new();
-            if s.write_all(req.as_bytes()).await.is_ok() && s.read_to_end(&mut buf).await.is_ok() {
-                if String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200") {
-                    return Ok(());
-                }
+            if s.write_all(req.as_bytes()).await.is_ok()
+                && s.read_to_end(&mut buf).await.is_ok()
+                && String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200")
+            {
+                return Ok(());
             }
         }
         if tokio::time::Instant::now() > deadline {

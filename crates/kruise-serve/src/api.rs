@@ -426,7 +426,7 @@ fn incoming(t: &Target, req: &Req, name: Option<&str>) -> Result<Value, Failure>
         }
     }
     if t.def.namespaced {
-        let ns = t.namespace.clone().ok_or_else(|| Failure::no_route())?;
+        let ns = t.namespace.clone().ok_or_else(Failure::no_route)?;
         match str_at(&obj, &["metadata", "namespace"]) {
             Some(n) if !n.is_empty() && n != ns => {
                 return Err(Failure::bad_request(
@@ -646,7 +646,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
             }
             applied["apiVersion"] = json!(t.def.group_version());
             applied["kind"] = json!(t.def.kind);
-            let res = match current {
+            match current {
                 None => {
                     if subresource != Subresource::Main {
                         return Err(Failure::not_found(&t.def, name));
@@ -688,8 +688,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
                     }
                     res
                 }
-            };
-            res
+            }
         }
         other => return Err(Failure::unsupported_media(other)),
     };

@@ -104,9 +104,16 @@ pub struct Req {
     pub content_type: String,
     /// The body.
     pub body: Bytes,
+    /// The client accepts a `meta.k8s.io/v1` `Table` (`kubectl get`).
+    pub table: bool,
 }
 
 impl Req {
+    /// `Some(include the whole object)` when the answer is to be a `Table`.
+    fn table(&self) -> Option<bool> {
+        self.table.then(|| self.query.get("includeObject").is_some_and(|v| v == "Object"))
+    }
+
     fn flag(&self, name: &str) -> bool {
         self.query.get(name).is_some_and(|v| v == "true" || v == "1")
     }
@@ -183,6 +190,7 @@ fn dispatch(c: &mut Cluster, req: &Req) -> Reply {
     let t = target(c, req)?;
     match (&req.method, t.name.as_deref(), t.sub.as_deref()) {
         (&Method::GET, None, None) => list(c, &t, req),
+        (&Method::GET, Some(name), None) if req.table => get_table(c, &t, name, req),
         (&Method::GET, Some(name), sub) => get(c, &t, name, sub),
         (&Method::POST, None, None) => create(c, &t, req),
         (&Method::PUT, Some(name), sub) => update(c, &t, name, sub, req),
@@ -354,6 +362,9 @@ fn list(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
         .filter(|(k, v)| t.in_scope(k) && filter.matches(v))
         .map(|(_, v)| t.out(v))
         .collect();
+    if let Some(full) = req.table() {
+        return Ok((200, crate::table::table(c, &t.def, &items, c.now(), full, c.resource_version())));
+    }
     Ok((
         200,
         json!({"kind": format!("{}List", t.def.kind), "apiVersion": t.def.group_version(),
@@ -387,6 +398,12 @@ fn check_sub(t: &Target, sub: Option<&str>) -> Result<Subresource, Failure> {
         Some("scale") if t.def.scale.is_some() => Ok(Subresource::Main),
         Some(_) => Err(Failure::no_route()),
     }
+}
+
+fn get_table(c: &mut Cluster, t: &Target, name: &str, req: &Req) -> Reply {
+    let obj = c.store().get(&t.key(name)).ok_or_else(|| Failure::not_found(&t.def, name))?;
+    let full = req.table().unwrap_or(false);
+    Ok((200, crate::table::table(c, &t.def, &[t.out(obj)], c.now(), full, c.resource_version())))
 }
 
 fn get(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>) -> Reply {
@@ -784,7 +801,19 @@ struct Watch {
     shutdown: watch::Receiver<bool>,
     deadline: tokio::time::Instant,
     bookmarks: bool,
+    table: Option<bool>,
     done: bool,
+}
+
+/// One watch event line; as a one-row `Table` when the client asked for tables.
+fn event(c: &Cluster, t: &Target, kind: &str, obj: &Value, table: Option<bool>) -> Bytes {
+    let obj = t.out(obj);
+    match table {
+        Some(full) => {
+            line(kind, &crate::table::table(c, &t.def, &[obj], c.now(), full, c.resource_version()))
+        }
+        None => line(kind, &obj),
+    }
 }
 
 fn line(kind: &str, object: &Value) -> Bytes {
@@ -803,7 +832,13 @@ fn bookmark(t: &Target, rv: u64, initial_end: bool) -> Bytes {
 
 /// What a watch at `cursor` gets next: its events, the new cursor, and whether the watch
 /// must end (its resourceVersion is older than the history kept: 410 Expired).
-fn collect(c: &Cluster, t: &Target, filter: &Filter, cursor: u64) -> (Vec<Bytes>, u64, bool) {
+fn collect(
+    c: &Cluster,
+    t: &Target,
+    filter: &Filter,
+    cursor: u64,
+    table: Option<bool>,
+) -> (Vec<Bytes>, u64, bool) {
     if cursor < c.oldest_resource_version() {
         let f = Failure::expired(cursor, c.oldest_resource_version());
         return (vec![line("ERROR", &f.to_status())], cursor, true);
@@ -824,7 +859,7 @@ fn collect(c: &Cluster, t: &Target, filter: &Filter, cursor: u64) -> (Vec<Bytes>
             _ => None,
         };
         if let Some((kind, obj)) = ev {
-            out.push(line(kind, &t.out(obj)));
+            out.push(event(c, t, kind, obj, table));
         }
     }
     (out, c.resource_version(), false)
@@ -832,8 +867,8 @@ fn collect(c: &Cluster, t: &Target, filter: &Filter, cursor: u64) -> (Vec<Bytes>
 
 impl Watch {
     async fn collect(&mut self) {
-        let (t, f, cursor) = (self.target.clone(), self.filter.clone(), self.cursor);
-        match self.shared.run(move |c| collect(c, &t, &f, cursor)).await {
+        let (t, f, cursor, table) = (self.target.clone(), self.filter.clone(), self.cursor, self.table);
+        match self.shared.run(move |c| collect(c, &t, &f, cursor, table)).await {
             Ok((lines, cursor, done)) => {
                 self.pending.extend(lines);
                 self.cursor = cursor;
@@ -881,7 +916,7 @@ fn start_watch(c: &Cluster, t: &Target, filter: &Filter, req: &Req) -> Result<(V
             .store()
             .list(&t.def.group, &t.def.kind)
             .filter(|(k, v)| t.in_scope(k) && filter.matches(v))
-            .map(|(_, v)| line("ADDED", &t.out(v)))
+            .map(|(_, v)| event(c, t, "ADDED", v, req.table()))
             .collect();
         if initial && req.flag("allowWatchBookmarks") {
             out.push(bookmark(t, c.resource_version(), true));
@@ -895,6 +930,7 @@ fn start_watch(c: &Cluster, t: &Target, filter: &Filter, req: &Req) -> Result<(V
 async fn watch(shared: Arc<Shared>, req: Req) -> Response<Body> {
     let timeout = req.query.get("timeoutSeconds").and_then(|s| s.parse::<u64>().ok()).unwrap_or(1800);
     let bookmarks = req.flag("allowWatchBookmarks");
+    let table = req.table();
     let started = shared
         .run(move |c| {
             let t = target(c, &req)?;
@@ -920,6 +956,7 @@ async fn watch(shared: Arc<Shared>, req: Req) -> Response<Body> {
         pending: initial.into(),
         deadline: tokio::time::Instant::now() + Duration::from_secs(timeout),
         bookmarks,
+        table,
         done: false,
     };
     let stream = futures::stream::unfold(w, Watch::next);

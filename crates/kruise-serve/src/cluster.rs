@@ -97,6 +97,11 @@ impl Cluster {
         self.drain();
     }
 
+    /// The virtual clock (ms; follows wall time).
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
     /// When the simulation next has something to do (virtual ms).
     pub fn next_event_at(&self) -> Option<SimTime> {
         self.sim.next_event_at()

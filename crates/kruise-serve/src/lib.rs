@@ -28,6 +28,7 @@ pub mod patch;
 pub mod registry;
 pub mod select;
 pub mod status;
+pub mod table;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -168,8 +169,19 @@ async fn read(
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_else(|| "application/json".to_owned());
-    let req =
-        Req { method: parts.method, path: parts.uri.path().to_owned(), query, content_type, body: bytes };
+    let table = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.split(',').any(|t| t.contains("as=Table")));
+    let req = Req {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query,
+        content_type,
+        body: bytes,
+        table,
+    };
     Ok(api::handle(shared, req).await)
 }
 

@@ -1035,7 +1035,8 @@ fn restarts(v: &Value) -> i64 {
         .unwrap_or(0)
 }
 
-fn pod_row(v: &Value, now: SimTime) -> PodRow {
+/// The `kubectl get pods` line of a stored pod at `now`.
+pub fn pod_row(v: &Value, now: SimTime) -> PodRow {
     let statuses =
         v.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
     let total = v.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);

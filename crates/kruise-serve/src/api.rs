@@ -496,6 +496,19 @@ fn crd_hook(c: &mut Cluster, t: &Target, obj: &mut Value) -> Result<(), Failure>
     Ok(())
 }
 
+/// Objects are created only in namespaces that exist (404 otherwise, as upstream).
+fn namespace_exists(c: &Cluster, t: &Target) -> Result<(), Failure> {
+    let Some(ns) = t.namespace.as_deref().filter(|_| t.def.namespaced) else { return Ok(()) };
+    let key = ObjectKey::new("v1", "Namespace", "", ns);
+    match c.store().get(&key) {
+        Some(n) if n.pointer("/metadata/deletionTimestamp").is_none() => Ok(()),
+        _ => match c.registry.find("", "v1", "namespaces") {
+            Some(def) => Err(Failure::not_found(def, ns)),
+            None => Err(Failure::no_route()),
+        },
+    }
+}
+
 fn create(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
     dry_run(req)?;
     let mut obj = incoming(t, req, None)?;
@@ -507,6 +520,7 @@ fn create(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
         o.remove("status");
     }
     let name = str_at(&obj, &["metadata", "name"]).unwrap_or_default().to_owned();
+    namespace_exists(c, t)?;
     if c.store().get(&t.key(&name)).is_some() && !name.is_empty() {
         return Err(Failure::already_exists(&t.def, &name));
     }
@@ -668,6 +682,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
                     if subresource != Subresource::Main {
                         return Err(Failure::not_found(&t.def, name));
                     }
+                    namespace_exists(c, t)?;
                     let mut obj = applied.clone();
                     if t.def.status
                         && let Some(o) = obj.as_object_mut()
@@ -745,6 +760,22 @@ fn delete(c: &mut Cluster, t: &Target, name: &str, req: &Req) -> Reply {
     });
     if let Err(e) = res {
         return Err(Failure::from_store(&t.def, name, &e));
+    }
+    if t.def.group.is_empty() && t.def.kind == "Namespace" && c.store().get(&key).is_none() {
+        // Everything in a deleted namespace goes with it.
+        let kinds: std::collections::BTreeSet<(String, String)> =
+            c.registry.all().filter(|d| d.namespaced).map(|d| (d.group.clone(), d.kind.clone())).collect();
+        let inside: Vec<ObjectKey> = kinds
+            .iter()
+            .flat_map(|(g, k)| {
+                c.store().list(g, k).filter(|(key, _)| key.namespace == name).map(|(key, _)| key.clone())
+            })
+            .collect();
+        c.write(|s, now| {
+            for k in &inside {
+                let _ = s.delete(k, None, now);
+            }
+        });
     }
     if t.def.group == "apiextensions.k8s.io"
         && t.def.kind == "CustomResourceDefinition"

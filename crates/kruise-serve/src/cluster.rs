@@ -59,6 +59,18 @@ impl Cluster {
     /// and `kube-node-lease`, and the CRDs of kruise-api's kinds, at the current wall time.
     pub fn new(config: SimConfig) -> Self {
         let mut sim = Sim::new(config);
+        // The simulator creates its nodes at virtual time 0; here they join the cluster now.
+        if let Err(e) = sim.run_until(wall_now(), |_| false) {
+            tracing::warn!(error = %e, "simulation stopped early");
+        }
+        let nodes: Vec<(ObjectKey, Value)> =
+            sim.store().list("", "Node").map(|(k, v)| (k.clone(), v.clone())).collect();
+        sim.write(|s, now| {
+            for (key, node) in nodes {
+                s.remove(&key);
+                let _ = s.create(node, now);
+            }
+        });
         let last_rv = sim.store().resource_version();
         sim.record_changes();
         let mut c = Self {

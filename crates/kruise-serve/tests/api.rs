@@ -347,3 +347,23 @@ async fn watches_resume_and_expire() -> TestResult {
     served.stop().await;
     Ok(())
 }
+
+/// Objects live in namespaces that exist, and go with them.
+#[tokio::test]
+async fn namespaces_hold_their_objects() -> TestResult {
+    let (served, client) = start().await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "team-a");
+    let err =
+        pods.create(&PostParams::default(), &pod("p", &[])?).await.err().ok_or("no namespace needed")?;
+    assert_eq!(code(&err), Some((404, "NotFound".to_owned())));
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "team-a"}}))?)
+        .await?;
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, "team-a");
+    cms.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "c"}}))?).await?;
+    namespaces.delete("team-a", &DeleteParams::default()).await?;
+    assert!(cms.get_opt("c").await?.is_none());
+    served.stop().await;
+    Ok(())
+}

@@ -267,6 +267,13 @@ fn target(c: &Cluster, req: &Req) -> Result<Target, Failure> {
     resolve(c, group, version, rest).ok_or_else(Failure::no_route)
 }
 
+impl Target {
+    /// The object as stored (core events for `events.k8s.io` ones).
+    fn stored(&self, v: Value) -> Value {
+        if self.def.core_stored { crate::convert::event_to_core(&v) } else { v }
+    }
+}
+
 /// A resource request: what, where, which object and subresource.
 #[derive(Clone, Debug)]
 struct Target {
@@ -279,7 +286,7 @@ struct Target {
 impl Target {
     fn key(&self, name: &str) -> ObjectKey {
         ObjectKey {
-            group: self.def.group.clone(),
+            group: self.def.stored_group().to_owned(),
             kind: self.def.kind.clone(),
             namespace: if self.def.namespaced {
                 self.namespace.clone().unwrap_or_default()
@@ -297,7 +304,7 @@ impl Target {
 
     /// The object as served at the requested version.
     fn out(&self, v: &Value) -> Value {
-        let mut v = v.clone();
+        let mut v = if self.def.core_stored { crate::convert::event_from_core(v) } else { v.clone() };
         if let Some(o) = v.as_object_mut() {
             o.insert("apiVersion".into(), json!(self.def.group_version()));
             o.insert("kind".into(), json!(self.def.kind));
@@ -358,7 +365,7 @@ fn list(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
     let filter = Filter::of(req)?;
     let items: Vec<Value> = c
         .store()
-        .list(&t.def.group, &t.def.kind)
+        .list(t.def.stored_group(), &t.def.kind)
         .filter(|(k, v)| t.in_scope(k) && filter.matches(v))
         .map(|(_, v)| t.out(v))
         .collect();
@@ -511,7 +518,7 @@ fn namespace_exists(c: &Cluster, t: &Target) -> Result<(), Failure> {
 
 fn create(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
     dry_run(req)?;
-    let mut obj = incoming(t, req, None)?;
+    let mut obj = t.stored(incoming(t, req, None)?);
     validate_name(t, &obj)?;
     if t.def.status
         && (t.def.custom || t.def.kind == "Pod")
@@ -562,7 +569,7 @@ fn update(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req: &Req)
         let scale = req.json()?;
         return write_scale(c, t, name, &scale);
     }
-    let mut obj = incoming(t, req, Some(name))?;
+    let mut obj = t.stored(incoming(t, req, Some(name))?);
     if c.store().get(&t.key(name)).is_none() {
         return Err(Failure::not_found(&t.def, name));
     }
@@ -626,16 +633,21 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
         };
         return write_scale(c, t, name, &scale);
     }
-    let current = c.store().get(&key).cloned();
+    let current = c.store().get(&key).map(|v| if t.def.core_stored { t.out(v) } else { v.clone() });
     let res = match kind {
         "application/merge-patch+json" => {
             if !patch.is_object() {
                 return Err(Failure::bad_request("a JSON merge patch must be an object"));
             }
-            if current.is_none() {
-                return Err(Failure::not_found(&t.def, name));
+            let Some(current) = current else { return Err(Failure::not_found(&t.def, name)) };
+            if t.def.core_stored {
+                let mut new = current;
+                kruise_sim::store::merge(&mut new, &patch);
+                let new = t.stored(new);
+                c.write(|s, _| s.replace(&key, subresource, &new))
+            } else {
+                c.write(|s, _| s.merge_patch(&key, subresource, &patch))
             }
-            c.write(|s, _| s.merge_patch(&key, subresource, &patch))
         }
         "application/json-patch+json" | "application/strategic-merge-patch+json" => {
             let current = current.ok_or_else(|| Failure::not_found(&t.def, name))?;
@@ -650,6 +662,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
             if subresource == Subresource::Main {
                 crd_hook(c, t, &mut new)?;
             }
+            let new = t.stored(new);
             c.write(|s, _| s.replace(&key, subresource, &new))
         }
         "application/apply-patch+yaml" => {
@@ -690,6 +703,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
                         o.remove("status");
                     }
                     crd_hook(c, t, &mut obj)?;
+                    let obj = t.stored(obj);
                     let res = c.write(|s, now| s.create(obj, now));
                     if let Ok(ok) = &res {
                         c.set_applied(&ok.uid, &manager, applied);
@@ -714,6 +728,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
                     if subresource == Subresource::Main {
                         crd_hook(c, t, &mut new)?;
                     }
+                    let new = t.stored(new);
                     let res = c.write(|s, _| s.replace(&key, subresource, &new));
                     if res.is_ok() {
                         c.set_applied(&uid, &manager, applied);
@@ -800,7 +815,7 @@ fn delete_collection(c: &mut Cluster, t: &Target, req: &Req) -> Reply {
     let filter = Filter::of(req)?;
     let keys: Vec<ObjectKey> = c
         .store()
-        .list(&t.def.group, &t.def.kind)
+        .list(t.def.stored_group(), &t.def.kind)
         .filter(|(k, v)| t.in_scope(k) && filter.matches(v))
         .map(|(k, _)| k.clone())
         .collect();
@@ -877,7 +892,7 @@ fn collect(
     let def = &t.def;
     let mut out = Vec::new();
     for Entry { key, old, new, .. } in c.changes_since(cursor) {
-        if key.group != def.group || key.kind != def.kind || !t.in_scope(key) {
+        if key.group != def.stored_group() || key.kind != def.kind || !t.in_scope(key) {
             continue;
         }
         let was = old.as_deref().is_some_and(|o| filter.matches(o));
@@ -945,7 +960,7 @@ fn start_watch(c: &Cluster, t: &Target, filter: &Filter, req: &Req) -> Result<(V
     if rv.is_empty() || rv == "0" || initial {
         let mut out: Vec<Bytes> = c
             .store()
-            .list(&t.def.group, &t.def.kind)
+            .list(t.def.stored_group(), &t.def.kind)
             .filter(|(k, v)| t.in_scope(k) && filter.matches(v))
             .map(|(_, v)| event(c, t, "ADDED", v, req.table()))
             .collect();

@@ -24,6 +24,7 @@
 
 pub mod api;
 pub mod cluster;
+pub mod convert;
 pub mod patch;
 pub mod registry;
 pub mod select;

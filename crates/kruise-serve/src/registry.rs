@@ -46,12 +46,20 @@ pub struct ResourceDef {
     pub strategic: bool,
     /// Defined by a CustomResourceDefinition.
     pub custom: bool,
+    /// Stored as core `v1` objects of the same kind and converted on the way in and out
+    /// (`events.k8s.io/v1` events: one store of events, as on a real server).
+    pub core_stored: bool,
 }
 
 impl ResourceDef {
     /// `group/version`, or `version` for core.
     pub fn group_version(&self) -> String {
         if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+    }
+
+    /// The API group its objects are stored under.
+    pub fn stored_group(&self) -> &str {
+        if self.core_stored { "" } else { &self.group }
     }
 
     /// `plural.group` (or `plural` for core), as error messages name a resource.
@@ -81,6 +89,7 @@ impl ResourceDef {
             resize: false,
             strategic: true,
             custom: false,
+            core_stored: false,
         }
     }
 
@@ -138,7 +147,10 @@ impl Registry {
             ResourceDef::builtin("", "v1", "Service", "services", &["svc"], true).with_status(),
             ResourceDef::builtin("", "v1", "ServiceAccount", "serviceaccounts", &["sa"], true),
             ResourceDef::builtin("apps", "v1", "ControllerRevision", "controllerrevisions", &[], true),
-            ResourceDef::builtin("events.k8s.io", "v1", "Event", "events", &["ev"], true),
+            ResourceDef {
+                core_stored: true,
+                ..ResourceDef::builtin("events.k8s.io", "v1", "Event", "events", &["ev"], true)
+            },
             ResourceDef::builtin("coordination.k8s.io", "v1", "Lease", "leases", &[], true),
             crds,
         ];
@@ -353,6 +365,7 @@ fn crd_defs(crd: &Value) -> Result<Vec<ResourceDef>, CrdError> {
             resize: false,
             strategic: false,
             custom: true,
+            core_stored: false,
         });
     }
     Ok(out)

@@ -124,6 +124,16 @@ fn columns(c: &Cluster, def: &ResourceDef) -> (Vec<Value>, Vec<(String, String)>
             ]),
             Vec::new(),
         ),
+        ("", "Event") => (
+            plain(&[
+                ("Last Seen", "string", 0),
+                ("Type", "string", 0),
+                ("Reason", "string", 0),
+                ("Object", "string", 0),
+                ("Message", "string", 0),
+            ]),
+            Vec::new(),
+        ),
         ("", "Node") => (
             plain(&[
                 ("Name", "string", 0),
@@ -157,6 +167,18 @@ fn row(def: &ResourceDef, paths: &[(String, String)], obj: &Value, now: SimTime,
             json!(r.node),
             json!(r.revision),
         ]
+    } else if def.group.is_empty() && def.kind == "Event" {
+        let last = ["lastTimestamp", "eventTime"]
+            .iter()
+            .find_map(|f| obj.get(*f).filter(|v| v.is_string()))
+            .map_or_else(|| age(obj, "creationTimestamp", ts), |t| age(t, "", ts));
+        let s = |f: &str| str_at(obj, &[f]).unwrap_or_default().to_owned();
+        let object = format!(
+            "{}/{}",
+            str_at(obj, &["involvedObject", "kind"]).unwrap_or_default().to_ascii_lowercase(),
+            str_at(obj, &["involvedObject", "name"]).unwrap_or_default()
+        );
+        vec![json!(last), json!(s("type")), json!(s("reason")), json!(object), json!(s("message"))]
     } else if def.group.is_empty() && def.kind == "Node" {
         let ready = obj
             .pointer("/status/conditions")

@@ -367,3 +367,34 @@ async fn namespaces_hold_their_objects() -> TestResult {
     served.stop().await;
     Ok(())
 }
+
+/// An `events.k8s.io/v1` event (what kube-runtime's recorder writes) is a core `v1` event too
+/// (what `kubectl describe` reads), found by its involved object.
+#[tokio::test]
+async fn events_are_one_store_under_both_apis() -> TestResult {
+    let (served, client) = start().await?;
+    let new: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), "default");
+    let e = serde_json::from_value(
+        json!({"metadata": {"name": "web.1"}, "eventTime": "2026-12-07T00:00:00.000000Z",
+        "regarding": {"kind": "CloneSet", "name": "web", "namespace": "default"}, "note": "succeed to create pod web-1",
+        "reason": "SuccessfulCreate", "type": "Normal", "action": "Create", "reportingController": "kruise-rs",
+        "reportingInstance": "a"}),
+    )?;
+    new.create(&PostParams::default(), &e).await?;
+    new.patch(
+        "web.1",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"series": {"count": 2, "lastObservedTime": "2026-12-07T00:00:01.000000Z"}})),
+    )
+    .await?;
+    let old: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client, "default");
+    let found = old
+        .list(&ListParams::default().fields("involvedObject.name=web,involvedObject.kind=CloneSet"))
+        .await?;
+    let got = found.items.first().ok_or("no core event")?;
+    assert_eq!(got.message.as_deref(), Some("succeed to create pod web-1"));
+    assert_eq!(got.series.as_ref().map(|s| s.count), Some(Some(2)));
+    assert_eq!(new.get("web.1").await?.note.as_deref(), Some("succeed to create pod web-1"));
+    served.stop().await;
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! kruise validate [-o text|json] FILE...   # default, then validate every object (exit 0 / 1 / 2)
 //! kruise crds [-o yaml|json]               # the CustomResourceDefinitions of every kind
 //! kruise plan --workload CS.yaml [--pods PODS.json] ...  # dry-run of one CloneSet reconcile
+//! kruise serve --kubeconfig OUT [--nodes N] [--scenario FILE] [--port P]  # a local cluster
 //! ```
 //!
 //! Each subcommand is a module with an `Args` type implementing [`Run`]; adding one is one line
@@ -17,6 +18,7 @@ use clap::Parser;
 mod crds;
 mod input;
 mod plan;
+mod serve;
 mod simulate;
 mod validate;
 
@@ -88,6 +90,8 @@ commands! {
     Crds => crds,
     /// Run a scenario through the deterministic cluster simulator.
     Simulate => simulate,
+    /// Serve a simulated cluster over the Kubernetes API on 127.0.0.1 (for kubectl and operators).
+    Serve => serve,
 }
 
 /// OpenKruise workloads, offline: validate manifests, print CRDs.

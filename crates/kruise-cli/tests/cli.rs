@@ -263,3 +263,47 @@ fn cs_20_validate_old_checks_update_rules() {
     let out = kruise(&["validate", "--old", "examples/seed/01-ok.yaml", "examples/seed/02-ok.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// `kruise serve` writes a kubeconfig naming a server on 127.0.0.1 that lists the scenario's
+/// nodes; a scenario that cannot be read is exit 2.
+#[test]
+fn serve_writes_a_kubeconfig_and_serves_the_nodes() {
+    use std::io::Read;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    let _ = std::fs::remove_file(&kubeconfig);
+    let bad =
+        kruise(&["serve", "--kubeconfig", kubeconfig.to_str().unwrap(), "--scenario", "no/such/file.yaml"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("no/such/file.yaml"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kruise"))
+        .args(["serve", "--nodes", "2", "--kubeconfig", kubeconfig.to_str().unwrap()])
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let server = loop {
+        let text = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
+        if let Some(s) = text.lines().find_map(|l| l.trim().strip_prefix("server: http://")) {
+            break s.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no kubeconfig written");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut conn = std::net::TcpStream::connect(&server).unwrap();
+    write!(conn, "GET /api/v1/nodes HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(server.starts_with("127.0.0.1:"), "{server}");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(
+        reply.contains("\"NodeList\"") && reply.contains("node-2") && !reply.contains("node-3"),
+        "{reply}"
+    );
+}

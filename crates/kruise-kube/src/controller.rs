@@ -510,11 +510,49 @@ fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<ObjectR
     keys.into_iter().map(|k| ObjectRef::new(&k.name).within(&k.namespace)).collect()
 }
 
+const WORKLOADS: &str = "workloads";
+const PODS: &str = "pods";
+const PVCS: &str = "persistentvolumeclaims";
+const REVISIONS: &str = "controllerrevisions";
+const NODES: &str = "nodes";
+
+/// Marks the adapter synced (and the operator ready) once every cache's watcher has reported
+/// the end of its initial list (`InitDone`).
+///
+/// This is read from the watch streams themselves, not with `Store::wait_until_ready`: the
+/// controller's applier already awaits the workload store's readiness, and kube-runtime's
+/// `DelayedInit` keeps only the latest waiter's waker, so a second task waiting on the same
+/// store could leave one of the two asleep for ever (the operator never reconciled: issue 12,
+/// item 1).
+#[derive(Debug)]
+struct SyncGate {
+    pending: Mutex<std::collections::BTreeSet<&'static str>>,
+    synced: Arc<AtomicBool>,
+    health: Arc<Health>,
+}
+
+impl SyncGate {
+    fn new(caches: &[&'static str], synced: Arc<AtomicBool>, health: Arc<Health>) -> Self {
+        Self { pending: Mutex::new(caches.iter().copied().collect()), synced, health }
+    }
+
+    /// `cache` has listed once; the last one to do so opens the gate.
+    fn listed(&self, cache: &'static str) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.remove(cache) && pending.is_empty() {
+            tracing::info!("caches synced");
+            self.synced.store(true, Ordering::Release);
+            self.health.ready.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A reflector over `K` that feeds each seen object into `expectations` (for the workload
 /// controlling it) and yields the touched objects.
 fn child_stream<K, W>(
     api: Api<K>,
     expectations: Arc<ExpectationsStore>,
+    (gate, cache): (Arc<SyncGate>, &'static str),
 ) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static)
 where
     K: Resource<DynamicType = ()>
@@ -541,6 +579,7 @@ where
                     expectations.observe_gone(&key, o.metadata());
                 }
             }
+            Ok(watcher::Event::InitDone) => gate.listed(cache),
             _ => {}
         })
         .touched_objects();
@@ -564,36 +603,58 @@ pub async fn run<R>(
 {
     let ns = config.namespace.as_deref();
     let expectations = Arc::new(ExpectationsStore::new());
+    let synced = Arc::new(AtomicBool::new(false));
+    let mut caches_listed = vec![WORKLOADS, PODS, PVCS, REVISIONS];
+    if config.watch_nodes {
+        caches_listed.push(NODES);
+    }
+    let gate = Arc::new(SyncGate::new(&caches_listed, synced.clone(), health.clone()));
 
     let (workloads, wl_writer) = reflector::store::<R::Workload>();
     let wl_metrics = metrics.clone();
     let wl_name = config.name.clone();
+    let wl_gate = gate.clone();
     let wl_stream = reflector::reflector(
         wl_writer,
         watcher(scoped::<R::Workload>(&client, ns), watcher::Config::default()),
     )
     .default_backoff()
-    .inspect(move |ev| {
-        if let Ok(watcher::Event::Apply(w) | watcher::Event::InitApply(w)) = ev {
+    .inspect(move |ev| match ev {
+        Ok(watcher::Event::Apply(w) | watcher::Event::InitApply(w)) => {
             wl_metrics.enqueued(&wl_name, key_of(w));
         }
+        Ok(watcher::Event::InitDone) => wl_gate.listed(WORKLOADS),
+        _ => {}
     })
     .applied_objects();
 
-    let (pods, pod_stream) = child_stream::<Pod, R::Workload>(scoped(&client, ns), expectations.clone());
-    let (pvcs, pvc_stream) =
-        child_stream::<PersistentVolumeClaim, R::Workload>(scoped(&client, ns), expectations.clone());
-    let (revisions, rev_stream) =
-        child_stream::<ControllerRevision, R::Workload>(scoped(&client, ns), expectations.clone());
+    let (pods, pod_stream) =
+        child_stream::<Pod, R::Workload>(scoped(&client, ns), expectations.clone(), (gate.clone(), PODS));
+    let (pvcs, pvc_stream) = child_stream::<PersistentVolumeClaim, R::Workload>(
+        scoped(&client, ns),
+        expectations.clone(),
+        (gate.clone(), PVCS),
+    );
+    let (revisions, rev_stream) = child_stream::<ControllerRevision, R::Workload>(
+        scoped(&client, ns),
+        expectations.clone(),
+        (gate.clone(), REVISIONS),
+    );
 
     let nodes = if config.watch_nodes {
         let (reader, writer) = reflector::store::<Node>();
+        let node_gate = gate.clone();
         let stream = reflector::reflector(
             writer,
             watcher(Api::<Node>::all(client.clone()), watcher::Config::default()),
         )
         .default_backoff()
-        .for_each(|_| futures::future::ready(()));
+        .for_each(move |ev| {
+            if let Ok(watcher::Event::InitDone) = ev {
+                node_gate.listed(NODES);
+            }
+            futures::future::ready(())
+        });
         tokio::spawn(stream);
         Some(reader)
     } else {
@@ -608,7 +669,6 @@ pub async fn run<R>(
         nodes: nodes.clone(),
     };
     let recorder = Recorder::new(client.clone(), config.reporter.clone());
-    let synced = Arc::new(AtomicBool::new(false));
     let mut adapter = Adapter::new(&config.name, client, reconciler, caches)
         .with_sync_flag(synced.clone())
         .with_features(config.features)
@@ -619,28 +679,6 @@ pub async fn run<R>(
         adapter = adapter.with_leader_gate(l);
     }
     let adapter = Arc::new(adapter);
-
-    {
-        let (workloads, pods, pvcs, revisions) =
-            (workloads.clone(), pods.clone(), pvcs.clone(), revisions.clone());
-        let health = health.clone();
-        let synced_flag = synced.clone();
-        tokio::spawn(async move {
-            let synced = workloads.wait_until_ready().await.is_ok()
-                && pods.wait_until_ready().await.is_ok()
-                && pvcs.wait_until_ready().await.is_ok()
-                && revisions.wait_until_ready().await.is_ok();
-            let nodes_synced = match nodes {
-                Some(n) => n.wait_until_ready().await.is_ok(),
-                None => true,
-            };
-            if synced && nodes_synced {
-                tracing::info!("caches synced");
-                synced_flag.store(true, Ordering::Release);
-                health.ready.store(true, Ordering::Relaxed);
-            }
-        });
-    }
 
     let mapper = |name: String, metrics: Arc<Metrics>, workloads: Store<R::Workload>| {
         move |meta: &ObjectMeta| {
@@ -733,6 +771,24 @@ mod tests {
         assert_eq!(hit[0].name, "web");
         assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &reader).is_empty());
         assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &reader).is_empty());
+    }
+
+    /// Issue 12 item 1: the adapter is synced (and ready) once every cache has listed, and
+    /// not before; a relist does not matter.
+    #[test]
+    fn sync_gate_opens_when_every_cache_has_listed() {
+        let synced = Arc::new(AtomicBool::new(false));
+        let health = Arc::new(Health::default());
+        let gate = SyncGate::new(&[WORKLOADS, PODS], synced.clone(), health.clone());
+        gate.listed(PODS);
+        gate.listed(PODS);
+        assert!(!synced.load(Ordering::Acquire));
+        assert!(!health.ready.load(Ordering::Relaxed));
+        gate.listed(WORKLOADS);
+        assert!(synced.load(Ordering::Acquire));
+        assert!(health.ready.load(Ordering::Relaxed));
+        gate.listed(WORKLOADS);
+        assert!(synced.load(Ordering::Acquire));
     }
 
     #[test]

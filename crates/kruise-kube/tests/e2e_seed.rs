@@ -1,6 +1,12 @@
-//! Live end-to-end run of the seed walk-through (`examples/seed/`, `examples/seed/README.md`
-//! in the shared docs) against a real cluster. Ignored by default; it runs only when
-//! `KRUISE_E2E_KUBECONFIG` names a kubeconfig:
+//! End-to-end runs of the seed walk-through (`examples/seed/`, `examples/seed/README.md` in the
+//! shared docs) against any kubeconfig:
+//!
+//! - `seed_walkthrough_on_kruise_serve` (runs in CI): starts `kruise serve` in-process, runs the
+//!   real `kruise-operator` binary against it as a child process, and walks the seed with
+//!   `minReadySeconds` scaled down from 30 s to 4 s (the walk takes about a minute instead of
+//!   five; the expectations are the same, with 4 s wherever the seed says 30 s);
+//! - `seed_walkthrough_on_a_live_cluster`: the same walk, manifests unchanged, against a real
+//!   cluster. Ignored by default; it runs only when `KRUISE_E2E_KUBECONFIG` names a kubeconfig:
 //!
 //! ```text
 //! kubectl apply -f deploy/crds/ && kubectl apply -k deploy/operator/   # or run the operator locally:
@@ -26,7 +32,19 @@ use kube::{Client, Config};
 use serde_json::{Value, json};
 
 const NAME: &str = "nginxweb1";
-const TIMEOUT: Duration = Duration::from_secs(420);
+
+/// The walk's clock: `minReadySeconds` as the seed manifests write it (30) on a live cluster,
+/// scaled down on the served one; how long step 05 checks that the partition holds; how long
+/// any one step may take.
+#[derive(Clone, Copy, Debug)]
+struct Timing {
+    min_ready: i64,
+    hold: Duration,
+    step_timeout: Duration,
+}
+
+const LIVE: Timing =
+    Timing { min_ready: 30, hold: Duration::from_secs(40), step_timeout: Duration::from_secs(420) };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -44,9 +62,19 @@ struct Env {
     ns: String,
     cloneset: Api<DynamicObject>,
     pods: Api<Pod>,
+    timing: Timing,
 }
 
 impl Env {
+    /// A seed manifest in this run's namespace, `minReadySeconds` as this run's timing says.
+    fn seed(&self, file: &str) -> Result<Value, Box<dyn std::error::Error>> {
+        let mut v = seed(file, &self.ns)?;
+        if self.timing.min_ready != LIVE.min_ready && v["spec"].get("minReadySeconds").is_some() {
+            v["spec"]["minReadySeconds"] = json!(self.timing.min_ready);
+        }
+        Ok(v)
+    }
+
     async fn apply(&self, manifest: Value) -> TestResult {
         let pp = PatchParams::apply("kruise-e2e").force();
         self.cloneset.patch(NAME, &pp, &Patch::Apply(&manifest)).await?;
@@ -76,13 +104,13 @@ impl Env {
             .collect())
     }
 
-    /// Polls `check` every second until it returns `Some`, failing after [`TIMEOUT`].
+    /// Polls `check` every half second until it returns `Some`, failing after the step timeout.
     async fn wait<T, F, Fut>(&self, what: &str, mut check: F) -> Result<T, Box<dyn std::error::Error>>
     where
         F: FnMut(BTreeMap<String, Pod>) -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, Box<dyn std::error::Error>>>,
     {
-        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        let deadline = tokio::time::Instant::now() + self.timing.step_timeout;
         loop {
             if let Some(t) = check(self.pods().await?).await? {
                 eprintln!("ok: {what}");
@@ -91,7 +119,7 @@ impl Env {
             if tokio::time::Instant::now() > deadline {
                 return Err(format!("timed out waiting for: {what}").into());
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 }
@@ -129,30 +157,152 @@ async fn seed_walkthrough_on_a_live_cluster() -> TestResult {
     };
     let config =
         Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &KubeConfigOptions::default()).await?;
-    let client = Client::try_from(config)?;
     let ns = std::env::var("KRUISE_E2E_NAMESPACE").unwrap_or_else(|_| "kruise-e2e".to_owned());
+    run_walkthrough(Client::try_from(config)?, &ns, LIVE).await
+}
+
+/// Creates the namespace, walks the seed, deletes the CloneSet.
+async fn run_walkthrough(client: Client, ns: &str, timing: Timing) -> TestResult {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
         .patch(
-            &ns,
+            ns,
             &PatchParams::apply("kruise-e2e"),
             &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})),
         )
         .await?;
     let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("apps.kruise.io", "v1alpha1", "CloneSet"));
     let env = Env {
-        ns: ns.clone(),
-        cloneset: Api::namespaced_with(client.clone(), &ns, &ar),
-        pods: Api::namespaced(client, &ns),
+        ns: ns.to_owned(),
+        cloneset: Api::namespaced_with(client.clone(), ns, &ar),
+        pods: Api::namespaced(client, ns),
+        timing,
     };
     let result = walkthrough(&env).await;
     let _ = env.cloneset.delete(NAME, &DeleteParams::foreground()).await;
     result
 }
 
+/// The served cluster's walk: `minReadySeconds` 4 s instead of 30 s.
+const SERVED: Timing =
+    Timing { min_ready: 4, hold: Duration::from_secs(8), step_timeout: Duration::from_secs(45) };
+
+/// The operator binary as a child process, killed when dropped; its log goes to a file that is
+/// printed when the test fails.
+struct Operator {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Operator {
+    fn start(
+        kubeconfig: &std::path::Path,
+        http_port: u16,
+        log: PathBuf,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let out = std::fs::File::create(&log)?;
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_kruise-operator"))
+            .env_clear()
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "info,kube=warn")
+            .env("NO_COLOR", "1")
+            .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
+            .args(["--leader-election-namespace", "kube-system", "--identity", "e2e-operator"])
+            .args(["--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "1"])
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?;
+        Ok(Self { child, log })
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16, Box<dyn std::error::Error>> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Polls the operator's `/readyz` until it answers 200.
+async fn wait_ready(port: u16, within: Duration) -> TestResult {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            let req = format!("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+            let mut buf = Vec::new();
+            if s.write_all(req.as_bytes()).await.is_ok()
+                && s.read_to_end(&mut buf).await.is_ok()
+                && String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200")
+            {
+                return Ok(());
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("the operator's /readyz did not answer 200 within {within:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Issue 12 item 1 and the CI proof: the real operator binary against `kruise serve`. It must
+/// report its caches synced (before the fix, `/readyz` stayed 503 and nothing was ever
+/// reconciled) and then take the seed CloneSet through the whole walk-through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_walkthrough_on_kruise_serve() -> TestResult {
+    let mut config = kruise_serve::ServeConfig::default().with_nodes(3);
+    let fast = kruise_sim::time::Dur::millis;
+    config.sim.kubelet.default_pull = fast(1000);
+    config.sim.kubelet.start_delay = fast(300);
+    config.sim.kubelet.ready_delay = fast(300);
+    config.sim.kubelet.stop_time = fast(500);
+    config.bookmark_every = Duration::from_secs(2);
+    let served = kruise_serve::serve(config).await?;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-serve-{}", served.addr().port()));
+    std::fs::create_dir_all(&dir)?;
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, served.kubeconfig())?;
+    let http_port = free_port()?;
+    let operator = Operator::start(&kubeconfig, http_port, dir.join("operator.log"))?;
+    let client = Client::try_from(
+        Config::from_custom_kubeconfig(
+            Kubeconfig::from_yaml(&served.kubeconfig())?,
+            &KubeConfigOptions::default(),
+        )
+        .await?,
+    )?;
+    let walk = async {
+        wait_ready(http_port, Duration::from_secs(30)).await?;
+        eprintln!("ok: the operator is ready (caches synced)");
+        run_walkthrough(client, "kruise-e2e", SERVED).await
+    };
+    let result = match tokio::time::timeout(Duration::from_secs(170), walk).await {
+        Ok(r) => r,
+        Err(_) => Err("the walk-through took more than 170 s".into()),
+    };
+    if let Err(e) = &result {
+        eprintln!("operator log (last lines):\n{}", operator.log_tail());
+        eprintln!("failed: {e}");
+    }
+    drop(operator);
+    served.stop().await;
+    result
+}
+
 async fn walkthrough(env: &Env) -> TestResult {
     // 01: three pods, controlled directly by the CloneSet (no ReplicaSet in between).
-    env.apply(seed("01-ok.yaml", &env.ns)?).await?;
+    let min_ready = env.timing.min_ready;
+    env.apply(env.seed("01-ok.yaml")?).await?;
     env.wait("01: 3 pods owned by the CloneSet", |pods| async move {
         let direct = pods.values().all(|p| {
             p.metadata
@@ -164,18 +314,18 @@ async fn walkthrough(env: &Env) -> TestResult {
         Ok((pods.len() == 3 && direct).then_some(()))
     })
     .await?;
-    // Settled: ready for 30 s, so that step 02 counts only its new pods as unavailable.
-    env.wait("01: 3 pods ready for 30 s", |pods| async move {
+    // Settled: ready for minReadySeconds, so that step 02 counts only its new pods as unavailable.
+    env.wait("01: 3 pods ready for minReadySeconds", |pods| async move {
         let now = Timestamp::now();
-        Ok((pods.values().filter(|p| available(p, 30, now)).count() == 3).then_some(()))
+        Ok((pods.values().filter(|p| available(p, min_ready, now)).count() == 3).then_some(()))
     })
     .await?;
 
     // 02: replicas 5, minReadySeconds 30, maxUnavailable 1: new pods come one at a time.
-    env.apply(seed("02-ok.yaml", &env.ns)?).await?;
+    env.apply(env.seed("02-ok.yaml")?).await?;
     env.wait("02: 5 pods, never more than 1 unavailable", |pods| async move {
         let now = Timestamp::now();
-        let unavailable = pods.values().filter(|p| !available(p, 30, now)).count();
+        let unavailable = pods.values().filter(|p| !available(p, min_ready, now)).count();
         if unavailable > 1 {
             return Err(format!("02: {unavailable} pods unavailable at once (maxUnavailable 1)").into());
         }
@@ -186,7 +336,7 @@ async fn walkthrough(env: &Env) -> TestResult {
     // 03: replicas 4 and podsToDelete: exactly the named pod goes.
     let before = env.pods().await?;
     let victim = before.keys().next().cloned().ok_or("no pods")?;
-    let mut m03 = seed("03-ok.yaml", &env.ns)?;
+    let mut m03 = env.seed("03-ok.yaml")?;
     m03["spec"]["scaleStrategy"]["podsToDelete"] = json!([victim]);
     assert!(m03["apiVersion"] == "apps.kruise.io/v1alpha1");
     env.apply(m03).await?;
@@ -203,7 +353,7 @@ async fn walkthrough(env: &Env) -> TestResult {
 
     // 04: InPlaceIfPossible, nginx:latest: same pods (names, uids, nodes), new image, restarted.
     let before = env.pods().await?;
-    env.apply(seed("04-ok.yaml", &env.ns)?).await?;
+    env.apply(env.seed("04-ok.yaml")?).await?;
     let expected = before.clone();
     env.wait("04: all pods updated in place to nginx:latest", move |pods| {
         let expected = expected.clone();
@@ -229,7 +379,7 @@ async fn walkthrough(env: &Env) -> TestResult {
     .await?;
 
     // 05: partition 2, image back to nginx:1.20: only 2 of 4 pods move; 2 stay.
-    env.apply(seed("05-ok.yaml", &env.ns)?).await?;
+    env.apply(env.seed("05-ok.yaml")?).await?;
     env.wait("05: 2 pods on nginx:1.20, 2 kept on nginx:latest", |pods| async move {
         let new = pods.values().filter(|p| image(p) == "nginx:1.20").count();
         let old = pods.values().filter(|p| image(p) == "nginx:latest").count();
@@ -237,7 +387,7 @@ async fn walkthrough(env: &Env) -> TestResult {
     })
     .await?;
     // And it stays that way.
-    tokio::time::sleep(Duration::from_secs(40)).await;
+    tokio::time::sleep(env.timing.hold).await;
     let pods = env.pods().await?;
     let new = pods.values().filter(|p| image(p) == "nginx:1.20").count();
     assert_eq!((pods.len(), new), (4, 2), "05: partition must hold");

@@ -255,6 +255,8 @@ pub struct Sim {
     created: Vec<Created>,
     reconciles: u64,
     processed: u64,
+    /// Store changes kept for [`Sim::take_recorded_changes`] (`None`: not recording).
+    recorded: Option<Vec<Change>>,
 }
 
 impl std::fmt::Debug for Sim {
@@ -299,6 +301,7 @@ impl Sim {
             created: Vec::new(),
             reconciles: 0,
             processed: 0,
+            recorded: None,
             config,
         };
         for node in sim.config.nodes.clone() {
@@ -437,6 +440,26 @@ impl Sim {
         Ok(ok)
     }
 
+    /// Carries out `write` on the API store at the current virtual time, as a client outside
+    /// the simulation would (an operator talking to a served cluster): the scheduler, the
+    /// kubelets and the cache then see its changes as they see any other.
+    pub fn write<T>(&mut self, write: impl FnOnce(&mut Store, SimTime) -> T) -> T {
+        let out = write(&mut self.store, self.now);
+        self.flush();
+        out
+    }
+
+    /// From now on, keeps every store change (in order) for [`Sim::take_recorded_changes`]:
+    /// what a watch on the served cluster delivers.
+    pub fn record_changes(&mut self) {
+        self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// The store changes recorded since the last call (empty unless [`Sim::record_changes`]).
+    pub fn take_recorded_changes(&mut self) -> Vec<Change> {
+        self.recorded.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// Schedules a fault at `at` (now if in the past).
     pub fn schedule_fault(&mut self, at: SimTime, fault: Fault) {
         self.push(at, Event::Fault(fault));
@@ -447,6 +470,9 @@ impl Sim {
     fn flush(&mut self) {
         for change in self.store.take_changes() {
             self.observe_change(&change);
+            if let Some(log) = &mut self.recorded {
+                log.push(change.clone());
+            }
             let lag = self.kind_lag.get(&change.key.kind).copied().unwrap_or(self.lag);
             let visible = self.cache.push(change, self.now, lag);
             if self.cache_event_at.is_none_or(|t| t > visible) {
@@ -1028,7 +1054,8 @@ fn restarts(v: &Value) -> i64 {
         .unwrap_or(0)
 }
 
-fn pod_row(v: &Value, now: SimTime) -> PodRow {
+/// The `kubectl get pods` line of a stored pod at `now`.
+pub fn pod_row(v: &Value, now: SimTime) -> PodRow {
     let statuses =
         v.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
     let total = v.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);

@@ -60,6 +60,9 @@ struct PodDesc {
     specified_delete: bool,
     unscheduled: bool,
     restarts: u8,
+    /// 0: `web-pNN`; 1..3: non-ASCII beside the CloneSet's name (`webéNN`, `web-éNN`), or a
+    /// 250-character name (issue 11 item 2: a byte slice at the prefix length panicked).
+    name_kind: u8,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -77,6 +80,8 @@ struct Desc {
     pods: Vec<PodDesc>,
     now: u16,
     seed: u64,
+    /// 255: `replicas: 20000000` (more than the instance-id space; bounded work, CS-48).
+    huge: u8,
 }
 
 const STATES: [&str; 7] =
@@ -86,7 +91,7 @@ const PHASES: [&str; 5] = ["Running", "Pending", "Succeeded", "Failed", "Unknown
 fn build(
     d: &Desc,
 ) -> (kruise_api::apps::v1beta1::CloneSet, Vec<k8s_openapi::api::apps::v1::ControllerRevision>, Vec<Pod>) {
-    let replicas = i32::from(d.replicas % 12);
+    let replicas = if d.huge == 255 { 20_000_000 } else { i32::from(d.replicas % 12) };
     let mut cs = fixtures::cloneset("web", replicas, "nginx:1");
     let r1 = fixtures::revision_of(&cs, 1);
     fixtures::set_image(&mut cs, "nginx:2");
@@ -134,6 +139,13 @@ fn build(
             }
             if p.specified_delete {
                 b = b.label(keys::SPECIFIED_DELETE, "true");
+            }
+            let id = p.id % 32;
+            match p.name_kind % 4 {
+                1 => b.0.metadata.name = Some(format!("webé{id:02}")),
+                2 => b.0.metadata.name = Some(format!("web-é{id:02}")),
+                3 => b.0.metadata.name = Some(format!("web-{}{id:02}", "x".repeat(250))),
+                _ => {}
             }
             match p.inplace_state % 3 {
                 1 => {
@@ -192,7 +204,20 @@ fuzz_target!(|d: Desc| {
         expectations: &exp,
         pub_check: None,
     };
-    let Ok(p) = plan(&input) else { return };
+    let p = match plan(&input) {
+        Ok(p) => p,
+        // Only "the input is unusable" errors, each naming a spec field.
+        Err(e) => {
+            let path = match &e {
+                kruise_core::cloneset::PlanError::InvalidSpec { path, .. }
+                | kruise_core::cloneset::PlanError::BadIntOrPercent { path, .. } => path.to_string(),
+                other => panic!("unexpected error {other:?}"),
+            };
+            assert!(path.starts_with("spec."), "{e}");
+            return;
+        }
+    };
+    assert!(p.count("CreatePod") <= kruise_core::cloneset::MAX_CREATES_PER_PLAN);
     // Writes derived from the plan must not panic either.
     let _ = kruise_core::cloneset::reconcile::writes(&input, &p);
 

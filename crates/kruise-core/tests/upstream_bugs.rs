@@ -442,3 +442,36 @@ fn bug_34_expired_expectations_are_not_treated_as_satisfied() {
     assert_eq!(p.count("CreatePod"), 0);
     assert!(p.requeue.is_none());
 }
+
+/// Bug 19 (kruise#2369, PR #2370; deviation, docs/deviations.md): InPlaceIfPossible with
+/// maxSurge 3 and an annotation-only template change: every pod can be updated in place, so
+/// no surge pod is created (to be deleted again); the pods are updated in place within
+/// maxUnavailable (rounded up, as without surge). A change that needs recreation still surges.
+#[test]
+fn bug_19_no_surge_when_every_pod_updates_in_place() {
+    let mut w = W::new(3).with_pods(3);
+    in_place(&mut w);
+    rolling(&mut w.cs).max_surge = Some(IntOrString::Int(3));
+    w.cs.spec.template.metadata.as_mut().unwrap().annotations =
+        Some([("note".to_owned(), "v2".to_owned())].into());
+    w.revs.push(fixtures::revision_of(&w.cs, 2));
+    let (r1, r2) = (w.rev(0), w.rev(1));
+    fixtures::set_status(&mut w.cs, &r1, &r2);
+    let p = w.plan();
+    assert_eq!(p.count("CreatePod"), 0, "{:?}", p.actions);
+    assert_eq!(p.count("UpdateInPlace"), 1);
+    // An env change cannot be applied in place: the surge pods come first, as upstream.
+    let mut w2 = W::new(3).with_pods(3);
+    in_place(&mut w2);
+    rolling(&mut w2.cs).max_surge = Some(IntOrString::Int(3));
+    w2.cs.spec.template.spec.as_mut().unwrap().containers[0].env =
+        Some(vec![k8s_openapi::api::core::v1::EnvVar {
+            name: "X".into(),
+            value: Some("1".into()),
+            ..Default::default()
+        }]);
+    w2.revs.push(fixtures::revision_of(&w2.cs, 2));
+    let (r1, r2) = (w2.rev(0), w2.rev(1));
+    fixtures::set_status(&mut w2.cs, &r1, &r2);
+    assert_eq!(w2.plan().count("CreatePod"), 3);
+}

@@ -48,13 +48,19 @@ pub fn partition(cs: &CloneSet) -> Result<i32, PlanError> {
 impl Limits {
     /// CS-36.
     pub fn new(cs: &CloneSet) -> Result<Self, PlanError> {
+        Self::with_surge(cs, true)
+    }
+
+    /// CS-36 with `maxSurge` read as 0 when `surge` is false (`U` then rounds up, as for an
+    /// unset maxSurge).
+    pub fn with_surge(cs: &CloneSet, surge: bool) -> Result<Self, PlanError> {
         let r = cs.replicas();
         let ru = cs.spec.update_strategy.rolling_update.as_ref();
         let twenty = IntOrString::String("20%".into());
         let (s, u) = match ru {
             None => (0, intstr::scaled_legacy_or_zero(Some(&twenty), r, false)),
             Some(ru) => {
-                let s = if ru.paused || ru.max_surge.is_none() {
+                let s = if !surge || ru.paused || ru.max_surge.is_none() {
                     0
                 } else {
                     intstr::scaled_legacy_or_zero(ru.max_surge.as_ref(), r, true)

@@ -306,6 +306,32 @@ impl Ctx<'_> {
             self.exclude_preparing_delete(),
         )
     }
+
+    /// Deviation (upstream bug 19, kruise PR #2370): with an in-place policy and some pod not
+    /// on the update revision, whether every revision a pod is on can be updated to the update
+    /// revision in place (CS-67); the rollout then runs as with maxSurge 0 (no surge pod is
+    /// created only to be deleted again). O(distinct pod revisions) in-place diffs.
+    fn in_place_forward(&self) -> bool {
+        let policy = self.cs.pod_update_policy();
+        if !policy.is_in_place()
+            || self.revs.sorted.is_empty()
+            || self.tally.status.updated >= self.tally.status.replicas
+        {
+            return false;
+        }
+        let update = self.revs.update_name();
+        self.tally.revisions.iter().all(|label| {
+            if revision_matches(label, update) {
+                return true;
+            }
+            let old = self
+                .revs
+                .sorted
+                .iter()
+                .position(|r| revision_matches(label, r.metadata.name.as_deref().unwrap_or_default()));
+            old.is_some_and(|o| update::in_place_spec_for(self, o, self.revs.update, policy).is_some())
+        })
+    }
 }
 
 /// The plan under construction: actions plus at most one held entry per pod.
@@ -518,7 +544,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
             PodInfo::from_facts(pod, name, revision, i as u32, f, &env, *listed, *is_update)
         })
         .collect();
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         input,
         cs,
         name,
@@ -530,6 +556,11 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         lifecycle: cs.spec.lifecycle.as_ref(),
         tally,
     };
+
+    // Deviation (upstream bug 19): an all-in-place rollout uses no surge.
+    if ctx.limits.max_surge > 0 && ctx.in_place_forward() {
+        ctx.limits = Limits::with_surge(cs, false)?;
+    }
 
     // CS-25: PVC clean-up when reuse is disabled.
     let reuse = cs.spec.scale_strategy.enable_pvc_reuse;

@@ -344,7 +344,7 @@ fn remove_dropped(target: &mut Value, before: &Value, after: &Value) {
 
 /// Server-side apply by one field manager: `current` with the fields `previous` (what this
 /// manager applied last, if anything) set and `applied` no longer sets removed, then `applied`
-/// merged in (objects key by key; lists replaced). `status` is never applied to the main
+/// merged in as a JSON merge patch (objects key by key, `null` removes, lists replaced). `status` is never applied to the main
 /// resource, and the identity fields of `metadata` the server owns are kept.
 pub fn apply(current: &Value, previous: Option<&Value>, applied: &Value) -> Value {
     let mut out = current.clone();
@@ -360,21 +360,7 @@ pub fn apply(current: &Value, previous: Option<&Value>, applied: &Value) -> Valu
     if let Some(prev) = previous {
         remove_dropped(&mut out, prev, &applied);
     }
-    fn merge_keep_nulls(t: &mut Value, p: &Value) {
-        match (t.as_object_mut(), p.as_object()) {
-            (Some(t), Some(p)) => {
-                for (k, v) in p {
-                    if v.is_null() {
-                        t.remove(k);
-                    } else {
-                        merge_keep_nulls(t.entry(k.clone()).or_insert(Value::Null), v);
-                    }
-                }
-            }
-            _ => *t = p.clone(),
-        }
-    }
-    merge_keep_nulls(&mut out, &applied);
+    kruise_sim::store::merge(&mut out, &applied);
     out
 }
 

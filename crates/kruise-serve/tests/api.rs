@@ -398,3 +398,32 @@ async fn events_are_one_store_under_both_apis() -> TestResult {
     served.stop().await;
     Ok(())
 }
+
+/// `kubectl get` asks for a `Table`: pods come with kubectl's columns, CloneSets with their
+/// CRD's printer columns.
+#[tokio::test]
+async fn kubectl_gets_tables() -> TestResult {
+    let (served, client) = start().await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    pods.create(&PostParams::default(), &pod("p", &[])?).await?;
+    clonesets(&client).create(&PostParams::default(), &cloneset("web")?).await?;
+    let table = |path: &str| {
+        http::Request::get(path)
+            .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+            .body(Vec::new())
+    };
+    let t: Value = client.request(table("/api/v1/namespaces/default/pods")?).await?;
+    assert_eq!(t["kind"], json!("Table"));
+    let cols: Vec<&str> =
+        t["columnDefinitions"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(&cols[..5], ["Name", "Ready", "Status", "Restarts", "Age"]);
+    assert_eq!(t["rows"][0]["cells"][0], json!("p"));
+    let t: Value =
+        client.request(table("/apis/apps.kruise.io/v1alpha1/namespaces/default/clonesets")?).await?;
+    let cols: Vec<&str> =
+        t["columnDefinitions"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect();
+    assert!(cols.len() > 2 && cols[0] == "Name", "{cols:?}");
+    assert_eq!(t["rows"][0]["cells"][0], json!("web"));
+    served.stop().await;
+    Ok(())
+}

@@ -747,6 +747,16 @@ pub enum PlanError {
         /// The text.
         value: String,
     },
+    /// CS-45: not enough free instance ids for the pods to create (at most half of the
+    /// 27^5 ids left free may be drawn). Reported in the `FailedScale` condition by
+    /// [`crate::cloneset::plan`]; returned as an error by [`crate::cloneset::new_instance_ids`].
+    #[error("instance ids exhausted: {wanted} new ids wanted, {taken} of 14348907 taken")]
+    InstanceIdsExhausted {
+        /// Ids asked for.
+        wanted: usize,
+        /// Ids already in use (pods, PVCs).
+        taken: usize,
+    },
     /// A pod cannot be updated as the strategy demands (CS-64, CS-76). Reported in the
     /// `FailedUpdate` condition by [`crate::cloneset::plan`]; surfaced here only by helpers.
     #[error("{pod}: {message}")]

@@ -627,7 +627,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
             "application/json-patch+json" => patch::json_patch(&current, &patch).map_err(patch_error)?,
             _ => {
                 let mut s = current;
-                kruise_sim::store::merge(&mut s, &patch);
+                kruise_api::merge_patch::apply(&mut s, &patch);
                 s
             }
         };
@@ -642,7 +642,7 @@ fn patch_object(c: &mut Cluster, t: &Target, name: &str, sub: Option<&str>, req:
             let Some(current) = current else { return Err(Failure::not_found(&t.def, name)) };
             if t.def.core_stored {
                 let mut new = current;
-                kruise_sim::store::merge(&mut new, &patch);
+                kruise_api::merge_patch::apply(&mut new, &patch);
                 let new = t.stored(new);
                 c.write(|s, _| s.replace(&key, subresource, &new))
             } else {

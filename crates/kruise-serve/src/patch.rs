@@ -1,5 +1,5 @@
 //! The patch formats a Kubernetes API server accepts, beyond the JSON merge patch the
-//! simulator's store already applies ([`kruise_sim::store::merge`]):
+//! simulator's store already applies ([`kruise_api::merge_patch::apply`]):
 //!
 //! - [`json_patch`]: RFC 6902 (`add`, `remove`, `replace`, `move`, `copy`, `test`), paths as
 //!   RFC 6901 pointers;
@@ -360,7 +360,7 @@ pub fn apply(current: &Value, previous: Option<&Value>, applied: &Value) -> Valu
     if let Some(prev) = previous {
         remove_dropped(&mut out, prev, &applied);
     }
-    kruise_sim::store::merge(&mut out, &applied);
+    kruise_api::merge_patch::apply(&mut out, &applied);
     out
 }
 

@@ -15,8 +15,8 @@ use crate::features::Features;
 pub struct Input<'a> {
     /// The CloneSet as stored, in the v1beta1 shape with webhook defaults applied.
     pub cloneset: &'a CloneSet,
-    /// Pods with an owner reference to the CloneSet (active and inactive), plus orphans that
-    /// match its selector (candidates for adoption): a slice (`(&pods).into()`) or a
+    /// Pods with an owner reference to the CloneSet (active and inactive; CS-24: pods
+    /// without one are ignored, never adopted): a slice (`(&pods).into()`) or a
     /// [`PodTable`](super::PodTable) kept up to date by the adapter (`(&table).into()`), which
     /// makes a plan read one compact row per pod instead of each `Pod`'s scattered fields.
     pub pods: super::Pods<'a>,

@@ -444,7 +444,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
             let mut cursor = 0usize;
             for pod in order {
                 let s = Facts::scan(pod);
-                let c = table::claim(pod, uid, Some(name), Some(&selector));
+                let c = table::claim(pod, uid, "CloneSet", Some(name), Some(&selector));
                 if admit(pod, s.name, &s.facts, c) {
                     while cursor < pods_to_delete.len() && pods_to_delete[cursor] < s.name {
                         cursor += 1;
@@ -474,7 +474,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                 let c = if in_sync {
                     row.claim
                 } else {
-                    table::claim(&row.pod, uid, Some(name), Some(&selector))
+                    table::claim(&row.pod, uid, "CloneSet", Some(name), Some(&selector))
                 };
                 if admit(&row.pod, &row.name, &row.facts, c) {
                     let revision = t.revisions.get(row.revision);

@@ -44,8 +44,9 @@ pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
 pub use table::{PodTable, Pods, UnnamedPod};
 pub mod v1alpha1;
+pub use crate::availability::{PubDecision, PubDecisions};
 pub use crate::plan::{Action, ActionKind, Held, PlanError, PodConditionUpdate, PodPatch, Reason, Requeue};
-pub use input::{Input, PubCheck, PubDecision};
+pub use input::Input;
 
 /// A CloneSet plan: the shared [`crate::plan::Plan`] with the CloneSet status.
 pub type Plan = crate::plan::Plan<kruise_api::apps::v1beta1::CloneSetStatus>;

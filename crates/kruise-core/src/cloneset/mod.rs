@@ -9,7 +9,9 @@
 //! pods actually being chosen from.
 
 mod diff;
-/// Builders of CloneSets, revisions and pods for tests, benches and the simulator.
+/// Builders of CloneSets, revisions and pods for tests and benches (cargo feature
+/// `fixtures`; not part of the default public API).
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 mod input;
 mod newpod;

@@ -386,7 +386,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         }
         Pods::Table(_) => Vec::new(),
     };
-    let (ctx, claim_actions) = match input.pods {
+    let (pods, deferred, inactive, tally, claim_actions) = match input.pods {
         Pods::Slice(_) => {
             let views = scanned.iter().enumerate().map(|(i, (pod, s))| {
                 let view = View {
@@ -412,19 +412,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                     PodInfo::from_facts(pod, s.name, s.revision, k as u32, &s.facts, &env, listed, is_update)
                 })
                 .collect();
-            let ctx = Ctx {
-                input,
-                cs,
-                name,
-                limits,
-                revs,
-                pods: std::cell::OnceCell::from(active),
-                deferred: None,
-                inactive: c.inactive,
-                lifecycle: cs.spec.lifecycle.as_ref(),
-                tally: c.tally,
-            };
-            (ctx, c.claim_actions)
+            (std::cell::OnceCell::from(active), None, c.inactive, c.tally, c.claim_actions)
         }
         Pods::Table(t) => {
             // Rows come in name order with their facts; only the claim facts are recomputed,
@@ -445,20 +433,20 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
             let c = claim_pass(views, cs, &env, t.revisions.capacity());
             let deferred =
                 Deferred { table: t, env, rows: c.admitted, listed: c.listed, is_update_of: c.is_update_of };
-            let ctx = Ctx {
-                input,
-                cs,
-                name,
-                limits,
-                revs,
-                pods: std::cell::OnceCell::new(),
-                deferred: Some(deferred),
-                inactive: c.inactive,
-                lifecycle: cs.spec.lifecycle.as_ref(),
-                tally: c.tally,
-            };
-            (ctx, c.claim_actions)
+            (std::cell::OnceCell::new(), Some(deferred), c.inactive, c.tally, c.claim_actions)
         }
+    };
+    let ctx = Ctx {
+        input,
+        cs,
+        name,
+        limits,
+        revs,
+        pods,
+        deferred,
+        inactive,
+        lifecycle: cs.spec.lifecycle.as_ref(),
+        tally,
     };
 
     // CS-25: PVC clean-up when reuse is disabled.

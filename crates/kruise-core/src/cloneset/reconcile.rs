@@ -39,7 +39,7 @@ impl Reconciler for CloneSetReconciler {
             id_seed: ctx.id_seed,
             features: ctx.features,
             expectations: ctx.expectations,
-            pub_check: None,
+            pub_decisions: None,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
         Ok(outcome(&input, &p))
@@ -173,6 +173,13 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
             })
         };
         match &a.kind {
+            // Other workloads' own actions: never in a CloneSet plan.
+            ActionKind::StatefulSet(_)
+            | ActionKind::DaemonSet(_)
+            | ActionKind::SidecarSet(_)
+            | ActionKind::BroadcastJob(_)
+            | ActionKind::ImagePullJob(_)
+            | ActionKind::Rollout(_) => continue,
             ActionKind::CreateRevision { .. } | ActionKind::UpdateRevision { .. } => {
                 let Some(r) = a.revision.as_deref().and_then(|n| rev_by_name.get(n)) else { continue };
                 let object = to_value(*r, "apps/v1", "ControllerRevision");
@@ -401,10 +408,13 @@ pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
         held: p
             .held
             .iter()
-            .map(|h| HeldPod {
-                pod: h.pod.clone(),
-                reason: h.reason.kind().into(),
-                detail: h.reason.to_string(),
+            // A CloneSet plan holds only pods.
+            .filter_map(|h| {
+                Some(HeldPod {
+                    pod: h.pod.clone()?,
+                    reason: h.reason.kind().into(),
+                    detail: h.reason.to_string(),
+                })
             })
             .collect(),
         events,

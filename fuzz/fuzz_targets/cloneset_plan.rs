@@ -202,7 +202,7 @@ fuzz_target!(|d: Desc| {
         id_seed: d.seed,
         features: Features::default(),
         expectations: &exp,
-        pub_check: None,
+        pub_decisions: None,
     };
     let p = match plan(&input) {
         Ok(p) => p,

@@ -155,7 +155,7 @@ impl Args {
             id_seed: self.seed,
             features,
             expectations: &expectations,
-            pub_check: None,
+            pub_decisions: None,
         };
         let plan = cloneset::plan(&input).map_err(|e| {
             Stop(

@@ -64,6 +64,29 @@ pub fn min_ready_remaining(
     full.saturating_sub(elapsed.unsigned_abs())
 }
 
+/// What a PodUnavailableBudget says about disrupting one pod now (CS-63): a decision the
+/// adapter makes (it knows the budgets and their live counts) and hands to the planner as
+/// data, never a callback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PubDecision {
+    /// The pod may be disrupted (updated, deleted).
+    Allowed,
+    /// Not now: the update loop stops and the plan requeues after 1 s.
+    Denied,
+    /// The check failed: the update stops with this error (`FailedUpdate`).
+    Error(String),
+}
+
+/// PodUnavailableBudget decisions by pod name (CS-63). A pod without an entry may be
+/// disrupted.
+pub type PubDecisions = std::collections::BTreeMap<String, PubDecision>;
+
+/// The decision for pod `name` (absent: [`PubDecision::Allowed`]).
+pub fn pub_decision<'d>(decisions: Option<&'d PubDecisions>, name: &str) -> &'d PubDecision {
+    static ALLOWED: PubDecision = PubDecision::Allowed;
+    decisions.and_then(|d| d.get(name)).unwrap_or(&ALLOWED)
+}
+
 /// CS-34 `updateReady(p, 0)`: phase `Running`, `Ready=True`, and `InPlaceUpdateReady` absent
 /// or `True`.
 pub(crate) fn update_ready(f: &Facts) -> bool {
@@ -147,6 +170,14 @@ mod tests {
         assert!(!pod_available(&pod("Running", true, 0, None, Some("PreparingDelete")), 0, now));
         assert!(pod_available(&pod("Running", true, 0, Some("True"), Some("Normal")), 0, now));
         assert!(pod_update_ready(&pod("Running", true, 0, None, Some("PreparingDelete"))));
+    }
+
+    #[test]
+    fn cs_63_absent_pub_decision_allows() {
+        let d: PubDecisions = [("wëb-1".to_owned(), PubDecision::Denied)].into();
+        assert_eq!(pub_decision(Some(&d), "wëb-1"), &PubDecision::Denied);
+        assert_eq!(pub_decision(Some(&d), "wëb-2"), &PubDecision::Allowed);
+        assert_eq!(pub_decision(None, "wëb-1"), &PubDecision::Allowed);
     }
 
     #[test]

@@ -497,7 +497,7 @@ mod claim_loop {
             let revs = vec![rev];
             let exp = Expectations::new();
             let input = Input { cloneset: &cs, pods: (&[][..]).into(), pvcs: &[], revisions: &revs, nodes: &[],
-                now: fixtures::ts(1000), id_seed: seed, features: Features::default(), expectations: &exp, pub_check: None };
+                now: fixtures::ts(1000), id_seed: seed, features: Features::default(), expectations: &exp, pub_decisions: None };
             let first = match plan(&input) {
                 Ok(p) => p,
                 Err(e) => {

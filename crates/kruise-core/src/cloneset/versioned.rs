@@ -1,13 +1,15 @@
-//! CloneSet's side of the shared revision mechanism (CS-26..CS-30): what
-//! [`crate::revision::resolve`] reads from a CloneSet.
+//! CloneSet's side of the shared mechanisms: what [`crate::revision::resolve`] reads from a
+//! CloneSet (CS-26..CS-30) and what a [`PodTable`](crate::podtable::PodTable) reads to claim
+//! its pods (CS-24).
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 use serde_json::Value;
 
+use crate::podtable::PodOwner;
 use crate::revision::{Versioned, revision_data, vct_hash};
 
 impl Versioned for CloneSet {
@@ -41,5 +43,17 @@ impl Versioned for CloneSet {
     /// CS-27, CS-28: the VCT hash, written on creation and refreshed on rollback reuse.
     fn refreshed_annotations(&self) -> BTreeMap<String, String> {
         [(keys::VOLUME_CLAIM_TEMPLATE_HASH.to_owned(), vct_hash(&self.spec.volume_claim_templates))].into()
+    }
+}
+
+impl PodOwner for CloneSet {
+    fn kind(&self) -> &str {
+        "CloneSet"
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn selector(&self) -> Option<&LabelSelector> {
+        self.spec.selector.as_ref()
     }
 }

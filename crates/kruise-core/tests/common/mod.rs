@@ -51,7 +51,7 @@ impl Cluster {
             id_seed: self.seed,
             features: Features::default(),
             expectations: &exp,
-            pub_check: None,
+            pub_decisions: None,
         };
         let p = plan(&input).expect("plan");
         let w = reconcile::writes(&input, &p);

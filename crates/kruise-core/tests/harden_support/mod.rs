@@ -70,7 +70,7 @@ impl W {
             id_seed: 7,
             features: self.features,
             expectations: &self.exp,
-            pub_check: None,
+            pub_decisions: None,
         }
     }
     /// The plan from the pods as a slice, checked against the plan from a [`PodTable`].

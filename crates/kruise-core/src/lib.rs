@@ -16,6 +16,7 @@ pub mod cloneset;
 pub mod expectations;
 pub mod features;
 pub mod reconciler;
+pub mod statefulset;
 pub mod write;
 
 pub use expectations::Expectations;

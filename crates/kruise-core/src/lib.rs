@@ -15,6 +15,7 @@
 pub mod cloneset;
 pub mod expectations;
 pub mod features;
+pub mod plan;
 pub mod reconciler;
 pub mod statefulset;
 pub mod write;

@@ -20,7 +20,6 @@ mod scale;
 mod sort;
 mod status;
 mod table;
-mod types;
 mod update;
 
 #[cfg(test)]
@@ -40,7 +39,7 @@ pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
 pub use table::{PodTable, Pods, UnnamedPod};
 pub mod v1alpha1;
-pub use types::{
+pub use crate::plan::{
     Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, PubCheck, PubDecision,
     Reason, Requeue,
 };

@@ -22,9 +22,9 @@ pub struct Input<'a> {
     pub cloneset: &'a CloneSet,
     /// Pods with an owner reference to the CloneSet (active and inactive), plus orphans that
     /// match its selector (candidates for adoption): a slice (`(&pods).into()`) or a
-    /// [`PodTable`](super::PodTable) kept up to date by the adapter (`(&table).into()`), which
+    /// [`PodTable`](crate::cloneset::PodTable) kept up to date by the adapter (`(&table).into()`), which
     /// makes a plan read one compact row per pod instead of each `Pod`'s scattered fields.
-    pub pods: super::Pods<'a>,
+    pub pods: crate::cloneset::Pods<'a>,
     /// PVCs owned by the CloneSet.
     pub pvcs: &'a [PersistentVolumeClaim],
     /// ControllerRevisions matching the selector (owned by the CloneSet or by nothing).
@@ -220,7 +220,7 @@ pub enum ActionKind {
     ReleasePod,
     /// Add a controller reference to a matching orphan (CS-24).
     AdoptPod,
-    /// Create the pod named by `Action::pod` from `Action::revision` ([`super::new_pod`]).
+    /// Create the pod named by `Action::pod` from `Action::revision` ([`crate::cloneset::new_pod`]).
     CreatePod {
         /// The instance id (CS-45).
         instance_id: String,
@@ -568,7 +568,7 @@ pub enum PlanError {
         value: String,
     },
     /// A pod cannot be updated as the strategy demands (CS-64, CS-76). Reported in the
-    /// `FailedUpdate` condition by [`super::plan`]; surfaced here only by helpers.
+    /// `FailedUpdate` condition by [`crate::cloneset::plan`]; surfaced here only by helpers.
     #[error("{pod}: {message}")]
     Update {
         /// The pod.

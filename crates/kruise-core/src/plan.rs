@@ -1,91 +1,86 @@
-//! The planner's vocabulary: [`Input`], [`Plan`], [`Action`], [`Held`], [`Reason`],
-//! [`Requeue`] and [`PlanError`] (DESIGN.md "The planner contract", STYLE.md §3, §5).
+//! What every plan is made of, for every workload: [`Plan`], [`Action`] / [`ActionKind`],
+//! [`Held`], [`Reason`], [`Requeue`] and [`PlanError`] (DESIGN.md "The planner contract",
+//! STYLE.md §3, §5).
+//!
+//! A planner returns a [`Plan<S>`](Plan), `S` being its workload's status type
+//! (`Plan<CloneSetStatus>` for CloneSet, [`crate::cloneset::Plan`]). Every plan serializes to
+//! the one `kruise plan -o json` shape: `actions` (`{"action", "pod", "revision", [subject],
+//! [data], "reason", "detail"}`), `held` (`{"pod" | "object", "reason", "detail"}`), `status`,
+//! `requeueAfterSeconds`, `requeueReason`, `events` when any.
+//!
+//! ## Shared and workload-specific vocabulary
+//! [`ActionKind`] and [`Reason`] hold, at their top level, the variants whose meaning is the
+//! same for every workload: pods created, deleted, updated in place, patched; PVCs and
+//! revisions written; held for `partition`, `maxUnavailable`, `minReadySeconds`, `paused`,
+//! `OnDelete`, a lifecycle hook or a PodUnavailableBudget; waiting for expectations. The
+//! variants only CloneSet uses (CS-n) are grouped after them. Every other workload has one
+//! variant of its own in each enum, [`ActionKind::StatefulSet`], [`Reason::DaemonSet`], ...,
+//! which wraps an enum defined in that workload's file under `plan/` ([`statefulset`],
+//! [`daemonset`], [`sidecarset`], [`broadcastjob`], [`imagepulljob`], [`rollout`]).
+//!
+//! ## How a new workload adds its variants
+//! 1. Use a shared variant whenever its meaning fits (a DaemonSet pod held by `partition` is
+//!    [`Reason::Partition`], not a new one). The subject of an action or held entry that is
+//!    not a pod (a node, a NodeImage, a workload a Rollout patches, a traffic route) goes in
+//!    [`Action::object`] / [`Held::object`] as an [`ObjectRef`].
+//! 2. For what is the workload's own, edit only its file `plan/<kind>.rs`: replace the
+//!    `vocabulary!` line by two enums (`<Kind>Action`, `<Kind>Reason`) with the same names,
+//!    and implement [`WorkloadAction`] (the PascalCase `name`, and the extra JSON fields of an
+//!    action, if any, through `serialize_fields`) and [`WorkloadReason`] (the PascalCase
+//!    `kind`; its `Display` is the `detail`). Cite the rule ids in each variant's doc.
+//! 3. The shared enums delegate to these, so the JSON keeps one shape: the nested enum's
+//!    name appears as `action` / `reason`, its numbers as `detail`; nothing in this file,
+//!    the CLI or the adapters changes.
+//!
+//! Names must not repeat a shared variant's name: `kruise plan` and the simulator's timeline
+//! read only the printed names.
 
 use std::fmt;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::ControllerRevision;
-use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use kruise_api::FieldPath;
-use kruise_api::apps::v1beta1::{CloneSet, CloneSetStatus};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
-use crate::expectations::Expectations;
-use crate::features::Features;
+pub mod broadcastjob;
+pub mod daemonset;
+pub mod imagepulljob;
+pub mod rollout;
+pub mod sidecarset;
+pub mod statefulset;
 
-/// Everything the CloneSet planner may look at (CS-89).
-#[derive(Clone, Copy, Debug)]
-pub struct Input<'a> {
-    /// The CloneSet as stored, in the v1beta1 shape with webhook defaults applied.
-    pub cloneset: &'a CloneSet,
-    /// Pods with an owner reference to the CloneSet (active and inactive), plus orphans that
-    /// match its selector (candidates for adoption): a slice (`(&pods).into()`) or a
-    /// [`PodTable`](crate::cloneset::PodTable) kept up to date by the adapter (`(&table).into()`), which
-    /// makes a plan read one compact row per pod instead of each `Pod`'s scattered fields.
-    pub pods: crate::cloneset::Pods<'a>,
-    /// PVCs owned by the CloneSet.
-    pub pvcs: &'a [PersistentVolumeClaim],
-    /// ControllerRevisions matching the selector (owned by the CloneSet or by nothing).
-    pub revisions: &'a [ControllerRevision],
-    /// Nodes of the pods; only read when the template has topology spread constraints
-    /// (CS-53). May be empty.
-    pub nodes: &'a [Node],
-    /// The only clock.
-    pub now: Timestamp,
-    /// The only randomness: new instance ids derive from it (CS-45).
-    pub id_seed: u64,
-    /// Feature gates and controller flags (CS-90).
-    pub features: Features,
-    /// The adapter's writes not yet seen in its cache (CS-87, CS-88).
-    pub expectations: &'a Expectations,
-    /// CS-63: the PodUnavailableBudget admission check, consulted before each pod update when
-    /// gate `PodUnavailableBudgetUpdateGate` is on. `None` allows every update.
-    pub pub_check: Option<PubCheck<'a>>,
-}
+pub use broadcastjob::{BroadcastJobAction, BroadcastJobReason};
+pub use daemonset::{DaemonSetAction, DaemonSetReason};
+pub use imagepulljob::{ImagePullJobAction, ImagePullJobReason};
+pub use rollout::{RolloutAction, RolloutReason};
+pub use sidecarset::{SidecarSetAction, SidecarSetReason};
+pub use statefulset::{StatefulSetAction, StatefulSetReason};
 
-/// What a PodUnavailableBudget says about updating one pod (CS-63).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PubDecision {
-    /// The update may go ahead.
-    Allowed,
-    /// Not now: the update loop stops and the plan requeues after 1 s.
-    Denied,
-    /// The check failed: Update stops with this error (`FailedUpdate`).
-    Error(String),
-}
-
-/// A PodUnavailableBudget check (CS-63): a pure function of the pod, supplied by the adapter.
-#[derive(Clone, Copy)]
-pub struct PubCheck<'a>(pub &'a dyn Fn(&Pod) -> PubDecision);
-
-impl fmt::Debug for PubCheck<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PubCheck(..)")
-    }
-}
-
-/// What one reconcile should do.
+/// What one reconcile of a workload with status type `S` should do.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Plan {
+pub struct Plan<S> {
     /// Writes, in the order they must be carried out.
     pub actions: Vec<Action>,
-    /// Pods deliberately left alone this round, each with its reason (at most one entry per
-    /// pod: the first reason found), in the order the steps found them; the update step lists
-    /// the pods waiting for the unavailability budget, then those beyond the partition, each
-    /// group by pod name.
+    /// Pods (or other subjects) deliberately left alone this round, each with its reason (at
+    /// most one entry per subject: the first reason found), in the order the steps found
+    /// them. CloneSet's update step lists the pods waiting for the unavailability budget,
+    /// then those beyond the partition, each group by pod name.
     pub held: Vec<Held>,
     /// The status computed for this reconcile (CS-82..CS-85). Written only when an
     /// [`ActionKind::UpdateStatus`] action is present (CS-86).
-    pub status: CloneSetStatus,
+    pub status: S,
     /// When to look again even if nothing changes, and why (the smallest candidate, CS-90).
     pub requeue: Option<Requeue>,
     /// Warnings worth an event that are not tied to an action (`ScaleUpLimited`, CS-42).
     pub events: Vec<Reason>,
 }
 
-impl Plan {
+impl<S> Plan<S> {
+    /// An empty plan that would write `status`.
+    pub fn new(status: S) -> Self {
+        Self { actions: Vec::new(), held: Vec::new(), status, requeue: None, events: Vec::new() }
+    }
+
     /// Offers a requeue candidate; the plan keeps the smallest positive one (CS-90).
     pub fn requeue_at_most(&mut self, after: Duration, reason: Reason) {
         if after.is_zero() {
@@ -103,11 +98,11 @@ impl Plan {
 
     /// The held entry of `pod`, if any.
     pub fn held_reason(&self, pod: &str) -> Option<&Reason> {
-        self.held.iter().find(|h| h.pod == pod).map(|h| &h.reason)
+        self.held.iter().find(|h| h.pod.as_deref() == Some(pod)).map(|h| &h.reason)
     }
 }
 
-impl Serialize for Plan {
+impl<T: Serialize> Serialize for Plan<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Plan", 6)?;
         st.serialize_field("actions", &self.actions)?;
@@ -140,7 +135,8 @@ pub struct Requeue {
 ///
 /// Serializes to the `kruise plan -o json` shape:
 /// `{"action": .., "pod": .., "revision": .., "reason": <kind>, "detail": <numbers>}` plus
-/// `pvc` / `patch` fields for the actions that carry them.
+/// `object` when the subject is not a pod, and `pvc` / `patch` / ... fields for the actions
+/// that carry them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Action {
     /// What to do.
@@ -151,20 +147,39 @@ pub struct Action {
     pub revision: Option<String>,
     /// Why.
     pub reason: Reason,
+    /// The subject when it is not a pod (a node, a NodeImage, a workload, a route), if any.
+    /// Serialized only when set.
+    pub object: Option<ObjectRef>,
 }
 
 impl Action {
-    pub(crate) fn new(kind: ActionKind, pod: Option<&str>, revision: Option<&str>, reason: Reason) -> Self {
-        Self { kind, pod: pod.map(str::to_owned), revision: revision.map(str::to_owned), reason }
+    /// An action on a pod and/or a revision (either may be absent).
+    pub fn new(kind: ActionKind, pod: Option<&str>, revision: Option<&str>, reason: Reason) -> Self {
+        Self {
+            kind,
+            pod: pod.map(str::to_owned),
+            revision: revision.map(str::to_owned),
+            reason,
+            object: None,
+        }
+    }
+
+    /// An action whose subject is an object other than a pod.
+    pub fn on_object(kind: ActionKind, object: ObjectRef, reason: Reason) -> Self {
+        Self { kind, pod: None, revision: None, reason, object: Some(object) }
     }
 }
 
 impl Serialize for Action {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Action", 7)?;
+        let mut st = s.serialize_struct("Action", 8)?;
         st.serialize_field("action", self.kind.name())?;
         st.serialize_field("pod", &self.pod)?;
         st.serialize_field("revision", &self.revision)?;
+        match &self.object {
+            Some(o) => st.serialize_field("object", o)?,
+            None => st.skip_field("object")?,
+        }
         match &self.kind {
             ActionKind::CreatePvc { pvc } | ActionKind::DeletePvc { pvc } | ActionKind::UpdatePvc { pvc } => {
                 st.serialize_field("pvc", pvc)?
@@ -175,6 +190,12 @@ impl Serialize for Action {
                 st.serialize_field("podsToDelete", pods_to_delete)?
             }
             ActionKind::CreatePod { instance_id } => st.serialize_field("instanceId", instance_id)?,
+            ActionKind::StatefulSet(a) => a.serialize_fields(&mut st)?,
+            ActionKind::DaemonSet(a) => a.serialize_fields(&mut st)?,
+            ActionKind::SidecarSet(a) => a.serialize_fields(&mut st)?,
+            ActionKind::BroadcastJob(a) => a.serialize_fields(&mut st)?,
+            ActionKind::ImagePullJob(a) => a.serialize_fields(&mut st)?,
+            ActionKind::Rollout(a) => a.serialize_fields(&mut st)?,
             _ => {}
         }
         st.serialize_field("reason", self.reason.kind())?;
@@ -182,6 +203,82 @@ impl Serialize for Action {
         st.end()
     }
 }
+
+/// The subject of an [`Action`] or [`Held`] entry that is not a pod of the workload: a node
+/// (DaemonSet, BroadcastJob), a NodeImage (ImagePullJob), the workload a Rollout patches, a
+/// traffic route. Serializes as `{"kind": .., "name": ..}`; the namespace is the workload's
+/// (or none, for cluster-scoped kinds).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    /// The Kubernetes kind (`Node`, `NodeImage`, `Deployment`, `Service`, ...).
+    pub kind: String,
+    /// The object's name.
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// An object of `kind` named `name`.
+    pub fn new(kind: &str, name: &str) -> Self {
+        Self { kind: kind.to_owned(), name: name.to_owned() }
+    }
+
+    /// A node.
+    pub fn node(name: &str) -> Self {
+        Self::new("Node", name)
+    }
+}
+
+/// The data of a workload's own [`ActionKind`] variant (see the module doc).
+pub trait WorkloadAction: Clone + fmt::Debug + PartialEq + Eq {
+    /// The PascalCase name `kruise plan` prints as `action`; distinct from every shared name.
+    fn name(&self) -> &'static str;
+    /// Writes the action's own JSON fields (after `revision`, before `reason`); none by
+    /// default.
+    fn serialize_fields<S: SerializeStruct>(&self, st: &mut S) -> Result<(), S::Error> {
+        let _ = st;
+        Ok(())
+    }
+}
+
+/// The data of a workload's own [`Reason`] variant (see the module doc): its `Display` text is
+/// the `detail` (the numbers behind the decision, empty when there are none).
+pub trait WorkloadReason: Clone + fmt::Debug + PartialEq + Eq + fmt::Display {
+    /// The PascalCase kind `kruise plan` prints as `reason`; distinct from every shared kind.
+    fn kind(&self) -> &'static str;
+}
+
+/// Declares a workload's empty action and reason enums: the slot its planner fills in
+/// (plan/<kind>.rs) by replacing this line with its own enums of the same names.
+macro_rules! vocabulary {
+    ($workload:literal, $action:ident, $reason:ident) => {
+        #[doc = concat!("Actions only ", $workload, " plans (none yet; see [`crate::plan`]).")]
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum $action {}
+
+        impl $crate::plan::WorkloadAction for $action {
+            fn name(&self) -> &'static str {
+                match *self {}
+            }
+        }
+
+        #[doc = concat!("Reasons only ", $workload, " gives (none yet; see [`crate::plan`]).")]
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+        pub enum $reason {}
+
+        impl $crate::plan::WorkloadReason for $reason {
+            fn kind(&self) -> &'static str {
+                match *self {}
+            }
+        }
+
+        impl std::fmt::Display for $reason {
+            fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match *self {}
+            }
+        }
+    };
+}
+use vocabulary;
 
 /// The kinds of [`Action`], with the data only that kind needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,13 +313,15 @@ pub enum ActionKind {
         /// PVC name.
         pvc: String,
     },
-    /// Remove the CloneSet's controller reference from a pod that no longer matches (CS-24).
+    /// Remove the workload's controller reference from a pod that no longer matches (CS-24).
     ReleasePod,
     /// Add a controller reference to a matching orphan (CS-24).
     AdoptPod,
-    /// Create the pod named by `Action::pod` from `Action::revision` ([`crate::cloneset::new_pod`]).
+    /// Create the pod named by `Action::pod` from `Action::revision`
+    /// ([`crate::cloneset::new_pod`] for CloneSet).
     CreatePod {
-        /// The instance id (CS-45).
+        /// The pod's identity within the workload: CloneSet's instance id (CS-45), a
+        /// StatefulSet ordinal, ... (printed as `instanceId`).
         instance_id: String,
     },
     /// Delete the pod (uid precondition), then its PVCs (separate actions) (CS-54).
@@ -247,13 +346,29 @@ pub enum ActionKind {
     FinishGracePeriod,
     /// Apply the next container batch of an in-place update (CS-73, CS-75 (c)).
     ApplyNextBatch,
-    /// Write the CloneSet status (CS-86).
+    /// Write the workload's status (CS-86).
     UpdateStatus,
+
+    // ---- CloneSet's own (CS-n) ----
     /// Write `spec.scaleStrategy.podsToDelete` without names of absent pods (CS-55).
     UpdateSpec {
         /// The remaining names, in their original order.
         pods_to_delete: Vec<String>,
     },
+
+    // ---- Every other workload's own, defined in its file under `plan/` ----
+    /// Advanced StatefulSet's own actions (ASTS-n).
+    StatefulSet(StatefulSetAction),
+    /// Advanced DaemonSet's own actions (ADS-n).
+    DaemonSet(DaemonSetAction),
+    /// SidecarSet's own actions (SCS-n).
+    SidecarSet(SidecarSetAction),
+    /// BroadcastJob's own actions (BJ-n).
+    BroadcastJob(BroadcastJobAction),
+    /// ImagePullJob's own actions (IPJ-n).
+    ImagePullJob(ImagePullJobAction),
+    /// Rollout's own actions (RO-n).
+    Rollout(RolloutAction),
 }
 
 impl ActionKind {
@@ -277,6 +392,12 @@ impl ActionKind {
             Self::ApplyNextBatch => "ApplyNextBatch",
             Self::UpdateStatus => "UpdateStatus",
             Self::UpdateSpec { .. } => "UpdateSpec",
+            Self::StatefulSet(a) => a.name(),
+            Self::DaemonSet(a) => a.name(),
+            Self::SidecarSet(a) => a.name(),
+            Self::BroadcastJob(a) => a.name(),
+            Self::ImagePullJob(a) => a.name(),
+            Self::Rollout(a) => a.name(),
         }
     }
 }
@@ -324,19 +445,43 @@ pub struct PodConditionUpdate {
     pub message: String,
 }
 
-/// A pod deliberately left alone this round.
+/// A pod (or another subject) deliberately left alone this round.
+///
+/// Serializes as `{"pod": .., "reason": <kind>, "detail": <numbers>}`, with `object` in
+/// place of (or beside) `pod` when the subject is not a pod.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Held {
-    /// The pod.
-    pub pod: String,
+    /// The pod, if the subject is a pod.
+    pub pod: Option<String>,
+    /// The subject when it is not a pod (a node, a NodeImage, ...).
+    pub object: Option<ObjectRef>,
     /// Why it is left alone.
     pub reason: Reason,
 }
 
+impl Held {
+    /// A held pod.
+    pub fn pod(name: &str, reason: Reason) -> Self {
+        Self { pod: Some(name.to_owned()), object: None, reason }
+    }
+
+    /// A held subject that is not a pod.
+    pub fn object(object: ObjectRef, reason: Reason) -> Self {
+        Self { pod: None, object: Some(object), reason }
+    }
+}
+
 impl Serialize for Held {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Held", 3)?;
-        st.serialize_field("pod", &self.pod)?;
+        let mut st = s.serialize_struct("Held", 4)?;
+        match &self.pod {
+            Some(p) => st.serialize_field("pod", p)?,
+            None => st.skip_field("pod")?,
+        }
+        match &self.object {
+            Some(o) => st.serialize_field("object", o)?,
+            None => st.skip_field("object")?,
+        }
         st.serialize_field("reason", self.reason.kind())?;
         st.serialize_field("detail", &self.reason.to_string())?;
         st.end()
@@ -349,6 +494,7 @@ impl Serialize for Held {
 #[serde(tag = "kind")]
 #[non_exhaustive]
 pub enum Reason {
+    // ---- Shared: the same meaning for every workload ----
     /// CS-44: fewer pods than wanted.
     ScaleUp {
         /// Pods counted (CS-40 `curTotal`).
@@ -363,15 +509,6 @@ pub enum Reason {
         /// Pods wanted.
         want: i32,
     },
-    /// CS-50: named in `podsToDelete` or labelled `specified-delete`.
-    PodsToDelete,
-    /// CS-49: PreparingDelete pod whose hook was released.
-    PreDeleteReleased,
-    /// CS-43: replicas went back up; PreparingDelete cancelled.
-    CancelPreparingDelete {
-        /// Pods still missing before this one.
-        missing: i32,
-    },
     /// CS-64, CS-65: moving the pod to the target revision.
     Update {
         /// `updateNum` (CS-41).
@@ -379,8 +516,6 @@ pub enum Reason {
         /// Recreate instead of in place.
         recreate: bool,
     },
-    /// CS-31: the pod lacks `pod-template-hash`.
-    FixTemplateHash,
     /// CS-79: a lifecycle transition on refresh.
     Lifecycle {
         /// From state.
@@ -414,13 +549,6 @@ pub enum Reason {
         /// The limit.
         limit: i32,
     },
-    /// CS-40: scale-up limited by `scaleStrategy.maxUnavailable`.
-    ScaleUpLimited {
-        /// Pods that could be created.
-        limit: i32,
-        /// Pods missing.
-        wanted: i32,
-    },
     /// CS-90: waiting for `minReadySeconds`.
     MinReadySeconds {
         /// Seconds.
@@ -430,8 +558,6 @@ pub enum Reason {
     Paused,
     /// CS-56: `updateStrategy.type: OnDelete`.
     OnDelete,
-    /// CS-56: scale changed something this round; update waits for the next.
-    ScaleFirst,
     /// CS-87, CS-88: own writes not yet observed.
     AwaitingExpectations {
         /// Creates outstanding.
@@ -452,8 +578,6 @@ pub enum Reason {
     },
     /// CS-24: ownership / selector changes.
     Claim,
-    /// CS-25: PVC clean-up when reuse is disabled.
-    PvcCleanup,
     /// CS-28..CS-30: the update revision.
     NewRevision,
     /// CS-32: history truncation.
@@ -463,19 +587,63 @@ pub enum Reason {
     },
     /// CS-82..CS-86: status changed.
     StatusChanged,
-    /// CS-55: names of absent pods removed.
-    TruncatePodsToDelete,
-    /// CS-85: progress deadline remainder.
-    ProgressDeadline,
     /// CS-23: the CloneSet is being deleted.
     Deleting,
     /// CS-79: a `PreparingNormal` pod with no `preNormal` hook waits to be scheduled before it
     /// becomes `Normal`.
     Unscheduled,
+
+    // ---- CloneSet's own (CS-n) ----
+    /// CS-50: named in `podsToDelete` or labelled `specified-delete`.
+    PodsToDelete,
+    /// CS-49: PreparingDelete pod whose hook was released.
+    PreDeleteReleased,
+    /// CS-43: replicas went back up; PreparingDelete cancelled.
+    CancelPreparingDelete {
+        /// Pods still missing before this one.
+        missing: i32,
+    },
+    /// CS-31: the pod lacks `pod-template-hash`.
+    FixTemplateHash,
+    /// CS-40: scale-up limited by `scaleStrategy.maxUnavailable`.
+    ScaleUpLimited {
+        /// Pods that could be created.
+        limit: i32,
+        /// Pods missing.
+        wanted: i32,
+    },
+    /// CS-56: scale changed something this round; update waits for the next.
+    ScaleFirst,
+    /// CS-25: PVC clean-up when reuse is disabled.
+    PvcCleanup,
+    /// CS-55: names of absent pods removed.
+    TruncatePodsToDelete,
+    /// CS-85: progress deadline remainder.
+    ProgressDeadline,
     /// CS-42: an earlier scale step (cancelling PreparingDelete, scale-up, finishing
     /// PreparingDelete) ended this reconcile's scale pass before specified deletion (step 6);
     /// the pod named for deletion is deleted on a later reconcile.
     DeletionDeferred,
+
+    // ---- Every other workload's own, defined in its file under `plan/` ----
+    /// Advanced StatefulSet's own reasons (ASTS-n).
+    #[serde(untagged)]
+    StatefulSet(StatefulSetReason),
+    /// Advanced DaemonSet's own reasons (ADS-n).
+    #[serde(untagged)]
+    DaemonSet(DaemonSetReason),
+    /// SidecarSet's own reasons (SCS-n).
+    #[serde(untagged)]
+    SidecarSet(SidecarSetReason),
+    /// BroadcastJob's own reasons (BJ-n).
+    #[serde(untagged)]
+    BroadcastJob(BroadcastJobReason),
+    /// ImagePullJob's own reasons (IPJ-n).
+    #[serde(untagged)]
+    ImagePullJob(ImagePullJobReason),
+    /// Rollout's own reasons (RO-n).
+    #[serde(untagged)]
+    Rollout(RolloutReason),
 }
 
 impl Reason {
@@ -515,6 +683,12 @@ impl Reason {
             Self::Deleting => "Deleting",
             Self::Unscheduled => "Unscheduled",
             Self::DeletionDeferred => "DeletionDeferred",
+            Self::StatefulSet(r) => r.kind(),
+            Self::DaemonSet(r) => r.kind(),
+            Self::SidecarSet(r) => r.kind(),
+            Self::BroadcastJob(r) => r.kind(),
+            Self::ImagePullJob(r) => r.kind(),
+            Self::Rollout(r) => r.kind(),
         }
     }
 }
@@ -542,6 +716,12 @@ impl fmt::Display for Reason {
             }
             Self::LifecycleState { state } => write!(f, "state {state}"),
             Self::HistoryLimit { limit } => write!(f, "limit {limit}"),
+            Self::StatefulSet(r) => r.fmt(f),
+            Self::DaemonSet(r) => r.fmt(f),
+            Self::SidecarSet(r) => r.fmt(f),
+            Self::BroadcastJob(r) => r.fmt(f),
+            Self::ImagePullJob(r) => r.fmt(f),
+            Self::Rollout(r) => r.fmt(f),
             _ => Ok(()),
         }
     }
@@ -581,5 +761,142 @@ pub enum PlanError {
 impl PlanError {
     pub(crate) fn invalid(path: &str, message: impl Into<String>) -> Self {
         Self::InvalidSpec { path: FieldPath::from(path), message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn held_pod(name: &str) -> Held {
+        Held::pod(name, Reason::Partition { partition: 2 })
+    }
+
+    #[test]
+    fn plan_shape_action_on_a_pod_keeps_the_cloneset_json() {
+        let a = Action::new(
+            ActionKind::CreatePod { instance_id: "abcde".into() },
+            Some("web-abcde"),
+            Some("web-123"),
+            Reason::ScaleUp { have: 1, want: 3 },
+        );
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            r#"{"action":"CreatePod","pod":"web-abcde","revision":"web-123","instanceId":"abcde","reason":"ScaleUp","detail":"have 1 pods, want 3"}"#
+        );
+    }
+
+    #[test]
+    fn plan_shape_action_on_an_object_prints_object_not_a_pod() {
+        let a = Action::on_object(ActionKind::UpdateStatus, ObjectRef::node("nöde-1"), Reason::StatusChanged);
+        assert_eq!(
+            serde_json::to_value(&a).unwrap(),
+            json!({"action": "UpdateStatus", "pod": null, "revision": null,
+                   "object": {"kind": "Node", "name": "nöde-1"}, "reason": "StatusChanged", "detail": ""})
+        );
+    }
+
+    #[test]
+    fn plan_shape_held_object_has_no_pod_field() {
+        let h = Held::object(ObjectRef::new("NodeImage", "n1"), Reason::Paused);
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            r#"{"object":{"kind":"NodeImage","name":"n1"},"reason":"Paused","detail":""}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&held_pod("p")).unwrap(),
+            r#"{"pod":"p","reason":"Partition","detail":"partition 2"}"#
+        );
+    }
+
+    #[test]
+    fn plan_shape_held_reason_finds_pods_only() {
+        let mut p: Plan<()> = Plan::new(());
+        p.held.push(Held::object(ObjectRef::node("a"), Reason::Paused));
+        p.held.push(held_pod("a"));
+        assert_eq!(p.held_reason("a"), Some(&Reason::Partition { partition: 2 }));
+        assert_eq!(p.held_reason("b"), None);
+    }
+
+    #[test]
+    fn cs_90_requeue_keeps_the_smallest_positive_candidate() {
+        let mut p: Plan<()> = Plan::new(());
+        p.requeue_at_most(Duration::ZERO, Reason::Paused);
+        assert_eq!(p.requeue, None);
+        p.requeue_at_most(Duration::from_secs(5), Reason::ProgressDeadline);
+        p.requeue_at_most(Duration::from_secs(9), Reason::Paused);
+        p.requeue_at_most(Duration::from_secs(2), Reason::MinReadySeconds { seconds: 2 });
+        assert_eq!(p.requeue.as_ref().map(|r| r.after), Some(Duration::from_secs(2)));
+        assert_eq!(p.requeue.as_ref().map(|r| r.reason.kind()), Some("MinReadySeconds"));
+    }
+
+    #[test]
+    fn plan_shape_is_generic_over_the_status() {
+        #[derive(Serialize, Default, Clone, Debug, PartialEq)]
+        struct Status {
+            ready: u32,
+        }
+        let mut p = Plan::new(Status { ready: 3 });
+        p.actions.push(Action::new(ActionKind::UpdateStatus, None, None, Reason::StatusChanged));
+        p.events.push(Reason::ScaleUpLimited { limit: 1, wanted: 2 });
+        assert_eq!(p.count("UpdateStatus"), 1);
+        assert_eq!(p.count("CreatePod"), 0);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            json!({
+                "actions": [{"action": "UpdateStatus", "pod": null, "revision": null,
+                             "reason": "StatusChanged", "detail": ""}],
+                "held": [], "status": {"ready": 3}, "requeueAfterSeconds": null, "requeueReason": null,
+                "events": [["ScaleUpLimited", "limit 1, wanted 2"]],
+            })
+        );
+        // No events: no `events` key.
+        let empty: Plan<Status> = Plan::default();
+        assert!(serde_json::to_value(&empty).unwrap().get("events").is_none());
+    }
+
+    fn shared_reason() -> impl Strategy<Value = Reason> {
+        prop_oneof![
+            (any::<i32>(), any::<i32>()).prop_map(|(have, want)| Reason::ScaleUp { have, want }),
+            any::<i32>().prop_map(|partition| Reason::Partition { partition }),
+            (any::<i32>(), any::<i32>())
+                .prop_map(|(unavailable, limit)| Reason::MaxUnavailable { unavailable, limit }),
+            any::<u64>().prop_map(|remaining| Reason::GracePeriod { remaining }),
+            Just(Reason::Paused),
+            Just(Reason::PodUnavailableBudget),
+            (any::<usize>(), any::<usize>(), any::<usize>()).prop_map(
+                |(creates, deletes, resource_versions)| {
+                    Reason::AwaitingExpectations { creates, deletes, resource_versions }
+                }
+            ),
+        ]
+    }
+
+    proptest! {
+        /// Every action and held entry prints `reason` = the kind and `detail` = the Display
+        /// text, `pod` only when a pod is the subject of a held entry, `object` only when set.
+        #[test]
+        fn plan_shape_json_fields_follow_the_subject(
+            pod in proptest::option::of("\\PC{0,12}"),
+            object in proptest::option::of(("[A-Z][a-zA-Z]{0,8}", "\\PC{0,12}")),
+            reason in shared_reason(),
+        ) {
+            let object = object.map(|(k, n)| ObjectRef::new(&k, &n));
+            let held = Held { pod: pod.clone(), object: object.clone(), reason: reason.clone() };
+            let h = serde_json::to_value(&held).unwrap();
+            prop_assert_eq!(h.get("pod").and_then(|v| v.as_str()), pod.as_deref());
+            prop_assert_eq!(h.get("object").is_some(), object.is_some());
+            prop_assert_eq!(&h["reason"], reason.kind());
+            let detail = reason.to_string();
+            prop_assert_eq!(h["detail"].as_str(), Some(detail.as_str()));
+            let a = Action { kind: ActionKind::DeletePod, pod: pod.clone(), revision: None, reason, object };
+            let v = serde_json::to_value(&a).unwrap();
+            prop_assert_eq!(v.get("pod").and_then(|v| v.as_str()), pod.as_deref());
+            prop_assert_eq!(v.get("object").is_some(), a.object.is_some());
+            let text = serde_json::to_string(&a).unwrap();
+            prop_assert!(text.starts_with(r#"{"action":"DeletePod","pod":"#), "{}", text);
+        }
     }
 }

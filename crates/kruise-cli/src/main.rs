@@ -17,6 +17,7 @@ use clap::Parser;
 mod crds;
 mod input;
 mod plan;
+mod plan_statefulset;
 mod simulate;
 mod validate;
 

@@ -418,8 +418,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         let ours = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| {
             r.kind == "StatefulSet" && if uid.is_empty() { r.name == name } else { r.uid == uid }
         };
-        let labels = pod.metadata.labels.clone().unwrap_or_default();
-        let matches = selector.matches(&labels);
+        let empty = BTreeMap::new();
+        let matches = selector.matches(pod.metadata.labels.as_ref().unwrap_or(&empty));
         match controller {
             Some(r) if ours(r) => {
                 if !matches {
@@ -453,7 +453,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let split = ordinals::split(
         members.iter().enumerate().map(|(i, p)| {
             let n = p.metadata.name.as_deref().unwrap_or_default();
-            (ordinal[i], *n == *pod_name(name, ordinal[i]), n, i)
+            // Canonical `<set>-<o>`: the parent matched, so only leading zeros differ.
+            let digits = n.len() - name.len() - 1;
+            (ordinal[i], digits == 1 || !n[name.len() + 1..].starts_with('0'), n, i)
         }),
         &range,
     );
@@ -674,9 +676,9 @@ fn replica_loop(ctx: &Ctx<'_>, b: &mut Builder, refresh: &mut update::Refresh) -
     let mut flow = Flow::Continue;
     let mut stop_at = ctx.slots.len();
     for (i, &(o, slot)) in ctx.slots.iter().enumerate() {
-        let pname = pod_name(ctx.name, o);
         let step = match slot {
             Slot::New { update } => {
+                let pname = pod_name(ctx.name, o);
                 // Step 2. In burst mode a blocked creation only skips this slot.
                 let revision = if update { ctx.update_revision() } else { ctx.current_revision() };
                 match create_replica(ctx, b, o, &pname, revision) {

@@ -408,7 +408,13 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let uid = set.metadata.uid.as_deref().unwrap_or_default();
     let mut members: Vec<&Pod> = Vec::new();
     let mut ordinal = Vec::new();
-    for pod in input.pods {
+    // Pods by name, whatever order the adapter listed them in (adoption and release actions
+    // follow this order).
+    let mut listed: Vec<&Pod> = input.pods.iter().collect();
+    if !listed.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
+        listed.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    }
+    for pod in listed {
         let pname = pod.metadata.name.as_deref().unwrap_or_default();
         let (parent, o) = parse_ordinal(pname);
         if parent != name || o < 0 {

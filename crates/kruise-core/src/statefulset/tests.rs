@@ -1405,6 +1405,15 @@ mod props {
             prop_assert_eq!(w.plan(), w.plan());
         }
 
+        /// The order the adapter lists pods in does not matter.
+        #[test]
+        fn asts_prop_pod_order_does_not_matter(c in case()) {
+            let w = world(&c);
+            let mut r = w.clone();
+            r.pods.reverse();
+            prop_assert_eq!(w.plan(), r.plan());
+        }
+
         /// Never a PVC deleted (whatever the retention policy: deletion is the GC's job),
         /// never two creates for one ordinal, never a create on a reserved or out-of-range
         /// ordinal or next to a live pod of that ordinal.

@@ -38,12 +38,13 @@ use kruise_api::apps::v1beta1::{
 };
 use kruise_api::keys;
 
-use crate::cloneset::pods::Selector;
-use crate::cloneset::revision::{RevisionWrite, Revisions};
-use crate::cloneset::{State, hooked, revision_matches};
 use crate::expectations::Expectations;
 use crate::features::Features;
+use crate::lifecycle::{State, hooked, lifecycle_patch, mark_not_ready};
 use crate::plan::{Action, ActionKind, Held, PlanError, PodPatch, Reason, StatefulSetReason as R};
+use crate::podtable::info::revision_matches;
+use crate::revision::{RevisionWrite, Revisions};
+use kruise_api::selector::Selector;
 
 pub use ordinals::{ReplicaRange, parse_ordinal, pod_name};
 pub use pods::{PodFacts, new_pod, set_owner_ref};
@@ -885,6 +886,17 @@ pub(crate) fn delete_pod(
             None,
             reason,
         );
+        // ASTS-43: markPodNotReady of the hook.
+        if hook.is_some_and(|h| h.mark_pod_not_ready)
+            && let Some(condition) = mark_not_ready(pod, "preDeleteHook")
+        {
+            b.push(
+                ActionKind::UpdatePodStatus { condition },
+                Some(f.name),
+                None,
+                Reason::LifecycleHook { hook: "preDelete" },
+            );
+        }
         return Removal::PreparingDelete;
     }
     b.push(ActionKind::DeletePod, Some(f.name), Some(f.revision), reason);
@@ -900,14 +912,6 @@ pub(crate) enum Removal {
     PreparingDelete,
     /// Already `PreparingDelete` and still hooked: nothing written.
     Waiting,
-}
-
-/// A label patch setting the lifecycle state, with the timestamp annotation (ASTS-2).
-pub(crate) fn lifecycle_patch(state: State, now: Timestamp) -> PodPatch {
-    let mut p = PodPatch::default();
-    p.labels.insert(keys::LIFECYCLE_STATE.into(), Some(state.as_str().to_owned()));
-    p.annotations.insert(keys::LIFECYCLE_TIMESTAMP.into(), Some(now.to_string()));
-    p
 }
 
 /// ASTS-29: the condemned loop, descending ordinal.

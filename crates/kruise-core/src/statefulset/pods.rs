@@ -10,7 +10,8 @@ use kruise_api::apps::common::Lifecycle;
 use kruise_api::apps::v1beta1::StatefulSet;
 use kruise_api::keys;
 
-use crate::cloneset::{State, all_hooked};
+use crate::availability::{Boundary, lifecycle_ok, min_ready_remaining, ready_long_enough};
+use crate::lifecycle::{State, all_hooked};
 
 /// What the StatefulSet rules read from one pod, computed once (ASTS-3).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,7 +70,7 @@ impl<'a> PodFacts<'a> {
 
     /// ASTS-3 *lifecycleOK*: no lifecycle state, or `Normal` (ASTS-46).
     pub fn lifecycle_ok(&self) -> bool {
-        matches!(self.state, State::None | State::Normal)
+        lifecycle_ok(self.state)
     }
 
     /// ASTS-3 *healthy*: lifecycleOK, runningAndReady and not terminating.
@@ -79,22 +80,16 @@ impl<'a> PodFacts<'a> {
 
     /// ASTS-3 *available(minReadySeconds)*: `Ok(())` when available, `Err(Some(wait))` when
     /// ready but still inside `minReadySeconds` (inclusive boundary: available at exactly
-    /// `lastTransitionTime + minReadySeconds`), `Err(None)` when not ready at all.
+    /// `lastTransitionTime + minReadySeconds`), `Err(None)` when not ready at all. The shared
+    /// [`crate::availability`] predicates with [`Boundary::Inclusive`].
     pub fn available(&self, min_ready_seconds: i32, now: Timestamp) -> Result<(), Option<Duration>> {
         if !(self.lifecycle_ok() && self.running_ready) {
             return Err(None);
         }
-        if min_ready_seconds <= 0 {
+        if ready_long_enough(self.ready_since, min_ready_seconds, now, Boundary::Inclusive) {
             return Ok(());
         }
-        let full = Duration::from_secs(min_ready_seconds as u64);
-        let Some(since) = self.ready_since else { return Err(Some(full)) };
-        let elapsed = now.duration_since(since);
-        if elapsed.is_negative() {
-            return Err(Some(full));
-        }
-        let elapsed = elapsed.unsigned_abs();
-        if elapsed >= full { Ok(()) } else { Err(Some(full - elapsed)) }
+        Err(Some(min_ready_remaining(self.ready_since, min_ready_seconds, now)).filter(|d| !d.is_zero()))
     }
 
     /// [`PodFacts::available`] as a boolean.

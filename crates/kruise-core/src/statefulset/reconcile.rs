@@ -13,8 +13,8 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{Input, Plan, parse_ordinal, plan, pvc, revision};
-use crate::cloneset::inplace::{self, InPlaceSpec, SpecOptions};
 use crate::cloneset::reconcile::set_pod_condition;
+use crate::inplace::{self, InPlaceSpec, SpecOptions};
 use crate::plan::{ActionKind, PodConditionUpdate};
 use crate::reconciler::{
     Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World,

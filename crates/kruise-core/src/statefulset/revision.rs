@@ -1,53 +1,54 @@
 //! Revisions of a StatefulSet (ASTS-21..ASTS-23), through the one revision mechanism
-//! ([`crate::cloneset::revision`]): revision data `{"spec":{"template":..}}` with
+//! ([`crate::revision`]): revision data `{"spec":{"template":..}}` with
 //! `"$patch":"replace"`, the FNV-32 hash with the collision count, `<set>-<hash>` names,
 //! update / current selection with rollback reuse, and history truncation. Only what differs
 //! for a StatefulSet lives here: the owner reference (kind `StatefulSet`), no
 //! volume-claim-template hash annotation, and the inputs read from the set.
 
-use k8s_openapi::api::apps::v1::ControllerRevision;
-use kruise_api::apps::v1beta1::{CloneSet, CloneSetStatus, StatefulSet};
-use kruise_api::keys;
+use std::collections::BTreeMap;
 
-use crate::cloneset::revision::{self as rev, Revisions};
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kruise_api::apps::v1beta1::StatefulSet;
+use serde_json::Value;
+
+use crate::revision::{self as rev, Revisions, Versioned};
+
+/// ASTS-21: what the shared resolver reads from a StatefulSet: its template's revision data,
+/// `status.collisionCount` / `currentRevision`, the controller owner reference (kind
+/// `StatefulSet`), the template labels and the set's annotations (no VCT-hash annotation).
+impl Versioned for StatefulSet {
+    fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or_default()
+    }
+    fn namespace(&self) -> Option<&str> {
+        self.metadata.namespace.as_deref()
+    }
+    fn revision_data(&self) -> Value {
+        rev::revision_data(&self.spec.template)
+    }
+    fn collision_count(&self) -> i32 {
+        self.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0)
+    }
+    fn current_revision(&self) -> &str {
+        self.status.as_ref().map(|s| s.current_revision.as_str()).unwrap_or_default()
+    }
+    fn owner_reference(&self) -> OwnerReference {
+        super::pods::set_owner_ref(self)
+    }
+    fn revision_labels(&self) -> BTreeMap<String, String> {
+        self.spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default()
+    }
+    fn revision_annotations(&self) -> BTreeMap<String, String> {
+        self.metadata.annotations.clone().unwrap_or_default()
+    }
+}
 
 /// ASTS-22: sorts the listed revisions, finds or mints the update revision (rollback reuse
 /// bumps the number), and finds the current revision (`status.currentRevision`, else the
-/// update revision). The shared resolver is driven with the set's name, uid, annotations,
-/// template, collision count and current revision; the revision objects it builds are then
-/// given the StatefulSet's owner reference and lose the CloneSet-only VCT-hash annotation.
+/// update revision), through the shared [`crate::revision::resolve`].
 pub fn resolve(set: &StatefulSet, listed: &[ControllerRevision]) -> Revisions {
-    let status = set.status.as_ref();
-    let shaped = CloneSet {
-        metadata: set.metadata.clone(),
-        spec: kruise_api::apps::v1beta1::CloneSetSpec {
-            template: set.spec.template.clone(),
-            ..Default::default()
-        },
-        status: Some(CloneSetStatus {
-            collision_count: status.and_then(|s| s.collision_count),
-            current_revision: status.map(|s| s.current_revision.clone()).unwrap_or_default(),
-            ..Default::default()
-        }),
-    };
-    let mut revs = rev::resolve(&shaped, listed);
-    if revs.write.is_some() {
-        let r = &mut revs.sorted[revs.update];
-        let listed_before = listed.iter().find(|l| l.metadata.name == r.metadata.name);
-        // Keep the annotations the stored revision had (bump) or the set's (create).
-        r.metadata.annotations = match listed_before {
-            Some(l) => l.metadata.annotations.clone(),
-            None => {
-                let mut a = set.metadata.annotations.clone().unwrap_or_default();
-                a.remove(keys::VOLUME_CLAIM_TEMPLATE_HASH);
-                (!a.is_empty()).then_some(a)
-            }
-        };
-        if listed_before.is_none() {
-            r.metadata.owner_references = Some(vec![super::pods::set_owner_ref(set)]);
-        }
-    }
-    revs
+    rev::resolve(set, listed)
 }
 
 /// ASTS-23: names of revisions to delete: not current, not update, not named by any pod's
@@ -100,7 +101,10 @@ mod tests {
         assert_eq!((owner.kind.as_str(), owner.controller), ("StatefulSet", Some(true)));
         let data = &created.data.as_ref().unwrap().0;
         assert_eq!(data["spec"]["template"]["$patch"], "replace");
-        assert!(created.metadata.annotations.is_none(), "no CloneSet VCT hash annotation");
+        assert!(
+            created.metadata.annotations.as_ref().is_none_or(|a| a.is_empty()),
+            "no CloneSet VCT hash annotation"
+        );
         assert_eq!(template(created).unwrap().spec.unwrap().containers[0].image.as_deref(), Some("nginx:1"));
     }
 

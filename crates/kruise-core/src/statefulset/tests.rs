@@ -1017,6 +1017,37 @@ fn asts_43_pre_delete_hook_delays_deletion() {
 }
 
 #[test]
+fn asts_43_mark_pod_not_ready_with_the_pre_delete_hook() {
+    let w0 = W::new(sts(2, true));
+    let r = w0.rev(0);
+    let mut w = w0.with_pods([0, 1], &r);
+    w.set.spec.replicas = Some(1);
+    w.set.spec.lifecycle = Some(Lifecycle {
+        pre_delete: Some(LifecycleHook {
+            finalizers_handler: vec!["example.com/drain".into()],
+            mark_pod_not_ready: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let p1 = w.pod_mut("web-1");
+    p1.metadata.finalizers = Some(vec!["example.com/drain".into()]);
+    p1.spec.as_mut().unwrap().readiness_gates =
+        Some(vec![PodReadinessGate { condition_type: keys::KRUISE_POD_READY.into() }]);
+    let p = w.plan();
+    let a = p.actions.iter().find(|a| a.kind.name() == "UpdatePodStatus").expect("KruisePodReady written");
+    match &a.kind {
+        ActionKind::UpdatePodStatus { condition } => {
+            assert_eq!(
+                (condition.type_.as_str(), condition.status.as_str()),
+                (keys::KRUISE_POD_READY, "False")
+            )
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
 fn asts_45_preparing_normal_becomes_normal_when_the_hook_is_satisfied() {
     let mut s = sts(1, true);
     s.spec.lifecycle = Some(Lifecycle {

@@ -9,9 +9,9 @@ use std::time::Duration;
 use kruise_api::apps::v1beta1::{PodUpdatePolicy, StatefulSetStatus};
 use kruise_api::keys;
 
-use super::{Builder, Ctx, Removal, Slot, delete_pod, lifecycle_patch, pvc};
-use crate::cloneset::inplace::{self, InPlaceSpec, SpecOptions};
-use crate::cloneset::{State, all_hooked, hooked};
+use super::{Builder, Ctx, Removal, Slot, delete_pod, pvc};
+use crate::inplace::{self, InPlaceSpec, SpecOptions};
+use crate::lifecycle::{State, all_hooked, hooked, lifecycle_patch, mark_not_ready};
 use crate::plan::{ActionKind, PodConditionUpdate, Reason, StatefulSetReason as R};
 
 /// The refreshes of ASTS-41 / ASTS-45 done this pass (each pod at most once: a pass reads
@@ -278,7 +278,7 @@ pub(crate) fn rolling_update(
                     Some(Slot::Pod(m)) => ctx.members[*m].metadata.labels.as_ref().unwrap_or(&empty),
                     _ => template_labels,
                 };
-                crate::cloneset::sort::priority_sort(&mut order, labels, pr);
+                crate::updatesort::priority_sort(&mut order, labels, pr);
                 rest = order.into_iter().map(|o| (o, by_ordinal[&o])).collect();
             }
             first.into_iter().chain(rest).take(want).collect()
@@ -419,6 +419,17 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
             None,
             Reason::LifecycleHook { hook: "inPlaceUpdate" },
         );
+        // ASTS-40: markPodNotReady of the hook.
+        if hook.is_some_and(|h| h.mark_pod_not_ready)
+            && let Some(condition) = mark_not_ready(pod, "preUpdateHook")
+        {
+            b.push(
+                ActionKind::UpdatePodStatus { condition },
+                Some(f.name),
+                None,
+                Reason::LifecycleHook { hook: "inPlaceUpdate" },
+            );
+        }
     };
     match f.state {
         State::None | State::PreparingNormal | State::Normal if hooked(hook, pod) => {

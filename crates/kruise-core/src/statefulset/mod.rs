@@ -324,7 +324,8 @@ impl Ctx<'_> {
 #[derive(Default)]
 pub(crate) struct Builder {
     pub plan: Plan,
-    held: BTreeSet<String>,
+    /// Names held already (look-up only, never iterated).
+    held: std::collections::HashSet<String>,
     /// Conditions set this pass (ASTS-49): type -> message.
     pub conditions: BTreeMap<&'static str, String>,
 }

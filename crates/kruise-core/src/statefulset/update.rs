@@ -18,7 +18,8 @@ use crate::plan::{ActionKind, PodConditionUpdate, Reason, StatefulSetReason as R
 /// the same pod objects twice, so the second refresh would repeat the first one's writes).
 #[derive(Default)]
 pub(crate) struct Refresh {
-    done: BTreeSet<usize>,
+    /// Member positions refreshed already.
+    done: Vec<bool>,
     /// Some lifecycle state changed (ASTS-30 item 2).
     pub lifecycle_changed: bool,
 }
@@ -26,7 +27,10 @@ pub(crate) struct Refresh {
 impl Refresh {
     /// ASTS-41 then ASTS-45 for member `m`.
     pub fn pod(&mut self, ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
-        if !self.done.insert(m) {
+        if self.done.len() <= m {
+            self.done.resize(ctx.members.len().max(m + 1), false);
+        }
+        if std::mem::replace(&mut self.done[m], true) {
             return;
         }
         refresh_in_place(ctx, b, m);

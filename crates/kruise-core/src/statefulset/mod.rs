@@ -185,6 +185,9 @@ impl<'a> Config<'a> {
         // ASTS-32: nil -> 1; resolved against replicas, rounded down, at least 1.
         let max_unavailable =
             read(ru.and_then(|r| r.max_unavailable.as_ref()), &format!("{RU}.maxUnavailable"))?;
+        // OrderedReady updates one pod at a time whatever the field says (the webhook only
+        // admits the int 1 there, ASTS-8 item 8).
+        let max_unavailable = if monotonic { 1 } else { max_unavailable };
         // ASTS-26.
         let scale_budget = match spec.scale_strategy.as_ref().and_then(|s| s.max_unavailable.as_ref()) {
             Some(v) => Some(read(Some(v), "spec.scaleStrategy.maxUnavailable")?),

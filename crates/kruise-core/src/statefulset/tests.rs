@@ -834,6 +834,13 @@ fn asts_32_max_unavailable_percent_rounds_down_to_at_least_one() {
 }
 
 #[test]
+fn asts_32_ordered_ready_keeps_one_unavailable_whatever_the_field_says() {
+    let mut w = rolled(false, 4);
+    ru(&mut w.set).max_unavailable = Some(IntOrString::Int(3));
+    assert_eq!(pod_acts(&w.plan()), vec!["DeletePod web-3"]);
+}
+
+#[test]
 fn asts_34_specified_delete_first_not_limited_by_partition() {
     let mut w = rolled(true, 3);
     ru(&mut w.set).partition = Some(3);

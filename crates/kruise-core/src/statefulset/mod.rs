@@ -413,18 +413,22 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let uid = set.metadata.uid.as_deref().unwrap_or_default();
     let mut members: Vec<&Pod> = Vec::new();
     let mut ordinal = Vec::new();
-    // Pods by name, whatever order the adapter listed them in (adoption and release actions
-    // follow this order).
-    let mut listed: Vec<&Pod> = input.pods.iter().collect();
-    if !listed.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
-        listed.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    // Pods of this set by (ordinal, name), whatever order the adapter listed them in
+    // (adoption and release actions follow this order). Integer keys: names are compared
+    // only between pods claiming one ordinal.
+    let mut listed: Vec<(i32, &str, &Pod)> = input
+        .pods
+        .iter()
+        .filter_map(|pod| {
+            let pname = pod.metadata.name.as_deref().unwrap_or_default();
+            let (parent, o) = parse_ordinal(pname);
+            (parent == name && o >= 0).then_some((o, pname, pod))
+        })
+        .collect();
+    if !listed.is_sorted_by(|a, b| (a.0, a.1) <= (b.0, b.1)) {
+        listed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     }
-    for pod in listed {
-        let pname = pod.metadata.name.as_deref().unwrap_or_default();
-        let (parent, o) = parse_ordinal(pname);
-        if parent != name || o < 0 {
-            continue;
-        }
+    for (o, pname, pod) in listed {
         let controller = pod.metadata.owner_references.iter().flatten().find(|r| r.controller == Some(true));
         let ours = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| {
             r.kind == "StatefulSet" && if uid.is_empty() { r.name == name } else { r.uid == uid }

@@ -112,6 +112,36 @@ fn sim_max_surge_rollout_keeps_capacity() {
     scenario("max-surge-rollout");
 }
 
+/// statefulset.md §13: partition 3, maxUnavailable 2, then partition 0 (ASTS-31..ASTS-39).
+#[test]
+fn sim_statefulset_worked_example() {
+    scenario("statefulset-worked-example");
+}
+
+/// ASTS-25, ASTS-28: an OrderedReady scale-up stalled by a never-Ready pod, released by deleting it.
+#[test]
+fn sim_statefulset_ordered_ready_stall_then_release() {
+    scenario("statefulset-ordered-stall");
+}
+
+/// ASTS-12..ASTS-14: reserveOrdinals changed while the set runs.
+#[test]
+fn sim_statefulset_reserve_ordinals_mid_life() {
+    scenario("statefulset-reserve-ordinals");
+}
+
+/// ASTS-20: whenScaled Retain keeps the PVCs of removed pods and reuses them.
+#[test]
+fn sim_statefulset_scale_down_retain_keeps_pvcs() {
+    scenario("statefulset-scale-down-retain");
+}
+
+/// ASTS-20: whenScaled Delete hands the PVCs of removed pods to the garbage collector.
+#[test]
+fn sim_statefulset_scale_down_delete_drops_pvcs() {
+    scenario("statefulset-scale-down-delete");
+}
+
 /// Every scenario directory has a test above.
 /// Upstream bug 1 (kruise#369): InPlaceOnly with maxUnavailable 10% of 4 completes.
 #[test]

@@ -18,6 +18,7 @@ use clap::Parser;
 mod crds;
 mod input;
 mod plan;
+mod plan_statefulset;
 mod serve;
 mod simulate;
 mod validate;

@@ -90,7 +90,7 @@ pub enum Output {
 }
 
 /// Why `run` stopped early: the exit status and the lines to print on stderr.
-struct Stop(Exit, Vec<String>);
+pub(crate) struct Stop(pub(crate) Exit, pub(crate) Vec<String>);
 
 /// How [`Args::plan`] ends: writing failed (outer `Err`), an input was unusable (`Ok(Err)`), or
 /// the plan was printed.
@@ -131,7 +131,12 @@ impl Args {
             let line = "kruise plan: only one input can be standard input (-)".to_owned();
             return Err(Failure::Input(Stop(Exit::Error, vec![line])));
         }
-        let (cs, alpha) = read_workload(&self.workload.display().to_string(), io.stdin)?;
+        let file = self.workload.display().to_string();
+        let docs = read_docs(&file, io.stdin)?;
+        if crate::plan_statefulset::is_statefulset(&docs) {
+            return crate::plan_statefulset::plan(self, &file, &docs, io);
+        }
+        let (cs, alpha) = read_workload(&file, docs)?;
         let own = Ownership::of(&cs);
         let mut notes = Vec::new();
         let pods: Vec<Pod> = self.objects(self.pods.as_ref(), "Pod", &own, io.stdin, &mut notes)?;
@@ -185,7 +190,7 @@ impl Args {
 
     /// The objects of kind `kind` in `path` that belong to the CloneSet; the others are named
     /// in one `notes` line.
-    fn objects<T: serde::de::DeserializeOwned + Meta>(
+    pub(crate) fn objects<T: serde::de::DeserializeOwned + Meta>(
         &self,
         path: Option<&PathBuf>,
         kind: &str,
@@ -222,8 +227,9 @@ impl Args {
         if !ignored.is_empty() {
             ignored.sort();
             notes.push(format!(
-                "{shown}: ignored {} {kind}(s) not belonging to CloneSet {}: {}",
+                "{shown}: ignored {} {kind}(s) not belonging to {} {}: {}",
                 ignored.len(),
+                own.kind,
                 own.name,
                 ignored.join(", ")
             ));
@@ -233,7 +239,7 @@ impl Args {
 }
 
 /// Why preparing or printing a plan failed.
-enum Failure {
+pub(crate) enum Failure {
     /// An input is unusable.
     Input(Stop),
     /// Output could not be written.
@@ -253,7 +259,7 @@ impl From<io::Error> for Failure {
 }
 
 /// Reads and parses a file (`-`: standard input); errors are exit 2 with the position.
-fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>, Stop> {
+pub(crate) fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>, Stop> {
     let text = if shown == "-" {
         let mut s = String::new();
         stdin.read_to_string(&mut s).map(|_| s)
@@ -267,8 +273,7 @@ fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>, Stop> {
 
 /// The one CloneSet of `file`, defaulted, validated and in the v1beta1 shape; with the
 /// defaulted v1alpha1 object when the file holds one (its writes are addressed to v1alpha1).
-fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<(CloneSet, Option<CloneSetV1alpha1>), Stop> {
-    let docs = read_docs(file, stdin)?;
+fn read_workload(file: &str, docs: Vec<Value>) -> Result<(CloneSet, Option<CloneSetV1alpha1>), Stop> {
     let [doc] = docs.as_slice() else {
         return Err(Stop(
             Exit::Invalid,
@@ -286,8 +291,12 @@ fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<(CloneSet, Option<C
             .collect();
         return Err(Stop(Exit::Invalid, lines));
     }
-    let not_cloneset =
-        |kind: &str| Stop(Exit::Invalid, vec![format!("{file}: {kind}: kruise plan only plans CloneSets")]);
+    let not_cloneset = |kind: &str| {
+        Stop(
+            Exit::Invalid,
+            vec![format!("{file}: {kind}: kruise plan plans CloneSets and Advanced StatefulSets only")],
+        )
+    };
     let resource = AnyResource::from_value(doc.clone())
         .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
     let (mut cs, alpha) = match resource {
@@ -318,12 +327,12 @@ fn flatten(doc: Value, out: &mut Vec<Value>) {
     }
 }
 
-fn name_of(meta: &ObjectMeta) -> String {
+pub(crate) fn name_of(meta: &ObjectMeta) -> String {
     meta.name.clone().unwrap_or_else(|| "(unnamed)".into())
 }
 
 /// Objects with metadata.
-trait Meta {
+pub(crate) trait Meta {
     fn meta(&self) -> &ObjectMeta;
 }
 
@@ -365,6 +374,7 @@ impl Meta for PersistentVolumeClaim {
 ///
 /// Everything else (another controller's objects, bare pods) is ignored and said so.
 pub struct Ownership {
+    kind: &'static str,
     name: String,
     uid: Option<String>,
     selector: Option<LabelSelector>,
@@ -373,10 +383,16 @@ pub struct Ownership {
 impl Ownership {
     /// The rule for `cs`.
     pub fn of(cs: &CloneSet) -> Self {
+        Self::workload("CloneSet", &cs.metadata, cs.spec.selector.as_ref())
+    }
+
+    /// The rule for a workload of `kind` (its controller owner references name that kind).
+    pub fn workload(kind: &'static str, meta: &ObjectMeta, selector: Option<&LabelSelector>) -> Self {
         Self {
-            name: cs.metadata.name.clone().unwrap_or_default(),
-            uid: cs.metadata.uid.clone().filter(|u| !u.is_empty()),
-            selector: cs.spec.selector.clone(),
+            kind,
+            name: meta.name.clone().unwrap_or_default(),
+            uid: meta.uid.clone().filter(|u| !u.is_empty()),
+            selector: selector.cloned(),
         }
     }
 
@@ -387,11 +403,14 @@ impl Ownership {
         }
         let ours = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| match &self.uid {
             Some(uid) => &r.uid == uid,
-            None => r.kind == "CloneSet" && r.name == self.name,
+            None => r.kind == self.kind && r.name == self.name,
         };
         let refs = meta.owner_references.as_deref().unwrap_or_default();
         let controller = refs.iter().find(|r| r.controller == Some(true));
-        if kind != "ControllerRevision" {
+        // A StatefulSet's claims need not carry its owner reference (ASTS-17: retention
+        // policy Retain): they are listed like revisions, by controller or selector.
+        let by_reference = kind == "Pod" || (kind == "PersistentVolumeClaim" && self.kind != "StatefulSet");
+        if by_reference {
             return refs.iter().any(ours) && controller.is_none_or(ours);
         }
         let labels = meta.labels.clone().unwrap_or_default();
@@ -515,7 +534,7 @@ fn attach(out: &mut Map<String, Value>, w: &PlannedWrite, current: &Current) {
 type Row = (String, String, String);
 
 /// What happens to a pod, in words.
-fn verb(kind: &ActionKind, reason: &Reason) -> &'static str {
+pub(crate) fn verb(kind: &ActionKind, reason: &Reason) -> &'static str {
     match (kind, reason) {
         (ActionKind::CreatePod { .. }, _) => "create",
         (ActionKind::DeletePod, _) => "delete",
@@ -677,7 +696,7 @@ fn write_table(
     }
 }
 
-fn write_columns<const N: usize>(out: &mut dyn Write, lines: &[[String; N]]) -> io::Result<()> {
+pub(crate) fn write_columns<const N: usize>(out: &mut dyn Write, lines: &[[String; N]]) -> io::Result<()> {
     let mut widths = [0usize; N];
     for l in lines {
         for (w, c) in widths.iter_mut().zip(l) {

@@ -34,6 +34,7 @@ pub mod expectations;
 pub mod features;
 pub mod plan;
 pub mod reconciler;
+pub mod statefulset;
 pub mod write;
 
 pub mod availability;

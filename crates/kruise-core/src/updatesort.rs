@@ -199,43 +199,56 @@ pub fn sort_update_candidates(
 ) {
     sort_by_update_cmp(pods, cands);
     if let Some(pr) = priority {
-        if !pr.weight_priority.is_empty() {
-            let sels: Vec<(i32, Option<Selector>)> = pr
-                .weight_priority
-                .iter()
-                .map(|t| (t.weight, Selector::parse(&t.match_selector, "").ok()))
-                .collect();
-            let score = |i: usize| -> i64 {
-                let l = pods[i].labels();
-                sels.iter()
-                    .filter(|(_, s)| s.as_ref().is_some_and(|s| s.matches(l)))
-                    .map(|(w, _)| i64::from(*w))
-                    .sum()
-            };
-            let scores: BTreeMap<usize, i64> = cands.iter().map(|&i| (i, score(i))).collect();
-            cands.sort_by(|a, b| scores[b].cmp(&scores[a]));
-        } else if !pr.order_priority.is_empty() {
-            let key = |i: usize| -> (i64, i64) {
-                let l = pods[i].labels();
-                for (lvl, t) in pr.order_priority.iter().enumerate() {
-                    if let Some(v) = l.get(&t.ordered_key) {
-                        return (lvl as i64, trailing_number(v));
-                    }
-                }
-                (-1, 0)
-            };
-            let keys: BTreeMap<usize, (i64, i64)> = cands.iter().map(|&i| (i, key(i))).collect();
-            cands.sort_by(|a, b| {
-                let (ka, kb) = (keys[a], keys[b]);
-                ka.0.cmp(&kb.0).then_with(|| kb.1.cmp(&ka.1))
-            });
-        }
+        priority_sort(cands, |i| pods[i].labels(), pr);
     }
     if !scatter.is_empty() && cands.len() >= 2 {
         scatter_sort(pods, cands, scatter);
     }
     // CS-61: PreparingUpdate first (stable).
     cands.sort_by_key(|&i| pods[i].state != State::PreparingUpdate);
+}
+
+/// CS-59 / ASTS-37: stable sort of `cands` by a priority strategy over each candidate's
+/// labels. weightPriority: higher summed weight of matching selectors first. orderPriority:
+/// the level of the first term whose key the pod has (a pod with none gets level -1 and goes
+/// first), lower level first, then the larger trailing number of the value. Ties keep the
+/// input order. O(c log c) with the keys computed once per candidate.
+pub fn priority_sort<'l, T: Copy + Ord>(
+    cands: &mut [T],
+    labels: impl Fn(T) -> &'l BTreeMap<String, String>,
+    pr: &UpdatePriorityStrategy,
+) {
+    if !pr.weight_priority.is_empty() {
+        let sels: Vec<(i32, Option<Selector>)> = pr
+            .weight_priority
+            .iter()
+            .map(|t| (t.weight, Selector::parse(&t.match_selector, "").ok()))
+            .collect();
+        let score = |i: T| -> i64 {
+            let l = labels(i);
+            sels.iter()
+                .filter(|(_, s)| s.as_ref().is_some_and(|s| s.matches(l)))
+                .map(|(w, _)| i64::from(*w))
+                .sum()
+        };
+        let scores: BTreeMap<T, i64> = cands.iter().map(|&i| (i, score(i))).collect();
+        cands.sort_by(|a, b| scores[b].cmp(&scores[a]));
+    } else if !pr.order_priority.is_empty() {
+        let key = |i: T| -> (i64, i64) {
+            let l = labels(i);
+            for (lvl, t) in pr.order_priority.iter().enumerate() {
+                if let Some(v) = l.get(&t.ordered_key) {
+                    return (lvl as i64, trailing_number(v));
+                }
+            }
+            (-1, 0)
+        };
+        let keys: BTreeMap<T, (i64, i64)> = cands.iter().map(|&i| (i, key(i))).collect();
+        cands.sort_by(|a, b| {
+            let (ka, kb) = (keys[a], keys[b]);
+            ka.0.cmp(&kb.0).then_with(|| kb.1.cmp(&ka.1))
+        });
+    }
 }
 
 fn round_half_away(v: f64) -> usize {

@@ -59,6 +59,10 @@ pub struct ReconcilerController<R: Reconciler> {
     pub use_expectations: bool,
     /// Reconcile every workload when a node changes.
     pub watch_nodes: bool,
+    /// Hand the reconciler every PVC of the workload's namespace, not only the ones it
+    /// controls: a StatefulSet finds its claims by name (ASTS-17), whoever owns them, and a
+    /// PVC change wakes every such workload of the namespace.
+    pub pvcs_by_name: bool,
     expectations: BTreeMap<ObjectKey, Expectations>,
     by_uid: BTreeMap<String, ObjectKey>,
     /// Per owner uid: the objects it controls, typed, sorted by name, kept up to date from
@@ -102,6 +106,7 @@ impl<R: Reconciler> ReconcilerController<R> {
             features: Features::default(),
             use_expectations: true,
             watch_nodes: false,
+            pvcs_by_name: false,
             expectations: BTreeMap::new(),
             by_uid: BTreeMap::new(),
             owned: BTreeMap::new(),
@@ -145,6 +150,9 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             let node = cache.get(&change.key).and_then(typed::<Node>);
             upsert(&mut self.nodes, &change.key.name, node, |n| meta_name(&n.metadata));
             return if self.watch_nodes { self.by_uid.values().cloned().collect() } else { Vec::new() };
+        }
+        if self.pvcs_by_name && change.key.group.is_empty() && change.key.kind == "PersistentVolumeClaim" {
+            return self.by_uid.values().filter(|k| k.namespace == change.key.namespace).cloned().collect();
         }
         let old_owner = change.old.as_ref().and_then(controller_uid);
         let new_owner = change.new.as_ref().and_then(controller_uid);
@@ -193,7 +201,17 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             serde_json::from_value(value.clone()).map_err(|e| ReconcileError(Box::new(e)))?;
         let uid = str_at(value, &["metadata", "uid"]).unwrap_or_default();
         let empty_owned = Owned::default();
-        let owned = self.owned.get(uid).unwrap_or(&empty_owned);
+        let mut by_name = None;
+        if self.pvcs_by_name {
+            let mut o = self.owned.get(uid).cloned().unwrap_or_default();
+            o.pvcs = cache
+                .list("", "PersistentVolumeClaim")
+                .filter(|(k, _)| k.namespace == key.namespace)
+                .filter_map(|(_, v)| typed(v))
+                .collect();
+            by_name = Some(o);
+        }
+        let owned = by_name.as_ref().or_else(|| self.owned.get(uid)).unwrap_or(&empty_owned);
         let exp = self.expectations.entry(key.clone()).or_default();
         for p in &owned.pods {
             exp.observe_pod(p);

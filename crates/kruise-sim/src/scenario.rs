@@ -242,6 +242,10 @@ pub struct Expect {
     /// No event is pending that would change anything before this long (the run settled).
     #[serde(default)]
     pub settled: Option<bool>,
+    /// Live (not terminating) PersistentVolumeClaims in the workload's namespace, by name
+    /// (ASTS-17..ASTS-20: the claims a StatefulSet keeps or leaves to the garbage collector).
+    #[serde(default)]
+    pub pvcs: Option<Vec<String>>,
 }
 
 /// Why a scenario could not run (distinct from a failed expectation, which is a result).
@@ -273,7 +277,7 @@ pub enum ScenarioError {
         message: String,
     },
     /// No controller of that name.
-    #[error("unknown controller {0:?} (known: cloneset, reference)")]
+    #[error("unknown controller {0:?} (known: cloneset, statefulset, reference)")]
     UnknownController(String),
     /// The simulation itself failed.
     #[error(transparent)]
@@ -291,6 +295,13 @@ pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Cont
         "cloneset" => {
             let mut c = ReconcilerController::new("cloneset", kruise_core::cloneset::CloneSetReconciler);
             c.use_expectations = expectations;
+            Some(Box::new(c))
+        }
+        "statefulset" => {
+            let r = kruise_core::statefulset::StatefulSetReconciler::default();
+            let mut c = ReconcilerController::new("statefulset", r);
+            c.use_expectations = expectations;
+            c.pvcs_by_name = true;
             Some(Box::new(c))
         }
         "reference" => {
@@ -360,6 +371,9 @@ pub fn admit(doc: Value) -> Result<Value, String> {
     let mut hub = match any {
         AnyResource::CloneSetV1alpha1(cs) => {
             AnyResource::CloneSetV1beta1(kruise_api::convert::cloneset_to_v1beta1(&cs))
+        }
+        AnyResource::StatefulSetV1alpha1(s) => {
+            AnyResource::StatefulSetV1beta1(kruise_api::convert::statefulset_to_v1beta1(&s))
         }
         other => other,
     };
@@ -893,6 +907,20 @@ impl Checker<'_> {
         }
         if let Some(want) = &e.status {
             subset("status", want, &status, &mut errors);
+        }
+        if let Some(want) = &e.pvcs {
+            let ns = self.key(e.workload.as_deref()).map(|k| k.namespace).unwrap_or_default();
+            let have: Vec<String> = sim
+                .store()
+                .list("", "PersistentVolumeClaim")
+                .filter(|(k, v)| k.namespace == ns && v.pointer("/metadata/deletionTimestamp").is_none())
+                .map(|(k, _)| k.name.clone())
+                .collect();
+            let mut want = want.clone();
+            want.sort();
+            if have != want {
+                errors.push(format!("pvcs {have:?}, want {want:?}"));
+            }
         }
         if e.settled == Some(true) && !sim.is_quiet() && sim.next_event_at().is_some_and(|t| t <= sim.now()) {
             errors.push("events are still pending".into());

@@ -1,0 +1,228 @@
+//! Advanced StatefulSet planner benchmarks: `steady`, `rolling` (partition held) and `wave`
+//! (an in-place wave) at N = 1k, 10k and 100k pods, each with its action counts asserted
+//! before timing, and the JSON decode of the same pods as the yardstick (benches/README.md).
+//!
+//! Run: `cargo bench --bench statefulset` (all), `-- statefulset/wave` (a filter);
+//! `KRUISE_BENCH_SIZES=1000,10000` narrows the sizes.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::apps::v1beta1::{RollingUpdateStatefulSetStrategy, StatefulSet};
+use kruise_api::keys;
+use kruise_core::expectations::Expectations;
+use kruise_core::statefulset::{self, Input, Plan};
+use serde::Deserialize;
+
+#[allow(dead_code)]
+#[path = "support/mod.rs"]
+mod support;
+
+/// The sizes; `KRUISE_BENCH_SIZES=1000,10000` narrows them.
+fn sizes() -> Vec<usize> {
+    match std::env::var("KRUISE_BENCH_SIZES") {
+        Ok(v) if !v.trim().is_empty() => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        _ => vec![1_000, 10_000, 100_000],
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// Every pod Ready on the one revision: nothing to do.
+    Steady,
+    /// A new revision, the upper half of the slots updated, partition N/2 holds the rest.
+    Rolling,
+    /// A new image, InPlaceIfPossible, maxUnavailable 10 %: N/10 pods updated in place.
+    Wave,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Steady, Kind::Rolling, Kind::Wave];
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Steady => "steady",
+            Kind::Rolling => "rolling",
+            Kind::Wave => "wave",
+        }
+    }
+}
+
+struct Scenario {
+    kind: Kind,
+    n: usize,
+    set: StatefulSet,
+    pods: Vec<Pod>,
+    revisions: Vec<ControllerRevision>,
+    expectations: Expectations,
+}
+
+fn set(image: &str, n: usize, kind: Kind) -> StatefulSet {
+    let mut s = StatefulSet::default();
+    s.metadata.name = Some("demo".into());
+    s.metadata.namespace = Some("default".into());
+    s.metadata.uid = Some(support::UID.into());
+    s.metadata.generation = Some(2);
+    s.spec.replicas = Some(n as i32);
+    s.spec.service_name = "demo".into();
+    s.spec.pod_management_policy = Some("Parallel".into());
+    s.spec.selector = Some(LabelSelector {
+        match_labels: Some([("app".to_owned(), "demo".to_owned())].into()),
+        ..Default::default()
+    });
+    s.spec.template = support::template(image);
+    let (partition, policy) = match kind {
+        Kind::Steady => (0, "ReCreate"),
+        Kind::Rolling => (n as i32 / 2, "ReCreate"),
+        Kind::Wave => (0, "InPlaceIfPossible"),
+    };
+    s.spec.update_strategy.type_ = Some("RollingUpdate".into());
+    s.spec.update_strategy.rolling_update = Some(RollingUpdateStatefulSetStrategy {
+        partition: Some(partition),
+        max_unavailable: Some(IntOrString::String("10%".into())),
+        pod_update_policy: Some(policy.into()),
+        min_ready_seconds: Some(0),
+        ..Default::default()
+    });
+    s
+}
+
+/// Pod `o` at `revision`, Running and Ready, the in-place readiness gate True.
+fn pod(o: usize, n: usize, revision: &str, new: bool) -> Pod {
+    let mut p = support::pod(o, n, revision, new, true, None);
+    let name = format!("demo-{o}");
+    let labels = p.metadata.labels.get_or_insert_with(Default::default);
+    labels.remove(keys::CLONESET_INSTANCE_ID);
+    labels.remove(keys::POD_TEMPLATE_HASH);
+    labels.insert(keys::STATEFULSET_POD_NAME.into(), name.clone());
+    labels.insert(keys::POD_INDEX.into(), o.to_string());
+    p.metadata.name = Some(name);
+    if let Some(refs) = p.metadata.owner_references.as_mut() {
+        refs[0].kind = "StatefulSet".into();
+    }
+    let conds = p.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
+    if !conds.iter().any(|c| c.type_ == keys::INPLACE_UPDATE_READY) {
+        conds.push(PodCondition {
+            type_: keys::INPLACE_UPDATE_READY.into(),
+            status: "True".into(),
+            last_transition_time: Some(Time(support::now(0))),
+            ..Default::default()
+        });
+    }
+    p
+}
+
+impl Scenario {
+    fn build(kind: Kind, n: usize) -> Self {
+        let old = set(support::OLD_IMAGE, n, kind);
+        let r1 = statefulset::revision::resolve(&old, &[]);
+        let rev1 = r1.sorted[r1.update].clone();
+        let new = set(support::NEW_IMAGE, n, kind);
+        let r2 = statefulset::revision::resolve(&new, std::slice::from_ref(&rev1));
+        let rev2 = r2.sorted[r2.update].clone();
+        let (n1, n2) =
+            (rev1.metadata.name.clone().unwrap_or_default(), rev2.metadata.name.clone().unwrap_or_default());
+        let (mut the_set, revisions) = match kind {
+            Kind::Steady => (old, vec![rev1]),
+            Kind::Rolling | Kind::Wave => (new, vec![rev1, rev2]),
+        };
+        let pods = (0..n)
+            .map(|o| match kind {
+                Kind::Steady | Kind::Wave => pod(o, n, &n1, false),
+                Kind::Rolling if o < n / 2 => pod(o, n, &n1, false),
+                Kind::Rolling => pod(o, n, &n2, true),
+            })
+            .collect();
+        the_set.status = Some(Default::default());
+        the_set.status.get_or_insert_with(Default::default).current_revision = n1.clone();
+        let mut s =
+            Scenario { kind, n, set: the_set, pods, revisions, expectations: Expectations::default() };
+        // Preset the status the planner computes, so a plan writes none.
+        let first = s.plan();
+        s.set.status = Some(first.status.clone());
+        s
+    }
+
+    fn input(&self) -> Input<'_> {
+        Input {
+            statefulset: &self.set,
+            pods: &self.pods,
+            pvcs: &[],
+            revisions: &self.revisions,
+            storage_classes: &[],
+            now: support::now(self.n),
+            features: Default::default(),
+            gates: Default::default(),
+            expectations: &self.expectations,
+        }
+    }
+
+    fn plan(&self) -> Plan {
+        statefulset::plan(&self.input()).expect("the bench input plans")
+    }
+
+    /// The action counts of the scenario, by kind.
+    fn expected(&self) -> BTreeMap<&'static str, usize> {
+        match self.kind {
+            Kind::Steady | Kind::Rolling => BTreeMap::new(),
+            Kind::Wave => [("UpdatePodStatus", self.n / 10), ("UpdateInPlace", self.n / 10)].into(),
+        }
+    }
+
+    fn check(&self, p: &Plan) {
+        let mut have: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for a in &p.actions {
+            *have.entry(a.kind.name()).or_default() += 1;
+        }
+        assert_eq!(have, self.expected(), "statefulset/{}/{}: action counts", self.kind.name(), self.n);
+        if let Kind::Rolling = self.kind {
+            assert_eq!(p.held.len(), self.n / 2, "rolling: the partition holds half");
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PodList {
+    items: Vec<Pod>,
+}
+
+fn group<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+    n: usize,
+) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_millis(if n >= 100_000 { 200 } else { 500 }));
+    g.measurement_time(Duration::from_secs(if n >= 100_000 { 3 } else { 2 }));
+    g.throughput(Throughput::Elements(n as u64));
+    g
+}
+
+fn bench(c: &mut Criterion) {
+    for n in sizes() {
+        for kind in Kind::ALL {
+            let s = Scenario::build(kind, n);
+            s.check(&s.plan());
+            let mut g = group(c, "statefulset", n);
+            g.bench_function(BenchmarkId::new(kind.name(), n), |b| b.iter(|| black_box(s.plan())));
+            g.finish();
+        }
+        let s = Scenario::build(Kind::Rolling, n);
+        let json = support::pods_list_json(&s.pods);
+        drop(s);
+        let mut g = group(c, "statefulset-decode", n);
+        g.bench_function(BenchmarkId::new("pods", n), |b| {
+            b.iter(|| black_box(serde_json::from_str::<PodList>(&json).map(|l| l.items.len())))
+        });
+        g.finish();
+    }
+}
+
+criterion::criterion_group!(benches, bench);
+criterion::criterion_main!(benches);

@@ -1,0 +1,974 @@
+//! The Advanced StatefulSet planner (spec `statefulset.md`, rules ASTS-1..ASTS-53): [`plan`]
+//! turns a StatefulSet, its pods, PVCs and revisions, `now`, gates and pending expectations
+//! into a [`Plan`].
+//!
+//! One pass follows ASTS-24: revisions (ASTS-21..ASTS-23), the split of pods into replica
+//! slots and condemned pods (ASTS-10..ASTS-14), the replica loop in ascending ordinal
+//! (ASTS-25..ASTS-28, with PVCs ASTS-17..ASTS-20 and identity repair ASTS-16), the condemned
+//! loop in descending ordinal (ASTS-29), the rolling update (ASTS-30..ASTS-42, lifecycle
+//! ASTS-43..ASTS-46, PVC resize ASTS-47), status (ASTS-48..ASTS-50), history and requeue
+//! (ASTS-23, ASTS-52). "Monotonic" is `podManagementPolicy: OrderedReady`, "burst" is
+//! `Parallel`. Decisions on the spec's open questions (§14) are in `docs/deviations.md`.
+//!
+//! Cost: O(pods + replicas + reserved ranges) plus O(c log c) for the c update candidates of
+//! an unordered update; revision diffs are computed once per (from, to) revision pair.
+
+pub mod ordinals;
+pub mod pods;
+pub mod pvc;
+pub mod reconcile;
+pub mod revision;
+mod update;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSetCondition};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kruise_api::apps::common::{LifecycleHook, UpdatePriorityStrategy};
+use kruise_api::apps::v1beta1::{
+    PodUpdatePolicy, ReservedOrdinals, StatefulSet, StatefulSetStatus, VolumeClaimStatus,
+    pod_management_policy, statefulset_update_strategy_type, volume_claim_update_strategy_type,
+};
+use kruise_api::keys;
+
+use crate::expectations::Expectations;
+use crate::features::Features;
+use crate::lifecycle::{State, hooked, lifecycle_patch, mark_not_ready};
+use crate::plan::{Action, ActionKind, Held, PlanError, PodPatch, Reason, StatefulSetReason as R};
+use crate::podtable::info::revision_matches;
+use crate::revision::{RevisionWrite, Revisions};
+use kruise_api::selector::Selector;
+
+pub use ordinals::{ReplicaRange, parse_ordinal, pod_name};
+pub use pods::{PodFacts, new_pod, set_owner_ref};
+pub use pvc::{new_pvc, pvc_name};
+pub use reconcile::StatefulSetReconciler;
+
+/// The plan of one StatefulSet pass: the shared plan shape with the StatefulSet status.
+pub type Plan = crate::plan::Plan<StatefulSetStatus>;
+
+/// The most replicas one plan handles: a pass lists every replica slot, so an absurd
+/// `spec.replicas` is refused with an error instead of exhausting memory.
+pub const MAX_REPLICAS: i32 = 1_000_000;
+
+/// StatefulSet feature gates (ASTS-1) not in the shared [`Features`], with upstream's defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Gates {
+    /// `StatefulSetStartOrdinal` (off): `spec.ordinals.start` is read.
+    pub stateful_set_start_ordinal: bool,
+    /// `StatefulSetAutoDeletePVC` (on): the PVC retention policy is applied (ASTS-19, ASTS-20).
+    pub stateful_set_auto_delete_pvc: bool,
+    /// `StatefulSetAutoResizePVCGate` (off): `volumeClaimUpdateStrategy` is applied (ASTS-47).
+    pub stateful_set_auto_resize_pvc: bool,
+    /// `PodIndexLabel` (on): new pods get `apps.kubernetes.io/pod-index` (ASTS-15).
+    pub pod_index_label: bool,
+}
+
+impl Default for Gates {
+    fn default() -> Self {
+        Self {
+            stateful_set_start_ordinal: false,
+            stateful_set_auto_delete_pvc: true,
+            stateful_set_auto_resize_pvc: false,
+            pod_index_label: true,
+        }
+    }
+}
+
+/// Everything the StatefulSet planner may look at.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    /// The set as stored (v1beta1; a v1alpha1 object is converted first). Webhook defaults
+    /// that are missing are applied by the planner (ASTS-7).
+    pub statefulset: &'a StatefulSet,
+    /// Pods owned by the set or matching its selector, terminating ones included.
+    pub pods: &'a [Pod],
+    /// PVCs of the set's claim templates (any owner).
+    pub pvcs: &'a [PersistentVolumeClaim],
+    /// ControllerRevisions owned by the set.
+    pub revisions: &'a [ControllerRevision],
+    /// StorageClasses, read only by the PVC resize (ASTS-47). May be empty.
+    pub storage_classes: &'a [StorageClass],
+    /// The only clock.
+    pub now: Timestamp,
+    /// Shared feature gates (`PreparingUpdateAsUpdate`, in-place gates).
+    pub features: Features,
+    /// StatefulSet feature gates.
+    pub gates: Gates,
+    /// The adapter's writes not yet seen in its cache.
+    pub expectations: &'a Expectations,
+}
+
+/// The spec read once with ASTS-7 defaults and ASTS-4/26/32 resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct Config<'a> {
+    pub replicas: i32,
+    pub monotonic: bool,
+    pub on_delete: bool,
+    pub partition: i32,
+    pub max_unavailable: i32,
+    pub scale_budget: Option<i32>,
+    pub policy: PodUpdatePolicy,
+    pub paused: bool,
+    pub unordered: Option<Option<&'a UpdatePriorityStrategy>>,
+    pub grace_seconds: i32,
+    pub min_ready: i32,
+    pub history_limit: i32,
+    pub retention: (bool, bool),
+    pub resize: bool,
+}
+
+const RU: &str = "spec.updateStrategy.rollingUpdate";
+
+impl<'a> Config<'a> {
+    fn new(set: &'a StatefulSet, gates: Gates) -> Result<Self, PlanError> {
+        let spec = &set.spec;
+        let replicas = spec.replicas.unwrap_or(kruise_api::defaults::statefulset::DEFAULT_REPLICAS);
+        if replicas < 0 {
+            return Err(PlanError::invalid("spec.replicas", format!("must be >= 0, got {replicas}")));
+        }
+        if replicas > MAX_REPLICAS {
+            return Err(PlanError::invalid(
+                "spec.replicas",
+                format!("{replicas} is above the planner's limit of {MAX_REPLICAS}"),
+            ));
+        }
+        let monotonic = match spec.pod_management_policy.as_deref() {
+            None | Some("") | Some(pod_management_policy::ORDERED_READY) => true,
+            Some(pod_management_policy::PARALLEL) => false,
+            Some(other) => {
+                return Err(PlanError::invalid(
+                    "spec.podManagementPolicy",
+                    format!("{other:?} is not OrderedReady or Parallel"),
+                ));
+            }
+        };
+        let on_delete = match spec.update_strategy.type_.as_deref() {
+            None | Some("") | Some(statefulset_update_strategy_type::ROLLING_UPDATE) => false,
+            Some(statefulset_update_strategy_type::ON_DELETE) => true,
+            Some(other) => {
+                return Err(PlanError::invalid(
+                    "spec.updateStrategy.type",
+                    format!("{other:?} is not RollingUpdate or OnDelete"),
+                ));
+            }
+        };
+        let ru = spec.update_strategy.rolling_update.as_ref();
+        let partition = ru.and_then(|r| r.partition).unwrap_or(0);
+        if partition < 0 {
+            return Err(PlanError::invalid(
+                &format!("{RU}.partition"),
+                format!("must be >= 0, got {partition}"),
+            ));
+        }
+        let read = |v: Option<&k8s_openapi::apimachinery::pkg::util::intstr::IntOrString>, path: &str| {
+            let default = k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(1);
+            let v = v.unwrap_or(&default);
+            kruise_api::intstr::scaled_legacy(Some(v), replicas, false).map(|n| n.max(1)).map_err(|_| {
+                PlanError::BadIntOrPercent {
+                    path: kruise_api::FieldPath::from(path),
+                    value: match v {
+                        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => i.to_string(),
+                        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
+                    },
+                }
+            })
+        };
+        // ASTS-32: nil -> 1; resolved against replicas, rounded down, at least 1.
+        let max_unavailable =
+            read(ru.and_then(|r| r.max_unavailable.as_ref()), &format!("{RU}.maxUnavailable"))?;
+        // OrderedReady updates one pod at a time whatever the field says (the webhook only
+        // admits the int 1 there, ASTS-8 item 8).
+        let max_unavailable = if monotonic { 1 } else { max_unavailable };
+        // ASTS-26.
+        let scale_budget = match spec.scale_strategy.as_ref().and_then(|s| s.max_unavailable.as_ref()) {
+            Some(v) => Some(read(Some(v), "spec.scaleStrategy.maxUnavailable")?),
+            None => None,
+        };
+        let min_ready = set.min_ready_seconds();
+        if min_ready < 0 {
+            return Err(PlanError::invalid(
+                &format!("{RU}.minReadySeconds"),
+                format!("must be >= 0, got {min_ready}"),
+            ));
+        }
+        for (i, t) in spec.volume_claim_templates.iter().enumerate() {
+            if t.metadata.name.as_deref().is_none_or(str::is_empty) {
+                return Err(PlanError::invalid(
+                    &format!("spec.volumeClaimTemplates[{i}].metadata.name"),
+                    "required",
+                ));
+            }
+        }
+        // The webhook rejects a malformed reservation (ASTS-8 item 2); the controller would
+        // silently drop every reservation (ASTS-12). The planner refuses to plan (docs/deviations.md).
+        for (i, r) in spec.reserve_ordinals.iter().enumerate() {
+            use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+            let path = format!("spec.reserveOrdinals[{i}]");
+            match r {
+                IntOrString::Int(v) if *v < 0 => {
+                    return Err(PlanError::invalid(&path, format!("must be >= 0, got {v}")));
+                }
+                IntOrString::Int(_) => {}
+                IntOrString::String(s) => {
+                    if kruise_api::validation::statefulset::parse_ordinal_range(s).is_none() {
+                        return Err(PlanError::invalid(
+                            &path,
+                            format!("{s:?} is not a range \"a-b\" of ordinals with a <= b"),
+                        ));
+                    }
+                }
+            }
+        }
+        let start =
+            if gates.stateful_set_start_ordinal { spec.ordinals.as_ref().map_or(0, |o| o.start) } else { 0 };
+        if start < 0 {
+            return Err(PlanError::invalid("spec.ordinals.start", format!("must be >= 0, got {start}")));
+        }
+        Ok(Self {
+            replicas,
+            monotonic,
+            on_delete,
+            partition,
+            max_unavailable,
+            scale_budget,
+            policy: set.pod_update_policy(),
+            paused: ru.is_some_and(|r| r.paused),
+            unordered: ru.and_then(|r| r.unordered_update.as_ref()).map(|u| u.priority_strategy.as_ref()),
+            grace_seconds: ru
+                .and_then(|r| r.in_place_update_strategy.as_ref())
+                .map_or(0, |s| s.grace_period_seconds.max(0)),
+            min_ready,
+            history_limit: spec
+                .revision_history_limit
+                .unwrap_or(kruise_api::defaults::statefulset::DEFAULT_REVISION_HISTORY_LIMIT),
+            retention: pvc::policy(set, gates.stateful_set_auto_delete_pvc),
+            resize: gates.stateful_set_auto_resize_pvc
+                && spec.volume_claim_update_strategy.type_.as_deref()
+                    == Some(volume_claim_update_strategy_type::ON_POD_ROLLING_UPDATE),
+        })
+    }
+}
+
+/// One replica slot: the pod holding it, or a pod to be created this pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// Index into `Ctx::members`.
+    Pod(usize),
+    /// To be created at the update revision (`true`) or the current revision.
+    New {
+        /// Built from the update revision.
+        update: bool,
+    },
+}
+
+/// Everything derived from the input once, shared by the steps.
+pub(crate) struct Ctx<'a> {
+    pub input: &'a Input<'a>,
+    pub set: &'a StatefulSet,
+    pub name: &'a str,
+    pub cfg: Config<'a>,
+    pub range: ReplicaRange,
+    pub revs: Revisions,
+    /// Member pods (ASTS-11), in input order.
+    pub members: Vec<&'a Pod>,
+    /// Their facts.
+    pub facts: Vec<PodFacts<'a>>,
+    /// Their ordinals.
+    pub ordinal: Vec<i64>,
+    /// Replica slots ascending.
+    pub slots: Vec<(i64, Slot)>,
+    /// Condemned members `(ordinal, member)`, descending ordinal.
+    pub condemned: Vec<(i64, usize)>,
+    /// Members that lost a duplicate slot claim.
+    pub duplicates: Vec<usize>,
+    /// PVCs by name (live and terminating).
+    pub pvcs: BTreeMap<&'a str, &'a PersistentVolumeClaim>,
+}
+
+impl Ctx<'_> {
+    pub fn update_revision(&self) -> &str {
+        self.revs.update_name()
+    }
+    pub fn current_revision(&self) -> &str {
+        self.revs.current_name()
+    }
+    pub fn hook(
+        &self,
+        f: impl Fn(&kruise_api::apps::common::Lifecycle) -> Option<&LifecycleHook>,
+    ) -> Option<&LifecycleHook> {
+        self.set.spec.lifecycle.as_ref().and_then(f)
+    }
+    /// ASTS-38: updated = revision label equal to the update revision (or its short hash);
+    /// with `PreparingUpdateAsUpdate`, a `PreparingUpdate` pod counts too when `loose`.
+    pub fn is_updated(&self, f: &PodFacts<'_>, loose: bool) -> bool {
+        revision_matches(f.revision, self.update_revision())
+            || (loose && self.input.features.preparing_update_as_update && f.state == State::PreparingUpdate)
+    }
+    /// The PVC names of ordinal `o`, one per claim template, with the template.
+    pub fn claim_names(&self, o: i64) -> impl Iterator<Item = (String, &PersistentVolumeClaim)> + '_ {
+        self.set
+            .spec
+            .volume_claim_templates
+            .iter()
+            .map(move |t| (pvc_name(t.metadata.name.as_deref().unwrap_or_default(), self.name, o), t))
+    }
+}
+
+/// The plan under construction.
+#[derive(Default)]
+pub(crate) struct Builder {
+    pub plan: Plan,
+    /// Names held already (look-up only, never iterated).
+    held: std::collections::HashSet<String>,
+    /// Conditions set this pass (ASTS-49): type -> message.
+    pub conditions: BTreeMap<&'static str, String>,
+}
+
+impl Builder {
+    pub fn push(&mut self, kind: ActionKind, pod: Option<&str>, revision: Option<&str>, reason: Reason) {
+        self.plan.actions.push(Action::new(kind, pod, revision, reason));
+    }
+    /// Holds `pod` unless it is held already (first reason wins).
+    pub fn hold(&mut self, pod: &str, reason: Reason) {
+        if self.held.insert(pod.to_owned()) {
+            self.plan.held.push(Held::pod(pod, reason));
+        }
+    }
+    pub fn requeue(&mut self, after: Duration, reason: Reason) {
+        self.plan.requeue_at_most(after, reason);
+    }
+}
+
+/// Whether the pass goes on after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Next slot.
+    Continue,
+    /// End the replica loop; the pass goes on with ASTS-24 step 6.
+    Break,
+    /// End the pass (monotonic), after writing status.
+    Exit,
+}
+
+/// Plans one pass of an Advanced StatefulSet (ASTS-24). Errors only for unusable input.
+pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
+    let set = input.statefulset;
+    let name = set
+        .metadata
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| PlanError::invalid("metadata.name", "required"))?;
+    let cfg = Config::new(set, input.gates)?;
+    let selector =
+        set.spec.selector.as_ref().ok_or_else(|| PlanError::invalid("spec.selector", "required"))?;
+    let selector = Selector::parse(selector, "spec.selector")?;
+    if selector.is_empty() {
+        return Err(PlanError::invalid("spec.selector", "empty selector is invalid for statefulset"));
+    }
+    let mut b = Builder::default();
+    b.plan.status = set.status.clone().unwrap_or_default();
+
+    // Scale expectations: a create or delete this adapter sent and has not seen yet.
+    if let Some(p) = input.expectations.pending().filter(|_| !input.expectations.scale_satisfied()) {
+        let timeout = Duration::from_secs(u64::from(input.features.expectation_timeout_seconds));
+        let elapsed = input.now.duration_since(p.oldest).unsigned_abs();
+        if elapsed < timeout {
+            b.requeue(
+                timeout - elapsed,
+                Reason::AwaitingExpectations {
+                    creates: p.creates,
+                    deletes: p.deletes,
+                    resource_versions: p.resource_versions,
+                },
+            );
+            return Ok(b.plan);
+        }
+    }
+
+    // ASTS-22: revisions.
+    let revs = revision::resolve(set, input.revisions);
+    if let Some(w) = revs.write {
+        let r = &revs.sorted[revs.update];
+        let kind = match w {
+            RevisionWrite::Create => {
+                ActionKind::CreateRevision { number: r.revision, collision_count: revs.collision_count }
+            }
+            RevisionWrite::Bump => ActionKind::UpdateRevision { number: r.revision },
+        };
+        b.push(kind, None, r.metadata.name.as_deref(), Reason::NewRevision);
+    }
+
+    // ASTS-11: membership, adoption and release.
+    let deleting = set.metadata.deletion_timestamp.is_some();
+    let uid = set.metadata.uid.as_deref().unwrap_or_default();
+    let mut members: Vec<&Pod> = Vec::new();
+    let mut ordinal = Vec::new();
+    // Pods of this set by (ordinal, name), whatever order the adapter listed them in
+    // (adoption and release actions follow this order). Integer keys: names are compared
+    // only between pods claiming one ordinal.
+    let mut listed: Vec<(i32, &str, &Pod)> = input
+        .pods
+        .iter()
+        .filter_map(|pod| {
+            let pname = pod.metadata.name.as_deref().unwrap_or_default();
+            let (parent, o) = parse_ordinal(pname);
+            (parent == name && o >= 0).then_some((o, pname, pod))
+        })
+        .collect();
+    if !listed.is_sorted_by(|a, b| (a.0, a.1) <= (b.0, b.1)) {
+        listed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    }
+    for (o, pname, pod) in listed {
+        let controller = pod.metadata.owner_references.iter().flatten().find(|r| r.controller == Some(true));
+        let ours = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| {
+            r.kind == "StatefulSet" && if uid.is_empty() { r.name == name } else { r.uid == uid }
+        };
+        let empty = BTreeMap::new();
+        let matches = selector.matches(pod.metadata.labels.as_ref().unwrap_or(&empty));
+        match controller {
+            Some(r) if ours(r) => {
+                if !matches {
+                    if !deleting {
+                        b.push(ActionKind::ReleasePod, Some(pname), None, Reason::Claim);
+                    }
+                    continue;
+                }
+            }
+            Some(_) => continue,
+            None => {
+                if !matches || deleting || pod.metadata.deletion_timestamp.is_some() {
+                    continue;
+                }
+                b.push(ActionKind::AdoptPod, Some(pname), None, Reason::Claim);
+            }
+        }
+        members.push(pod);
+        ordinal.push(i64::from(o));
+    }
+    let facts: Vec<PodFacts<'_>> = members.iter().map(|p| PodFacts::of(p)).collect();
+
+    // ASTS-13, ASTS-14: range, replicas and condemned.
+    let start = if input.gates.stateful_set_start_ordinal {
+        set.spec.ordinals.as_ref().map_or(0, |o| o.start)
+    } else {
+        0
+    };
+    let reserved = ReservedOrdinals::parse(&set.spec.reserve_ordinals);
+    let range = ReplicaRange::new(i64::from(start), i64::from(cfg.replicas), &reserved);
+    let split = ordinals::split(
+        members.iter().enumerate().map(|(i, p)| {
+            let n = p.metadata.name.as_deref().unwrap_or_default();
+            // Canonical `<set>-<o>`: the parent matched, so only leading zeros differ.
+            let digits = n.len() - name.len() - 1;
+            (ordinal[i], digits == 1 || !n[name.len() + 1..].starts_with('0'), n, i)
+        }),
+        &range,
+    );
+    let pvcs: BTreeMap<&str, &PersistentVolumeClaim> =
+        input.pvcs.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
+    let mut ctx = Ctx {
+        input,
+        set,
+        name,
+        cfg,
+        range,
+        revs,
+        members,
+        facts,
+        ordinal,
+        slots: Vec::new(),
+        condemned: split.condemned,
+        duplicates: split.duplicates,
+        pvcs,
+    };
+    // ASTS-27: empty slots become pods to create, at the revision ASTS-27 picks.
+    let mut not_updated = 0usize;
+    for &m in split.replicas.values() {
+        if !ctx.is_updated(&ctx.facts[m], true) {
+            not_updated += 1;
+        }
+    }
+    let mut slots = Vec::with_capacity(usize::try_from(ctx.cfg.replicas).unwrap_or(0));
+    for (position, o) in ctx.range.slots().enumerate() {
+        let position = position as i64;
+        let slot = match split.replicas.get(&o) {
+            Some(&m) => Slot::Pod(m),
+            None => {
+                let update = if ctx.cfg.on_delete {
+                    true
+                } else if ctx.cfg.unordered.is_some() {
+                    not_updated >= usize::try_from(ctx.cfg.partition).unwrap_or(0)
+                } else {
+                    position + 1 > i64::from(ctx.cfg.partition)
+                };
+                if !update {
+                    not_updated += 1;
+                }
+                Slot::New { update }
+            }
+        };
+        slots.push((o, slot));
+    }
+    ctx.slots = slots;
+    for &d in &ctx.duplicates {
+        b.hold(ctx.facts[d].name, Reason::StatefulSet(R::DuplicateOrdinal { ordinal: ctx.ordinal[d] }));
+    }
+
+    // ASTS-48: status from all member pods.
+    let mut status = status_counts(&ctx);
+
+    // ASTS-24 step 4 / ASTS-51.
+    if deleting {
+        finish(&ctx, &mut b, &mut status, &selector);
+        return Ok(b.plan);
+    }
+
+    let mut refresh = update::Refresh::default();
+    let flow = replica_loop(&ctx, &mut b, &mut refresh);
+    if flow != Flow::Exit {
+        // ASTS-24 step 6 / ASTS-20: owner refs of condemned pods' PVCs.
+        if input.gates.stateful_set_auto_delete_pvc {
+            for &(o, m) in &ctx.condemned {
+                fix_claim_owners(&ctx, &mut b, m, o, true);
+            }
+        }
+        let flow = condemned_loop(&ctx, &mut b);
+        if flow != Flow::Exit && !ctx.cfg.on_delete {
+            update::rolling_update(&ctx, &mut b, &mut refresh, &mut status);
+        } else if ctx.cfg.on_delete {
+            for (_, slot) in &ctx.slots {
+                if let Slot::Pod(m) = slot
+                    && !ctx.is_updated(&ctx.facts[*m], false)
+                {
+                    b.hold(ctx.facts[*m].name, Reason::OnDelete);
+                }
+            }
+        }
+    }
+    finish(&ctx, &mut b, &mut status, &selector);
+    Ok(b.plan)
+}
+
+/// Status write, completion, history truncation (ASTS-23, ASTS-48..ASTS-50).
+fn finish(ctx: &Ctx<'_>, b: &mut Builder, status: &mut StatefulSetStatus, selector: &Selector) {
+    status.observed_generation = ctx.set.metadata.generation.unwrap_or(0);
+    status.current_revision = ctx.current_revision().to_owned();
+    status.update_revision = ctx.update_revision().to_owned();
+    status.collision_count = (ctx.revs.collision_count != 0
+        || ctx.set.status.as_ref().and_then(|s| s.collision_count).is_some())
+    .then_some(ctx.revs.collision_count);
+    status.label_selector = selector.to_canonical();
+    // ASTS-49: conditions set this pass only; an unchanged one keeps its transition time.
+    let old = ctx.set.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    status.conditions = b
+        .conditions
+        .iter()
+        .map(|(t, msg)| {
+            let kept = old.iter().find(|c| c.type_ == *t && c.status == "True");
+            StatefulSetCondition {
+                type_: (*t).to_owned(),
+                status: "True".into(),
+                last_transition_time: Some(
+                    kept.and_then(|c| c.last_transition_time.clone()).unwrap_or(Time(ctx.input.now)),
+                ),
+                reason: None,
+                message: Some(msg.clone()),
+            }
+        })
+        .collect();
+    // ASTS-50: completion.
+    if !ctx.cfg.on_delete
+        && status.updated_replicas == status.replicas
+        && status.ready_replicas == status.replicas
+    {
+        status.current_revision = status.update_revision.clone();
+        status.current_replicas = status.updated_replicas;
+    }
+    let stored = ctx.set.status.clone().unwrap_or_default();
+    let changed = status.observed_generation > stored.observed_generation
+        || status.replicas != stored.replicas
+        || status.current_replicas != stored.current_replicas
+        || status.ready_replicas != stored.ready_replicas
+        || status.available_replicas != stored.available_replicas
+        || status.updated_replicas != stored.updated_replicas
+        || status.current_revision != stored.current_revision
+        || status.update_revision != stored.update_revision
+        || status.label_selector != stored.label_selector
+        || status.volume_claims != stored.volume_claims;
+    b.plan.status = status.clone();
+    if changed {
+        b.push(ActionKind::UpdateStatus, None, None, Reason::StatusChanged);
+    }
+    // ASTS-23: history.
+    let pod_revs: BTreeSet<&str> = ctx.facts.iter().map(|f| f.revision).filter(|r| !r.is_empty()).collect();
+    let pod_revs: Vec<&str> = pod_revs.into_iter().collect();
+    let limit = ctx.cfg.history_limit;
+    for r in revision::truncate_history(&ctx.revs, &pod_revs, limit) {
+        b.push(ActionKind::DeleteRevision, None, Some(r), Reason::HistoryLimit { limit });
+    }
+}
+
+/// ASTS-48: counters over replicas and condemned (created pods only), and the per-template
+/// PVC compatibility (gate `StatefulSetAutoResizePVCGate`).
+fn status_counts(ctx: &Ctx<'_>) -> StatefulSetStatus {
+    let mut s = StatefulSetStatus::default();
+    let (cur, upd) = (ctx.current_revision(), ctx.update_revision());
+    let now = ctx.input.now;
+    for f in &ctx.facts {
+        if !f.created {
+            continue;
+        }
+        s.replicas += 1;
+        let available = f.running_ready && f.is_available(ctx.cfg.min_ready, now);
+        if f.running_ready {
+            s.ready_replicas += 1;
+            if available {
+                s.available_replicas += 1;
+            }
+            if f.revision == upd {
+                s.updated_ready_replicas += 1;
+                if available {
+                    s.updated_available_replicas += 1;
+                }
+            }
+        }
+        if !f.terminating {
+            if f.revision == cur {
+                s.current_replicas += 1;
+            }
+            if f.revision == upd {
+                s.updated_replicas += 1;
+            }
+        }
+    }
+    if ctx.input.gates.stateful_set_auto_resize_pvc {
+        for t in &ctx.set.spec.volume_claim_templates {
+            let tname = t.metadata.name.clone().unwrap_or_default();
+            let mut vc = VolumeClaimStatus { volume_claim_name: tname.clone(), ..Default::default() };
+            for (o, slot) in &ctx.slots {
+                let Slot::Pod(m) = slot else { continue };
+                let Some(p) = ctx.pvcs.get(pvc_name(&tname, ctx.name, *o).as_str()) else { continue };
+                let r = pvc::resize_facts(p, t);
+                if r.compatible {
+                    vc.compatible_replicas += 1;
+                    if r.resize_complete && ctx.facts[*m].running_ready {
+                        vc.compatible_ready_replicas += 1;
+                    }
+                }
+            }
+            s.volume_claims.push(vc);
+        }
+    }
+    s
+}
+
+/// "consume" of ASTS-25: decrement the budget, exhausted when it reaches <= 0.
+fn consume(budget: &mut Option<i32>) -> bool {
+    match budget {
+        None => false,
+        Some(v) => {
+            *v -= 1;
+            *v <= 0
+        }
+    }
+}
+
+/// ASTS-25: the replica loop, ascending slot order.
+fn replica_loop(ctx: &Ctx<'_>, b: &mut Builder, refresh: &mut update::Refresh) -> Flow {
+    let mono = ctx.cfg.monotonic;
+    let mut budget = ctx.cfg.scale_budget;
+    let now = ctx.input.now;
+    let mut flow = Flow::Continue;
+    let mut stop_at = ctx.slots.len();
+    for (i, &(o, slot)) in ctx.slots.iter().enumerate() {
+        let step = match slot {
+            Slot::New { update } => {
+                let pname = pod_name(ctx.name, o);
+                // Step 2. In burst mode a blocked creation only skips this slot.
+                let revision = if update { ctx.update_revision() } else { ctx.current_revision() };
+                match create_replica(ctx, b, o, &pname, revision) {
+                    Err(()) if mono => Flow::Exit,
+                    Err(()) => Flow::Continue,
+                    Ok(()) if mono => Flow::Exit,
+                    Ok(()) if consume(&mut budget) => Flow::Break,
+                    Ok(()) => Flow::Continue,
+                }
+            }
+            Slot::Pod(m) => {
+                let f = &ctx.facts[m];
+                let pod = ctx.members[m];
+                if f.failed || f.succeeded {
+                    // Step 1.
+                    if consume(&mut budget) {
+                        b.hold(
+                            f.name,
+                            Reason::StatefulSet(R::ScaleBudget { limit: ctx.cfg.scale_budget.unwrap_or(0) }),
+                        );
+                        Flow::Break
+                    } else {
+                        if !f.terminating {
+                            let phase = if f.failed { "Failed" } else { "Succeeded" };
+                            delete_pod(ctx, b, pod, f, Reason::StatefulSet(R::ReplacePod { phase }));
+                        }
+                        if mono { Flow::Exit } else { Flow::Continue }
+                    }
+                } else {
+                    if f.pending {
+                        // Step 3.
+                        create_missing_pvcs(ctx, b, o, f.name, Reason::StatefulSet(R::Identity));
+                    }
+                    let mut step = Flow::Continue;
+                    if f.terminating {
+                        // Step 4.
+                        if mono {
+                            b.hold(f.name, Reason::StatefulSet(R::Terminating));
+                            step = Flow::Exit;
+                        } else if consume(&mut budget) {
+                            step = Flow::Break;
+                        }
+                    }
+                    if step == Flow::Continue {
+                        // Step 5.
+                        refresh.pod(ctx, b, m);
+                        // Step 6.
+                        if mono || budget.is_some() {
+                            match f.available(ctx.cfg.min_ready, now) {
+                                Ok(()) => {}
+                                Err(wait) => {
+                                    if let Some(w) = wait {
+                                        b.requeue(w, Reason::MinReadySeconds { seconds: ctx.cfg.min_ready });
+                                    }
+                                    if mono {
+                                        step = Flow::Exit;
+                                    } else if consume(&mut budget) {
+                                        step = Flow::Break;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if step != Flow::Exit && f.created {
+                        // Step 7.
+                        repair_identity(ctx, b, m, o);
+                    }
+                    step
+                }
+            }
+        };
+        if step != Flow::Continue {
+            flow = step;
+            stop_at = i + 1;
+            break;
+        }
+    }
+    // Explain the empty slots the loop did not reach.
+    if stop_at < ctx.slots.len() {
+        let blocker = pod_name(ctx.name, ctx.slots[stop_at - 1].0);
+        for &(o, slot) in &ctx.slots[stop_at..] {
+            if let Slot::New { .. } = slot {
+                let reason = if mono {
+                    Reason::StatefulSet(R::OrderedReady { waiting_for: blocker.clone() })
+                } else {
+                    Reason::StatefulSet(R::ScaleBudget { limit: ctx.cfg.scale_budget.unwrap_or(0) })
+                };
+                b.hold(&pod_name(ctx.name, o), reason);
+            }
+        }
+    }
+    flow
+}
+
+/// ASTS-18, ASTS-19: PVCs then the pod of an empty slot. `Err` when creation is blocked.
+fn create_replica(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, revision: &str) -> Result<(), ()> {
+    // ASTS-19: a stale PVC (owner ref to a former pod of this name) blocks creation.
+    if ctx.input.gates.stateful_set_auto_delete_pvc && ctx.cfg.retention.0 {
+        for (claim, _) in ctx.claim_names(o) {
+            if let Some(p) = ctx.pvcs.get(claim.as_str())
+                && pvc::is_stale(p, pname, None)
+            {
+                b.hold(pname, Reason::StatefulSet(R::StalePvc { pvc: claim.clone() }));
+                return Err(());
+            }
+        }
+    }
+    // ASTS-18: a PVC being deleted blocks creation with FailedCreatePod.
+    for (claim, _) in ctx.claim_names(o) {
+        if ctx.pvcs.get(claim.as_str()).is_some_and(|p| p.metadata.deletion_timestamp.is_some()) {
+            b.conditions.insert(
+                keys::statefulset_condition::FAILED_CREATE_POD,
+                format!("pvc {claim} is being deleted; pod {pname} waits for it to be gone"),
+            );
+            b.hold(pname, Reason::StatefulSet(R::PvcTerminating { pvc: claim }));
+            return Err(());
+        }
+    }
+    let have = ctx.slots.iter().filter(|(_, s)| matches!(s, Slot::Pod(_))).count() as i32;
+    let reason = Reason::ScaleUp { have, want: ctx.cfg.replicas };
+    create_missing_pvcs(ctx, b, o, pname, reason.clone());
+    b.push(ActionKind::CreatePod { instance_id: o.to_string() }, Some(pname), Some(revision), reason);
+    Ok(())
+}
+
+/// ASTS-18: a CreatePvc for each claim of ordinal `o` that does not exist.
+fn create_missing_pvcs(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, reason: Reason) {
+    for (claim, _) in ctx.claim_names(o) {
+        if !ctx.pvcs.contains_key(claim.as_str()) {
+            b.push(ActionKind::CreatePvc { pvc: claim }, Some(pname), None, reason.clone());
+        }
+    }
+}
+
+/// ASTS-16, ASTS-20: identity labels, missing PVCs and PVC owner references of a replica.
+fn repair_identity(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
+    let pod = ctx.members[m];
+    let f = &ctx.facts[m];
+    let labels = pod.metadata.labels.as_ref();
+    let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    let mut patch = PodPatch::default();
+    if label(keys::STATEFULSET_POD_NAME) != Some(f.name) {
+        patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name.to_owned()));
+    }
+    let index = o.to_string();
+    if ctx.input.gates.pod_index_label && label(keys::POD_INDEX) != Some(index.as_str()) {
+        patch.labels.insert(keys::POD_INDEX.into(), Some(index));
+    }
+    if !patch.labels.is_empty() {
+        b.push(ActionKind::PatchPod { patch }, Some(f.name), None, Reason::StatefulSet(R::Identity));
+    }
+    if !f.pending {
+        create_missing_pvcs(ctx, b, o, f.name, Reason::StatefulSet(R::Identity));
+    }
+    if ctx.input.gates.stateful_set_auto_delete_pvc {
+        fix_claim_owners(ctx, b, m, o, false);
+    }
+}
+
+/// ASTS-20: an UpdatePvc for each existing PVC of the pod whose owner references do not
+/// match the retention policy.
+fn fix_claim_owners(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64, scaled_down: bool) {
+    let pod = ctx.members[m];
+    for (claim, _) in ctx.claim_names(o) {
+        let Some(p) = ctx.pvcs.get(claim.as_str()) else { continue };
+        if p.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        if !pvc::owner_refs_match(p, ctx.set, pod, ctx.cfg.retention, scaled_down) {
+            b.push(
+                ActionKind::UpdatePvc { pvc: claim },
+                Some(ctx.facts[m].name),
+                None,
+                Reason::StatefulSet(R::PvcRetention { scaled_down }),
+            );
+        }
+    }
+}
+
+/// ASTS-43: delete a pod, or move it to `PreparingDelete` while a `preDelete` hook holds it.
+/// Returns true when something was written (delete or lifecycle change).
+pub(crate) fn delete_pod(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    pod: &Pod,
+    f: &PodFacts<'_>,
+    reason: Reason,
+) -> Removal {
+    let hook = ctx.hook(|l| l.pre_delete.as_ref());
+    if hook.is_some() && hooked(hook, pod) {
+        if f.state == State::PreparingDelete {
+            b.hold(f.name, Reason::LifecycleHook { hook: "preDelete" });
+            return Removal::Waiting;
+        }
+        b.push(
+            ActionKind::PatchPod { patch: lifecycle_patch(State::PreparingDelete, ctx.input.now) },
+            Some(f.name),
+            None,
+            reason,
+        );
+        // ASTS-43: markPodNotReady of the hook.
+        if hook.is_some_and(|h| h.mark_pod_not_ready)
+            && let Some(condition) = mark_not_ready(pod, "preDeleteHook")
+        {
+            b.push(
+                ActionKind::UpdatePodStatus { condition },
+                Some(f.name),
+                None,
+                Reason::LifecycleHook { hook: "preDelete" },
+            );
+        }
+        return Removal::PreparingDelete;
+    }
+    b.push(ActionKind::DeletePod, Some(f.name), Some(f.revision), reason);
+    Removal::Deleted
+}
+
+/// What [`delete_pod`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// The pod is deleted.
+    Deleted,
+    /// Moved to `PreparingDelete` (hooked).
+    PreparingDelete,
+    /// Already `PreparingDelete` and still hooked: nothing written.
+    Waiting,
+}
+
+/// ASTS-29: the condemned loop, descending ordinal.
+fn condemned_loop(ctx: &Ctx<'_>, b: &mut Builder) -> Flow {
+    let mono = ctx.cfg.monotonic;
+    let now = ctx.input.now;
+    // firstUnhealthy over replicas and condemned (lowest ordinal).
+    let first_unhealthy = ctx
+        .facts
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.healthy())
+        .min_by_key(|(i, f)| (ctx.ordinal[*i], f.name))
+        .map(|(i, _)| i);
+    let have = ctx.members.len() as i32;
+    for (k, &(_, m)) in ctx.condemned.iter().enumerate() {
+        let f = &ctx.facts[m];
+        let rest = || ctx.condemned[k + 1..].iter().map(|&(_, m)| ctx.facts[m].name);
+        if f.terminating {
+            if mono {
+                b.hold(f.name, Reason::StatefulSet(R::Terminating));
+                for n in rest() {
+                    b.hold(n, Reason::StatefulSet(R::OrderedReady { waiting_for: f.name.to_owned() }));
+                }
+                return Flow::Exit;
+            }
+            continue;
+        }
+        if mono && Some(m) != first_unhealthy {
+            let wait = f.available(ctx.cfg.min_ready, now);
+            if !f.running_ready || wait.is_err() {
+                if let Err(Some(w)) = wait {
+                    b.requeue(w, Reason::MinReadySeconds { seconds: ctx.cfg.min_ready });
+                }
+                let blocker = first_unhealthy.map_or(f.name, |u| ctx.facts[u].name);
+                b.hold(f.name, Reason::StatefulSet(R::OrderedReady { waiting_for: blocker.to_owned() }));
+                for n in rest() {
+                    b.hold(n, Reason::StatefulSet(R::OrderedReady { waiting_for: blocker.to_owned() }));
+                }
+                return Flow::Exit;
+            }
+        }
+        let done = delete_pod(ctx, b, ctx.members[m], f, Reason::ScaleDown { have, want: ctx.cfg.replicas });
+        if mono && done != Removal::Waiting {
+            for n in rest() {
+                b.hold(n, Reason::StatefulSet(R::OrderedReady { waiting_for: f.name.to_owned() }));
+            }
+            return Flow::Exit;
+        }
+    }
+    Flow::Continue
+}

@@ -1,0 +1,250 @@
+//! Identity (ASTS-10..ASTS-14): a pod's parent name and ordinal, the replica range with
+//! reserved ordinals and `ordinals.start`, and the split of member pods into replicas (one per
+//! slot) and condemned pods (descending ordinal).
+//!
+//! Reserved ordinals are kept as sorted, merged ranges, so a reservation such as
+//! `"0-2000000000"` costs nothing: the range end is computed by skipping whole ranges.
+
+use kruise_api::apps::v1beta1::ReservedOrdinals;
+
+/// ASTS-10: the parent name and ordinal of a pod name, matched as `^(.*)-([0-9]+)$` (greedy
+/// parent, decimal suffix read as a 32-bit integer). No match or overflow gives `("", -1)`.
+pub fn parse_ordinal(name: &str) -> (&str, i32) {
+    let Some(dash) = name.rfind('-') else { return ("", -1) };
+    let suffix = &name[dash + 1..];
+    if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
+        return ("", -1);
+    }
+    match suffix.parse::<i32>() {
+        Ok(o) => (&name[..dash], o),
+        Err(_) => ("", -1),
+    }
+}
+
+/// ASTS-10, ASTS-15: the canonical pod name of ordinal `o`.
+pub fn pod_name(set: &str, o: i64) -> String {
+    format!("{set}-{o}")
+}
+
+/// ASTS-12, ASTS-13: the replica range of a set: `start`, `end` (one past the last slot) and
+/// the reserved ordinals (holes inside the range).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaRange {
+    /// The first ordinal (`ordinals.start` with the gate, else 0).
+    pub start: i64,
+    /// One past the last replica slot (`start` when replicas = 0).
+    pub end: i64,
+    /// Reserved ranges, inclusive, sorted and merged.
+    merged: Vec<(i64, i64)>,
+}
+
+impl ReplicaRange {
+    /// ASTS-13: walks ordinals upward from `start`, skipping reserved ones, until `replicas`
+    /// non-reserved ordinals are taken. O(reserved ranges).
+    pub fn new(start: i64, replicas: i64, reserved: &ReservedOrdinals) -> Self {
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(reserved.ranges().len());
+        for &(a, b) in reserved.ranges() {
+            match merged.last_mut() {
+                Some((_, e)) if a <= e.saturating_add(1) => *e = (*e).max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let mut need = replicas.max(0);
+        let mut o = start;
+        if need > 0 {
+            for &(a, b) in &merged {
+                if b < o {
+                    continue;
+                }
+                if a > o {
+                    let gap = a - o;
+                    if gap >= need {
+                        break;
+                    }
+                    need -= gap;
+                }
+                o = b + 1;
+            }
+        }
+        let end = if replicas <= 0 { start } else { o.saturating_add(need) };
+        Self { start, end, merged }
+    }
+
+    /// True when `o` is reserved (ASTS-12).
+    pub fn is_reserved(&self, o: i64) -> bool {
+        let i = self.merged.partition_point(|&(_, b)| b < o);
+        self.merged.get(i).is_some_and(|&(a, _)| a <= o)
+    }
+
+    /// ASTS-13, ASTS-14: `o` is a replica slot (inside `[start, end)` and not reserved).
+    pub fn is_slot(&self, o: i64) -> bool {
+        o >= self.start && o < self.end && !self.is_reserved(o)
+    }
+
+    /// The replica slots in ascending order. Iterates `end - start` ordinals at most, jumping
+    /// over reserved ranges.
+    pub fn slots(&self) -> impl Iterator<Item = i64> + '_ {
+        let mut o = self.start;
+        let mut i = self.merged.partition_point(|&(_, b)| b < o);
+        std::iter::from_fn(move || {
+            loop {
+                if o >= self.end {
+                    return None;
+                }
+                match self.merged.get(i) {
+                    Some(&(a, b)) if a <= o => {
+                        o = b + 1;
+                        i += 1;
+                    }
+                    _ => {
+                        let r = o;
+                        o += 1;
+                        return Some(r);
+                    }
+                }
+            }
+        })
+    }
+
+    /// ASTS-35: slot index of `o` = `o - start`, holes included.
+    pub fn index(&self, o: i64) -> i64 {
+        o - self.start
+    }
+}
+
+/// ASTS-14: the member pods of a set split into replicas (at most one per slot) and condemned
+/// pods, both by position in the caller's pod list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    /// Replica slot ordinal -> pod position, ascending ordinal.
+    pub replicas: std::collections::BTreeMap<i64, usize>,
+    /// Condemned pods `(ordinal, position)`, descending ordinal (ties: name descending).
+    pub condemned: Vec<(i64, usize)>,
+    /// Pods that claimed a slot another pod holds (§14 question 2, see docs/deviations.md):
+    /// they are condemned as well; listed here so the plan can say why.
+    pub duplicates: Vec<usize>,
+}
+
+/// ASTS-14: splits `(ordinal, canonical_name, name)` members into replicas and condemned.
+/// Two pods for one slot (`web-1` and `web-01`): the pod with the canonical name keeps the
+/// slot; among non-canonical ones the name that sorts first keeps it (deterministic, unlike
+/// upstream's "last seen"). The other pods are condemned.
+pub fn split<'n>(
+    members: impl IntoIterator<Item = (i64, bool, &'n str, usize)>,
+    range: &ReplicaRange,
+) -> Split {
+    let mut out = Split::default();
+    let mut claims: std::collections::BTreeMap<i64, (bool, &'n str, usize)> = Default::default();
+    let mut condemned: Vec<(i64, &'n str, usize)> = Vec::new();
+    for (o, canonical, name, pos) in members {
+        if !range.is_slot(o) {
+            condemned.push((o, name, pos));
+            continue;
+        }
+        match claims.get(&o) {
+            None => {
+                claims.insert(o, (canonical, name, pos));
+            }
+            Some(&(c, n, p)) => {
+                // The better claim: canonical first, then the smaller name.
+                let better = (!canonical, name) < (!c, n);
+                let loser = if better {
+                    claims.insert(o, (canonical, name, pos));
+                    (o, n, p)
+                } else {
+                    (o, name, pos)
+                };
+                out.duplicates.push(loser.2);
+                condemned.push(loser);
+            }
+        }
+    }
+    out.replicas = claims.into_iter().map(|(o, (_, _, p))| (o, p)).collect();
+    condemned.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(a.1)));
+    out.condemned = condemned.into_iter().map(|(o, _, p)| (o, p)).collect();
+    out.duplicates.sort_unstable();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    fn reserved(items: &[IntOrString]) -> ReservedOrdinals {
+        ReservedOrdinals::parse(items)
+    }
+
+    #[test]
+    fn asts_10_ordinal_parsing() {
+        assert_eq!(parse_ordinal("web-12"), ("web", 12));
+        assert_eq!(parse_ordinal("1-bar"), ("", -1));
+        assert_eq!(parse_ordinal("my-web-3"), ("my-web", 3));
+        assert_eq!(parse_ordinal("web-01"), ("web", 1));
+        assert_eq!(parse_ordinal("web-"), ("", -1));
+        assert_eq!(parse_ordinal("web"), ("", -1));
+        assert_eq!(parse_ordinal("-5"), ("", 5));
+        assert_eq!(parse_ordinal("web-99999999999"), ("", -1), "overflow of 32 bits");
+        assert_eq!(parse_ordinal("wéb-7"), ("wéb", 7));
+        assert_eq!(parse_ordinal("web-٣"), ("", -1), "only ASCII digits");
+    }
+
+    #[test]
+    fn asts_13_replica_range_with_reserved_and_start() {
+        let r = ReplicaRange::new(2, 4, &reserved(&[IntOrString::Int(1), IntOrString::Int(3)]));
+        assert_eq!(r.slots().collect::<Vec<_>>(), vec![2, 4, 5, 6]);
+        assert_eq!(r.end, 7);
+        let r = ReplicaRange::new(0, 0, &reserved(&[IntOrString::Int(0)]));
+        assert_eq!((r.start, r.end), (0, 0));
+        assert_eq!(r.slots().count(), 0);
+        let r = ReplicaRange::new(0, 3, &reserved(&[IntOrString::String("0-1".into()), IntOrString::Int(3)]));
+        assert_eq!(r.slots().collect::<Vec<_>>(), vec![2, 4, 5]);
+        assert_eq!(r.end, 6);
+        assert!(r.is_reserved(3) && !r.is_slot(3) && r.is_slot(4));
+    }
+
+    #[test]
+    fn asts_13_huge_reserved_range_costs_nothing() {
+        let r = ReplicaRange::new(0, 2, &reserved(&[IntOrString::String("1-2000000000".into())]));
+        assert_eq!(r.slots().collect::<Vec<_>>(), vec![0, 2_000_000_001]);
+        assert_eq!(r.end, 2_000_000_002);
+    }
+
+    #[test]
+    fn asts_12_bad_range_voids_reservations_for_the_range() {
+        let r = ReplicaRange::new(0, 3, &reserved(&[IntOrString::Int(1), IntOrString::String("5-4".into())]));
+        assert_eq!(r.slots().collect::<Vec<_>>(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn asts_13_reserved_below_start_have_no_effect() {
+        let r = ReplicaRange::new(5, 2, &reserved(&[IntOrString::String("0-4".into())]));
+        assert_eq!(r.slots().collect::<Vec<_>>(), vec![5, 6]);
+        let r = ReplicaRange::new(5, 2, &reserved(&[IntOrString::String("0-5".into())]));
+        assert_eq!(r.slots().collect::<Vec<_>>(), vec![6, 7]);
+    }
+
+    #[test]
+    fn asts_14_replicas_and_condemned() {
+        let r = ReplicaRange::new(0, 3, &reserved(&[IntOrString::Int(1)]));
+        let members =
+            [(0, true, "web-0", 0), (1, true, "web-1", 1), (5, true, "web-5", 2), (3, true, "web-3", 3)];
+        let s = split(members, &r);
+        assert_eq!(s.replicas.into_iter().collect::<Vec<_>>(), vec![(0, 0), (3, 3)]);
+        assert_eq!(s.condemned, vec![(5, 2), (1, 1)]);
+    }
+
+    #[test]
+    fn asts_14_duplicate_slot_keeps_the_canonical_name() {
+        let r = ReplicaRange::new(0, 2, &ReservedOrdinals::default());
+        for order in [
+            [(1, false, "web-01", 0), (1, true, "web-1", 1)],
+            [(1, true, "web-1", 1), (1, false, "web-01", 0)],
+        ] {
+            let s = split(order, &r);
+            assert_eq!(s.replicas.get(&1), Some(&1));
+            assert_eq!(s.condemned, vec![(1, 0)]);
+            assert_eq!(s.duplicates, vec![0]);
+        }
+    }
+}

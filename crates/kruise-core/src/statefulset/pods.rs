@@ -1,0 +1,250 @@
+//! Pod predicates (ASTS-3, ASTS-4, ASTS-46), read once per pod into [`PodFacts`], and the
+//! construction of a new pod for an ordinal (ASTS-15).
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaimVolumeSource, Pod, PodTemplateSpec, Volume};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kruise_api::apps::common::Lifecycle;
+use kruise_api::apps::v1beta1::StatefulSet;
+use kruise_api::keys;
+
+use crate::availability::{Boundary, lifecycle_ok, min_ready_remaining, ready_long_enough};
+use crate::lifecycle::{State, all_hooked};
+
+/// What the StatefulSet rules read from one pod, computed once (ASTS-3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodFacts<'a> {
+    /// The pod's name.
+    pub name: &'a str,
+    /// `controller-revision-hash` (or `""`).
+    pub revision: &'a str,
+    /// *created*: `status.phase` is not empty.
+    pub created: bool,
+    /// *terminating*: has a deletionTimestamp.
+    pub terminating: bool,
+    /// Phase `Failed`.
+    pub failed: bool,
+    /// Phase `Succeeded`.
+    pub succeeded: bool,
+    /// Phase `Pending`.
+    pub pending: bool,
+    /// *runningAndReady*: phase `Running` and condition `Ready=True`.
+    pub running_ready: bool,
+    /// `lastTransitionTime` of the Ready condition.
+    pub ready_since: Option<Timestamp>,
+    /// Lifecycle state (ASTS-2).
+    pub state: State,
+    /// Carries `apps.kruise.io/specified-delete` (ASTS-34).
+    pub specified_delete: bool,
+}
+
+impl<'a> PodFacts<'a> {
+    /// One pass over the pod's labels and conditions.
+    pub fn of(pod: &'a Pod) -> Self {
+        let labels = pod.metadata.labels.as_ref();
+        let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+        let status = pod.status.as_ref();
+        let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or_default();
+        let ready_cond = status
+            .and_then(|s| s.conditions.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .find(|c| c.type_ == keys::CONDITION_READY);
+        let ready = ready_cond.is_some_and(|c| c.status == "True");
+        Self {
+            name: pod.metadata.name.as_deref().unwrap_or_default(),
+            revision: label(keys::CONTROLLER_REVISION_HASH).unwrap_or_default(),
+            created: !phase.is_empty(),
+            terminating: pod.metadata.deletion_timestamp.is_some(),
+            failed: phase == "Failed",
+            succeeded: phase == "Succeeded",
+            pending: phase == "Pending",
+            running_ready: phase == "Running" && ready,
+            ready_since: ready_cond.and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0),
+            state: State::parse(label(keys::LIFECYCLE_STATE)),
+            specified_delete: label(keys::SPECIFIED_DELETE).is_some(),
+        }
+    }
+
+    /// ASTS-3 *lifecycleOK*: no lifecycle state, or `Normal` (ASTS-46).
+    pub fn lifecycle_ok(&self) -> bool {
+        lifecycle_ok(self.state)
+    }
+
+    /// ASTS-3 *healthy*: lifecycleOK, runningAndReady and not terminating.
+    pub fn healthy(&self) -> bool {
+        self.lifecycle_ok() && self.running_ready && !self.terminating
+    }
+
+    /// ASTS-3 *available(minReadySeconds)*: `Ok(())` when available, `Err(Some(wait))` when
+    /// ready but still inside `minReadySeconds` (inclusive boundary: available at exactly
+    /// `lastTransitionTime + minReadySeconds`), `Err(None)` when not ready at all. The shared
+    /// [`crate::availability`] predicates with [`Boundary::Inclusive`].
+    pub fn available(&self, min_ready_seconds: i32, now: Timestamp) -> Result<(), Option<Duration>> {
+        if !(self.lifecycle_ok() && self.running_ready) {
+            return Err(None);
+        }
+        if ready_long_enough(self.ready_since, min_ready_seconds, now, Boundary::Inclusive) {
+            return Ok(());
+        }
+        Err(Some(min_ready_remaining(self.ready_since, min_ready_seconds, now)).filter(|d| !d.is_zero()))
+    }
+
+    /// [`PodFacts::available`] as a boolean.
+    pub fn is_available(&self, min_ready_seconds: i32, now: Timestamp) -> bool {
+        self.available(min_ready_seconds, now).is_ok()
+    }
+}
+
+/// ASTS-15 `pod-index` and `pod-name` labels, `controller-revision-hash`, the owner reference,
+/// hostname/subdomain, the lifecycle state and the claim volumes of a new pod for ordinal `o`
+/// built from `template` (the chosen revision's template) and labelled `revision`.
+pub fn new_pod(
+    set: &StatefulSet,
+    template: &PodTemplateSpec,
+    o: i64,
+    revision: &str,
+    pod_index_label: bool,
+    now: Timestamp,
+) -> Pod {
+    let set_name = set.metadata.name.as_deref().unwrap_or_default();
+    let name = super::ordinals::pod_name(set_name, o);
+    let tmeta = template.metadata.clone().unwrap_or_default();
+    let mut labels = tmeta.labels.unwrap_or_default();
+    labels.insert(keys::STATEFULSET_POD_NAME.into(), name.clone());
+    if pod_index_label {
+        labels.insert(keys::POD_INDEX.into(), o.to_string());
+    }
+    labels.insert(keys::CONTROLLER_REVISION_HASH.into(), revision.to_owned());
+    let mut annotations = tmeta.annotations.unwrap_or_default();
+    let mut spec = template.spec.clone().unwrap_or_default();
+    spec.hostname = Some(name.clone());
+    if !set.spec.service_name.is_empty() {
+        spec.subdomain = Some(set.spec.service_name.clone());
+    }
+    // Claim volumes first, replacing template volumes of the same name; the rest after them.
+    let claims = &set.spec.volume_claim_templates;
+    let mut volumes: Vec<Volume> = claims
+        .iter()
+        .map(|t| {
+            let tname = t.metadata.name.clone().unwrap_or_default();
+            Volume {
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: super::pvc::pvc_name(&tname, set_name, o),
+                    read_only: None,
+                }),
+                name: tname,
+                ..Default::default()
+            }
+        })
+        .collect();
+    for v in spec.volumes.take().unwrap_or_default() {
+        if !claims.iter().any(|t| t.metadata.name.as_deref() == Some(v.name.as_str())) {
+            volumes.push(v);
+        }
+    }
+    spec.volumes = (!volumes.is_empty()).then_some(volumes);
+    let mut pod = Pod {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: set.metadata.namespace.clone(),
+            labels: Some(labels),
+            annotations: None,
+            finalizers: tmeta.finalizers,
+            owner_references: Some(vec![set_owner_ref(set)]),
+            ..Default::default()
+        },
+        spec: Some(spec),
+        status: None,
+    };
+    // ASTS-15: Normal unless a preNormal hook is not yet fully satisfied (ASTS-44).
+    let pre_normal = set.spec.lifecycle.as_ref().and_then(|l: &Lifecycle| l.pre_normal.as_ref());
+    let state = if pre_normal.is_none() || all_hooked(pre_normal, &pod) {
+        keys::lifecycle_state::NORMAL
+    } else {
+        annotations.insert(keys::LIFECYCLE_TIMESTAMP.into(), now.to_string());
+        keys::lifecycle_state::PREPARING_NORMAL
+    };
+    if let Some(l) = pod.metadata.labels.as_mut() {
+        l.insert(keys::LIFECYCLE_STATE.into(), state.into());
+    }
+    pod.metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+    pod
+}
+
+/// ASTS-15: the controller owner reference of a pod (or revision) to its set.
+pub fn set_owner_ref(set: &StatefulSet) -> OwnerReference {
+    OwnerReference {
+        api_version: "apps.kruise.io/v1beta1".into(),
+        kind: "StatefulSet".into(),
+        name: set.metadata.name.clone().unwrap_or_default(),
+        uid: set.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{PodCondition, PodStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn pod(phase: &str, ready: bool, since: Option<i64>) -> Pod {
+        Pod {
+            metadata: ObjectMeta { name: Some("web-0".into()), ..Default::default() },
+            spec: None,
+            status: Some(PodStatus {
+                phase: (!phase.is_empty()).then(|| phase.to_owned()),
+                conditions: Some(vec![PodCondition {
+                    type_: "Ready".into(),
+                    status: if ready { "True" } else { "False" }.into(),
+                    last_transition_time: since.map(|s| Time(Timestamp::from_second(s).unwrap())),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn asts_3_pod_predicates() {
+        let p = pod("Running", true, Some(0));
+        let f = PodFacts::of(&p);
+        assert!(f.created && f.running_ready && f.healthy());
+        let p = pod("", false, None);
+        assert!(!PodFacts::of(&p).created);
+        let p = pod("Pending", true, None);
+        let f = PodFacts::of(&p);
+        assert!(f.pending && !f.running_ready && !f.healthy());
+        let mut p = pod("Running", true, Some(0));
+        p.metadata.deletion_timestamp = Some(Time(Timestamp::UNIX_EPOCH));
+        let f = PodFacts::of(&p);
+        assert!(f.terminating && !f.healthy());
+        assert!(f.is_available(0, Timestamp::UNIX_EPOCH), "availability ignores terminating");
+    }
+
+    #[test]
+    fn asts_3_available_boundary_is_inclusive() {
+        let p = pod("Running", true, Some(100));
+        let f = PodFacts::of(&p);
+        let at = |s| Timestamp::from_second(s).unwrap();
+        assert_eq!(f.available(10, at(110)), Ok(()));
+        assert_eq!(f.available(10, at(109)), Err(Some(Duration::from_secs(1))));
+        let no_time = pod("Running", true, None);
+        assert_eq!(PodFacts::of(&no_time).available(10, at(0)), Err(Some(Duration::from_secs(10))));
+        assert_eq!(PodFacts::of(&pod("Running", false, Some(0))).available(0, at(0)), Err(None));
+    }
+
+    #[test]
+    fn asts_46_lifecycle_states_make_pods_unavailable() {
+        let mut p = pod("Running", true, Some(0));
+        p.metadata.labels = Some([(keys::LIFECYCLE_STATE.to_owned(), "PreparingNormal".to_owned())].into());
+        let f = PodFacts::of(&p);
+        assert!(!f.healthy() && !f.is_available(0, Timestamp::UNIX_EPOCH));
+        p.metadata.labels = Some([(keys::LIFECYCLE_STATE.to_owned(), "Normal".to_owned())].into());
+        assert!(PodFacts::of(&p).healthy());
+    }
+}

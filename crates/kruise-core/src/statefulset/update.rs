@@ -1,0 +1,556 @@
+//! The rolling update (ASTS-30..ASTS-42) with the in-place refresh (ASTS-41) and the
+//! lifecycle refresh (ASTS-45). The in-place diff is computed once per (from, to) revision
+//! pair; candidate selection is O(replicas), plus O(c log c) for an unordered update's
+//! priority sort.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use kruise_api::apps::v1beta1::{PodUpdatePolicy, StatefulSetStatus};
+use kruise_api::keys;
+
+use super::{Builder, Ctx, Removal, Slot, delete_pod, pvc};
+use crate::inplace::{self, InPlaceSpec, SpecOptions};
+use crate::lifecycle::{State, all_hooked, hooked, lifecycle_patch, mark_not_ready};
+use crate::plan::{ActionKind, PodConditionUpdate, Reason, StatefulSetReason as R};
+
+/// The refreshes of ASTS-41 / ASTS-45 done this pass (each pod at most once: a pass reads
+/// the same pod objects twice, so the second refresh would repeat the first one's writes).
+#[derive(Default)]
+pub(crate) struct Refresh {
+    /// Member positions refreshed already.
+    done: Vec<bool>,
+    /// Some lifecycle state changed (ASTS-30 item 2).
+    pub lifecycle_changed: bool,
+}
+
+impl Refresh {
+    /// ASTS-41 then ASTS-45 for member `m`.
+    pub fn pod(&mut self, ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
+        if self.done.len() <= m {
+            self.done.resize(ctx.members.len().max(m + 1), false);
+        }
+        if std::mem::replace(&mut self.done[m], true) {
+            return;
+        }
+        refresh_in_place(ctx, b, m);
+        if refresh_lifecycle(ctx, b, m) {
+            self.lifecycle_changed = true;
+        }
+    }
+}
+
+fn has_inplace_gate(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.readiness_gates.as_deref())
+        .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY))
+}
+
+fn condition_true(pod: &k8s_openapi::api::core::v1::Pod, type_: &str) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == type_ && c.status == "True")
+}
+
+/// ASTS-41: grace period, container batches and the `InPlaceUpdateReady=True` write.
+fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
+    let pod = ctx.members[m];
+    let f = &ctx.facts[m];
+    let now = ctx.input.now;
+    if let Some(spec) = inplace::grace_spec(pod)
+        && spec.revision == f.revision
+    {
+        let since = inplace::update_state(pod).and_then(|s| s.update_timestamp).map(|t| t.0);
+        let grace = Duration::from_secs(ctx.cfg.grace_seconds.max(0) as u64);
+        let elapsed = since.map_or(Duration::MAX, |s| {
+            let d = now.duration_since(s);
+            if d.is_negative() { Duration::ZERO } else { d.unsigned_abs() }
+        });
+        if elapsed >= grace {
+            b.push(
+                ActionKind::FinishGracePeriod,
+                Some(f.name),
+                Some(f.revision),
+                Reason::GracePeriod { remaining: 0 },
+            );
+        } else {
+            let left = grace - elapsed;
+            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+            b.requeue(Duration::from_secs(secs), Reason::GracePeriod { remaining: secs });
+            b.hold(f.name, Reason::GracePeriod { remaining: secs });
+        }
+        return;
+    }
+    if let Some(state) = inplace::update_state(pod) {
+        if !inplace::containers_updated(pod, &state) {
+            return;
+        }
+        if inplace::next_batch(pod).is_some() {
+            b.push(ActionKind::ApplyNextBatch, Some(f.name), Some(f.revision), Reason::InPlaceUpdating);
+            return;
+        }
+    }
+    if has_inplace_gate(pod) && !condition_true(pod, keys::INPLACE_UPDATE_READY) {
+        b.push(
+            ActionKind::UpdatePodStatus {
+                condition: PodConditionUpdate {
+                    type_: keys::INPLACE_UPDATE_READY.into(),
+                    status: "True".into(),
+                    reason: String::new(),
+                    message: String::new(),
+                },
+            },
+            Some(f.name),
+            None,
+            Reason::InPlaceReadiness,
+        );
+    }
+}
+
+/// ASTS-45: lifecycle transitions on refresh. True when the state changes.
+fn refresh_lifecycle(ctx: &Ctx<'_>, b: &mut Builder, m: usize) -> bool {
+    let pod = ctx.members[m];
+    let f = &ctx.facts[m];
+    let lifecycle = ctx.set.spec.lifecycle.as_ref();
+    let in_place_hook = ctx.hook(|l| l.in_place_update.as_ref());
+    let after_update = || {
+        if lifecycle.is_some() && !all_hooked(in_place_hook, pod) { State::Updated } else { State::Normal }
+    };
+    let to = match f.state {
+        State::PreparingNormal => {
+            let pre = ctx.hook(|l| l.pre_normal.as_ref());
+            (pre.is_none() || all_hooked(pre, pod)).then_some(State::Normal)
+        }
+        State::PreparingUpdate if f.revision == ctx.update_revision() => Some(after_update()),
+        State::Updating if inplace::is_complete(pod) => Some(after_update()),
+        State::Updated => (lifecycle.is_none() || in_place_hook.is_none() || all_hooked(in_place_hook, pod))
+            .then_some(State::Normal),
+        _ => None,
+    };
+    let Some(to) = to.filter(|t| *t != f.state) else { return false };
+    b.push(
+        ActionKind::PatchPod { patch: lifecycle_patch(to, ctx.input.now) },
+        Some(f.name),
+        None,
+        Reason::Lifecycle { from: f.state.as_str().to_owned(), to: to.as_str().to_owned() },
+    );
+    true
+}
+
+/// ASTS-30 item 1: an in-place write of this adapter not yet seen (the pod's
+/// resourceVersion is below the one the write returned).
+fn update_expectations_pending(ctx: &Ctx<'_>) -> Option<usize> {
+    let e = &ctx.input.expectations.resource_versions;
+    if e.is_empty() {
+        return None;
+    }
+    let n = ctx
+        .members
+        .iter()
+        .filter(|p| {
+            let Some(exp) = p.metadata.uid.as_deref().and_then(|u| e.get(u)) else { return false };
+            p.metadata
+                .resource_version
+                .as_deref()
+                .and_then(|r| r.parse::<u64>().ok())
+                .is_none_or(|r| r < exp.resource_version)
+        })
+        .count();
+    (n > 0).then_some(n)
+}
+
+/// ASTS-30..ASTS-39: the rolling update phase.
+pub(crate) fn rolling_update(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    refresh: &mut Refresh,
+    status: &mut StatefulSetStatus,
+) {
+    let upd = ctx.update_revision();
+    let cur = ctx.current_revision();
+    // Refresh every replica again at the start of the update phase (ASTS-41, ASTS-45).
+    for &(_, slot) in &ctx.slots {
+        if let Slot::Pod(m) = slot {
+            refresh.pod(ctx, b, m);
+        }
+    }
+    let not_updated = || {
+        ctx.slots.iter().filter_map(|&(_, s)| match s {
+            Slot::Pod(m) if ctx.facts[m].revision != upd => Some(ctx.facts[m].name),
+            _ => None,
+        })
+    };
+    // ASTS-30 gates.
+    if let Some(n) = update_expectations_pending(ctx) {
+        let reason = Reason::AwaitingExpectations { creates: 0, deletes: 0, resource_versions: n };
+        for name in not_updated().collect::<Vec<_>>() {
+            b.hold(name, reason.clone());
+        }
+        return;
+    }
+    if refresh.lifecycle_changed {
+        for name in not_updated().collect::<Vec<_>>() {
+            b.hold(name, Reason::StatefulSet(R::LifecycleRefresh));
+        }
+        return;
+    }
+    if ctx.cfg.paused {
+        for name in not_updated().collect::<Vec<_>>() {
+            b.hold(name, Reason::Paused);
+        }
+        return;
+    }
+    let max = ctx.cfg.max_unavailable;
+    let now = ctx.input.now;
+    // ASTS-33: the unavailable set (replica slots only).
+    let mut unavailable: BTreeSet<i64> = BTreeSet::new();
+    for &(o, slot) in &ctx.slots {
+        let Slot::Pod(m) = slot else {
+            unavailable.insert(o);
+            continue;
+        };
+        let f = &ctx.facts[m];
+        let pod = ctx.members[m];
+        let mut out = !f.healthy() || !inplace::is_complete(pod);
+        match f.available(ctx.cfg.min_ready, now) {
+            Ok(()) => {}
+            Err(wait) => {
+                if let Some(w) = wait {
+                    b.requeue(
+                        w.min(Duration::from_secs(300)),
+                        Reason::MinReadySeconds { seconds: ctx.cfg.min_ready },
+                    );
+                    b.hold(f.name, Reason::MinReadySeconds { seconds: ctx.cfg.min_ready });
+                }
+                out = true;
+            }
+        }
+        if ctx.cfg.resize && !pvcs_ready(ctx, o) {
+            out = true;
+        }
+        if out {
+            unavailable.insert(o);
+        }
+    }
+    let limit_reason = |u: &BTreeSet<i64>| Reason::MaxUnavailable { unavailable: u.len() as i32, limit: max };
+    // ASTS-34: specified deletes, descending slot order.
+    for &(o, slot) in ctx.slots.iter().rev() {
+        let Slot::Pod(m) = slot else { continue };
+        let f = &ctx.facts[m];
+        if !f.specified_delete || f.terminating {
+            continue;
+        }
+        if unavailable.len() as i32 >= max && !unavailable.contains(&o) {
+            b.hold(f.name, limit_reason(&unavailable));
+            continue;
+        }
+        let done = delete_pod(ctx, b, ctx.members[m], f, Reason::StatefulSet(R::SpecifiedDelete));
+        unavailable.insert(o);
+        if done == Removal::Deleted {
+            if f.revision == cur {
+                status.current_replicas -= 1;
+            } else if f.revision == upd {
+                status.updated_replicas -= 1;
+            }
+        }
+    }
+    // ASTS-35 / ASTS-36: candidates.
+    let want = (i64::from(ctx.cfg.replicas) - i64::from(ctx.cfg.partition)).max(0) as usize;
+    let candidates: Vec<Cand> = match ctx.cfg.unordered {
+        None => ctx.slots.iter().rev().take(want).copied().collect(),
+        Some(priority) => {
+            let (mut first, mut rest): (Vec<Cand>, Vec<Cand>) = (Vec::new(), Vec::new());
+            for &(o, slot) in ctx.slots.iter().rev() {
+                let in_first = match slot {
+                    Slot::New { update } => update,
+                    Slot::Pod(m) => ctx.facts[m].terminating || ctx.is_updated(&ctx.facts[m], true),
+                };
+                if in_first { first.push((o, slot)) } else { rest.push((o, slot)) }
+            }
+            if let Some(pr) = priority {
+                let empty = BTreeMap::new();
+                let template_labels =
+                    ctx.set.spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()).unwrap_or(&empty);
+                let by_ordinal: BTreeMap<i64, Slot> = rest.iter().copied().collect();
+                let mut order: Vec<i64> = rest.iter().map(|(o, _)| *o).collect();
+                // Ties keep the descending ordinal order: the sort is stable over `order`.
+                let labels = |o: i64| match by_ordinal.get(&o) {
+                    Some(Slot::Pod(m)) => ctx.members[*m].metadata.labels.as_ref().unwrap_or(&empty),
+                    _ => template_labels,
+                };
+                crate::updatesort::priority_sort(&mut order, labels, pr);
+                rest = order.into_iter().map(|o| (o, by_ordinal[&o])).collect();
+            }
+            first.into_iter().chain(rest).take(want).collect()
+        }
+    };
+    // Pods kept by the partition.
+    let chosen: BTreeSet<i64> = candidates.iter().map(|(o, _)| *o).collect();
+    for &(o, slot) in &ctx.slots {
+        if let Slot::Pod(m) = slot
+            && !chosen.contains(&o)
+            && ctx.facts[m].revision != upd
+        {
+            b.hold(ctx.facts[m].name, Reason::Partition { partition: ctx.cfg.partition });
+        }
+    }
+    // ASTS-39: per target.
+    let mut diffs: BTreeMap<&str, Option<InPlaceSpec>> = BTreeMap::new();
+    for (k, &(o, slot)) in candidates.iter().enumerate() {
+        let Slot::Pod(m) = slot else { continue };
+        let f = &ctx.facts[m];
+        let matched = !ctx.cfg.resize || pvcs_matched(ctx, o);
+        if f.revision == upd && matched {
+            continue;
+        }
+        if unavailable.len() as i32 >= max && !unavailable.contains(&o) {
+            let reason = limit_reason(&unavailable);
+            for &(_, s) in &candidates[k..] {
+                if let Slot::Pod(m) = s
+                    && ctx.facts[m].revision != upd
+                {
+                    b.hold(ctx.facts[m].name, reason.clone());
+                }
+            }
+            break;
+        }
+        if !matched {
+            resize_pvcs(ctx, b, m, o);
+            if !pvcs_resized(ctx, o) {
+                unavailable.insert(o);
+                b.hold(f.name, Reason::StatefulSet(R::PvcResize));
+                continue;
+            }
+        }
+        if f.specified_delete || f.terminating {
+            continue;
+        }
+        let reason =
+            Reason::Update { update_num: want as i32, recreate: ctx.cfg.policy == PodUpdatePolicy::ReCreate };
+        let outcome = update_pod(ctx, b, m, reason, &mut diffs);
+        match outcome {
+            Outcome::Stop => break,
+            Outcome::Acted => {
+                unavailable.insert(o);
+                if f.revision == cur {
+                    status.current_replicas -= 1;
+                }
+            }
+            Outcome::Nothing => {
+                unavailable.insert(o);
+            }
+        }
+    }
+}
+
+/// An update candidate: slot ordinal and what holds it.
+type Cand = (i64, Slot);
+
+/// What [`update_pod`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// In place (or its lifecycle step) or deleted.
+    Acted,
+    /// Nothing written (`PreparingDelete` still hooked).
+    Nothing,
+    /// The update phase ends (InPlaceOnly impossible, or a state that forbids in place).
+    Stop,
+}
+
+/// ASTS-39 step 6 / ASTS-40: in place if the policy and the diff allow, else recreate.
+fn update_pod<'c>(
+    ctx: &'c Ctx<'_>,
+    b: &mut Builder,
+    m: usize,
+    reason: Reason,
+    diffs: &mut BTreeMap<&'c str, Option<InPlaceSpec>>,
+) -> Outcome {
+    let pod = ctx.members[m];
+    let f = &ctx.facts[m];
+    let upd = ctx.update_revision();
+    if ctx.cfg.policy.is_in_place() {
+        let spec = diffs
+            .entry(f.revision)
+            .or_insert_with(|| {
+                let old = ctx.revs.sorted.iter().find(|r| r.metadata.name.as_deref() == Some(f.revision))?;
+                let new = &ctx.revs.sorted[ctx.revs.update];
+                let opts = SpecOptions {
+                    env_from_metadata: ctx.input.features.in_place_update_env_from_metadata,
+                    vertical_scaling: ctx.input.features.in_place_workload_vertical_scaling,
+                };
+                inplace::in_place_spec(&old.data.as_ref()?.0, &new.data.as_ref()?.0, upd, opts)
+            })
+            .clone();
+        match spec {
+            None if ctx.cfg.policy == PodUpdatePolicy::InPlaceOnly => {
+                b.conditions.insert(
+                    keys::statefulset_condition::FAILED_UPDATE_POD,
+                    format!("pod {} cannot be updated in place and podUpdatePolicy is InPlaceOnly", f.name),
+                );
+                b.hold(f.name, Reason::InPlaceImpossible);
+                return Outcome::Stop;
+            }
+            None => {}
+            Some(_) => return in_place(ctx, b, m, reason),
+        }
+    }
+    match delete_pod(ctx, b, pod, f, reason) {
+        Removal::Waiting => Outcome::Nothing,
+        _ => Outcome::Acted,
+    }
+}
+
+/// ASTS-40 lifecycle interaction, then ASTS-42's writes.
+fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome {
+    let pod = ctx.members[m];
+    let f = &ctx.facts[m];
+    let hook = ctx.hook(|l| l.in_place_update.as_ref());
+    let to_preparing = |b: &mut Builder, rearm: bool| {
+        let mut patch = lifecycle_patch(State::PreparingUpdate, ctx.input.now);
+        if rearm && let Some(h) = hook {
+            for (k, v) in &h.labels_handler {
+                patch.labels.insert(k.clone(), Some(v.clone()));
+            }
+            patch.add_finalizers.extend(h.finalizers_handler.iter().cloned());
+        }
+        b.push(
+            ActionKind::PatchPod { patch },
+            Some(f.name),
+            None,
+            Reason::LifecycleHook { hook: "inPlaceUpdate" },
+        );
+        // ASTS-40: markPodNotReady of the hook.
+        if hook.is_some_and(|h| h.mark_pod_not_ready)
+            && let Some(condition) = mark_not_ready(pod, "preUpdateHook")
+        {
+            b.push(
+                ActionKind::UpdatePodStatus { condition },
+                Some(f.name),
+                None,
+                Reason::LifecycleHook { hook: "inPlaceUpdate" },
+            );
+        }
+    };
+    match f.state {
+        State::None | State::PreparingNormal | State::Normal if hooked(hook, pod) => {
+            to_preparing(b, false);
+            return Outcome::Acted;
+        }
+        State::None | State::PreparingNormal | State::Normal => {}
+        State::Updated => {
+            to_preparing(b, true);
+            return Outcome::Acted;
+        }
+        State::PreparingUpdate if hooked(hook, pod) => {
+            b.hold(f.name, Reason::LifecycleHook { hook: "inPlaceUpdate" });
+            return Outcome::Acted;
+        }
+        State::PreparingUpdate | State::Updating => {}
+        State::PreparingDelete | State::Other => {
+            b.conditions.insert(
+                keys::statefulset_condition::FAILED_UPDATE_POD,
+                format!("pod {} in lifecycle state {:?} is not allowed to in-place update", f.name, f.state),
+            );
+            b.hold(f.name, Reason::LifecycleState { state: f.state.as_str().to_owned() });
+            return Outcome::Stop;
+        }
+    }
+    if has_inplace_gate(pod) {
+        b.push(
+            ActionKind::UpdatePodStatus {
+                condition: PodConditionUpdate {
+                    type_: keys::INPLACE_UPDATE_READY.into(),
+                    status: "False".into(),
+                    reason: keys::REASON_START_INPLACE_UPDATE.into(),
+                    message: String::new(),
+                },
+            },
+            Some(f.name),
+            None,
+            Reason::InPlaceReadiness,
+        );
+    }
+    b.push(
+        ActionKind::UpdateInPlace { from_revision: f.revision.to_owned() },
+        Some(f.name),
+        Some(ctx.update_revision()),
+        reason,
+    );
+    if ctx.cfg.grace_seconds > 0 {
+        let g = ctx.cfg.grace_seconds as u64;
+        b.requeue(Duration::from_secs(g), Reason::GracePeriod { remaining: g });
+    }
+    Outcome::Acted
+}
+
+/// ASTS-33: every existing, live PVC of ordinal `o` is resized (`capacity >= request`).
+fn pvcs_ready(ctx: &Ctx<'_>, o: i64) -> bool {
+    ctx.claim_names(o).all(|(n, t)| match ctx.pvcs.get(n.as_str()) {
+        Some(p) if p.metadata.deletion_timestamp.is_none() => pvc::resize_facts(p, t).ready,
+        _ => true,
+    })
+}
+
+/// ASTS-39 step 1: every existing, live PVC of ordinal `o` is *matched* (ASTS-47).
+fn pvcs_matched(ctx: &Ctx<'_>, o: i64) -> bool {
+    ctx.claim_names(o).all(|(n, t)| match ctx.pvcs.get(n.as_str()) {
+        Some(p) if p.metadata.deletion_timestamp.is_none() => pvc::resize_facts(p, t).matched,
+        _ => true,
+    })
+}
+
+/// ASTS-47: every existing, live PVC of ordinal `o` has finished resizing.
+fn pvcs_resized(ctx: &Ctx<'_>, o: i64) -> bool {
+    ctx.claim_names(o).all(|(n, t)| match ctx.pvcs.get(n.as_str()) {
+        Some(p) if p.metadata.deletion_timestamp.is_none() => pvc::resize_facts(p, t).resize_complete,
+        _ => true,
+    })
+}
+
+/// ASTS-47: patch the PVCs of ordinal `o` that are smaller than their template; a PVC that is
+/// not compatible without size, or whose StorageClass does not allow expansion (or is not
+/// found), sets `FailedUpdatePod` instead.
+fn resize_pvcs(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
+    for (n, t) in ctx.claim_names(o) {
+        let Some(p) = ctx.pvcs.get(n.as_str()).filter(|p| p.metadata.deletion_timestamp.is_none()) else {
+            continue;
+        };
+        let r = pvc::resize_facts(p, t);
+        if r.matched {
+            continue;
+        }
+        if !r.compatible_without_size {
+            b.conditions.insert(
+                keys::statefulset_condition::FAILED_UPDATE_POD,
+                format!("pvc {n} is not compatible with its claim template; waiting for it to be deleted"),
+            );
+            continue;
+        }
+        let class = p.spec.as_ref().and_then(|s| s.storage_class_name.as_deref());
+        if let Some(class) = class {
+            let expandable = ctx
+                .input
+                .storage_classes
+                .iter()
+                .find(|sc| sc.metadata.name.as_deref() == Some(class))
+                .is_some_and(|sc| sc.allow_volume_expansion == Some(true));
+            if !expandable {
+                b.conditions.insert(
+                    keys::statefulset_condition::FAILED_UPDATE_POD,
+                    format!("storage class {class} of pvc {n} does not allow volume expansion"),
+                );
+                continue;
+            }
+        }
+        b.push(
+            ActionKind::UpdatePvc { pvc: n },
+            Some(ctx.facts[m].name),
+            None,
+            Reason::StatefulSet(R::PvcResize),
+        );
+    }
+}

@@ -15,6 +15,7 @@
 pub mod cloneset;
 pub mod expectations;
 pub mod features;
+pub mod nodetable;
 pub mod reconciler;
 pub mod write;
 

@@ -205,8 +205,9 @@ fn no_surge(
         }
     }
     let room = usize::try_from((max_unavailable - unavailable).max(0)).unwrap_or(0).min(candidates.len());
+    let after = unavailable.saturating_add(i32::try_from(room).unwrap_or(i32::MAX));
     for o in &candidates[room..] {
-        b.hold_pod(o.name, Reason::MaxUnavailable { unavailable, limit: max_unavailable });
+        b.hold_pod(o.name, Reason::MaxUnavailable { unavailable: after, limit: max_unavailable });
     }
     let mut chosen: Vec<(&DsPod<'_>, Reason)> =
         allowed.into_iter().map(|p| (p, ds(R::UnavailableReplaced))).collect();
@@ -300,8 +301,9 @@ fn surge(ctx: &Ctx<'_>, b: &mut Builder, map: &BTreeMap<&str, Slot<'_, '_>>, ord
         }
     }
     let room = usize::try_from((max_surge - surged).max(0)).unwrap_or(0).min(candidates.len());
+    let after = surged.saturating_add(i32::try_from(room).unwrap_or(i32::MAX));
     for (_, old) in &candidates[room..] {
-        b.hold_pod(old.name, ds(R::MaxSurge { surge: surged, limit: max_surge }));
+        b.hold_pod(old.name, ds(R::MaxSurge { surge: after, limit: max_surge }));
     }
     let creates: Vec<(&str, Reason)> = allowed
         .into_iter()

@@ -24,8 +24,8 @@ use crate::{Exit, Io};
 /// The DaemonSet of `doc` (already validated), defaulted and in the v1beta1 shape; `None`
 /// when `doc` is not an Advanced DaemonSet.
 pub(super) fn daemonset_of(file: &str, doc: &Value) -> Result<Option<DaemonSet>, Stop> {
-    let resource =
-        AnyResource::from_value(doc.clone()).map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
+    let resource = AnyResource::from_value(doc.clone())
+        .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
     let mut ds = match resource {
         AnyResource::DaemonSetV1alpha1(mut o) => {
             kruise_api::defaults::default(&mut o);
@@ -74,8 +74,12 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
     let pods: Vec<Pod> = read_objects(args.pods.as_ref(), "Pod", io)?;
     let revisions: Vec<ControllerRevision> = read_objects(args.revisions.as_ref(), "ControllerRevision", io)?;
     let nodes: Vec<Node> = read_objects(args.nodes.as_ref(), "Node", io)?;
-    let table = NodeTable::from_nodes(&nodes)
-        .map_err(|e| Stop(Exit::Error, vec![format!("{}: {e}", args.nodes.as_ref().map_or(String::new(), |p| p.display().to_string()))]))?;
+    let table = NodeTable::from_nodes(&nodes).map_err(|e| {
+        Stop(
+            Exit::Error,
+            vec![format!("{}: {e}", args.nodes.as_ref().map_or(String::new(), |p| p.display().to_string()))],
+        )
+    })?;
     let now = args.now.unwrap_or_else(jiff::Timestamp::now);
     let expectations = Expectations::default();
     let backoff = BTreeMap::new();
@@ -96,11 +100,13 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
     })?;
     match args.output {
         Output::Json => {
-            serde_json::to_writer_pretty(&mut *io.out, &document(&input, &plan, args.seed)).map_err(io::Error::from)?;
+            serde_json::to_writer_pretty(&mut *io.out, &document(&input, &plan, args.seed))
+                .map_err(io::Error::from)?;
             writeln!(io.out)?;
         }
         Output::Yaml => {
-            let text = serde_saphyr::to_string(&document(&input, &plan, args.seed)).map_err(io::Error::other)?;
+            let text =
+                serde_saphyr::to_string(&document(&input, &plan, args.seed)).map_err(io::Error::other)?;
             io.out.write_all(text.as_bytes())?;
         }
         Output::Table => write_table(io.out, &input, &plan, args.seed)?,
@@ -118,12 +124,18 @@ pub fn document(input: &Input<'_>, plan: &Plan, seed: u64) -> Value {
         for (a, out) in plan.actions.iter().zip(actions.iter_mut()) {
             let Value::Object(out) = out else { continue };
             let obj = match (&a.kind, &a.pod, &a.revision) {
-                (ActionKind::CreatePod { instance_id: node }, Some(pod), _) => {
-                    serde_json::to_value(daemonset::new_pod(input.daemonset, node, hash, pod, input.bind_pods))
-                }
+                (ActionKind::CreatePod { instance_id: node }, Some(pod), _) => serde_json::to_value(
+                    daemonset::new_pod(input.daemonset, node, hash, pod, input.bind_pods),
+                ),
                 (ActionKind::CreateRevision { number, .. }, _, Some(name)) => {
                     let data = kruise_core::cloneset::revision::revision_data(&input.daemonset.spec.template);
-                    serde_json::to_value(daemonset::new_revision(input.daemonset, data, hash, name.clone(), *number))
+                    serde_json::to_value(daemonset::new_revision(
+                        input.daemonset,
+                        data,
+                        hash,
+                        name.clone(),
+                        *number,
+                    ))
                 }
                 _ => continue,
             };
@@ -191,10 +203,24 @@ fn write_table(out: &mut dyn Write, input: &Input<'_>, plan: &Plan, seed: u64) -
         let Some(node) = node else { continue };
         let rev = match &a.kind {
             ActionKind::CreatePod { .. } => plan.status.update_revision.clone(),
-            _ => input.pods.iter().find(|p| p.metadata.name.as_deref() == Some(pod)).map_or("-".into(), hash_of),
+            _ => input
+                .pods
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(pod))
+                .map_or("-".into(), hash_of),
         };
         touched.insert(pod.clone(), true);
-        push(&node, [node.clone(), pod.clone(), rev, verb(&a.kind).into(), a.reason.kind().into(), a.reason.to_string()]);
+        push(
+            &node,
+            [
+                node.clone(),
+                pod.clone(),
+                rev,
+                verb(&a.kind).into(),
+                a.reason.kind().into(),
+                a.reason.to_string(),
+            ],
+        );
     }
     for h in &plan.held {
         let (node, pod) = match (&h.pod, &h.object) {
@@ -202,7 +228,8 @@ fn write_table(out: &mut dyn Write, input: &Input<'_>, plan: &Plan, seed: u64) -
             (None, Some(o)) => (o.name.clone(), "-".into()),
             _ => continue,
         };
-        let rev = input.pods.iter().find(|p| p.metadata.name.as_deref() == Some(&pod)).map_or("-".into(), hash_of);
+        let rev =
+            input.pods.iter().find(|p| p.metadata.name.as_deref() == Some(&pod)).map_or("-".into(), hash_of);
         touched.insert(pod.clone(), true);
         push(&node, [node.clone(), pod, rev, "held".into(), h.reason.kind().into(), h.reason.to_string()]);
     }

@@ -17,6 +17,7 @@ mod history;
 mod manage;
 mod newpod;
 mod pods;
+pub mod reconcile;
 mod status;
 mod update;
 
@@ -36,6 +37,7 @@ use kruise_api::keys;
 pub use history::{new_revision, owner_ref};
 pub use newpod::{new_pod, pod_name};
 pub use pods::target_node;
+pub use reconcile::DaemonSetReconciler;
 
 use crate::cloneset::pods::Selector;
 use crate::cloneset::{State, hooked, lifecycle_patch};

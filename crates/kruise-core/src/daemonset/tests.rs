@@ -424,7 +424,7 @@ fn ads_12_oldest_first_bound_then_creation_then_name() {
     let mut unbound = pod("z-unbound", "n1", "h", 0);
     unbound.spec.as_mut().unwrap().node_name = None;
     unbound.spec = Some(new_pod(&ds("img:1"), "n1", "h", "x", false).spec.unwrap());
-    let pods = vec![unbound, pod("b", "n1", "h", 5), pod("a", "n1", "h", 5), pod("c", "n1", "h", 1)];
+    let pods = [unbound, pod("b", "n1", "h", 5), pod("a", "n1", "h", 5), pod("c", "n1", "h", 1)];
     let read: Vec<_> =
         pods.iter().filter_map(|p| pods::read(p, pods::UpdatedBy { hash: "h", generation: None })).collect();
     let g = pods::group(read);
@@ -687,12 +687,12 @@ fn ads_19_budget_rounding() {
 
 #[test]
 fn ads_20_two_updated_pods_make_a_node_not_ok() {
-    let pods = vec![pod("a", "n", "h", 0), pod("b", "n", "h", 1)];
+    let pods = [pod("a", "n", "h", 0), pod("b", "n", "h", 1)];
     let read: Vec<_> =
         pods.iter().filter_map(|p| pods::read(p, pods::UpdatedBy { hash: "h", generation: None })).collect();
     let s = update::classify(&read);
     assert!(!s.ok);
-    let pods = vec![pod("a", "n", "h", 0), pod("b", "n", "x", 1), terminating(pod("c", "n", "x", 2))];
+    let pods = [pod("a", "n", "h", 0), pod("b", "n", "x", 1), terminating(pod("c", "n", "x", 2))];
     let read: Vec<_> =
         pods.iter().filter_map(|p| pods::read(p, pods::UpdatedBy { hash: "h", generation: None })).collect();
     let s = update::classify(&read);
@@ -875,6 +875,39 @@ fn ads_31_requeue_for_min_ready_seconds_status_resync() {
     let w = World::new(d, nodes(&["n1"]), vec![ready_since(pod("a", "n1", &h, 0), NOW - 10)]);
     let p = w.plan();
     assert_eq!(p.requeue.as_ref().map(|r| r.after), Some(Duration::from_secs(30)));
+}
+
+// ---- Reconciler ----
+
+#[test]
+fn ads_17_reconciler_writes_are_guarded() {
+    use crate::reconciler::{Context, Reconciler, World as RWorld};
+    use crate::write::ApiWrite;
+    let d = ds("img:1");
+    let (r, h) = rev(&d, 1);
+    let mut extra = pod("b", "n1", &h, 9);
+    extra.metadata.uid = Some("uid-b".into());
+    let pods = vec![pod("a", "n1", &h, 0), extra];
+    let nodes = nodes(&["n1", "n2"]);
+    let exp = Expectations::new();
+    let revisions = [r];
+    let w = RWorld { workload: &d, pods: &pods, pvcs: &[], revisions: &revisions, nodes: &nodes };
+    let ctx = Context { now: at(NOW), id_seed: 3, features: Features::default(), expectations: &exp };
+    let out = DaemonSetReconciler.reconcile(&w, &ctx).unwrap();
+    let kinds: Vec<&str> = out.writes.iter().map(|w| w.action.as_str()).collect();
+    assert_eq!(kinds, ["CreatePod", "DeletePod", "UpdateStatus"]);
+    match &out.writes[0].write {
+        ApiWrite::Create { object, .. } => {
+            assert_eq!(object["kind"], "Pod");
+            assert_eq!(object["metadata"]["labels"][keys::CONTROLLER_REVISION_HASH], h.as_str());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        out.writes[1].write,
+        ApiWrite::Delete { target: crate::write::Target::pod("default", "b"), uid: Some("uid-b".into()) }
+    );
+    assert_eq!(out.events.len(), 2);
 }
 
 // ---- §9 worked example ----

@@ -74,11 +74,11 @@ enum Excluded {
     NotSelected,
 }
 
+/// The nodes that may be updated, in order, and the excluded ones with their reason.
+type Eligible<'m> = (Vec<&'m str>, Vec<(&'m str, Excluded)>);
+
 /// ADS-21: the nodes that may be updated, in order, and the excluded ones with their reason.
-fn eligible<'m>(
-    ctx: &Ctx<'_>,
-    map: &'m BTreeMap<&'m str, Slot<'m, 'm>>,
-) -> Result<(Vec<&'m str>, Vec<(&'m str, Excluded)>), PlanError> {
+fn eligible<'m>(ctx: &Ctx<'_>, map: &'m BTreeMap<&'m str, Slot<'m, 'm>>) -> Result<Eligible<'m>, PlanError> {
     let ru = ctx.ds.spec.update_strategy.rolling_update.as_ref();
     let selector = match ru.and_then(|r| r.selector.as_ref()) {
         None => None,

@@ -15,9 +15,16 @@
 pub mod cloneset;
 pub mod expectations;
 pub mod features;
+pub mod inplace;
 pub mod nodetable;
+pub mod plan;
+pub mod podtable;
 pub mod reconciler;
+pub mod revision;
+pub(crate) mod updatesort;
 pub mod write;
+
+pub mod daemonset;
 
 pub use expectations::Expectations;
 pub use features::Features;

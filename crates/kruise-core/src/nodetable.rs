@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Toleration};
 
-use crate::cloneset::PlanError;
+use crate::plan::PlanError;
 
 /// Taint keys the DaemonSet controller tolerates by default (ADS-6).
 pub mod taint_keys {

@@ -11,8 +11,8 @@ use kruise_api::apps::v1beta1::DaemonSet;
 use kruise_api::keys;
 use serde_json::Value;
 
-use crate::cloneset::revision::{revision_data, revision_hash, revision_name};
 use crate::plan::{Action, ActionKind, DaemonSetAction, DaemonSetReason, PodPatch, Reason};
+use crate::revision::{revision_data, revision_hash, revision_name};
 
 /// One revision as the planner reads it.
 #[derive(Clone, Debug)]

@@ -39,12 +39,12 @@ pub use newpod::{new_pod, pod_name};
 pub use pods::target_node;
 pub use reconcile::DaemonSetReconciler;
 
-use crate::cloneset::pods::Selector;
 use crate::cloneset::{State, hooked, lifecycle_patch};
 use crate::expectations::Expectations;
 use crate::features::Features;
 use crate::nodetable::{Eligibility, NodeFacts, NodeTable, Placement, daemonset_default_tolerations};
 use crate::plan::{Action, ActionKind, DaemonSetReason, Held, ObjectRef, PlanError, Reason};
+use crate::podtable::info::Selector;
 use pods::DsPod;
 
 /// What one reconcile of an Advanced DaemonSet should do.

@@ -13,14 +13,14 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{Input, Plan, new_pod, new_revision, plan};
-use crate::cloneset::inplace::{self, SpecOptions};
 use crate::cloneset::reconcile::set_pod_condition;
-use crate::cloneset::revision::revision_data;
+use crate::inplace::{self, SpecOptions};
 use crate::nodetable::NodeTable;
 use crate::plan::{ActionKind, DaemonSetAction, DaemonSetReason, PodConditionUpdate, Reason};
 use crate::reconciler::{
     Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World,
 };
+use crate::revision::revision_data;
 use crate::write::{ApiWrite, Subresource, Target};
 
 /// The Advanced DaemonSet planner as adapters see it. The nodes of [`World::nodes`] are read

@@ -18,8 +18,8 @@ use kruise_api::keys;
 use proptest::prelude::*;
 
 use super::*;
-use crate::cloneset::revision::{revision_data, revision_hash};
 use crate::plan::DaemonSetReason as R;
+use crate::revision::{revision_data, revision_hash};
 
 fn t0() -> Timestamp {
     "2026-01-01T00:00:00Z".parse().unwrap()

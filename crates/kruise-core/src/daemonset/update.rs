@@ -13,10 +13,10 @@ use kruise_api::keys;
 use super::history::History;
 use super::pods::DsPod;
 use super::{Builder, Ctx, bad_int, sync_nodes};
-use crate::cloneset::inplace::{self, SpecOptions};
-use crate::cloneset::pods::Selector;
 use crate::cloneset::short_hash;
+use crate::inplace::{self, SpecOptions};
 use crate::plan::{Action, ActionKind, DaemonSetReason as R, PlanError, PodConditionUpdate, Reason};
+use crate::podtable::info::Selector;
 
 fn ds(r: R) -> Reason {
     Reason::DaemonSet(r)

@@ -37,6 +37,9 @@ use serde_json::{Map, Value, json};
 use crate::validate;
 use crate::{Exit, Io, Run, input};
 
+#[path = "plan_daemonset.rs"]
+mod daemonset;
+
 /// Plan one reconcile of a CloneSet offline (dry-run).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Exit status: 0 a plan was printed, 1 the workload is invalid, \
@@ -55,6 +58,9 @@ pub struct Args {
     /// PersistentVolumeClaims. Default: none.
     #[arg(long, value_name = "FILE")]
     pub pvcs: Option<PathBuf>,
+    /// Nodes (`kubectl get nodes -o json`), for an Advanced DaemonSet. Default: none.
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
     /// The planner's clock (RFC 3339, e.g. 2024-05-01T12:00:00Z). Default: the current time.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<Timestamp>,
@@ -108,12 +114,23 @@ impl Args {
     }
 
     fn prepare_and_print(&self, io: &mut Io<'_>) -> Result<(), Failure> {
-        let inputs = [Some(&self.workload), self.pods.as_ref(), self.revisions.as_ref(), self.pvcs.as_ref()];
+        let inputs = [
+            Some(&self.workload),
+            self.pods.as_ref(),
+            self.revisions.as_ref(),
+            self.pvcs.as_ref(),
+            self.nodes.as_ref(),
+        ];
         if inputs.iter().flatten().filter(|p| p.as_os_str() == "-").count() > 1 {
             let line = "kruise plan: only one input can be standard input (-)".to_owned();
             return Err(Failure::Input(Stop(Exit::Error, vec![line])));
         }
-        let cs = read_workload(&self.workload.display().to_string(), io.stdin)?;
+        let file = self.workload.display().to_string();
+        let doc = read_workload(&file, io.stdin)?;
+        if let Some(ds) = daemonset::daemonset_of(&file, &doc)? {
+            return daemonset::run(self, &ds, io);
+        }
+        let cs = cloneset_of(&file, &doc)?;
         let own = Ownership::of(&cs);
         let mut notes = Vec::new();
         let pods: Vec<Pod> = self.objects(self.pods.as_ref(), "Pod", &own, io.stdin, &mut notes)?;
@@ -241,8 +258,8 @@ fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>, Stop> {
         .map_err(|e| Stop(Exit::Error, vec![format!("{}: {}", e.position(shown), e.message)]))
 }
 
-/// The one CloneSet of `file`, defaulted, validated and in the v1beta1 shape.
-fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<CloneSet, Stop> {
+/// The one workload of `file`, validated.
+fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<Value, Stop> {
     let docs = read_docs(file, stdin)?;
     let [doc] = docs.as_slice() else {
         return Err(Stop(
@@ -261,8 +278,17 @@ fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<CloneSet, Stop> {
             .collect();
         return Err(Stop(Exit::Invalid, lines));
     }
-    let not_cloneset =
-        |kind: &str| Stop(Exit::Invalid, vec![format!("{file}: {kind}: kruise plan only plans CloneSets")]);
+    Ok(doc.clone())
+}
+
+/// The CloneSet of a validated `doc`, defaulted and in the v1beta1 shape.
+fn cloneset_of(file: &str, doc: &Value) -> Result<CloneSet, Stop> {
+    let not_cloneset = |kind: &str| {
+        Stop(
+            Exit::Invalid,
+            vec![format!("{file}: {kind}: kruise plan only plans CloneSets and Advanced DaemonSets")],
+        )
+    };
     let resource = AnyResource::from_value(doc.clone())
         .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
     let mut cs = match resource {

@@ -19,7 +19,7 @@ pub(crate) fn manage(ctx: &Ctx<'_>, b: &mut Builder) -> Result<(), PlanError> {
     for row in &ctx.nodes {
         let node = row.facts.name.as_str();
         let (run, keep) = (row.e.should_run, row.e.should_continue_running);
-        let pods: &[DsPod<'_>] = ctx.groups.get(node).map_or(&[], Vec::as_slice);
+        let pods: &[DsPod<'_>] = ctx.pods_on(row);
         if pods.is_empty() {
             if run {
                 needing.push(node);
@@ -96,10 +96,7 @@ pub(crate) fn manage(ctx: &Ctx<'_>, b: &mut Builder) -> Result<(), PlanError> {
         }
     }
     // ADS-14: pods targeting a node that is not listed and not bound to it.
-    for (node, pods) in &ctx.groups {
-        if ctx.input.nodes.contains(node) {
-            continue;
-        }
+    for pods in ctx.unlisted.values() {
         for p in pods.iter().filter(|p| !p.bound && !p.terminating) {
             deletes.push((p, ds(R::UnscheduledOrphan)));
         }
@@ -119,8 +116,7 @@ pub(crate) fn manage(ctx: &Ctx<'_>, b: &mut Builder) -> Result<(), PlanError> {
                 .nodes
                 .iter()
                 .filter(|n| {
-                    let pods = ctx.groups.get(n.facts.name.as_str()).map_or(&[][..], Vec::as_slice);
-                    let live = pods.iter().filter(|p| !p.terminating);
+                    let live = ctx.pods_on(n).iter().filter(|p| !p.terminating);
                     let (upd, old) =
                         live.fold((0, 0), |(u, o), p| if p.updated { (u + 1, o) } else { (u, o + 1) });
                     upd == 1 && old <= 1

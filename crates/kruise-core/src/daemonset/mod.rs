@@ -95,6 +95,8 @@ pub struct Input<'a> {
 pub(crate) struct NodeRow<'a> {
     pub facts: &'a NodeFacts,
     pub e: Eligibility,
+    /// The range of the node's pods in [`Ctx::pods`].
+    pub range: (usize, usize),
 }
 
 /// Everything derived from the input once, shared by the steps.
@@ -106,8 +108,10 @@ pub(crate) struct Ctx<'a> {
     pub min_ready: i32,
     /// Nodes in name order, with eligibility.
     pub nodes: Vec<NodeRow<'a>>,
-    /// ADS-12: pods by target node, oldest first (every node, listed or not).
-    pub groups: BTreeMap<&'a str, Vec<DsPod<'a>>>,
+    /// ADS-12: pods of listed nodes, grouped in node order, each group oldest first.
+    pub pods: Vec<DsPod<'a>>,
+    /// ADS-12: pods whose target node is not listed, by node name.
+    pub unlisted: BTreeMap<&'a str, Vec<DsPod<'a>>>,
     /// The pass's hash (ADS-9).
     pub hash: String,
     /// The current revision's name.
@@ -122,7 +126,17 @@ pub(crate) struct Ctx<'a> {
     pub burst: usize,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The pods grouped on a listed node, oldest first (ADS-12).
+    pub fn pods_on(&self, row: &NodeRow<'_>) -> &[DsPod<'a>] {
+        &self.pods[row.range.0..row.range.1]
+    }
+
+    /// Every pod of the DaemonSet with a target node.
+    pub fn all_pods(&self) -> impl Iterator<Item = &DsPod<'a>> {
+        self.pods.iter().chain(self.unlisted.values().flatten())
+    }
+
     /// The number of nodes that should run a pod (ADS-19 `desired`).
     pub fn desired(&self) -> i32 {
         i32::try_from(self.nodes.iter().filter(|n| n.e.should_run).count()).unwrap_or(i32::MAX)
@@ -226,9 +240,14 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         .and_then(|g| g.parse::<i64>().ok());
     let by = pods::UpdatedBy { hash: &hist.hash, generation };
     let ds_pods: Vec<DsPod<'_>> = owned.iter().filter_map(|p| pods::read(p, by)).collect();
-    let groups = pods::group(ds_pods);
-    let nodes: Vec<NodeRow<'_>> =
-        input.nodes.iter().map(|facts| NodeRow { facts, e: placement.eligibility(facts) }).collect();
+    let names: Vec<&str> = input.nodes.iter().map(|n| n.name.as_str()).collect();
+    let grouped = pods::group_by_nodes(ds_pods, &names);
+    let nodes: Vec<NodeRow<'_>> = input
+        .nodes
+        .iter()
+        .zip(&grouped.ranges)
+        .map(|(facts, &range)| NodeRow { facts, e: placement.eligibility(facts), range })
+        .collect();
     let burst_spec = ds.spec.burst_replicas.as_ref();
     // Deviation (§10 q3): a percent burst resolves against the larger of the stored and the
     // fresh desired count, so the first pass (stored 0) is not stalled.
@@ -249,7 +268,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         now: input.now,
         min_ready: ds.spec.min_ready_seconds,
         nodes,
-        groups,
+        pods: grouped.pods,
+        unlisted: grouped.unlisted,
         hash: hist.hash.clone(),
         revision: hist.current_name.clone(),
         allow_surge,
@@ -293,7 +313,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         update::rolling_update(&ctx, &mut b, &hist)?;
     }
     // ADS-10: history clean-up.
-    let pod_hashes: BTreeSet<&str> = ctx.groups.values().flatten().map(|p| p.hash).collect();
+    let pod_hashes: BTreeSet<&str> = ctx.all_pods().map(|p| p.hash).collect();
     let keep = ds
         .spec
         .revision_history_limit

@@ -166,14 +166,44 @@ pub(crate) fn oldest_first(a: &DsPod<'_>, b: &DsPod<'_>) -> std::cmp::Ordering {
     b.bound.cmp(&a.bound).then_with(|| a.created.cmp(&b.created)).then_with(|| a.name.cmp(b.name))
 }
 
+/// Pods grouped per node (ADS-12), against a node list.
+pub(crate) struct Grouped<'a> {
+    /// Pods of listed nodes, in node-list order, each node's pods oldest first.
+    pub pods: Vec<DsPod<'a>>,
+    /// Per listed node, the range of its pods in `pods`.
+    pub ranges: Vec<(usize, usize)>,
+    /// Pods whose target node is not listed, by node name, oldest first.
+    pub unlisted: BTreeMap<&'a str, Vec<DsPod<'a>>>,
+}
+
 /// ADS-12: pods grouped by target node (terminating ones included), each group oldest first.
-pub(crate) fn group<'a>(pods: Vec<DsPod<'a>>) -> BTreeMap<&'a str, Vec<DsPod<'a>>> {
-    let mut by_node: BTreeMap<&str, Vec<DsPod<'a>>> = BTreeMap::new();
+/// `nodes` is the node list; one hash look-up per pod (FNV, no string comparisons in a tree),
+/// one sort on the node position. O(p log p + n).
+pub(crate) fn group_by_nodes<'a>(pods: Vec<DsPod<'a>>, nodes: &[&str]) -> Grouped<'a> {
+    type Fnv = std::hash::BuildHasherDefault<crate::cloneset::U64Hasher>;
+    let index: std::collections::HashMap<&str, usize, Fnv> =
+        nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut keyed: Vec<(usize, DsPod<'a>)> = Vec::with_capacity(pods.len());
+    let mut unlisted: BTreeMap<&'a str, Vec<DsPod<'a>>> = BTreeMap::new();
     for p in pods {
-        by_node.entry(p.node).or_default().push(p);
+        match index.get(p.node) {
+            Some(&i) => keyed.push((i, p)),
+            None => unlisted.entry(p.node).or_default().push(p),
+        }
     }
-    for v in by_node.values_mut() {
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| oldest_first(&a.1, &b.1)));
+    for v in unlisted.values_mut() {
         v.sort_by(oldest_first);
     }
-    by_node
+    let mut ranges = vec![(0, 0); nodes.len()];
+    let mut i = 0;
+    while i < keyed.len() {
+        let node = keyed[i].0;
+        let start = i;
+        while i < keyed.len() && keyed[i].0 == node {
+            i += 1;
+        }
+        ranges[node] = (start, i);
+    }
+    Grouped { pods: keyed.into_iter().map(|(_, p)| p).collect(), ranges, unlisted }
 }

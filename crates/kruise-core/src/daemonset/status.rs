@@ -18,7 +18,7 @@ pub(crate) fn compute(ctx: &Ctx<'_>, collision_count: i32) -> DaemonSetStatus {
         ..Default::default()
     };
     for row in &ctx.nodes {
-        let oldest = ctx.groups.get(row.facts.name.as_str()).and_then(|v| v.first());
+        let oldest = ctx.pods_on(row).first();
         if row.e.should_run {
             s.desired_number_scheduled += 1;
             if let Some(p) = oldest {

@@ -427,9 +427,14 @@ fn ads_12_oldest_first_bound_then_creation_then_name() {
     let pods = [unbound, pod("b", "n1", "h", 5), pod("a", "n1", "h", 5), pod("c", "n1", "h", 1)];
     let read: Vec<_> =
         pods.iter().filter_map(|p| pods::read(p, pods::UpdatedBy { hash: "h", generation: None })).collect();
-    let g = pods::group(read);
-    let order: Vec<_> = g["n1"].iter().map(|p| p.name).collect();
+    let mut more = read.clone();
+    let gone = pod("g", "gone", "h", 0);
+    more.extend(pods::read(&gone, pods::UpdatedBy { hash: "h", generation: None }));
+    let g = pods::group_by_nodes(more, &["n0", "n1"]);
+    assert_eq!(g.ranges, [(0, 0), (0, 4)]);
+    let order: Vec<_> = g.pods.iter().map(|p| p.name).collect();
     assert_eq!(order, ["c", "a", "b", "z-unbound"]);
+    assert_eq!(g.unlisted["gone"].len(), 1);
 }
 
 #[test]

@@ -4,15 +4,13 @@
 //! Nodes are visited in the ADS-21 order (updated, updating, then selected or rest; each by
 //! descending name), which makes the choice among candidates deterministic (spec §10 q1).
 
-use std::collections::BTreeMap;
-
 use kruise_api::apps::v1beta1::RollingUpdateType;
 use kruise_api::intstr::{scaled_kruise, scaled_strict};
 use kruise_api::keys;
 
 use super::history::History;
 use super::pods::DsPod;
-use super::{Builder, Ctx, bad_int, sync_nodes};
+use super::{Builder, Ctx, NodeRow, bad_int, sync_nodes};
 use crate::cloneset::short_hash;
 use crate::inplace::{self, SpecOptions};
 use crate::plan::{Action, ActionKind, DaemonSetReason as R, PlanError, PodConditionUpdate, Reason};
@@ -74,26 +72,27 @@ enum Excluded {
     NotSelected,
 }
 
-/// The nodes that may be updated, in order, and the excluded ones with their reason.
-type Eligible<'m> = (Vec<&'m str>, Vec<(&'m str, Excluded)>);
+/// ADS-18: the nodes taking part, by name ascending, with what they hold.
+type NodeMap<'m, 'a> = Vec<(&'m NodeRow<'a>, Slot<'m, 'a>)>;
+
+/// Positions in a [`NodeMap`]: the nodes that may be updated, in order, and the excluded ones
+/// with their reason.
+type Eligible = (Vec<usize>, Vec<(usize, Excluded)>);
 
 /// ADS-21: the nodes that may be updated, in order, and the excluded ones with their reason.
-fn eligible<'m>(ctx: &Ctx<'_>, map: &'m BTreeMap<&'m str, Slot<'m, 'm>>) -> Result<Eligible<'m>, PlanError> {
+fn eligible(ctx: &Ctx<'_>, map: &NodeMap<'_, '_>) -> Result<Eligible, PlanError> {
     let ru = ctx.ds.spec.update_strategy.rolling_update.as_ref();
     let selector = match ru.and_then(|r| r.selector.as_ref()) {
         None => None,
         Some(s) => Some(Selector::parse(s, "spec.updateStrategy.rollingUpdate.selector")?),
     };
     let (mut updated, mut updating, mut selected, mut rest) = (vec![], vec![], vec![], vec![]);
-    for (&node, slot) in map.iter().rev() {
+    for (node, (row, slot)) in map.iter().enumerate().rev() {
         if !slot.ok || slot.new.is_some() {
             updated.push(node);
         } else if slot.old.is_none_or(|o| o.pre_deleting) {
             updating.push(node);
-        } else if selector
-            .as_ref()
-            .is_some_and(|s| ctx.input.nodes.get(node).is_some_and(|n| s.matches(&n.labels)))
-        {
+        } else if selector.as_ref().is_some_and(|s| s.matches(&row.facts.labels)) {
             selected.push(node);
         } else {
             rest.push(node);
@@ -123,28 +122,23 @@ fn eligible<'m>(ctx: &Ctx<'_>, map: &'m BTreeMap<&'m str, Slot<'m, 'm>>) -> Resu
 pub(crate) fn rolling_update(ctx: &Ctx<'_>, b: &mut Builder, hist: &History<'_>) -> Result<(), PlanError> {
     // ADS-18: the node → pods map.
     let prune = ctx.input.features.daemon_set_prune_ineligible_nodes;
-    let mut map: BTreeMap<&str, Slot<'_, '_>> = BTreeMap::new();
+    let mut map: NodeMap<'_, '_> = Vec::with_capacity(ctx.nodes.len());
     for row in &ctx.nodes {
-        let node = row.facts.name.as_str();
-        let pods = ctx.groups.get(node);
         if prune && !row.e.should_run {
             continue;
         }
-        match pods {
-            Some(pods) => {
-                map.insert(node, classify(pods));
-            }
-            None if row.e.should_run => {
-                map.insert(node, Slot { ok: true, new: None, old: None });
-            }
-            None => {}
+        let pods = ctx.pods_on(row);
+        if !pods.is_empty() {
+            map.push((row, classify(pods)));
+        } else if row.e.should_run {
+            map.push((row, Slot { ok: true, new: None, old: None }));
         }
     }
     let desired = ctx.desired();
     let (max_unavailable, max_surge) = budgets(ctx, desired)?;
     let (order, excluded) = eligible(ctx, &map)?;
     for (node, why) in &excluded {
-        if let Some(old) = map.get(node).and_then(|s| s.old).filter(|o| !o.pre_deleting) {
+        if let Some(old) = map[*node].1.old.filter(|o| !o.pre_deleting) {
             let reason = match why {
                 Excluded::Partition(p) => Reason::Partition { partition: *p },
                 Excluded::NotSelected => ds(R::NotSelected),
@@ -165,8 +159,8 @@ fn no_surge(
     ctx: &Ctx<'_>,
     b: &mut Builder,
     hist: &History<'_>,
-    map: &BTreeMap<&str, Slot<'_, '_>>,
-    order: &[&str],
+    map: &NodeMap<'_, '_>,
+    order: &[usize],
     max_unavailable: i32,
 ) {
     let (now, mr) = (ctx.now, ctx.min_ready);
@@ -174,8 +168,8 @@ fn no_surge(
     let mut unavailable = 0i32;
     let mut allowed: Vec<&DsPod<'_>> = Vec::new();
     let mut candidates: Vec<&DsPod<'_>> = Vec::new();
-    for node in order {
-        let Some(s) = map.get(node) else { continue };
+    for &node in order {
+        let s = &map[node].1;
         match (s.ok, s.new, s.old) {
             (false, _, _) => unavailable += 1,
             (_, n, o) if (pd(o) && pd(n)) || (n.is_some() && o.is_some() && !pd(n) && !pd(o)) => {
@@ -267,14 +261,15 @@ fn in_place<'p, 'a>(
 }
 
 /// ADS-23: surge new pods within `maxSurge`, delete old pods whose replacement is available.
-fn surge(ctx: &Ctx<'_>, b: &mut Builder, map: &BTreeMap<&str, Slot<'_, '_>>, order: &[&str], max_surge: i32) {
+fn surge(ctx: &Ctx<'_>, b: &mut Builder, map: &NodeMap<'_, '_>, order: &[usize], max_surge: i32) {
     let (now, mr) = (ctx.now, ctx.min_ready);
     let mut surged = 0i32;
     let mut allowed: Vec<&str> = Vec::new();
     let mut candidates: Vec<(&str, &DsPod<'_>)> = Vec::new();
     let mut old_to_delete: Vec<(&DsPod<'_>, Reason)> = Vec::new();
-    for node in order {
-        let Some(s) = map.get(node) else { continue };
+    for &i in order {
+        let (row, s) = &map[i];
+        let node = row.facts.name.as_str();
         if !s.ok {
             surged += 1;
             continue;
@@ -316,7 +311,7 @@ fn surge(ctx: &Ctx<'_>, b: &mut Builder, map: &BTreeMap<&str, Slot<'_, '_>>, ord
 /// ADS-25, ADS-26: pods not on the current hash are held with `reason`.
 pub(crate) fn hold_outdated(ctx: &Ctx<'_>, b: &mut Builder, reason: Reason) {
     for row in &ctx.nodes {
-        for p in ctx.groups.get(row.facts.name.as_str()).into_iter().flatten() {
+        for p in ctx.pods_on(row) {
             if !p.terminating && !p.updated {
                 b.hold_pod(p.name, reason.clone());
             }
@@ -328,7 +323,7 @@ pub(crate) fn hold_outdated(ctx: &Ctx<'_>, b: &mut Builder, reason: Reason) {
 /// or set `InPlaceUpdateReady=True` once the update completed. (The DaemonSet uses no grace
 /// period.)
 pub(crate) fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder) {
-    for p in ctx.groups.values().flatten().filter(|p| !p.terminating) {
+    for p in ctx.all_pods().filter(|p| !p.terminating) {
         let has_state = p.pod.metadata.annotations.as_ref().is_some_and(|a| {
             a.contains_key(keys::INPLACE_UPDATE_STATE) || a.contains_key(keys::INPLACE_UPDATE_STATE_LEGACY)
         });

@@ -112,6 +112,26 @@ fn sim_max_surge_rollout_keeps_capacity() {
     scenario("max-surge-rollout");
 }
 
+#[test]
+fn sim_daemonset_canary_selector_with_max_surge() {
+    scenario("daemonset-canary-surge");
+}
+
+#[test]
+fn sim_daemonset_node_joins_mid_rollout() {
+    scenario("daemonset-node-joins");
+}
+
+#[test]
+fn sim_daemonset_skips_tainted_node() {
+    scenario("daemonset-tainted-node");
+}
+
+#[test]
+fn sim_daemonset_in_place_update_across_20_nodes() {
+    scenario("daemonset-inplace-20-nodes");
+}
+
 /// Every scenario directory has a test above.
 #[test]
 fn sim_every_scenario_is_tested() {

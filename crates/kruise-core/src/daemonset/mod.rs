@@ -215,9 +215,15 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
             ));
     let ru = ds.spec.update_strategy.rolling_update.as_ref();
     let surge_spec = ru.and_then(|r| r.max_surge.as_ref());
-    let allow_surge = kruise_api::intstr::scaled_strict(surge_spec, 1, true)
-        .map_err(|_| bad_int("spec.updateStrategy.rollingUpdate.maxSurge", surge_spec))?
-        > 0;
+    // ADS-19: a nil maxSurge reads as 0.
+    let allow_surge = match surge_spec {
+        None => false,
+        Some(v) => {
+            kruise_api::intstr::scaled_strict(Some(v), 1, true)
+                .map_err(|_| bad_int("spec.updateStrategy.rollingUpdate.maxSurge", Some(v)))?
+                > 0
+        }
+    };
 
     // Pods: controlled by the DaemonSet and matching its selector.
     let uid = ds.metadata.uid.as_deref().filter(|u| !u.is_empty());

@@ -40,6 +40,8 @@ pub(crate) struct DsPod<'a> {
     pub inplace_gate: bool,
     /// Condition `InPlaceUpdateReady` is present with a status other than `True`.
     pub inplace_not_ready: bool,
+    /// Condition `InPlaceUpdateReady` is present with status `True`.
+    pub inplace_ready: bool,
 }
 
 impl DsPod<'_> {
@@ -157,6 +159,7 @@ pub(crate) fn read<'a>(pod: &'a Pod, by: UpdatedBy<'_>) -> Option<DsPod<'a>> {
             .unwrap_or_default(),
         inplace_gate,
         inplace_not_ready: inplace_c.is_some_and(|c| c.status != "True"),
+        inplace_ready: inplace_c.is_some_and(|c| c.status == "True"),
     })
 }
 

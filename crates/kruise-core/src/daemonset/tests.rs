@@ -691,6 +691,27 @@ fn ads_19_budget_rounding() {
 }
 
 #[test]
+fn ads_19_only_one_budget_set_reads_the_other_as_zero() {
+    let (w, ..) = rollout(3, |d| {
+        let r = ru(d);
+        r.max_surge = None;
+        r.max_unavailable = Some(IntOrString::Int(2));
+    });
+    assert_eq!(deleted(&w.plan()).len(), 2);
+    let (w, ..) = rollout(3, |d| {
+        let r = ru(d);
+        r.max_surge = Some(IntOrString::Int(1));
+        r.max_unavailable = None;
+    });
+    assert_eq!(created(&w.plan()).len(), 1);
+    let (w, ..) = rollout(3, |d| ru(d).max_surge = Some(IntOrString::String("x%".into())));
+    let err = w.try_plan().unwrap_err();
+    assert!(
+        matches!(err, PlanError::BadIntOrPercent { ref path, .. } if path.to_string() == "spec.updateStrategy.rollingUpdate.maxSurge")
+    );
+}
+
+#[test]
 fn ads_20_two_updated_pods_make_a_node_not_ok() {
     let pods = [pod("a", "n", "h", 0), pod("b", "n", "h", 1)];
     let read: Vec<_> =
@@ -841,6 +862,12 @@ fn ads_27_in_place_ready_condition_set_once_complete() {
     assert!(plan.actions.iter().any(|a| matches!(&a.kind, ActionKind::UpdatePodStatus { condition }
         if condition.type_ == keys::INPLACE_UPDATE_READY && condition.status == "True")));
     assert_eq!(plan.status.number_available, 0, "ADS-29 statusAvailable excludes it");
+    // A new pod with the gate and no condition gets it True.
+    let mut fresh = pod("p1", "n1", &h_new, 0);
+    fresh.spec.as_mut().unwrap().readiness_gates =
+        Some(vec![PodReadinessGate { condition_type: keys::INPLACE_UPDATE_READY.into() }]);
+    w.pods = vec![fresh];
+    assert_eq!(w.plan().count("UpdatePodStatus"), 1);
 }
 
 // ---- ADS-29..ADS-31: status ----

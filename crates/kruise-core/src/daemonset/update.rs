@@ -320,7 +320,8 @@ pub(crate) fn hold_outdated(ctx: &Ctx<'_>, b: &mut Builder, reason: Reason) {
 }
 
 /// ADS-27: for each pod with an in-place update in progress: push the next container batch,
-/// or set `InPlaceUpdateReady=True` once the update completed. (The DaemonSet uses no grace
+/// or set `InPlaceUpdateReady=True` once the update completed; a pod with the readiness gate
+/// and no such condition (a new pod) gets it `True` too. (The DaemonSet uses no grace
 /// period.)
 pub(crate) fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder) {
     for p in ctx.all_pods().filter(|p| !p.terminating) {
@@ -349,7 +350,8 @@ pub(crate) fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder) {
                 continue;
             }
         }
-        if p.inplace_gate && p.inplace_not_ready {
+        // Absent or not True: set True (a new pod gets its gate's condition here).
+        if p.inplace_gate && !p.inplace_ready {
             b.push(Action::new(
                 ActionKind::UpdatePodStatus {
                     condition: PodConditionUpdate {

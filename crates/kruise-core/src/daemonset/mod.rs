@@ -39,12 +39,12 @@ pub use newpod::{new_pod, pod_name};
 pub use pods::target_node;
 pub use reconcile::DaemonSetReconciler;
 
-use crate::cloneset::{State, hooked, lifecycle_patch};
 use crate::expectations::Expectations;
 use crate::features::Features;
+use crate::lifecycle::{State, hooked, lifecycle_patch, mark_not_ready};
 use crate::nodetable::{Eligibility, NodeFacts, NodeTable, Placement, daemonset_default_tolerations};
 use crate::plan::{Action, ActionKind, DaemonSetReason, Held, ObjectRef, PlanError, Reason};
-use crate::podtable::info::Selector;
+use crate::selector::Selector;
 use pods::DsPod;
 
 /// What one reconcile of an Advanced DaemonSet should do.
@@ -382,6 +382,17 @@ pub(crate) fn sync_nodes(
                     None,
                     Reason::LifecycleHook { hook: "preDelete" },
                 ));
+                // ADS-17: markPodNotReady when the hook asks for it.
+                if ctx.pre_delete.is_some_and(|h| h.mark_pod_not_ready)
+                    && let Some(condition) = mark_not_ready(p.pod, "preDeleteHook")
+                {
+                    b.push(Action::new(
+                        ActionKind::UpdatePodStatus { condition },
+                        Some(p.name),
+                        None,
+                        Reason::LifecycleHook { hook: "preDelete" },
+                    ));
+                }
             }
         } else {
             real.push(d);

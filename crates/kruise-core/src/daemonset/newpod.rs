@@ -7,8 +7,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kruise_api::apps::v1beta1::{DaemonSet, RollingUpdateType};
 use kruise_api::keys;
 
+use crate::hash::fnv1a64;
 use crate::nodetable::{FIELD_METADATA_NAME, add_tolerations, daemonset_default_tolerations};
-use crate::revision::fnv1a64;
 
 /// The alphabet of generated name suffixes (Kubernetes' `SafeEncodeString` letters).
 const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

@@ -8,6 +8,8 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use kruise_api::keys;
 
+use crate::availability::{Boundary, min_ready_remaining, ready_long_enough};
+
 /// What the planner reads from one pod of the DaemonSet.
 #[derive(Clone, Debug)]
 pub(crate) struct DsPod<'a> {
@@ -49,26 +51,17 @@ impl DsPod<'_> {
     /// Ready condition's `lastTransitionTime` is set and `lastTransitionTime + minReadySeconds
     /// < now` (strict).
     pub fn is_available(&self, min_ready: i32, now: Timestamp) -> bool {
-        if !self.ready {
-            return false;
-        }
-        if min_ready <= 0 {
-            return true;
-        }
-        let Some(since) = self.ready_since else { return false };
-        since.checked_add(jiff::SignedDuration::from_secs(i64::from(min_ready))).is_ok_and(|t| t < now)
+        self.ready && ready_long_enough(self.ready_since, min_ready, now, Boundary::Strict)
     }
 
     /// How long until a ready pod becomes available, rounded up to whole seconds (at least
     /// 1 s); `None` when it is available already, not ready, or has no transition time.
     pub fn ready_remaining(&self, min_ready: i32, now: Timestamp) -> Option<Duration> {
-        if !self.ready || min_ready <= 0 || self.is_available(min_ready, now) {
+        if !self.ready || min_ready <= 0 || self.ready_since.is_none() || self.is_available(min_ready, now) {
             return None;
         }
-        let since = self.ready_since?;
-        let at = since.as_second().saturating_add(i64::from(min_ready));
-        let left = at.saturating_sub(now.as_second()).max(0);
-        Some(Duration::from_secs(u64::try_from(left).unwrap_or(0).max(1)))
+        let left = min_ready_remaining(self.ready_since, min_ready, now);
+        Some(Duration::from_secs((left.as_secs() + u64::from(left.subsec_nanos() > 0)).max(1)))
     }
 
     /// ADS-2 *statusAvailable*: available and, with the `InPlaceUpdateReady` gate, that
@@ -183,7 +176,7 @@ pub(crate) struct Grouped<'a> {
 /// `nodes` is the node list; one hash look-up per pod (FNV, no string comparisons in a tree),
 /// one sort on the node position. O(p log p + n).
 pub(crate) fn group_by_nodes<'a>(pods: Vec<DsPod<'a>>, nodes: &[&str]) -> Grouped<'a> {
-    type Fnv = std::hash::BuildHasherDefault<crate::cloneset::U64Hasher>;
+    type Fnv = std::hash::BuildHasherDefault<crate::hash::FnvHasher>;
     let index: std::collections::HashMap<&str, usize, Fnv> =
         nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut keyed: Vec<(usize, DsPod<'a>)> = Vec::with_capacity(pods.len());

@@ -644,6 +644,15 @@ fn ads_28_hooked_pods_go_to_preparing_delete_then_wait() {
     assert!(deleted(&p).is_empty());
     assert!(p.actions.iter().any(|a| matches!(&a.kind, ActionKind::PatchPod { patch }
         if patch.labels.get(keys::LIFECYCLE_STATE) == Some(&Some("PreparingDelete".into())))));
+    // markPodNotReady: with the hook's flag and the KruisePodReady gate, the condition goes False.
+    let mut marked = d.clone();
+    marked.spec.lifecycle.as_mut().unwrap().pre_delete.as_mut().unwrap().mark_pod_not_ready = true;
+    let mut gated = hooked.clone();
+    gated.spec.as_mut().unwrap().readiness_gates =
+        Some(vec![PodReadinessGate { condition_type: keys::KRUISE_POD_READY.into() }]);
+    let p = World::new(marked, nodes(&["n1"]), vec![gated]).plan();
+    assert!(p.actions.iter().any(|a| matches!(&a.kind, ActionKind::UpdatePodStatus { condition }
+        if condition.type_ == keys::KRUISE_POD_READY && condition.status == "False")));
     // Already PreparingDelete and still hooked: left alone.
     hooked.metadata.labels.as_mut().unwrap().insert(keys::LIFECYCLE_STATE.into(), "PreparingDelete".into());
     let w = World::new(d.clone(), nodes(&["n1"]), vec![hooked.clone()]);

@@ -14,7 +14,7 @@ use super::{Builder, Ctx, NodeRow, bad_int, sync_nodes};
 use crate::cloneset::short_hash;
 use crate::inplace::{self, SpecOptions};
 use crate::plan::{Action, ActionKind, DaemonSetReason as R, PlanError, PodConditionUpdate, Reason};
-use crate::podtable::info::Selector;
+use crate::selector::Selector;
 
 fn ds(r: R) -> Reason {
     Reason::DaemonSet(r)

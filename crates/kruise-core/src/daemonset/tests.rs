@@ -1089,12 +1089,17 @@ prop_compose! {
         burst in 1i32..5,
         on_delete in any::<bool>(),
         stored_desired in 0i32..12,
+        nil_other in any::<bool>(),
     ) -> World {
         let mut d = ds("img:2");
         {
             let r = ru(&mut d);
             if max_u > 0 || max_s == 0 { r.max_unavailable = Some(IntOrString::Int(max_u)); r.max_surge = Some(IntOrString::Int(0)); }
             else { r.max_surge = Some(IntOrString::Int(max_s)); r.max_unavailable = Some(IntOrString::Int(0)); }
+            // ADS-4: when only one budget is set the other stays nil (read as 0).
+            if nil_other {
+                if r.max_surge == Some(IntOrString::Int(0)) { r.max_surge = None; } else { r.max_unavailable = None; }
+            }
             r.partition = partition.map(IntOrString::Int);
             if selector {
                 r.selector = Some(LabelSelector { match_labels: Some(labels(&[("tier", "canary")])), match_expressions: None });
@@ -1175,7 +1180,10 @@ proptest! {
     #[test]
     fn ads_prop_at_most_one_live_pod_per_node_without_surge(w in arb_world()) {
         let p = w.plan();
-        let surge = w.ds.spec.update_strategy.rolling_update.as_ref().and_then(|r| r.max_surge.clone()) != Some(IntOrString::Int(0));
+        let surge = !matches!(
+            w.ds.spec.update_strategy.rolling_update.as_ref().and_then(|r| r.max_surge.clone()),
+            None | Some(IntOrString::Int(0))
+        );
         prop_assume!(!surge);
         let d = deleted(&p);
         let c = created(&p);
@@ -1201,7 +1209,8 @@ proptest! {
         let ru = w.ds.spec.update_strategy.rolling_update.as_ref().unwrap();
         let desired = p.status.desired_number_scheduled;
         let mu = match &ru.max_unavailable { Some(IntOrString::Int(i)) => *i, _ => 0 };
-        let mu = if desired > 0 && mu == 0 && ru.max_surge == Some(IntOrString::Int(0)) { 1 } else { mu };
+        let no_surge = matches!(ru.max_surge, None | Some(IntOrString::Int(0)));
+        let mu = if desired > 0 && mu == 0 && no_surge { 1 } else { mu };
         prop_assert!(budget_deletes as i32 <= mu.max(0));
         for h in &p.held {
             if let (Some(pod), Reason::Partition { .. } | Reason::DaemonSet(R::NotSelected)) = (&h.pod, &h.reason) {

@@ -142,6 +142,26 @@ fn sim_statefulset_scale_down_delete_drops_pvcs() {
     scenario("statefulset-scale-down-delete");
 }
 
+#[test]
+fn sim_daemonset_canary_selector_with_max_surge() {
+    scenario("daemonset-canary-surge");
+}
+
+#[test]
+fn sim_daemonset_node_joins_mid_rollout() {
+    scenario("daemonset-node-joins");
+}
+
+#[test]
+fn sim_daemonset_skips_tainted_node() {
+    scenario("daemonset-tainted-node");
+}
+
+#[test]
+fn sim_daemonset_in_place_update_across_20_nodes() {
+    scenario("daemonset-inplace-20-nodes");
+}
+
 /// Every scenario directory has a test above.
 /// Upstream bug 1 (kruise#369): InPlaceOnly with maxUnavailable 10% of 4 completes.
 #[test]

@@ -40,6 +40,9 @@ use serde_json::{Map, Value, json};
 use crate::validate;
 use crate::{Exit, Io, Run, input};
 
+#[path = "plan_daemonset.rs"]
+mod daemonset;
+
 /// Plan one reconcile of a CloneSet offline (dry-run).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Exit status: 0 a plan was printed, 1 the workload is invalid, \
@@ -58,6 +61,9 @@ pub struct Args {
     /// PersistentVolumeClaims. Default: none.
     #[arg(long, value_name = "FILE")]
     pub pvcs: Option<PathBuf>,
+    /// Nodes (`kubectl get nodes -o json`), for an Advanced DaemonSet. Default: none.
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
     /// The planner's clock (RFC 3339, e.g. 2024-05-01T12:00:00Z). Default: the current time.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<Timestamp>,
@@ -136,7 +142,11 @@ impl Args {
         if crate::plan_statefulset::is_statefulset(&docs) {
             return crate::plan_statefulset::plan(self, &file, &docs, io);
         }
-        let (cs, alpha) = read_workload(&file, docs)?;
+        let doc = read_workload(&file, docs)?;
+        if let Some(ds) = daemonset::daemonset_of(&file, &doc)? {
+            return daemonset::run(self, &ds, io);
+        }
+        let (cs, alpha) = cloneset_of(&file, &doc)?;
         let own = Ownership::of(&cs);
         let mut notes = Vec::new();
         let pods: Vec<Pod> = self.objects(self.pods.as_ref(), "Pod", &own, io.stdin, &mut notes)?;
@@ -271,9 +281,8 @@ pub(crate) fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>,
         .map_err(|e| Stop(Exit::Error, vec![format!("{}: {}", e.position(shown), e.message)]))
 }
 
-/// The one CloneSet of `file`, defaulted, validated and in the v1beta1 shape; with the
-/// defaulted v1alpha1 object when the file holds one (its writes are addressed to v1alpha1).
-fn read_workload(file: &str, docs: Vec<Value>) -> Result<(CloneSet, Option<CloneSetV1alpha1>), Stop> {
+/// The one workload of `file`, validated.
+fn read_workload(file: &str, docs: Vec<Value>) -> Result<Value, Stop> {
     let [doc] = docs.as_slice() else {
         return Err(Stop(
             Exit::Invalid,
@@ -291,10 +300,18 @@ fn read_workload(file: &str, docs: Vec<Value>) -> Result<(CloneSet, Option<Clone
             .collect();
         return Err(Stop(Exit::Invalid, lines));
     }
+    Ok(doc.clone())
+}
+
+/// The CloneSet of a validated `doc`, defaulted and in the v1beta1 shape; with the defaulted
+/// v1alpha1 object when the file holds one (its writes are addressed to v1alpha1).
+fn cloneset_of(file: &str, doc: &Value) -> Result<(CloneSet, Option<CloneSetV1alpha1>), Stop> {
     let not_cloneset = |kind: &str| {
         Stop(
             Exit::Invalid,
-            vec![format!("{file}: {kind}: kruise plan plans CloneSets and Advanced StatefulSets only")],
+            vec![format!(
+                "{file}: {kind}: kruise plan plans CloneSets, Advanced StatefulSets and Advanced DaemonSets only"
+            )],
         )
     };
     let resource = AnyResource::from_value(doc.clone())

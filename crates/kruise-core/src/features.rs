@@ -33,6 +33,9 @@ pub struct Features {
     /// measured from the last observed progress (upstream's unused progress detector) instead
     /// of from whatever Progressing condition exists. Off = upstream's code.
     pub progress_deadline_from_progress: bool,
+    /// `DaemonSetPruneIneligibleNodes` (off): the Advanced DaemonSet rolling update ignores
+    /// nodes that should not run its pod (ADS-18).
+    pub daemon_set_prune_ineligible_nodes: bool,
 }
 
 impl Default for Features {
@@ -50,6 +53,7 @@ impl Default for Features {
             cloneset_scaling_exclude_preparing_delete: false,
             expectation_timeout_seconds: 300,
             progress_deadline_from_progress: false,
+            daemon_set_prune_ineligible_nodes: false,
         }
     }
 }

@@ -26,9 +26,13 @@
 //! - [`podtable`]: pods with their planning facts, kept per watch event (CS-24, CS-89).
 //! - [`hash`], [`merge_patch`], [`selector`]: the workspace's one FNV family, one RFC 7386
 //!   merge patch and one label-selector matcher (hosted in `kruise-api`).
+//! - [`nodetable`]: nodes with their eligibility facts, kept per watch event, and the
+//!   "should this node run this pod" predicate (ADS-6, ADS-7; DaemonSet, BroadcastJob,
+//!   ImagePullJob).
 //!
 //! One module per workload, holding only what is its own:
 //! - [`cloneset`]: the CloneSet planner (spec rules CS-n).
+//! - [`daemonset`]: the Advanced DaemonSet planner (spec rules ADS-n).
 
 pub mod expectations;
 pub mod features;
@@ -40,12 +44,14 @@ pub mod write;
 pub mod availability;
 pub mod inplace;
 pub mod lifecycle;
+pub mod nodetable;
 pub mod podtable;
 pub mod revision;
 pub(crate) mod updatesort;
 pub use kruise_api::{hash, merge_patch, selector};
 
 pub mod cloneset;
+pub mod daemonset;
 
 pub use expectations::Expectations;
 pub use features::Features;

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, Pod, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
+use kruise_core::nodetable::{
+    Ineligible, NodeFacts, NodeTaint, Placement, TaintEffect, taint_keys, tolerates,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -167,7 +170,6 @@ pub fn pick_node(
 }
 
 fn feasible(pod: &Pod, node: &Node, on_node: &Usage) -> Result<(), &'static str> {
-    let labels = node.metadata.labels.clone().unwrap_or_default();
     let ready = node
         .status
         .as_ref()
@@ -176,38 +178,33 @@ fn feasible(pod: &Pod, node: &Node, on_node: &Usage) -> Result<(), &'static str>
     if !ready {
         return Err("node(s) were not ready");
     }
-    let spec = node.spec.clone().unwrap_or_default();
-    if spec.unschedulable == Some(true) {
+    // Node selector, required node affinity (matchExpressions and matchFields) and
+    // NoSchedule / NoExecute taints: the shared placement predicate (ADS-7).
+    let pspec = pod.spec.clone().unwrap_or_default();
+    let (Ok(facts), Ok(placement)) =
+        (NodeFacts::from_node(node, "node"), Placement::from_pod_spec(&pspec, "spec"))
+    else {
+        return Err("node(s) didn't match Pod's node affinity/selector");
+    };
+    // The scheduler skips cordoned nodes unless the pod tolerates their unschedulable taint.
+    let cordon = NodeTaint {
+        key: taint_keys::UNSCHEDULABLE.into(),
+        value: String::new(),
+        effect: TaintEffect::NoSchedule,
+        effect_text: "NoSchedule".into(),
+    };
+    if facts.unschedulable && !placement.tolerations().iter().any(|t| tolerates(t, &cordon)) {
         return Err("node(s) were unschedulable");
     }
-    let pspec = pod.spec.clone().unwrap_or_default();
-    if let Some(sel) = &pspec.node_selector
-        && !sel.iter().all(|(k, v)| labels.get(k) == Some(v))
-    {
-        return Err("node(s) didn't match Pod's node affinity/selector");
+    let mut placement = placement;
+    if pspec.node_name.is_some() {
+        placement = Placement::from_pod_spec(&PodSpec { node_name: None, ..pspec }, "spec")
+            .map_err(|_| "node(s) didn't match Pod's node affinity/selector")?;
     }
-    if let Some(terms) = pspec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref())
-        .map(|r| &r.node_selector_terms)
-        && !terms.is_empty()
-        && !terms.iter().any(|t| {
-            t.match_expressions.as_deref().unwrap_or_default().iter().all(|e| requirement_matches(e, &labels))
-        })
-    {
-        return Err("node(s) didn't match Pod's node affinity/selector");
-    }
-    let tolerations = pspec.tolerations.clone().unwrap_or_default();
-    if spec
-        .taints
-        .unwrap_or_default()
-        .iter()
-        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-        .any(|t| !tolerations.iter().any(|tol| tolerates(tol, t)))
-    {
-        return Err("node(s) had untolerated taint");
+    match placement.eligibility(&facts).why_not {
+        None => {}
+        Some(Ineligible::Taint { .. }) => return Err("node(s) had untolerated taint"),
+        Some(_) => return Err("node(s) didn't match Pod's node affinity/selector"),
     }
     let alloc = node.status.as_ref().and_then(|s| s.allocatable.clone()).unwrap_or_default();
     let max_pods = alloc.get("pods").and_then(|q| parse_quantity_milli(&q.0)).map_or(u128::MAX, |m| m / 1000);
@@ -236,40 +233,6 @@ pub fn requests(pod: &Pod, resource: &str) -> u128 {
                 .sum()
         })
         .unwrap_or(0)
-}
-
-fn requirement_matches(e: &NodeSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
-    let values = e.values.as_deref().unwrap_or_default();
-    let have = labels.get(&e.key);
-    match e.operator.as_str() {
-        "In" => have.is_some_and(|v| values.contains(v)),
-        "NotIn" => have.is_none_or(|v| !values.contains(v)),
-        "Exists" => have.is_some(),
-        "DoesNotExist" => have.is_none(),
-        "Gt" | "Lt" => {
-            let (Some(h), Some(w)) = (
-                have.and_then(|v| v.parse::<i64>().ok()),
-                values.first().and_then(|v| v.parse::<i64>().ok()),
-            ) else {
-                return false;
-            };
-            if e.operator == "Gt" { h > w } else { h < w }
-        }
-        _ => false,
-    }
-}
-
-fn tolerates(tol: &Toleration, taint: &Taint) -> bool {
-    if tol.effect.as_deref().is_some_and(|e| !e.is_empty() && e != taint.effect) {
-        return false;
-    }
-    match tol.operator.as_deref().unwrap_or("Equal") {
-        "Exists" => tol.key.as_deref().is_none_or(|k| k.is_empty() || k == taint.key),
-        _ => {
-            tol.key.as_deref() == Some(taint.key.as_str())
-                && tol.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
-        }
-    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub struct Scenario {
     /// Kubelet timings.
     #[serde(default)]
     pub kubelet: KubeletConfig,
-    /// Which controller runs (`cloneset`, `reference`); default `cloneset`.
+    /// Which controller runs (`cloneset`, `daemonset`, `reference`); default `cloneset`.
     #[serde(default)]
     pub controller: Option<String>,
     /// Whether the controller honours expectations (default true; false shows what a naive
@@ -288,7 +288,8 @@ pub enum ScenarioError {
 pub type ControllerFactory<'a> = &'a dyn Fn(&str, bool) -> Option<Box<dyn Controller>>;
 
 /// The controllers this crate knows: `reference` (the ReplicaSet-like
-/// [`ReplicaReconciler`](crate::reference::ReplicaReconciler)), and `cloneset` (the CloneSet planner).
+/// [`ReplicaReconciler`](crate::reference::ReplicaReconciler)), `cloneset` (the CloneSet planner) and
+/// `daemonset` (the Advanced DaemonSet planner, reconciled again on node changes).
 pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Controller>> {
     use crate::controller::ReconcilerController;
     match name {
@@ -302,6 +303,12 @@ pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Cont
             let mut c = ReconcilerController::new("statefulset", r);
             c.use_expectations = expectations;
             c.pvcs_by_name = true;
+            Some(Box::new(c))
+        }
+        "daemonset" => {
+            let mut c = ReconcilerController::new("daemonset", kruise_core::daemonset::DaemonSetReconciler);
+            c.use_expectations = expectations;
+            c.watch_nodes = true;
             Some(Box::new(c))
         }
         "reference" => {
@@ -355,7 +362,8 @@ pub fn run_scenario(path: &Path, options: RunOptions<'_>) -> Result<Report, Scen
 }
 
 /// Converts a manifest to what the API server stores: OpenKruise kinds are decoded,
-/// converted to the hub version (v1alpha1 CloneSet → v1beta1), defaulted and validated.
+/// converted to the hub version (v1alpha1 CloneSet and DaemonSet → v1beta1), defaulted and
+/// validated.
 pub fn admit(doc: Value) -> Result<Value, String> {
     let namespaced = |mut v: Value| {
         if v.pointer("/metadata/namespace").is_none() && str_at(&v, &["kind"]) != Some("Node") {
@@ -374,6 +382,9 @@ pub fn admit(doc: Value) -> Result<Value, String> {
         }
         AnyResource::StatefulSetV1alpha1(s) => {
             AnyResource::StatefulSetV1beta1(kruise_api::convert::statefulset_to_v1beta1(&s))
+        }
+        AnyResource::DaemonSetV1alpha1(ds) => {
+            AnyResource::DaemonSetV1beta1(kruise_api::convert::daemonset_to_v1beta1(&ds))
         }
         other => other,
     };

@@ -26,6 +26,7 @@ pub mod apps;
 pub mod convert;
 pub mod defaults;
 pub mod field;
+pub mod gateway;
 pub mod intstr;
 pub mod keys;
 pub mod rollouts;

@@ -6,6 +6,7 @@
 //! the simulator, the `kruise plan` dry-run, property tests and benchmarks.
 //!
 //! - [`cloneset`]: the CloneSet planner (spec rules CS-n).
+//! - [`rollout`]: the Kruise Rollouts planner (spec rules RO-n).
 //! - [`write`](mod@write): the concrete API writes a plan turns into ([`write::ApiWrite`]), which the
 //!   simulator and the kube adapter carry out the same way.
 //! - [`expectations`]: the pure record of writes not yet seen in a lagging cache (CS-87, CS-88).
@@ -16,6 +17,7 @@ pub mod cloneset;
 pub mod expectations;
 pub mod features;
 pub mod reconciler;
+pub mod rollout;
 pub mod write;
 
 pub use expectations::Expectations;

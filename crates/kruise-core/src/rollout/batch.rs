@@ -90,7 +90,7 @@ pub enum WorkloadTarget {
 /// The targets of one batch (RO-15).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchTargets {
-    /// `batch_replicas(i, R)` (after the no-need-update correction).
+    /// `batch_replicas(i, R)` (RO-40 rule 4 counts labelled pods against it).
     pub planned: i32,
     /// Updated pods the batch needs.
     pub desired_updated: i32,
@@ -143,12 +143,10 @@ pub fn batch_targets(applier: Applier, batch: &IntOrString, r: i32, no_need_upda
     let planned = batch_replicas(batch, r);
     let (mut desired_updated, mut desired_stable) = (planned, r - planned);
     let n = no_need_update.unwrap_or(0).clamp(0, r);
-    let mut planned_out = planned;
     if n > 0 {
         let new_updated = batch_replicas(batch, r - n);
         desired_stable = r - n - new_updated;
         desired_updated = r - desired_stable;
-        planned_out = new_updated;
     }
     let target = match applier {
         Applier::CloneSet => {
@@ -187,7 +185,7 @@ pub fn batch_targets(applier: Applier, batch: &IntOrString, r: i32, no_need_upda
             };
         }
     };
-    BatchTargets { planned: planned_out, desired_updated, desired_stable, target }
+    BatchTargets { planned, desired_updated, desired_stable, target }
 }
 
 /// RO-18: should `desired` be written over `current` (never move backwards)? `current` is the

@@ -269,13 +269,39 @@ impl<'a> Ctx<'a> {
         match stored.phase.as_str() {
             phase::PROGRESSING => self.progressing(stored),
             phase::TERMINATING => self.terminating(stored),
-            phase::DISABLING => {
-                if self.finalising(FinaliseReason::Disabled) {
-                    self.st.phase = phase::DISABLED.into();
-                    self.st.message = "Rollout is disabled".into();
-                }
-            }
+            phase::DISABLING => self.disabling(),
             _ => {}
+        }
+    }
+
+    /// RO-51.
+    fn disabling(&mut self) {
+        if self.finalising(FinaliseReason::Disabled) {
+            self.st.phase = phase::DISABLED.into();
+            self.st.message = "Rollout is disabled".into();
+        }
+    }
+
+    /// RO-46 / RO-47: finalising after success or cancel.
+    fn closing(&mut self, reason: FinaliseReason) {
+        if !self.finalising(reason) {
+            return;
+        }
+        let (succeeded, msg) = match reason {
+            FinaliseReason::Success => ("True", "Rollout progressing has been completed"),
+            _ => ("False", "Rollout progressing has been canceled"),
+        };
+        self.transition("False", condition::REASON_COMPLETED, msg);
+        set_condition(&mut self.st.conditions, condition::SUCCEEDED, succeeded, condition::REASON_COMPLETED, msg, self.i.now);
+    }
+
+    /// RO-31 then the StepReady transition.
+    fn paused(&mut self, idx: i32, step: &CanaryStep) {
+        if self.paused_done(idx, step) {
+            let now = self.now();
+            let s = self.sub_mut();
+            s.common.last_update_time = Some(Time(now));
+            s.common.current_step_state = step_state::STEP_READY.into();
         }
     }
 
@@ -400,18 +426,8 @@ impl<'a> Ctx<'a> {
                     self.hold(Reason::Paused);
                 }
             }
-            condition::REASON_FINALISING => {
-                if self.finalising(FinaliseReason::Success) {
-                    self.transition("False", condition::REASON_COMPLETED, "Rollout progressing has been completed");
-                    set_condition(&mut self.st.conditions, condition::SUCCEEDED, "True", condition::REASON_COMPLETED, "Rollout progressing has been completed", self.i.now);
-                }
-            }
-            condition::REASON_CANCELLING => {
-                if self.finalising(FinaliseReason::Rollback) {
-                    self.transition("False", condition::REASON_COMPLETED, "Rollout progressing has been canceled");
-                    set_condition(&mut self.st.conditions, condition::SUCCEEDED, "False", condition::REASON_COMPLETED, "Rollout progressing has been canceled", self.i.now);
-                }
-            }
+            condition::REASON_FINALISING => self.closing(FinaliseReason::Success),
+            condition::REASON_CANCELLING => self.closing(FinaliseReason::Rollback),
             _ => {}
         }
     }
@@ -823,13 +839,7 @@ impl<'a> Ctx<'a> {
             step_state::STEP_METRICS_ANALYSIS => {
                 self.sub_mut().common.current_step_state = step_state::STEP_PAUSED.into();
             }
-            step_state::STEP_PAUSED => {
-                if self.paused_done(idx, &step) {
-                    let s = self.sub_mut();
-                    s.common.last_update_time = Some(Time(now));
-                    s.common.current_step_state = step_state::STEP_READY.into();
-                }
-            }
+            step_state::STEP_PAUSED => self.paused(idx, &step),
             step_state::STEP_READY => {
                 let s = self.sub_mut();
                 s.common.last_update_time = Some(Time(now));

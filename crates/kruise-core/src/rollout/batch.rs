@@ -122,7 +122,11 @@ pub enum Applier {
 
 impl Applier {
     /// RO-12's controller choice for a workload kind and rolling style.
-    pub fn choose(kind: WorkloadKind, style: kruise_api::rollouts::v1beta1::RollingStyle, unordered: bool) -> Self {
+    pub fn choose(
+        kind: WorkloadKind,
+        style: kruise_api::rollouts::v1beta1::RollingStyle,
+        unordered: bool,
+    ) -> Self {
         use kruise_api::rollouts::v1beta1::RollingStyle as S;
         match (style, kind) {
             (S::BlueGreen, _) => Applier::BlueGreen,
@@ -131,14 +135,21 @@ impl Applier {
             (_, WorkloadKind::CloneSet) => Applier::CloneSet,
             (_, WorkloadKind::Deployment) => Applier::DeploymentPartition,
             (_, WorkloadKind::AdvancedStatefulSet) => Applier::StatefulSetLike { ordered: !unordered },
-            (_, WorkloadKind::StatefulSet | WorkloadKind::ReplicaSet) => Applier::StatefulSetLike { ordered: true },
+            (_, WorkloadKind::StatefulSet | WorkloadKind::ReplicaSet) => {
+                Applier::StatefulSetLike { ordered: true }
+            }
         }
     }
 }
 
 /// RO-15: the targets of batch `batch` (its `canaryReplicas`) for `r` replicas, with
 /// `no_need_update` pods already on the target (RO-49).
-pub fn batch_targets(applier: Applier, batch: &IntOrString, r: i32, no_need_update: Option<i32>) -> BatchTargets {
+pub fn batch_targets(
+    applier: Applier,
+    batch: &IntOrString,
+    r: i32,
+    no_need_update: Option<i32>,
+) -> BatchTargets {
     let r = r.max(0);
     let planned = batch_replicas(batch, r);
     let (mut desired_updated, mut desired_stable) = (planned, r - planned);
@@ -259,12 +270,16 @@ pub enum NotReady {
 impl std::fmt::Display for NotReady {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NotReady::TooFewUpdated { updated, desired } => write!(f, "updated {updated} < desired {desired}"),
+            NotReady::TooFewUpdated { updated, desired } => {
+                write!(f, "updated {updated} < desired {desired}")
+            }
             NotReady::TooFewReady { ready, tolerance, desired } => {
                 write!(f, "ready {ready} + tolerance {tolerance} < desired {desired}")
             }
             NotReady::NoneReady => write!(f, "no updated pod is ready"),
-            NotReady::Unlabelled { labelled, planned } => write!(f, "labelled {labelled} < planned {planned}"),
+            NotReady::Unlabelled { labelled, planned } => {
+                write!(f, "labelled {labelled} < planned {planned}")
+            }
         }
     }
 }

@@ -100,7 +100,9 @@ pub fn batch_counts(w: &Workload, applier: Applier, pods: &[Pod]) -> BatchCounts
         Some(WorkloadKind::StatefulSet | WorkloadKind::AdvancedDaemonSet | WorkloadKind::DaemonSet) => {
             let on: Vec<&Pod> = pods
                 .iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, &w.update_revision))
+                .filter(|p| {
+                    p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, &w.update_revision)
+                })
                 .collect();
             let updated = if w.kind == Some(WorkloadKind::StatefulSet) {
                 w.updated_replicas
@@ -119,7 +121,12 @@ pub fn current_targets(br: &BatchRelease, st: &BatchReleaseStatus, w: &Workload)
     let p = &br.spec.release_plan;
     let i = usize::try_from(st.canary_status.current_batch).ok()?;
     let b = p.batches.get(i)?;
-    Some(batch::batch_targets(applier_for(p, w), &b.canary_replicas, w.replicas, st.canary_status.no_need_update_replicas))
+    Some(batch::batch_targets(
+        applier_for(p, w),
+        &b.canary_replicas,
+        w.replicas,
+        st.canary_status.no_need_update_replicas,
+    ))
 }
 
 enum Event {
@@ -180,7 +187,10 @@ pub fn reconcile(
     // RO-38, first match wins.
     if old.phase == br_phase::COMPLETED {
         return;
-    } else if br.metadata.deletion_timestamp.is_some() || old.phase == br_phase::FINALIZING || rp.batch_partition.is_none() {
+    } else if br.metadata.deletion_timestamp.is_some()
+        || old.phase == br_phase::FINALIZING
+        || rp.batch_partition.is_none()
+    {
         st.phase = br_phase::FINALIZING.into();
     } else if progressing && old.observed_release_plan_hash != hash {
         let len = i32::try_from(rp.batches.len()).unwrap_or(i32::MAX);
@@ -193,7 +203,9 @@ pub fn reconcile(
         st.canary_status.batch_state = batch_state::UPGRADING.into();
         st.observed_release_plan_hash = hash.clone();
         st.observed_rollout_id = rp.rollout_id.clone();
-    } else if progressing && usize::try_from(old.canary_status.current_batch).map_or(true, |c| c >= rp.batches.len()) {
+    } else if progressing
+        && usize::try_from(old.canary_status.current_batch).map_or(true, |c| c >= rp.batches.len())
+    {
         reset(&mut st);
     } else {
         match workload_event(w, &old) {
@@ -213,7 +225,11 @@ pub fn reconcile(
                 stop = true;
             }
             _ => {
-                let rollback_annot = br.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(keys::ROLLOUT_ROLLBACK_IN_BATCH));
+                let rollback_annot = br
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key(keys::ROLLOUT_ROLLBACK_IN_BATCH));
                 let is_rb = matches!(workload_event(w, &old), Event::Rollback) || rollback_annot;
                 if is_rb && progressing && old.canary_status.no_need_update_replicas.is_none() {
                     match w {
@@ -308,7 +324,8 @@ fn initialize(
     plan: &mut Plan,
 ) -> bool {
     let rp = &br.spec.release_plan;
-    let rollback = br.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(keys::ROLLOUT_ROLLBACK_IN_BATCH));
+    let rollback =
+        br.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(keys::ROLLOUT_ROLLBACK_IN_BATCH));
     if rollback && st.canary_status.no_need_update_replicas.is_none() && applier != Applier::BlueGreen {
         // RO-49: mark the pods already on the (rolled-back) update revision.
         let id = &rp.rollout_id;
@@ -316,7 +333,9 @@ fn initialize(
         let mut wrote = false;
         let mut names: Vec<&Pod> = pods
             .iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, &w.update_revision))
+            .filter(|p| {
+                p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, &w.update_revision)
+            })
             .collect();
         names.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         for p in names {
@@ -338,7 +357,8 @@ fn initialize(
             plan.requeue_at_most(BR_REQUEUE, Reason::NoNeedUpdate);
             return false;
         }
-        st.canary_status.no_need_update_replicas = Some(if id.is_empty() { w.updated_replicas } else { labelled });
+        st.canary_status.no_need_update_replicas =
+            Some(if id.is_empty() { w.updated_replicas } else { labelled });
     }
     if claimed_by(w, br) {
         return true;
@@ -391,7 +411,13 @@ fn progress_batches(
         if w.replicas == 0 {
             return None;
         }
-        batch::batch_ready(batch_counts(w, applier, pods), &targets, rp.failure_threshold.as_ref(), &rp.rollout_id, pods)
+        batch::batch_ready(
+            batch_counts(w, applier, pods),
+            &targets,
+            rp.failure_threshold.as_ref(),
+            &rp.rollout_id,
+            pods,
+        )
     };
     match st.canary_status.batch_state.as_str() {
         batch_state::VERIFYING => match ready() {
@@ -451,7 +477,11 @@ fn upgrade_batch(
     plan: &mut Plan,
 ) {
     let rp = &br.spec.release_plan;
-    let reason = Reason::Batch { batch: st.canary_status.current_batch, planned: targets.planned, stable: targets.desired_stable };
+    let reason = Reason::Batch {
+        batch: st.canary_status.current_batch,
+        planned: targets.planned,
+        stable: targets.desired_stable,
+    };
     if batch::needs_patch(current_value(w, applier).as_ref(), &targets.target, w.replicas) {
         let mut patch = WorkloadPatch::default();
         let mut subject = w.subject();
@@ -515,7 +545,8 @@ fn finalize(br: &BatchRelease, w: &Workload, applier: Applier, cfg: &Config, pla
         patch.annotations.insert(keys::BATCHRELEASE_CONTROL_INFO.into(), None);
     }
     let release_all = rp.batch_partition.is_none();
-    let keep = cfg.keep_workload_paused_on_rollout_deletion && rp.finalizing_policy != finalizing_policy::WAIT_RESUME;
+    let keep = cfg.keep_workload_paused_on_rollout_deletion
+        && rp.finalizing_policy != finalizing_policy::WAIT_RESUME;
     if release_all {
         match applier {
             Applier::CloneSet | Applier::StatefulSetLike { .. } => {

@@ -50,7 +50,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { partition_percent_limit: 50, keep_workload_paused_on_rollout_deletion: false, append_pod_selector: false }
+        Self {
+            partition_percent_limit: 50,
+            keep_workload_paused_on_rollout_deletion: false,
+            append_pod_selector: false,
+        }
     }
 }
 

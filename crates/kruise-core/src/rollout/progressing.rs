@@ -80,12 +80,20 @@ pub enum FinaliseReason {
 pub fn finalising_row(reason: FinaliseReason, blue_green: bool) -> &'static [&'static str] {
     use finalising_step::*;
     match (blue_green, reason) {
-        (false, FinaliseReason::Rollback) => {
-            &[ROUTE_TRAFFIC_TO_STABLE, RESUME_WORKLOAD, RELEASE_WORKLOAD_CONTROL, RESTORE_STABLE_SERVICE, REMOVE_CANARY_SERVICE]
-        }
-        (false, _) | (true, FinaliseReason::Disabled | FinaliseReason::Deleting) => {
-            &[RESTORE_STABLE_SERVICE, ROUTE_TRAFFIC_TO_STABLE, REMOVE_CANARY_SERVICE, RESUME_WORKLOAD, RELEASE_WORKLOAD_CONTROL]
-        }
+        (false, FinaliseReason::Rollback) => &[
+            ROUTE_TRAFFIC_TO_STABLE,
+            RESUME_WORKLOAD,
+            RELEASE_WORKLOAD_CONTROL,
+            RESTORE_STABLE_SERVICE,
+            REMOVE_CANARY_SERVICE,
+        ],
+        (false, _) | (true, FinaliseReason::Disabled | FinaliseReason::Deleting) => &[
+            RESTORE_STABLE_SERVICE,
+            ROUTE_TRAFFIC_TO_STABLE,
+            REMOVE_CANARY_SERVICE,
+            RESUME_WORKLOAD,
+            RELEASE_WORKLOAD_CONTROL,
+        ],
         (true, FinaliseReason::Success) => &[
             ROUTE_TRAFFIC_TO_NEW,
             RESTORE_STABLE_SERVICE,
@@ -94,9 +102,13 @@ pub fn finalising_row(reason: FinaliseReason, blue_green: bool) -> &'static [&'s
             REMOVE_CANARY_SERVICE,
             RELEASE_WORKLOAD_CONTROL,
         ],
-        (true, FinaliseReason::Rollback) => {
-            &[ROUTE_TRAFFIC_TO_STABLE, RESUME_WORKLOAD, RESTORE_STABLE_SERVICE, REMOVE_CANARY_SERVICE, RELEASE_WORKLOAD_CONTROL]
-        }
+        (true, FinaliseReason::Rollback) => &[
+            ROUTE_TRAFFIC_TO_STABLE,
+            RESUME_WORKLOAD,
+            RESTORE_STABLE_SERVICE,
+            REMOVE_CANARY_SERVICE,
+            RELEASE_WORKLOAD_CONTROL,
+        ],
     }
 }
 
@@ -116,13 +128,26 @@ pub fn successor(reason: FinaliseReason, blue_green: bool, item: &str) -> &'stat
 /// `WaitEndless`).
 pub fn runnable(item: &str, blue_green: bool) -> bool {
     use finalising_step::*;
-    let canary = [RESTORE_STABLE_SERVICE, ROUTE_TRAFFIC_TO_STABLE, REMOVE_CANARY_SERVICE, RESUME_WORKLOAD, RELEASE_WORKLOAD_CONTROL];
+    let canary = [
+        RESTORE_STABLE_SERVICE,
+        ROUTE_TRAFFIC_TO_STABLE,
+        REMOVE_CANARY_SERVICE,
+        RESUME_WORKLOAD,
+        RELEASE_WORKLOAD_CONTROL,
+    ];
     canary.contains(&item) || (blue_green && (item == ROUTE_TRAFFIC_TO_NEW || item == "WaitEndless"))
 }
 
 /// RO-6 condition update: no-op when status, reason and message are unchanged; keeps
 /// `lastTransitionTime` when `status` is unchanged; `lastUpdateTime` only on creation.
-pub fn set_condition(conds: &mut Vec<RolloutCondition>, type_: &str, status: &str, reason: &str, message: &str, now: Timestamp) {
+pub fn set_condition(
+    conds: &mut Vec<RolloutCondition>,
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) {
     match conds.iter_mut().find(|c| c.type_ == type_) {
         Some(c) => {
             if c.status == status && c.reason == reason && c.message == message {
@@ -251,10 +276,15 @@ impl<'a> Ctx<'a> {
     fn run(&mut self, stored: &RolloutStatus) {
         let r = self.r;
         // Rollout finalizer (cleanup on delete).
-        let has_fin = r.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|x| x == keys::ROLLOUT_FINALIZER));
+        let has_fin =
+            r.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|x| x == keys::ROLLOUT_FINALIZER));
         if r.metadata.deletion_timestamp.is_none() && !has_fin {
             let s = self.subject.clone();
-            self.plan.push(ActionKind::AddFinalizer { finalizer: keys::ROLLOUT_FINALIZER.into() }, s, Reason::StatusChanged);
+            self.plan.push(
+                ActionKind::AddFinalizer { finalizer: keys::ROLLOUT_FINALIZER.into() },
+                s,
+                Reason::StatusChanged,
+            );
         }
         // RO-36 hash annotation.
         let ann = r.metadata.annotations.as_ref().and_then(|a| a.get(keys::ROLLOUT_HASH));
@@ -292,7 +322,14 @@ impl<'a> Ctx<'a> {
             _ => ("False", "Rollout progressing has been canceled"),
         };
         self.transition("False", condition::REASON_COMPLETED, msg);
-        set_condition(&mut self.st.conditions, condition::SUCCEEDED, succeeded, condition::REASON_COMPLETED, msg, self.i.now);
+        set_condition(
+            &mut self.st.conditions,
+            condition::SUCCEEDED,
+            succeeded,
+            condition::REASON_COMPLETED,
+            msg,
+            self.i.now,
+        );
     }
 
     /// RO-31 then the StepReady transition.
@@ -313,7 +350,14 @@ impl<'a> Ctx<'a> {
         if r.metadata.deletion_timestamp.is_some() {
             self.st.phase = phase::TERMINATING.into();
             if get_condition(&self.st, condition::TERMINATING).is_none() {
-                set_condition(&mut self.st.conditions, condition::TERMINATING, "True", condition::REASON_IN_TERMINATING, "Rollout is in terminating", now);
+                set_condition(
+                    &mut self.st.conditions,
+                    condition::TERMINATING,
+                    "True",
+                    condition::REASON_IN_TERMINATING,
+                    "Rollout is in terminating",
+                    now,
+                );
             }
             return true;
         }
@@ -339,7 +383,9 @@ impl<'a> Ctx<'a> {
                     ..RolloutStatus::default()
                 };
                 self.sub = None;
-                self.hold(Reason::Missing { what: format!("{}/{}", r.spec.workload_ref.kind, r.spec.workload_ref.name) });
+                self.hold(Reason::Missing {
+                    what: format!("{}/{}", r.spec.workload_ref.kind, r.spec.workload_ref.name),
+                });
             }
             return false;
         };
@@ -409,7 +455,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn progressing(&mut self, stored: &RolloutStatus) {
-        let reason = get_condition(stored, condition::PROGRESSING).map(|c| c.reason.clone()).unwrap_or_default();
+        let reason =
+            get_condition(stored, condition::PROGRESSING).map(|c| c.reason.clone()).unwrap_or_default();
         match reason.as_str() {
             condition::REASON_INITIALIZING => {
                 if self.initializing() {
@@ -498,7 +545,11 @@ impl<'a> Ctx<'a> {
                     || phase == kruise_api::rollouts::v1alpha1::tr_phase::FINALIZING
                     || phase == kruise_api::rollouts::v1alpha1::tr_phase::TERMINATING;
                 if !closing {
-                    self.plan.push(ActionKind::AddFinalizer { finalizer: fin }, shared_subject(&name), Reason::SharedTrafficRouting);
+                    self.plan.push(
+                        ActionKind::AddFinalizer { finalizer: fin },
+                        shared_subject(&name),
+                        Reason::SharedTrafficRouting,
+                    );
                 }
                 self.hold(Reason::SharedTrafficRouting);
                 return false;
@@ -510,7 +561,8 @@ impl<'a> Ctx<'a> {
     fn batch_rollback_enabled(&self) -> bool {
         let Some(w) = self.w() else { return false };
         let kind = &self.r.spec.workload_ref.kind;
-        let typ = w.labels.get(keys::ROLLOUT_WORKLOAD_TYPE).is_some_and(|t| t.eq_ignore_ascii_case("statefulset"));
+        let typ =
+            w.labels.get(keys::ROLLOUT_WORKLOAD_TYPE).is_some_and(|t| t.eq_ignore_ascii_case("statefulset"));
         !self.traffic_configured()
             && (kind == "StatefulSet" || kind == "CloneSet" || typ)
             && self
@@ -533,7 +585,11 @@ impl<'a> Ctx<'a> {
             return;
         }
         if self.r.spec.strategy.paused {
-            self.transition("True", condition::REASON_PAUSED, "Rollout has been paused, you can resume it by kube-cli");
+            self.transition(
+                "True",
+                condition::REASON_PAUSED,
+                "Rollout has been paused, you can resume it by kube-cli",
+            );
             self.hold(Reason::Paused);
             return;
         }
@@ -558,7 +614,11 @@ impl<'a> Ctx<'a> {
             return;
         }
         if self.sub.as_ref().is_some_and(|s| s.common.current_step_state == step_state::COMPLETED) {
-            self.transition("True", condition::REASON_FINALISING, "Rollout has been completed and some closing work is being done");
+            self.transition(
+                "True",
+                condition::REASON_FINALISING,
+                "Rollout has been completed and some closing work is being done",
+            );
             return;
         }
         self.step_machine();
@@ -567,7 +627,9 @@ impl<'a> Ctx<'a> {
     /// RO-50.
     fn continuous_release(&mut self) {
         if self.blue_green {
-            self.st.message = "new version releasing detected in the progress of blue-green release, please rollback first".into();
+            self.st.message =
+                "new version releasing detected in the progress of blue-green release, please rollback first"
+                    .into();
             self.hold(Reason::Refused);
             return;
         }
@@ -670,7 +732,10 @@ impl<'a> Ctx<'a> {
         let refs = self.r.spec.strategy.traffic_routings().to_vec();
         let shared = self.shared_name().is_some();
         let (disable, patch) = match (&self.r.spec.strategy.canary, &self.r.spec.strategy.blue_green) {
-            (Some(c), _) => (c.disable_generate_canary_service, c.patch_pod_template_metadata.as_ref().map(|p| p.labels.clone())),
+            (Some(c), _) => (
+                c.disable_generate_canary_service,
+                c.patch_pod_template_metadata.as_ref().map(|p| p.labels.clone()),
+            ),
             (None, Some(b)) => (b.disable_generate_canary_service, None),
             _ => (false, None),
         };
@@ -687,7 +752,10 @@ impl<'a> Ctx<'a> {
             canary_service: canary,
             only_traffic_routing: shared,
             disable_canary_service: disable,
-            revision_label_key: self.w().map_or(keys::POD_TEMPLATE_HASH, Workload::revision_label_key).to_owned(),
+            revision_label_key: self
+                .w()
+                .map_or(keys::POD_TEMPLATE_HASH, Workload::revision_label_key)
+                .to_owned(),
             stable_revision: sub.common.stable_revision.clone(),
             canary_revision: sub.common.pod_template_hash.clone(),
             traffic: step.traffic.clone(),
@@ -702,7 +770,11 @@ impl<'a> Ctx<'a> {
         let w = self.w();
         let strategy = &self.r.spec.strategy;
         let (ft, ppm, extra) = match (&strategy.canary, &strategy.blue_green) {
-            (Some(c), _) => (c.failure_threshold.clone(), c.patch_pod_template_metadata.clone(), c.enable_extra_workload_for_canary),
+            (Some(c), _) => (
+                c.failure_threshold.clone(),
+                c.patch_pod_template_metadata.clone(),
+                c.enable_extra_workload_for_canary,
+            ),
             (None, Some(b)) => (b.failure_threshold.clone(), None, false),
             _ => (None, None, false),
         };
@@ -712,7 +784,9 @@ impl<'a> Ctx<'a> {
                 batches: self
                     .steps
                     .iter()
-                    .map(|s| ReleaseBatch { canary_replicas: s.replicas.clone().unwrap_or(IntOrString::Int(0)) })
+                    .map(|s| ReleaseBatch {
+                        canary_replicas: s.replicas.clone().unwrap_or(IntOrString::Int(0)),
+                    })
                     .collect(),
                 batch_partition: Some(step_index - 1),
                 rollout_id: w.map(Workload::rollout_id).unwrap_or_default(),
@@ -725,7 +799,8 @@ impl<'a> Ctx<'a> {
         };
         let mut ann = BTreeMap::new();
         if w.is_some_and(|w| w.in_rollback)
-            && let Some(v) = self.r.metadata.annotations.as_ref().and_then(|a| a.get(keys::ROLLOUT_ROLLBACK_IN_BATCH))
+            && let Some(v) =
+                self.r.metadata.annotations.as_ref().and_then(|a| a.get(keys::ROLLOUT_ROLLBACK_IN_BATCH))
         {
             ann.insert(keys::ROLLOUT_ROLLBACK_IN_BATCH.to_owned(), v.clone());
         }
@@ -736,7 +811,12 @@ impl<'a> Ctx<'a> {
         br.metadata
             .annotations
             .as_ref()
-            .map(|a| a.iter().filter(|(k, _)| *k == keys::ROLLOUT_ROLLBACK_IN_BATCH).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|a| {
+                a.iter()
+                    .filter(|(k, _)| *k == keys::ROLLOUT_ROLLBACK_IN_BATCH)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -760,7 +840,11 @@ impl<'a> Ctx<'a> {
                 let mut spec = br.spec.clone();
                 spec.release_plan.rollout_id = id;
                 let annotations = Self::br_annotations(br);
-                self.plan.push(ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations }, &br_subject, Reason::SyncRolloutId);
+                self.plan.push(
+                    ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations },
+                    &br_subject,
+                    Reason::SyncRolloutId,
+                );
             }
         }
         if self.sub_mut().common.pod_template_hash.is_empty() {
@@ -800,7 +884,12 @@ impl<'a> Ctx<'a> {
                             return;
                         }
                     }
-                    if idx == 1 && !ctx.disable_canary_service {
+                    // Deviation (docs/deviations.md, Rollout RO-28): a first step that upgrades
+                    // every pod skips the pin; upstream restores and pins in turn forever.
+                    if idx == 1
+                        && !ctx.disable_canary_service
+                        && !(full && real_partition && !self.blue_green)
+                    {
                         let p = traffic::pin_stable_service(&ctx, &obs, now, &mut self.plan);
                         if let Some(d) = traffic::retry_after(p) {
                             self.requeue(d, Reason::PinStableService);
@@ -850,7 +939,11 @@ impl<'a> Ctx<'a> {
                 } else {
                     s.common.current_step_state = step_state::COMPLETED.into();
                     if self.blue_green {
-                        self.transition("True", condition::REASON_FINALISING, "Rollout has been completed and some closing work is being done");
+                        self.transition(
+                            "True",
+                            condition::REASON_FINALISING,
+                            "Rollout has been completed and some closing work is being done",
+                        );
                     }
                 }
             }
@@ -865,21 +958,35 @@ impl<'a> Ctx<'a> {
         let (spec, ann) = self.desired_br(idx);
         let Some(br) = self.i.batch_release.filter(|b| b.metadata.deletion_timestamp.is_none()) else {
             if self.i.batch_release.is_none() {
-                self.plan.push(ActionKind::CreateBatchRelease { spec: Box::new(spec), annotations: ann }, br_subject, Reason::StepUpgrade { step: idx, steps: self.n() });
+                self.plan.push(
+                    ActionKind::CreateBatchRelease { spec: Box::new(spec), annotations: ann },
+                    br_subject,
+                    Reason::StepUpgrade { step: idx, steps: self.n() },
+                );
             }
             return false;
         };
         if br.spec != spec || Self::br_annotations(br) != ann {
-            self.plan.push(ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations: ann }, br_subject, Reason::StepUpgrade { step: idx, steps: self.n() });
+            self.plan.push(
+                ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations: ann },
+                br_subject,
+                Reason::StepUpgrade { step: idx, steps: self.n() },
+            );
             return false;
         }
         let bst = br.status.clone().unwrap_or_default();
         let current = bst.observed_release_plan_hash == release_plan_hash(&br.spec.release_plan)
             && bst.observed_generation == br.metadata.generation.unwrap_or(0);
-        let ready = bst.canary_status.batch_state == batch_state::READY && bst.canary_status.current_batch + 1 >= idx;
+        let ready =
+            bst.canary_status.batch_state == batch_state::READY && bst.canary_status.current_batch + 1 >= idx;
         if !(current && ready) {
-            let why = if current { format!("batch state {:?}", bst.canary_status.batch_state) } else { "BatchRelease status not current".into() };
-            self.plan.hold(w.subject(), Reason::BatchNotReady { batch: bst.canary_status.current_batch, why });
+            let why = if current {
+                format!("batch state {:?}", bst.canary_status.batch_state)
+            } else {
+                "BatchRelease status not current".into()
+            };
+            self.plan
+                .hold(w.subject(), Reason::BatchNotReady { batch: bst.canary_status.current_batch, why });
             return false;
         }
         true
@@ -894,17 +1001,25 @@ impl<'a> Ctx<'a> {
         let now = self.now();
         match step.pause.duration {
             None => {
-                let msg = format!("Rollout is in step({idx}/{n}), and you need manually confirm to enter the next step");
+                let msg = format!(
+                    "Rollout is in step({idx}/{n}), and you need manually confirm to enter the next step"
+                );
                 self.transition("True", condition::REASON_IN_ROLLING, &msg);
                 self.sub_mut().common.message = msg;
                 self.hold(Reason::ManualApproval { step: idx });
                 false
             }
             Some(d) => {
-                let msg = format!("Rollout is in step({idx}/{n}), and wait duration({d} seconds) to enter the next step");
+                let msg = format!(
+                    "Rollout is in step({idx}/{n}), and wait duration({d} seconds) to enter the next step"
+                );
                 self.transition("True", condition::REASON_IN_ROLLING, &msg);
                 self.sub_mut().common.message = msg;
-                let start = self.sub.as_ref().and_then(|s| s.common.last_update_time.as_ref()).map_or(now.as_second(), |t| t.0.as_second());
+                let start = self
+                    .sub
+                    .as_ref()
+                    .and_then(|s| s.common.last_update_time.as_ref())
+                    .map_or(now.as_second(), |t| t.0.as_second());
                 let end = start + i64::from(d);
                 if end < now.as_second() {
                     return true;
@@ -918,16 +1033,29 @@ impl<'a> Ctx<'a> {
     }
 
     fn terminating(&mut self, stored: &RolloutStatus) {
-        let done_before = get_condition(stored, condition::TERMINATING).is_some_and(|c| c.reason == condition::REASON_COMPLETED);
+        let done_before = get_condition(stored, condition::TERMINATING)
+            .is_some_and(|c| c.reason == condition::REASON_COMPLETED);
         if !done_before {
             if !self.finalising(FinaliseReason::Deleting) {
                 return;
             }
-            set_condition(&mut self.st.conditions, condition::TERMINATING, "False", condition::REASON_COMPLETED, "Rollout is in terminating", self.i.now);
+            set_condition(
+                &mut self.st.conditions,
+                condition::TERMINATING,
+                "False",
+                condition::REASON_COMPLETED,
+                "Rollout is in terminating",
+                self.i.now,
+            );
         }
-        if self.r.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|x| x == keys::ROLLOUT_FINALIZER)) {
+        if self.r.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|x| x == keys::ROLLOUT_FINALIZER))
+        {
             let s = self.subject.clone();
-            self.plan.push(ActionKind::RemoveFinalizer { finalizer: keys::ROLLOUT_FINALIZER.into() }, s, Reason::Finalising { item: "END".into() });
+            self.plan.push(
+                ActionKind::RemoveFinalizer { finalizer: keys::ROLLOUT_FINALIZER.into() },
+                s,
+                Reason::Finalising { item: "END".into() },
+            );
         }
     }
 
@@ -947,12 +1075,20 @@ impl<'a> Ctx<'a> {
                 ..Default::default()
             };
             let s = w.subject();
-            self.plan.push(ActionKind::PatchWorkload { patch }, s, Reason::Finalising { item: "in-progressing".into() });
+            self.plan.push(
+                ActionKind::PatchWorkload { patch },
+                s,
+                Reason::Finalising { item: "in-progressing".into() },
+            );
         }
         if let (Some(name), Some(tr)) = (self.shared_name(), self.i.traffic.shared) {
             let fin = self.progressing_finalizer();
             if tr.metadata.finalizers.as_ref().is_some_and(|f| f.contains(&fin)) {
-                self.plan.push(ActionKind::RemoveFinalizer { finalizer: fin }, shared_subject(&name), Reason::SharedTrafficRouting);
+                self.plan.push(
+                    ActionKind::RemoveFinalizer { finalizer: fin },
+                    shared_subject(&name),
+                    Reason::SharedTrafficRouting,
+                );
             }
         }
         let bg = self.blue_green;
@@ -971,7 +1107,11 @@ impl<'a> Ctx<'a> {
             self.requeue(RECHECK, Reason::Finalising { item: row[0].into() });
             return false;
         } else {
-            row.iter().chain([finalising_step::ROUTE_TRAFFIC_TO_NEW].iter()).find(|i| **i == cur).copied().unwrap_or(row[0])
+            row.iter()
+                .chain([finalising_step::ROUTE_TRAFFIC_TO_NEW].iter())
+                .find(|i| **i == cur)
+                .copied()
+                .unwrap_or(row[0])
         };
         if cur == "WaitEndless" {
             self.hold(Reason::Finalising { item: cur.clone() });
@@ -998,10 +1138,18 @@ impl<'a> Ctx<'a> {
         let (now, obs) = (self.now(), self.i.traffic);
         let br_subject = format!("BatchRelease/{}", self.name);
         let p = match item {
-            finalising_step::RESTORE_STABLE_SERVICE => traffic::restore_stable_service(&ctx, &obs, now, &mut self.plan),
-            finalising_step::ROUTE_TRAFFIC_TO_STABLE => traffic::restore_routes(&ctx, &obs, now, &mut self.plan),
-            finalising_step::REMOVE_CANARY_SERVICE => traffic::remove_canary_service(&ctx, &obs, now, &mut self.plan),
-            finalising_step::ROUTE_TRAFFIC_TO_NEW => traffic::route_all_to_canary(&ctx, &obs, now, &mut self.plan),
+            finalising_step::RESTORE_STABLE_SERVICE => {
+                traffic::restore_stable_service(&ctx, &obs, now, &mut self.plan)
+            }
+            finalising_step::ROUTE_TRAFFIC_TO_STABLE => {
+                traffic::restore_routes(&ctx, &obs, now, &mut self.plan)
+            }
+            finalising_step::REMOVE_CANARY_SERVICE => {
+                traffic::remove_canary_service(&ctx, &obs, now, &mut self.plan)
+            }
+            finalising_step::ROUTE_TRAFFIC_TO_NEW => {
+                traffic::route_all_to_canary(&ctx, &obs, now, &mut self.plan)
+            }
             finalising_step::RESUME_WORKLOAD => {
                 let Some(br) = self.i.batch_release else { return true };
                 let policy = if reason == FinaliseReason::Success {
@@ -1014,7 +1162,11 @@ impl<'a> Ctx<'a> {
                 spec.release_plan.finalizing_policy = policy.into();
                 if spec != br.spec {
                     let annotations = Self::br_annotations(br);
-                    self.plan.push(ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations }, &br_subject, Reason::ResumeWorkload);
+                    self.plan.push(
+                        ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations },
+                        &br_subject,
+                        Reason::ResumeWorkload,
+                    );
                     return false;
                 }
                 let done = br.status.as_ref().is_some_and(|s| s.phase == br_phase::COMPLETED);
@@ -1022,7 +1174,11 @@ impl<'a> Ctx<'a> {
             }
             finalising_step::RELEASE_WORKLOAD_CONTROL => {
                 if self.i.batch_release.is_some() {
-                    self.plan.push(ActionKind::DeleteBatchRelease, &br_subject, Reason::ReleaseWorkloadControl);
+                    self.plan.push(
+                        ActionKind::DeleteBatchRelease,
+                        &br_subject,
+                        Reason::ReleaseWorkloadControl,
+                    );
                     return false;
                 }
                 return true;
@@ -1070,7 +1226,13 @@ impl<'a> Ctx<'a> {
             let to = self.st.phase.clone();
             let reason = if from != to { Reason::Phase { from, to } } else { Reason::StatusChanged };
             let s = self.subject.clone();
-            self.plan.actions.push(super::types::Action { kind: ActionKind::UpdateRolloutStatus, object: Some(s), pod: None, revision: None, reason });
+            self.plan.actions.push(super::types::Action {
+                kind: ActionKind::UpdateRolloutStatus,
+                object: Some(s),
+                pod: None,
+                revision: None,
+                reason,
+            });
         }
         self.plan.status = self.st;
         self.plan

@@ -140,7 +140,8 @@ pub struct TrafficContext {
 impl TrafficContext {
     /// RO-63: the first ref's grace period, 0 or negative meaning 3 (StepTrafficRouting).
     pub fn step_grace(&self) -> u64 {
-        let g = self.refs.first().and_then(|r| r.grace_period_seconds).unwrap_or(DEFAULT_GRACE_PERIOD_SECONDS);
+        let g =
+            self.refs.first().and_then(|r| r.grace_period_seconds).unwrap_or(DEFAULT_GRACE_PERIOD_SECONDS);
         u64::try_from(if g <= 0 { DEFAULT_GRACE_PERIOD_SECONDS } else { g }).unwrap_or(3)
     }
     /// RO-63: the largest grace period over the refs, 0 honoured, negative meaning 3
@@ -189,8 +190,11 @@ impl TrafficContext {
 
 /// RO-13: a traffic string scaled against 100 (`"5%"` -> 5); unreadable -> 0.
 pub fn weight_of(traffic: &str) -> i32 {
-    super::batch::scale_or_zero(&k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(traffic.to_owned()), 100)
-        .clamp(0, 100)
+    super::batch::scale_or_zero(
+        &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(traffic.to_owned()),
+        100,
+    )
+    .clamp(0, 100)
 }
 
 fn service_subject(name: &str) -> String {
@@ -198,7 +202,13 @@ fn service_subject(name: &str) -> String {
 }
 
 /// RO-63: seconds left of the grace period of `item` on `object`, if one runs.
-fn grace_left(obs: &TrafficObservation<'_>, object: &str, item: &str, grace: u64, now: Timestamp) -> Option<u64> {
+fn grace_left(
+    obs: &TrafficObservation<'_>,
+    object: &str,
+    item: &str,
+    grace: u64,
+    now: Timestamp,
+) -> Option<u64> {
     let end = obs
         .writes
         .iter()
@@ -213,8 +223,9 @@ fn selector(s: Option<&Service>) -> BTreeMap<String, String> {
     s.and_then(|s| s.spec.as_ref()).and_then(|s| s.selector.clone()).unwrap_or_default()
 }
 
-/// Runs one grace-guarded item (upstream `RunWithGraceSeconds`): wait while a grace period
-/// runs; else if `write` plans a change, start one; else done.
+/// Runs one grace-guarded item as upstream's `RunWithGraceSeconds` does: the write is
+/// planned first; a write starts a grace period (none when the grace is 0); with nothing to
+/// write, a grace period still running from an earlier write means "retry".
 fn guarded(
     obs: &TrafficObservation<'_>,
     object: &str,
@@ -224,22 +235,27 @@ fn guarded(
     plan: &mut Plan,
     write: impl FnOnce(&mut Plan) -> bool,
 ) -> Progress {
-    if let Some(left) = grace_left(obs, object, reason.kind(), grace, now) {
-        plan.hold(object, Reason::GracePeriod { remaining: left });
-        return Progress::Retry { after: left };
-    }
     if write(plan) {
         if grace == 0 {
-            return Progress::Retry { after: 1 };
+            return Progress::Done;
         }
         plan.hold(object, Reason::GracePeriod { remaining: grace });
         return Progress::Retry { after: grace };
+    }
+    if let Some(left) = grace_left(obs, object, reason.kind(), grace, now) {
+        plan.hold(object, Reason::GracePeriod { remaining: left });
+        return Progress::Retry { after: left };
     }
     Progress::Done
 }
 
 /// RO-28/RO-57 *pin stable*: `stable.selector[key] = stableRevision` (`PatchStableService`).
-pub fn pin_stable_service(ctx: &TrafficContext, obs: &TrafficObservation<'_>, now: Timestamp, plan: &mut Plan) -> Progress {
+pub fn pin_stable_service(
+    ctx: &TrafficContext,
+    obs: &TrafficObservation<'_>,
+    now: Timestamp,
+    plan: &mut Plan,
+) -> Progress {
     if ctx.refs.is_empty() || ctx.no_services() {
         return Progress::Done;
     }
@@ -260,7 +276,12 @@ pub fn pin_stable_service(ctx: &TrafficContext, obs: &TrafficObservation<'_>, no
 }
 
 /// RO-57 *restore stable*: drop the revision key from the stable selector.
-pub fn restore_stable_service(ctx: &TrafficContext, obs: &TrafficObservation<'_>, now: Timestamp, plan: &mut Plan) -> Progress {
+pub fn restore_stable_service(
+    ctx: &TrafficContext,
+    obs: &TrafficObservation<'_>,
+    now: Timestamp,
+    plan: &mut Plan,
+) -> Progress {
     if ctx.refs.is_empty() {
         return Progress::Done;
     }
@@ -272,14 +293,23 @@ pub fn restore_stable_service(ctx: &TrafficContext, obs: &TrafficObservation<'_>
             return false;
         }
         let change = BTreeMap::from([(ctx.revision_label_key.clone(), None)]);
-        plan.push(ActionKind::PatchServiceSelector { selector: change }, &object, Reason::RestoreStableService);
+        plan.push(
+            ActionKind::PatchServiceSelector { selector: change },
+            &object,
+            Reason::RestoreStableService,
+        );
         true
     })
 }
 
 /// RO-44 *RemoveCanaryService*: delete `<service>-canary` (skipped for shared routing or a
 /// disabled canary Service).
-pub fn remove_canary_service(ctx: &TrafficContext, obs: &TrafficObservation<'_>, now: Timestamp, plan: &mut Plan) -> Progress {
+pub fn remove_canary_service(
+    ctx: &TrafficContext,
+    obs: &TrafficObservation<'_>,
+    now: Timestamp,
+    plan: &mut Plan,
+) -> Progress {
     if ctx.refs.is_empty() || ctx.no_services() {
         return Progress::Done;
     }
@@ -295,7 +325,12 @@ pub fn remove_canary_service(ctx: &TrafficContext, obs: &TrafficObservation<'_>,
 }
 
 /// RO-44 *RouteTrafficToStable*: the `Restore` intent on every provider.
-pub fn restore_routes(ctx: &TrafficContext, obs: &TrafficObservation<'_>, now: Timestamp, plan: &mut Plan) -> Progress {
+pub fn restore_routes(
+    ctx: &TrafficContext,
+    obs: &TrafficObservation<'_>,
+    now: Timestamp,
+    plan: &mut Plan,
+) -> Progress {
     let Some(r) = ctx.refs.first() else { return Progress::Done };
     let object = provider_subject(r);
     guarded(obs, &object, &Reason::RouteTrafficToStable, ctx.item_grace(), now, plan, |plan| {
@@ -304,7 +339,12 @@ pub fn restore_routes(ctx: &TrafficContext, obs: &TrafficObservation<'_>, now: T
 }
 
 /// Blue-green *RouteTrafficToNew*: the `AllToCanary` intent on every provider.
-pub fn route_all_to_canary(ctx: &TrafficContext, obs: &TrafficObservation<'_>, now: Timestamp, plan: &mut Plan) -> Progress {
+pub fn route_all_to_canary(
+    ctx: &TrafficContext,
+    obs: &TrafficObservation<'_>,
+    now: Timestamp,
+    plan: &mut Plan,
+) -> Progress {
     let Some(r) = ctx.refs.first() else { return Progress::Done };
     let object = provider_subject(r);
     guarded(obs, &object, &Reason::RouteTrafficToNew, ctx.item_grace(), now, plan, |plan| {
@@ -314,7 +354,12 @@ pub fn route_all_to_canary(ctx: &TrafficContext, obs: &TrafficObservation<'_>, n
 
 /// RO-27 / `FinalisingTrafficRouting`: restore stable Service, restore routes, delete the
 /// canary Service, in order; the first unfinished item ends the call.
-pub fn finalise_traffic(ctx: &TrafficContext, obs: &TrafficObservation<'_>, now: Timestamp, plan: &mut Plan) -> Progress {
+pub fn finalise_traffic(
+    ctx: &TrafficContext,
+    obs: &TrafficObservation<'_>,
+    now: Timestamp,
+    plan: &mut Plan,
+) -> Progress {
     if ctx.refs.is_empty() {
         return Progress::Done;
     }
@@ -375,7 +420,10 @@ pub fn do_traffic_routing(
     if let Some(t) = last_update {
         let left = t.as_second().saturating_add(i64::try_from(grace).unwrap_or(3)) - now.as_second();
         if left > 0 {
-            plan.hold(provider_subject(r), Reason::GracePeriod { remaining: u64::try_from(left).unwrap_or(0) });
+            plan.hold(
+                provider_subject(r),
+                Reason::GracePeriod { remaining: u64::try_from(left).unwrap_or(0) },
+            );
             return (Progress::Retry { after: u64::try_from(left).unwrap_or(0) }, false);
         }
     }
@@ -389,19 +437,33 @@ pub fn do_traffic_routing(
         match obs.canary_service {
             None => {
                 let svc = canary_service(ctx, stable);
-                plan.push(ActionKind::CreateService { service: Box::new(svc) }, &canary_obj, Reason::CanaryService);
+                plan.push(
+                    ActionKind::CreateService { service: Box::new(svc) },
+                    &canary_obj,
+                    Reason::CanaryService,
+                );
                 modified = true;
             }
             Some(c) if selector(Some(c)).get(&ctx.revision_label_key) != Some(&ctx.canary_revision) => {
-                let change = BTreeMap::from([(ctx.revision_label_key.clone(), Some(ctx.canary_revision.clone()))]);
-                plan.push(ActionKind::PatchServiceSelector { selector: change }, &canary_obj, Reason::CanaryService);
+                let change =
+                    BTreeMap::from([(ctx.revision_label_key.clone(), Some(ctx.canary_revision.clone()))]);
+                plan.push(
+                    ActionKind::PatchServiceSelector { selector: change },
+                    &canary_obj,
+                    Reason::CanaryService,
+                );
                 modified = true;
             }
             Some(_) => {}
         }
         if selector(Some(stable)).get(&ctx.revision_label_key) != Some(&ctx.stable_revision) {
-            let change = BTreeMap::from([(ctx.revision_label_key.clone(), Some(ctx.stable_revision.clone()))]);
-            plan.push(ActionKind::PatchServiceSelector { selector: change }, &stable_obj, Reason::PinStableService);
+            let change =
+                BTreeMap::from([(ctx.revision_label_key.clone(), Some(ctx.stable_revision.clone()))]);
+            plan.push(
+                ActionKind::PatchServiceSelector { selector: change },
+                &stable_obj,
+                Reason::PinStableService,
+            );
             modified = true;
         }
         if modified {
@@ -443,10 +505,14 @@ pub fn canary_service(ctx: &TrafficContext, stable: &Service) -> Service {
             ip_families: None,
             ip_family_policy: None,
             load_balancer_ip: None,
-            ports: spec.ports.map(|ps| ps.into_iter().map(|mut p| {
-                p.node_port = None;
-                p
-            }).collect()),
+            ports: spec.ports.map(|ps| {
+                ps.into_iter()
+                    .map(|mut p| {
+                        p.node_port = None;
+                        p
+                    })
+                    .collect()
+            }),
             ..spec
         }),
         status: None,
@@ -561,7 +627,13 @@ const NGINX: &str = "nginx.ingress.kubernetes.io/";
 pub fn nginx_annotations(intent: &RouteIntent) -> BTreeMap<String, Option<String>> {
     let mut m: BTreeMap<String, Option<String>> = BTreeMap::new();
     m.insert(format!("{NGINX}canary"), Some("true".into()));
-    for k in ["canary-by-cookie", "canary-by-header", "canary-by-header-pattern", "canary-by-header-value", "canary-weight"] {
+    for k in [
+        "canary-by-cookie",
+        "canary-by-header",
+        "canary-by-header-pattern",
+        "canary-by-header-value",
+        "canary-weight",
+    ] {
         m.insert(format!("{NGINX}{k}"), None);
     }
     if let Some(w) = intent.canary_weight {
@@ -634,7 +706,9 @@ pub fn gateway_rules(rules: &[HttpRouteRule], intent: &RouteIntent) -> Vec<HttpR
     match intent.kind {
         IntentKind::Restore => gateway_restore(rules, stable, canary),
         IntentKind::AllToCanary => gateway_weight(rules, stable, canary, 100),
-        IntentKind::Canary if !intent.matches.is_empty() => gateway_matches(rules, stable, canary, &intent.matches),
+        IntentKind::Canary if !intent.matches.is_empty() => {
+            gateway_matches(rules, stable, canary, &intent.matches)
+        }
         IntentKind::Canary => match intent.canary_weight {
             Some(w) => gateway_weight(rules, stable, canary, w),
             None => rules.to_vec(),
@@ -662,10 +736,16 @@ fn gateway_weight(rules: &[HttpRouteRule], stable: &str, canary: &str, w: i32) -
         .collect()
 }
 
-fn gateway_matches(rules: &[HttpRouteRule], stable: &str, canary: &str, user: &[HttpRouteMatch]) -> Vec<HttpRouteRule> {
+fn gateway_matches(
+    rules: &[HttpRouteRule],
+    stable: &str,
+    canary: &str,
+    user: &[HttpRouteMatch],
+) -> Vec<HttpRouteRule> {
     let kept: Vec<HttpRouteRule> =
         rules.iter().filter(|r| !r.backend_refs.iter().any(|b| b.is_service(canary))).cloned().collect();
-    let (with_path, pathless): (Vec<&HttpRouteMatch>, Vec<&HttpRouteMatch>) = user.iter().partition(|m| m.path.is_some());
+    let (with_path, pathless): (Vec<&HttpRouteMatch>, Vec<&HttpRouteMatch>) =
+        user.iter().partition(|m| m.path.is_some());
     let mut canary_rules = Vec::new();
     let mut first = true;
     for rule in &kept {

@@ -32,11 +32,7 @@ pub struct TrafficRoutingPlan {
 
 /// True while any Rollout holds a progressing finalizer on `tr` (RO-64).
 pub fn has_progressing_finalizer(tr: &TrafficRouting) -> bool {
-    tr.metadata
-        .finalizers
-        .iter()
-        .flatten()
-        .any(|f| f.starts_with(keys::ROLLOUT_PROGRESSING_FINALIZER_PREFIX))
+    tr.metadata.finalizers.iter().flatten().any(|f| f.starts_with(keys::ROLLOUT_PROGRESSING_FINALIZER_PREFIX))
 }
 
 fn context(tr: &TrafficRouting) -> TrafficContext {
@@ -74,11 +70,19 @@ pub fn plan(tr: &TrafficRouting, obs: &TrafficObservation<'_>, now: Timestamp) -
     if tr.metadata.deletion_timestamp.is_some() {
         st.phase = tr_phase::TERMINATING.into();
         if traffic::restore_routes(&ctx, obs, now, &mut p).is_done() && own_fin {
-            p.push(ActionKind::RemoveFinalizer { finalizer: TRAFFIC_ROUTING_FINALIZER.into() }, &subject, Reason::RouteTrafficToStable);
+            p.push(
+                ActionKind::RemoveFinalizer { finalizer: TRAFFIC_ROUTING_FINALIZER.into() },
+                &subject,
+                Reason::RouteTrafficToStable,
+            );
         }
     } else {
         if !own_fin {
-            p.push(ActionKind::AddFinalizer { finalizer: TRAFFIC_ROUTING_FINALIZER.into() }, &subject, Reason::SharedTrafficRouting);
+            p.push(
+                ActionKind::AddFinalizer { finalizer: TRAFFIC_ROUTING_FINALIZER.into() },
+                &subject,
+                Reason::SharedTrafficRouting,
+            );
         }
         let progressing = has_progressing_finalizer(tr);
         match st.phase.as_str() {

@@ -240,19 +240,23 @@ impl Serialize for Action {
         st.serialize_field("revision", &self.revision)?;
         st.serialize_field("object", &self.object)?;
         match &self.kind {
-            ActionKind::CreateBatchRelease { spec, annotations } | ActionKind::UpdateBatchRelease { spec, annotations } => {
+            ActionKind::CreateBatchRelease { spec, annotations }
+            | ActionKind::UpdateBatchRelease { spec, annotations } => {
                 st.serialize_field("spec", spec)?;
                 if !annotations.is_empty() {
                     st.serialize_field("annotations", annotations)?;
                 }
             }
             ActionKind::PatchWorkload { patch } => st.serialize_field("patch", patch)?,
-            ActionKind::PatchPodLabels { labels } => st.serialize_field("patch", &serde_json::json!({ "metadata": { "labels": labels } }))?,
+            ActionKind::PatchPodLabels { labels } => {
+                st.serialize_field("patch", &serde_json::json!({ "metadata": { "labels": labels } }))?
+            }
             ActionKind::PatchServiceSelector { selector } => st.serialize_field("selector", selector)?,
             ActionKind::CreateService { service } => st.serialize_field("service", service)?,
             ActionKind::SetHttpRouteRules { rules } => st.serialize_field("rules", rules)?,
             ActionKind::CreateIngress { ingress } => st.serialize_field("ingress", ingress)?,
-            ActionKind::PatchIngressAnnotations { annotations } | ActionKind::PatchRolloutAnnotations { annotations } => {
+            ActionKind::PatchIngressAnnotations { annotations }
+            | ActionKind::PatchRolloutAnnotations { annotations } => {
                 st.serialize_field("annotations", annotations)?
             }
             ActionKind::ApplyRouteIntent { intent } => st.serialize_field("intent", intent)?,
@@ -430,7 +434,9 @@ impl fmt::Display for Reason {
         match self {
             Self::Phase { from, to } => write!(f, "{from} -> {to}"),
             Self::StepUpgrade { step, steps } => write!(f, "step {step}/{steps}"),
-            Self::Batch { batch, planned, stable } => write!(f, "batch {batch}: {planned} updated, {stable} stable"),
+            Self::Batch { batch, planned, stable } => {
+                write!(f, "batch {batch}: {planned} updated, {stable} stable")
+            }
             Self::BatchLabel { batch } => write!(f, "batch {batch}"),
             Self::TrafficStep { step } => write!(f, "step {step}"),
             Self::GracePeriod { remaining } => write!(f, "{remaining}s left"),

@@ -78,12 +78,18 @@ fn ro_15_ordered_statefulset_partition_counts_ordinals() {
 
 #[test]
 fn ro_15_daemonset_deployment_canary_and_blue_green_targets() {
-    assert_eq!(batch_targets(Applier::AdvancedDaemonSet, &i(3), 5, None).target, WorkloadTarget::IntPartition(2));
+    assert_eq!(
+        batch_targets(Applier::AdvancedDaemonSet, &i(3), 5, None).target,
+        WorkloadTarget::IntPartition(2)
+    );
     let d = batch_targets(Applier::DeploymentPartition, &pct("90%"), 5, None);
     assert_eq!((d.planned, d.target.clone()), (4, WorkloadTarget::DeploymentPartition(pct("90%"))));
     assert_eq!(new_rs_limit(&pct("100%"), 5), 5);
     assert_eq!(new_rs_limit(&pct("90%"), 1), 1);
-    assert_eq!(batch_targets(Applier::DeploymentCanary, &pct("30%"), 10, None).target, WorkloadTarget::CanaryReplicas(3));
+    assert_eq!(
+        batch_targets(Applier::DeploymentCanary, &pct("30%"), 10, None).target,
+        WorkloadTarget::CanaryReplicas(3)
+    );
     let bg = batch_targets(Applier::BlueGreen, &pct("50%"), 10, None);
     assert_eq!((bg.planned, bg.target), (5, WorkloadTarget::MaxSurge(pct("50%"))));
 }
@@ -149,15 +155,26 @@ fn ro_18_monotonic_release_never_moves_back() {
 // ---- RO-40, RO-41 ------------------------------------------------------------------------------
 
 fn targets(d: i32) -> BatchTargets {
-    BatchTargets { planned: d, desired_updated: d, desired_stable: 10 - d, target: WorkloadTarget::IntPartition(10 - d) }
+    BatchTargets {
+        planned: d,
+        desired_updated: d,
+        desired_stable: 10 - d,
+        target: WorkloadTarget::IntPartition(10 - d),
+    }
 }
 
 #[test]
 fn ro_40_batch_ready_rules() {
     let c = |u, ur| BatchCounts { updated: u, updated_ready: ur };
     assert_eq!(batch_ready(c(5, 4), &targets(5), Some(&i(1)), "", &[]), None);
-    assert!(matches!(batch_ready(c(5, 3), &targets(5), Some(&i(1)), "", &[]), Some(NotReady::TooFewReady { .. })));
-    assert!(matches!(batch_ready(c(4, 4), &targets(5), Some(&pct("60%")), "", &[]), Some(NotReady::TooFewUpdated { .. })));
+    assert!(matches!(
+        batch_ready(c(5, 3), &targets(5), Some(&i(1)), "", &[]),
+        Some(NotReady::TooFewReady { .. })
+    ));
+    assert!(matches!(
+        batch_ready(c(4, 4), &targets(5), Some(&pct("60%")), "", &[]),
+        Some(NotReady::TooFewUpdated { .. })
+    ));
     assert_eq!(batch_ready(c(5, 0), &targets(5), Some(&i(100)), "", &[]), Some(NotReady::NoneReady));
     assert_eq!(batch_ready(c(0, 0), &targets(0), None, "", &[]), None);
 }
@@ -296,14 +313,22 @@ fn ro_59_gateway_matches_build_canary_rules() {
 fn ro_59_restore_removes_canary_refs_and_rules() {
     let rules = route().spec.rules;
     let weighted = gateway_rules(&rules, &intent(Some(5), vec![]));
-    let restored = gateway_rules(&weighted, &RouteIntent { kind: IntentKind::Restore, ..intent(None, vec![]) });
-    assert_eq!(restored, vec![HttpRouteRule { backend_refs: vec![backend("web", Some(1))], ..HttpRouteRule::default() }]);
+    let restored =
+        gateway_rules(&weighted, &RouteIntent { kind: IntentKind::Restore, ..intent(None, vec![]) });
+    assert_eq!(
+        restored,
+        vec![HttpRouteRule { backend_refs: vec![backend("web", Some(1))], ..HttpRouteRule::default() }]
+    );
 }
 
 #[test]
 fn ro_61_nginx_annotations() {
     let hdr = HttpRouteMatch {
-        headers: vec![HttpHeaderMatch { type_: Some("RegularExpression".into()), name: "user".into(), value: "p.*".into() }],
+        headers: vec![HttpHeaderMatch {
+            type_: Some("RegularExpression".into()),
+            name: "user".into(),
+            value: "p.*".into(),
+        }],
         ..HttpRouteMatch::default()
     };
     let a = nginx_annotations(&intent(Some(20), vec![hdr]));
@@ -330,7 +355,9 @@ fn ro_9_invalid_rollout_is_an_error_naming_the_field() {
     r.spec.strategy.canary.as_mut().unwrap().steps[0].replicas = Some(pct("0%"));
     let w = World::new(r, 10);
     match plan(&w.input()) {
-        Err(PlanError::InvalidSpec { path, .. }) => assert_eq!(path.as_str(), "spec.strategy.canary.steps[0].replicas"),
+        Err(PlanError::InvalidSpec { path, .. }) => {
+            assert_eq!(path.as_str(), "spec.strategy.canary.steps[0].replicas")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -346,7 +373,10 @@ fn ro_22_initial_then_healthy_then_first_observation() {
     assert_eq!((c.common.current_step_index, c.common.next_step_index), (3, -1));
     assert_eq!(c.common.current_step_state, step_state::COMPLETED);
     assert_eq!(c.common.observed_rollout_id, "aaa");
-    assert_eq!(w.rollout.metadata.annotations.as_ref().unwrap()[keys::ROLLOUT_HASH], rollout_hash(&w.rollout));
+    assert_eq!(
+        w.rollout.metadata.annotations.as_ref().unwrap()[keys::ROLLOUT_HASH],
+        rollout_hash(&w.rollout)
+    );
 }
 
 #[test]
@@ -404,7 +434,8 @@ fn progress_until(w: &mut World, max: usize, what: &str, f: impl Fn(&World) -> b
         }
         w.tick();
     }
-    let last = w.frames.last().map(|f| format!("{} step {} {} held {:?}", f.phase, f.step, f.state, f.plan.held));
+    let last =
+        w.frames.last().map(|f| format!("{} step {} {} held {:?}", f.phase, f.step, f.state, f.plan.held));
     panic!("never reached {what}: {last:?}");
 }
 
@@ -418,19 +449,41 @@ fn ro_m_worked_example_partition_sequence_and_traffic() {
     let mut w = World::new(example_rollout(true), 10);
     w.run(5);
     w.release("bbb");
-    progress_until(&mut w, 60, "step 1 paused", |w| state(w) == ("Progressing".into(), 1, "StepPaused".into()));
+    progress_until(&mut w, 60, "step 1 paused", |w| {
+        state(w) == ("Progressing".into(), 1, "StepPaused".into())
+    });
     assert_eq!(w.workload.partition, Some(i(9)), "row 5: integer batch -> partition 9");
     assert_eq!(w.workload.updated_replicas, 1);
-    assert_eq!(w.canary.as_ref().unwrap().spec.as_ref().unwrap().selector.as_ref().unwrap()["pod-template-hash"], "bbb");
-    assert_eq!(w.stable.as_ref().unwrap().spec.as_ref().unwrap().selector.as_ref().unwrap()["pod-template-hash"], "aaa");
+    assert_eq!(
+        w.canary.as_ref().unwrap().spec.as_ref().unwrap().selector.as_ref().unwrap()["pod-template-hash"],
+        "bbb"
+    );
+    assert_eq!(
+        w.stable.as_ref().unwrap().spec.as_ref().unwrap().selector.as_ref().unwrap()["pod-template-hash"],
+        "aaa"
+    );
     let weight = |w: &World| w.frames.last().unwrap().weight;
     assert_eq!(weight(&w), 5, "row 8: 5% canary");
-    assert!(w.pods.iter().filter(|p| p.metadata.labels.as_ref().unwrap().get(keys::ROLLOUT_BATCH_ID).is_some_and(|b| b == "1")).count() == 1);
+    assert!(
+        w.pods
+            .iter()
+            .filter(|p| p
+                .metadata
+                .labels
+                .as_ref()
+                .unwrap()
+                .get(keys::ROLLOUT_BATCH_ID)
+                .is_some_and(|b| b == "1"))
+            .count()
+            == 1
+    );
     // Manual approval holds: no requeue, held reason.
     let p = plan(&w.input()).unwrap();
     assert!(p.held.iter().any(|h| h.reason == Reason::ManualApproval { step: 1 }));
     w.approve();
-    progress_until(&mut w, 60, "step 2 paused", |w| state(w) == ("Progressing".into(), 2, "StepPaused".into()));
+    progress_until(&mut w, 60, "step 2 paused", |w| {
+        state(w) == ("Progressing".into(), 2, "StepPaused".into())
+    });
     assert_eq!(w.workload.partition, Some(pct("50%")), "row 11");
     assert_eq!(w.workload.updated_replicas, 5);
     assert_eq!(weight(&w), 50, "row 12");
@@ -438,12 +491,25 @@ fn ro_m_worked_example_partition_sequence_and_traffic() {
     let t = w.status_time().unwrap();
     let left = t.as_second() + 60 - w.now.as_second();
     assert_eq!(p.requeue.as_ref().map(|r| r.after.as_secs() as i64), Some(left), "requeue at T+60");
-    progress_until(&mut w, 200, "completed", |w| w.rollout.status.as_ref().unwrap().phase == "Healthy" && w.br.is_none());
+    progress_until(&mut w, 200, "completed", |w| {
+        w.rollout.status.as_ref().unwrap().phase == "Healthy" && w.br.is_none()
+    });
     assert_eq!(w.workload.partition, None, "row 17: partition removed");
     assert!(!w.workload.annotations.contains_key(keys::ROLLOUT_IN_PROGRESSING));
     assert!(!w.workload.annotations.contains_key(keys::BATCHRELEASE_CONTROL_INFO));
     assert!(w.canary.is_none(), "canary Service deleted");
-    assert!(!w.stable.as_ref().unwrap().spec.as_ref().unwrap().selector.as_ref().unwrap().contains_key("pod-template-hash"));
+    assert!(
+        !w.stable
+            .as_ref()
+            .unwrap()
+            .spec
+            .as_ref()
+            .unwrap()
+            .selector
+            .as_ref()
+            .unwrap()
+            .contains_key("pod-template-hash")
+    );
     assert_eq!(weight(&w), 0);
     let st = w.rollout.status.clone().unwrap();
     assert!(st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "True"));
@@ -463,9 +529,16 @@ fn ro_28_first_traffic_step_pins_stable_service_before_upgrade() {
     w.run(5);
     w.release("bbb");
     progress_until(&mut w, 30, "StepUpgrade", |w| state(w).2 == "StepUpgrade");
-    assert_eq!(w.stable.as_ref().unwrap().spec.as_ref().unwrap().selector.as_ref().unwrap()["pod-template-hash"], "aaa");
+    assert_eq!(
+        w.stable.as_ref().unwrap().spec.as_ref().unwrap().selector.as_ref().unwrap()["pod-template-hash"],
+        "aaa"
+    );
     let first_br = w.frames.iter().position(|f| f.plan.count("CreateBatchRelease") > 0).unwrap();
-    let first_pin = w.frames.iter().position(|f| f.plan.actions.iter().any(|a| a.reason == Reason::PinStableService)).unwrap();
+    let first_pin = w
+        .frames
+        .iter()
+        .position(|f| f.plan.actions.iter().any(|a| a.reason == Reason::PinStableService))
+        .unwrap();
     assert!(first_pin < first_br, "pin before the first batch");
 }
 
@@ -481,6 +554,37 @@ fn ro_24_initializing_waits_three_seconds() {
 }
 
 #[test]
+fn ro_28_full_first_traffic_step_restores_and_does_not_flap() {
+    let steps = vec![step(i(24), Some("1%"), None)];
+    let mut w = World::new(rollout_with(steps, true), 1);
+    w.run(5);
+    w.release("bbb");
+    progress_until(&mut w, 60, "StepUpgrade", |w| state(w).2 == "StepUpgrade");
+    assert!(!w.frames.iter().any(|f| f.plan.actions.iter().any(|a| a.reason == Reason::PinStableService)));
+}
+
+#[test]
+fn ro_63_grace_zero_is_honoured_for_items() {
+    let mut r = example_rollout(true);
+    r.spec.strategy.canary.as_mut().unwrap().traffic_routings[0].grace_period_seconds = Some(0);
+    let mut w = World::new(r, 10);
+    w.run(5);
+    w.release("bbb");
+    progress_until(&mut w, 60, "StepUpgrade", |w| state(w).2 == "StepUpgrade");
+    let pin = w
+        .frames
+        .iter()
+        .find(|f| f.plan.actions.iter().any(|a| a.reason == Reason::PinStableService))
+        .unwrap();
+    assert!(
+        !pin.plan
+            .held
+            .iter()
+            .any(|h| matches!(h.reason, Reason::GracePeriod { .. }) && h.object == "Service/web")
+    );
+}
+
+#[test]
 fn ro_31_last_step_100_percent_does_not_pause() {
     let mut w = World::new(example_rollout(false), 10);
     w.run(5);
@@ -488,7 +592,9 @@ fn ro_31_last_step_100_percent_does_not_pause() {
     progress_until(&mut w, 60, "step 1 paused", |w| state(w).2 == "StepPaused");
     w.approve();
     progress_until(&mut w, 200, "done", |w| w.rollout.status.as_ref().unwrap().phase == "Healthy");
-    assert!(!w.frames.iter().any(|f| f.step == 3 && f.state == "StepPaused" && f.plan.held.iter().any(|h| matches!(h.reason, Reason::ManualApproval { .. }))));
+    assert!(!w.frames.iter().any(|f| f.step == 3
+        && f.state == "StepPaused"
+        && f.plan.held.iter().any(|h| matches!(h.reason, Reason::ManualApproval { .. }))));
 }
 
 #[test]
@@ -540,11 +646,18 @@ fn ro_36_plan_change_mid_rollout_targets_the_released_step() {
     w.release("bbb");
     progress_until(&mut w, 60, "step 1 paused", |w| state(w).2 == "StepPaused");
     w.approve();
-    progress_until(&mut w, 60, "step 2 paused", |w| state(w) == ("Progressing".into(), 2, "StepPaused".into()));
+    progress_until(&mut w, 60, "step 2 paused", |w| {
+        state(w) == ("Progressing".into(), 2, "StepPaused".into())
+    });
     // Insert a 30% step before 50%: released 5 -> the first step with >= 5 is the current one
     // (index 2 is now 30%: 3 < 5), so the target is step 3 (50%).
     let c = w.rollout.spec.strategy.canary.as_mut().unwrap();
-    c.steps = vec![step(i(1), None, None), step(pct("30%"), None, None), step(pct("50%"), None, Some(60)), step(pct("100%"), None, None)];
+    c.steps = vec![
+        step(i(1), None, None),
+        step(pct("30%"), None, None),
+        step(pct("50%"), None, Some(60)),
+        step(pct("100%"), None, None),
+    ];
     w.tick();
     let st = w.rollout.status.clone().unwrap();
     let cs = st.canary_status.clone().unwrap();
@@ -555,7 +668,9 @@ fn ro_36_plan_change_mid_rollout_targets_the_released_step() {
     w.tick();
     let st = w.rollout.status.clone().unwrap();
     assert_eq!((st.current_step_index, st.current_step_state.as_str()), (3, step_state::BEFORE_STEP_UPGRADE));
-    progress_until(&mut w, 60, "step 3 paused", |w| state(w) == ("Progressing".into(), 3, "StepPaused".into()));
+    progress_until(&mut w, 60, "step 3 paused", |w| {
+        state(w) == ("Progressing".into(), 3, "StepPaused".into())
+    });
     assert_eq!(w.workload.updated_replicas, 5, "never un-upgrades (RO-18)");
 }
 
@@ -573,7 +688,10 @@ fn ro_36_plan_change_to_a_step_other_than_next_jumps() {
     let st = w.rollout.status.clone().unwrap();
     // target = current step 1 != next (2): nextStepIndex = 1 and jump (RO-33) to step 1; the
     // canary replicas (1) already match -> StepTrafficRouting.
-    assert_eq!((st.current_step_index, st.current_step_state.as_str()), (1, step_state::STEP_TRAFFIC_ROUTING));
+    assert_eq!(
+        (st.current_step_index, st.current_step_state.as_str()),
+        (1, step_state::STEP_TRAFFIC_ROUTING)
+    );
 }
 
 #[test]
@@ -585,15 +703,25 @@ fn ro_47_direct_rollback_restores_stable_and_releases_partition() {
     w.approve();
     progress_until(&mut w, 60, "step 2", |w| state(w).1 == 2 && w.workload.updated_replicas == 5);
     w.revert();
-    progress_until(&mut w, 200, "healthy", |w| w.rollout.status.as_ref().unwrap().phase == "Healthy" && w.br.is_none());
+    progress_until(&mut w, 200, "healthy", |w| {
+        w.rollout.status.as_ref().unwrap().phase == "Healthy" && w.br.is_none()
+    });
     let st = w.rollout.status.clone().unwrap();
     assert!(st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "False"));
     assert_eq!(w.workload.partition, None);
     assert!(w.canary.is_none());
     assert_eq!(w.frames.last().unwrap().weight, 0);
     // RO-45 Rollback order: routes go back before the stable Service is unpinned.
-    let restore_route = w.frames.iter().position(|f| f.plan.actions.iter().any(|a| a.reason == Reason::RouteTrafficToStable)).unwrap();
-    let unpin = w.frames.iter().position(|f| f.plan.actions.iter().any(|a| a.reason == Reason::RestoreStableService)).unwrap();
+    let restore_route = w
+        .frames
+        .iter()
+        .position(|f| f.plan.actions.iter().any(|a| a.reason == Reason::RouteTrafficToStable))
+        .unwrap();
+    let unpin = w
+        .frames
+        .iter()
+        .position(|f| f.plan.actions.iter().any(|a| a.reason == Reason::RestoreStableService))
+        .unwrap();
     assert!(restore_route < unpin);
 }
 
@@ -624,7 +752,11 @@ fn ro_50_continuous_release_restarts_at_step_1() {
     w.workload.generation += 1;
     w.settle();
     progress_until(&mut w, 100, "restart", |w| {
-        w.rollout.status.as_ref().and_then(|s| s.canary_status.as_ref()).is_some_and(|c| c.canary_revision == "ccc")
+        w.rollout
+            .status
+            .as_ref()
+            .and_then(|s| s.canary_status.as_ref())
+            .is_some_and(|c| c.canary_revision == "ccc")
     });
     assert!(w.frames.iter().any(|f| f.plan.count("DeleteBatchRelease") > 0));
     progress_until(&mut w, 100, "step 1 paused on ccc", |w| state(w).2 == "StepPaused");
@@ -657,7 +789,14 @@ fn ro_38_plan_hash_change_recalculates_batch() {
     br2.spec.release_plan.batch_partition = Some(1);
     br2.metadata.generation = Some(br.metadata.generation.unwrap_or(0) + 1);
     let mut p = crate::rollout::Plan::default();
-    crate::rollout::batch_release::reconcile(&br2, Some(&w.workload), &w.pods, w.now, &Default::default(), &mut p);
+    crate::rollout::batch_release::reconcile(
+        &br2,
+        Some(&w.workload),
+        &w.pods,
+        w.now,
+        &Default::default(),
+        &mut p,
+    );
     let st = p.batch_release_status.unwrap();
     assert_eq!(st.canary_status.current_batch, 1);
     assert_eq!(st.canary_status.batch_state, batch_state::UPGRADING);
@@ -670,9 +809,15 @@ fn ro_8_release_plan_batches_copy_the_steps() {
     w.release("bbb");
     progress_until(&mut w, 60, "br", |w| w.br.is_some());
     let rp: ReleasePlan = w.br.clone().unwrap().spec.release_plan;
-    assert_eq!(rp.batches, vec![ReleaseBatch { canary_replicas: i(1) }, ReleaseBatch { canary_replicas: pct("50%") }, ReleaseBatch { canary_replicas: pct("100%") }]);
+    assert_eq!(
+        rp.batches,
+        vec![
+            ReleaseBatch { canary_replicas: i(1) },
+            ReleaseBatch { canary_replicas: pct("50%") },
+            ReleaseBatch { canary_replicas: pct("100%") }
+        ]
+    );
     assert_eq!(rp.batch_partition, Some(0));
     assert_eq!(rp.rollout_id, "bbb");
     assert_eq!(rp.rolling_style, "Partition");
 }
-

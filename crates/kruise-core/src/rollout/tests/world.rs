@@ -13,8 +13,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::gateway::{HttpBackendRef, HttpRoute, HttpRouteRule};
 use kruise_api::keys;
 use kruise_api::rollouts::v1beta1::{
-    BatchRelease, CanaryStep, CanaryStrategy, GatewayTrafficRouting, ObjectRef, Rollout, RolloutPause, RolloutSpec,
-    RolloutStrategy, TrafficRoutingRef,
+    BatchRelease, CanaryStep, CanaryStrategy, GatewayTrafficRouting, ObjectRef, Rollout, RolloutPause,
+    RolloutSpec, RolloutStrategy, TrafficRoutingRef,
 };
 
 use crate::rollout::batch::cloneset_stable_target;
@@ -66,9 +66,18 @@ pub fn rollout_with(mut steps: Vec<CanaryStep>, with_traffic: bool) -> Rollout {
         vec![]
     };
     Rollout {
-        metadata: ObjectMeta { name: Some("web".into()), namespace: Some("default".into()), generation: Some(1), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some("web".into()),
+            namespace: Some("default".into()),
+            generation: Some(1),
+            ..ObjectMeta::default()
+        },
         spec: RolloutSpec {
-            workload_ref: ObjectRef { api_version: "apps.kruise.io/v1alpha1".into(), kind: "CloneSet".into(), name: "web".into() },
+            workload_ref: ObjectRef {
+                api_version: "apps.kruise.io/v1alpha1".into(),
+                kind: "CloneSet".into(),
+                name: "web".into(),
+            },
             strategy: RolloutStrategy {
                 canary: Some(CanaryStrategy { steps, traffic_routings: refs, ..CanaryStrategy::default() }),
                 ..RolloutStrategy::default()
@@ -102,8 +111,9 @@ fn refresh_revisions(w: &mut Workload) {
     w.stable_revision = crate::rollout::workload::short_revision(&w.current_revision).to_owned();
     w.canary_revision = crate::rollout::workload::short_revision(&w.update_revision).to_owned();
     w.pod_template_hash = w.canary_revision.clone();
-    w.in_rollback =
-        w.in_rollout_progressing() && w.current_revision == w.update_revision && w.updated_replicas != w.replicas;
+    w.in_rollback = w.in_rollout_progressing()
+        && w.current_revision == w.update_revision
+        && w.updated_replicas != w.replicas;
 }
 
 pub fn pod(name: &str, hash: &str, ready: bool) -> Pod {
@@ -127,7 +137,11 @@ pub fn pod(name: &str, hash: &str, ready: bool) -> Pod {
 
 pub fn service(name: &str, selector: &[(&str, &str)]) -> Service {
     Service {
-        metadata: ObjectMeta { name: Some(name.into()), namespace: Some("default".into()), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("default".into()),
+            ..ObjectMeta::default()
+        },
         spec: Some(ServiceSpec {
             selector: Some(selector.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
             cluster_ip: Some("10.0.0.1".into()),
@@ -138,14 +152,23 @@ pub fn service(name: &str, selector: &[(&str, &str)]) -> Service {
 }
 
 pub fn backend(name: &str, weight: Option<i32>) -> HttpBackendRef {
-    HttpBackendRef { kind: Some("Service".into()), name: name.into(), port: Some(80), weight, ..HttpBackendRef::default() }
+    HttpBackendRef {
+        kind: Some("Service".into()),
+        name: name.into(),
+        port: Some(80),
+        weight,
+        ..HttpBackendRef::default()
+    }
 }
 
 pub fn route() -> HttpRoute {
     HttpRoute {
         metadata: ObjectMeta { name: Some("web".into()), ..ObjectMeta::default() },
         spec: kruise_api::gateway::HttpRouteSpec {
-            rules: vec![HttpRouteRule { backend_refs: vec![backend("web", None)], ..HttpRouteRule::default() }],
+            rules: vec![HttpRouteRule {
+                backend_refs: vec![backend("web", None)],
+                ..HttpRouteRule::default()
+            }],
             ..Default::default()
         },
         ..HttpRoute::default()
@@ -237,7 +260,7 @@ impl World {
     /// The user reverts the template to the stable revision (RO-47).
     pub fn revert(&mut self) {
         let w = &mut self.workload;
-        w.update_revision = w.current_revision.clone();
+        w.update_revision = "web-aaa".into();
         w.generation += 1;
         self.settle();
     }
@@ -272,7 +295,8 @@ impl World {
         }
         let w = &mut self.workload;
         w.updated_replicas = self.pods.iter().filter(|p| hash_of(p) == new).count() as i32;
-        w.updated_ready_replicas = self.pods.iter().filter(|p| hash_of(p) == new && is_ready(p)).count() as i32;
+        w.updated_ready_replicas =
+            self.pods.iter().filter(|p| hash_of(p) == new && is_ready(p)).count() as i32;
         w.status_replicas = w.replicas;
         if w.updated_replicas == w.replicas {
             w.current_revision = w.update_revision.clone();
@@ -291,10 +315,8 @@ impl World {
         let p = plan(&self.input()).expect("valid rollout");
         self.apply(&p);
         self.settle();
-        let weight = self
-            .route
-            .as_ref()
-            .map_or(0, |r| observed_canary_weight(&r.spec.rules, "web", "web-canary"));
+        let weight =
+            self.route.as_ref().map_or(0, |r| observed_canary_weight(&r.spec.rules, "web", "web-canary"));
         let st = self.rollout.status.clone().unwrap_or_default();
         self.frames.push(Frame {
             phase: st.phase.clone(),
@@ -306,8 +328,9 @@ impl World {
             weight,
             plan: p.clone(),
         });
-        let after = p.requeue.as_ref().map_or(Duration::from_secs(1), |r| r.after.min(Duration::from_secs(5)));
-        self.now = self.now + after.max(Duration::from_secs(1));
+        let after =
+            p.requeue.as_ref().map_or(Duration::from_secs(1), |r| r.after.min(Duration::from_secs(5)));
+        self.now += after.max(Duration::from_secs(1));
         p
     }
 

@@ -163,7 +163,14 @@ pub fn batch_targets(
         Applier::CloneSet => {
             if is_percent(batch) {
                 let full = *batch == IntOrString::String("100%".to_owned());
-                WorkloadTarget::CloneSetPartition(pct_partition(desired_stable, r, full))
+                let p = pct_partition(desired_stable, r, full);
+                // Q4 (docs/deviations.md): a percent Kruise reads as *more* old pods than
+                // wanted would stall the batch forever; write the exact integer instead.
+                if cloneset_stable_target(Some(&p), r) > desired_stable.max(0) {
+                    WorkloadTarget::CloneSetPartition(IntOrString::Int(desired_stable.max(0)))
+                } else {
+                    WorkloadTarget::CloneSetPartition(p)
+                }
             } else {
                 WorkloadTarget::CloneSetPartition(IntOrString::Int(desired_stable))
             }

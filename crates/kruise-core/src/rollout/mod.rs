@@ -12,10 +12,11 @@
 //! Writes of step 1 are seen by step 2 on the next call (upstream's controllers also see each
 //! other's writes only through the API server; docs/deviations.md, Rollout Q9).
 //!
-//! Module map: [`batch`] (numbers), [`workload`] (RO-20 facts), [`batch_release`],
+//! Module map: [`admission`] (RO-19), [`batch`] (numbers), [`workload`] (RO-20 facts), [`batch_release`],
 //! [`traffic`], [`progressing`], [`trafficrouting`] (the shared TrafficRouting's own pass),
 //! [`types`] (the plan).
 
+pub mod admission;
 pub mod batch;
 pub mod batch_release;
 pub mod progressing;

@@ -821,3 +821,29 @@ fn ro_8_release_plan_batches_copy_the_steps() {
     assert_eq!(rp.rollout_id, "bbb");
     assert_eq!(rp.rolling_style, "Partition");
 }
+
+#[test]
+fn ro_16_q4_percent_partition_that_would_stall_becomes_an_integer() {
+    // "99%" of 150: planned 149, stable 1; "1%" would keep ceil(1.5) = 2 old pods.
+    let t = batch_targets(Applier::CloneSet, &pct("99%"), 150, None);
+    assert_eq!(t.target, WorkloadTarget::CloneSetPartition(i(1)));
+    // Where the percent is exact it is kept (the worked example's "50%").
+    let t = batch_targets(Applier::CloneSet, &pct("50%"), 10, None);
+    assert_eq!(t.target, WorkloadTarget::CloneSetPartition(pct("50%")));
+}
+
+#[test]
+fn ro_16_q4_every_percent_batch_is_reachable() {
+    for r in 1..400 {
+        for p in 1..=100 {
+            let t = batch_targets(Applier::CloneSet, &pct(&format!("{p}%")), r, None);
+            let WorkloadTarget::CloneSetPartition(part) = &t.target else { unreachable!() };
+            let updated = r - cloneset_stable_target(Some(part), r);
+            assert!(
+                updated >= t.desired_updated,
+                "{p}% of {r}: {part:?} gives {updated} < {}",
+                t.desired_updated
+            );
+        }
+    }
+}

@@ -197,6 +197,7 @@ pub struct World {
     pub stable: Option<Service>,
     pub canary: Option<Service>,
     pub route: Option<HttpRoute>,
+    pub shared: Option<kruise_api::rollouts::v1alpha1::TrafficRouting>,
     pub writes: Vec<TrafficWrite>,
     pub now: Timestamp,
     pub config: Config,
@@ -218,6 +219,7 @@ impl World {
             stable: traffic.then(|| service("web", &[("app", "web")])),
             canary: None,
             route: traffic.then(route),
+            shared: None,
             writes: Vec::new(),
             now: t0(),
             config: Config::default(),
@@ -239,6 +241,7 @@ impl World {
                 stable_service: self.stable.as_ref(),
                 canary_service: self.canary.as_ref(),
                 http_route: self.route.as_ref(),
+                shared: self.shared.as_ref(),
                 writes: &self.writes,
                 ..TrafficObservation::default()
             },
@@ -373,6 +376,16 @@ impl World {
                 }
                 ActionKind::RemoveFinalizer { finalizer } if kind == "Rollout" => {
                     self.rollout.metadata.finalizers.get_or_insert_default().retain(|f| f != finalizer)
+                }
+                ActionKind::AddFinalizer { finalizer } if kind == "TrafficRouting" => {
+                    if let Some(tr) = &mut self.shared {
+                        tr.metadata.finalizers.get_or_insert_default().push(finalizer.clone());
+                    }
+                }
+                ActionKind::RemoveFinalizer { finalizer } if kind == "TrafficRouting" => {
+                    if let Some(tr) = &mut self.shared {
+                        tr.metadata.finalizers.get_or_insert_default().retain(|f| f != finalizer);
+                    }
                 }
                 ActionKind::CreateBatchRelease { spec, annotations } => {
                     self.br = Some(BatchRelease {

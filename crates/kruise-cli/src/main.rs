@@ -17,6 +17,8 @@ use clap::Parser;
 mod crds;
 mod input;
 mod plan;
+mod plan_rollout;
+mod rollout;
 mod simulate;
 mod validate;
 
@@ -88,6 +90,8 @@ commands! {
     Crds => crds,
     /// Run a scenario through the deterministic cluster simulator.
     Simulate => simulate,
+    /// A Rollout's status as a table, or the patch that approves its manual pause.
+    Rollout => rollout,
 }
 
 /// OpenKruise workloads, offline: validate manifests, print CRDs.

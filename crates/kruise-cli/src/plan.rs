@@ -55,6 +55,15 @@ pub struct Args {
     /// PersistentVolumeClaims. Default: none.
     #[arg(long, value_name = "FILE")]
     pub pvcs: Option<PathBuf>,
+    /// Rollout only: the workload it releases (CloneSet, Advanced StatefulSet or DaemonSet).
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
+    /// Rollout only: Services, HTTPRoutes, Ingresses and a shared TrafficRouting.
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
+    /// Rollout only: the BatchRelease named like the Rollout.
+    #[arg(long, value_name = "FILE")]
+    pub batch_release: Option<PathBuf>,
     /// The planner's clock (RFC 3339, e.g. 2024-05-01T12:00:00Z). Default: the current time.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<Timestamp>,
@@ -78,7 +87,7 @@ pub enum Output {
 }
 
 /// Why `run` stopped early: the exit status and the lines to print on stderr.
-struct Stop(Exit, Vec<String>);
+pub(crate) struct Stop(pub(crate) Exit, pub(crate) Vec<String>);
 
 /// How [`Args::plan`] ends: writing failed (outer `Err`), an input was unusable (`Ok(Err)`), or
 /// the plan was printed.
@@ -108,6 +117,9 @@ impl Args {
     }
 
     fn prepare_and_print(&self, io: &mut Io<'_>) -> Result<(), Failure> {
+        if crate::plan_rollout::is_rollout(&self.workload) {
+            return crate::plan_rollout::run(self, io);
+        }
         let inputs = [Some(&self.workload), self.pods.as_ref(), self.revisions.as_ref(), self.pvcs.as_ref()];
         if inputs.iter().flatten().filter(|p| p.as_os_str() == "-").count() > 1 {
             let line = "kruise plan: only one input can be standard input (-)".to_owned();
@@ -209,7 +221,7 @@ impl Args {
 }
 
 /// Why preparing or printing a plan failed.
-enum Failure {
+pub(crate) enum Failure {
     /// An input is unusable.
     Input(Stop),
     /// Output could not be written.
@@ -229,7 +241,7 @@ impl From<io::Error> for Failure {
 }
 
 /// Reads and parses a file (`-`: standard input); errors are exit 2 with the position.
-fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>, Stop> {
+pub(crate) fn read_docs(shown: &str, stdin: &mut dyn Read) -> Result<Vec<Value>, Stop> {
     let text = if shown == "-" {
         let mut s = String::new();
         stdin.read_to_string(&mut s).map(|_| s)
@@ -278,7 +290,7 @@ fn read_workload(file: &str, stdin: &mut dyn Read) -> Result<CloneSet, Stop> {
 }
 
 /// `[...]` and `{kind: *List, items: [...]}` stand for their elements.
-fn flatten(doc: Value, out: &mut Vec<Value>) {
+pub(crate) fn flatten(doc: Value, out: &mut Vec<Value>) {
     match doc {
         Value::Array(items) => items.into_iter().for_each(|i| flatten(i, out)),
         Value::Object(mut m)

@@ -283,7 +283,7 @@ impl<'a> Ctx<'a> {
             self.plan.push(
                 ActionKind::AddFinalizer { finalizer: keys::ROLLOUT_FINALIZER.into() },
                 s,
-                Reason::StatusChanged,
+                Reason::RolloutFinalizer,
             );
         }
         // RO-36 hash annotation.
@@ -1054,7 +1054,7 @@ impl<'a> Ctx<'a> {
             self.plan.push(
                 ActionKind::RemoveFinalizer { finalizer: keys::ROLLOUT_FINALIZER.into() },
                 s,
-                Reason::Finalising { item: "END".into() },
+                Reason::RolloutFinalizer,
             );
         }
     }

@@ -238,7 +238,10 @@ impl Serialize for Action {
         st.serialize_field("action", self.kind.name())?;
         st.serialize_field("pod", &self.pod)?;
         st.serialize_field("revision", &self.revision)?;
-        st.serialize_field("object", &self.object)?;
+        match &self.object {
+            Some(o) => st.serialize_field("object", &ObjectName(o))?,
+            None => st.skip_field("object")?,
+        }
         match &self.kind {
             ActionKind::CreateBatchRelease { spec, annotations }
             | ActionKind::UpdateBatchRelease { spec, annotations } => {
@@ -285,6 +288,8 @@ pub enum Reason {
     },
     /// The status changed.
     StatusChanged,
+    /// The Rollout's own finalizer (cleanup on delete, RO-7, RO-52).
+    RolloutFinalizer,
     /// RO-24: waiting before the first step.
     Initializing,
     /// RO-29: the BatchRelease is (re)written for step `step` of `steps`.
@@ -394,6 +399,7 @@ impl Reason {
         match self {
             Self::Phase { .. } => "Phase",
             Self::StatusChanged => "StatusChanged",
+            Self::RolloutFinalizer => "RolloutFinalizer",
             Self::Initializing => "Initializing",
             Self::StepUpgrade { .. } => "StepUpgrade",
             Self::SyncRolloutId => "SyncRolloutId",
@@ -461,9 +467,8 @@ pub struct Held {
 
 impl Serialize for Held {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Held", 4)?;
-        st.serialize_field("pod", &Option::<String>::None)?;
-        st.serialize_field("object", &self.object)?;
+        let mut st = s.serialize_struct("Held", 3)?;
+        st.serialize_field("object", &ObjectName(&self.object))?;
         st.serialize_field("reason", self.reason.kind())?;
         st.serialize_field("detail", &self.reason.to_string())?;
         st.end()
@@ -529,6 +534,20 @@ impl Serialize for Plan {
         st.serialize_field("batchReleaseStatus", &self.batch_release_status)?;
         st.serialize_field("requeueAfterSeconds", &self.requeue.as_ref().map(|r| r.after.as_secs()))?;
         st.serialize_field("requeueReason", &self.requeue.as_ref().map(|r| r.reason.kind()))?;
+        st.end()
+    }
+}
+
+/// A `Kind/name` subject, serialized as `{"kind": .., "name": ..}` (the shape every plan
+/// uses for a subject that is not a pod).
+struct ObjectName<'a>(&'a str);
+
+impl Serialize for ObjectName<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (kind, name) = self.0.split_once('/').unwrap_or(("", self.0));
+        let mut st = s.serialize_struct("ObjectRef", 2)?;
+        st.serialize_field("kind", kind)?;
+        st.serialize_field("name", name)?;
         st.end()
     }
 }

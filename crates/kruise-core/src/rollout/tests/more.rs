@@ -397,3 +397,76 @@ fn ro_39_ready_batch_without_partition_moves_to_next_batch() {
         (1, batch_state::UPGRADING)
     );
 }
+
+#[test]
+#[ignore = "writes example state files; run by hand"]
+fn dump_example_states() {
+    let out = std::env::var("DUMP_DIR").unwrap_or_else(|_| "/tmp/ro".into());
+    let mut w = World::new(example_rollout(true), 10);
+    w.now = "2026-12-07T10:00:00Z".parse().unwrap();
+    w.run(5);
+    let dump = |w: &World, tag: &str| {
+        let mut r = w.rollout.clone();
+        r.metadata.finalizers = None;
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["apiVersion"] = "rollouts.kruise.io/v1beta1".into();
+        v["kind"] = "Rollout".into();
+        std::fs::write(format!("{out}/rollout-{tag}.json"), serde_json::to_string_pretty(&v).unwrap())
+            .unwrap();
+        if let Some(br) = &w.br {
+            let mut v = serde_json::to_value(br).unwrap();
+            v["apiVersion"] = "rollouts.kruise.io/v1beta1".into();
+            v["kind"] = "BatchRelease".into();
+            std::fs::write(format!("{out}/br-{tag}.json"), serde_json::to_string_pretty(&v).unwrap())
+                .unwrap();
+        }
+        let mut pods = Vec::new();
+        for p in &w.pods {
+            let mut v = serde_json::to_value(p).unwrap();
+            v["apiVersion"] = "v1".into();
+            v["kind"] = "Pod".into();
+            pods.push(v);
+        }
+        std::fs::write(format!("{out}/pods-{tag}.json"), serde_json::to_string_pretty(&pods).unwrap())
+            .unwrap();
+        let mut objs = Vec::new();
+        for s in [&w.stable, &w.canary].into_iter().flatten() {
+            let mut v = serde_json::to_value(s).unwrap();
+            v["apiVersion"] = "v1".into();
+            v["kind"] = "Service".into();
+            objs.push(v);
+        }
+        if let Some(r) = &w.route {
+            let mut v = serde_json::to_value(r).unwrap();
+            v["apiVersion"] = "gateway.networking.k8s.io/v1".into();
+            v["kind"] = "HTTPRoute".into();
+            objs.push(v);
+        }
+        std::fs::write(format!("{out}/routes-{tag}.json"), serde_json::to_string_pretty(&objs).unwrap())
+            .unwrap();
+        std::fs::write(format!("{out}/workload-{tag}.txt"), format!("{:#?}\nnow {}", w.workload, w.now))
+            .unwrap();
+    };
+    dump(&w, "healthy");
+    w.release("bbb");
+    dump(&w, "released");
+    for _ in 0..60 {
+        w.tick();
+        if w.rollout.status.as_ref().unwrap().current_step_state == "StepPaused"
+            && w.frames.last().unwrap().plan.held.iter().any(|h| h.reason.kind() == "ManualApproval")
+        {
+            break;
+        }
+    }
+    dump(&w, "step1-paused");
+    w.approve();
+    for _ in 0..60 {
+        w.tick();
+        let st = w.rollout.status.clone().unwrap();
+        if st.current_step_index == 2 && st.current_step_state == "StepPaused" {
+            break;
+        }
+    }
+    w.tick();
+    dump(&w, "step2-paused");
+}

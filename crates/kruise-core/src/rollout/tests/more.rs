@@ -401,7 +401,7 @@ fn ro_39_ready_batch_without_partition_moves_to_next_batch() {
 #[test]
 #[ignore = "writes example state files; run by hand"]
 fn dump_example_states() {
-    let out = std::env::var("DUMP_DIR").unwrap_or_else(|_| "/tmp/ro".into());
+    let out = std::env::var("DUMP_DIR").unwrap_or_else(|_| std::env::temp_dir().display().to_string());
     let mut w = World::new(example_rollout(true), 10);
     w.now = "2026-12-07T10:00:00Z".parse().unwrap();
     w.run(5);

@@ -584,7 +584,7 @@ fn write_table(
         row.1.push((what, a.reason.kind().to_owned(), a.reason.to_string()));
     }
     for h in &plan.held {
-        if let Some(row) = rows.get_mut(&h.pod) {
+        if let Some(row) = h.pod.as_ref().and_then(|p| rows.get_mut(p)) {
             row.1.push(("held".into(), h.reason.kind().to_owned(), h.reason.to_string()));
         }
     }

@@ -6,9 +6,9 @@
 //! order; `--batch-release` the BatchRelease named like the Rollout, if one exists.
 //!
 //! The JSON document has the workload plans' top-level keys (`now`, `actions`, `held`,
-//! `status`, `requeueAfterSeconds`, `requeueReason`) plus `batchReleaseStatus`; each action is
-//! `{"action", "pod", "revision", "object", <data>, "reason", "detail"}`. Also used by
-//! `kruise rollout status`.
+//! `status`, `requeueAfterSeconds`, `requeueReason`); each action is `{"action", "pod",
+//! "revision", "object", <data>, "reason", "detail"}` (the BatchRelease status to write is the
+//! data of `UpdateBatchReleaseStatus`). Also used by `kruise rollout status`.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -21,6 +21,7 @@ use kruise_api::gateway::HttpRoute;
 use kruise_api::rollouts::v1alpha1::TrafficRouting;
 use kruise_api::rollouts::v1beta1::{BatchRelease, Rollout};
 use kruise_core::rollout::traffic::{TrafficObservation, observed_canary_weight};
+use kruise_core::rollout::types::subject_name;
 use kruise_core::rollout::{self, Config, Input, Plan, Workload};
 use serde_json::{Map, Value, json};
 
@@ -288,11 +289,12 @@ pub fn write_table(out: &mut dyn Write, loaded: &Loaded, plan: &Plan, now: Times
         writeln!(out, "no actions")?;
     }
     for a in &plan.actions {
-        let subject = a.pod.clone().or_else(|| a.object.clone()).unwrap_or_default();
+        let subject = a.pod.clone().or_else(|| a.object.as_ref().map(subject_name)).unwrap_or_default();
         writeln!(out, "{:<26} {:<32} {} {}", a.kind.name(), subject, a.reason.kind(), a.reason)?;
     }
     for h in &plan.held {
-        writeln!(out, "held {:<21} {:<32} {} {}", "", h.object, h.reason.kind(), h.reason)?;
+        let subject = h.pod.clone().or_else(|| h.object.as_ref().map(subject_name)).unwrap_or_default();
+        writeln!(out, "held {:<21} {:<32} {} {}", "", subject, h.reason.kind(), h.reason)?;
     }
     if let Some(rq) = &plan.requeue {
         writeln!(out, "requeue after {}s ({})", rq.after.as_secs(), rq.reason.kind())?;

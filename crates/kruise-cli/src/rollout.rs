@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use kruise_core::rollout::types::subject_name;
+
 use crate::plan::{Stop, read_docs};
 use crate::plan_rollout::{Loaded, load, plan};
 use crate::{Exit, Io, Run};
@@ -103,7 +105,11 @@ fn status(a: &StatusArgs, io: &mut Io<'_>) -> io::Result<Result<(), Stop>> {
             Ok(p) => p
                 .held
                 .iter()
-                .map(|h| (h.object.clone(), format!("{}: {}", h.reason.kind(), h.reason)))
+                .map(|h| {
+                    let subject =
+                        h.pod.clone().or_else(|| h.object.as_ref().map(subject_name)).unwrap_or_default();
+                    (subject, format!("{}: {}", h.reason.kind(), h.reason))
+                })
                 .collect(),
             Err(s) => return Ok(Err(s)),
         }

@@ -45,7 +45,7 @@ fn actions(plan: &Value) -> Vec<&str> {
 #[test]
 fn ro_m_row_1_healthy_to_progressing() {
     let plan = plan_json("w0", "2026-12-07T10:00:06Z");
-    assert_eq!(actions(&plan), vec!["UpdateRolloutStatus"]);
+    assert_eq!(actions(&plan), vec!["UpdateStatus"]);
     assert_eq!(plan["actions"][0]["reason"], "Phase");
     assert_eq!(plan["actions"][0]["detail"], "Healthy -> Progressing");
     assert_eq!(plan["status"]["phase"], "Progressing");
@@ -75,7 +75,7 @@ fn ro_m_row_12_step_2_pause_requeues_at_t_plus_60() {
 #[test]
 fn ro_m_row_13_pause_over_step_ready() {
     let plan = plan_json("w2", "2026-12-07T10:02:03Z");
-    assert_eq!(actions(&plan), vec!["UpdateRolloutStatus"]);
+    assert_eq!(actions(&plan), vec!["UpdateStatus"]);
     assert_eq!(plan["status"]["canaryStatus"]["currentStepState"], "StepReady");
     insta::assert_json_snapshot!("ro_m_row_13", plan);
 }

@@ -16,8 +16,13 @@
 pub mod cloneset;
 pub mod expectations;
 pub mod features;
+pub mod inplace;
+pub mod plan;
+pub mod podtable;
 pub mod reconciler;
+pub mod revision;
 pub mod rollout;
+pub(crate) mod updatesort;
 pub mod write;
 
 pub use expectations::Expectations;

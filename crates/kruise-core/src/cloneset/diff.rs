@@ -5,7 +5,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::intstr;
 
-use super::types::PlanError;
+use crate::plan::PlanError;
 
 /// CS-36: the absolute numbers `P`, `S`, `U`, `SU`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

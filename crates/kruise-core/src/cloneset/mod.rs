@@ -11,20 +11,20 @@
 mod diff;
 /// Builders of CloneSets, revisions and pods for tests, benches and the simulator.
 pub mod fixtures;
-pub mod inplace;
+mod input;
 mod newpod;
-mod pods;
 pub mod reconcile;
-pub mod revision;
 mod scale;
-mod sort;
 mod status;
-mod table;
-mod types;
 mod update;
 
 #[cfg(test)]
 mod tests;
+
+use crate::podtable as table;
+use crate::podtable::info as pods;
+use crate::updatesort as sort;
+pub use crate::{inplace, revision};
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -40,10 +40,11 @@ pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
 pub use table::{PodTable, Pods, UnnamedPod};
 pub mod v1alpha1;
-pub use types::{
-    Action, ActionKind, Held, Input, Plan, PlanError, PodConditionUpdate, PodPatch, PubCheck, PubDecision,
-    Reason, Requeue,
-};
+pub use crate::plan::{Action, ActionKind, Held, PlanError, PodConditionUpdate, PodPatch, Reason, Requeue};
+pub use input::{Input, PubCheck, PubDecision};
+
+/// A CloneSet plan: the shared [`crate::plan::Plan`] with the CloneSet status.
+pub type Plan = crate::plan::Plan<kruise_api::apps::v1beta1::CloneSetStatus>;
 pub use v1alpha1::CloneSetV1Alpha1Reconciler;
 
 use pods::{Derived, PodEnv, PodInfo, Selector};
@@ -349,7 +350,7 @@ impl Builder {
             return;
         }
         self.held[word] |= bit;
-        self.plan.held.push(Held { pod: p.name.to_owned(), reason });
+        self.plan.held.push(Held::pod(p.name, reason));
     }
 }
 

@@ -165,6 +165,13 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
             })
         };
         match &a.kind {
+            // Other workloads' own actions: never in a CloneSet plan.
+            ActionKind::StatefulSet(_)
+            | ActionKind::DaemonSet(_)
+            | ActionKind::SidecarSet(_)
+            | ActionKind::BroadcastJob(_)
+            | ActionKind::ImagePullJob(_)
+            | ActionKind::Rollout(_) => continue,
             ActionKind::CreateRevision { .. } | ActionKind::UpdateRevision { .. } => {
                 let Some(r) = a.revision.as_deref().and_then(|n| rev_by_name.get(n)) else { continue };
                 let object = to_value(*r, "apps/v1", "ControllerRevision");
@@ -385,10 +392,13 @@ pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
         held: p
             .held
             .iter()
-            .map(|h| HeldPod {
-                pod: h.pod.clone(),
-                reason: h.reason.kind().into(),
-                detail: h.reason.to_string(),
+            // A CloneSet plan holds only pods.
+            .filter_map(|h| {
+                Some(HeldPod {
+                    pod: h.pod.clone()?,
+                    reason: h.reason.kind().into(),
+                    detail: h.reason.to_string(),
+                })
             })
             .collect(),
         events,

@@ -16,7 +16,9 @@ use kruise_api::rollouts::v1beta1::{
 
 use super::Config;
 use super::batch::{self, Applier, BatchCounts, BatchTargets, WorkloadTarget};
-use super::types::{Action, ActionKind, Plan, Reason, WorkloadPatch};
+use super::types::{Obj, Plan, PlanExt, RolloutAction as ActionKind, RolloutReason as Reason, WorkloadPatch};
+use crate::plan::Reason as Shared;
+
 use super::workload::{Workload, WorkloadKind};
 
 /// Requeue after a BatchRelease state change (RO-54).
@@ -164,7 +166,7 @@ fn workload_event(w: Option<&Workload>, st: &BatchReleaseStatus) -> Event {
 }
 
 /// One pass of the BatchRelease controller (RO-37..RO-43). Pushes its writes onto `plan` and
-/// sets `plan.batch_release_status` when the status changes.
+/// writes the BatchRelease status (`UpdateBatchReleaseStatus`) when it changes.
 pub fn reconcile(
     br: &BatchRelease,
     w: Option<&Workload>,
@@ -256,9 +258,12 @@ pub fn reconcile(
     st.observed_generation = br.metadata.generation.unwrap_or(0);
     if st != old || stop {
         if st != old {
-            plan.batch_release_status = Some(st);
-            plan.push(ActionKind::UpdateBatchReleaseStatus, &subject, Reason::BatchReleaseStatus);
-            plan.requeue_at_most(BR_REQUEUE, Reason::BatchReleaseStatus);
+            plan.push(
+                ActionKind::UpdateBatchReleaseStatus { status: Obj::new(st) },
+                &subject,
+                Reason::BatchReleaseStatus,
+            );
+            plan.requeue_after(BR_REQUEUE, Reason::BatchReleaseStatus);
         }
         return;
     }
@@ -266,7 +271,7 @@ pub fn reconcile(
     execute(br, &subject, st, w, pods, now, cfg, plan);
 }
 
-fn patch_workload(plan: &mut Plan, w: &Workload, patch: WorkloadPatch, reason: Reason) {
+fn patch_workload(plan: &mut Plan, w: &Workload, patch: WorkloadPatch, reason: impl Into<Shared>) {
     if !patch.is_empty() {
         plan.push(ActionKind::PatchWorkload { patch }, w.subject(), reason);
     }
@@ -293,7 +298,7 @@ fn execute(
                 st.phase = br_phase::COMPLETED.into();
             } else {
                 plan.hold(subject, Reason::Release);
-                plan.requeue_at_most(BR_REQUEUE, Reason::Release);
+                plan.requeue_after(BR_REQUEUE, Reason::Release);
             }
         }
         br_phase::COMPLETED => {}
@@ -304,13 +309,16 @@ fn execute(
                 st.stable_revision = w.current_revision.clone();
                 st.update_revision = w.update_revision.clone();
                 st.observed_workload_replicas = w.replicas;
-                plan.requeue_at_most(BR_REQUEUE, Reason::Claim);
+                plan.requeue_after(BR_REQUEUE, Shared::Claim);
             }
         }
     }
     if st != old {
-        plan.batch_release_status = Some(st);
-        plan.push(ActionKind::UpdateBatchReleaseStatus, subject, Reason::BatchReleaseStatus);
+        plan.push(
+            ActionKind::UpdateBatchReleaseStatus { status: Obj::new(st) },
+            subject,
+            Reason::BatchReleaseStatus,
+        );
     }
 }
 
@@ -340,21 +348,17 @@ fn initialize(
         names.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         for p in names {
             if !id.is_empty() && label(p, keys::ROLLOUT_NO_NEED_UPDATE) != Some(id.as_str()) {
-                plan.actions.push(Action {
-                    kind: ActionKind::PatchPodLabels {
-                        labels: BTreeMap::from([(keys::ROLLOUT_NO_NEED_UPDATE.to_owned(), id.clone())]),
-                    },
-                    object: None,
-                    pod: p.metadata.name.clone(),
-                    revision: None,
-                    reason: Reason::NoNeedUpdate,
-                });
+                plan.label_pod(
+                    p.metadata.name.as_deref().unwrap_or_default(),
+                    BTreeMap::from([(keys::ROLLOUT_NO_NEED_UPDATE.to_owned(), id.clone())]),
+                    Reason::NoNeedUpdate,
+                );
                 wrote = true;
             }
             labelled += 1;
         }
         if wrote {
-            plan.requeue_at_most(BR_REQUEUE, Reason::NoNeedUpdate);
+            plan.requeue_after(BR_REQUEUE, Reason::NoNeedUpdate);
             return false;
         }
         st.canary_status.no_need_update_replicas =
@@ -388,7 +392,7 @@ fn initialize(
             patch.max_surge = Some(IntOrString::Int(1));
         }
     }
-    patch_workload(plan, w, patch, Reason::Claim);
+    patch_workload(plan, w, patch, Shared::Claim);
     true
 }
 
@@ -428,7 +432,7 @@ fn progress_batches(
             None => {
                 st.canary_status.batch_ready_time = Some(Time(now));
                 st.canary_status.batch_state = batch_state::READY.into();
-                plan.requeue_at_most(BR_REQUEUE, Reason::BatchReleaseStatus);
+                plan.requeue_after(BR_REQUEUE, Reason::BatchReleaseStatus);
             }
         },
         batch_state::READY => match ready() {
@@ -444,7 +448,7 @@ fn progress_batches(
                         st.canary_status.current_batch += 1;
                     }
                     st.canary_status.batch_state = batch_state::UPGRADING.into();
-                    plan.requeue_at_most(BR_REQUEUE, Reason::BatchReleaseStatus);
+                    plan.requeue_after(BR_REQUEUE, Reason::BatchReleaseStatus);
                 }
             }
         },
@@ -452,7 +456,7 @@ fn progress_batches(
             // Upgrading (and unknown states, which restart it).
             upgrade_batch(br, st, w, applier, &targets, pods, plan);
             st.canary_status.batch_state = batch_state::VERIFYING.into();
-            plan.requeue_at_most(BR_REQUEUE, Reason::BatchReleaseStatus);
+            plan.requeue_after(BR_REQUEUE, Reason::BatchReleaseStatus);
         }
     }
     let _ = subject;
@@ -514,18 +518,14 @@ fn upgrade_batch(
     }
     let current = usize::try_from(st.canary_status.current_batch).unwrap_or(0);
     for l in batch::batch_labels(&batches, current, w.replicas, &rp.rollout_id, &candidates) {
-        plan.actions.push(Action {
-            kind: ActionKind::PatchPodLabels {
-                labels: BTreeMap::from([
-                    (keys::ROLLOUT_ID.to_owned(), rp.rollout_id.clone()),
-                    (keys::ROLLOUT_BATCH_ID.to_owned(), l.batch_id.to_string()),
-                ]),
-            },
-            object: None,
-            pod: Some(l.pod),
-            revision: None,
-            reason: Reason::BatchLabel { batch: l.batch_id },
-        });
+        plan.label_pod(
+            &l.pod,
+            BTreeMap::from([
+                (keys::ROLLOUT_ID.to_owned(), rp.rollout_id.clone()),
+                (keys::ROLLOUT_BATCH_ID.to_owned(), l.batch_id.to_string()),
+            ]),
+            Reason::BatchLabel { batch: l.batch_id },
+        );
     }
 }
 

@@ -33,9 +33,10 @@ use k8s_openapi::api::core::v1::Pod;
 use kruise_api::rollouts::v1beta1::{BatchRelease, Rollout};
 use kruise_api::validation::Validate;
 
-pub use crate::cloneset::PlanError;
+pub use crate::plan::PlanError;
+pub use crate::plan::{Action, ActionKind, Held, Reason, Requeue};
 pub use traffic::{RouteIntent, TrafficObservation, TrafficWrite};
-pub use types::{Action, ActionKind, Held, Plan, Reason, Requeue, WorkloadPatch};
+pub use types::{Plan, PlanExt, RolloutAction, RolloutReason, WorkloadPatch};
 pub use workload::{Workload, WorkloadKind};
 
 /// Controller configuration and feature gates (RO-67).
@@ -80,7 +81,7 @@ pub struct Input<'a> {
 
 /// The fingerprint function of the planner (RO-36, RO-38; only equality is observed, Q6).
 pub(crate) fn hash32(bytes: &[u8]) -> u32 {
-    crate::cloneset::revision::fnv32a(&[bytes])
+    crate::revision::fnv32a(&[bytes])
 }
 
 /// Plans one reconcile of a Rollout. Never panics; an unusable spec is a

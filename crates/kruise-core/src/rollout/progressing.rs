@@ -20,7 +20,9 @@ use super::Input;
 use super::batch::scale_or_zero;
 use super::batch_release::release_plan_hash;
 use super::traffic::{self, Progress, TrafficContext, shared_subject};
-use super::types::{ActionKind, Plan, Reason};
+use super::types::{Obj, Plan, PlanExt, RolloutAction as ActionKind, RolloutReason as Reason};
+use crate::plan::Reason as Shared;
+
 use super::workload::Workload;
 
 /// Requeue while initializing, finalising, resetting and after traffic steps (RO-54).
@@ -238,10 +240,10 @@ impl<'a> Ctx<'a> {
     fn replicas(&self) -> i32 {
         self.w().map_or(0, |w| w.replicas)
     }
-    fn requeue(&mut self, after: Duration, reason: Reason) {
-        self.plan.requeue_at_most(after, reason);
+    fn requeue(&mut self, after: Duration, reason: impl Into<Shared>) {
+        self.plan.requeue_after(after, reason);
     }
-    fn hold(&mut self, reason: Reason) {
+    fn hold(&mut self, reason: impl Into<Shared>) {
         let s = self.subject.clone();
         self.plan.hold(s, reason);
     }
@@ -470,7 +472,7 @@ impl<'a> Ctx<'a> {
                 if !self.r.spec.strategy.paused {
                     self.transition("True", condition::REASON_IN_ROLLING, "Rollout is in Progressing");
                 } else {
-                    self.hold(Reason::Paused);
+                    self.hold(Shared::Paused);
                 }
             }
             condition::REASON_FINALISING => self.closing(FinaliseReason::Success),
@@ -529,7 +531,7 @@ impl<'a> Ctx<'a> {
             .map_or(now.as_second(), |t| t.0.as_second());
         let left = since + 3 - now.as_second();
         if left >= 0 {
-            self.hold(Reason::GracePeriod { remaining: u64::try_from(left.max(1)).unwrap_or(1) });
+            self.hold(Shared::GracePeriod { remaining: u64::try_from(left.max(1)).unwrap_or(1) });
             return false;
         }
         if let Some(name) = self.shared_name() {
@@ -590,7 +592,7 @@ impl<'a> Ctx<'a> {
                 condition::REASON_PAUSED,
                 "Rollout has been paused, you can resume it by kube-cli",
             );
-            self.hold(Reason::Paused);
+            self.hold(Shared::Paused);
             return;
         }
         if w.in_rollback && w.canary_revision != status_rev && batch_rb {
@@ -841,7 +843,7 @@ impl<'a> Ctx<'a> {
                 spec.release_plan.rollout_id = id;
                 let annotations = Self::br_annotations(br);
                 self.plan.push(
-                    ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations },
+                    ActionKind::UpdateBatchRelease { spec: Obj::new(spec), annotations },
                     &br_subject,
                     Reason::SyncRolloutId,
                 );
@@ -959,7 +961,7 @@ impl<'a> Ctx<'a> {
         let Some(br) = self.i.batch_release.filter(|b| b.metadata.deletion_timestamp.is_none()) else {
             if self.i.batch_release.is_none() {
                 self.plan.push(
-                    ActionKind::CreateBatchRelease { spec: Box::new(spec), annotations: ann },
+                    ActionKind::CreateBatchRelease { spec: Obj::new(spec), annotations: ann },
                     br_subject,
                     Reason::StepUpgrade { step: idx, steps: self.n() },
                 );
@@ -968,7 +970,7 @@ impl<'a> Ctx<'a> {
         };
         if br.spec != spec || Self::br_annotations(br) != ann {
             self.plan.push(
-                ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations: ann },
+                ActionKind::UpdateBatchRelease { spec: Obj::new(spec), annotations: ann },
                 br_subject,
                 Reason::StepUpgrade { step: idx, steps: self.n() },
             );
@@ -1163,7 +1165,7 @@ impl<'a> Ctx<'a> {
                 if spec != br.spec {
                     let annotations = Self::br_annotations(br);
                     self.plan.push(
-                        ActionKind::UpdateBatchRelease { spec: Box::new(spec), annotations },
+                        ActionKind::UpdateBatchRelease { spec: Obj::new(spec), annotations },
                         &br_subject,
                         Reason::ResumeWorkload,
                     );
@@ -1224,15 +1226,10 @@ impl<'a> Ctx<'a> {
         if self.st != *stored {
             let from = stored.phase.clone();
             let to = self.st.phase.clone();
-            let reason = if from != to { Reason::Phase { from, to } } else { Reason::StatusChanged };
+            let reason: Shared =
+                if from != to { Reason::Phase { from, to }.into() } else { Shared::StatusChanged };
             let s = self.subject.clone();
-            self.plan.actions.push(super::types::Action {
-                kind: ActionKind::UpdateRolloutStatus,
-                object: Some(s),
-                pod: None,
-                revision: None,
-                reason,
-            });
+            self.plan.push_shared(crate::plan::ActionKind::UpdateStatus, s, reason);
         }
         self.plan.status = self.st;
         self.plan

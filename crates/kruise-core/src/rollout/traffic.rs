@@ -19,7 +19,8 @@ use kruise_api::rollouts::v1beta1::{
 };
 use serde::Serialize;
 
-use super::types::{ActionKind, Plan, Reason, subject_of};
+use super::types::{Obj, Plan, PlanExt, RolloutAction as ActionKind, RolloutReason as Reason, subject_of};
+use crate::plan::{Reason as Shared, WorkloadReason};
 
 /// What a provider is asked to do (RO-58).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -239,11 +240,11 @@ fn guarded(
         if grace == 0 {
             return Progress::Done;
         }
-        plan.hold(object, Reason::GracePeriod { remaining: grace });
+        plan.hold(object, Shared::GracePeriod { remaining: grace });
         return Progress::Retry { after: grace };
     }
     if let Some(left) = grace_left(obs, object, reason.kind(), grace, now) {
-        plan.hold(object, Reason::GracePeriod { remaining: left });
+        plan.hold(object, Shared::GracePeriod { remaining: left });
         return Progress::Retry { after: left };
     }
     Progress::Done
@@ -422,7 +423,7 @@ pub fn do_traffic_routing(
         if left > 0 {
             plan.hold(
                 provider_subject(r),
-                Reason::GracePeriod { remaining: u64::try_from(left).unwrap_or(0) },
+                Shared::GracePeriod { remaining: u64::try_from(left).unwrap_or(0) },
             );
             return (Progress::Retry { after: u64::try_from(left).unwrap_or(0) }, false);
         }
@@ -438,7 +439,7 @@ pub fn do_traffic_routing(
             None => {
                 let svc = canary_service(ctx, stable);
                 plan.push(
-                    ActionKind::CreateService { service: Box::new(svc) },
+                    ActionKind::CreateService { service: Obj::new(svc) },
                     &canary_obj,
                     Reason::CanaryService,
                 );
@@ -467,7 +468,7 @@ pub fn do_traffic_routing(
             modified = true;
         }
         if modified {
-            plan.hold(&canary_obj, Reason::GracePeriod { remaining: grace });
+            plan.hold(&canary_obj, Shared::GracePeriod { remaining: grace });
             return (Progress::Retry { after: grace }, true);
         }
     }
@@ -555,7 +556,11 @@ fn ensure_providers(
             Some(route) => {
                 let want = gateway_rules(&route.spec.rules, intent);
                 if want != route.spec.rules {
-                    plan.push(ActionKind::SetHttpRouteRules { rules: want }, &object, reason.clone());
+                    plan.push(
+                        ActionKind::SetHttpRouteRules { rules: Obj::new(want) },
+                        &object,
+                        reason.clone(),
+                    );
                     wrote = true;
                 }
             }
@@ -607,7 +612,7 @@ fn ensure_ingress(
             return true;
         };
         let ing = canary_ingress(stable, &canary_name, &ctx.stable_service, &ctx.canary_service);
-        plan.push(ActionKind::CreateIngress { ingress: Box::new(ing) }, &object, reason.clone());
+        plan.push(ActionKind::CreateIngress { ingress: Obj::new(ing) }, &object, reason.clone());
         return true;
     };
     let want = nginx_annotations(intent);

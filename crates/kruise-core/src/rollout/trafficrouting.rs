@@ -12,7 +12,8 @@ use kruise_api::keys;
 use kruise_api::rollouts::v1alpha1::{TrafficRouting, TrafficRoutingStatus, tr_phase};
 
 use super::traffic::{self, Progress, TrafficContext, TrafficObservation};
-use super::types::{Action, ActionKind, Held, Plan, Reason, Requeue};
+use super::types::{Plan, PlanExt, RolloutAction as ActionKind, RolloutReason as Reason};
+use crate::plan::{Action, Held, Requeue};
 
 /// The TrafficRouting's own finalizer.
 pub const TRAFFIC_ROUTING_FINALIZER: &str = "rollouts.kruise.io/trafficrouting";
@@ -103,7 +104,7 @@ pub fn plan(tr: &TrafficRouting, obs: &TrafficObservation<'_>, now: Timestamp) -
                 let (res, _) = traffic::do_traffic_routing(&ctx, obs, None, now, &mut sink);
                 p.actions.extend(sink.actions);
                 if res != Progress::Done {
-                    p.requeue_at_most(Duration::from_secs(3), Reason::TrafficStep { step: 0 });
+                    p.requeue_after(Duration::from_secs(3), Reason::TrafficStep { step: 0 });
                 }
             }
             tr_phase::FINALIZING => {
@@ -112,7 +113,7 @@ pub fn plan(tr: &TrafficRouting, obs: &TrafficObservation<'_>, now: Timestamp) -
                     st.phase = tr_phase::HEALTHY.into();
                     st.message = "TrafficRouting is Healthy".into();
                 } else if let Some(d) = traffic::retry_after(res) {
-                    p.requeue_at_most(d, Reason::RouteTrafficToStable);
+                    p.requeue_after(d, Reason::RouteTrafficToStable);
                 }
             }
             _ => {}

@@ -16,10 +16,11 @@ use kruise_api::rollouts::v1beta1::{
 };
 
 use super::world::*;
+use crate::plan::ActionKind;
 use crate::rollout::admission::{admit_cloneset, find_rollout, release_detected};
 use crate::rollout::traffic::{IntentKind, RouteIntent, TrafficObservation};
 use crate::rollout::trafficrouting::{self, TRAFFIC_ROUTING_FINALIZER};
-use crate::rollout::{ActionKind, Reason, Workload, plan};
+use crate::rollout::{PlanExt, RolloutAction, RolloutReason as Reason, Workload, plan};
 
 fn tpl(image: &str) -> PodTemplateSpec {
     PodTemplateSpec {
@@ -173,18 +174,18 @@ fn ro_55_blue_green_claims_with_max_surge_and_never_skips_traffic() {
         .frames
         .iter()
         .flat_map(|f| f.plan.actions.iter())
-        .find(|a| a.reason == Reason::Claim)
+        .find(|a| a.reason == crate::plan::Reason::Claim)
         .expect("claim");
-    let ActionKind::PatchWorkload { patch } = &claim.kind else { panic!() };
+    let ActionKind::Rollout(RolloutAction::PatchWorkload { patch }) = &claim.kind else { panic!() };
     assert_eq!(patch.max_surge, Some(IntOrString::Int(1)));
     assert_eq!(patch.partition, None, "blue-green does not use the partition");
     let batch = w
         .frames
         .iter()
         .flat_map(|f| f.plan.actions.iter())
-        .find(|a| matches!(a.reason, Reason::Batch { .. }))
+        .find(|a| a.reason.kind() == "Batch")
         .expect("batch");
-    let ActionKind::PatchWorkload { patch } = &batch.kind else { panic!() };
+    let ActionKind::Rollout(RolloutAction::PatchWorkload { patch }) = &batch.kind else { panic!() };
     assert_eq!(patch.max_surge, Some(IntOrString::Int(1)), "step 1: maxSurge = canaryReplicas verbatim");
     assert!(w.rollout.status.as_ref().unwrap().blue_green_status.is_some());
 }
@@ -204,7 +205,7 @@ fn ro_50_blue_green_refuses_continuous_release() {
     w.workload.generation += 1;
     w.settle();
     let p = plan(&w.input()).unwrap();
-    assert!(p.held.iter().any(|h| h.reason == Reason::Refused));
+    assert!(p.held.iter().any(|h| h.reason == Reason::Refused.into()));
     assert!(p.status.message.contains("please rollback first"));
     assert_eq!(p.count("DeleteBatchRelease"), 0);
 }
@@ -297,7 +298,7 @@ fn ro_24_rollout_waits_while_shared_routing_is_finalizing() {
         w.tick();
     }
     assert!(w.frames.iter().all(|f| f.plan.count("AddFinalizer") == 0
-        || f.plan.actions.iter().all(|a| !a.object.as_deref().unwrap_or("").starts_with("TrafficRouting"))));
+        || f.plan.actions.iter().all(|a| a.object.as_ref().is_none_or(|o| o.kind != "TrafficRouting"))));
     assert!(w.rollout.status.as_ref().unwrap().conditions.iter().any(|c| c.reason == "Initializing"));
 }
 
@@ -327,9 +328,12 @@ fn ro_66_gateway_returns_to_stable_only_after_the_last_rollout() {
     assert_eq!(p.status.phase, tr_phase::PROGRESSING);
     tr.status = Some(p.status);
     let p = pass(&tr, &applied);
-    let a =
-        p.actions.iter().find(|a| a.object.as_deref() == Some("HTTPRoute/entry")).expect("gateway intent");
-    let ActionKind::ApplyRouteIntent { intent } = &a.kind else { panic!() };
+    let a = p
+        .actions
+        .iter()
+        .find(|a| a.object == Some(crate::plan::ObjectRef::new("HTTPRoute", "entry")))
+        .expect("gateway intent");
+    let ActionKind::Rollout(RolloutAction::ApplyRouteIntent { intent }) = &a.kind else { panic!() };
     assert_eq!(intent.kind, IntentKind::Canary);
     assert_eq!(intent.matches[0].headers[0].name, "User-Agent");
     assert_eq!(intent.canary_service, "gateway", "only traffic routing: canary = stable Service");
@@ -347,8 +351,12 @@ fn ro_66_gateway_returns_to_stable_only_after_the_last_rollout() {
     assert_eq!(p.status.phase, tr_phase::FINALIZING);
     tr.status = Some(p.status);
     let p = pass(&tr, &applied);
-    let a = p.actions.iter().find(|a| a.object.as_deref() == Some("HTTPRoute/entry")).expect("restore");
-    let ActionKind::ApplyRouteIntent { intent } = &a.kind else { panic!() };
+    let a = p
+        .actions
+        .iter()
+        .find(|a| a.object == Some(crate::plan::ObjectRef::new("HTTPRoute", "entry")))
+        .expect("restore");
+    let ActionKind::Rollout(RolloutAction::ApplyRouteIntent { intent }) = &a.kind else { panic!() };
     assert_eq!(intent.kind, IntentKind::Restore);
     applied.insert("HTTPRoute/entry".into(), intent.clone());
     let p = pass(&tr, &applied);
@@ -362,7 +370,7 @@ fn ro_64_deleted_traffic_routing_restores_then_drops_its_finalizer() {
     tr.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t0()));
     let p = trafficrouting::plan(&tr, &TrafficObservation::default(), t0());
     assert_eq!(p.status.phase, tr_phase::TERMINATING);
-    assert!(p.actions.iter().any(|a| matches!(&a.kind, ActionKind::RemoveFinalizer { finalizer } if finalizer == TRAFFIC_ROUTING_FINALIZER)));
+    assert!(p.actions.iter().any(|a| matches!(&a.kind, ActionKind::Rollout(RolloutAction::RemoveFinalizer { finalizer }) if finalizer == TRAFFIC_ROUTING_FINALIZER)));
 }
 
 #[test]
@@ -391,7 +399,7 @@ fn ro_39_ready_batch_without_partition_moves_to_next_batch() {
         &Default::default(),
         &mut p,
     );
-    let st = p.batch_release_status.expect("status");
+    let st = p.batch_release_status().cloned().expect("status");
     assert_eq!(
         (st.canary_status.current_batch, st.canary_status.batch_state.as_str()),
         (1, batch_state::UPGRADING)

@@ -17,9 +17,11 @@ use kruise_api::rollouts::v1beta1::{
     RolloutSpec, RolloutStrategy, TrafficRoutingRef,
 };
 
+use crate::plan::ActionKind;
 use crate::rollout::batch::cloneset_stable_target;
 use crate::rollout::traffic::{TrafficObservation, TrafficWrite, observed_canary_weight};
-use crate::rollout::{ActionKind, Config, Input, Plan, Workload, WorkloadKind, plan};
+use crate::rollout::types::subject_name;
+use crate::rollout::{Config, Input, Plan, RolloutAction as RA, Workload, WorkloadKind, plan};
 
 pub fn t0() -> Timestamp {
     "2026-01-01T00:00:00Z".parse().unwrap()
@@ -358,11 +360,11 @@ impl World {
 
     pub fn apply(&mut self, p: &Plan) {
         for a in &p.actions {
-            let object = a.object.clone().unwrap_or_default();
+            let object = a.object.as_ref().map(subject_name).unwrap_or_default();
             let (kind, name) = object.split_once('/').unwrap_or(("", ""));
             match &a.kind {
-                ActionKind::UpdateRolloutStatus => self.rollout.status = Some(p.status.clone()),
-                ActionKind::PatchRolloutAnnotations { annotations } => {
+                ActionKind::UpdateStatus => self.rollout.status = Some(p.status.clone()),
+                ActionKind::Rollout(RA::PatchRolloutAnnotations { annotations }) => {
                     let m = self.rollout.metadata.annotations.get_or_insert_default();
                     for (k, v) in annotations {
                         match v {
@@ -371,23 +373,23 @@ impl World {
                         };
                     }
                 }
-                ActionKind::AddFinalizer { finalizer } if kind == "Rollout" => {
+                ActionKind::Rollout(RA::AddFinalizer { finalizer }) if kind == "Rollout" => {
                     self.rollout.metadata.finalizers.get_or_insert_default().push(finalizer.clone())
                 }
-                ActionKind::RemoveFinalizer { finalizer } if kind == "Rollout" => {
+                ActionKind::Rollout(RA::RemoveFinalizer { finalizer }) if kind == "Rollout" => {
                     self.rollout.metadata.finalizers.get_or_insert_default().retain(|f| f != finalizer)
                 }
-                ActionKind::AddFinalizer { finalizer } if kind == "TrafficRouting" => {
+                ActionKind::Rollout(RA::AddFinalizer { finalizer }) if kind == "TrafficRouting" => {
                     if let Some(tr) = &mut self.shared {
                         tr.metadata.finalizers.get_or_insert_default().push(finalizer.clone());
                     }
                 }
-                ActionKind::RemoveFinalizer { finalizer } if kind == "TrafficRouting" => {
+                ActionKind::Rollout(RA::RemoveFinalizer { finalizer }) if kind == "TrafficRouting" => {
                     if let Some(tr) = &mut self.shared {
                         tr.metadata.finalizers.get_or_insert_default().retain(|f| f != finalizer);
                     }
                 }
-                ActionKind::CreateBatchRelease { spec, annotations } => {
+                ActionKind::Rollout(RA::CreateBatchRelease { spec, annotations }) => {
                     self.br = Some(BatchRelease {
                         metadata: ObjectMeta {
                             name: Some(name.into()),
@@ -399,7 +401,7 @@ impl World {
                         status: None,
                     })
                 }
-                ActionKind::UpdateBatchRelease { spec, annotations } => {
+                ActionKind::Rollout(RA::UpdateBatchRelease { spec, annotations }) => {
                     let br = self.br.as_mut().expect("br exists");
                     if br.spec != **spec {
                         br.metadata.generation = Some(br.metadata.generation.unwrap_or(0) + 1);
@@ -407,13 +409,13 @@ impl World {
                     br.spec = (**spec).clone();
                     br.metadata.annotations = (!annotations.is_empty()).then(|| annotations.clone());
                 }
-                ActionKind::UpdateBatchReleaseStatus => {
+                ActionKind::Rollout(RA::UpdateBatchReleaseStatus { status }) => {
                     if let Some(br) = &mut self.br {
-                        br.status = p.batch_release_status.clone();
+                        br.status = Some((**status).clone());
                     }
                 }
-                ActionKind::DeleteBatchRelease => self.br = None,
-                ActionKind::PatchWorkload { patch } => {
+                ActionKind::Rollout(RA::DeleteBatchRelease) => self.br = None,
+                ActionKind::Rollout(RA::PatchWorkload { patch }) => {
                     let w = &mut self.workload;
                     if let Some(part) = &patch.partition {
                         w.partition = part.clone();
@@ -429,13 +431,19 @@ impl World {
                         };
                     }
                 }
-                ActionKind::PatchPodLabels { labels } => {
+                ActionKind::PatchPod { patch } => {
                     let pod = a.pod.as_deref().unwrap_or_default();
                     if let Some(p) = self.pods.iter_mut().find(|p| p.metadata.name.as_deref() == Some(pod)) {
-                        p.metadata.labels.get_or_insert_default().extend(labels.clone());
+                        let labels = p.metadata.labels.get_or_insert_default();
+                        for (k, v) in &patch.labels {
+                            match v {
+                                Some(v) => labels.insert(k.clone(), v.clone()),
+                                None => labels.remove(k),
+                            };
+                        }
                     }
                 }
-                ActionKind::PatchServiceSelector { selector } => {
+                ActionKind::Rollout(RA::PatchServiceSelector { selector }) => {
                     let svc = if name == "web" { self.stable.as_mut() } else { self.canary.as_mut() };
                     if let Some(svc) = svc {
                         let sel = svc.spec.get_or_insert_default().selector.get_or_insert_default();
@@ -448,29 +456,29 @@ impl World {
                     }
                     self.record(&object, &a.reason);
                 }
-                ActionKind::CreateService { service } => {
+                ActionKind::Rollout(RA::CreateService { service }) => {
                     self.canary = Some((**service).clone());
                     self.record(&object, &a.reason);
                 }
-                ActionKind::DeleteService => {
+                ActionKind::Rollout(RA::DeleteService) => {
                     self.canary = None;
                     self.record(&object, &a.reason);
                 }
-                ActionKind::SetHttpRouteRules { rules } => {
+                ActionKind::Rollout(RA::SetHttpRouteRules { rules }) => {
                     if let Some(r) = &mut self.route {
-                        r.spec.rules = rules.clone();
+                        r.spec.rules = (**rules).clone();
                     }
                     self.record(&object, &a.reason);
                 }
                 _ => {}
             }
         }
-        if p.count("UpdateRolloutStatus") == 0 && self.rollout.status.is_none() {
+        if p.count("UpdateStatus") == 0 && self.rollout.status.is_none() {
             self.rollout.status = Some(p.status.clone());
         }
     }
 
-    fn record(&mut self, object: &str, reason: &crate::rollout::Reason) {
+    fn record(&mut self, object: &str, reason: &crate::plan::Reason) {
         // Pins, restores and removals carry a grace period from the write (RO-63); the
         // provider objects written by the same item share it.
         let item = reason.kind().to_owned();

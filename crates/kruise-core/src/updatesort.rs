@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Node;
 use kruise_api::apps::common::{UpdatePriorityStrategy, UpdateScatterTerm};
 
-use super::pods::{NODE_UNKNOWN, PodInfo, Selector, State};
+use crate::podtable::info::{NODE_UNKNOWN, PodInfo, Selector, State};
 
 /// Keys shared by CS-52 (scale-in) and CS-58 (update), `first` = goes first.
 fn unscheduled_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
@@ -112,8 +112,11 @@ fn rank_base_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>, ranks: Option<&[f64]>, ia: us
 /// each node's pods are sorted by the rank keys.
 fn same_node_ranks(pods: &[PodInfo<'_>], group: &[usize]) -> Vec<f64> {
     let mut ranks = vec![0.0; pods.len()];
-    let mut ids: std::collections::HashMap<&str, u32, std::hash::BuildHasherDefault<super::U64Hasher>> =
-        std::collections::HashMap::default();
+    let mut ids: std::collections::HashMap<
+        &str,
+        u32,
+        std::hash::BuildHasherDefault<crate::cloneset::U64Hasher>,
+    > = std::collections::HashMap::default();
     // Pods from a table carry an interned node id: mapped to a dense id through a vector
     // instead of hashing the name.
     let mut by_interned: Vec<u32> = Vec::new();
@@ -465,7 +468,7 @@ fn scatter_sort(pods: &[PodInfo<'_>], cands: &mut [usize], terms: &[UpdateScatte
 mod tests {
     use super::*;
     use crate::cloneset::fixtures::{self, pod, ts};
-    use crate::cloneset::pods::PodEnv;
+    use crate::podtable::info::PodEnv;
 
     /// `n` pods of a `demo` CloneSet with mixed creation and ready times, restart counts,
     /// readiness, scheduling, phases and (every 17th) lifecycle state PreparingUpdate, in a

@@ -1,5 +1,5 @@
 //! [`PodTable`]: a CloneSet's pods with their planning facts computed once per pod version,
-//! for adapters that keep a cache and plan often; and [`Pods`], how [`Input`](super::Input)
+//! for adapters that keep a cache and plan often; and [`Pods`], how [`Input`](crate::cloneset::Input)
 //! receives pods (a plain slice or a table).
 //!
 //! Why: every plan must look at every pod (the status counters, CS-82, and the diff,
@@ -26,9 +26,11 @@ use k8s_openapi::api::core::v1::Pod;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 
-use super::pods::{NODE_UNKNOWN, Selector, State, parse_deletion_cost};
+pub(crate) mod info;
 
-/// How [`Input`](super::Input) receives the pods: a slice (facts are computed per plan,
+use info::{NODE_UNKNOWN, Selector, State, parse_deletion_cost};
+
+/// How [`Input`](crate::cloneset::Input) receives the pods: a slice (facts are computed per plan,
 /// O(n) reads of each pod) or a [`PodTable`] (facts precomputed; a plan reads one compact
 /// row per pod).
 #[derive(Clone, Copy, Debug)]
@@ -446,7 +448,7 @@ impl Rows {
 
 /// A CloneSet's pods with their planning facts, kept up to date by the adapter (one
 /// [`upsert`](Self::upsert) or [`remove`](Self::remove) per watch event) and passed to
-/// [`plan`](super::plan) as `Input { pods: (&table).into(), .. }`.
+/// [`plan`](crate::cloneset::plan) as `Input { pods: (&table).into(), .. }`.
 ///
 /// Costs, n pods: `upsert` O(labels + annotations + conditions + log n), plus moving the rows
 /// of one chunk (at most 512) when a new name is inserted; `remove` likewise;

@@ -334,7 +334,7 @@ pub fn truncate_history<'r>(revs: &'r Revisions, pod_revisions: &[&str], limit: 
         .enumerate()
         .filter(|(i, _)| *i != revs.update && *i != revs.current)
         .map(|(_, r)| r.metadata.name.as_deref().unwrap_or_default())
-        .filter(|name| !pod_revisions.iter().any(|p| super::pods::revision_matches(p, name)))
+        .filter(|name| !pod_revisions.iter().any(|p| crate::podtable::info::revision_matches(p, name)))
         .collect();
     let limit = usize::try_from(limit.max(0)).unwrap_or(0);
     if live.len() <= limit {

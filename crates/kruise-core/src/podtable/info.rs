@@ -9,8 +9,8 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kruise_api::keys;
 
-use super::table::Facts;
-use super::types::PlanError;
+use super::Facts;
+use crate::plan::PlanError;
 
 /// Lifecycle state of a pod (CS-77); a missing label is [`State::None`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -724,20 +724,54 @@ fn ro_47_direct_rollback_restores_stable_and_releases_partition() {
 }
 
 #[test]
-fn bug_35_rollback_mid_canary_is_not_stuck() {
-    // openkruise/rollouts#257: reverting the template in the middle of a multi-step canary
-    // must roll back (here with the workload released and the Rollout back to Healthy),
-    // not stay paused forever.
-    let mut w = World::new(example_rollout(false), 10);
+fn bug_35_rollback_mid_canary_resumes_the_paused_deployment() {
+    // openkruise/rollouts#257: a canary-style Deployment (extra canary Deployment), steps
+    // 10% / 100% with manual pauses; reverting the template while step 1 waits must roll back:
+    // the stable Deployment is unpaused and the canary scaled away, not left paused.
+    let steps = vec![step(pct("10%"), None, None), step(pct("100%"), None, None)];
+    let mut r = rollout_with(steps, false);
+    r.spec.workload_ref = kruise_api::rollouts::v1beta1::ObjectRef {
+        api_version: "apps/v1".into(),
+        kind: "Deployment".into(),
+        name: "web".into(),
+    };
+    r.spec.strategy.canary.as_mut().unwrap().enable_extra_workload_for_canary = true;
+    let mut w = World::new(r, 10);
+    w.workload.kind = Some(crate::rollout::WorkloadKind::Deployment);
+    w.workload.api_version = "apps/v1".into();
     w.run(5);
+    // RO-19 for a Deployment: paused, in progress; the adapter created the canary Deployment.
+    w.workload.paused = true;
+    w.workload.canary = Some(crate::rollout::workload::CanaryWorkload {
+        name: "web-canary".into(),
+        pod_template_hash: "bbb".into(),
+        ..Default::default()
+    });
     w.release("bbb");
-    progress_until(&mut w, 60, "step 1 paused", |w| state(w).2 == "StepPaused");
-    w.revert();
-    progress_until(&mut w, 200, "healthy", |w| w.rollout.status.as_ref().unwrap().phase == "Healthy");
-    assert!(!w.workload.paused);
-    assert_eq!(w.workload.partition, None);
-    assert_eq!(w.workload.updated_replicas, 10);
-    assert_eq!(w.workload.update_revision, "web-aaa");
+    progress_until(&mut w, 60, "step 1 paused", |w| state(w) == ("Progressing".into(), 1, "StepPaused".into()));
+    assert_eq!(w.workload.canary.as_ref().unwrap().replicas, 1, "RO-15: canary replicas = 10% of 10");
+    assert!(w.workload.paused, "the stable Deployment stays paused during the canary");
+    // Roll back: the Deployment template is the stable one again (RO-20: the oldest ReplicaSet's
+    // template equals the Deployment's).
+    w.workload.update_revision = "web-aaa".into();
+    w.workload.generation += 1;
+    w.settle();
+    w.workload.in_rollback = true;
+    w.workload.canary_revision = "aaa".into();
+    for _ in 0..100 {
+        w.tick();
+        w.workload.in_rollback = w.workload.in_rollout_progressing();
+        w.workload.canary_revision = "aaa".into();
+        if w.rollout.status.as_ref().unwrap().phase == "Healthy" && w.br.is_none() {
+            break;
+        }
+    }
+    let st = w.rollout.status.clone().unwrap();
+    assert_eq!(st.phase, "Healthy");
+    assert!(st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "False"), "cancelled, not completed");
+    assert!(!w.workload.paused, "the stable Deployment is resumed");
+    assert!(!w.workload.annotations.contains_key(keys::ROLLOUT_IN_PROGRESSING));
+    assert!(!w.workload.annotations.contains_key(keys::BATCHRELEASE_CONTROL_INFO));
 }
 
 #[test]

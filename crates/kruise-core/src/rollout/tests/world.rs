@@ -280,7 +280,17 @@ impl World {
         w.observed_generation = w.generation;
         let new = crate::rollout::workload::short_revision(&w.update_revision).to_owned();
         let stable_target = cloneset_stable_target(w.partition.as_ref(), w.replicas);
-        let want = w.replicas - stable_target;
+        // A paused Deployment (canary style) keeps its pods; its canary Deployment runs the
+        // new ones.
+        let want = if w.paused { 0 } else { w.replicas - stable_target };
+        if let Some(c) = &mut w.canary {
+            c.status_replicas = c.replicas;
+            c.available_replicas = c.replicas;
+            let have = self.pods.iter().filter(|p| p.metadata.name.as_deref().is_some_and(|n| n.starts_with("canary-"))).count() as i32;
+            for i in have..c.replicas {
+                self.pods.push(pod(&format!("canary-{i}"), &c.pod_template_hash, true));
+            }
+        }
         let mut on_new = self.pods.iter().filter(|p| hash_of(p) == new).count() as i32;
         for p in self.pods.iter_mut().rev() {
             if on_new >= want {
@@ -415,6 +425,11 @@ impl World {
                     }
                 }
                 ActionKind::Rollout(RA::DeleteBatchRelease) => self.br = None,
+                ActionKind::Rollout(RA::PatchWorkload { patch }) if self.workload.canary.as_ref().is_some_and(|c| name == c.name) => {
+                    if let (Some(c), Some(n)) = (self.workload.canary.as_mut(), patch.replicas) {
+                        c.replicas = n;
+                    }
+                }
                 ActionKind::Rollout(RA::PatchWorkload { patch }) => {
                     let w = &mut self.workload;
                     if let Some(part) = &patch.partition {

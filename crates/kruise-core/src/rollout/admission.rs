@@ -26,7 +26,9 @@ pub fn find_rollout<'a>(rollouts: &'a [Rollout], group: &str, kind: &str, name: 
     })
 }
 
-fn template_json(t: &PodTemplateSpec) -> serde_json::Value {
+/// A pod template as JSON with the `pod-template-hash` label removed (RO-19, RO-20
+/// template comparisons).
+pub(crate) fn template_json(t: &PodTemplateSpec) -> serde_json::Value {
     let mut t = t.clone();
     if let Some(m) = t.metadata.as_mut() {
         if let Some(l) = m.labels.as_mut() {

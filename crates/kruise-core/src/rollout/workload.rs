@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::{v1alpha1, v1beta1};
 use kruise_api::keys;
@@ -239,6 +240,75 @@ impl Workload {
         w.update_revision = st.update_revision;
         w.canary_revision = short_revision(&w.update_revision).to_owned();
         w.pod_template_hash = w.canary_revision.clone();
+        w
+    }
+
+    /// RO-20 for a native Deployment with its owned ReplicaSets. `canary_style` selects the
+    /// canary-style facts (extra canary Deployment `canary` with its ReplicaSets); otherwise
+    /// the partition-style / blue-green facts (stable revision from the
+    /// `rollouts.kruise.io/stable-revision` label). A Deployment's pod-template-hash cannot be
+    /// recomputed here (Kubernetes hashes a Go dump of the template), so revisions are read
+    /// from the ReplicaSets whose template equals the Deployment's.
+    pub fn from_deployment(
+        dep: &Deployment,
+        replica_sets: &[ReplicaSet],
+        canary: Option<(&Deployment, &[ReplicaSet])>,
+        canary_style: bool,
+    ) -> Self {
+        let spec = dep.spec.clone().unwrap_or_default();
+        let st = dep.status.clone().unwrap_or_default();
+        let mut w = Self::meta(Some(WorkloadKind::Deployment), "apps/v1", &dep.metadata);
+        w.observed_generation = st.observed_generation.unwrap_or(0);
+        w.replicas = spec.replicas.unwrap_or(1);
+        w.paused = spec.paused.unwrap_or(false);
+        w.max_surge = spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()).and_then(|r| r.max_surge.clone());
+        w.status_replicas = st.replicas.unwrap_or(0);
+        w.updated_replicas = st.updated_replicas.unwrap_or(0);
+        w.updated_ready_replicas = st.available_replicas.unwrap_or(0).min(w.updated_replicas);
+        let template = super::admission::template_json(&spec.template);
+        let hash = |rs: &ReplicaSet| {
+            rs.metadata.labels.as_ref().and_then(|l| l.get(keys::POD_TEMPLATE_HASH)).cloned().unwrap_or_default()
+        };
+        let same_template = |rs: &ReplicaSet| {
+            rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(super::admission::template_json) == Some(template.clone())
+        };
+        let mut active: Vec<&ReplicaSet> =
+            replica_sets.iter().filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0).collect();
+        active.sort_by(|a, b| {
+            let key = |r: &ReplicaSet| (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone());
+            key(a).cmp(&key(b))
+        });
+        let current = replica_sets.iter().find(|rs| same_template(rs)).map(hash).unwrap_or_default();
+        if canary_style {
+            let oldest = active.first();
+            w.stable_revision = oldest.map(|rs| hash(rs)).unwrap_or_default();
+            w.canary_revision = current.clone();
+            w.in_rollback = w.in_rollout_progressing() && oldest.is_some_and(|rs| same_template(rs));
+            if let Some((c, crs)) = canary {
+                let cst = c.status.clone().unwrap_or_default();
+                let mut owned: Vec<&ReplicaSet> = crs.iter().collect();
+                owned.sort_by(|a, b| {
+                    let key = |r: &ReplicaSet| (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone());
+                    key(a).cmp(&key(b))
+                });
+                let hash_of_canary = owned.first().map(|rs| hash(rs)).unwrap_or_default();
+                w.pod_template_hash = hash_of_canary.clone();
+                w.canary = Some(CanaryWorkload {
+                    name: c.metadata.name.clone().unwrap_or_default(),
+                    replicas: c.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+                    status_replicas: cst.replicas.unwrap_or(0),
+                    available_replicas: cst.available_replicas.unwrap_or(0),
+                    pod_template_hash: hash_of_canary,
+                });
+            }
+        } else {
+            w.stable_revision = w.labels.get(keys::ROLLOUT_STABLE_REVISION).cloned().unwrap_or_default();
+            w.pod_template_hash = current.clone();
+            w.canary_revision = current.clone();
+            w.in_rollback = !current.is_empty() && current == w.stable_revision;
+        }
+        w.current_revision = w.stable_revision.clone();
+        w.update_revision = w.canary_revision.clone();
         w
     }
 

@@ -478,3 +478,45 @@ fn dump_example_states() {
     w.tick();
     dump(&w, "step2-paused");
 }
+
+#[test]
+fn ro_20_deployment_canary_style_facts_and_rollback() {
+    use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStatus, ReplicaSet, ReplicaSetSpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let rs = |name: &str, hash: &str, image: &str, replicas: i32, at: &str| ReplicaSet {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(BTreeMap::from([(keys::POD_TEMPLATE_HASH.to_owned(), hash.to_owned())])),
+            creation_timestamp: Some(Time(at.parse().unwrap())),
+            ..ObjectMeta::default()
+        },
+        spec: Some(ReplicaSetSpec { replicas: Some(replicas), template: Some(tpl(image)), ..ReplicaSetSpec::default() }),
+        status: None,
+    };
+    let dep = |image: &str| Deployment {
+        metadata: ObjectMeta {
+            name: Some("web".into()),
+            generation: Some(2),
+            annotations: Some(BTreeMap::from([(keys::ROLLOUT_IN_PROGRESSING.to_owned(), "{}".to_owned())])),
+            ..ObjectMeta::default()
+        },
+        spec: Some(DeploymentSpec { replicas: Some(10), paused: Some(true), template: tpl(image), ..DeploymentSpec::default() }),
+        status: Some(DeploymentStatus { observed_generation: Some(2), replicas: Some(10), ..DeploymentStatus::default() }),
+    };
+    let stable = [rs("web-aaa", "aaa", "v1", 10, "2026-01-01T00:00:00Z")];
+    let canary_dep = Deployment {
+        metadata: ObjectMeta { name: Some("web-x1".into()), ..ObjectMeta::default() },
+        spec: Some(DeploymentSpec { replicas: Some(1), ..DeploymentSpec::default() }),
+        status: Some(DeploymentStatus { replicas: Some(1), available_replicas: Some(1), ..DeploymentStatus::default() }),
+    };
+    let canary_rs = [rs("web-x1-bbb", "bbb", "v2", 1, "2026-01-02T00:00:00Z")];
+    let w = Workload::from_deployment(&dep("v2"), &stable, Some((&canary_dep, &canary_rs)), true);
+    assert_eq!((w.stable_revision.as_str(), w.pod_template_hash.as_str()), ("aaa", "bbb"));
+    assert!(!w.in_rollback);
+    assert!(w.paused);
+    assert_eq!(w.canary.as_ref().map(|c| (c.replicas, c.available_replicas)), Some((1, 1)));
+    // The template goes back to v1: the oldest ReplicaSet matches -> rollback.
+    let back = Workload::from_deployment(&dep("v1"), &stable, Some((&canary_dep, &canary_rs)), true);
+    assert!(back.in_rollback);
+    assert_eq!(back.canary_revision, "aaa");
+}

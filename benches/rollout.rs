@@ -85,10 +85,18 @@ fn pods(n: usize, updated: usize) -> Vec<Pod> {
                 labels.insert(keys::ROLLOUT_BATCH_ID.into(), "1".into());
             }
             Pod {
-                metadata: ObjectMeta { name: Some(format!("web-{i:06}")), labels: Some(labels), ..ObjectMeta::default() },
+                metadata: ObjectMeta {
+                    name: Some(format!("web-{i:06}")),
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                },
                 spec: None,
                 status: Some(PodStatus {
-                    conditions: Some(vec![PodCondition { type_: "Ready".into(), status: "True".into(), ..Default::default() }]),
+                    conditions: Some(vec![PodCondition {
+                        type_: "Ready".into(),
+                        status: "True".into(),
+                        ..Default::default()
+                    }]),
                     ..PodStatus::default()
                 }),
             }

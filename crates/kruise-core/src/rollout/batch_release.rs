@@ -495,10 +495,14 @@ fn upgrade_batch(
             }
             WorkloadTarget::IntPartition(n) => patch.partition = Some(Some(IntOrString::Int(*n))),
             WorkloadTarget::CanaryReplicas(n) => {
+                // Never scale the stable Deployment: without a canary Deployment (the adapter
+                // creates it at the claim, RO-42) the batch waits.
+                let Some(c) = &w.canary else {
+                    plan.hold(w.subject(), Reason::Missing { what: "canary Deployment".into() });
+                    return;
+                };
                 patch.replicas = Some(*n);
-                if let Some(c) = &w.canary {
-                    subject = format!("Deployment/{}", c.name);
-                }
+                subject = format!("Deployment/{}", c.name);
             }
             WorkloadTarget::MaxSurge(s) => patch.max_surge = Some(s.clone()),
         }

@@ -261,21 +261,32 @@ impl Workload {
         w.observed_generation = st.observed_generation.unwrap_or(0);
         w.replicas = spec.replicas.unwrap_or(1);
         w.paused = spec.paused.unwrap_or(false);
-        w.max_surge = spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()).and_then(|r| r.max_surge.clone());
+        w.max_surge =
+            spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()).and_then(|r| r.max_surge.clone());
         w.status_replicas = st.replicas.unwrap_or(0);
         w.updated_replicas = st.updated_replicas.unwrap_or(0);
         w.updated_ready_replicas = st.available_replicas.unwrap_or(0).min(w.updated_replicas);
         let template = super::admission::template_json(&spec.template);
         let hash = |rs: &ReplicaSet| {
-            rs.metadata.labels.as_ref().and_then(|l| l.get(keys::POD_TEMPLATE_HASH)).cloned().unwrap_or_default()
+            rs.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(keys::POD_TEMPLATE_HASH))
+                .cloned()
+                .unwrap_or_default()
         };
         let same_template = |rs: &ReplicaSet| {
-            rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(super::admission::template_json) == Some(template.clone())
+            rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(super::admission::template_json)
+                == Some(template.clone())
         };
-        let mut active: Vec<&ReplicaSet> =
-            replica_sets.iter().filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0).collect();
+        let mut active: Vec<&ReplicaSet> = replica_sets
+            .iter()
+            .filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0)
+            .collect();
         active.sort_by(|a, b| {
-            let key = |r: &ReplicaSet| (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone());
+            let key = |r: &ReplicaSet| {
+                (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone())
+            };
             key(a).cmp(&key(b))
         });
         let current = replica_sets.iter().find(|rs| same_template(rs)).map(hash).unwrap_or_default();
@@ -288,7 +299,9 @@ impl Workload {
                 let cst = c.status.clone().unwrap_or_default();
                 let mut owned: Vec<&ReplicaSet> = crs.iter().collect();
                 owned.sort_by(|a, b| {
-                    let key = |r: &ReplicaSet| (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone());
+                    let key = |r: &ReplicaSet| {
+                        (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone())
+                    };
                     key(a).cmp(&key(b))
                 });
                 let hash_of_canary = owned.first().map(|rs| hash(rs)).unwrap_or_default();

@@ -481,7 +481,9 @@ fn dump_example_states() {
 
 #[test]
 fn ro_20_deployment_canary_style_facts_and_rollback() {
-    use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStatus, ReplicaSet, ReplicaSetSpec};
+    use k8s_openapi::api::apps::v1::{
+        Deployment, DeploymentSpec, DeploymentStatus, ReplicaSet, ReplicaSetSpec,
+    };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     let rs = |name: &str, hash: &str, image: &str, replicas: i32, at: &str| ReplicaSet {
         metadata: ObjectMeta {
@@ -490,7 +492,11 @@ fn ro_20_deployment_canary_style_facts_and_rollback() {
             creation_timestamp: Some(Time(at.parse().unwrap())),
             ..ObjectMeta::default()
         },
-        spec: Some(ReplicaSetSpec { replicas: Some(replicas), template: Some(tpl(image)), ..ReplicaSetSpec::default() }),
+        spec: Some(ReplicaSetSpec {
+            replicas: Some(replicas),
+            template: Some(tpl(image)),
+            ..ReplicaSetSpec::default()
+        }),
         status: None,
     };
     let dep = |image: &str| Deployment {
@@ -500,14 +506,27 @@ fn ro_20_deployment_canary_style_facts_and_rollback() {
             annotations: Some(BTreeMap::from([(keys::ROLLOUT_IN_PROGRESSING.to_owned(), "{}".to_owned())])),
             ..ObjectMeta::default()
         },
-        spec: Some(DeploymentSpec { replicas: Some(10), paused: Some(true), template: tpl(image), ..DeploymentSpec::default() }),
-        status: Some(DeploymentStatus { observed_generation: Some(2), replicas: Some(10), ..DeploymentStatus::default() }),
+        spec: Some(DeploymentSpec {
+            replicas: Some(10),
+            paused: Some(true),
+            template: tpl(image),
+            ..DeploymentSpec::default()
+        }),
+        status: Some(DeploymentStatus {
+            observed_generation: Some(2),
+            replicas: Some(10),
+            ..DeploymentStatus::default()
+        }),
     };
     let stable = [rs("web-aaa", "aaa", "v1", 10, "2026-01-01T00:00:00Z")];
     let canary_dep = Deployment {
         metadata: ObjectMeta { name: Some("web-x1".into()), ..ObjectMeta::default() },
         spec: Some(DeploymentSpec { replicas: Some(1), ..DeploymentSpec::default() }),
-        status: Some(DeploymentStatus { replicas: Some(1), available_replicas: Some(1), ..DeploymentStatus::default() }),
+        status: Some(DeploymentStatus {
+            replicas: Some(1),
+            available_replicas: Some(1),
+            ..DeploymentStatus::default()
+        }),
     };
     let canary_rs = [rs("web-x1-bbb", "bbb", "v2", 1, "2026-01-02T00:00:00Z")];
     let w = Workload::from_deployment(&dep("v2"), &stable, Some((&canary_dep, &canary_rs)), true);
@@ -519,4 +538,27 @@ fn ro_20_deployment_canary_style_facts_and_rollback() {
     let back = Workload::from_deployment(&dep("v1"), &stable, Some((&canary_dep, &canary_rs)), true);
     assert!(back.in_rollback);
     assert_eq!(back.canary_revision, "aaa");
+}
+
+#[test]
+fn ro_15_canary_style_never_scales_the_stable_deployment() {
+    let mut r = example_rollout(false);
+    r.spec.workload_ref.api_version = "apps/v1".into();
+    r.spec.workload_ref.kind = "Deployment".into();
+    r.spec.strategy.canary.as_mut().unwrap().enable_extra_workload_for_canary = true;
+    let mut w = World::new(r, 10);
+    w.workload.kind = Some(crate::rollout::WorkloadKind::Deployment);
+    w.run(5);
+    w.workload.paused = true;
+    w.release("bbb");
+    for _ in 0..30 {
+        w.tick();
+    }
+    let patched_replicas = w
+        .frames
+        .iter()
+        .flat_map(|f| f.plan.actions.iter())
+        .any(|a| matches!(&a.kind, ActionKind::Rollout(RolloutAction::PatchWorkload { patch }) if patch.replicas.is_some()));
+    assert!(!patched_replicas, "no canary Deployment: no replicas patch");
+    assert!(w.frames.last().unwrap().plan.held.iter().any(|h| h.reason.kind() == "Missing"));
 }

@@ -748,7 +748,9 @@ fn bug_35_rollback_mid_canary_resumes_the_paused_deployment() {
         ..Default::default()
     });
     w.release("bbb");
-    progress_until(&mut w, 60, "step 1 paused", |w| state(w) == ("Progressing".into(), 1, "StepPaused".into()));
+    progress_until(&mut w, 60, "step 1 paused", |w| {
+        state(w) == ("Progressing".into(), 1, "StepPaused".into())
+    });
     assert_eq!(w.workload.canary.as_ref().unwrap().replicas, 1, "RO-15: canary replicas = 10% of 10");
     assert!(w.workload.paused, "the stable Deployment stays paused during the canary");
     // Roll back: the Deployment template is the stable one again (RO-20: the oldest ReplicaSet's
@@ -768,7 +770,10 @@ fn bug_35_rollback_mid_canary_resumes_the_paused_deployment() {
     }
     let st = w.rollout.status.clone().unwrap();
     assert_eq!(st.phase, "Healthy");
-    assert!(st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "False"), "cancelled, not completed");
+    assert!(
+        st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "False"),
+        "cancelled, not completed"
+    );
     assert!(!w.workload.paused, "the stable Deployment is resumed");
     assert!(!w.workload.annotations.contains_key(keys::ROLLOUT_IN_PROGRESSING));
     assert!(!w.workload.annotations.contains_key(keys::BATCHRELEASE_CONTROL_INFO));

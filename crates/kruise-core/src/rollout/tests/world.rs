@@ -286,7 +286,11 @@ impl World {
         if let Some(c) = &mut w.canary {
             c.status_replicas = c.replicas;
             c.available_replicas = c.replicas;
-            let have = self.pods.iter().filter(|p| p.metadata.name.as_deref().is_some_and(|n| n.starts_with("canary-"))).count() as i32;
+            let have = self
+                .pods
+                .iter()
+                .filter(|p| p.metadata.name.as_deref().is_some_and(|n| n.starts_with("canary-")))
+                .count() as i32;
             for i in have..c.replicas {
                 self.pods.push(pod(&format!("canary-{i}"), &c.pod_template_hash, true));
             }
@@ -425,7 +429,9 @@ impl World {
                     }
                 }
                 ActionKind::Rollout(RA::DeleteBatchRelease) => self.br = None,
-                ActionKind::Rollout(RA::PatchWorkload { patch }) if self.workload.canary.as_ref().is_some_and(|c| name == c.name) => {
+                ActionKind::Rollout(RA::PatchWorkload { patch })
+                    if self.workload.canary.as_ref().is_some_and(|c| name == c.name) =>
+                {
                     if let (Some(c), Some(n)) = (self.workload.canary.as_mut(), patch.replicas) {
                         c.replicas = n;
                     }

@@ -15,12 +15,16 @@ mod input;
 mod newpod;
 pub mod reconcile;
 mod scale;
+mod scalein;
 mod status;
 mod update;
+mod versioned;
 
 #[cfg(test)]
 mod tests;
 
+use crate::lifecycle::lifecycle_patch;
+pub use crate::lifecycle::{all_hooked, hooked};
 use crate::podtable as table;
 use crate::podtable::info as pods;
 use crate::updatesort as sort;
@@ -40,14 +44,16 @@ pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
 pub use table::{PodTable, Pods, UnnamedPod};
 pub mod v1alpha1;
+pub use crate::availability::{PubDecision, PubDecisions};
 pub use crate::plan::{Action, ActionKind, Held, PlanError, PodConditionUpdate, PodPatch, Reason, Requeue};
-pub use input::{Input, PubCheck, PubDecision};
+pub use input::Input;
 
 /// A CloneSet plan: the shared [`crate::plan::Plan`] with the CloneSet status.
 pub type Plan = crate::plan::Plan<kruise_api::apps::v1beta1::CloneSetStatus>;
 pub use v1alpha1::CloneSetV1Alpha1Reconciler;
 
-use pods::{Derived, PodEnv, PodInfo, Selector};
+use kruise_api::selector::Selector;
+use pods::{Derived, PodEnv, PodInfo};
 use revision::Revisions;
 use table::{Claim, Facts};
 
@@ -312,25 +318,6 @@ pub(crate) struct Builder {
     pub update_error: Option<String>,
 }
 
-/// Hasher for look-up-only maps: passes `u64` keys (already hashes) through, FNV-1a for bytes
-/// (short keys such as node names). Not DoS-resistant; these maps live for one plan.
-#[derive(Default)]
-pub(crate) struct U64Hasher(u64);
-
-impl std::hash::Hasher for U64Hasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 impl Builder {
     pub fn push(&mut self, a: Action) {
         self.plan.actions.push(a);
@@ -352,24 +339,6 @@ impl Builder {
         self.held[word] |= bit;
         self.plan.held.push(Held::pod(p.name, reason));
     }
-}
-
-/// CS-78 `hooked(h, p)`: any finalizer of the hook, or any label pair.
-pub fn hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
-    let Some(h) = h else { return false };
-    let fins = pod.metadata.finalizers.as_deref().unwrap_or_default();
-    let labels = pod.metadata.labels.as_ref();
-    h.finalizers_handler.iter().any(|f| fins.contains(f))
-        || h.labels_handler.iter().any(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-}
-
-/// CS-78 `allHooked(h, p)`: every finalizer and every label pair (vacuous for an empty hook).
-pub fn all_hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
-    let Some(h) = h else { return false };
-    let fins = pod.metadata.finalizers.as_deref().unwrap_or_default();
-    let labels = pod.metadata.labels.as_ref();
-    h.finalizers_handler.iter().all(|f| fins.contains(f))
-        && h.labels_handler.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }
 
 /// Plans one reconcile of a CloneSet (CS-23). Errors only for unusable input.
@@ -476,7 +445,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
             let mut cursor = 0usize;
             for pod in order {
                 let s = Facts::scan(pod);
-                let c = table::claim(pod, uid, Some(name), Some(&selector));
+                let c = table::claim(pod, uid, "CloneSet", Some(name), Some(&selector));
                 if admit(pod, s.name, &s.facts, c) {
                     while cursor < pods_to_delete.len() && pods_to_delete[cursor] < s.name {
                         cursor += 1;
@@ -506,7 +475,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
                 let c = if in_sync {
                     row.claim
                 } else {
-                    table::claim(&row.pod, uid, Some(name), Some(&selector))
+                    table::claim(&row.pod, uid, "CloneSet", Some(name), Some(&selector))
                 };
                 if admit(&row.pod, &row.name, &row.facts, c) {
                     let revision = t.revisions.get(row.revision);
@@ -726,12 +695,4 @@ fn rv_expectations(ctx: &Ctx<'_>, timeout: Duration) -> Option<Option<Duration>>
         }
     }
     None
-}
-
-/// A label patch setting the lifecycle state (CS-77), with the timestamp annotation.
-pub(crate) fn lifecycle_patch(state: State, now: jiff::Timestamp) -> PodPatch {
-    let mut p = PodPatch::default();
-    p.labels.insert(keys::LIFECYCLE_STATE.into(), Some(state.as_str().to_owned()));
-    p.annotations.insert(keys::LIFECYCLE_TIMESTAMP.into(), Some(now.to_string()));
-    p
 }

@@ -84,13 +84,6 @@ fn label<'p>(p: &'p Pod, key: &str) -> Option<&'p str> {
     p.metadata.labels.as_ref()?.get(key).map(String::as_str)
 }
 
-fn pod_ready(p: &Pod) -> bool {
-    p.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
 /// RO-40 `U` / `UR` for the workload: from its status, or counted from pods for kinds whose
 /// status lacks them (native StatefulSet, DaemonSets) and for the canary Deployment.
 pub fn batch_counts(w: &Workload, applier: Applier, pods: &[Pod]) -> BatchCounts {
@@ -111,7 +104,8 @@ pub fn batch_counts(w: &Workload, applier: Applier, pods: &[Pod]) -> BatchCounts
             } else {
                 i32::try_from(on.len()).unwrap_or(i32::MAX).max(w.updated_replicas)
             };
-            let ready = i32::try_from(on.iter().filter(|p| pod_ready(p)).count()).unwrap_or(i32::MAX);
+            let ready = i32::try_from(on.iter().filter(|p| crate::availability::pod_ready(p)).count())
+                .unwrap_or(i32::MAX);
             BatchCounts { updated, updated_ready: ready }
         }
         _ => BatchCounts { updated: w.updated_replicas, updated_ready: w.updated_ready_replicas },

@@ -81,7 +81,7 @@ pub struct Input<'a> {
 
 /// The fingerprint function of the planner (RO-36, RO-38; only equality is observed, Q6).
 pub(crate) fn hash32(bytes: &[u8]) -> u32 {
-    crate::revision::fnv32a(&[bytes])
+    crate::hash::fnv32a(&[bytes])
 }
 
 /// Plans one reconcile of a Rollout. Never panics; an unusable spec is a

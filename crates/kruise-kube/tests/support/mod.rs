@@ -61,11 +61,7 @@ pub fn cloneset(name: &str, replicas: i32, image: &str) -> CloneSet {
 
 pub fn revision_of(cs: &CloneSet) -> String {
     let image = image_of(cs);
-    let mut h: u32 = 0x811c_9dc5;
-    for b in image.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
+    let h = kruise_api::hash::fnv32a(&[image.as_bytes()]);
     format!("{}-{:x}", cs.metadata.name.as_deref().unwrap_or_default(), h % 0xfffff)
 }
 

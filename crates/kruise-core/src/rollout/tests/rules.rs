@@ -884,3 +884,12 @@ fn ro_16_q4_every_percent_batch_is_reachable() {
         }
     }
 }
+
+#[test]
+fn ro_40_pod_ready_reads_the_ready_condition() {
+    assert!(crate::availability::pod_ready(&pod("a", "bbb", true)));
+    assert!(!crate::availability::pod_ready(&pod("a", "bbb", false)));
+    let mut bare = pod("a", "bbb", true);
+    bare.status = None;
+    assert!(!crate::availability::pod_ready(&bare));
+}

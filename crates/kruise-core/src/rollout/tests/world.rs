@@ -521,10 +521,7 @@ pub fn hash_of(p: &Pod) -> &str {
 }
 
 pub fn is_ready(p: &Pod) -> bool {
-    p.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    crate::availability::pod_ready(p)
 }
 
 fn set_ready(p: &mut Pod, ready: bool) {

@@ -28,6 +28,7 @@ pub mod apps;
 pub mod convert;
 pub mod defaults;
 pub mod field;
+pub mod gateway;
 pub mod hash;
 pub mod intstr;
 pub mod keys;

@@ -18,7 +18,9 @@ use clap::Parser;
 mod crds;
 mod input;
 mod plan;
+mod plan_rollout;
 mod plan_statefulset;
+mod rollout;
 mod serve;
 mod simulate;
 mod validate;
@@ -93,6 +95,8 @@ commands! {
     Simulate => simulate,
     /// Serve a simulated cluster over the Kubernetes API on 127.0.0.1 (for kubectl and operators).
     Serve => serve,
+    /// A Rollout's status as a table, or the patch that approves its manual pause.
+    Rollout => rollout,
 }
 
 /// OpenKruise workloads, offline: validate manifests, print CRDs.

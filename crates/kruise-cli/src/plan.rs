@@ -64,6 +64,15 @@ pub struct Args {
     /// Nodes (`kubectl get nodes -o json`), for an Advanced DaemonSet. Default: none.
     #[arg(long, value_name = "FILE")]
     pub nodes: Option<PathBuf>,
+    /// Rollout only: the workload it releases (CloneSet, Advanced StatefulSet or DaemonSet).
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
+    /// Rollout only: Services, HTTPRoutes, Ingresses and a shared TrafficRouting.
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
+    /// Rollout only: the BatchRelease named like the Rollout.
+    #[arg(long, value_name = "FILE")]
+    pub batch_release: Option<PathBuf>,
     /// The planner's clock (RFC 3339, e.g. 2024-05-01T12:00:00Z). Default: the current time.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<Timestamp>,
@@ -126,6 +135,9 @@ impl Args {
     }
 
     fn prepare_and_print(&self, io: &mut Io<'_>) -> Result<(), Failure> {
+        if crate::plan_rollout::is_rollout(&self.workload) {
+            return crate::plan_rollout::run(self, io);
+        }
         let inputs = [
             Some(&self.workload),
             self.pods.as_ref(),
@@ -329,7 +341,7 @@ fn cloneset_of(file: &str, doc: &Value) -> Result<(CloneSet, Option<CloneSetV1al
 }
 
 /// `[...]` and `{kind: *List, items: [...]}` stand for their elements.
-fn flatten(doc: Value, out: &mut Vec<Value>) {
+pub(crate) fn flatten(doc: Value, out: &mut Vec<Value>) {
     match doc {
         Value::Array(items) => items.into_iter().for_each(|i| flatten(i, out)),
         Value::Object(mut m)

@@ -112,6 +112,12 @@ pub fn pod_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bool 
     available(&Facts::scan(pod).facts, min_ready_seconds, now)
 }
 
+/// Kubernetes' `IsPodReady`: the Ready condition is `True` (Kruise Rollouts counts ready
+/// updated pods with it, RO-40).
+pub fn pod_ready(pod: &Pod) -> bool {
+    Facts::scan(pod).facts.ready
+}
+
 /// CS-34 `updateReady(p, 0)` of a pod read directly.
 pub fn pod_update_ready(pod: &Pod) -> bool {
     update_ready(&Facts::scan(pod).facts)

@@ -33,12 +33,13 @@
 //! One module per workload, holding only what is its own:
 //! - [`cloneset`]: the CloneSet planner (spec rules CS-n).
 //! - [`daemonset`]: the Advanced DaemonSet planner (spec rules ADS-n).
+//! - [`rollout`]: the Kruise Rollouts planner (spec rules RO-n).
+//! - [`statefulset`]: the Advanced StatefulSet planner (spec rules ASTS-n).
 
 pub mod expectations;
 pub mod features;
 pub mod plan;
 pub mod reconciler;
-pub mod statefulset;
 pub mod write;
 
 pub mod availability;
@@ -52,6 +53,8 @@ pub use kruise_api::{hash, merge_patch, selector};
 
 pub mod cloneset;
 pub mod daemonset;
+pub mod rollout;
+pub mod statefulset;
 
 pub use expectations::Expectations;
 pub use features::Features;

@@ -1,0 +1,134 @@
+//! The workload admission gate (RO-19, RO-11): whether a workload update *enters* a rollout,
+//! and the patch that freezes it (partition "100%" / 32767 and the `in-progressing`
+//! annotation). Pure functions of the old and new workload and the Rollouts of the namespace;
+//! a webhook adapter applies the patch to the object being admitted.
+
+use k8s_openapi::api::core::v1::PodTemplateSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::apps::v1beta1;
+use kruise_api::keys;
+use kruise_api::rollouts::v1beta1::{Rollout, phase};
+
+use super::batch_release::MAX_PARTITION;
+use super::types::WorkloadPatch;
+
+/// RO-11: the first non-deleted, non-`Disabled` Rollout whose workloadRef matches the
+/// workload's group, kind and name (in the given order; pass them sorted by name).
+pub fn find_rollout<'a>(rollouts: &'a [Rollout], group: &str, kind: &str, name: &str) -> Option<&'a Rollout> {
+    rollouts.iter().find(|r| {
+        let w = &r.spec.workload_ref;
+        r.metadata.deletion_timestamp.is_none()
+            && r.status.as_ref().is_none_or(|s| s.phase != phase::DISABLED)
+            && w.group() == group
+            && w.kind == kind
+            && w.name == name
+    })
+}
+
+/// A pod template as JSON with the `pod-template-hash` label removed (RO-19, RO-20
+/// template comparisons).
+pub(crate) fn template_json(t: &PodTemplateSpec) -> serde_json::Value {
+    let mut t = t.clone();
+    if let Some(m) = t.metadata.as_mut() {
+        if let Some(l) = m.labels.as_mut() {
+            l.remove(keys::POD_TEMPLATE_HASH);
+        }
+        if m.labels.as_ref().is_some_and(|l| l.is_empty()) {
+            m.labels = None;
+        }
+    }
+    if t.metadata.as_ref().is_some_and(|m| *m == ObjectMeta::default()) {
+        t.metadata = None;
+    }
+    serde_json::to_value(&t).unwrap_or_default()
+}
+
+fn rollout_id(m: &ObjectMeta) -> Option<&str> {
+    // Q7 (docs/deviations.md): the id is read from the annotation, else the label.
+    m.annotations
+        .as_ref()
+        .and_then(|a| a.get(keys::ROLLOUT_ID))
+        .or_else(|| m.labels.as_ref().and_then(|l| l.get(keys::ROLLOUT_ID)))
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// RO-19 release detection: a non-empty rollout id that differs from the old one; or, with no
+/// id, a pod template that differs ignoring the `pod-template-hash` label.
+pub fn release_detected(
+    old: &ObjectMeta,
+    new: &ObjectMeta,
+    old_tpl: &PodTemplateSpec,
+    new_tpl: &PodTemplateSpec,
+) -> bool {
+    match rollout_id(new) {
+        Some(id) => rollout_id(old) != Some(id),
+        None => template_json(old_tpl) != template_json(new_tpl),
+    }
+}
+
+fn has_strategy(r: &Rollout) -> bool {
+    r.spec.strategy.canary.is_some() || r.spec.strategy.blue_green.is_some()
+}
+
+fn enter(rollout: &Rollout, partition: Option<IntOrString>) -> WorkloadPatch {
+    let mut p = WorkloadPatch::default();
+    let name = rollout.metadata.name.clone().unwrap_or_default();
+    p.annotations.insert(
+        keys::ROLLOUT_IN_PROGRESSING.into(),
+        Some(serde_json::json!({ "rolloutName": name }).to_string()),
+    );
+    p.partition = partition.map(Some);
+    p
+}
+
+/// RO-19 for a CloneSet update: `Some(patch)` when the update enters a rollout.
+pub fn admit_cloneset(
+    rollout: Option<&Rollout>,
+    old: &v1beta1::CloneSet,
+    new: &v1beta1::CloneSet,
+) -> Option<WorkloadPatch> {
+    let r = rollout.filter(|r| has_strategy(r))?;
+    if new.spec.replicas == Some(0) {
+        return None;
+    }
+    if !release_detected(&old.metadata, &new.metadata, &old.spec.template, &new.spec.template) {
+        return None;
+    }
+    let st = new.status.clone().unwrap_or_default();
+    if !r.spec.strategy.traffic_routings().is_empty() && st.replicas != st.updated_replicas {
+        return None;
+    }
+    Some(enter(r, Some(IntOrString::String("100%".into()))))
+}
+
+/// RO-19 for an Advanced StatefulSet update (RollingUpdate only, replicas > 0).
+pub fn admit_advanced_statefulset(
+    rollout: Option<&Rollout>,
+    old: &v1beta1::StatefulSet,
+    new: &v1beta1::StatefulSet,
+) -> Option<WorkloadPatch> {
+    let r = rollout.filter(|r| has_strategy(r))?;
+    let rolling = new.spec.update_strategy.type_.as_deref().is_none_or(|t| t == "RollingUpdate");
+    if !rolling || new.spec.replicas.unwrap_or(1) == 0 {
+        return None;
+    }
+    if !release_detected(&old.metadata, &new.metadata, &old.spec.template, &new.spec.template) {
+        return None;
+    }
+    Some(enter(r, Some(IntOrString::Int(MAX_PARTITION))))
+}
+
+/// RO-19 for an Advanced DaemonSet update.
+pub fn admit_advanced_daemonset(
+    rollout: Option<&Rollout>,
+    old: &v1beta1::DaemonSet,
+    new: &v1beta1::DaemonSet,
+) -> Option<WorkloadPatch> {
+    let r = rollout.filter(|r| has_strategy(r))?;
+    if !release_detected(&old.metadata, &new.metadata, &old.spec.template, &new.spec.template) {
+        return None;
+    }
+    Some(enter(r, Some(IntOrString::Int(MAX_PARTITION))))
+}

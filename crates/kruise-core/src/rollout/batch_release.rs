@@ -1,0 +1,594 @@
+//! The batch release machine (RO-37..RO-43, RO-49): one pass of the BatchRelease controller
+//! over the observed BatchRelease, workload and pods. It writes the workload (claim, batch
+//! partition / replicas, release), labels pods and computes the BatchRelease status.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::keys;
+use kruise_api::rollouts::v1beta1::{
+    BatchRelease, BatchReleaseStatus, ReleasePlan, RollingStyle, batch_state, br_phase, finalizing_policy,
+};
+
+use super::Config;
+use super::batch::{self, Applier, BatchCounts, BatchTargets, WorkloadTarget};
+use super::types::{Obj, Plan, PlanExt, RolloutAction as ActionKind, RolloutReason as Reason, WorkloadPatch};
+use crate::plan::Reason as Shared;
+
+use super::workload::{Workload, WorkloadKind};
+
+/// Requeue after a BatchRelease state change (RO-54).
+pub const BR_REQUEUE: Duration = Duration::from_secs(2);
+
+/// Partition written by a StatefulSet-like / DaemonSet claim: "keep every pod" (RO-42).
+pub const MAX_PARTITION: i32 = 32767;
+
+/// Fingerprint of a release plan (RO-38.3; only equality is observed, Q6).
+pub fn release_plan_hash(p: &ReleasePlan) -> String {
+    let json = serde_json::to_vec(p).unwrap_or_default();
+    format!("{:08x}", super::hash32(&json))
+}
+
+/// The rolling style the BatchRelease runs (RO-12: `rollingStyle`, or `Canary` when empty and
+/// `enableExtraWorkloadForCanary`).
+pub fn br_style(p: &ReleasePlan) -> RollingStyle {
+    match p.rolling_style.as_str() {
+        "BlueGreen" => RollingStyle::BlueGreen,
+        "Canary" => RollingStyle::Canary,
+        "" if p.enable_extra_workload_for_canary => RollingStyle::Canary,
+        _ => RollingStyle::Partition,
+    }
+}
+
+/// The applier for a BatchRelease over `w`.
+pub fn applier_for(p: &ReleasePlan, w: &Workload) -> Applier {
+    let kind = w.kind.unwrap_or(WorkloadKind::StatefulSet);
+    Applier::choose(kind, br_style(p), w.unordered_update)
+}
+
+fn reset(st: &mut BatchReleaseStatus) {
+    *st = BatchReleaseStatus {
+        phase: br_phase::PREPARING.into(),
+        observed_workload_replicas: -1,
+        ..BatchReleaseStatus::default()
+    };
+}
+
+/// The `control-info` annotation value naming the BatchRelease (RO-42).
+pub fn control_info(br: &BatchRelease) -> String {
+    serde_json::json!({
+        "apiVersion": kruise_api::rollouts::v1beta1::API_VERSION,
+        "kind": "BatchRelease",
+        "name": br.metadata.name.clone().unwrap_or_default(),
+        "uid": br.metadata.uid.clone().unwrap_or_default(),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+    .to_string()
+}
+
+fn claimed_by(w: &Workload, br: &BatchRelease) -> bool {
+    w.annotations.get(keys::BATCHRELEASE_CONTROL_INFO).is_some_and(|v| {
+        serde_json::from_str::<serde_json::Value>(v)
+            .ok()
+            .and_then(|j| j.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+            == br.metadata.name
+    })
+}
+
+fn label<'p>(p: &'p Pod, key: &str) -> Option<&'p str> {
+    p.metadata.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+/// RO-40 `U` / `UR` for the workload: from its status, or counted from pods for kinds whose
+/// status lacks them (native StatefulSet, DaemonSets) and for the canary Deployment.
+pub fn batch_counts(w: &Workload, applier: Applier, pods: &[Pod]) -> BatchCounts {
+    if applier == Applier::DeploymentCanary {
+        let c = w.canary.clone().unwrap_or_default();
+        return BatchCounts { updated: c.status_replicas, updated_ready: c.available_replicas };
+    }
+    match w.kind {
+        Some(WorkloadKind::StatefulSet | WorkloadKind::AdvancedDaemonSet | WorkloadKind::DaemonSet) => {
+            let on: Vec<&Pod> = pods
+                .iter()
+                .filter(|p| {
+                    p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, &w.update_revision)
+                })
+                .collect();
+            let updated = if w.kind == Some(WorkloadKind::StatefulSet) {
+                w.updated_replicas
+            } else {
+                i32::try_from(on.len()).unwrap_or(i32::MAX).max(w.updated_replicas)
+            };
+            let ready = i32::try_from(on.iter().filter(|p| crate::availability::pod_ready(p)).count())
+                .unwrap_or(i32::MAX);
+            BatchCounts { updated, updated_ready: ready }
+        }
+        _ => BatchCounts { updated: w.updated_replicas, updated_ready: w.updated_ready_replicas },
+    }
+}
+
+/// The targets of the BatchRelease's current batch (RO-15).
+pub fn current_targets(br: &BatchRelease, st: &BatchReleaseStatus, w: &Workload) -> Option<BatchTargets> {
+    let p = &br.spec.release_plan;
+    let i = usize::try_from(st.canary_status.current_batch).ok()?;
+    let b = p.batches.get(i)?;
+    Some(batch::batch_targets(
+        applier_for(p, w),
+        &b.canary_replicas,
+        w.replicas,
+        st.canary_status.no_need_update_replicas,
+    ))
+}
+
+enum Event {
+    Gone,
+    Unstable,
+    Normal,
+    Scaling,
+    Rollback,
+    RevisionChanged,
+}
+
+fn workload_event(w: Option<&Workload>, st: &BatchReleaseStatus) -> Event {
+    let Some(w) = w else { return Event::Gone };
+    if w.inconsistent() {
+        return Event::Unstable;
+    }
+    if w.status_replicas == w.updated_replicas && w.kind != Some(WorkloadKind::Deployment) {
+        return Event::Normal;
+    }
+    if st.observed_workload_replicas != -1 && st.observed_workload_replicas != w.replicas {
+        return Event::Scaling;
+    }
+    // RO-38.10 rollback event (guarded: something recorded).
+    if !st.update_revision.is_empty()
+        && w.update_revision == w.current_revision
+        && st.stable_revision == w.update_revision
+        && st.stable_revision != st.update_revision
+    {
+        return Event::Rollback;
+    }
+    if !st.update_revision.is_empty() && st.update_revision != w.update_revision {
+        return Event::RevisionChanged;
+    }
+    Event::Normal
+}
+
+/// One pass of the BatchRelease controller (RO-37..RO-43). Pushes its writes onto `plan` and
+/// writes the BatchRelease status (`UpdateBatchReleaseStatus`) when it changes.
+pub fn reconcile(
+    br: &BatchRelease,
+    w: Option<&Workload>,
+    pods: &[Pod],
+    now: Timestamp,
+    cfg: &Config,
+    plan: &mut Plan,
+) {
+    let name = br.metadata.name.clone().unwrap_or_default();
+    let subject = format!("BatchRelease/{name}");
+    let rp = &br.spec.release_plan;
+    let old = br.status.clone().unwrap_or_default();
+    let mut st = old.clone();
+    if st.phase.is_empty() {
+        reset(&mut st);
+    }
+    let hash = release_plan_hash(rp);
+    let progressing = old.phase == br_phase::PROGRESSING;
+    let mut stop = false;
+    // RO-38, first match wins.
+    if old.phase == br_phase::COMPLETED {
+        return;
+    } else if br.metadata.deletion_timestamp.is_some()
+        || old.phase == br_phase::FINALIZING
+        || rp.batch_partition.is_none()
+    {
+        st.phase = br_phase::FINALIZING.into();
+    } else if progressing && old.observed_release_plan_hash != hash {
+        let len = i32::try_from(rp.batches.len()).unwrap_or(i32::MAX);
+        st.canary_status.current_batch = if old.observed_rollout_id == rp.rollout_id {
+            rp.batch_partition.unwrap_or(0).min(len - 1).max(0)
+        } else {
+            0
+        };
+        st.canary_status.batch_ready_time = None;
+        st.canary_status.batch_state = batch_state::UPGRADING.into();
+        st.observed_release_plan_hash = hash.clone();
+        st.observed_rollout_id = rp.rollout_id.clone();
+    } else if progressing
+        && usize::try_from(old.canary_status.current_batch).map_or(true, |c| c >= rp.batches.len())
+    {
+        reset(&mut st);
+    } else {
+        match workload_event(w, &old) {
+            Event::Gone if !old.phase.is_empty() => st.phase = br_phase::FINALIZING.into(),
+            Event::Gone => stop = true,
+            Event::Scaling if progressing => {
+                st.canary_status.batch_state = batch_state::UPGRADING.into();
+                st.canary_status.batch_ready_time = None;
+                st.observed_workload_replicas = w.map_or(-1, |w| w.replicas);
+            }
+            Event::RevisionChanged if progressing => {
+                st.update_revision = w.map(|w| w.update_revision.clone()).unwrap_or_default();
+                stop = true;
+            }
+            Event::Unstable => {
+                plan.hold(&subject, Reason::WorkloadInconsistent);
+                stop = true;
+            }
+            _ => {
+                let rollback_annot = br
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key(keys::ROLLOUT_ROLLBACK_IN_BATCH));
+                let is_rb = matches!(workload_event(w, &old), Event::Rollback) || rollback_annot;
+                if is_rb && progressing && old.canary_status.no_need_update_replicas.is_none() {
+                    match w {
+                        Some(w) if w.update_revision == w.current_revision && rollback_annot => {
+                            st.phase = br_phase::PREPARING.into();
+                            st.canary_status.batch_state = batch_state::UPGRADING.into();
+                            st.update_revision = w.update_revision.clone();
+                        }
+                        _ => stop = true,
+                    }
+                }
+            }
+        }
+    }
+    // refreshStatus
+    if let Some(w) = w {
+        st.canary_status.updated_replicas = w.updated_replicas;
+        st.canary_status.updated_ready_replicas = w.updated_ready_replicas;
+    }
+    if st.observed_release_plan_hash.is_empty() {
+        st.observed_release_plan_hash = hash.clone();
+    }
+    st.observed_rollout_id = rp.rollout_id.clone();
+    st.observed_generation = br.metadata.generation.unwrap_or(0);
+    if st != old || stop {
+        if st != old {
+            plan.push(
+                ActionKind::UpdateBatchReleaseStatus { status: Obj::new(st) },
+                &subject,
+                Reason::BatchReleaseStatus,
+            );
+            plan.requeue_after(BR_REQUEUE, Reason::BatchReleaseStatus);
+        }
+        return;
+    }
+    let Some(w) = w else { return };
+    execute(br, &subject, st, w, pods, now, cfg, plan);
+}
+
+fn patch_workload(plan: &mut Plan, w: &Workload, patch: WorkloadPatch, reason: impl Into<Shared>) {
+    if !patch.is_empty() {
+        plan.push(ActionKind::PatchWorkload { patch }, w.subject(), reason);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    br: &BatchRelease,
+    subject: &str,
+    mut st: BatchReleaseStatus,
+    w: &Workload,
+    pods: &[Pod],
+    now: Timestamp,
+    cfg: &Config,
+    plan: &mut Plan,
+) {
+    let old = st.clone();
+    let rp = &br.spec.release_plan;
+    let applier = applier_for(rp, w);
+    match st.phase.as_str() {
+        br_phase::PROGRESSING => progress_batches(br, subject, &mut st, w, applier, pods, now, plan),
+        br_phase::FINALIZING => {
+            if finalize(br, w, applier, cfg, plan) {
+                st.phase = br_phase::COMPLETED.into();
+            } else {
+                plan.hold(subject, Reason::Release);
+                plan.requeue_after(BR_REQUEUE, Reason::Release);
+            }
+        }
+        br_phase::COMPLETED => {}
+        _ => {
+            st.phase = br_phase::PREPARING.into();
+            if initialize(br, &mut st, w, applier, pods, plan) {
+                st.phase = br_phase::PROGRESSING.into();
+                st.stable_revision = w.current_revision.clone();
+                st.update_revision = w.update_revision.clone();
+                st.observed_workload_replicas = w.replicas;
+                plan.requeue_after(BR_REQUEUE, Shared::Claim);
+            }
+        }
+    }
+    if st != old {
+        plan.push(
+            ActionKind::UpdateBatchReleaseStatus { status: Obj::new(st) },
+            subject,
+            Reason::BatchReleaseStatus,
+        );
+    }
+}
+
+/// RO-42 claim (+ RO-49 no-need-update labelling). True when done.
+fn initialize(
+    br: &BatchRelease,
+    st: &mut BatchReleaseStatus,
+    w: &Workload,
+    applier: Applier,
+    pods: &[Pod],
+    plan: &mut Plan,
+) -> bool {
+    let rp = &br.spec.release_plan;
+    let rollback =
+        br.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(keys::ROLLOUT_ROLLBACK_IN_BATCH));
+    if rollback && st.canary_status.no_need_update_replicas.is_none() && applier != Applier::BlueGreen {
+        // RO-49: mark the pods already on the (rolled-back) update revision.
+        let id = &rp.rollout_id;
+        let mut labelled = 0;
+        let mut wrote = false;
+        let mut names: Vec<&Pod> = pods
+            .iter()
+            .filter(|p| {
+                p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, &w.update_revision)
+            })
+            .collect();
+        names.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        for p in names {
+            if !id.is_empty() && label(p, keys::ROLLOUT_NO_NEED_UPDATE) != Some(id.as_str()) {
+                plan.label_pod(
+                    p.metadata.name.as_deref().unwrap_or_default(),
+                    BTreeMap::from([(keys::ROLLOUT_NO_NEED_UPDATE.to_owned(), id.clone())]),
+                    Reason::NoNeedUpdate,
+                );
+                wrote = true;
+            }
+            labelled += 1;
+        }
+        if wrote {
+            plan.requeue_after(BR_REQUEUE, Reason::NoNeedUpdate);
+            return false;
+        }
+        st.canary_status.no_need_update_replicas =
+            Some(if id.is_empty() { w.updated_replicas } else { labelled });
+    }
+    if claimed_by(w, br) {
+        return true;
+    }
+    let mut patch = WorkloadPatch::default();
+    patch.annotations.insert(keys::BATCHRELEASE_CONTROL_INFO.into(), Some(control_info(br)));
+    match applier {
+        Applier::CloneSet => {
+            patch.paused = Some(false);
+            patch.partition = Some(Some(IntOrString::String("100%".into())));
+        }
+        Applier::StatefulSetLike { .. } => {
+            patch.paused = Some(false);
+            patch.partition = Some(Some(IntOrString::Int(MAX_PARTITION)));
+        }
+        Applier::AdvancedDaemonSet => {
+            patch.paused = Some(false);
+            patch.partition = Some(Some(IntOrString::Int(w.replicas)));
+        }
+        Applier::DeploymentPartition => {
+            patch.paused = Some(true);
+            patch.partition = Some(Some(IntOrString::Int(0)));
+        }
+        Applier::DeploymentCanary => {}
+        Applier::BlueGreen => {
+            patch.paused = Some(false);
+            patch.max_surge = Some(IntOrString::Int(1));
+        }
+    }
+    patch_workload(plan, w, patch, Shared::Claim);
+    true
+}
+
+/// RO-39 batch states.
+#[allow(clippy::too_many_arguments)]
+fn progress_batches(
+    br: &BatchRelease,
+    subject: &str,
+    st: &mut BatchReleaseStatus,
+    w: &Workload,
+    applier: Applier,
+    pods: &[Pod],
+    now: Timestamp,
+    plan: &mut Plan,
+) {
+    let rp = &br.spec.release_plan;
+    let Some(targets) = current_targets(br, st, w) else { return };
+    let batch = st.canary_status.current_batch;
+    let ready = || {
+        if w.replicas == 0 {
+            return None;
+        }
+        batch::batch_ready(
+            batch_counts(w, applier, pods),
+            &targets,
+            rp.failure_threshold.as_ref(),
+            &rp.rollout_id,
+            pods,
+        )
+    };
+    match st.canary_status.batch_state.as_str() {
+        batch_state::VERIFYING => match ready() {
+            Some(why) => {
+                st.canary_status.batch_state = batch_state::UPGRADING.into();
+                plan.hold(w.subject(), Reason::BatchNotReady { batch, why: why.to_string() });
+            }
+            None => {
+                st.canary_status.batch_ready_time = Some(Time(now));
+                st.canary_status.batch_state = batch_state::READY.into();
+                plan.requeue_after(BR_REQUEUE, Reason::BatchReleaseStatus);
+            }
+        },
+        batch_state::READY => match ready() {
+            Some(why) => {
+                st.canary_status.batch_ready_time = None;
+                st.canary_status.batch_state = batch_state::UPGRADING.into();
+                plan.hold(w.subject(), Reason::BatchNotReady { batch, why: why.to_string() });
+            }
+            None => {
+                let partitioned = rp.batch_partition.is_some_and(|p| p <= batch);
+                if !partitioned {
+                    if rp.batch_partition.is_none_or(|p| p > batch) {
+                        st.canary_status.current_batch += 1;
+                    }
+                    st.canary_status.batch_state = batch_state::UPGRADING.into();
+                    plan.requeue_after(BR_REQUEUE, Reason::BatchReleaseStatus);
+                }
+            }
+        },
+        _ => {
+            // Upgrading (and unknown states, which restart it).
+            upgrade_batch(br, st, w, applier, &targets, pods, plan);
+            st.canary_status.batch_state = batch_state::VERIFYING.into();
+            plan.requeue_after(BR_REQUEUE, Reason::BatchReleaseStatus);
+        }
+    }
+    let _ = subject;
+}
+
+fn current_value(w: &Workload, applier: Applier) -> Option<IntOrString> {
+    match applier {
+        Applier::DeploymentCanary => w.canary.as_ref().map(|c| IntOrString::Int(c.replicas)),
+        Applier::BlueGreen => w.max_surge.clone(),
+        _ => w.partition.clone(),
+    }
+}
+
+/// RO-15/RO-18/RO-41: move the workload to the batch's target and label the batch's pods.
+fn upgrade_batch(
+    br: &BatchRelease,
+    st: &BatchReleaseStatus,
+    w: &Workload,
+    applier: Applier,
+    targets: &BatchTargets,
+    pods: &[Pod],
+    plan: &mut Plan,
+) {
+    let rp = &br.spec.release_plan;
+    let reason = Reason::Batch {
+        batch: st.canary_status.current_batch,
+        planned: targets.planned,
+        stable: targets.desired_stable,
+    };
+    if batch::needs_patch(current_value(w, applier).as_ref(), &targets.target, w.replicas) {
+        let mut patch = WorkloadPatch::default();
+        let mut subject = w.subject();
+        match &targets.target {
+            WorkloadTarget::CloneSetPartition(p) | WorkloadTarget::DeploymentPartition(p) => {
+                patch.partition = Some(Some(p.clone()))
+            }
+            WorkloadTarget::IntPartition(n) => patch.partition = Some(Some(IntOrString::Int(*n))),
+            WorkloadTarget::CanaryReplicas(n) => {
+                // Never scale the stable Deployment: without a canary Deployment (the adapter
+                // creates it at the claim, RO-42) the batch waits.
+                let Some(c) = &w.canary else {
+                    plan.hold(w.subject(), Reason::Missing { what: "canary Deployment".into() });
+                    return;
+                };
+                patch.replicas = Some(*n);
+                subject = format!("Deployment/{}", c.name);
+            }
+            WorkloadTarget::MaxSurge(s) => patch.max_surge = Some(s.clone()),
+        }
+        plan.push(ActionKind::PatchWorkload { patch }, subject, reason);
+    }
+    // RO-41 labels.
+    let batches: Vec<IntOrString> = rp.batches.iter().map(|b| b.canary_replicas.clone()).collect();
+    let no_need = st.canary_status.no_need_update_replicas.is_some();
+    let mut candidates: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, &w.update_revision))
+        .collect();
+    candidates.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    if no_need {
+        // RO-49: pods really rolled back first, then the no-need-update ones.
+        candidates.sort_by_key(|p| label(p, keys::ROLLOUT_NO_NEED_UPDATE).is_none());
+    }
+    let current = usize::try_from(st.canary_status.current_batch).unwrap_or(0);
+    for l in batch::batch_labels(&batches, current, w.replicas, &rp.rollout_id, &candidates) {
+        plan.label_pod(
+            &l.pod,
+            BTreeMap::from([
+                (keys::ROLLOUT_ID.to_owned(), rp.rollout_id.clone()),
+                (keys::ROLLOUT_BATCH_ID.to_owned(), l.batch_id.to_string()),
+            ]),
+            Reason::BatchLabel { batch: l.batch_id },
+        );
+    }
+}
+
+/// RO-43 on deletion of the BatchRelease by the Rollout (continuous release reset, RO-50;
+/// ReleaseWorkloadControl): partition-style workloads keep their partition and lose
+/// `control-info` unless the plan had already been released.
+pub fn finalize_on_delete(br: &BatchRelease, w: &Workload, cfg: &Config, plan: &mut Plan) {
+    let applier = applier_for(&br.spec.release_plan, w);
+    finalize(br, w, applier, cfg, plan);
+}
+
+/// RO-43: hand the workload back. True when done.
+fn finalize(br: &BatchRelease, w: &Workload, applier: Applier, cfg: &Config, plan: &mut Plan) -> bool {
+    let rp = &br.spec.release_plan;
+    let mut patch = WorkloadPatch::default();
+    if w.annotations.contains_key(keys::BATCHRELEASE_CONTROL_INFO) {
+        patch.annotations.insert(keys::BATCHRELEASE_CONTROL_INFO.into(), None);
+    }
+    let release_all = rp.batch_partition.is_none();
+    let keep = cfg.keep_workload_paused_on_rollout_deletion
+        && rp.finalizing_policy != finalizing_policy::WAIT_RESUME;
+    if release_all {
+        match applier {
+            Applier::CloneSet | Applier::StatefulSetLike { .. } => {
+                if !keep && w.partition.is_some() {
+                    patch.partition = Some(None);
+                }
+                if applier == Applier::CloneSet && w.paused {
+                    patch.paused = Some(false);
+                }
+            }
+            Applier::AdvancedDaemonSet => {
+                if !cfg.keep_workload_paused_on_rollout_deletion && w.partition.is_some() {
+                    patch.partition = Some(None);
+                }
+                if w.paused {
+                    patch.paused = Some(false);
+                }
+            }
+            Applier::DeploymentPartition => {
+                if !keep && w.paused {
+                    patch.paused = Some(false);
+                }
+                if w.partition.is_some() {
+                    patch.partition = Some(None);
+                }
+            }
+            Applier::DeploymentCanary => {
+                if w.paused {
+                    patch.paused = Some(false);
+                }
+                if rp.finalizing_policy == finalizing_policy::WAIT_RESUME
+                    && (w.paused || w.status_replicas != w.updated_replicas)
+                {
+                    patch_workload(plan, w, patch, Reason::Release);
+                    return false;
+                }
+            }
+            Applier::BlueGreen => {
+                if w.max_surge.is_some() {
+                    patch.max_surge = Some(IntOrString::String("0%".into()));
+                }
+            }
+        }
+    }
+    patch_workload(plan, w, patch, Reason::Release);
+    true
+}

@@ -1,0 +1,197 @@
+//! Property tests of the issue's invariants, over random step lists, replica counts, pod
+//! readiness delays and approval times: no pod goes back to stable except on rollback; every
+//! paused step's partition matches the batch arithmetic; the canary weight never exceeds the
+//! share of ready canary pods; steps are visited in order; finishing restores stable routing;
+//! the same observations give the same plan. Plus: never a panic on garbage status.
+
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::rollouts::v1beta1::{CanaryStatus, CanaryStep, CommonStatus, RolloutStatus};
+use proptest::prelude::*;
+
+use super::world::*;
+use crate::rollout::batch::{Applier, WorkloadTarget, batch_replicas, batch_targets, cloneset_stable_target};
+use crate::rollout::plan;
+
+/// A step list: non-decreasing within each kind (RO-9.5), positive, percents ≤ 100.
+fn steps_strategy() -> impl Strategy<Value = Vec<(bool, i32, Option<i32>, u8)>> {
+    // (is_percent, value, pause, traffic share 0..=100 of the step's own share)
+    prop::collection::vec((any::<bool>(), 1..=100i32, prop::option::of(0..40i32), 0..=100u8), 1..=5)
+}
+
+fn build_steps(raw: &[(bool, i32, Option<i32>, u8)], r: i32, traffic: bool) -> Vec<CanaryStep> {
+    let (mut last_int, mut last_pct) = (0, 0);
+    let mut out = Vec::new();
+    for (is_pct, v, pause, share) in raw {
+        let replicas = if *is_pct {
+            last_pct = (*v).max(last_pct);
+            IntOrString::String(format!("{last_pct}%"))
+        } else {
+            last_int = (*v).max(last_int);
+            IntOrString::Int(last_int)
+        };
+        // Traffic never above the step's share of pods (the configuration the weight
+        // property assumes), and within RO-9.4's partition limit for percent steps.
+        let n = batch_replicas(&replicas, r);
+        let cap = n * 100 / r.max(1);
+        let w = cap * i32::from(*share) / 100;
+        let traffic = (traffic && w > 0 && !(*is_pct && last_pct > 50)).then(|| format!("{w}%"));
+        out.push(step(replicas, traffic.as_deref(), *pause));
+    }
+    out
+}
+
+struct Run {
+    world: World,
+}
+
+fn drive(raw: &[(bool, i32, Option<i32>, u8)], r: i32, delay: i64, traffic: bool, approve_after: u8) -> Run {
+    let steps = build_steps(raw, r, traffic);
+    let mut w = World::new(rollout_with(steps, traffic), r);
+    w.ready_delay = delay;
+    w.run(6);
+    w.release("bbb");
+    w.frames.clear();
+    let mut approvals = 0;
+    let mut paused_for = 0u8;
+    for _ in 0..600 {
+        // Replay: the same observations give the same plan.
+        let a = plan(&w.input()).unwrap();
+        let b = plan(&w.input()).unwrap();
+        assert_eq!(a, b, "plan is deterministic");
+        w.tick();
+        let st = w.rollout.status.clone().unwrap_or_default();
+        if st.phase == "Healthy" && w.br.is_none() && w.frames.len() > 10 {
+            break;
+        }
+        if st.current_step_state == "StepPaused"
+            && w.frames
+                .last()
+                .is_some_and(|f| f.plan.held.iter().any(|h| h.reason.kind() == "ManualApproval"))
+        {
+            paused_for += 1;
+            if paused_for > approve_after {
+                w.approve();
+                approvals += 1;
+                paused_for = 0;
+            }
+        }
+    }
+    let _ = approvals;
+    Run { world: w }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prop_release_invariants(raw in steps_strategy(), r in 1..=40i32, delay in 0..6i64, traffic in any::<bool>(), approve_after in 0..3u8) {
+        let Run { world: w } = drive(&raw, r, delay, traffic, approve_after);
+        let steps = w.rollout.spec.strategy.steps().to_vec();
+        let st = w.rollout.status.clone().unwrap();
+        // Finishing: Healthy, workload fully released, stable routing restored.
+        prop_assert_eq!(&st.phase, "Healthy");
+        prop_assert!(w.br.is_none());
+        prop_assert_eq!(w.workload.partition.clone(), None);
+        prop_assert_eq!(w.workload.updated_replicas, r);
+        prop_assert!(w.canary.is_none());
+        if let Some(svc) = &w.stable {
+            prop_assert!(!svc.spec.as_ref().unwrap().selector.as_ref().unwrap().contains_key("pod-template-hash"));
+        }
+        if let Some(route) = &w.route {
+            prop_assert!(route.spec.rules.iter().all(|rule| rule.backend_refs.iter().all(|b| b.name == "web")));
+        }
+        let mut prev_updated = 0;
+        let mut prev_step = 0;
+        let mut prev_stable_target = i32::MAX;
+        for f in &w.frames {
+            // No pod goes back to the stable revision (no rollback here).
+            prop_assert!(f.updated >= prev_updated, "updated {} < {}", f.updated, prev_updated);
+            prev_updated = f.updated;
+            // The partition never rises once claimed (RO-18).
+            if let Some(p) = &f.partition {
+                let t = cloneset_stable_target(Some(p), r);
+                prop_assert!(t <= prev_stable_target);
+                prev_stable_target = t;
+            }
+            // Traffic weight never exceeds the share of ready canary pods.
+            prop_assert!(f.weight * r <= 100 * f.updated_ready, "weight {} with {}/{} ready", f.weight, f.updated_ready, r);
+            // Steps in order, one at a time.
+            // (The first Progressing frame still shows RO-53's synthetic "last step,
+            // Completed"; the release starts at step 1.)
+            if f.phase == "Progressing" && (prev_step > 0 || f.step == 1) {
+                prop_assert!(f.step == prev_step || f.step == prev_step + 1, "step {} after {}", f.step, prev_step);
+                prev_step = f.step;
+            }
+            // A paused step's partition matches the batch arithmetic (monotonic over the
+            // steps so far).
+            if f.phase == "Progressing" && f.state == "StepPaused" && f.step >= 1 {
+                let k = f.step as usize;
+                let want = (0..k)
+                    .map(|j| match batch_targets(Applier::CloneSet, steps[j].replicas.as_ref().unwrap(), r, None).target {
+                        WorkloadTarget::CloneSetPartition(p) => cloneset_stable_target(Some(&p), r),
+                        _ => r,
+                    })
+                    .min()
+                    .unwrap();
+                let have = cloneset_stable_target(f.partition.as_ref(), r);
+                prop_assert_eq!(have, want, "step {} partition {:?}", k, f.partition);
+            }
+        }
+    }
+
+    #[test]
+    fn prop_rollback_returns_every_pod_to_stable(raw in steps_strategy(), r in 2..=30i32, at in 1..40usize) {
+        let steps = build_steps(&raw, r, true);
+        let mut w = World::new(rollout_with(steps, true), r);
+        w.run(6);
+        w.release("bbb");
+        for _ in 0..at {
+            w.tick();
+            if w.frames.last().is_some_and(|f| f.plan.held.iter().any(|h| h.reason.kind() == "ManualApproval")) {
+                w.approve();
+            }
+        }
+        w.revert();
+        for _ in 0..400 {
+            w.tick();
+            if w.rollout.status.as_ref().is_some_and(|s| s.phase == "Healthy") && w.br.is_none() {
+                break;
+            }
+            // Reverting before any pod moved is a new (no-op) release of the stable revision
+            // (RO-19, RO-50): it still pauses for approval.
+            if w.frames.last().is_some_and(|f| f.plan.held.iter().any(|h| h.reason.kind() == "ManualApproval")) {
+                w.approve();
+            }
+        }
+        prop_assert_eq!(&w.rollout.status.clone().unwrap().phase, "Healthy");
+        prop_assert_eq!(w.workload.partition.clone(), None);
+        prop_assert!(w.pods.iter().all(|p| hash_of(p) == "aaa"));
+        prop_assert!(w.canary.is_none());
+        if let Some(route) = &w.route {
+            prop_assert!(route.spec.rules.iter().all(|rule| rule.backend_refs.iter().all(|b| b.name == "web")));
+        }
+    }
+
+    #[test]
+    fn prop_never_panics_on_garbage_status(
+        phase in "[A-Za-z]{0,12}|Progressing|Healthy|Terminating|Disabling",
+        state in "[A-Za-z]{0,12}|StepPaused|StepReady|StepUpgrade|BeforeStepUpgrade|StepTrafficRouting|Completed",
+        reason in "[A-Za-z]{0,10}|InRolling|Finalising|Cancelling|Initializing|Paused",
+        fin in "[A-Za-z]{0,10}|END|ResumeWorkload|WaitEndless",
+        cur in -5..60i32, next in -5..60i32, r in 0..100_000i32, name in "[a-zé漢-]{1,12}",
+    ) {
+        let mut w = World::new(example_rollout(true), 3);
+        w.rollout.metadata.name = Some(name);
+        w.workload.replicas = r;
+        w.rollout.status = Some(RolloutStatus {
+            phase,
+            conditions: vec![kruise_api::rollouts::v1beta1::RolloutCondition { type_: "Progressing".into(), status: "True".into(), reason, ..Default::default() }],
+            canary_status: Some(CanaryStatus {
+                common: CommonStatus { current_step_index: cur, next_step_index: next, current_step_state: state, finalising_step: fin, ..Default::default() },
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let _ = plan(&w.input());
+    }
+}

@@ -1,0 +1,531 @@
+//! A test world for the Rollout planner: the objects a Rollout touches, a plan applier that
+//! carries out the typed actions, and a model of the workload controller (a CloneSet
+//! upgrading `R - stableTarget(partition)` pods, RO-17). Not a cluster: only the objects and
+//! fields the Rollout planner reads.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Pod, PodCondition, PodStatus, Service, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::gateway::{HttpBackendRef, HttpRoute, HttpRouteRule};
+use kruise_api::keys;
+use kruise_api::rollouts::v1beta1::{
+    BatchRelease, CanaryStep, CanaryStrategy, GatewayTrafficRouting, ObjectRef, Rollout, RolloutPause,
+    RolloutSpec, RolloutStrategy, TrafficRoutingRef,
+};
+
+use crate::plan::ActionKind;
+use crate::rollout::batch::cloneset_stable_target;
+use crate::rollout::traffic::{TrafficObservation, TrafficWrite, observed_canary_weight};
+use crate::rollout::types::subject_name;
+use crate::rollout::{Config, Input, Plan, RolloutAction as RA, Workload, WorkloadKind, plan};
+
+pub fn t0() -> Timestamp {
+    "2026-01-01T00:00:00Z".parse().unwrap()
+}
+
+pub fn step(replicas: IntOrString, traffic: Option<&str>, pause: Option<i32>) -> CanaryStep {
+    CanaryStep {
+        replicas: Some(replicas),
+        traffic: traffic.map(str::to_owned),
+        pause: RolloutPause { duration: pause },
+        ..CanaryStep::default()
+    }
+}
+
+pub fn pct(s: &str) -> IntOrString {
+    IntOrString::String(s.to_owned())
+}
+
+/// The spec's worked example Rollout (§M), optionally without traffic.
+pub fn example_rollout(with_traffic: bool) -> Rollout {
+    let steps = vec![
+        step(IntOrString::Int(1), Some("5%"), None),
+        step(pct("50%"), Some("50%"), Some(60)),
+        step(pct("100%"), None, None),
+    ];
+    rollout_with(steps, with_traffic)
+}
+
+pub fn rollout_with(mut steps: Vec<CanaryStep>, with_traffic: bool) -> Rollout {
+    if !with_traffic {
+        for s in &mut steps {
+            s.traffic = None;
+            s.matches.clear();
+        }
+    }
+    let refs = if with_traffic {
+        vec![TrafficRoutingRef {
+            service: "web".into(),
+            grace_period_seconds: Some(3),
+            gateway: Some(GatewayTrafficRouting { http_route_name: Some("web".into()) }),
+            ..TrafficRoutingRef::default()
+        }]
+    } else {
+        vec![]
+    };
+    Rollout {
+        metadata: ObjectMeta {
+            name: Some("web".into()),
+            namespace: Some("default".into()),
+            generation: Some(1),
+            ..ObjectMeta::default()
+        },
+        spec: RolloutSpec {
+            workload_ref: ObjectRef {
+                api_version: "apps.kruise.io/v1alpha1".into(),
+                kind: "CloneSet".into(),
+                name: "web".into(),
+            },
+            strategy: RolloutStrategy {
+                canary: Some(CanaryStrategy { steps, traffic_routings: refs, ..CanaryStrategy::default() }),
+                ..RolloutStrategy::default()
+            },
+            disabled: false,
+        },
+        status: None,
+    }
+}
+
+pub fn cloneset_workload(r: i32) -> Workload {
+    let mut w = Workload {
+        kind: Some(WorkloadKind::CloneSet),
+        api_version: "apps.kruise.io/v1alpha1".into(),
+        name: "web".into(),
+        generation: 1,
+        observed_generation: 1,
+        replicas: r,
+        status_replicas: r,
+        updated_replicas: r,
+        updated_ready_replicas: r,
+        current_revision: "web-aaa".into(),
+        update_revision: "web-aaa".into(),
+        ..Workload::default()
+    };
+    refresh_revisions(&mut w);
+    w
+}
+
+fn refresh_revisions(w: &mut Workload) {
+    w.stable_revision = crate::rollout::workload::short_revision(&w.current_revision).to_owned();
+    w.canary_revision = crate::rollout::workload::short_revision(&w.update_revision).to_owned();
+    w.pod_template_hash = w.canary_revision.clone();
+    w.in_rollback = w.in_rollout_progressing()
+        && w.current_revision == w.update_revision
+        && w.updated_replicas != w.replicas;
+}
+
+pub fn pod(name: &str, hash: &str, ready: bool) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(BTreeMap::from([(keys::POD_TEMPLATE_HASH.to_owned(), hash.to_owned())])),
+            ..ObjectMeta::default()
+        },
+        spec: None,
+        status: Some(PodStatus {
+            conditions: Some(vec![PodCondition {
+                type_: "Ready".into(),
+                status: if ready { "True" } else { "False" }.into(),
+                ..PodCondition::default()
+            }]),
+            ..PodStatus::default()
+        }),
+    }
+}
+
+pub fn service(name: &str, selector: &[(&str, &str)]) -> Service {
+    Service {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("default".into()),
+            ..ObjectMeta::default()
+        },
+        spec: Some(ServiceSpec {
+            selector: Some(selector.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+            cluster_ip: Some("10.0.0.1".into()),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    }
+}
+
+pub fn backend(name: &str, weight: Option<i32>) -> HttpBackendRef {
+    HttpBackendRef {
+        kind: Some("Service".into()),
+        name: name.into(),
+        port: Some(80),
+        weight,
+        ..HttpBackendRef::default()
+    }
+}
+
+pub fn route() -> HttpRoute {
+    HttpRoute {
+        metadata: ObjectMeta { name: Some("web".into()), ..ObjectMeta::default() },
+        spec: kruise_api::gateway::HttpRouteSpec {
+            rules: vec![HttpRouteRule {
+                backend_refs: vec![backend("web", None)],
+                ..HttpRouteRule::default()
+            }],
+            ..Default::default()
+        },
+        ..HttpRoute::default()
+    }
+}
+
+/// What one step of the world recorded.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub phase: String,
+    pub step: i32,
+    pub state: String,
+    pub partition: Option<IntOrString>,
+    pub updated: i32,
+    pub updated_ready: i32,
+    pub weight: i32,
+    pub plan: Plan,
+}
+
+/// The objects, and how fast new pods become ready.
+pub struct World {
+    pub rollout: Rollout,
+    pub workload: Workload,
+    pub pods: Vec<Pod>,
+    pub br: Option<BatchRelease>,
+    pub stable: Option<Service>,
+    pub canary: Option<Service>,
+    pub route: Option<HttpRoute>,
+    pub shared: Option<kruise_api::rollouts::v1alpha1::TrafficRouting>,
+    pub writes: Vec<TrafficWrite>,
+    pub now: Timestamp,
+    pub config: Config,
+    /// Seconds a new pod needs to become ready.
+    pub ready_delay: i64,
+    /// When each upgraded pod becomes ready.
+    pub ready_at: BTreeMap<String, i64>,
+    pub frames: Vec<Frame>,
+}
+
+impl World {
+    pub fn new(rollout: Rollout, r: i32) -> Self {
+        let traffic = !rollout.spec.strategy.traffic_routings().is_empty();
+        let mut w = World {
+            rollout,
+            workload: cloneset_workload(r),
+            pods: Vec::new(),
+            br: None,
+            stable: traffic.then(|| service("web", &[("app", "web")])),
+            canary: None,
+            route: traffic.then(route),
+            shared: None,
+            writes: Vec::new(),
+            now: t0(),
+            config: Config::default(),
+            ready_delay: 0,
+            ready_at: BTreeMap::new(),
+            frames: Vec::new(),
+        };
+        w.sync_pods();
+        w
+    }
+
+    pub fn input(&self) -> Input<'_> {
+        Input {
+            rollout: &self.rollout,
+            workload: Some(&self.workload),
+            pods: &self.pods,
+            batch_release: self.br.as_ref(),
+            traffic: TrafficObservation {
+                stable_service: self.stable.as_ref(),
+                canary_service: self.canary.as_ref(),
+                http_route: self.route.as_ref(),
+                shared: self.shared.as_ref(),
+                writes: &self.writes,
+                ..TrafficObservation::default()
+            },
+            now: self.now,
+            config: self.config,
+        }
+    }
+
+    /// RO-19 for a CloneSet: the user's new template enters a rollout.
+    pub fn release(&mut self, rev: &str) {
+        let w = &mut self.workload;
+        w.annotations.insert(keys::ROLLOUT_IN_PROGRESSING.into(), r#"{"rolloutName":"web"}"#.into());
+        w.partition = Some(pct("100%"));
+        w.update_revision = format!("web-{rev}");
+        w.generation += 1;
+        self.settle();
+    }
+
+    /// The user reverts the template to the stable revision (RO-47).
+    pub fn revert(&mut self) {
+        let w = &mut self.workload;
+        w.update_revision = "web-aaa".into();
+        w.generation += 1;
+        self.settle();
+    }
+
+    /// The workload controller: observe, then move pods not on the update revision (highest
+    /// ordinal first) until `R - stableTarget` run it (RO-17); new pods become ready after
+    /// `ready_delay` seconds.
+    pub fn settle(&mut self) {
+        let now = self.now;
+        let delay = self.ready_delay;
+        let w = &mut self.workload;
+        w.observed_generation = w.generation;
+        let new = crate::rollout::workload::short_revision(&w.update_revision).to_owned();
+        let stable_target = cloneset_stable_target(w.partition.as_ref(), w.replicas);
+        // A paused Deployment (canary style) keeps its pods; its canary Deployment runs the
+        // new ones.
+        let want = if w.paused { 0 } else { w.replicas - stable_target };
+        if let Some(c) = &mut w.canary {
+            c.status_replicas = c.replicas;
+            c.available_replicas = c.replicas;
+            let have = self
+                .pods
+                .iter()
+                .filter(|p| p.metadata.name.as_deref().is_some_and(|n| n.starts_with("canary-")))
+                .count() as i32;
+            for i in have..c.replicas {
+                self.pods.push(pod(&format!("canary-{i}"), &c.pod_template_hash, true));
+            }
+        }
+        let mut on_new = self.pods.iter().filter(|p| hash_of(p) == new).count() as i32;
+        for p in self.pods.iter_mut().rev() {
+            if on_new >= want {
+                break;
+            }
+            if hash_of(p) != new {
+                let name = p.metadata.name.clone().unwrap_or_default();
+                *p = pod(&name, &new, delay == 0);
+                self.ready_at.insert(name, now.as_second() + delay);
+                on_new += 1;
+            }
+        }
+        for p in &mut self.pods {
+            let name = p.metadata.name.clone().unwrap_or_default();
+            let ready = self.ready_at.get(&name).is_none_or(|t| *t <= now.as_second());
+            set_ready(p, ready);
+        }
+        let w = &mut self.workload;
+        w.updated_replicas = self.pods.iter().filter(|p| hash_of(p) == new).count() as i32;
+        w.updated_ready_replicas =
+            self.pods.iter().filter(|p| hash_of(p) == new && is_ready(p)).count() as i32;
+        w.status_replicas = w.replicas;
+        if w.updated_replicas == w.replicas {
+            w.current_revision = w.update_revision.clone();
+        }
+        refresh_revisions(w);
+    }
+
+    fn sync_pods(&mut self) {
+        let w = &self.workload;
+        let rev = crate::rollout::workload::short_revision(&w.current_revision).to_owned();
+        self.pods = (0..w.replicas).map(|i| pod(&format!("web-{i}"), &rev, true)).collect();
+    }
+
+    /// One reconcile: plan, record, apply, let the workload settle, advance the clock.
+    pub fn tick(&mut self) -> Plan {
+        let p = plan(&self.input()).expect("valid rollout");
+        self.apply(&p);
+        self.settle();
+        let weight =
+            self.route.as_ref().map_or(0, |r| observed_canary_weight(&r.spec.rules, "web", "web-canary"));
+        let st = self.rollout.status.clone().unwrap_or_default();
+        self.frames.push(Frame {
+            phase: st.phase.clone(),
+            step: st.current_step_index,
+            state: st.current_step_state.clone(),
+            partition: self.workload.partition.clone(),
+            updated: self.workload.updated_replicas,
+            updated_ready: self.workload.updated_ready_replicas,
+            weight,
+            plan: p.clone(),
+        });
+        let after =
+            p.requeue.as_ref().map_or(Duration::from_secs(1), |r| r.after.min(Duration::from_secs(5)));
+        self.now += after.max(Duration::from_secs(1));
+        p
+    }
+
+    /// Runs until nothing changes for a few ticks or `max` ticks pass.
+    pub fn run(&mut self, max: usize) {
+        let mut quiet = 0;
+        for _ in 0..max {
+            let p = self.tick();
+            let writes = p.actions.len();
+            quiet = if writes == 0 { quiet + 1 } else { 0 };
+            if quiet >= 3 {
+                break;
+            }
+        }
+    }
+
+    pub fn approve(&mut self) {
+        let st = self.rollout.status.as_mut().and_then(|s| s.canary_status.as_mut()).expect("canary status");
+        assert_eq!(st.common.current_step_state, "StepPaused", "approve only in StepPaused (RO-32)");
+        st.common.current_step_state = "StepReady".into();
+    }
+
+    pub fn apply(&mut self, p: &Plan) {
+        for a in &p.actions {
+            let object = a.object.as_ref().map(subject_name).unwrap_or_default();
+            let (kind, name) = object.split_once('/').unwrap_or(("", ""));
+            match &a.kind {
+                ActionKind::UpdateStatus => self.rollout.status = Some(p.status.clone()),
+                ActionKind::Rollout(RA::PatchRolloutAnnotations { annotations }) => {
+                    let m = self.rollout.metadata.annotations.get_or_insert_default();
+                    for (k, v) in annotations {
+                        match v {
+                            Some(v) => m.insert(k.clone(), v.clone()),
+                            None => m.remove(k),
+                        };
+                    }
+                }
+                ActionKind::Rollout(RA::AddFinalizer { finalizer }) if kind == "Rollout" => {
+                    self.rollout.metadata.finalizers.get_or_insert_default().push(finalizer.clone())
+                }
+                ActionKind::Rollout(RA::RemoveFinalizer { finalizer }) if kind == "Rollout" => {
+                    self.rollout.metadata.finalizers.get_or_insert_default().retain(|f| f != finalizer)
+                }
+                ActionKind::Rollout(RA::AddFinalizer { finalizer }) if kind == "TrafficRouting" => {
+                    if let Some(tr) = &mut self.shared {
+                        tr.metadata.finalizers.get_or_insert_default().push(finalizer.clone());
+                    }
+                }
+                ActionKind::Rollout(RA::RemoveFinalizer { finalizer }) if kind == "TrafficRouting" => {
+                    if let Some(tr) = &mut self.shared {
+                        tr.metadata.finalizers.get_or_insert_default().retain(|f| f != finalizer);
+                    }
+                }
+                ActionKind::Rollout(RA::CreateBatchRelease { spec, annotations }) => {
+                    self.br = Some(BatchRelease {
+                        metadata: ObjectMeta {
+                            name: Some(name.into()),
+                            generation: Some(1),
+                            annotations: (!annotations.is_empty()).then(|| annotations.clone()),
+                            ..ObjectMeta::default()
+                        },
+                        spec: (**spec).clone(),
+                        status: None,
+                    })
+                }
+                ActionKind::Rollout(RA::UpdateBatchRelease { spec, annotations }) => {
+                    let br = self.br.as_mut().expect("br exists");
+                    if br.spec != **spec {
+                        br.metadata.generation = Some(br.metadata.generation.unwrap_or(0) + 1);
+                    }
+                    br.spec = (**spec).clone();
+                    br.metadata.annotations = (!annotations.is_empty()).then(|| annotations.clone());
+                }
+                ActionKind::Rollout(RA::UpdateBatchReleaseStatus { status }) => {
+                    if let Some(br) = &mut self.br {
+                        br.status = Some((**status).clone());
+                    }
+                }
+                ActionKind::Rollout(RA::DeleteBatchRelease) => self.br = None,
+                ActionKind::Rollout(RA::PatchWorkload { patch })
+                    if self.workload.canary.as_ref().is_some_and(|c| name == c.name) =>
+                {
+                    if let (Some(c), Some(n)) = (self.workload.canary.as_mut(), patch.replicas) {
+                        c.replicas = n;
+                    }
+                }
+                ActionKind::Rollout(RA::PatchWorkload { patch }) => {
+                    let w = &mut self.workload;
+                    if let Some(part) = &patch.partition {
+                        w.partition = part.clone();
+                        w.generation += 1;
+                    }
+                    if let Some(p) = patch.paused {
+                        w.paused = p;
+                    }
+                    for (k, v) in &patch.annotations {
+                        match v {
+                            Some(v) => w.annotations.insert(k.clone(), v.clone()),
+                            None => w.annotations.remove(k),
+                        };
+                    }
+                }
+                ActionKind::PatchPod { patch } => {
+                    let pod = a.pod.as_deref().unwrap_or_default();
+                    if let Some(p) = self.pods.iter_mut().find(|p| p.metadata.name.as_deref() == Some(pod)) {
+                        let labels = p.metadata.labels.get_or_insert_default();
+                        for (k, v) in &patch.labels {
+                            match v {
+                                Some(v) => labels.insert(k.clone(), v.clone()),
+                                None => labels.remove(k),
+                            };
+                        }
+                    }
+                }
+                ActionKind::Rollout(RA::PatchServiceSelector { selector }) => {
+                    let svc = if name == "web" { self.stable.as_mut() } else { self.canary.as_mut() };
+                    if let Some(svc) = svc {
+                        let sel = svc.spec.get_or_insert_default().selector.get_or_insert_default();
+                        for (k, v) in selector {
+                            match v {
+                                Some(v) => sel.insert(k.clone(), v.clone()),
+                                None => sel.remove(k),
+                            };
+                        }
+                    }
+                    self.record(&object, &a.reason);
+                }
+                ActionKind::Rollout(RA::CreateService { service }) => {
+                    self.canary = Some((**service).clone());
+                    self.record(&object, &a.reason);
+                }
+                ActionKind::Rollout(RA::DeleteService) => {
+                    self.canary = None;
+                    self.record(&object, &a.reason);
+                }
+                ActionKind::Rollout(RA::SetHttpRouteRules { rules }) => {
+                    if let Some(r) = &mut self.route {
+                        r.spec.rules = (**rules).clone();
+                    }
+                    self.record(&object, &a.reason);
+                }
+                _ => {}
+            }
+        }
+        if p.count("UpdateStatus") == 0 && self.rollout.status.is_none() {
+            self.rollout.status = Some(p.status.clone());
+        }
+    }
+
+    fn record(&mut self, object: &str, reason: &crate::plan::Reason) {
+        // Pins, restores and removals carry a grace period from the write (RO-63); the
+        // provider objects written by the same item share it.
+        let item = reason.kind().to_owned();
+        self.writes.push(TrafficWrite { object: object.to_owned(), item, at: self.now });
+    }
+
+    pub fn status_time(&self) -> Option<Timestamp> {
+        self.rollout
+            .status
+            .as_ref()
+            .and_then(|s| s.canary_status.as_ref())
+            .and_then(|c| c.common.last_update_time.as_ref())
+            .map(|t: &Time| t.0)
+    }
+}
+
+pub fn hash_of(p: &Pod) -> &str {
+    p.metadata.labels.as_ref().and_then(|l| l.get(keys::POD_TEMPLATE_HASH)).map_or("", String::as_str)
+}
+
+pub fn is_ready(p: &Pod) -> bool {
+    crate::availability::pod_ready(p)
+}
+
+fn set_ready(p: &mut Pod, ready: bool) {
+    if let Some(c) = p.status.as_mut().and_then(|s| s.conditions.as_mut()).and_then(|c| c.first_mut()) {
+        c.status = if ready { "True" } else { "False" }.into();
+    }
+}

@@ -1,0 +1,343 @@
+//! Workload facts (RO-20, RO-21, RO-67): what the Rollout planner reads of the workload it
+//! releases, normalised over the kinds. Adapters build a [`Workload`] with the `from_*`
+//! constructors (or fill the fields themselves for kinds without one).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::apps::{v1alpha1, v1beta1};
+use kruise_api::keys;
+
+/// The kinds a Rollout can drive (RO-9.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WorkloadKind {
+    /// `apps.kruise.io` CloneSet.
+    CloneSet,
+    /// `apps.kruise.io` StatefulSet (v1beta1 or v1alpha1).
+    AdvancedStatefulSet,
+    /// `apps/v1` StatefulSet.
+    StatefulSet,
+    /// `apps.kruise.io` DaemonSet.
+    AdvancedDaemonSet,
+    /// `apps/v1` DaemonSet.
+    DaemonSet,
+    /// `apps/v1` Deployment.
+    Deployment,
+    /// `apps/v1` ReplicaSet.
+    ReplicaSet,
+}
+
+impl WorkloadKind {
+    /// The kind for an `apiVersion` group and `kind` (RO-9.8), if supported.
+    pub fn from_ref(group: &str, kind: &str) -> Option<Self> {
+        Some(match (group, kind) {
+            ("apps.kruise.io", "CloneSet") => Self::CloneSet,
+            ("apps.kruise.io", "StatefulSet") => Self::AdvancedStatefulSet,
+            ("apps.kruise.io", "DaemonSet") => Self::AdvancedDaemonSet,
+            ("apps", "StatefulSet") => Self::StatefulSet,
+            ("apps", "DaemonSet") => Self::DaemonSet,
+            ("apps", "Deployment") => Self::Deployment,
+            ("apps", "ReplicaSet") => Self::ReplicaSet,
+            _ => return None,
+        })
+    }
+    /// The label key whose value is the pod's revision (RO-20).
+    pub fn revision_label_key(self) -> &'static str {
+        match self {
+            Self::CloneSet | Self::Deployment | Self::ReplicaSet => keys::POD_TEMPLATE_HASH,
+            _ => keys::CONTROLLER_REVISION_HASH,
+        }
+    }
+    /// The Kubernetes kind name.
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            Self::CloneSet => "CloneSet",
+            Self::AdvancedStatefulSet | Self::StatefulSet => "StatefulSet",
+            Self::AdvancedDaemonSet | Self::DaemonSet => "DaemonSet",
+            Self::Deployment => "Deployment",
+            Self::ReplicaSet => "ReplicaSet",
+        }
+    }
+}
+
+/// The canary Deployment of a canary-style release (RO-12, RO-42).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CanaryWorkload {
+    /// Its name.
+    pub name: String,
+    /// `spec.replicas`.
+    pub replicas: i32,
+    /// `status.replicas`.
+    pub status_replicas: i32,
+    /// `status.availableReplicas`.
+    pub available_replicas: i32,
+    /// The pod-template-hash of its oldest ReplicaSet.
+    pub pod_template_hash: String,
+}
+
+/// The workload as the Rollout planner sees it (RO-20, RO-67).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Workload {
+    /// Its kind; `None` for a kind a Rollout cannot drive.
+    pub kind: Option<WorkloadKind>,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// Name.
+    pub name: String,
+    /// `metadata.generation`.
+    pub generation: i64,
+    /// `status.observedGeneration`.
+    pub observed_generation: i64,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// `R`: `spec.replicas` (a missing value counts as 1), DaemonSets
+    /// `status.desiredNumberScheduled`.
+    pub replicas: i32,
+    /// The partition as stored (CloneSet: int or percent; integer kinds as `Int`).
+    pub partition: Option<IntOrString>,
+    /// The update strategy's `paused`.
+    pub paused: bool,
+    /// `maxSurge` as stored (blue-green).
+    pub max_surge: Option<IntOrString>,
+    /// Advanced StatefulSet `unorderedUpdate` is set.
+    pub unordered_update: bool,
+    /// `status.replicas`.
+    pub status_replicas: i32,
+    /// `status.updatedReplicas` (`U` of RO-40).
+    pub updated_replicas: i32,
+    /// `status.updatedReadyReplicas` (`UR` of RO-40).
+    pub updated_ready_replicas: i32,
+    /// `status.currentRevision` (full name).
+    pub current_revision: String,
+    /// `status.updateRevision` (full name).
+    pub update_revision: String,
+    /// RO-20 `stableRevision` (short hash).
+    pub stable_revision: String,
+    /// RO-20 `canaryRevision` (short hash).
+    pub canary_revision: String,
+    /// RO-20 `podTemplateHash` (canary Service selector value).
+    pub pod_template_hash: String,
+    /// RO-20 `isInRollback`.
+    pub in_rollback: bool,
+    /// The canary Deployment, canary style only.
+    pub canary: Option<CanaryWorkload>,
+}
+
+/// The part after the last `-` (RO-20): `web-aaa` -> `aaa`.
+pub fn short_revision(rev: &str) -> &str {
+    rev.rsplit_once('-').map_or(rev, |(_, h)| h)
+}
+
+impl Workload {
+    /// The `in-progressing` annotation is present (RO-7, RO-20).
+    pub fn in_rollout_progressing(&self) -> bool {
+        self.annotations.contains_key(keys::ROLLOUT_IN_PROGRESSING)
+    }
+    /// RO-20: the spec has not been observed by the workload controller yet.
+    pub fn inconsistent(&self) -> bool {
+        self.generation != self.observed_generation
+    }
+    /// RO-21: the workload's `rollout-id` label, else the canary revision (prefixed
+    /// `rollback-` when rolling back).
+    pub fn rollout_id(&self) -> String {
+        match self.labels.get(keys::ROLLOUT_ID) {
+            Some(id) if !id.is_empty() => id.clone(),
+            _ if self.in_rollback => format!("rollback-{}", self.canary_revision),
+            _ => self.canary_revision.clone(),
+        }
+    }
+    /// The label key of pod revisions (RO-20).
+    pub fn revision_label_key(&self) -> &'static str {
+        self.kind.map_or(keys::POD_TEMPLATE_HASH, WorkloadKind::revision_label_key)
+    }
+    /// `Kind/name`, the subject of workload actions.
+    pub fn subject(&self) -> String {
+        format!("{}/{}", self.kind.map_or("Workload", WorkloadKind::kind_name), self.name)
+    }
+
+    fn revisions_from_status(&mut self) {
+        self.stable_revision = short_revision(&self.current_revision).to_owned();
+        self.canary_revision = short_revision(&self.update_revision).to_owned();
+        self.pod_template_hash = self.canary_revision.clone();
+        self.in_rollback = self.in_rollout_progressing()
+            && self.current_revision == self.update_revision
+            && self.updated_replicas != self.replicas;
+    }
+
+    /// RO-20 for a CloneSet (v1beta1 shape; convert v1alpha1 first).
+    pub fn from_cloneset(cs: &v1beta1::CloneSet) -> Self {
+        let ru = cs.spec.update_strategy.rolling_update.as_ref();
+        let st = cs.status.clone().unwrap_or_default();
+        let mut w = Self::meta(Some(WorkloadKind::CloneSet), v1beta1::API_VERSION, &cs.metadata);
+        w.observed_generation = st.observed_generation;
+        w.replicas = cs.spec.replicas.unwrap_or(1);
+        w.partition = ru.and_then(|r| r.partition.clone());
+        w.paused = ru.is_some_and(|r| r.paused);
+        w.max_surge = ru.and_then(|r| r.max_surge.clone());
+        w.status_replicas = st.replicas;
+        w.updated_replicas = st.updated_replicas;
+        w.updated_ready_replicas = st.updated_ready_replicas;
+        w.current_revision = st.current_revision;
+        w.update_revision = st.update_revision;
+        w.revisions_from_status();
+        w
+    }
+
+    /// RO-20 for a v1alpha1 CloneSet.
+    pub fn from_cloneset_v1alpha1(cs: &v1alpha1::CloneSet) -> Self {
+        let mut w = Self::meta(Some(WorkloadKind::CloneSet), v1alpha1::API_VERSION, &cs.metadata);
+        let st = cs.status.clone().unwrap_or_default();
+        w.observed_generation = st.observed_generation;
+        w.replicas = cs.spec.replicas.unwrap_or(1);
+        w.partition = cs.spec.update_strategy.partition.clone();
+        w.paused = cs.spec.update_strategy.paused;
+        w.max_surge = cs.spec.update_strategy.max_surge.clone();
+        w.status_replicas = st.replicas;
+        w.updated_replicas = st.updated_replicas;
+        w.updated_ready_replicas = st.updated_ready_replicas;
+        w.current_revision = st.current_revision;
+        w.update_revision = st.update_revision;
+        w.revisions_from_status();
+        w
+    }
+
+    /// RO-20 for an Advanced StatefulSet (v1beta1).
+    pub fn from_advanced_statefulset(sts: &v1beta1::StatefulSet) -> Self {
+        let ru = sts.spec.update_strategy.rolling_update.as_ref();
+        let st = sts.status.clone().unwrap_or_default();
+        let mut w = Self::meta(Some(WorkloadKind::AdvancedStatefulSet), v1beta1::API_VERSION, &sts.metadata);
+        w.observed_generation = st.observed_generation;
+        w.replicas = sts.spec.replicas.unwrap_or(1);
+        w.partition = ru.and_then(|r| r.partition).map(IntOrString::Int);
+        w.paused = ru.is_some_and(|r| r.paused);
+        w.unordered_update = ru.is_some_and(|r| r.unordered_update.is_some());
+        w.status_replicas = st.replicas;
+        w.updated_replicas = st.updated_replicas;
+        w.updated_ready_replicas = st.updated_ready_replicas;
+        w.current_revision = st.current_revision;
+        w.update_revision = st.update_revision;
+        w.revisions_from_status();
+        w
+    }
+
+    /// RO-20 for an Advanced DaemonSet (v1beta1): no stable revision, never in rollback,
+    /// `R = desiredNumberScheduled`.
+    pub fn from_advanced_daemonset(ds: &v1beta1::DaemonSet) -> Self {
+        let ru = ds.spec.update_strategy.rolling_update.as_ref();
+        let st = ds.status.clone().unwrap_or_default();
+        let mut w = Self::meta(Some(WorkloadKind::AdvancedDaemonSet), v1beta1::API_VERSION, &ds.metadata);
+        w.observed_generation = st.observed_generation;
+        w.replicas = st.desired_number_scheduled;
+        w.partition = ru.and_then(|r| r.partition.clone());
+        w.paused = ru.and_then(|r| r.paused).unwrap_or(false);
+        w.status_replicas = st.current_number_scheduled;
+        w.updated_replicas = st.updated_number_scheduled;
+        // The DaemonSet status has no updated-ready count; the pods give it (RO-40).
+        w.updated_ready_replicas = 0;
+        w.update_revision = st.update_revision;
+        w.canary_revision = short_revision(&w.update_revision).to_owned();
+        w.pod_template_hash = w.canary_revision.clone();
+        w
+    }
+
+    /// RO-20 for a native Deployment with its owned ReplicaSets. `canary_style` selects the
+    /// canary-style facts (extra canary Deployment `canary` with its ReplicaSets); otherwise
+    /// the partition-style / blue-green facts (stable revision from the
+    /// `rollouts.kruise.io/stable-revision` label). A Deployment's pod-template-hash cannot be
+    /// recomputed here (Kubernetes hashes a Go dump of the template), so revisions are read
+    /// from the ReplicaSets whose template equals the Deployment's.
+    pub fn from_deployment(
+        dep: &Deployment,
+        replica_sets: &[ReplicaSet],
+        canary: Option<(&Deployment, &[ReplicaSet])>,
+        canary_style: bool,
+    ) -> Self {
+        let spec = dep.spec.clone().unwrap_or_default();
+        let st = dep.status.clone().unwrap_or_default();
+        let mut w = Self::meta(Some(WorkloadKind::Deployment), "apps/v1", &dep.metadata);
+        w.observed_generation = st.observed_generation.unwrap_or(0);
+        w.replicas = spec.replicas.unwrap_or(1);
+        w.paused = spec.paused.unwrap_or(false);
+        w.max_surge =
+            spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()).and_then(|r| r.max_surge.clone());
+        w.status_replicas = st.replicas.unwrap_or(0);
+        w.updated_replicas = st.updated_replicas.unwrap_or(0);
+        w.updated_ready_replicas = st.available_replicas.unwrap_or(0).min(w.updated_replicas);
+        let template = super::admission::template_json(&spec.template);
+        let hash = |rs: &ReplicaSet| {
+            rs.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(keys::POD_TEMPLATE_HASH))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let same_template = |rs: &ReplicaSet| {
+            rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(super::admission::template_json)
+                == Some(template.clone())
+        };
+        let mut active: Vec<&ReplicaSet> = replica_sets
+            .iter()
+            .filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0)
+            .collect();
+        active.sort_by(|a, b| {
+            let key = |r: &ReplicaSet| {
+                (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone())
+            };
+            key(a).cmp(&key(b))
+        });
+        let current = replica_sets.iter().find(|rs| same_template(rs)).map(hash).unwrap_or_default();
+        if canary_style {
+            let oldest = active.first();
+            w.stable_revision = oldest.map(|rs| hash(rs)).unwrap_or_default();
+            w.canary_revision = current.clone();
+            w.in_rollback = w.in_rollout_progressing() && oldest.is_some_and(|rs| same_template(rs));
+            if let Some((c, crs)) = canary {
+                let cst = c.status.clone().unwrap_or_default();
+                let mut owned: Vec<&ReplicaSet> = crs.iter().collect();
+                owned.sort_by(|a, b| {
+                    let key = |r: &ReplicaSet| {
+                        (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone())
+                    };
+                    key(a).cmp(&key(b))
+                });
+                let hash_of_canary = owned.first().map(|rs| hash(rs)).unwrap_or_default();
+                w.pod_template_hash = hash_of_canary.clone();
+                w.canary = Some(CanaryWorkload {
+                    name: c.metadata.name.clone().unwrap_or_default(),
+                    replicas: c.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+                    status_replicas: cst.replicas.unwrap_or(0),
+                    available_replicas: cst.available_replicas.unwrap_or(0),
+                    pod_template_hash: hash_of_canary,
+                });
+            }
+        } else {
+            w.stable_revision = w.labels.get(keys::ROLLOUT_STABLE_REVISION).cloned().unwrap_or_default();
+            w.pod_template_hash = current.clone();
+            w.canary_revision = current.clone();
+            w.in_rollback = !current.is_empty() && current == w.stable_revision;
+        }
+        w.current_revision = w.stable_revision.clone();
+        w.update_revision = w.canary_revision.clone();
+        w
+    }
+
+    fn meta(
+        kind: Option<WorkloadKind>,
+        api_version: &str,
+        m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    ) -> Self {
+        Self {
+            kind,
+            api_version: api_version.to_owned(),
+            name: m.name.clone().unwrap_or_default(),
+            generation: m.generation.unwrap_or(0),
+            labels: m.labels.clone().unwrap_or_default(),
+            annotations: m.annotations.clone().unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+}

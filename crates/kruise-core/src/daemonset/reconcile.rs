@@ -201,7 +201,8 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                 });
             }
             ActionKind::ApplyNextBatch => {
-                let Some(updated) = pods.get(name).and_then(|p| inplace::apply_next_batch(p, input.now))
+                let Some(updated) =
+                    pods.get(name).and_then(|p| inplace::apply_next_batch(p, input.now, opts))
                 else {
                     continue;
                 };

@@ -329,7 +329,7 @@ pub(crate) fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder) {
             a.contains_key(keys::INPLACE_UPDATE_STATE) || a.contains_key(keys::INPLACE_UPDATE_STATE_LEGACY)
         });
         if has_state && let Some(state) = inplace::update_state(p.pod) {
-            if !inplace::containers_updated(p.pod, &state) {
+            if !inplace::containers_updated(p.pod, &state, SpecOptions::from_features(&ctx.input.features)) {
                 b.hold_pod(p.name, Reason::InPlaceUpdating);
                 continue;
             }
@@ -337,7 +337,7 @@ pub(crate) fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder) {
                 || !state.next_container_resources.is_empty()
                 || !state.next_container_ref_metadata.is_empty();
             if pending {
-                if inplace::next_batch(p.pod).is_some() {
+                if inplace::next_batch(p.pod, SpecOptions::from_features(&ctx.input.features)).is_some() {
                     b.push(Action::new(
                         ActionKind::ApplyNextBatch,
                         Some(p.name),

@@ -135,6 +135,16 @@ pub struct SpecOptions {
     pub vertical_scaling: bool,
 }
 
+impl SpecOptions {
+    /// The options the feature gates ask for (every workload reads the same two gates).
+    pub fn from_features(features: &crate::features::Features) -> Self {
+        Self {
+            env_from_metadata: features.in_place_update_env_from_metadata,
+            vertical_scaling: features.in_place_workload_vertical_scaling,
+        }
+    }
+}
+
 fn template(data: &Value) -> Option<&Value> {
     data.get("spec")?.get("template")
 }

@@ -309,7 +309,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                     if matches!(a.kind, ActionKind::FinishGracePeriod) {
                         inplace::finish_grace(p, now)
                     } else {
-                        inplace::apply_next_batch(p, now)
+                        inplace::apply_next_batch(p, now, opts)
                     }
                 });
                 let Some(updated) = updated else { continue };

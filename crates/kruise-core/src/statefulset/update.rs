@@ -86,10 +86,10 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
         return;
     }
     if let Some(state) = inplace::update_state(pod) {
-        if !inplace::containers_updated(pod, &state) {
+        if !inplace::containers_updated(pod, &state, SpecOptions::from_features(&ctx.input.features)) {
             return;
         }
-        if inplace::next_batch(pod).is_some() {
+        if inplace::next_batch(pod, SpecOptions::from_features(&ctx.input.features)).is_some() {
             b.push(ActionKind::ApplyNextBatch, Some(f.name), Some(f.revision), Reason::InPlaceUpdating);
             return;
         }
@@ -126,7 +126,9 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, b: &mut Builder, m: usize) -> bool {
             (pre.is_none() || all_hooked(pre, pod)).then_some(State::Normal)
         }
         State::PreparingUpdate if f.revision == ctx.update_revision() => Some(after_update()),
-        State::Updating if inplace::is_complete(pod) => Some(after_update()),
+        State::Updating if inplace::is_complete(pod, SpecOptions::from_features(&ctx.input.features)) => {
+            Some(after_update())
+        }
         State::Updated => (lifecycle.is_none() || in_place_hook.is_none() || all_hooked(in_place_hook, pod))
             .then_some(State::Normal),
         _ => None,
@@ -215,7 +217,8 @@ pub(crate) fn rolling_update(
         };
         let f = &ctx.facts[m];
         let pod = ctx.members[m];
-        let mut out = !f.healthy() || !inplace::is_complete(pod);
+        let mut out =
+            !f.healthy() || !inplace::is_complete(pod, SpecOptions::from_features(&ctx.input.features));
         match f.available(ctx.cfg.min_ready, now) {
             Ok(()) => {}
             Err(wait) => {

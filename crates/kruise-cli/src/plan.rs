@@ -61,9 +61,6 @@ pub struct Args {
     /// PersistentVolumeClaims. Default: none.
     #[arg(long, value_name = "FILE")]
     pub pvcs: Option<PathBuf>,
-    /// Nodes (`kubectl get nodes -o json`), for an Advanced DaemonSet. Default: none.
-    #[arg(long, value_name = "FILE")]
-    pub nodes: Option<PathBuf>,
     /// Rollout only: the workload it releases (CloneSet, Advanced StatefulSet or DaemonSet).
     #[arg(long, value_name = "FILE")]
     pub target: Option<PathBuf>,
@@ -79,8 +76,9 @@ pub struct Args {
     /// Seed of the ids of new pods (CS-45).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
-    /// Nodes (`kubectl get nodes -o json` output, a plain array, or YAML). The scale-in order
-    /// of a template with topologySpreadConstraints ranks pods by their nodes' labels (CS-53).
+    /// Nodes (`kubectl get nodes -o json` output, a plain array, or YAML): the nodes an
+    /// Advanced DaemonSet places pods on (ADS-6); for a CloneSet, the scale-in order of a
+    /// template with topologySpreadConstraints ranks pods by their nodes' labels (CS-53).
     /// Default: none.
     #[arg(long, value_name = "FILE")]
     pub nodes: Option<PathBuf>,

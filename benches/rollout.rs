@@ -51,7 +51,8 @@ fn rollout(step: i32, state: &str, reason: &str, finalising: &str) -> Rollout {
     .expect("rollout")
 }
 
-fn batch_release(partition: i32, batch_state: &str) -> BatchRelease {
+/// The BatchRelease as its controller last wrote it (status current, so the pass acts).
+fn batch_release(partition: i32, batch_state: &str, n: usize, updated: usize) -> BatchRelease {
     let mut br: BatchRelease = serde_json::from_value(serde_json::json!({
         "metadata": {"name": "web", "generation": 1},
         "spec": {
@@ -60,8 +61,9 @@ fn batch_release(partition: i32, batch_state: &str) -> BatchRelease {
                 "batchPartition": partition, "rolloutID": "bbb", "rollingStyle": "Partition"}
         },
         "status": {"phase": "Progressing", "observedGeneration": 1, "observedRolloutID": "bbb",
-            "observedWorkloadReplicas": -1, "stableRevision": "web-aaa", "updateRevision": "web-bbb",
-            "canaryStatus": {"batchState": batch_state, "currentBatch": partition}}
+            "observedWorkloadReplicas": n, "stableRevision": "web-aaa", "updateRevision": "web-bbb",
+            "canaryStatus": {"batchState": batch_state, "currentBatch": partition,
+                "updatedReplicas": updated, "updatedReadyReplicas": updated}}
     }))
     .expect("br");
     let hash = kruise_core::rollout::batch_release::release_plan_hash(&br.spec.release_plan);
@@ -142,28 +144,28 @@ fn cases(n: usize) -> Vec<Case> {
         Case {
             name: "upgrading",
             rollout: rollout(2, "StepUpgrade", "InRolling", ""),
-            br: batch_release(1, "Upgrading"),
+            br: batch_release(1, "Upgrading", n, half),
             workload: workload(n, half, IntOrString::String("50%".into())),
             pods: pods(n, half),
         },
         Case {
             name: "verifying",
             rollout: rollout(2, "StepUpgrade", "InRolling", ""),
-            br: batch_release(1, "Verifying"),
+            br: batch_release(1, "Verifying", n, half),
             workload: workload(n, half, IntOrString::String("50%".into())),
             pods: pods(n, half),
         },
         Case {
             name: "paused",
             rollout: rollout(1, "StepPaused", "InRolling", ""),
-            br: batch_release(0, "Ready"),
+            br: batch_release(0, "Ready", n, 1),
             workload: workload(n, 1, IntOrString::Int(i32::try_from(n).unwrap_or(1) - 1)),
             pods: pods(n, 1),
         },
         Case {
             name: "finalising",
             rollout: rollout(3, "Completed", "Finalising", "ResumeWorkload"),
-            br: batch_release(2, "Ready"),
+            br: batch_release(2, "Ready", n, n),
             workload: workload(n, n, IntOrString::String("0%".into())),
             pods: pods(n, n),
         },

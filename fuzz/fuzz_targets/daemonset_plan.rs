@@ -233,6 +233,8 @@ fuzz_target!(|c: Case| {
     let budget_replaced =
         p.actions.iter().filter(|a| matches!(a.reason, Reason::DaemonSet(DaemonSetReason::Replace { .. }))).count();
     let desired = p.status.desired_number_scheduled;
+    // A surge amount that is 0 (`0`, `0%`) leaves both budgets 0: the no-surge path.
+    let surging = c.surge && if c.percent { c.budget.max(1) % 101 != 0 } else { c.budget.max(1) % 8 != 0 };
     let max_u = if c.surge {
         0
     } else if c.percent {
@@ -240,7 +242,7 @@ fuzz_target!(|c: Case| {
     } else {
         i32::from(c.budget % 8)
     };
-    let max_u = if desired > 0 && max_u == 0 && !c.surge { 1 } else { max_u };
+    let max_u = if desired > 0 && max_u == 0 && !surging { 1 } else { max_u };
     assert!(budget_replaced as i32 <= max_u.max(0), "replaced {budget_replaced} > maxUnavailable {max_u}");
     for h in &p.held {
         if let (Some(pod), Reason::Partition { .. } | Reason::DaemonSet(DaemonSetReason::NotSelected)) = (&h.pod, &h.reason) {

@@ -65,10 +65,16 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 fn ds(image: &str, c: &Case) -> DaemonSet {
     let mut d = DaemonSet {
-        metadata: ObjectMeta { name: Some("ds".into()), uid: Some("u".into()), generation: Some(1), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some("ds".into()),
+            uid: Some("u".into()),
+            generation: Some(1),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    d.spec.selector = Some(LabelSelector { match_labels: Some(labels(&[("app", "ds")])), match_expressions: None });
+    d.spec.selector =
+        Some(LabelSelector { match_labels: Some(labels(&[("app", "ds")])), match_expressions: None });
     d.spec.template = PodTemplateSpec {
         metadata: Some(ObjectMeta { labels: Some(labels(&[("app", "ds")])), ..Default::default() }),
         spec: Some(PodSpec {
@@ -79,7 +85,11 @@ fn ds(image: &str, c: &Case) -> DaemonSet {
     };
     d.apply_defaults();
     let amount = |v: u8| {
-        if c.percent { IntOrString::String(format!("{}%", v % 101)) } else { IntOrString::Int(i32::from(v % 8)) }
+        if c.percent {
+            IntOrString::String(format!("{}%", v % 101))
+        } else {
+            IntOrString::Int(i32::from(v % 8))
+        }
     };
     let ru = d.spec.update_strategy.rolling_update.get_or_insert_with(Default::default);
     if c.surge {
@@ -92,14 +102,18 @@ fn ds(image: &str, c: &Case) -> DaemonSet {
     ru.partition = c.partition.map(|p| IntOrString::Int(i32::from(p % 20)));
     ru.paused = Some(c.paused);
     if c.selector {
-        ru.selector = Some(LabelSelector { match_labels: Some(labels(&[("canary", "y")])), match_expressions: None });
+        ru.selector =
+            Some(LabelSelector { match_labels: Some(labels(&[("canary", "y")])), match_expressions: None });
     }
     if c.on_delete {
         d.spec.update_strategy.type_ = Some("OnDelete".into());
     }
     d.spec.min_ready_seconds = i32::from(c.min_ready % 60);
     d.spec.burst_replicas = Some(IntOrString::Int(i32::from(c.burst % 6) + 1));
-    d.status = Some(DaemonSetStatus { desired_number_scheduled: i32::from(c.stored_desired % 20), ..Default::default() });
+    d.status = Some(DaemonSetStatus {
+        desired_number_scheduled: i32::from(c.stored_desired % 20),
+        ..Default::default()
+    });
     d
 }
 
@@ -119,7 +133,11 @@ fn node(i: usize, n: NodeDesc) -> Node {
         ..Default::default()
     };
     Node {
-        metadata: ObjectMeta { name: Some(format!("nœud-{i}")), labels: Some(labels(&l)), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(format!("nœud-{i}")),
+            labels: Some(labels(&l)),
+            ..Default::default()
+        },
         spec: match n.kind % 4 {
             2 => Some(taint("NoSchedule")),
             3 => Some(taint("NoExecute")),
@@ -131,7 +149,11 @@ fn node(i: usize, n: NodeDesc) -> Node {
 
 fn pod(i: usize, p: PodDesc, node: &str, hash: &str) -> Pod {
     let t0: k8s_openapi::jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-    let ready_since = if p.state % 5 == 4 { t0.checked_add(k8s_openapi::jiff::SignedDuration::from_secs(3590)).unwrap() } else { t0 };
+    let ready_since = if p.state % 5 == 4 {
+        t0.checked_add(k8s_openapi::jiff::SignedDuration::from_secs(3590)).unwrap()
+    } else {
+        t0
+    };
     let ready = matches!(p.state % 5, 0 | 4);
     Pod {
         metadata: ObjectMeta {
@@ -145,7 +167,9 @@ fn pod(i: usize, p: PodDesc, node: &str, hash: &str) -> Pod {
                 controller: Some(true),
                 block_owner_deletion: None,
             }]),
-            creation_timestamp: Some(Time(t0.checked_add(k8s_openapi::jiff::SignedDuration::from_secs(i64::from(p.created))).unwrap())),
+            creation_timestamp: Some(Time(
+                t0.checked_add(k8s_openapi::jiff::SignedDuration::from_secs(i64::from(p.created))).unwrap(),
+            )),
             deletion_timestamp: (p.state % 5 == 2).then_some(Time(t0)),
             ..Default::default()
         },
@@ -213,9 +237,18 @@ fuzz_target!(|c: Case| {
         .filter(|a| matches!(a.kind, ActionKind::CreatePod { .. }))
         .filter_map(|a| a.object.as_ref().map(|o| o.name.as_str()))
         .collect();
-    let deletes: Vec<&str> =
-        p.actions.iter().filter(|a| a.kind == ActionKind::DeletePod).filter_map(|a| a.pod.as_deref()).collect();
-    assert!(creates.len() <= burst && deletes.len() <= burst, "burst {burst}: {} / {}", creates.len(), deletes.len());
+    let deletes: Vec<&str> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::DeletePod)
+        .filter_map(|a| a.pod.as_deref())
+        .collect();
+    assert!(
+        creates.len() <= burst && deletes.len() <= burst,
+        "burst {burst}: {} / {}",
+        creates.len(),
+        deletes.len()
+    );
     let mut uniq = creates.clone();
     uniq.sort_unstable();
     uniq.dedup();
@@ -225,14 +258,20 @@ fuzz_target!(|c: Case| {
         assert_eq!(nodes_d[i].kind % 4, 0, "created on an ineligible node {n}");
         if !c.surge {
             let live = pods.iter().any(|q| {
-                q.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(*n) && q.metadata.deletion_timestamp.is_none()
+                q.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(*n)
+                    && q.metadata.deletion_timestamp.is_none()
             });
             assert!(!live, "created next to a live pod without surge on {n}");
         }
     }
-    let budget_replaced =
-        p.actions.iter().filter(|a| matches!(a.reason, Reason::DaemonSet(DaemonSetReason::Replace { .. }))).count();
+    let budget_replaced = p
+        .actions
+        .iter()
+        .filter(|a| matches!(a.reason, Reason::DaemonSet(DaemonSetReason::Replace { .. })))
+        .count();
     let desired = p.status.desired_number_scheduled;
+    // A surge amount that is 0 (`0`, `0%`) leaves both budgets 0: the no-surge path.
+    let surging = c.surge && if c.percent { c.budget.max(1) % 101 != 0 } else { c.budget.max(1) % 8 != 0 };
     let max_u = if c.surge {
         0
     } else if c.percent {
@@ -240,10 +279,12 @@ fuzz_target!(|c: Case| {
     } else {
         i32::from(c.budget % 8)
     };
-    let max_u = if desired > 0 && max_u == 0 && !c.surge { 1 } else { max_u };
+    let max_u = if desired > 0 && max_u == 0 && !surging { 1 } else { max_u };
     assert!(budget_replaced as i32 <= max_u.max(0), "replaced {budget_replaced} > maxUnavailable {max_u}");
     for h in &p.held {
-        if let (Some(pod), Reason::Partition { .. } | Reason::DaemonSet(DaemonSetReason::NotSelected)) = (&h.pod, &h.reason) {
+        if let (Some(pod), Reason::Partition { .. } | Reason::DaemonSet(DaemonSetReason::NotSelected)) =
+            (&h.pod, &h.reason)
+        {
             assert!(p.actions.iter().all(|a| a.pod.as_ref() != Some(pod)), "{pod} held yet acted on");
         }
     }

@@ -803,6 +803,16 @@ fn ads_23_surge_waits_for_available_new_pod_then_deletes_old() {
 }
 
 #[test]
+fn ads_23_no_surge_pod_on_a_node_that_should_not_run_one() {
+    let (mut w, ..) = rollout(2, |d| surge(d, IntOrString::Int(2)));
+    w.nodes[0] = node_t("n1", "dedicated", "NoSchedule");
+    w.pods[0] = not_ready(w.pods[0].clone());
+    let p = w.plan();
+    assert_eq!(created(&p), ["n2"], "n1 keeps its pod (NoSchedule) but gets no surge pod");
+    assert!(matches!(p.held_reason("p1"), Some(Reason::DaemonSet(R::NodeIneligible { .. }))));
+}
+
+#[test]
 fn ads_24_in_place_if_possible_updates_image_in_place() {
     let (mut w, ..) = rollout(2, |d| {
         unavail(d, IntOrString::Int(1));

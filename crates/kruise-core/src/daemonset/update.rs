@@ -276,6 +276,12 @@ fn surge(ctx: &Ctx<'_>, b: &mut Builder, map: &NodeMap<'_, '_>, order: &[usize],
         }
         let Some(old) = s.old.filter(|o| !o.pre_deleting) else { continue };
         match s.new {
+            // Deviation (fuzz finding): no surge pod on a node that should not run one (a
+            // NoSchedule-tainted node keeping its old pod); upstream creates it (ADS-18).
+            None if !row.e.should_run => {
+                let why = row.e.why_not.as_ref().map(ToString::to_string).unwrap_or_default();
+                b.hold_pod(old.name, ds(R::NodeIneligible { why }));
+            }
             None => {
                 if !old.is_available(mr, now) {
                     allowed.push(node);

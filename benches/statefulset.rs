@@ -20,7 +20,6 @@ use kruise_core::expectations::Expectations;
 use kruise_core::statefulset::{self, Input, Plan};
 use serde::Deserialize;
 
-#[allow(dead_code)]
 #[path = "support/mod.rs"]
 mod support;
 

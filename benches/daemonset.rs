@@ -94,7 +94,7 @@ fn node(i: usize) -> Node {
         },
         ..Default::default()
     };
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         n.spec = Some(NodeSpec {
             taints: Some(vec![Taint {
                 key: "node.kubernetes.io/memory-pressure".into(),

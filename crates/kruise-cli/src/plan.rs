@@ -383,8 +383,9 @@ fn selector_matches(s: &LabelSelector, labels: &BTreeMap<String, String>) -> boo
 /// (`actions`, `held`, `status`, `requeueAfterSeconds`, `requeueReason`, `events` when any),
 /// with `now` and `seed` added at the top and, on each action, what would be sent:
 /// `object` (the full object of a create), `patch` (a JSON merge patch of the object: the
-/// patch itself for patches, the difference for replaces) and `statusPatch` (the same for a
-/// status write).
+/// patch itself for merge patches, the difference made for replaces and JSON patches) and
+/// `statusPatch` (the same for a status write); `writeError` if the action's writes cannot be
+/// built.
 pub struct Document {
     /// The JSON value.
     pub value: Value,
@@ -401,8 +402,11 @@ impl Document {
                 out.remove("patch");
                 let single =
                     Plan { actions: vec![a.clone()], status: plan.status.clone(), ..Plan::default() };
-                for w in cloneset::reconcile::writes(input, &single) {
-                    attach(out, &w, &current);
+                match cloneset::reconcile::writes(input, &single) {
+                    Ok(ws) => ws.iter().for_each(|w| attach(out, w, &current)),
+                    Err(e) => {
+                        out.insert("writeError".into(), json!(e.to_string()));
+                    }
                 }
             }
         }
@@ -451,27 +455,46 @@ fn attach(out: &mut Map<String, Value>, w: &PlannedWrite, current: &Current) {
         ApiWrite::Replace { target, subresource, object } => {
             let before =
                 current.0.get(&(target.kind.clone(), target.name.clone())).cloned().unwrap_or(Value::Null);
-            let part = |v: &Value, status: bool| {
-                let mut v = v.clone();
-                if let Value::Object(m) = &mut v {
-                    if status {
-                        m.retain(|k, _| k == "status");
-                    } else {
-                        m.remove("status");
-                        if let Some(Value::Object(meta)) = m.get_mut("metadata") {
-                            meta.remove("resourceVersion");
-                            meta.remove("managedFields");
-                        }
-                    }
+            out.insert(key(*subresource).into(), changes(&before, object, *subresource));
+        }
+        ApiWrite::JsonPatch { target, subresource, patch } => {
+            // What the patch changes on the listed object, shown as a merge patch like the
+            // other writes (its `test` guards are what the plan read).
+            let before =
+                current.0.get(&(target.kind.clone(), target.name.clone())).cloned().unwrap_or(Value::Null);
+            let mut after = before.clone();
+            match kruise_core::write::json_patch::apply(&mut after, patch) {
+                Ok(()) => {
+                    out.insert(key(*subresource).into(), changes(&before, &after, *subresource));
                 }
-                v
-            };
-            let status = *subresource == Subresource::Status;
-            let diff = merge_diff(&part(&before, status), &part(object, status)).unwrap_or_else(|| json!({}));
-            out.insert(key(*subresource).into(), diff);
+                Err(_) => {
+                    out.insert("jsonPatch".into(), patch.clone());
+                }
+            }
         }
         ApiWrite::Delete { .. } => {}
     }
+}
+
+/// The merge patch from `before` to `after` of the part a write to `sub` touches.
+fn changes(before: &Value, after: &Value, sub: Subresource) -> Value {
+    let part = |v: &Value, status: bool| {
+        let mut v = v.clone();
+        if let Value::Object(m) = &mut v {
+            if status {
+                m.retain(|k, _| k == "status");
+            } else {
+                m.remove("status");
+                if let Some(Value::Object(meta)) = m.get_mut("metadata") {
+                    meta.remove("resourceVersion");
+                    meta.remove("managedFields");
+                }
+            }
+        }
+        v
+    };
+    let status = sub == Subresource::Status;
+    merge_diff(&part(before, status), &part(after, status)).unwrap_or_else(|| json!({}))
 }
 
 /// The JSON merge patch (RFC 7386) turning `old` into `new`; `None` when they are equal.

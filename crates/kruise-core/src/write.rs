@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+pub mod json_patch;
+
 /// The object a write addresses.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,9 +58,11 @@ pub enum Subresource {
 
 /// One API write.
 ///
-/// Preconditions make writes safe against a stale cache: a `Replace` carries the
-/// `resourceVersion` it was computed from (409 Conflict if the object moved on), a `Delete` the
-/// `uid` it means (so a recreated namesake is never deleted).
+/// Preconditions make writes safe against a stale cache (STYLE.md §8): a `Replace` carries the
+/// `resourceVersion` it was computed from (409 Conflict if the object moved on), a `JsonPatch`
+/// `test`s the elements it was computed from (422 if they moved on), a `Delete` the `uid` it
+/// means (so a recreated namesake is never deleted). A `MergePatch` may carry
+/// `metadata.resourceVersion` in its body, which guards it like a `Replace`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "op")]
 pub enum ApiWrite {
@@ -96,6 +100,18 @@ pub enum ApiWrite {
         /// The patch.
         patch: serde_json::Value,
     },
+    /// A JSON patch (RFC 6902, [`json_patch`]): only the fields that change, guarded by
+    /// `test` operations on what the plan read. Applied to the whole object; on the `status`
+    /// subresource only the status part of the result is kept, on the main resource only the
+    /// rest.
+    JsonPatch {
+        /// What is patched.
+        target: Target,
+        /// Main object or status.
+        subresource: Subresource,
+        /// The operations, an array.
+        patch: serde_json::Value,
+    },
     /// Delete an object, only if its uid is still `uid` (when given).
     Delete {
         /// What is deleted.
@@ -112,7 +128,20 @@ impl ApiWrite {
             ApiWrite::Create { target, .. }
             | ApiWrite::Replace { target, .. }
             | ApiWrite::MergePatch { target, .. }
+            | ApiWrite::JsonPatch { target, .. }
             | ApiWrite::Delete { target, .. } => target,
+        }
+    }
+
+    /// The operation's name (`Create`, `Replace`, `MergePatch`, `JsonPatch`, `Delete`), as
+    /// metrics and logs print it.
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            ApiWrite::Create { .. } => "Create",
+            ApiWrite::Replace { .. } => "Replace",
+            ApiWrite::MergePatch { .. } => "MergePatch",
+            ApiWrite::JsonPatch { .. } => "JsonPatch",
+            ApiWrite::Delete { .. } => "Delete",
         }
     }
 }

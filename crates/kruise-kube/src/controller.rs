@@ -18,7 +18,6 @@ use kruise_api::KruiseResource;
 use kruise_api::defaults::Defaulting;
 use kruise_core::Features;
 use kruise_core::reconciler::{Context, Outcome, Reconciler};
-use kruise_core::write::ApiWrite;
 use kube::api::Api;
 use kube::core::SelectorExt;
 use kube::runtime::controller::{self, Action, Controller};
@@ -73,7 +72,7 @@ impl Report {
     /// change.
     pub fn action(&self) -> Action {
         match &self.outcome.requeue_after {
-            Some((after, _)) if !after.is_zero() => Action::requeue(*after),
+            Some(r) if !r.after.is_zero() => Action::requeue(r.after),
             _ => Action::await_change(),
         }
     }
@@ -304,13 +303,7 @@ where
 fn count_ops(outcome: &Outcome, done: usize) -> BTreeMap<&'static str, u64> {
     let mut ops = BTreeMap::new();
     for w in outcome.writes.iter().take(done) {
-        let op = match w.write {
-            ApiWrite::Create { .. } => "Create",
-            ApiWrite::Replace { .. } => "Replace",
-            ApiWrite::MergePatch { .. } => "MergePatch",
-            ApiWrite::Delete { .. } => "Delete",
-        };
-        *ops.entry(op).or_default() += 1;
+        *ops.entry(w.write.op_name()).or_default() += 1;
     }
     ops
 }

@@ -7,6 +7,7 @@
 mod support;
 
 use jiff::Timestamp;
+use kruise_core::plan::{ActionKind, Reason};
 use kruise_core::reconciler::PlannedWrite;
 use kruise_core::write::{ApiWrite, Subresource, Target};
 use kruise_kube::execute::Executor;
@@ -21,13 +22,13 @@ fn now() -> Timestamp {
 }
 
 fn planned(write: ApiWrite) -> PlannedWrite {
-    PlannedWrite {
-        action: "UpdateInPlace".into(),
-        pod: Some(write.target().name.clone()),
-        reason: "Update".into(),
-        detail: String::new(),
+    let pod = write.target().name.clone();
+    support::write(
+        ActionKind::UpdateInPlace { from_revision: String::new() },
+        Some(&pod),
+        Reason::Update { update_num: 1, recreate: false },
         write,
-    }
+    )
 }
 
 fn pod_json(name: &str, rv: Option<&str>) -> Value {

@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         id_seed: 7,
         features: Features::default(),
         expectations: &expectations,
-        pub_check: None,
+        pub_decisions: None,
     };
     let first = plan(&input)?;
     println!("first reconcile of {}:", cs.metadata.name.as_deref().unwrap_or_default());

@@ -427,7 +427,7 @@ impl Scenario {
             id_seed: 1,
             features: Features::default(),
             expectations: &self.expectations,
-            pub_check: None,
+            pub_decisions: None,
         }
     }
 

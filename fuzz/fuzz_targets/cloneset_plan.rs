@@ -190,7 +190,7 @@ fuzz_target!(|d: Desc| {
         id_seed: d.seed,
         features: Features::default(),
         expectations: &exp,
-        pub_check: None,
+        pub_decisions: None,
     };
     let Ok(p) = plan(&input) else { return };
     // Writes derived from the plan must not panic either.

@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
         id_seed: 42,
         features: Features::default(),
         expectations: &exp,
-        pub_check: None,
+        pub_decisions: None,
     };
     let first = plan(&input);
     if let Ok(p) = &first {

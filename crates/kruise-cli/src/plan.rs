@@ -27,6 +27,8 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kruise_api::any::AnyResource;
 use kruise_api::apps::v1beta1::CloneSet;
+use kruise_api::merge_patch::diff as merge_diff;
+use kruise_api::selector;
 use kruise_core::cloneset::{self, ActionKind, Input, Plan, Reason};
 use kruise_core::expectations::Expectations;
 use kruise_core::features::Features;
@@ -133,7 +135,7 @@ impl Args {
             id_seed: self.seed,
             features: Features::default(),
             expectations: &expectations,
-            pub_check: None,
+            pub_decisions: None,
         };
         let plan = cloneset::plan(&input).map_err(|e| {
             Stop(
@@ -360,23 +362,7 @@ impl Ownership {
 /// Label selector semantics (matchLabels and matchExpressions, all ANDed); an empty selector
 /// matches nothing here (the planner rejects it anyway).
 fn selector_matches(s: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let ml = s.match_labels.as_ref();
-    let me = s.match_expressions.as_deref().unwrap_or_default();
-    if ml.is_none_or(BTreeMap::is_empty) && me.is_empty() {
-        return false;
-    }
-    ml.into_iter().flatten().all(|(k, v)| labels.get(k) == Some(v))
-        && me.iter().all(|e| {
-            let vals = e.values.as_deref().unwrap_or_default();
-            let got = labels.get(&e.key);
-            match e.operator.as_str() {
-                "In" => got.is_some_and(|v| vals.contains(v)),
-                "NotIn" => got.is_none_or(|v| !vals.contains(v)),
-                "Exists" => got.is_some(),
-                "DoesNotExist" => got.is_none(),
-                _ => false,
-            }
-        })
+    !selector::is_empty(s) && selector::matches(s, Some(labels))
 }
 
 /// The `-o json` / `-o yaml` document: the planner's own serialization of the [`Plan`]
@@ -495,34 +481,6 @@ fn changes(before: &Value, after: &Value, sub: Subresource) -> Value {
     };
     let status = sub == Subresource::Status;
     merge_diff(&part(before, status), &part(after, status)).unwrap_or_else(|| json!({}))
-}
-
-/// The JSON merge patch (RFC 7386) turning `old` into `new`; `None` when they are equal.
-pub fn merge_diff(old: &Value, new: &Value) -> Option<Value> {
-    match (old, new) {
-        (Value::Object(o), Value::Object(n)) => {
-            let mut patch = Map::new();
-            for (k, nv) in n {
-                match o.get(k) {
-                    Some(ov) => {
-                        if let Some(d) = merge_diff(ov, nv) {
-                            patch.insert(k.clone(), d);
-                        }
-                    }
-                    None if nv.is_null() => {}
-                    None => {
-                        patch.insert(k.clone(), nv.clone());
-                    }
-                }
-            }
-            for k in o.keys().filter(|k| !n.contains_key(*k)) {
-                patch.insert(k.clone(), Value::Null);
-            }
-            (!patch.is_empty()).then_some(Value::Object(patch))
-        }
-        _ if old == new => None,
-        _ => Some(new.clone()),
-    }
 }
 
 /// One table line about a pod: what happens, the reason kind, its detail.
@@ -722,15 +680,6 @@ mod tests {
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
-
-    #[test]
-    fn merge_diff_sets_changes_and_nulls_removals() {
-        let old = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2], "gone": true});
-        let new = json!({"a": 1, "b": {"c": 5, "d": 3}, "e": [1], "f": "x"});
-        let d = merge_diff(&old, &new).unwrap();
-        assert_eq!(d, json!({"b": {"c": 5}, "e": [1], "f": "x", "gone": null}));
-        assert_eq!(merge_diff(&old, &old), None);
     }
 
     #[test]

@@ -758,6 +758,12 @@ pub enum PlanError {
     },
 }
 
+impl From<kruise_api::selector::SelectorError> for PlanError {
+    fn from(e: kruise_api::selector::SelectorError) -> Self {
+        Self::InvalidSpec { path: e.path, message: e.message }
+    }
+}
+
 impl PlanError {
     pub(crate) fn invalid(path: &str, message: impl Into<String>) -> Self {
         Self::InvalidSpec { path: FieldPath::from(path), message: message.into() }

@@ -100,7 +100,7 @@ proptest! {
         let exp = Expectations::new();
         let revs = vec![rev];
         let input = Input { cloneset: &cs, pods: (&pods).into(), pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
-            id_seed: 1, features: Features::default(), expectations: &exp, pub_check: None };
+            id_seed: 1, features: Features::default(), expectations: &exp, pub_decisions: None };
         let p = plan(&input).unwrap();
         for name in &cs.spec.scale_strategy.pods_to_delete {
             let deleted = p.actions.iter().any(|a| a.kind == ActionKind::DeletePod && a.pod.as_deref() == Some(name));
@@ -124,14 +124,14 @@ proptest! {
         let exp = Expectations::new();
         let mk = |pods: &[Pod]| {
             let input = Input { cloneset: &cs, pods: pods.into(), pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
-                id_seed: seed, features: Features::default(), expectations: &exp, pub_check: None };
+                id_seed: seed, features: Features::default(), expectations: &exp, pub_decisions: None };
             serde_json::to_string(&plan(&input).unwrap()).unwrap()
         };
         prop_assert_eq!(mk(&pods), mk(&rev_pods));
         // The same pods through a PodTable give the same plan.
         let table = PodTable::from_pods(&cs, rev_pods.iter().cloned()).unwrap();
         let input = Input { cloneset: &cs, pods: (&table).into(), pvcs: &[], revisions: &revs, nodes: &[],
-            now: ts(1000), id_seed: seed, features: Features::default(), expectations: &exp, pub_check: None };
+            now: ts(1000), id_seed: seed, features: Features::default(), expectations: &exp, pub_decisions: None };
         prop_assert_eq!(mk(&pods), serde_json::to_string(&plan(&input).unwrap()).unwrap());
     }
 }
@@ -178,7 +178,7 @@ proptest! {
         let revs = vec![r1, r2];
         let exp = Expectations::new();
         let input = Input { cloneset: &cs, pods: (&pods).into(), pvcs: &[], revisions: &revs, nodes: &[], now: ts(1000),
-            id_seed: 3, features: Features::default(), expectations: &exp, pub_check: None };
+            id_seed: 3, features: Features::default(), expectations: &exp, pub_decisions: None };
         if let Ok(p) = plan(&input) {
             let _ = kruise_core::cloneset::reconcile::writes(&input, &p);
         }

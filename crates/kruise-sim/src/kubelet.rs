@@ -351,7 +351,7 @@ impl Kubelet {
             if let Some(id) = &c.image_id {
                 s["containerID"] = json!(format!(
                     "containerd://{:016x}",
-                    fnv1a64(format!("{}/{name}/{id}/{}", rt.ip, c.restart_count).as_bytes())
+                    fnv1a64(&[format!("{}/{name}/{id}/{}", rt.ip, c.restart_count).as_bytes()])
                 ));
             }
             statuses.push(s);
@@ -408,7 +408,7 @@ impl Kubelet {
         status["phase"] = json!(if any_started { "Running" } else { "Pending" });
         status["conditions"] = json!(conditions);
         status["containerStatuses"] = json!(statuses);
-        status["hostIP"] = json!(format!("192.168.0.{}", fnv1a64(rt.node.as_bytes()) % 200 + 10));
+        status["hostIP"] = json!(format!("192.168.0.{}", fnv1a64(&[rt.node.as_bytes()]) % 200 + 10));
         status["podIP"] = json!(rt.ip);
         status["startTime"] = json!(timestamp(rt.started_at).to_string());
         status
@@ -440,8 +440,8 @@ pub fn image_id(image: &str) -> String {
     let repo = if repo.contains('/') { repo.to_owned() } else { format!("docker.io/library/{repo}") };
     format!(
         "{repo}@sha256:{:016x}{:016x}",
-        fnv1a64(image.as_bytes()),
-        fnv1a64(format!("{image}#").as_bytes())
+        fnv1a64(&[image.as_bytes()]),
+        fnv1a64(&[format!("{image}#").as_bytes()])
     )
 }
 

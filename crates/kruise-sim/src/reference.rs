@@ -46,7 +46,7 @@ impl Reconciler for ReplicaReconciler {
         let uid = cs.metadata.uid.clone().unwrap_or_default();
         let replicas = usize::try_from(cs.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
         let template = serde_json::to_value(&cs.spec.template).map_err(|e| ReconcileError(Box::new(e)))?;
-        let revision = format!("{name}-{:08x}", fnv1a64(template.to_string().as_bytes()) as u32);
+        let revision = format!("{name}-{:08x}", fnv1a64(&[template.to_string().as_bytes()]) as u32);
         let mut out = Outcome::default();
         let active: Vec<&Pod> =
             world.pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();

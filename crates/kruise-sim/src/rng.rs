@@ -40,15 +40,9 @@ impl SplitMix64 {
     }
 }
 
-/// FNV-1a over a byte string: a stable hash for derived names and ids (never `std`'s hashers).
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
+/// FNV-1a 64: a stable hash for derived names and ids (never `std`'s hashers); the
+/// workspace's one FNV family.
+pub use kruise_api::hash::fnv1a64;
 
 #[cfg(test)]
 mod tests {

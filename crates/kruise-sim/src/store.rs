@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use kruise_api::merge_patch::apply as merge;
 use kruise_core::write::{ApiWrite, Subresource, Target, json_patch};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -293,7 +294,7 @@ impl Store {
         self.uids += 1;
         let uid = format!(
             "{:08x}-0000-4000-8000-{:012x}",
-            crate::rng::fnv1a64(key.to_string().as_bytes()) as u32,
+            crate::rng::fnv1a64(&[key.to_string().as_bytes()]) as u32,
             self.uids
         );
         let meta = obj
@@ -672,26 +673,6 @@ pub fn set_path(v: &mut Value, path: &[&str], value: Value) {
     }
     if let Some(o) = cur.as_object_mut() {
         o.insert((*last).to_owned(), value);
-    }
-}
-
-/// RFC 7386 JSON merge patch: objects merge key by key, `null` removes, anything else
-/// (arrays included) replaces.
-pub fn merge(target: &mut Value, patch: &Value) {
-    let Some(p) = patch.as_object() else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    let Some(t) = target.as_object_mut() else { return };
-    for (k, v) in p {
-        if v.is_null() {
-            t.remove(k);
-        } else {
-            merge(t.entry(k.clone()).or_insert(Value::Null), v);
-        }
     }
 }
 

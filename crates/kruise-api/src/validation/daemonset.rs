@@ -407,8 +407,7 @@ pub(super) mod labels {
 
     /// True when the selector has neither `matchLabels` nor `matchExpressions`.
     pub fn is_empty_selector(sel: &LabelSelector) -> bool {
-        sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
-            && sel.match_expressions.as_ref().is_none_or(Vec::is_empty)
+        crate::selector::is_empty(sel)
     }
 
     /// Kubernetes' `ValidateLabelSelector` (label values must be valid).
@@ -464,17 +463,6 @@ pub(super) mod labels {
         if !validate_selector(sel, &FieldPath::root()).is_empty() {
             return None;
         }
-        let labels_ok = sel.match_labels.iter().flatten().all(|(k, v)| labels.get(k) == Some(v));
-        let exprs_ok = sel.match_expressions.iter().flatten().all(|e| {
-            let values = e.values.as_deref().unwrap_or_default();
-            let have = labels.get(&e.key);
-            match e.operator.as_str() {
-                "In" => have.is_some_and(|v| values.contains(v)),
-                "NotIn" => have.is_none_or(|v| !values.contains(v)),
-                "Exists" => have.is_some(),
-                _ => have.is_none(),
-            }
-        });
-        Some(labels_ok && exprs_ok)
+        Some(crate::selector::matches(sel, Some(labels)))
     }
 }

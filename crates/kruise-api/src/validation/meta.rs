@@ -262,26 +262,13 @@ fn validate_selector_requirement(req: &LabelSelectorRequirement, path: &FieldPat
 /// True when the selector has neither matchLabels nor matchExpressions. Such a selector
 /// matches everything; workloads reject it (CS-13, ASTS-8).
 pub fn is_empty_selector(selector: &LabelSelector) -> bool {
-    selector.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
-        && selector.match_expressions.as_ref().is_none_or(Vec::is_empty)
+    crate::selector::is_empty(selector)
 }
 
 /// True when `selector` selects an object carrying `labels`. Every matchLabels pair must be
 /// present and every expression hold; an unknown operator matches nothing.
 pub fn selector_matches(selector: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
-    let get = |k: &str| labels.and_then(|l| l.get(k));
-    let labels_ok = selector.match_labels.iter().flatten().all(|(k, v)| get(k) == Some(v));
-    labels_ok
-        && selector.match_expressions.iter().flatten().all(|req| {
-            let values = req.values.as_deref().unwrap_or_default();
-            match req.operator.as_str() {
-                "In" => get(&req.key).is_some_and(|v| values.contains(v)),
-                "NotIn" => get(&req.key).is_none_or(|v| !values.contains(v)),
-                "Exists" => get(&req.key).is_some(),
-                "DoesNotExist" => get(&req.key).is_none(),
-                _ => false,
-            }
-        })
+    crate::selector::matches(selector, labels)
 }
 
 /// True when the selector's expressions use only known operators with the values each

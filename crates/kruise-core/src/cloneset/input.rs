@@ -1,12 +1,11 @@
-//! The CloneSet planner's input (CS-89) and the PodUnavailableBudget decision (CS-63).
-
-use std::fmt;
+//! The CloneSet planner's input (CS-89).
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ControllerRevision;
-use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim};
 use kruise_api::apps::v1beta1::CloneSet;
 
+use crate::availability::PubDecisions;
 use crate::expectations::Expectations;
 use crate::features::Features;
 
@@ -35,28 +34,8 @@ pub struct Input<'a> {
     pub features: Features,
     /// The adapter's writes not yet seen in its cache (CS-87, CS-88).
     pub expectations: &'a Expectations,
-    /// CS-63: the PodUnavailableBudget admission check, consulted before each pod update when
-    /// gate `PodUnavailableBudgetUpdateGate` is on. `None` allows every update.
-    pub pub_check: Option<PubCheck<'a>>,
-}
-
-/// What a PodUnavailableBudget says about updating one pod (CS-63).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PubDecision {
-    /// The update may go ahead.
-    Allowed,
-    /// Not now: the update loop stops and the plan requeues after 1 s.
-    Denied,
-    /// The check failed: Update stops with this error (`FailedUpdate`).
-    Error(String),
-}
-
-/// A PodUnavailableBudget check (CS-63): a pure function of the pod, supplied by the adapter.
-#[derive(Clone, Copy)]
-pub struct PubCheck<'a>(pub &'a dyn Fn(&Pod) -> PubDecision);
-
-impl fmt::Debug for PubCheck<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PubCheck(..)")
-    }
+    /// CS-63: the PodUnavailableBudget decisions the adapter made for this reconcile, by pod
+    /// name, consulted before each pod update when gate `PodUnavailableBudgetUpdateGate` is
+    /// on. A pod without an entry (and every pod, for `None`) may be updated.
+    pub pub_decisions: Option<&'a PubDecisions>,
 }

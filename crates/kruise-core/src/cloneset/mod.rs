@@ -9,27 +9,33 @@
 //! pods actually being chosen from.
 
 mod diff;
-/// Builders of CloneSets, revisions and pods for tests, benches and the simulator.
+/// Builders of CloneSets, revisions and pods for tests and benches (cargo feature
+/// `fixtures`; not part of the default public API).
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
-pub mod inplace;
 mod input;
 mod newpod;
-mod pods;
 pub mod reconcile;
-pub mod revision;
 mod scale;
-mod sort;
+mod scalein;
 mod status;
-mod table;
 mod update;
+mod versioned;
 
 #[cfg(test)]
 mod tests;
 
+use crate::lifecycle::lifecycle_patch;
+pub use crate::lifecycle::{all_hooked, hooked};
+use crate::podtable as table;
+use crate::podtable::info as pods;
+use crate::updatesort as sort;
+pub use crate::{inplace, revision};
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kruise_api::apps::common::{Lifecycle, LifecycleHook};
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
@@ -40,14 +46,16 @@ pub use pods::{State, revision_matches, short_hash};
 pub use reconcile::CloneSetReconciler;
 pub use table::{PodTable, Pods, UnnamedPod};
 pub mod v1alpha1;
+pub use crate::availability::{PubDecision, PubDecisions};
 pub use crate::plan::{Action, ActionKind, Held, PlanError, PodConditionUpdate, PodPatch, Reason, Requeue};
-pub use input::{Input, PubCheck, PubDecision};
+pub use input::Input;
 
 /// A CloneSet plan: the shared [`crate::plan::Plan`] with the CloneSet status.
 pub type Plan = crate::plan::Plan<kruise_api::apps::v1beta1::CloneSetStatus>;
 pub use v1alpha1::CloneSetV1Alpha1Reconciler;
 
-use pods::{Derived, PodEnv, PodInfo, Selector};
+use kruise_api::selector::Selector;
+use pods::{Derived, PodEnv, PodInfo};
 use revision::Revisions;
 use table::{Claim, Facts};
 
@@ -312,25 +320,6 @@ pub(crate) struct Builder {
     pub update_error: Option<String>,
 }
 
-/// Hasher for look-up-only maps: passes `u64` keys (already hashes) through, FNV-1a for bytes
-/// (short keys such as node names). Not DoS-resistant; these maps live for one plan.
-#[derive(Default)]
-pub(crate) struct U64Hasher(u64);
-
-impl std::hash::Hasher for U64Hasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 impl Builder {
     pub fn push(&mut self, a: Action) {
         self.plan.actions.push(a);
@@ -354,81 +343,28 @@ impl Builder {
     }
 }
 
-/// CS-78 `hooked(h, p)`: any finalizer of the hook, or any label pair.
-pub fn hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
-    let Some(h) = h else { return false };
-    let fins = pod.metadata.finalizers.as_deref().unwrap_or_default();
-    let labels = pod.metadata.labels.as_ref();
-    h.finalizers_handler.iter().any(|f| fins.contains(f))
-        || h.labels_handler.iter().any(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-}
-
-/// CS-78 `allHooked(h, p)`: every finalizer and every label pair (vacuous for an empty hook).
-pub fn all_hooked(h: Option<&LifecycleHook>, pod: &Pod) -> bool {
-    let Some(h) = h else { return false };
-    let fins = pod.metadata.finalizers.as_deref().unwrap_or_default();
-    let labels = pod.metadata.labels.as_ref();
-    h.finalizers_handler.iter().all(|f| fins.contains(f))
-        && h.labels_handler.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-}
-
 /// Plans one reconcile of a CloneSet (CS-23). Errors only for unusable input.
+///
+/// The steps, in order: [`validate`] the spec, wait for scale expectations
+/// ([`scale_expectations`], CS-87), resolve revisions and claim the pods in one pass whatever
+/// the input form ([`claim_pass`], CS-24, CS-26..CS-31), clean up PVCs ([`pvc_cleanup`],
+/// CS-25), write revisions (CS-28..CS-30), wait for resource-version expectations (CS-88),
+/// scale or update ([`sync`], CS-23 step 11), status (CS-82..CS-86), `podsToDelete`
+/// truncation (CS-55), history truncation (CS-32) and the `minReadySeconds` requeue (CS-90).
 pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     let cs = input.cloneset;
-    let name = cs
-        .metadata
-        .name
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| PlanError::invalid("metadata.name", "required"))?;
-    if cs.replicas() < 0 {
-        return Err(PlanError::invalid("spec.replicas", format!("must be >= 0, got {}", cs.replicas())));
-    }
-    let selector =
-        cs.spec.selector.as_ref().ok_or_else(|| PlanError::invalid("spec.selector", "required"))?;
-    let selector = Selector::parse(selector, "spec.selector")?;
-    if selector.is_empty() {
-        return Err(PlanError::invalid("spec.selector", "empty selector is invalid for cloneset"));
-    }
-    let limits = Limits::new(cs)?;
+    let (name, selector, limits) = validate(cs)?;
     let mut b = Builder::default();
     b.plan.status = cs.status.clone().unwrap_or_default();
 
     // CS-23 step 3 / CS-87: scale expectations.
     let timeout = Duration::from_secs(u64::from(input.features.expectation_timeout_seconds));
-    if let Some(p) = input.expectations.pending().filter(|_| !input.expectations.scale_satisfied()) {
-        let oldest = input
-            .expectations
-            .creates
-            .values()
-            .chain(input.expectations.deletes.values())
-            .min()
-            .copied()
-            .unwrap_or(p.oldest);
-        let elapsed = input.now.duration_since(oldest).unsigned_abs();
-        let reason = Reason::AwaitingExpectations {
-            creates: p.creates,
-            deletes: p.deletes,
-            resource_versions: p.resource_versions,
-        };
-        if elapsed < timeout {
-            b.plan.requeue_at_most(timeout - elapsed, reason);
-            return Ok(b.plan);
-        }
-        if !input.features.force_delete_timeout_expectation {
-            return Ok(b.plan);
-        }
-        b.plan.requeue_at_most(Duration::from_secs(10), reason);
+    if scale_expectations(input, timeout, &mut b.plan) {
+        return Ok(b.plan);
     }
 
-    // CS-24: active / inactive, claim.
+    // CS-24 (with CS-26..CS-31): revisions, then active / inactive pods and the claim.
     let revs = revision::resolve(cs, input.revisions);
-    // `podsToDelete`, sorted and deduplicated: matched against the name-sorted pods by a merge
-    // walk, O(pods + k log k), instead of one set look-up per pod.
-    let mut pods_to_delete: Vec<&str> =
-        cs.spec.scale_strategy.pods_to_delete.iter().map(String::as_str).collect();
-    pods_to_delete.sort_unstable();
-    pods_to_delete.dedup();
     let env = PodEnv {
         now: input.now,
         min_ready_seconds: cs.spec.min_ready_seconds,
@@ -436,117 +372,77 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         update_short: short_hash(revs.update_name()).to_owned(),
         preparing_update_as_update: input.features.preparing_update_as_update,
     };
-    let deleting = cs.metadata.deletion_timestamp.is_some();
-    // Slice input: the admitted pods with their facts, which the pod records borrow.
-    let mut scanned: Vec<(&Pod, &str, &str, Facts, bool, bool)> = Vec::new();
-    let mut inactive = Vec::new();
-    let mut claim_actions = Vec::new();
-    let mut tally = Tally::default();
-    let mut deferred = None;
-    // CS-24 for one pod, given its facts and claim; returns whether it is active and claimed.
-    let mut admit = |pod: &'a Pod, name: &str, f: &Facts, c: Claim| -> bool {
-        match admission(f, c, deleting) {
-            Admission::Claimed => true,
-            Admission::Adopt => {
-                claim_actions.push(Action::new(ActionKind::AdoptPod, Some(name), None, Reason::Claim));
-                true
-            }
-            Admission::Release => {
-                claim_actions.push(Action::new(ActionKind::ReleasePod, Some(name), None, Reason::Claim));
-                false
-            }
-            Admission::Inactive => {
-                inactive.push(pod);
-                false
-            }
-            Admission::Ignore => false,
-        }
-    };
-    let uid = cs.metadata.uid.as_deref();
-    match input.pods {
+    let claim_of =
+        |pod: &Pod| table::claim(pod, cs.metadata.uid.as_deref(), "CloneSet", Some(name), Some(&selector));
+    // Slice input: each pod's facts, read once, in name order (the table keeps them per row).
+    let scanned: Vec<(&Pod, table::Scanned<'_>)> = match input.pods {
         Pods::Slice(pods) => {
-            scanned.reserve(pods.len());
             let mut order: Vec<&Pod> = pods.iter().collect();
             // Adapters usually list by name already: an O(n) check avoids the sort.
             if !order.is_sorted_by(|a, b| a.metadata.name <= b.metadata.name) {
                 order.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
             }
-            // `podsToDelete` (sorted, deduplicated) is matched against the name-sorted pods by
-            // a merge walk: O(pods + k log k), no per-pod set look-up.
-            let mut cursor = 0usize;
-            for pod in order {
-                let s = Facts::scan(pod);
-                let c = table::claim(pod, uid, Some(name), Some(&selector));
-                if admit(pod, s.name, &s.facts, c) {
-                    while cursor < pods_to_delete.len() && pods_to_delete[cursor] < s.name {
-                        cursor += 1;
-                    }
-                    let listed = pods_to_delete.get(cursor).is_some_and(|n| *n == s.name);
+            order.into_iter().map(|pod| (pod, Facts::scan(pod))).collect()
+        }
+        Pods::Table(_) => Vec::new(),
+    };
+    let (pods, deferred, inactive, tally, claim_actions) = match input.pods {
+        Pods::Slice(_) => {
+            let views = scanned.iter().enumerate().map(|(i, (pod, s))| {
+                let view = View {
+                    pod,
+                    name: s.name,
+                    revision: s.revision,
+                    facts: &s.facts,
+                    claim: claim_of(pod),
+                    name_hash: None,
+                    revision_id: None,
+                };
+                (i, view)
+            });
+            let c = claim_pass(views, cs, &env, 0);
+            let active: Vec<PodInfo<'_>> = c
+                .admitted
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| {
+                    let (pod, s) = &scanned[i];
+                    let listed = c.listed.binary_search(&k).is_ok();
                     let is_update = env.is_update(s.revision);
-                    let d = Derived::of(&s.facts, &env, listed, is_update);
-                    tally.add(scanned.len(), &s.facts, &d, s.revision);
-                    scanned.push((pod, s.name, s.revision, s.facts, listed, is_update));
-                }
-            }
+                    PodInfo::from_facts(pod, s.name, s.revision, k as u32, &s.facts, &env, listed, is_update)
+                })
+                .collect();
+            (std::cell::OnceCell::from(active), None, c.inactive, c.tally, c.claim_actions)
         }
         Pods::Table(t) => {
             // Rows come in name order with their facts; only the claim facts are recomputed,
             // and only if the table was built for another uid, name or selector.
             let in_sync = t.owner().same(cs, &selector.to_canonical());
-            // `podsToDelete` by name hash: a sorted list of k hashes probed per row (in cache),
-            // names compared only on equal hashes. O(n log k), no name read per row.
-            let mut listed_hashes: Vec<(u64, &str)> =
-                pods_to_delete.iter().map(|n| (table::name_hash(n), *n)).collect();
-            listed_hashes.sort_unstable();
-            // The update test of CS-31 depends only on the interned revision label.
-            let mut is_update_of: Vec<u8> = vec![2; t.revisions.capacity()];
-            let mut rows = Vec::with_capacity(t.len());
-            let mut listed_idx = Vec::new();
-            for row in t.rows.iter() {
-                let c = if in_sync {
-                    row.claim
-                } else {
-                    table::claim(&row.pod, uid, Some(name), Some(&selector))
+            let views = t.rows.iter().map(|row| {
+                let view = View {
+                    pod: &row.pod,
+                    name: &row.name,
+                    revision: t.revisions.get(row.revision),
+                    facts: &row.facts,
+                    claim: if in_sync { row.claim } else { claim_of(&row.pod) },
+                    name_hash: Some(row.name_hash),
+                    revision_id: Some(row.revision),
                 };
-                if admit(&row.pod, &row.name, &row.facts, c) {
-                    let revision = t.revisions.get(row.revision);
-                    let memo = &mut is_update_of[row.revision as usize];
-                    if *memo == 2 {
-                        *memo = u8::from(env.is_update(revision));
-                    }
-                    let listed = !listed_hashes.is_empty() && {
-                        let from = listed_hashes.partition_point(|(h, _)| *h < row.name_hash);
-                        listed_hashes[from..]
-                            .iter()
-                            .take_while(|(h, _)| *h == row.name_hash)
-                            .any(|(_, n)| *n == &*row.name)
-                    };
-                    if listed {
-                        listed_idx.push(rows.len());
-                    }
-                    let d = Derived::of(&row.facts, &env, listed, *memo == 1);
-                    tally.add(rows.len(), &row.facts, &d, revision);
-                    rows.push(row);
-                }
-            }
-            deferred = Some(Deferred { table: t, env: env.clone(), rows, listed: listed_idx, is_update_of });
+                (row, view)
+            });
+            let c = claim_pass(views, cs, &env, t.revisions.capacity());
+            let deferred =
+                Deferred { table: t, env, rows: c.admitted, listed: c.listed, is_update_of: c.is_update_of };
+            (std::cell::OnceCell::new(), Some(deferred), c.inactive, c.tally, c.claim_actions)
         }
-    }
-    tally.finish();
-    let active: Vec<PodInfo<'_>> = scanned
-        .iter()
-        .enumerate()
-        .map(|(i, (pod, name, revision, f, listed, is_update))| {
-            PodInfo::from_facts(pod, name, revision, i as u32, f, &env, *listed, *is_update)
-        })
-        .collect();
+    };
     let ctx = Ctx {
         input,
         cs,
         name,
         limits,
         revs,
-        pods: if deferred.is_some() { std::cell::OnceCell::new() } else { std::cell::OnceCell::from(active) },
+        pods,
         deferred,
         inactive,
         lifecycle: cs.spec.lifecycle.as_ref(),
@@ -554,52 +450,7 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     };
 
     // CS-25: PVC clean-up when reuse is disabled.
-    let reuse = cs.spec.scale_strategy.enable_pvc_reuse;
-    // Only built when there are PVCs to check (O(pods log pods)).
-    let active_ids: BTreeSet<&str> = if !reuse && !input.pvcs.is_empty() {
-        ctx.pods().iter().filter_map(|p| p.instance_id()).collect()
-    } else {
-        BTreeSet::new()
-    };
-    let inactive_ids: std::collections::BTreeMap<&str, &str> = ctx
-        .inactive
-        .iter()
-        .filter_map(|p| {
-            let id = p.metadata.labels.as_ref()?.get(keys::CLONESET_INSTANCE_ID)?;
-            Some((id.as_str(), p.metadata.name.as_deref()?))
-        })
-        .collect();
-    let mut pvcs: Vec<&k8s_openapi::api::core::v1::PersistentVolumeClaim> =
-        input.pvcs.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
-    pvcs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    if !reuse && !pvcs.is_empty() {
-        let mut keep = Vec::new();
-        for pvc in pvcs {
-            let id = pvc
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(keys::CLONESET_INSTANCE_ID))
-                .map(String::as_str);
-            let pname = pvc.metadata.name.as_deref().unwrap_or_default();
-            match id {
-                Some(id) if active_ids.contains(id) => keep.push(pvc),
-                Some(id) if inactive_ids.contains_key(id) => b.push(Action::new(
-                    ActionKind::UpdatePvc { pvc: pname.to_owned() },
-                    inactive_ids.get(id).copied(),
-                    None,
-                    Reason::PvcCleanup,
-                )),
-                _ => b.push(Action::new(
-                    ActionKind::DeletePvc { pvc: pname.to_owned() },
-                    None,
-                    None,
-                    Reason::PvcCleanup,
-                )),
-            }
-        }
-        pvcs = keep;
-    }
+    let pvcs = pvc_cleanup(&ctx, &mut b);
     b.plan.actions.extend(claim_actions);
 
     // CS-28..CS-30: revision writes.
@@ -632,57 +483,13 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
     }
 
     // CS-23 step 11: sync.
-    let mut synced = false;
-    if !deleting {
-        synced = true;
-        let modified = scale::scale(&ctx, &pvcs, &mut b);
-        if modified {
-            // Only when some pod is not on the update revision (else no record is built).
-            if ctx.tally.status.updated < ctx.tally.status.replicas {
-                for p in ctx.pods() {
-                    if !p.is_update && !ctx.revs.sorted.is_empty() {
-                        b.hold(p, Reason::ScaleFirst);
-                    }
-                }
-            }
-        } else {
-            update::update(&ctx, &mut b);
-        }
-        // Ready pods still inside minReadySeconds: counted unavailable, waited for (CS-34).
-        let m = cs.spec.min_ready_seconds;
-        if m > 0 {
-            for p in ctx.pods().iter().filter(|p| p.update_ready && !p.available) {
-                if matches!(p.state, State::None | State::Normal) {
-                    b.hold(p, Reason::MinReadySeconds { seconds: m });
-                }
-            }
-        }
-        if b.scale_error.is_some() || b.update_error.is_some() {
-            synced = false;
-        }
-    }
+    let synced = cs.metadata.deletion_timestamp.is_none() && sync(&ctx, &pvcs, &mut b);
 
     // CS-82..CS-86: status.
     status::status(&ctx, &selector, &mut b);
 
     // CS-55: podsToDelete truncation.
-    // Which listed names are active pods: a merge walk of two sorted lists, O(pods + k).
-    // Which listed names are active pods: those marked while claiming, O(pods).
-    let ptd = &cs.spec.scale_strategy.pods_to_delete;
-    let present: BTreeSet<&str> = if ptd.is_empty() {
-        BTreeSet::new()
-    } else {
-        ctx.tally.specified.iter().map(|&i| ctx.pod(i)).filter(|p| p.listed).map(|p| p.name).collect()
-    };
-    if ptd.iter().any(|n| !present.contains(n.as_str())) {
-        let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();
-        b.push(Action::new(
-            ActionKind::UpdateSpec { pods_to_delete: kept },
-            None,
-            None,
-            Reason::TruncatePodsToDelete,
-        ));
-    }
+    truncate_pods_to_delete(&ctx, &mut b);
 
     // CS-32: history truncation.
     let pod_revs: Vec<&str> = ctx.tally.revisions.iter().copied().collect();
@@ -697,6 +504,238 @@ pub fn plan<'a>(input: &Input<'a>) -> Result<Plan, PlanError> {
         b.plan.requeue_at_most(Duration::from_secs(m as u64), Reason::MinReadySeconds { seconds: m });
     }
     Ok(b.plan)
+}
+
+/// CS-13 as far as planning needs it: the name, the parsed selector (non-empty) and the
+/// limits (CS-36). Errors name the field.
+fn validate(cs: &CloneSet) -> Result<(&str, Selector, Limits), PlanError> {
+    let name = cs
+        .metadata
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| PlanError::invalid("metadata.name", "required"))?;
+    if cs.replicas() < 0 {
+        return Err(PlanError::invalid("spec.replicas", format!("must be >= 0, got {}", cs.replicas())));
+    }
+    let selector =
+        cs.spec.selector.as_ref().ok_or_else(|| PlanError::invalid("spec.selector", "required"))?;
+    let selector = Selector::parse(selector, "spec.selector")?;
+    if selector.is_empty() {
+        return Err(PlanError::invalid("spec.selector", "empty selector is invalid for cloneset"));
+    }
+    Ok((name, selector, Limits::new(cs)?))
+}
+
+/// CS-87: `true` = stop here (scale expectations unsatisfied and not timed out, or timed out
+/// without `force_delete_timeout_expectation`); the requeue is offered to `plan`.
+fn scale_expectations(input: &Input<'_>, timeout: Duration, plan: &mut Plan) -> bool {
+    let e = input.expectations;
+    let Some(p) = e.pending().filter(|_| !e.scale_satisfied()) else { return false };
+    let oldest = e.creates.values().chain(e.deletes.values()).min().copied().unwrap_or(p.oldest);
+    let elapsed = input.now.duration_since(oldest).unsigned_abs();
+    let reason = Reason::AwaitingExpectations {
+        creates: p.creates,
+        deletes: p.deletes,
+        resource_versions: p.resource_versions,
+    };
+    if elapsed < timeout {
+        plan.requeue_at_most(timeout - elapsed, reason);
+        return true;
+    }
+    if !input.features.force_delete_timeout_expectation {
+        return true;
+    }
+    plan.requeue_at_most(Duration::from_secs(10), reason);
+    false
+}
+
+/// One pod as the claim pass reads it, whichever the input form: a [`PodTable`] row or a pod
+/// of a slice with its facts scanned once.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    pod: &'a Pod,
+    name: &'a str,
+    revision: &'a str,
+    facts: &'a Facts,
+    claim: Claim,
+    /// The name's hash, when the source keeps it.
+    name_hash: Option<u64>,
+    /// The interned revision label, when the source interns them (memoises CS-31).
+    revision_id: Option<u32>,
+}
+
+/// What the claim pass found: the admitted pods (as the source's keys), positions of those
+/// named in `podsToDelete`, the counters, the inactive pods and the adopt/release writes.
+struct Claimed<'a, K> {
+    admitted: Vec<K>,
+    /// Positions (in `admitted`) of the pods named in `podsToDelete`, ascending.
+    listed: Vec<usize>,
+    tally: Tally<'a>,
+    inactive: Vec<&'a Pod>,
+    claim_actions: Vec<Action>,
+    /// Per interned revision: 1 = the update revision (CS-31), 0 = not, 2 = not computed.
+    is_update_of: Vec<u8>,
+}
+
+/// CS-24 for every pod, in name order, for both input forms: admission (adopt, release,
+/// inactive, ignore), the `podsToDelete` mark (CS-35) by name hash, the update test (CS-31)
+/// and the counters (`Tally`). O(n log k) for k names in `podsToDelete`.
+fn claim_pass<'a, K>(
+    views: impl Iterator<Item = (K, View<'a>)>,
+    cs: &CloneSet,
+    env: &PodEnv,
+    interned_revisions: usize,
+) -> Claimed<'a, K> {
+    let deleting = cs.metadata.deletion_timestamp.is_some();
+    // `podsToDelete` by name hash: a sorted list of k hashes probed per pod, names compared
+    // only on equal hashes. O(n log k), no name read per pod unless the list is non-empty.
+    let mut listed_hashes: Vec<(u64, &str)> =
+        cs.spec.scale_strategy.pods_to_delete.iter().map(|n| (table::name_hash(n), n.as_str())).collect();
+    listed_hashes.sort_unstable();
+    listed_hashes.dedup();
+    let mut c = Claimed {
+        admitted: Vec::new(),
+        listed: Vec::new(),
+        tally: Tally::default(),
+        inactive: Vec::new(),
+        claim_actions: Vec::new(),
+        is_update_of: vec![2; interned_revisions],
+    };
+    for (key, v) in views {
+        match admission(v.facts, v.claim, deleting) {
+            Admission::Claimed => {}
+            Admission::Adopt => {
+                c.claim_actions.push(Action::new(ActionKind::AdoptPod, Some(v.name), None, Reason::Claim))
+            }
+            Admission::Release => {
+                c.claim_actions.push(Action::new(ActionKind::ReleasePod, Some(v.name), None, Reason::Claim));
+                continue;
+            }
+            Admission::Inactive => {
+                c.inactive.push(v.pod);
+                continue;
+            }
+            Admission::Ignore => continue,
+        }
+        let is_update = match v.revision_id {
+            Some(id) => {
+                let memo = &mut c.is_update_of[id as usize];
+                if *memo == 2 {
+                    *memo = u8::from(env.is_update(v.revision));
+                }
+                *memo == 1
+            }
+            None => env.is_update(v.revision),
+        };
+        let listed = !listed_hashes.is_empty() && {
+            let h = v.name_hash.unwrap_or_else(|| table::name_hash(v.name));
+            let from = listed_hashes.partition_point(|(x, _)| *x < h);
+            listed_hashes[from..].iter().take_while(|(x, _)| *x == h).any(|(_, n)| *n == v.name)
+        };
+        if listed {
+            c.listed.push(c.admitted.len());
+        }
+        let d = Derived::of(v.facts, env, listed, is_update);
+        c.tally.add(c.admitted.len(), v.facts, &d, v.revision);
+        c.admitted.push(key);
+    }
+    c.tally.finish();
+    c
+}
+
+/// CS-25: when PVC reuse is disabled, PVCs of no active pod are handed to their inactive pod
+/// or deleted. Returns the live PVCs (not terminating, by name) the scale step may reuse.
+fn pvc_cleanup<'a>(ctx: &Ctx<'a>, b: &mut Builder) -> Vec<&'a PersistentVolumeClaim> {
+    let input = ctx.input;
+    let reuse = ctx.cs.spec.scale_strategy.enable_pvc_reuse;
+    let mut pvcs: Vec<&PersistentVolumeClaim> =
+        input.pvcs.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
+    pvcs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    if reuse || pvcs.is_empty() {
+        return pvcs;
+    }
+    // Only built when there are PVCs to check (O(pods log pods)).
+    let active_ids: BTreeSet<&str> = ctx.pods().iter().filter_map(|p| p.instance_id()).collect();
+    let inactive_ids: std::collections::BTreeMap<&str, &str> = ctx
+        .inactive
+        .iter()
+        .filter_map(|p| {
+            let id = p.metadata.labels.as_ref()?.get(keys::CLONESET_INSTANCE_ID)?;
+            Some((id.as_str(), p.metadata.name.as_deref()?))
+        })
+        .collect();
+    let mut keep = Vec::new();
+    for pvc in pvcs {
+        let id =
+            pvc.metadata.labels.as_ref().and_then(|l| l.get(keys::CLONESET_INSTANCE_ID)).map(String::as_str);
+        let pname = pvc.metadata.name.as_deref().unwrap_or_default();
+        match id {
+            Some(id) if active_ids.contains(id) => keep.push(pvc),
+            Some(id) if inactive_ids.contains_key(id) => b.push(Action::new(
+                ActionKind::UpdatePvc { pvc: pname.to_owned() },
+                inactive_ids.get(id).copied(),
+                None,
+                Reason::PvcCleanup,
+            )),
+            _ => b.push(Action::new(
+                ActionKind::DeletePvc { pvc: pname.to_owned() },
+                None,
+                None,
+                Reason::PvcCleanup,
+            )),
+        }
+    }
+    keep
+}
+
+/// CS-23 step 11 (the CloneSet is not being deleted): scale (§8) or, when scale changed
+/// nothing, update (§9); then the `minReadySeconds` holds (CS-34). Returns whether the sync
+/// succeeded (no scale or update error).
+fn sync(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) -> bool {
+    let modified = scale::scale(ctx, pvcs, b);
+    if modified {
+        // Only when some pod is not on the update revision (else no record is built).
+        if ctx.tally.status.updated < ctx.tally.status.replicas {
+            for p in ctx.pods() {
+                if !p.is_update && !ctx.revs.sorted.is_empty() {
+                    b.hold(p, Reason::ScaleFirst);
+                }
+            }
+        }
+    } else {
+        update::update(ctx, b);
+    }
+    // Ready pods still inside minReadySeconds: counted unavailable, waited for (CS-34).
+    let m = ctx.cs.spec.min_ready_seconds;
+    if m > 0 {
+        for p in ctx.pods().iter().filter(|p| p.update_ready && !p.available) {
+            if matches!(p.state, State::None | State::Normal) {
+                b.hold(p, Reason::MinReadySeconds { seconds: m });
+            }
+        }
+    }
+    b.scale_error.is_none() && b.update_error.is_none()
+}
+
+/// CS-55: rewrites `podsToDelete` without the names of pods that are not active. Which listed
+/// names are active pods: those marked while claiming, O(pods).
+fn truncate_pods_to_delete(ctx: &Ctx<'_>, b: &mut Builder) {
+    let ptd = &ctx.cs.spec.scale_strategy.pods_to_delete;
+    let present: BTreeSet<&str> = if ptd.is_empty() {
+        BTreeSet::new()
+    } else {
+        ctx.tally.specified.iter().map(|&i| ctx.pod(i)).filter(|p| p.listed).map(|p| p.name).collect()
+    };
+    if ptd.iter().any(|n| !present.contains(n.as_str())) {
+        let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();
+        b.push(Action::new(
+            ActionKind::UpdateSpec { pods_to_delete: kept },
+            None,
+            None,
+            Reason::TruncatePodsToDelete,
+        ));
+    }
 }
 
 /// CS-88: `Some(Some(d))` = stop and requeue after `d`; `Some(None)` = stop without requeue;
@@ -726,12 +765,4 @@ fn rv_expectations(ctx: &Ctx<'_>, timeout: Duration) -> Option<Option<Duration>>
         }
     }
     None
-}
-
-/// A label patch setting the lifecycle state (CS-77), with the timestamp annotation.
-pub(crate) fn lifecycle_patch(state: State, now: jiff::Timestamp) -> PodPatch {
-    let mut p = PodPatch::default();
-    p.labels.insert(keys::LIFECYCLE_STATE.into(), Some(state.as_str().to_owned()));
-    p.annotations.insert(keys::LIFECYCLE_TIMESTAMP.into(), Some(now.to_string()));
-    p
 }

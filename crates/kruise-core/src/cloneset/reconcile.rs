@@ -42,7 +42,7 @@ impl Reconciler for CloneSetReconciler {
             id_seed: ctx.id_seed,
             features: ctx.features,
             expectations: ctx.expectations,
-            pub_check: None,
+            pub_decisions: None,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
         Ok(outcome(&input, &p)?)

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kruise_api::keys;
 
 use super::pods::{PodInfo, State};
-use super::{Action, ActionKind, Builder, Ctx, PodConditionUpdate, Reason, hooked, lifecycle_patch, sort};
+use super::{Action, ActionKind, Builder, Ctx, Reason, hooked, lifecycle_patch, scalein};
 
 /// CS-42: when a scale step ends the pass before step 6, every pod specified for deletion is
 /// held with [`Reason::DeletionDeferred`], so a user sees why a pod named in `podsToDelete`
@@ -147,12 +147,12 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         let nodes = ctx.input.nodes;
         let mut chosen = Vec::new();
         if old >= total {
-            chosen.extend(sort::choose_to_delete(pods(), &not_updated, total, &keys, nodes));
+            chosen.extend(scalein::choose_to_delete(pods(), &not_updated, total, &keys, nodes));
         } else if old > 0 {
-            chosen.extend(sort::choose_to_delete(pods(), &not_updated, old, &keys, nodes));
-            chosen.extend(sort::choose_to_delete(pods(), &updated, total - old, &keys, nodes));
+            chosen.extend(scalein::choose_to_delete(pods(), &not_updated, old, &keys, nodes));
+            chosen.extend(scalein::choose_to_delete(pods(), &updated, total - old, &keys, nodes));
         } else {
-            chosen.extend(sort::choose_to_delete(pods(), &updated, total, &keys, nodes));
+            chosen.extend(scalein::choose_to_delete(pods(), &updated, total, &keys, nodes));
         }
         let reason = Reason::ScaleDown { have: d.cur_total, want: d.exp_total };
         let mut limit = d.delete_ready_limit;
@@ -296,83 +296,28 @@ pub(crate) fn delete_pod(
 }
 
 /// CS-80: `KruisePodReady=False` with the hook's key in the message, when the pod has the
-/// `KruisePodReady` readiness gate.
+/// `KruisePodReady` readiness gate ([`crate::lifecycle::mark_not_ready`]).
 pub(crate) fn mark_not_ready(p: &PodInfo<'_>, b: &mut Builder, key: &str) {
-    let has_gate = p
-        .pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.readiness_gates.as_deref())
-        .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::KRUISE_POD_READY));
-    if !has_gate {
-        return;
+    if let Some(condition) = crate::lifecycle::mark_not_ready(p.pod, key) {
+        let hook = if key == "preDeleteHook" { "preDelete" } else { "inPlaceUpdate" };
+        b.push(Action::new(
+            ActionKind::UpdatePodStatus { condition },
+            Some(p.name),
+            None,
+            Reason::LifecycleHook { hook },
+        ));
     }
-    let cond = p
-        .pod
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .and_then(|c| c.iter().find(|c| c.type_ == keys::KRUISE_POD_READY));
-    let mut msgs: Vec<serde_json::Value> = cond
-        .and_then(|c| c.message.as_deref())
-        .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or_default();
-    let entry = serde_json::json!({"userAgent": "Lifecycle", "key": key});
-    if cond.is_some_and(|c| c.status == "False") && msgs.contains(&entry) {
-        return;
-    }
-    if !msgs.contains(&entry) {
-        msgs.push(entry);
-    }
-    b.push(Action::new(
-        ActionKind::UpdatePodStatus {
-            condition: PodConditionUpdate {
-                type_: keys::KRUISE_POD_READY.into(),
-                status: "False".into(),
-                reason: String::new(),
-                message: serde_json::to_string(&msgs).unwrap_or_default(),
-            },
-        },
-        Some(p.name),
-        None,
-        Reason::LifecycleHook { hook: if key == "preDeleteHook" { "preDelete" } else { "inPlaceUpdate" } },
-    ));
 }
 
-/// CS-80: removes `key` from the `KruisePodReady` message list (True when it empties).
+/// CS-80: removes `key` from the `KruisePodReady` message list (True when it empties)
+/// ([`crate::lifecycle::unmark_not_ready`]).
 pub(crate) fn unmark_not_ready(p: &PodInfo<'_>, b: &mut Builder, key: &str) {
-    let Some(cond) = p
-        .pod
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .and_then(|c| c.iter().find(|c| c.type_ == keys::KRUISE_POD_READY))
-    else {
-        return;
-    };
-    let mut msgs: Vec<serde_json::Value> =
-        cond.message.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
-    let before = msgs.len();
-    msgs.retain(|m| m.get("key").and_then(|k| k.as_str()) != Some(key));
-    if msgs.len() == before {
-        return;
+    if let Some(condition) = crate::lifecycle::unmark_not_ready(p.pod, key) {
+        b.push(Action::new(
+            ActionKind::UpdatePodStatus { condition },
+            Some(p.name),
+            None,
+            Reason::LifecycleHook { hook: "inPlaceUpdate" },
+        ));
     }
-    let (status, message) = if msgs.is_empty() {
-        ("True", String::new())
-    } else {
-        ("False", serde_json::to_string(&msgs).unwrap_or_default())
-    };
-    b.push(Action::new(
-        ActionKind::UpdatePodStatus {
-            condition: PodConditionUpdate {
-                type_: keys::KRUISE_POD_READY.into(),
-                status: status.into(),
-                reason: String::new(),
-                message,
-            },
-        },
-        Some(p.name),
-        None,
-        Reason::LifecycleHook { hook: "inPlaceUpdate" },
-    ));
 }

@@ -8,8 +8,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kruise_api::apps::v1beta1::{CloneSetCondition, CloneSetStatus};
 use kruise_api::keys::cloneset_condition as cc;
 
-use super::pods::Selector;
 use super::{Action, ActionKind, Builder, Ctx, Reason};
+use kruise_api::selector::Selector;
 
 /// CS-84 merge: same status and reason ⇒ untouched; same status ⇒ replaced keeping
 /// lastTransitionTime; else replaced. The replaced condition moves to the end.

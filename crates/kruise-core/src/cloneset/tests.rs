@@ -93,7 +93,7 @@ impl W {
             id_seed: 7,
             features: self.features,
             expectations: &self.exp,
-            pub_check: None,
+            pub_decisions: None,
         }
     }
 }
@@ -1475,19 +1475,38 @@ fn cs_89_plan_json_shape() {
 fn cs_63_pub_denial_stops_updates_and_requeues() {
     let mut w = W::new(2).with_pods(2).roll_to("nginx:2");
     rolling(&mut w.cs).max_unavailable = Some(IntOrString::Int(2));
-    let deny_p01 = |p: &Pod| {
-        if p.metadata.name.as_deref() == Some("web-p01") { PubDecision::Denied } else { PubDecision::Allowed }
-    };
+    let deny_p01: PubDecisions =
+        [("web-p00".to_owned(), PubDecision::Allowed), ("web-p01".to_owned(), PubDecision::Denied)].into();
     let mut input = w.input();
-    input.pub_check = Some(PubCheck(&deny_p01));
-    assert_eq!(plan(&input).unwrap().count("PatchPod"), 2, "gate off: the check is not consulted");
+    input.pub_decisions = Some(&deny_p01);
+    assert_eq!(plan(&input).unwrap().count("PatchPod"), 2, "gate off: the decisions are not consulted");
     w.features.pod_unavailable_budget_update_gate = true;
     let mut input = w.input();
-    input.pub_check = Some(PubCheck(&deny_p01));
+    input.pub_decisions = Some(&deny_p01);
     let p = plan(&input).unwrap();
     assert_eq!(pods_of(&p, "PatchPod"), vec!["web-p00"]);
     assert_eq!(p.held_reason("web-p01"), Some(&Reason::PodUnavailableBudget));
     assert_eq!(p.requeue.as_ref().map(|r| r.after.as_secs()), Some(1));
+}
+
+#[test]
+fn cs_63_pub_absent_decisions_allow_and_errors_fail_the_update() {
+    let mut w = W::new(2).with_pods(2).roll_to("nginx:2");
+    rolling(&mut w.cs).max_unavailable = Some(IntOrString::Int(2));
+    w.features.pod_unavailable_budget_update_gate = true;
+    // No entry for any pod: every update goes ahead.
+    let none = PubDecisions::new();
+    let mut input = w.input();
+    input.pub_decisions = Some(&none);
+    assert_eq!(plan(&input).unwrap().count("PatchPod"), 2);
+    // An error for the first pod: nothing is updated and FailedUpdate carries the message.
+    let err: PubDecisions = [("web-p00".to_owned(), PubDecision::Error("pub: boom".into()))].into();
+    let mut input = w.input();
+    input.pub_decisions = Some(&err);
+    let p = plan(&input).unwrap();
+    assert_eq!(p.count("PatchPod"), 0);
+    let failed = p.status.conditions.iter().find(|c| c.type_ == "FailedUpdate");
+    assert_eq!(failed.map(|c| c.message.as_str()), Some("pub: boom"));
 }
 
 #[test]

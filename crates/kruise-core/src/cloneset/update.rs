@@ -167,8 +167,8 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
     for (k, &i) in updates.iter().enumerate() {
         let p = &pods[i];
         // CS-63.
-        if pub_gate && let Some(check) = ctx.input.pub_check {
-            match (check.0)(p.pod) {
+        if pub_gate {
+            match crate::availability::pub_decision(ctx.input.pub_decisions, p.name) {
                 super::PubDecision::Allowed => {}
                 super::PubDecision::Denied => {
                     for &j in updates.iter().skip(k) {
@@ -178,7 +178,7 @@ pub fn update(ctx: &Ctx<'_>, b: &mut Builder) {
                     break;
                 }
                 super::PubDecision::Error(e) => {
-                    b.update_error = Some(e);
+                    b.update_error = Some(e.clone());
                     break;
                 }
             }

@@ -9,11 +9,11 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
+use kruise_api::merge_patch::apply as merge;
 use kruise_core::cloneset::fixtures::ts;
 use kruise_core::cloneset::{ActionKind, Input, Plan, plan, reconcile};
 use kruise_core::write::{ApiWrite, Subresource};
 use kruise_core::{Expectations, Features};
-use serde_json::Value;
 
 pub struct Cluster {
     /// The CloneSet (spec as applied, status as written).
@@ -26,21 +26,6 @@ pub struct Cluster {
     pub now: i64,
     /// Id seed of the next plan.
     pub seed: u64,
-}
-
-fn merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        (t, p) => *t = p.clone(),
-    }
 }
 
 impl Cluster {
@@ -66,7 +51,7 @@ impl Cluster {
             id_seed: self.seed,
             features: Features::default(),
             expectations: &exp,
-            pub_check: None,
+            pub_decisions: None,
         };
         let p = plan(&input).expect("plan");
         let w = reconcile::writes(&input, &p).expect("writes");

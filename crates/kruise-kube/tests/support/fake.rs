@@ -13,28 +13,13 @@ use serde_json::{Value, json};
 
 use super::Cluster;
 use super::mock::{Reply, Sent};
+use kruise_api::merge_patch::apply as merge;
 
 /// Stored objects by path (`/api/v1/namespaces/default/pods/web-x`).
 #[derive(Default)]
 pub struct FakeApi {
     pub objects: BTreeMap<String, Value>,
     rv: u64,
-}
-
-/// RFC 7386 merge.
-pub fn merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        (t, p) => *t = p.clone(),
-    }
 }
 
 fn kind_name(path: &str) -> (String, String) {

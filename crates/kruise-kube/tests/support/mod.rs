@@ -16,7 +16,7 @@ use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{
     Container, PersistentVolumeClaim, Pod, PodCondition, PodSpec, PodStatus, PodTemplateSpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kruise_api::KruiseResource;
 use kruise_api::apps::v1beta1::{CloneSet, CloneSetSpec};
 use kruise_core::plan::{Action, ActionKind, Held, Reason, Requeue};
@@ -62,11 +62,7 @@ pub fn cloneset(name: &str, replicas: i32, image: &str) -> CloneSet {
 
 pub fn revision_of(cs: &CloneSet) -> String {
     let image = image_of(cs);
-    let mut h: u32 = 0x811c_9dc5;
-    for b in image.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
+    let h = kruise_api::hash::fnv32a(&[image.as_bytes()]);
     format!("{}-{:x}", cs.metadata.name.as_deref().unwrap_or_default(), h % 0xfffff)
 }
 
@@ -80,16 +76,7 @@ fn image_of(cs: &CloneSet) -> String {
         .unwrap_or_default()
 }
 
-pub fn owner_ref(cs: &CloneSet) -> OwnerReference {
-    OwnerReference {
-        api_version: "apps.kruise.io/v1beta1".into(),
-        kind: "CloneSet".into(),
-        name: cs.metadata.name.clone().unwrap_or_default(),
-        uid: cs.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
-}
+pub use kruise_core::cloneset::owner_ref;
 
 /// The pod the test planner creates (what it POSTs).
 pub fn new_pod(cs: &CloneSet, name: &str) -> Pod {

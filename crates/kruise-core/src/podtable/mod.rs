@@ -1,6 +1,7 @@
-//! [`PodTable`]: a CloneSet's pods with their planning facts computed once per pod version,
-//! for adapters that keep a cache and plan often; and [`Pods`], how [`Input`](super::Input)
-//! receives pods (a plain slice or a table).
+//! [`PodTable`]: a pod-owning workload's pods with their planning facts computed once per pod
+//! version, for adapters that keep a cache and plan often; and [`Pods`], how a planner's input
+//! (e.g. [`cloneset::Input`](crate::cloneset::Input)) receives pods (a plain slice or a table).
+//! Any workload that owns pods by controller reference and selector ([`PodOwner`]) uses it.
 //!
 //! Why: every plan must look at every pod (the status counters, CS-82, and the diff,
 //! CS-37..CS-41, need readiness and revision of all of them). Read from k8s-openapi `Pod`s,
@@ -13,8 +14,8 @@
 //! planner unit test plans both ways and compares, as do the property tests and the
 //! `cloneset_plan` fuzz target.
 //!
-//! The claim facts (owned by this CloneSet, controlled, orphan, matching the selector; CS-24)
-//! depend on the CloneSet's uid, name and selector; the table records the ones it computed
+//! The claim facts (owned by this workload, controlled, orphan, matching the selector; CS-24)
+//! depend on the workload's uid, kind, name and selector; the table records the ones it computed
 //! them for. [`PodTable::retarget`] recomputes them after a selector change; a plan given a
 //! table built for other values recomputes them itself from the pods (slower, same result).
 
@@ -23,12 +24,15 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
-use kruise_api::apps::v1beta1::CloneSet;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kruise_api::keys;
 
-use super::pods::{NODE_UNKNOWN, Selector, State, parse_deletion_cost};
+pub(crate) mod info;
 
-/// How [`Input`](super::Input) receives the pods: a slice (facts are computed per plan,
+use info::{NODE_UNKNOWN, State, parse_deletion_cost};
+use kruise_api::selector::Selector;
+
+/// How [`Input`](crate::cloneset::Input) receives the pods: a slice (facts are computed per plan,
 /// O(n) reads of each pod) or a [`PodTable`] (facts precomputed; a plan reads one compact
 /// row per pod).
 #[derive(Clone, Copy, Debug)]
@@ -224,54 +228,78 @@ impl Facts {
     }
 }
 
-/// CS-24 facts relating a pod to one CloneSet.
+/// CS-24 facts relating a pod to one workload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Claim {
-    /// Some owner reference names this CloneSet and no other owner controls the pod.
+    /// Some owner reference names this workload and no other owner controls the pod.
     pub listed: bool,
-    /// The controller owner reference is this CloneSet.
+    /// The controller owner reference is this workload.
     pub controlled: bool,
     /// No owner reference is a controller.
     pub orphan: bool,
-    /// The labels match the CloneSet's selector.
+    /// The labels match the workload's selector.
     pub matches: bool,
 }
 
-/// Who the claim facts are relative to: the CloneSet's uid, name and canonical selector.
+/// A workload that owns pods through controller references and claims them by a label
+/// selector (CS-24; the same for StatefulSet, DaemonSet and the jobs): what a [`PodTable`]
+/// needs to compute the claim facts of its rows.
+pub trait PodOwner {
+    /// The workload's kind (`CloneSet`, `StatefulSet`, ...): owner references without a uid
+    /// match by kind and name.
+    fn kind(&self) -> &str;
+    /// The workload's metadata (uid and name).
+    fn meta(&self) -> &ObjectMeta;
+    /// Its pod selector, if any.
+    fn selector(&self) -> Option<&LabelSelector>;
+}
+
+/// Who the claim facts are relative to: the workload's uid, kind, name and canonical selector.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Owner {
     uid: Option<String>,
+    kind: String,
     name: Option<String>,
     selector: Option<String>,
 }
 
 impl Owner {
-    pub fn of(cs: &CloneSet) -> (Self, Option<Selector>) {
-        let sel = cs.spec.selector.as_ref().and_then(|s| Selector::parse(s, "spec.selector").ok());
+    pub fn of<W: PodOwner + ?Sized>(w: &W) -> (Self, Option<Selector>) {
+        let sel = w.selector().and_then(|s| Selector::parse(s, "spec.selector").ok());
+        let meta = w.meta();
         let owner = Self {
-            uid: cs.metadata.uid.clone().filter(|u| !u.is_empty()),
-            name: cs.metadata.name.clone(),
+            uid: meta.uid.clone().filter(|u| !u.is_empty()),
+            kind: w.kind().to_owned(),
+            name: meta.name.clone(),
             selector: sel.as_ref().map(Selector::to_canonical),
         };
         (owner, sel)
     }
 
-    /// True when the claim facts computed for `self` hold for this CloneSet and selector.
-    pub fn same(&self, cs: &CloneSet, selector_canonical: &str) -> bool {
-        self.uid.as_deref() == cs.metadata.uid.as_deref().filter(|u| !u.is_empty())
-            && self.name.as_deref() == cs.metadata.name.as_deref()
+    /// True when the claim facts computed for `self` hold for this workload and selector.
+    pub fn same<W: PodOwner + ?Sized>(&self, w: &W, selector_canonical: &str) -> bool {
+        let meta = w.meta();
+        self.uid.as_deref() == meta.uid.as_deref().filter(|u| !u.is_empty())
+            && self.kind == w.kind()
+            && self.name.as_deref() == meta.name.as_deref()
             && self.selector.as_deref() == Some(selector_canonical)
     }
 }
 
-/// CS-24: how `pod` relates to the CloneSet (`uid` or, without one, kind and name) and its
-/// selector. O(owner references + selector requirements).
-pub(crate) fn claim(pod: &Pod, uid: Option<&str>, name: Option<&str>, selector: Option<&Selector>) -> Claim {
+/// CS-24: how `pod` relates to the workload (`uid` or, without one, `kind` and `name`) and
+/// its selector. O(owner references + selector requirements).
+pub(crate) fn claim(
+    pod: &Pod,
+    uid: Option<&str>,
+    kind: &str,
+    name: Option<&str>,
+    selector: Option<&Selector>,
+) -> Claim {
     let (mut listed, mut controlled, mut other_controller) = (false, false, false);
     for r in pod.metadata.owner_references.iter().flatten() {
         let ours = match uid {
             Some(u) if !u.is_empty() => r.uid == u,
-            _ => r.kind == "CloneSet" && Some(r.name.as_str()) == name,
+            _ => r.kind == kind && Some(r.name.as_str()) == name,
         };
         listed |= ours;
         if r.controller == Some(true) {
@@ -359,11 +387,7 @@ pub(crate) struct Row {
 
 /// FNV-1a of a pod name (look-up only; equal hashes are confirmed by comparing names).
 pub(crate) fn name_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in s.as_bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    kruise_api::hash::fnv1a64(&[s.as_bytes()])
 }
 
 /// Target length of a chunk of [`Rows`]; a chunk splits at twice this.
@@ -444,9 +468,10 @@ impl Rows {
     }
 }
 
-/// A CloneSet's pods with their planning facts, kept up to date by the adapter (one
-/// [`upsert`](Self::upsert) or [`remove`](Self::remove) per watch event) and passed to
-/// [`plan`](super::plan) as `Input { pods: (&table).into(), .. }`.
+/// A workload's pods with their planning facts, kept up to date by the adapter (one
+/// [`upsert`](Self::upsert) or [`remove`](Self::remove) per watch event) and passed to a
+/// planner, e.g. [`cloneset::plan`](crate::cloneset::plan) as
+/// `Input { pods: (&table).into(), .. }`. Any [`PodOwner`] can own one.
 ///
 /// Costs, n pods: `upsert` O(labels + annotations + conditions + log n), plus moving the rows
 /// of one chunk (at most 512) when a new name is inserted; `remove` likewise;
@@ -481,18 +506,19 @@ pub struct PodTable {
 pub struct UnnamedPod;
 
 impl PodTable {
-    /// An empty table for `cloneset` (its uid, name and selector fix the claim facts).
-    pub fn new(cloneset: &CloneSet) -> Self {
-        let (owner, selector) = Owner::of(cloneset);
+    /// An empty table for the workload `owner` (its uid, kind, name and selector fix the
+    /// claim facts).
+    pub fn new<W: PodOwner + ?Sized>(owner: &W) -> Self {
+        let (owner, selector) = Owner::of(owner);
         Self { owner, selector, ..Self::default() }
     }
 
     /// A table holding `pods` (a later pod of the same name replaces an earlier one).
-    pub fn from_pods<P: Into<Arc<Pod>>>(
-        cloneset: &CloneSet,
+    pub fn from_pods<P: Into<Arc<Pod>>, W: PodOwner + ?Sized>(
+        owner: &W,
         pods: impl IntoIterator<Item = P>,
     ) -> Result<Self, UnnamedPod> {
-        let mut t = Self::new(cloneset);
+        let mut t = Self::new(owner);
         for p in pods {
             t.upsert(p)?;
         }
@@ -504,8 +530,13 @@ impl PodTable {
         let pod = pod.into();
         let name = pod.metadata.name.as_deref().filter(|n| !n.is_empty()).ok_or(UnnamedPod)?;
         let s = Facts::scan(&pod);
-        let claim =
-            claim(&pod, self.owner.uid.as_deref(), self.owner.name.as_deref(), self.selector.as_ref());
+        let claim = claim(
+            &pod,
+            self.owner.uid.as_deref(),
+            &self.owner.kind,
+            self.owner.name.as_deref(),
+            self.selector.as_ref(),
+        );
         let revision = self.revisions.intern(s.revision);
         let node = self.nodes.intern(s.node);
         let facts = Facts { node_id: node, ..s.facts };
@@ -526,15 +557,16 @@ impl PodTable {
         Some(row.pod)
     }
 
-    /// Recomputes the claim facts when `cloneset`'s uid, name or selector differ from those
-    /// the table was built for (O(n) then, O(1) otherwise).
-    pub fn retarget(&mut self, cloneset: &CloneSet) {
-        let (owner, selector) = Owner::of(cloneset);
+    /// Recomputes the claim facts when the workload's uid, kind, name or selector differ from
+    /// those the table was built for (O(n) then, O(1) otherwise).
+    pub fn retarget<W: PodOwner + ?Sized>(&mut self, owner: &W) {
+        let (owner, selector) = Owner::of(owner);
         if owner == self.owner {
             return;
         }
         for row in self.rows.iter_mut() {
-            row.claim = claim(&row.pod, owner.uid.as_deref(), owner.name.as_deref(), selector.as_ref());
+            row.claim =
+                claim(&row.pod, owner.uid.as_deref(), &owner.kind, owner.name.as_deref(), selector.as_ref());
         }
         self.owner = owner;
         self.selector = selector;
@@ -619,6 +651,62 @@ mod tests {
         assert_eq!(names, model.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(t.revisions.get(t.rows.get("web-00001").unwrap().revision), "web-rev2");
         assert!(t.get("web-00000").is_none() && t.get("web-00002").is_some() && t.get("zzz").is_none());
+    }
+
+    /// A workload other than CloneSet owns a table: claim facts follow its kind, name, uid
+    /// and selector.
+    #[test]
+    fn cs_24_claim_facts_follow_any_pod_owner() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        struct Set(ObjectMeta, LabelSelector);
+        impl PodOwner for Set {
+            fn kind(&self) -> &str {
+                "StatefulSet"
+            }
+            fn meta(&self) -> &ObjectMeta {
+                &self.0
+            }
+            fn selector(&self) -> Option<&LabelSelector> {
+                Some(&self.1)
+            }
+        }
+        let labels: BTreeMap<String, String> = [("app".to_owned(), "dä".to_owned())].into();
+        let set = Set(
+            ObjectMeta { name: Some("db".into()), ..Default::default() },
+            LabelSelector { match_labels: Some(labels.clone()), ..Default::default() },
+        );
+        let with_ref = |kind: &str, controller: bool| {
+            let mut p = Pod::default();
+            p.metadata.name = Some(format!("db-{kind}"));
+            p.metadata.labels = Some(labels.clone());
+            p.metadata.owner_references = Some(vec![OwnerReference {
+                kind: kind.into(),
+                name: "db".into(),
+                controller: Some(controller),
+                ..Default::default()
+            }]);
+            p
+        };
+        let mut t = PodTable::new(&set);
+        t.upsert(with_ref("StatefulSet", true)).unwrap();
+        t.upsert(with_ref("CloneSet", true)).unwrap();
+        let mut orphan = with_ref("x", false);
+        orphan.metadata.owner_references = None;
+        t.upsert(orphan).unwrap();
+        let c = |n: &str| t.rows.get(n).unwrap().claim;
+        assert!(c("db-StatefulSet").listed && c("db-StatefulSet").controlled && c("db-StatefulSet").matches);
+        assert!(!c("db-CloneSet").listed && !c("db-CloneSet").orphan, "another kind's controller");
+        assert!(c("db-x").orphan && c("db-x").matches && !c("db-x").listed);
+        assert!(t.owner().same(&set, &Selector::parse(&set.1, "s").unwrap().to_canonical()));
+        // A uid, once known, decides ownership instead of kind and name.
+        let mut with_uid = Set(set.0.clone(), set.1.clone());
+        with_uid.0.uid = Some("u-1".into());
+        t.retarget(&with_uid);
+        assert!(!c_of(&t, "db-StatefulSet").listed, "the reference has no uid");
+    }
+
+    fn c_of(t: &PodTable, n: &str) -> Claim {
+        t.rows.get(n).unwrap().claim
     }
 
     #[test]

@@ -305,7 +305,7 @@ pub fn apply_in_place(
 ) -> Pod {
     let mut p = pod.clone();
     let labels = p.metadata.labels.get_or_insert_with(Default::default);
-    let hash = super::pods::short_hash(&spec.revision).to_owned();
+    let hash = crate::podtable::info::short_hash(&spec.revision).to_owned();
     labels.insert(
         keys::CONTROLLER_REVISION_HASH.into(),
         if short_hash_label { hash.clone() } else { spec.revision.clone() },

@@ -6,49 +6,15 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
-use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
 use serde_json::Value;
 
 /// The alphabet of Kubernetes' `SafeEncodeString` (no vowels, no confusable digits).
 const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
-/// FNV-1 32-bit (multiply, then xor), as Go's `fnv.New32`.
-pub fn fnv32(chunks: &[&[u8]]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for c in chunks {
-        for &b in *c {
-            h = h.wrapping_mul(0x0100_0193);
-            h ^= u32::from(b);
-        }
-    }
-    h
-}
-
-/// FNV-1a 32-bit (xor, then multiply), as Go's `fnv.New32a`.
-pub fn fnv32a(chunks: &[&[u8]]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for c in chunks {
-        for &b in *c {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-    }
-    h
-}
-
-/// FNV-1a 64-bit, our own hash for ids (STYLE.md §2).
-pub fn fnv1a64(chunks: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for c in chunks {
-        for &b in *c {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
-}
+pub use kruise_api::hash::{fnv1a64, fnv32, fnv32a};
 
 /// Kubernetes' `SafeEncodeString`: each byte mapped through the 27-letter alphabet.
 pub fn safe_encode(s: &str) -> String {
@@ -246,28 +212,57 @@ fn sort_revisions(revs: &mut [ControllerRevision]) {
     });
 }
 
-/// CS-27: the candidate revision object for the CloneSet's template (name set later).
-pub fn new_revision(cs: &CloneSet, data: Value, hash: &str, name: String, number: i64) -> ControllerRevision {
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-    let mut labels = cs.spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
-    labels.insert(keys::CONTROLLER_REVISION_HASH_LABEL.to_owned(), hash.to_owned());
-    let mut annotations: BTreeMap<String, String> = cs.metadata.annotations.clone().unwrap_or_default();
-    annotations
-        .insert(keys::VOLUME_CLAIM_TEMPLATE_HASH.to_owned(), vct_hash(&cs.spec.volume_claim_templates));
+/// What revision resolution needs from a workload that keeps its templates as
+/// ControllerRevisions (CloneSet CS-26..CS-30, Advanced StatefulSet ASTS-21/ASTS-22, Advanced
+/// DaemonSet ADS-8/ADS-9). The workload supplies data; [`resolve`] and [`new_revision`] do the
+/// rest the same way for all of them.
+pub trait Versioned {
+    /// The workload's name (revision names derive from it, CS-27).
+    fn name(&self) -> &str;
+    /// The workload's namespace (new revisions live there).
+    fn namespace(&self) -> Option<&str>;
+    /// The revision data of the workload's current template (CS-26, ASTS-21, ADS-8); usually
+    /// [`revision_data`] of the template.
+    fn revision_data(&self) -> Value;
+    /// `status.collisionCount` (0 when absent).
+    fn collision_count(&self) -> i32;
+    /// `status.currentRevision` (`""` when absent).
+    fn current_revision(&self) -> &str;
+    /// The controller owner reference new revisions carry.
+    fn owner_reference(&self) -> OwnerReference;
+    /// Labels of a new revision, before the hash label is added (the template's labels).
+    fn revision_labels(&self) -> BTreeMap<String, String>;
+    /// Annotations of a new revision (the workload's annotations, plus
+    /// [`Versioned::refreshed_annotations`]).
+    fn revision_annotations(&self) -> BTreeMap<String, String>;
+    /// Annotations rewritten on a revision reused for a rollback (CloneSet: the VCT hash,
+    /// CS-28); none by default.
+    fn refreshed_annotations(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+    /// The label carrying a revision's hash.
+    fn hash_label(&self) -> &str {
+        keys::CONTROLLER_REVISION_HASH_LABEL
+    }
+}
+
+/// CS-27, ASTS-21: the candidate revision object for the workload's template (name given).
+pub fn new_revision<W: Versioned + ?Sized>(
+    w: &W,
+    data: Value,
+    hash: &str,
+    name: String,
+    number: i64,
+) -> ControllerRevision {
+    let mut labels = w.revision_labels();
+    labels.insert(w.hash_label().to_owned(), hash.to_owned());
     ControllerRevision {
         metadata: ObjectMeta {
             name: Some(name),
-            namespace: cs.metadata.namespace.clone(),
+            namespace: w.namespace().map(str::to_owned),
             labels: Some(labels),
-            annotations: Some(annotations),
-            owner_references: Some(vec![OwnerReference {
-                api_version: "apps.kruise.io/v1beta1".into(),
-                kind: "CloneSet".into(),
-                name: cs.metadata.name.clone().unwrap_or_default(),
-                uid: cs.metadata.uid.clone().unwrap_or_default(),
-                controller: Some(true),
-                block_owner_deletion: Some(true),
-            }]),
+            annotations: Some(w.revision_annotations()),
+            owner_references: Some(vec![w.owner_reference()]),
             ..Default::default()
         },
         data: Some(RawExtension(data)),
@@ -275,39 +270,36 @@ pub fn new_revision(cs: &CloneSet, data: Value, hash: &str, name: String, number
     }
 }
 
-/// CS-28..CS-30: sorts the listed revisions and finds (or mints) the update revision and the
-/// current revision.
-pub fn resolve(cs: &CloneSet, listed: &[ControllerRevision]) -> Revisions {
+/// CS-28..CS-30, ASTS-22: sorts the listed revisions and finds (or mints) the update revision
+/// and the current revision.
+pub fn resolve<W: Versioned + ?Sized>(w: &W, listed: &[ControllerRevision]) -> Revisions {
     let mut sorted: Vec<ControllerRevision> = listed.to_vec();
     sort_revisions(&mut sorted);
     let next = sorted.last().map_or(1, |r| r.revision + 1);
-    let data = revision_data(&cs.spec.template);
-    let mut collision_count = cs.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0);
+    let data = w.revision_data();
+    let mut collision_count = w.collision_count();
     let equal = sorted.iter().rposition(|r| r.data.as_ref().is_some_and(|d| d.0 == data));
     let (update, write) = match equal {
         Some(i) if i + 1 == sorted.len() => (i, None),
         Some(i) => {
             sorted[i].revision = next;
-            let vct = vct_hash(&cs.spec.volume_claim_templates);
-            sorted[i]
-                .metadata
-                .annotations
-                .get_or_insert_with(Default::default)
-                .insert(keys::VOLUME_CLAIM_TEMPLATE_HASH.to_owned(), vct);
+            let refreshed = w.refreshed_annotations();
+            if !refreshed.is_empty() {
+                sorted[i].metadata.annotations.get_or_insert_with(Default::default).extend(refreshed);
+            }
             (i, Some(RevisionWrite::Bump))
         }
         None => {
-            let cs_name = cs.metadata.name.as_deref().unwrap_or_default();
             let hash = revision_hash(&data, collision_count);
             loop {
                 let h = revision_hash(&data, collision_count);
-                let name = revision_name(cs_name, &h);
+                let name = revision_name(w.name(), &h);
                 match sorted.iter().position(|r| r.metadata.name.as_deref() == Some(name.as_str())) {
                     // Same name, same data would have been found as equal above; a clash means
                     // different data: retry with the next count (CS-30).
                     Some(_) => collision_count = collision_count.saturating_add(1),
                     None => {
-                        sorted.push(new_revision(cs, data, &hash, name, next));
+                        sorted.push(new_revision(w, data, &hash, name, next));
                         break (sorted.len() - 1, Some(RevisionWrite::Create));
                     }
                 }
@@ -317,7 +309,7 @@ pub fn resolve(cs: &CloneSet, listed: &[ControllerRevision]) -> Revisions {
             }
         }
     };
-    let status_current = cs.status.as_ref().map(|s| s.current_revision.as_str()).unwrap_or_default();
+    let status_current = w.current_revision();
     let current = sorted
         .iter()
         .position(|r| !status_current.is_empty() && r.metadata.name.as_deref() == Some(status_current))
@@ -334,7 +326,7 @@ pub fn truncate_history<'r>(revs: &'r Revisions, pod_revisions: &[&str], limit: 
         .enumerate()
         .filter(|(i, _)| *i != revs.update && *i != revs.current)
         .map(|(_, r)| r.metadata.name.as_deref().unwrap_or_default())
-        .filter(|name| !pod_revisions.iter().any(|p| super::pods::revision_matches(p, name)))
+        .filter(|name| !pod_revisions.iter().any(|p| crate::podtable::info::revision_matches(p, name)))
         .collect();
     let limit = usize::try_from(limit.max(0)).unwrap_or(0);
     if live.len() <= limit {
@@ -342,4 +334,114 @@ pub fn truncate_history<'r>(revs: &'r Revisions, pod_revisions: &[&str], limit: 
     }
     // `sorted` is oldest first, so the first entries are the ones to delete.
     live[..live.len() - limit].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::{Container, PodSpec};
+
+    use super::*;
+
+    /// A workload other than CloneSet: its own owner reference, hash label and no refreshed
+    /// annotations (the StatefulSet shape of ASTS-21).
+    struct Set {
+        name: String,
+        image: String,
+        collision_count: i32,
+        current: String,
+    }
+
+    impl Versioned for Set {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn namespace(&self) -> Option<&str> {
+            Some("ns")
+        }
+        fn revision_data(&self) -> Value {
+            revision_data(&PodTemplateSpec {
+                spec: Some(PodSpec {
+                    containers: vec![Container {
+                        name: "c".into(),
+                        image: Some(self.image.clone()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+        }
+        fn collision_count(&self) -> i32 {
+            self.collision_count
+        }
+        fn current_revision(&self) -> &str {
+            &self.current
+        }
+        fn owner_reference(&self) -> OwnerReference {
+            OwnerReference {
+                kind: "StatefulSet".into(),
+                name: self.name.clone(),
+                controller: Some(true),
+                ..Default::default()
+            }
+        }
+        fn revision_labels(&self) -> BTreeMap<String, String> {
+            [("app".to_owned(), "db".to_owned())].into()
+        }
+        fn revision_annotations(&self) -> BTreeMap<String, String> {
+            BTreeMap::new()
+        }
+        fn hash_label(&self) -> &str {
+            keys::CONTROLLER_REVISION_HASH
+        }
+    }
+
+    fn set(image: &str) -> Set {
+        Set { name: "dä-tabase".into(), image: image.into(), collision_count: 0, current: String::new() }
+    }
+
+    #[test]
+    fn asts_22_generic_resolve_creates_then_reuses_then_bumps_on_rollback() {
+        let v1 = resolve(&set("db:1"), &[]);
+        assert_eq!(v1.write, Some(RevisionWrite::Create));
+        let r1 = v1.sorted[v1.update].clone();
+        assert_eq!(r1.revision, 1);
+        assert_eq!(r1.metadata.owner_references.as_ref().unwrap()[0].kind, "StatefulSet");
+        let labels = r1.metadata.labels.as_ref().unwrap();
+        assert_eq!(labels.get("app").map(String::as_str), Some("db"));
+        assert!(
+            r1.metadata.name.as_deref().unwrap().ends_with(labels[keys::CONTROLLER_REVISION_HASH].as_str())
+        );
+        assert!(r1.metadata.name.as_deref().unwrap().starts_with("dä-tabase-"));
+        assert_eq!(v1.current, v1.update, "no status.currentRevision: current is the update");
+
+        let same = resolve(&set("db:1"), std::slice::from_ref(&r1));
+        assert_eq!((same.write, same.update), (None, 0));
+
+        let v2 = resolve(&set("db:2"), std::slice::from_ref(&r1));
+        let r2 = v2.sorted[v2.update].clone();
+        assert_eq!((v2.write, r2.revision), (Some(RevisionWrite::Create), 2));
+
+        let mut back = set("db:1");
+        back.current = r2.metadata.name.clone().unwrap();
+        let rb = resolve(&back, &[r2.clone(), r1.clone()]);
+        assert_eq!(rb.write, Some(RevisionWrite::Bump));
+        assert_eq!(rb.sorted[rb.update].revision, 3);
+        assert_eq!(rb.current_name(), r2.metadata.name.as_deref().unwrap());
+        assert!(
+            rb.sorted[rb.update].metadata.annotations.as_ref().is_none_or(BTreeMap::is_empty),
+            "nothing refreshed for this workload"
+        );
+    }
+
+    #[test]
+    fn asts_22_generic_resolve_retries_collisions() {
+        let want = resolve(&set("db:1"), &[]);
+        // A revision with the candidate's name but other data: the next count is used (CS-30).
+        let mut clash = want.sorted[want.update].clone();
+        clash.data = Some(RawExtension(serde_json::json!({"other": true})));
+        let got = resolve(&set("db:1"), &[clash]);
+        assert_eq!(got.collision_count, 1);
+        assert_ne!(got.update_name(), want.update_name());
+    }
 }

@@ -6,62 +6,12 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kruise_api::keys;
 
-use super::table::Facts;
-use crate::plan::PlanError;
+use super::Facts;
+use crate::availability;
 
-/// Lifecycle state of a pod (CS-77); a missing label is [`State::None`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum State {
-    /// No label.
-    None,
-    /// `PreparingNormal`.
-    PreparingNormal,
-    /// `Normal`.
-    Normal,
-    /// `PreparingUpdate`.
-    PreparingUpdate,
-    /// `Updating`.
-    Updating,
-    /// `Updated`.
-    Updated,
-    /// `PreparingDelete`.
-    PreparingDelete,
-    /// Any other value.
-    Other,
-}
-
-impl State {
-    /// Reads the label value.
-    pub fn parse(v: Option<&str>) -> Self {
-        use keys::lifecycle_state as s;
-        match v {
-            None | Some("") => Self::None,
-            Some(s::PREPARING_NORMAL) => Self::PreparingNormal,
-            Some(s::NORMAL) => Self::Normal,
-            Some(s::PREPARING_UPDATE) => Self::PreparingUpdate,
-            Some(s::UPDATING) => Self::Updating,
-            Some(s::UPDATED) => Self::Updated,
-            Some(s::PREPARING_DELETE) => Self::PreparingDelete,
-            Some(_) => Self::Other,
-        }
-    }
-    /// The label value (`""` for none).
-    pub fn as_str(self) -> &'static str {
-        use keys::lifecycle_state as s;
-        match self {
-            Self::None | Self::Other => "",
-            Self::PreparingNormal => s::PREPARING_NORMAL,
-            Self::Normal => s::NORMAL,
-            Self::PreparingUpdate => s::PREPARING_UPDATE,
-            Self::Updating => s::UPDATING,
-            Self::Updated => s::UPDATED,
-            Self::PreparingDelete => s::PREPARING_DELETE,
-        }
-    }
-}
+pub use crate::lifecycle::State;
 
 /// Text after the last `-` (the short hash of a revision name, CS-31).
 pub fn short_hash(s: &str) -> &str {
@@ -178,17 +128,11 @@ impl Derived {
     /// `listed` = named in `podsToDelete`; `is_update` = `env.is_update(revision)`.
     #[inline(always)]
     pub fn of(f: &Facts, env: &PodEnv, listed: bool, is_update: bool) -> Self {
-        let lifecycle_ok = matches!(f.state, State::None | State::Normal);
-        let update_ready = f.running && f.ready && f.inplace_ready_ok;
-        // k8s `available(p, m)`: ready for longer than m seconds (m = 0: ready).
-        let ready_long_enough = env.min_ready_seconds == 0
-            || f.ready_since.is_some_and(|t| {
-                t.checked_add(jiff::SignedDuration::from_secs(i64::from(env.min_ready_seconds)))
-                    .is_ok_and(|e| e < env.now)
-            });
+        let lifecycle_ok = availability::lifecycle_ok(f.state);
+        let update_ready = availability::update_ready(f);
         Self {
             specified_delete: f.specified_label || listed,
-            available: lifecycle_ok && update_ready && ready_long_enough,
+            available: availability::available(f, env.min_ready_seconds, env.now),
             update_ready,
             ready_for_delete: lifecycle_ok && update_ready,
             is_update,
@@ -305,86 +249,6 @@ pub(crate) fn parse_deletion_cost(v: &str) -> Option<i32> {
         return None;
     }
     v.parse().ok()
-}
-
-/// A parsed label selector. Matching is O(requirements).
-#[derive(Clone, Debug, Default)]
-pub struct Selector {
-    reqs: Vec<(String, Op, Vec<String>)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    Equals,
-    In,
-    NotIn,
-    Exists,
-    DoesNotExist,
-}
-
-impl Selector {
-    /// Parses a selector; `path` names it in errors.
-    pub fn parse(sel: &LabelSelector, path: &str) -> Result<Self, PlanError> {
-        let mut reqs = Vec::new();
-        for (k, v) in sel.match_labels.iter().flatten() {
-            reqs.push((k.clone(), Op::Equals, vec![v.clone()]));
-        }
-        for (i, e) in sel.match_expressions.iter().flatten().enumerate() {
-            let op = match e.operator.as_str() {
-                "In" => Op::In,
-                "NotIn" => Op::NotIn,
-                "Exists" => Op::Exists,
-                "DoesNotExist" => Op::DoesNotExist,
-                other => {
-                    return Err(PlanError::invalid(
-                        &format!("{path}.matchExpressions[{i}].operator"),
-                        format!("{other:?} is not a valid label selector operator"),
-                    ));
-                }
-            };
-            let mut values = e.values.clone().unwrap_or_default();
-            values.sort();
-            if matches!(op, Op::In | Op::NotIn) && values.is_empty() {
-                return Err(PlanError::invalid(
-                    &format!("{path}.matchExpressions[{i}].values"),
-                    "must be specified when `operator` is 'In' or 'NotIn'",
-                ));
-            }
-            reqs.push((e.key.clone(), op, values));
-        }
-        reqs.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Self { reqs })
-    }
-
-    /// True when there are no requirements.
-    pub fn is_empty(&self) -> bool {
-        self.reqs.is_empty()
-    }
-
-    /// Does the selector match these labels?
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.reqs.iter().all(|(k, op, vals)| match op {
-            Op::Equals | Op::In => labels.get(k).is_some_and(|v| vals.contains(v)),
-            Op::NotIn => labels.get(k).is_none_or(|v| !vals.contains(v)),
-            Op::Exists => labels.contains_key(k),
-            Op::DoesNotExist => !labels.contains_key(k),
-        })
-    }
-
-    /// The canonical string (CS-82): requirements sorted by key.
-    pub fn to_canonical(&self) -> String {
-        self.reqs
-            .iter()
-            .map(|(k, op, vals)| match op {
-                Op::Equals => format!("{k}={}", vals.join(",")),
-                Op::In => format!("{k} in ({})", vals.join(",")),
-                Op::NotIn => format!("{k} notin ({})", vals.join(",")),
-                Op::Exists => k.clone(),
-                Op::DoesNotExist => format!("!{k}"),
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! Concrete API writes. A plan's typed [actions](crate::cloneset::Action) are turned into these
-//! by pure functions; the simulator's API store and the kube adapter carry them out the same
-//! way, so what the simulator shows is what the operator does.
+//! Concrete API writes. A plan's typed [actions](crate::plan::Action) are turned into these
+//! by pure functions ([`crate::reconciler::Materialise`]); the simulator's API store and the
+//! kube adapter carry them out the same way, so what the simulator shows is what the operator
+//! does. Writes to existing objects change only what the plan changes and say what they were
+//! computed from ([`json_patch`], STYLE.md §8).
 
 use serde::Serialize;
 
@@ -76,10 +78,10 @@ pub enum ApiWrite {
     /// Replace a whole object (or its status), guarded by `metadata.resourceVersion` in `object`.
     ///
     /// Chaining rule: a `Replace` may carry no `resourceVersion` only when an earlier write of
-    /// the same plan addresses the same object (same [`Target`], any subresource). The CloneSet
-    /// planner relies on this for an in-place update: the pod's status `Replace` (setting
-    /// `InPlaceUpdateReady=False`) is followed by the pod's main `Replace` without a
-    /// `resourceVersion`. Adapters must send such a write with the `resourceVersion` returned by
+    /// the same plan addresses the same object (same [`Target`], any subresource). (The
+    /// CloneSet planner no longer needs it: several writes to one pod in one plan are JSON
+    /// patches, each computed on the pod as the previous one leaves it.) Adapters must send
+    /// such a write with the `resourceVersion` returned by
     /// the previous write to that object in the plan (so a concurrent change in between is still
     /// a 409 Conflict), and must refuse, without sending, a `Replace` without
     /// `resourceVersion` that has no earlier write to the same object in the plan.

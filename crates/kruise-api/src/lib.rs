@@ -15,8 +15,9 @@
 //! - [`validation`]: what its validating webhooks reject ([`validation::validate`]), each error
 //!   with the field path, the bad value and a sentence;
 //! - [`intstr`]: the three IntOrString percent parsers upstream uses (CS-9);
-//! - [`hash`], [`merge_patch`], [`selector`]: the workspace's one FNV family, one RFC 7386
-//!   merge patch and one label-selector matcher (kruise-core re-exports them);
+//! - [`hash`], [`merge_patch`], [`selector`], [`gojson`]: the workspace's one FNV family,
+//!   one RFC 7386 merge patch, one label-selector matcher and one Go-compatible JSON writer
+//!   (kruise-core re-exports them);
 //! - [`convert`]: v1alpha1 ⇄ v1beta1 conversion (CS-5);
 //! - with the `schemars` feature, JSON schemas for CRD generation ([`crd`]).
 
@@ -28,6 +29,7 @@ pub mod apps;
 pub mod convert;
 pub mod defaults;
 pub mod field;
+pub mod gojson;
 pub mod hash;
 pub mod intstr;
 pub mod keys;

@@ -24,8 +24,8 @@
 //! - [`availability`]: ready / available / `minReadySeconds` (CS-34, ASTS-3, ADS-2).
 //! - `updatesort`: default update order, priority and scatter (CS-58..CS-61).
 //! - [`podtable`]: pods with their planning facts, kept per watch event (CS-24, CS-89).
-//! - [`hash`], [`merge_patch`], [`selector`]: the workspace's one FNV family, one RFC 7386
-//!   merge patch and one label-selector matcher (hosted in `kruise-api`).
+//! - [`hash`], [`merge_patch`], [`selector`], [`gojson`]: the workspace's one FNV family, one RFC 7386
+//!   merge patch, one label-selector matcher and one Go JSON writer (hosted in `kruise-api`).
 //!
 //! One module per workload, holding only what is its own:
 //! - [`cloneset`]: the CloneSet planner (spec rules CS-n).
@@ -42,7 +42,7 @@ pub mod lifecycle;
 pub mod podtable;
 pub mod revision;
 pub(crate) mod updatesort;
-pub use kruise_api::{hash, merge_patch, selector};
+pub use kruise_api::{gojson, hash, merge_patch, selector};
 
 pub mod cloneset;
 

@@ -11,6 +11,7 @@
 use serde_json::{Map, Value};
 
 use crate::apps::v1beta1::sidecarset::SidecarContainer;
+use crate::gojson::{write_string, write_value};
 
 /// How Go writes one struct field.
 #[derive(Clone, Copy)]
@@ -304,65 +305,6 @@ fn write_quantity(out: &mut String, q: Option<&Value>) {
 fn write_key(out: &mut String, k: &str) {
     write_string(out, k);
     out.push(':');
-}
-
-/// A free-form value (maps such as `limits`, string lists, numbers): Go writes map keys
-/// sorted, as `serde_json`'s map already is.
-fn write_value(out: &mut String, v: &Value) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => write_string(out, s),
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, x);
-            }
-            out.push(']');
-        }
-        Value::Object(o) => {
-            out.push('{');
-            for (i, (k, x)) in o.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_key(out, k);
-                write_value(out, x);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// Go's HTML-safe string encoding: `<`, `>`, `&`, U+2028 and U+2029 as `\uXXXX`; short
-/// escapes for `\b \f \n \r \t`; other control characters as `\u00XX`.
-fn write_string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\u{0}'..='\u{1f}' => {
-                let n = c as u32;
-                out.push_str("\\u");
-                for shift in [12, 8, 4, 0] {
-                    out.push(char::from(HEX[((n >> shift) & 0xf) as usize]));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn write_list(out: &mut String, list: &[SidecarContainer], blank_images: bool) {

@@ -13,6 +13,13 @@ enum Format {
 
 const NANO: i128 = 1_000_000_000;
 
+/// The value of quantity `s` in billionths of its unit (`"1"` → 10^9, `"100m"` → 10^8,
+/// `"1Ki"` → 1024·10^9), or `None` when `s` is not a quantity (or is beyond the range handled
+/// here). Used to compare requests with allocatable resources (BJ-15).
+pub fn nanos(s: &str) -> Option<i128> {
+    parse_nanos(s).map(|(n, _)| n)
+}
+
 /// The canonical text of `s`, or `None` when `s` is not a quantity Kubernetes would parse
 /// (or is beyond the range handled here); callers then keep `s` as written.
 pub fn canonical(s: &str) -> Option<String> {
@@ -117,7 +124,18 @@ fn parse_nanos(s: &str) -> Option<(i128, Format)> {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical;
+    use super::{canonical, nanos};
+
+    #[test]
+    fn bj_15_quantity_values_compare_across_spellings() {
+        assert_eq!(nanos("1"), Some(1_000_000_000));
+        assert_eq!(nanos("1000m"), nanos("1"));
+        assert_eq!(nanos("100m"), Some(100_000_000));
+        assert_eq!(nanos("1Ki"), Some(1024 * 1_000_000_000));
+        assert!(nanos("1Gi") > nanos("1G"));
+        assert_eq!(nanos("lots"), None);
+        assert_eq!(nanos(""), None);
+    }
 
     #[test]
     fn scs_6_quantities_are_written_in_canonical_form() {

@@ -32,8 +32,11 @@
 //!   ImagePullJob).
 //!
 //! One module per workload, holding only what is its own:
+//! - [`broadcastjob`]: the BroadcastJob planner (spec rules BJ-n).
 //! - [`cloneset`]: the CloneSet planner (spec rules CS-n).
 //! - [`daemonset`]: the Advanced DaemonSet planner (spec rules ADS-n).
+//! - [`imagepulljob`]: the ImagePullJob and NodeImage planners and workload pre-download
+//!   (spec rules IPJ-n).
 //! - [`rollout`]: the Kruise Rollouts planner (spec rules RO-n).
 //! - [`statefulset`]: the Advanced StatefulSet planner (spec rules ASTS-n).
 
@@ -52,8 +55,10 @@ pub mod revision;
 pub(crate) mod updatesort;
 pub use kruise_api::{gojson, hash, merge_patch, selector};
 
+pub mod broadcastjob;
 pub mod cloneset;
 pub mod daemonset;
+pub mod imagepulljob;
 pub mod rollout;
 pub mod statefulset;
 

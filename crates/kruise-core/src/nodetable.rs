@@ -266,6 +266,55 @@ pub fn add_tolerations(tolerations: &mut Vec<Toleration>, extra: &[Toleration]) 
     }
 }
 
+/// Pins a pod spec to `node` the way node-targeting controllers do (ADS-17, BJ-21): with
+/// `bind`, `spec.nodeName = node`; otherwise the required node affinity is **replaced** by the
+/// single term `matchFields: metadata.name In [node]` (preferred terms kept) and `nodeName` is
+/// left to the scheduler.
+pub fn pin_to_node(spec: &mut PodSpec, node: &str, bind: bool) {
+    use k8s_openapi::api::core::v1::{Affinity, NodeAffinity, NodeSelector};
+    if bind {
+        spec.node_name = Some(node.to_owned());
+        return;
+    }
+    let term = NodeSelectorTerm {
+        match_expressions: None,
+        match_fields: Some(vec![NodeSelectorRequirement {
+            key: FIELD_METADATA_NAME.into(),
+            operator: "In".into(),
+            values: Some(vec![node.to_owned()]),
+        }]),
+    };
+    let affinity = spec.affinity.get_or_insert_with(Affinity::default);
+    let na = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
+    na.required_during_scheduling_ignored_during_execution = Some(NodeSelector { node_selector_terms: vec![term] });
+}
+
+/// The node a pod is assigned to (BJ-13): `spec.nodeName` when set, else the single value of
+/// the first required node-affinity `matchFields` requirement `metadata.name In [..]` when it
+/// has exactly one value, else `None` (ADS-2 reads pods the same way). Inverse of [`pin_to_node`].
+pub fn assigned_node(spec: Option<&PodSpec>) -> Option<&str> {
+    let spec = spec?;
+    if let Some(n) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+        return Some(n);
+    }
+    let terms = &spec
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required_during_scheduling_ignored_during_execution
+        .as_ref()?
+        .node_selector_terms;
+    let first = terms
+        .iter()
+        .flat_map(|t| t.match_fields.iter().flatten())
+        .find(|r| r.key == FIELD_METADATA_NAME && r.operator == "In")?;
+    match first.values.as_deref() {
+        Some([v]) => Some(v.as_str()),
+        _ => None,
+    }
+}
+
 /// Does `t` tolerate `taint`? Kubernetes' rule: an effect, when set, must equal the taint's;
 /// a key, when set, must equal the taint's (empty key with `Exists` tolerates every taint);
 /// operator `Exists` matches any value, `Equal` (or empty) compares values.
@@ -829,6 +878,31 @@ mod tests {
         let err = NodeTable::from_nodes(&[nameless]).unwrap_err();
         let PlanError::InvalidSpec { path, .. } = err else { panic!() };
         assert_eq!(path.to_string(), "nodes[0].metadata.name");
+    }
+
+    #[test]
+    fn bj_13_pin_and_assigned_node_round_trip() {
+        let mut spec = with_terms(vec![NodeSelectorTerm {
+            match_expressions: Some(vec![req("zone", "In", &["a"])]),
+            match_fields: None,
+        }]);
+        assert_eq!(assigned_node(Some(&spec)), None);
+        pin_to_node(&mut spec, "nöde-1", false);
+        assert_eq!(assigned_node(Some(&spec)), Some("nöde-1"));
+        assert_eq!(spec.node_name, None);
+        let p = Placement::from_pod_spec(&spec, "s").unwrap();
+        assert!(p.eligibility(&node("nöde-1", &[], &[])).should_run, "the zone term was replaced");
+        assert!(!p.eligibility(&node("other", &[], &[])).should_run);
+        let mut bound = PodSpec::default();
+        pin_to_node(&mut bound, "n2", true);
+        assert_eq!(assigned_node(Some(&bound)), Some("n2"));
+        // Two values: not an assignment.
+        let two = with_terms(vec![NodeSelectorTerm {
+            match_expressions: None,
+            match_fields: Some(vec![req("metadata.name", "In", &["a", "b"])]),
+        }]);
+        assert_eq!(assigned_node(Some(&two)), None);
+        assert_eq!(assigned_node(None), None);
     }
 
     #[test]

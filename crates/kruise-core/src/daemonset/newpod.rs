@@ -1,14 +1,12 @@
 //! The pod an Advanced DaemonSet creates on a node (ADS-6, ADS-17).
 
-use k8s_openapi::api::core::v1::{
-    Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodReadinessGate,
-};
+use k8s_openapi::api::core::v1::{Pod, PodReadinessGate};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kruise_api::apps::v1beta1::{DaemonSet, RollingUpdateType};
 use kruise_api::keys;
 
 use crate::hash::fnv1a64;
-use crate::nodetable::{FIELD_METADATA_NAME, add_tolerations, daemonset_default_tolerations};
+use crate::nodetable::{add_tolerations, daemonset_default_tolerations, pin_to_node};
 
 /// The alphabet of generated name suffixes (Kubernetes' `SafeEncodeString` letters).
 const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -65,22 +63,9 @@ pub fn new_pod(ds: &DaemonSet, node: &str, hash: &str, name: &str, bind: bool) -
             gates.push(PodReadinessGate { condition_type: keys::INPLACE_UPDATE_READY.into() });
         }
     }
+    pin_to_node(&mut spec, node, bind);
     if bind {
-        spec.node_name = Some(node.to_owned());
         spec.scheduler_name = Some(keys::DAEMONSET_CONTROLLER_SCHEDULER.into());
-    } else {
-        let term = NodeSelectorTerm {
-            match_expressions: None,
-            match_fields: Some(vec![NodeSelectorRequirement {
-                key: FIELD_METADATA_NAME.into(),
-                operator: "In".into(),
-                values: Some(vec![node.to_owned()]),
-            }]),
-        };
-        let affinity = spec.affinity.get_or_insert_with(Affinity::default);
-        let na = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
-        na.required_during_scheduling_ignored_during_execution =
-            Some(NodeSelector { node_selector_terms: vec![term] });
     }
     Pod { metadata: meta, spec: Some(spec), status: None }
 }

@@ -74,29 +74,7 @@ impl DsPod<'_> {
 /// ADS-2 target node: `spec.nodeName`, else the single value of the first `matchFields`
 /// requirement `metadata.name In [x]` of the required node affinity. `None`: no target.
 pub fn target_node(pod: &Pod) -> Option<&str> {
-    let spec = pod.spec.as_ref()?;
-    if let Some(n) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
-        return Some(n);
-    }
-    let terms = &spec
-        .affinity
-        .as_ref()?
-        .node_affinity
-        .as_ref()?
-        .required_during_scheduling_ignored_during_execution
-        .as_ref()?
-        .node_selector_terms;
-    for t in terms {
-        for f in t.match_fields.iter().flatten() {
-            if f.key == crate::nodetable::FIELD_METADATA_NAME && f.operator == "In" {
-                if let Some([v]) = f.values.as_deref() {
-                    return Some(v.as_str());
-                }
-                return None;
-            }
-        }
-    }
-    None
+    crate::nodetable::assigned_node(pod.spec.as_ref())
 }
 
 /// What ADS-2 `updated` compares against.

@@ -1,0 +1,236 @@
+//! Automatic image pre-download before an in-place rollout (IPJ-40..IPJ-42), as a pure function
+//! a CloneSet, Advanced StatefulSet or Advanced DaemonSet planner calls: [`plan`] returns the
+//! actions (create one ImagePullJob per changed container, label the update revision as
+//! handled, or delete the workload's jobs when the rollout is over).
+//!
+//! The caller resolves its own numbers (each workload rounds differently, IPJ-41) into
+//! [`Facts`], and [`skip_reason`] applies the skip conditions. Jobs are planned once per
+//! revision: a revision labelled `apps.kruise.io/pre-predownload-created` or
+//! `apps.kruise.io/image-predownload-ignored` is never handled again.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::api::core::v1::PodTemplateSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta, OwnerReference,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::apps::v1beta1::{
+    CompletionPolicy, ImagePullJob, ImagePullJobPodSelector, ImagePullJobSpec, PullPolicy, SandboxConfig,
+};
+use kruise_api::apps::v1beta1::broadcastjob::completion_policy_type;
+use kruise_api::keys;
+use serde_json::json;
+
+use crate::plan::{Action, ActionKind, ImagePullJobAction, ImagePullJobReason, ObjectRef, Reason};
+
+/// IPJ-42: default pull timeout of a pre-download job, seconds.
+pub const DEFAULT_TIMEOUT_SECONDS: i32 = 300;
+/// IPJ-42: `ttlSecondsAfterFinished` of a pre-download job.
+pub const JOB_TTL_SECONDS: i32 = 600;
+
+/// Which workload asks (IPJ-41's skip conditions differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// CloneSet.
+    CloneSet,
+    /// Advanced StatefulSet.
+    StatefulSet,
+    /// Advanced DaemonSet.
+    DaemonSet,
+}
+
+/// IPJ-41: the numbers of the skip conditions, resolved by the workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Facts {
+    /// CloneSet / StatefulSet: a rolling update that is not `ReCreate` (and, for a
+    /// StatefulSet, not `OnDelete`). Always true for a DaemonSet.
+    pub in_place_strategy: bool,
+    /// `replicas` (CloneSet / StatefulSet) or `desiredNumberScheduled` (DaemonSet).
+    pub replicas: i32,
+    /// The partition, resolved.
+    pub partition: i32,
+    /// `maxUnavailable`, resolved (CloneSet / StatefulSet: percent rounded down; DaemonSet:
+    /// rounded up).
+    pub max_unavailable: i32,
+    /// The revision change can be applied in place (CloneSet / StatefulSet).
+    pub in_place_possible: bool,
+}
+
+/// IPJ-41: why the revision is not pre-downloaded, if it is not.
+pub fn skip_reason(kind: WorkloadKind, f: &Facts) -> Option<&'static str> {
+    let all_at_once = f.partition == 0 && f.max_unavailable >= f.replicas;
+    match kind {
+        WorkloadKind::DaemonSet => all_at_once.then_some("every pod may be updated at once"),
+        WorkloadKind::CloneSet | WorkloadKind::StatefulSet => {
+            if !f.in_place_strategy {
+                Some("not an in-place rolling update")
+            } else if f.replicas <= 3 {
+                Some("replicas <= 3")
+            } else if all_at_once {
+                Some("every pod may be updated at once")
+            } else if !f.in_place_possible {
+                Some("the revision change cannot be done in place")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Everything the pre-download decision reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    /// Which workload.
+    pub kind: WorkloadKind,
+    /// The workload as the jobs' controller owner reference.
+    pub owner: &'a OwnerReference,
+    /// The workload's namespace.
+    pub namespace: &'a str,
+    /// The workload's selector.
+    pub selector: &'a LabelSelector,
+    /// The update revision's pod template.
+    pub template: &'a PodTemplateSpec,
+    /// The update revision.
+    pub update_revision: &'a ControllerRevision,
+    /// Container name → image of the old revision(s) (a DaemonSet passes every old revision).
+    pub old_images: &'a [BTreeMap<String, String>],
+    /// IPJ-40: a rollout is in progress (revisions differ; for a DaemonSet, not every node
+    /// updated or the hash differs).
+    pub rolling: bool,
+    /// IPJ-40: `minUpdatedReadyPods <= updatedReadyReplicas` (always true for a DaemonSet).
+    pub min_ready_reached: bool,
+    /// IPJ-41 facts.
+    pub facts: Facts,
+    /// IPJ-42: `parallelism` of the jobs (default int 1).
+    pub parallelism: Option<&'a IntOrString>,
+    /// IPJ-42: `pullPolicy.timeoutSeconds` of the jobs (default 300).
+    pub timeout_seconds: Option<i32>,
+    /// ImagePullJobs controlled by the workload.
+    pub existing_jobs: &'a [ImagePullJob],
+}
+
+fn reason(detail: impl Into<String>) -> Reason {
+    Reason::ImagePullJob(ImagePullJobReason::PreDownload { detail: detail.into() })
+}
+
+/// IPJ-42: the names of the containers whose image differs from any old revision (or that
+/// are new), in template order.
+pub fn changed_containers(template: &PodTemplateSpec, old: &[BTreeMap<String, String>]) -> Vec<(String, String)> {
+    template
+        .spec
+        .iter()
+        .flat_map(|s| &s.containers)
+        .filter_map(|c| {
+            let image = c.image.clone().unwrap_or_default();
+            let changed = old.is_empty() || old.iter().any(|o| o.get(&c.name) != Some(&image));
+            changed.then(|| (c.name.clone(), image))
+        })
+        .collect()
+}
+
+/// IPJ-42: the job for one container.
+pub fn job_for(input: &Input<'_>, container: &str, image: &str) -> ImagePullJob {
+    let rev = input.update_revision.metadata.name.clone().unwrap_or_default();
+    let hash = input
+        .update_revision
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(keys::CONTROLLER_REVISION_HASH_LABEL))
+        .cloned()
+        .unwrap_or_default();
+    let tm = input.template.metadata.clone().unwrap_or_default();
+    let mut labels = tm.labels.clone().unwrap_or_default();
+    labels.insert(keys::CONTROLLER_REVISION_HASH_LABEL.into(), hash.clone());
+    let mut exprs = input.selector.match_expressions.clone().unwrap_or_default();
+    exprs.push(LabelSelectorRequirement {
+        key: keys::CONTROLLER_REVISION_HASH.into(),
+        operator: "NotIn".into(),
+        values: Some(vec![rev.clone(), hash]),
+    });
+    let pull_secrets: Vec<String> =
+        input.template.spec.iter().flat_map(|s| s.image_pull_secrets.iter().flatten()).map(|r| r.name.clone()).collect();
+    ImagePullJob {
+        metadata: ObjectMeta {
+            name: Some(format!("{rev}-{container}")),
+            namespace: Some(input.namespace.to_owned()),
+            labels: Some(labels.clone()),
+            owner_references: Some(vec![input.owner.clone()]),
+            ..Default::default()
+        },
+        spec: ImagePullJobSpec {
+            image: image.to_owned(),
+            pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
+            pod_selector: Some(ImagePullJobPodSelector {
+                match_labels: input.selector.match_labels.clone(),
+                match_expressions: Some(exprs),
+            }),
+            parallelism: Some(input.parallelism.cloned().unwrap_or(IntOrString::Int(1))),
+            pull_policy: Some(PullPolicy {
+                timeout_seconds: Some(input.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS)),
+                backoff_limit: Some(1),
+            }),
+            completion_policy: CompletionPolicy {
+                type_: completion_policy_type::ALWAYS.into(),
+                active_deadline_seconds: None,
+                ttl_seconds_after_finished: Some(JOB_TTL_SECONDS),
+            },
+            sandbox_config: Some(SandboxConfig { labels, annotations: tm.annotations.unwrap_or_default() }),
+            ..Default::default()
+        },
+        status: None,
+    }
+}
+
+fn label_revision(rev: &str, label: &str, why: &str) -> Action {
+    Action::on_object(
+        ActionKind::ImagePullJob(ImagePullJobAction::LabelRevision { label: label.into() }),
+        ObjectRef::new("ControllerRevision", rev),
+        reason(why),
+    )
+}
+
+/// IPJ-40..IPJ-42: what the workload does about pre-download this round.
+pub fn plan(input: &Input<'_>) -> Vec<Action> {
+    let mut out = Vec::new();
+    if !input.rolling {
+        for j in input.existing_jobs {
+            out.push(Action::on_object(
+                ActionKind::ImagePullJob(ImagePullJobAction::DeleteImagePullJob),
+                ObjectRef::new("ImagePullJob", j.metadata.name.as_deref().unwrap_or_default()),
+                reason("the rollout is over"),
+            ));
+        }
+        return out;
+    }
+    let labels = input.update_revision.metadata.labels.as_ref();
+    let handled = |k: &str| labels.and_then(|l| l.get(k)).is_some_and(|v| v == "true");
+    if handled(keys::PRE_PREDOWNLOAD_CREATED) || handled(keys::IMAGE_PREDOWNLOAD_IGNORED) {
+        return out;
+    }
+    // DaemonSet: the min-updated-ready annotation is read but ignored (IPJ-40).
+    if input.kind != WorkloadKind::DaemonSet && !input.min_ready_reached {
+        return out;
+    }
+    let rev = input.update_revision.metadata.name.as_deref().unwrap_or_default();
+    if let Some(why) = skip_reason(input.kind, &input.facts) {
+        out.push(label_revision(rev, keys::IMAGE_PREDOWNLOAD_IGNORED, why));
+        return out;
+    }
+    for (container, image) in changed_containers(input.template, input.old_images) {
+        let job = job_for(input, &container, &image);
+        let name = job.metadata.name.clone().unwrap_or_default();
+        let mut v = serde_json::to_value(&job).unwrap_or_default();
+        v["apiVersion"] = json!("apps.kruise.io/v1beta1");
+        v["kind"] = json!("ImagePullJob");
+        out.push(Action::on_object(
+            ActionKind::ImagePullJob(ImagePullJobAction::CreateImagePullJob { job: v }),
+            ObjectRef::new("ImagePullJob", &name),
+            reason(format!("container {container}: {image}")),
+        ));
+    }
+    out.push(label_revision(rev, keys::PRE_PREDOWNLOAD_CREATED, "jobs created"));
+    out
+}

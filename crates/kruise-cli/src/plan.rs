@@ -42,6 +42,8 @@ use crate::{Exit, Io, Run, input};
 
 #[path = "plan_daemonset.rs"]
 mod daemonset;
+#[path = "plan_jobs.rs"]
+mod jobs;
 
 /// Plan one reconcile of a CloneSet offline (dry-run).
 #[derive(Debug, clap::Args)]
@@ -82,6 +84,17 @@ pub struct Args {
     /// Default: none.
     #[arg(long, value_name = "FILE")]
     pub nodes: Option<PathBuf>,
+    /// ImagePullJob only: the NodeImages (either API version) whose pulls it drives (IPJ-12).
+    #[arg(long, value_name = "FILE")]
+    pub nodeimages: Option<PathBuf>,
+    /// ImagePullJob and NodeImage only: pull secrets and their copies in
+    /// `kruise-daemon-config` (IPJ-15, IPJ-21). Default: none.
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// NodeImage only: the ImagePullJobs that exist (IPJ-21 drops tags whose jobs are gone).
+    /// Default: every job a tag names exists.
+    #[arg(long, value_name = "FILE")]
+    pub jobs: Option<PathBuf>,
     /// Feature gates, `Name=true|false` separated by commas: the operator's flag, with the same
     /// names and defaults (e.g. `CloneSetPartitionRollback=true`).
     #[arg(long, value_name = "GATES", default_value = "")]
@@ -142,6 +155,9 @@ impl Args {
             self.revisions.as_ref(),
             self.pvcs.as_ref(),
             self.nodes.as_ref(),
+            self.nodeimages.as_ref(),
+            self.secrets.as_ref(),
+            self.jobs.as_ref(),
         ];
         if inputs.iter().flatten().filter(|p| p.as_os_str() == "-").count() > 1 {
             let line = "kruise plan: only one input can be standard input (-)".to_owned();
@@ -153,6 +169,9 @@ impl Args {
             return crate::plan_statefulset::plan(self, &file, &docs, io);
         }
         let doc = read_workload(&file, docs)?;
+        if let Some(job) = jobs::job_of(&file, &doc)? {
+            return jobs::run(self, job, io);
+        }
         if let Some(ds) = daemonset::daemonset_of(&file, &doc)? {
             return daemonset::run(self, &ds, io);
         }

@@ -39,7 +39,7 @@ pub(super) fn daemonset_of(file: &str, doc: &Value) -> Result<Option<DaemonSet>,
 }
 
 /// Objects of `kind` in `path` (none without a path), decoded.
-fn read_objects<T: serde::de::DeserializeOwned>(
+pub(super) fn read_objects<T: serde::de::DeserializeOwned>(
     path: Option<&std::path::PathBuf>,
     kind: &str,
     io: &mut Io<'_>,

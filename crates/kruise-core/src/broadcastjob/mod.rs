@@ -398,14 +398,15 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     // BJ-15, BJ-16: desired nodes (with their pod, if any), nodes without a pod, pods to delete.
     let template = job.spec.template.spec.clone().unwrap_or_default();
     let mock = Fitness::of(&template, "spec.template.spec", true)?;
+    let no_spec = PodSpec::default();
     let mut desired: Vec<(&str, Option<&JobPod<'_>>)> = Vec::new();
     let mut rest: Vec<&str> = Vec::new();
     let mut to_delete: Vec<(&JobPod<'_>, String)> = Vec::new();
     for node in input.nodes.iter() {
         match by_node.get(node.name.as_str()).map(|&i| &pods[i]) {
             Some(p) => {
-                let spec = p.pod.spec.clone().unwrap_or_default();
-                let fit = Fitness::of(&spec, &format!("pods[{}].spec", p.index), false)?.check(node);
+                let spec = p.pod.spec.as_ref().unwrap_or(&no_spec);
+                let fit = Fitness::of(spec, &format!("pods[{}].spec", p.index), false)?.check(node);
                 match fit {
                     Ok(()) => desired.push((&node.name, Some(p))),
                     Err(why) if p.pod.metadata.deletion_timestamp.is_none() => to_delete.push((p, why)),

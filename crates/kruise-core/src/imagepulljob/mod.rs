@@ -85,11 +85,11 @@ pub enum NodeState {
 /// the order of `node_images` (podSelector: the order pods are listed).
 pub fn target_node_images<'a>(
     job: &ImagePullJob,
-    node_images: &'a [NodeImage],
+    node_images: &[&'a NodeImage],
     pods: &[Pod],
 ) -> Result<Vec<&'a NodeImage>, PlanError> {
-    let by_name: BTreeMap<&str, &NodeImage> =
-        node_images.iter().filter_map(|n| Some((n.metadata.name.as_deref()?, n))).collect();
+    let by_name: BTreeMap<&str, &'a NodeImage> =
+        node_images.iter().filter_map(|n| Some((n.metadata.name.as_deref()?, *n))).collect();
     if let Some(ps) = &job.spec.pod_selector {
         let sel = Selector::parse(&ps.label_selector(), "spec.podSelector")?;
         let mut seen = BTreeSet::new();
@@ -113,13 +113,17 @@ pub fn target_node_images<'a>(
         return Ok(out);
     }
     let Some(sel) = &job.spec.selector else {
-        return Ok(node_images.iter().collect());
+        return Ok(node_images.to_vec());
     };
     if let Some(names) = &sel.names {
         return Ok(names.iter().filter_map(|n| by_name.get(n.as_str()).copied()).collect());
     }
     let s = Selector::parse(&sel.label_selector(), "spec.selector")?;
-    Ok(node_images.iter().filter(|n| s.matches(n.metadata.labels.as_ref().unwrap_or(&BTreeMap::new()))).collect())
+    Ok(node_images
+        .iter()
+        .copied()
+        .filter(|n| s.matches(n.metadata.labels.as_ref().unwrap_or(&BTreeMap::new())))
+        .collect())
 }
 
 /// True when `refs` (a NodeImage image's `pullSecrets`) holds `r` (compared by namespace and
@@ -370,15 +374,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let image = parse_image_reference(&job.spec.image)
         .map_err(|e| PlanError::invalid("spec.image", format!("invalid image {:?}: {e}", job.spec.image)))?;
     // Step 5.
-    let mut sorted: Vec<NodeImage>;
-    let node_images = if job.spec.selector.as_ref().and_then(|s| s.names.as_ref()).is_none() {
-        sorted = input.node_images.to_vec();
-        sorted.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        &sorted[..]
-    } else {
-        input.node_images
-    };
-    let targets = target_node_images(job, node_images, input.pods)?;
+    let mut node_images: Vec<&NodeImage> = input.node_images.iter().collect();
+    if job.spec.selector.as_ref().and_then(|s| s.names.as_ref()).is_none() {
+        node_images.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    }
+    let targets = target_node_images(job, &node_images, input.pods)?;
     // Step 6.
     let synced = secrets::sync(job, input.secrets, input.daemon_namespace, input.id_seed);
     plan.actions.extend(synced.actions);

@@ -192,7 +192,7 @@ fn ipj_12_target_selection() {
         ni("node5", &[("arch", "arm64")]),
     ];
     let names = |j: &ImagePullJob, pods: &[Pod]| -> Vec<String> {
-        target_node_images(j, &nis, pods).unwrap().iter().map(|n| n.metadata.name.clone().unwrap()).collect()
+        target_node_images(j, &nis.iter().collect::<Vec<_>>(), pods).unwrap().iter().map(|n| n.metadata.name.clone().unwrap()).collect()
     };
     let mut j = job("nginx");
     assert_eq!(names(&j, &[]).len(), 5);

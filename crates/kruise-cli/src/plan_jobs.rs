@@ -36,7 +36,8 @@ pub(super) enum JobKind {
 
 /// The job kind of `doc` (already validated), or `None` for other kinds.
 pub(super) fn job_of(file: &str, doc: &Value) -> Result<Option<JobKind>, Stop> {
-    let r = AnyResource::from_value(doc.clone()).map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
+    let r = AnyResource::from_value(doc.clone())
+        .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
     let mut k = match r {
         AnyResource::BroadcastJobV1alpha1(o) => {
             JobKind::Broadcast(Box::new(kruise_api::convert::broadcastjob_to_v1beta1(&o)))
@@ -46,7 +47,9 @@ pub(super) fn job_of(file: &str, doc: &Value) -> Result<Option<JobKind>, Stop> {
             JobKind::ImagePull(Box::new(kruise_api::convert::imagepulljob_to_v1beta1(&o)))
         }
         AnyResource::ImagePullJobV1beta1(o) => JobKind::ImagePull(Box::new(o)),
-        AnyResource::NodeImageV1alpha1(o) => JobKind::NodeImage(Box::new(kruise_api::convert::nodeimage_to_v1beta1(&o))),
+        AnyResource::NodeImageV1alpha1(o) => {
+            JobKind::NodeImage(Box::new(kruise_api::convert::nodeimage_to_v1beta1(&o)))
+        }
         AnyResource::NodeImageV1beta1(o) => JobKind::NodeImage(Box::new(o)),
         _ => return Ok(None),
     };
@@ -76,7 +79,9 @@ fn read_node_images(args: &Args, io: &mut Io<'_>) -> Result<Vec<NodeImage>, Stop
                 Ok(AnyResource::NodeImageV1beta1(o)) => Ok(o),
                 Ok(_) => Err(bad("expected kind NodeImage".into())),
                 // No apiVersion/kind: read as v1beta1.
-                Err(_) => serde_json::from_value(item).map_err(|e| bad(format!("cannot decode as NodeImage: {e}"))),
+                Err(_) => {
+                    serde_json::from_value(item).map_err(|e| bad(format!("cannot decode as NodeImage: {e}")))
+                }
             }
         })
         .collect()
@@ -93,7 +98,8 @@ pub(super) fn run(args: &Args, job: JobKind, io: &mut Io<'_>) -> Result<(), Fail
         JobKind::Broadcast(job) => {
             let pods: Vec<Pod> = read_objects(args.pods.as_ref(), "Pod", io)?;
             let nodes: Vec<Node> = read_objects(args.nodes.as_ref(), "Node", io)?;
-            let table = NodeTable::from_nodes(&nodes).map_err(|e| Stop(Exit::Error, vec![format!("--nodes: {e}")]))?;
+            let table = NodeTable::from_nodes(&nodes)
+                .map_err(|e| Stop(Exit::Error, vec![format!("--nodes: {e}")]))?;
             let expectations = Expectations::default();
             let input = broadcastjob::Input {
                 job: &job,
@@ -104,10 +110,12 @@ pub(super) fn run(args: &Args, job: JobKind, io: &mut Io<'_>) -> Result<(), Fail
                 expectations: &expectations,
                 bind_pods: false,
             };
-            let plan = broadcastjob::plan(&input).map_err(|e| invalid("BroadcastJob", name_of(&job.metadata), e))?;
+            let plan =
+                broadcastjob::plan(&input).map_err(|e| invalid("BroadcastJob", name_of(&job.metadata), e))?;
             let mut doc = document(&plan, input.now, args.seed);
             attach_pods(&mut doc, &plan, |node, pod| {
-                serde_json::to_value(broadcastjob::new_pod(&job, node, pod, input.bind_pods)).unwrap_or_default()
+                serde_json::to_value(broadcastjob::new_pod(&job, node, pod, input.bind_pods))
+                    .unwrap_or_default()
             });
             let head = format!(
                 "BroadcastJob {}/{} at {now} (seed {})",
@@ -137,7 +145,8 @@ pub(super) fn run(args: &Args, job: JobKind, io: &mut Io<'_>) -> Result<(), Fail
                 id_seed: args.seed,
                 default_ttl_for_always: imagepulljob::DEFAULT_TTL_FOR_ALWAYS_NODEIMAGE,
             };
-            let plan = imagepulljob::plan(&input).map_err(|e| invalid("ImagePullJob", name_of(&job.metadata), e))?;
+            let plan =
+                imagepulljob::plan(&input).map_err(|e| invalid("ImagePullJob", name_of(&job.metadata), e))?;
             let doc = document(&plan, now, args.seed);
             let head = format!(
                 "ImagePullJob {}/{} image {} at {now} (seed {})",
@@ -171,10 +180,11 @@ pub(super) fn run(args: &Args, job: JobKind, io: &mut Io<'_>) -> Result<(), Fail
                     jobs.insert(key, r.uid.clone().unwrap_or_default());
                 }
             }
-            let secrets: BTreeSet<(String, String)> = read_objects::<Secret>(args.secrets.as_ref(), "Secret", io)?
-                .iter()
-                .map(|s| (s.metadata.namespace.clone().unwrap_or_default(), name_of(&s.metadata)))
-                .collect();
+            let secrets: BTreeSet<(String, String)> =
+                read_objects::<Secret>(args.secrets.as_ref(), "Secret", io)?
+                    .iter()
+                    .map(|s| (s.metadata.namespace.clone().unwrap_or_default(), name_of(&s.metadata)))
+                    .collect();
             let input = imagepulljob::nodeimage::Input {
                 name: &name,
                 node,
@@ -256,12 +266,19 @@ fn write_table<S>(
 ) -> io::Result<()> {
     writeln!(out, "{head}")?;
     writeln!(out)?;
-    let mut rows: BTreeMap<String, Vec<[String; 5]>> = subjects.into_iter().map(|s| (s, Vec::new())).collect();
+    let mut rows: BTreeMap<String, Vec<[String; 5]>> =
+        subjects.into_iter().map(|s| (s, Vec::new())).collect();
     let mut other: Vec<[String; 5]> = Vec::new();
     for a in &plan.actions {
         let subject = a.object.as_ref().map(|o| (o.kind.as_str(), o.name.clone()));
         let line = |s: &str| {
-            [s.to_owned(), a.pod.clone().unwrap_or_else(|| "-".into()), a.kind.name().into(), a.reason.kind().into(), a.reason.to_string()]
+            [
+                s.to_owned(),
+                a.pod.clone().unwrap_or_else(|| "-".into()),
+                a.kind.name().into(),
+                a.reason.kind().into(),
+                a.reason.to_string(),
+            ]
         };
         match subject {
             Some((kind, name)) if kind == "Node" || kind == "NodeImage" => match rows.get_mut(&name) {

@@ -58,14 +58,17 @@ fn bj_plan_worked_example_variant() {
     assert_eq!(creates.len(), 1, "node2 only: node4 is cordoned");
     let pod = &creates[0]["object"];
     assert_eq!(
-        pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
-            ["matchFields"][0]["values"][0],
+        pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+            [0]["matchFields"][0]["values"][0],
         "node2"
     );
     assert_eq!(pod["metadata"]["labels"]["broadcastjob-name"], "job5");
     assert_eq!(creates[0]["reason"], "RunOnNode");
     let st = &plan["status"];
-    assert_eq!((st["desired"].as_i64(), st["active"].as_i64(), st["succeeded"].as_i64(), st["failed"].as_i64()), (Some(3), Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (st["desired"].as_i64(), st["active"].as_i64(), st["succeeded"].as_i64(), st["failed"].as_i64()),
+        (Some(3), Some(1), Some(1), Some(1))
+    );
     assert_eq!(st["phase"], "running");
 }
 

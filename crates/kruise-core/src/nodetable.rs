@@ -286,7 +286,8 @@ pub fn pin_to_node(spec: &mut PodSpec, node: &str, bind: bool) {
     };
     let affinity = spec.affinity.get_or_insert_with(Affinity::default);
     let na = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
-    na.required_during_scheduling_ignored_during_execution = Some(NodeSelector { node_selector_terms: vec![term] });
+    na.required_during_scheduling_ignored_during_execution =
+        Some(NodeSelector { node_selector_terms: vec![term] });
 }
 
 /// The node a pod is assigned to (BJ-13): `spec.nodeName` when set, else the single value of

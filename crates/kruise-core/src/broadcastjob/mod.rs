@@ -32,8 +32,13 @@ use kruise_api::{FieldPath, keys};
 pub use reconcile::BroadcastJobReconciler;
 
 use crate::expectations::Expectations;
-use crate::nodetable::{NodeFacts, NodeTable, NodeTaint, Placement, TaintEffect, assigned_node, pin_to_node, taint_keys, tolerates};
-use crate::plan::{Action, ActionKind, BroadcastJobAction, BroadcastJobReason, Held, ObjectRef, PlanError, Reason};
+use crate::nodetable::{
+    NodeFacts, NodeTable, NodeTaint, Placement, TaintEffect, assigned_node, pin_to_node, taint_keys,
+    tolerates,
+};
+use crate::plan::{
+    Action, ActionKind, BroadcastJobAction, BroadcastJobReason, Held, ObjectRef, PlanError, Reason,
+};
 
 /// What one reconcile of a BroadcastJob should do.
 pub type Plan = crate::plan::Plan<BroadcastJobStatus>;
@@ -91,7 +96,9 @@ pub fn classify(pod: &Pod, restart_limit: i32) -> PodClass {
     if on_failure {
         let restarts: i64 = status
             .into_iter()
-            .flat_map(|s| s.init_container_statuses.iter().flatten().chain(s.container_statuses.iter().flatten()))
+            .flat_map(|s| {
+                s.init_container_statuses.iter().flatten().chain(s.container_statuses.iter().flatten())
+            })
             .map(|c| i64::from(c.restart_count))
             .sum();
         if restarts > i64::from(restart_limit) {
@@ -144,12 +151,14 @@ pub fn is_finished(job: &BroadcastJob) -> bool {
 pub fn parallelism(job: &BroadcastJob, desired: i32) -> Result<i32, PlanError> {
     match job.spec.parallelism.as_ref() {
         None => Ok(DEFAULT_PARALLELISM),
-        Some(v) => kruise_api::intstr::scaled_legacy(Some(v), desired, true).map_err(|_| PlanError::BadIntOrPercent {
-            path: FieldPath::from("spec.parallelism"),
-            value: match v {
-                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => i.to_string(),
-                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
-            },
+        Some(v) => kruise_api::intstr::scaled_legacy(Some(v), desired, true).map_err(|_| {
+            PlanError::BadIntOrPercent {
+                path: FieldPath::from("spec.parallelism"),
+                value: match v {
+                    k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => i.to_string(),
+                    k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
+                },
+            }
         }),
     }
 }
@@ -194,7 +203,8 @@ impl Fitness {
                 return Err("node is unschedulable".into());
             }
         }
-        let alloc = |r: &str| node.allocatable.get(r).and_then(|q| kruise_api::quantity::nanos(q)).unwrap_or(0);
+        let alloc =
+            |r: &str| node.allocatable.get(r).and_then(|q| kruise_api::quantity::nanos(q)).unwrap_or(0);
         if alloc("pods") < 1_000_000_000 {
             return Err("node has no allocatable pods".into());
         }
@@ -214,15 +224,18 @@ fn requests(spec: &PodSpec, path: &str) -> Result<BTreeMap<String, i128>, PlanEr
         m.into_iter()
             .flatten()
             .map(|(k, q)| {
-                kruise_api::quantity::nanos(&q.0)
-                    .map(|n| (k.clone(), n))
-                    .ok_or_else(|| PlanError::invalid(&format!("{at}.{k}"), format!("{:?} is not a quantity", q.0)))
+                kruise_api::quantity::nanos(&q.0).map(|n| (k.clone(), n)).ok_or_else(|| {
+                    PlanError::invalid(&format!("{at}.{k}"), format!("{:?} is not a quantity", q.0))
+                })
             })
             .collect()
     };
     let mut sum: BTreeMap<String, i128> = BTreeMap::new();
     for (i, c) in spec.containers.iter().enumerate() {
-        let r = read(c.resources.as_ref().and_then(|r| r.requests.as_ref()), format!("{path}.containers[{i}].resources.requests"))?;
+        let r = read(
+            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
+            format!("{path}.containers[{i}].resources.requests"),
+        )?;
         for (k, v) in r {
             *sum.entry(k).or_default() += v;
         }
@@ -337,7 +350,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
             let ttl_d = secs(i64::from(ttl));
             let reason = bj(BroadcastJobReason::TtlAfterFinished { seconds: ttl });
             if age >= ttl_d {
-                plan.actions.push(Action::on_object(ActionKind::BroadcastJob(BroadcastJobAction::DeleteJob), me, reason));
+                plan.actions.push(Action::on_object(
+                    ActionKind::BroadcastJob(BroadcastJobAction::DeleteJob),
+                    me,
+                    reason,
+                ));
             } else {
                 plan.requeue_at_most(ttl_d - age, reason);
             }
@@ -393,7 +410,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         }
     }
     let tally = |c: PodClass| count(pods.iter().filter(|p| p.class == c).count());
-    let (mut active, mut failed, succeeded) = (tally(PodClass::Active), tally(PodClass::Failed), tally(PodClass::Succeeded));
+    let (mut active, mut failed, succeeded) =
+        (tally(PodClass::Active), tally(PodClass::Failed), tally(PodClass::Succeeded));
 
     // BJ-15, BJ-16: desired nodes (with their pod, if any), nodes without a pod, pods to delete.
     let template = job.spec.template.spec.clone().unwrap_or_default();
@@ -432,7 +450,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
             plan.requeue_at_most(after, reason);
         }
         if status != stored {
-            plan.actions.push(Action::on_object(ActionKind::UpdateStatus, ObjectRef::new("BroadcastJob", name), Reason::StatusChanged));
+            plan.actions.push(Action::on_object(
+                ActionKind::UpdateStatus,
+                ObjectRef::new("BroadcastJob", name),
+                Reason::StatusChanged,
+            ));
         }
         plan.status = status;
     };
@@ -487,7 +509,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         failure = Some(&deadline_message);
     }
 
-    let ttl_requeue = ttl.map(|t| (secs(i64::from(t) + 1), bj(BroadcastJobReason::TtlAfterFinished { seconds: t })));
+    let ttl_requeue =
+        ttl.map(|t| (secs(i64::from(t) + 1), bj(BroadcastJobReason::TtlAfterFinished { seconds: t })));
     if let Some(message) = failure {
         // BJ-19: delete every active pod; each deletion counts as a failure (Quirk, kept).
         let reason = bj(BroadcastJobReason::JobFailed { message: message.to_owned() });
@@ -507,7 +530,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // BJ-20 step 1: delete pods whose node no longer fits them.
     for (p, why) in &to_delete {
-        plan.actions.push(delete(p, assigned_node(p.pod.spec.as_ref()), bj(BroadcastJobReason::NodeUnfit { why: why.clone() })));
+        plan.actions.push(delete(
+            p,
+            assigned_node(p.pod.spec.as_ref()),
+            bj(BroadcastJobReason::NodeUnfit { why: why.clone() }),
+        ));
         failed += 1;
         // docs/deviations.md (BroadcastJob): only a deleted pod that was active leaves `active`.
         if p.class == PodClass::Active {
@@ -536,7 +563,10 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
                 active += 1;
             }
             for node in &rest[n..] {
-                plan.held.push(Held::object(ObjectRef::node(node), bj(BroadcastJobReason::Parallelism { active, parallelism: limit })));
+                plan.held.push(Held::object(
+                    ObjectRef::node(node),
+                    bj(BroadcastJobReason::Parallelism { active, parallelism: limit }),
+                ));
             }
         }
     }

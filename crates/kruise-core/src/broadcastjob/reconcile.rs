@@ -25,7 +25,11 @@ pub struct BroadcastJobReconciler;
 impl Reconciler for BroadcastJobReconciler {
     type Workload = BroadcastJob;
 
-    fn reconcile(&self, world: &World<'_, BroadcastJob>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
+    fn reconcile(
+        &self,
+        world: &World<'_, BroadcastJob>,
+        ctx: &Context<'_>,
+    ) -> Result<Outcome, ReconcileError> {
         let table = NodeTable::from_nodes(world.nodes).map_err(|e| ReconcileError(Box::new(e)))?;
         let input = Input {
             job: world.workload,
@@ -61,7 +65,8 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
         let name = a.pod.as_deref().unwrap_or_default();
         let write = match &a.kind {
             ActionKind::CreatePod { instance_id: node } => {
-                let mut v = serde_json::to_value(new_pod(job, node, name, input.bind_pods)).unwrap_or_default();
+                let mut v =
+                    serde_json::to_value(new_pod(job, node, name, input.bind_pods)).unwrap_or_default();
                 v["apiVersion"] = json!("v1");
                 v["kind"] = json!("Pod");
                 ApiWrite::Create { target: Target::pod(ns, name), object: v }
@@ -107,10 +112,14 @@ pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
     for a in &p.actions {
         let pod = a.pod.as_deref().unwrap_or_default();
         match &a.kind {
-            ActionKind::CreatePod { instance_id } => {
-                events.push(event("Normal", "SuccessfulCreate", format!("Created pod: {pod} on node {instance_id}")))
+            ActionKind::CreatePod { instance_id } => events.push(event(
+                "Normal",
+                "SuccessfulCreate",
+                format!("Created pod: {pod} on node {instance_id}"),
+            )),
+            ActionKind::DeletePod => {
+                events.push(event("Normal", "SuccessfulDelete", format!("Delete pod: {pod}")))
             }
-            ActionKind::DeletePod => events.push(event("Normal", "SuccessfulDelete", format!("Delete pod: {pod}"))),
             _ => {}
         }
     }
@@ -130,9 +139,11 @@ pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
                 "JobComplete",
                 format!("Job is completed, {succeeded} pods succeeded, {failed} pods failed"),
             ),
-            BroadcastJobReason::DuplicatePodOnNode { node } => {
-                ("Warning", "DuplicatePodCreatedOnSameNode", format!("Duplicate pods are created on node {node}"))
-            }
+            BroadcastJobReason::DuplicatePodOnNode { node } => (
+                "Warning",
+                "DuplicatePodCreatedOnSameNode",
+                format!("Duplicate pods are created on node {node}"),
+            ),
             _ => continue,
         };
         events.push(event(type_, reason, message));

@@ -37,7 +37,9 @@ use kruise_api::validation::imagepulljob::parse_image_reference;
 pub use reconcile::ImagePullJobReconciler;
 
 use crate::hash::fnv1a64;
-use crate::plan::{Action, ActionKind, Held, ImagePullJobAction, ImagePullJobReason, ObjectRef, PlanError, Reason};
+use crate::plan::{
+    Action, ActionKind, Held, ImagePullJobAction, ImagePullJobReason, ObjectRef, PlanError, Reason,
+};
 use crate::selector::Selector;
 
 /// What one reconcile of an ImagePullJob should do.
@@ -101,7 +103,8 @@ pub fn target_node_images<'a>(
             {
                 continue;
             }
-            let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty()) else {
+            let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+            else {
                 continue;
             };
             if seen.insert(node)
@@ -134,7 +137,13 @@ fn has_secret(refs: &[ReferenceObject], r: &ReferenceObject) -> bool {
 
 /// IPJ-13 steps 1-3 for one NodeImage: whether the job must (re)write it (`not_synced`), and
 /// the pull state of the job's tag.
-pub fn node_state(ni: &NodeImage, name: &str, tag: &str, uid: &str, refs: &[ReferenceObject]) -> (NodeState, bool) {
+pub fn node_state(
+    ni: &NodeImage,
+    name: &str,
+    tag: &str,
+    uid: &str,
+    refs: &[ReferenceObject],
+) -> (NodeState, bool) {
     let mut tag_version = -1i64;
     let mut secrets_missing = false;
     if let Some(spec) = ni.spec.images.get(name) {
@@ -355,7 +364,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
             let age = elapsed(input.now, done.0);
             let reason = ipj(ImagePullJobReason::TtlAfterFinished { seconds: ttl });
             if age >= ttl_d {
-                plan.actions.push(Action::on_object(ActionKind::ImagePullJob(ImagePullJobAction::DeleteJob), me, reason));
+                plan.actions.push(Action::on_object(
+                    ActionKind::ImagePullJob(ImagePullJobAction::DeleteJob),
+                    me,
+                    reason,
+                ));
             } else {
                 plan.requeue_at_most(ttl_d - age, reason);
             }
@@ -389,7 +402,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let mut status = stored.clone();
     let start = status.start_time.get_or_insert(Time(input.now)).clone();
     status.desired = count(targets.len());
-    let (mut pulling, mut succeeded, mut failed, mut not_synced) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut pulling, mut succeeded, mut failed, mut not_synced) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for ni in &targets {
         let n = ni.metadata.name.as_deref().unwrap_or_default();
         let (state, resync) = node_state(ni, &image.name, &image.tag, uid, &refs);
@@ -407,7 +421,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let deadline = cp.active_deadline_seconds.filter(|_| !cp.is_never());
     let done = count(succeeded.len() + failed.len());
     let past_deadline = deadline.is_some_and(|ads| {
-        status.desired != done && elapsed(input.now, start.0) >= Duration::from_secs(u64::try_from(ads).unwrap_or(0))
+        status.desired != done
+            && elapsed(input.now, start.0) >= Duration::from_secs(u64::try_from(ads).unwrap_or(0))
     });
     if past_deadline {
         // Quirk (IPJ-13, spec §7 question 4): failedNodes is not re-sorted here.
@@ -445,7 +460,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
                 ));
                 continue;
             }
-            let Some(spec) = synced_image_spec(ni, job, &image.name, &image.tag, &refs, &pull_policy, input.now) else {
+            let Some(spec) =
+                synced_image_spec(ni, job, &image.name, &image.tag, &refs, &pull_policy, input.now)
+            else {
                 continue;
             };
             plan.actions.push(Action::on_object(
@@ -462,8 +479,12 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     if status != stored {
         plan.actions.push(Action::on_object(ActionKind::UpdateStatus, me, Reason::StatusChanged));
     } else if let Some(ads) = deadline {
-        let left = Duration::from_secs(u64::try_from(ads).unwrap_or(0)).saturating_sub(elapsed(input.now, start.0));
-        plan.requeue_at_most(left.max(Duration::from_secs(1)), ipj(ImagePullJobReason::ActiveDeadline { seconds: ads }));
+        let left =
+            Duration::from_secs(u64::try_from(ads).unwrap_or(0)).saturating_sub(elapsed(input.now, start.0));
+        plan.requeue_at_most(
+            left.max(Duration::from_secs(1)),
+            ipj(ImagePullJobReason::ActiveDeadline { seconds: ads }),
+        );
     }
     plan.status = status;
     Ok(plan)

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kruise_api::apps::v1beta1::nodeimage::{REFERENCE_OBJECT_MODE_BATCH, image_pull_phase};
-use kruise_api::apps::v1beta1::{ImageStatus, ImageTagStatus, NodeImage, NodeImageStatus};
+use kruise_api::apps::v1beta1::{ImageTagStatus, NodeImage, NodeImageStatus};
 use kruise_api::keys;
 use serde_json::json;
 
@@ -111,7 +111,9 @@ pub fn plan(input: &Input<'_>) -> Plan {
             ..Default::default()
         };
         plan.actions.push(Action::on_object(
-            ActionKind::ImagePullJob(ImagePullJobAction::CreateNodeImage { node_image: object_value(&created) }),
+            ActionKind::ImagePullJob(ImagePullJobAction::CreateNodeImage {
+                node_image: object_value(&created),
+            }),
             me,
             reason(ImagePullJobReason::NodeLifecycle { why: "node is ready".into() }),
         ));
@@ -124,7 +126,9 @@ pub fn plan(input: &Input<'_>) -> Plan {
     }
     if let Some(updated) = updated {
         plan.actions.push(Action::on_object(
-            ActionKind::ImagePullJob(ImagePullJobAction::UpdateNodeImageSpec { node_image: object_value(&updated) }),
+            ActionKind::ImagePullJob(ImagePullJobAction::UpdateNodeImageSpec {
+                node_image: object_value(&updated),
+            }),
             me,
             reason(ImagePullJobReason::SpecMaintenance { messages: messages.join("; ") }),
         ));
@@ -135,7 +139,9 @@ pub fn plan(input: &Input<'_>) -> Plan {
     if let Some(w) = wait {
         let w = if w < Duration::from_secs(3) {
             Duration::from_secs(3)
-                + Duration::from_millis(fnv1a64(&[&input.id_seed.to_le_bytes(), input.name.as_bytes()]) % 2000)
+                + Duration::from_millis(
+                    fnv1a64(&[&input.id_seed.to_le_bytes(), input.name.as_bytes()]) % 2000,
+                )
         } else {
             w
         };
@@ -154,7 +160,11 @@ fn owner_key(r: &k8s_openapi::api::core::v1::ObjectReference) -> serde_json::Val
 
 /// IPJ-21: the pruned NodeImage when anything changed (with the change messages, in the
 /// spec's order), and the smallest wait until a finished tag's TTL.
-pub fn maintain_spec(ni: &NodeImage, node: &Node, input: &Input<'_>) -> (Option<NodeImage>, Vec<String>, Option<Duration>) {
+pub fn maintain_spec(
+    ni: &NodeImage,
+    node: &Node,
+    input: &Input<'_>,
+) -> (Option<NodeImage>, Vec<String>, Option<Duration>) {
     let mut out = ni.clone();
     let mut messages = Vec::new();
     let mut modified = false;
@@ -178,7 +188,8 @@ pub fn maintain_spec(ni: &NodeImage, node: &Node, input: &Input<'_>) -> (Option<
             let _ = created;
             let before = tag.owner_references.clone();
             tag.owner_references.retain(|r| {
-                let group = r.api_version.as_deref().unwrap_or_default().split('/').next().unwrap_or_default();
+                let group =
+                    r.api_version.as_deref().unwrap_or_default().split('/').next().unwrap_or_default();
                 if group != "apps.kruise.io" || r.kind.as_deref() != Some("ImagePullJob") {
                     return true;
                 }
@@ -209,7 +220,10 @@ pub fn maintain_spec(ni: &NodeImage, node: &Node, input: &Input<'_>) -> (Option<
                     let age = elapsed(input.now, done.0);
                     let ttl_d = secs(i64::from(ttl));
                     if age >= ttl_d {
-                        messages.push(format!("image {full} has exceeded TTL ({ttl})s since {} completed", done.0));
+                        messages.push(format!(
+                            "image {full} has exceeded TTL ({ttl})s since {} completed",
+                            done.0
+                        ));
                         modified = true;
                         continue;
                     }
@@ -223,7 +237,8 @@ pub fn maintain_spec(ni: &NodeImage, node: &Node, input: &Input<'_>) -> (Option<
         spec.tags = kept;
         let n = spec.pull_secrets.len();
         spec.pull_secrets.retain(|r| {
-            r.mode == REFERENCE_OBJECT_MODE_BATCH || input.secrets.contains(&(r.namespace.clone(), r.name.clone()))
+            r.mode == REFERENCE_OBJECT_MODE_BATCH
+                || input.secrets.contains(&(r.namespace.clone(), r.name.clone()))
         });
         modified |= spec.pull_secrets.len() != n;
     }
@@ -257,11 +272,15 @@ pub fn maintain_status(ni: &NodeImage, now: Timestamp) -> (Option<NodeImageStatu
                 message: message.into(),
                 ..Default::default()
             };
-            let entry = status.image_statuses.get(image).and_then(|s| s.tags.iter().position(|t| t.tag == tag.tag));
+            let entry =
+                status.image_statuses.get(image).and_then(|s| s.tags.iter().position(|t| t.tag == tag.tag));
             let current = entry.and_then(|i| status.image_statuses.get(image).map(|s| &s.tags[i]));
             let failed = match current {
                 Some(t) if t.version == tag.version => {
-                    match (t.completion_time.is_none(), tag.pull_policy.as_ref().and_then(|p| p.active_deadline_seconds)) {
+                    match (
+                        t.completion_time.is_none(),
+                        tag.pull_policy.as_ref().and_then(|p| p.active_deadline_seconds),
+                    ) {
                         (true, Some(ads)) => {
                             let limit = secs(ads) + RESPONSE_TIMEOUT;
                             if age < limit {
@@ -284,7 +303,7 @@ pub fn maintain_status(ni: &NodeImage, now: Timestamp) -> (Option<NodeImageStatu
                 }
             };
             if let Some(f) = failed {
-                let tags = &mut status.image_statuses.entry(image.clone()).or_insert_with(ImageStatus::default).tags;
+                let tags = &mut status.image_statuses.entry(image.clone()).or_default().tags;
                 match entry {
                     Some(i) => tags[i] = f,
                     None => tags.push(f),
@@ -308,8 +327,10 @@ pub fn maintain_status(ni: &NodeImage, now: Timestamp) -> (Option<NodeImageStatu
     for spec in ni.spec.images.values() {
         desired += spec.tags.len();
     }
-    let phase_count =
-        |p: &str| i32::try_from(status.image_statuses.values().flat_map(|s| &s.tags).filter(|t| t.phase == p).count()).unwrap_or(i32::MAX);
+    let phase_count = |p: &str| {
+        i32::try_from(status.image_statuses.values().flat_map(|s| &s.tags).filter(|t| t.phase == p).count())
+            .unwrap_or(i32::MAX)
+    };
     status.desired = i32::try_from(desired).unwrap_or(i32::MAX);
     status.pulling = phase_count(image_pull_phase::PULLING);
     status.succeeded = phase_count(image_pull_phase::SUCCEEDED);

@@ -16,10 +16,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta, OwnerReference,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kruise_api::apps::v1beta1::broadcastjob::completion_policy_type;
 use kruise_api::apps::v1beta1::{
     CompletionPolicy, ImagePullJob, ImagePullJobPodSelector, ImagePullJobSpec, PullPolicy, SandboxConfig,
 };
-use kruise_api::apps::v1beta1::broadcastjob::completion_policy_type;
 use kruise_api::keys;
 use serde_json::json;
 
@@ -117,7 +117,10 @@ fn reason(detail: impl Into<String>) -> Reason {
 
 /// IPJ-42: the names of the containers whose image differs from any old revision (or that
 /// are new), in template order.
-pub fn changed_containers(template: &PodTemplateSpec, old: &[BTreeMap<String, String>]) -> Vec<(String, String)> {
+pub fn changed_containers(
+    template: &PodTemplateSpec,
+    old: &[BTreeMap<String, String>],
+) -> Vec<(String, String)> {
     template
         .spec
         .iter()
@@ -150,8 +153,13 @@ pub fn job_for(input: &Input<'_>, container: &str, image: &str) -> ImagePullJob 
         operator: "NotIn".into(),
         values: Some(vec![rev.clone(), hash]),
     });
-    let pull_secrets: Vec<String> =
-        input.template.spec.iter().flat_map(|s| s.image_pull_secrets.iter().flatten()).map(|r| r.name.clone()).collect();
+    let pull_secrets: Vec<String> = input
+        .template
+        .spec
+        .iter()
+        .flat_map(|s| s.image_pull_secrets.iter().flatten())
+        .map(|r| r.name.clone())
+        .collect();
     ImagePullJob {
         metadata: ObjectMeta {
             name: Some(format!("{rev}-{container}")),

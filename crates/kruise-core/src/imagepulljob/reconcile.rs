@@ -38,7 +38,11 @@ impl Default for ImagePullJobReconciler<'_> {
 impl Reconciler for ImagePullJobReconciler<'_> {
     type Workload = ImagePullJob;
 
-    fn reconcile(&self, world: &World<'_, ImagePullJob>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
+    fn reconcile(
+        &self,
+        world: &World<'_, ImagePullJob>,
+        ctx: &Context<'_>,
+    ) -> Result<Outcome, ReconcileError> {
         let input = Input {
             job: world.workload,
             node_images: self.node_images,
@@ -64,7 +68,12 @@ fn job_target(job: &ImagePullJob) -> Target {
 }
 
 fn node_image_target(name: &str) -> Target {
-    Target { api_version: "apps.kruise.io/v1beta1".into(), kind: "NodeImage".into(), namespace: None, name: name.into() }
+    Target {
+        api_version: "apps.kruise.io/v1beta1".into(),
+        kind: "NodeImage".into(),
+        namespace: None,
+        name: name.into(),
+    }
 }
 
 /// Turns each action of `p` into its API write, in order.
@@ -77,7 +86,8 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
             .secrets
             .iter()
             .find(|s| {
-                s.metadata.namespace.as_deref() == Some(input.daemon_namespace) && s.metadata.name.as_deref() == Some(name)
+                s.metadata.namespace.as_deref() == Some(input.daemon_namespace)
+                    && s.metadata.name.as_deref() == Some(name)
             })
             .map(|s| (s.metadata.resource_version.clone(), s.metadata.uid.clone()))
     };
@@ -112,14 +122,16 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
             ActionKind::ImagePullJob(ImagePullJobAction::DeleteJob) => {
                 ApiWrite::Delete { target: job_target(job), uid: job.metadata.uid.clone() }
             }
-            ActionKind::ImagePullJob(ImagePullJobAction::WriteNodeImage { image, spec }) => ApiWrite::MergePatch {
-                target: node_image_target(subject),
-                subresource: Subresource::Main,
-                patch: json!({
-                    "metadata": {"resourceVersion": nis.get(subject).and_then(|n| n.metadata.resource_version.clone())},
-                    "spec": {"images": {image: spec}},
-                }),
-            },
+            ActionKind::ImagePullJob(ImagePullJobAction::WriteNodeImage { image, spec }) => {
+                ApiWrite::MergePatch {
+                    target: node_image_target(subject),
+                    subresource: Subresource::Main,
+                    patch: json!({
+                        "metadata": {"resourceVersion": nis.get(subject).and_then(|n| n.metadata.resource_version.clone())},
+                        "spec": {"images": {image: spec}},
+                    }),
+                }
+            }
             ActionKind::ImagePullJob(ImagePullJobAction::CreateSecret { secret }) => ApiWrite::Create {
                 target: Target::namespaced("v1", "Secret", input.daemon_namespace, subject),
                 object: secret.clone(),

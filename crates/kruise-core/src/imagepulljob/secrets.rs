@@ -71,7 +71,10 @@ fn with_references(s: &Secret, refs: &[String]) -> Secret {
     let mut refs = refs.to_vec();
     refs.sort();
     refs.dedup();
-    out.metadata.annotations.get_or_insert_with(BTreeMap::new).insert(keys::IMAGEPULLJOB_REFERENCES.into(), refs.join(","));
+    out.metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(keys::IMAGEPULLJOB_REFERENCES.into(), refs.join(","));
     out
 }
 
@@ -149,11 +152,11 @@ pub fn sync(job: &ImagePullJob, secrets: &[Secret], ns: &str, seed: u64) -> Sync
     }
     // Claim.
     for (src, n) in desired.iter().zip(&pulls) {
-        let Some(source) = secrets
-            .iter()
-            .find(|s| s.metadata.namespace.as_deref() == Some(job_ns) && s.metadata.name.as_deref() == Some(n.as_str()))
-        else {
-            out.events.push(Reason::ImagePullJob(ImagePullJobReason::PullSecretMissing { source: src.clone() }));
+        let Some(source) = secrets.iter().find(|s| {
+            s.metadata.namespace.as_deref() == Some(job_ns) && s.metadata.name.as_deref() == Some(n.as_str())
+        }) else {
+            out.events
+                .push(Reason::ImagePullJob(ImagePullJobReason::PullSecretMissing { source: src.clone() }));
             continue;
         };
         match used.get(src.as_str()) {
@@ -177,7 +180,9 @@ pub fn sync(job: &ImagePullJob, secrets: &[Secret], ns: &str, seed: u64) -> Sync
                     immutable: None,
                 };
                 out.actions.push(Action::on_object(
-                    ActionKind::ImagePullJob(ImagePullJobAction::CreateSecret { secret: secret_value(&copy) }),
+                    ActionKind::ImagePullJob(ImagePullJobAction::CreateSecret {
+                        secret: secret_value(&copy),
+                    }),
                     ObjectRef::new("Secret", &name),
                     reason(src),
                 ));
@@ -196,7 +201,9 @@ pub fn sync(job: &ImagePullJob, secrets: &[Secret], ns: &str, seed: u64) -> Sync
                 let name = copy.metadata.name.clone().unwrap_or_default();
                 if updated != **copy {
                     out.actions.push(Action::on_object(
-                        ActionKind::ImagePullJob(ImagePullJobAction::UpdateSecret { secret: secret_value(&updated) }),
+                        ActionKind::ImagePullJob(ImagePullJobAction::UpdateSecret {
+                            secret: secret_value(&updated),
+                        }),
                         ObjectRef::new("Secret", &name),
                         reason(src),
                     ));

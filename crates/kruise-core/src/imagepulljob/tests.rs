@@ -6,9 +6,12 @@ use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{
-    Container, LocalObjectReference, Node, NodeCondition, NodeStatus, Pod, PodSpec, PodStatus, PodTemplateSpec, Secret,
+    Container, LocalObjectReference, Node, NodeCondition, NodeStatus, Pod, PodSpec, PodStatus,
+    PodTemplateSpec, Secret,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta, OwnerReference,
+};
 use kruise_api::apps::v1beta1::{
     ImagePullJobNodeSelector, ImagePullJobPodSelector, ImageStatus, ImageTagStatus, NodeImageStatus,
 };
@@ -85,7 +88,10 @@ impl Case {
 fn apply(nis: &mut [NodeImage], p: &Plan) {
     for a in &p.actions {
         if let ActionKind::ImagePullJob(ImagePullJobAction::WriteNodeImage { image, spec }) = &a.kind {
-            let n = nis.iter_mut().find(|n| n.metadata.name.as_deref() == Some(&a.object.as_ref().unwrap().name)).unwrap();
+            let n = nis
+                .iter_mut()
+                .find(|n| n.metadata.name.as_deref() == Some(&a.object.as_ref().unwrap().name))
+                .unwrap();
             n.spec.images.insert(image.clone(), serde_json::from_value(spec.clone()).unwrap());
         }
     }
@@ -138,7 +144,8 @@ fn ipj_worked_example_three_nodes_parallelism_two() {
     assert_eq!(s.message, "job is running, progress 0.0%");
     assert_eq!(s.start_time, Some(Time(t0())));
     assert_eq!(p.count("UpdateStatus"), 1);
-    let ActionKind::ImagePullJob(ImagePullJobAction::WriteNodeImage { image, spec }) = &p.actions[1].kind else {
+    let ActionKind::ImagePullJob(ImagePullJobAction::WriteNodeImage { image, spec }) = &p.actions[1].kind
+    else {
         panic!("{:?}", p.actions[1])
     };
     assert_eq!(image, "nginx");
@@ -184,7 +191,7 @@ fn ipj_worked_example_three_nodes_parallelism_two() {
 
 #[test]
 fn ipj_12_target_selection() {
-    let nis = vec![
+    let nis = [
         ni("node1", &[]),
         ni("node2", &[("arch", "amd64")]),
         ni("node3", &[("arch", "arm64")]),
@@ -192,21 +199,38 @@ fn ipj_12_target_selection() {
         ni("node5", &[("arch", "arm64")]),
     ];
     let names = |j: &ImagePullJob, pods: &[Pod]| -> Vec<String> {
-        target_node_images(j, &nis.iter().collect::<Vec<_>>(), pods).unwrap().iter().map(|n| n.metadata.name.clone().unwrap()).collect()
+        target_node_images(j, &nis.iter().collect::<Vec<_>>(), pods)
+            .unwrap()
+            .iter()
+            .map(|n| n.metadata.name.clone().unwrap())
+            .collect()
     };
     let mut j = job("nginx");
     assert_eq!(names(&j, &[]).len(), 5);
-    j.spec.selector = Some(ImagePullJobNodeSelector { names: Some(vec!["node4".into(), "node2".into(), "nodeX".into()]), ..Default::default() });
+    j.spec.selector = Some(ImagePullJobNodeSelector {
+        names: Some(vec!["node4".into(), "node2".into(), "nodeX".into()]),
+        ..Default::default()
+    });
     assert_eq!(names(&j, &[]), ["node4", "node2"], "names order, missing skipped");
-    j.spec.selector = Some(ImagePullJobNodeSelector { match_labels: Some([("arch".into(), "arm64".into())].into()), ..Default::default() });
+    j.spec.selector = Some(ImagePullJobNodeSelector {
+        match_labels: Some([("arch".into(), "arm64".into())].into()),
+        ..Default::default()
+    });
     assert_eq!(names(&j, &[]), ["node3", "node5"]);
     j.spec.selector = Some(ImagePullJobNodeSelector {
-        match_expressions: Some(vec![LabelSelectorRequirement { key: "arch".into(), operator: "DoesNotExist".into(), values: None }]),
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: "arch".into(),
+            operator: "DoesNotExist".into(),
+            values: None,
+        }]),
         ..Default::default()
     });
     assert_eq!(names(&j, &[]), ["node1", "node4"]);
     j.spec.selector = None;
-    j.spec.pod_selector = Some(ImagePullJobPodSelector { match_labels: Some([("app".into(), "foo".into())].into()), ..Default::default() });
+    j.spec.pod_selector = Some(ImagePullJobPodSelector {
+        match_labels: Some([("app".into(), "foo".into())].into()),
+        ..Default::default()
+    });
     let pod = |ns: &str, node: Option<&str>| Pod {
         metadata: ObjectMeta {
             namespace: Some(ns.into()),
@@ -216,7 +240,12 @@ fn ipj_12_target_selection() {
         spec: Some(PodSpec { node_name: node.map(Into::into), ..Default::default() }),
         status: Some(PodStatus { phase: Some("Running".into()), ..Default::default() }),
     };
-    let pods = vec![pod("default", Some("node2")), pod("default", None), pod("kube-system", Some("node5")), pod("default", Some("node2"))];
+    let pods = vec![
+        pod("default", Some("node2")),
+        pod("default", None),
+        pod("kube-system", Some("node5")),
+        pod("default", Some("node2")),
+    ];
     assert_eq!(names(&j, &pods), ["node2"]);
 }
 
@@ -301,7 +330,13 @@ fn ipj_14_versions_owners_and_skips() {
     let mut n = ni("n", &[]);
     // Status had version 5 for the tag → 6.
     n.status = Some(NodeImageStatus {
-        image_statuses: [("nginx".into(), ImageStatus { tags: vec![ImageTagStatus { tag: "1.20".into(), version: 5, ..Default::default() }] })].into(),
+        image_statuses: [(
+            "nginx".into(),
+            ImageStatus {
+                tags: vec![ImageTagStatus { tag: "1.20".into(), version: 5, ..Default::default() }],
+            },
+        )]
+        .into(),
         ..Default::default()
     });
     let s = synced_image_spec(&n, &j, "nginx", "1.20", &[], &pp, t0()).unwrap();
@@ -313,7 +348,11 @@ fn ipj_14_versions_owners_and_skips() {
     let mut s = synced_image_spec(&n, &other, "nginx", "1.20", &[], &pp, t0()).unwrap();
     s.tags[0].version = 3;
     n.spec.images.insert("nginx".into(), s);
-    let refs = vec![ReferenceObject { namespace: "kruise-daemon-config".into(), name: "sec-1".into(), mode: "batch".into() }];
+    let refs = vec![ReferenceObject {
+        namespace: "kruise-daemon-config".into(),
+        name: "sec-1".into(),
+        mode: "batch".into(),
+    }];
     let s = synced_image_spec(&n, &j, "nginx", "1.20", &refs, &pp, at(5)).unwrap();
     assert_eq!(s.tags[0].version, 4);
     assert_eq!(s.tags[0].owner_references.len(), 2);
@@ -348,7 +387,10 @@ fn ipj_14_parallelism_readings() {
 fn ipj_14_not_synced_nodes_start_in_name_order() {
     let mut j = job("nginx");
     j.spec.parallelism = Some(IntOrString::Int(2));
-    j.spec.selector = Some(ImagePullJobNodeSelector { names: Some(vec!["z".into(), "b".into(), "m".into()]), ..Default::default() });
+    j.spec.selector = Some(ImagePullJobNodeSelector {
+        names: Some(vec!["z".into(), "b".into(), "m".into()]),
+        ..Default::default()
+    });
     let p = Case::new(j, vec![ni("m", &[]), ni("z", &[]), ni("b", &[])]).plan();
     assert_eq!(written(&p), ["b", "m"]);
 }
@@ -403,11 +445,17 @@ fn ipj_16_deleting_job_releases_secrets_and_finalizer() {
         ..Default::default()
     };
     let mut c = Case::new(j, vec![]);
-    c.secrets = vec![copy("a", "default/test-job"), copy("b", "default/other,default/test-job"), copy("c", "default/other")];
+    c.secrets = vec![
+        copy("a", "default/test-job"),
+        copy("b", "default/other,default/test-job"),
+        copy("c", "default/other"),
+    ];
     let p = c.plan();
     let names: Vec<&str> = p.actions.iter().map(|a| a.kind.name()).collect();
     assert_eq!(names, ["DeleteSecret", "UpdateSecret", "RemoveFinalizer"]);
-    let ActionKind::ImagePullJob(ImagePullJobAction::UpdateSecret { secret }) = &p.actions[1].kind else { panic!() };
+    let ActionKind::ImagePullJob(ImagePullJobAction::UpdateSecret { secret }) = &p.actions[1].kind else {
+        panic!()
+    };
     assert_eq!(secret["metadata"]["annotations"][keys::IMAGEPULLJOB_REFERENCES], "default/other");
 }
 
@@ -416,7 +464,11 @@ fn ipj_15_secrets_are_copied_once_and_referenced() {
     let mut j = job("nginx");
     j.spec.pull_secrets = Some(vec!["sec".into(), "missing".into()]);
     let src = Secret {
-        metadata: ObjectMeta { name: Some("sec".into()), namespace: Some("default".into()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some("sec".into()),
+            namespace: Some("default".into()),
+            ..Default::default()
+        },
         data: Some([("k".to_owned(), ByteString(b"v".to_vec()))].into()),
         ..Default::default()
     };
@@ -424,8 +476,12 @@ fn ipj_15_secrets_are_copied_once_and_referenced() {
     c.secrets = vec![src.clone()];
     let p = c.plan();
     assert_eq!(p.count("CreateSecret"), 1);
-    assert!(p.events.contains(&Reason::ImagePullJob(R::PullSecretMissing { source: "default/missing".into() })));
-    let ActionKind::ImagePullJob(ImagePullJobAction::CreateSecret { secret }) = &p.actions.iter().find(|a| a.kind.name() == "CreateSecret").unwrap().kind else {
+    assert!(
+        p.events.contains(&Reason::ImagePullJob(R::PullSecretMissing { source: "default/missing".into() }))
+    );
+    let ActionKind::ImagePullJob(ImagePullJobAction::CreateSecret { secret }) =
+        &p.actions.iter().find(|a| a.kind.name() == "CreateSecret").unwrap().kind
+    else {
         panic!()
     };
     let copy: Secret = serde_json::from_value(secret.clone()).unwrap();
@@ -488,7 +544,11 @@ fn ipj_18_never_jobs_keep_adding_nodes_and_never_complete() {
 
 fn ready_node(name: &str, since: Timestamp) -> Node {
     Node {
-        metadata: ObjectMeta { name: Some(name.into()), labels: Some([("zone".into(), "a".into())].into()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some([("zone".into(), "a".into())].into()),
+            ..Default::default()
+        },
         spec: None,
         status: Some(NodeStatus {
             conditions: Some(vec![NodeCondition {
@@ -549,7 +609,8 @@ fn ipj_21_spec_maintenance_prunes_owners_ttl_and_labels() {
     n.spec.images.insert("nginx".into(), spec);
     let node = ready_node("n1", t0());
     let secrets = BTreeSet::new();
-    let mut jobs: BTreeMap<(String, String), String> = [(("default".into(), "test-job".into()), "u1".into())].into();
+    let mut jobs: BTreeMap<(String, String), String> =
+        [(("default".into(), "test-job".into()), "u1".into())].into();
     // Nothing to do while the job exists and the tag is not finished.
     let p = nodeimage::plan(&ni_input(Some(&node), Some(&n), &jobs, &secrets, at(5)));
     assert_eq!(p.count("UpdateNodeImageSpec"), 0);
@@ -557,7 +618,10 @@ fn ipj_21_spec_maintenance_prunes_owners_ttl_and_labels() {
     jobs.insert(("default".into(), "test-job".into()), "other-uid".into());
     let p = nodeimage::plan(&ni_input(Some(&node), Some(&n), &jobs, &secrets, at(5)));
     assert_eq!(p.count("UpdateNodeImageSpec"), 1);
-    assert_eq!(p.actions[0].reason.to_string(), "image nginx:1.20 owners is cleared; no longer has nginx image spec");
+    assert_eq!(
+        p.actions[0].reason.to_string(),
+        "image nginx:1.20 owners is cleared; no longer has nginx image spec"
+    );
     // TTL after completion.
     jobs.insert(("default".into(), "test-job".into()), "u1".into());
     let mut nis = vec![n];
@@ -583,7 +647,8 @@ fn ipj_22_silent_daemon_fails_the_tag_after_ten_minutes() {
     let spec = synced_image_spec(&n, &j, "nginx", "1.20", &[], &pp, t0()).unwrap();
     n.spec.images.insert("nginx".into(), spec);
     let node = ready_node("n1", t0());
-    let jobs: BTreeMap<(String, String), String> = [(("default".into(), "test-job".into()), "u1".into())].into();
+    let jobs: BTreeMap<(String, String), String> =
+        [(("default".into(), "test-job".into()), "u1".into())].into();
     let secrets = BTreeSet::new();
     let p = nodeimage::plan(&ni_input(Some(&node), Some(&n), &jobs, &secrets, at(60)));
     assert_eq!(p.requeue.as_ref().map(|r| r.after), Some(Duration::from_secs(540)));
@@ -607,7 +672,10 @@ fn revision(name: &str, labels: &[(&str, &str)]) -> ControllerRevision {
 
 fn template(images: &[(&str, &str)]) -> PodTemplateSpec {
     PodTemplateSpec {
-        metadata: Some(ObjectMeta { labels: Some([("app".into(), "web".into())].into()), ..Default::default() }),
+        metadata: Some(ObjectMeta {
+            labels: Some([("app".into(), "web".into())].into()),
+            ..Default::default()
+        }),
         spec: Some(PodSpec {
             containers: images
                 .iter()
@@ -621,12 +689,28 @@ fn template(images: &[(&str, &str)]) -> PodTemplateSpec {
 
 #[test]
 fn ipj_40_41_42_predownload_once_per_revision() {
-    let owner = OwnerReference { kind: "CloneSet".into(), name: "web".into(), uid: "cs".into(), controller: Some(true), ..Default::default() };
-    let sel = LabelSelector { match_labels: Some([("app".into(), "web".into())].into()), match_expressions: None };
+    let owner = OwnerReference {
+        kind: "CloneSet".into(),
+        name: "web".into(),
+        uid: "cs".into(),
+        controller: Some(true),
+        ..Default::default()
+    };
+    let sel =
+        LabelSelector { match_labels: Some([("app".into(), "web".into())].into()), match_expressions: None };
     let tpl = template(&[("main", "nginx:1.26"), ("side", "envoy:1")]);
     let rev = revision("web-abc", &[(keys::CONTROLLER_REVISION_HASH_LABEL, "h1")]);
-    let old = vec![BTreeMap::from([("main".to_owned(), "nginx:1.25".to_owned()), ("side".to_owned(), "envoy:1".to_owned())])];
-    let facts = predownload::Facts { in_place_strategy: true, replicas: 10, partition: 0, max_unavailable: 2, in_place_possible: true };
+    let old = vec![BTreeMap::from([
+        ("main".to_owned(), "nginx:1.25".to_owned()),
+        ("side".to_owned(), "envoy:1".to_owned()),
+    ])];
+    let facts = predownload::Facts {
+        in_place_strategy: true,
+        replicas: 10,
+        partition: 0,
+        max_unavailable: 2,
+        in_place_possible: true,
+    };
     let input = predownload::Input {
         kind: predownload::WorkloadKind::CloneSet,
         owner: &owner,
@@ -645,16 +729,24 @@ fn ipj_40_41_42_predownload_once_per_revision() {
     let a = predownload::plan(&input);
     let names: Vec<&str> = a.iter().map(|a| a.kind.name()).collect();
     assert_eq!(names, ["CreateImagePullJob", "LabelPreDownloadRevision"]);
-    let ActionKind::ImagePullJob(ImagePullJobAction::CreateImagePullJob { job }) = &a[0].kind else { panic!() };
+    let ActionKind::ImagePullJob(ImagePullJobAction::CreateImagePullJob { job }) = &a[0].kind else {
+        panic!()
+    };
     let job: ImagePullJob = serde_json::from_value(job.clone()).unwrap();
     assert_eq!(job.metadata.name.as_deref(), Some("web-abc-main"));
     assert_eq!(job.spec.image, "nginx:1.26");
     assert_eq!(job.spec.pull_secrets, Some(vec!["regcred".into()]));
     assert_eq!(job.spec.parallelism, Some(IntOrString::Int(1)));
-    assert_eq!(job.spec.pull_policy, Some(kruise_api::apps::v1beta1::PullPolicy { timeout_seconds: Some(300), backoff_limit: Some(1) }));
+    assert_eq!(
+        job.spec.pull_policy,
+        Some(kruise_api::apps::v1beta1::PullPolicy { timeout_seconds: Some(300), backoff_limit: Some(1) })
+    );
     assert_eq!(job.spec.completion_policy.ttl_seconds_after_finished, Some(600));
     let expr = &job.spec.pod_selector.as_ref().unwrap().match_expressions.as_ref().unwrap()[0];
-    assert_eq!((expr.operator.as_str(), expr.values.clone().unwrap()), ("NotIn", vec!["web-abc".to_owned(), "h1".to_owned()]));
+    assert_eq!(
+        (expr.operator.as_str(), expr.values.clone().unwrap()),
+        ("NotIn", vec!["web-abc".to_owned(), "h1".to_owned()])
+    );
     assert_eq!(job.metadata.labels.as_ref().unwrap()[keys::CONTROLLER_REVISION_HASH_LABEL], "h1");
     // A handled revision is never handled again.
     let done = revision("web-abc", &[(keys::PRE_PREDOWNLOAD_CREATED, "true")]);
@@ -668,7 +760,12 @@ fn ipj_40_41_42_predownload_once_per_revision() {
     ] {
         let a = predownload::plan(&predownload::Input { facts: f, ..input });
         assert_eq!(a.len(), 1);
-        assert_eq!(a[0].kind, ActionKind::ImagePullJob(ImagePullJobAction::LabelRevision { label: keys::IMAGE_PREDOWNLOAD_IGNORED.into() }));
+        assert_eq!(
+            a[0].kind,
+            ActionKind::ImagePullJob(ImagePullJobAction::LabelRevision {
+                label: keys::IMAGE_PREDOWNLOAD_IGNORED.into()
+            })
+        );
     }
     // Waiting for min updated ready pods.
     assert!(predownload::plan(&predownload::Input { min_ready_reached: false, ..input }).is_empty());
@@ -677,8 +774,19 @@ fn ipj_40_41_42_predownload_once_per_revision() {
     let a = predownload::plan(&predownload::Input { rolling: false, existing_jobs: &existing, ..input });
     assert_eq!(a.iter().map(|a| a.kind.name()).collect::<Vec<_>>(), ["DeleteImagePullJob"]);
     // DaemonSet: every old revision compared; min-ready ignored; its own skip rule.
-    let old2 = vec![old[0].clone(), BTreeMap::from([("main".to_owned(), "nginx:1.26".to_owned()), ("side".to_owned(), "envoy:0".to_owned())])];
-    let ds = predownload::Input { kind: predownload::WorkloadKind::DaemonSet, old_images: &old2, min_ready_reached: false, ..input };
+    let old2 = vec![
+        old[0].clone(),
+        BTreeMap::from([
+            ("main".to_owned(), "nginx:1.26".to_owned()),
+            ("side".to_owned(), "envoy:0".to_owned()),
+        ]),
+    ];
+    let ds = predownload::Input {
+        kind: predownload::WorkloadKind::DaemonSet,
+        old_images: &old2,
+        min_ready_reached: false,
+        ..input
+    };
     assert_eq!(predownload::plan(&ds).iter().filter(|a| a.kind.name() == "CreateImagePullJob").count(), 2);
 }
 

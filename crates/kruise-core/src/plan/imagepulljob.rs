@@ -88,7 +88,9 @@ impl super::WorkloadAction for ImagePullJobAction {
                 st.serialize_field("image", image)?;
                 st.serialize_field("imageSpec", spec)
             }
-            Self::CreateSecret { secret } | Self::UpdateSecret { secret } => st.serialize_field("secret", secret),
+            Self::CreateSecret { secret } | Self::UpdateSecret { secret } => {
+                st.serialize_field("secret", secret)
+            }
             Self::CreateNodeImage { node_image } | Self::UpdateNodeImageSpec { node_image } => {
                 st.serialize_field("nodeImage", node_image)
             }

@@ -35,6 +35,7 @@
 //! - [`cloneset`]: the CloneSet planner (spec rules CS-n).
 //! - [`daemonset`]: the Advanced DaemonSet planner (spec rules ADS-n).
 //! - [`rollout`]: the Kruise Rollouts planner (spec rules RO-n).
+//! - [`sidecarset`]: SidecarSet injection and the sidecar upgrade planner (spec rules SCS-n).
 //! - [`statefulset`]: the Advanced StatefulSet planner (spec rules ASTS-n).
 
 pub mod expectations;
@@ -55,6 +56,7 @@ pub use kruise_api::{gojson, hash, merge_patch, selector};
 pub mod cloneset;
 pub mod daemonset;
 pub mod rollout;
+pub mod sidecarset;
 pub mod statefulset;
 
 pub use expectations::Expectations;

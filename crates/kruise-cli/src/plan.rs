@@ -152,6 +152,9 @@ impl Args {
         if crate::plan_statefulset::is_statefulset(&docs) {
             return crate::plan_statefulset::plan(self, &file, &docs, io);
         }
+        if crate::plan_sidecarset::is_sidecarset(&docs) {
+            return crate::plan_sidecarset::plan(self, &file, &docs, io);
+        }
         let doc = read_workload(&file, docs)?;
         if let Some(ds) = daemonset::daemonset_of(&file, &doc)? {
             return daemonset::run(self, &ds, io);
@@ -320,7 +323,7 @@ fn cloneset_of(file: &str, doc: &Value) -> Result<(CloneSet, Option<CloneSetV1al
         Stop(
             Exit::Invalid,
             vec![format!(
-                "{file}: {kind}: kruise plan plans CloneSets, Advanced StatefulSets and Advanced DaemonSets only"
+                "{file}: {kind}: kruise plan plans CloneSets, Advanced StatefulSets, Advanced DaemonSets, SidecarSets and Rollouts only"
             )],
         )
     };

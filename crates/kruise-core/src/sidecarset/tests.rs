@@ -1223,3 +1223,304 @@ mod props {
         pods::SsView::new(&cold_ss("test-image:v2")).consistent(p, None, &pods::StateCache::of(p))
     }
 }
+
+// ---- more rules ---------------------------------------------------------------------------
+
+#[test]
+fn scs_41_digest_images_are_consistent_by_image_id() {
+    let s = cold_ss("repo/x@sha256:bbb");
+    let v = pods::SsView::new(&s);
+    let mut p = injected("a", "repo/x@sha256:bbb", "bbb", true);
+    let sts = p.status.as_mut().unwrap().container_statuses.as_mut().unwrap();
+    sts[1].image_id = "docker-pullable://docker.io/repo/x@sha256:bbb".into();
+    assert!(v.consistent(&p, None, &pods::StateCache::of(&p)));
+    p.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[1].image_id =
+        "docker-pullable://repo/x@sha256:aaa".into();
+    assert!(!v.consistent(&p, None, &pods::StateCache::of(&p)));
+    // Fewer statuses than containers: never consistent.
+    p.status.as_mut().unwrap().container_statuses.as_mut().unwrap().pop();
+    assert!(!v.consistent(&p, None, &pods::StateCache::of(&p)));
+}
+
+#[test]
+fn scs_51_update_completed_reads_the_state_annotation() {
+    let s = cold_ss("test-image:v2");
+    let v = pods::SsView::new(&s);
+    let mut p = injected("a", "test-image:v2", "bbb", true);
+    // Absent: completed.
+    assert!(v.consistent(&p, None, &pods::StateCache::of(&p)));
+    // Unreadable: never completed.
+    p.metadata.annotations.as_mut().unwrap().insert(keys::SIDECARSET_INPLACE_UPDATE_STATE.into(), "{".into());
+    assert!(!v.consistent(&p, None, &pods::StateCache::of(&p)));
+    // Recorded imageID equals the status one while the spec image differs: not completed.
+    p.metadata.annotations.as_mut().unwrap().insert(
+        keys::SIDECARSET_INPLACE_UPDATE_STATE.into(),
+        r#"{"test-sidecarset":{"revision":"bbb","lastContainerStatuses":{"test-sidecar":{"imageID":"id-test-image:v2"}}}}"#.into(),
+    );
+    p.status.as_mut().unwrap().container_statuses.as_mut().unwrap()[1].image = "test-image:v1".into();
+    assert!(!v.consistent(&p, None, &pods::StateCache::of(&p)));
+    // Another SidecarSet's entry does not count.
+    p.metadata.annotations.as_mut().unwrap().insert(
+        keys::SIDECARSET_INPLACE_UPDATE_STATE.into(),
+        r#"{"other":{"revision":"x","lastContainerStatuses":{"test-sidecar":{"imageID":"id-test-image:v2"}}}}"#.into(),
+    );
+    assert!(v.consistent(&p, None, &pods::StateCache::of(&p)));
+}
+
+#[test]
+fn scs_45_upgrade_applies_patch_pod_metadata_and_merges_state() {
+    let mut s = cold_ss("test-image:v2");
+    s.spec.patch_pod_metadata =
+        serde_json::from_value(json!([{"annotations": {"note": "v2"}, "patchPolicy": "Overwrite"}])).unwrap();
+    let mut p = injected("a", "test-image:v1", "aaa", true);
+    p.metadata.annotations.as_mut().unwrap().insert(
+        keys::SIDECARSET_INPLACE_UPDATE_STATE.into(),
+        r#"{"test-sidecarset":{"revision":"old","updateTimestamp":"2025-01-01T00:00:00Z","lastContainerStatuses":{"gone":{"imageID":"x"}}}}"#.into(),
+    );
+    let plan = plan_of(&s, &[p]);
+    let ActionKind::SidecarSet(SidecarSetAction::SetSidecarImages { annotations, .. }) =
+        &plan.actions.iter().find(|a| a.pod.is_some()).unwrap().kind
+    else {
+        panic!()
+    };
+    assert_eq!(annotations["note"], "v2");
+    let state = &annotations[keys::SIDECARSET_INPLACE_UPDATE_STATE];
+    assert!(state.contains(r#""revision":"old""#), "the entry's revision is not refreshed: {state}");
+    assert!(
+        state.contains(r#""gone":{"imageID":"x"}"#)
+            && state.contains(r#""test-sidecar":{"imageID":"id-test-image:v1"}"#),
+        "{state}"
+    );
+    assert!(
+        !annotations.contains_key(keys::SIDECARSET_HASH_WITHOUT_IMAGE),
+        "the without-image record is left as is"
+    );
+}
+
+#[test]
+fn scs_53_condition_written_only_when_it_changes() {
+    let mut s = cold_ss("test-image:v2");
+    s.metadata
+        .annotations
+        .as_mut()
+        .unwrap()
+        .insert(keys::SIDECARSET_HASH_WITHOUT_IMAGE.into(), "changed".into());
+    let mut p = injected("a", "test-image:v1", "aaa", true);
+    p.status.as_mut().unwrap().conditions.as_mut().unwrap().push(
+        serde_json::from_value(json!({
+        "type": "SidecarSetUpgradable", "status": "False", "reason": "UpdateImmutableField",
+        "message": r#"{"test-sidecarset":false}"#}))
+        .unwrap(),
+    );
+    let plan = plan_of(&s, &[p.clone()]);
+    assert!(!plan.actions.iter().any(|a| matches!(a.kind, ActionKind::UpdatePodStatus { .. })));
+    // Another SidecarSet's entry is kept in the message; all true ⇒ True.
+    p.status.as_mut().unwrap().conditions.as_mut().unwrap()[1].message = Some(r#"{"other":true}"#.into());
+    let plan = plan_of(&s, &[p]);
+    let cond = plan
+        .actions
+        .iter()
+        .find_map(|a| match &a.kind {
+            ActionKind::UpdatePodStatus { condition } => Some(condition),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(cond.message, r#"{"other":true,"test-sidecarset":false}"#);
+}
+
+#[test]
+fn scs_44_order_priority_pods_without_key_go_first_and_scatter_wildcard() {
+    let mut s = cold_ss("test-image:v2");
+    s.spec.update_strategy.max_unavailable =
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(1));
+    s.spec.update_strategy.priority_strategy =
+        Some(serde_json::from_value(json!({"orderPriority": [{"orderedKey": "rank"}]})).unwrap());
+    let mut pods =
+        vec![injected("a", "test-image:v1", "aaa", true), injected("b", "test-image:v1", "aaa", true)];
+    pods[0].metadata.labels.as_mut().unwrap().insert("rank".into(), "r9".into());
+    // Quirk (SCS-44, spec §11 q7): `b` has no key (level -1) and goes first.
+    assert_eq!(upgraded(&plan_of(&s, &pods)), vec!["b"]);
+    // Scatter with `*`: pods spread over the zone values.
+    let mut s = cold_ss("test-image:v2");
+    s.spec.update_strategy.max_unavailable =
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(100));
+    s.spec.update_strategy.scatter_strategy =
+        serde_json::from_value(json!([{"key": "zone", "value": "*"}])).unwrap();
+    let mut pods: Vec<Pod> =
+        (0..6).map(|i| injected(&format!("p{i}"), "test-image:v1", "aaa", true)).collect();
+    for (i, p) in pods.iter_mut().enumerate() {
+        p.metadata.labels.as_mut().unwrap().insert("zone".into(), if i < 3 { "a" } else { "b" }.into());
+    }
+    let planned = plan_of(&s, &pods);
+    let order = upgraded(&planned);
+    assert_eq!(order.len(), 6);
+    let zones: Vec<bool> = order.iter().map(|n| n[1..].parse::<usize>().unwrap() < 3).collect();
+    assert!(
+        zones.windows(2).any(|w| w[0] != w[1])
+            && zones[..3].iter().any(|z| *z)
+            && zones[..3].iter().any(|z| !*z),
+        "{order:?}"
+    );
+}
+
+#[test]
+fn scs_61_not_ready_slot_gets_the_new_image() {
+    let s = hot_ss("envoy:3");
+    let mut p = hot_pod();
+    // Both slots run real images: envoy-1 (working) v1, envoy-2 v0.
+    for c in &mut p.spec.as_mut().unwrap().containers {
+        if c.name == "envoy-2" {
+            c.image = Some("envoy:0".into());
+        }
+    }
+    for st in p.status.as_mut().unwrap().container_statuses.as_mut().unwrap() {
+        if st.name == "envoy-2" {
+            st.image = "envoy:0".into();
+            st.image_id = "id-envoy:0".into();
+        }
+    }
+    p.metadata.annotations.as_mut().unwrap().insert(keys::SIDECARSET_HASH.into(), "{}".into());
+    let images = |plan: &Plan| -> Vec<(BTreeMap<String, String>, Reason)> {
+        plan.actions
+            .iter()
+            .filter_map(|a| match &a.kind {
+                ActionKind::SidecarSet(SidecarSetAction::SetSidecarImages { images, .. }) => {
+                    Some((images.clone(), a.reason.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    // Pod ready, envoy-1 consistent: SCS-62 flips envoy-2 back to the empty image first.
+    let plan = plan_of(&s, std::slice::from_ref(&p));
+    assert_eq!(
+        images(&plan),
+        vec![(
+            BTreeMap::from([("envoy-2".to_owned(), "empty:1".to_owned())]),
+            Reason::SidecarSet(SidecarSetReason::HotUpgradeFlip)
+        )]
+    );
+    // envoy-1 not ready and the pod not Ready: no flip; SCS-61 writes the not-ready slot
+    // (envoy-1, although it is the working one) and compares with envoy-2's image.
+    p.status.as_mut().unwrap().conditions.as_mut().unwrap()[0].status = "False".into();
+    for st in p.status.as_mut().unwrap().container_statuses.as_mut().unwrap() {
+        if st.name == "envoy-1" {
+            st.ready = false;
+        }
+    }
+    let plan = plan_of(&s, &[p]);
+    let got = images(&plan);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, BTreeMap::from([("envoy-1".to_owned(), "envoy:3".to_owned())]));
+}
+
+#[test]
+fn scs_62_no_flip_before_the_new_slot_restarts() {
+    let s = hot_ss("envoy:2");
+    let mut pods = vec![hot_pod()];
+    let p = plan_of(&s, &pods);
+    apply_plan(&p, &mut pods);
+    // Spec says envoy-2 = v2, kubelet has not restarted it: not consistent ⇒ no flip, and the
+    // pod is updated so nothing else happens.
+    let p = plan_of(&s, &pods);
+    assert!(!p.actions.iter().any(|a| a.reason == Reason::SidecarSet(SidecarSetReason::HotUpgradeFlip)));
+    assert_eq!(p.status.updated_pods, 1);
+    assert_eq!(p.status.ready_pods, 0, "the empty slot does not run the empty image yet");
+}
+
+#[test]
+fn scs_30_revision_content() {
+    let mut s = cold_ss("img:1");
+    s.metadata.labels = Some(BTreeMap::from([("team".to_owned(), "a".to_owned())]));
+    s.metadata.uid = Some("ss-uid".into());
+    s.spec.custom_version = "cv1".into();
+    let p = plan_of(&s, &[]);
+    let out = reconcile::writes(
+        &Input {
+            sidecarset: &s,
+            pods: &[],
+            namespaces: &BTreeMap::new(),
+            revisions: &[],
+            revision_namespace: "kruise-system",
+            now: at(0),
+            expectations: &crate::Expectations::new(),
+        },
+        &p,
+    );
+    let crate::write::ApiWrite::Create { target, object } = &out[0].write else { panic!("{:?}", out[0]) };
+    assert_eq!(target.namespace.as_deref(), Some("kruise-system"));
+    assert_eq!(object["metadata"]["labels"]["team"], "a");
+    assert_eq!(object["metadata"]["labels"][keys::SIDECARSET_NAME_LABEL], "test-sidecarset");
+    assert_eq!(object["metadata"]["labels"][keys::SIDECARSET_CUSTOM_VERSION], "cv1");
+    assert_eq!(object["metadata"]["annotations"][keys::SIDECARSET_HASH], "bbb");
+    assert_eq!(object["metadata"]["ownerReferences"][0]["uid"], "ss-uid");
+    assert_eq!(object["data"]["spec"]["$patch"], "replace");
+    assert_eq!(object["data"]["spec"]["containers"][0]["image"], "img:1");
+    assert_eq!(object["data"]["spec"]["volumes"], Value::Null);
+    assert_eq!(object["revision"], 1);
+    assert!(target.name.starts_with("test-sidecarset-"));
+}
+
+#[test]
+fn scs_40_namespace_selector_filters_pods() {
+    let mut s = cold_ss("test-image:v2");
+    s.spec.namespace_selector = Some(serde_json::from_value(json!({"matchLabels": {"team": "a"}})).unwrap());
+    let pods = vec![injected("a", "test-image:v1", "aaa", true)];
+    let e = crate::Expectations::new();
+    let mk = |ns: &BTreeMap<String, BTreeMap<String, String>>| {
+        plan(&Input {
+            sidecarset: &s,
+            pods: &pods,
+            namespaces: ns,
+            revisions: &[],
+            revision_namespace: "kruise-system",
+            now: at(0),
+            expectations: &e,
+        })
+        .unwrap()
+        .status
+        .matched_pods
+    };
+    assert_eq!(mk(&BTreeMap::new()), 0, "unknown namespace");
+    assert_eq!(
+        mk(&BTreeMap::from([("ns".to_owned(), BTreeMap::from([("team".to_owned(), "b".to_owned())]))])),
+        0
+    );
+    assert_eq!(
+        mk(&BTreeMap::from([("ns".to_owned(), BTreeMap::from([("team".to_owned(), "a".to_owned())]))])),
+        1
+    );
+}
+
+#[test]
+fn scs_7_bad_strategy_is_an_error_naming_the_field() {
+    let mut s = cold_ss("test-image:v2");
+    s.spec.update_strategy.max_unavailable =
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("lots".into()));
+    let pods = vec![injected("a", "test-image:v1", "aaa", true)];
+    let e = crate::Expectations::new();
+    let err = plan(&Input {
+        sidecarset: &s,
+        pods: &pods,
+        namespaces: &BTreeMap::new(),
+        revisions: &[],
+        revision_namespace: "kruise-system",
+        now: at(0),
+        expectations: &e,
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("spec.updateStrategy.maxUnavailable"), "{err}");
+    let mut s = cold_ss("x");
+    s.spec.selector = None;
+    let err = plan(&Input {
+        sidecarset: &s,
+        pods: &pods,
+        namespaces: &BTreeMap::new(),
+        revisions: &[],
+        revision_namespace: "kruise-system",
+        now: at(0),
+        expectations: &e,
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("spec.selector"), "{err}");
+}

@@ -23,60 +23,60 @@ pub fn escape_token(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
-fn to_value(pod: &Pod) -> Value {
-    serde_json::to_value(pod).unwrap_or(Value::Null)
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Appends the operation for one spec list when it changed: the whole new list, `add` when
+/// the old one was absent (or empty, for `empty_is_absent` lists that are omitted when empty).
+fn list<T: Serialize + PartialEq>(
+    ops: &mut Vec<PatchOp>,
+    key: &str,
+    old: Option<&Vec<T>>,
+    new: Option<&Vec<T>>,
+    empty_is_absent: bool,
+) {
+    let present = |v: Option<&Vec<T>>| v.is_some_and(|v| !(empty_is_absent && v.is_empty()));
+    if old == new || !present(new) {
+        return;
+    }
+    let op = if present(old) { "replace" } else { "add" };
+    ops.push(PatchOp { op, path: format!("/spec/{key}"), value: to_value(&new) });
 }
 
 /// The operations turning `old` into `new`, where `new` differs from `old` at most in
 /// `metadata.annotations` and `spec.{initContainers, containers, volumes, imagePullSecrets}`.
+/// The typed fields are compared first; only what changed is serialized.
 pub fn diff_pod(old: &Pod, new: &Pod) -> Vec<PatchOp> {
-    let (o, n) = (to_value(old), to_value(new));
     let mut ops = Vec::new();
-    let op = |present: bool| if present { "replace" } else { "add" };
-    // Annotations.
-    let oa = o.pointer("/metadata/annotations").and_then(Value::as_object);
-    let na = n.pointer("/metadata/annotations").and_then(Value::as_object);
-    match (oa, na) {
+    match (&old.metadata.annotations, &new.metadata.annotations) {
         (None, Some(na)) if !na.is_empty() => {
-            if o.get("metadata").is_none() {
-                ops.push(PatchOp { op: "add", path: "/metadata".into(), value: serde_json::json!({}) });
-            }
-            ops.push(PatchOp {
-                op: "add",
-                path: "/metadata/annotations".into(),
-                value: Value::Object(na.clone()),
-            })
+            ops.push(PatchOp { op: "add", path: "/metadata/annotations".into(), value: to_value(na) })
         }
         (Some(oa), Some(na)) => {
             for (k, v) in na {
                 if oa.get(k) != Some(v) {
                     ops.push(PatchOp {
-                        op: op(oa.contains_key(k)),
+                        op: if oa.contains_key(k) { "replace" } else { "add" },
                         path: format!("/metadata/annotations/{}", escape_token(k)),
-                        value: v.clone(),
+                        value: Value::String(v.clone()),
                     });
                 }
             }
         }
         _ => {}
     }
-    // Spec lists.
-    let ospec = o.get("spec");
-    let nspec = n.get("spec");
-    if ospec.is_none() {
-        if let Some(ns) = nspec {
-            ops.push(PatchOp { op: "add", path: "/spec".into(), value: ns.clone() });
+    let Some(ospec) = &old.spec else {
+        if let Some(ns) = &new.spec {
+            ops.push(PatchOp { op: "add", path: "/spec".into(), value: to_value(ns) });
         }
         return ops;
-    }
-    for key in ["initContainers", "containers", "volumes", "imagePullSecrets"] {
-        let ov = ospec.and_then(|s| s.get(key));
-        if let Some(nv) = nspec.and_then(|s| s.get(key))
-            && ov != Some(nv)
-        {
-            ops.push(PatchOp { op: op(ov.is_some()), path: format!("/spec/{key}"), value: nv.clone() });
-        }
-    }
+    };
+    let Some(nspec) = &new.spec else { return ops };
+    list(&mut ops, "initContainers", ospec.init_containers.as_ref(), nspec.init_containers.as_ref(), false);
+    list(&mut ops, "containers", Some(&ospec.containers), Some(&nspec.containers), true);
+    list(&mut ops, "volumes", ospec.volumes.as_ref(), nspec.volumes.as_ref(), false);
+    list(&mut ops, "imagePullSecrets", ospec.image_pull_secrets.as_ref(), nspec.image_pull_secrets.as_ref(), false);
     ops
 }
 

@@ -123,16 +123,18 @@ impl<'a> SsView<'a> {
     /// SCS-40: injected (named in the injected list) and consistent with the SidecarSet (every
     /// cold sidecar present; every hot sidecar in the working map with both slots present).
     pub fn injected_and_consistent(&self, pod: &Pod) -> bool {
+        self.injected_and_consistent_with(pod, &working_map(pod))
+    }
+
+    /// [`SsView::injected_and_consistent`] with the pod's working map already read.
+    pub fn injected_and_consistent_with(&self, pod: &Pod, working: &BTreeMap<String, String>) -> bool {
         if !super::records::injected_list(pod).contains(&self.name) {
             return false;
         }
-        let working = working_map(pod);
         self.ss.spec.containers.iter().all(|c| {
             if c.is_hot_upgrade() {
                 let (a, b) = hot_slots(&c.container.name);
-                working.contains_key(&c.container.name)
-                    && container(pod, &a).is_some()
-                    && container(pod, &b).is_some()
+                working.contains_key(&c.container.name) && container(pod, &a).is_some() && container(pod, &b).is_some()
             } else {
                 container(pod, &c.container.name).is_some()
             }
@@ -152,13 +154,18 @@ impl<'a> SsView<'a> {
     /// SCS-41 *state-consistent* over `names` (`None` = [`SsView::names`]).
     pub fn consistent(&self, pod: &Pod, names: Option<&BTreeSet<String>>, states: &StateCache) -> bool {
         let names = names.unwrap_or(&self.names);
+        self.consistent_by(pod, |n| names.contains(n), states)
+    }
+
+    /// SCS-41 *state-consistent* over the container names `is_name` accepts.
+    pub fn consistent_by(&self, pod: &Pod, is_name: impl Fn(&str) -> bool, states: &StateCache) -> bool {
         if containers(pod).len() != statuses(pod).len() {
             return false;
         }
         let mut all_digest = true;
-        for c in containers(pod).iter().filter(|c| names.contains(&c.name)) {
+        for c in containers(pod).iter().filter(|c| is_name(&c.name)) {
             let image = c.image.as_deref().unwrap_or_default();
-            if parse_image(image).is_none_or(|r| r.digest.is_empty()) {
+            if !image.contains('@') || parse_image(image).is_none_or(|r| r.digest.is_empty()) {
                 all_digest = false;
                 break;
             }
@@ -171,18 +178,18 @@ impl<'a> SsView<'a> {
         if all_digest {
             return true;
         }
-        self.update_completed(pod, names, states)
+        self.update_completed(pod, &is_name, states)
     }
 
     /// SCS-51 *update-completed*.
-    fn update_completed(&self, pod: &Pod, names: &BTreeSet<String>, states: &StateCache) -> bool {
+    fn update_completed(&self, pod: &Pod, is_name: &impl Fn(&str) -> bool, states: &StateCache) -> bool {
         let states = match states {
             StateCache::Absent => return true,
             StateCache::Unreadable => return false,
             StateCache::Read(s) => s,
         };
         let Some(state) = states.get(self.name) else { return true };
-        for st in statuses(pod).iter().filter(|s| names.contains(&s.name)) {
+        for st in statuses(pod).iter().filter(|s| is_name(&s.name)) {
             if let Some(last) = state.last_container_statuses.get(&st.name) {
                 let spec_image =
                     container(pod, &st.name).and_then(|c| c.image.as_deref()).unwrap_or_default();
@@ -197,9 +204,13 @@ impl<'a> SsView<'a> {
     /// SCS-41 *ready*: every hot sidecar's empty slot runs the empty image; Running and Ready;
     /// not terminating.
     pub fn ready(&self, pod: &Pod) -> bool {
-        let working = working_map(pod);
+        self.ready_with(pod, &working_map(pod))
+    }
+
+    /// [`SsView::ready`] with the pod's working map already read.
+    pub fn ready_with(&self, pod: &Pod, working: &BTreeMap<String, String>) -> bool {
         for (s, empty_image) in &self.hot {
-            let (_, empty) = hot_working(&working, s);
+            let (_, empty) = hot_working(working, s);
             if let Some(c) = container(pod, &empty)
                 && !empty_image.is_empty()
                 && c.image.as_deref().unwrap_or_default() != *empty_image

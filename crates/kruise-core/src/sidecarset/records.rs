@@ -36,6 +36,22 @@ pub struct RecordsError {
     pub message: String,
 }
 
+/// One record as it arrives (typed, so decoding allocates no intermediate JSON tree).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordIn {
+    #[serde(default)]
+    update_timestamp: Option<String>,
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default)]
+    sidecar_set_name: Option<String>,
+    #[serde(default)]
+    sidecar_list: Option<Vec<String>>,
+    #[serde(default)]
+    controller_revision: Option<String>,
+}
+
 /// SCS-8: parses a hash annotation value: a JSON object of records, or the legacy map of
 /// strings (converted to records holding only `hash` and `sidecarSetName`). An empty value is
 /// an empty map. Unknown record fields are ignored, as Go does.
@@ -43,67 +59,43 @@ pub fn parse_records(s: &str) -> Result<BTreeMap<String, UpgradeRecord>, Records
     if s.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let bad = |m: String| RecordsError { message: m };
-    let v: Value = serde_json::from_str(s).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let obj = match v {
-        Value::Object(o) => o,
-        Value::Null => return Ok(BTreeMap::new()),
-        other => return Err(bad(format!("expected a JSON object, got {other}"))),
-    };
-    if let Some(recs) = records_format(&obj) {
+    if let Some(recs) = records_format(s) {
         return Ok(recs);
     }
     // Legacy format: every value a string.
-    let mut out = BTreeMap::new();
-    for (k, v) in &obj {
-        let Value::String(h) = v else {
-            return Err(bad(format!("value of {k:?} is neither a record nor a hash string")));
-        };
-        out.insert(
-            k.clone(),
-            UpgradeRecord { hash: h.clone(), sidecarset_name: k.clone(), ..Default::default() },
-        );
+    match serde_json::from_str::<Option<BTreeMap<String, String>>>(s) {
+        Ok(m) => Ok(m
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, h)| {
+                let r = UpgradeRecord { hash: h, sidecarset_name: k.clone(), ..Default::default() };
+                (k, r)
+            })
+            .collect()),
+        Err(e) => Err(RecordsError { message: format!("neither records nor a map of hashes: {e}") }),
     }
-    Ok(out)
 }
 
-/// The record format, or `None` when some value does not decode as a record.
-fn records_format(obj: &serde_json::Map<String, Value>) -> Option<BTreeMap<String, UpgradeRecord>> {
+/// The record format, or `None` when the value does not decode as a map of records (a
+/// timestamp that is not RFC 3339 included, as Go's decoder fails on it).
+fn records_format(s: &str) -> Option<BTreeMap<String, UpgradeRecord>> {
+    let m: Option<BTreeMap<String, Option<RecordIn>>> = serde_json::from_str(s).ok()?;
     let mut out = BTreeMap::new();
-    for (k, v) in obj {
-        let rec = match v {
-            Value::Null => UpgradeRecord::default(),
-            Value::Object(r) => {
-                let str_field = |name: &str| -> Option<String> {
-                    match r.get(name) {
-                        None | Some(Value::Null) => Some(String::new()),
-                        Some(Value::String(s)) => Some(s.clone()),
-                        Some(_) => None,
-                    }
-                };
-                let update_timestamp = match r.get("updateTimestamp") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(t)) => Some(t.parse::<Timestamp>().ok()?),
-                    Some(_) => return None,
-                };
-                let sidecar_list = match r.get("sidecarList") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::Array(a)) => {
-                        Some(a.iter().map(|x| x.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()?)
-                    }
-                    Some(_) => return None,
-                };
-                UpgradeRecord {
-                    update_timestamp,
-                    hash: str_field("hash")?,
-                    sidecarset_name: str_field("sidecarSetName")?,
-                    sidecar_list,
-                    controller_revision: str_field("controllerRevision")?,
-                }
-            }
-            _ => return None,
+    for (k, r) in m.unwrap_or_default() {
+        let rec = match r {
+            None => UpgradeRecord::default(),
+            Some(r) => UpgradeRecord {
+                update_timestamp: match r.update_timestamp {
+                    None => None,
+                    Some(t) => Some(t.parse::<Timestamp>().ok()?),
+                },
+                hash: r.hash.unwrap_or_default(),
+                sidecarset_name: r.sidecar_set_name.unwrap_or_default(),
+                sidecar_list: r.sidecar_list,
+                controller_revision: r.controller_revision.unwrap_or_default(),
+            },
         };
-        out.insert(k.clone(), rec);
+        out.insert(k, rec);
     }
     Some(out)
 }

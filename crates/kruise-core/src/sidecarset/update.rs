@@ -215,9 +215,7 @@ fn pod_change(input: &Input<'_>, view: &SsView<'_>, m: &Matched<'_>) -> Result<P
         let (n1, n2) = hot_slots(s);
         let empty_image = sc.upgrade_strategy.hot_upgrade_empty_image.as_str();
         let image = |n: &str| container(pod, n).and_then(|c| c.image.clone()).unwrap_or_default();
-        let ready = |n: &str| {
-            container_ready(pod, n) && view.consistent(pod, Some(&BTreeSet::from([n.to_owned()])), &m.states)
-        };
+        let ready = |n: &str| container_ready(pod, n) && view.consistent_by(pod, |x| x == n, &m.states);
         let (chosen, other) = if image(&n1) == empty_image {
             (n1, n2)
         } else if image(&n2) == empty_image {

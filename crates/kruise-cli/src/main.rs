@@ -16,9 +16,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod crds;
+mod inject;
 mod input;
 mod plan;
 mod plan_rollout;
+mod plan_sidecarset;
 mod plan_statefulset;
 mod rollout;
 mod serve;
@@ -91,6 +93,8 @@ commands! {
     Plan => plan,
     /// Print the CustomResourceDefinition of every kind.
     Crds => crds,
+    /// Print a pod as the SidecarSet injection webhook would admit it.
+    Inject => inject,
     /// Run a scenario through the deterministic cluster simulator.
     Simulate => simulate,
     /// Serve a simulated cluster over the Kubernetes API on 127.0.0.1 (for kubectl and operators).

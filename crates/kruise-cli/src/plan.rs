@@ -168,6 +168,9 @@ impl Args {
         if crate::plan_statefulset::is_statefulset(&docs) {
             return crate::plan_statefulset::plan(self, &file, &docs, io);
         }
+        if crate::plan_sidecarset::is_sidecarset(&docs) {
+            return crate::plan_sidecarset::plan(self, &file, &docs, io);
+        }
         let doc = read_workload(&file, docs)?;
         if let Some(job) = jobs::job_of(&file, &doc)? {
             return jobs::run(self, job, io);
@@ -339,7 +342,7 @@ fn cloneset_of(file: &str, doc: &Value) -> Result<(CloneSet, Option<CloneSetV1al
         Stop(
             Exit::Invalid,
             vec![format!(
-                "{file}: {kind}: kruise plan plans CloneSets, Advanced StatefulSets and Advanced DaemonSets only"
+                "{file}: {kind}: kruise plan plans CloneSets, Advanced StatefulSets, Advanced DaemonSets, SidecarSets and Rollouts only"
             )],
         )
     };

@@ -36,6 +36,9 @@ pub struct Features {
     /// `DaemonSetPruneIneligibleNodes` (off): the Advanced DaemonSet rolling update ignores
     /// nodes that should not run its pod (ADS-18).
     pub daemon_set_prune_ineligible_nodes: bool,
+    /// `EnableSortSidecarContainerByName` (off): SidecarSet injection sorts the injected
+    /// containers by name instead of keeping SidecarSet order (SCS-20).
+    pub enable_sort_sidecar_container_by_name: bool,
 }
 
 impl Default for Features {
@@ -54,6 +57,7 @@ impl Default for Features {
             expectation_timeout_seconds: 300,
             progress_deadline_from_progress: false,
             daemon_set_prune_ineligible_nodes: false,
+            enable_sort_sidecar_container_by_name: false,
         }
     }
 }
@@ -129,6 +133,7 @@ const GATES: &[(&str, Field, Refusal)] = &[
     ),
     // Controller flag `--cloneset-scaling-exclude-preparing-delete` (CS-81), accepted here too.
     ("CloneSetScalingExcludePreparingDelete", |f| &mut f.cloneset_scaling_exclude_preparing_delete, None),
+    ("EnableSortSidecarContainerByName", |f| &mut f.enable_sort_sidecar_container_by_name, None),
     // Not upstream: spec §16 question 1.
     ("ProgressDeadlineFromProgress", |f| &mut f.progress_deadline_from_progress, None),
 ];

@@ -38,6 +38,7 @@
 //! - [`imagepulljob`]: the ImagePullJob and NodeImage planners and workload pre-download
 //!   (spec rules IPJ-n).
 //! - [`rollout`]: the Kruise Rollouts planner (spec rules RO-n).
+//! - [`sidecarset`]: SidecarSet injection and the sidecar upgrade planner (spec rules SCS-n).
 //! - [`statefulset`]: the Advanced StatefulSet planner (spec rules ASTS-n).
 
 pub mod expectations;
@@ -60,6 +61,7 @@ pub mod cloneset;
 pub mod daemonset;
 pub mod imagepulljob;
 pub mod rollout;
+pub mod sidecarset;
 pub mod statefulset;
 
 pub use expectations::Expectations;

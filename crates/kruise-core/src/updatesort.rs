@@ -197,6 +197,20 @@ pub fn sort_update_candidates(
     priority: Option<&UpdatePriorityStrategy>,
     scatter: &[UpdateScatterTerm],
 ) {
+    sort_active_priority_scatter(pods, cands, priority, scatter);
+    // CS-61: PreparingUpdate first (stable).
+    cands.sort_by_key(|&i| pods[i].state != State::PreparingUpdate);
+}
+
+/// CS-58..CS-60 without CloneSet's lifecycle step (SCS-44 uses it as is): the "active pods"
+/// order, then `priorityStrategy`, then `scatterStrategy` (scatter counts over all of `pods`),
+/// each stable. Scatter terms are taken literally (a caller expands wildcards).
+pub fn sort_active_priority_scatter(
+    pods: &[PodInfo<'_>],
+    cands: &mut [usize],
+    priority: Option<&UpdatePriorityStrategy>,
+    scatter: &[UpdateScatterTerm],
+) {
     sort_by_update_cmp(pods, cands);
     if let Some(pr) = priority {
         priority_sort(cands, |i| pods[i].labels(), pr);
@@ -204,8 +218,6 @@ pub fn sort_update_candidates(
     if !scatter.is_empty() && cands.len() >= 2 {
         scatter_sort(pods, cands, scatter);
     }
-    // CS-61: PreparingUpdate first (stable).
-    cands.sort_by_key(|&i| pods[i].state != State::PreparingUpdate);
 }
 
 /// CS-59 / ASTS-37: stable sort of `cands` by a priority strategy over each candidate's

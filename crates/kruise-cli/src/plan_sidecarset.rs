@@ -1,0 +1,240 @@
+//! `kruise plan` for a SidecarSet (`apps.kruise.io/v1beta1` or `v1alpha1`, SCS-n): the
+//! sidecar upgrade planner over the given pods, with the same JSON contract as the other kinds
+//! (the plan's `actions`, `held`, `status`, `requeueAfterSeconds`, `requeueReason`, `events`,
+//! with `now` and `seed` on top and the `object` of each created revision), and a table with
+//! one line per matched pod.
+//!
+//! `--pods` are all candidate pods (any namespace; the planner keeps those the SidecarSet
+//! matches, SCS-40). A SidecarSet with a `namespaceSelector` matches pods of namespaces
+//! labelled to match it; this dry-run knows each namespace only by its
+//! `kubernetes.io/metadata.name` label.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::api::core::v1::Pod;
+use kruise_api::any::AnyResource;
+use kruise_api::apps::v1beta1::SidecarSet;
+use kruise_core::expectations::Expectations;
+use kruise_core::plan::ActionKind;
+use kruise_core::sidecarset::{self, DEFAULT_REVISION_NAMESPACE, Input, Plan};
+use serde_json::{Map, Value, json};
+
+use crate::plan::{Args, Failure, Output, Stop, flatten, name_of, read_docs, write_columns};
+use crate::{Exit, Io, validate};
+
+/// True when the workload file holds one SidecarSet (either version).
+pub(crate) fn is_sidecarset(docs: &[Value]) -> bool {
+    matches!(docs, [doc] if doc.get("kind").and_then(Value::as_str) == Some("SidecarSet"))
+}
+
+/// The SidecarSet of `doc`, validated, defaulted (hash annotations included) and in the
+/// v1beta1 shape.
+pub(crate) fn sidecarset_of(file: &str, doc: &Value) -> Result<SidecarSet, Stop> {
+    let problems = validate::check(1, doc);
+    if !problems.is_empty() {
+        let lines = problems
+            .into_iter()
+            .map(|p| match p.path {
+                Some(path) => format!("{file}: {}: {path}: {}", p.object, p.message),
+                None => format!("{file}: {}: {}", p.object, p.message),
+            })
+            .collect();
+        return Err(Stop(Exit::Invalid, lines));
+    }
+    let resource = AnyResource::from_value(doc.clone())
+        .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
+    let mut ss = match resource {
+        AnyResource::SidecarSetV1alpha1(mut o) => {
+            kruise_api::defaults::default(&mut o);
+            kruise_api::convert::sidecarset_to_v1beta1(&o)
+        }
+        AnyResource::SidecarSetV1beta1(o) => o,
+        other => {
+            return Err(Stop(Exit::Invalid, vec![format!("{file}: {}: not a SidecarSet", other.kind())]));
+        }
+    };
+    kruise_api::defaults::default(&mut ss);
+    Ok(ss)
+}
+
+/// Objects of `kind` in `path` (none without a path), decoded.
+pub(crate) fn read_objects<T: serde::de::DeserializeOwned>(
+    path: Option<&std::path::PathBuf>,
+    kind: &str,
+    io: &mut Io<'_>,
+) -> Result<Vec<T>, Stop> {
+    let Some(path) = path else { return Ok(Vec::new()) };
+    let shown = path.display().to_string();
+    let mut items = Vec::new();
+    for doc in read_docs(&shown, io.stdin)? {
+        flatten(doc, &mut items);
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let found = item.get("kind").and_then(Value::as_str).unwrap_or(kind).to_owned();
+            if found != kind {
+                return Err(Stop(
+                    Exit::Error,
+                    vec![format!("{shown}: item {}: expected kind {kind}, found {found}", i + 1)],
+                ));
+            }
+            serde_json::from_value(item).map_err(|e| {
+                Stop(Exit::Error, vec![format!("{shown}: item {}: cannot decode as {kind}: {e}", i + 1)])
+            })
+        })
+        .collect()
+}
+
+/// Namespace name → labels as this dry-run knows them: `kubernetes.io/metadata.name` only.
+pub(crate) fn namespaces_of(pods: &[Pod]) -> BTreeMap<String, BTreeMap<String, String>> {
+    pods.iter()
+        .map(|p| p.metadata.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into()))
+        .map(|ns| (ns.clone(), BTreeMap::from([(kruise_api::keys::NAMESPACE_METADATA_NAME.to_owned(), ns)])))
+        .collect()
+}
+
+/// Plans and prints one reconcile of the SidecarSet in `docs`.
+pub(crate) fn plan(args: &Args, file: &str, docs: &[Value], io: &mut Io<'_>) -> Result<(), Failure> {
+    let [doc] = docs else {
+        return Err(Stop(Exit::Invalid, vec![format!("{file}: expected exactly one SidecarSet")]).into());
+    };
+    let ss = sidecarset_of(file, doc)?;
+    let pods: Vec<Pod> = read_objects(args.pods.as_ref(), "Pod", io)?;
+    let revisions: Vec<ControllerRevision> = read_objects(args.revisions.as_ref(), "ControllerRevision", io)?;
+    let name = name_of(&ss.metadata);
+    let revisions: Vec<ControllerRevision> = revisions
+        .into_iter()
+        .filter(|r| {
+            r.metadata.labels.as_ref().and_then(|l| l.get(kruise_api::keys::SIDECARSET_NAME_LABEL))
+                == Some(&name)
+        })
+        .collect();
+    let namespaces = namespaces_of(&pods);
+    let now = args.now.unwrap_or_else(jiff::Timestamp::now);
+    let expectations = Expectations::default();
+    let input = Input {
+        sidecarset: &ss,
+        pods: &pods,
+        namespaces: &namespaces,
+        revisions: &revisions,
+        revision_namespace: DEFAULT_REVISION_NAMESPACE,
+        now,
+        expectations: &expectations,
+    };
+    let plan = sidecarset::plan(&input)
+        .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: SidecarSet/{name}: {e}")]))?;
+    match args.output {
+        Output::Json => {
+            io.out.write_all(&kruise_core::write::to_go_json(&document(&input, &plan, args.seed), true))?;
+            writeln!(io.out)?;
+        }
+        Output::Yaml => {
+            let text =
+                serde_saphyr::to_string(&document(&input, &plan, args.seed)).map_err(io::Error::other)?;
+            io.out.write_all(text.as_bytes())?;
+        }
+        Output::Table => write_table(io.out, &input, &plan, args.seed)?,
+    }
+    Ok(())
+}
+
+/// The `-o json` / `-o yaml` document: the plan's own serialization with `now` and `seed` on
+/// top and, on each `CreateRevision`, the revision that would be created (`object`).
+pub fn document(input: &Input<'_>, plan: &Plan, seed: u64) -> Value {
+    let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
+    let writes = sidecarset::reconcile::writes(input, plan);
+    if let Some(Value::Array(actions)) = value.get_mut("actions") {
+        for (a, out) in plan.actions.iter().zip(actions.iter_mut()) {
+            let Value::Object(out) = out else { continue };
+            if !matches!(a.kind, ActionKind::CreateRevision { .. }) {
+                continue;
+            }
+            let obj = writes.iter().find_map(|w| match &w.write {
+                kruise_core::write::ApiWrite::Create { target, object }
+                    if Some(&target.name) == a.revision.as_ref() =>
+                {
+                    Some(object.clone())
+                }
+                _ => None,
+            });
+            if let Some(obj) = obj {
+                out.insert("object".into(), obj);
+            }
+        }
+    }
+    let mut top = Map::new();
+    top.insert("now".into(), json!(input.now.to_string()));
+    top.insert("seed".into(), json!(seed));
+    if let Value::Object(m) = value {
+        top.extend(m);
+    }
+    Value::Object(top)
+}
+
+fn verb(kind: &ActionKind) -> String {
+    match kind {
+        ActionKind::SidecarSet(kruise_core::plan::SidecarSetAction::SetSidecarImages { images, .. }) => {
+            let list: Vec<String> = images.iter().map(|(c, i)| format!("{c}={i}")).collect();
+            format!("set images {}", list.join(","))
+        }
+        ActionKind::UpdatePodStatus { condition } => {
+            format!("condition {}={}", condition.type_, condition.status)
+        }
+        other => other.name().to_owned(),
+    }
+}
+
+/// The table: one line per action or hold on a pod, then revisions, status, events, requeue.
+fn write_table(out: &mut dyn Write, input: &Input<'_>, plan: &Plan, seed: u64) -> io::Result<()> {
+    let ss = input.sidecarset;
+    writeln!(out, "SidecarSet {} at {} (seed {seed})", name_of(&ss.metadata), input.now)?;
+    writeln!(out)?;
+    let mut lines = vec![["POD", "WHAT", "REASON", "DETAIL"].map(String::from)];
+    for a in plan.actions.iter().filter(|a| a.pod.is_some()) {
+        lines.push([
+            a.pod.clone().unwrap_or_default(),
+            verb(&a.kind),
+            a.reason.kind().into(),
+            a.reason.to_string(),
+        ]);
+    }
+    for h in &plan.held {
+        lines.push([
+            h.pod.clone().unwrap_or_default(),
+            "held".into(),
+            h.reason.kind().into(),
+            h.reason.to_string(),
+        ]);
+    }
+    write_columns(out, &lines)?;
+    writeln!(out)?;
+    for a in plan.actions.iter().filter(|a| a.pod.is_none() && a.revision.is_some()) {
+        writeln!(
+            out,
+            "REVISION {} {} ({})",
+            a.revision.as_deref().unwrap_or_default(),
+            a.kind.name(),
+            a.reason.kind()
+        )?;
+    }
+    let st = &plan.status;
+    writeln!(
+        out,
+        "STATUS matched={} updated={} ready={} updatedReady={} latestRevision={}",
+        st.matched_pods, st.updated_pods, st.ready_pods, st.updated_ready_pods, st.latest_revision
+    )?;
+    if plan.actions.iter().any(|a| a.kind == ActionKind::UpdateStatus) {
+        writeln!(out, "WRITE UpdateStatus (StatusChanged)")?;
+    }
+    for e in &plan.events {
+        writeln!(out, "EVENT {} {e}", e.kind())?;
+    }
+    match &plan.requeue {
+        Some(r) => writeln!(out, "REQUEUE after {}s ({})", r.after.as_secs(), r.reason.kind()),
+        None => writeln!(out, "REQUEUE none"),
+    }
+}

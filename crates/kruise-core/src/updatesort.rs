@@ -14,11 +14,14 @@ use kruise_api::selector::Selector;
 
 use crate::podtable::info::{PodInfo, State};
 
-/// Keys shared by CS-52 (scale-in) and CS-58 (update), `first` = goes first.
+/// Keys shared by CS-52 (scale-in) and CS-58 (update), `first` = goes first: the plain
+/// comparators the keyed sorts are tested against.
+#[cfg(test)]
 pub(crate) fn unscheduled_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
     if a.scheduled != b.scheduled { a.scheduled.cmp(&b.scheduled) } else { Ordering::Equal }
 }
 
+#[cfg(test)]
 pub(crate) fn ready_time_recent_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
     if a.ready && b.ready {
         // Zero time counts as most recent.
@@ -33,6 +36,7 @@ pub(crate) fn ready_time_recent_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Order
     }
 }
 
+#[cfg(test)]
 pub(crate) fn created_newest_first(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
     match (a.created, b.created) {
         (None, None) => Ordering::Equal,
@@ -55,7 +59,7 @@ pub fn update_cmp(a: &PodInfo<'_>, b: &PodInfo<'_>) -> Ordering {
 }
 
 /// A timestamp as a key where "newer first, absent first" is ascending order.
-fn newest_first_key(t: Option<jiff::Timestamp>) -> i128 {
+pub(crate) fn newest_first_key(t: Option<jiff::Timestamp>) -> i128 {
     t.map_or(i128::MIN, |t| -t.as_nanosecond())
 }
 

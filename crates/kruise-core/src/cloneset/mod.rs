@@ -102,6 +102,8 @@ pub(crate) struct Tally<'a> {
     pub refresh: Vec<usize>,
     /// Revision labels of the pods (CS-32).
     pub revisions: BTreeSet<&'a str>,
+    /// Distinct names in `podsToDelete` (CS-55).
+    pub listed_names: usize,
     last_revision: Option<&'a str>,
     /// Pods per combination of six facts (see `add`).
     buckets: [u32; 64],
@@ -118,6 +120,7 @@ impl Default for Tally<'_> {
             num_to_delete: 0,
             refresh: Vec::new(),
             revisions: BTreeSet::new(),
+            listed_names: 0,
             last_revision: None,
             buckets: [0; 64],
         }
@@ -270,6 +273,23 @@ impl<'a> Ctx<'a> {
         match (self.pods.get(), &self.deferred) {
             (None, Some(d)) => d.info(i, d.listed.binary_search(&i).is_ok()),
             _ => self.pods()[i].clone(),
+        }
+    }
+
+    /// Calls `f` with the record of every active, claimed pod, in order (CS-91). From a table
+    /// whose records were not built, each record is built, used and dropped: O(n) time, O(1)
+    /// memory, where [`Ctx::pods`] would keep them all.
+    pub fn each_pod(&self, mut f: impl FnMut(&PodInfo<'a>)) {
+        match (self.pods.get(), &self.deferred) {
+            (None, Some(d)) => {
+                let mut cursor = 0usize;
+                for i in 0..d.rows.len() {
+                    let listed = d.listed.get(cursor) == Some(&i);
+                    cursor += usize::from(listed);
+                    f(&d.info(i, listed));
+                }
+            }
+            _ => self.pods().iter().for_each(f),
         }
     }
 
@@ -619,9 +639,58 @@ struct Claimed<'a, K> {
     is_update_of: Vec<u8>,
 }
 
+/// CS-35: the names in `podsToDelete` as a set probed once per pod by the pod's name hash.
+/// A bitmap of about 16 bits per listed name answers "not listed" for nearly every pod in O(1)
+/// (one bit read in a bitmap that stays in cache); only the rest search the sorted hashes
+/// (O(log k)) and compare names on equal hashes. So marking n pods against k names is
+/// O(n + k log k), whatever the ratio of k to n.
+struct ListedNames<'a> {
+    /// Bit `slot(h)` is set for the hash `h` of every listed name.
+    bits: Vec<u64>,
+    /// Number of bits - 1 (a power of two minus one).
+    mask: u64,
+    /// (hash, name), sorted, without duplicates.
+    sorted: Vec<(u64, &'a str)>,
+}
+
+impl<'a> ListedNames<'a> {
+    fn new(names: &'a [String]) -> Self {
+        let mut sorted: Vec<(u64, &str)> = names.iter().map(|n| (table::name_hash(n), n.as_str())).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let nbits = (sorted.len() * 16).next_power_of_two().max(64);
+        let mut set = Self { bits: vec![0; nbits / 64], mask: nbits as u64 - 1, sorted };
+        for k in 0..set.sorted.len() {
+            let slot = set.slot(set.sorted[k].0);
+            set.bits[slot / 64] |= 1 << (slot % 64);
+        }
+        set
+    }
+
+    /// The bit of hash `h`: its high and low halves folded, so both contribute.
+    fn slot(&self, h: u64) -> usize {
+        ((h ^ (h >> 32)) & self.mask) as usize
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    /// Whether `name` (whose [`table::name_hash`] is `h`) is listed.
+    #[inline]
+    fn contains(&self, h: u64, name: &str) -> bool {
+        let slot = self.slot(h);
+        if self.bits[slot / 64] & (1 << (slot % 64)) == 0 {
+            return false;
+        }
+        let from = self.sorted.partition_point(|(x, _)| *x < h);
+        self.sorted[from..].iter().take_while(|(x, _)| *x == h).any(|(_, n)| *n == name)
+    }
+}
+
 /// CS-24 for every pod, in name order, for both input forms: admission (adopt, release,
 /// inactive, ignore), the `podsToDelete` mark (CS-35) by name hash, the update test (CS-31)
-/// and the counters (`Tally`). O(n log k) for k names in `podsToDelete`.
+/// and the counters (`Tally`). O(n + k log k) for k names in `podsToDelete`.
 fn claim_pass<'a, K>(
     views: impl Iterator<Item = (K, View<'a>)>,
     cs: &CloneSet,
@@ -629,12 +698,7 @@ fn claim_pass<'a, K>(
     interned_revisions: usize,
 ) -> Claimed<'a, K> {
     let deleting = cs.metadata.deletion_timestamp.is_some();
-    // `podsToDelete` by name hash: a sorted list of k hashes probed per pod, names compared
-    // only on equal hashes. O(n log k), no name read per pod unless the list is non-empty.
-    let mut listed_hashes: Vec<(u64, &str)> =
-        cs.spec.scale_strategy.pods_to_delete.iter().map(|n| (table::name_hash(n), n.as_str())).collect();
-    listed_hashes.sort_unstable();
-    listed_hashes.dedup();
+    let listed_names = ListedNames::new(&cs.spec.scale_strategy.pods_to_delete);
     let mut c = Claimed {
         admitted: Vec::new(),
         listed: Vec::new(),
@@ -669,11 +733,8 @@ fn claim_pass<'a, K>(
             }
             None => env.is_update(v.revision),
         };
-        let listed = !listed_hashes.is_empty() && {
-            let h = v.name_hash.unwrap_or_else(|| table::name_hash(v.name));
-            let from = listed_hashes.partition_point(|(x, _)| *x < h);
-            listed_hashes[from..].iter().take_while(|(x, _)| *x == h).any(|(_, n)| *n == v.name)
-        };
+        let listed = !listed_names.is_empty()
+            && listed_names.contains(v.name_hash.unwrap_or_else(|| table::name_hash(v.name)), v.name);
         if listed {
             c.listed.push(c.admitted.len());
         }
@@ -681,6 +742,7 @@ fn claim_pass<'a, K>(
         c.tally.add(c.admitted.len(), v.facts, &d, v.revision);
         c.admitted.push(key);
     }
+    c.tally.listed_names = listed_names.sorted.len();
     c.tally.finish();
     c
 }
@@ -760,14 +822,28 @@ fn sync(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) -> bool
 }
 
 /// CS-55: rewrites `podsToDelete` without the names of pods that are not active. Which listed
-/// names are active pods: those marked while claiming, O(pods).
+/// names are active pods: those marked while claiming. Every name of a marked pod is listed,
+/// so when the marked pods have as many distinct names as the list, nothing is to be removed:
+/// O(k) for k marked pods (they come in name order, so distinct names are counted by
+/// comparing neighbours); only a list that needs rewriting pays O(k log k) for the set.
 fn truncate_pods_to_delete(ctx: &Ctx<'_>, b: &mut Builder) {
     let ptd = &ctx.cs.spec.scale_strategy.pods_to_delete;
-    let present: BTreeSet<&str> = if ptd.is_empty() {
-        BTreeSet::new()
-    } else {
-        ctx.tally.specified.iter().map(|&i| ctx.pod(i)).filter(|p| p.listed).map(|p| p.name).collect()
-    };
+    if ptd.is_empty() {
+        return;
+    }
+    let marked = || ctx.tally.specified.iter().map(|&i| ctx.pod(i)).filter(|p| p.listed).map(|p| p.name);
+    let mut distinct = 0usize;
+    let mut last: Option<&str> = None;
+    for name in marked() {
+        if last != Some(name) {
+            distinct += 1;
+            last = Some(name);
+        }
+    }
+    if distinct == ctx.tally.listed_names {
+        return;
+    }
+    let present: BTreeSet<&str> = marked().collect();
     if ptd.iter().any(|n| !present.contains(n.as_str())) {
         let kept: Vec<String> = ptd.iter().filter(|n| present.contains(n.as_str())).cloned().collect();
         b.push(Action::new(

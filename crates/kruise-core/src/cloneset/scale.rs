@@ -29,8 +29,6 @@ fn defer_specified(ctx: &Ctx<'_>, specified: &[usize], b: &mut Builder, after_st
 /// CS-42. Returns `modified`.
 pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) -> bool {
     let now = ctx.input.now;
-    // The pod records are built only when a step below reads them (Ctx::pods).
-    let pods = || ctx.pods();
     // Step 1.
     // Collected while claiming (Tally), in pod order.
     let specified: &[usize] = &ctx.tally.specified;
@@ -161,25 +159,31 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
         if num_to_delete > 0 {
             return false;
         }
-        let (not_updated, updated): (Vec<usize>, Vec<usize>) =
-            (0..ctx.len()).partition(|&i| !pods()[i].is_update_scale);
+        // The groups' keys in one pass over the pods (from a table, without keeping a
+        // record per pod); the records of the chosen pods are built afterwards.
+        let (mut not_updated, mut updated) = (Vec::new(), Vec::new());
+        ctx.each_pod(|p| {
+            let key = scalein::Key::of(p);
+            if p.is_update_scale { updated.push(key) } else { not_updated.push(key) }
+        });
         let total = d.scale_down_num as usize;
         let old = d.scale_down_num_old as usize;
         let keys = spread_keys(ctx);
         let nodes = ctx.input.nodes;
+        let pod = |i: usize| ctx.pod(i);
         let mut chosen = Vec::new();
         if old >= total {
-            chosen.extend(scalein::choose_to_delete(pods(), &not_updated, total, &keys, nodes));
+            chosen.extend(scalein::choose_to_delete(&pod, not_updated, total, &keys, nodes));
         } else if old > 0 {
-            chosen.extend(scalein::choose_to_delete(pods(), &not_updated, old, &keys, nodes));
-            chosen.extend(scalein::choose_to_delete(pods(), &updated, total - old, &keys, nodes));
+            chosen.extend(scalein::choose_to_delete(&pod, not_updated, old, &keys, nodes));
+            chosen.extend(scalein::choose_to_delete(&pod, updated, total - old, &keys, nodes));
         } else {
-            chosen.extend(scalein::choose_to_delete(pods(), &updated, total, &keys, nodes));
+            chosen.extend(scalein::choose_to_delete(&pod, updated, total, &keys, nodes));
         }
         let reason = Reason::ScaleDown { have: d.cur_total, want: d.exp_total };
         let mut limit = d.delete_ready_limit;
         for i in chosen {
-            let p = &pods()[i];
+            let p = &ctx.pod(i);
             if deletable_without_budget(p) {
                 modified |= delete_pod(ctx, pvcs, b, p, reason.clone());
             } else if limit > 0 {
@@ -309,7 +313,8 @@ pub(crate) fn delete_pod(
         return true;
     }
     b.push(Action::new(ActionKind::DeletePod, Some(p.name), Some(p.revision), reason.clone()));
-    if let Some(id) = p.instance_id() {
+    // The instance id is read from the pod (its labels) only when some PVC could match it.
+    if let Some(id) = (!pvcs.is_empty()).then(|| p.instance_id()).flatten() {
         for pvc in pvcs {
             if pvc
                 .metadata

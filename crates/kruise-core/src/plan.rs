@@ -23,9 +23,9 @@
 //!    [`Reason::Partition`], not a new one). The subject of an action or held entry that is
 //!    not a pod (a node, a NodeImage, a workload a Rollout patches, a traffic route) goes in
 //!    [`Action::object`] / [`Held::object`] as an [`ObjectRef`].
-//! 2. For what is the workload's own, edit only its file `plan/<kind>.rs`: replace the
-//!    `vocabulary!` line by two enums (`<Kind>Action`, `<Kind>Reason`) with the same names,
-//!    and implement [`WorkloadAction`] (the PascalCase `name`, and the extra JSON fields of an
+//! 2. For what is the workload's own, edit only its file `plan/<kind>.rs`: declare two enums
+//!    there (`<Kind>Action`, `<Kind>Reason`), add one variant wrapping each to the shared
+//!    enums, and implement [`WorkloadAction`] (the PascalCase `name`, and the extra JSON fields of an
 //!    action, if any, through `serialize_fields`) and [`WorkloadReason`] (the PascalCase
 //!    `kind`; its `Display` is the `detail`). Cite the rule ids in each variant's doc.
 //! 3. The shared enums delegate to these, so the JSON keeps one shape: the nested enum's
@@ -246,39 +246,6 @@ pub trait WorkloadReason: Clone + fmt::Debug + PartialEq + Eq + fmt::Display {
     /// The PascalCase kind `kruise plan` prints as `reason`; distinct from every shared kind.
     fn kind(&self) -> &'static str;
 }
-
-/// Declares a workload's empty action and reason enums: the slot its planner fills in
-/// (plan/<kind>.rs) by replacing this line with its own enums of the same names.
-macro_rules! vocabulary {
-    ($workload:literal, $action:ident, $reason:ident) => {
-        #[doc = concat!("Actions only ", $workload, " plans (none yet; see [`crate::plan`]).")]
-        #[derive(Clone, Debug, PartialEq, Eq)]
-        pub enum $action {}
-
-        impl $crate::plan::WorkloadAction for $action {
-            fn name(&self) -> &'static str {
-                match *self {}
-            }
-        }
-
-        #[doc = concat!("Reasons only ", $workload, " gives (none yet; see [`crate::plan`]).")]
-        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-        pub enum $reason {}
-
-        impl $crate::plan::WorkloadReason for $reason {
-            fn kind(&self) -> &'static str {
-                match *self {}
-            }
-        }
-
-        impl std::fmt::Display for $reason {
-            fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match *self {}
-            }
-        }
-    };
-}
-use vocabulary;
 
 /// The kinds of [`Action`], with the data only that kind needs.
 #[derive(Clone, Debug, PartialEq, Eq)]

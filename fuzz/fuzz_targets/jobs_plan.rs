@@ -64,7 +64,7 @@ struct Case {
     phase: u8,
 }
 
-fn t0() -> jiff::Timestamp {
+fn t0() -> k8s_openapi::jiff::Timestamp {
     "2026-01-01T00:00:00Z".parse().unwrap()
 }
 
@@ -109,7 +109,9 @@ fn broadcast(c: &Case) {
             metadata: ObjectMeta { name: Some(format!("nœud-{i}")), ..Default::default() },
             spec: Some(NodeSpec {
                 unschedulable: Some(d.kind % 4 == 1),
-                taints: (d.kind % 4 == 2).then(|| vec![Taint { key: "x".into(), effect: "NoSchedule".into(), ..Default::default() }]),
+                taints: (d.kind % 4 == 2).then(|| {
+                    vec![Taint { key: "x".into(), effect: "NoSchedule".into(), ..Default::default() }]
+                }),
                 ..Default::default()
             }),
             status: Some(NodeStatus {
@@ -125,19 +127,35 @@ fn broadcast(c: &Case) {
         .take(60)
         .enumerate()
         .map(|(i, d)| {
-            let mut p = broadcastjob::new_pod(&j, &format!("nœud-{}", d.node % 48), &format!("p{i}"), d.node % 2 == 0);
+            let mut p = broadcastjob::new_pod(
+                &j,
+                &format!("nœud-{}", d.node % 48),
+                &format!("p{i}"),
+                d.node % 2 == 0,
+            );
             p.metadata.deletion_timestamp = d.terminating.then(|| Time(t0()));
             p.status = Some(PodStatus {
                 phase: Some(["Pending", "Running", "Succeeded", "Failed"][usize::from(d.phase % 4)].into()),
-                container_statuses: Some(vec![ContainerStatus { restart_count: i32::from(d.restarts % 8), ..Default::default() }]),
+                container_statuses: Some(vec![ContainerStatus {
+                    restart_count: i32::from(d.restarts % 8),
+                    ..Default::default()
+                }]),
                 ..Default::default()
             });
             p
         })
         .collect();
     let e = Expectations::default();
-    let now = t0().checked_add(jiff::SignedDuration::from_secs(i64::from(c.elapsed))).unwrap();
-    let input = broadcastjob::Input { job: &j, pods: &pods, nodes: &table, now, id_seed: 9, expectations: &e, bind_pods: false };
+    let now = t0().checked_add(k8s_openapi::jiff::SignedDuration::from_secs(i64::from(c.elapsed))).unwrap();
+    let input = broadcastjob::Input {
+        job: &j,
+        pods: &pods,
+        nodes: &table,
+        now,
+        id_seed: 9,
+        expectations: &e,
+        bind_pods: false,
+    };
     let Ok(plan) = broadcastjob::plan(&input) else { return };
     assert_eq!(plan, broadcastjob::plan(&input).unwrap(), "deterministic");
     let with_pod: BTreeSet<&str> = pods.iter().filter_map(|p| assigned_node(p.spec.as_ref())).collect();
@@ -151,10 +169,19 @@ fn broadcast(c: &Case) {
         }
     }
     if !created.is_empty() {
-        let active = pods.iter().filter(|p| broadcastjob::classify(p, j.spec.failure_policy.restart_limit) == broadcastjob::PodClass::Active).count();
+        let active = pods
+            .iter()
+            .filter(|p| {
+                broadcastjob::classify(p, j.spec.failure_policy.restart_limit)
+                    == broadcastjob::PodClass::Active
+            })
+            .count();
         let deleted = plan.count("DeletePod");
         let limit = broadcastjob::parallelism(&j, plan.status.desired).unwrap();
-        assert!(active - deleted.min(active) + created.len() <= usize::try_from(limit).unwrap_or(0), "above parallelism");
+        assert!(
+            active - deleted.min(active) + created.len() <= usize::try_from(limit).unwrap_or(0),
+            "above parallelism"
+        );
     }
     assert!(plan.status.active >= 0);
 }
@@ -184,14 +211,18 @@ fn image_pull(c: &Case) {
         .take(40)
         .enumerate()
         .map(|(i, d)| {
-            let mut ni = NodeImage { metadata: ObjectMeta { name: Some(format!("ni-{i}")), ..Default::default() }, ..Default::default() };
+            let mut ni = NodeImage {
+                metadata: ObjectMeta { name: Some(format!("ni-{i}")), ..Default::default() },
+                ..Default::default()
+            };
             let owner = match d.spec % 3 {
                 1 => Some(&j),
                 2 => Some(&other),
                 _ => None,
             };
             if let Some(o) = owner {
-                let spec = imagepulljob::synced_image_spec(&ni, o, "quay.io/x/y", "1", &[], &pp, t0()).unwrap();
+                let spec =
+                    imagepulljob::synced_image_spec(&ni, o, "quay.io/x/y", "1", &[], &pp, t0()).unwrap();
                 ni.spec.images.insert("quay.io/x/y".into(), spec);
             }
             if d.phase % 4 != 0 {
@@ -201,7 +232,8 @@ fn image_pull(c: &Case) {
                         ImageStatus {
                             tags: vec![ImageTagStatus {
                                 tag: "1".into(),
-                                phase: ["", "Pulling", "Succeeded", "Failed"][usize::from(d.phase % 4)].into(),
+                                phase: ["", "Pulling", "Succeeded", "Failed"][usize::from(d.phase % 4)]
+                                    .into(),
                                 version: i64::from(d.stale),
                                 ..Default::default()
                             }],

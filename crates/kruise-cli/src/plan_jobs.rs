@@ -129,7 +129,17 @@ pub(super) fn run(args: &Args, job: JobKind, io: &mut Io<'_>) -> Result<(), Fail
                 "STATUS phase={} desired={} active={} succeeded={} failed={}",
                 st.phase, st.desired, st.active, st.succeeded, st.failed
             );
-            print(args, io, &doc, &plan, &head, "NODE", subjects, &status)?;
+            let existing = pods
+                .iter()
+                .filter(|p| broadcastjob::owns(&job, p))
+                .filter_map(|p| {
+                    let node = kruise_core::nodetable::assigned_node(p.spec.as_ref())?;
+                    let phase =
+                        p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".into());
+                    Some((node.to_owned(), (name_of(&p.metadata), phase)))
+                })
+                .collect();
+            print(args, io, &doc, &plan, &head, ("NODE", existing), subjects, &status)?;
         }
         JobKind::ImagePull(job) => {
             let node_images = read_node_images(args, io)?;
@@ -161,7 +171,7 @@ pub(super) fn run(args: &Args, job: JobKind, io: &mut Io<'_>) -> Result<(), Fail
                 "STATUS desired={} active={} succeeded={} failed={} message={:?}",
                 st.desired, st.active, st.succeeded, st.failed, st.message
             );
-            print(args, io, &doc, &plan, &head, "NODEIMAGE", subjects, &status)?;
+            print(args, io, &doc, &plan, &head, ("NODEIMAGE", Vec::new()), subjects, &status)?;
         }
         JobKind::NodeImage(ni) => {
             let nodes: Vec<Node> = read_objects(args.nodes.as_ref(), "Node", io)?;
@@ -203,7 +213,7 @@ pub(super) fn run(args: &Args, job: JobKind, io: &mut Io<'_>) -> Result<(), Fail
                 "STATUS desired={} pulling={} succeeded={} failed={}",
                 st.desired, st.pulling, st.succeeded, st.failed
             );
-            print(args, io, &doc, &plan, &head, "NODEIMAGE", vec![name.clone()], &status)?;
+            print(args, io, &doc, &plan, &head, ("NODEIMAGE", Vec::new()), vec![name.clone()], &status)?;
         }
     }
     Ok(())
@@ -237,7 +247,7 @@ fn print<S>(
     doc: &Value,
     plan: &Plan<S>,
     head: &str,
-    column: &str,
+    column: Column<'_>,
     subjects: Vec<String>,
     status: &str,
 ) -> io::Result<()> {
@@ -254,13 +264,16 @@ fn print<S>(
     }
 }
 
+/// The table's first column title, and the pods already on each subject (node → pod, phase).
+type Column<'a> = (&'a str, Vec<(String, (String, String))>);
+
 /// The table: one line per subject (node / NodeImage) with what happens and why, then the
 /// actions on other objects (pods of removed nodes, secrets, the job), status, events, requeue.
 fn write_table<S>(
     out: &mut dyn Write,
     plan: &Plan<S>,
     head: &str,
-    column: &str,
+    (column, existing): Column<'_>,
     subjects: Vec<String>,
     status: &str,
 ) -> io::Result<()> {
@@ -295,6 +308,23 @@ fn write_table<S>(
         match rows.get_mut(&o.name) {
             Some(r) => r.push(line),
             None => other.push(line),
+        }
+    }
+    let touched: BTreeSet<&str> = plan.actions.iter().filter_map(|a| a.pod.as_deref()).collect();
+    for (node, (pod, phase)) in &existing {
+        if touched.contains(pod.as_str()) {
+            continue;
+        }
+        let line = [node.clone(), pod.clone(), format!("unchanged ({phase})"), String::new(), String::new()];
+        match rows.get_mut(node) {
+            Some(r) => r.push(line),
+            None => other.push([
+                format!("Node/{node} (not listed)"),
+                pod.clone(),
+                line[2].clone(),
+                String::new(),
+                String::new(),
+            ]),
         }
     }
     let mut lines = vec![[column, "POD", "WHAT", "REASON", "DETAIL"].map(String::from)];

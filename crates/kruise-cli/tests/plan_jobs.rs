@@ -79,6 +79,8 @@ fn bj_plan_table_and_yaml() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("BroadcastJob default/job5 at 2024-05-01T12:00:00Z"), "{text}");
     assert!(text.contains("node2") && text.contains("RunOnNode"), "{text}");
+    assert!(text.contains("job5-a") && text.contains("unchanged (Succeeded)"), "{text}");
+    assert!(text.contains("NodeUnfit") && text.contains("node is unschedulable"), "{text}");
     assert!(text.contains("STATUS phase=running desired=3 active=1 succeeded=1 failed=1"), "{text}");
     let out = bj(&["-o", "yaml"]);
     assert_eq!(out.status.code(), Some(0));

@@ -431,12 +431,17 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
                     Err(_) => desired.push((&node.name, Some(p))),
                 }
             }
-            None => {
-                if mock.check(node).is_ok() {
+            None => match mock.check(node) {
+                Ok(()) => {
                     desired.push((&node.name, None));
                     rest.push(&node.name);
                 }
-            }
+                // Not a desired node: said so, so that a user can ask why it has no pod.
+                Err(why) => plan.held.push(Held::object(
+                    ObjectRef::node(&node.name),
+                    bj(BroadcastJobReason::NodeUnfit { why }),
+                )),
+            },
         }
     }
     // BJ-17.

@@ -320,6 +320,11 @@ fn bj_15_unschedulable_nodes_need_the_cordon_toleration() {
     let mut j = job();
     let cordoned = with_node(node("n"), |n| n.spec.as_mut().unwrap().unschedulable = Some(true));
     assert_eq!(mock_fits(&j, &cordoned), Err("node is unschedulable".into()));
+    let p =
+        Case::new(j.clone(), vec![], NodeTable::from_nodes(&[cordoned.clone(), node("ok")]).unwrap()).plan();
+    assert_eq!(created_nodes(&p), ["ok"]);
+    assert_eq!(p.held.len(), 1, "the cordoned node is held with its reason");
+    assert_eq!(p.held[0].reason, Reason::BroadcastJob(R::NodeUnfit { why: "node is unschedulable".into() }));
     j.spec.template.spec.as_mut().unwrap().tolerations = Some(vec![Toleration {
         key: Some(taint_keys::UNSCHEDULABLE.into()),
         operator: Some("Exists".into()),

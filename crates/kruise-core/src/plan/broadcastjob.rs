@@ -49,7 +49,8 @@ pub enum BroadcastJobReason {
         /// `parallelism`, resolved against `desired`.
         parallelism: i32,
     },
-    /// BJ-16: the pod's node no longer fits it (BJ-15); the pod is deleted.
+    /// BJ-15, BJ-16: the node does not fit the pod: its pod is deleted, or (held) no pod is
+    /// created there.
     NodeUnfit {
         /// Why (selector, affinity, taint, cordon, resources).
         why: String,

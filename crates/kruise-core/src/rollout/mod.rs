@@ -25,6 +25,9 @@ pub mod trafficrouting;
 pub mod types;
 pub mod workload;
 
+/// A test world for the planner (test builders; behind the `fixtures` feature).
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 #[cfg(test)]
 mod tests;
 

@@ -15,7 +15,7 @@ use kruise_api::rollouts::v1beta1::{
     BlueGreenStrategy, GatewayTrafficRouting, HttpHeaderMatch, HttpRouteMatch, TrafficRoutingRef, batch_state,
 };
 
-use super::world::*;
+use crate::rollout::fixtures::*;
 use crate::plan::ActionKind;
 use crate::rollout::admission::{admit_cloneset, find_rollout, release_detected};
 use crate::rollout::traffic::{IntentKind, RouteIntent, TrafficObservation};

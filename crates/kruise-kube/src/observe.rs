@@ -60,7 +60,7 @@ pub struct Observed<W> {
 impl<W> Observed<W> {
     /// The planner's view of this snapshot.
     pub fn world(&self) -> World<'_, W> {
-        World::new(&self.workload)
+        World::new(&*self.workload)
             .with_pods(&self.pods)
             .with_pvcs(&self.pvcs)
             .with_revisions(&self.revisions)

@@ -20,6 +20,10 @@ fn run(name: &str, seed: Option<u64>) -> Report {
     report
 }
 
+fn scenario(name: &str) -> Report {
+    run(name, None)
+}
+
 /// The canary share of a split (`web 80%, web-canary 20%` -> 20).
 fn canary_weight(split: &str, canary: &str) -> i64 {
     split
@@ -85,7 +89,7 @@ fn stable_revision(r: &Report) -> String {
 /// routing; the table charts the split beside the pod revisions.
 #[test]
 fn sim_rollout_canary_release_of_the_seed_cloneset() {
-    let r = run("rollout-canary", None);
+    let r = scenario("rollout-canary");
     let route = "HTTPRoute/nginxweb1";
     assert_eq!(
         splits(&r, route),
@@ -108,7 +112,7 @@ fn sim_rollout_canary_release_of_the_seed_cloneset() {
 /// on the stable Service, never more traffic than ready canary pods on the way.
 #[test]
 fn sim_rollout_rollback_in_the_middle() {
-    let r = run("rollout-rollback", None);
+    let r = scenario("rollout-rollback");
     let route = "HTTPRoute/nginxweb1";
     let s = splits(&r, route);
     assert_eq!(s.first().map(String::as_str), Some("nginxweb1"));
@@ -127,7 +131,7 @@ fn sim_rollout_rollback_in_the_middle() {
 /// the last one finishes.
 #[test]
 fn sim_rollout_full_link_gateway_returns_to_stable_after_the_last_rollout() {
-    let r = run("rollout-full-link", None);
+    let r = scenario("rollout-full-link");
     let s = splits(&r, "HTTPRoute/entry");
     assert_eq!(
         s,

@@ -37,7 +37,14 @@ fn canary_weight(split: &str, canary: &str) -> i64 {
 /// At every instant of the run before `until` (ms), the HTTPRoute's canary weight times the
 /// replica count is at most 100 times the number of ready pods on a revision other than
 /// `stable` (the canary).
-fn assert_weight_within_ready(r: &Report, route: &str, canary: &str, stable: &str, replicas: i64, until: u64) {
+fn assert_weight_within_ready(
+    r: &Report,
+    route: &str,
+    canary: &str,
+    stable: &str,
+    replicas: i64,
+    until: u64,
+) {
     let mut times: Vec<u64> = r.rows.iter().map(|x| x.at).chain(r.traffic.iter().map(|t| t.at)).collect();
     times.sort_unstable();
     times.dedup();
@@ -49,7 +56,8 @@ fn assert_weight_within_ready(r: &Report, route: &str, canary: &str, stable: &st
             if row.status == "Deleted" {
                 pods.remove(row.name.as_str());
             } else {
-                let ready = row.ready.split('/').next() == row.ready.split('/').nth(1) && row.status == "Running";
+                let ready =
+                    row.ready.split('/').next() == row.ready.split('/').nth(1) && row.status == "Running";
                 pods.insert(&row.name, (&row.revision, ready));
             }
         }
@@ -81,7 +89,12 @@ fn splits(r: &Report, route: &str) -> Vec<String> {
 
 fn stable_revision(r: &Report) -> String {
     // The revision of the pods when the first wait ended (all on v1).
-    r.steps.iter().find(|s| s.kind == "wait").and_then(|s| s.pods.first()).map(|p| p.revision.clone()).unwrap_or_default()
+    r.steps
+        .iter()
+        .find(|s| s.kind == "wait")
+        .and_then(|s| s.pods.first())
+        .map(|p| p.revision.clone())
+        .unwrap_or_default()
 }
 
 /// RO-29..RO-33, RO-40, RO-44, RO-57..RO-59: 20% with approval, 50% for 60s, 100%; traffic
@@ -93,7 +106,12 @@ fn sim_rollout_canary_release_of_the_seed_cloneset() {
     let route = "HTTPRoute/nginxweb1";
     assert_eq!(
         splits(&r, route),
-        ["nginxweb1", "nginxweb1 80%, nginxweb1-canary 20%", "nginxweb1 50%, nginxweb1-canary 50%", "nginxweb1"],
+        [
+            "nginxweb1",
+            "nginxweb1 80%, nginxweb1-canary 20%",
+            "nginxweb1 50%, nginxweb1-canary 50%",
+            "nginxweb1"
+        ],
         "{}",
         r.to_table()
     );
@@ -103,7 +121,7 @@ fn sim_rollout_canary_release_of_the_seed_cloneset() {
     assert!(table.contains("| HTTPRoute/nginxweb1: nginxweb1 50%, nginxweb1-canary 50%"), "{table}");
     // The approval gate held: no step-2 pod before the approve step.
     let approve = r.steps.iter().find(|s| s.kind == "approve").expect("approve step");
-    let before = r.steps.iter().filter(|s| s.step < approve.step).last().expect("a step before");
+    let before = r.steps.iter().rfind(|s| s.step < approve.step).expect("a step before");
     let on_new = before.pods.iter().filter(|p| p.images.iter().any(|i| i == "nginx:latest")).count();
     assert_eq!(on_new, 1, "one canary pod until approval");
 }
@@ -120,10 +138,14 @@ fn sim_rollout_rollback_in_the_middle() {
     assert!(s.iter().any(|x| x.contains("nginxweb1-canary 50%")));
     // Up to the revert: the user's rollback moves pods at once, the routes follow within a
     // reconcile (then no canary weight at all).
-    let revert = r.steps.iter().filter(|s| s.kind == "apply").last().map_or(0, |s| s.at.0);
+    let revert = r.steps.iter().rfind(|s| s.kind == "apply").map_or(0, |s| s.at.0);
     assert_weight_within_ready(&r, route, "nginxweb1-canary", &stable_revision(&r), 5, revert);
-    let after: Vec<&str> =
-        r.traffic.iter().filter(|t| t.object == route && t.at > revert + 1_000).map(|t| t.split.as_str()).collect();
+    let after: Vec<&str> = r
+        .traffic
+        .iter()
+        .filter(|t| t.object == route && t.at > revert + 1_000)
+        .map(|t| t.split.as_str())
+        .collect();
     assert!(after.iter().all(|s| *s == "nginxweb1"), "{after:?}");
 }
 

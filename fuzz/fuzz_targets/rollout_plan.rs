@@ -113,7 +113,12 @@ fuzz_target!(|c: Case| {
                         prev_target = t;
                     }
                     if f.phase == "Progressing" && (prev_step > 0 || f.step == 1) {
-                        assert!(f.step == prev_step || f.step == prev_step + 1, "step {} after {}", f.step, prev_step);
+                        assert!(
+                            f.step == prev_step || f.step == prev_step + 1,
+                            "step {} after {}",
+                            f.step,
+                            prev_step
+                        );
                         prev_step = f.step;
                     }
                 }

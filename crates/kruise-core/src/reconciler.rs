@@ -108,7 +108,11 @@ pub struct RelatedKind {
 impl RelatedKind {
     /// `group/version` (`v1` for the core group).
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.to_owned() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.to_owned()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
     /// True when `obj` (stored JSON) is of this kind: same group and kind (any version).
     pub fn matches(&self, obj: &serde_json::Value) -> bool {

@@ -290,7 +290,9 @@ pub enum ScenarioError {
         message: String,
     },
     /// No controller of that name.
-    #[error("unknown controller {0:?} (known: cloneset, statefulset, daemonset, reference, rollout, trafficrouting)")]
+    #[error(
+        "unknown controller {0:?} (known: cloneset, statefulset, daemonset, reference, rollout, trafficrouting)"
+    )]
     UnknownController(String),
     /// The simulation itself failed.
     #[error(transparent)]
@@ -543,13 +545,17 @@ impl Runner<'_> {
                 Some(r) => match kruise_core::rollout::approval_patch(r) {
                     Ok(patch) => self
                         .sim
-                        .write(|store, _| store.merge_patch(&key, kruise_core::write::Subresource::Status, &patch))
+                        .write(|store, _| {
+                            store.merge_patch(&key, kruise_core::write::Subresource::Status, &patch)
+                        })
                         .map(|_| ())
                         .map_err(|e| e.to_string()),
                     Err(why) => Err(why),
                 },
             };
-            let result = result.and_then(|()| self.sim.run_until(self.sim.now(), |_| false).map(|_| ()).map_err(|e| e.to_string()));
+            let result = result.and_then(|()| {
+                self.sim.run_until(self.sim.now(), |_| false).map(|_| ()).map_err(|e| e.to_string())
+            });
             return Ok(("approve", label(name.clone()), result));
         }
         if let Some(file) = &step.apply {
@@ -673,7 +679,8 @@ impl Runner<'_> {
             .filter_map(|(_, v)| serde_json::from_value(v.clone()).ok())
             .collect();
         rollouts.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        let r = kruise_core::rollout::admission::find_rollout(&rollouts, "apps.kruise.io", "CloneSet", &key.name);
+        let r =
+            kruise_core::rollout::admission::find_rollout(&rollouts, "apps.kruise.io", "CloneSet", &key.name);
         let (Ok(old_cs), Ok(mut new_cs)) = (
             serde_json::from_value::<CloneSet>(old.clone()),
             serde_json::from_value::<CloneSet>(new.clone()),
@@ -696,12 +703,16 @@ impl Runner<'_> {
             if new.pointer("/spec/updateStrategy/rollingUpdate/partition").is_none()
                 && let Some(p) = old_ru.and_then(|ru| ru.partition.clone())
             {
-                new_cs.spec.update_strategy.rolling_update.get_or_insert_default().partition = Some(p.clone());
+                new_cs.spec.update_strategy.rolling_update.get_or_insert_default().partition =
+                    Some(p.clone());
                 set_path(&mut new, &["spec", "updateStrategy", "rollingUpdate", "partition"], json!(p));
             }
         }
         if let Some(patch) = kruise_core::rollout::admission::admit_cloneset(r, &old_cs, &new_cs) {
-            kruise_api::merge_patch::apply(&mut new, &patch.to_merge_patch("CloneSet", "apps.kruise.io/v1beta1"));
+            kruise_api::merge_patch::apply(
+                &mut new,
+                &patch.to_merge_patch("CloneSet", "apps.kruise.io/v1beta1"),
+            );
         }
         new
     }

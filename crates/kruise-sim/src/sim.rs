@@ -163,7 +163,12 @@ pub fn traffic_split(route: &Value) -> String {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|b| (str_at(b, &["name"]).unwrap_or_default(), b.get("weight").and_then(Value::as_i64).unwrap_or(1)))
+            .map(|b| {
+                (
+                    str_at(b, &["name"]).unwrap_or_default(),
+                    b.get("weight").and_then(Value::as_i64).unwrap_or(1),
+                )
+            })
             .collect();
         let matched = matches_text(rule.get("matches"));
         let total: i64 = backends.iter().map(|(_, w)| (*w).max(0)).sum();
@@ -436,7 +441,11 @@ impl Sim {
 
     /// The current split of every traffic object, by `HTTPRoute/name`.
     pub fn traffic_now(&self) -> BTreeMap<String, String> {
-        self.last_traffic.iter().filter(|(_, v)| *v != "deleted").map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.last_traffic
+            .iter()
+            .filter(|(_, v)| *v != "deleted")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Every controller decision so far.

@@ -36,8 +36,8 @@ use super::traffic::{RouteIntent, TrafficObservation, TrafficWrite};
 use super::trafficrouting::{self, shared_routing_name};
 use super::types::subject_name;
 use super::{Config, Input, Workload, plan};
-use crate::plan::{Action, ActionKind, Held, PlanError, Requeue};
 use crate::plan::rollout::RolloutAction;
+use crate::plan::{Action, ActionKind, Held, PlanError, Requeue};
 use crate::reconciler::{
     Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, World,
 };
@@ -240,9 +240,9 @@ impl Observed {
                             &kruise_api::convert::statefulset_to_v1beta1(&s),
                         ),
                         AnyResource::StatefulSetV1beta1(s) => Workload::from_advanced_statefulset(&s),
-                        AnyResource::DaemonSetV1alpha1(d) => Workload::from_advanced_daemonset(
-                            &kruise_api::convert::daemonset_to_v1beta1(&d),
-                        ),
+                        AnyResource::DaemonSetV1alpha1(d) => {
+                            Workload::from_advanced_daemonset(&kruise_api::convert::daemonset_to_v1beta1(&d))
+                        }
                         AnyResource::DaemonSetV1beta1(d) => Workload::from_advanced_daemonset(&d),
                         other => {
                             return Err(bad_item(
@@ -398,7 +398,13 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     /// A writer for the plan of `owner` (its identity), in `namespace`, over `observed`.
-    pub fn new(owner: ObjectMetaRef, namespace: &str, observed: &'a Observed, now: Timestamp, status: Value) -> Self {
+    pub fn new(
+        owner: ObjectMetaRef,
+        namespace: &str,
+        observed: &'a Observed,
+        now: Timestamp,
+        status: Value,
+    ) -> Self {
         Self {
             owner,
             namespace: namespace.to_owned(),
@@ -488,7 +494,11 @@ impl<'a> Writer<'a> {
             meta.extend(extra);
         }
         body.insert("metadata".into(), Value::Object(meta));
-        ApiWrite::MergePatch { target: self.target(m), subresource: Subresource::Main, patch: Value::Object(body) }
+        ApiWrite::MergePatch {
+            target: self.target(m),
+            subresource: Subresource::Main,
+            patch: Value::Object(body),
+        }
     }
 
     fn record(&mut self, a: &Action) {
@@ -500,7 +510,9 @@ impl<'a> Writer<'a> {
     pub fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
         let subject = a.object.as_ref().map(subject_name).unwrap_or_default();
         let opt = |m: &BTreeMap<String, Option<String>>| -> Value {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), v.as_ref().map_or(Value::Null, |s| json!(s)))).collect())
+            Value::Object(
+                m.iter().map(|(k, v)| (k.clone(), v.as_ref().map_or(Value::Null, |s| json!(s)))).collect(),
+            )
         };
         match &a.kind {
             ActionKind::UpdateStatus => {
@@ -513,7 +525,11 @@ impl<'a> Writer<'a> {
                     "apiVersion": owner.api_version, "kind": owner.kind,
                     "metadata": meta, "status": self.status,
                 });
-                out.push(ApiWrite::Replace { target: self.target(&owner), subresource: Subresource::Status, object });
+                out.push(ApiWrite::Replace {
+                    target: self.target(&owner),
+                    subresource: Subresource::Status,
+                    object,
+                });
             }
             ActionKind::PatchPod { patch } => {
                 let pod = a.pod.as_deref().unwrap_or_default();
@@ -545,7 +561,9 @@ impl<'a> Writer<'a> {
         out: &mut Vec<ApiWrite>,
     ) -> Result<(), WriteError> {
         let opt = |m: &BTreeMap<String, Option<String>>| -> Value {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), v.as_ref().map_or(Value::Null, |s| json!(s)))).collect())
+            Value::Object(
+                m.iter().map(|(k, v)| (k.clone(), v.as_ref().map_or(Value::Null, |s| json!(s)))).collect(),
+            )
         };
         let (kind, name) = subject.split_once('/').unwrap_or(("", subject));
         match ra {
@@ -581,7 +599,8 @@ impl<'a> Writer<'a> {
             }
             RolloutAction::UpdateBatchRelease { spec, annotations } => {
                 let m = self.meta_of(a, subject)?.clone();
-                let br = self.observed.batch_release.as_ref().ok_or_else(|| WriteError::new(a, "not observed"))?;
+                let br =
+                    self.observed.batch_release.as_ref().ok_or_else(|| WriteError::new(a, "not observed"))?;
                 let mut obj = br.clone();
                 obj.spec = (**spec).clone();
                 obj.metadata.annotations = (!annotations.is_empty()).then(|| annotations.clone());
@@ -593,7 +612,11 @@ impl<'a> Writer<'a> {
                 {
                     meta.remove("resourceVersion");
                 }
-                out.push(ApiWrite::Replace { target: self.target(&m), subresource: Subresource::Main, object });
+                out.push(ApiWrite::Replace {
+                    target: self.target(&m),
+                    subresource: Subresource::Main,
+                    object,
+                });
             }
             RolloutAction::UpdateBatchReleaseStatus { status } => {
                 // The BatchRelease created by this very plan is seen on the next pass.
@@ -605,9 +628,15 @@ impl<'a> Writer<'a> {
                 let object = json!({
                     "apiVersion": m.api_version, "kind": m.kind, "metadata": meta, "status": &**status,
                 });
-                out.push(ApiWrite::Replace { target: self.target(&m), subresource: Subresource::Status, object });
+                out.push(ApiWrite::Replace {
+                    target: self.target(&m),
+                    subresource: Subresource::Status,
+                    object,
+                });
             }
-            RolloutAction::DeleteBatchRelease | RolloutAction::DeleteService | RolloutAction::DeleteIngress => {
+            RolloutAction::DeleteBatchRelease
+            | RolloutAction::DeleteService
+            | RolloutAction::DeleteIngress => {
                 let m = self.meta_of(a, subject)?.clone();
                 out.push(self.owned_delete(a, &m)?);
                 if !matches!(ra, RolloutAction::DeleteBatchRelease) {
@@ -615,9 +644,13 @@ impl<'a> Writer<'a> {
                 }
             }
             RolloutAction::PatchWorkload { patch } => {
-                let w = self.observed.workload.as_ref().filter(|w| w.subject() == subject).ok_or_else(|| {
-                    WriteError::new(a, "only the observed workload is patched (canary Deployments are not supported)")
-                })?;
+                let w =
+                    self.observed.workload.as_ref().filter(|w| w.subject() == subject).ok_or_else(|| {
+                        WriteError::new(
+                            a,
+                            "only the observed workload is patched (canary Deployments are not supported)",
+                        )
+                    })?;
                 let m = self.meta_of(a, subject)?.clone();
                 let Value::Object(body) = patch.to_merge_patch(kind, &w.api_version) else {
                     return Err(WriteError::new(a, "the patch is not an object"));
@@ -659,7 +692,10 @@ impl<'a> Writer<'a> {
                 let m = self.meta_of(a, subject)?.clone();
                 let text = serde_json::to_string(intent).unwrap_or_default();
                 let mut body = Map::new();
-                body.insert("metadata".into(), json!({ "annotations": { keys::ROLLOUT_ROUTE_INTENT: text } }));
+                body.insert(
+                    "metadata".into(),
+                    json!({ "annotations": { keys::ROLLOUT_ROUTE_INTENT: text } }),
+                );
                 out.push(self.patch(&m, body));
                 self.record(a);
             }
@@ -751,7 +787,8 @@ impl Reconciler for RolloutReconciler {
         let observed = Observed::decode(r, world.related).map_err(err)?;
         let input = observed.input(r, ctx.now, self.config);
         let p = plan(&input).map_err(err)?;
-        let owner = ObjectMetaRef::of(<Rollout as k8s_openapi::Resource>::API_VERSION, "Rollout", &r.metadata);
+        let owner =
+            ObjectMetaRef::of(<Rollout as k8s_openapi::Resource>::API_VERSION, "Rollout", &r.metadata);
         let status = serde_json::to_value(&p.status).unwrap_or_default();
         let ns = r.metadata.namespace.clone().unwrap_or_default();
         let mut w = Writer::new(owner, &ns, &observed, ctx.now, status);
@@ -859,7 +896,8 @@ mod tests {
         });
         if release {
             cs["metadata"]["generation"] = json!(2);
-            cs["metadata"]["annotations"] = json!({(keys::ROLLOUT_IN_PROGRESSING): r#"{"rolloutName":"web"}"#});
+            cs["metadata"]["annotations"] =
+                json!({(keys::ROLLOUT_IN_PROGRESSING): r#"{"rolloutName":"web"}"#});
             cs["spec"]["updateStrategy"] = json!({"rollingUpdate": {"partition": "100%"}});
             cs["status"]["observedGeneration"] = json!(2);
             cs["status"]["updateRevision"] = json!("web-bbb");
@@ -896,7 +934,8 @@ mod tests {
         *rv += 1;
         let t = w.target();
         let find = |objs: &mut Vec<Value>| {
-            objs.iter().position(|o| str_at(o, &["kind"]) == t.kind && str_at(o, &["metadata", "name"]) == t.name)
+            objs.iter()
+                .position(|o| str_at(o, &["kind"]) == t.kind && str_at(o, &["metadata", "name"]) == t.name)
         };
         let is_rollout = t.kind == "Rollout";
         match w {
@@ -935,7 +974,9 @@ mod tests {
         // Healthy first, then the release.
         for t in 0..6 {
             let typed: Rollout = serde_json::from_value(r.clone()).unwrap();
-            let out = RolloutReconciler::default().reconcile(&World::new(&typed).with_related(&objs), &ctx(&e, t)).unwrap();
+            let out = RolloutReconciler::default()
+                .reconcile(&World::new(&typed).with_related(&objs), &ctx(&e, t))
+                .unwrap();
             for w in &out.writes {
                 apply(&mut objs, &mut r, &w.write, &mut rv);
             }
@@ -945,7 +986,9 @@ mod tests {
         let mut patches = Vec::new();
         for t in 10..40 {
             let typed: Rollout = serde_json::from_value(r.clone()).unwrap();
-            let out = RolloutReconciler::default().reconcile(&World::new(&typed).with_related(&objs), &ctx(&e, t)).unwrap();
+            let out = RolloutReconciler::default()
+                .reconcile(&World::new(&typed).with_related(&objs), &ctx(&e, t))
+                .unwrap();
             for w in &out.writes {
                 if w.action == "PatchWorkload" {
                     patches.push(w.write.clone());
@@ -972,7 +1015,8 @@ mod tests {
         let e = Expectations::default();
         let r = rollout();
         let objs = related(false);
-        let out = RolloutReconciler::default().reconcile(&World::new(&r).with_related(&objs), &ctx(&e, 0)).unwrap();
+        let out =
+            RolloutReconciler::default().reconcile(&World::new(&r).with_related(&objs), &ctx(&e, 0)).unwrap();
         let on_rollout: Vec<&ApiWrite> =
             out.writes.iter().map(|w| &w.write).filter(|w| w.target().kind == "Rollout").collect();
         assert!(on_rollout.len() >= 2, "{on_rollout:?}");
@@ -994,7 +1038,9 @@ mod tests {
         let r = rollout();
         let mut objs = related(false);
         objs.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "other"}, "spec": {"selector": 7}}));
-        assert!(RolloutReconciler::default().reconcile(&World::new(&r).with_related(&objs), &ctx(&e, 0)).is_ok());
+        assert!(
+            RolloutReconciler::default().reconcile(&World::new(&r).with_related(&objs), &ctx(&e, 0)).is_ok()
+        );
         objs[1]["spec"]["selector"] = json!(7);
         let err = RolloutReconciler::default()
             .reconcile(&World::new(&r).with_related(&objs), &ctx(&e, 0))
@@ -1033,10 +1079,7 @@ mod tests {
         meta.controller_uid = Some("ro-uid".into());
         observed.metas.insert("Service/web-canary".into(), meta);
         writer_for(&observed).writes(&action, &mut out).unwrap();
-        assert!(
-            matches!(&out[..], [ApiWrite::Delete { uid: Some(u), .. }] if u == "c-uid"),
-            "{out:?}"
-        );
+        assert!(matches!(&out[..], [ApiWrite::Delete { uid: Some(u), .. }] if u == "c-uid"), "{out:?}");
     }
 
     /// RO-63: traffic writes are recorded on the reconciled object with `now` and read back
@@ -1051,11 +1094,24 @@ mod tests {
         let mut observed = Observed::default();
         observed.metas.insert(
             "Service/web".into(),
-            ObjectMetaRef { api_version: "v1".into(), kind: "Service".into(), name: "web".into(), ..Default::default() },
+            ObjectMetaRef {
+                api_version: "v1".into(),
+                kind: "Service".into(),
+                name: "web".into(),
+                ..Default::default()
+            },
         );
         let old = vec![
-            TrafficWrite { object: "Service/web".into(), item: "PinStableService".into(), at: Timestamp::UNIX_EPOCH - jiff::SignedDuration::from_secs(9) },
-            TrafficWrite { object: "HTTPRoute/web".into(), item: "TrafficStep".into(), at: Timestamp::UNIX_EPOCH },
+            TrafficWrite {
+                object: "Service/web".into(),
+                item: "PinStableService".into(),
+                at: Timestamp::UNIX_EPOCH - jiff::SignedDuration::from_secs(9),
+            },
+            TrafficWrite {
+                object: "HTTPRoute/web".into(),
+                item: "TrafficStep".into(),
+                at: Timestamp::UNIX_EPOCH,
+            },
         ];
         let mut w = writer_for(&observed);
         let mut out = Vec::new();
@@ -1092,20 +1148,24 @@ mod tests {
             "status": {"phase": "Progressing"}
         }))
         .unwrap();
-        let objs = vec![json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        let objs = vec![
+            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
             "metadata": {"name": "entry", "namespace": "default", "uid": "rt", "resourceVersion": "4"},
             "spec": {"rules": [{"backendRefs": [{"name": "gateway"}]}]}}),
             json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gateway", "namespace": "default"},
-                   "spec": {"selector": {"app": "gateway"}}})];
+                   "spec": {"selector": {"app": "gateway"}}}),
+        ];
         let e = Expectations::default();
-        let out = TrafficRoutingReconciler.reconcile(&World::new(&tr).with_related(&objs), &ctx(&e, 0)).unwrap();
+        let out =
+            TrafficRoutingReconciler.reconcile(&World::new(&tr).with_related(&objs), &ctx(&e, 0)).unwrap();
         let w = out.writes.iter().find(|w| w.action == "ApplyRouteIntent").expect("intent");
         let ApiWrite::MergePatch { target, patch, .. } = &w.write else { panic!() };
         assert_eq!(target.name, "entry");
         assert_eq!(patch["metadata"]["uid"], "rt");
-        let intent: RouteIntent =
-            serde_json::from_str(patch["metadata"]["annotations"][keys::ROLLOUT_ROUTE_INTENT].as_str().unwrap())
-                .unwrap();
+        let intent: RouteIntent = serde_json::from_str(
+            patch["metadata"]["annotations"][keys::ROLLOUT_ROUTE_INTENT].as_str().unwrap(),
+        )
+        .unwrap();
         assert_eq!(intent.matches[0].headers[0].name, "x-lane");
         assert_eq!(TrafficRoutingReconciler.related_kinds(), TRAFFIC_ROUTING_RELATED);
     }
@@ -1116,7 +1176,9 @@ mod tests {
         let kinds = RolloutReconciler::default().related_kinds();
         let route = kinds.iter().find(|k| k.kind == "HTTPRoute").unwrap();
         assert_eq!(route.api_version(), "gateway.networking.k8s.io/v1");
-        assert!(route.matches(&json!({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "HTTPRoute"})));
+        assert!(
+            route.matches(&json!({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "HTTPRoute"}))
+        );
         assert!(!route.matches(&json!({"apiVersion": "v1", "kind": "HTTPRoute"})));
         let svc = kinds.iter().find(|k| k.kind == "Service").unwrap();
         assert_eq!((svc.api_version(), svc.plural), ("v1".to_owned(), "services"));

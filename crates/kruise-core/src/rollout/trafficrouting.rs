@@ -42,7 +42,12 @@ pub fn shared_routing_name(r: &kruise_api::rollouts::v1beta1::Rollout) -> Option
     if !field.is_empty() {
         return Some(field);
     }
-    r.metadata.annotations.as_ref().and_then(|a| a.get(keys::ROLLOUT_TRAFFIC_ROUTING)).filter(|v| !v.is_empty()).cloned()
+    r.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(keys::ROLLOUT_TRAFFIC_ROUTING))
+        .filter(|v| !v.is_empty())
+        .cloned()
 }
 
 /// True while any Rollout holds a progressing finalizer on `tr` (RO-64).

@@ -7,8 +7,8 @@
 use kruise_api::rollouts::v1beta1::{CanaryStatus, CommonStatus, RolloutStatus};
 use proptest::prelude::*;
 
-use crate::rollout::fixtures::*;
 use crate::rollout::batch::{Applier, WorkloadTarget, batch_targets, cloneset_stable_target};
+use crate::rollout::fixtures::*;
 use crate::rollout::plan;
 
 /// A step list: non-decreasing within each kind (RO-9.5), positive, percents ≤ 100.

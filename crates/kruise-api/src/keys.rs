@@ -250,3 +250,14 @@ pub const ROLLOUT_DEPLOYMENT_EXTRA_STATUS: &str = "rollouts.kruise.io/deployment
 pub const ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY: &str = "rollouts.kruise.io/original-deployment-strategy";
 /// Custom network object annotation: the spec saved before routing (RO-62).
 pub const ROLLOUT_ORIGINAL_SPEC_CONFIGURATION: &str = "rollouts.kruise.io/original-spec-configuration";
+
+// ---- kruise-rs's own Rollout bookkeeping ---------------------------------------------------------
+
+/// Rollout and TrafficRouting annotation (kruise-rs): JSON list of the traffic writes whose
+/// grace periods may still run, `[{"object": "Service/web", "item": "PinStableService",
+/// "at": "<RFC 3339>"}]`, the latest per object and item (RO-63). Written by the reconciler
+/// with the writes themselves, so a restarted controller keeps waiting.
+pub const ROLLOUT_TRAFFIC_WRITES: &str = "rollouts.kruise.io/traffic-writes";
+/// Provider object annotation (kruise-rs): the route intent last applied to it as data
+/// (custom providers, every provider of a shared TrafficRouting; RO-62, RO-64).
+pub const ROLLOUT_ROUTE_INTENT: &str = "rollouts.kruise.io/route-intent";

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use kruise_core::rollout::types::subject_name;
 
@@ -212,23 +212,8 @@ fn write_status(out: &mut dyn Write, l: &Loaded, held: &[(String, String)]) -> i
     Ok(())
 }
 
-/// RO-32: the approval patch.
-pub fn approval_patch(rollout: &Value) -> Result<Value, String> {
-    let status = rollout.get("status").cloned().unwrap_or(Value::Null);
-    let (key, sub) = ["canaryStatus", "blueGreenStatus"]
-        .iter()
-        .find_map(|k| status.get(*k).filter(|v| v.is_object()).map(|v| (*k, v.clone())))
-        .ok_or_else(|| {
-            "the Rollout has no canaryStatus or blueGreenStatus: no release in progress".to_owned()
-        })?;
-    let state = sub.get("currentStepState").and_then(Value::as_str).unwrap_or_default();
-    if state != "StepPaused" {
-        return Err(format!(
-            "the Rollout is not waiting for approval (currentStepState {state:?}, want \"StepPaused\")"
-        ));
-    }
-    Ok(json!({ "status": { key: { "currentStepState": "StepReady" } } }))
-}
+/// RO-32: the approval patch (one home: [`kruise_core::rollout::approval_patch`]).
+pub use kruise_core::rollout::approval_patch;
 
 fn approve(a: &ApproveArgs, io: &mut Io<'_>) -> io::Result<Result<(), Stop>> {
     let shown = a.workload.display().to_string();

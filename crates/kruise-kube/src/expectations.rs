@@ -193,13 +193,13 @@ mod tests {
         store.expect_create(&key, "web-b", t);
         store.expect_delete(&key, "web-old", t);
         let pods = [pod("web-a", "5")];
-        let world = World { workload: &(), pods: &pods, pvcs: &[], revisions: &[], nodes: &[] };
+        let world = World::new(&()).with_pods(&pods);
         let left = store.settle(&key, &world);
         assert_eq!(left.creates.keys().collect::<Vec<_>>(), ["web-b"]);
         assert!(left.deletes.is_empty());
         assert_eq!(store.len(), 1);
         let pods = [pod("web-a", "5"), pod("web-b", "6")];
-        let world = World { workload: &(), pods: &pods, pvcs: &[], revisions: &[], nodes: &[] };
+        let world = World::new(&()).with_pods(&pods);
         assert!(store.settle(&key, &world).is_satisfied());
         assert!(store.is_empty());
     }

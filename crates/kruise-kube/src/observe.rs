@@ -60,13 +60,11 @@ pub struct Observed<W> {
 impl<W> Observed<W> {
     /// The planner's view of this snapshot.
     pub fn world(&self) -> World<'_, W> {
-        World {
-            workload: &self.workload,
-            pods: &self.pods,
-            pvcs: &self.pvcs,
-            revisions: &self.revisions,
-            nodes: &self.nodes,
-        }
+        World::new(&*self.workload)
+            .with_pods(&self.pods)
+            .with_pvcs(&self.pvcs)
+            .with_revisions(&self.revisions)
+            .with_nodes(&self.nodes)
     }
 }
 

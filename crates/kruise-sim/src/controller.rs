@@ -1,7 +1,8 @@
 //! Controllers as the simulator runs them. [`Controller`] is the small object-safe face the
 //! event loop drives; [`ReconcilerController`] plugs in any
 //! [`kruise_core::reconciler::Reconciler`]: it gathers the [`World`] from the informer cache
-//! (workload, owned pods/PVCs/revisions, and nodes), keeps the per-workload
+//! (workload, owned pods/PVCs/revisions, nodes, and the objects of the kinds
+//! [`Reconciler::related_kinds`] names in the workload's namespace), keeps the per-workload
 //! [`Expectations`], and records the result of every write. Node-targeting workloads
 //! (DaemonSet, BroadcastJob, ImagePullJob) set [`ReconcilerController::watch_nodes`] so node
 //! changes wake them; StatefulSet PVCs arrive through the same owner index.
@@ -114,6 +115,11 @@ impl<R: Reconciler> ReconcilerController<R> {
         }
     }
 
+    /// True when `key` is of a kind the reconciler reads besides what it owns.
+    fn is_related(&self, key: &ObjectKey) -> bool {
+        self.reconciler.related_kinds().iter().any(|k| k.group == key.group && k.kind == key.kind)
+    }
+
     fn is_workload(key: &ObjectKey) -> bool {
         key.group == group_of(<R::Workload as k8s_openapi::Resource>::API_VERSION)
             && key.kind == <R::Workload as k8s_openapi::Resource>::KIND
@@ -145,6 +151,11 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
                 }
             }
             return vec![change.key.clone()];
+        }
+        if self.is_related(&change.key) {
+            // A related object (a Rollout's workload, pods, Services, routes) may change the
+            // plan of any workload of its namespace.
+            return self.by_uid.values().filter(|k| k.namespace == change.key.namespace).cloned().collect();
         }
         if change.key.is_node() {
             let node = cache.get(&change.key).and_then(typed::<Node>);
@@ -239,13 +250,20 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
         );
         let empty = Expectations::new();
         let expectations = if self.use_expectations { &*exp } else { &empty };
-        let world = World {
-            workload: &workload,
-            pods: &owned.pods,
-            pvcs: &owned.pvcs,
-            revisions: &owned.revisions,
-            nodes: &self.nodes,
-        };
+        let related: Vec<Value> = self
+            .reconciler
+            .related_kinds()
+            .iter()
+            .flat_map(|k| cache.list(k.group, k.kind))
+            .filter(|(k, _)| k.namespace == key.namespace)
+            .map(|(_, v)| v.clone())
+            .collect();
+        let world = World::new(&workload)
+            .with_pods(&owned.pods)
+            .with_pvcs(&owned.pvcs)
+            .with_revisions(&owned.revisions)
+            .with_nodes(&self.nodes)
+            .with_related(&related);
         let ctx = Context { now: timestamp(now), id_seed, features: self.features, expectations };
         self.reconciler.reconcile(&world, &ctx).map(Some)
     }

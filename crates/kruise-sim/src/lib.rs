@@ -29,7 +29,7 @@ pub mod sim;
 pub mod store;
 pub mod time;
 
-pub use sim::{Fault, Sim, SimConfig};
+pub use sim::{Fault, Sim, SimConfig, TrafficRow};
 pub mod report;
 pub mod scenario;
 

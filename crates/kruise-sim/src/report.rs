@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::sim::{Decision, PodRow, PodView};
+use crate::sim::{Decision, PodRow, PodView, TrafficRow};
 use crate::time::{Dur, SimTime};
 
 /// One step's outcome.
@@ -31,6 +31,9 @@ pub struct StepReport {
     pub status: Value,
     /// Decisions made during the step.
     pub events: Vec<Decision>,
+    /// The split of every traffic object at the end of the step (`HTTPRoute/name` -> split;
+    /// empty when the scenario has none).
+    pub traffic: BTreeMap<String, String>,
     /// False if the step's assertion failed.
     pub passed: bool,
     /// Why it failed.
@@ -59,6 +62,8 @@ pub struct Report {
     pub rows: Vec<PodRow>,
     /// Every decision.
     pub decisions: Vec<Decision>,
+    /// Every change of a traffic object's split.
+    pub traffic: Vec<TrafficRow>,
 }
 
 impl Report {
@@ -74,6 +79,7 @@ impl Report {
             reconciles: 0,
             rows: Vec::new(),
             decisions: Vec::new(),
+            traffic: Vec::new(),
         }
     }
 
@@ -99,6 +105,9 @@ impl Report {
                     }).collect::<Vec<_>>(),
                     "passed": s.passed,
                 });
+                if !s.traffic.is_empty() {
+                    v["traffic"] = json!(s.traffic);
+                }
                 if let Some(m) = &s.message {
                     v["message"] = json!(m);
                 }
@@ -118,6 +127,7 @@ impl Report {
         let _ = writeln!(out, "# {} (seed {})", self.scenario, self.seed);
         let name_w = self.rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
         let mut rows = self.rows.iter().peekable();
+        let mut traffic = self.traffic.iter().peekable();
         for s in &self.steps {
             let _ = writeln!(out, "\n== step {} {} {} @{}", s.step, s.kind, s.description, s.at);
             let end = s.ended.0;
@@ -125,6 +135,15 @@ impl Report {
             loop {
                 let next_row = rows.peek().filter(|r| r.at <= end).map(|r| r.at);
                 let next_dec = decisions.peek().map(|d| d.at);
+                // Traffic changes after the decisions that made them, before later pod lines.
+                if let Some(t) = traffic.peek().filter(|t| t.at <= end)
+                    && next_dec.is_none_or(|d| t.at < d)
+                    && next_row.is_none_or(|r| t.at < r)
+                {
+                    let _ = writeln!(out, "{:>10}  ~ {} -> {}", stamp(t.at), t.object, t.split);
+                    traffic.next();
+                    continue;
+                }
                 match (next_dec, next_row) {
                     (Some(d), r) if r.is_none_or(|r| d <= r) => {
                         let Some(d) = decisions.next() else { break };
@@ -171,9 +190,10 @@ impl Report {
                 Some(m) => format!("FAILED: {m}"),
                 None => "ok".into(),
             };
+            let split: String = s.traffic.iter().map(|(o, t)| format!(" | {o}: {t}")).collect();
             let _ = writeln!(
                 out,
-                "-- step {} {verdict} | {} pods, {} terminating | {}",
+                "-- step {} {verdict} | {} pods, {} terminating | {}{split}",
                 s.step,
                 active.len(),
                 s.pods.len() - active.len(),
@@ -414,6 +434,7 @@ mod tests {
             pods: vec![],
             status: Value::Null,
             events: vec![decision.clone()],
+            traffic: BTreeMap::new(),
             passed: true,
             message: None,
         }];

@@ -46,7 +46,9 @@ pub struct Scenario {
     /// Kubelet timings.
     #[serde(default)]
     pub kubelet: KubeletConfig,
-    /// Which controller runs (`cloneset`, `daemonset`, `reference`); default `cloneset`.
+    /// Which controllers run, comma-separated (`cloneset`, `statefulset`, `daemonset`,
+    /// `reference`, `rollout`, `trafficrouting`; `cloneset,rollout` releases a CloneSet with a
+    /// Rollout); default `cloneset`.
     #[serde(default)]
     pub controller: Option<String>,
     /// Whether the controller honours expectations (default true; false shows what a naive
@@ -117,6 +119,10 @@ pub struct Step {
     /// Assert the state.
     #[serde(default)]
     pub expect: Option<Expect>,
+    /// Approve the manual pause of the Rollout of this name (RO-32), as `kruise rollout
+    /// approve` and `kubectl patch --subresource=status` would.
+    #[serde(default)]
+    pub approve: Option<String>,
 }
 
 /// `wait: {for: 60s}` or `wait: {until: {...}, timeout: 10m}`.
@@ -242,6 +248,13 @@ pub struct Expect {
     /// No event is pending that would change anything before this long (the run settled).
     #[serde(default)]
     pub settled: Option<bool>,
+    /// Subsets of other objects (`Kind/name` -> JSON, e.g. `Rollout/web: {status: {phase:
+    /// Healthy}}`).
+    #[serde(default)]
+    pub objects: BTreeMap<String, Value>,
+    /// The traffic split of HTTPRoutes (`HTTPRoute/name` -> the split as the report prints it).
+    #[serde(default)]
+    pub traffic: BTreeMap<String, String>,
     /// Live (not terminating) PersistentVolumeClaims in the workload's namespace, by name
     /// (ASTS-17..ASTS-20: the claims a StatefulSet keeps or leaves to the garbage collector).
     #[serde(default)]
@@ -277,7 +290,9 @@ pub enum ScenarioError {
         message: String,
     },
     /// No controller of that name.
-    #[error("unknown controller {0:?} (known: cloneset, statefulset, reference)")]
+    #[error(
+        "unknown controller {0:?} (known: cloneset, statefulset, daemonset, reference, rollout, trafficrouting)"
+    )]
     UnknownController(String),
     /// The simulation itself failed.
     #[error(transparent)]
@@ -288,8 +303,10 @@ pub enum ScenarioError {
 pub type ControllerFactory<'a> = &'a dyn Fn(&str, bool) -> Option<Box<dyn Controller>>;
 
 /// The controllers this crate knows: `reference` (the ReplicaSet-like
-/// [`ReplicaReconciler`](crate::reference::ReplicaReconciler)), `cloneset` (the CloneSet planner) and
-/// `daemonset` (the Advanced DaemonSet planner, reconciled again on node changes).
+/// [`ReplicaReconciler`](crate::reference::ReplicaReconciler)), `cloneset` (the CloneSet planner),
+/// `statefulset`, `daemonset` (the Advanced DaemonSet planner, reconciled again on node
+/// changes), `rollout` (the Kruise Rollouts planner over the related objects of its namespace)
+/// and `trafficrouting` (a shared TrafficRouting's own pass).
 pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Controller>> {
     use crate::controller::ReconcilerController;
     match name {
@@ -313,6 +330,18 @@ pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Cont
         }
         "reference" => {
             let mut c = ReconcilerController::new("reference", crate::reference::ReplicaReconciler);
+            c.use_expectations = expectations;
+            Some(Box::new(c))
+        }
+        "rollout" => {
+            let r = kruise_core::rollout::RolloutReconciler::default();
+            let mut c = ReconcilerController::new("rollout", r);
+            c.use_expectations = expectations;
+            Some(Box::new(c))
+        }
+        "trafficrouting" => {
+            let r = kruise_core::rollout::TrafficRoutingReconciler;
+            let mut c = ReconcilerController::new("trafficrouting", r);
             c.use_expectations = expectations;
             Some(Box::new(c))
         }
@@ -375,7 +404,13 @@ pub fn admit(doc: Value) -> Result<Value, String> {
     if !is_kruise {
         return Ok(namespaced(doc));
     }
-    let any = AnyResource::from_value(doc).map_err(|e| e.to_string())?;
+    let any = match AnyResource::from_value(doc.clone()) {
+        Ok(any) => any,
+        // Kruise kinds without a type of their own here (TrafficRouting, BatchRelease) are
+        // stored as given.
+        Err(kruise_api::any::AnyError::UnknownKind { .. }) => return Ok(namespaced(doc)),
+        Err(e) => return Err(e.to_string()),
+    };
     let mut hub = match any {
         AnyResource::CloneSetV1alpha1(cs) => {
             AnyResource::CloneSetV1beta1(kruise_api::convert::cloneset_to_v1beta1(&cs))
@@ -419,10 +454,12 @@ fn run(
         ..SimConfig::default()
     };
     let mut sim = Sim::new(config);
-    let controller_name = scenario.controller.clone().unwrap_or_else(|| "cloneset".into());
-    let controller = (options.controllers)(&controller_name, scenario.expectations)
-        .ok_or(ScenarioError::UnknownController(controller_name))?;
-    sim.add_controller(controller);
+    let controller_names = scenario.controller.clone().unwrap_or_else(|| "cloneset".into());
+    for name in controller_names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let controller = (options.controllers)(name, scenario.expectations)
+            .ok_or_else(|| ScenarioError::UnknownController(name.to_owned()))?;
+        sim.add_controller(controller);
+    }
     let mut r = Runner {
         sim,
         base,
@@ -453,6 +490,7 @@ fn run(
             pods: r.workload_pods(None),
             status: r.status(None),
             events: r.sim.decisions()[decisions_before..].to_vec(),
+            traffic: r.sim.traffic_now(),
             passed,
             message: message.clone(),
         });
@@ -465,6 +503,7 @@ fn run(
     report.end = Dur(r.sim.now());
     report.rows = r.sim.rows().to_vec();
     report.decisions = r.sim.decisions().to_vec();
+    report.traffic = r.sim.traffic().to_vec();
     report.reconciles = r.sim.reconciles();
     Ok(report)
 }
@@ -484,18 +523,40 @@ impl Runner<'_> {
             step.capture.is_some(),
             step.label.is_some(),
             step.expect.is_some(),
+            step.approve.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() != 1 {
             return Err(ScenarioError::BadStep {
                 step: number,
-                message: "a step needs exactly one of apply, delete, wait, fault, capture, label, expect"
-                    .into(),
+                message:
+                    "a step needs exactly one of apply, delete, wait, fault, capture, label, expect, approve"
+                        .into(),
             });
         }
         let label = |default: String| step.name.clone().unwrap_or(default);
         if let Some(l) = &step.label {
             let what = l.pod.clone().unwrap_or_else(|| "all pods".into());
             return Ok(("label", label(what), self.label(l)));
+        }
+        if let Some(name) = &step.approve {
+            let key = kind_key("Rollout", "default", name);
+            let result = match self.sim.store().get(&key) {
+                None => Err(format!("no Rollout {name}")),
+                Some(r) => match kruise_core::rollout::approval_patch(r) {
+                    Ok(patch) => self
+                        .sim
+                        .write(|store, _| {
+                            store.merge_patch(&key, kruise_core::write::Subresource::Status, &patch)
+                        })
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    Err(why) => Err(why),
+                },
+            };
+            let result = result.and_then(|()| {
+                self.sim.run_until(self.sim.now(), |_| false).map(|_| ()).map_err(|e| e.to_string())
+            });
+            return Ok(("approve", label(name.clone()), result));
         }
         if let Some(file) = &step.apply {
             return Ok(("apply", label(file.clone()), self.apply(number, file, &step.substitute)));
@@ -586,6 +647,7 @@ impl Runner<'_> {
         for doc in docs.into_iter().filter(|d| !d.is_null()) {
             let stored = admit(doc).map_err(|e| format!("{file}: rejected: {e}"))?;
             let key = ObjectKey::of_value(&stored);
+            let stored = self.rollout_admission(&key, stored);
             if key.group.ends_with("kruise.io") {
                 self.workload = Some(key);
             }
@@ -597,6 +659,62 @@ impl Runner<'_> {
         // Let the same instant play out (admission, first reconcile) before the next step.
         self.sim.run_until(self.sim.now(), |_| false).map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// Kruise Rollouts' workload webhook (RO-19): an update of a CloneSet that a Rollout of
+    /// its namespace releases enters the rollout (partition 100% and the `in-progressing`
+    /// annotation) before it is stored.
+    fn rollout_admission(&self, key: &ObjectKey, mut new: Value) -> Value {
+        use kruise_api::apps::v1beta1::CloneSet;
+        use kruise_api::rollouts::v1beta1::Rollout;
+        if key.group != "apps.kruise.io" || key.kind != "CloneSet" {
+            return new;
+        }
+        let Some(old) = self.sim.store().get(key) else { return new };
+        let mut rollouts: Vec<Rollout> = self
+            .sim
+            .store()
+            .list("rollouts.kruise.io", "Rollout")
+            .filter(|(k, _)| k.namespace == key.namespace)
+            .filter_map(|(_, v)| serde_json::from_value(v.clone()).ok())
+            .collect();
+        rollouts.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let r =
+            kruise_core::rollout::admission::find_rollout(&rollouts, "apps.kruise.io", "CloneSet", &key.name);
+        let (Ok(old_cs), Ok(mut new_cs)) = (
+            serde_json::from_value::<CloneSet>(old.clone()),
+            serde_json::from_value::<CloneSet>(new.clone()),
+        ) else {
+            return new;
+        };
+        // The API server keeps the stored status on an update.
+        new_cs.status = old_cs.status.clone();
+        if r.is_some() {
+            // `kubectl apply` keeps what other writers set and the manifest does not mention
+            // (its three-way merge): the Rollout's annotations and the partition it holds.
+            for (k, v) in old_cs.metadata.annotations.iter().flatten() {
+                let anns = new_cs.metadata.annotations.get_or_insert_default();
+                if !anns.contains_key(k) {
+                    anns.insert(k.clone(), v.clone());
+                    new["metadata"]["annotations"][k] = json!(v);
+                }
+            }
+            let old_ru = old_cs.spec.update_strategy.rolling_update.as_ref();
+            if new.pointer("/spec/updateStrategy/rollingUpdate/partition").is_none()
+                && let Some(p) = old_ru.and_then(|ru| ru.partition.clone())
+            {
+                new_cs.spec.update_strategy.rolling_update.get_or_insert_default().partition =
+                    Some(p.clone());
+                set_path(&mut new, &["spec", "updateStrategy", "rollingUpdate", "partition"], json!(p));
+            }
+        }
+        if let Some(patch) = kruise_core::rollout::admission::admit_cloneset(r, &old_cs, &new_cs) {
+            kruise_api::merge_patch::apply(
+                &mut new,
+                &patch.to_merge_patch("CloneSet", "apps.kruise.io/v1beta1"),
+            );
+        }
+        new
     }
 
     fn wait(
@@ -705,6 +823,10 @@ fn kind_key(kind: &str, ns: &str, name: &str) -> ObjectKey {
         "Pod" | "pod" | "po" => ObjectKey::pod(ns, name),
         "Node" | "node" => ObjectKey::node(name),
         "CloneSet" | "cloneset" => ObjectKey::new("apps.kruise.io/v1beta1", "CloneSet", ns, name),
+        "Rollout" | "BatchRelease" => ObjectKey::new("rollouts.kruise.io/v1beta1", kind, ns, name),
+        "TrafficRouting" => ObjectKey::new("rollouts.kruise.io/v1alpha1", kind, ns, name),
+        "HTTPRoute" => ObjectKey::new("gateway.networking.k8s.io/v1", kind, ns, name),
+        "Service" => ObjectKey::new("v1", kind, ns, name),
         other => ObjectKey::new("apps.kruise.io/v1beta1", other, ns, name),
     }
 }
@@ -918,6 +1040,20 @@ impl Checker<'_> {
         }
         if let Some(want) = &e.status {
             subset("status", want, &status, &mut errors);
+        }
+        for (object, want) in &e.objects {
+            let (kind, name) = object.split_once('/').unwrap_or(("", object));
+            match sim.store().get(&kind_key(kind, "default", name)) {
+                Some(have) => subset(object, want, have, &mut errors),
+                None => errors.push(format!("{object}: not found")),
+            }
+        }
+        let splits = sim.traffic_now();
+        for (object, want) in &e.traffic {
+            let have = splits.get(object).map_or("(none)", String::as_str);
+            if have != want {
+                errors.push(format!("{object}: traffic {have:?}, want {want:?}"));
+            }
         }
         if let Some(want) = &e.pvcs {
             let ns = self.key(e.workload.as_deref()).map(|k| k.namespace).unwrap_or_default();

@@ -139,6 +139,89 @@ pub struct PodRow {
     pub revision: String,
 }
 
+/// What a traffic object sends where, from the moment it changed: an HTTPRoute's backends with
+/// their share of the weighted traffic (and the backends of header/path-matched rules), and the
+/// route intent a provider object carries as data (a shared TrafficRouting's gateway, RO-64).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficRow {
+    /// Virtual time, ms.
+    pub at: SimTime,
+    /// `HTTPRoute/name`.
+    pub object: String,
+    /// `web 80%, web-canary 20%`, `web-canary if User-Agent=foo`, `intent Canary if
+    /// User-Agent=foo`; `deleted` when the object went away.
+    pub split: String,
+}
+
+/// The traffic split of an HTTPRoute as stored (see [`TrafficRow::split`]).
+pub fn traffic_split(route: &Value) -> String {
+    let mut parts = Vec::new();
+    for rule in route.pointer("/spec/rules").and_then(Value::as_array).into_iter().flatten() {
+        let backends: Vec<(&str, i64)> = rule
+            .get("backendRefs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|b| {
+                (
+                    str_at(b, &["name"]).unwrap_or_default(),
+                    b.get("weight").and_then(Value::as_i64).unwrap_or(1),
+                )
+            })
+            .collect();
+        let matched = matches_text(rule.get("matches"));
+        let total: i64 = backends.iter().map(|(_, w)| (*w).max(0)).sum();
+        let shares: Vec<String> = if backends.len() > 1 && total > 0 {
+            backends.iter().map(|(n, w)| format!("{n} {}%", (*w).max(0) * 100 / total)).collect()
+        } else {
+            backends.iter().map(|(n, _)| (*n).to_owned()).collect()
+        };
+        let mut part = shares.join(", ");
+        if !matched.is_empty() {
+            part = format!("{part} if {matched}");
+        }
+        parts.push(part);
+    }
+    let intent = route
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(kruise_api::keys::ROLLOUT_ROUTE_INTENT))
+        .and_then(Value::as_str)
+        .and_then(|t| serde_json::from_str::<Value>(t).ok());
+    if let Some(i) = intent {
+        let mut text = format!("intent {}", str_at(&i, &["kind"]).unwrap_or_default());
+        if let Some(w) = i.get("canaryWeight").and_then(Value::as_i64) {
+            text.push_str(&format!(" {w}%"));
+        }
+        let m = matches_text(i.get("matches"));
+        if !m.is_empty() {
+            text.push_str(&format!(" if {m}"));
+        }
+        parts.push(text);
+    }
+    parts.join(" | ")
+}
+
+/// `User-Agent=foo, /api` for a list of HTTPRoute matches (headers, query params, paths).
+fn matches_text(matches: Option<&Value>) -> String {
+    let mut out = Vec::new();
+    for m in matches.and_then(Value::as_array).into_iter().flatten() {
+        for key in ["headers", "queryParams"] {
+            for h in m.get(key).and_then(Value::as_array).into_iter().flatten() {
+                out.push(format!(
+                    "{}={}",
+                    str_at(h, &["name"]).unwrap_or_default(),
+                    str_at(h, &["value"]).unwrap_or_default()
+                ));
+            }
+        }
+        if let Some(p) = str_at(m, &["path", "value"]) {
+            out.push(p.to_owned());
+        }
+    }
+    out.join(", ")
+}
+
 /// One controller decision: a write carried out (or refused), a pod held, or an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -247,6 +330,8 @@ pub struct Sim {
     node_epoch: BTreeMap<String, u64>,
     rows: Vec<PodRow>,
     last_row: BTreeMap<String, PodRow>,
+    traffic: Vec<TrafficRow>,
+    last_traffic: BTreeMap<String, String>,
     decisions: Vec<Decision>,
     last_held: BTreeMap<(String, String), (String, String)>,
     /// The last message of each (workload, event reason), to fold repeats.
@@ -294,6 +379,8 @@ impl Sim {
             node_epoch: BTreeMap::new(),
             rows: Vec::new(),
             last_row: BTreeMap::new(),
+            traffic: Vec::new(),
+            last_traffic: BTreeMap::new(),
             decisions: Vec::new(),
             last_held: BTreeMap::new(),
             last_events: BTreeMap::new(),
@@ -345,6 +432,20 @@ impl Sim {
     /// Every `kubectl get pods -w` line so far.
     pub fn rows(&self) -> &[PodRow] {
         &self.rows
+    }
+
+    /// Every change of a traffic object's split so far.
+    pub fn traffic(&self) -> &[TrafficRow] {
+        &self.traffic
+    }
+
+    /// The current split of every traffic object, by `HTTPRoute/name`.
+    pub fn traffic_now(&self) -> BTreeMap<String, String> {
+        self.last_traffic
+            .iter()
+            .filter(|(_, v)| *v != "deleted")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Every controller decision so far.
@@ -483,6 +584,15 @@ impl Sim {
     }
 
     fn observe_change(&mut self, change: &Change) {
+        if change.key.kind == "HTTPRoute" {
+            let object = format!("HTTPRoute/{}", change.key.name);
+            let split = change.new.as_ref().map_or_else(|| "deleted".to_owned(), traffic_split);
+            if self.last_traffic.get(&object) != Some(&split) {
+                self.last_traffic.insert(object.clone(), split.clone());
+                self.traffic.push(TrafficRow { at: self.now, object, split });
+            }
+            return;
+        }
         if change.key.is_node() {
             self.enqueue_schedule();
             return;

@@ -1287,7 +1287,7 @@ fn cs_75_refresh_skips_pods_without_gate() {
 fn cs_89_reconciler_turns_plan_into_writes() {
     use crate::reconciler::{Context, Reconciler, World};
     let w = W::new(2).with_pods(1);
-    let world = World { workload: &w.cs, pods: &w.pods, pvcs: &w.pvcs, revisions: &w.revs, nodes: &[] };
+    let world = World::new(&w.cs).with_pods(&w.pods).with_pvcs(&w.pvcs).with_revisions(&w.revs);
     let ctx = Context { now: ts(w.now), id_seed: 7, features: w.features, expectations: &w.exp };
     let out = CloneSetReconciler.reconcile(&world, &ctx).unwrap();
     let create = out.writes.iter().find(|x| x.action == "CreatePod").unwrap();

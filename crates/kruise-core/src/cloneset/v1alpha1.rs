@@ -53,13 +53,7 @@ impl Reconciler for CloneSetV1Alpha1Reconciler {
         ctx: &Context<'_>,
     ) -> Result<Outcome, ReconcileError> {
         let beta = hub(world.workload);
-        let beta_world = World {
-            workload: &beta,
-            pods: world.pods,
-            pvcs: world.pvcs,
-            revisions: world.revisions,
-            nodes: world.nodes,
-        };
+        let beta_world = world.for_workload(&beta);
         let mut outcome = CloneSetReconciler.reconcile(&beta_world, ctx)?;
         let uid = world.workload.metadata.uid.as_deref().unwrap_or_default();
         for w in &mut outcome.writes {
@@ -172,7 +166,7 @@ mod tests {
     ) -> Outcome {
         let exp = Expectations::default();
         let ctx = Context { now: ts(1_000), id_seed: 7, features: Features::default(), expectations: &exp };
-        let world = World { workload: cs, pods, pvcs: &[], revisions: revs, nodes: &[] };
+        let world = World::new(cs).with_pods(pods).with_revisions(revs);
         match r.reconcile(&world, &ctx) {
             Ok(o) => o,
             Err(e) => panic!("reconcile failed: {e}"),

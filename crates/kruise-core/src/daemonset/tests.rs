@@ -942,7 +942,7 @@ fn ads_17_reconciler_writes_are_guarded() {
     let nodes = nodes(&["n1", "n2"]);
     let exp = Expectations::new();
     let revisions = [r];
-    let w = RWorld { workload: &d, pods: &pods, pvcs: &[], revisions: &revisions, nodes: &nodes };
+    let w = RWorld::new(&d).with_pods(&pods).with_revisions(&revisions).with_nodes(&nodes);
     let ctx = Context { now: at(NOW), id_seed: 3, features: Features::default(), expectations: &exp };
     let out = DaemonSetReconciler.reconcile(&w, &ctx).unwrap();
     let kinds: Vec<&str> = out.writes.iter().map(|w| w.action.as_str()).collect();

@@ -14,17 +14,22 @@
 //!
 //! Module map: [`admission`] (RO-19), [`batch`] (numbers), [`workload`] (RO-20 facts), [`batch_release`],
 //! [`traffic`], [`progressing`], [`trafficrouting`] (the shared TrafficRouting's own pass),
-//! [`types`] (the plan).
+//! [`types`] (the plan), [`reconcile`] (the planner as adapters drive it: related objects in,
+//! guarded writes out).
 
 pub mod admission;
 pub mod batch;
 pub mod batch_release;
 pub mod progressing;
+pub mod reconcile;
 pub mod traffic;
 pub mod trafficrouting;
 pub mod types;
 pub mod workload;
 
+/// A test world for the planner (test builders; behind the `fixtures` feature).
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +40,7 @@ use kruise_api::validation::Validate;
 
 pub use crate::plan::PlanError;
 pub use crate::plan::{Action, ActionKind, Held, Reason, Requeue};
+pub use reconcile::{RolloutReconciler, TrafficRoutingReconciler};
 pub use traffic::{RouteIntent, TrafficObservation, TrafficWrite};
 pub use types::{Plan, PlanExt, RolloutAction, RolloutReason, WorkloadPatch};
 pub use workload::{Workload, WorkloadKind};
@@ -106,4 +112,23 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         }
     }
     Ok(plan)
+}
+
+/// RO-32: the JSON merge patch of the status subresource that approves the manual pause of
+/// `rollout` (stored JSON), or why it cannot be approved (no release, or not `StepPaused`).
+pub fn approval_patch(rollout: &serde_json::Value) -> Result<serde_json::Value, String> {
+    let status = rollout.get("status").cloned().unwrap_or(serde_json::Value::Null);
+    let (key, sub) = ["canaryStatus", "blueGreenStatus"]
+        .iter()
+        .find_map(|k| status.get(*k).filter(|v| v.is_object()).map(|v| (*k, v.clone())))
+        .ok_or_else(|| {
+            "the Rollout has no canaryStatus or blueGreenStatus: no release in progress".to_owned()
+        })?;
+    let state = sub.get("currentStepState").and_then(serde_json::Value::as_str).unwrap_or_default();
+    if state != "StepPaused" {
+        return Err(format!(
+            "the Rollout is not waiting for approval (currentStepState {state:?}, want \"StepPaused\")"
+        ));
+    }
+    Ok(serde_json::json!({ "status": { key: { "currentStepState": "StepReady" } } }))
 }

@@ -255,21 +255,7 @@ impl<'a> Ctx<'a> {
         self.st.message = message.into();
     }
     fn shared_name(&self) -> Option<String> {
-        let field = match (&self.r.spec.strategy.canary, &self.r.spec.strategy.blue_green) {
-            (Some(c), _) => c.traffic_routing_ref.clone(),
-            (None, Some(b)) => b.traffic_routing_ref.clone(),
-            _ => String::new(),
-        };
-        if !field.is_empty() {
-            return Some(field);
-        }
-        self.r
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(keys::ROLLOUT_TRAFFIC_ROUTING))
-            .filter(|v| !v.is_empty())
-            .cloned()
+        super::trafficrouting::shared_routing_name(self.r)
     }
     fn progressing_finalizer(&self) -> String {
         format!("{}{}", keys::ROLLOUT_PROGRESSING_FINALIZER_PREFIX, self.name)

@@ -4,4 +4,3 @@
 mod more;
 mod props;
 mod rules;
-mod world;

@@ -17,13 +17,13 @@ use kruise_api::rollouts::v1alpha1::TrafficRouting;
 use kruise_api::rollouts::v1beta1::{
     DEFAULT_GRACE_PERIOD_SECONDS, HttpHeaderFilter, HttpRouteMatch, TrafficRoutingRef,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::types::{Obj, Plan, PlanExt, RolloutAction as ActionKind, RolloutReason as Reason, subject_of};
 use crate::plan::{Reason as Shared, WorkloadReason};
 
 /// What a provider is asked to do (RO-58).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IntentKind {
     /// Route part of the traffic (weight and/or matches) to the canary.
     Canary,
@@ -34,7 +34,7 @@ pub enum IntentKind {
 }
 
 /// RO-58 route intent: the data a provider (Gateway, Ingress, Lua) turns into its objects.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteIntent {
     /// What to do.

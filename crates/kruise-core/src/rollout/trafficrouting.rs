@@ -31,6 +31,25 @@ pub struct TrafficRoutingPlan {
     pub requeue: Option<Requeue>,
 }
 
+/// The shared TrafficRouting a Rollout names (RO-64): the strategy's `trafficRoutingRef`,
+/// else the v1alpha1 annotation; `None` when neither is set.
+pub fn shared_routing_name(r: &kruise_api::rollouts::v1beta1::Rollout) -> Option<String> {
+    let field = match (&r.spec.strategy.canary, &r.spec.strategy.blue_green) {
+        (Some(c), _) => c.traffic_routing_ref.clone(),
+        (None, Some(b)) => b.traffic_routing_ref.clone(),
+        _ => String::new(),
+    };
+    if !field.is_empty() {
+        return Some(field);
+    }
+    r.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(keys::ROLLOUT_TRAFFIC_ROUTING))
+        .filter(|v| !v.is_empty())
+        .cloned()
+}
+
 /// True while any Rollout holds a progressing finalizer on `tr` (RO-64).
 pub fn has_progressing_finalizer(tr: &TrafficRouting) -> bool {
     tr.metadata.finalizers.iter().flatten().any(|f| f.starts_with(keys::ROLLOUT_PROGRESSING_FINALIZER_PREFIX))

@@ -402,7 +402,7 @@ mod tests {
     fn asts_15_18_20_writes_create_pvcs_with_set_owner_then_pods() {
         let s = set();
         let e = crate::expectations::Expectations::default();
-        let world = World { workload: &s, pods: &[], pvcs: &[], revisions: &[], nodes: &[] };
+        let world = World::new(&s);
         let ctx = Context {
             now: jiff::Timestamp::UNIX_EPOCH,
             id_seed: 0,

@@ -15,9 +15,9 @@ use kruise_api::rollouts::v1beta1::{
     BlueGreenStrategy, GatewayTrafficRouting, HttpHeaderMatch, HttpRouteMatch, TrafficRoutingRef, batch_state,
 };
 
-use super::world::*;
 use crate::plan::ActionKind;
 use crate::rollout::admission::{admit_cloneset, find_rollout, release_detected};
+use crate::rollout::fixtures::*;
 use crate::rollout::traffic::{IntentKind, RouteIntent, TrafficObservation};
 use crate::rollout::trafficrouting::{self, TRAFFIC_ROUTING_FINALIZER};
 use crate::rollout::{PlanExt, RolloutAction, RolloutReason as Reason, Workload, plan};

@@ -4,40 +4,17 @@
 //! share of ready canary pods; steps are visited in order; finishing restores stable routing;
 //! the same observations give the same plan. Plus: never a panic on garbage status.
 
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kruise_api::rollouts::v1beta1::{CanaryStatus, CanaryStep, CommonStatus, RolloutStatus};
+use kruise_api::rollouts::v1beta1::{CanaryStatus, CommonStatus, RolloutStatus};
 use proptest::prelude::*;
 
-use super::world::*;
-use crate::rollout::batch::{Applier, WorkloadTarget, batch_replicas, batch_targets, cloneset_stable_target};
+use crate::rollout::batch::{Applier, WorkloadTarget, batch_targets, cloneset_stable_target};
+use crate::rollout::fixtures::*;
 use crate::rollout::plan;
 
 /// A step list: non-decreasing within each kind (RO-9.5), positive, percents ≤ 100.
 fn steps_strategy() -> impl Strategy<Value = Vec<(bool, i32, Option<i32>, u8)>> {
     // (is_percent, value, pause, traffic share 0..=100 of the step's own share)
     prop::collection::vec((any::<bool>(), 1..=100i32, prop::option::of(0..40i32), 0..=100u8), 1..=5)
-}
-
-fn build_steps(raw: &[(bool, i32, Option<i32>, u8)], r: i32, traffic: bool) -> Vec<CanaryStep> {
-    let (mut last_int, mut last_pct) = (0, 0);
-    let mut out = Vec::new();
-    for (is_pct, v, pause, share) in raw {
-        let replicas = if *is_pct {
-            last_pct = (*v).max(last_pct);
-            IntOrString::String(format!("{last_pct}%"))
-        } else {
-            last_int = (*v).max(last_int);
-            IntOrString::Int(last_int)
-        };
-        // Traffic never above the step's share of pods (the configuration the weight
-        // property assumes), and within RO-9.4's partition limit for percent steps.
-        let n = batch_replicas(&replicas, r);
-        let cap = n * 100 / r.max(1);
-        let w = cap * i32::from(*share) / 100;
-        let traffic = (traffic && w > 0 && !(*is_pct && last_pct > 50)).then(|| format!("{w}%"));
-        out.push(step(replicas, traffic.as_deref(), *pause));
-    }
-    out
 }
 
 struct Run {

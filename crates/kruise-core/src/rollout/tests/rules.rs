@@ -9,8 +9,8 @@ use kruise_api::rollouts::v1beta1::{
     finalising_step as fs, step_state,
 };
 
-use super::world::*;
 use crate::rollout::batch::*;
+use crate::rollout::fixtures::*;
 use crate::rollout::progressing::{
     FinaliseReason, corrected_next_index, finalising_row, next_index, rollout_hash, runnable, successor,
 };

@@ -18,15 +18,17 @@ use kruise_api::rollouts::v1beta1::{
 };
 
 use crate::plan::ActionKind;
-use crate::rollout::batch::cloneset_stable_target;
+use crate::rollout::batch::{batch_replicas, cloneset_stable_target};
 use crate::rollout::traffic::{TrafficObservation, TrafficWrite, observed_canary_weight};
 use crate::rollout::types::subject_name;
 use crate::rollout::{Config, Input, Plan, RolloutAction as RA, Workload, WorkloadKind, plan};
 
+/// The world's start time, 2026-01-01T00:00:00Z.
 pub fn t0() -> Timestamp {
-    "2026-01-01T00:00:00Z".parse().unwrap()
+    Timestamp::from_second(1_767_225_600).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// A canary step: `replicas`, optional traffic and pause duration (seconds).
 pub fn step(replicas: IntOrString, traffic: Option<&str>, pause: Option<i32>) -> CanaryStep {
     CanaryStep {
         replicas: Some(replicas),
@@ -36,6 +38,7 @@ pub fn step(replicas: IntOrString, traffic: Option<&str>, pause: Option<i32>) ->
     }
 }
 
+/// A percent `IntOrString` (`"50%"`).
 pub fn pct(s: &str) -> IntOrString {
     IntOrString::String(s.to_owned())
 }
@@ -50,6 +53,8 @@ pub fn example_rollout(with_traffic: bool) -> Rollout {
     rollout_with(steps, with_traffic)
 }
 
+/// The Rollout `web` over the CloneSet `web` with `steps`; with traffic, a Gateway API
+/// HTTPRoute `web` in front of the Service `web` (grace 3 s).
 pub fn rollout_with(mut steps: Vec<CanaryStep>, with_traffic: bool) -> Rollout {
     if !with_traffic {
         for s in &mut steps {
@@ -90,6 +95,7 @@ pub fn rollout_with(mut steps: Vec<CanaryStep>, with_traffic: bool) -> Rollout {
     }
 }
 
+/// The RO-20 facts of a settled CloneSet `web` of `r` replicas on revision `web-aaa`.
 pub fn cloneset_workload(r: i32) -> Workload {
     let mut w = Workload {
         kind: Some(WorkloadKind::CloneSet),
@@ -118,6 +124,7 @@ fn refresh_revisions(w: &mut Workload) {
         && w.updated_replicas != w.replicas;
 }
 
+/// A pod on revision `hash` (the `pod-template-hash` label), ready or not.
 pub fn pod(name: &str, hash: &str, ready: bool) -> Pod {
     Pod {
         metadata: ObjectMeta {
@@ -137,6 +144,7 @@ pub fn pod(name: &str, hash: &str, ready: bool) -> Pod {
     }
 }
 
+/// A Service with `selector`.
 pub fn service(name: &str, selector: &[(&str, &str)]) -> Service {
     Service {
         metadata: ObjectMeta {
@@ -153,6 +161,7 @@ pub fn service(name: &str, selector: &[(&str, &str)]) -> Service {
     }
 }
 
+/// An HTTPRoute backend on Service `name`, port 80.
 pub fn backend(name: &str, weight: Option<i32>) -> HttpBackendRef {
     HttpBackendRef {
         kind: Some("Service".into()),
@@ -163,6 +172,7 @@ pub fn backend(name: &str, weight: Option<i32>) -> HttpBackendRef {
     }
 }
 
+/// The HTTPRoute `web`: every request to the Service `web`.
 pub fn route() -> HttpRoute {
     HttpRoute {
         metadata: ObjectMeta { name: Some("web".into()), ..ObjectMeta::default() },
@@ -180,37 +190,58 @@ pub fn route() -> HttpRoute {
 /// What one step of the world recorded.
 #[derive(Clone, Debug)]
 pub struct Frame {
+    /// Rollout phase after the tick.
     pub phase: String,
+    /// 1-based current step.
     pub step: i32,
+    /// Current step state.
     pub state: String,
+    /// Workload partition.
     pub partition: Option<IntOrString>,
+    /// Pods on the update revision.
     pub updated: i32,
+    /// Ready pods on the update revision.
     pub updated_ready: i32,
+    /// Canary weight the HTTPRoute gives, percent.
     pub weight: i32,
+    /// The plan of the tick.
     pub plan: Plan,
 }
 
 /// The objects, and how fast new pods become ready.
 pub struct World {
+    /// The Rollout.
     pub rollout: Rollout,
+    /// The workload's facts.
     pub workload: Workload,
+    /// Its pods.
     pub pods: Vec<Pod>,
+    /// The BatchRelease.
     pub br: Option<BatchRelease>,
+    /// The stable Service.
     pub stable: Option<Service>,
+    /// The canary Service.
     pub canary: Option<Service>,
+    /// The HTTPRoute.
     pub route: Option<HttpRoute>,
+    /// A shared TrafficRouting.
     pub shared: Option<kruise_api::rollouts::v1alpha1::TrafficRouting>,
+    /// Traffic writes carried out (grace periods).
     pub writes: Vec<TrafficWrite>,
+    /// The clock.
     pub now: Timestamp,
+    /// Flags and gates.
     pub config: Config,
     /// Seconds a new pod needs to become ready.
     pub ready_delay: i64,
     /// When each upgraded pod becomes ready.
     pub ready_at: BTreeMap<String, i64>,
+    /// What each tick recorded.
     pub frames: Vec<Frame>,
 }
 
 impl World {
+    /// A world of `r` settled pods under `rollout`.
     pub fn new(rollout: Rollout, r: i32) -> Self {
         let traffic = !rollout.spec.strategy.traffic_routings().is_empty();
         let mut w = World {
@@ -233,6 +264,7 @@ impl World {
         w
     }
 
+    /// The planner input over the world's objects.
     pub fn input(&self) -> Input<'_> {
         Input {
             rollout: &self.rollout,
@@ -329,9 +361,14 @@ impl World {
         self.pods = (0..w.replicas).map(|i| pod(&format!("web-{i}"), &rev, true)).collect();
     }
 
-    /// One reconcile: plan, record, apply, let the workload settle, advance the clock.
+    /// One reconcile (see [`World::try_tick`]); panics on an invalid Rollout.
     pub fn tick(&mut self) -> Plan {
-        let p = plan(&self.input()).expect("valid rollout");
+        self.try_tick().expect("valid rollout")
+    }
+
+    /// One reconcile: plan, record, apply, let the workload settle, advance the clock.
+    pub fn try_tick(&mut self) -> Result<Plan, crate::plan::PlanError> {
+        let p = plan(&self.input())?;
         self.apply(&p);
         self.settle();
         let weight =
@@ -350,7 +387,7 @@ impl World {
         let after =
             p.requeue.as_ref().map_or(Duration::from_secs(1), |r| r.after.min(Duration::from_secs(5)));
         self.now += after.max(Duration::from_secs(1));
-        p
+        Ok(p)
     }
 
     /// Runs until nothing changes for a few ticks or `max` ticks pass.
@@ -366,12 +403,24 @@ impl World {
         }
     }
 
+    /// Manual approval of a paused step (RO-32); panics outside `StepPaused`.
     pub fn approve(&mut self) {
-        let st = self.rollout.status.as_mut().and_then(|s| s.canary_status.as_mut()).expect("canary status");
-        assert_eq!(st.common.current_step_state, "StepPaused", "approve only in StepPaused (RO-32)");
-        st.common.current_step_state = "StepReady".into();
+        assert!(self.try_approve(), "approve only in StepPaused (RO-32)");
     }
 
+    /// Manual approval of a paused step (RO-32): false (and nothing changed) outside
+    /// `StepPaused`.
+    pub fn try_approve(&mut self) -> bool {
+        match self.rollout.status.as_mut().and_then(|s| s.canary_status.as_mut()) {
+            Some(st) if st.common.current_step_state == "StepPaused" => {
+                st.common.current_step_state = "StepReady".into();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Carries out the plan's actions on the world's objects.
     pub fn apply(&mut self, p: &Plan) {
         for a in &p.actions {
             let object = a.object.as_ref().map(subject_name).unwrap_or_default();
@@ -416,7 +465,7 @@ impl World {
                     })
                 }
                 ActionKind::Rollout(RA::UpdateBatchRelease { spec, annotations }) => {
-                    let br = self.br.as_mut().expect("br exists");
+                    let Some(br) = self.br.as_mut() else { continue };
                     if br.spec != **spec {
                         br.metadata.generation = Some(br.metadata.generation.unwrap_or(0) + 1);
                     }
@@ -506,6 +555,7 @@ impl World {
         self.writes.push(TrafficWrite { object: object.to_owned(), item, at: self.now });
     }
 
+    /// The canary status `lastUpdateTime`.
     pub fn status_time(&self) -> Option<Timestamp> {
         self.rollout
             .status
@@ -516,10 +566,12 @@ impl World {
     }
 }
 
+/// The pod's `pod-template-hash`.
 pub fn hash_of(p: &Pod) -> &str {
     p.metadata.labels.as_ref().and_then(|l| l.get(keys::POD_TEMPLATE_HASH)).map_or("", String::as_str)
 }
 
+/// The pod is Ready.
 pub fn is_ready(p: &Pod) -> bool {
     crate::availability::pod_ready(p)
 }
@@ -528,4 +580,30 @@ fn set_ready(p: &mut Pod, ready: bool) {
     if let Some(c) = p.status.as_mut().and_then(|s| s.conditions.as_mut()).and_then(|c| c.first_mut()) {
         c.status = if ready { "True" } else { "False" }.into();
     }
+}
+
+/// A step list from raw `(is_percent, value, pause, traffic share)` tuples, made valid:
+/// replicas non-decreasing within each kind (RO-9.5), each step's traffic at most `share`
+/// percent of the step's own share of `r` pods (the configuration under which the weight
+/// never exceeds the ready canary share), no traffic on percent steps above RO-9.4's limit.
+pub fn build_steps(raw: &[(bool, i32, Option<i32>, u8)], r: i32, traffic: bool) -> Vec<CanaryStep> {
+    let (mut last_int, mut last_pct) = (0, 0);
+    let mut out = Vec::new();
+    for (is_pct, v, pause, share) in raw {
+        let replicas = if *is_pct {
+            last_pct = (*v).max(last_pct);
+            IntOrString::String(format!("{last_pct}%"))
+        } else {
+            last_int = (*v).max(last_int);
+            IntOrString::Int(last_int)
+        };
+        // Traffic never above the step's share of pods (the configuration the weight
+        // property assumes), and within RO-9.4's partition limit for percent steps.
+        let n = batch_replicas(&replicas, r);
+        let cap = n * 100 / r.max(1);
+        let w = cap * i32::from(*share) / 100;
+        let traffic = (traffic && w > 0 && !(*is_pct && last_pct > 50)).then(|| format!("{w}%"));
+        out.push(step(replicas, traffic.as_deref(), *pause));
+    }
+    out
 }

@@ -1107,7 +1107,7 @@ fn scs_43_reconciler_writes_are_guarded() {
     let e = crate::Expectations::new();
     let out = reconcile::SidecarSetReconciler
         .reconcile(
-            &World { workload: &s, pods: &pods, pvcs: &[], revisions: &[], nodes: &[] },
+            &World::new(&s).with_pods(&pods),
             &Context { now: at(0), id_seed: 0, features: Features::default(), expectations: &e },
         )
         .unwrap();

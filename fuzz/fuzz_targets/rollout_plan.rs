@@ -4,13 +4,13 @@
 //! none), how long new pods take to become ready, and a script of reconciles, manual
 //! approvals and one possible rollback, is run through the planner's test world
 //! (`kruise_core::rollout::fixtures`), then a plan is made over garbage status and workload
-//! facts. Asserted: never panics; the same observations give the same plan; the canary
-//! weight the HTTPRoute gives never exceeds the share of ready canary pods; before a
-//! rollback no pod goes back to the stable revision and the partition never rises (RO-18);
+//! facts. Asserted: never panics; the same observations give the same plan; before a rollback
+//! the canary weight the HTTPRoute gives never exceeds the share of ready canary pods, no pod
+//! goes back to the stable revision and the partition never rises (RO-18);
 //! steps are visited in order; a release that finishes leaves the routes on stable.
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use kruise_api::rollouts::v1beta1::{CanaryStatus, CommonStatus, RolloutCondition, RolloutStatus};
 use kruise_core::rollout::batch::cloneset_stable_target;
 use kruise_core::rollout::fixtures::{World, build_steps, rollout_with};
@@ -25,7 +25,7 @@ struct StepDesc {
     share: u8,
 }
 
-#[derive(Arbitrary, Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Op {
     /// One reconcile.
     Tick,
@@ -35,6 +35,18 @@ enum Op {
     Revert,
     /// New pods take this many seconds to become ready from now on.
     Delay(u8),
+}
+
+impl Op {
+    /// One script byte: mostly reconciles, some approvals, rare reverts and delay changes.
+    fn of(b: u8) -> Self {
+        match b {
+            0..=159 => Op::Tick,
+            160..=199 => Op::Approve,
+            200..=207 => Op::Revert,
+            _ => Op::Delay(b % 8),
+        }
+    }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -51,13 +63,17 @@ struct Garbage {
 
 #[derive(Arbitrary, Debug)]
 struct Case {
-    steps: Vec<StepDesc>,
+    /// 1..=5 of these are used.
+    steps: [StepDesc; 5],
+    n_steps: u8,
     replicas: u16,
     traffic: bool,
     delay: u8,
-    ops: Vec<Op>,
     garbage: Option<Garbage>,
 }
+
+/// The first bytes of an input describe the [`Case`]; the rest is the script.
+const HEAD: usize = 96;
 
 fn weight_line(w: &World, r: i32) {
     if let Some(f) = w.frames.last() {
@@ -71,17 +87,16 @@ fn weight_line(w: &World, r: i32) {
     }
 }
 
-fuzz_target!(|c: Case| {
+fuzz_target!(|data: &[u8]| {
+    let (head, script) = data.split_at(data.len().min(HEAD));
+    let Ok(c) = Case::arbitrary(&mut Unstructured::new(head)) else { return };
     let r = i32::from(c.replicas % 300) + 1;
     let raw: Vec<(bool, i32, Option<i32>, u8)> = c
         .steps
         .iter()
-        .take(5)
+        .take(usize::from(c.n_steps % 5) + 1)
         .map(|s| (s.percent, i32::from(s.value % 100) + 1, s.pause.map(|p| i32::from(p % 40)), s.share % 101))
         .collect();
-    if raw.is_empty() {
-        return;
-    }
     let mut w = World::new(rollout_with(build_steps(&raw, r, c.traffic), c.traffic), r);
     w.ready_delay = i64::from(c.delay % 8);
     // Initial reconciles: the Rollout becomes Healthy over the settled workload.
@@ -93,8 +108,8 @@ fuzz_target!(|c: Case| {
     w.release("bbb");
     w.frames.clear();
     let (mut reverted, mut prev_updated, mut prev_target, mut prev_step) = (false, 0, i32::MAX, 0);
-    for op in c.ops.iter().take(400) {
-        match *op {
+    for op in script.iter().take(400).map(|b| Op::of(*b)) {
+        match op {
             Op::Tick => {
                 // Replay: the same observations give the same plan.
                 let (a, b) = (plan(&w.input()), plan(&w.input()));
@@ -102,9 +117,10 @@ fuzz_target!(|c: Case| {
                 if w.try_tick().is_err() {
                     return;
                 }
-                weight_line(&w, r);
                 let Some(f) = w.frames.last() else { continue };
+                // A user's rollback moves pods at once; the routes follow on the next pass.
                 if !reverted {
+                    weight_line(&w, r);
                     assert!(f.updated >= prev_updated, "updated {} < {}", f.updated, prev_updated);
                     prev_updated = f.updated;
                     if let Some(p) = &f.partition {

@@ -853,3 +853,33 @@ proptest! {
         prop_assert_eq!(&p, &c.plan());
     }
 }
+
+proptest! {
+    /// Extreme and absent values never panic: any parallelism (int or text), deadline, TTL,
+    /// timeout and backoff; a stored start time anywhere; non-ASCII NodeImage names.
+    #[test]
+    fn ipj_extreme_values_never_panic(
+        par in proptest::option::of(prop_oneof![any::<i32>().prop_map(IntOrString::Int), "\\PC{0,6}".prop_map(IntOrString::String)]),
+        ads in proptest::option::of(any::<i64>()),
+        ttl in proptest::option::of(any::<i32>()),
+        timeout in proptest::option::of(any::<i32>()),
+        backoff in proptest::option::of(any::<i32>()),
+        never in any::<bool>(),
+        started in proptest::option::of(-1_000_000i64..1_000_000),
+        names in proptest::collection::vec("[a-zé-ü]{1,6}", 0..8),
+    ) {
+        let mut j = job("nginx");
+        j.spec.parallelism = par;
+        j.spec.completion_policy.active_deadline_seconds = ads;
+        j.spec.completion_policy.ttl_seconds_after_finished = ttl;
+        if never {
+            j.spec.completion_policy.type_ = "Never".into();
+        }
+        j.spec.pull_policy = Some(kruise_api::apps::v1beta1::PullPolicy { timeout_seconds: timeout, backoff_limit: backoff });
+        j.status = Some(ImagePullJobStatus { start_time: started.map(|s| Time(at(s))), ..Default::default() });
+        let nis: Vec<NodeImage> = names.iter().map(|n| ni(n, &[])).collect();
+        let c = Case::new(j, nis);
+        let p = c.plan();
+        prop_assert!(p.status.active + p.status.succeeded + p.status.failed <= p.status.desired.max(p.status.failed));
+    }
+}

@@ -674,3 +674,43 @@ fn bj_status_counts_serialise_always() {
     }
     let _ = BTreeMap::<String, String>::new();
 }
+
+proptest! {
+    /// Extreme and absent values never panic: any parallelism, deadline, TTL and restart limit,
+    /// absent pod specs and statuses, a stored status in any phase with or without times.
+    #[test]
+    fn bj_extreme_values_never_panic(
+        par in proptest::option::of(any::<i32>()),
+        ads in proptest::option::of(any::<i64>()),
+        ttl in proptest::option::of(any::<i32>()),
+        limit in any::<i32>(),
+        phase in 0usize..5,
+        started in proptest::option::of(-1_000_000i64..1_000_000),
+        bare in any::<bool>(),
+        finished_cond in any::<bool>(),
+    ) {
+        let mut j = job();
+        j.spec.parallelism = par.map(IntOrString::Int);
+        j.spec.completion_policy.active_deadline_seconds = ads;
+        j.spec.completion_policy.ttl_seconds_after_finished = ttl;
+        j.spec.failure_policy.restart_limit = limit;
+        j.status = Some(BroadcastJobStatus {
+            phase: ["", "running", "paused", "failed", "completed"][phase].into(),
+            start_time: started.map(|s| Time(at(s))),
+            completion_time: started.map(|s| Time(at(s))),
+            ..Default::default()
+        });
+        if finished_cond {
+            j = finished(j, "Complete", at(0));
+        }
+        let mut pods = vec![pod(&j, "a", "n1", "Running"), pod(&j, "b", "n2", "Failed")];
+        if bare {
+            pods[0].spec.as_mut().unwrap().containers.clear();
+            pods[1].status = None;
+        }
+        let c = Case::new(j, pods, nodes(&["n1", "n2", "n3"]));
+        let p = c.plan();
+        prop_assert!(p.status.active >= 0);
+        prop_assert!(p.count("CreatePod") <= 1);
+    }
+}

@@ -180,12 +180,11 @@ pub fn maintain_spec(
         let mut kept = Vec::new();
         for mut tag in std::mem::take(&mut spec.tags) {
             let full = format!("{image}:{}", tag.tag);
-            let Some(created) = tag.created_at.clone() else {
+            if tag.created_at.is_none() {
                 messages.push(format!("image {full} has no createAt field"));
                 modified = true;
                 continue;
-            };
-            let _ = created;
+            }
             let before = tag.owner_references.clone();
             tag.owner_references.retain(|r| {
                 let group =

@@ -284,6 +284,14 @@ fn ipj_13_status_from_node_image_status() {
 }
 
 #[test]
+fn ipj_13_progress_message_rounds_half_to_even_like_go() {
+    let s = |desired, succeeded| ImagePullJobStatus { desired, succeeded, ..Default::default() };
+    assert_eq!(status_message(&s(16, 1)), "job is running, progress 6.2%");
+    assert_eq!(status_message(&s(3, 2)), "job is running, progress 66.7%");
+    assert_eq!(status_message(&s(0, 0)), "job is running, no progress");
+}
+
+#[test]
 fn ipj_13_deadline_fails_unfinished_nodes() {
     let mut j = job("nginx");
     j.spec.completion_policy.active_deadline_seconds = Some(600);
@@ -632,6 +640,14 @@ fn ipj_21_spec_maintenance_prunes_owners_ttl_and_labels() {
     assert_eq!(p.requeue.as_ref().map(|r| r.after), Some(Duration::from_secs(10)));
     let p = nodeimage::plan(&ni_input(Some(&node), Some(&nis[0]), &jobs, &secrets, at(100 + ttl)));
     assert!(p.actions[0].reason.to_string().starts_with("image nginx:1.20 has exceeded TTL"));
+    // A tag without createdAt is dropped.
+    let mut no_created = nis[0].clone();
+    no_created.spec.images.get_mut("nginx").unwrap().tags[0].created_at = None;
+    let p = nodeimage::plan(&ni_input(Some(&node), Some(&no_created), &jobs, &secrets, at(5)));
+    assert_eq!(
+        p.actions[0].reason.to_string(),
+        "image nginx:1.20 has no createAt field; no longer has nginx image spec"
+    );
     // Labels follow the node.
     let mut relabelled = ready_node("n1", t0());
     relabelled.metadata.labels = Some([("zone".into(), "b".into())].into());
@@ -835,5 +851,35 @@ proptest! {
         let s = &p.status;
         prop_assert!(s.active + s.succeeded + s.failed <= s.desired);
         prop_assert_eq!(&p, &c.plan());
+    }
+}
+
+proptest! {
+    /// Extreme and absent values never panic: any parallelism (int or text), deadline, TTL,
+    /// timeout and backoff; a stored start time anywhere; non-ASCII NodeImage names.
+    #[test]
+    fn ipj_extreme_values_never_panic(
+        par in proptest::option::of(prop_oneof![any::<i32>().prop_map(IntOrString::Int), "\\PC{0,6}".prop_map(IntOrString::String)]),
+        ads in proptest::option::of(any::<i64>()),
+        ttl in proptest::option::of(any::<i32>()),
+        timeout in proptest::option::of(any::<i32>()),
+        backoff in proptest::option::of(any::<i32>()),
+        never in any::<bool>(),
+        started in proptest::option::of(-1_000_000i64..1_000_000),
+        names in proptest::collection::vec("[a-zé-ü]{1,6}", 0..8),
+    ) {
+        let mut j = job("nginx");
+        j.spec.parallelism = par;
+        j.spec.completion_policy.active_deadline_seconds = ads;
+        j.spec.completion_policy.ttl_seconds_after_finished = ttl;
+        if never {
+            j.spec.completion_policy.type_ = "Never".into();
+        }
+        j.spec.pull_policy = Some(kruise_api::apps::v1beta1::PullPolicy { timeout_seconds: timeout, backoff_limit: backoff });
+        j.status = Some(ImagePullJobStatus { start_time: started.map(|s| Time(at(s))), ..Default::default() });
+        let nis: Vec<NodeImage> = names.iter().map(|n| ni(n, &[])).collect();
+        let c = Case::new(j, nis);
+        let p = c.plan();
+        prop_assert!(p.status.active + p.status.succeeded + p.status.failed <= p.status.desired.max(p.status.failed));
     }
 }

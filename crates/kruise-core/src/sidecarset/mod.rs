@@ -70,6 +70,8 @@ pub(crate) struct Matched<'a> {
     pub consistent: bool,
     pub ready: bool,
     pub states: StateCache,
+    /// The hot-upgrade working map (SCS-60), read once (empty without hot sidecars).
+    pub working: BTreeMap<String, String>,
 }
 
 fn ss_reason(r: SidecarSetReason) -> Reason {
@@ -100,8 +102,13 @@ pub(crate) fn matched_pods<'a>(input: &Input<'a>, view: &SsView<'_>) -> Result<V
                 continue;
             }
         }
-        if !sel.matches(pod.metadata.labels.as_ref().unwrap_or(&empty)) || !view.injected_and_consistent(pod)
+        if !sel.matches(pod.metadata.labels.as_ref().unwrap_or(&empty))
+            || !records::injected_list(pod).contains(&view.name)
         {
+            continue;
+        }
+        let working = if view.hot.is_empty() { BTreeMap::new() } else { records::working_map(pod) };
+        if !view.injected_and_consistent_with(pod, &working) {
             continue;
         }
         let states = StateCache::of(pod);
@@ -110,8 +117,9 @@ pub(crate) fn matched_pods<'a>(input: &Input<'a>, view: &SsView<'_>) -> Result<V
             name: pod.metadata.name.as_deref().unwrap_or_default(),
             updated: view.updated(pod),
             consistent: view.consistent(pod, None, &states),
-            ready: view.ready(pod),
+            ready: view.ready_with(pod, &working),
             states,
+            working,
         });
     }
     out.sort_by(|a, b| {

@@ -76,7 +76,13 @@ pub fn diff_pod(old: &Pod, new: &Pod) -> Vec<PatchOp> {
     list(&mut ops, "initContainers", ospec.init_containers.as_ref(), nspec.init_containers.as_ref(), false);
     list(&mut ops, "containers", Some(&ospec.containers), Some(&nspec.containers), true);
     list(&mut ops, "volumes", ospec.volumes.as_ref(), nspec.volumes.as_ref(), false);
-    list(&mut ops, "imagePullSecrets", ospec.image_pull_secrets.as_ref(), nspec.image_pull_secrets.as_ref(), false);
+    list(
+        &mut ops,
+        "imagePullSecrets",
+        ospec.image_pull_secrets.as_ref(),
+        nspec.image_pull_secrets.as_ref(),
+        false,
+    );
     ops
 }
 

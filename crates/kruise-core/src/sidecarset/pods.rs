@@ -134,7 +134,9 @@ impl<'a> SsView<'a> {
         self.ss.spec.containers.iter().all(|c| {
             if c.is_hot_upgrade() {
                 let (a, b) = hot_slots(&c.container.name);
-                working.contains_key(&c.container.name) && container(pod, &a).is_some() && container(pod, &b).is_some()
+                working.contains_key(&c.container.name)
+                    && container(pod, &a).is_some()
+                    && container(pod, &b).is_some()
             } else {
                 container(pod, &c.container.name).is_some()
             }

@@ -14,9 +14,7 @@ use kruise_api::selector::Selector;
 
 use super::inject::{hot_slots, patch_pod_metadata};
 use super::pods::{SsView, container, container_ready, hot_working, status_image_id};
-use super::records::{
-    UpgradeRecord, annotation, parse_records, working_map, write_records, write_string_map,
-};
+use super::records::{UpgradeRecord, annotation, parse_records, write_records, write_string_map};
 use super::{Input, Matched, Plan, ss_reason};
 use crate::plan::{
     Action, ActionKind, Held, PlanError, PodConditionUpdate, Reason, SidecarSetAction, SidecarSetReason,
@@ -80,11 +78,11 @@ pub(crate) fn flip_hot_upgrades(
 ) -> bool {
     let mut flipped = false;
     for m in matched {
-        let working = working_map(m.pod);
-        if !hot_upgrading(view, m.pod, &working) {
+        let working = &m.working;
+        if !hot_upgrading(view, m.pod, working) {
             continue;
         }
-        let empties: BTreeSet<String> = view.hot.iter().map(|(s, _)| hot_working(&working, s).1).collect();
+        let empties: BTreeSet<String> = view.hot.iter().map(|(s, _)| hot_working(working, s).1).collect();
         let names: BTreeSet<String> = view.names.difference(&empties).cloned().collect();
         if !view.consistent(m.pod, Some(&names), &m.states) {
             continue;
@@ -98,7 +96,7 @@ pub(crate) fn flip_hot_upgrades(
         let mut ch = PodChange::default();
         let mut changed = Vec::new();
         for (s, empty_image) in &view.hot {
-            let (work, empty) = hot_working(&working, s);
+            let (work, empty) = hot_working(working, s);
             let Some(c) = container(m.pod, &empty) else { continue };
             if c.image.as_deref().unwrap_or_default() == *empty_image {
                 continue;
@@ -197,7 +195,7 @@ fn pod_change(input: &Input<'_>, view: &SsView<'_>, m: &Matched<'_>) -> Result<P
     let pod = m.pod;
     let mut ch = PodChange::default();
     let mut changed = Vec::new();
-    let mut working = working_map(pod);
+    let mut working = m.working.clone();
     let mut anns = pod.metadata.annotations.clone().unwrap_or_default();
     let rv = ss.metadata.resource_version.clone().unwrap_or_default();
     for sc in &ss.spec.containers {
@@ -330,10 +328,10 @@ pub(crate) fn upgrade(
             not_upgradable.push(i);
             continue;
         }
-        let rolling = view.names.iter().any(|n| {
-            container_ready(m.pod, n)
-                && !view.consistent(m.pod, Some(&BTreeSet::from([n.clone()])), &m.states)
-        });
+        let rolling = view
+            .names
+            .iter()
+            .any(|n| container_ready(m.pod, n) && !view.consistent_by(m.pod, |x| x == n, &m.states));
         if rolling {
             plan.held.push(Held::pod(m.name, ss_reason(SidecarSetReason::UpgradeInProgress)));
             plan.requeue_at_most(Duration::from_secs(5), ss_reason(SidecarSetReason::UpgradeInProgress));

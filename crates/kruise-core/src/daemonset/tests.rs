@@ -177,6 +177,24 @@ impl World {
     fn plan(&self) -> Plan {
         self.try_plan().unwrap()
     }
+    /// The writes of plan `p` of this world.
+    fn writes(&self, p: &Plan) -> Vec<crate::reconciler::PlannedWrite> {
+        let table = NodeTable::from_nodes(&self.nodes).unwrap();
+        let exp = Expectations::new();
+        let input = Input {
+            daemonset: &self.ds,
+            pods: &self.pods,
+            nodes: &table,
+            revisions: &self.revisions,
+            now: self.now,
+            id_seed: 7,
+            features: self.features,
+            expectations: &exp,
+            failed_pod_backoff: &self.backoff,
+            bind_pods: false,
+        };
+        super::reconcile::writes(&input, p).unwrap()
+    }
     fn try_plan(&self) -> Result<Plan, PlanError> {
         let table = NodeTable::from_nodes(&self.nodes)?;
         let exp = Expectations::new();
@@ -834,6 +852,59 @@ fn ads_24_in_place_if_possible_updates_image_in_place() {
     assert_eq!(deleted(&w.plan()), ["p2"]);
 }
 
+/// Issue 12 items 7 and 8 for DaemonSets (ADS-24): the in-place update is a status patch
+/// (`InPlaceUpdateReady=False`) then a patch of only what changes, chained (only the first
+/// tests the cached resourceVersion): a field the typed pod does not know survives, and a pod whose image moved
+/// meanwhile is not overwritten.
+#[test]
+fn ads_24_in_place_writes_patch_only_what_changes_and_chain() {
+    use crate::write::{ApiWrite, Subresource, json_patch};
+    let (mut w, ..) = rollout(2, |d| {
+        unavail(d, IntOrString::Int(1));
+        ru(d).rolling_update_type = Some("InPlaceIfPossible".into());
+    });
+    for p in &mut w.pods {
+        let spec = p.spec.as_mut().unwrap();
+        spec.readiness_gates =
+            Some(vec![PodReadinessGate { condition_type: keys::INPLACE_UPDATE_READY.into() }]);
+        spec.containers =
+            vec![Container { name: "c".into(), image: Some("img:1".into()), ..Default::default() }];
+        p.metadata.uid = Some(format!("uid-{}", p.metadata.name.as_deref().unwrap()));
+        p.metadata.resource_version = Some("4".into());
+    }
+    let p = w.plan();
+    let writes = w.writes(&p);
+    let in_place: Vec<_> = writes.iter().filter(|x| x.name() == "UpdateInPlace").collect();
+    assert_eq!(in_place.len(), 2, "status patch, then the pod patch");
+    // Every write to p2 (the refresh's condition first, if any), in plan order.
+    let ws: Vec<_> = writes.iter().filter(|x| x.pod() == Some("p2")).collect();
+    let p2 = w.pods.iter().find(|x| x.metadata.name.as_deref() == Some("p2")).unwrap();
+    let mut server = serde_json::to_value(p2).unwrap();
+    server["spec"]["containers"][0]["futureField"] = serde_json::json!(1);
+    let mut moved = server.clone();
+    for (i, x) in ws.iter().enumerate() {
+        let ApiWrite::JsonPatch { patch, subresource, .. } = &x.write else { panic!("{:?}", x.write) };
+        assert!(i == 0 || !patch.to_string().contains("resourceVersion"), "chained: {patch}");
+        let mut next = server.clone();
+        json_patch::apply(&mut next, patch).unwrap();
+        if *subresource == Subresource::Status {
+            server["status"] = next["status"].take();
+        } else {
+            next["status"] = server["status"].take();
+            server = next;
+            let paths: Vec<&str> =
+                patch.as_array().unwrap().iter().filter_map(|o| o["path"].as_str()).collect();
+            assert!(!paths.iter().any(|p| p.starts_with("/status")), "{paths:?}");
+            moved["spec"]["containers"][0]["image"] = serde_json::json!("other:9");
+            assert!(json_patch::apply(&mut moved, patch).unwrap_err().test_failed);
+        }
+    }
+    assert_eq!(server["spec"]["containers"][0]["image"], "img:2");
+    assert_eq!(server["spec"]["containers"][0]["futureField"], 1);
+    let conds = server["status"]["conditions"].as_array().unwrap();
+    assert!(conds.iter().any(|c| c["type"] == keys::INPLACE_UPDATE_READY && c["status"] == "False"));
+}
+
 #[test]
 fn ads_24_non_image_change_is_recreated() {
     let (mut w, ..) = rollout(1, |d| {
@@ -945,7 +1016,7 @@ fn ads_17_reconciler_writes_are_guarded() {
     let w = RWorld { workload: &d, pods: &pods, pvcs: &[], revisions: &revisions, nodes: &nodes };
     let ctx = Context { now: at(NOW), id_seed: 3, features: Features::default(), expectations: &exp };
     let out = DaemonSetReconciler.reconcile(&w, &ctx).unwrap();
-    let kinds: Vec<&str> = out.writes.iter().map(|w| w.action.as_str()).collect();
+    let kinds: Vec<&str> = out.writes.iter().map(|w| w.name()).collect();
     assert_eq!(kinds, ["CreatePod", "DeletePod", "UpdateStatus"]);
     match &out.writes[0].write {
         ApiWrite::Create { object, .. } => {

@@ -177,28 +177,11 @@ impl World {
     fn plan(&self) -> Plan {
         self.try_plan().unwrap()
     }
-    /// The writes of plan `p` of this world.
-    fn writes(&self, p: &Plan) -> Vec<crate::reconciler::PlannedWrite> {
-        let table = NodeTable::from_nodes(&self.nodes).unwrap();
-        let exp = Expectations::new();
-        let input = Input {
-            daemonset: &self.ds,
-            pods: &self.pods,
-            nodes: &table,
-            revisions: &self.revisions,
-            now: self.now,
-            id_seed: 7,
-            features: self.features,
-            expectations: &exp,
-            failed_pod_backoff: &self.backoff,
-            bind_pods: false,
-        };
-        super::reconcile::writes(&input, p).unwrap()
-    }
-    fn try_plan(&self) -> Result<Plan, PlanError> {
+    /// `f` of this world's planner input.
+    fn with_input<R>(&self, f: impl FnOnce(&Input<'_>) -> R) -> Result<R, PlanError> {
         let table = NodeTable::from_nodes(&self.nodes)?;
         let exp = Expectations::new();
-        plan(&Input {
+        Ok(f(&Input {
             daemonset: &self.ds,
             pods: &self.pods,
             nodes: &table,
@@ -209,7 +192,14 @@ impl World {
             expectations: &exp,
             failed_pod_backoff: &self.backoff,
             bind_pods: false,
-        })
+        }))
+    }
+    /// The writes of plan `p` of this world.
+    fn writes(&self, p: &Plan) -> Vec<crate::reconciler::PlannedWrite> {
+        self.with_input(|i| super::reconcile::writes(i, p)).unwrap().unwrap()
+    }
+    fn try_plan(&self) -> Result<Plan, PlanError> {
+        self.with_input(plan)?
     }
 }
 

@@ -245,6 +245,35 @@ mod tests {
         assert_eq!(json_patch(&doc, &p), Ok(json!({"a": {"b": [0, 2, 3]}, "c": "y", "e": "y", "f/g": true})));
     }
 
+    /// Issue 12 item 6 on the served cluster: the operator's guarded list writes (finalizers,
+    /// ownerReferences, podsToDelete) test the list they read, `null` for an absent one. The
+    /// served API applies them as the operator's writer means them: absent list, the write
+    /// applies; a finalizer someone else added meanwhile, the write is refused (422) and
+    /// nothing of theirs is dropped.
+    #[test]
+    fn guarded_list_writes_apply_once_and_refuse_a_changed_list() {
+        let ops = serde_json::Value::Array(kruise_core::write::json_patch::guarded_list(
+            "/metadata/finalizers",
+            None,
+            json!(["apps.kruise.io/hook"]),
+        ));
+        let pod = json!({"metadata": {"name": "web-a"}});
+        assert_eq!(
+            json_patch(&pod, &ops).map(|p| p["metadata"]["finalizers"].clone()),
+            Ok(json!(["apps.kruise.io/hook"]))
+        );
+        let theirs = json!({"metadata": {"name": "web-a", "finalizers": ["theirs"]}});
+        assert!(matches!(json_patch(&theirs, &ops), Err(PatchError::Unprocessable(_))));
+        let read = json!(["mine"]);
+        let ops = serde_json::Value::Array(kruise_core::write::json_patch::guarded_list(
+            "/metadata/finalizers",
+            Some(&read),
+            json!(["mine", "apps.kruise.io/hook"]),
+        ));
+        let moved = json!({"metadata": {"finalizers": ["mine", "theirs"]}});
+        assert!(matches!(json_patch(&moved, &ops), Err(PatchError::Unprocessable(_))));
+    }
+
     #[test]
     fn a_failed_test_is_unprocessable_and_changes_nothing() {
         let doc = json!({"metadata": {"finalizers": ["a"]}});

@@ -1208,6 +1208,15 @@ prop_compose! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
+    /// Every action of a plan becomes its writes: the writer never meets an action it cannot
+    /// build (an error would name it; nothing is skipped).
+    #[test]
+    fn ads_prop_every_action_materialises(w in arb_world()) {
+        let p = w.plan();
+        let built = w.with_input(|i| super::reconcile::writes(i, &p)).unwrap();
+        prop_assert!(built.is_ok(), "{:?}", built);
+    }
+
     /// Same input, same plan; the order of the pod list does not matter.
     #[test]
     fn ads_prop_deterministic(w in arb_world()) {

@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // writes an operator would send; keep the objects it creates.
     let mut revisions: Vec<ControllerRevision> = Vec::new();
     let mut pods: Vec<Pod> = Vec::new();
-    for w in writes(&input, &first) {
+    for w in writes(&input, &first)? {
         if let ApiWrite::Create { target, object } = w.write {
             match target.kind.as_str() {
                 "ControllerRevision" => revisions.push(serde_json::from_value(object)?),

@@ -33,7 +33,7 @@ use kruise_api::selector;
 use kruise_core::cloneset::{self, ActionKind, Input, Plan, Reason};
 use kruise_core::expectations::Expectations;
 use kruise_core::features::Features;
-use kruise_core::reconciler::PlannedWrite;
+use kruise_core::reconciler::{PlannedWrite, WriteError};
 use kruise_core::write::{ApiWrite, Subresource};
 use serde_json::{Map, Value, json};
 
@@ -481,8 +481,9 @@ fn selector_matches(s: &LabelSelector, labels: &BTreeMap<String, String>) -> boo
 /// (`actions`, `held`, `status`, `requeueAfterSeconds`, `requeueReason`, `events` when any),
 /// with `now` and `seed` added at the top and, on each action, what would be sent:
 /// `object` (the full object of a create), `patch` (a JSON merge patch of the object: the
-/// patch itself for patches, the difference for replaces) and `statusPatch` (the same for a
-/// status write).
+/// patch itself for merge patches, the difference made for replaces and JSON patches) and
+/// `statusPatch` (the same for a status write); `writeError` if the action's writes cannot be
+/// built.
 pub struct Document {
     /// The JSON value.
     pub value: Value,
@@ -494,52 +495,84 @@ impl Document {
     /// those the operator sends for it (owner references and CloneSet writes addressed to
     /// `apps.kruise.io/v1alpha1`, CS-1).
     pub fn build(input: &Input<'_>, plan: &Plan, seed: u64, alpha: Option<&CloneSetV1alpha1>) -> Document {
-        let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
-        let current = Current::of(input);
-        if let Some(Value::Array(actions)) = value.get_mut("actions") {
-            for (a, out) in plan.actions.iter().zip(actions.iter_mut()) {
-                let Value::Object(out) = out else { continue };
-                out.remove("patch");
-                let single =
-                    Plan { actions: vec![a.clone()], status: plan.status.clone(), ..Plan::default() };
-                let mut writes = cloneset::reconcile::writes(input, &single);
-                if let Some(alpha) = alpha {
-                    cloneset::v1alpha1::readdress_writes(&mut writes, alpha);
-                }
-                for w in writes {
-                    attach(out, &w, &current);
-                }
+        let current = Current::new(
+            input.pods,
+            input.pvcs,
+            input.revisions,
+            ("CloneSet", &input.cloneset.metadata, serde_json::to_value(input.cloneset).unwrap_or_default()),
+        );
+        let value = with_writes(input.now, seed, plan, &current, |single| {
+            let mut writes = cloneset::reconcile::writes(input, single)?;
+            if let Some(alpha) = alpha {
+                cloneset::v1alpha1::readdress_writes(&mut writes, alpha);
             }
-        }
-        let mut top = Map::new();
-        top.insert("now".into(), json!(input.now.to_string()));
-        top.insert("seed".into(), json!(seed));
-        if let Value::Object(m) = value {
-            top.extend(m);
-        }
-        Document { value: Value::Object(top) }
+            Ok(writes)
+        });
+        Document { value }
     }
 }
 
-/// The objects as listed, by kind and name, to compute what a replace changes.
-struct Current(BTreeMap<(String, String), Value>);
+/// The `-o json` / `-o yaml` document of any workload's plan (the one JSON contract of
+/// `kruise plan`): the plan's own serialization with `now` and `seed` on top and, on each
+/// action, what would be sent (`object`, `patch`, `statusPatch`, see [`Document`]) as the
+/// workload's writer (`writes`, called with a plan of that one action) builds it, or
+/// `writeError`.
+pub(crate) fn with_writes<S: serde::Serialize + Clone>(
+    now: jiff::Timestamp,
+    seed: u64,
+    plan: &kruise_core::plan::Plan<S>,
+    current: &Current,
+    writes: impl Fn(&kruise_core::plan::Plan<S>) -> Result<Vec<PlannedWrite>, WriteError>,
+) -> Value {
+    let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
+    if let Some(Value::Array(actions)) = value.get_mut("actions") {
+        for (a, out) in plan.actions.iter().zip(actions.iter_mut()) {
+            let Value::Object(out) = out else { continue };
+            out.remove("patch");
+            let mut single = kruise_core::plan::Plan::new(plan.status.clone());
+            single.actions.push(a.clone());
+            match writes(&single) {
+                Ok(ws) => ws.iter().for_each(|w| attach(out, w, current)),
+                Err(e) => {
+                    out.insert("writeError".into(), json!(e.to_string()));
+                }
+            }
+        }
+    }
+    let mut top = Map::new();
+    top.insert("now".into(), json!(now.to_string()));
+    top.insert("seed".into(), json!(seed));
+    if let Value::Object(m) = value {
+        top.extend(m);
+    }
+    Value::Object(top)
+}
+
+/// The objects as listed, by kind and name, to compute what a replace or patch changes.
+pub(crate) struct Current(BTreeMap<(String, String), Value>);
 
 impl Current {
-    fn of(input: &Input<'_>) -> Self {
+    /// The listed pods, claims and revisions and the workload (kind, metadata, JSON).
+    pub(crate) fn new<'p>(
+        pods: impl IntoIterator<Item = &'p k8s_openapi::api::core::v1::Pod>,
+        pvcs: &[k8s_openapi::api::core::v1::PersistentVolumeClaim],
+        revisions: &[k8s_openapi::api::apps::v1::ControllerRevision],
+        workload: (&str, &ObjectMeta, Value),
+    ) -> Self {
         let mut m = BTreeMap::new();
         let mut add = |kind: &str, meta: &ObjectMeta, v: Value| {
             m.insert((kind.to_owned(), name_of(meta)), v);
         };
-        for p in input.pods {
+        for p in pods {
             add("Pod", &p.metadata, serde_json::to_value(p).unwrap_or_default());
         }
-        for p in input.pvcs {
+        for p in pvcs {
             add("PersistentVolumeClaim", &p.metadata, serde_json::to_value(p).unwrap_or_default());
         }
-        for r in input.revisions {
+        for r in revisions {
             add("ControllerRevision", &r.metadata, serde_json::to_value(r).unwrap_or_default());
         }
-        add("CloneSet", &input.cloneset.metadata, serde_json::to_value(input.cloneset).unwrap_or_default());
+        add(workload.0, workload.1, workload.2);
         Self(m)
     }
 }
@@ -556,27 +589,46 @@ fn attach(out: &mut Map<String, Value>, w: &PlannedWrite, current: &Current) {
         ApiWrite::Replace { target, subresource, object } => {
             let before =
                 current.0.get(&(target.kind.clone(), target.name.clone())).cloned().unwrap_or(Value::Null);
-            let part = |v: &Value, status: bool| {
-                let mut v = v.clone();
-                if let Value::Object(m) = &mut v {
-                    if status {
-                        m.retain(|k, _| k == "status");
-                    } else {
-                        m.remove("status");
-                        if let Some(Value::Object(meta)) = m.get_mut("metadata") {
-                            meta.remove("resourceVersion");
-                            meta.remove("managedFields");
-                        }
-                    }
+            out.insert(key(*subresource).into(), changes(&before, object, *subresource));
+        }
+        ApiWrite::JsonPatch { target, subresource, patch } => {
+            // What the patch changes on the listed object, shown as a merge patch like the
+            // other writes (its `test` guards are what the plan read).
+            let before =
+                current.0.get(&(target.kind.clone(), target.name.clone())).cloned().unwrap_or(Value::Null);
+            let mut after = before.clone();
+            match kruise_core::write::json_patch::apply(&mut after, patch) {
+                Ok(()) => {
+                    out.insert(key(*subresource).into(), changes(&before, &after, *subresource));
                 }
-                v
-            };
-            let status = *subresource == Subresource::Status;
-            let diff = merge_diff(&part(&before, status), &part(object, status)).unwrap_or_else(|| json!({}));
-            out.insert(key(*subresource).into(), diff);
+                Err(_) => {
+                    out.insert("jsonPatch".into(), patch.clone());
+                }
+            }
         }
         ApiWrite::Delete { .. } => {}
     }
+}
+
+/// The merge patch from `before` to `after` of the part a write to `sub` touches.
+fn changes(before: &Value, after: &Value, sub: Subresource) -> Value {
+    let part = |v: &Value, status: bool| {
+        let mut v = v.clone();
+        if let Value::Object(m) = &mut v {
+            if status {
+                m.retain(|k, _| k == "status");
+            } else {
+                m.remove("status");
+                if let Some(Value::Object(meta)) = m.get_mut("metadata") {
+                    meta.remove("resourceVersion");
+                    meta.remove("managedFields");
+                }
+            }
+        }
+        v
+    };
+    let status = sub == Subresource::Status;
+    merge_diff(&part(before, status), &part(after, status)).unwrap_or_else(|| json!({}))
 }
 
 /// One table line about a pod: what happens, the reason kind, its detail.

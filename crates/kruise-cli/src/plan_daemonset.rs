@@ -1,7 +1,7 @@
 //! `kruise plan` for an Advanced DaemonSet (ADS-n): the same inputs as for a CloneSet plus
 //! `--nodes` (`kubectl get nodes -o json`), the same JSON document (`actions`, `held`,
 //! `status`, `requeueAfterSeconds`, `requeueReason`, `events`, with `now` and `seed` on top
-//! and the full `object` of each created pod), and a table with one line per node: the node,
+//! and, on each action, what would be sent: `object`, `patch`, `statusPatch`), and a table with one line per node: the node,
 //! its pod, what happens and why.
 
 use std::collections::BTreeMap;
@@ -16,9 +16,9 @@ use kruise_core::expectations::Expectations;
 use kruise_core::features::Features;
 use kruise_core::nodetable::NodeTable;
 use kruise_core::plan::ActionKind;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::{Args, Failure, Output, Stop, flatten, name_of, read_docs, write_columns};
+use super::{Args, Current, Failure, Output, Stop, flatten, name_of, read_docs, with_writes, write_columns};
 use crate::{Exit, Io};
 
 /// The DaemonSet of `doc` (already validated), defaulted and in the v1beta1 shape; `None`
@@ -114,41 +114,17 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
     Ok(())
 }
 
-/// The `-o json` / `-o yaml` document: the plan's own serialization with `now` and `seed` on
-/// top and, on each `CreatePod` / `CreateRevision`, the object that would be created
-/// (`object`).
+/// The `-o json` / `-o yaml` document: the CloneSet contract ([`super::Document`]), with what
+/// each action would send (`object`, `patch`, `statusPatch`) built by the DaemonSet's writer.
 pub fn document(input: &Input<'_>, plan: &Plan, seed: u64) -> Value {
-    let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
-    if let Some(Value::Array(actions)) = value.get_mut("actions") {
-        let hash = plan.status.update_revision.as_str();
-        for (a, out) in plan.actions.iter().zip(actions.iter_mut()) {
-            let Value::Object(out) = out else { continue };
-            let obj = match (&a.kind, &a.pod, &a.revision) {
-                (ActionKind::CreatePod { instance_id: node }, Some(pod), _) => serde_json::to_value(
-                    daemonset::new_pod(input.daemonset, node, hash, pod, input.bind_pods),
-                ),
-                (ActionKind::CreateRevision { number, .. }, _, Some(name)) => {
-                    let data = kruise_core::cloneset::revision::revision_data(&input.daemonset.spec.template);
-                    serde_json::to_value(daemonset::new_revision(
-                        input.daemonset,
-                        data,
-                        hash,
-                        name.clone(),
-                        *number,
-                    ))
-                }
-                _ => continue,
-            };
-            out.insert("object".into(), obj.unwrap_or_default());
-        }
-    }
-    let mut top = Map::new();
-    top.insert("now".into(), json!(input.now.to_string()));
-    top.insert("seed".into(), json!(seed));
-    if let Value::Object(m) = value {
-        top.extend(m);
-    }
-    Value::Object(top)
+    let ds = input.daemonset;
+    let current = Current::new(
+        input.pods,
+        &[],
+        input.revisions,
+        ("DaemonSet", &ds.metadata, serde_json::to_value(ds).unwrap_or_default()),
+    );
+    with_writes(input.now, seed, plan, &current, |single| daemonset::reconcile::writes(input, single))
 }
 
 /// What an action does to a pod, in words.

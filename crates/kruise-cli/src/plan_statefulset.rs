@@ -5,7 +5,8 @@
 //! that belong to the set.
 //!
 //! JSON document: the planner's serialization of the plan (`actions`, `held`, `status`,
-//! `requeueAfterSeconds`, `requeueReason`) with `now` and `seed` at the top.
+//! `requeueAfterSeconds`, `requeueReason`) with `now` and `seed` at the top and, on each
+//! action, what would be sent (`object`, `patch`, `statusPatch`), as for a CloneSet.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -17,9 +18,11 @@ use kruise_api::apps::v1beta1::StatefulSet;
 use kruise_core::expectations::Expectations;
 use kruise_core::plan::ActionKind;
 use kruise_core::statefulset::{self, Input, Plan};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use crate::plan::{Args, Failure, Output, Ownership, Stop, name_of, verb, write_columns};
+use crate::plan::{
+    Args, Current, Failure, Output, Ownership, Stop, name_of, verb, with_writes, write_columns,
+};
 use crate::{Exit, Io, validate};
 
 /// True when the workload file holds one StatefulSet (either version).
@@ -111,15 +114,17 @@ fn read_workload(file: &str, docs: &[Value]) -> Result<StatefulSet, Stop> {
     Ok(set)
 }
 
-/// The `-o json` / `-o yaml` document.
+/// The `-o json` / `-o yaml` document: the CloneSet contract ([`crate::plan::Document`]),
+/// with what each action would send built by the StatefulSet's writer.
 fn document(input: &Input<'_>, plan: &Plan, seed: u64) -> Value {
-    let mut top = Map::new();
-    top.insert("now".into(), json!(input.now.to_string()));
-    top.insert("seed".into(), json!(seed));
-    if let Value::Object(m) = serde_json::to_value(plan).unwrap_or(Value::Null) {
-        top.extend(m);
-    }
-    Value::Object(top)
+    let set = input.statefulset;
+    let current = Current::new(
+        input.pods,
+        input.pvcs,
+        input.revisions,
+        ("StatefulSet", &set.metadata, serde_json::to_value(set).unwrap_or_default()),
+    );
+    with_writes(input.now, seed, plan, &current, |single| statefulset::reconcile::writes(input, single))
 }
 
 /// One line about a pod: what happens, the reason kind, its detail.

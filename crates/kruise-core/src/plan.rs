@@ -591,6 +591,14 @@ pub enum Reason {
     /// PreparingDelete) ended this reconcile's scale pass before specified deletion (step 6);
     /// the pod named for deletion is deleted on a later reconcile.
     DeletionDeferred,
+    /// The workload's spec fails validation (issue 12 item 2): nothing is planned; the
+    /// adapter writes the `InvalidSpec` status condition naming the field paths (`message`).
+    InvalidSpec {
+        /// The validation errors, as the condition says them.
+        message: String,
+    },
+    /// The workload's spec passes validation again: the `InvalidSpec` condition is removed.
+    SpecValid,
 
     // ---- Every other workload's own, defined in its file under `plan/` ----
     /// Advanced StatefulSet's own reasons (ASTS-n).
@@ -650,6 +658,8 @@ impl Reason {
             Self::Deleting => "Deleting",
             Self::Unscheduled => "Unscheduled",
             Self::DeletionDeferred => "DeletionDeferred",
+            Self::InvalidSpec { .. } => "InvalidSpec",
+            Self::SpecValid => "SpecValid",
             Self::StatefulSet(r) => r.kind(),
             Self::DaemonSet(r) => r.kind(),
             Self::SidecarSet(r) => r.kind(),
@@ -683,6 +693,7 @@ impl fmt::Display for Reason {
             }
             Self::LifecycleState { state } => write!(f, "state {state}"),
             Self::HistoryLimit { limit } => write!(f, "limit {limit}"),
+            Self::InvalidSpec { message } => f.write_str(message),
             Self::StatefulSet(r) => r.fmt(f),
             Self::DaemonSet(r) => r.fmt(f),
             Self::SidecarSet(r) => r.fmt(f),

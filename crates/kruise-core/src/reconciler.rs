@@ -9,9 +9,11 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use serde::Serialize;
+use serde::ser::SerializeStruct;
 
 use crate::expectations::Expectations;
 use crate::features::Features;
+use crate::plan::{Action, Held, Plan, Reason, Requeue};
 use crate::write::ApiWrite;
 
 /// What an adapter observed for one workload: the workload and the objects it owns or reads.
@@ -135,32 +137,49 @@ pub struct Context<'a> {
     pub expectations: &'a Expectations,
 }
 
-/// One write with the decision behind it, as a user reads it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// One write with the typed decision behind it: the plan's [`Action`] (kind, pod, revision,
+/// reason) and the [`ApiWrite`] that carries it out. An action may need several writes (an
+/// in-place update writes the pod's condition, then the pod); each carries the action.
+///
+/// Serializes as `{"action": <kind name>, "pod": .., "reason": <reason kind>, "detail":
+/// <numbers>, "write": ..}`, the shape `kruise simulate` and the adapters' logs print.
+#[derive(Clone, Debug, PartialEq)]
 pub struct PlannedWrite {
-    /// The action kind (`CreatePod`, `DeletePod`, `UpdateInPlace`, `PatchPod`, ...).
-    pub action: String,
-    /// The pod concerned, if any.
-    pub pod: Option<String>,
-    /// The reason kind (`ScaleUp`, `PodsToDelete`, `Update`, ...).
-    pub reason: String,
-    /// The numbers behind the reason.
-    pub detail: String,
+    /// The decision.
+    pub action: Action,
     /// The API write to carry out.
     pub write: ApiWrite,
 }
 
-/// A pod deliberately left alone this round, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HeldPod {
-    /// The pod.
-    pub pod: String,
-    /// The reason kind (`Partition`, `MaxUnavailable`, `MinReadySeconds`, `Paused`, ...).
-    pub reason: String,
-    /// The numbers behind the reason.
-    pub detail: String,
+impl PlannedWrite {
+    /// The action kind's name (`CreatePod`, `DeletePod`, `UpdateInPlace`, `PatchPod`, ...).
+    pub fn name(&self) -> &'static str {
+        self.action.kind.name()
+    }
+    /// The pod concerned, if any.
+    pub fn pod(&self) -> Option<&str> {
+        self.action.pod.as_deref()
+    }
+    /// The reason.
+    pub fn reason(&self) -> &Reason {
+        &self.action.reason
+    }
+    /// The numbers behind the reason (its `Display` text).
+    pub fn detail(&self) -> String {
+        self.action.reason.to_string()
+    }
+}
+
+impl Serialize for PlannedWrite {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("PlannedWrite", 5)?;
+        st.serialize_field("action", self.name())?;
+        st.serialize_field("pod", &self.action.pod)?;
+        st.serialize_field("reason", self.action.reason.kind())?;
+        st.serialize_field("detail", &self.detail())?;
+        st.serialize_field("write", &self.write)?;
+        st.end()
+    }
 }
 
 /// An event for the workload (`SuccessfulCreate`, `ScaleUpLimited`, ...).
@@ -181,12 +200,90 @@ pub struct WorkloadEvent {
 pub struct Outcome {
     /// Writes, in the order they must be carried out.
     pub writes: Vec<PlannedWrite>,
-    /// Pods left alone, with reasons.
-    pub held: Vec<HeldPod>,
+    /// Pods (or other subjects) left alone, with reasons.
+    pub held: Vec<Held>,
     /// Events to emit.
     pub events: Vec<WorkloadEvent>,
     /// When to reconcile again even if nothing changes, and why.
-    pub requeue_after: Option<(Duration, String)>,
+    #[serde(serialize_with = "requeue_pair")]
+    pub requeue_after: Option<Requeue>,
+}
+
+/// The requeue as `[{"secs", "nanos"}, "<reason kind>"]`, the shape it always had.
+fn requeue_pair<S: serde::Serializer>(r: &Option<Requeue>, s: S) -> Result<S::Ok, S::Error> {
+    r.as_ref().map(|r| (r.after, r.reason.kind())).serialize(s)
+}
+
+impl Outcome {
+    /// The outcome of `plan`: each action turned into its writes by `m`, in order; the held
+    /// entries and the requeue as planned; events from `m`. Fails, naming the action, if an
+    /// action cannot be turned into writes: nothing is skipped silently.
+    pub fn from_plan<S>(plan: &Plan<S>, m: &mut impl Materialise) -> Result<Self, WriteError> {
+        let mut writes = Vec::with_capacity(plan.actions.len());
+        let mut buf = Vec::new();
+        let mut events = Vec::new();
+        for a in &plan.actions {
+            m.writes(a, &mut buf)?;
+            writes.extend(buf.drain(..).map(|write| PlannedWrite { action: a.clone(), write }));
+            events.extend(m.action_event(a));
+        }
+        events.extend(plan.events.iter().filter_map(|r| m.plan_event(r)));
+        Ok(Self { writes, held: plan.held.clone(), events, requeue_after: plan.requeue.clone() })
+    }
+
+    /// Seconds until the requeue and its reason kind, if any.
+    pub fn requeue(&self) -> Option<(Duration, &'static str)> {
+        self.requeue_after.as_ref().map(|r| (r.after, r.reason.kind()))
+    }
+}
+
+/// How one workload's actions become API writes: the only per-workload code between a plan
+/// and the adapters. [`Outcome::from_plan`] drives it.
+pub trait Materialise {
+    /// Appends the writes that carry out `action`, in order, or says why it cannot.
+    fn writes(&mut self, action: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError>;
+    /// The event a successful `action` announces, if any.
+    fn action_event(&self, action: &Action) -> Option<WorkloadEvent> {
+        let _ = action;
+        None
+    }
+    /// The event a plan-level warning (`plan.events`) announces, if any.
+    fn plan_event(&self, reason: &Reason) -> Option<WorkloadEvent> {
+        let _ = reason;
+        None
+    }
+}
+
+/// An action of a plan that cannot be turned into API writes (a planner bug, or input the
+/// planner accepted but the writes cannot be built from). Names the action and its subject.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot build the write of {action} {subject}: {message}")]
+pub struct WriteError {
+    /// The action kind (`UpdateInPlace`, ...).
+    pub action: &'static str,
+    /// The pod, revision or object it concerns (`pod web-a`, `revision web-123`, ...).
+    pub subject: String,
+    /// What is missing.
+    pub message: String,
+}
+
+impl WriteError {
+    /// The error for `action`.
+    pub fn new(action: &Action, message: impl Into<String>) -> Self {
+        let subject = match (&action.pod, &action.revision, &action.object) {
+            (Some(p), _, _) => format!("pod {p}"),
+            (None, _, Some(o)) => format!("{} {}", o.kind, o.name),
+            (None, Some(r), None) => format!("revision {r}"),
+            (None, None, None) => "of the workload".to_owned(),
+        };
+        Self { action: action.kind.name(), subject, message: message.into() }
+    }
+}
+
+impl From<WriteError> for ReconcileError {
+    fn from(e: WriteError) -> Self {
+        ReconcileError(Box::new(e))
+    }
 }
 
 /// Why a reconcile could not produce a plan: the input is unusable.

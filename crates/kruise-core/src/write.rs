@@ -1,8 +1,13 @@
-//! Concrete API writes. A plan's typed [actions](crate::cloneset::Action) are turned into these
-//! by pure functions; the simulator's API store and the kube adapter carry them out the same
-//! way, so what the simulator shows is what the operator does.
+//! Concrete API writes. A plan's typed [actions](crate::plan::Action) are turned into these
+//! by pure functions ([`crate::reconciler::Materialise`]); the simulator's API store and the
+//! kube adapter carry them out the same way, so what the simulator shows is what the operator
+//! does. Writes to existing objects change only what the plan changes and say what they were
+//! computed from ([`json_patch`], STYLE.md §8).
 
 use serde::Serialize;
+
+pub mod json_patch;
+pub mod pod;
 
 /// The object a write addresses.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -56,9 +61,11 @@ pub enum Subresource {
 
 /// One API write.
 ///
-/// Preconditions make writes safe against a stale cache: a `Replace` carries the
-/// `resourceVersion` it was computed from (409 Conflict if the object moved on), a `Delete` the
-/// `uid` it means (so a recreated namesake is never deleted).
+/// Preconditions make writes safe against a stale cache (STYLE.md §8): a `Replace` carries the
+/// `resourceVersion` it was computed from (409 Conflict if the object moved on), a `JsonPatch`
+/// `test`s the elements it was computed from (422 if they moved on), a `Delete` the `uid` it
+/// means (so a recreated namesake is never deleted). A `MergePatch` may carry
+/// `metadata.resourceVersion` in its body, which guards it like a `Replace`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "op")]
 pub enum ApiWrite {
@@ -72,10 +79,10 @@ pub enum ApiWrite {
     /// Replace a whole object (or its status), guarded by `metadata.resourceVersion` in `object`.
     ///
     /// Chaining rule: a `Replace` may carry no `resourceVersion` only when an earlier write of
-    /// the same plan addresses the same object (same [`Target`], any subresource). The CloneSet
-    /// planner relies on this for an in-place update: the pod's status `Replace` (setting
-    /// `InPlaceUpdateReady=False`) is followed by the pod's main `Replace` without a
-    /// `resourceVersion`. Adapters must send such a write with the `resourceVersion` returned by
+    /// the same plan addresses the same object (same [`Target`], any subresource). (The
+    /// CloneSet planner no longer needs it: several writes to one pod in one plan are JSON
+    /// patches, each computed on the pod as the previous one leaves it.) Adapters must send
+    /// such a write with the `resourceVersion` returned by
     /// the previous write to that object in the plan (so a concurrent change in between is still
     /// a 409 Conflict), and must refuse, without sending, a `Replace` without
     /// `resourceVersion` that has no earlier write to the same object in the plan.
@@ -96,6 +103,18 @@ pub enum ApiWrite {
         /// The patch.
         patch: serde_json::Value,
     },
+    /// A JSON patch (RFC 6902, [`json_patch`]): only the fields that change, guarded by
+    /// `test` operations on what the plan read. Applied to the whole object; on the `status`
+    /// subresource only the status part of the result is kept, on the main resource only the
+    /// rest.
+    JsonPatch {
+        /// What is patched.
+        target: Target,
+        /// Main object or status.
+        subresource: Subresource,
+        /// The operations, an array.
+        patch: serde_json::Value,
+    },
     /// Delete an object, only if its uid is still `uid` (when given).
     Delete {
         /// What is deleted.
@@ -114,7 +133,9 @@ impl ApiWrite {
     pub fn body(&self) -> Vec<u8> {
         match self {
             ApiWrite::Create { object, .. } | ApiWrite::Replace { object, .. } => to_go_json(object, false),
-            ApiWrite::MergePatch { patch, .. } => to_go_json(patch, false),
+            ApiWrite::MergePatch { patch, .. } | ApiWrite::JsonPatch { patch, .. } => {
+                to_go_json(patch, false)
+            }
             ApiWrite::Delete { .. } => Vec::new(),
         }
     }
@@ -125,7 +146,20 @@ impl ApiWrite {
             ApiWrite::Create { target, .. }
             | ApiWrite::Replace { target, .. }
             | ApiWrite::MergePatch { target, .. }
+            | ApiWrite::JsonPatch { target, .. }
             | ApiWrite::Delete { target, .. } => target,
+        }
+    }
+
+    /// The operation's name (`Create`, `Replace`, `MergePatch`, `JsonPatch`, `Delete`), as
+    /// metrics and logs print it.
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            ApiWrite::Create { .. } => "Create",
+            ApiWrite::Replace { .. } => "Replace",
+            ApiWrite::MergePatch { .. } => "MergePatch",
+            ApiWrite::JsonPatch { .. } => "JsonPatch",
+            ApiWrite::Delete { .. } => "Delete",
         }
     }
 }

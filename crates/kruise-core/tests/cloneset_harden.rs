@@ -227,14 +227,17 @@ fn cs_70_no_in_place_ready_write_for_a_pod_without_the_gate() {
     w.pods[0].spec.as_mut().unwrap().readiness_gates = None;
     let p = w.plan();
     assert_eq!(pods_of(&p, "UpdateInPlace"), ["web-p00"]);
-    let writes = kruise_core::cloneset::reconcile::writes(&w.input(), &p);
+    let writes = kruise_core::cloneset::reconcile::writes(&w.input(), &p).expect("writes");
     let pod_writes: Vec<&ApiWrite> =
-        writes.iter().filter(|x| x.action == "UpdateInPlace").map(|x| &x.write).collect();
-    assert_eq!(pod_writes.len(), 1, "only the pod replace: {pod_writes:?}");
+        writes.iter().filter(|x| x.name() == "UpdateInPlace").map(|x| &x.write).collect();
+    assert_eq!(pod_writes.len(), 1, "only the pod patch: {pod_writes:?}");
     match pod_writes[0] {
-        ApiWrite::Replace { subresource: Subresource::Main, object, .. } => {
-            assert_eq!(object["metadata"]["resourceVersion"], "1", "guarded by the observed version");
-            assert_eq!(object["spec"]["containers"][0]["image"], "nginx:2");
+        ApiWrite::JsonPatch { subresource: Subresource::Main, patch, .. } => {
+            let uid = w.pods[0].metadata.uid.clone().expect("uid");
+            assert_eq!(patch[0], serde_json::json!({"op": "test", "path": "/metadata/uid", "value": uid}));
+            let mut pod = serde_json::to_value(&w.pods[0]).expect("pod");
+            kruise_core::write::json_patch::apply(&mut pod, patch).expect("applies");
+            assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:2");
         }
         other => panic!("unexpected write {other:?}"),
     }
@@ -242,11 +245,11 @@ fn cs_70_no_in_place_ready_write_for_a_pod_without_the_gate() {
     let mut w2 = W::new(1).with_pods(1).roll_to("nginx:2");
     rolling(&mut w2.cs).pod_update_policy = Some("InPlaceIfPossible".into());
     let p2 = w2.plan();
-    let writes = kruise_core::cloneset::reconcile::writes(&w2.input(), &p2);
+    let writes = kruise_core::cloneset::reconcile::writes(&w2.input(), &p2).expect("writes");
     let subs: Vec<bool> = writes
         .iter()
-        .filter(|x| x.action == "UpdateInPlace")
-        .map(|x| matches!(x.write, ApiWrite::Replace { subresource: Subresource::Status, .. }))
+        .filter(|x| x.name() == "UpdateInPlace")
+        .map(|x| matches!(x.write, ApiWrite::JsonPatch { subresource: Subresource::Status, .. }))
         .collect();
     assert_eq!(subs, [true, false]);
 }
@@ -263,18 +266,20 @@ fn cs_72_grace_seconds_stored_and_read_from_the_annotation() {
         ..Default::default()
     });
     let p = w.plan();
-    let writes = kruise_core::cloneset::reconcile::writes(&w.input(), &p);
+    let writes = kruise_core::cloneset::reconcile::writes(&w.input(), &p).expect("writes");
     let replaced = writes
         .iter()
         .find_map(|x| match &x.write {
-            ApiWrite::Replace { subresource: Subresource::Main, object, .. }
-                if x.action == "UpdateInPlace" =>
+            ApiWrite::JsonPatch { subresource: Subresource::Main, patch, .. }
+                if x.name() == "UpdateInPlace" =>
             {
-                Some(object.clone())
+                let mut pod = serde_json::to_value(&w.pods[0]).expect("pod");
+                kruise_core::write::json_patch::apply(&mut pod, patch).expect("applies");
+                Some(pod)
             }
             _ => None,
         })
-        .expect("pod replace");
+        .expect("pod patch");
     let grace: serde_json::Value = serde_json::from_str(
         replaced["metadata"]["annotations"][keys::INPLACE_UPDATE_GRACE].as_str().expect("grace annotation"),
     )
@@ -508,6 +513,7 @@ mod claim_loop {
                 }
             };
             let created: Vec<k8s_openapi::api::core::v1::Pod> = reconcile::writes(&input, &first)
+                .expect("writes")
                 .into_iter()
                 .filter_map(|w| match w.write {
                     ApiWrite::Create { target, object } if target.kind == "Pod" => serde_json::from_value(object).ok(),

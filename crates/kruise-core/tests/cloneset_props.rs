@@ -196,7 +196,9 @@ proptest! {
             Ok(p) => {
                 // Bounded work whatever `replicas` is (CS-48).
                 prop_assert!(p.count("CreatePod") <= kruise_core::cloneset::MAX_CREATES_PER_PLAN);
-                let _ = kruise_core::cloneset::reconcile::writes(&input, &p);
+                // Every action becomes its writes (an error would name it; nothing is skipped).
+                let built = kruise_core::cloneset::reconcile::writes(&input, &p);
+                prop_assert!(built.is_ok(), "{:?}", built.err());
             }
             // The error branch: only "the input is unusable" errors, each naming the field.
             Err(e) => match &e {

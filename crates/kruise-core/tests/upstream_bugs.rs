@@ -379,19 +379,20 @@ fn bug_18_stale_cache_in_place_update_is_guarded() {
     let mut w = W::new(1).with_pods(1).roll_to("nginx:2");
     in_place(&mut w);
     let p = w.plan();
-    let writes = kruise_core::cloneset::reconcile::writes(&w.input(), &p);
+    let writes = kruise_core::cloneset::reconcile::writes(&w.input(), &p).expect("writes");
     let status = writes
         .iter()
         .find_map(|x| match &x.write {
-            ApiWrite::Replace { subresource: Subresource::Status, object, .. }
-                if x.action == "UpdateInPlace" =>
+            ApiWrite::JsonPatch { subresource: Subresource::Status, patch, .. }
+                if x.name() == "UpdateInPlace" =>
             {
-                Some(object)
+                Some(patch)
             }
             _ => None,
         })
         .expect("status write");
-    assert_eq!(status["metadata"]["resourceVersion"], "1");
+    let guard = serde_json::json!({"op": "test", "path": "/metadata/resourceVersion", "value": "1"});
+    assert!(status.as_array().is_some_and(|ops| ops.contains(&guard)), "{status}");
     // The adapter expects the pod at resourceVersion 3; the cache still shows 1.
     w.exp.expect_resource_version("uid-web-p00", 3, ts(w.now));
     w.now += 1;

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use kruise_api::apps::v1beta1::CloneSet;
+use kruise_core::plan::{Action, ActionKind, PodPatch, Reason};
 use kruise_core::reconciler::{Context, Outcome, PlannedWrite, ReconcileError, Reconciler, World};
 use kruise_core::write::{ApiWrite, Subresource, Target};
 use kruise_kube::controller::{self, RunConfig};
@@ -42,11 +43,10 @@ impl Reconciler for OwnerLabeler {
             if has || pod.metadata.deletion_timestamp.is_some() {
                 continue;
             }
+            let patch =
+                PodPatch { labels: [(LABEL.to_owned(), Some(cs_name.clone()))].into(), ..Default::default() };
             out.writes.push(PlannedWrite {
-                action: "PatchPod".into(),
-                pod: Some(name.clone()),
-                reason: "OwnerLabel".into(),
-                detail: format!("{LABEL}={cs_name}"),
+                action: Action::new(ActionKind::PatchPod { patch }, Some(name), None, Reason::Claim),
                 write: ApiWrite::MergePatch {
                     target: Target::pod(ns, name),
                     subresource: Subresource::Main,

@@ -19,7 +19,6 @@ use kruise_api::defaults::Defaulting;
 use kruise_api::validation::Validate;
 use kruise_core::Features;
 use kruise_core::reconciler::{Context, Outcome, Reconciler};
-use kruise_core::write::ApiWrite;
 use kube::api::Api;
 use kube::core::SelectorExt;
 use kube::runtime::controller::{self, Action, Controller};
@@ -76,7 +75,7 @@ impl Report {
     /// change.
     pub fn action(&self) -> Action {
         match &self.outcome.requeue_after {
-            Some((after, _)) if !after.is_zero() => Action::requeue(*after),
+            Some(r) if !r.after.is_zero() => Action::requeue(r.after),
             _ => Action::await_change(),
         }
     }
@@ -250,7 +249,10 @@ where
                 // The condition is gone; plan on the next reconcile (our own status write
                 // brings the workload back through the watch).
                 let outcome = Outcome {
-                    requeue_after: Some((Duration::from_secs(1), "SpecValid".into())),
+                    requeue_after: Some(kruise_core::plan::Requeue {
+                        after: Duration::from_secs(1),
+                        reason: kruise_core::plan::Reason::SpecValid,
+                    }),
                     ..Outcome::default()
                 };
                 return Ok(Report { outcome, written });
@@ -290,7 +292,7 @@ where
             self.metrics.wrote(&self.name, op, n);
         }
         if let Err(e @ AdapterError::Write { .. }) = &result {
-            let failed = outcome.writes.get(written).and_then(|w| w.pod.as_deref());
+            let failed = outcome.writes.get(written).and_then(|w| w.pod());
             self.publish_about(&workload, "Warning", "FailedWrite", &e.to_string(), failed).await;
         }
         result?;
@@ -373,19 +375,13 @@ fn event_pod<'a>(message: &str, writes: &'a [kruise_core::reconciler::PlannedWri
         .map(|w| w.trim_end_matches('.'))
         .filter(|w| !w.is_empty())
         .collect();
-    writes.iter().filter_map(|w| w.pod.as_deref()).find(|p| words.contains(p))
+    writes.iter().filter_map(|w| w.pod()).find(|p| words.contains(p))
 }
 
 fn count_ops(outcome: &Outcome, done: usize) -> BTreeMap<&'static str, u64> {
     let mut ops = BTreeMap::new();
     for w in outcome.writes.iter().take(done) {
-        let op = match w.write {
-            ApiWrite::Create { .. } => "Create",
-            ApiWrite::Replace { .. } => "Replace",
-            ApiWrite::MergePatch { .. } => "MergePatch",
-            ApiWrite::Delete { .. } => "Delete",
-        };
-        *ops.entry(op).or_default() += 1;
+        *ops.entry(w.write.op_name()).or_default() += 1;
     }
     ops
 }
@@ -802,11 +798,16 @@ mod tests {
     #[test]
     fn events_are_related_to_the_pod_they_name() {
         let w = |pod: &str| kruise_core::reconciler::PlannedWrite {
-            action: "CreatePod".into(),
-            pod: Some(pod.into()),
-            reason: "ScaleUp".into(),
-            detail: String::new(),
-            write: ApiWrite::Delete { target: kruise_core::write::Target::pod("ns", pod), uid: None },
+            action: kruise_core::plan::Action::new(
+                kruise_core::plan::ActionKind::CreatePod { instance_id: String::new() },
+                Some(pod),
+                None,
+                kruise_core::plan::Reason::ScaleUp { have: 0, want: 1 },
+            ),
+            write: kruise_core::write::ApiWrite::Delete {
+                target: kruise_core::write::Target::pod("ns", pod),
+                uid: None,
+            },
         };
         let writes = [w("web-ab"), w("web-a"), w("wéb-ü.x")];
         assert_eq!(event_pod("succeed to create pod web-a", &writes), Some("web-a"));

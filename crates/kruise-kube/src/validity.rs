@@ -11,6 +11,7 @@
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kruise_api::ValidationErrors;
+use kruise_core::plan::{Action, ActionKind, Reason};
 use kruise_core::reconciler::PlannedWrite;
 use kruise_core::write::{ApiWrite, Subresource, Target};
 use serde_json::{Value, json};
@@ -91,13 +92,12 @@ where
         meta.namespace.as_deref().unwrap_or_default(),
         meta.name.as_deref().unwrap_or_default(),
     );
-    let (action, reason) =
-        if wanted.is_some() { ("RejectSpec", "InvalidSpec") } else { ("ClearInvalidSpec", "SpecValid") };
+    let reason = match wanted {
+        Some(message) => Reason::InvalidSpec { message },
+        None => Reason::SpecValid,
+    };
     Some(PlannedWrite {
-        action: action.into(),
-        pod: None,
-        reason: reason.into(),
-        detail: wanted.unwrap_or_default(),
+        action: Action::new(ActionKind::UpdateStatus, None, None, reason),
         write: ApiWrite::MergePatch {
             target,
             subresource: Subresource::Status,

@@ -194,7 +194,8 @@ async fn cs_44_seed01_revision_then_pods_then_status() {
 }
 
 /// Seed 03 (CS-35, CS-55): replicas 2 and podsToDelete: exactly the named pod is deleted
-/// (uid precondition), then the list is cleared with a merge patch on the spec.
+/// (uid precondition), then the list is cleared with a JSON patch on the spec that tests it
+/// first (issue 12 item 6).
 #[tokio::test]
 async fn cs_35_seed03_deletes_exactly_the_named_pod() {
     let mut run = Run::new(&cloneset("web", 3, "nginx:1.20"));
@@ -214,13 +215,19 @@ async fn cs_35_seed03_deletes_exactly_the_named_pod() {
     assert_eq!(calls(&sent)[0], format!("DELETE {PODS}/{victim}"));
     let clear =
         sent.iter().find(|s| s.method == "PATCH" && s.uri.starts_with(&format!("{CS_PATH}?"))).unwrap();
-    assert_eq!(clear.body, json!({"spec": {"scaleStrategy": {"podsToDelete": []}}}));
+    // Issue 12 item 6: the user's list is replaced only if it still is what the plan read.
+    assert_eq!(clear.content_type.as_deref(), Some("application/json-patch+json"));
+    assert_eq!(
+        clear.body,
+        json!([{"op": "test", "path": "/spec/scaleStrategy/podsToDelete", "value": [victim]},
+            {"op": "replace", "path": "/spec/scaleStrategy/podsToDelete", "value": []}])
+    );
     let kept: Vec<String> = names(&before).into_iter().filter(|n| *n != victim).collect();
     assert_eq!(names(&run.pods()), kept);
 }
 
 /// Seed 04 (CS-70, CS-71): an in-place update, pod by pod: the InPlaceUpdateReady=False
-/// status write, then the pod write guarded by the resourceVersion that status write returned.
+/// status patch (testing the resourceVersion read), then a patch of only what changes on the pod.
 /// Pods keep their names and uids; the container restarts with the new image.
 #[tokio::test]
 async fn cs_70_seed04_in_place_update_keeps_pods() {
@@ -234,17 +241,34 @@ async fn cs_70_seed04_in_place_update_keeps_pods() {
     let sent = run.converge().await;
     for pod in names(&before) {
         let path = format!("{PODS}/{pod}");
-        let gate = sent
-            .iter()
-            .position(|s| s.method == "PUT" && s.uri.starts_with(&format!("{path}/status?")))
-            .unwrap();
-        let write =
-            sent.iter().position(|s| s.method == "PUT" && s.uri.starts_with(&format!("{path}?"))).unwrap();
+        let patch = |s: &&Sent, status: bool| {
+            s.method == "PATCH"
+                && s.content_type.as_deref() == Some("application/json-patch+json")
+                && s.uri.starts_with(&format!("{path}{}?", if status { "/status" } else { "" }))
+        };
+        let gate = sent.iter().position(|s| patch(&s, true)).unwrap();
+        let write = sent.iter().position(|s| patch(&s, false)).unwrap();
         assert!(gate < write, "{pod}: condition before the pod write");
-        let conds = sent[gate].body["status"]["conditions"].as_array().unwrap();
-        assert!(conds.iter().any(|c| c["type"] == "InPlaceUpdateReady" && c["status"] == "False"));
-        assert_eq!(sent[write].body["spec"]["containers"][0]["image"], json!("nginx:latest"));
-        assert!(sent[write].body["metadata"]["resourceVersion"].is_string(), "pod write is guarded");
+        let ops = sent[gate].body.as_array().unwrap();
+        // The plan's first write to the pod tests the resourceVersion it read (issue 12 item 8:
+        // the pod write that follows chains on it instead of carrying the cached version).
+        assert!(ops.iter().any(|o| o["op"] == "test" && o["path"] == "/metadata/resourceVersion"), "{ops:?}");
+        assert!(ops.iter().any(|o| o["value"] == "InPlaceUpdateReady"), "{ops:?}");
+        let ops = sent[write].body.as_array().unwrap();
+        assert!(ops.iter().all(|o| o["path"] != "/metadata/resourceVersion"), "{ops:?}");
+        // Issue 12 item 7: only what changes, the old image tested first.
+        assert!(
+            ops.contains(&json!({"op": "test", "path": "/spec/containers/0/image", "value": "nginx:1.20"}))
+        );
+        assert!(ops.contains(
+            &json!({"op": "replace", "path": "/spec/containers/0/image", "value": "nginx:latest"})
+        ));
+        assert!(
+            ops.iter().all(|o| o["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/metadata/") || p.starts_with("/spec/containers/0/"))),
+            "{ops:?}"
+        );
     }
     let after = run.pods();
     assert_eq!(names(&after), names(&before));

@@ -124,8 +124,8 @@ async fn cs_87_stale_cache_does_not_double_create() {
     // Stale cache: same (empty) pod list, different seed — nothing is sent.
     let report = adapter.reconcile_at(wl.clone(), now(), 99).await.unwrap();
     assert_eq!(report.written, 0);
-    assert_eq!(report.outcome.held[0].reason, "AwaitingExpectations");
-    assert_eq!(report.outcome.requeue_after.as_ref().map(|r| r.1.as_str()), Some("AwaitingExpectations"));
+    assert_eq!(report.outcome.held[0].reason.kind(), "AwaitingExpectations");
+    assert_eq!(report.outcome.requeue().map(|r| r.1), Some("AwaitingExpectations"));
     assert_eq!(server.calls().len(), 4);
 
     // The watch catches up: pods seen, creates satisfied, only the status moves on.
@@ -175,7 +175,7 @@ async fn cs_35_scale_down_deletes_pods_to_delete_with_uid_precondition() {
     let adapter2 = Adapter::new("cloneset", client2, TestPlanner, cluster.caches.clone())
         .with_expectations(adapter.expectations().clone());
     let report = adapter2.reconcile_at(wl, now(), 3).await.unwrap();
-    assert!(report.outcome.writes.iter().all(|w| w.action != "DeletePod"));
+    assert!(report.outcome.writes.iter().all(|w| w.name() != "DeletePod"));
     assert!(adapter.expectations().is_empty());
     server.stop();
     server2.stop();

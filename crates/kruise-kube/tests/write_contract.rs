@@ -7,6 +7,7 @@
 mod support;
 
 use jiff::Timestamp;
+use kruise_core::plan::{ActionKind, Reason};
 use kruise_core::reconciler::PlannedWrite;
 use kruise_core::write::{ApiWrite, Subresource, Target};
 use kruise_kube::execute::Executor;
@@ -21,13 +22,13 @@ fn now() -> Timestamp {
 }
 
 fn planned(write: ApiWrite) -> PlannedWrite {
-    PlannedWrite {
-        action: "UpdateInPlace".into(),
-        pod: Some(write.target().name.clone()),
-        reason: "Update".into(),
-        detail: String::new(),
+    let pod = write.target().name.clone();
+    support::write(
+        ActionKind::UpdateInPlace { from_revision: String::new() },
+        Some(&pod),
+        Reason::Update { update_num: 1, recreate: false },
         write,
-    }
+    )
 }
 
 fn pod_json(name: &str, rv: Option<&str>) -> Value {
@@ -101,4 +102,94 @@ async fn cs_70_replace_without_resource_version_and_no_earlier_write_is_refused(
     assert!(server2.requests().is_empty());
     server.stop();
     server2.stop();
+}
+
+/// Issue 11 item 14 (CS-26): every request body is exactly `ApiWrite::body()`: Go's escaping
+/// of `<`, `>`, `&`, U+2028 and U+2029, the bytes a revision's data was hashed in, not a
+/// re-serialisation (serde_json writes those characters raw). Creates, replaces (main and
+/// status), merge patches and JSON patches alike, each with its Content-Type.
+#[tokio::test]
+async fn issue_11_14_request_bodies_are_the_write_bytes() {
+    let tricky = "a && b < c > d \u{2028}";
+    let revision = ApiWrite::Create {
+        target: Target::revision(NS, "web-rev"),
+        object: json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": {"name": "web-rev", "namespace": NS},
+            "data": {"spec": {"template": {"spec": {"containers": [{"name": "c", "args": [tricky]}]}}}},
+            "revision": 1}),
+    };
+    let mut pod = pod_json("web-a", Some("4000"));
+    pod["metadata"]["annotations"] = json!({"note": tricky});
+    let mut status = pod.clone();
+    status["status"]["message"] = json!(tricky);
+    let writes = [
+        planned(revision),
+        planned(ApiWrite::Replace {
+            target: Target::pod(NS, "web-a"),
+            subresource: Subresource::Main,
+            object: pod.clone(),
+        }),
+        planned(ApiWrite::Replace {
+            target: Target::pod(NS, "web-a"),
+            subresource: Subresource::Status,
+            object: status,
+        }),
+        planned(ApiWrite::MergePatch {
+            target: Target::pod(NS, "web-b"),
+            subresource: Subresource::Main,
+            patch: json!({"metadata": {"annotations": {"note": tricky}}}),
+        }),
+        planned(ApiWrite::JsonPatch {
+            target: Target::pod(NS, "web-c"),
+            subresource: Subresource::Status,
+            patch: json!([{"op": "test", "path": "/metadata/uid", "value": "u<c>"},
+                {"op": "add", "path": "/metadata/annotations/note", "value": tricky}]),
+        }),
+    ];
+    let replies = vec![
+        Reply::created(json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": {"name": "web-rev", "namespace": NS, "resourceVersion": "1"}})),
+        Reply::ok(pod_json("web-a", Some("4001"))),
+        Reply::ok(pod_json("web-a", Some("4002"))),
+        Reply::ok(pod_json("web-b", Some("4003"))),
+        Reply::ok(pod_json("web-c", Some("4004"))),
+    ];
+    let (client, server) = MockServer::start(replies);
+    let exec = Executor::new(client);
+    let store = ExpectationsStore::new();
+    let (done, res) = exec.execute_all(&WorkloadKey::new(NS, "web"), &writes, &store, now()).await;
+    assert!(res.is_ok(), "{res:?}");
+    assert_eq!(done, writes.len());
+    let sent = server.requests();
+    assert_eq!(sent.len(), writes.len());
+    let types = [
+        "application/json",
+        "application/json",
+        "application/json",
+        "application/merge-patch+json",
+        "application/json-patch+json",
+    ];
+    // The pod patches may be sent concurrently (one slow-start batch): matched by bytes.
+    let mut uris = Vec::new();
+    for (w, ct) in writes.iter().zip(types) {
+        let body = w.write.body();
+        let s = sent.iter().find(|s| s.raw == body);
+        let Some(s) = s else { panic!("no request carried {}", String::from_utf8_lossy(&body)) };
+        assert!(
+            String::from_utf8_lossy(&s.raw).contains("\\u0026\\u0026 b \\u003c c \\u003e d \\u2028"),
+            "{}",
+            s.uri
+        );
+        assert_eq!(s.content_type.as_deref(), Some(ct), "{}", s.uri);
+        uris.push(s.uri.clone());
+    }
+    assert!(
+        uris[0].contains("/controllerrevisions?") && uris[0].contains("fieldManager=kruise-rs"),
+        "{}",
+        uris[0]
+    );
+    assert!(uris[1].contains("/pods/web-a?"), "{}", uris[1]);
+    assert!(uris[2].contains("/pods/web-a/status?"), "{}", uris[2]);
+    assert!(uris[4].contains("/pods/web-c/status?"), "{}", uris[4]);
+    server.stop();
 }

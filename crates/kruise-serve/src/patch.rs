@@ -2,7 +2,7 @@
 //! simulator's store already applies ([`kruise_api::merge_patch::apply`]):
 //!
 //! - [`json_patch`]: RFC 6902 (`add`, `remove`, `replace`, `move`, `copy`, `test`), paths as
-//!   RFC 6901 pointers;
+//!   RFC 6901 pointers, through kruise-core's one implementation;
 //! - [`strategic_merge`]: the strategic merge patch of built-in kinds, with the list merge keys
 //!   `kubectl apply` and `kubectl label` rely on (containers, volumes, ports, env, conditions,
 //!   owner references ...) and the `$patch`, `$retainKeys`, `$setElementOrder` and
@@ -23,160 +23,20 @@ pub enum PatchError {
     Unprocessable(String),
 }
 
-fn unescape(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
-}
-
-fn tokens(path: &str) -> Result<Vec<String>, PatchError> {
-    if path.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(rest) = path.strip_prefix('/') else {
-        return Err(PatchError::Malformed(format!("path {path:?} does not start with /")));
-    };
-    Ok(rest.split('/').map(unescape).collect())
-}
-
-fn index(token: &str, len: usize, allow_end: bool) -> Option<usize> {
-    if allow_end && token == "-" {
-        return Some(len);
-    }
-    if token.is_empty()
-        || (token.len() > 1 && token.starts_with('0'))
-        || !token.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let i: usize = token.parse().ok()?;
-    let max = if allow_end { len } else { len.saturating_sub(1) };
-    (i <= max && (allow_end || len > 0)).then_some(i)
-}
-
-fn parent<'a>(doc: &'a mut Value, toks: &[String], path: &str) -> Result<&'a mut Value, PatchError> {
-    let mut cur = doc;
-    for t in toks {
-        cur = match cur {
-            Value::Object(o) => o.get_mut(t),
-            Value::Array(a) => {
-                let len = a.len();
-                index(t, len, false).and_then(move |i| a.get_mut(i))
-            }
-            _ => None,
-        }
-        .ok_or_else(|| PatchError::Unprocessable(format!("doc is missing path: {path:?}")))?;
-    }
-    Ok(cur)
-}
-
-fn get<'a>(doc: &'a Value, path: &str) -> Result<&'a Value, PatchError> {
-    let mut cur = doc;
-    for t in tokens(path)? {
-        cur = match cur {
-            Value::Object(o) => o.get(&t),
-            Value::Array(a) => index(&t, a.len(), false).and_then(|i| a.get(i)),
-            _ => None,
-        }
-        .ok_or_else(|| PatchError::Unprocessable(format!("doc is missing path: {path:?}")))?;
-    }
-    Ok(cur)
-}
-
-fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), PatchError> {
-    let toks = tokens(path)?;
-    let Some((last, parents)) = toks.split_last() else {
-        *doc = value;
-        return Ok(());
-    };
-    match parent(doc, parents, path)? {
-        Value::Object(o) => {
-            o.insert(last.clone(), value);
-            Ok(())
-        }
-        Value::Array(a) => {
-            let i = index(last, a.len(), true)
-                .ok_or_else(|| PatchError::Unprocessable(format!("index out of range in path {path:?}")))?;
-            a.insert(i, value);
-            Ok(())
-        }
-        _ => Err(PatchError::Unprocessable(format!("doc is missing path: {path:?}"))),
-    }
-}
-
-fn remove(doc: &mut Value, path: &str) -> Result<Value, PatchError> {
-    let toks = tokens(path)?;
-    let Some((last, parents)) = toks.split_last() else {
-        return Err(PatchError::Unprocessable("cannot remove the whole document".to_owned()));
-    };
-    let missing = || PatchError::Unprocessable(format!("doc is missing path: {path:?}"));
-    match parent(doc, parents, path)? {
-        Value::Object(o) => o.remove(last).ok_or_else(missing),
-        Value::Array(a) => {
-            let i = index(last, a.len(), false).ok_or_else(missing)?;
-            Ok(a.remove(i))
-        }
-        _ => Err(missing()),
-    }
-}
-
-/// Applies an RFC 6902 JSON patch to `doc`. A failed `test` or a missing path is
+/// Applies an RFC 6902 JSON patch to `doc` with the workspace's one implementation
+/// ([`kruise_core::write::json_patch::apply`], the semantics the operator's writes are built
+/// for: a `test` of `null` passes on an absent member). A failed `test` or a missing path is
 /// [`PatchError::Unprocessable`] (the API server answers 422); a malformed operation is
 /// [`PatchError::Malformed`] (400). `doc` is left unchanged on error.
 pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
-    let ops =
-        patch.as_array().ok_or_else(|| PatchError::Malformed("a JSON patch must be an array".into()))?;
     let mut out = doc.clone();
-    for (i, op) in ops.iter().enumerate() {
-        let field = |name: &str| {
-            op.get(name)
-                .and_then(Value::as_str)
-                .ok_or_else(|| PatchError::Malformed(format!("operation {i}: missing {name:?}")))
-        };
-        let value = || {
-            op.get("value")
-                .cloned()
-                .ok_or_else(|| PatchError::Malformed(format!("operation {i}: missing \"value\"")))
-        };
-        let path = field("path")?;
-        match field("op")? {
-            "add" => add(&mut out, path, value()?)?,
-            "remove" => {
-                remove(&mut out, path)?;
-            }
-            "replace" => {
-                let v = value()?;
-                if tokens(path)?.is_empty() {
-                    out = v;
-                } else {
-                    remove(&mut out, path)?;
-                    add(&mut out, path, v)?;
-                }
-            }
-            "move" => {
-                let from = field("from")?;
-                if path.starts_with(&format!("{from}/")) {
-                    return Err(PatchError::Unprocessable(format!(
-                        "cannot move {from:?} into its own child"
-                    )));
-                }
-                let v = remove(&mut out, from)?;
-                add(&mut out, path, v)?;
-            }
-            "copy" => {
-                let v = get(&out, field("from")?)?.clone();
-                add(&mut out, path, v)?;
-            }
-            "test" => {
-                let want = value()?;
-                let have = get(&out, path)?;
-                if *have != want {
-                    return Err(PatchError::Unprocessable(format!(
-                        "testing value {path} failed: have {have}, want {want}"
-                    )));
-                }
-            }
-            other => return Err(PatchError::Malformed(format!("operation {i}: unknown op {other:?}"))),
+    kruise_core::write::json_patch::apply(&mut out, patch).map_err(|e| {
+        if e.malformed {
+            PatchError::Malformed(e.to_string())
+        } else {
+            PatchError::Unprocessable(e.to_string())
         }
-    }
+    })?;
     Ok(out)
 }
 
@@ -383,6 +243,35 @@ mod tests {
             {"op": "add", "path": "/f~1g", "value": true},
         ]);
         assert_eq!(json_patch(&doc, &p), Ok(json!({"a": {"b": [0, 2, 3]}, "c": "y", "e": "y", "f/g": true})));
+    }
+
+    /// Issue 12 item 6 on the served cluster: the operator's guarded list writes (finalizers,
+    /// ownerReferences, podsToDelete) test the list they read, `null` for an absent one. The
+    /// served API applies them as the operator's writer means them: absent list, the write
+    /// applies; a finalizer someone else added meanwhile, the write is refused (422) and
+    /// nothing of theirs is dropped.
+    #[test]
+    fn guarded_list_writes_apply_once_and_refuse_a_changed_list() {
+        let ops = serde_json::Value::Array(kruise_core::write::json_patch::guarded_list(
+            "/metadata/finalizers",
+            None,
+            json!(["apps.kruise.io/hook"]),
+        ));
+        let pod = json!({"metadata": {"name": "web-a"}});
+        assert_eq!(
+            json_patch(&pod, &ops).map(|p| p["metadata"]["finalizers"].clone()),
+            Ok(json!(["apps.kruise.io/hook"]))
+        );
+        let theirs = json!({"metadata": {"name": "web-a", "finalizers": ["theirs"]}});
+        assert!(matches!(json_patch(&theirs, &ops), Err(PatchError::Unprocessable(_))));
+        let read = json!(["mine"]);
+        let ops = serde_json::Value::Array(kruise_core::write::json_patch::guarded_list(
+            "/metadata/finalizers",
+            Some(&read),
+            json!(["mine", "apps.kruise.io/hook"]),
+        ));
+        let moved = json!({"metadata": {"finalizers": ["mine", "theirs"]}});
+        assert!(matches!(json_patch(&moved, &ops), Err(PatchError::Unprocessable(_))));
     }
 
     #[test]

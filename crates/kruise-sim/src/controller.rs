@@ -283,7 +283,9 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
         match write {
             ApiWrite::Create { .. } if scaled => exp.expect_create(&ok.name, at),
             ApiWrite::Delete { .. } if scaled && ok.changed => exp.expect_delete(&ok.name, at),
-            ApiWrite::Replace { .. } | ApiWrite::MergePatch { .. } if ok.changed => {
+            ApiWrite::Replace { .. } | ApiWrite::MergePatch { .. } | ApiWrite::JsonPatch { .. }
+                if ok.changed =>
+            {
                 exp.expect_resource_version(&ok.uid, ok.resource_version, at)
             }
             _ => {}

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::Pod;
 use kruise_api::apps::v1beta1::CloneSet;
-use kruise_core::reconciler::{Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, World};
+use kruise_core::plan::{Action, ActionKind, Held, Reason, Requeue};
+use kruise_core::reconciler::{Context, Outcome, PlannedWrite, ReconcileError, Reconciler, World};
 use kruise_core::write::{ApiWrite, Subresource, Target};
 use serde_json::json;
 
@@ -59,11 +60,10 @@ impl Reconciler for ReplicaReconciler {
             "updateRevision": revision, "currentRevision": revision,
             "labelSelector": format!("app={name}"),
         }});
+        let have = i32::try_from(active.len()).unwrap_or(i32::MAX);
+        let want = i32::try_from(replicas).unwrap_or(i32::MAX);
         let status_write = PlannedWrite {
-            action: "UpdateStatus".into(),
-            pod: None,
-            reason: "Status".into(),
-            detail: format!("replicas={} ready={ready} updated={updated}", active.len()),
+            action: Action::new(ActionKind::UpdateStatus, None, None, Reason::StatusChanged),
             write: ApiWrite::MergePatch {
                 target: Target::namespaced("apps.kruise.io/v1beta1", "CloneSet", &ns, &name),
                 subresource: Subresource::Status,
@@ -72,8 +72,14 @@ impl Reconciler for ReplicaReconciler {
         };
         if !ctx.expectations.scale_satisfied() {
             let p = ctx.expectations.pending();
-            out.requeue_after =
-                Some((std::time::Duration::from_secs(1), format!("AwaitingExpectations {p:?}")));
+            out.requeue_after = Some(Requeue {
+                after: std::time::Duration::from_secs(1),
+                reason: Reason::AwaitingExpectations {
+                    creates: p.as_ref().map_or(0, |p| p.creates),
+                    deletes: p.as_ref().map_or(0, |p| p.deletes),
+                    resource_versions: p.as_ref().map_or(0, |p| p.resource_versions),
+                },
+            });
             return Ok(out);
         }
         if active.len() < replicas {
@@ -86,10 +92,10 @@ impl Reconciler for ReplicaReconciler {
                     .collect();
                 let n = format!("{name}-{id}");
                 if !taken.contains(n.as_str()) {
-                    names.insert(n);
+                    names.insert((n, id));
                 }
             }
-            for pod_name in names {
+            for (pod_name, id) in names {
                 let mut labels = template.pointer("/metadata/labels").cloned().unwrap_or_else(|| json!({}));
                 labels[REVISION_LABEL] = json!(revision);
                 let pod = json!({
@@ -99,10 +105,12 @@ impl Reconciler for ReplicaReconciler {
                     "spec": template.get("spec").cloned().unwrap_or_else(|| json!({})),
                 });
                 out.writes.push(PlannedWrite {
-                    action: "CreatePod".into(),
-                    pod: Some(pod_name.clone()),
-                    reason: "ScaleUp".into(),
-                    detail: format!("have {} want {replicas}", active.len()),
+                    action: Action::new(
+                        ActionKind::CreatePod { instance_id: id },
+                        Some(&pod_name),
+                        Some(&revision),
+                        Reason::ScaleUp { have, want },
+                    ),
                     write: ApiWrite::Create { target: Target::pod(&ns, &pod_name), object: pod },
                 });
             }
@@ -115,12 +123,7 @@ impl Reconciler for ReplicaReconciler {
                     .then_with(|| name_of(a).cmp(name_of(b)))
             });
             for p in victims.into_iter().take(active.len() - replicas) {
-                out.writes.push(delete(
-                    p,
-                    &ns,
-                    "ScaleDown",
-                    format!("have {} want {replicas}", active.len()),
-                ));
+                out.writes.push(delete(p, &ns, Reason::ScaleDown { have, want }));
             }
         } else {
             let mut old: Vec<&Pod> =
@@ -129,21 +132,16 @@ impl Reconciler for ReplicaReconciler {
             let unavailable = active.len() - ready;
             for (i, p) in old.iter().enumerate() {
                 if i == 0 && unavailable == 0 {
-                    out.writes.push(delete(
-                        p,
-                        &ns,
-                        "Update",
-                        format!("revision {} -> {revision}", revision_of(p).unwrap_or("?")),
-                    ));
+                    out.writes.push(delete(p, &ns, Reason::Update { update_num: 1, recreate: true }));
                 } else {
-                    out.held.push(HeldPod {
-                        pod: name_of(p).to_owned(),
-                        reason: "MaxUnavailable".into(),
-                        detail: format!(
-                            "unavailable {} limit 1",
-                            unavailable + usize::from(i > 0 || unavailable > 0)
-                        ),
-                    });
+                    let unavailable = unavailable + usize::from(i > 0 || unavailable > 0);
+                    out.held.push(Held::pod(
+                        name_of(p),
+                        Reason::MaxUnavailable {
+                            unavailable: i32::try_from(unavailable).unwrap_or(i32::MAX),
+                            limit: 1,
+                        },
+                    ));
                 }
             }
         }
@@ -152,12 +150,9 @@ impl Reconciler for ReplicaReconciler {
     }
 }
 
-fn delete(p: &Pod, ns: &str, reason: &str, detail: String) -> PlannedWrite {
+fn delete(p: &Pod, ns: &str, reason: Reason) -> PlannedWrite {
     PlannedWrite {
-        action: "DeletePod".into(),
-        pod: Some(name_of(p).to_owned()),
-        reason: reason.into(),
-        detail,
+        action: Action::new(ActionKind::DeletePod, Some(name_of(p)), revision_of(p), reason),
         write: ApiWrite::Delete { target: Target::pod(ns, name_of(p)), uid: p.metadata.uid.clone() },
     }
 }

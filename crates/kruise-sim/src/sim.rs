@@ -808,19 +808,19 @@ impl Sim {
             if let Some(c) = self.controllers.get_mut(i) {
                 c.record_write(key, &w.write, &result, now);
             }
-            let quiet_status = w.pod.is_none() && matches!(result, Ok(WriteOk { changed: false, .. }));
-            let this = (w.action.as_str(), w.pod.as_deref());
-            let same_decision = w.pod.is_some() && shown == Some(this) && result.is_ok();
+            let quiet_status = w.pod().is_none() && matches!(result, Ok(WriteOk { changed: false, .. }));
+            let this = (w.name(), w.pod());
+            let same_decision = w.pod().is_some() && shown == Some(this) && result.is_ok();
             shown = Some(this);
             if !quiet_status && !same_decision {
                 self.decisions.push(Decision {
                     at: now,
                     controller: name.clone(),
                     workload: workload.clone(),
-                    pod: w.pod.clone(),
-                    action: w.action.clone(),
-                    reason: w.reason.clone(),
-                    detail: w.detail.clone(),
+                    pod: w.action.pod.clone(),
+                    action: w.name().to_owned(),
+                    reason: w.reason().kind().to_owned(),
+                    detail: w.detail(),
                     error: result.as_ref().err().map(ToString::to_string),
                 });
             }
@@ -831,18 +831,23 @@ impl Sim {
         }
         let mut held_now = BTreeSet::new();
         for h in &outcome.held {
-            let slot = (workload.clone(), h.pod.clone());
+            let subject = match (&h.pod, &h.object) {
+                (Some(p), _) => p.clone(),
+                (None, Some(o)) => format!("{}/{}", o.kind.to_lowercase(), o.name),
+                (None, None) => continue,
+            };
+            let slot = (workload.clone(), subject.clone());
             held_now.insert(slot.clone());
-            let what = (h.reason.clone(), h.detail.clone());
+            let what = (h.reason.kind().to_owned(), h.reason.to_string());
             if self.last_held.get(&slot) != Some(&what) {
                 self.decisions.push(Decision {
                     at: now,
                     controller: name.clone(),
                     workload: workload.clone(),
-                    pod: Some(h.pod.clone()),
+                    pod: Some(subject),
                     action: "Hold".into(),
-                    reason: h.reason.clone(),
-                    detail: h.detail.clone(),
+                    reason: what.0.clone(),
+                    detail: what.1.clone(),
                     error: None,
                 });
                 self.last_held.insert(slot, what);
@@ -874,8 +879,8 @@ impl Sim {
         if failed {
             let at = now + self.config.error_backoff.0;
             self.enqueue_reconcile(i, key.clone(), at);
-        } else if let Some((after, _)) = &outcome.requeue_after {
-            let at = now + Dur::from_std(*after).0.max(1);
+        } else if let Some(r) = &outcome.requeue_after {
+            let at = now + Dur::from_std(r.after).0.max(1);
             self.enqueue_reconcile(i, key.clone(), at);
         }
     }

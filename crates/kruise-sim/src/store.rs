@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use kruise_api::merge_patch::apply as merge;
-use kruise_core::write::{ApiWrite, Subresource, Target};
+use kruise_core::write::{ApiWrite, Subresource, Target, json_patch};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -114,6 +114,15 @@ pub enum ApiError {
         expected: String,
         /// The uid stored.
         actual: String,
+    },
+    /// 422: a JSON patch's `test` operation failed (the object moved on since the patch was
+    /// computed).
+    #[error("test failed patching {key}: {message}")]
+    TestFailed {
+        /// The object.
+        key: String,
+        /// Which test.
+        message: String,
     },
     /// 422/400: the object or patch is unusable.
     #[error("invalid write to {key}: {message}")]
@@ -427,6 +436,37 @@ impl Store {
         self.update(key, new)
     }
 
+    /// Applies a JSON patch (RFC 6902) to the object, keeping the status part of the result
+    /// for the status subresource and the rest for the object itself. A `test` that fails
+    /// (the object is not what the patch was computed from) is refused as kube-apiserver
+    /// refuses it: 422, nothing changed ([`ApiError::TestFailed`]).
+    pub fn json_patch(
+        &mut self,
+        key: &ObjectKey,
+        subresource: Subresource,
+        patch: &Value,
+    ) -> Result<WriteOk, ApiError> {
+        let current = self.objects.get(key).ok_or_else(|| ApiError::NotFound(key.to_string()))?;
+        let mut patched = current.clone();
+        json_patch::apply(&mut patched, patch).map_err(|e| {
+            if e.test_failed {
+                ApiError::TestFailed { key: key.to_string(), message: e.to_string() }
+            } else {
+                ApiError::Invalid { key: key.to_string(), message: e.to_string() }
+            }
+        })?;
+        let mut new = current.clone();
+        match subresource {
+            Subresource::Status => set_or_remove(&mut new, "status", patched.get("status").cloned()),
+            Subresource::Main | Subresource::Resize => {
+                let status = current.get("status").cloned();
+                new = patched;
+                set_or_remove(&mut new, "status", status);
+            }
+        }
+        self.update(key, new)
+    }
+
     /// Deletes an object, if its uid is still `uid` (when given). Bound pods and objects with
     /// finalizers get a `deletionTimestamp` and linger; others are removed at once, and their
     /// dependents are garbage-collected.
@@ -585,6 +625,7 @@ impl Store {
             }
             ApiWrite::Replace { subresource, object, .. } => self.replace(&key, *subresource, object),
             ApiWrite::MergePatch { subresource, patch, .. } => self.merge_patch(&key, *subresource, patch),
+            ApiWrite::JsonPatch { subresource, patch, .. } => self.json_patch(&key, *subresource, patch),
             ApiWrite::Delete { uid, .. } => self.delete(&key, uid.as_deref(), now),
         }
     }
@@ -783,6 +824,96 @@ mod tests {
         };
         assert!(matches!(s.apply_write(&w, 0), Err(ApiError::Conflict { .. })));
         assert!(s.apply_write(&w, 0).unwrap().changed);
+    }
+
+    /// Issue 12 item 6: a merge patch carrying a stale resourceVersion is refused with 409.
+    #[test]
+    fn merge_patch_with_stale_resource_version_conflicts() {
+        let mut s = Store::new(1);
+        s.create(pod("a"), 0).unwrap();
+        let key = ObjectKey::pod("default", "a");
+        s.merge_patch(&key, Subresource::Main, &json!({"metadata": {"labels": {"x": "1"}}})).unwrap();
+        let stale = json!({"metadata": {"resourceVersion": "1", "finalizers": ["mine"]}});
+        assert!(matches!(s.merge_patch(&key, Subresource::Main, &stale), Err(ApiError::Conflict { .. })));
+        assert!(s.get(&key).unwrap().pointer("/metadata/finalizers").is_none());
+        let fresh = json!({"metadata": {"resourceVersion": "2", "finalizers": ["mine"]}});
+        assert!(s.merge_patch(&key, Subresource::Main, &fresh).unwrap().changed);
+    }
+
+    /// Issue 12 item 6: a finalizer added by someone else between the plan's read and its
+    /// write is not lost: the guarded JSON patch fails its `test` (422, nothing written) and
+    /// a plan made from a fresh read keeps both.
+    #[test]
+    fn json_patch_test_failure_is_refused_and_changes_nothing() {
+        let mut s = Store::new(1);
+        let mut obj = pod("a");
+        set_path(&mut obj, &["metadata", "finalizers"], json!(["theirs/one"]));
+        s.create(obj, 0).unwrap();
+        let key = ObjectKey::pod("default", "a");
+        let read = s.get(&key).unwrap().pointer("/metadata/finalizers").cloned();
+        // Someone else adds a finalizer after the plan read the pod.
+        s.merge_patch(
+            &key,
+            Subresource::Main,
+            &json!({"metadata": {"finalizers": ["theirs/one", "theirs/two"]}}),
+        )
+        .unwrap();
+        let rv = s.resource_version();
+        let stale = Value::Array(json_patch::guarded_list(
+            "/metadata/finalizers",
+            read.as_ref(),
+            json!(["theirs/one", "mine"]),
+        ));
+        let w = ApiWrite::JsonPatch {
+            target: Target::pod("default", "a"),
+            subresource: Subresource::Main,
+            patch: stale,
+        };
+        assert!(matches!(s.apply_write(&w, 0), Err(ApiError::TestFailed { .. })));
+        assert_eq!(s.resource_version(), rv, "nothing written");
+        let fresh = s.get(&key).unwrap().pointer("/metadata/finalizers").cloned();
+        let mut fins = fresh.clone().unwrap();
+        fins.as_array_mut().unwrap().push(json!("mine"));
+        let ok = Value::Array(json_patch::guarded_list("/metadata/finalizers", fresh.as_ref(), fins));
+        let w = ApiWrite::JsonPatch {
+            target: Target::pod("default", "a"),
+            subresource: Subresource::Main,
+            patch: ok,
+        };
+        s.apply_write(&w, 0).unwrap();
+        assert_eq!(
+            s.get(&key).unwrap().pointer("/metadata/finalizers"),
+            Some(&json!(["theirs/one", "theirs/two", "mine"]))
+        );
+    }
+
+    /// A JSON patch on the status subresource changes only the status; on the object, never
+    /// the status; fields the writer does not know survive.
+    #[test]
+    fn json_patch_respects_the_subresource() {
+        let mut s = Store::new(1);
+        let mut obj = pod("a");
+        set_path(&mut obj, &["spec", "futureField"], json!({"keep": true}));
+        s.create(obj, 0).unwrap();
+        let key = ObjectKey::pod("default", "a");
+        s.set_status(&key, json!({"phase": "Running"}));
+        let both = json!([
+            {"op": "add", "path": "/metadata/labels", "value": {"x": "1"}},
+            {"op": "replace", "path": "/status/phase", "value": "Failed"}
+        ]);
+        s.json_patch(&key, Subresource::Status, &both).unwrap();
+        let v = s.get(&key).unwrap();
+        assert_eq!(str_at(v, &["status", "phase"]), Some("Failed"));
+        assert!(v.pointer("/metadata/labels").is_none());
+        let both = json!([
+            {"op": "add", "path": "/metadata/labels", "value": {"x": "1"}},
+            {"op": "replace", "path": "/status/phase", "value": "Running"}
+        ]);
+        s.json_patch(&key, Subresource::Main, &both).unwrap();
+        let v = s.get(&key).unwrap();
+        assert_eq!(str_at(v, &["status", "phase"]), Some("Failed"));
+        assert_eq!(str_at(v, &["metadata", "labels", "x"]), Some("1"));
+        assert_eq!(v.pointer("/spec/futureField"), Some(&json!({"keep": true})));
     }
 
     #[test]

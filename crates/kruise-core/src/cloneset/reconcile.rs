@@ -1,25 +1,28 @@
 //! Turning a [`Plan`] into concrete API writes: [`CloneSetReconciler`] implements
-//! [`crate::reconciler::Reconciler`] for the v1beta1 CloneSet. Full objects (pods from
-//! [`super::new_pod`], in-place replaced pods) are built here, only for the pods a plan
-//! touches; the in-place spec is computed once per revision pair.
+//! [`crate::reconciler::Reconciler`] for the v1beta1 CloneSet through [`CloneSetWrites`]
+//! ([`crate::reconciler::Materialise`]). New objects (pods from [`super::new_pod`], PVCs,
+//! revisions) are built whole; existing pods, PVCs and the CloneSet's `podsToDelete` are
+//! patched, only where they change and guarded by what the plan read (STYLE.md §8); the
+//! in-place spec is computed once per revision pair. An action that cannot be built is an
+//! error naming it, never skipped.
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ControllerRevision;
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
-use kruise_api::apps::v1beta1::CloneSet;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kruise_api::apps::v1beta1::{CloneSet, CloneSetStatus};
 use kruise_api::keys;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::inplace::{self, InPlaceSpec, SpecOptions};
+use super::inplace::{self, InPlaceSpec, SpecCache, SpecOptions};
 use super::revision::{self, Revisions};
-use super::{Action, ActionKind, Input, Plan, PodConditionUpdate, Reason, plan};
+use super::{Action, ActionKind, Input, Plan, Reason, plan};
 use crate::reconciler::{
-    Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World, WriteError,
 };
-use crate::write::{ApiWrite, Subresource, Target};
+use crate::write::pod::{self, PodWrites, object as to_value};
+use crate::write::{ApiWrite, Subresource, Target, json_patch};
 
 /// The CloneSet planner as adapters see it.
 #[derive(Clone, Copy, Debug, Default)]
@@ -42,7 +45,7 @@ impl Reconciler for CloneSetReconciler {
             pub_decisions: None,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p))
+        Ok(outcome(&input, &p)?)
     }
 }
 
@@ -55,165 +58,124 @@ fn cs_target(cs: &CloneSet) -> Target {
     )
 }
 
-/// Sets condition `c` on `pod` (lastTransitionTime moves only when the status changes); when
-/// a readiness-gate condition turns False, `Ready` is recomputed as False (CS-70).
-pub fn set_pod_condition(pod: &mut Pod, c: &PodConditionUpdate, now: Timestamp) {
-    let gates: Vec<String> = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.readiness_gates.as_ref())
-        .map(|g| g.iter().map(|g| g.condition_type.clone()).collect())
-        .unwrap_or_default();
-    let status = pod.status.get_or_insert_with(Default::default);
-    let conds = status.conditions.get_or_insert_with(Vec::new);
-    let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    match conds.iter_mut().find(|x| x.type_ == c.type_) {
-        Some(x) => {
-            if x.status != c.status {
-                x.last_transition_time = Some(Time(now));
+pub use crate::write::pod::set_pod_condition;
+
+/// Turns a CloneSet plan's actions into API writes ([`Materialise`]). Writes to pods are
+/// JSON patches of only what changes (STYLE.md §8): each is computed against the pod as the
+/// plan's earlier writes leave it, so two writes to one pod in one plan (a refresh's
+/// condition, then an in-place update, CS-70/CS-80) chain instead of conflicting, and no
+/// write replaces a pod from a typed copy (fields the types do not know survive). Lists
+/// (finalizers, ownerReferences, `podsToDelete`) are replaced only after a `test` that they
+/// are still what the plan read.
+pub struct CloneSetWrites<'i, 'a> {
+    input: &'i Input<'a>,
+    ns: &'i str,
+    cs_name: &'i str,
+    rev_by_name: BTreeMap<&'i str, &'i ControllerRevision>,
+    by_name: BTreeMap<&'i str, &'i Pod>,
+    pvcs: BTreeMap<&'i str, &'i k8s_openapi::api::core::v1::PersistentVolumeClaim>,
+    templates: BTreeMap<String, k8s_openapi::api::core::v1::PodTemplateSpec>,
+    specs: SpecCache,
+    /// Pods as this plan's earlier writes leave them.
+    pods_written: PodWrites,
+    /// The status the plan computed (CS-82..CS-86).
+    status: &'i CloneSetStatus,
+}
+
+impl std::fmt::Debug for CloneSetWrites<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloneSetWrites").field("cloneset", &self.cs_name).finish_non_exhaustive()
+    }
+}
+
+impl<'i, 'a> CloneSetWrites<'i, 'a> {
+    /// A writer for a plan of `input` with status `status`, the revisions resolved (`revs`,
+    /// from [`revision::resolve`]).
+    pub fn new(input: &'i Input<'a>, revs: &'i Revisions, status: &'i CloneSetStatus) -> Self {
+        let cs = input.cloneset;
+        // A table answers by name itself; a slice is indexed once, O(n log n).
+        let by_name = match input.pods {
+            super::Pods::Slice(s) => {
+                s.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect()
             }
-            x.status = c.status.clone();
-            x.reason = opt(&c.reason);
-            x.message = opt(&c.message);
-        }
-        None => conds.push(PodCondition {
-            type_: c.type_.clone(),
-            status: c.status.clone(),
-            reason: opt(&c.reason),
-            message: opt(&c.message),
-            last_transition_time: Some(Time(now)),
-            ..Default::default()
-        }),
-    }
-    if c.status != "True" && gates.contains(&c.type_) {
-        let containers_ready =
-            conds.iter().any(|x| x.type_ == keys::CONDITION_CONTAINERS_READY && x.status == "True");
-        let not_true: Vec<String> = gates
-            .iter()
-            .filter(|g| conds.iter().find(|x| &x.type_ == *g).is_none_or(|x| x.status != "True"))
-            .cloned()
-            .collect();
-        if containers_ready && let Some(ready) = conds.iter_mut().find(|x| x.type_ == keys::CONDITION_READY) {
-            if ready.status != "False" {
-                ready.last_transition_time = Some(Time(now));
-            }
-            ready.status = "False".into();
-            ready.reason = Some("ReadinessGatesNotReady".into());
-            ready.message = Some(format!(
-                "corresponding condition of pod readiness gate {not_true:?} does not exist or is not True"
-            ));
-        }
-    }
-}
-
-/// Whether `pod` lists readiness gate `condition_type` (CS-70).
-fn has_readiness_gate(pod: &Pod, condition_type: &str) -> bool {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.readiness_gates.as_deref())
-        .is_some_and(|g| g.iter().any(|g| g.condition_type == condition_type))
-}
-
-fn to_value<T: serde::Serialize>(v: &T, api_version: &str, kind: &str) -> serde_json::Value {
-    let mut v = serde_json::to_value(v).unwrap_or_default();
-    if let serde_json::Value::Object(m) = &mut v {
-        m.insert("apiVersion".into(), json!(api_version));
-        m.insert("kind".into(), json!(kind));
-    }
-    v
-}
-
-/// Turns each action of `p` into its API write(s), in order.
-pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
-    let cs = input.cloneset;
-    let ns = cs.metadata.namespace.as_deref().unwrap_or_default();
-    let cs_name = cs.metadata.name.as_deref().unwrap_or_default();
-    let revs: Revisions = revision::resolve(cs, input.revisions);
-    let rev_by_name: BTreeMap<&str, &ControllerRevision> =
-        revs.sorted.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect();
-    // A table answers by name itself; a slice is indexed once, O(n log n).
-    let by_name: BTreeMap<&str, &Pod> = match input.pods {
-        super::Pods::Slice(s) => s.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect(),
-        super::Pods::Table(_) => BTreeMap::new(),
-    };
-    let pod_named = |n: &str| -> Option<&Pod> {
-        match input.pods {
-            super::Pods::Slice(_) => by_name.get(n).copied(),
-            super::Pods::Table(t) => t.get(n),
-        }
-    };
-    let pvcs: BTreeMap<&str, _> =
-        input.pvcs.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
-    let mut templates = BTreeMap::new();
-    let mut specs: BTreeMap<(String, String), Option<InPlaceSpec>> = BTreeMap::new();
-    let opts = SpecOptions {
-        env_from_metadata: input.features.in_place_update_env_from_metadata,
-        vertical_scaling: input.features.in_place_workload_vertical_scaling,
-    };
-    let grace = cs
-        .spec
-        .update_strategy
-        .rolling_update
-        .as_ref()
-        .and_then(|r| r.in_place_update_strategy.as_ref())
-        .map_or(0, |s| s.grace_period_seconds);
-    let short = input.features.clone_set_short_hash;
-    let now = input.now;
-    let mut out = Vec::new();
-    let pod_uid = |name: &str| pod_named(name).and_then(|p| p.metadata.uid.clone());
-    for a in &p.actions {
-        let pod_name = a.pod.as_deref().unwrap_or_default();
-        let mut emit = |write: ApiWrite| {
-            out.push(PlannedWrite {
-                action: a.kind.name().to_owned(),
-                pod: a.pod.clone(),
-                reason: a.reason.kind().to_owned(),
-                detail: a.reason.to_string(),
-                write,
-            })
+            super::Pods::Table(_) => BTreeMap::new(),
         };
+        Self {
+            input,
+            ns: cs.metadata.namespace.as_deref().unwrap_or_default(),
+            cs_name: cs.metadata.name.as_deref().unwrap_or_default(),
+            rev_by_name: revs.sorted.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect(),
+            by_name,
+            pvcs: input.pvcs.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect(),
+            templates: BTreeMap::new(),
+            specs: SpecCache::default(),
+            pods_written: PodWrites::new(cs.metadata.namespace.as_deref().unwrap_or_default()),
+            status,
+        }
+    }
+
+    fn cached(&self, name: &str) -> Option<&'i Pod> {
+        match self.input.pods {
+            super::Pods::Slice(_) => self.by_name.get(name).copied(),
+            super::Pods::Table(t) => t.get(name),
+        }
+    }
+
+    /// The in-place options the feature gates select.
+    fn spec_options(&self) -> SpecOptions {
+        SpecOptions::from_features(&self.input.features)
+    }
+
+    fn in_place_spec(&mut self, from: &str, to: &str) -> Option<InPlaceSpec> {
+        let opts = SpecOptions::from_features(&self.input.features);
+        self.specs.get(&self.rev_by_name, from, to, opts)
+    }
+}
+
+impl Materialise for CloneSetWrites<'_, '_> {
+    fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
+        let cs = self.input.cloneset;
+        let (ns, cs_name) = (self.ns, self.cs_name);
+        let now = self.input.now;
+        let short = self.input.features.clone_set_short_hash;
+        let pod_name = a.pod.as_deref().unwrap_or_default();
         match &a.kind {
-            // Other workloads' own actions: never in a CloneSet plan.
             ActionKind::StatefulSet(_)
             | ActionKind::DaemonSet(_)
             | ActionKind::SidecarSet(_)
             | ActionKind::BroadcastJob(_)
             | ActionKind::ImagePullJob(_)
-            | ActionKind::Rollout(_) => continue,
-            ActionKind::CreateRevision { .. } | ActionKind::UpdateRevision { .. } => {
-                let Some(r) = a.revision.as_deref().and_then(|n| rev_by_name.get(n)) else { continue };
-                let object = to_value(*r, "apps/v1", "ControllerRevision");
-                let target = Target::revision(ns, a.revision.as_deref().unwrap_or_default());
-                emit(if matches!(a.kind, ActionKind::CreateRevision { .. }) {
-                    ApiWrite::Create { target, object }
-                } else {
-                    ApiWrite::Replace { target, subresource: Subresource::Main, object }
-                });
-            }
-            ActionKind::DeleteRevision => {
-                let name = a.revision.as_deref().unwrap_or_default();
-                let uid = rev_by_name.get(name).and_then(|r| r.metadata.uid.clone());
-                emit(ApiWrite::Delete { target: Target::revision(ns, name), uid });
+            | ActionKind::Rollout(_) => return Err(WriteError::new(a, "not an action of a CloneSet plan")),
+            ActionKind::CreateRevision { .. }
+            | ActionKind::UpdateRevision { .. }
+            | ActionKind::DeleteRevision => {
+                if let Some(w) = pod::revision_write(a, ns, &self.rev_by_name) {
+                    out.push(w?);
+                }
             }
             ActionKind::CreatePvc { pvc } => {
                 let id = pod_name.strip_prefix(cs_name).and_then(|s| s.strip_prefix('-')).unwrap_or_default();
-                if let Some(vct) =
-                    cs.spec.volume_claim_templates.iter().find(|v| &super::pvc_name(v, cs_name, id) == pvc)
-                {
-                    let object = to_value(&super::new_pvc(cs, vct, id), "v1", "PersistentVolumeClaim");
-                    emit(ApiWrite::Create { target: Target::pvc(ns, pvc), object });
-                }
+                let vct = cs
+                    .spec
+                    .volume_claim_templates
+                    .iter()
+                    .find(|v| &super::pvc_name(v, cs_name, id) == pvc)
+                    .ok_or_else(|| WriteError::new(a, format!("no volumeClaimTemplate yields PVC {pvc}")))?;
+                let object = to_value(&super::new_pvc(cs, vct, id), "v1", "PersistentVolumeClaim");
+                out.push(ApiWrite::Create { target: Target::pvc(ns, pvc), object });
             }
             ActionKind::DeletePvc { pvc } => {
-                let uid = pvcs.get(pvc.as_str()).and_then(|p| p.metadata.uid.clone());
-                emit(ApiWrite::Delete { target: Target::pvc(ns, pvc), uid });
+                let uid = self.pvcs.get(pvc.as_str()).and_then(|p| p.metadata.uid.clone());
+                out.push(ApiWrite::Delete { target: Target::pvc(ns, pvc), uid });
             }
             ActionKind::UpdatePvc { pvc } => {
-                let (Some(claim), Some(owner)) = (pvcs.get(pvc.as_str()), pod_named(pod_name)) else {
-                    continue;
-                };
-                let mut claim = (*claim).clone();
-                let refs = claim.metadata.owner_references.get_or_insert_with(Vec::new);
+                let claim = self
+                    .pvcs
+                    .get(pvc.as_str())
+                    .ok_or_else(|| WriteError::new(a, format!("PVC {pvc} is not in the input")))?;
+                let owner = self.pods_written.current(a, self.cached(pod_name))?;
+                let old = claim.metadata.owner_references.as_deref();
+                let mut refs = old.unwrap_or_default().to_vec();
                 refs.retain(|r| Some(r.uid.as_str()) != cs.metadata.uid.as_deref());
                 refs.push(OwnerReference {
                     api_version: "v1".into(),
@@ -223,154 +185,132 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                     controller: Some(true),
                     block_owner_deletion: None,
                 });
-                emit(ApiWrite::Replace {
-                    target: Target::pvc(ns, pvc),
-                    subresource: Subresource::Main,
-                    object: to_value(&claim, "v1", "PersistentVolumeClaim"),
-                });
+                out.push(pod::owner_refs_patch(
+                    Target::pvc(ns, pvc),
+                    claim.metadata.uid.as_deref(),
+                    old,
+                    &refs,
+                ));
             }
             ActionKind::ReleasePod | ActionKind::AdoptPod => {
-                let Some(pod) = pod_named(pod_name) else { continue };
-                let mut refs: Vec<OwnerReference> = pod.metadata.owner_references.clone().unwrap_or_default();
-                if matches!(a.kind, ActionKind::ReleasePod) {
-                    refs.retain(|r| Some(r.uid.as_str()) != cs.metadata.uid.as_deref());
-                } else {
-                    refs.retain(|r| Some(r.uid.as_str()) != cs.metadata.uid.as_deref());
-                    refs.push(super::owner_ref(cs));
-                }
-                emit(ApiWrite::MergePatch {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Main,
-                    patch: json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}}),
-                });
+                let owner = matches!(a.kind, ActionKind::AdoptPod).then(|| super::owner_ref(cs));
+                let cached = self.cached(pod_name);
+                out.push(self.pods_written.set_owner(a, cached, cs.metadata.uid.as_deref(), owner)?);
             }
             ActionKind::CreatePod { instance_id } => {
                 let rev = a.revision.as_deref().unwrap_or_default();
-                let template = templates.entry(rev.to_owned()).or_insert_with(|| {
+                let rev_by_name = &self.rev_by_name;
+                let template = self.templates.entry(rev.to_owned()).or_insert_with(|| {
                     rev_by_name
                         .get(rev)
                         .and_then(|r| revision::revision_template(r))
                         .unwrap_or_else(|| cs.spec.template.clone())
                 });
                 let pod = super::new_pod(cs, template, rev, instance_id, now, short);
-                emit(ApiWrite::Create {
+                out.push(ApiWrite::Create {
                     target: Target::pod(ns, pod_name),
                     object: to_value(&pod, "v1", "Pod"),
                 });
             }
             ActionKind::DeletePod => {
-                emit(ApiWrite::Delete { target: Target::pod(ns, pod_name), uid: pod_uid(pod_name) });
+                let uid = self.cached(pod_name).and_then(|p| p.metadata.uid.clone());
+                out.push(ApiWrite::Delete { target: Target::pod(ns, pod_name), uid });
             }
             ActionKind::PatchPod { patch } => {
-                let mut body = patch.to_merge_patch();
-                if !patch.add_finalizers.is_empty()
-                    && let Some(pod) = pod_named(pod_name)
-                {
-                    let mut fins = pod.metadata.finalizers.clone().unwrap_or_default();
-                    for f in &patch.add_finalizers {
-                        if !fins.contains(f) {
-                            fins.push(f.clone());
-                        }
-                    }
-                    body["metadata"]["finalizers"] = json!(fins);
-                }
-                emit(ApiWrite::MergePatch {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Main,
-                    patch: body,
-                });
+                let cached = self.cached(pod_name);
+                out.push(self.pods_written.patch_meta(a, cached, patch)?);
             }
             ActionKind::UpdatePodStatus { condition } => {
-                let Some(pod) = pod_named(pod_name) else { continue };
-                let mut pod = (*pod).clone();
-                set_pod_condition(&mut pod, condition, now);
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Status,
-                    object: to_value(&pod, "v1", "Pod"),
-                });
+                let cached = self.cached(pod_name);
+                out.push(self.pods_written.set_condition(a, cached, condition, now)?);
             }
             ActionKind::UpdateInPlace { from_revision } => {
-                let Some(pod) = pod_named(pod_name) else { continue };
+                let cached = self.cached(pod_name);
                 let to = a.revision.clone().unwrap_or_default();
-                let spec = specs.entry((from_revision.clone(), to.clone())).or_insert_with(|| {
-                    let (Some(f), Some(t)) =
-                        (rev_by_name.get(from_revision.as_str()), rev_by_name.get(to.as_str()))
-                    else {
-                        return None;
-                    };
-                    inplace::in_place_spec(&f.data.as_ref()?.0, &t.data.as_ref()?.0, &to, opts)
-                });
-                let Some(spec) = spec.as_ref() else { continue };
-                let mut marked = (*pod).clone();
+                let spec = self.in_place_spec(from_revision, &to).ok_or_else(|| {
+                    WriteError::new(a, format!("no in-place update from {from_revision} to {to}"))
+                })?;
+                let grace = cs
+                    .spec
+                    .update_strategy
+                    .rolling_update
+                    .as_ref()
+                    .and_then(|r| r.in_place_update_strategy.as_ref())
+                    .map_or(0, |s| s.grace_period_seconds);
                 // CS-70: `InPlaceUpdateReady=False` only for a pod carrying that readiness gate;
                 // a pod without it (e.g. adopted) gets no condition write, here or at completion.
-                let gated = has_readiness_gate(pod, keys::INPLACE_UPDATE_READY);
-                if gated {
-                    set_pod_condition(
-                        &mut marked,
-                        &PodConditionUpdate {
-                            type_: keys::INPLACE_UPDATE_READY.into(),
-                            status: "False".into(),
-                            reason: keys::REASON_START_INPLACE_UPDATE.into(),
-                            message: String::new(),
-                        },
-                        now,
-                    );
-                    emit(ApiWrite::Replace {
-                        target: Target::pod(ns, pod_name),
-                        subresource: Subresource::Status,
-                        object: to_value(&marked, "v1", "Pod"),
-                    });
-                }
-                let mut updated = inplace::apply_in_place(&marked, spec, now, grace, short);
-                // The status write above moved the resourceVersion on: this replace follows it
-                // unconditionally (upstream re-reads and retries on conflict). Without a status
-                // write, the replace is guarded by the observed resourceVersion.
-                if gated {
-                    updated.metadata.resource_version = None;
-                }
-                updated.status = None;
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Main,
-                    object: to_value(&updated, "v1", "Pod"),
-                });
+                let gated = self
+                    .pods_written
+                    .current(a, cached)
+                    .is_ok_and(|p| pod::has_readiness_gate(&p, keys::INPLACE_UPDATE_READY));
+                self.pods_written.in_place(
+                    a,
+                    cached,
+                    gated,
+                    now,
+                    |marked| inplace::apply_in_place(marked, &spec, now, grace, short),
+                    out,
+                )?;
             }
             ActionKind::FinishGracePeriod | ActionKind::ApplyNextBatch => {
-                let updated = pod_named(pod_name).and_then(|p| {
-                    if matches!(a.kind, ActionKind::FinishGracePeriod) {
+                let cached = self.cached(pod_name);
+                let opts = self.spec_options();
+                let finish = matches!(a.kind, ActionKind::FinishGracePeriod);
+                out.push(self.pods_written.step(a, cached, |p| {
+                    if finish {
                         inplace::finish_grace(p, now)
                     } else {
                         inplace::apply_next_batch(p, now, opts)
                     }
-                });
-                let Some(updated) = updated else { continue };
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Main,
-                    object: to_value(&updated, "v1", "Pod"),
-                });
+                })?);
             }
             ActionKind::UpdateStatus => {
                 let mut obj = cs.clone();
-                obj.status = Some(p.status.clone());
-                emit(ApiWrite::Replace {
+                obj.status = Some(self.status.clone());
+                out.push(ApiWrite::Replace {
                     target: cs_target(cs),
                     subresource: Subresource::Status,
                     object: serde_json::to_value(&obj).unwrap_or_default(),
                 });
             }
             ActionKind::UpdateSpec { pods_to_delete } => {
-                emit(ApiWrite::MergePatch {
+                // podsToDelete is the user's list: replaced only if nobody changed it (CS-55).
+                let old = json!(cs.spec.scale_strategy.pods_to_delete);
+                out.push(ApiWrite::JsonPatch {
                     target: cs_target(cs),
                     subresource: Subresource::Main,
-                    patch: json!({"spec": {"scaleStrategy": {"podsToDelete": pods_to_delete}}}),
+                    patch: Value::Array(json_patch::guarded_list(
+                        "/spec/scaleStrategy/podsToDelete",
+                        Some(&old),
+                        json!(pods_to_delete),
+                    )),
                 });
             }
         }
+        Ok(())
     }
-    out
+
+    fn action_event(&self, a: &Action) -> Option<WorkloadEvent> {
+        event(a)
+    }
+
+    fn plan_event(&self, r: &Reason) -> Option<WorkloadEvent> {
+        match r {
+            Reason::ScaleUpLimited { limit, .. } => Some(WorkloadEvent {
+                type_: "Warning".into(),
+                reason: "ScaleUpLimited".into(),
+                message: format!(
+                    "scaleUp is limited because of scaleStrategy.maxUnavailable, limit: {limit}"
+                ),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Turns each action of `p` into its API write(s), in order.
+pub fn writes(input: &Input<'_>, p: &Plan) -> Result<Vec<PlannedWrite>, WriteError> {
+    Ok(outcome(input, p)?.writes)
 }
 
 fn event(a: &Action) -> Option<WorkloadEvent> {
@@ -389,35 +329,9 @@ fn event(a: &Action) -> Option<WorkloadEvent> {
     Some(WorkloadEvent { type_: "Normal".into(), reason: reason.into(), message })
 }
 
-/// The adapter's view of a plan: writes, held pods, events and the requeue.
-pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
-    let mut events: Vec<WorkloadEvent> = p.actions.iter().filter_map(event).collect();
-    for e in &p.events {
-        if let Reason::ScaleUpLimited { limit, .. } = e {
-            events.push(WorkloadEvent {
-                type_: "Warning".into(),
-                reason: "ScaleUpLimited".into(),
-                message: format!(
-                    "scaleUp is limited because of scaleStrategy.maxUnavailable, limit: {limit}"
-                ),
-            });
-        }
-    }
-    Outcome {
-        writes: writes(input, p),
-        held: p
-            .held
-            .iter()
-            // A CloneSet plan holds only pods.
-            .filter_map(|h| {
-                Some(HeldPod {
-                    pod: h.pod.clone()?,
-                    reason: h.reason.kind().into(),
-                    detail: h.reason.to_string(),
-                })
-            })
-            .collect(),
-        events,
-        requeue_after: p.requeue.as_ref().map(|r| (r.after, r.reason.kind().to_owned())),
-    }
+/// The adapter's view of a plan: writes, held pods, events and the requeue. Fails, naming
+/// the action, if an action cannot be turned into writes.
+pub fn outcome(input: &Input<'_>, p: &Plan) -> Result<Outcome, WriteError> {
+    let revs: Revisions = revision::resolve(input.cloneset, input.revisions);
+    Outcome::from_plan(p, &mut CloneSetWrites::new(input, &revs, &p.status))
 }

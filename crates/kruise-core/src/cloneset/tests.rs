@@ -882,18 +882,47 @@ fn cs_70_fresh_pod_gets_in_place_ready_true() {
     assert!(matches!(&a.kind, ActionKind::UpdatePodStatus { condition } if condition.status == "True"));
 }
 
+/// The pod as the API server holds it after `writes` (JSON patches applied in order; the
+/// status subresource keeps only the status of the result, the main resource the rest).
+fn served_after(
+    mut server: serde_json::Value,
+    writes: &[&crate::reconciler::PlannedWrite],
+) -> serde_json::Value {
+    use crate::write::{ApiWrite, Subresource, json_patch};
+    for w in writes {
+        let ApiWrite::JsonPatch { patch, subresource, .. } = &w.write else { panic!("{:?}", w.write) };
+        let mut next = server.clone();
+        json_patch::apply(&mut next, patch).unwrap();
+        match subresource {
+            Subresource::Status => server["status"] = next["status"].take(),
+            _ => {
+                next["status"] = server["status"].take();
+                server = next;
+            }
+        }
+    }
+    server
+}
+
 #[test]
 fn cs_71_in_place_write_sets_labels_state_and_images() {
     let mut w = W::new(1).with_pods(1).roll_to("nginx:2");
     rolling(&mut w.cs).pod_update_policy = Some("InPlaceIfPossible".into());
     let input = w.input();
     let p = plan(&input).unwrap();
-    let writes = reconcile::writes(&input, &p);
+    let writes = reconcile::writes(&input, &p).unwrap();
     let ws: Vec<&crate::reconciler::PlannedWrite> =
-        writes.iter().filter(|x| x.action == "UpdateInPlace").collect();
-    assert_eq!(ws.len(), 2, "status write then pod replace");
-    let crate::write::ApiWrite::Replace { object, subresource, .. } = &ws[1].write else { panic!() };
-    assert_eq!(*subresource, crate::write::Subresource::Main);
+        writes.iter().filter(|x| x.name() == "UpdateInPlace").collect();
+    assert_eq!(ws.len(), 2, "status write then pod patch");
+    assert!(matches!(
+        ws[0].write,
+        crate::write::ApiWrite::JsonPatch { subresource: crate::write::Subresource::Status, .. }
+    ));
+    assert!(matches!(
+        ws[1].write,
+        crate::write::ApiWrite::JsonPatch { subresource: crate::write::Subresource::Main, .. }
+    ));
+    let object = served_after(serde_json::to_value(&w.pods[0]).unwrap(), &ws);
     let labels = &object["metadata"]["labels"];
     assert_eq!(labels[keys::CONTROLLER_REVISION_HASH], serde_json::json!(w.rev2()));
     assert_eq!(labels[keys::LIFECYCLE_STATE], "Updating");
@@ -903,13 +932,96 @@ fn cs_71_in_place_write_sets_labels_state_and_images() {
             .unwrap();
     assert_eq!(state["lastContainerStatuses"]["main"]["imageID"], "sha-old");
     assert_eq!(state["updateImages"], true);
-    let crate::write::ApiWrite::Replace { object, subresource, .. } = &ws[0].write else { panic!() };
-    assert_eq!(*subresource, crate::write::Subresource::Status);
     let c = object["status"]["conditions"].as_array().unwrap();
     assert!(c.iter().any(|c| c["type"] == keys::INPLACE_UPDATE_READY
         && c["status"] == "False"
         && c["reason"] == "StartInPlaceUpdate"));
     assert!(c.iter().any(|c| c["type"] == "Ready" && c["status"] == "False"));
+}
+
+/// Issue 12 item 7: the in-place write patches only what changes (labels, annotations, the
+/// image), guarded by the container's name and old image: fields the typed pod does not know
+/// survive, nothing else of the pod is sent, and a pod whose image moved meanwhile is not
+/// overwritten.
+#[test]
+fn cs_71_in_place_write_patches_only_what_changes() {
+    let mut w = W::new(1).with_pods(1).roll_to("nginx:2");
+    rolling(&mut w.cs).pod_update_policy = Some("InPlaceIfPossible".into());
+    let input = w.input();
+    let p = plan(&input).unwrap();
+    let writes = reconcile::writes(&input, &p).unwrap();
+    let ws: Vec<&crate::reconciler::PlannedWrite> =
+        writes.iter().filter(|x| x.name() == "UpdateInPlace").collect();
+    let crate::write::ApiWrite::JsonPatch { patch, .. } = &ws[1].write else { panic!() };
+    let paths: Vec<&str> = patch.as_array().unwrap().iter().filter_map(|o| o["path"].as_str()).collect();
+    assert!(
+        paths.iter().all(|p| p.starts_with("/metadata/labels/")
+            || p.starts_with("/metadata/annotations")
+            || p == &"/metadata/uid"
+            || p == &"/metadata/resourceVersion"
+            || p.starts_with("/spec/containers/0/")),
+        "{paths:?}"
+    );
+    assert!(paths.contains(&"/spec/containers/0/name"), "the container index is tested: {paths:?}");
+    // A field of a newer API (unknown to the typed Pod) survives the update.
+    let mut server = serde_json::to_value(&w.pods[0]).unwrap();
+    server["spec"]["containers"][0]["futureField"] = serde_json::json!({"x": 1});
+    server["spec"]["futureSpec"] = serde_json::json!(true);
+    let after = served_after(server, &ws);
+    assert_eq!(after["spec"]["containers"][0]["futureField"], serde_json::json!({"x": 1}));
+    assert_eq!(after["spec"]["futureSpec"], true);
+    assert_eq!(after["spec"]["containers"][0]["image"], "nginx:2");
+    // Someone changed the image meanwhile: the guarded patch fails instead of overwriting it.
+    let mut moved = serde_json::to_value(&w.pods[0]).unwrap();
+    moved["spec"]["containers"][0]["image"] = serde_json::json!("nginx:other");
+    let err = crate::write::json_patch::apply(&mut moved, patch).unwrap_err();
+    assert!(err.test_failed, "{err}");
+}
+
+/// Issue 12 item 8 (CS-70, CS-80): a refresh that sets InPlaceUpdateReady=True and an in-place
+/// update of the same pod in one plan: the writes chain (each computed on the pod as the
+/// previous left it, only the first testing the cached resourceVersion), so applied in order on the
+/// server they all succeed and the last condition wins.
+#[test]
+fn cs_70_two_status_writes_on_one_pod_chain() {
+    use crate::plan::{Action, PodConditionUpdate};
+    let mut w = W::new(1).with_pods(1).roll_to("nginx:2");
+    rolling(&mut w.cs).pod_update_policy = Some("InPlaceIfPossible".into());
+    let input = w.input();
+    let mut p = plan(&input).unwrap();
+    let name = w.pods[0].metadata.name.clone().unwrap();
+    let at = p.actions.iter().position(|a| a.kind.name() == "UpdateInPlace").unwrap();
+    p.actions.insert(
+        at,
+        Action::new(
+            ActionKind::UpdatePodStatus {
+                condition: PodConditionUpdate {
+                    type_: keys::INPLACE_UPDATE_READY.into(),
+                    status: "True".into(),
+                    reason: String::new(),
+                    message: String::new(),
+                },
+            },
+            Some(&name),
+            None,
+            Reason::InPlaceReadiness,
+        ),
+    );
+    let writes = reconcile::writes(&input, &p).unwrap();
+    let ws: Vec<&crate::reconciler::PlannedWrite> =
+        writes.iter().filter(|x| x.pod() == Some(name.as_str())).collect();
+    assert_eq!(ws.len(), 3);
+    // Only the first write tests the cached resourceVersion; the others chain on it.
+    for x in &ws[1..] {
+        let crate::write::ApiWrite::JsonPatch { patch, .. } = &x.write else { panic!() };
+        assert!(!patch.to_string().contains("resourceVersion"), "{patch}");
+    }
+    let after = served_after(serde_json::to_value(&w.pods[0]).unwrap(), &ws);
+    let c = after["status"]["conditions"].as_array().unwrap();
+    let ready: Vec<_> = c.iter().filter(|c| c["type"] == keys::INPLACE_UPDATE_READY).collect();
+    assert_eq!(ready.len(), 1, "{c:?}");
+    assert_eq!(ready[0]["status"], "False");
+    assert_eq!(after["spec"]["containers"][0]["image"], "nginx:2");
 }
 
 #[test]
@@ -1290,13 +1402,13 @@ fn cs_89_reconciler_turns_plan_into_writes() {
     let world = World::new(&w.cs).with_pods(&w.pods).with_pvcs(&w.pvcs).with_revisions(&w.revs);
     let ctx = Context { now: ts(w.now), id_seed: 7, features: w.features, expectations: &w.exp };
     let out = CloneSetReconciler.reconcile(&world, &ctx).unwrap();
-    let create = out.writes.iter().find(|x| x.action == "CreatePod").unwrap();
+    let create = out.writes.iter().find(|x| x.name() == "CreatePod").unwrap();
     let crate::write::ApiWrite::Create { object, target } = &create.write else { panic!() };
     assert_eq!(target.kind, "Pod");
     assert_eq!(object["kind"], "Pod");
     assert_eq!(object["metadata"]["ownerReferences"][0]["uid"], "uid-web");
     assert_eq!(out.events[0].reason, "SuccessfulCreate");
-    let status = out.writes.iter().find(|x| x.action == "UpdateStatus").unwrap();
+    let status = out.writes.iter().find(|x| x.name() == "UpdateStatus").unwrap();
     assert!(matches!(
         &status.write,
         crate::write::ApiWrite::Replace { subresource: crate::write::Subresource::Status, .. }

@@ -7,11 +7,12 @@
 //! - the status `Replace` of the CloneSet: target `apps.kruise.io/v1alpha1`, body = the
 //!   v1alpha1 object as observed (its `resourceVersion` is the precondition) with the planned
 //!   status (the status schema is the same in both versions);
-//! - the `spec.scaleStrategy.podsToDelete` merge patch: target only (the path exists unchanged
+//! - the `spec.scaleStrategy.podsToDelete` JSON patch: target only (the path exists unchanged
 //!   in v1alpha1);
 //! - owner references to the CloneSet in created pods, PVCs and revisions and in adoption
 //!   patches: `apiVersion` becomes `apps.kruise.io/v1alpha1`, so the garbage collector resolves
-//!   the owner through a served version.
+//!   the owner through a served version (in adoption JSON patches, the values written, not
+//!   the `test`ed ones, which are what the server holds).
 //!
 //! Pod, PVC and revision writes are otherwise those of the v1beta1 planner, byte for byte.
 
@@ -106,6 +107,21 @@ fn readdress(write: &mut ApiWrite, cs: &v1alpha1::CloneSet, uid: &str) {
             }
             fix_owner_refs(patch, uid);
         }
+        ApiWrite::JsonPatch { target, patch, .. } => {
+            if is_self(target, cs) {
+                target.api_version = V1ALPHA1.to_owned();
+            }
+            // Only what the patch writes: `test` values are what the server holds.
+            for op in patch.as_array_mut().into_iter().flatten() {
+                let writes_refs = op.get("path").and_then(Value::as_str) == Some("/metadata/ownerReferences")
+                    && matches!(op.get("op").and_then(Value::as_str), Some("add" | "replace"));
+                if writes_refs && let Some(refs) = op.get_mut("value") {
+                    let mut body = json!({"metadata": {"ownerReferences": refs.take()}});
+                    fix_owner_refs(&mut body, uid);
+                    *refs = body["metadata"]["ownerReferences"].take();
+                }
+            }
+        }
         ApiWrite::Delete { target, .. } => {
             if is_self(target, cs) {
                 target.api_version = V1ALPHA1.to_owned();
@@ -184,6 +200,18 @@ mod tests {
                 let body = match &mut w {
                     ApiWrite::Create { object, .. } | ApiWrite::Replace { object, .. } => Some(object),
                     ApiWrite::MergePatch { patch, .. } => Some(patch),
+                    ApiWrite::JsonPatch { patch, .. } => {
+                        for op in patch.as_array_mut().into_iter().flatten() {
+                            if op["path"] == "/metadata/ownerReferences" {
+                                for r in op["value"].as_array_mut().into_iter().flatten() {
+                                    if r["apiVersion"] == V1ALPHA1 {
+                                        r["apiVersion"] = json!(V1BETA1);
+                                    }
+                                }
+                            }
+                        }
+                        None
+                    }
                     ApiWrite::Delete { .. } => None,
                 };
                 if let Some(refs) = body
@@ -237,7 +265,7 @@ mod tests {
             let alpha = seed(id, text);
             let a = run(&CloneSetV1Alpha1Reconciler, &alpha, &[], &[]);
             let b = run(&CloneSetReconciler, &hub(&alpha), &[], &[]);
-            assert!(a.writes.iter().any(|w| w.action == "CreatePod"), "seed {id}: no pod created");
+            assert!(a.writes.iter().any(|w| w.name() == "CreatePod"), "seed {id}: no pod created");
             assert_eq!(non_workload(&a.writes), non_workload(&b.writes), "seed {id}");
             assert_eq!(a.held, b.held, "seed {id}");
             assert_eq!(a.events, b.events, "seed {id}");
@@ -276,10 +304,10 @@ mod tests {
             let (alpha, pods, revs) = rolled(&cs, replicas(&cs));
             let a = run(&CloneSetV1Alpha1Reconciler, &alpha, &pods, &revs);
             assert!(
-                a.writes.iter().any(|w| w.action == "UpdateInPlace"),
+                a.writes.iter().any(|w| w.name() == "UpdateInPlace"),
                 "{:?}: v1alpha1 InPlaceIfPossible must update in place, got {:?}",
                 alpha.metadata.name,
-                a.writes.iter().map(|w| &w.action).collect::<Vec<_>>()
+                a.writes.iter().map(|w| w.name()).collect::<Vec<_>>()
             );
         }
     }
@@ -320,14 +348,14 @@ mod tests {
         let b = run(&CloneSetReconciler, &hub(&alpha), &[], &[]);
         let patch_of = |o: &Outcome| {
             o.writes.iter().find_map(|w| match &w.write {
-                ApiWrite::MergePatch { target, patch, .. } if target.kind == KIND => {
+                ApiWrite::JsonPatch { target, patch, .. } if target.kind == KIND => {
                     Some((target.api_version.clone(), patch.clone()))
                 }
                 _ => None,
             })
         };
         let (Some((va, pa)), Some((vb, pb))) = (patch_of(&a), patch_of(&b)) else {
-            panic!("no podsToDelete patch: {:?}", a.writes.iter().map(|w| &w.action).collect::<Vec<_>>());
+            panic!("no podsToDelete patch: {:?}", a.writes.iter().map(|w| w.name()).collect::<Vec<_>>());
         };
         assert_eq!((va.as_str(), vb.as_str()), (V1ALPHA1, V1BETA1));
         assert_eq!(pa, pb);
@@ -341,7 +369,7 @@ mod tests {
         for w in &a.writes {
             if let ApiWrite::Create { object, .. } = &w.write {
                 for r in object["metadata"]["ownerReferences"].as_array().into_iter().flatten() {
-                    assert_eq!(r["apiVersion"], V1ALPHA1, "{}", w.action);
+                    assert_eq!(r["apiVersion"], V1ALPHA1, "{}", w.name());
                     seen += 1;
                 }
             }

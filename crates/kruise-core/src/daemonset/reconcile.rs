@@ -1,8 +1,9 @@
 //! Turning a DaemonSet [`Plan`] into concrete API writes: [`DaemonSetReconciler`] implements
 //! [`crate::reconciler::Reconciler`] for the v1beta1 Advanced DaemonSet. Objects (new pods,
-//! revisions, in-place replaced pods) are built here, only for what a plan touches. Every write
-//! is guarded (STYLE.md §8): deletes carry the uid, patches and replaces the resourceVersion
-//! they were computed from.
+//! revisions) are built here, only for what a plan touches, through [`DaemonSetWrites`]
+//! ([`Materialise`]). Every write is guarded (STYLE.md §8): deletes carry the uid, revision
+//! patches the resourceVersion they were computed from, pod patches `test` what they were
+//! computed from and change only what differs.
 
 use std::collections::BTreeMap;
 
@@ -13,14 +14,14 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{Input, Plan, new_pod, new_revision, plan};
-use crate::cloneset::reconcile::set_pod_condition;
 use crate::inplace::{self, SpecOptions};
 use crate::nodetable::NodeTable;
-use crate::plan::{ActionKind, DaemonSetAction, DaemonSetReason, PodConditionUpdate, Reason};
+use crate::plan::{Action, ActionKind, DaemonSetAction, DaemonSetReason, Reason};
 use crate::reconciler::{
-    Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World, WriteError,
 };
 use crate::revision::revision_data;
+use crate::write::pod::{PodWrites, object as to_value};
 use crate::write::{ApiWrite, Subresource, Target};
 
 /// The Advanced DaemonSet planner as adapters see it. The nodes of [`World::nodes`] are read
@@ -48,17 +49,8 @@ impl Reconciler for DaemonSetReconciler {
             bind_pods: false,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p))
+        Ok(outcome(&input, &p)?)
     }
-}
-
-fn to_value<T: serde::Serialize>(v: &T, api_version: &str, kind: &str) -> serde_json::Value {
-    let mut v = serde_json::to_value(v).unwrap_or_default();
-    if let serde_json::Value::Object(m) = &mut v {
-        m.insert("apiVersion".into(), json!(api_version));
-        m.insert("kind".into(), json!(kind));
-    }
-    v
 }
 
 fn ds_target(ds: &DaemonSet) -> Target {
@@ -70,168 +62,155 @@ fn ds_target(ds: &DaemonSet) -> Target {
     )
 }
 
-/// Turns each action of `p` into its API write(s), in order.
-pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
-    let ds = input.daemonset;
-    let ns = ds.metadata.namespace.as_deref().unwrap_or_default();
-    let hash = p.status.update_revision.as_str();
-    let pods: BTreeMap<&str, &Pod> =
-        input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
-    let revs: BTreeMap<&str, &ControllerRevision> =
-        input.revisions.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect();
-    let opts = SpecOptions {
-        env_from_metadata: input.features.in_place_update_env_from_metadata,
-        vertical_scaling: input.features.in_place_workload_vertical_scaling,
-    };
-    let data = revision_data(&ds.spec.template);
-    let mut out = Vec::new();
-    for a in &p.actions {
+/// Turns a DaemonSet plan's actions into API writes ([`Materialise`]). New pods and revisions
+/// are built whole; revisions are patched under their resourceVersion; existing pods are
+/// patched through [`PodWrites`] (only what changes, chained, guarded).
+pub struct DaemonSetWrites<'i, 'a> {
+    input: &'i Input<'a>,
+    plan: &'i Plan,
+    ns: &'i str,
+    pods: BTreeMap<&'i str, &'i Pod>,
+    revs: BTreeMap<&'i str, &'i ControllerRevision>,
+    /// The current template's revision data.
+    data: serde_json::Value,
+    pods_written: PodWrites,
+}
+
+impl std::fmt::Debug for DaemonSetWrites<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaemonSetWrites")
+            .field("daemonset", &self.input.daemonset.metadata.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'i, 'a> DaemonSetWrites<'i, 'a> {
+    /// A writer for plan `p` of `input`.
+    pub fn new(input: &'i Input<'a>, p: &'i Plan) -> Self {
+        let ds = input.daemonset;
+        let ns = ds.metadata.namespace.as_deref().unwrap_or_default();
+        Self {
+            input,
+            plan: p,
+            ns,
+            pods: input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect(),
+            revs: input.revisions.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect(),
+            data: revision_data(&ds.spec.template),
+            pods_written: PodWrites::new(ns),
+        }
+    }
+}
+
+impl Materialise for DaemonSetWrites<'_, '_> {
+    fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
+        let ds = self.input.daemonset;
+        let ns = self.ns;
+        let now = self.input.now;
+        let hash = self.plan.status.update_revision.as_str();
         let name = a.pod.as_deref().unwrap_or_default();
         let rev = a.revision.as_deref().unwrap_or_default();
-        let mut emit = |write: ApiWrite| {
-            out.push(PlannedWrite {
-                action: a.kind.name().to_owned(),
-                pod: a.pod.clone(),
-                reason: a.reason.kind().to_owned(),
-                detail: a.reason.to_string(),
-                write,
-            })
-        };
-        let rv = |n: &str| pods.get(n).and_then(|p| p.metadata.resource_version.clone());
+        let cached = self.pods.get(name).copied();
+        let version = self.revs.get(rev).and_then(|r| r.metadata.resource_version.clone());
         match &a.kind {
             ActionKind::CreateRevision { number, .. } => {
-                let r = new_revision(ds, data.clone(), hash, rev.to_owned(), *number);
-                emit(ApiWrite::Create {
+                let r = new_revision(ds, self.data.clone(), hash, rev.to_owned(), *number);
+                out.push(ApiWrite::Create {
                     target: Target::revision(ns, rev),
                     object: to_value(&r, "apps/v1", "ControllerRevision"),
                 });
             }
-            ActionKind::UpdateRevision { number } => {
-                let version = revs.get(rev).and_then(|r| r.metadata.resource_version.clone());
-                emit(ApiWrite::MergePatch {
-                    target: Target::revision(ns, rev),
-                    subresource: Subresource::Main,
-                    patch: json!({"metadata": {"resourceVersion": version}, "revision": number}),
-                });
-            }
+            ActionKind::UpdateRevision { number } => out.push(ApiWrite::MergePatch {
+                target: Target::revision(ns, rev),
+                subresource: Subresource::Main,
+                patch: json!({"metadata": {"resourceVersion": version}, "revision": number}),
+            }),
             ActionKind::DaemonSet(DaemonSetAction::LabelRevision { hash }) => {
-                let version = revs.get(rev).and_then(|r| r.metadata.resource_version.clone());
-                emit(ApiWrite::MergePatch {
+                out.push(ApiWrite::MergePatch {
                     target: Target::revision(ns, rev),
                     subresource: Subresource::Main,
                     patch: json!({"metadata": {"resourceVersion": version,
-                        "labels": {keys::CONTROLLER_REVISION_HASH: hash}}}),
-                });
+                    "labels": {keys::CONTROLLER_REVISION_HASH: hash}}}),
+                })
             }
             ActionKind::DeleteRevision => {
-                let uid = revs.get(rev).and_then(|r| r.metadata.uid.clone());
-                emit(ApiWrite::Delete { target: Target::revision(ns, rev), uid });
+                let uid = self.revs.get(rev).and_then(|r| r.metadata.uid.clone());
+                out.push(ApiWrite::Delete { target: Target::revision(ns, rev), uid });
             }
             ActionKind::CreatePod { instance_id: node } => {
-                let pod = new_pod(ds, node, hash, name, input.bind_pods);
-                emit(ApiWrite::Create { target: Target::pod(ns, name), object: to_value(&pod, "v1", "Pod") });
-            }
-            ActionKind::DeletePod => {
-                let uid = pods.get(name).and_then(|p| p.metadata.uid.clone());
-                emit(ApiWrite::Delete { target: Target::pod(ns, name), uid });
-            }
-            ActionKind::PatchPod { patch } => {
-                let mut body = patch.to_merge_patch();
-                body["metadata"]["resourceVersion"] = json!(rv(name));
-                emit(ApiWrite::MergePatch {
+                let pod = new_pod(ds, node, hash, name, self.input.bind_pods);
+                out.push(ApiWrite::Create {
                     target: Target::pod(ns, name),
-                    subresource: Subresource::Main,
-                    patch: body,
-                });
-            }
-            ActionKind::UpdatePodStatus { condition } => {
-                let Some(pod) = pods.get(name) else { continue };
-                let mut pod = (*pod).clone();
-                set_pod_condition(&mut pod, condition, input.now);
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, name),
-                    subresource: Subresource::Status,
                     object: to_value(&pod, "v1", "Pod"),
                 });
             }
+            ActionKind::DeletePod => {
+                let uid = cached.and_then(|p| p.metadata.uid.clone());
+                out.push(ApiWrite::Delete { target: Target::pod(ns, name), uid });
+            }
+            ActionKind::PatchPod { patch } => out.push(self.pods_written.patch_meta(a, cached, patch)?),
+            ActionKind::UpdatePodStatus { condition } => {
+                out.push(self.pods_written.set_condition(a, cached, condition, now)?);
+            }
             ActionKind::UpdateInPlace { from_revision } => {
-                let (Some(pod), Some(from)) = (pods.get(name), revs.get(from_revision.as_str())) else {
-                    continue;
-                };
-                let Some(spec) =
-                    from.data.as_ref().and_then(|d| inplace::in_place_spec(&d.0, &data, rev, opts))
-                else {
-                    continue;
-                };
-                let mut marked = (*pod).clone();
-                set_pod_condition(
-                    &mut marked,
-                    &PodConditionUpdate {
-                        type_: keys::INPLACE_UPDATE_READY.into(),
-                        status: "False".into(),
-                        reason: keys::REASON_START_INPLACE_UPDATE.into(),
-                        message: String::new(),
+                let opts = SpecOptions::from_features(&self.input.features);
+                let from = self.revs.get(from_revision.as_str()).ok_or_else(|| {
+                    WriteError::new(a, format!("revision {from_revision} is not in the input"))
+                })?;
+                let spec = from
+                    .data
+                    .as_ref()
+                    .and_then(|d| inplace::in_place_spec(&d.0, &self.data, rev, opts))
+                    .ok_or_else(|| {
+                        WriteError::new(a, format!("no in-place update from {from_revision} to {rev}"))
+                    })?;
+                let read = self.pods_written.current(a, cached)?;
+                self.pods_written.in_place(
+                    a,
+                    cached,
+                    true,
+                    now,
+                    |marked| {
+                        let mut updated = inplace::apply_in_place(marked, &spec, now, 0, true);
+                        // ADS-24: no lifecycle hooks are involved: keep the pod's own lifecycle keys.
+                        let labels = updated.metadata.labels.get_or_insert_with(Default::default);
+                        match read.metadata.labels.as_ref().and_then(|l| l.get(keys::LIFECYCLE_STATE)) {
+                            Some(s) => labels.insert(keys::LIFECYCLE_STATE.into(), s.clone()),
+                            None => labels.remove(keys::LIFECYCLE_STATE),
+                        };
+                        let anns = updated.metadata.annotations.get_or_insert_with(Default::default);
+                        match read
+                            .metadata
+                            .annotations
+                            .as_ref()
+                            .and_then(|a| a.get(keys::LIFECYCLE_TIMESTAMP))
+                        {
+                            Some(t) => anns.insert(keys::LIFECYCLE_TIMESTAMP.into(), t.clone()),
+                            None => anns.remove(keys::LIFECYCLE_TIMESTAMP),
+                        };
+                        updated
                     },
-                    input.now,
-                );
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, name),
-                    subresource: Subresource::Status,
-                    object: to_value(&marked, "v1", "Pod"),
-                });
-                let mut updated = inplace::apply_in_place(&marked, &spec, input.now, 0, true);
-                // ADS-24: no lifecycle hooks are involved: keep the pod's own lifecycle keys.
-                let labels = updated.metadata.labels.get_or_insert_with(Default::default);
-                match pod.metadata.labels.as_ref().and_then(|l| l.get(keys::LIFECYCLE_STATE)) {
-                    Some(s) => labels.insert(keys::LIFECYCLE_STATE.into(), s.clone()),
-                    None => labels.remove(keys::LIFECYCLE_STATE),
-                };
-                let anns = updated.metadata.annotations.get_or_insert_with(Default::default);
-                match pod.metadata.annotations.as_ref().and_then(|a| a.get(keys::LIFECYCLE_TIMESTAMP)) {
-                    Some(t) => anns.insert(keys::LIFECYCLE_TIMESTAMP.into(), t.clone()),
-                    None => anns.remove(keys::LIFECYCLE_TIMESTAMP),
-                };
-                // Chained after the status write (write.rs, Replace chaining rule).
-                updated.metadata.resource_version = None;
-                updated.status = None;
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, name),
-                    subresource: Subresource::Main,
-                    object: to_value(&updated, "v1", "Pod"),
-                });
+                    out,
+                )?;
             }
             ActionKind::ApplyNextBatch => {
-                let Some(updated) =
-                    pods.get(name).and_then(|p| inplace::apply_next_batch(p, input.now, opts))
-                else {
-                    continue;
-                };
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, name),
-                    subresource: Subresource::Main,
-                    object: to_value(&updated, "v1", "Pod"),
-                });
+                let opts = SpecOptions::from_features(&self.input.features);
+                out.push(self.pods_written.step(a, cached, |p| inplace::apply_next_batch(p, now, opts))?);
             }
             ActionKind::UpdateStatus => {
                 let mut obj = ds.clone();
-                obj.status = Some(p.status.clone());
-                emit(ApiWrite::Replace {
+                obj.status = Some(self.plan.status.clone());
+                out.push(ApiWrite::Replace {
                     target: ds_target(ds),
                     subresource: Subresource::Status,
                     object: serde_json::to_value(&obj).unwrap_or_default(),
                 });
             }
-            _ => {}
+            _ => return Err(WriteError::new(a, "not an action of a DaemonSet plan")),
         }
+        Ok(())
     }
-    out
-}
 
-/// The adapter's view of a plan: writes, held pods (and nodes, named `node/<name>`), events
-/// and the requeue.
-pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
-    let mut events: Vec<WorkloadEvent> = Vec::new();
-    for a in &p.actions {
+    fn action_event(&self, a: &Action) -> Option<WorkloadEvent> {
         let pod = a.pod.as_deref().unwrap_or_default();
         let (reason, message) = match &a.kind {
             ActionKind::CreatePod { instance_id } => {
@@ -241,40 +220,32 @@ pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
             ActionKind::UpdateInPlace { .. } => {
                 ("SuccessfulUpdatePodInPlace", format!("successfully update pod {pod} in-place"))
             }
-            _ => continue,
+            _ => return None,
         };
-        events.push(WorkloadEvent { type_: "Normal".into(), reason: reason.into(), message });
+        Some(WorkloadEvent { type_: "Normal".into(), reason: reason.into(), message })
     }
-    for e in &p.events {
-        match e {
-            Reason::DaemonSet(DaemonSetReason::SelectingAll) => events.push(WorkloadEvent {
-                type_: "Warning".into(),
-                reason: "SelectingAll".into(),
-                message: "This daemon set is selecting all pods. A non-empty selector is required.".into(),
-            }),
-            Reason::DaemonSet(DaemonSetReason::FailedPod) => events.push(WorkloadEvent {
-                type_: "Warning".into(),
-                reason: "FailedDaemonPod".into(),
-                message: "Found failed daemon pod, will try to kill it".into(),
-            }),
-            _ => {}
-        }
+
+    fn plan_event(&self, r: &Reason) -> Option<WorkloadEvent> {
+        let (reason, message) = match r {
+            Reason::DaemonSet(DaemonSetReason::SelectingAll) => {
+                ("SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.")
+            }
+            Reason::DaemonSet(DaemonSetReason::FailedPod) => {
+                ("FailedDaemonPod", "Found failed daemon pod, will try to kill it")
+            }
+            _ => return None,
+        };
+        Some(WorkloadEvent { type_: "Warning".into(), reason: reason.into(), message: message.into() })
     }
-    Outcome {
-        writes: writes(input, p),
-        held: p
-            .held
-            .iter()
-            .filter_map(|h| {
-                let subject = match (&h.pod, &h.object) {
-                    (Some(pod), _) => pod.clone(),
-                    (None, Some(o)) => format!("node/{}", o.name),
-                    _ => return None,
-                };
-                Some(HeldPod { pod: subject, reason: h.reason.kind().into(), detail: h.reason.to_string() })
-            })
-            .collect(),
-        events,
-        requeue_after: p.requeue.as_ref().map(|r| (r.after, r.reason.kind().to_owned())),
-    }
+}
+
+/// Turns each action of `p` into its API write(s), in order.
+pub fn writes(input: &Input<'_>, p: &Plan) -> Result<Vec<PlannedWrite>, WriteError> {
+    Ok(outcome(input, p)?.writes)
+}
+
+/// The adapter's view of a plan: writes, held pods (and nodes), events and the requeue. Fails,
+/// naming the action, if an action cannot be turned into writes.
+pub fn outcome(input: &Input<'_>, p: &Plan) -> Result<Outcome, WriteError> {
+    Outcome::from_plan(p, &mut DaemonSetWrites::new(input, p))
 }

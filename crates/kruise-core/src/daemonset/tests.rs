@@ -177,10 +177,11 @@ impl World {
     fn plan(&self) -> Plan {
         self.try_plan().unwrap()
     }
-    fn try_plan(&self) -> Result<Plan, PlanError> {
+    /// `f` of this world's planner input.
+    fn with_input<R>(&self, f: impl FnOnce(&Input<'_>) -> R) -> Result<R, PlanError> {
         let table = NodeTable::from_nodes(&self.nodes)?;
         let exp = Expectations::new();
-        plan(&Input {
+        Ok(f(&Input {
             daemonset: &self.ds,
             pods: &self.pods,
             nodes: &table,
@@ -191,7 +192,14 @@ impl World {
             expectations: &exp,
             failed_pod_backoff: &self.backoff,
             bind_pods: false,
-        })
+        }))
+    }
+    /// The writes of plan `p` of this world.
+    fn writes(&self, p: &Plan) -> Vec<crate::reconciler::PlannedWrite> {
+        self.with_input(|i| super::reconcile::writes(i, p)).unwrap().unwrap()
+    }
+    fn try_plan(&self) -> Result<Plan, PlanError> {
+        self.with_input(plan)?
     }
 }
 
@@ -834,6 +842,59 @@ fn ads_24_in_place_if_possible_updates_image_in_place() {
     assert_eq!(deleted(&w.plan()), ["p2"]);
 }
 
+/// Issue 12 items 7 and 8 for DaemonSets (ADS-24): the in-place update is a status patch
+/// (`InPlaceUpdateReady=False`) then a patch of only what changes, chained (only the first
+/// tests the cached resourceVersion): a field the typed pod does not know survives, and a pod whose image moved
+/// meanwhile is not overwritten.
+#[test]
+fn ads_24_in_place_writes_patch_only_what_changes_and_chain() {
+    use crate::write::{ApiWrite, Subresource, json_patch};
+    let (mut w, ..) = rollout(2, |d| {
+        unavail(d, IntOrString::Int(1));
+        ru(d).rolling_update_type = Some("InPlaceIfPossible".into());
+    });
+    for p in &mut w.pods {
+        let spec = p.spec.as_mut().unwrap();
+        spec.readiness_gates =
+            Some(vec![PodReadinessGate { condition_type: keys::INPLACE_UPDATE_READY.into() }]);
+        spec.containers =
+            vec![Container { name: "c".into(), image: Some("img:1".into()), ..Default::default() }];
+        p.metadata.uid = Some(format!("uid-{}", p.metadata.name.as_deref().unwrap()));
+        p.metadata.resource_version = Some("4".into());
+    }
+    let p = w.plan();
+    let writes = w.writes(&p);
+    let in_place: Vec<_> = writes.iter().filter(|x| x.name() == "UpdateInPlace").collect();
+    assert_eq!(in_place.len(), 2, "status patch, then the pod patch");
+    // Every write to p2 (the refresh's condition first, if any), in plan order.
+    let ws: Vec<_> = writes.iter().filter(|x| x.pod() == Some("p2")).collect();
+    let p2 = w.pods.iter().find(|x| x.metadata.name.as_deref() == Some("p2")).unwrap();
+    let mut server = serde_json::to_value(p2).unwrap();
+    server["spec"]["containers"][0]["futureField"] = serde_json::json!(1);
+    let mut moved = server.clone();
+    for (i, x) in ws.iter().enumerate() {
+        let ApiWrite::JsonPatch { patch, subresource, .. } = &x.write else { panic!("{:?}", x.write) };
+        assert!(i == 0 || !patch.to_string().contains("resourceVersion"), "chained: {patch}");
+        let mut next = server.clone();
+        json_patch::apply(&mut next, patch).unwrap();
+        if *subresource == Subresource::Status {
+            server["status"] = next["status"].take();
+        } else {
+            next["status"] = server["status"].take();
+            server = next;
+            let paths: Vec<&str> =
+                patch.as_array().unwrap().iter().filter_map(|o| o["path"].as_str()).collect();
+            assert!(!paths.iter().any(|p| p.starts_with("/status")), "{paths:?}");
+            moved["spec"]["containers"][0]["image"] = serde_json::json!("other:9");
+            assert!(json_patch::apply(&mut moved, patch).unwrap_err().test_failed);
+        }
+    }
+    assert_eq!(server["spec"]["containers"][0]["image"], "img:2");
+    assert_eq!(server["spec"]["containers"][0]["futureField"], 1);
+    let conds = server["status"]["conditions"].as_array().unwrap();
+    assert!(conds.iter().any(|c| c["type"] == keys::INPLACE_UPDATE_READY && c["status"] == "False"));
+}
+
 #[test]
 fn ads_24_non_image_change_is_recreated() {
     let (mut w, ..) = rollout(1, |d| {
@@ -945,7 +1006,7 @@ fn ads_17_reconciler_writes_are_guarded() {
     let w = RWorld::new(&d).with_pods(&pods).with_revisions(&revisions).with_nodes(&nodes);
     let ctx = Context { now: at(NOW), id_seed: 3, features: Features::default(), expectations: &exp };
     let out = DaemonSetReconciler.reconcile(&w, &ctx).unwrap();
-    let kinds: Vec<&str> = out.writes.iter().map(|w| w.action.as_str()).collect();
+    let kinds: Vec<&str> = out.writes.iter().map(|w| w.name()).collect();
     assert_eq!(kinds, ["CreatePod", "DeletePod", "UpdateStatus"]);
     match &out.writes[0].write {
         ApiWrite::Create { object, .. } => {
@@ -1146,6 +1207,15 @@ prop_compose! {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Every action of a plan becomes its writes: the writer never meets an action it cannot
+    /// build (an error would name it; nothing is skipped).
+    #[test]
+    fn ads_prop_every_action_materialises(w in arb_world()) {
+        let p = w.plan();
+        let built = w.with_input(|i| super::reconcile::writes(i, &p)).unwrap();
+        prop_assert!(built.is_ok(), "{:?}", built);
+    }
 
     /// Same input, same plan; the order of the pod list does not matter.
     #[test]

@@ -220,6 +220,31 @@ fn qos(template: &Value) -> u8 {
     }
 }
 
+/// In-place update specs between revisions, each pair computed once per plan (writers of
+/// several pods updated from one revision to another share it).
+#[derive(Clone, Debug, Default)]
+pub struct SpecCache(BTreeMap<(String, String), Option<InPlaceSpec>>);
+
+impl SpecCache {
+    /// The spec from revision `from` to revision `to`, looked up by name in `revisions`;
+    /// `None` when either is missing or has no data, or the change cannot be made in place.
+    pub fn get(
+        &mut self,
+        revisions: &BTreeMap<&str, &k8s_openapi::api::apps::v1::ControllerRevision>,
+        from: &str,
+        to: &str,
+        opts: SpecOptions,
+    ) -> Option<InPlaceSpec> {
+        self.0
+            .entry((from.to_owned(), to.to_owned()))
+            .or_insert_with(|| {
+                let (f, t) = (revisions.get(from)?, revisions.get(to)?);
+                in_place_spec(&f.data.as_ref()?.0, &t.data.as_ref()?.0, to, opts)
+            })
+            .clone()
+    }
+}
+
 /// CS-67/CS-68: the in-place update spec from revision data `old` to `new` (named
 /// `revision`), or `None` when the change cannot be applied in place.
 pub fn in_place_spec(old: &Value, new: &Value, revision: &str, opts: SpecOptions) -> Option<InPlaceSpec> {

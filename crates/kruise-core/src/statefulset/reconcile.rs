@@ -1,8 +1,10 @@
 //! Turning a StatefulSet [`Plan`] into concrete API writes: [`StatefulSetReconciler`]
-//! implements [`crate::reconciler::Reconciler`] for the v1beta1 Advanced StatefulSet. Full
-//! objects (new pods from [`super::new_pod`], PVCs from [`super::new_pvc`], in-place replaced
-//! pods) are built here, only for what a plan touches; the in-place spec is computed once per
-//! revision pair.
+//! implements [`crate::reconciler::Reconciler`] for the v1beta1 Advanced StatefulSet through
+//! [`StatefulSetWrites`] ([`Materialise`]). New objects (pods from [`super::new_pod`], PVCs
+//! from [`super::new_pvc`], revisions) are built whole, only for what a plan touches; existing
+//! pods and claims are patched only where they change, guarded by what the plan read
+//! (STYLE.md §8); the in-place spec is computed once per revision pair. An action that cannot
+//! be built is an error naming it, never skipped.
 
 use std::collections::BTreeMap;
 
@@ -13,13 +15,13 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{Input, Plan, parse_ordinal, plan, pvc, revision};
-use crate::cloneset::reconcile::set_pod_condition;
-use crate::inplace::{self, InPlaceSpec, SpecOptions};
-use crate::plan::{ActionKind, PodConditionUpdate};
+use crate::inplace::{self, InPlaceSpec, SpecCache, SpecOptions};
+use crate::plan::{Action, ActionKind, Reason, StatefulSetReason};
 use crate::reconciler::{
-    Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World, WriteError,
 };
-use crate::write::{ApiWrite, Subresource, Target};
+use crate::write::pod::{self, PodWrites, object as to_value};
+use crate::write::{ApiWrite, Subresource, Target, json_patch};
 
 /// The Advanced StatefulSet planner as adapters see it. StatefulSet gates are the defaults
 /// ([`super::Gates`]); `with_gates` picks others.
@@ -49,7 +51,7 @@ impl Reconciler for StatefulSetReconciler {
             expectations: ctx.expectations,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p))
+        Ok(outcome(&input, &p)?)
     }
 }
 
@@ -62,280 +64,250 @@ fn set_target(set: &StatefulSet) -> Target {
     )
 }
 
-fn to_value<T: serde::Serialize>(v: &T, api_version: &str, kind: &str) -> serde_json::Value {
-    let mut v = serde_json::to_value(v).unwrap_or_default();
-    if let serde_json::Value::Object(m) = &mut v {
-        m.insert("apiVersion".into(), json!(api_version));
-        m.insert("kind".into(), json!(kind));
-    }
-    v
+/// Turns a StatefulSet plan's actions into API writes ([`Materialise`]). New pods, claims and
+/// revisions are built whole; existing pods are patched through [`PodWrites`] (only what
+/// changes, chained, guarded); claims are patched only where they change, after a `test` of
+/// their uid (and of their old ownerReferences list when it changes).
+pub struct StatefulSetWrites<'i, 'a> {
+    input: &'i Input<'a>,
+    plan: &'i Plan,
+    ns: &'i str,
+    set_name: &'i str,
+    rev_by_name: BTreeMap<&'i str, &'i ControllerRevision>,
+    pods: BTreeMap<&'i str, &'i Pod>,
+    pvcs: BTreeMap<&'i str, &'i PersistentVolumeClaim>,
+    retention: (bool, bool),
+    specs: SpecCache,
+    pods_written: PodWrites,
 }
 
-/// Turns each action of `p` into its API write(s), in order.
-pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
-    let set = input.statefulset;
-    let ns = set.metadata.namespace.as_deref().unwrap_or_default();
-    let set_name = set.metadata.name.as_deref().unwrap_or_default();
-    let revs = revision::resolve(set, input.revisions);
-    let rev_by_name: BTreeMap<&str, &ControllerRevision> =
-        revs.sorted.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect();
-    let pods: BTreeMap<&str, &Pod> =
-        input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
-    let pvcs: BTreeMap<&str, &PersistentVolumeClaim> =
-        input.pvcs.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
-    let retention = pvc::policy(set, input.gates.stateful_set_auto_delete_pvc);
-    let grace = set
-        .spec
-        .update_strategy
-        .rolling_update
-        .as_ref()
-        .and_then(|r| r.in_place_update_strategy.as_ref())
-        .map_or(0, |s| s.grace_period_seconds);
-    let opts = SpecOptions {
-        env_from_metadata: input.features.in_place_update_env_from_metadata,
-        vertical_scaling: input.features.in_place_workload_vertical_scaling,
-    };
-    let now = input.now;
-    let mut specs: BTreeMap<(String, String), Option<InPlaceSpec>> = BTreeMap::new();
-    let mut out = Vec::new();
-    for a in &p.actions {
+impl std::fmt::Debug for StatefulSetWrites<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatefulSetWrites").field("statefulset", &self.set_name).finish_non_exhaustive()
+    }
+}
+
+impl<'i, 'a> StatefulSetWrites<'i, 'a> {
+    /// A writer for plan `p` of `input`, the revisions resolved (`revs`, from
+    /// [`revision::resolve`]).
+    pub fn new(input: &'i Input<'a>, revs: &'i crate::revision::Revisions, p: &'i Plan) -> Self {
+        let set = input.statefulset;
+        let ns = set.metadata.namespace.as_deref().unwrap_or_default();
+        Self {
+            input,
+            plan: p,
+            ns,
+            set_name: set.metadata.name.as_deref().unwrap_or_default(),
+            rev_by_name: revs.sorted.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect(),
+            pods: input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect(),
+            pvcs: input.pvcs.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect(),
+            retention: pvc::policy(set, input.gates.stateful_set_auto_delete_pvc),
+            specs: SpecCache::default(),
+            pods_written: PodWrites::new(ns),
+        }
+    }
+
+    /// The claim template that yields claim `name` for the pod of `a`.
+    fn claim_template(&self, a: &Action, name: &str) -> Result<&'i PersistentVolumeClaim, WriteError> {
+        let set = self.input.statefulset;
+        let o = i64::from(parse_ordinal(a.pod.as_deref().unwrap_or_default()).1);
+        set.spec
+            .volume_claim_templates
+            .iter()
+            .find(|t| pvc::pvc_name(t.metadata.name.as_deref().unwrap_or_default(), self.set_name, o) == name)
+            .ok_or_else(|| WriteError::new(a, format!("no volumeClaimTemplate yields PVC {name}")))
+    }
+
+    fn in_place_spec(&mut self, from: &str, to: &str) -> Option<InPlaceSpec> {
+        let opts = SpecOptions::from_features(&self.input.features);
+        self.specs.get(&self.rev_by_name, from, to, opts)
+    }
+}
+
+impl Materialise for StatefulSetWrites<'_, '_> {
+    fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
+        let set = self.input.statefulset;
+        let ns = self.ns;
+        let now = self.input.now;
         let pod_name = a.pod.as_deref().unwrap_or_default();
-        let pod = pods.get(pod_name).copied();
-        let mut emit = |write: ApiWrite| {
-            out.push(PlannedWrite {
-                action: a.kind.name().to_owned(),
-                pod: a.pod.clone(),
-                reason: a.reason.kind().to_owned(),
-                detail: a.reason.to_string(),
-                write,
-            })
-        };
+        let cached = self.pods.get(pod_name).copied();
         match &a.kind {
-            ActionKind::CreateRevision { .. } | ActionKind::UpdateRevision { .. } => {
-                let Some(r) = a.revision.as_deref().and_then(|n| rev_by_name.get(n)) else { continue };
-                let object = to_value(*r, "apps/v1", "ControllerRevision");
-                let target = Target::revision(ns, a.revision.as_deref().unwrap_or_default());
-                emit(if matches!(a.kind, ActionKind::CreateRevision { .. }) {
-                    ApiWrite::Create { target, object }
-                } else {
-                    ApiWrite::Replace { target, subresource: Subresource::Main, object }
-                });
-            }
-            ActionKind::DeleteRevision => {
-                let name = a.revision.as_deref().unwrap_or_default();
-                let uid = rev_by_name.get(name).and_then(|r| r.metadata.uid.clone());
-                emit(ApiWrite::Delete { target: Target::revision(ns, name), uid });
+            ActionKind::CreateRevision { .. }
+            | ActionKind::UpdateRevision { .. }
+            | ActionKind::DeleteRevision => {
+                if let Some(w) = pod::revision_write(a, ns, &self.rev_by_name) {
+                    out.push(w?);
+                }
             }
             ActionKind::CreatePvc { pvc: name } => {
                 let o = i64::from(parse_ordinal(pod_name).1);
-                let Some(t) = set.spec.volume_claim_templates.iter().find(|t| {
-                    pvc::pvc_name(t.metadata.name.as_deref().unwrap_or_default(), set_name, o) == *name
-                }) else {
-                    continue;
-                };
+                let t = self.claim_template(a, name)?;
                 let mut claim = pvc::new_pvc(set, t, o);
                 // ASTS-20: the set reference can be set at creation; a pod reference needs
                 // the pod's uid and is added by a later pass.
-                let (want_set, _) = pvc::required_refs(retention, false);
+                let (want_set, _) = pvc::required_refs(self.retention, false);
                 if want_set {
                     let placeholder = Pod::default();
                     claim.metadata.owner_references =
-                        Some(pvc::fixed_owner_refs(&claim, set, &placeholder, retention, false));
+                        Some(pvc::fixed_owner_refs(&claim, set, &placeholder, self.retention, false));
                 }
-                emit(ApiWrite::Create {
+                out.push(ApiWrite::Create {
                     target: Target::pvc(ns, name),
                     object: to_value(&claim, "v1", "PersistentVolumeClaim"),
                 });
             }
             ActionKind::UpdatePvc { pvc: name } => {
-                let Some(claim) = pvcs.get(name.as_str()) else { continue };
-                let mut claim = (*claim).clone();
+                let claim = self
+                    .pvcs
+                    .get(name.as_str())
+                    .copied()
+                    .ok_or_else(|| WriteError::new(a, format!("PVC {name} is not in the input")))?;
+                let uid = claim.metadata.uid.as_deref();
                 match &a.reason {
-                    crate::plan::Reason::StatefulSet(crate::plan::StatefulSetReason::PvcRetention {
-                        scaled_down,
-                    }) => {
-                        let Some(pod) = pod else { continue };
-                        claim.metadata.owner_references =
-                            Some(pvc::fixed_owner_refs(&claim, set, pod, retention, *scaled_down));
+                    Reason::StatefulSet(StatefulSetReason::PvcRetention { scaled_down }) => {
+                        // ASTS-20: the owner references the retention policy asks for, set only
+                        // if the list is still what the plan read.
+                        let pod = self.pods_written.current(a, cached)?;
+                        let refs = pvc::fixed_owner_refs(claim, set, &pod, self.retention, *scaled_down);
+                        let old = claim.metadata.owner_references.as_deref();
+                        out.push(pod::owner_refs_patch(Target::pvc(ns, name), uid, old, &refs));
                     }
                     _ => {
-                        // ASTS-47: resize to the template's resources.
-                        let o = i64::from(parse_ordinal(pod_name).1);
-                        let Some(t) = set.spec.volume_claim_templates.iter().find(|t| {
-                            pvc::pvc_name(t.metadata.name.as_deref().unwrap_or_default(), set_name, o)
-                                == *name
-                        }) else {
-                            continue;
-                        };
-                        claim
+                        // ASTS-47: resize to the template's resources; only what changes.
+                        let t = self.claim_template(a, name)?;
+                        let mut after = claim.clone();
+                        after
                             .metadata
                             .annotations
                             .get_or_insert_with(Default::default)
-                            .insert(keys::OWNED_BY_ASTS.into(), set_name.to_owned());
-                        if let (Some(spec), Some(ts)) = (claim.spec.as_mut(), t.spec.as_ref()) {
+                            .insert(keys::OWNED_BY_ASTS.into(), self.set_name.to_owned());
+                        if let (Some(spec), Some(ts)) = (after.spec.as_mut(), t.spec.as_ref()) {
                             spec.resources = ts.resources.clone();
                         }
+                        let mut ops = pod::uid_test(uid);
+                        let (mut before, mut after) = (json!(claim), json!(after));
+                        for v in [&mut before, &mut after] {
+                            if let serde_json::Value::Object(m) = v {
+                                m.remove("status");
+                            }
+                        }
+                        json_patch::diff(&before, &after, &mut ops);
+                        out.push(ApiWrite::JsonPatch {
+                            target: Target::pvc(ns, name),
+                            subresource: Subresource::Main,
+                            patch: serde_json::Value::Array(ops),
+                        });
                     }
                 }
-                emit(ApiWrite::Replace {
-                    target: Target::pvc(ns, name),
-                    subresource: Subresource::Main,
-                    object: to_value(&claim, "v1", "PersistentVolumeClaim"),
-                });
             }
             ActionKind::DeletePvc { pvc: name } => {
-                let uid = pvcs.get(name.as_str()).and_then(|p| p.metadata.uid.clone());
-                emit(ApiWrite::Delete { target: Target::pvc(ns, name), uid });
+                let uid = self.pvcs.get(name.as_str()).and_then(|p| p.metadata.uid.clone());
+                out.push(ApiWrite::Delete { target: Target::pvc(ns, name), uid });
             }
             ActionKind::ReleasePod | ActionKind::AdoptPod => {
-                let Some(pod) = pod else { continue };
-                let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
-                refs.retain(|r| Some(r.uid.as_str()) != set.metadata.uid.as_deref());
-                if matches!(a.kind, ActionKind::AdoptPod) {
-                    refs.push(super::set_owner_ref(set));
-                }
-                emit(ApiWrite::MergePatch {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Main,
-                    patch: json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}}),
-                });
+                let owner = matches!(a.kind, ActionKind::AdoptPod).then(|| super::set_owner_ref(set));
+                out.push(self.pods_written.set_owner(a, cached, set.metadata.uid.as_deref(), owner)?);
             }
             ActionKind::CreatePod { .. } => {
                 let rev = a.revision.as_deref().unwrap_or_default();
-                let template = rev_by_name
+                let template = self
+                    .rev_by_name
                     .get(rev)
                     .and_then(|r| revision::template(r))
                     .unwrap_or_else(|| set.spec.template.clone());
                 let o = i64::from(parse_ordinal(pod_name).1);
-                let pod = super::new_pod(set, &template, o, rev, input.gates.pod_index_label, now);
-                emit(ApiWrite::Create {
+                let pod = super::new_pod(set, &template, o, rev, self.input.gates.pod_index_label, now);
+                out.push(ApiWrite::Create {
                     target: Target::pod(ns, pod_name),
                     object: to_value(&pod, "v1", "Pod"),
                 });
             }
             ActionKind::DeletePod => {
-                let uid = pod.and_then(|p| p.metadata.uid.clone());
-                emit(ApiWrite::Delete { target: Target::pod(ns, pod_name), uid });
+                let uid = cached.and_then(|p| p.metadata.uid.clone());
+                out.push(ApiWrite::Delete { target: Target::pod(ns, pod_name), uid });
             }
-            ActionKind::PatchPod { patch } => {
-                let mut body = patch.to_merge_patch();
-                if !patch.add_finalizers.is_empty()
-                    && let Some(pod) = pod
-                {
-                    let mut fins = pod.metadata.finalizers.clone().unwrap_or_default();
-                    for f in &patch.add_finalizers {
-                        if !fins.contains(f) {
-                            fins.push(f.clone());
-                        }
-                    }
-                    body["metadata"]["finalizers"] = json!(fins);
-                }
-                emit(ApiWrite::MergePatch {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Main,
-                    patch: body,
-                });
-            }
+            ActionKind::PatchPod { patch } => out.push(self.pods_written.patch_meta(a, cached, patch)?),
             ActionKind::UpdatePodStatus { condition } => {
-                let Some(pod) = pod else { continue };
-                let mut pod = pod.clone();
-                set_pod_condition(&mut pod, condition, now);
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Status,
-                    object: to_value(&pod, "v1", "Pod"),
-                });
+                out.push(self.pods_written.set_condition(a, cached, condition, now)?);
             }
             ActionKind::UpdateInPlace { from_revision } => {
-                let Some(pod) = pod else { continue };
                 let to = a.revision.clone().unwrap_or_default();
-                let spec = specs.entry((from_revision.clone(), to.clone())).or_insert_with(|| {
-                    let (Some(f), Some(t)) =
-                        (rev_by_name.get(from_revision.as_str()), rev_by_name.get(to.as_str()))
-                    else {
-                        return None;
-                    };
-                    inplace::in_place_spec(&f.data.as_ref()?.0, &t.data.as_ref()?.0, &to, opts)
-                });
-                let Some(spec) = spec.as_ref() else { continue };
-                let mut marked = pod.clone();
-                // ASTS-42: the status write is issued by the plan's own UpdatePodStatus action
-                // (readiness gate present); here the condition is applied to the object the
-                // replace starts from.
-                set_pod_condition(
-                    &mut marked,
-                    &PodConditionUpdate {
-                        type_: keys::INPLACE_UPDATE_READY.into(),
-                        status: "False".into(),
-                        reason: keys::REASON_START_INPLACE_UPDATE.into(),
-                        message: String::new(),
-                    },
-                    now,
-                );
-                let mut updated = inplace::apply_in_place(&marked, spec, now, grace, false);
-                // The shared writer is CloneSet-shaped: a StatefulSet pod keeps its own label
-                // set (no pod-template-hash) and enters Updating only when it had a state.
-                let had_state =
-                    pod.metadata.labels.as_ref().is_some_and(|l| l.contains_key(keys::LIFECYCLE_STATE));
-                let had_hash =
-                    pod.metadata.labels.as_ref().is_some_and(|l| l.contains_key(keys::POD_TEMPLATE_HASH));
-                if let Some(l) = updated.metadata.labels.as_mut() {
-                    if !had_hash {
-                        l.remove(keys::POD_TEMPLATE_HASH);
-                    }
-                    if !had_state {
-                        l.remove(keys::LIFECYCLE_STATE);
-                    }
-                }
-                // After the plan's status write (readiness gate present) this replace follows
-                // it (write.rs chaining rule); without one it is guarded by the pod's version.
-                let gated = pod
+                let spec = self.in_place_spec(from_revision, &to).ok_or_else(|| {
+                    WriteError::new(a, format!("no in-place update from {from_revision} to {to}"))
+                })?;
+                let grace = set
                     .spec
+                    .update_strategy
+                    .rolling_update
                     .as_ref()
-                    .and_then(|s| s.readiness_gates.as_deref())
-                    .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY));
-                if gated {
-                    updated.metadata.resource_version = None;
-                }
-                updated.status = None;
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Main,
-                    object: to_value(&updated, "v1", "Pod"),
-                });
+                    .and_then(|r| r.in_place_update_strategy.as_ref())
+                    .map_or(0, |s| s.grace_period_seconds);
+                // ASTS-42: the status write is issued by the plan's own UpdatePodStatus action
+                // (readiness gate present), before this one: the update patch starts from the
+                // pod as that write leaves it.
+                self.pods_written.in_place(
+                    a,
+                    cached,
+                    false,
+                    now,
+                    |marked| {
+                        let mut updated = inplace::apply_in_place(marked, &spec, now, grace, false);
+                        // The shared writer is CloneSet-shaped: a StatefulSet pod keeps its own
+                        // label set (no pod-template-hash) and enters Updating only when it had
+                        // a state.
+                        let read = cached.unwrap_or(marked);
+                        let has = |k: &str| read.metadata.labels.as_ref().is_some_and(|l| l.contains_key(k));
+                        let (had_state, had_hash) =
+                            (has(keys::LIFECYCLE_STATE), has(keys::POD_TEMPLATE_HASH));
+                        if let Some(l) = updated.metadata.labels.as_mut() {
+                            if !had_hash {
+                                l.remove(keys::POD_TEMPLATE_HASH);
+                            }
+                            if !had_state {
+                                l.remove(keys::LIFECYCLE_STATE);
+                            }
+                        }
+                        updated
+                    },
+                    out,
+                )?;
             }
             ActionKind::FinishGracePeriod | ActionKind::ApplyNextBatch => {
-                let updated = pod.and_then(|p| {
-                    if matches!(a.kind, ActionKind::FinishGracePeriod) {
+                let opts = SpecOptions::from_features(&self.input.features);
+                let finish = matches!(a.kind, ActionKind::FinishGracePeriod);
+                out.push(self.pods_written.step(a, cached, |p| {
+                    if finish {
                         inplace::finish_grace(p, now)
                     } else {
                         inplace::apply_next_batch(p, now, opts)
                     }
-                });
-                let Some(updated) = updated else { continue };
-                emit(ApiWrite::Replace {
-                    target: Target::pod(ns, pod_name),
-                    subresource: Subresource::Main,
-                    object: to_value(&updated, "v1", "Pod"),
-                });
+                })?);
             }
             ActionKind::UpdateStatus => {
                 let mut obj = set.clone();
-                obj.status = Some(p.status.clone());
-                emit(ApiWrite::Replace {
+                obj.status = Some(self.plan.status.clone());
+                out.push(ApiWrite::Replace {
                     target: set_target(set),
                     subresource: Subresource::Status,
                     object: serde_json::to_value(&obj).unwrap_or_default(),
                 });
             }
-            // Never in a StatefulSet plan.
-            _ => continue,
+            _ => return Err(WriteError::new(a, "not an action of a StatefulSet plan")),
         }
+        Ok(())
     }
-    out
+
+    fn action_event(&self, a: &Action) -> Option<WorkloadEvent> {
+        event(a)
+    }
 }
 
-fn event(a: &crate::plan::Action) -> Option<WorkloadEvent> {
+/// Turns each action of `p` into its API write(s), in order.
+pub fn writes(input: &Input<'_>, p: &Plan) -> Result<Vec<PlannedWrite>, WriteError> {
+    Ok(outcome(input, p)?.writes)
+}
+
+fn event(a: &Action) -> Option<WorkloadEvent> {
     let pod = a.pod.as_deref().unwrap_or_default();
     let (reason, message) = match &a.kind {
         ActionKind::CreatePod { .. } => {
@@ -353,32 +325,19 @@ fn event(a: &crate::plan::Action) -> Option<WorkloadEvent> {
     Some(WorkloadEvent { type_: "Normal".into(), reason: reason.into(), message })
 }
 
-/// The adapter's view of a plan: writes, held pods, events and the requeue.
-pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
-    let mut events: Vec<WorkloadEvent> = p.actions.iter().filter_map(event).collect();
+/// The adapter's view of a plan: writes, held pods, events and the requeue; a Warning event
+/// per status condition. Fails, naming the action, if an action cannot be turned into writes.
+pub fn outcome(input: &Input<'_>, p: &Plan) -> Result<Outcome, WriteError> {
+    let revs = revision::resolve(input.statefulset, input.revisions);
+    let mut out = Outcome::from_plan(p, &mut StatefulSetWrites::new(input, &revs, p))?;
     for c in &p.status.conditions {
-        events.push(WorkloadEvent {
+        out.events.push(WorkloadEvent {
             type_: "Warning".into(),
             reason: c.type_.clone(),
             message: c.message.clone().unwrap_or_default(),
         });
     }
-    Outcome {
-        writes: writes(input, p),
-        held: p
-            .held
-            .iter()
-            .filter_map(|h| {
-                Some(HeldPod {
-                    pod: h.pod.clone()?,
-                    reason: h.reason.kind().into(),
-                    detail: h.reason.to_string(),
-                })
-            })
-            .collect(),
-        events,
-        requeue_after: p.requeue.as_ref().map(|r| (r.after, r.reason.kind().to_owned())),
-    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -411,7 +370,7 @@ mod tests {
         };
         let out = StatefulSetReconciler::default().reconcile(&world, &ctx).unwrap();
         let kinds: Vec<(&str, &str)> =
-            out.writes.iter().map(|w| (w.action.as_str(), w.write.target().name.as_str())).collect();
+            out.writes.iter().map(|w| (w.name(), w.write.target().name.as_str())).collect();
         assert_eq!(
             kinds[1..5],
             [
@@ -430,5 +389,89 @@ mod tests {
             object["metadata"]["labels"]["controller-revision-hash"],
             out.writes[0].write.target().name
         );
+    }
+
+    fn claim(owner_refs: serde_json::Value) -> PersistentVolumeClaim {
+        serde_json::from_value(json!({
+            "metadata": {"name": "data-web-0", "namespace": "ns", "uid": "pvc-uid", "resourceVersion": "3",
+                "ownerReferences": owner_refs},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        }))
+        .unwrap()
+    }
+
+    fn run(set: &StatefulSet, pods: &[Pod], pvcs: &[PersistentVolumeClaim], a: Action) -> Vec<PlannedWrite> {
+        let e = crate::expectations::Expectations::default();
+        let input = Input {
+            statefulset: set,
+            pods,
+            pvcs,
+            revisions: &[],
+            storage_classes: &[],
+            now: jiff::Timestamp::UNIX_EPOCH,
+            features: Default::default(),
+            gates: Default::default(),
+            expectations: &e,
+        };
+        let mut p = Plan::new(Default::default());
+        p.actions.push(a);
+        writes(&input, &p).unwrap()
+    }
+
+    /// Issue 12 item 6 for StatefulSets (ASTS-20): the claim's owner references are set by a
+    /// JSON patch that tests the claim's uid and the old list: a reference another controller
+    /// added meanwhile is not dropped (the write fails and is planned again).
+    #[test]
+    fn asts_20_pvc_owner_references_are_guarded() {
+        let s = set();
+        let pod: Pod = serde_json::from_value(
+            json!({"metadata": {"name": "web-0", "namespace": "ns", "uid": "pod-uid"}}),
+        )
+        .unwrap();
+        let c = claim(json!([]));
+        let a = Action::new(
+            ActionKind::UpdatePvc { pvc: "data-web-0".into() },
+            Some("web-0"),
+            None,
+            Reason::StatefulSet(StatefulSetReason::PvcRetention { scaled_down: false }),
+        );
+        let out = run(&s, &[pod], std::slice::from_ref(&c), a);
+        let ApiWrite::JsonPatch { patch, .. } = &out[0].write else { panic!("{:?}", out[0].write) };
+        let mut server = serde_json::to_value(&c).unwrap();
+        json_patch::apply(&mut server, patch).unwrap();
+        assert_eq!(server["metadata"]["ownerReferences"][0]["uid"], "u1", "whenDeleted: Delete");
+        let mut theirs = serde_json::to_value(&c).unwrap();
+        theirs["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": "v1", "kind": "X", "name": "x", "uid": "x"}]);
+        assert!(json_patch::apply(&mut theirs, patch).unwrap_err().test_failed);
+        let mut namesake = serde_json::to_value(&c).unwrap();
+        namesake["metadata"]["uid"] = json!("other");
+        assert!(json_patch::apply(&mut namesake, patch).unwrap_err().test_failed);
+    }
+
+    /// Issue 12 item 7 for StatefulSets (ASTS-47): a claim resize patches only the requests
+    /// and the ownership annotation; fields the typed claim does not know survive.
+    #[test]
+    fn asts_47_pvc_resize_patches_only_what_changes() {
+        let mut s = set();
+        s.spec.volume_claim_templates[0].spec.as_mut().unwrap().resources =
+            serde_json::from_value(json!({"requests": {"storage": "2Gi"}})).unwrap();
+        let c = claim(json!([]));
+        let a = Action::new(
+            ActionKind::UpdatePvc { pvc: "data-web-0".into() },
+            Some("web-0"),
+            None,
+            Reason::Update { update_num: 0, recreate: false },
+        );
+        let out = run(&s, &[], std::slice::from_ref(&c), a);
+        let ApiWrite::JsonPatch { patch, .. } = &out[0].write else { panic!("{:?}", out[0].write) };
+        let text = patch.to_string();
+        assert!(!text.contains("accessModes") && !text.contains("resourceVersion"), "{text}");
+        let mut server = serde_json::to_value(&c).unwrap();
+        server["spec"]["futureField"] = json!(true);
+        json_patch::apply(&mut server, patch).unwrap();
+        assert_eq!(server["spec"]["resources"]["requests"]["storage"], "2Gi");
+        assert_eq!(server["spec"]["futureField"], true);
+        assert_eq!(server["metadata"]["annotations"][keys::OWNED_BY_ASTS], "web");
     }
 }

@@ -1436,6 +1436,16 @@ mod props {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
+        /// Every action of a plan becomes its writes: the writer never meets an action it
+        /// cannot build (an error would name it; nothing is skipped).
+        #[test]
+        fn asts_prop_every_action_materialises(c in case()) {
+            let w = world(&c);
+            let p = w.plan();
+            let built = super::super::reconcile::writes(&w.input(), &p);
+            prop_assert!(built.is_ok(), "{:?}", built.err());
+        }
+
         /// Determinism: planning the same input twice gives the same plan.
         #[test]
         fn asts_prop_same_input_same_plan(c in case()) {

@@ -54,7 +54,7 @@ impl Cluster {
             pub_decisions: None,
         };
         let p = plan(&input).expect("plan");
-        let w = reconcile::writes(&input, &p);
+        let w = reconcile::writes(&input, &p).expect("writes");
         (p, w)
     }
 
@@ -107,6 +107,29 @@ impl Cluster {
                         _ => {}
                     }
                 }
+                ApiWrite::JsonPatch { target, subresource, patch } => match target.kind.as_str() {
+                    "Pod" => {
+                        if let Some(old) = self.pods.get(&target.name) {
+                            let mut v = serde_json::to_value(old).expect("pod json");
+                            kruise_core::write::json_patch::apply(&mut v, patch).expect("json patch");
+                            let mut p: Pod = serde_json::from_value(v).expect("patched pod");
+                            if *subresource == Subresource::Status {
+                                let status = p.status.take();
+                                p = old.clone();
+                                p.status = status;
+                            } else {
+                                p.status = old.status.clone();
+                            }
+                            self.pods.insert(target.name.clone(), p);
+                        }
+                    }
+                    "CloneSet" => {
+                        let mut v = serde_json::to_value(&self.cs).expect("cs json");
+                        kruise_core::write::json_patch::apply(&mut v, patch).expect("json patch");
+                        self.cs = serde_json::from_value(v).expect("patched cs");
+                    }
+                    _ => {}
+                },
                 ApiWrite::MergePatch { target, patch, .. } => match target.kind.as_str() {
                     "Pod" => {
                         if let Some(old) = self.pods.get(&target.name) {

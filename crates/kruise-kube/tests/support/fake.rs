@@ -80,6 +80,23 @@ impl FakeApi {
                 let Some(cur) = self.objects.get(&base).cloned() else {
                     return Reply::not_found(&name, &kind);
                 };
+                if s.content_type.as_deref() == Some("application/json-patch+json") {
+                    // RFC 6902, as kube-apiserver applies it: a failed `test` is a 422.
+                    let mut patched = cur.clone();
+                    if let Err(e) = kruise_core::write::json_patch::apply(&mut patched, &s.body) {
+                        return Reply::status(422, "Invalid", &e.to_string(), &name, &kind);
+                    }
+                    let mut next = cur.clone();
+                    if sub == Some("status") {
+                        next["status"] = patched["status"].take();
+                    } else {
+                        patched["status"] = cur["status"].clone();
+                        next = patched;
+                    }
+                    next["metadata"]["uid"] = cur["metadata"]["uid"].clone();
+                    self.put_object(&base, next);
+                    return Reply::ok(self.objects[&base].clone());
+                }
                 let want_rv = s.body["metadata"]["resourceVersion"].as_str();
                 if want_rv.is_some_and(|rv| Some(rv) != cur["metadata"]["resourceVersion"].as_str())
                     || (s.method == "PUT" && want_rv.is_none())

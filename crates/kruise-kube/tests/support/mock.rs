@@ -19,6 +19,8 @@ pub struct Sent {
     pub content_type: Option<String>,
     /// The JSON body (`Null` if none).
     pub body: Value,
+    /// The body's bytes as received.
+    pub raw: Vec<u8>,
 }
 
 /// One scripted answer.
@@ -113,6 +115,7 @@ impl MockServer {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned),
                     body,
+                    raw: bytes.to_vec(),
                 };
                 let reply = handler(&sent);
                 log.lock().unwrap().push(sent);

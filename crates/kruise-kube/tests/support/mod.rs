@@ -20,8 +20,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kruise_api::KruiseResource;
 use kruise_api::apps::v1beta1::{CloneSet, CloneSetSpec};
+use kruise_core::plan::{Action, ActionKind, Held, Reason, Requeue};
 use kruise_core::reconciler::{
-    Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World,
+    Context, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World,
 };
 use kruise_core::write::{ApiWrite, Subresource, Target};
 use kruise_kube::observe::Caches;
@@ -206,8 +207,12 @@ impl<W: WorkloadType> Cluster<W> {
 /// with `observedGeneration`. It waits on unsatisfied expectations, as CS-87/CS-88 require.
 pub struct TestPlanner;
 
-fn write(action: &str, pod: Option<&str>, reason: &str, detail: String, write: ApiWrite) -> PlannedWrite {
-    PlannedWrite { action: action.into(), pod: pod.map(str::to_owned), reason: reason.into(), detail, write }
+pub fn write(kind: ActionKind, pod: Option<&str>, reason: Reason, write: ApiWrite) -> PlannedWrite {
+    PlannedWrite { action: Action::new(kind, pod, None, reason), write }
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 fn has_condition(p: &Pod, type_: &str, status: &str) -> bool {
@@ -234,15 +239,13 @@ impl Reconciler for TestPlanner {
         let name = cs.metadata.name.clone().unwrap_or_default();
         let mut out = Outcome::default();
         if let Some(p) = ctx.expectations.pending() {
-            out.held.push(HeldPod {
-                pod: String::new(),
-                reason: "AwaitingExpectations".into(),
-                detail: format!(
-                    "creates={} deletes={} resourceVersions={}",
-                    p.creates, p.deletes, p.resource_versions
-                ),
-            });
-            out.requeue_after = Some((Duration::from_secs(5), "AwaitingExpectations".into()));
+            let reason = Reason::AwaitingExpectations {
+                creates: p.creates,
+                deletes: p.deletes,
+                resource_versions: p.resource_versions,
+            };
+            out.held.push(Held::pod("", reason.clone()));
+            out.requeue_after = Some(Requeue { after: Duration::from_secs(5), reason });
             return Ok(out);
         }
         let rev = revision_of(cs);
@@ -261,18 +264,17 @@ impl Reconciler for TestPlanner {
             .copied()
             .filter(|p| !to_delete.iter().any(|d| d.metadata.name == p.metadata.name))
             .collect();
-        let delete = |p: &Pod, reason: &str| {
+        let delete = |p: &Pod, reason: Reason| {
             let n = p.metadata.name.clone().unwrap_or_default();
             write(
-                "DeletePod",
+                ActionKind::DeletePod,
                 Some(&n),
                 reason,
-                String::new(),
                 ApiWrite::Delete { target: Target::pod(NS, &n), uid: p.metadata.uid.clone() },
             )
         };
         for p in &to_delete {
-            out.writes.push(delete(p, "PodsToDelete"));
+            out.writes.push(delete(p, Reason::PodsToDelete));
         }
         let mut scaled = !to_delete.is_empty();
         if keep.len() < want {
@@ -281,7 +283,8 @@ impl Reconciler for TestPlanner {
                 let id = format!("{:05x}", (ctx.id_seed.wrapping_add(i as u64)) % 0xfffff);
                 let pod_name = format!("{name}-{id}");
                 let pod = new_pod(cs, &pod_name);
-                out.writes.push(write("CreatePod", Some(&pod_name), "ScaleUp", format!("have={have} want={want}"), ApiWrite::Create {
+                let reason = Reason::ScaleUp { have: count(have), want: count(want) };
+                out.writes.push(write(ActionKind::CreatePod { instance_id: id }, Some(&pod_name), reason, ApiWrite::Create {
                     target: Target::pod(NS, &pod_name),
                     object: json!({"apiVersion": "v1", "kind": "Pod", "metadata": pod.metadata, "spec": pod.spec}),
                 }));
@@ -294,20 +297,23 @@ impl Reconciler for TestPlanner {
             scaled = true;
         } else if keep.len() > want {
             keep.sort_by(|a, b| b.metadata.name.cmp(&a.metadata.name));
+            let reason = Reason::ScaleDown { have: count(keep.len()), want: count(want) };
             for p in keep.drain(..keep.len() - want) {
-                out.writes.push(delete(p, "ScaleDown"));
+                out.writes.push(delete(p, reason.clone()));
             }
             scaled = true;
         }
         if !scaled {
             let image = image_of(cs);
+            let in_place = || ActionKind::UpdateInPlace { from_revision: String::new() };
+            let update = || Reason::Update { update_num: 0, recreate: false };
             for p in &keep {
                 let n = p.metadata.name.clone().unwrap_or_default();
                 let labels = p.metadata.labels.clone().unwrap_or_default();
                 let on_rev = labels.get("controller-revision-hash") == Some(&rev);
                 if !on_rev {
                     // Phase 1: flip the readiness gate, phase 2: the image and revision label.
-                    out.writes.push(write("UpdateInPlace", Some(&n), "Update", "phase=gate".into(), ApiWrite::MergePatch {
+                    out.writes.push(write(in_place(), Some(&n), update(), ApiWrite::MergePatch {
                         target: Target::pod(NS, &n),
                         subresource: Subresource::Status,
                         patch: json!({"status": {"conditions": conditions_with(p, "InPlaceUpdateReady", "False", Some("StartInPlaceUpdate"))}}),
@@ -316,7 +322,7 @@ impl Reconciler for TestPlanner {
                     for c in &mut containers {
                         c.image = Some(image.clone());
                     }
-                    out.writes.push(write("UpdateInPlace", Some(&n), "Update", "phase=pod".into(), ApiWrite::MergePatch {
+                    out.writes.push(write(in_place(), Some(&n), update(), ApiWrite::MergePatch {
                         target: Target::pod(NS, &n),
                         subresource: Subresource::Main,
                         patch: json!({
@@ -330,7 +336,7 @@ impl Reconciler for TestPlanner {
                     }));
                 } else if has_condition(p, "InPlaceUpdateReady", "False") {
                     // Phase 3: the container runs the new image; release the gate.
-                    out.writes.push(write("UpdateInPlace", Some(&n), "Update", "phase=done".into(), ApiWrite::MergePatch {
+                    out.writes.push(write(in_place(), Some(&n), update(), ApiWrite::MergePatch {
                         target: Target::pod(NS, &n),
                         subresource: Subresource::Status,
                         patch: json!({"status": {"conditions": conditions_with(p, "InPlaceUpdateReady", "True", None)}}),
@@ -360,10 +366,9 @@ impl Reconciler for TestPlanner {
         });
         if current.as_ref() != Some(&status) {
             out.writes.push(write(
-                "UpdateStatus",
+                ActionKind::UpdateStatus,
                 None,
-                "Status",
-                String::new(),
+                Reason::StatusChanged,
                 ApiWrite::MergePatch {
                     target: Target::namespaced("apps.kruise.io/v1beta1", "CloneSet", NS, &name),
                     subresource: Subresource::Status,

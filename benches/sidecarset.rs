@@ -157,7 +157,8 @@ fn settled(
             expectations: &Expectations::default(),
         },
         &p,
-    );
+    )
+    .expect("every action of the plan has its writes");
     let revs = writes
         .iter()
         .filter_map(|w| match &w.write {

@@ -19,9 +19,11 @@ use kruise_api::apps::v1beta1::SidecarSet;
 use kruise_core::expectations::Expectations;
 use kruise_core::plan::ActionKind;
 use kruise_core::sidecarset::{self, DEFAULT_REVISION_NAMESPACE, Input, Plan};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use crate::plan::{Args, Failure, Output, Stop, flatten, name_of, read_docs, write_columns};
+use crate::plan::{
+    Args, Current, Failure, Output, Stop, flatten, name_of, read_docs, with_writes, write_columns,
+};
 use crate::{Exit, Io, validate};
 
 /// True when the workload file holds one SidecarSet (either version).
@@ -143,36 +145,17 @@ pub(crate) fn plan(args: &Args, file: &str, docs: &[Value], io: &mut Io<'_>) -> 
 }
 
 /// The `-o json` / `-o yaml` document: the plan's own serialization with `now` and `seed` on
-/// top and, on each `CreateRevision`, the revision that would be created (`object`).
+/// top and, on each action, what its writes carry (the JSON contract of every kind: `object`
+/// for a create, `patch` / `statusPatch` for what a patch changes on the listed object).
 pub fn document(input: &Input<'_>, plan: &Plan, seed: u64) -> Value {
-    let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
-    let writes = sidecarset::reconcile::writes(input, plan);
-    if let Some(Value::Array(actions)) = value.get_mut("actions") {
-        for (a, out) in plan.actions.iter().zip(actions.iter_mut()) {
-            let Value::Object(out) = out else { continue };
-            if !matches!(a.kind, ActionKind::CreateRevision { .. }) {
-                continue;
-            }
-            let obj = writes.iter().find_map(|w| match &w.write {
-                kruise_core::write::ApiWrite::Create { target, object }
-                    if Some(&target.name) == a.revision.as_ref() =>
-                {
-                    Some(object.clone())
-                }
-                _ => None,
-            });
-            if let Some(obj) = obj {
-                out.insert("object".into(), obj);
-            }
-        }
-    }
-    let mut top = Map::new();
-    top.insert("now".into(), json!(input.now.to_string()));
-    top.insert("seed".into(), json!(seed));
-    if let Value::Object(m) = value {
-        top.extend(m);
-    }
-    Value::Object(top)
+    let ss = input.sidecarset;
+    let current = Current::new(
+        input.pods,
+        &[],
+        input.revisions,
+        ("SidecarSet", &ss.metadata, serde_json::to_value(ss).unwrap_or_default()),
+    );
+    with_writes(input.now, seed, plan, &current, |single| sidecarset::reconcile::writes(input, single))
 }
 
 fn verb(kind: &ActionKind) -> String {

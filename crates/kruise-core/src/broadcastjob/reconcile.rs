@@ -1,20 +1,22 @@
 //! Turning a BroadcastJob [`Plan`] into API writes: [`BroadcastJobReconciler`] implements
 //! [`crate::reconciler::Reconciler`]. Kept thin on purpose: pods are built by
 //! [`super::new_pod`], everything else is a guarded delete or a status replace (STYLE.md §8:
-//! deletes carry the uid, the status replace the job's resourceVersion).
+//! deletes carry the uid, the status replace the job's resourceVersion). Writes are built
+//! through [`BroadcastJobWrites`] ([`Materialise`]): an action it cannot build is an error
+//! naming it, never skipped.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
 use kruise_api::apps::v1beta1::BroadcastJob;
-use serde_json::json;
 
 use super::{Input, Plan, new_pod, plan};
 use crate::nodetable::NodeTable;
-use crate::plan::{ActionKind, BroadcastJobAction, BroadcastJobReason, Reason};
+use crate::plan::{Action, ActionKind, BroadcastJobAction, BroadcastJobReason, Reason};
 use crate::reconciler::{
-    Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World, WriteError,
 };
+use crate::write::pod::object as to_value;
 use crate::write::{ApiWrite, Subresource, Target};
 
 /// The BroadcastJob planner as adapters see it: [`World::nodes`] are read into a
@@ -41,7 +43,7 @@ impl Reconciler for BroadcastJobReconciler {
             bind_pods: false,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p))
+        Ok(outcome(&input, &p)?)
     }
 }
 
@@ -54,77 +56,78 @@ fn job_target(job: &BroadcastJob) -> Target {
     )
 }
 
-/// Turns each action of `p` into its API write, in order.
-pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
-    let job = input.job;
-    let ns = job.metadata.namespace.as_deref().unwrap_or_default();
-    let pods: BTreeMap<&str, &Pod> =
-        input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
-    let mut out = Vec::new();
-    for a in &p.actions {
+/// Turns a BroadcastJob plan's actions into API writes ([`Materialise`]): new pods built whole,
+/// deletes guarded by uid, the status replaced under the job's resourceVersion.
+pub struct BroadcastJobWrites<'i, 'a> {
+    input: &'i Input<'a>,
+    plan: &'i Plan,
+    pods: BTreeMap<&'i str, &'i Pod>,
+}
+
+impl std::fmt::Debug for BroadcastJobWrites<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastJobWrites")
+            .field("job", &self.input.job.metadata.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'i, 'a> BroadcastJobWrites<'i, 'a> {
+    /// A writer for plan `p` of `input`.
+    pub fn new(input: &'i Input<'a>, p: &'i Plan) -> Self {
+        let pods = input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
+        Self { input, plan: p, pods }
+    }
+}
+
+impl Materialise for BroadcastJobWrites<'_, '_> {
+    fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
+        let job = self.input.job;
+        let ns = job.metadata.namespace.as_deref().unwrap_or_default();
         let name = a.pod.as_deref().unwrap_or_default();
-        let write = match &a.kind {
+        match &a.kind {
             ActionKind::CreatePod { instance_id: node } => {
-                let mut v =
-                    serde_json::to_value(new_pod(job, node, name, input.bind_pods)).unwrap_or_default();
-                v["apiVersion"] = json!("v1");
-                v["kind"] = json!("Pod");
-                ApiWrite::Create { target: Target::pod(ns, name), object: v }
+                let pod = new_pod(job, node, name, self.input.bind_pods);
+                out.push(ApiWrite::Create {
+                    target: Target::pod(ns, name),
+                    object: to_value(&pod, "v1", "Pod"),
+                });
             }
-            ActionKind::DeletePod => ApiWrite::Delete {
+            ActionKind::DeletePod => out.push(ApiWrite::Delete {
                 target: Target::pod(ns, name),
-                uid: pods.get(name).and_then(|p| p.metadata.uid.clone()),
-            },
+                uid: self.pods.get(name).and_then(|p| p.metadata.uid.clone()),
+            }),
             ActionKind::BroadcastJob(BroadcastJobAction::DeleteJob) => {
-                ApiWrite::Delete { target: job_target(job), uid: job.metadata.uid.clone() }
+                out.push(ApiWrite::Delete { target: job_target(job), uid: job.metadata.uid.clone() })
             }
             ActionKind::UpdateStatus => {
                 let mut obj = job.clone();
-                obj.status = Some(p.status.clone());
-                ApiWrite::Replace {
+                obj.status = Some(self.plan.status.clone());
+                out.push(ApiWrite::Replace {
                     target: job_target(job),
                     subresource: Subresource::Status,
                     object: serde_json::to_value(&obj).unwrap_or_default(),
-                }
+                });
             }
-            _ => continue,
-        };
-        out.push(PlannedWrite {
-            action: a.kind.name().to_owned(),
-            pod: a.pod.clone(),
-            reason: a.reason.kind().to_owned(),
-            detail: a.reason.to_string(),
-            write,
-        });
-    }
-    out
-}
-
-/// The adapter's view of a plan: writes, held nodes (`node/<name>`), events (upstream's
-/// reasons) and the requeue.
-pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
-    let event = |type_: &str, reason: &str, message: String| WorkloadEvent {
-        type_: type_.into(),
-        reason: reason.into(),
-        message,
-    };
-    let mut events = Vec::new();
-    for a in &p.actions {
-        let pod = a.pod.as_deref().unwrap_or_default();
-        match &a.kind {
-            ActionKind::CreatePod { instance_id } => events.push(event(
-                "Normal",
-                "SuccessfulCreate",
-                format!("Created pod: {pod} on node {instance_id}"),
-            )),
-            ActionKind::DeletePod => {
-                events.push(event("Normal", "SuccessfulDelete", format!("Delete pod: {pod}")))
-            }
-            _ => {}
+            _ => return Err(WriteError::new(a, "not an action of a BroadcastJob plan")),
         }
+        Ok(())
     }
-    for e in &p.events {
-        let Reason::BroadcastJob(r) = e else { continue };
+
+    fn action_event(&self, a: &Action) -> Option<WorkloadEvent> {
+        let pod = a.pod.as_deref().unwrap_or_default();
+        let (reason, message) = match &a.kind {
+            ActionKind::CreatePod { instance_id } => {
+                ("SuccessfulCreate", format!("Created pod: {pod} on node {instance_id}"))
+            }
+            ActionKind::DeletePod => ("SuccessfulDelete", format!("Delete pod: {pod}")),
+            _ => return None,
+        };
+        Some(WorkloadEvent { type_: "Normal".into(), reason: reason.into(), message })
+    }
+
+    fn plan_event(&self, e: &Reason) -> Option<WorkloadEvent> {
+        let Reason::BroadcastJob(r) = e else { return None };
         let (type_, reason, message) = match r {
             BroadcastJobReason::Continue => ("Normal", "Continue", "continue to process job".to_owned()),
             BroadcastJobReason::PausedOnFailure { .. } => {
@@ -144,25 +147,19 @@ pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
                 "DuplicatePodCreatedOnSameNode",
                 format!("Duplicate pods are created on node {node}"),
             ),
-            _ => continue,
+            _ => return None,
         };
-        events.push(event(type_, reason, message));
+        Some(WorkloadEvent { type_: type_.into(), reason: reason.into(), message })
     }
-    Outcome {
-        writes: writes(input, p),
-        held: p
-            .held
-            .iter()
-            .filter_map(|h| {
-                let subject = match (&h.pod, &h.object) {
-                    (Some(pod), _) => pod.clone(),
-                    (None, Some(o)) => format!("node/{}", o.name),
-                    _ => return None,
-                };
-                Some(HeldPod { pod: subject, reason: h.reason.kind().into(), detail: h.reason.to_string() })
-            })
-            .collect(),
-        events,
-        requeue_after: p.requeue.as_ref().map(|r| (r.after, r.reason.kind().to_owned())),
-    }
+}
+
+/// Turns each action of `p` into its API write(s), in order.
+pub fn writes(input: &Input<'_>, p: &Plan) -> Result<Vec<PlannedWrite>, WriteError> {
+    Ok(outcome(input, p)?.writes)
+}
+
+/// The adapter's view of a plan: writes, held pods and nodes, events (upstream's reasons) and
+/// the requeue. Fails, naming the action, if an action cannot be turned into writes.
+pub fn outcome(input: &Input<'_>, p: &Plan) -> Result<Outcome, WriteError> {
+    Outcome::from_plan(p, &mut BroadcastJobWrites::new(input, p))
 }

@@ -13,8 +13,10 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{DEFAULT_TTL_FOR_ALWAYS_NODEIMAGE, Input, Plan, plan};
-use crate::plan::{ActionKind, ImagePullJobAction};
-use crate::reconciler::{Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, World};
+use crate::plan::{Action, ActionKind, ImagePullJobAction};
+use crate::reconciler::{
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, World, WriteError,
+};
 use crate::write::{ApiWrite, Subresource, Target};
 
 /// The ImagePullJob planner as adapters see it, with the NodeImages and secrets observed for
@@ -54,7 +56,7 @@ impl Reconciler for ImagePullJobReconciler<'_> {
             default_ttl_for_always: DEFAULT_TTL_FOR_ALWAYS_NODEIMAGE,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p))
+        Ok(outcome(&input, &p)?)
     }
 }
 
@@ -76,23 +78,46 @@ fn node_image_target(name: &str) -> Target {
     }
 }
 
-/// Turns each action of `p` into its API write, in order.
-pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
-    let job = input.job;
-    let nis: BTreeMap<&str, &NodeImage> =
-        input.node_images.iter().filter_map(|n| Some((n.metadata.name.as_deref()?, n))).collect();
-    let secret_rv = |name: &str| {
-        input
+/// Turns an ImagePullJob plan's actions into API writes ([`Materialise`]). Each write is guarded:
+/// finalizer and NodeImage patches carry the resourceVersion they were computed from, deletes the
+/// uid. An action it cannot build is an error naming it, never skipped.
+pub struct ImagePullJobWrites<'i, 'a> {
+    input: &'i Input<'a>,
+    plan: &'i Plan,
+    nis: BTreeMap<&'i str, &'i NodeImage>,
+}
+
+impl std::fmt::Debug for ImagePullJobWrites<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImagePullJobWrites")
+            .field("job", &self.input.job.metadata.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'i, 'a> ImagePullJobWrites<'i, 'a> {
+    /// A writer for plan `p` of `input`.
+    pub fn new(input: &'i Input<'a>, p: &'i Plan) -> Self {
+        let nis = input.node_images.iter().filter_map(|n| Some((n.metadata.name.as_deref()?, n))).collect();
+        Self { input, plan: p, nis }
+    }
+
+    fn secret_uid(&self, name: &str) -> Option<String> {
+        self.input
             .secrets
             .iter()
             .find(|s| {
-                s.metadata.namespace.as_deref() == Some(input.daemon_namespace)
+                s.metadata.namespace.as_deref() == Some(self.input.daemon_namespace)
                     && s.metadata.name.as_deref() == Some(name)
             })
-            .map(|s| (s.metadata.resource_version.clone(), s.metadata.uid.clone()))
-    };
-    let mut out = Vec::new();
-    for a in &p.actions {
+            .and_then(|s| s.metadata.uid.clone())
+    }
+}
+
+impl Materialise for ImagePullJobWrites<'_, '_> {
+    fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
+        let input = self.input;
+        let job = input.job;
         let subject = a.object.as_ref().map(|o| o.name.as_str()).unwrap_or_default();
         let write = match &a.kind {
             ActionKind::ImagePullJob(ImagePullJobAction::AddFinalizer) => ApiWrite::MergePatch {
@@ -127,7 +152,7 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                     target: node_image_target(subject),
                     subresource: Subresource::Main,
                     patch: json!({
-                        "metadata": {"resourceVersion": nis.get(subject).and_then(|n| n.metadata.resource_version.clone())},
+                        "metadata": {"resourceVersion": self.nis.get(subject).and_then(|n| n.metadata.resource_version.clone())},
                         "spec": {"images": {image: spec}},
                     }),
                 }
@@ -143,48 +168,32 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
             },
             ActionKind::ImagePullJob(ImagePullJobAction::DeleteSecret) => ApiWrite::Delete {
                 target: Target::namespaced("v1", "Secret", input.daemon_namespace, subject),
-                uid: secret_rv(subject).and_then(|(_, uid)| uid),
+                uid: self.secret_uid(subject),
             },
             ActionKind::UpdateStatus => {
                 let mut obj = job.clone();
-                obj.status = Some(p.status.clone());
+                obj.status = Some(self.plan.status.clone());
                 ApiWrite::Replace {
                     target: job_target(job),
                     subresource: Subresource::Status,
                     object: serde_json::to_value(&obj).unwrap_or_default(),
                 }
             }
-            _ => continue,
+            _ => return Err(WriteError::new(a, "not an action of an ImagePullJob plan")),
         };
-        out.push(PlannedWrite {
-            action: a.kind.name().to_owned(),
-            pod: None,
-            reason: a.reason.kind().to_owned(),
-            detail: a.reason.to_string(),
-            write,
-        });
+        out.push(write);
+        Ok(())
     }
-    out
 }
 
-/// The adapter's view of a plan: writes, held NodeImages (`nodeimage/<name>`), no events of
-/// its own (warnings are in the plan's `events`), and the requeue.
-pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
-    Outcome {
-        writes: writes(input, p),
-        held: p
-            .held
-            .iter()
-            .filter_map(|h| {
-                let o = h.object.as_ref()?;
-                Some(HeldPod {
-                    pod: format!("nodeimage/{}", o.name),
-                    reason: h.reason.kind().into(),
-                    detail: h.reason.to_string(),
-                })
-            })
-            .collect(),
-        events: Vec::new(),
-        requeue_after: p.requeue.as_ref().map(|r| (r.after, r.reason.kind().to_owned())),
-    }
+/// Turns each action of `p` into its API write, in order.
+pub fn writes(input: &Input<'_>, p: &Plan) -> Result<Vec<PlannedWrite>, WriteError> {
+    Ok(outcome(input, p)?.writes)
+}
+
+/// The adapter's view of a plan: writes, held NodeImages, no events of its own (warnings are in
+/// the plan's `events`), and the requeue. Fails, naming the action, if an action cannot be
+/// turned into writes.
+pub fn outcome(input: &Input<'_>, p: &Plan) -> Result<Outcome, WriteError> {
+    Outcome::from_plan(p, &mut ImagePullJobWrites::new(input, p))
 }

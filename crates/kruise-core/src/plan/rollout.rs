@@ -105,6 +105,10 @@ pub enum RolloutAction {
         /// The finalizer.
         finalizer: String,
     },
+    /// RO-63: record this pass's traffic writes on the reconciled object (an annotation), so
+    /// the grace period after each is still known to a restarted controller. Added by the
+    /// reconciler after the plan's own actions, when they wrote traffic.
+    RecordTrafficWrites,
 }
 
 impl WorkloadAction for RolloutAction {
@@ -126,6 +130,7 @@ impl WorkloadAction for RolloutAction {
             Self::ApplyRouteIntent { .. } => "ApplyRouteIntent",
             Self::AddFinalizer { .. } => "AddFinalizer",
             Self::RemoveFinalizer { .. } => "RemoveFinalizer",
+            Self::RecordTrafficWrites => "RecordTrafficWrites",
         }
     }
 
@@ -151,7 +156,10 @@ impl WorkloadAction for RolloutAction {
             Self::AddFinalizer { finalizer } | Self::RemoveFinalizer { finalizer } => {
                 st.serialize_field("finalizer", finalizer)?
             }
-            Self::DeleteBatchRelease | Self::DeleteService | Self::DeleteIngress => {}
+            Self::DeleteBatchRelease
+            | Self::DeleteService
+            | Self::DeleteIngress
+            | Self::RecordTrafficWrites => {}
         }
         Ok(())
     }

@@ -39,7 +39,7 @@ use super::{Config, Input, Workload, plan};
 use crate::plan::rollout::RolloutAction;
 use crate::plan::{Action, ActionKind, Held, PlanError, Requeue};
 use crate::reconciler::{
-    Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, World,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, World, WriteError,
 };
 use crate::write::{ApiWrite, Subresource, Target};
 
@@ -354,30 +354,6 @@ impl Observed {
     }
 }
 
-/// An action of a plan that cannot be turned into API writes. Names the action and its
-/// subject (the shape of the typed-writes `WriteError`).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("cannot build the write of {action} {subject}: {message}")]
-pub struct WriteError {
-    /// The action kind.
-    pub action: &'static str,
-    /// The object or pod it concerns.
-    pub subject: String,
-    /// What is missing.
-    pub message: String,
-}
-
-impl WriteError {
-    fn new(a: &Action, message: impl Into<String>) -> Self {
-        let subject = match (&a.pod, &a.object) {
-            (Some(p), _) => format!("pod {p}"),
-            (None, Some(o)) => subject_name(o),
-            (None, None) => String::new(),
-        };
-        Self { action: a.kind.name(), subject, message: message.into() }
-    }
-}
-
 /// Turns the actions of one Rollout (or TrafficRouting) plan into guarded API writes.
 #[derive(Debug)]
 pub struct Writer<'a> {
@@ -507,7 +483,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Appends the writes that carry out `a`, in order, or says why it cannot.
-    pub fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
+    fn build(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
         let subject = a.object.as_ref().map(subject_name).unwrap_or_default();
         let opt = |m: &BTreeMap<String, Option<String>>| -> Value {
             Value::Object(
@@ -574,6 +550,12 @@ impl<'a> Writer<'a> {
                 // Annotations merge key by key: the uid is guard enough.
                 self.written.insert(self.target(&m));
                 out.push(self.patch(&m, body));
+            }
+            RolloutAction::RecordTrafficWrites => {
+                return Err(WriteError::new(
+                    a,
+                    "the reconciler records traffic writes itself, after the plan",
+                ));
             }
             RolloutAction::AddFinalizer { finalizer } | RolloutAction::RemoveFinalizer { finalizer } => {
                 let m = self.meta_of(a, subject)?.clone();
@@ -724,7 +706,15 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// The adapter's view of a plan's actions, held entries and requeue.
+impl Materialise for Writer<'_> {
+    fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
+        self.build(a, out)
+    }
+}
+
+/// The adapter's view of a plan's actions, held entries and requeue: each action's writes
+/// through the [`Writer`] ([`Materialise`]), then the record of this pass's traffic writes
+/// (RO-63) as one more action when there were any.
 fn outcome(
     actions: &[Action],
     held: &[Held],
@@ -732,40 +722,22 @@ fn outcome(
     w: &mut Writer<'_>,
     old_writes: &[TrafficWrite],
 ) -> Result<Outcome, WriteError> {
-    let mut writes = Vec::with_capacity(actions.len());
+    let mut plan = crate::plan::Plan::new(());
+    plan.actions = actions.to_vec();
+    plan.held = held.to_vec();
+    plan.requeue = requeue.cloned();
+    let mut out = Outcome::from_plan(&plan, w)?;
     let mut buf = Vec::new();
-    for a in actions {
-        w.writes(a, &mut buf)?;
-        writes.extend(buf.drain(..).map(|write| PlannedWrite {
-            action: a.kind.name().to_owned(),
-            pod: a.pod.clone(),
-            reason: a.reason.kind().to_owned(),
-            detail: a.reason.to_string(),
-            write,
-        }));
-    }
     w.finish(old_writes, &mut buf);
-    writes.extend(buf.drain(..).map(|write| PlannedWrite {
-        action: "RecordTrafficWrites".into(),
-        pod: None,
-        reason: "GracePeriod".into(),
-        detail: "traffic writes of this pass (RO-63)".into(),
-        write,
-    }));
-    let held = held
-        .iter()
-        .map(|h| HeldPod {
-            pod: h.pod.clone().or_else(|| h.object.as_ref().map(subject_name)).unwrap_or_default(),
-            reason: h.reason.kind().to_owned(),
-            detail: h.reason.to_string(),
-        })
-        .collect();
-    Ok(Outcome {
-        writes,
-        held,
-        events: Vec::new(),
-        requeue_after: requeue.map(|r| (r.after, r.reason.kind().to_owned())),
-    })
+    if !buf.is_empty() {
+        let action = Action::on_object(
+            ActionKind::Rollout(RolloutAction::RecordTrafficWrites),
+            crate::plan::ObjectRef::new(&w.owner.kind, &w.owner.name),
+            crate::plan::Reason::StatusChanged,
+        );
+        out.writes.extend(buf.drain(..).map(|write| PlannedWrite { action: action.clone(), write }));
+    }
+    Ok(out)
 }
 
 fn err(e: impl std::error::Error + Send + Sync + 'static) -> ReconcileError {
@@ -960,6 +932,12 @@ mod tests {
                 kruise_api::merge_patch::apply(target, &p);
                 target["metadata"]["resourceVersion"] = json!(rv.to_string());
             }
+            ApiWrite::JsonPatch { patch, .. } => {
+                let target = if is_rollout { Some(rollout) } else { find(objs).map(|i| &mut objs[i]) };
+                let Some(target) = target else { return };
+                crate::write::json_patch::apply(target, patch).expect("the guards hold in this test world");
+                target["metadata"]["resourceVersion"] = json!(rv.to_string());
+            }
         }
     }
 
@@ -990,7 +968,7 @@ mod tests {
                 .reconcile(&World::new(&typed).with_related(&objs), &ctx(&e, t))
                 .unwrap();
             for w in &out.writes {
-                if w.action == "PatchWorkload" {
+                if w.name() == "PatchWorkload" {
                     patches.push(w.write.clone());
                 }
                 apply(&mut objs, &mut r, &w.write, &mut rv);
@@ -1158,7 +1136,7 @@ mod tests {
         let e = Expectations::default();
         let out =
             TrafficRoutingReconciler.reconcile(&World::new(&tr).with_related(&objs), &ctx(&e, 0)).unwrap();
-        let w = out.writes.iter().find(|w| w.action == "ApplyRouteIntent").expect("intent");
+        let w = out.writes.iter().find(|w| w.name() == "ApplyRouteIntent").expect("intent");
         let ApiWrite::MergePatch { target, patch, .. } = &w.write else { panic!() };
         assert_eq!(target.name, "entry");
         assert_eq!(patch["metadata"]["uid"], "rt");

@@ -1,8 +1,9 @@
 //! Turning a SidecarSet [`Plan`] into API writes: [`SidecarSetReconciler`] implements
-//! [`crate::reconciler::Reconciler`]. Kept thin: every write is a direct translation of one
-//! action. Pod image changes are a whole-pod `Replace` guarded by the pod's
-//! `resourceVersion` (the in-place write CloneSet and DaemonSet use too); revisions and the
-//! SidecarSet status as in the other reconcilers.
+//! [`crate::reconciler::Reconciler`], [`SidecarSetWrites`] ([`Materialise`]) builds each
+//! action's writes. Every write is guarded (STYLE.md §8): a sidecar upgrade is a JSON patch of
+//! only the images and annotations that change, testing the pod's uid and resourceVersion; the
+//! chained condition write patches the status the same way; revision patches carry their
+//! resourceVersion, deletes the uid. An action it cannot build is an error naming it.
 
 use std::collections::BTreeMap;
 
@@ -14,17 +15,49 @@ use serde_json::json;
 
 use super::history::{Versions, revision_data};
 use super::{DEFAULT_REVISION_NAMESPACE, Input, Plan, plan};
-use crate::cloneset::reconcile::set_pod_condition;
-use crate::plan::{ActionKind, SidecarSetAction};
-use crate::reconciler::{Context, HeldPod, Outcome, PlannedWrite, ReconcileError, Reconciler, World};
+use crate::plan::{Action, ActionKind, SidecarSetAction};
+use crate::reconciler::{
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, World, WriteError,
+};
 use crate::revision::new_revision;
+use crate::write::pod::{PodWrites, object as with_kind};
 use crate::write::{ApiWrite, Subresource, Target};
 
+/// The kinds a SidecarSet reconcile reads besides its pods and revisions: Namespaces, for
+/// `spec.namespaceSelector` (SCS-11, SCS-40).
+const SIDECARSET_RELATED: &[RelatedKind] =
+    &[RelatedKind { group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false }];
+
+/// Namespace name → labels, from the Namespaces among `related` (other objects are ignored).
+/// A Namespace without a name is an error naming its index.
+pub fn namespace_labels(
+    related: &[serde_json::Value],
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, ReconcileError> {
+    let mut out = BTreeMap::new();
+    for (i, obj) in related.iter().enumerate() {
+        if !SIDECARSET_RELATED[0].matches(obj) {
+            continue;
+        }
+        let meta = obj.get("metadata");
+        let Some(name) = meta.and_then(|m| m.get("name")).and_then(serde_json::Value::as_str) else {
+            return Err(ReconcileError(
+                format!("related[{i}].metadata.name: a Namespace without a name").into(),
+            ));
+        };
+        let labels = match meta.and_then(|m| m.get("labels")) {
+            None | Some(serde_json::Value::Null) => BTreeMap::new(),
+            Some(l) => serde_json::from_value(l.clone()).map_err(|e| {
+                ReconcileError(format!("related[{i}].metadata.labels (Namespace/{name}): {e}").into())
+            })?,
+        };
+        out.insert(name.to_owned(), labels);
+    }
+    Ok(out)
+}
+
 /// The SidecarSet upgrade planner as adapters see it: [`World::pods`] are the candidate pods
-/// (any namespace), [`World::revisions`] the SidecarSet's revisions. Namespace labels are not
-/// part of a [`World`]: a SidecarSet with a `namespaceSelector` needs [`plan`] called with
-/// [`Input::namespaces`] filled (this reconciler passes none, so such a SidecarSet matches no
-/// pod here).
+/// (any namespace), [`World::revisions`] the SidecarSet's revisions, and the Namespaces among
+/// [`World::related`] give the labels `spec.namespaceSelector` matches.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SidecarSetReconciler;
 
@@ -32,7 +65,7 @@ impl Reconciler for SidecarSetReconciler {
     type Workload = SidecarSet;
 
     fn reconcile(&self, world: &World<'_, SidecarSet>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
-        let namespaces = BTreeMap::new();
+        let namespaces = namespace_labels(world.related)?;
         let input = Input {
             sidecarset: world.workload,
             pods: world.pods,
@@ -43,65 +76,80 @@ impl Reconciler for SidecarSetReconciler {
             expectations: ctx.expectations,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p))
+        Ok(outcome(&input, &p)?)
+    }
+
+    fn related_kinds(&self) -> &'static [RelatedKind] {
+        SIDECARSET_RELATED
     }
 }
 
-fn with_kind<T: serde::Serialize>(v: &T, api_version: &str, kind: &str) -> serde_json::Value {
-    let mut v = serde_json::to_value(v).unwrap_or_default();
-    if let serde_json::Value::Object(m) = &mut v {
-        m.insert("apiVersion".into(), json!(api_version));
-        m.insert("kind".into(), json!(kind));
-    }
-    v
+/// Turns a SidecarSet plan's actions into API writes ([`Materialise`]); see the module docs.
+pub struct SidecarSetWrites<'i, 'a> {
+    input: &'i Input<'a>,
+    plan: &'i Plan,
+    pods: BTreeMap<&'i str, &'i Pod>,
+    revs: BTreeMap<&'i str, &'i ControllerRevision>,
+    /// Pod writes per namespace (a SidecarSet's pods live in many).
+    pods_written: BTreeMap<String, PodWrites>,
 }
 
-/// Turns each action of `p` into its API write(s), in order.
-pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
-    let ss = input.sidecarset;
-    let ns = input.revision_namespace;
-    let pods: BTreeMap<&str, &Pod> =
-        input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
-    let revs: BTreeMap<&str, &ControllerRevision> =
-        input.revisions.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect();
-    let w = Versions { ss, namespace: ns };
-    let mut out = Vec::new();
-    for a in &p.actions {
-        let name = a.pod.as_deref().unwrap_or_default();
+impl std::fmt::Debug for SidecarSetWrites<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SidecarSetWrites")
+            .field("sidecarset", &self.input.sidecarset.metadata.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'i, 'a> SidecarSetWrites<'i, 'a> {
+    /// A writer for plan `p` of `input`.
+    pub fn new(input: &'i Input<'a>, p: &'i Plan) -> Self {
+        Self {
+            input,
+            plan: p,
+            pods: input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect(),
+            revs: input.revisions.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect(),
+            pods_written: BTreeMap::new(),
+        }
+    }
+
+    /// The cached pod of `a` and the writer of its namespace.
+    fn pod_writer(&mut self, a: &Action) -> Result<(&'i Pod, &mut PodWrites), WriteError> {
+        let name = a.pod.as_deref().ok_or_else(|| WriteError::new(a, "the action names no pod"))?;
+        let pod = *self.pods.get(name).ok_or_else(|| WriteError::new(a, "the pod is not in the input"))?;
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let w = self.pods_written.entry(ns.clone()).or_insert_with(|| PodWrites::new(&ns));
+        Ok((pod, w))
+    }
+}
+
+impl Materialise for SidecarSetWrites<'_, '_> {
+    fn writes(&mut self, a: &Action, out: &mut Vec<ApiWrite>) -> Result<(), WriteError> {
+        let ss = self.input.sidecarset;
+        let ns = self.input.revision_namespace;
         let rev = a.revision.as_deref().unwrap_or_default();
-        let pod_ns = pods.get(name).and_then(|p| p.metadata.namespace.clone()).unwrap_or_default();
-        // A pod's status write chains after its main write of the same plan (write.rs rule).
-        let chained = a.pod.is_some()
-            && out.iter().any(|w: &PlannedWrite| w.pod == a.pod && w.write.target().kind == "Pod");
-        let mut emit = |write: ApiWrite| {
-            out.push(PlannedWrite {
-                action: a.kind.name().to_owned(),
-                pod: a.pod.clone(),
-                reason: a.reason.kind().to_owned(),
-                detail: a.reason.to_string(),
-                write,
-            })
-        };
         match &a.kind {
             ActionKind::CreateRevision { number, .. } => {
+                let w = Versions { ss, namespace: ns };
                 let hash = rev.rsplit('-').next().unwrap_or_default();
                 let r = new_revision(&w, revision_data(ss), hash, rev.to_owned(), *number);
-                emit(ApiWrite::Create {
+                out.push(ApiWrite::Create {
                     target: Target::revision(ns, rev),
                     object: with_kind(&r, "apps/v1", "ControllerRevision"),
                 });
             }
             ActionKind::UpdateRevision { number } => {
-                let version = revs.get(rev).and_then(|r| r.metadata.resource_version.clone());
-                emit(ApiWrite::MergePatch {
+                let version = self.revs.get(rev).and_then(|r| r.metadata.resource_version.clone());
+                out.push(ApiWrite::MergePatch {
                     target: Target::revision(ns, rev),
                     subresource: Subresource::Main,
                     patch: json!({"metadata": {"resourceVersion": version}, "revision": number}),
                 });
             }
             ActionKind::SidecarSet(SidecarSetAction::LabelCustomVersion { version }) => {
-                let rv = revs.get(rev).and_then(|r| r.metadata.resource_version.clone());
-                emit(ApiWrite::MergePatch {
+                let rv = self.revs.get(rev).and_then(|r| r.metadata.resource_version.clone());
+                out.push(ApiWrite::MergePatch {
                     target: Target::revision(ns, rev),
                     subresource: Subresource::Main,
                     patch: json!({"metadata": {"resourceVersion": rv,
@@ -109,44 +157,32 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                 });
             }
             ActionKind::DeleteRevision => {
-                let uid = revs.get(rev).and_then(|r| r.metadata.uid.clone());
-                emit(ApiWrite::Delete { target: Target::revision(ns, rev), uid });
+                let uid = self.revs.get(rev).and_then(|r| r.metadata.uid.clone());
+                out.push(ApiWrite::Delete { target: Target::revision(ns, rev), uid });
             }
             ActionKind::SidecarSet(SidecarSetAction::SetSidecarImages { images, annotations }) => {
-                let Some(pod) = pods.get(name) else { continue };
-                let mut pod = (*pod).clone();
-                if let Some(spec) = pod.spec.as_mut() {
+                let (cached, w) = self.pod_writer(a)?;
+                let before = w.current(a, Some(cached))?;
+                let mut after = before.clone();
+                if let Some(spec) = after.spec.as_mut() {
                     for c in &mut spec.containers {
                         if let Some(img) = images.get(&c.name) {
                             c.image = Some(img.clone());
                         }
                     }
                 }
-                pod.metadata.annotations.get_or_insert_with(Default::default).extend(annotations.clone());
-                pod.status = None;
-                emit(ApiWrite::Replace {
-                    target: Target::pod(&pod_ns, name),
-                    subresource: Subresource::Main,
-                    object: with_kind(&pod, "v1", "Pod"),
-                });
+                after.metadata.annotations.get_or_insert_with(Default::default).extend(annotations.clone());
+                out.push(w.patch(a, Subresource::Main, &before, after));
             }
             ActionKind::UpdatePodStatus { condition } => {
-                let Some(pod) = pods.get(name) else { continue };
-                let mut pod = (*pod).clone();
-                set_pod_condition(&mut pod, condition, input.now);
-                if chained {
-                    pod.metadata.resource_version = None;
-                }
-                emit(ApiWrite::Replace {
-                    target: Target::pod(&pod_ns, name),
-                    subresource: Subresource::Status,
-                    object: with_kind(&pod, "v1", "Pod"),
-                });
+                let now = self.input.now;
+                let (cached, w) = self.pod_writer(a)?;
+                out.push(w.set_condition(a, Some(cached), condition, now)?);
             }
             ActionKind::UpdateStatus => {
                 let mut obj = ss.clone();
-                obj.status = Some(p.status.clone());
-                emit(ApiWrite::Replace {
+                obj.status = Some(self.plan.status.clone());
+                out.push(ApiWrite::Replace {
                     target: Target {
                         api_version: "apps.kruise.io/v1beta1".into(),
                         kind: "SidecarSet".into(),
@@ -157,28 +193,19 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Vec<PlannedWrite> {
                     object: with_kind(&obj, "apps.kruise.io/v1beta1", "SidecarSet"),
                 });
             }
-            _ => {}
+            _ => return Err(WriteError::new(a, "not an action of a SidecarSet plan")),
         }
+        Ok(())
     }
-    out
 }
 
-/// The adapter's view of a plan: writes, held pods, events and the requeue.
-pub fn outcome(input: &Input<'_>, p: &Plan) -> Outcome {
-    Outcome {
-        writes: writes(input, p),
-        held: p
-            .held
-            .iter()
-            .filter_map(|h| {
-                Some(HeldPod {
-                    pod: h.pod.clone()?,
-                    reason: h.reason.kind().into(),
-                    detail: h.reason.to_string(),
-                })
-            })
-            .collect(),
-        events: Vec::new(),
-        requeue_after: p.requeue.as_ref().map(|r| (r.after, r.reason.kind().to_owned())),
-    }
+/// Turns each action of `p` into its API write(s), in order.
+pub fn writes(input: &Input<'_>, p: &Plan) -> Result<Vec<PlannedWrite>, WriteError> {
+    Ok(outcome(input, p)?.writes)
+}
+
+/// The adapter's view of a plan: writes, held pods, events and the requeue. Fails, naming the
+/// action, if an action cannot be turned into writes.
+pub fn outcome(input: &Input<'_>, p: &Plan) -> Result<Outcome, WriteError> {
+    Outcome::from_plan(p, &mut SidecarSetWrites::new(input, p))
 }

@@ -1446,7 +1446,8 @@ fn scs_30_revision_content() {
             expectations: &crate::Expectations::new(),
         },
         &p,
-    );
+    )
+    .unwrap();
     let crate::write::ApiWrite::Create { target, object } = &out[0].write else { panic!("{:?}", out[0]) };
     assert_eq!(target.namespace.as_deref(), Some("kruise-system"));
     assert_eq!(object["metadata"]["labels"]["team"], "a");

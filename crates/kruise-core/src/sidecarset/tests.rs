@@ -1114,10 +1114,25 @@ fn scs_43_reconciler_writes_are_guarded() {
     let pod_writes: Vec<&ApiWrite> =
         out.writes.iter().map(|w| &w.write).filter(|w| w.target().kind == "Pod").collect();
     assert_eq!(pod_writes.len(), 2);
-    let ApiWrite::Replace { object, subresource: Subresource::Main, .. } = pod_writes[0] else { panic!() };
-    assert_eq!(object["metadata"]["resourceVersion"], "1");
-    assert_eq!(object["spec"]["containers"][1]["image"], "test-image:v2");
-    let ApiWrite::Replace { subresource: Subresource::Status, .. } = pod_writes[1] else { panic!() };
+    // SCS-43 / STYLE §8: the upgrade is a JSON patch of only the sidecar image (and the
+    // annotations), guarded by the pod's uid and the resourceVersion it was computed from.
+    let ApiWrite::JsonPatch { patch, subresource: Subresource::Main, .. } = pod_writes[0] else {
+        panic!("{:?}", pod_writes[0])
+    };
+    let ops = patch.as_array().unwrap();
+    assert!(ops.iter().any(|o| o["op"] == "test" && o["path"] == "/metadata/resourceVersion" && o["value"] == "1"));
+    assert!(ops.iter().any(|o| o["op"] == "replace"
+        && o["path"] == "/spec/containers/1/image"
+        && o["value"] == "test-image:v2"));
+    assert!(
+        !ops.iter().any(|o| o["op"] != "test" && o["path"].as_str().unwrap().starts_with("/spec/containers/0")),
+        "the app container is not touched: {ops:?}"
+    );
+    // The condition write chains on the first: a status patch with no resourceVersion test.
+    let ApiWrite::JsonPatch { patch, subresource: Subresource::Status, .. } = pod_writes[1] else {
+        panic!("{:?}", pod_writes[1])
+    };
+    assert!(!patch.as_array().unwrap().iter().any(|o| o["path"] == "/metadata/resourceVersion"));
 }
 
 // ---- properties ---------------------------------------------------------------------------

@@ -33,6 +33,20 @@ impl Target {
             name: name.to_owned(),
         }
     }
+    /// The object of `kind` described by `meta` (its namespace and name; empty when absent):
+    /// how a workload addresses itself.
+    pub fn of(
+        api_version: &str,
+        kind: &str,
+        meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    ) -> Self {
+        Self::namespaced(
+            api_version,
+            kind,
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default(),
+        )
+    }
     /// A `v1` Pod.
     pub fn pod(namespace: &str, name: &str) -> Self {
         Self::namespaced("v1", "Pod", namespace, name)

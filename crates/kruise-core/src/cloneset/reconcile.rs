@@ -50,12 +50,7 @@ impl Reconciler for CloneSetReconciler {
 }
 
 fn cs_target(cs: &CloneSet) -> Target {
-    Target::namespaced(
-        "apps.kruise.io/v1beta1",
-        "CloneSet",
-        cs.metadata.namespace.as_deref().unwrap_or_default(),
-        cs.metadata.name.as_deref().unwrap_or_default(),
-    )
+    Target::of("apps.kruise.io/v1beta1", "CloneSet", &cs.metadata)
 }
 
 pub use crate::write::pod::set_pod_condition;

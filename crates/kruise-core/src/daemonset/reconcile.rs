@@ -54,12 +54,7 @@ impl Reconciler for DaemonSetReconciler {
 }
 
 fn ds_target(ds: &DaemonSet) -> Target {
-    Target::namespaced(
-        "apps.kruise.io/v1beta1",
-        "DaemonSet",
-        ds.metadata.namespace.as_deref().unwrap_or_default(),
-        ds.metadata.name.as_deref().unwrap_or_default(),
-    )
+    Target::of("apps.kruise.io/v1beta1", "DaemonSet", &ds.metadata)
 }
 
 /// Turns a DaemonSet plan's actions into API writes ([`Materialise`]). New pods and revisions

@@ -56,12 +56,7 @@ impl Reconciler for StatefulSetReconciler {
 }
 
 fn set_target(set: &StatefulSet) -> Target {
-    Target::namespaced(
-        "apps.kruise.io/v1beta1",
-        "StatefulSet",
-        set.metadata.namespace.as_deref().unwrap_or_default(),
-        set.metadata.name.as_deref().unwrap_or_default(),
-    )
+    Target::of("apps.kruise.io/v1beta1", "StatefulSet", &set.metadata)
 }
 
 /// Turns a StatefulSet plan's actions into API writes ([`Materialise`]). New pods, claims and

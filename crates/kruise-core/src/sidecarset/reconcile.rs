@@ -89,6 +89,9 @@ pub struct SidecarSetWrites<'i, 'a> {
     input: &'i Input<'a>,
     plan: &'i Plan,
     pods: BTreeMap<&'i str, &'i Pod>,
+    /// Pod names found in more than one namespace: an action names its pod by name only, so a
+    /// write to such a pod could reach the wrong one; it is refused instead.
+    ambiguous: std::collections::BTreeSet<&'i str>,
     revs: BTreeMap<&'i str, &'i ControllerRevision>,
     /// Pod writes per namespace (a SidecarSet's pods live in many).
     pods_written: BTreeMap<String, PodWrites>,
@@ -105,10 +108,21 @@ impl std::fmt::Debug for SidecarSetWrites<'_, '_> {
 impl<'i, 'a> SidecarSetWrites<'i, 'a> {
     /// A writer for plan `p` of `input`.
     pub fn new(input: &'i Input<'a>, p: &'i Plan) -> Self {
+        let mut pods = BTreeMap::new();
+        let mut ambiguous = std::collections::BTreeSet::new();
+        for pod in input.pods {
+            let Some(name) = pod.metadata.name.as_deref() else { continue };
+            if let Some(seen) = pods.insert(name, pod)
+                && seen.metadata.namespace != pod.metadata.namespace
+            {
+                ambiguous.insert(name);
+            }
+        }
         Self {
             input,
             plan: p,
-            pods: input.pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect(),
+            pods,
+            ambiguous,
             revs: input.revisions.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect(),
             pods_written: BTreeMap::new(),
         }
@@ -117,6 +131,9 @@ impl<'i, 'a> SidecarSetWrites<'i, 'a> {
     /// The cached pod of `a` and the writer of its namespace.
     fn pod_writer(&mut self, a: &Action) -> Result<(&'i Pod, &mut PodWrites), WriteError> {
         let name = a.pod.as_deref().ok_or_else(|| WriteError::new(a, "the action names no pod"))?;
+        if self.ambiguous.contains(name) {
+            return Err(WriteError::new(a, "pods of this name exist in several namespaces; not written"));
+        }
         let pod = *self.pods.get(name).ok_or_else(|| WriteError::new(a, "the pod is not in the input"))?;
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let w = self.pods_written.entry(ns.clone()).or_insert_with(|| PodWrites::new(&ns));

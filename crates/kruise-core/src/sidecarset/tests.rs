@@ -1139,6 +1139,29 @@ fn scs_43_reconciler_writes_are_guarded() {
     assert!(!patch.as_array().unwrap().iter().any(|o| o["path"] == "/metadata/resourceVersion"));
 }
 
+/// A SidecarSet's pods live in many namespaces, and a plan names a pod by name only: when two
+/// candidate pods share a name, a write to that name is refused (naming the action) rather than
+/// sent to whichever pod the name happens to resolve to.
+#[test]
+fn scs_43_same_pod_name_in_two_namespaces_is_never_written_blindly() {
+    use crate::reconciler::{Context, Reconciler, World};
+    let s = cold_ss("test-image:v2");
+    let a = injected("a", "test-image:v1", "aaa", true);
+    let mut b = a.clone();
+    b.metadata.namespace = Some("other".into());
+    b.metadata.uid = Some("uid-other".into());
+    let pods = vec![a, b];
+    let e = crate::Expectations::new();
+    let err = reconcile::SidecarSetReconciler
+        .reconcile(
+            &World::new(&s).with_pods(&pods),
+            &Context { now: at(0), id_seed: 0, features: Features::default(), expectations: &e },
+        )
+        .expect_err("an ambiguous pod name is not written");
+    assert!(err.to_string().contains("pod a"), "{err}");
+    assert!(err.to_string().contains("several namespaces"), "{err}");
+}
+
 // ---- properties ---------------------------------------------------------------------------
 
 mod props {

@@ -420,7 +420,19 @@ fn progress_batches(
     match st.canary_status.batch_state.as_str() {
         batch_state::VERIFYING => match ready() {
             Some(why) => {
-                st.canary_status.batch_state = batch_state::UPGRADING.into();
+                // RO-39 (deviation, issue 17): upstream goes back to Upgrading on every pass
+                // that finds the batch not ready, and the status write wakes the Rollout
+                // again, so a slow batch flips Upgrading<->Verifying in a tight loop. Back to
+                // Upgrading only when the batch still has writes to make (the workload left
+                // its target, pods to label); otherwise the state stays, nothing is written
+                // and the pass requeues to look at the batch again.
+                let mut redo = Plan::default();
+                upgrade_batch(br, st, w, applier, &targets, pods, &mut redo);
+                if redo.actions.is_empty() && redo.held.is_empty() {
+                    plan.requeue_after(BR_REQUEUE, Reason::BatchNotReady { batch, why: why.to_string() });
+                } else {
+                    st.canary_status.batch_state = batch_state::UPGRADING.into();
+                }
                 plan.hold(w.subject(), Reason::BatchNotReady { batch, why: why.to_string() });
             }
             None => {

@@ -562,3 +562,70 @@ fn ro_15_canary_style_never_scales_the_stable_deployment() {
     assert!(!patched_replicas, "no canary Deployment: no replicas patch");
     assert!(w.frames.last().unwrap().plan.held.iter().any(|h| h.reason.kind() == "Missing"));
 }
+
+/// A world whose first batch was upgraded but whose pods never become ready, run until the
+/// BatchRelease verifies that batch and its status has caught up with the workload.
+fn verifying_world() -> World {
+    let mut w = World::new(example_rollout(false), 10);
+    w.run(5);
+    w.ready_delay = 1_000_000;
+    w.release("bbb");
+    for _ in 0..40 {
+        let p = w.tick();
+        let state =
+            w.br.as_ref().and_then(|b| b.status.as_ref()).map(|s| s.canary_status.batch_state.clone());
+        if state.as_deref() == Some(batch_state::VERIFYING) && p.batch_release_status().is_none() {
+            return w;
+        }
+    }
+    panic!("the batch never settled in Verifying (no status write): {:?}", w.br.and_then(|b| b.status));
+}
+
+fn not_ready_hold(p: &crate::rollout::Plan) -> bool {
+    p.held.iter().any(|h| {
+        matches!(crate::rollout::types::rollout_reason(&h.reason), Some(Reason::BatchNotReady { .. }))
+    })
+}
+
+/// RO-39 (deviation, issue 17): a batch that is not ready yet leaves the BatchRelease in
+/// Verifying; passes over the unchanged world write nothing (no status flip to Upgrading that
+/// would wake the Rollout again) and requeue to look at the batch later.
+#[test]
+fn ro_39_not_ready_batch_stays_verifying_without_writes_and_requeues() {
+    let mut w = verifying_world();
+    assert_eq!((w.workload.updated_replicas, w.workload.updated_ready_replicas), (1, 0), "not ready");
+    let first = w.tick();
+    assert!(first.batch_release_status().is_none(), "no BatchRelease status write: {:?}", first.actions);
+    assert!(not_ready_hold(&first), "{:?}", first.held);
+    let state = |w: &World| w.br.as_ref().unwrap().status.as_ref().unwrap().canary_status.batch_state.clone();
+    assert_eq!(state(&w), batch_state::VERIFYING);
+    let second = plan(&w.input()).expect("plan");
+    assert!(second.actions.is_empty(), "the second pass writes nothing: {:?}", second.actions);
+    assert!(not_ready_hold(&second), "{:?}", second.held);
+    let requeue = second.requeue.as_ref().expect("a requeue");
+    assert_eq!(requeue.after, crate::rollout::batch_release::BR_REQUEUE);
+    // Once the pods are ready the batch becomes Ready.
+    w.ready_at.values_mut().for_each(|t| *t = 0);
+    w.settle();
+    for _ in 0..5 {
+        w.tick();
+    }
+    assert_eq!(state(&w), batch_state::READY);
+}
+
+/// RO-39: a not-ready batch whose workload left the batch's target (someone reset the
+/// partition) goes back to Upgrading, which patches the workload again.
+#[test]
+fn ro_39_not_ready_batch_off_target_goes_back_to_upgrading() {
+    let mut w = verifying_world();
+    w.workload.partition = Some(pct("100%"));
+    let p = w.tick();
+    let st = p.batch_release_status().cloned().expect("a status write");
+    assert_eq!(st.canary_status.batch_state, batch_state::UPGRADING);
+    let p = w.tick();
+    assert!(
+        p.actions.iter().any(|a| matches!(&a.kind, ActionKind::Rollout(RolloutAction::PatchWorkload { patch }) if patch.partition.is_some())),
+        "{:?}",
+        p.actions
+    );
+}

@@ -572,6 +572,14 @@ pub enum Reason {
     },
     /// CS-31: the pod lacks `pod-template-hash`.
     FixTemplateHash,
+    /// Upstream bug 15 (kruise#1872, a kruise-rs decision): a pod of the current revision is
+    /// not created because its containers mount volumes that neither that revision's template
+    /// nor the live `volumeClaimTemplates` provide (a template removed while `partition` keeps
+    /// new pods on the current revision); the API server would reject it on every pass.
+    UnprovidedVolumes {
+        /// The volume names, comma-separated.
+        volumes: String,
+    },
     /// CS-40: scale-up limited by `scaleStrategy.maxUnavailable`.
     ScaleUpLimited {
         /// Pods that could be created.
@@ -639,6 +647,7 @@ impl Reason {
             Self::InPlaceUpdating => "InPlaceUpdating",
             Self::Partition { .. } => "Partition",
             Self::MaxUnavailable { .. } => "MaxUnavailable",
+            Self::UnprovidedVolumes { .. } => "UnprovidedVolumes",
             Self::ScaleUpLimited { .. } => "ScaleUpLimited",
             Self::MinReadySeconds { .. } => "MinReadySeconds",
             Self::Paused => "Paused",
@@ -686,6 +695,7 @@ impl fmt::Display for Reason {
             Self::MaxUnavailable { unavailable, limit } => {
                 write!(f, "unavailable {unavailable}, limit {limit}")
             }
+            Self::UnprovidedVolumes { volumes } => write!(f, "volumes {volumes} are mounted but not provided"),
             Self::ScaleUpLimited { limit, wanted } => write!(f, "limit {limit}, wanted {wanted}"),
             Self::MinReadySeconds { seconds } => write!(f, "minReadySeconds {seconds}"),
             Self::AwaitingExpectations { creates, deletes, resource_versions } => {

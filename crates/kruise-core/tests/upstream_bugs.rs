@@ -300,6 +300,77 @@ fn bug_14_terminating_pvc_does_not_block_creates() {
     assert_ne!(pvcs[0], "data-web-p00");
 }
 
+/// The CloneSet's pods mount `names` from its template (container 0), and a VCT of each name.
+fn mount_vcts(w: &mut W, names: &[&str]) {
+    w.cs.spec.volume_claim_templates = names
+        .iter()
+        .map(|n| PersistentVolumeClaim {
+            metadata: ObjectMeta { name: Some((*n).into()), ..Default::default() },
+            ..Default::default()
+        })
+        .collect();
+    let c = &mut w.cs.spec.template.spec.as_mut().unwrap().containers[0];
+    c.volume_mounts = Some(
+        names
+            .iter()
+            .map(|n| k8s_openapi::api::core::v1::VolumeMount {
+                name: (*n).into(),
+                mount_path: format!("/{n}"),
+                ..Default::default()
+            })
+            .collect(),
+    );
+}
+
+/// Bug 15 (kruise#1872): one of two volumeClaimTemplates dropped (with its mount), replicas
+/// raised and `partition = replicas`: the new pods are due on the current revision, whose
+/// template still mounts the dropped volume, so the API server would reject every create and
+/// scale-up stalls silently. kruise-rs decision (docs/deviations.md): such pods are not
+/// created; each is held with `UnprovidedVolumes` and `FailedScale` says why; nothing moves to
+/// the update revision (the partition stands). Without the dropped template, the same scale-up
+/// creates the pods on the current revision.
+#[test]
+fn bug_15_dropped_vct_holds_current_revision_creates_with_the_reason() {
+    let setup = |drop: bool| {
+        let mut w = W::new(1);
+        mount_vcts(&mut w, &["data", "logs"]);
+        w.revs = vec![fixtures::revision_of(&w.cs, 1)];
+        let r1 = w.rev(0);
+        fixtures::set_status(&mut w.cs, &r1, &r1);
+        w.pods.push(pod(&w.cs, "p00", &r1).build());
+        w.pvcs.push(pvc("data-web-p00", "p00"));
+        w.pvcs.push(pvc("logs-web-p00", "p00"));
+        let mut w = if drop {
+            mount_vcts(&mut w, &["data"]);
+            w.revs.push(fixtures::revision_of(&w.cs, 2));
+            let (c, u) = (w.rev(0), w.rev(1));
+            fixtures::set_status(&mut w.cs, &c, &u);
+            w
+        } else {
+            w.roll_to("nginx:2")
+        };
+        w.cs.spec.replicas = Some(3);
+        rolling(&mut w.cs).partition = Some(IntOrString::Int(3));
+        w
+    };
+    let w = setup(true);
+    let p = w.plan();
+    assert!(pods_of(&p, "CreatePod").is_empty(), "{:?}", p.actions);
+    let held: Vec<_> = p
+        .held
+        .iter()
+        .filter(|h| matches!(&h.reason, Reason::UnprovidedVolumes { volumes } if volumes == "logs"))
+        .collect();
+    assert_eq!(held.len(), 2, "{:?}", p.held);
+    let failed = p.status.conditions.iter().find(|c| c.type_ == "FailedScale").expect("FailedScale");
+    assert!(failed.message.contains("logs"), "{failed:?}");
+
+    let w = setup(false);
+    let p = w.plan();
+    assert_eq!(pods_of(&p, "CreatePod").len(), 2, "{:?}", p.actions);
+    assert!(!p.held.iter().any(|h| matches!(h.reason, Reason::UnprovidedVolumes { .. })));
+}
+
 /// Bug 16 (kruise#1536): image and VCT size changed together under InPlaceIfPossible. With
 /// `RecreatePodWhenChangeVCTInCloneSetGate` the pod is recreated (CS-47, CS-67), so its
 /// volumes follow the new template; without the gate the image is updated in place (the

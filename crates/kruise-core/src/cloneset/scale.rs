@@ -267,9 +267,28 @@ fn create_pods(
     ids.sort();
     let pvc_names: BTreeSet<&str> = pvcs.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
     let n_cur = n.min(num_old);
+    let unprovided = if n_cur > 0 { unprovided_mounts(ctx) } else { Vec::new() };
+    if !unprovided.is_empty() {
+        b.scale_error = Some(format!(
+            "pods of revision {} cannot be created: their containers mount {}, which neither the \
+             revision's template nor spec.volumeClaimTemplates provide (a volumeClaimTemplate was \
+             removed while the partition keeps new pods on that revision)",
+            ctx.current_revision(),
+            unprovided.join(", ")
+        ));
+    }
     for (k, id) in ids.iter().enumerate() {
         let rev = if k < n_cur { ctx.current_revision() } else { ctx.update_revision() };
         let pod = format!("{}-{id}", ctx.name);
+        if k < n_cur && !unprovided.is_empty() {
+            // Upstream bug 15: such a pod is rejected by the API server on every pass; hold it
+            // (visible, with `FailedScale`) rather than loop on a create that cannot succeed.
+            b.plan.held.push(crate::plan::Held::object(
+                crate::plan::ObjectRef::new("Pod", &pod),
+                Reason::UnprovidedVolumes { volumes: unprovided.join(",") },
+            ));
+            continue;
+        }
         for vct in &ctx.cs.spec.volume_claim_templates {
             let pvc = super::pvc_name(vct, ctx.name, id);
             if !pvc_names.contains(pvc.as_str()) {
@@ -284,6 +303,39 @@ fn create_pods(
         ));
     }
     Ok(())
+}
+
+/// Upstream bug 15 (kruise#1872): the volumes the current revision's containers (and init
+/// containers) mount that neither its template's `volumes` nor the live `volumeClaimTemplates`
+/// provide, sorted. Empty when the current revision is the update revision (the live template
+/// is validated against the live VCTs) or its data is not in the input.
+fn unprovided_mounts(ctx: &Ctx<'_>) -> Vec<String> {
+    let rev = ctx.current_revision();
+    if rev == ctx.update_revision() {
+        return Vec::new();
+    }
+    let Some(data) =
+        ctx.input.revisions.iter().find(|r| r.metadata.name.as_deref() == Some(rev)).and_then(|r| r.data.as_ref())
+    else {
+        return Vec::new();
+    };
+    let spec = &data.0["spec"]["template"]["spec"];
+    let mut provided: BTreeSet<&str> =
+        spec["volumes"].as_array().into_iter().flatten().filter_map(|v| v["name"].as_str()).collect();
+    provided.extend(ctx.cs.spec.volume_claim_templates.iter().filter_map(|v| v.metadata.name.as_deref()));
+    let mut missing = BTreeSet::new();
+    for list in ["containers", "initContainers"] {
+        for c in spec[list].as_array().into_iter().flatten() {
+            for m in c["volumeMounts"].as_array().into_iter().flatten() {
+                if let Some(name) = m["name"].as_str()
+                    && !provided.contains(name)
+                {
+                    missing.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    missing.into_iter().collect()
 }
 
 /// CS-54: delete a pod (and its PVCs), or move it to PreparingDelete when hooked. Returns

@@ -1,7 +1,9 @@
 //! `kruise plan` for an Advanced StatefulSet (`apps.kruise.io/v1beta1` or `v1alpha1`): the same
 //! inputs, JSON contract and table layout as for a CloneSet (see [`crate::plan`]). The
 //! workload is validated and defaulted like `kruise validate` does, converted to v1beta1, and
-//! planned with the default feature gates; `--pods`, `--revisions`, `--pvcs` keep the objects
+//! planned with `--feature-gates` (the StatefulSet gates among them: `StatefulSetStartOrdinal`,
+//! `StatefulSetAutoDeletePVC`, `StatefulSetAutoResizePVCGate`, `PodIndexLabel`, upstream's
+//! defaults otherwise); `--pods`, `--revisions`, `--pvcs` keep the objects
 //! that belong to the set.
 //!
 //! JSON document: the planner's serialization of the plan (`actions`, `held`, `status`,
@@ -41,6 +43,9 @@ pub(crate) fn plan(args: &Args, file: &str, docs: &[Value], io: &mut Io<'_>) -> 
         args.objects(args.revisions.as_ref(), "ControllerRevision", &own, io.stdin, &mut notes)?;
     let pvcs: Vec<PersistentVolumeClaim> =
         args.objects(args.pvcs.as_ref(), "PersistentVolumeClaim", &own, io.stdin, &mut notes)?;
+    let features = kruise_core::features::Features::default()
+        .with_gates(&args.feature_gates)
+        .map_err(|e| Failure::Input(Stop(Exit::Error, vec![format!("kruise plan: --feature-gates: {e}")])))?;
     let now = args.now.unwrap_or_else(jiff::Timestamp::now);
     let expectations = Expectations::default();
     let input = Input {
@@ -50,8 +55,8 @@ pub(crate) fn plan(args: &Args, file: &str, docs: &[Value], io: &mut Io<'_>) -> 
         revisions: &revisions,
         storage_classes: &[],
         now,
-        features: Default::default(),
-        gates: Default::default(),
+        features,
+        gates: (&features).into(),
         expectations: &expectations,
     };
     let plan = statefulset::plan(&input).map_err(|e| {

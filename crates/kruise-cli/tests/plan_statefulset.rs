@@ -100,3 +100,19 @@ fn asts_8_invalid_statefulset_exits_1_naming_the_field() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("reserveOrdinals"), "{err}");
 }
+
+/// `--feature-gates` applies to a StatefulSet plan: its own gates are known by their upstream
+/// names, and an unknown gate is refused naming the flag (it was silently ignored before).
+#[test]
+fn asts_feature_gates_flag_is_read() {
+    let ok = plan(
+        &format!("{EX}/web.yaml"),
+        &["-o", "json", "--feature-gates", "PodIndexLabel=false,StatefulSetAutoDeletePVC=false"],
+    );
+    json(&ok);
+    let bad = plan(&format!("{EX}/web.yaml"), &["-o", "json", "--feature-gates", "NoSuchGate=true"]);
+    assert_ne!(bad.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("--feature-gates") && err.contains("NoSuchGate"), "{err}");
+    assert!(err.contains("StatefulSetStartOrdinal"), "the known gates are listed: {err}");
+}

@@ -39,6 +39,14 @@ pub struct Features {
     /// `EnableSortSidecarContainerByName` (off): SidecarSet injection sorts the injected
     /// containers by name instead of keeping SidecarSet order (SCS-20).
     pub enable_sort_sidecar_container_by_name: bool,
+    /// `StatefulSetStartOrdinal` (off): an Advanced StatefulSet's `spec.ordinals.start` is read.
+    pub stateful_set_start_ordinal: bool,
+    /// `StatefulSetAutoDeletePVC` (on): the PVC retention policy is applied (ASTS-19, ASTS-20).
+    pub stateful_set_auto_delete_pvc: bool,
+    /// `StatefulSetAutoResizePVCGate` (off): `volumeClaimUpdateStrategy` is applied (ASTS-47).
+    pub stateful_set_auto_resize_pvc: bool,
+    /// `PodIndexLabel` (on): new StatefulSet pods get `apps.kubernetes.io/pod-index` (ASTS-15).
+    pub pod_index_label: bool,
 }
 
 impl Default for Features {
@@ -58,6 +66,10 @@ impl Default for Features {
             progress_deadline_from_progress: false,
             daemon_set_prune_ineligible_nodes: false,
             enable_sort_sidecar_container_by_name: false,
+            stateful_set_start_ordinal: false,
+            stateful_set_auto_delete_pvc: true,
+            stateful_set_auto_resize_pvc: false,
+            pod_index_label: true,
         }
     }
 }
@@ -134,6 +146,11 @@ const GATES: &[(&str, Field, Refusal)] = &[
     // Controller flag `--cloneset-scaling-exclude-preparing-delete` (CS-81), accepted here too.
     ("CloneSetScalingExcludePreparingDelete", |f| &mut f.cloneset_scaling_exclude_preparing_delete, None),
     ("EnableSortSidecarContainerByName", |f| &mut f.enable_sort_sidecar_container_by_name, None),
+    ("DaemonSetPruneIneligibleNodes", |f| &mut f.daemon_set_prune_ineligible_nodes, None),
+    ("StatefulSetStartOrdinal", |f| &mut f.stateful_set_start_ordinal, None),
+    ("StatefulSetAutoDeletePVC", |f| &mut f.stateful_set_auto_delete_pvc, None),
+    ("StatefulSetAutoResizePVCGate", |f| &mut f.stateful_set_auto_resize_pvc, None),
+    ("PodIndexLabel", |f| &mut f.pod_index_label, None),
     // Not upstream: spec §16 question 1.
     ("ProgressDeadlineFromProgress", |f| &mut f.progress_deadline_from_progress, None),
 ];
@@ -174,6 +191,27 @@ impl Features {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every field that is a gate is settable by its upstream name: the StatefulSet and
+    /// DaemonSet gates too (ASTS-15, ASTS-19, ASTS-47, ADS-18), with upstream's defaults.
+    #[test]
+    fn workload_gates_are_settable_by_name() {
+        let d = Features::default();
+        assert!(d.stateful_set_auto_delete_pvc && d.pod_index_label);
+        assert!(!d.stateful_set_start_ordinal && !d.stateful_set_auto_resize_pvc);
+        let f = Features::default()
+            .with_gates(
+                "StatefulSetStartOrdinal=true,StatefulSetAutoDeletePVC=false,\
+                 StatefulSetAutoResizePVCGate=true,PodIndexLabel=false,DaemonSetPruneIneligibleNodes=true",
+            )
+            .expect("gates");
+        assert!(f.stateful_set_start_ordinal && !f.stateful_set_auto_delete_pvc);
+        assert!(f.stateful_set_auto_resize_pvc && !f.pod_index_label);
+        assert!(f.daemon_set_prune_ineligible_nodes);
+        let g = crate::statefulset::Gates::from(&f);
+        assert!(g.stateful_set_start_ordinal && !g.stateful_set_auto_delete_pvc);
+        assert!(g.stateful_set_auto_resize_pvc && !g.pod_index_label);
+    }
 
     #[test]
     fn feature_gates_use_upstream_names_and_defaults() {

@@ -83,6 +83,19 @@ impl Default for Gates {
     }
 }
 
+impl From<&crate::features::Features> for Gates {
+    /// The StatefulSet gates as set in `f` (the operator's and `kruise plan`'s
+    /// `--feature-gates`, upstream's names).
+    fn from(f: &crate::features::Features) -> Self {
+        Self {
+            stateful_set_start_ordinal: f.stateful_set_start_ordinal,
+            stateful_set_auto_delete_pvc: f.stateful_set_auto_delete_pvc,
+            stateful_set_auto_resize_pvc: f.stateful_set_auto_resize_pvc,
+            pod_index_label: f.pod_index_label,
+        }
+    }
+}
+
 /// Everything the StatefulSet planner may look at.
 #[derive(Clone, Copy, Debug)]
 pub struct Input<'a> {

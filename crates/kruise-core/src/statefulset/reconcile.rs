@@ -23,13 +23,10 @@ use crate::reconciler::{
 use crate::write::pod::{self, PodWrites, object as to_value};
 use crate::write::{ApiWrite, Subresource, Target, json_patch};
 
-/// The Advanced StatefulSet planner as adapters see it. StatefulSet gates are the defaults
-/// ([`super::Gates`]); `with_gates` picks others.
+/// The Advanced StatefulSet planner as adapters see it. Its gates ([`super::Gates`]) come from
+/// the context's [`crate::features::Features`], like every other gate.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct StatefulSetReconciler {
-    /// StatefulSet feature gates.
-    pub gates: super::Gates,
-}
+pub struct StatefulSetReconciler;
 
 impl Reconciler for StatefulSetReconciler {
     type Workload = StatefulSet;
@@ -47,7 +44,7 @@ impl Reconciler for StatefulSetReconciler {
             storage_classes: &[],
             now: ctx.now,
             features: ctx.features,
-            gates: self.gates,
+            gates: super::Gates::from(&ctx.features),
             expectations: ctx.expectations,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;

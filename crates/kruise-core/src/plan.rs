@@ -695,7 +695,9 @@ impl fmt::Display for Reason {
             Self::MaxUnavailable { unavailable, limit } => {
                 write!(f, "unavailable {unavailable}, limit {limit}")
             }
-            Self::UnprovidedVolumes { volumes } => write!(f, "volumes {volumes} are mounted but not provided"),
+            Self::UnprovidedVolumes { volumes } => {
+                write!(f, "volumes {volumes} are mounted but not provided")
+            }
             Self::ScaleUpLimited { limit, wanted } => write!(f, "limit {limit}, wanted {wanted}"),
             Self::MinReadySeconds { seconds } => write!(f, "minReadySeconds {seconds}"),
             Self::AwaitingExpectations { creates, deletes, resource_versions } => {

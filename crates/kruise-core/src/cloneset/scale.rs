@@ -314,8 +314,12 @@ fn unprovided_mounts(ctx: &Ctx<'_>) -> Vec<String> {
     if rev == ctx.update_revision() {
         return Vec::new();
     }
-    let Some(data) =
-        ctx.input.revisions.iter().find(|r| r.metadata.name.as_deref() == Some(rev)).and_then(|r| r.data.as_ref())
+    let Some(data) = ctx
+        .input
+        .revisions
+        .iter()
+        .find(|r| r.metadata.name.as_deref() == Some(rev))
+        .and_then(|r| r.data.as_ref())
     else {
         return Vec::new();
     };

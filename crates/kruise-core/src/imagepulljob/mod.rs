@@ -34,7 +34,7 @@ use kruise_api::defaults::imagepulljob::{DEFAULT_PULL_BACKOFF_LIMIT, DEFAULT_PUL
 use kruise_api::keys;
 use kruise_api::validation::imagepulljob::parse_image_reference;
 
-pub use reconcile::ImagePullJobReconciler;
+pub use reconcile::{IMAGEPULLJOB_RELATED, ImagePullJobReconciler, related_objects};
 
 use crate::hash::fnv1a64;
 use crate::plan::{

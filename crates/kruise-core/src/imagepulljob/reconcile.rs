@@ -1,7 +1,8 @@
 //! Turning an ImagePullJob [`Plan`] into API writes. Kept thin: [`ImagePullJobReconciler`]
-//! implements [`crate::reconciler::Reconciler`]; the objects [`World`] does not carry
-//! (NodeImages, secrets) are held by the reconciler value the adapter builds per reconcile.
-//! Every write is guarded (STYLE.md §8): NodeImage and secret writes carry the
+//! implements [`crate::reconciler::Reconciler`] and reads the objects [`World`] has no field for
+//! (NodeImages, Secrets) from [`World::related`], as every adapter hands them over
+//! ([`Reconciler::related_kinds`]); [`related_objects`] decodes them, with errors naming the
+//! item. Every write is guarded (STYLE.md §8): NodeImage and secret writes carry the
 //! resourceVersion they were computed from, deletes the uid, finalizer edits a JSON-patch
 //! `test`.
 
@@ -15,29 +16,87 @@ use serde_json::json;
 use super::{DEFAULT_TTL_FOR_ALWAYS_NODEIMAGE, Input, Plan, plan};
 use crate::plan::{Action, ActionKind, ImagePullJobAction};
 use crate::reconciler::{
-    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, World, WriteError,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, World, WriteError,
 };
 use crate::write::{ApiWrite, Subresource, Target};
 
-/// The ImagePullJob planner as adapters see it, with the NodeImages and secrets observed for
-/// this reconcile.
-#[derive(Clone, Copy, Debug)]
-pub struct ImagePullJobReconciler<'a> {
-    /// All NodeImages.
-    pub node_images: &'a [NodeImage],
-    /// The job's pull secrets and the copies in `daemon_namespace`.
-    pub secrets: &'a [Secret],
-    /// `kruise-daemon-config` unless overridden.
-    pub daemon_namespace: &'a str,
+/// The kinds an ImagePullJob reconcile reads besides its pods: NodeImages (cluster-scoped, every
+/// one: IPJ-12 picks the targets among them) and Secrets (IPJ-15, IPJ-16).
+///
+/// Secrets are namespaced, and an adapter hands over those of the workload's namespace (the
+/// job's `pullSecrets`). The copies the job makes live in the daemon namespace
+/// ([`ImagePullJobReconciler::daemon_namespace`], `kruise-daemon-config` by default), so an
+/// adapter must also hand over the Secrets of that namespace (at least those annotated with
+/// `keys::IMAGEPULLJOB_SOURCE_KEY`): without them a reconcile sees no copy, makes a new one on
+/// each pass and never releases the old ones when the job goes.
+pub const IMAGEPULLJOB_RELATED: &[RelatedKind] = &[
+    RelatedKind {
+        group: "apps.kruise.io",
+        version: "v1beta1",
+        kind: "NodeImage",
+        plural: "nodeimages",
+        namespaced: false,
+    },
+    RelatedKind { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true },
+];
+
+/// The NodeImages and Secrets among `related` (other objects are ignored), NodeImages in the
+/// v1beta1 shape (a `v1alpha1` one is converted). An item that does not decode, or has no
+/// name, is an error naming its index, kind and name (`related[3] (NodeImage/node-a): ...`).
+pub fn related_objects(
+    related: &[serde_json::Value],
+) -> Result<(Vec<NodeImage>, Vec<Secret>), ReconcileError> {
+    let (ni_kind, secret_kind) = (&IMAGEPULLJOB_RELATED[0], &IMAGEPULLJOB_RELATED[1]);
+    let mut node_images = Vec::new();
+    let mut secrets = Vec::new();
+    for (i, obj) in related.iter().enumerate() {
+        let kind = if ni_kind.matches(obj) {
+            ni_kind.kind
+        } else if secret_kind.matches(obj) {
+            secret_kind.kind
+        } else {
+            continue;
+        };
+        let Some(name) = obj.pointer("/metadata/name").and_then(serde_json::Value::as_str) else {
+            return Err(ReconcileError(
+                format!("related[{i}].metadata.name: a {kind} without a name").into(),
+            ));
+        };
+        let bad = |e: serde_json::Error| ReconcileError(format!("related[{i}] ({kind}/{name}): {e}").into());
+        if kind == ni_kind.kind {
+            let v1alpha1 =
+                obj.get("apiVersion").and_then(serde_json::Value::as_str) == Some("apps.kruise.io/v1alpha1");
+            node_images.push(if v1alpha1 {
+                let old: kruise_api::apps::v1alpha1::NodeImage =
+                    serde_json::from_value(obj.clone()).map_err(bad)?;
+                kruise_api::convert::nodeimage_to_v1beta1(&old)
+            } else {
+                serde_json::from_value(obj.clone()).map_err(bad)?
+            });
+        } else {
+            secrets.push(serde_json::from_value(obj.clone()).map_err(bad)?);
+        }
+    }
+    Ok((node_images, secrets))
 }
 
-impl Default for ImagePullJobReconciler<'_> {
+/// The ImagePullJob planner as adapters see it: [`World::pods`] are the pods of the job's
+/// namespace (read with `podSelector`), and [`World::related`] carries the NodeImages and the
+/// Secrets ([`IMAGEPULLJOB_RELATED`] says which namespaces).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImagePullJobReconciler {
+    /// Where secret copies live: `kruise-daemon-config` ([`Default`]) unless the operator
+    /// overrides it.
+    pub daemon_namespace: String,
+}
+
+impl Default for ImagePullJobReconciler {
     fn default() -> Self {
-        Self { node_images: &[], secrets: &[], daemon_namespace: keys::KRUISE_DAEMON_CONFIG_NAMESPACE }
+        Self { daemon_namespace: keys::KRUISE_DAEMON_CONFIG_NAMESPACE.to_owned() }
     }
 }
 
-impl Reconciler for ImagePullJobReconciler<'_> {
+impl Reconciler for ImagePullJobReconciler {
     type Workload = ImagePullJob;
 
     fn reconcile(
@@ -45,18 +104,23 @@ impl Reconciler for ImagePullJobReconciler<'_> {
         world: &World<'_, ImagePullJob>,
         ctx: &Context<'_>,
     ) -> Result<Outcome, ReconcileError> {
+        let (node_images, secrets) = related_objects(world.related)?;
         let input = Input {
             job: world.workload,
-            node_images: self.node_images,
+            node_images: &node_images,
             pods: world.pods,
-            secrets: self.secrets,
-            daemon_namespace: self.daemon_namespace,
+            secrets: &secrets,
+            daemon_namespace: &self.daemon_namespace,
             now: ctx.now,
             id_seed: ctx.id_seed,
             default_ttl_for_always: DEFAULT_TTL_FOR_ALWAYS_NODEIMAGE,
         };
         let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
         Ok(outcome(&input, &p)?)
+    }
+
+    fn related_kinds(&self) -> &'static [RelatedKind] {
+        IMAGEPULLJOB_RELATED
     }
 }
 

@@ -806,6 +806,139 @@ fn ipj_40_41_42_predownload_once_per_revision() {
     assert_eq!(predownload::plan(&ds).iter().filter(|a| a.kind.name() == "CreateImagePullJob").count(), 2);
 }
 
+/// `obj` as stored JSON, with its `apiVersion` and `kind`.
+fn stored<T: serde::Serialize>(obj: &T, api_version: &str, kind: &str) -> serde_json::Value {
+    let mut v = serde_json::to_value(obj).unwrap();
+    v["apiVersion"] = api_version.into();
+    v["kind"] = kind.into();
+    v
+}
+
+fn reconcile_related(
+    related: &[serde_json::Value],
+    j: &ImagePullJob,
+) -> Result<crate::reconciler::Outcome, String> {
+    use crate::reconciler::{Context, Reconciler, World};
+    let e = crate::Expectations::new();
+    let ctx =
+        Context { now: t0(), id_seed: 3, features: crate::features::Features::default(), expectations: &e };
+    ImagePullJobReconciler::default()
+        .reconcile(&World::new(j).with_related(related), &ctx)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn ipj_12_15_reconcile_from_related_objects_writes_what_the_planner_fed_directly_plans() {
+    let mut j = job("nginx");
+    j.spec.pull_secrets = Some(vec!["sec".into()]);
+    j.spec.parallelism = Some(IntOrString::Int(3));
+    let src = Secret {
+        metadata: ObjectMeta {
+            name: Some("sec".into()),
+            namespace: Some("default".into()),
+            ..Default::default()
+        },
+        data: Some([("k".to_owned(), ByteString(b"v".to_vec()))].into()),
+        ..Default::default()
+    };
+    let mut a = ni("a", &[]);
+    a.metadata.resource_version = Some("7".into());
+    // A node name that is not ASCII, and one NodeImage stored as v1alpha1.
+    let mut c = Case::new(j.clone(), vec![a, ni("b-\u{e9}t\u{e9}", &[]), ni("c", &[])]);
+    c.secrets = vec![src];
+    let direct = reconcile::outcome(&c.input(), &c.plan()).unwrap();
+    assert!(direct.writes.iter().any(|w| w.name() == "CreateSecret"));
+    assert_eq!(direct.writes.iter().filter(|w| w.name() == "WriteNodeImage").count(), 3);
+
+    let mut related = vec![
+        stored(&c.nis[0], "apps.kruise.io/v1beta1", "NodeImage"),
+        // Not a kind the reconciler reads: ignored.
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": 3}),
+        stored(&c.nis[1], "apps.kruise.io/v1beta1", "NodeImage"),
+        stored(&c.secrets[0], "v1", "Secret"),
+        stored(&c.nis[2], "apps.kruise.io/v1alpha1", "NodeImage"),
+    ];
+    assert_eq!(reconcile_related(&related, &j).unwrap(), direct);
+    // The NodeImage patch carries the resourceVersion read from the related object.
+    let w = serde_json::to_value(&direct.writes.iter().find(|w| w.name() == "WriteNodeImage").unwrap().write)
+        .unwrap();
+    assert!(w.to_string().contains("\"resourceVersion\":\"7\""), "{w}");
+
+    // Next round with the copy handed over (it lives in the daemon namespace): no secret write,
+    // as when the planner is fed the copy directly.
+    let ActionKind::ImagePullJob(ImagePullJobAction::CreateSecret { secret }) =
+        &c.plan().actions.iter().find(|a| a.kind.name() == "CreateSecret").unwrap().kind.clone()
+    else {
+        panic!()
+    };
+    let copy: Secret = serde_json::from_value(secret.clone()).unwrap();
+    assert_eq!(copy.metadata.namespace.as_deref(), Some(keys::KRUISE_DAEMON_CONFIG_NAMESPACE));
+    c.secrets.push(copy.clone());
+    related.push(stored(&copy, "v1", "Secret"));
+    let direct = reconcile::outcome(&c.input(), &c.plan()).unwrap();
+    assert!(!direct.writes.iter().any(|w| w.name() == "CreateSecret"));
+    assert_eq!(reconcile_related(&related, &j).unwrap(), direct);
+}
+
+#[test]
+fn ipj_12_reconciler_declares_node_images_and_secrets_and_keeps_the_daemon_namespace() {
+    use crate::reconciler::Reconciler;
+    let r = ImagePullJobReconciler::default();
+    assert_eq!(r.daemon_namespace, keys::KRUISE_DAEMON_CONFIG_NAMESPACE);
+    let kinds: Vec<(String, &str, bool)> =
+        r.related_kinds().iter().map(|k| (k.api_version(), k.kind, k.namespaced)).collect();
+    assert_eq!(
+        kinds,
+        [("apps.kruise.io/v1beta1".to_owned(), "NodeImage", false), ("v1".to_owned(), "Secret", true)]
+    );
+    // A configured daemon namespace is where the copies go.
+    let mut j = job("nginx");
+    j.spec.pull_secrets = Some(vec!["sec".into()]);
+    let src = Secret {
+        metadata: ObjectMeta {
+            name: Some("sec".into()),
+            namespace: Some("default".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let related =
+        [stored(&ni("a", &[]), "apps.kruise.io/v1beta1", "NodeImage"), stored(&src, "v1", "Secret")];
+    let e = crate::Expectations::new();
+    let ctx = crate::reconciler::Context {
+        now: t0(),
+        id_seed: 3,
+        features: crate::features::Features::default(),
+        expectations: &e,
+    };
+    let r = ImagePullJobReconciler { daemon_namespace: "elsewhere".into() };
+    let out = r.reconcile(&crate::reconciler::World::new(&j).with_related(&related), &ctx).unwrap();
+    let create = out.writes.iter().find(|w| w.name() == "CreateSecret").unwrap();
+    assert!(serde_json::to_string(&create.write).unwrap().contains("\"namespace\":\"elsewhere\""));
+}
+
+#[test]
+fn ipj_12_malformed_related_object_is_an_error_naming_its_index() {
+    let j = job("nginx");
+    let good = stored(&ni("a", &[]), "apps.kruise.io/v1beta1", "NodeImage");
+    let bad = serde_json::json!({
+        "apiVersion": "apps.kruise.io/v1beta1", "kind": "NodeImage",
+        "metadata": {"name": "n\u{f6}de-b"}, "spec": {"images": "not a map"},
+    });
+    let e = reconcile_related(&[good.clone(), bad], &j).unwrap_err();
+    assert!(e.starts_with("related[1] (NodeImage/n\u{f6}de-b): "), "{e}");
+    let nameless = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {}});
+    let e = reconcile_related(&[good.clone(), good.clone(), nameless], &j).unwrap_err();
+    assert_eq!(e, "related[2].metadata.name: a Secret without a name");
+    let bad_secret =
+        serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": 1});
+    let e = reconcile_related(&[bad_secret], &j).unwrap_err();
+    assert!(e.starts_with("related[0] (Secret/s): "), "{e}");
+    // A NodeImage of another group is not one.
+    let other = serde_json::json!({"apiVersion": "example.com/v1", "kind": "NodeImage", "spec": 1});
+    assert!(reconcile_related(&[other], &j).is_ok());
+}
+
 prop_compose! {
     fn arb_job_world()(
         n in 0usize..15,

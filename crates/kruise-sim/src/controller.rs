@@ -2,7 +2,8 @@
 //! event loop drives; [`ReconcilerController`] plugs in any
 //! [`kruise_core::reconciler::Reconciler`]: it gathers the [`World`] from the informer cache
 //! (workload, owned pods/PVCs/revisions, nodes, and the objects of the kinds
-//! [`Reconciler::related_kinds`] names in the workload's namespace), keeps the per-workload
+//! [`Reconciler::related_kinds`] names: in the workload's namespace for a namespaced kind,
+//! all of them for a cluster-scoped one), keeps the per-workload
 //! [`Expectations`], and records the result of every write. Node-targeting workloads
 //! (DaemonSet, BroadcastJob, ImagePullJob) set [`ReconcilerController::watch_nodes`] so node
 //! changes wake them; StatefulSet PVCs arrive through the same owner index.
@@ -116,8 +117,9 @@ impl<R: Reconciler> ReconcilerController<R> {
     }
 
     /// True when `key` is of a kind the reconciler reads besides what it owns.
-    fn is_related(&self, key: &ObjectKey) -> bool {
-        self.reconciler.related_kinds().iter().any(|k| k.group == key.group && k.kind == key.kind)
+    /// The related kind `key` is of, if any.
+    fn related_kind(&self, key: &ObjectKey) -> Option<&'static kruise_core::reconciler::RelatedKind> {
+        self.reconciler.related_kinds().iter().find(|k| k.group == key.group && k.kind == key.kind)
     }
 
     fn is_workload(key: &ObjectKey) -> bool {
@@ -152,10 +154,17 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             }
             return vec![change.key.clone()];
         }
-        if self.is_related(&change.key) {
+        if let Some(kind) = self.related_kind(&change.key) {
             // A related object (a Rollout's workload, pods, Services, routes) may change the
-            // plan of any workload of its namespace.
-            return self.by_uid.values().filter(|k| k.namespace == change.key.namespace).cloned().collect();
+            // plan of any workload of its namespace; a cluster-scoped one (a SidecarSet's
+            // Namespaces, an ImagePullJob's NodeImages) that of every workload.
+            let namespaced = kind.namespaced;
+            return self
+                .by_uid
+                .values()
+                .filter(|k| !namespaced || k.namespace == change.key.namespace)
+                .cloned()
+                .collect();
         }
         if change.key.is_node() {
             let node = cache.get(&change.key).and_then(typed::<Node>);
@@ -254,9 +263,9 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             .reconciler
             .related_kinds()
             .iter()
-            .flat_map(|k| cache.list(k.group, k.kind))
-            .filter(|(k, _)| k.namespace == key.namespace)
-            .map(|(_, v)| v.clone())
+            .flat_map(|rk| cache.list(rk.group, rk.kind).map(move |o| (rk.namespaced, o)))
+            .filter(|(namespaced, (k, _))| !namespaced || k.namespace == key.namespace)
+            .map(|(_, (_, v))| v.clone())
             .collect();
         let world = World::new(&workload)
             .with_pods(&owned.pods)
@@ -298,5 +307,84 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             .filter(|(_, e)| !e.is_satisfied())
             .map(|(k, e)| (k.clone(), e.clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use kruise_api::apps::v1beta1::BroadcastJob;
+    use kruise_core::reconciler::RelatedKind;
+    use serde_json::json;
+
+    use super::*;
+
+    /// Records the related objects each reconcile is handed.
+    #[derive(Default)]
+    struct Probe(RefCell<Vec<Vec<String>>>);
+
+    const KINDS: &[RelatedKind] = &[
+        RelatedKind {
+            group: "apps.kruise.io",
+            version: "v1beta1",
+            kind: "NodeImage",
+            plural: "nodeimages",
+            namespaced: false,
+        },
+        RelatedKind { group: "", version: "v1", kind: "Service", plural: "services", namespaced: true },
+    ];
+
+    impl Reconciler for Probe {
+        type Workload = BroadcastJob;
+        fn reconcile(
+            &self,
+            world: &World<'_, BroadcastJob>,
+            _: &Context<'_>,
+        ) -> Result<Outcome, ReconcileError> {
+            let names = world
+                .related
+                .iter()
+                .map(|v| str_at(v, &["metadata", "name"]).unwrap_or_default().to_owned())
+                .collect();
+            self.0.borrow_mut().push(names);
+            Ok(Outcome::default())
+        }
+        fn related_kinds(&self) -> &'static [RelatedKind] {
+            KINDS
+        }
+    }
+
+    fn obj(api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Value {
+        let mut m = json!({"name": name, "uid": format!("uid-{name}")});
+        if let Some(ns) = ns {
+            m["namespace"] = json!(ns);
+        }
+        json!({"apiVersion": api_version, "kind": kind, "metadata": m})
+    }
+
+    /// Cluster-scoped related objects (NodeImages, Namespaces) reach every workload and wake
+    /// every workload; namespaced ones only those of their namespace.
+    #[test]
+    fn cluster_scoped_related_objects_reach_every_workload() {
+        let mut cache = Cache::new();
+        let mut c = ReconcilerController::new("probe", Probe::default());
+        let objs = [
+            obj("apps.kruise.io/v1beta1", "BroadcastJob", Some("a"), "job"),
+            obj("apps.kruise.io/v1beta1", "NodeImage", None, "node-1"),
+            obj("v1", "Service", Some("a"), "svc-a"),
+            obj("v1", "Service", Some("b"), "svc-b"),
+        ];
+        let mut woken = Vec::new();
+        for v in &objs {
+            cache.push(Change { key: ObjectKey::of_value(v), old: None, new: Some(v.clone()) }, 0, 0);
+        }
+        for change in cache.deliver(0) {
+            woken.push(c.workloads_for(&change, &cache).len());
+        }
+        assert_eq!(woken, [1, 1, 1, 0], "the NodeImage wakes the job of namespace a; svc-b does not");
+        let job = ObjectKey::of_value(&objs[0]);
+        c.reconcile(&job, &cache, 0, 0).unwrap();
+        assert_eq!(c.reconciler.0.borrow().last().unwrap(), &["node-1".to_owned(), "svc-a".to_owned()]);
     }
 }

@@ -316,7 +316,7 @@ pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Cont
             Some(Box::new(c))
         }
         "statefulset" => {
-            let r = kruise_core::statefulset::StatefulSetReconciler::default();
+            let r = kruise_core::statefulset::StatefulSetReconciler;
             let mut c = ReconcilerController::new("statefulset", r);
             c.use_expectations = expectations;
             c.pvcs_by_name = true;

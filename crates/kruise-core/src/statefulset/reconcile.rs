@@ -360,7 +360,7 @@ mod tests {
             features: Default::default(),
             expectations: &e,
         };
-        let out = StatefulSetReconciler::default().reconcile(&world, &ctx).unwrap();
+        let out = StatefulSetReconciler.reconcile(&world, &ctx).unwrap();
         let kinds: Vec<(&str, &str)> =
             out.writes.iter().map(|w| (w.name(), w.write.target().name.as_str())).collect();
         assert_eq!(

@@ -1120,12 +1120,16 @@ fn scs_43_reconciler_writes_are_guarded() {
         panic!("{:?}", pod_writes[0])
     };
     let ops = patch.as_array().unwrap();
-    assert!(ops.iter().any(|o| o["op"] == "test" && o["path"] == "/metadata/resourceVersion" && o["value"] == "1"));
+    assert!(
+        ops.iter()
+            .any(|o| o["op"] == "test" && o["path"] == "/metadata/resourceVersion" && o["value"] == "1")
+    );
     assert!(ops.iter().any(|o| o["op"] == "replace"
         && o["path"] == "/spec/containers/1/image"
         && o["value"] == "test-image:v2"));
     assert!(
-        !ops.iter().any(|o| o["op"] != "test" && o["path"].as_str().unwrap().starts_with("/spec/containers/0")),
+        !ops.iter()
+            .any(|o| o["op"] != "test" && o["path"].as_str().unwrap().starts_with("/spec/containers/0")),
         "the app container is not touched: {ops:?}"
     );
     // The condition write chains on the first: a status patch with no resourceVersion test.

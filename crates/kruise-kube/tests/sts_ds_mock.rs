@@ -216,3 +216,33 @@ async fn ads_6_operator_node_joins_and_gets_a_pod() {
     }
     server.stop();
 }
+
+/// ASTS-17 in the adapter: a StatefulSet's world holds its claims found by selector labels
+/// even without an owner reference (the default `Retain` policy), never another app's; a
+/// CloneSet (whose planner cleans up every PVC handed to it) gets owned claims only.
+#[test]
+fn asts_17_unowned_claims_reach_only_the_statefulset() {
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    let pvc = |name: &str, app: &str| -> PersistentVolumeClaim {
+        serde_json::from_value(
+            json!({"metadata": {"name": name, "namespace": "default", "labels": {"app": app}}}),
+        )
+        .unwrap()
+    };
+    let mut sts_cluster = Cluster::<v1beta1::StatefulSet>::with_workload();
+    let sts: v1beta1::StatefulSet = serde_json::from_value(statefulset()).unwrap();
+    let sts = sts_cluster.apply_workload(&sts);
+    sts_cluster.apply_pvc(&pvc("data-web-0", "web"));
+    sts_cluster.apply_pvc(&pvc("data-db-0", "db"));
+    let seen = kruise_kube::observe::observe(sts, &sts_cluster.caches).unwrap();
+    let names: Vec<_> = seen.pvcs.iter().filter_map(|p| p.metadata.name.clone()).collect();
+    assert_eq!(names, ["data-web-0"]);
+
+    let mut cs_cluster = Cluster::new();
+    let mut cs = support::cloneset("web", 1, "nginx:1");
+    cs.spec.selector = Some(serde_json::from_value(json!({"matchLabels": {"app": "web"}})).unwrap());
+    let cs = cs_cluster.apply_workload(&cs);
+    cs_cluster.apply_pvc(&pvc("data-web-0", "web"));
+    let seen = kruise_kube::observe::observe(cs, &cs_cluster.caches).unwrap();
+    assert!(seen.pvcs.is_empty(), "{:?}", seen.pvcs);
+}

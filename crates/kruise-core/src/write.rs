@@ -8,6 +8,7 @@ use serde::Serialize;
 
 pub mod json_patch;
 pub mod pod;
+pub mod served;
 
 /// The object a write addresses.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -18,6 +18,7 @@ use kruise_api::KruiseResource;
 use kruise_api::defaults::Defaulting;
 use kruise_api::validation::Validate;
 use kruise_core::Features;
+use kruise_core::nodetable::NodeFacts;
 use kruise_core::reconciler::{Context, Outcome, Reconciler};
 use kube::api::Api;
 use kube::core::SelectorExt;
@@ -450,6 +451,10 @@ pub struct RunConfig {
     pub features: Features,
     /// Keep a node cache (needs list/watch on nodes; for topology spread).
     pub watch_nodes: bool,
+    /// With `watch_nodes`: a node joining, leaving, or changing what decides placement (labels,
+    /// taints, unschedulable, conditions, allocatable) reconciles every workload (the DaemonSet
+    /// controller). Heartbeat-only node updates trigger nothing.
+    pub node_triggers: bool,
     /// Event reporter (`kruise-rs`, and this replica's pod name).
     pub reporter: Reporter,
 }
@@ -463,6 +468,7 @@ impl RunConfig {
             concurrency: 3,
             features: Features::default(),
             watch_nodes: false,
+            node_triggers: false,
             reporter: Reporter { controller: "kruise-rs".to_owned(), instance: None },
         }
     }
@@ -582,6 +588,47 @@ where
     (reader, stream)
 }
 
+/// Every cached workload: what a node change concerns for a node-placing controller.
+fn every_workload<W: Workload>(workloads: &Store<W>) -> Vec<ObjectRef<W>> {
+    workloads
+        .state()
+        .iter()
+        .filter_map(|w| WorkloadKey::of(w.meta()))
+        .map(|k| ObjectRef::new(&k.name).within(&k.namespace))
+        .collect()
+}
+
+/// The placement facts last seen per node ([`NodeFacts`] without the resourceVersion), so that
+/// only node events that change placement trigger reconciles: a kubelet's status heartbeat
+/// (new `lastHeartbeatTime`, new resourceVersion) does not.
+#[derive(Debug, Default)]
+struct NodeChanges {
+    seen: Mutex<BTreeMap<String, NodeFacts>>,
+}
+
+impl NodeChanges {
+    /// A node was added or updated: true when it is new or its placement facts changed. A node
+    /// without a name (never served by an API server) is not a change.
+    fn applied(&self, node: &Node) -> bool {
+        let Ok(mut facts) = NodeFacts::from_node(node, "node") else {
+            return false;
+        };
+        facts.resource_version = None;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.get(&facts.name) == Some(&facts) {
+            return false;
+        }
+        seen.insert(facts.name.clone(), facts);
+        true
+    }
+
+    /// A node was deleted: true when it was known.
+    fn deleted(&self, node: &Node) -> bool {
+        let name = node.metadata.name.as_deref().unwrap_or_default();
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(name).is_some()
+    }
+}
+
 /// Runs the controller of `R::Workload` until `shutdown` fires: reflectors over the workload,
 /// its pods, PVCs and ControllerRevisions (and nodes if asked), the generic [`reconcile`],
 /// [`error_policy`] backoff, and readiness once every cache has synced.
@@ -637,24 +684,37 @@ pub async fn run<R>(
         (gate.clone(), REVISIONS),
     );
 
-    let nodes = if config.watch_nodes {
+    let (nodes, node_stream) = if config.watch_nodes {
         let (reader, writer) = reflector::store::<Node>();
         let node_gate = gate.clone();
+        let changes = NodeChanges::default();
         let stream = reflector::reflector(
             writer,
             watcher(Api::<Node>::all(client.clone()), watcher::Config::default()),
         )
         .default_backoff()
-        .for_each(move |ev| {
-            if let Ok(watcher::Event::InitDone) = ev {
-                node_gate.listed(NODES);
-            }
-            futures::future::ready(())
+        .filter_map(move |ev| {
+            let changed = match &ev {
+                Ok(watcher::Event::InitDone) => {
+                    node_gate.listed(NODES);
+                    None
+                }
+                Ok(watcher::Event::Apply(n) | watcher::Event::InitApply(n)) => {
+                    changes.applied(n).then(|| n.clone())
+                }
+                Ok(watcher::Event::Delete(n)) => changes.deleted(n).then(|| n.clone()),
+                _ => None,
+            };
+            futures::future::ready(changed.map(Ok::<Node, watcher::Error>))
         });
-        tokio::spawn(stream);
-        Some(reader)
+        if config.node_triggers {
+            (Some(reader), Some(stream))
+        } else {
+            tokio::spawn(stream.for_each(|_| futures::future::ready(())));
+            (Some(reader), None)
+        }
     } else {
-        None
+        (None, None)
     };
 
     let caches = Caches {
@@ -691,10 +751,22 @@ pub async fn run<R>(
     let rev_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
 
     tracing::info!(controller = %config.name, namespace = ?config.namespace, "controller starting");
-    Controller::for_stream(wl_stream, workloads)
+    let mut controller = Controller::for_stream(wl_stream, workloads.clone())
         .watches_stream(pod_stream, move |p: Pod| pod_map(&p.metadata))
         .watches_stream(pvc_stream, move |p: PersistentVolumeClaim| pvc_map(&p.metadata))
-        .watches_stream(rev_stream, move |r: ControllerRevision| rev_map(&r.metadata))
+        .watches_stream(rev_stream, move |r: ControllerRevision| rev_map(&r.metadata));
+    if let Some(node_stream) = node_stream {
+        let (name, metrics) = (config.name.clone(), metrics.clone());
+        controller = controller.watches_stream(node_stream, move |_: Node| {
+            let refs = every_workload(&workloads);
+            for r in &refs {
+                metrics
+                    .enqueued(&name, WorkloadKey::new(r.namespace.as_deref().unwrap_or_default(), &r.name));
+            }
+            refs
+        });
+    }
+    controller
         .with_config(controller::Config::default().concurrency(config.concurrency))
         .graceful_shutdown_on(shutdown)
         .run(reconcile::<R>, error_policy::<R>, adapter)
@@ -785,6 +857,42 @@ mod tests {
         assert!(health.ready.load(Ordering::Relaxed));
         gate.listed(WORKLOADS);
         assert!(synced.load(Ordering::Acquire));
+    }
+
+    /// ADS-6/ADS-7 in the operator: a node joining, leaving, or changing labels, taints or
+    /// conditions reconciles the DaemonSets; a heartbeat (new resourceVersion and heartbeat
+    /// time only) does not.
+    #[test]
+    fn node_changes_ignore_heartbeats() {
+        use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeStatus};
+        let node = |rv: &str, beat: &str, ready: &str, zone: &str| Node {
+            metadata: ObjectMeta {
+                name: Some("nœud-1".into()),
+                resource_version: Some(rv.into()),
+                labels: Some([("zone".to_owned(), zone.to_owned())].into()),
+                ..Default::default()
+            },
+            status: Some(NodeStatus {
+                conditions: Some(vec![NodeCondition {
+                    type_: "Ready".into(),
+                    status: ready.into(),
+                    last_heartbeat_time: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                        beat.parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                    )),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let c = NodeChanges::default();
+        assert!(c.applied(&node("1", "2026-01-01T00:00:00Z", "True", "a")), "a joining node");
+        assert!(!c.applied(&node("2", "2026-01-01T00:00:40Z", "True", "a")), "a heartbeat");
+        assert!(c.applied(&node("3", "2026-01-01T00:00:50Z", "False", "a")), "NotReady");
+        assert!(c.applied(&node("4", "2026-01-01T00:00:50Z", "False", "b")), "relabelled");
+        assert!(c.deleted(&node("4", "2026-01-01T00:00:50Z", "False", "b")), "leaving");
+        assert!(!c.deleted(&node("4", "2026-01-01T00:00:50Z", "False", "b")), "gone already");
+        assert!(!c.applied(&Node::default()), "no name");
     }
 
     #[test]

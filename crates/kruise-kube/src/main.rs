@@ -31,6 +31,12 @@ enum LogFormat {
 enum Kind {
     /// `apps.kruise.io` CloneSet, at the version `--cloneset-version` names.
     Cloneset,
+    /// `apps.kruise.io/v1beta1` Advanced StatefulSet (the version the CRD stores), with its
+    /// PVCs.
+    Statefulset,
+    /// `apps.kruise.io/v1alpha1` Advanced DaemonSet (the only version the CRD serves),
+    /// watching nodes.
+    Daemonset,
 }
 
 impl Kind {
@@ -38,6 +44,8 @@ impl Kind {
     fn crd_kind(self) -> &'static str {
         match self {
             Kind::Cloneset => "CloneSet",
+            Kind::Statefulset => "StatefulSet",
+            Kind::Daemonset => "DaemonSet",
         }
     }
 }
@@ -77,8 +85,13 @@ struct Args {
     /// Watch and act only in this namespace (default: all namespaces).
     #[arg(long, env = "KRUISE_NAMESPACE")]
     namespace: Option<String>,
-    /// Controllers to run.
-    #[arg(long, env = "KRUISE_CONTROLLERS", value_delimiter = ',', default_value = "cloneset")]
+    /// Controllers to run (comma-separated, or the flag repeated).
+    #[arg(
+        long,
+        env = "KRUISE_CONTROLLERS",
+        value_delimiter = ',',
+        default_value = "cloneset,statefulset,daemonset"
+    )]
     controllers: Vec<Kind>,
     /// The CloneSet API version to watch and write: `v1alpha1` (our CRDs, OpenKruise v1.9), or
     /// `v1beta1` on clusters that run a CloneSet conversion webhook.
@@ -360,7 +373,10 @@ async fn main() -> ExitCode {
             namespace: args.namespace.clone(),
             concurrency: args.workers,
             features,
-            watch_nodes: args.watch_nodes,
+            // The DaemonSet planner places pods on nodes: it always watches them, and a node
+            // joining, leaving or changing reconciles every DaemonSet.
+            watch_nodes: args.watch_nodes || kind == Kind::Daemonset,
+            node_triggers: kind == Kind::Daemonset,
             reporter: Reporter { controller: "kruise-rs".to_owned(), instance: instance.clone() },
             ..RunConfig::new(name)
         };
@@ -387,6 +403,24 @@ async fn main() -> ExitCode {
                     shutdown,
                 )),
             },
+            Kind::Statefulset => tokio::spawn(controller::run(
+                client,
+                kruise_core::statefulset::StatefulSetReconciler::default(),
+                config("statefulset"),
+                metrics,
+                health,
+                leading,
+                shutdown,
+            )),
+            Kind::Daemonset => tokio::spawn(controller::run(
+                client,
+                kruise_core::daemonset::DaemonSetV1Alpha1Reconciler,
+                config("daemonset"),
+                metrics,
+                health,
+                leading,
+                shutdown,
+            )),
         });
     }
     stop_controllers.await;
@@ -437,6 +471,9 @@ mod tests {
         assert!(!left.contains(&"CloneSet"));
         assert!(left.contains(&"StatefulSet") && left.contains(&"Rollout"));
         assert_eq!(unreconciled_kinds(&[]).len(), INSTALLED_KINDS.len());
+        let left = unreconciled_kinds(&[Kind::Cloneset, Kind::Statefulset, Kind::Daemonset]);
+        assert!(!left.iter().any(|k| ["CloneSet", "StatefulSet", "DaemonSet"].contains(k)), "{left:?}");
+        assert!(left.contains(&"Rollout"));
     }
 
     /// CS-1: CloneSets are watched as v1alpha1 unless a conversion webhook is declared.
@@ -461,12 +498,29 @@ mod tests {
         assert_eq!(lease_identity(Some("kruise-rs-7d9f-x"), Some("node-1")), "kruise-rs-7d9f-x");
     }
 
+    /// Issues 13 and 14: `--controllers` accepts the StatefulSet and DaemonSet controllers.
+    #[test]
+    fn controllers_flag_names_statefulset_and_daemonset() {
+        let a = Args::try_parse_from(["kruise-operator", "--controllers", "cloneset,statefulset,daemonset"]);
+        let kinds = a.map(|a| a.controllers).map_err(|e| e.to_string());
+        assert_eq!(kinds, Ok(vec![Kind::Cloneset, Kind::Statefulset, Kind::Daemonset]));
+        let a =
+            Args::try_parse_from(["kruise-operator", "--controllers=statefulset", "--controllers=daemonset"]);
+        let kinds = a.map(|a| a.controllers).map_err(|e| e.to_string());
+        assert_eq!(kinds, Ok(vec![Kind::Statefulset, Kind::Daemonset]));
+        assert_eq!(Kind::Statefulset.crd_kind(), "StatefulSet");
+        assert_eq!(Kind::Daemonset.crd_kind(), "DaemonSet");
+    }
+
     #[test]
     fn flags_parse_with_defaults() {
         let a = Args::try_parse_from(["kruise-operator", "--namespace", "team-a", "--log-format", "json"]);
         let a = a.map_err(|e| e.to_string());
         assert_eq!(a.as_ref().map(|a| a.namespace.clone()), Ok(Some("team-a".to_owned())));
         assert_eq!(a.as_ref().map(|a| a.log_format), Ok(LogFormat::Json));
-        assert_eq!(a.as_ref().map(|a| a.controllers.clone()), Ok(vec![Kind::Cloneset]));
+        assert_eq!(
+            a.as_ref().map(|a| a.controllers.clone()),
+            Ok(vec![Kind::Cloneset, Kind::Statefulset, Kind::Daemonset])
+        );
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! A workload's world is, in its namespace: the pods with an owner reference to it (active and
 //! terminating; CS-24 lists pods by owner reference only, so a bare pod that happens to match
-//! the selector is never handed over for adoption); the PVCs it owns; the ControllerRevisions it
+//! the selector is never handed over for adoption); the PVCs it owns, and for a StatefulSet also
+//! those without a controller that match its selector (its claims carry the selector labels and,
+//! under the default `Retain` policy, no owner reference: ASTS-17); the ControllerRevisions it
 //! owns or that match its selector with no controller (CS-23 step 7); and, when a node cache is
 //! kept, every node. Each list is sorted by name, so the
 //! planner sees the same snapshot whatever order the informer delivered (CS-91).
@@ -141,11 +143,17 @@ where
         .collect();
     by_name(&mut pods);
 
+    // Only a StatefulSet finds its claims by name and selector labels; other planners (CloneSet)
+    // treat every PVC handed over as theirs to clean up, so they get owned ones only.
+    let claims_by_name = W::kind(&()) == "StatefulSet";
     let mut pvcs: Vec<PersistentVolumeClaim> = caches
         .pvcs
         .state()
         .into_iter()
-        .filter(|p| in_ns(&p.metadata) && references(&p.metadata, &uid))
+        .filter(|p| {
+            let m = &p.metadata;
+            in_ns(m) && (references(m, &uid) || (claims_by_name && adoptable(m)))
+        })
         .map(|p| (*p).clone())
         .collect();
     by_name(&mut pvcs);

@@ -471,3 +471,78 @@ fn chart_webhook_ca_bundle_from_values_or_disabled() {
     let args: Vec<String> = c["args"].as_array().unwrap().iter().map(scalar).collect();
     assert!(!args.iter().any(|a| a.starts_with("--webhook")), "{args:?}");
 }
+
+fn role_rules(docs: &[Value]) -> Value {
+    docs.iter()
+        .find(|d| {
+            matches!(d["kind"].as_str(), Some("ClusterRole" | "Role")) && d["metadata"]["name"] == "kruise-rs"
+        })
+        .map(|d| d["rules"].clone())
+        .expect("the operator's role")
+}
+
+fn node_rules(docs: &[Value]) -> Option<Value> {
+    docs.iter()
+        .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == "kruise-rs-nodes")
+        .map(|d| d["rules"].clone())
+}
+
+fn controller_args(docs: &[Value]) -> Vec<String> {
+    let dep = docs.iter().find(|d| d["kind"] == "Deployment").expect("the deployment");
+    dep["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|a| a.strip_prefix("--controllers="))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Issues 13 and 14: the StatefulSet and DaemonSet controllers run by default (plain manifests
+/// and chart, cluster-wide and namespaced) with what they use: their workloads (list, watch,
+/// patch, update) and status, pods, PVCs (the StatefulSet's claims: create, patch, delete),
+/// revisions, and nodes list/watch only (the DaemonSet's node cache; never get, never a write).
+#[test]
+fn rbac_grants_what_the_statefulset_and_daemonset_controllers_use() {
+    let charts = [render_chart(json!({})), render_chart(json!({"watchNamespace": "team-a"}))];
+    for docs in charts.iter().chain([plain_manifests()].iter()) {
+        assert_eq!(controller_args(docs), ["cloneset", "statefulset", "daemonset"]);
+        let rules = role_rules(docs);
+        for kind in ["statefulsets", "daemonsets"] {
+            for verb in ["list", "watch", "patch", "update"] {
+                assert!(grants(&rules, "apps.kruise.io", kind, verb), "{kind} {verb}");
+            }
+            assert!(!grants(&rules, "apps.kruise.io", kind, "delete"), "{kind} delete");
+            assert!(grants(&rules, "apps.kruise.io", &format!("{kind}/status"), "update"), "{kind}/status");
+        }
+        for verb in ["list", "watch", "create", "patch", "delete"] {
+            assert!(grants(&rules, "", "persistentvolumeclaims", verb), "pvc {verb}");
+        }
+        let nodes = node_rules(docs).expect("the nodes ClusterRole");
+        assert_eq!(nodes, json!([{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}]));
+        assert!(!grants(&rules, "", "nodes", "list"), "nodes are cluster-scoped: only in kruise-rs-nodes");
+    }
+}
+
+/// A controller switched off in the chart loses its flag and its RBAC; nodes are granted only
+/// to the DaemonSet controller or with `watchNodes`.
+#[test]
+fn chart_grants_only_the_controllers_it_runs() {
+    let off = json!({"cloneset": true, "statefulset": false, "daemonset": false});
+    let docs = render_chart(json!({"controllers": off}));
+    assert_eq!(controller_args(&docs), ["cloneset"]);
+    let rules = role_rules(&docs);
+    assert!(grants(&rules, "apps.kruise.io", "clonesets", "watch"));
+    for kind in ["statefulsets", "daemonsets"] {
+        assert!(!grants(&rules, "apps.kruise.io", kind, "watch"), "{kind} still watched");
+    }
+    assert!(node_rules(&docs).is_none(), "nodes granted without the DaemonSet controller");
+    let docs = render_chart(json!({"controllers": off, "watchNodes": true}));
+    assert!(node_rules(&docs).is_some());
+    let ds_only = json!({"cloneset": false, "statefulset": false, "daemonset": true});
+    let docs = render_chart(json!({"controllers": ds_only}));
+    assert_eq!(controller_args(&docs), ["daemonset"]);
+    assert!(!grants(&role_rules(&docs), "apps.kruise.io", "clonesets", "watch"));
+    assert!(node_rules(&docs).is_some());
+}

@@ -19,11 +19,11 @@
 use kruise_api::apps::{v1alpha1, v1beta1};
 use kruise_api::convert::cloneset_to_v1beta1;
 use kruise_api::defaults::Defaulting;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::CloneSetReconciler;
 use crate::reconciler::{Context, Outcome, ReconcileError, Reconciler, World};
-use crate::write::{ApiWrite, Subresource};
+use crate::write::served::Served;
 
 /// The `apiVersion` of the v1alpha1 CloneSet.
 pub const V1ALPHA1: &str = "apps.kruise.io/v1alpha1";
@@ -56,10 +56,7 @@ impl Reconciler for CloneSetV1Alpha1Reconciler {
         let beta = hub(world.workload);
         let beta_world = world.for_workload(&beta);
         let mut outcome = CloneSetReconciler.reconcile(&beta_world, ctx)?;
-        let uid = world.workload.metadata.uid.as_deref().unwrap_or_default();
-        for w in &mut outcome.writes {
-            readdress(&mut w.write, world.workload, uid);
-        }
+        readdress_writes(&mut outcome.writes, world.workload);
         Ok(outcome)
     }
 }
@@ -69,79 +66,12 @@ impl Reconciler for CloneSetV1Alpha1Reconciler {
 /// callers that plan with [`super::plan`] and [`super::reconcile::writes`] themselves (the
 /// `kruise plan` dry-run).
 pub fn readdress_writes(writes: &mut [crate::reconciler::PlannedWrite], cs: &v1alpha1::CloneSet) {
-    let uid = cs.metadata.uid.as_deref().unwrap_or_default();
+    // The status schema is the same in both versions: the planned status as is.
+    let object = serde_json::to_value(cs).unwrap_or_default();
+    let status = |planned: &Value| planned.get("status").cloned().unwrap_or(Value::Null);
+    let served = Served { kind: KIND, hub: V1BETA1, served: V1ALPHA1, object: &object, status: &status };
     for w in writes {
-        readdress(&mut w.write, cs, uid);
-    }
-}
-
-fn is_self(target: &crate::write::Target, cs: &v1alpha1::CloneSet) -> bool {
-    target.kind == KIND
-        && target.api_version == V1BETA1
-        && target.namespace.as_deref() == cs.metadata.namespace.as_deref()
-        && Some(target.name.as_str()) == cs.metadata.name.as_deref()
-}
-
-/// Rewrites one write of the v1beta1 planner for the v1alpha1 resource `cs` (uid `uid`).
-fn readdress(write: &mut ApiWrite, cs: &v1alpha1::CloneSet, uid: &str) {
-    match write {
-        ApiWrite::Replace { target, subresource: Subresource::Status, object } if is_self(target, cs) => {
-            target.api_version = V1ALPHA1.to_owned();
-            let mut body = serde_json::to_value(cs).unwrap_or_default();
-            if let Value::Object(m) = &mut body {
-                m.insert("apiVersion".into(), json!(V1ALPHA1));
-                m.insert("kind".into(), json!(KIND));
-                m.insert("status".into(), object.get("status").cloned().unwrap_or(Value::Null));
-            }
-            *object = body;
-        }
-        ApiWrite::Replace { target, object, .. } | ApiWrite::Create { target, object } => {
-            if is_self(target, cs) {
-                target.api_version = V1ALPHA1.to_owned();
-            }
-            fix_owner_refs(object, uid);
-        }
-        ApiWrite::MergePatch { target, patch, .. } => {
-            if is_self(target, cs) {
-                target.api_version = V1ALPHA1.to_owned();
-            }
-            fix_owner_refs(patch, uid);
-        }
-        ApiWrite::JsonPatch { target, patch, .. } => {
-            if is_self(target, cs) {
-                target.api_version = V1ALPHA1.to_owned();
-            }
-            // Only what the patch writes: `test` values are what the server holds.
-            for op in patch.as_array_mut().into_iter().flatten() {
-                let writes_refs = op.get("path").and_then(Value::as_str) == Some("/metadata/ownerReferences")
-                    && matches!(op.get("op").and_then(Value::as_str), Some("add" | "replace"));
-                if writes_refs && let Some(refs) = op.get_mut("value") {
-                    let mut body = json!({"metadata": {"ownerReferences": refs.take()}});
-                    fix_owner_refs(&mut body, uid);
-                    *refs = body["metadata"]["ownerReferences"].take();
-                }
-            }
-        }
-        ApiWrite::Delete { target, .. } => {
-            if is_self(target, cs) {
-                target.api_version = V1ALPHA1.to_owned();
-            }
-        }
-    }
-}
-
-/// Points owner references to the CloneSet `uid` at the v1alpha1 resource.
-fn fix_owner_refs(body: &mut Value, uid: &str) {
-    let Some(refs) = body.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for r in refs {
-        let ours = r.get("kind").and_then(Value::as_str) == Some(KIND)
-            && r.get("uid").and_then(Value::as_str) == Some(uid)
-            && r.get("apiVersion").and_then(Value::as_str) == Some(V1BETA1);
-        if ours && let Some(m) = r.as_object_mut() {
-            m.insert("apiVersion".into(), json!(V1ALPHA1));
-        }
+        served.readdress(&mut w.write);
     }
 }
 
@@ -154,6 +84,8 @@ mod tests {
     use crate::expectations::Expectations;
     use crate::features::Features;
     use crate::reconciler::PlannedWrite;
+    use crate::write::{ApiWrite, Subresource};
+    use serde_json::json;
 
     const SEEDS: [(&str, &str); 5] = [
         ("01", include_str!("../../../../examples/seed/01-ok.yaml")),

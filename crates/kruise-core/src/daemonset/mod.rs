@@ -20,6 +20,7 @@ mod pods;
 pub mod reconcile;
 mod status;
 mod update;
+pub mod v1alpha1;
 
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,7 @@ pub use history::{new_revision, owner_ref};
 pub use newpod::{new_pod, pod_name};
 pub use pods::target_node;
 pub use reconcile::DaemonSetReconciler;
+pub use v1alpha1::DaemonSetV1Alpha1Reconciler;
 
 use crate::expectations::Expectations;
 use crate::features::Features;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use serde_json::{Value, json};
 
 use super::Cluster;
@@ -150,7 +150,11 @@ impl FakeApi {
             let prev = &before["status"]["containerStatuses"][0];
             let restarts = prev["restartCount"].as_i64().unwrap_or(0)
                 + i64::from(!prev.is_null() && prev["image"] != image);
-            pod["spec"]["nodeName"] = json!("node-1");
+            // The scheduler: a pod pinned by node affinity (a DaemonSet's) lands on its node.
+            if pod["spec"]["nodeName"].is_null() {
+                let pinned = pod.pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0/values/0").cloned();
+                pod["spec"]["nodeName"] = pinned.unwrap_or_else(|| json!("node-1"));
+            }
             pod["status"]["phase"] = json!("Running");
             pod["status"]["containerStatuses"] = json!([{
                 "name": "nginx", "image": image, "imageID": format!("docker.io/library/{}@sha256:0", image.as_str().unwrap_or_default()),
@@ -191,7 +195,11 @@ impl FakeApi {
                 if let Ok(r) = serde_json::from_value::<ControllerRevision>(obj.clone()) {
                     cluster.apply_revision(&r);
                 }
-            } else if path.contains("/clonesets/")
+            } else if path.contains("/persistentvolumeclaims/") {
+                if let Ok(c) = serde_json::from_value::<PersistentVolumeClaim>(obj.clone()) {
+                    cluster.apply_pvc(&c);
+                }
+            } else if path.starts_with("/apis/apps.kruise.io/")
                 && let Ok(c) = serde_json::from_value::<W>(obj.clone())
             {
                 cluster.apply_workload(&c);

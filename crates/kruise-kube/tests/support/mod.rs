@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{
-    Container, PersistentVolumeClaim, Pod, PodCondition, PodSpec, PodStatus, PodTemplateSpec,
+    Container, Node, PersistentVolumeClaim, Pod, PodCondition, PodSpec, PodStatus, PodTemplateSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kruise_api::KruiseResource;
@@ -141,6 +141,7 @@ pub struct Cluster<W: WorkloadType = CloneSet> {
     pods: Writer<Pod>,
     pvcs: Writer<PersistentVolumeClaim>,
     revisions: Writer<ControllerRevision>,
+    nodes: Writer<Node>,
 }
 
 /// What [`Cluster`] can cache as a workload.
@@ -179,12 +180,14 @@ impl<W: WorkloadType> Cluster<W> {
         let (p_r, pods) = reflector::store();
         let (v_r, pvcs) = reflector::store();
         let (r_r, revisions) = reflector::store();
+        let (n_r, nodes) = reflector::store();
         Self {
-            caches: Caches { workloads: w_r, pods: p_r, pvcs: v_r, revisions: r_r, nodes: None },
+            caches: Caches { workloads: w_r, pods: p_r, pvcs: v_r, revisions: r_r, nodes: Some(n_r) },
             workloads,
             pods,
             pvcs,
             revisions,
+            nodes,
         }
     }
     pub fn apply_workload(&mut self, cs: &W) -> Arc<W> {
@@ -196,6 +199,12 @@ impl<W: WorkloadType> Cluster<W> {
     }
     pub fn apply_revision(&mut self, rev: &ControllerRevision) {
         self.revisions.apply_watcher_event(&watcher::Event::Apply(rev.clone()));
+    }
+    pub fn apply_pvc(&mut self, pvc: &PersistentVolumeClaim) {
+        self.pvcs.apply_watcher_event(&watcher::Event::Apply(pvc.clone()));
+    }
+    pub fn apply_node(&mut self, node: &Node) {
+        self.nodes.apply_watcher_event(&watcher::Event::Apply(node.clone()));
     }
     pub fn delete_pod(&mut self, pod: &Pod) {
         self.pods.apply_watcher_event(&watcher::Event::Delete(pod.clone()));

@@ -405,7 +405,7 @@ async fn main() -> ExitCode {
             },
             Kind::Statefulset => tokio::spawn(controller::run(
                 client,
-                kruise_core::statefulset::StatefulSetReconciler::default(),
+                kruise_core::statefulset::StatefulSetReconciler,
                 config("statefulset"),
                 metrics,
                 health,

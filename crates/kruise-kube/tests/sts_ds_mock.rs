@@ -89,8 +89,7 @@ async fn asts_operator_scale_up_creates_ordinal_0_with_its_pvc() {
     let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
     let mut cluster = Cluster::<v1beta1::StatefulSet>::with_workload();
     let sts = api.lock().unwrap().sync(&mut cluster).expect("the StatefulSet reads as v1beta1");
-    let adapter =
-        Adapter::new("statefulset", client, StatefulSetReconciler::default(), cluster.caches.clone());
+    let adapter = Adapter::new("statefulset", client, StatefulSetReconciler, cluster.caches.clone());
 
     let report = adapter.reconcile_at(Arc::new(sts), Timestamp::from_second(T0).unwrap(), 7).await.unwrap();
     let sent = server.requests();

@@ -22,8 +22,9 @@ use kruise_core::features::Features;
 use kruise_core::sidecarset::{InjectInput, Operation, Outcome, inject};
 use serde_json::Value;
 
+use crate::plan::read_objects;
 use crate::plan::{Stop, flatten, read_docs};
-use crate::plan_sidecarset::{read_objects, sidecarset_of};
+use crate::plan_sidecarset::sidecarset_of;
 use crate::{Exit, Io, Run};
 
 /// Print a pod as the SidecarSet injection webhook would admit it.

@@ -321,17 +321,7 @@ fn read_workload(file: &str, docs: Vec<Value>) -> Result<Value, Stop> {
             vec![format!("{file}: expected exactly one CloneSet, found {} objects", docs.len())],
         ));
     };
-    let problems = validate::check(1, doc);
-    if !problems.is_empty() {
-        let lines = problems
-            .into_iter()
-            .map(|p| match p.path {
-                Some(path) => format!("{file}: {}: {path}: {}", p.object, p.message),
-                None => format!("{file}: {}: {}", p.object, p.message),
-            })
-            .collect();
-        return Err(Stop(Exit::Invalid, lines));
-    }
+    validated(file, doc)?;
     Ok(doc.clone())
 }
 
@@ -816,6 +806,53 @@ pub(crate) fn write_columns<const N: usize>(out: &mut dyn Write, lines: &[[Strin
         writeln!(out, "{}", s.trim_end())?;
     }
     Ok(())
+}
+
+/// `doc` checked as `kruise validate` checks it: every problem as `FILE: KIND/NAME: PATH: MESSAGE`
+/// (exit 1), so every kind's `kruise plan` refuses invalid input alike.
+pub(crate) fn validated(file: &str, doc: &Value) -> Result<(), Stop> {
+    let problems = validate::check(1, doc);
+    if !problems.is_empty() {
+        let lines = problems
+            .into_iter()
+            .map(|p| match p.path {
+                Some(path) => format!("{file}: {}: {path}: {}", p.object, p.message),
+                None => format!("{file}: {}: {}", p.object, p.message),
+            })
+            .collect();
+        return Err(Stop(Exit::Invalid, lines));
+    }
+    Ok(())
+}
+
+/// Objects of `kind` in `path` (none without a path), decoded.
+pub(crate) fn read_objects<T: serde::de::DeserializeOwned>(
+    path: Option<&std::path::PathBuf>,
+    kind: &str,
+    io: &mut Io<'_>,
+) -> Result<Vec<T>, Stop> {
+    let Some(path) = path else { return Ok(Vec::new()) };
+    let shown = path.display().to_string();
+    let mut items = Vec::new();
+    for doc in read_docs(&shown, io.stdin)? {
+        flatten(doc, &mut items);
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let found = item.get("kind").and_then(Value::as_str).unwrap_or(kind).to_owned();
+            if found != kind {
+                return Err(Stop(
+                    Exit::Error,
+                    vec![format!("{shown}: item {}: expected kind {kind}, found {found}", i + 1)],
+                ));
+            }
+            serde_json::from_value(item).map_err(|e| {
+                Stop(Exit::Error, vec![format!("{shown}: item {}: cannot decode as {kind}: {e}", i + 1)])
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use std::io::{self, Write};
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kruise_api::any::AnyResource;
+
+use crate::plan::read_objects;
 use kruise_api::apps::v1beta1::DaemonSet;
 use kruise_core::daemonset::{self, Input, Plan};
 use kruise_core::expectations::Expectations;
@@ -18,7 +20,7 @@ use kruise_core::nodetable::NodeTable;
 use kruise_core::plan::ActionKind;
 use serde_json::Value;
 
-use super::{Args, Current, Failure, Output, Stop, flatten, name_of, read_docs, with_writes, write_columns};
+use super::{Args, Current, Failure, Output, Stop, name_of, with_writes, write_columns};
 use crate::{Exit, Io};
 
 /// The DaemonSet of `doc` (already validated), defaulted and in the v1beta1 shape; `None`
@@ -36,36 +38,6 @@ pub(super) fn daemonset_of(file: &str, doc: &Value) -> Result<Option<DaemonSet>,
     };
     kruise_api::defaults::default(&mut ds);
     Ok(Some(ds))
-}
-
-/// Objects of `kind` in `path` (none without a path), decoded.
-pub(super) fn read_objects<T: serde::de::DeserializeOwned>(
-    path: Option<&std::path::PathBuf>,
-    kind: &str,
-    io: &mut Io<'_>,
-) -> Result<Vec<T>, Stop> {
-    let Some(path) = path else { return Ok(Vec::new()) };
-    let shown = path.display().to_string();
-    let mut items = Vec::new();
-    for doc in read_docs(&shown, io.stdin)? {
-        flatten(doc, &mut items);
-    }
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let found = item.get("kind").and_then(Value::as_str).unwrap_or(kind).to_owned();
-            if found != kind {
-                return Err(Stop(
-                    Exit::Error,
-                    vec![format!("{shown}: item {}: expected kind {kind}, found {found}", i + 1)],
-                ));
-            }
-            serde_json::from_value(item).map_err(|e| {
-                Stop(Exit::Error, vec![format!("{shown}: item {}: cannot decode as {kind}: {e}", i + 1)])
-            })
-        })
-        .collect()
 }
 
 /// Plans one pass of `ds` and prints it.

@@ -20,7 +20,7 @@ use kruise_core::{broadcastjob, imagepulljob};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::daemonset::read_objects;
+use super::read_objects;
 use super::{Args, Failure, Output, Stop, flatten, name_of, read_docs, write_columns};
 use crate::{Exit, Io};
 

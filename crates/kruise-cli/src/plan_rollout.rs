@@ -25,8 +25,8 @@ use kruise_core::rollout::types::subject_name;
 use kruise_core::rollout::{self, Config, Input, Plan, Workload};
 use serde_json::{Map, Value, json};
 
-use crate::plan::{Args, Output, Stop, flatten, read_docs};
-use crate::{Exit, Io, validate};
+use crate::plan::{Args, Output, Stop, flatten, read_docs, validated};
+use crate::{Exit, Io};
 
 /// Everything read for one Rollout plan.
 pub struct Loaded {
@@ -97,17 +97,7 @@ fn stop(exit: Exit, line: String) -> Stop {
 
 /// The Rollout of `doc`, validated (exit 1 on problems), defaulted, v1beta1.
 pub fn rollout_of(file: &str, doc: &Value) -> Result<Rollout, Stop> {
-    let problems = validate::check(1, doc);
-    if !problems.is_empty() {
-        let lines = problems
-            .into_iter()
-            .map(|p| match p.path {
-                Some(path) => format!("{file}: {}: {path}: {}", p.object, p.message),
-                None => format!("{file}: {}: {}", p.object, p.message),
-            })
-            .collect();
-        return Err(Stop(Exit::Invalid, lines));
-    }
+    validated(file, doc)?;
     let mut r = match AnyResource::from_value(doc.clone())
         .map_err(|e| stop(Exit::Invalid, format!("{file}: {e}")))?
     {

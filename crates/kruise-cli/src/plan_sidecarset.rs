@@ -22,9 +22,9 @@ use kruise_core::sidecarset::{self, DEFAULT_REVISION_NAMESPACE, Input, Plan};
 use serde_json::Value;
 
 use crate::plan::{
-    Args, Current, Failure, Output, Stop, flatten, name_of, read_docs, with_writes, write_columns,
+    Args, Current, Failure, Output, Stop, name_of, read_objects, validated, with_writes, write_columns,
 };
-use crate::{Exit, Io, validate};
+use crate::{Exit, Io};
 
 /// True when the workload file holds one SidecarSet (either version).
 pub(crate) fn is_sidecarset(docs: &[Value]) -> bool {
@@ -34,17 +34,7 @@ pub(crate) fn is_sidecarset(docs: &[Value]) -> bool {
 /// The SidecarSet of `doc`, validated, defaulted (hash annotations included) and in the
 /// v1beta1 shape.
 pub(crate) fn sidecarset_of(file: &str, doc: &Value) -> Result<SidecarSet, Stop> {
-    let problems = validate::check(1, doc);
-    if !problems.is_empty() {
-        let lines = problems
-            .into_iter()
-            .map(|p| match p.path {
-                Some(path) => format!("{file}: {}: {path}: {}", p.object, p.message),
-                None => format!("{file}: {}: {}", p.object, p.message),
-            })
-            .collect();
-        return Err(Stop(Exit::Invalid, lines));
-    }
+    validated(file, doc)?;
     let resource = AnyResource::from_value(doc.clone())
         .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
     let mut ss = match resource {
@@ -59,36 +49,6 @@ pub(crate) fn sidecarset_of(file: &str, doc: &Value) -> Result<SidecarSet, Stop>
     };
     kruise_api::defaults::default(&mut ss);
     Ok(ss)
-}
-
-/// Objects of `kind` in `path` (none without a path), decoded.
-pub(crate) fn read_objects<T: serde::de::DeserializeOwned>(
-    path: Option<&std::path::PathBuf>,
-    kind: &str,
-    io: &mut Io<'_>,
-) -> Result<Vec<T>, Stop> {
-    let Some(path) = path else { return Ok(Vec::new()) };
-    let shown = path.display().to_string();
-    let mut items = Vec::new();
-    for doc in read_docs(&shown, io.stdin)? {
-        flatten(doc, &mut items);
-    }
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let found = item.get("kind").and_then(Value::as_str).unwrap_or(kind).to_owned();
-            if found != kind {
-                return Err(Stop(
-                    Exit::Error,
-                    vec![format!("{shown}: item {}: expected kind {kind}, found {found}", i + 1)],
-                ));
-            }
-            serde_json::from_value(item).map_err(|e| {
-                Stop(Exit::Error, vec![format!("{shown}: item {}: cannot decode as {kind}: {e}", i + 1)])
-            })
-        })
-        .collect()
 }
 
 /// Namespace name → labels as this dry-run knows them: `kubernetes.io/metadata.name` only.

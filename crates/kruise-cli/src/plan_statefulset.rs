@@ -23,9 +23,9 @@ use kruise_core::statefulset::{self, Input, Plan};
 use serde_json::Value;
 
 use crate::plan::{
-    Args, Current, Failure, Output, Ownership, Stop, name_of, verb, with_writes, write_columns,
+    Args, Current, Failure, Output, Ownership, Stop, name_of, validated, verb, with_writes, write_columns,
 };
-use crate::{Exit, Io, validate};
+use crate::{Exit, Io};
 
 /// True when the workload file holds one StatefulSet (either version).
 pub(crate) fn is_statefulset(docs: &[Value]) -> bool {
@@ -89,17 +89,7 @@ fn read_workload(file: &str, docs: &[Value]) -> Result<StatefulSet, Stop> {
             vec![format!("{file}: expected exactly one workload, found {} objects", docs.len())],
         ));
     };
-    let problems = validate::check(1, doc);
-    if !problems.is_empty() {
-        let lines = problems
-            .into_iter()
-            .map(|p| match p.path {
-                Some(path) => format!("{file}: {}: {path}: {}", p.object, p.message),
-                None => format!("{file}: {}: {}", p.object, p.message),
-            })
-            .collect();
-        return Err(Stop(Exit::Invalid, lines));
-    }
+    validated(file, doc)?;
     let resource = AnyResource::from_value(doc.clone())
         .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: {e}")]))?;
     let mut set = match resource {

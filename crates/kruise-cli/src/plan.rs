@@ -214,19 +214,12 @@ impl Args {
         for note in notes {
             writeln!(io.err, "{note}")?;
         }
-        match self.output {
-            Output::Json => {
-                // Go's escapes (`\u0026` for `&`, ...): the bytes the operator sends, which for
-                // revision data are the bytes hashed (CS-26).
-                io.out.write_all(&kruise_core::write::to_go_json(&doc.value, true))?;
-                writeln!(io.out)?;
-            }
-            Output::Yaml => {
-                let text = serde_saphyr::to_string(&doc.value).map_err(io::Error::other)?;
-                io.out.write_all(text.as_bytes())?;
-            }
-            Output::Table => write_table(io.out, &input, &plan, now, self.seed)?,
-        }
+        emit(
+            io.out,
+            self.output,
+            || doc.value.clone(),
+            |out| write_table(out, &input, &plan, now, self.seed),
+        )?;
         Ok(())
     }
 
@@ -853,6 +846,28 @@ pub(crate) fn read_objects<T: serde::de::DeserializeOwned>(
             })
         })
         .collect()
+}
+
+/// Prints a plan as `-o` asks, the same for every kind: the JSON document with Go's escapes
+/// (`\u0026` for `&`, ...: the bytes the operator sends, which for revision data are the bytes
+/// hashed, CS-26), the same document as YAML, or the kind's table.
+pub(crate) fn emit(
+    out: &mut dyn Write,
+    output: Output,
+    doc: impl FnOnce() -> Value,
+    table: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    match output {
+        Output::Json => {
+            out.write_all(&kruise_core::write::to_go_json(&doc(), true))?;
+            writeln!(out)
+        }
+        Output::Yaml => {
+            let text = serde_saphyr::to_string(&doc()).map_err(io::Error::other)?;
+            out.write_all(text.as_bytes())
+        }
+        Output::Table => table(out),
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kruise_api::any::AnyResource;
 
-use crate::plan::read_objects;
+use crate::plan::{emit, read_objects};
 use kruise_api::apps::v1beta1::DaemonSet;
 use kruise_core::daemonset::{self, Input, Plan};
 use kruise_core::expectations::Expectations;
@@ -20,7 +20,7 @@ use kruise_core::nodetable::NodeTable;
 use kruise_core::plan::ActionKind;
 use serde_json::Value;
 
-use super::{Args, Current, Failure, Output, Stop, name_of, with_writes, write_columns};
+use super::{Args, Current, Failure, Stop, name_of, with_writes, write_columns};
 use crate::{Exit, Io};
 
 /// The DaemonSet of `doc` (already validated), defaulted and in the v1beta1 shape; `None`
@@ -70,19 +70,12 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
     let plan = daemonset::plan(&input).map_err(|e| {
         Stop(Exit::Invalid, vec![format!("{file}: DaemonSet/{}: {e}", name_of(&ds.metadata))])
     })?;
-    match args.output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut *io.out, &document(&input, &plan, args.seed))
-                .map_err(io::Error::from)?;
-            writeln!(io.out)?;
-        }
-        Output::Yaml => {
-            let text =
-                serde_saphyr::to_string(&document(&input, &plan, args.seed)).map_err(io::Error::other)?;
-            io.out.write_all(text.as_bytes())?;
-        }
-        Output::Table => write_table(io.out, &input, &plan, args.seed)?,
-    }
+    emit(
+        io.out,
+        args.output,
+        || document(&input, &plan, args.seed),
+        |out| write_table(out, &input, &plan, args.seed),
+    )?;
     Ok(())
 }
 

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::read_objects;
-use super::{Args, Failure, Output, Stop, flatten, name_of, read_docs, write_columns};
+use super::{Args, Failure, Stop, flatten, name_of, read_docs, write_columns};
 use crate::{Exit, Io};
 
 /// One of the job kinds, defaulted, in the v1beta1 shape.
@@ -251,17 +251,12 @@ fn print<S>(
     subjects: Vec<String>,
     status: &str,
 ) -> io::Result<()> {
-    match args.output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut *io.out, doc).map_err(io::Error::from)?;
-            writeln!(io.out)
-        }
-        Output::Yaml => {
-            let text = serde_saphyr::to_string(doc).map_err(io::Error::other)?;
-            io.out.write_all(text.as_bytes())
-        }
-        Output::Table => write_table(io.out, plan, head, column, subjects, status),
-    }
+    super::emit(
+        io.out,
+        args.output,
+        || doc.clone(),
+        |out| write_table(out, plan, head, column, subjects, status),
+    )
 }
 
 /// The table's first column title, and the pods already on each subject (node → pod, phase).

@@ -25,7 +25,7 @@ use kruise_core::rollout::types::subject_name;
 use kruise_core::rollout::{self, Config, Input, Plan, Workload};
 use serde_json::{Map, Value, json};
 
-use crate::plan::{Args, Output, Stop, flatten, read_docs, validated};
+use crate::plan::{Args, Stop, emit, flatten, read_docs, validated};
 use crate::{Exit, Io};
 
 /// Everything read for one Rollout plan.
@@ -245,17 +245,7 @@ pub fn run(args: &Args, io: &mut Io<'_>) -> Result<(), crate::plan::Failure> {
     )?;
     let now = args.now.unwrap_or_else(Timestamp::now);
     let plan = plan(&args.workload.display().to_string(), &loaded, now)?;
-    match args.output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut *io.out, &document(&plan, now)).map_err(io::Error::from)?;
-            writeln!(io.out)?;
-        }
-        Output::Yaml => {
-            let text = serde_saphyr::to_string(&document(&plan, now)).map_err(io::Error::other)?;
-            io.out.write_all(text.as_bytes())?;
-        }
-        Output::Table => write_table(io.out, &loaded, &plan, now)?,
-    }
+    emit(io.out, args.output, || document(&plan, now), |out| write_table(out, &loaded, &plan, now))?;
     Ok(())
 }
 

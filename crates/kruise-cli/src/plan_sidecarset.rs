@@ -22,7 +22,7 @@ use kruise_core::sidecarset::{self, DEFAULT_REVISION_NAMESPACE, Input, Plan};
 use serde_json::Value;
 
 use crate::plan::{
-    Args, Current, Failure, Output, Stop, name_of, read_objects, validated, with_writes, write_columns,
+    Args, Current, Failure, Stop, emit, name_of, read_objects, validated, with_writes, write_columns,
 };
 use crate::{Exit, Io};
 
@@ -89,18 +89,12 @@ pub(crate) fn plan(args: &Args, file: &str, docs: &[Value], io: &mut Io<'_>) -> 
     };
     let plan = sidecarset::plan(&input)
         .map_err(|e| Stop(Exit::Invalid, vec![format!("{file}: SidecarSet/{name}: {e}")]))?;
-    match args.output {
-        Output::Json => {
-            io.out.write_all(&kruise_core::write::to_go_json(&document(&input, &plan, args.seed), true))?;
-            writeln!(io.out)?;
-        }
-        Output::Yaml => {
-            let text =
-                serde_saphyr::to_string(&document(&input, &plan, args.seed)).map_err(io::Error::other)?;
-            io.out.write_all(text.as_bytes())?;
-        }
-        Output::Table => write_table(io.out, &input, &plan, args.seed)?,
-    }
+    emit(
+        io.out,
+        args.output,
+        || document(&input, &plan, args.seed),
+        |out| write_table(out, &input, &plan, args.seed),
+    )?;
     Ok(())
 }
 

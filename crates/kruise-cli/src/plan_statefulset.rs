@@ -23,7 +23,7 @@ use kruise_core::statefulset::{self, Input, Plan};
 use serde_json::Value;
 
 use crate::plan::{
-    Args, Current, Failure, Output, Ownership, Stop, name_of, validated, verb, with_writes, write_columns,
+    Args, Current, Failure, Ownership, Stop, emit, name_of, validated, verb, with_writes, write_columns,
 };
 use crate::{Exit, Io};
 
@@ -65,19 +65,12 @@ pub(crate) fn plan(args: &Args, file: &str, docs: &[Value], io: &mut Io<'_>) -> 
     for note in notes {
         writeln!(io.err, "{note}")?;
     }
-    match args.output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut *io.out, &document(&input, &plan, args.seed))
-                .map_err(io::Error::from)?;
-            writeln!(io.out)?;
-        }
-        Output::Yaml => {
-            let text =
-                serde_saphyr::to_string(&document(&input, &plan, args.seed)).map_err(io::Error::other)?;
-            io.out.write_all(text.as_bytes())?;
-        }
-        Output::Table => write_table(io.out, &input, &plan, args.seed)?,
-    }
+    emit(
+        io.out,
+        args.output,
+        || document(&input, &plan, args.seed),
+        |out| write_table(out, &input, &plan, args.seed),
+    )?;
     Ok(())
 }
 

@@ -742,19 +742,7 @@ fn write_table(
         }
     }
     let st = &plan.status;
-    let mut lines = vec![["REVISION".to_owned(), "NUMBER".into(), "ROLE".into(), "WHAT".into()]];
-    for (name, (number, whats)) in &revs {
-        let mut role = Vec::new();
-        if st.current_revision == *name {
-            role.push("current");
-        }
-        if st.update_revision == *name {
-            role.push("update");
-        }
-        let what = if whats.is_empty() { "unchanged".to_owned() } else { whats.join(", ") };
-        lines.push([name.clone(), number.clone(), role.join(","), what]);
-    }
-    write_columns(out, &lines)?;
+    write_revisions(out, &revs, &st.current_revision, &st.update_revision)?;
     writeln!(out)?;
 
     writeln!(
@@ -868,6 +856,30 @@ pub(crate) fn emit(
         }
         Output::Table => table(out),
     }
+}
+
+/// The revision table of `kruise plan -o table` (CloneSet, StatefulSet): each revision the plan
+/// touches or the status names, with its number, its role (`current`, `update`) and what the plan
+/// does to it.
+pub(crate) fn write_revisions(
+    out: &mut dyn Write,
+    revs: &BTreeMap<String, (String, Vec<String>)>,
+    current: &str,
+    update: &str,
+) -> io::Result<()> {
+    let mut lines = vec![["REVISION".to_owned(), "NUMBER".into(), "ROLE".into(), "WHAT".into()]];
+    for (name, (number, whats)) in revs {
+        let mut role = Vec::new();
+        if current == name {
+            role.push("current");
+        }
+        if update == name {
+            role.push("update");
+        }
+        let what = if whats.is_empty() { "unchanged".to_owned() } else { whats.join(", ") };
+        lines.push([name.clone(), number.clone(), role.join(","), what]);
+    }
+    write_columns(out, &lines)
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use crate::plan::{
     Args, Current, Failure, Ownership, Stop, emit, name_of, validated, verb, with_writes, write_columns,
+    write_revisions,
 };
 use crate::{Exit, Io};
 
@@ -208,19 +209,7 @@ fn write_table(out: &mut dyn Write, input: &Input<'_>, plan: &Plan, seed: u64) -
         }
     }
     let st = &plan.status;
-    let mut lines = vec![["REVISION".to_owned(), "NUMBER".into(), "ROLE".into(), "WHAT".into()]];
-    for (name, (number, whats)) in &revs {
-        let mut role = Vec::new();
-        if st.current_revision == *name {
-            role.push("current");
-        }
-        if st.update_revision == *name {
-            role.push("update");
-        }
-        let what = if whats.is_empty() { "unchanged".to_owned() } else { whats.join(", ") };
-        lines.push([name.clone(), number.clone(), role.join(","), what]);
-    }
-    write_columns(out, &lines)?;
+    write_revisions(out, &revs, &st.current_revision, &st.update_revision)?;
     writeln!(out)?;
     writeln!(
         out,

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kruise_api::gateway::HttpRouteRule;
@@ -54,6 +55,14 @@ pub enum RolloutAction {
     },
     /// Delete the BatchRelease (RO-44 ReleaseWorkloadControl, RO-50).
     DeleteBatchRelease,
+    /// Create the canary Deployment of a canary-style release (RO-42): a copy of the stable
+    /// Deployment's spec, 0 replicas, owned by the BatchRelease.
+    CreateDeployment {
+        /// The Deployment.
+        deployment: Obj<Deployment>,
+    },
+    /// Delete the canary Deployment (RO-43, after its finalizer is removed).
+    DeleteDeployment,
     /// Patch the workload (or the canary Deployment).
     PatchWorkload {
         /// The change.
@@ -119,6 +128,8 @@ impl WorkloadAction for RolloutAction {
             Self::UpdateBatchRelease { .. } => "UpdateBatchRelease",
             Self::UpdateBatchReleaseStatus { .. } => "UpdateBatchReleaseStatus",
             Self::DeleteBatchRelease => "DeleteBatchRelease",
+            Self::CreateDeployment { .. } => "CreateDeployment",
+            Self::DeleteDeployment => "DeleteDeployment",
             Self::PatchWorkload { .. } => "PatchWorkload",
             Self::PatchServiceSelector { .. } => "PatchServiceSelector",
             Self::CreateService { .. } => "CreateService",
@@ -145,6 +156,7 @@ impl WorkloadAction for RolloutAction {
             }
             Self::UpdateBatchReleaseStatus { status } => st.serialize_field("batchReleaseStatus", status)?,
             Self::PatchWorkload { patch } => st.serialize_field("patch", patch)?,
+            Self::CreateDeployment { deployment } => st.serialize_field("deployment", deployment)?,
             Self::PatchServiceSelector { selector } => st.serialize_field("selector", selector)?,
             Self::CreateService { service } => st.serialize_field("service", service)?,
             Self::SetHttpRouteRules { rules } => st.serialize_field("rules", rules)?,
@@ -157,6 +169,7 @@ impl WorkloadAction for RolloutAction {
                 st.serialize_field("finalizer", finalizer)?
             }
             Self::DeleteBatchRelease
+            | Self::DeleteDeployment
             | Self::DeleteService
             | Self::DeleteIngress
             | Self::RecordTrafficWrites => {}
@@ -234,6 +247,11 @@ pub enum RolloutReason {
     ResumeWorkload,
     /// RO-44: delete the BatchRelease.
     ReleaseWorkloadControl,
+    /// RO-42: the canary Deployment of a canary-style release is created.
+    CanaryDeployment,
+    /// RO-42/RO-43: blue-green saves (claim) or restores (release) the workload's original
+    /// maxSurge / maxUnavailable / minReadySeconds / progressDeadlineSeconds.
+    OriginalStrategy,
     // ---- what the release waits for (held) ----
     /// RO-20: the workload's spec is not observed yet.
     WorkloadInconsistent,
@@ -296,6 +314,8 @@ impl WorkloadReason for RolloutReason {
             Self::ContinuousRelease => "ContinuousRelease",
             Self::ResumeWorkload => "ResumeWorkload",
             Self::ReleaseWorkloadControl => "ReleaseWorkloadControl",
+            Self::CanaryDeployment => "CanaryDeployment",
+            Self::OriginalStrategy => "OriginalStrategy",
             Self::WorkloadInconsistent => "WorkloadInconsistent",
             Self::BatchNotReady { .. } => "BatchNotReady",
             Self::ManualApproval { .. } => "ManualApproval",

@@ -132,3 +132,47 @@ pub fn admit_advanced_daemonset(
     }
     Some(enter(r, Some(IntOrString::Int(MAX_PARTITION))))
 }
+
+/// RO-19 for a native Deployment update, given the ReplicaSets it owns. Not yet in a
+/// rollout: replicas > 0, a release detected, at least one active ReplicaSet (and exactly
+/// one when the Rollout routes traffic); then the Deployment is paused, labelled
+/// `rollouts.kruise.io/stable-revision=<pod-template-hash of the stable ReplicaSet>` (the
+/// active one running the old template, else the oldest active one) and marked
+/// `in-progressing`. Already in a rollout: a template change keeps it paused (canary style,
+/// blue-green re-pause). `None`: admitted unchanged.
+pub fn admit_deployment(
+    rollout: Option<&Rollout>,
+    old: &k8s_openapi::api::apps::v1::Deployment,
+    new: &k8s_openapi::api::apps::v1::Deployment,
+    replica_sets: &[k8s_openapi::api::apps::v1::ReplicaSet],
+) -> Option<WorkloadPatch> {
+    let r = rollout.filter(|r| has_strategy(r))?;
+    let (old_spec, new_spec) = (old.spec.clone().unwrap_or_default(), new.spec.clone().unwrap_or_default());
+    let detected = release_detected(&old.metadata, &new.metadata, &old_spec.template, &new_spec.template);
+    let in_progress = new.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(keys::ROLLOUT_IN_PROGRESSING));
+    if in_progress {
+        return (detected && new_spec.paused != Some(true)).then(|| WorkloadPatch {
+            paused: Some(true),
+            ..WorkloadPatch::default()
+        });
+    }
+    if new_spec.replicas.unwrap_or(1) == 0 || !detected {
+        return None;
+    }
+    let mut active: Vec<&k8s_openapi::api::apps::v1::ReplicaSet> =
+        replica_sets.iter().filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0).collect();
+    if active.is_empty() || (!r.spec.strategy.traffic_routings().is_empty() && active.len() != 1) {
+        return None;
+    }
+    active.sort_by_key(|rs| (rs.metadata.creation_timestamp.as_ref().map(|t| t.0), rs.metadata.name.clone()));
+    let old_tpl = template_json(&old_spec.template);
+    let stable = active
+        .iter()
+        .find(|rs| rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(template_json) == Some(old_tpl.clone()))
+        .or(active.first())?;
+    let hash = stable.metadata.labels.as_ref().and_then(|l| l.get(keys::POD_TEMPLATE_HASH)).cloned()?;
+    let mut p = enter(r, None);
+    p.paused = Some(true);
+    p.labels.insert(keys::ROLLOUT_STABLE_REVISION.into(), Some(hash));
+    Some(p)
+}

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::keys;
+use serde::{Deserialize, Serialize};
 use kruise_api::rollouts::v1beta1::{
     BatchRelease, BatchReleaseStatus, ReleasePlan, RollingStyle, batch_state, br_phase, finalizing_policy,
 };
@@ -26,6 +28,154 @@ pub const BR_REQUEUE: Duration = Duration::from_secs(2);
 
 /// Partition written by a StatefulSet-like / DaemonSet claim: "keep every pod" (RO-42).
 pub const MAX_PARTITION: i32 = 32767;
+
+/// `minReadySeconds` blue-green writes so new pods never count as available and the
+/// workload controller never scales old pods down (RO-42): one less than
+/// [`MAX_PROGRESS_SECONDS`].
+pub const MAX_READY_SECONDS: i32 = i32::MAX - 1;
+
+/// `progressDeadlineSeconds` blue-green writes on a Deployment (RO-42).
+pub const MAX_PROGRESS_SECONDS: i32 = i32::MAX;
+
+/// The strategy fields blue-green saves on claim and restores on release (RO-42, RO-43), as
+/// stored in the workload's `rollouts.kruise.io/original-deployment-strategy` annotation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OriginalStrategy {
+    /// `maxUnavailable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrString>,
+    /// `maxSurge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<IntOrString>,
+    /// `minReadySeconds` (0 is not written, as upstream's `omitempty`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_ready_seconds: i32,
+    /// `progressDeadlineSeconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_deadline_seconds: Option<i32>,
+}
+
+fn is_zero(v: &i32) -> bool {
+    *v == 0
+}
+
+impl OriginalStrategy {
+    /// RO-42: the saved strategy of `w`: the annotation's value if one is stored (a claim
+    /// interrupted half-way must not save its own blue-green values), its unset fields filled
+    /// from the workload, with the defaults of the kind when the workload has none
+    /// (Deployment: maxSurge/maxUnavailable 25%, progressDeadlineSeconds 600; CloneSet:
+    /// maxSurge 0%, maxUnavailable 20%). An annotation that does not parse is an error naming
+    /// it.
+    pub fn of(w: &Workload) -> Result<Self, String> {
+        let mut s = match w.annotations.get(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY) {
+            Some(text) if !text.is_empty() => serde_json::from_str::<Self>(text).map_err(|e| {
+                format!("metadata.annotations[{}]: {e}", keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY)
+            })?,
+            _ => Self::default(),
+        };
+        let deployment = w.kind == Some(WorkloadKind::Deployment);
+        let (surge, unavailable) = if deployment { ("25%", "25%") } else { ("0%", "20%") };
+        if s.max_surge.is_none() {
+            s.max_surge = Some(w.max_surge.clone().unwrap_or_else(|| IntOrString::String(surge.into())));
+        }
+        if s.max_unavailable.is_none() {
+            s.max_unavailable =
+                Some(w.max_unavailable.clone().unwrap_or_else(|| IntOrString::String(unavailable.into())));
+        }
+        if s.progress_deadline_seconds.is_none() {
+            s.progress_deadline_seconds =
+                if deployment { Some(w.progress_deadline_seconds.unwrap_or(600)) } else { w.progress_deadline_seconds };
+        }
+        if s.min_ready_seconds == 0 {
+            s.min_ready_seconds = w.min_ready_seconds;
+        }
+        Ok(s)
+    }
+}
+
+/// RO-12/RO-42: the canary Deployment's name: the stable Deployment's name and our hash of
+/// its template (upstream uses a random suffix; a planner without randomness names it by the
+/// release, so a retried create is idempotent). The stable name is cut so the whole stays
+/// within 253 bytes.
+pub fn canary_deployment_name(w: &Workload) -> String {
+    let budget = 253usize.saturating_sub(w.canary_revision.len() + 1);
+    let mut end = w.name.len().min(budget);
+    while !w.name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}-{}", &w.name[..end], w.canary_revision)
+}
+
+/// RO-42 (canary style): the canary Deployment for `br` over the stable Deployment `w`: a copy
+/// of the stable spec with `patchPodTemplateMetadata` merged into the pod template (RO-65),
+/// `pod-template-hash` dropped from the template and selector (each ReplicaSet adds its
+/// own), 0 replicas and not paused; labelled `rollouts.kruise.io/canary-deployment=<stable>`,
+/// with the `control-info` annotation, the BatchRelease finalizer and the BatchRelease as
+/// controller. `None` without the stable Deployment's spec.
+pub fn canary_deployment(br: &BatchRelease, w: &Workload) -> Option<Deployment> {
+    let mut spec: DeploymentSpec = (**w.deployment_spec.as_ref()?).clone();
+    let tm = spec.template.metadata.get_or_insert_default();
+    let labels = tm.labels.get_or_insert_default();
+    labels.remove(keys::POD_TEMPLATE_HASH);
+    if let Some(p) = &br.spec.release_plan.patch_pod_template_metadata {
+        labels.extend(p.labels.clone());
+        if !p.annotations.is_empty() {
+            tm.annotations.get_or_insert_default().extend(p.annotations.clone());
+        }
+    }
+    if let Some(m) = spec.selector.match_labels.as_mut() {
+        m.remove(keys::POD_TEMPLATE_HASH);
+    }
+    spec.replicas = Some(0);
+    spec.paused = None;
+    let owner = OwnerReference {
+        api_version: kruise_api::rollouts::v1beta1::API_VERSION.into(),
+        kind: "BatchRelease".into(),
+        name: br.metadata.name.clone().unwrap_or_default(),
+        uid: br.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    };
+    Some(Deployment {
+        metadata: ObjectMeta {
+            name: Some(canary_deployment_name(w)),
+            labels: Some(BTreeMap::from([(keys::ROLLOUT_CANARY_DEPLOYMENT.to_owned(), w.name.clone())])),
+            annotations: Some(BTreeMap::from([(
+                keys::BATCHRELEASE_CONTROL_INFO.to_owned(),
+                control_info(br),
+            )])),
+            finalizers: Some(vec![keys::BATCHRELEASE_FINALIZER.to_owned()]),
+            owner_references: Some(vec![owner]),
+            ..ObjectMeta::default()
+        },
+        spec: Some(spec),
+        status: None,
+    })
+}
+
+/// The revision the current batch's pods carry: the canary Deployment's pod-template-hash in
+/// canary style (only its pods are the batch's), else the workload's update revision.
+fn batch_revision(w: &Workload, applier: Applier) -> &str {
+    match (applier, &w.canary) {
+        (Applier::DeploymentCanary, Some(c)) => &c.pod_template_hash,
+        _ => &w.update_revision,
+    }
+}
+
+/// RO-43: the stable Deployment is back under its own controller: not paused, every pod
+/// updated, and at most `maxUnavailable` (default 25%, rounded down) of them unavailable.
+fn deployment_resumed(w: &Workload) -> bool {
+    let max_unavailable = kruise_api::intstr::scaled_strict(
+        Some(&w.max_unavailable.clone().unwrap_or_else(|| IntOrString::String("25%".into()))),
+        w.replicas.max(0),
+        false,
+    )
+    .unwrap_or(0);
+    !w.paused
+        && w.status_replicas == w.updated_replicas
+        && w.available_replicas.saturating_add(max_unavailable) >= w.status_replicas
+}
 
 /// Fingerprint of a release plan (RO-38.3; only equality is observed, Q6).
 pub fn release_plan_hash(p: &ReleasePlan) -> String {
@@ -242,8 +392,14 @@ pub fn reconcile(
     }
     // refreshStatus
     if let Some(w) = w {
-        st.canary_status.updated_replicas = w.updated_replicas;
-        st.canary_status.updated_ready_replicas = w.updated_ready_replicas;
+        // Canary style counts the canary Deployment (upstream's SyncWorkloadInformation).
+        let counts = if applier_for(rp, w) == Applier::DeploymentCanary {
+            batch_counts(w, Applier::DeploymentCanary, pods)
+        } else {
+            BatchCounts { updated: w.updated_replicas, updated_ready: w.updated_ready_replicas }
+        };
+        st.canary_status.updated_replicas = counts.updated;
+        st.canary_status.updated_ready_replicas = counts.updated_ready;
     }
     if st.observed_release_plan_hash.is_empty() {
         st.observed_release_plan_hash = hash.clone();
@@ -358,7 +514,33 @@ fn initialize(
         st.canary_status.no_need_update_replicas =
             Some(if id.is_empty() { w.updated_replicas } else { labelled });
     }
-    if claimed_by(w, br) {
+    let claimed = claimed_by(w, br);
+    if applier == Applier::DeploymentCanary && w.canary.is_none() {
+        // RO-42 canary style: the stable Deployment is marked, then the canary Deployment
+        // created; the claim is done once the canary Deployment is observed.
+        if !claimed {
+            let mut patch = WorkloadPatch::default();
+            patch.annotations.insert(keys::BATCHRELEASE_CONTROL_INFO.into(), Some(control_info(br)));
+            patch_workload(plan, w, patch, Shared::Claim);
+        }
+        match canary_deployment(br, w) {
+            Some(d) => {
+                let subject = format!("Deployment/{}", d.metadata.name.clone().unwrap_or_default());
+                plan.push(
+                    ActionKind::CreateDeployment { deployment: Obj::new(d) },
+                    subject,
+                    Reason::CanaryDeployment,
+                );
+            }
+            None => plan.hold(
+                w.subject(),
+                Reason::Missing { what: "the stable Deployment's spec (to copy into the canary)".into() },
+            ),
+        }
+        plan.requeue_after(BR_REQUEUE, Reason::CanaryDeployment);
+        return false;
+    }
+    if claimed {
         return true;
     }
     let mut patch = WorkloadPatch::default();
@@ -382,8 +564,28 @@ fn initialize(
         }
         Applier::DeploymentCanary => {}
         Applier::BlueGreen => {
+            // RO-42: save the original strategy, then surge one pod beside the old ones
+            // that never becomes available (so no old pod is scaled down).
+            let saved = match OriginalStrategy::of(w) {
+                Ok(s) => s,
+                Err(e) => {
+                    plan.hold(w.subject(), Reason::Missing { what: e });
+                    return false;
+                }
+            };
+            patch.annotations.insert(
+                keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY.into(),
+                Some(serde_json::to_string(&saved).unwrap_or_default()),
+            );
             patch.paused = Some(false);
             patch.max_surge = Some(IntOrString::Int(1));
+            patch.max_unavailable = Some(IntOrString::Int(0));
+            patch.min_ready_seconds = Some(MAX_READY_SECONDS);
+            if w.kind == Some(WorkloadKind::Deployment) {
+                patch.progress_deadline_seconds = Some(Some(MAX_PROGRESS_SECONDS));
+            }
+            patch_workload(plan, w, patch, Shared::Claim);
+            return true;
         }
     }
     patch_workload(plan, w, patch, Shared::Claim);
@@ -510,16 +712,24 @@ fn upgrade_batch(
                 patch.replicas = Some(*n);
                 subject = format!("Deployment/{}", c.name);
             }
-            WorkloadTarget::MaxSurge(s) => patch.max_surge = Some(s.clone()),
+            WorkloadTarget::MaxSurge(s) => {
+                patch.max_surge = Some(s.clone());
+                if w.kind == Some(WorkloadKind::Deployment) {
+                    // Upstream rewrites the whole rolling update of a Deployment.
+                    patch.paused = Some(false);
+                    patch.max_unavailable = Some(IntOrString::Int(0));
+                }
+            }
         }
         plan.push(ActionKind::PatchWorkload { patch }, subject, reason);
     }
     // RO-41 labels.
     let batches: Vec<IntOrString> = rp.batches.iter().map(|b| b.canary_replicas.clone()).collect();
     let no_need = st.canary_status.no_need_update_replicas.is_some();
+    let revision = batch_revision(w, applier);
     let mut candidates: Vec<&Pod> = pods
         .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, &w.update_revision))
+        .filter(|p| p.metadata.deletion_timestamp.is_none() && batch::pod_on_revision(p, revision))
         .collect();
     candidates.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     if no_need {
@@ -557,6 +767,11 @@ fn finalize(br: &BatchRelease, w: &Workload, applier: Applier, cfg: &Config, pla
     let release_all = rp.batch_partition.is_none();
     let keep = cfg.keep_workload_paused_on_rollout_deletion
         && rp.finalizing_policy != finalizing_policy::WAIT_RESUME;
+    match applier {
+        Applier::DeploymentCanary => return finalize_canary(br, w, patch, plan),
+        Applier::BlueGreen if release_all => return finalize_blue_green(w, patch, plan),
+        _ => {}
+    }
     if release_all {
         match applier {
             Applier::CloneSet | Applier::StatefulSetLike { .. } => {
@@ -583,24 +798,88 @@ fn finalize(br: &BatchRelease, w: &Workload, applier: Applier, cfg: &Config, pla
                     patch.partition = Some(None);
                 }
             }
-            Applier::DeploymentCanary => {
-                if w.paused {
-                    patch.paused = Some(false);
-                }
-                if rp.finalizing_policy == finalizing_policy::WAIT_RESUME
-                    && (w.paused || w.status_replicas != w.updated_replicas)
-                {
-                    patch_workload(plan, w, patch, Reason::Release);
-                    return false;
-                }
-            }
-            Applier::BlueGreen => {
-                if w.max_surge.is_some() {
-                    patch.max_surge = Some(IntOrString::String("0%".into()));
-                }
-            }
+            // Handled above.
+            Applier::DeploymentCanary | Applier::BlueGreen => {}
         }
     }
     patch_workload(plan, w, patch, Reason::Release);
     true
+}
+
+/// RO-43 canary style: the stable Deployment is paused while a batch partition remains and
+/// resumed otherwise; with `WaitResume` the release waits until it has rolled every pod
+/// (RO-43's resume check); then every canary Deployment of the release loses the
+/// BatchRelease finalizer and is deleted (upstream leaves the deletion to the garbage
+/// collector once the BatchRelease is gone; deleting it here removes the canary pods at the
+/// point the spec's order names, and a continuous-release reset (RO-50) still loses them).
+fn finalize_canary(br: &BatchRelease, w: &Workload, mut patch: WorkloadPatch, plan: &mut Plan) -> bool {
+    let rp = &br.spec.release_plan;
+    let release_all = rp.batch_partition.is_none();
+    let pause = !release_all;
+    if w.paused != pause {
+        patch.paused = Some(pause);
+    }
+    patch_workload(plan, w, patch, Reason::Release);
+    if release_all && rp.finalizing_policy == finalizing_policy::WAIT_RESUME && !deployment_resumed(w) {
+        plan.hold(w.subject(), Reason::Release);
+        return false;
+    }
+    let mut names = w.canary_deployments.clone();
+    if let Some(c) = &w.canary
+        && !names.contains(&c.name)
+    {
+        names.push(c.name.clone());
+    }
+    for n in names {
+        let subject = format!("Deployment/{n}");
+        plan.push(
+            ActionKind::RemoveFinalizer { finalizer: keys::BATCHRELEASE_FINALIZER.into() },
+            &subject,
+            Reason::Release,
+        );
+        plan.push(ActionKind::DeleteDeployment, &subject, Reason::Release);
+    }
+    true
+}
+
+/// RO-43 blue-green (`batchPartition` null): restore the saved strategy (and drop the
+/// annotation, and a Deployment's stable-revision label), then wait until every ready pod is
+/// an updated one (Deployment: also resumed within maxUnavailable). Not done on the pass that
+/// restores: the wait reads the workload as its controller reports it afterwards.
+fn finalize_blue_green(w: &Workload, mut patch: WorkloadPatch, plan: &mut Plan) -> bool {
+    let deployment = w.kind == Some(WorkloadKind::Deployment);
+    if w.annotations.get(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY).is_some_and(|v| !v.is_empty()) {
+        let saved = match OriginalStrategy::of(w) {
+            Ok(s) => s,
+            Err(e) => {
+                patch_workload(plan, w, patch, Reason::Release);
+                plan.hold(w.subject(), Reason::Missing { what: e });
+                return false;
+            }
+        };
+        patch.max_surge = saved.max_surge;
+        patch.max_unavailable = saved.max_unavailable;
+        patch.min_ready_seconds = Some(saved.min_ready_seconds);
+        if deployment {
+            patch.paused = Some(false);
+            patch.progress_deadline_seconds = Some(saved.progress_deadline_seconds);
+            if w.labels.contains_key(keys::ROLLOUT_STABLE_REVISION) {
+                patch.labels.insert(keys::ROLLOUT_STABLE_REVISION.into(), None);
+            }
+        }
+        patch.annotations.insert(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY.into(), None);
+        patch_workload(plan, w, patch, Reason::OriginalStrategy);
+        plan.hold(w.subject(), Reason::Release);
+        return false;
+    }
+    patch_workload(plan, w, patch, Reason::Release);
+    let done = if deployment {
+        w.ready_replicas == w.updated_replicas && deployment_resumed(w)
+    } else {
+        w.ready_replicas == w.updated_ready_replicas
+    };
+    if !done {
+        plan.hold(w.subject(), Reason::Release);
+    }
+    done
 }

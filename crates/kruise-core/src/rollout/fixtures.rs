@@ -115,6 +115,37 @@ pub fn cloneset_workload(r: i32) -> Workload {
     w
 }
 
+/// The RO-20 facts of a settled native Deployment `web` of `r` replicas on pod-template-hash
+/// `aaa`, image `v1`.
+pub fn deployment_workload(r: i32) -> Workload {
+    use k8s_openapi::api::apps::v1::DeploymentSpec;
+    use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    let labels = BTreeMap::from([("app".to_owned(), "web".to_owned())]);
+    let spec = DeploymentSpec {
+        replicas: Some(r),
+        selector: LabelSelector { match_labels: Some(labels.clone()), ..LabelSelector::default() },
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta { labels: Some(labels), ..ObjectMeta::default() }),
+            spec: Some(PodSpec {
+                containers: vec![Container {
+                    name: "app".into(),
+                    image: Some("v1".into()),
+                    ..Container::default()
+                }],
+                ..PodSpec::default()
+            }),
+        },
+        ..DeploymentSpec::default()
+    };
+    Workload {
+        kind: Some(WorkloadKind::Deployment),
+        api_version: "apps/v1".into(),
+        deployment_spec: Some(crate::rollout::types::Obj::new(spec)),
+        ..cloneset_workload(r)
+    }
+}
+
 fn refresh_revisions(w: &mut Workload) {
     w.stable_revision = crate::rollout::workload::short_revision(&w.current_revision).to_owned();
     w.canary_revision = crate::rollout::workload::short_revision(&w.update_revision).to_owned();
@@ -204,6 +235,10 @@ pub struct Frame {
     pub updated_ready: i32,
     /// Canary weight the HTTPRoute gives, percent.
     pub weight: i32,
+    /// The canary Deployment's `spec.replicas` (canary style; 0 without one).
+    pub canary: i32,
+    /// Whether the workload is paused (a Deployment's `spec.paused`).
+    pub paused: bool,
     /// The plan of the tick.
     pub plan: Plan,
 }
@@ -294,6 +329,23 @@ impl World {
         self.settle();
     }
 
+    /// RO-19 for a native Deployment (`admit_deployment`): the new template `rev` pauses the
+    /// Deployment, labels its stable revision and marks it in progress.
+    pub fn release_deployment(&mut self, rev: &str) {
+        let w = &mut self.workload;
+        w.annotations.insert(keys::ROLLOUT_IN_PROGRESSING.into(), r#"{"rolloutName":"web"}"#.into());
+        w.labels.insert(keys::ROLLOUT_STABLE_REVISION.into(), w.stable_revision.clone());
+        w.paused = true;
+        w.update_revision = format!("web-{rev}");
+        if let Some(spec) = w.deployment_spec.as_mut()
+            && let Some(c) = spec.0.template.spec.as_mut().and_then(|p| p.containers.first_mut())
+        {
+            c.image = Some(rev.to_owned());
+        }
+        w.generation += 1;
+        self.settle();
+    }
+
     /// The user reverts the template to the stable revision (RO-47).
     pub fn revert(&mut self) {
         let w = &mut self.workload;
@@ -327,12 +379,13 @@ impl World {
                 self.pods.push(pod(&format!("canary-{i}"), &c.pod_template_hash, true));
             }
         }
-        let mut on_new = self.pods.iter().filter(|p| hash_of(p) == new).count() as i32;
+        let is_canary = |p: &Pod| p.metadata.name.as_deref().is_some_and(|n| n.starts_with("canary-"));
+        let mut on_new = self.pods.iter().filter(|p| !is_canary(p) && hash_of(p) == new).count() as i32;
         for p in self.pods.iter_mut().rev() {
             if on_new >= want {
                 break;
             }
-            if hash_of(p) != new {
+            if !is_canary(p) && hash_of(p) != new {
                 let name = p.metadata.name.clone().unwrap_or_default();
                 *p = pod(&name, &new, delay == 0);
                 self.ready_at.insert(name, now.as_second() + delay);
@@ -345,9 +398,11 @@ impl World {
             set_ready(p, ready);
         }
         let w = &mut self.workload;
-        w.updated_replicas = self.pods.iter().filter(|p| hash_of(p) == new).count() as i32;
-        w.updated_ready_replicas =
-            self.pods.iter().filter(|p| hash_of(p) == new && is_ready(p)).count() as i32;
+        let own: Vec<&Pod> = self.pods.iter().filter(|p| !is_canary(p)).collect();
+        w.updated_replicas = own.iter().filter(|p| hash_of(p) == new).count() as i32;
+        w.updated_ready_replicas = own.iter().filter(|p| hash_of(p) == new && is_ready(p)).count() as i32;
+        w.ready_replicas = own.iter().filter(|p| is_ready(p)).count() as i32;
+        w.available_replicas = w.ready_replicas;
         w.status_replicas = w.replicas;
         if w.updated_replicas == w.replicas {
             w.current_revision = w.update_revision.clone();
@@ -382,6 +437,8 @@ impl World {
             updated: self.workload.updated_replicas,
             updated_ready: self.workload.updated_ready_replicas,
             weight,
+            canary: self.workload.canary.as_ref().map_or(0, |c| c.replicas),
+            paused: self.workload.paused,
             plan: p.clone(),
         });
         let after =
@@ -411,9 +468,14 @@ impl World {
     /// Manual approval of a paused step (RO-32): false (and nothing changed) outside
     /// `StepPaused`.
     pub fn try_approve(&mut self) -> bool {
-        match self.rollout.status.as_mut().and_then(|s| s.canary_status.as_mut()) {
-            Some(st) if st.common.current_step_state == "StepPaused" => {
-                st.common.current_step_state = "StepReady".into();
+        let st = self.rollout.status.as_mut().and_then(|s| match (&mut s.canary_status, &mut s.blue_green_status) {
+            (Some(c), _) => Some(&mut c.common),
+            (None, Some(b)) => Some(&mut b.common),
+            _ => None,
+        });
+        match st {
+            Some(st) if st.current_step_state == "StepPaused" => {
+                st.current_step_state = "StepReady".into();
                 true
             }
             _ => false,
@@ -478,6 +540,26 @@ impl World {
                     }
                 }
                 ActionKind::Rollout(RA::DeleteBatchRelease) => self.br = None,
+                ActionKind::Rollout(RA::CreateDeployment { deployment }) => {
+                    let w = &mut self.workload;
+                    let hash = format!("{}c", w.canary_revision);
+                    w.canary = Some(crate::rollout::workload::CanaryWorkload {
+                        name: name.to_owned(),
+                        replicas: deployment.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+                        pod_template_hash: hash.clone(),
+                        ..Default::default()
+                    });
+                    w.canary_deployments.push(name.to_owned());
+                    w.pod_template_hash = hash;
+                }
+                ActionKind::Rollout(RA::DeleteDeployment) => {
+                    let w = &mut self.workload;
+                    w.canary_deployments.retain(|c| c != name);
+                    if w.canary.as_ref().is_some_and(|c| c.name == name) {
+                        w.canary = None;
+                        self.pods.retain(|p| p.metadata.name.as_deref().is_none_or(|n| !n.starts_with("canary-")));
+                    }
+                }
                 ActionKind::Rollout(RA::PatchWorkload { patch })
                     if self.workload.canary.as_ref().is_some_and(|c| name == c.name) =>
                 {
@@ -493,6 +575,24 @@ impl World {
                     }
                     if let Some(p) = patch.paused {
                         w.paused = p;
+                    }
+                    if let Some(v) = &patch.max_surge {
+                        w.max_surge = Some(v.clone());
+                    }
+                    if let Some(v) = &patch.max_unavailable {
+                        w.max_unavailable = Some(v.clone());
+                    }
+                    if let Some(v) = patch.min_ready_seconds {
+                        w.min_ready_seconds = v;
+                    }
+                    if let Some(v) = patch.progress_deadline_seconds {
+                        w.progress_deadline_seconds = v;
+                    }
+                    for (k, v) in &patch.labels {
+                        match v {
+                            Some(v) => w.labels.insert(k.clone(), v.clone()),
+                            None => w.labels.remove(k),
+                        };
                     }
                     for (k, v) in &patch.annotations {
                         match v {

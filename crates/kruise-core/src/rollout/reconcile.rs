@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -52,12 +53,15 @@ const fn kind(
     RelatedKind { group, version, kind, plural, namespaced: true }
 }
 
-/// What a Rollout reads besides itself: the workloads it can release (Kruise kinds), pods,
-/// its BatchRelease, Services, Gateway API HTTPRoutes, Ingresses and shared TrafficRoutings.
+/// What a Rollout reads besides itself: the workloads it can release (Kruise kinds and the
+/// native `apps/v1` Deployment, with its ReplicaSets and canary Deployments), pods, its
+/// BatchRelease, Services, Gateway API HTTPRoutes, Ingresses and shared TrafficRoutings.
 pub const ROLLOUT_RELATED: &[RelatedKind] = &[
     kind("apps.kruise.io", "v1beta1", "CloneSet", "clonesets"),
     kind("apps.kruise.io", "v1beta1", "StatefulSet", "statefulsets"),
     kind("apps.kruise.io", "v1beta1", "DaemonSet", "daemonsets"),
+    kind("apps", "v1", "Deployment", "deployments"),
+    kind("apps", "v1", "ReplicaSet", "replicasets"),
     kind("", "v1", "Pod", "pods"),
     kind("rollouts.kruise.io", "v1beta1", "BatchRelease", "batchreleases"),
     kind("", "v1", "Service", "services"),
@@ -223,12 +227,16 @@ impl Observed {
         let shared = shared_routing_name(r);
         let mut o = Observed { writes: recorded_writes(&r.metadata), ..Observed::default() };
         let mut pods = Vec::new();
+        let mut deployments = Vec::new();
+        let mut replica_sets = Vec::new();
         for (i, v) in related.iter().enumerate() {
             let (api_version, kind, n) =
                 (str_at(v, &["apiVersion"]), str_at(v, &["kind"]), str_at(v, &["metadata", "name"]));
             let subject = format!("{kind}/{n}");
             let group = group_of(api_version);
             match (group, kind) {
+                ("apps", "Deployment") => deployments.push((i, v)),
+                ("apps", "ReplicaSet") => replica_sets.push((i, v)),
                 (_, _) if kind == wref.kind && n == wref.name && group == group_of(&wref.api_version) => {
                     let any = AnyResource::from_value(v.clone()).map_err(|e| bad_item(i, &subject, e))?;
                     let w = match any {
@@ -298,12 +306,21 @@ impl Observed {
                 _ => {}
             }
         }
-        // Pods last: the workload's uid picks them.
+        // A native Deployment: its ReplicaSets and canary Deployments decide its facts.
+        let mut owners: BTreeSet<String> = BTreeSet::new();
+        if wref.kind == "Deployment" && group_of(&wref.api_version) == "apps" {
+            o.decode_deployment(r, &deployments, &replica_sets, &mut owners)?;
+        }
+        // Pods last: the workload's uid picks them (for a Deployment: its ReplicaSets' and its
+        // canary Deployments' ReplicaSets' uids).
         let wuid = o.workload.as_ref().and_then(|w| o.metas.get(&w.subject())).and_then(|m| m.uid.clone());
-        if let Some(wuid) = wuid {
+        owners.extend(wuid);
+        if !owners.is_empty() {
             for (i, v) in pods {
                 let owned = v["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
-                    refs.iter().any(|r| r["controller"] == json!(true) && r["uid"] == json!(wuid))
+                    refs.iter().any(|r| {
+                        r["controller"] == json!(true) && r["uid"].as_str().is_some_and(|u| owners.contains(u))
+                    })
                 });
                 if owned {
                     let p: Pod = decode(i, &format!("Pod/{}", str_at(v, &["metadata", "name"])), v)?;
@@ -313,6 +330,66 @@ impl Observed {
         }
         o.pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         Ok(o)
+    }
+
+    /// RO-20 for an `apps/v1` Deployment target: decodes the Deployment the Rollout names,
+    /// the ReplicaSets and the other Deployments of `related` (only those owned by it or by
+    /// this release are kept, [`Workload::from_deployment_objects`]), records the identity of
+    /// the Deployment and of every canary Deployment of the release, and collects into
+    /// `owners` the uids of the ReplicaSets whose pods are the release's.
+    fn decode_deployment(
+        &mut self,
+        r: &Rollout,
+        deployments: &[(usize, &Value)],
+        replica_sets: &[(usize, &Value)],
+        owners: &mut BTreeSet<String>,
+    ) -> Result<(), PlanError> {
+        let wref = &r.spec.workload_ref;
+        let mut target = None;
+        let mut others = Vec::new();
+        for (i, v) in deployments {
+            let subject = format!("Deployment/{}", str_at(v, &["metadata", "name"]));
+            let d: Deployment = decode(*i, &subject, v)?;
+            if d.metadata.name.as_deref() == Some(wref.name.as_str()) {
+                target = Some(d);
+            } else if d.metadata.labels.as_ref().and_then(|l| l.get(keys::ROLLOUT_CANARY_DEPLOYMENT))
+                == Some(&wref.name)
+            {
+                others.push(d);
+            }
+        }
+        let Some(dep) = target else { return Ok(()) };
+        let mut rss = Vec::new();
+        for (i, v) in replica_sets {
+            let subject = format!("ReplicaSet/{}", str_at(v, &["metadata", "name"]));
+            rss.push(decode::<ReplicaSet>(*i, &subject, v)?);
+        }
+        let br_uid = self.batch_release.as_ref().and_then(|b| b.metadata.uid.clone());
+        let w = Workload::from_deployment_objects(r, &dep, &rss, &others, br_uid.as_deref());
+        self.metas.insert(w.subject(), ObjectMetaRef::of("apps/v1", "Deployment", &dep.metadata));
+        let mut family: Vec<&Deployment> = vec![&dep];
+        for d in &others {
+            if d.metadata.name.as_ref().is_some_and(|n| w.canary_deployments.contains(n)) {
+                let subject = format!("Deployment/{}", d.metadata.name.clone().unwrap_or_default());
+                self.metas.insert(subject, ObjectMetaRef::of("apps/v1", "Deployment", &d.metadata));
+                family.push(d);
+            }
+        }
+        for rs in &rss {
+            let ours = rs.metadata.owner_references.iter().flatten().any(|o| {
+                o.controller == Some(true)
+                    && o.kind == "Deployment"
+                    && family.iter().any(|d| {
+                        d.metadata.name.as_deref() == Some(o.name.as_str())
+                            && d.metadata.uid.as_ref().is_none_or(|u| *u == o.uid)
+                    })
+            });
+            if ours && let Some(uid) = &rs.metadata.uid {
+                owners.insert(uid.clone());
+            }
+        }
+        self.workload = Some(w);
+        Ok(())
     }
 
     /// Records a provider object's identity and the intent it last applied.
@@ -434,6 +511,20 @@ impl<'a> Writer<'a> {
             controller: Some(true),
             block_owner_deletion: Some(true),
         }
+    }
+
+    /// The observed BatchRelease named like the Rollout, if this Rollout controls it (what a
+    /// canary Deployment is created under and deleted through).
+    fn release_meta(&self, a: &Action) -> Result<ObjectMetaRef, WriteError> {
+        let m = self
+            .observed
+            .metas
+            .get(&format!("BatchRelease/{}", self.owner.name))
+            .ok_or_else(|| WriteError::new(a, "the BatchRelease is not observed"))?;
+        if m.controller_uid.is_none() || m.controller_uid != self.owner.uid {
+            return Err(WriteError::new(a, format!("BatchRelease/{} is not controlled by {}", m.name, self.owner_subject())));
+        }
+        Ok(m.clone())
     }
 
     /// Deletes only what this Rollout controls.
@@ -626,18 +717,51 @@ impl<'a> Writer<'a> {
                 }
             }
             RolloutAction::PatchWorkload { patch } => {
-                let w =
-                    self.observed.workload.as_ref().filter(|w| w.subject() == subject).ok_or_else(|| {
-                        WriteError::new(
-                            a,
-                            "only the observed workload is patched (canary Deployments are not supported)",
-                        )
+                let w = self
+                    .observed
+                    .workload
+                    .as_ref()
+                    .filter(|w| {
+                        w.subject() == subject
+                            || (kind == "Deployment" && w.canary_deployments.iter().any(|c| c == name))
+                    })
+                    .ok_or_else(|| {
+                        WriteError::new(a, "only the observed workload or its canary Deployment is patched")
                     })?;
                 let m = self.meta_of(a, subject)?.clone();
                 let Value::Object(body) = patch.to_merge_patch(kind, &w.api_version) else {
                     return Err(WriteError::new(a, "the patch is not an object"));
                 };
                 out.push(self.patch(&m, body));
+            }
+            RolloutAction::CreateDeployment { deployment } => {
+                // The canary Deployment is controlled by the BatchRelease (RO-42), which this
+                // Rollout controls.
+                let br = self.release_meta(a)?;
+                let mut object = serde_json::to_value(&**deployment).unwrap_or_default();
+                let target = Target::namespaced("apps/v1", "Deployment", &self.namespace, name);
+                if let Value::Object(o) = &mut object {
+                    o.insert("apiVersion".into(), json!("apps/v1"));
+                    o.insert("kind".into(), json!("Deployment"));
+                    let meta = o.entry("metadata").or_insert_with(|| json!({}));
+                    meta["namespace"] = json!(self.namespace);
+                    meta["ownerReferences"] = json!([{
+                        "apiVersion": br.api_version, "kind": br.kind, "name": br.name,
+                        "uid": br.uid.clone().unwrap_or_default(),
+                        "controller": true, "blockOwnerDeletion": true,
+                    }]);
+                }
+                self.written.insert(target.clone());
+                out.push(ApiWrite::Create { target, object });
+            }
+            RolloutAction::DeleteDeployment => {
+                let br = self.release_meta(a)?;
+                let m = self.meta_of(a, subject)?.clone();
+                if m.controller_uid.is_none() || m.controller_uid != br.uid {
+                    return Err(WriteError::new(a, format!("not controlled by BatchRelease/{}", br.name)));
+                }
+                self.written.insert(self.target(&m));
+                out.push(ApiWrite::Delete { target: self.target(&m), uid: m.uid.clone() });
             }
             RolloutAction::PatchServiceSelector { selector } => {
                 let m = self.meta_of(a, subject)?.clone();

@@ -58,6 +58,16 @@ pub struct WorkloadPatch {
     /// Sets `maxSurge` (blue-green).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<IntOrString>,
+    /// Sets `maxUnavailable` (blue-green claim and restore, RO-42/RO-43).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrString>,
+    /// Sets `spec.minReadySeconds` (blue-green claim and restore).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_ready_seconds: Option<i32>,
+    /// Sets (`Some(Some)`) or removes (`Some(None)`) a Deployment's
+    /// `spec.progressDeadlineSeconds` (blue-green claim and restore).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_deadline_seconds: Option<Option<i32>>,
     /// Annotations to set (`Some`) or remove (`None`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, Option<String>>,
@@ -73,45 +83,70 @@ impl WorkloadPatch {
     }
 
     /// The JSON merge patch (RFC 7386) for a workload of `kind` / `api_version`
-    /// (`apps.kruise.io/v1alpha1` CloneSets keep `partition`/`paused` directly under
-    /// `updateStrategy`; v1beta1 kinds under `updateStrategy.rollingUpdate`).
+    /// (`apps.kruise.io/v1alpha1` CloneSets keep `partition`/`paused`/`maxSurge`/
+    /// `maxUnavailable` directly under `updateStrategy`; v1beta1 kinds under
+    /// `updateStrategy.rollingUpdate`). A native `apps/v1` Deployment has `spec.paused`,
+    /// `spec.strategy.rollingUpdate.{maxSurge,maxUnavailable}` and no partition field: its
+    /// partition (partition style, RO-42) goes to the `rollouts.kruise.io/deployment-strategy`
+    /// annotation read by the advanced Deployment controller.
     pub fn to_merge_patch(&self, kind: &str, api_version: &str) -> serde_json::Value {
         use serde_json::{Map, Value, json};
+        let native_deployment = kind == "Deployment" && api_version == "apps/v1";
         let mut root = Map::new();
         let mut meta = Map::new();
-        let opt = |m: &BTreeMap<String, Option<String>>| -> Value {
-            Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))))
-                    .collect(),
-            )
+        let opt = |m: &BTreeMap<String, Option<String>>| -> Map<String, Value> {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))))
+                .collect()
         };
-        if !self.annotations.is_empty() {
-            meta.insert("annotations".into(), opt(&self.annotations));
-        }
-        if !self.labels.is_empty() {
-            meta.insert("labels".into(), opt(&self.labels));
-        }
-        if !meta.is_empty() {
-            root.insert("metadata".into(), Value::Object(meta));
-        }
-        let mut strat = Map::new();
         let ios = |v: &IntOrString| match v {
             IntOrString::Int(i) => json!(i),
             IntOrString::String(s) => json!(s),
         };
-        if let Some(p) = &self.partition {
+        let mut annotations = opt(&self.annotations);
+        if native_deployment && let Some(p) = &self.partition {
+            let v = p.as_ref().map_or(Value::Null, |p| {
+                json!(json!({"rollingStyle": "Partition", "partition": ios(p), "paused": false}).to_string())
+            });
+            annotations.insert(kruise_api::keys::ROLLOUT_DEPLOYMENT_STRATEGY.into(), v);
+        }
+        if !annotations.is_empty() {
+            meta.insert("annotations".into(), Value::Object(annotations));
+        }
+        if !self.labels.is_empty() {
+            meta.insert("labels".into(), Value::Object(opt(&self.labels)));
+        }
+        if !meta.is_empty() {
+            root.insert("metadata".into(), Value::Object(meta));
+        }
+        let mut spec = Map::new();
+        let mut strat = Map::new();
+        if let Some(p) = &self.partition
+            && !native_deployment
+        {
             strat.insert("partition".into(), p.as_ref().map_or(Value::Null, ios));
         }
         if let Some(p) = self.paused {
-            strat.insert("paused".into(), json!(p));
+            if native_deployment {
+                spec.insert("paused".into(), json!(p));
+            } else {
+                strat.insert("paused".into(), json!(p));
+            }
         }
         if let Some(s) = &self.max_surge {
             strat.insert("maxSurge".into(), ios(s));
         }
-        let mut spec = Map::new();
+        if let Some(s) = &self.max_unavailable {
+            strat.insert("maxUnavailable".into(), ios(s));
+        }
         if let Some(r) = self.replicas {
             spec.insert("replicas".into(), json!(r));
+        }
+        if let Some(m) = self.min_ready_seconds {
+            spec.insert("minReadySeconds".into(), json!(m));
+        }
+        if let Some(p) = self.progress_deadline_seconds {
+            spec.insert("progressDeadlineSeconds".into(), p.map_or(Value::Null, |p| json!(p)));
         }
         if !strat.is_empty() {
             let flat = kind == "CloneSet" && api_version.ends_with("v1alpha1");

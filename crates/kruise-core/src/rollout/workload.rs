@@ -4,10 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, ReplicaSet};
+use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::{v1alpha1, v1beta1};
 use kruise_api::keys;
+
+use super::types::Obj;
 
 /// The kinds a Rollout can drive (RO-9.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -102,6 +105,19 @@ pub struct Workload {
     pub paused: bool,
     /// `maxSurge` as stored (blue-green).
     pub max_surge: Option<IntOrString>,
+    /// `maxUnavailable` as stored (blue-green; the canary-style resume check).
+    pub max_unavailable: Option<IntOrString>,
+    /// `spec.minReadySeconds` (blue-green).
+    pub min_ready_seconds: i32,
+    /// `spec.progressDeadlineSeconds` (Deployment, blue-green).
+    pub progress_deadline_seconds: Option<i32>,
+    /// `status.readyReplicas` (blue-green release wait, RO-43).
+    pub ready_replicas: i32,
+    /// `status.availableReplicas` (Deployment resume wait, RO-43).
+    pub available_replicas: i32,
+    /// The stable Deployment's spec (canary style: the canary Deployment is a copy of it,
+    /// RO-42); `None` for other kinds.
+    pub deployment_spec: Option<Obj<DeploymentSpec>>,
     /// Advanced StatefulSet `unorderedUpdate` is set.
     pub unordered_update: bool,
     /// `status.replicas`.
@@ -122,8 +138,12 @@ pub struct Workload {
     pub pod_template_hash: String,
     /// RO-20 `isInRollback`.
     pub in_rollback: bool,
-    /// The canary Deployment, canary style only.
+    /// The canary Deployment, canary style only: the newest one of this release whose
+    /// template is the stable Deployment's (RO-20, RO-65).
     pub canary: Option<CanaryWorkload>,
+    /// Every canary Deployment of this release (label `rollouts.kruise.io/canary-deployment`
+    /// and controlled by the BatchRelease), template match or not: what RO-43 removes.
+    pub canary_deployments: Vec<String>,
 }
 
 /// The part after the last `-` (RO-20): `web-aaa` -> `aaa`.
@@ -177,7 +197,12 @@ impl Workload {
         w.partition = ru.and_then(|r| r.partition.clone());
         w.paused = ru.is_some_and(|r| r.paused);
         w.max_surge = ru.and_then(|r| r.max_surge.clone());
+        w.max_unavailable = ru.and_then(|r| r.max_unavailable.clone());
+        w.min_ready_seconds = cs.spec.min_ready_seconds;
+        w.progress_deadline_seconds = cs.spec.progress_deadline_seconds;
         w.status_replicas = st.replicas;
+        w.ready_replicas = st.ready_replicas;
+        w.available_replicas = st.available_replicas;
         w.updated_replicas = st.updated_replicas;
         w.updated_ready_replicas = st.updated_ready_replicas;
         w.current_revision = st.current_revision;
@@ -195,6 +220,11 @@ impl Workload {
         w.partition = cs.spec.update_strategy.partition.clone();
         w.paused = cs.spec.update_strategy.paused;
         w.max_surge = cs.spec.update_strategy.max_surge.clone();
+        w.max_unavailable = cs.spec.update_strategy.max_unavailable.clone();
+        w.min_ready_seconds = cs.spec.min_ready_seconds;
+        w.progress_deadline_seconds = cs.spec.progress_deadline_seconds;
+        w.ready_replicas = st.ready_replicas;
+        w.available_replicas = st.available_replicas;
         w.status_replicas = st.replicas;
         w.updated_replicas = st.updated_replicas;
         w.updated_ready_replicas = st.updated_ready_replicas;
@@ -247,8 +277,11 @@ impl Workload {
     /// canary-style facts (extra canary Deployment `canary` with its ReplicaSets); otherwise
     /// the partition-style / blue-green facts (stable revision from the
     /// `rollouts.kruise.io/stable-revision` label). A Deployment's pod-template-hash cannot be
-    /// recomputed here (Kubernetes hashes a Go dump of the template), so revisions are read
-    /// from the ReplicaSets whose template equals the Deployment's.
+    /// recomputed here (Kubernetes hashes a Go dump of the template), so the revisions of pods
+    /// are read from the ReplicaSets' `pod-template-hash` labels. Canary style names the
+    /// release by [`template_hash`] of the Deployment's template instead (the stable
+    /// Deployment is paused, so no ReplicaSet has the new template yet; RO-20's
+    /// `canaryRevision`), except in a rollback, where the oldest ReplicaSet has it.
     pub fn from_deployment(
         dep: &Deployment,
         replica_sets: &[ReplicaSet],
@@ -261,20 +294,17 @@ impl Workload {
         w.observed_generation = st.observed_generation.unwrap_or(0);
         w.replicas = spec.replicas.unwrap_or(1);
         w.paused = spec.paused.unwrap_or(false);
-        w.max_surge =
-            spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()).and_then(|r| r.max_surge.clone());
+        let ru = spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref());
+        w.max_surge = ru.and_then(|r| r.max_surge.clone());
+        w.max_unavailable = ru.and_then(|r| r.max_unavailable.clone());
+        w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
+        w.progress_deadline_seconds = spec.progress_deadline_seconds;
         w.status_replicas = st.replicas.unwrap_or(0);
+        w.ready_replicas = st.ready_replicas.unwrap_or(0);
+        w.available_replicas = st.available_replicas.unwrap_or(0);
         w.updated_replicas = st.updated_replicas.unwrap_or(0);
         w.updated_ready_replicas = st.available_replicas.unwrap_or(0).min(w.updated_replicas);
         let template = super::admission::template_json(&spec.template);
-        let hash = |rs: &ReplicaSet| {
-            rs.metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(keys::POD_TEMPLATE_HASH))
-                .cloned()
-                .unwrap_or_default()
-        };
         let same_template = |rs: &ReplicaSet| {
             rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(super::admission::template_json)
                 == Some(template.clone())
@@ -283,28 +313,25 @@ impl Workload {
             .iter()
             .filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) > 0)
             .collect();
-        active.sort_by(|a, b| {
-            let key = |r: &ReplicaSet| {
-                (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone())
-            };
-            key(a).cmp(&key(b))
-        });
-        let current = replica_sets.iter().find(|rs| same_template(rs)).map(hash).unwrap_or_default();
+        active.sort_by_key(|r| rs_age_key(r));
+        let new_rs = replica_sets.iter().find(|rs| same_template(rs));
+        let current = new_rs.map(rs_hash).unwrap_or_default();
+        // The new ReplicaSet's ready pods: blue-green sets a huge minReadySeconds, so the
+        // Deployment's available count stays at 0 while the new pods are ready (RO-40).
+        if let Some(ready) = new_rs.and_then(|rs| rs.status.as_ref()).and_then(|s| s.ready_replicas) {
+            w.updated_ready_replicas = ready.min(w.updated_replicas);
+        }
         if canary_style {
             let oldest = active.first();
-            w.stable_revision = oldest.map(|rs| hash(rs)).unwrap_or_default();
-            w.canary_revision = current.clone();
+            w.stable_revision = oldest.map(|rs| rs_hash(rs)).unwrap_or_default();
             w.in_rollback = w.in_rollout_progressing() && oldest.is_some_and(|rs| same_template(rs));
+            w.canary_revision =
+                if w.in_rollback { w.stable_revision.clone() } else { template_hash(&spec.template) };
             if let Some((c, crs)) = canary {
                 let cst = c.status.clone().unwrap_or_default();
                 let mut owned: Vec<&ReplicaSet> = crs.iter().collect();
-                owned.sort_by(|a, b| {
-                    let key = |r: &ReplicaSet| {
-                        (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone())
-                    };
-                    key(a).cmp(&key(b))
-                });
-                let hash_of_canary = owned.first().map(|rs| hash(rs)).unwrap_or_default();
+                owned.sort_by_key(|r| rs_age_key(r));
+                let hash_of_canary = owned.first().map(|rs| rs_hash(rs)).unwrap_or_default();
                 w.pod_template_hash = hash_of_canary.clone();
                 w.canary = Some(CanaryWorkload {
                     name: c.metadata.name.clone().unwrap_or_default(),
@@ -322,6 +349,80 @@ impl Workload {
         }
         w.current_revision = w.stable_revision.clone();
         w.update_revision = w.canary_revision.clone();
+        w.deployment_spec = Some(Obj::new(spec));
+        w
+    }
+
+    /// RO-20 over the objects of a Deployment release as an adapter lists them: the
+    /// Deployment `dep`, every ReplicaSet and Deployment of its namespace (`others`; what is
+    /// not owned by `dep` or by one of its canary Deployments is ignored), for the Rollout
+    /// `rollout` whose BatchRelease has uid `br_uid` (canary Deployments are the ones labelled
+    /// `rollouts.kruise.io/canary-deployment=<dep>` and controlled by the BatchRelease named
+    /// like the Rollout; without a known uid the name decides). The canary used is the newest
+    /// live one whose template equals `dep`'s, ignoring the `patchPodTemplateMetadata` keys
+    /// (RO-65) and `pod-template-hash`.
+    pub fn from_deployment_objects(
+        rollout: &kruise_api::rollouts::v1beta1::Rollout,
+        dep: &Deployment,
+        replica_sets: &[ReplicaSet],
+        deployments: &[Deployment],
+        br_uid: Option<&str>,
+    ) -> Self {
+        let name = dep.metadata.name.clone().unwrap_or_default();
+        let rollout_name = rollout.metadata.name.clone().unwrap_or_default();
+        let canary_style = rollout.spec.strategy.rolling_style() == Some(kruise_api::rollouts::v1beta1::RollingStyle::Canary);
+        let owned_by = |rs: &ReplicaSet, d: &Deployment| {
+            controller_of(&rs.metadata).is_some_and(|o| {
+                o.kind == "Deployment"
+                    && o.name == d.metadata.name.clone().unwrap_or_default()
+                    && d.metadata.uid.as_ref().is_none_or(|u| *u == o.uid)
+            })
+        };
+        let stable_rs: Vec<ReplicaSet> =
+            replica_sets.iter().filter(|rs| owned_by(rs, dep)).cloned().collect();
+        let mut canaries: Vec<&Deployment> = deployments
+            .iter()
+            .filter(|d| {
+                d.metadata.labels.as_ref().and_then(|l| l.get(keys::ROLLOUT_CANARY_DEPLOYMENT)) == Some(&name)
+                    && controller_of(&d.metadata).is_some_and(|o| {
+                        o.kind == "BatchRelease"
+                            && o.name == rollout_name
+                            && br_uid.is_none_or(|u| u == o.uid)
+                    })
+            })
+            .collect();
+        canaries.sort_by_key(|d| std::cmp::Reverse(d.metadata.creation_timestamp.as_ref().map(|t| t.0)));
+        let patch = rollout.spec.strategy.canary.as_ref().and_then(|c| c.patch_pod_template_metadata.as_ref());
+        let strip = |t: &PodTemplateSpec| {
+            let mut t = t.clone();
+            if let (Some(m), Some(p)) = (t.metadata.as_mut(), patch) {
+                for k in p.labels.keys() {
+                    m.labels.as_mut().map(|l| l.remove(k));
+                }
+                for k in p.annotations.keys() {
+                    m.annotations.as_mut().map(|a| a.remove(k));
+                }
+                if m.annotations.as_ref().is_some_and(BTreeMap::is_empty) {
+                    m.annotations = None;
+                }
+            }
+            super::admission::template_json(&t)
+        };
+        let want = dep.spec.as_ref().map(|s| strip(&s.template));
+        let chosen = canaries.iter().find(|d| {
+            d.metadata.deletion_timestamp.is_none() && d.spec.as_ref().map(|s| strip(&s.template)) == want
+        });
+        let canary_rs: Vec<ReplicaSet> = chosen
+            .map(|c| replica_sets.iter().filter(|rs| owned_by(rs, c)).cloned().collect())
+            .unwrap_or_default();
+        let mut w = Self::from_deployment(
+            dep,
+            &stable_rs,
+            chosen.map(|c| (*c, canary_rs.as_slice())),
+            canary_style,
+        );
+        w.canary_deployments = canaries.iter().filter_map(|d| d.metadata.name.clone()).collect();
+        w.canary_deployments.sort();
         w
     }
 
@@ -340,4 +441,30 @@ impl Workload {
             ..Self::default()
         }
     }
+}
+
+/// The `pod-template-hash` label of a ReplicaSet.
+fn rs_hash(rs: &ReplicaSet) -> String {
+    rs.metadata.labels.as_ref().and_then(|l| l.get(keys::POD_TEMPLATE_HASH)).cloned().unwrap_or_default()
+}
+
+/// Oldest first: creation time, then name.
+fn rs_age_key(r: &ReplicaSet) -> (Option<jiff::Timestamp>, Option<String>) {
+    (r.metadata.creation_timestamp.as_ref().map(|t| t.0), r.metadata.name.clone())
+}
+
+fn controller_of(
+    m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference> {
+    m.owner_references.iter().flatten().find(|o| o.controller == Some(true))
+}
+
+/// Our name for a Deployment template (RO-20 canary style `canaryRevision`, the canary
+/// Deployment's name suffix): FNV-1a 32 over the template's JSON without the
+/// `pod-template-hash` label, in Kubernetes' safe encoding. It is *not* the
+/// `pod-template-hash` Kubernetes computes (that hashes a Go dump of the template); only
+/// equality is used (docs/deviations.md, Rollout).
+pub fn template_hash(t: &PodTemplateSpec) -> String {
+    let json = kruise_api::gojson::to_string(&super::admission::template_json(t));
+    crate::revision::safe_encode(&kruise_api::hash::fnv32a(&[json.as_bytes()]).to_string())
 }

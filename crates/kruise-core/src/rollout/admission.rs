@@ -149,12 +149,11 @@ pub fn admit_deployment(
     let r = rollout.filter(|r| has_strategy(r))?;
     let (old_spec, new_spec) = (old.spec.clone().unwrap_or_default(), new.spec.clone().unwrap_or_default());
     let detected = release_detected(&old.metadata, &new.metadata, &old_spec.template, &new_spec.template);
-    let in_progress = new.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(keys::ROLLOUT_IN_PROGRESSING));
+    let in_progress =
+        new.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(keys::ROLLOUT_IN_PROGRESSING));
     if in_progress {
-        return (detected && new_spec.paused != Some(true)).then(|| WorkloadPatch {
-            paused: Some(true),
-            ..WorkloadPatch::default()
-        });
+        return (detected && new_spec.paused != Some(true))
+            .then(|| WorkloadPatch { paused: Some(true), ..WorkloadPatch::default() });
     }
     if new_spec.replicas.unwrap_or(1) == 0 || !detected {
         return None;
@@ -168,7 +167,9 @@ pub fn admit_deployment(
     let old_tpl = template_json(&old_spec.template);
     let stable = active
         .iter()
-        .find(|rs| rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(template_json) == Some(old_tpl.clone()))
+        .find(|rs| {
+            rs.spec.as_ref().and_then(|s| s.template.as_ref()).map(template_json) == Some(old_tpl.clone())
+        })
         .or(active.first())?;
     let hash = stable.metadata.labels.as_ref().and_then(|l| l.get(keys::POD_TEMPLATE_HASH)).cloned()?;
     let mut p = enter(r, None);

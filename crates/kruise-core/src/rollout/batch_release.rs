@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::keys;
-use serde::{Deserialize, Serialize};
 use kruise_api::rollouts::v1beta1::{
     BatchRelease, BatchReleaseStatus, ReleasePlan, RollingStyle, batch_state, br_phase, finalizing_policy,
 };
+use serde::{Deserialize, Serialize};
 
 use super::Config;
 use super::batch::{self, Applier, BatchCounts, BatchTargets, WorkloadTarget};
@@ -61,6 +61,18 @@ fn is_zero(v: &i32) -> bool {
 }
 
 impl OriginalStrategy {
+    /// RO-43: the strategy as the annotation stores it (what a release restores; fields not
+    /// stored are not restored), default when there is none; an annotation that does not
+    /// parse is an error naming it.
+    pub fn stored(w: &Workload) -> Result<Self, String> {
+        match w.annotations.get(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY) {
+            Some(text) if !text.is_empty() => serde_json::from_str::<Self>(text).map_err(|e| {
+                format!("metadata.annotations[{}]: {e}", keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY)
+            }),
+            _ => Ok(Self::default()),
+        }
+    }
+
     /// RO-42: the saved strategy of `w`: the annotation's value if one is stored (a claim
     /// interrupted half-way must not save its own blue-green values), its unset fields filled
     /// from the workload, with the defaults of the kind when the workload has none
@@ -68,12 +80,7 @@ impl OriginalStrategy {
     /// maxSurge 0%, maxUnavailable 20%). An annotation that does not parse is an error naming
     /// it.
     pub fn of(w: &Workload) -> Result<Self, String> {
-        let mut s = match w.annotations.get(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY) {
-            Some(text) if !text.is_empty() => serde_json::from_str::<Self>(text).map_err(|e| {
-                format!("metadata.annotations[{}]: {e}", keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY)
-            })?,
-            _ => Self::default(),
-        };
+        let mut s = Self::stored(w)?;
         let deployment = w.kind == Some(WorkloadKind::Deployment);
         let (surge, unavailable) = if deployment { ("25%", "25%") } else { ("0%", "20%") };
         if s.max_surge.is_none() {
@@ -84,8 +91,11 @@ impl OriginalStrategy {
                 Some(w.max_unavailable.clone().unwrap_or_else(|| IntOrString::String(unavailable.into())));
         }
         if s.progress_deadline_seconds.is_none() {
-            s.progress_deadline_seconds =
-                if deployment { Some(w.progress_deadline_seconds.unwrap_or(600)) } else { w.progress_deadline_seconds };
+            s.progress_deadline_seconds = if deployment {
+                Some(w.progress_deadline_seconds.unwrap_or(600))
+            } else {
+                w.progress_deadline_seconds
+            };
         }
         if s.min_ready_seconds == 0 {
             s.min_ready_seconds = w.min_ready_seconds;
@@ -714,6 +724,10 @@ fn upgrade_batch(
             }
             WorkloadTarget::MaxSurge(s) => {
                 patch.max_surge = Some(s.clone());
+                if w.kind == Some(WorkloadKind::CloneSet) && w.partition.is_some() {
+                    // The admission's "100%" partition would hold the surge pods back.
+                    patch.partition = Some(None);
+                }
                 if w.kind == Some(WorkloadKind::Deployment) {
                     // Upstream rewrites the whole rolling update of a Deployment.
                     patch.paused = Some(false);
@@ -849,7 +863,7 @@ fn finalize_canary(br: &BatchRelease, w: &Workload, mut patch: WorkloadPatch, pl
 fn finalize_blue_green(w: &Workload, mut patch: WorkloadPatch, plan: &mut Plan) -> bool {
     let deployment = w.kind == Some(WorkloadKind::Deployment);
     if w.annotations.get(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY).is_some_and(|v| !v.is_empty()) {
-        let saved = match OriginalStrategy::of(w) {
+        let saved = match OriginalStrategy::stored(w) {
             Ok(s) => s,
             Err(e) => {
                 patch_workload(plan, w, patch, Reason::Release);

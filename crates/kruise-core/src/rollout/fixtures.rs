@@ -149,6 +149,17 @@ pub fn deployment_workload(r: i32) -> Workload {
 fn refresh_revisions(w: &mut Workload) {
     w.stable_revision = crate::rollout::workload::short_revision(&w.current_revision).to_owned();
     w.canary_revision = crate::rollout::workload::short_revision(&w.update_revision).to_owned();
+    if w.kind == Some(WorkloadKind::Deployment) {
+        // RO-20 Deployment: the template is the stable one again (the planner's facts say
+        // so by template, not by counts); canary style keeps the canary's hash.
+        if let Some(c) = &w.canary {
+            w.pod_template_hash = c.pod_template_hash.clone();
+        } else {
+            w.pod_template_hash = w.canary_revision.clone();
+        }
+        w.in_rollback = w.in_rollout_progressing() && w.current_revision == w.update_revision;
+        return;
+    }
     w.pod_template_hash = w.canary_revision.clone();
     w.in_rollback = w.in_rollout_progressing()
         && w.current_revision == w.update_revision
@@ -468,10 +479,12 @@ impl World {
     /// Manual approval of a paused step (RO-32): false (and nothing changed) outside
     /// `StepPaused`.
     pub fn try_approve(&mut self) -> bool {
-        let st = self.rollout.status.as_mut().and_then(|s| match (&mut s.canary_status, &mut s.blue_green_status) {
-            (Some(c), _) => Some(&mut c.common),
-            (None, Some(b)) => Some(&mut b.common),
-            _ => None,
+        let st = self.rollout.status.as_mut().and_then(|s| {
+            match (&mut s.canary_status, &mut s.blue_green_status) {
+                (Some(c), _) => Some(&mut c.common),
+                (None, Some(b)) => Some(&mut b.common),
+                _ => None,
+            }
         });
         match st {
             Some(st) if st.current_step_state == "StepPaused" => {
@@ -557,7 +570,8 @@ impl World {
                     w.canary_deployments.retain(|c| c != name);
                     if w.canary.as_ref().is_some_and(|c| c.name == name) {
                         w.canary = None;
-                        self.pods.retain(|p| p.metadata.name.as_deref().is_none_or(|n| !n.starts_with("canary-")));
+                        self.pods
+                            .retain(|p| p.metadata.name.as_deref().is_none_or(|n| !n.starts_with("canary-")));
                     }
                 }
                 ActionKind::Rollout(RA::PatchWorkload { patch })

@@ -319,7 +319,8 @@ impl Observed {
             for (i, v) in pods {
                 let owned = v["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
                     refs.iter().any(|r| {
-                        r["controller"] == json!(true) && r["uid"].as_str().is_some_and(|u| owners.contains(u))
+                        r["controller"] == json!(true)
+                            && r["uid"].as_str().is_some_and(|u| owners.contains(u))
                     })
                 });
                 if owned {
@@ -522,7 +523,10 @@ impl<'a> Writer<'a> {
             .get(&format!("BatchRelease/{}", self.owner.name))
             .ok_or_else(|| WriteError::new(a, "the BatchRelease is not observed"))?;
         if m.controller_uid.is_none() || m.controller_uid != self.owner.uid {
-            return Err(WriteError::new(a, format!("BatchRelease/{} is not controlled by {}", m.name, self.owner_subject())));
+            return Err(WriteError::new(
+                a,
+                format!("BatchRelease/{} is not controlled by {}", m.name, self.owner_subject()),
+            ));
         }
         Ok(m.clone())
     }

@@ -370,7 +370,8 @@ impl Workload {
     ) -> Self {
         let name = dep.metadata.name.clone().unwrap_or_default();
         let rollout_name = rollout.metadata.name.clone().unwrap_or_default();
-        let canary_style = rollout.spec.strategy.rolling_style() == Some(kruise_api::rollouts::v1beta1::RollingStyle::Canary);
+        let canary_style = rollout.spec.strategy.rolling_style()
+            == Some(kruise_api::rollouts::v1beta1::RollingStyle::Canary);
         let owned_by = |rs: &ReplicaSet, d: &Deployment| {
             controller_of(&rs.metadata).is_some_and(|o| {
                 o.kind == "Deployment"
@@ -392,7 +393,8 @@ impl Workload {
             })
             .collect();
         canaries.sort_by_key(|d| std::cmp::Reverse(d.metadata.creation_timestamp.as_ref().map(|t| t.0)));
-        let patch = rollout.spec.strategy.canary.as_ref().and_then(|c| c.patch_pod_template_metadata.as_ref());
+        let patch =
+            rollout.spec.strategy.canary.as_ref().and_then(|c| c.patch_pod_template_metadata.as_ref());
         let strip = |t: &PodTemplateSpec| {
             let mut t = t.clone();
             if let (Some(m), Some(p)) = (t.metadata.as_mut(), patch) {
@@ -415,12 +417,8 @@ impl Workload {
         let canary_rs: Vec<ReplicaSet> = chosen
             .map(|c| replica_sets.iter().filter(|rs| owned_by(rs, c)).cloned().collect())
             .unwrap_or_default();
-        let mut w = Self::from_deployment(
-            dep,
-            &stable_rs,
-            chosen.map(|c| (*c, canary_rs.as_slice())),
-            canary_style,
-        );
+        let mut w =
+            Self::from_deployment(dep, &stable_rs, chosen.map(|c| (*c, canary_rs.as_slice())), canary_style);
         w.canary_deployments = canaries.iter().filter_map(|d| d.metadata.name.clone()).collect();
         w.canary_deployments.sort();
         w

@@ -1114,6 +1114,147 @@ mod tests {
         assert_eq!(br["metadata"]["ownerReferences"][0]["controller"], true);
     }
 
+    /// A released native Deployment `web` (paused by RO-19 with template `b`), its stable
+    /// ReplicaSet `web-aaa` and that ReplicaSet's 4 pods; no traffic.
+    fn deployment_objects() -> Vec<Value> {
+        let mut v = vec![
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "default", "uid": "dep-uid", "resourceVersion": "7", "generation": 2,
+                             "labels": {(keys::ROLLOUT_STABLE_REVISION): "aaa"},
+                             "annotations": {(keys::ROLLOUT_IN_PROGRESSING): r#"{"rolloutName":"web"}"#}},
+                "spec": {"replicas": 4, "paused": true, "selector": {"matchLabels": {"app": "web"}},
+                         "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "b"}]}}},
+                "status": {"observedGeneration": 2, "replicas": 4, "updatedReplicas": 0, "readyReplicas": 4, "availableReplicas": 4}}),
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {"name": "web-aaa", "namespace": "default", "uid": "rs-uid", "creationTimestamp": "2026-01-01T00:00:00Z",
+                             "labels": {"app": "web", (keys::POD_TEMPLATE_HASH): "aaa"},
+                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "dep-uid", "controller": true}]},
+                "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
+                         "template": {"metadata": {"labels": {"app": "web", (keys::POD_TEMPLATE_HASH): "aaa"}}, "spec": {"containers": [{"name": "c", "image": "a"}]}}},
+                "status": {"replicas": 4, "readyReplicas": 4}}),
+        ];
+        for i in 0..4 {
+            v.push(json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("web-aaa-{i}"), "namespace": "default", "uid": format!("pod-{i}"),
+                             "labels": {"app": "web", (keys::POD_TEMPLATE_HASH): "aaa"},
+                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-aaa", "uid": "rs-uid", "controller": true}]},
+                "status": {"conditions": [{"type": "Ready", "status": "True"}]}}));
+        }
+        v
+    }
+
+    /// RO-42/RO-15 through the adapter: an `apps/v1` Deployment target is decoded with its
+    /// ReplicaSets; the claim creates the canary Deployment controlled by the BatchRelease
+    /// (which the Rollout controls), and the first batch scales that canary Deployment, never
+    /// the stable one; its pods are found through their ReplicaSet.
+    #[test]
+    fn ro_42_reconciler_creates_and_scales_the_canary_deployment() {
+        let e = Expectations::default();
+        let mut rv = 100;
+        let mut typed = rollout();
+        typed.spec.workload_ref.api_version = "apps/v1".into();
+        typed.spec.workload_ref.kind = "Deployment".into();
+        let c = typed.spec.strategy.canary.as_mut().unwrap();
+        c.enable_extra_workload_for_canary = true;
+        c.traffic_routings.clear();
+        for s in &mut c.steps {
+            s.traffic = None;
+        }
+        let mut r = serde_json::to_value(&typed).unwrap();
+        r["status"] = json!({"phase": "Healthy"});
+        let mut objs = deployment_objects();
+        let observed = Observed::decode(&typed, &objs).unwrap();
+        assert_eq!(observed.pods.len(), 4, "pods found through the ReplicaSet");
+        assert_eq!(observed.workload.as_ref().map(|w| w.stable_revision.as_str()), Some("aaa"));
+        let (mut created, mut scaled) = (None, None);
+        for t in 0..60 {
+            let typed: Rollout = serde_json::from_value(r.clone()).unwrap();
+            let out = RolloutReconciler::default()
+                .reconcile(&World::new(&typed).with_related(&objs), &ctx(&e, t * 3))
+                .unwrap();
+            for w in &out.writes {
+                if w.name() == "CreateDeployment" {
+                    created = Some(w.write.clone());
+                }
+                if w.name() == "PatchWorkload" && w.write.target().name != "web" {
+                    scaled = Some(w.write.clone());
+                }
+                assert!(
+                    !(w.write.target().name == "web"
+                        && matches!(&w.write, ApiWrite::MergePatch { patch, .. } if patch["spec"].get("replicas").is_some())),
+                    "the stable Deployment is never scaled: {:?}",
+                    w.write
+                );
+                apply(&mut objs, &mut r, &w.write, &mut rv);
+            }
+            if let Some(ApiWrite::Create { object, .. }) = &created
+                && !objs.iter().any(|o| o["metadata"]["name"] == "web-canary-rs")
+            {
+                // The Deployment controller: the canary Deployment's ReplicaSet, observed status.
+                let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+                let uid =
+                    objs.iter().find(|o| o["metadata"]["name"] == json!(name)).unwrap()["metadata"]["uid"]
+                        .clone();
+                objs.push(json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "metadata": {"name": "web-canary-rs", "uid": "crs-uid", "labels": {(keys::POD_TEMPLATE_HASH): "ccc"},
+                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": uid, "controller": true}]},
+                    "spec": {"replicas": 0}}));
+            }
+            if scaled.is_some() {
+                break;
+            }
+        }
+        let Some(ApiWrite::Create { target, object }) = created else {
+            panic!("no canary Deployment created")
+        };
+        assert_eq!((target.api_version.as_str(), target.kind.as_str()), ("apps/v1", "Deployment"));
+        let br = objs.iter().find(|o| o["kind"] == "BatchRelease").unwrap();
+        let owner = &object["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            (owner["kind"].as_str(), owner["uid"].clone()),
+            (Some("BatchRelease"), br["metadata"]["uid"].clone())
+        );
+        assert_eq!(object["spec"]["replicas"], 0);
+        let Some(ApiWrite::MergePatch { target: st, patch, .. }) = scaled else { panic!("not scaled") };
+        assert_eq!(st.name, target.name);
+        assert_eq!(patch["spec"]["replicas"], 1);
+        assert!(patch["metadata"]["uid"].is_string(), "{patch}");
+    }
+
+    /// RO-43: the canary Deployment is deleted only through a BatchRelease this Rollout
+    /// controls, and only when that BatchRelease controls it.
+    #[test]
+    fn ro_43_canary_deployment_deleted_only_through_the_rollouts_batch_release() {
+        let action = Action::on_object(
+            ActionKind::Rollout(RolloutAction::DeleteDeployment),
+            ObjectRef::new("Deployment", "web-x"),
+            Reason::Rollout(RolloutReason::Release),
+        );
+        let meta = |name: &str, kind: &str, uid: &str, controller: &str| ObjectMetaRef {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            name: name.into(),
+            uid: Some(uid.into()),
+            controller_uid: Some(controller.into()),
+            ..ObjectMetaRef::default()
+        };
+        let mut observed = Observed::default();
+        observed
+            .metas
+            .insert("BatchRelease/web".into(), meta("web", "BatchRelease", "br-uid", "someone-else"));
+        observed.metas.insert("Deployment/web-x".into(), meta("web-x", "Deployment", "d-uid", "br-uid"));
+        let mut out = Vec::new();
+        let e = writer_for(&observed).writes(&action, &mut out).expect_err("BatchRelease not ours");
+        assert!(e.to_string().contains("not controlled by Rollout/web"), "{e}");
+        observed.metas.insert("BatchRelease/web".into(), meta("web", "BatchRelease", "br-uid", "ro-uid"));
+        observed.metas.insert("Deployment/web-x".into(), meta("web-x", "Deployment", "d-uid", "other"));
+        let e = writer_for(&observed).writes(&action, &mut out).expect_err("Deployment not the release's");
+        assert!(e.to_string().contains("not controlled by BatchRelease/web"), "{e}");
+        observed.metas.insert("Deployment/web-x".into(), meta("web-x", "Deployment", "d-uid", "br-uid"));
+        writer_for(&observed).writes(&action, &mut out).unwrap();
+        assert!(matches!(&out[..], [ApiWrite::Delete { uid: Some(u), .. }] if u == "d-uid"), "{out:?}");
+    }
+
     /// The first write to an object carries its resourceVersion; later writes of the same plan
     /// chain on it (the `Replace` chaining rule) instead of failing on their own earlier write.
     #[test]

@@ -7,7 +7,7 @@
 use kruise_api::rollouts::v1beta1::{CanaryStatus, CommonStatus, RolloutStatus};
 use proptest::prelude::*;
 
-use crate::rollout::batch::{Applier, WorkloadTarget, batch_targets, cloneset_stable_target};
+use crate::rollout::batch::{Applier, WorkloadTarget, batch_replicas, batch_targets, cloneset_stable_target};
 use crate::rollout::fixtures::*;
 use crate::rollout::plan;
 
@@ -114,6 +114,67 @@ proptest! {
                 prop_assert_eq!(have, want, "step {} partition {:?}", k, f.partition);
             }
         }
+    }
+
+    /// Canary style over a native Deployment (RO-15, RO-18, RO-43): the canary Deployment
+    /// never has more pods than the steps so far ask (`batch_replicas` of the stable R), has
+    /// exactly that many at every pause, is never scaled down; the stable Deployment is never
+    /// scaled and stays paused at every pause; the weight never exceeds the canary share;
+    /// finishing deletes the canary Deployment and hands every pod to the stable one.
+    #[test]
+    fn prop_canary_deployment_follows_the_batches(raw in steps_strategy(), r in 1..=40i32, traffic in any::<bool>(), approve_after in 0..3u8) {
+        let steps = build_steps(&raw, r, traffic);
+        let mut rollout = rollout_with(steps, traffic);
+        rollout.spec.workload_ref.api_version = "apps/v1".into();
+        rollout.spec.workload_ref.kind = "Deployment".into();
+        rollout.spec.strategy.canary.as_mut().unwrap().enable_extra_workload_for_canary = true;
+        let mut w = World::new(rollout, r);
+        w.workload = deployment_workload(r);
+        w.run(6);
+        w.release_deployment("bbb");
+        w.frames.clear();
+        let mut paused_for = 0u8;
+        for _ in 0..800 {
+            w.tick();
+            let st = w.rollout.status.clone().unwrap_or_default();
+            if st.phase == "Healthy" && w.br.is_none() && w.frames.len() > 10 {
+                break;
+            }
+            if st.current_step_state == "StepPaused" {
+                paused_for += 1;
+                if paused_for > approve_after && w.try_approve() {
+                    paused_for = 0;
+                }
+            }
+        }
+        let steps = w.rollout.spec.strategy.steps().to_vec();
+        let asked = |k: usize| (0..k).map(|j| batch_replicas(steps[j].replicas.as_ref().unwrap(), r)).max().unwrap_or(0);
+        let mut prev = 0;
+        for f in &w.frames {
+            // (0 again only once the release deletes it.)
+            prop_assert!(f.canary >= prev || f.canary == 0, "canary scaled down {} -> {}", prev, f.canary);
+            prev = f.canary;
+            if f.phase == "Progressing" && f.step >= 1 && f.state != "Completed" {
+                prop_assert!(f.canary <= asked(f.step as usize), "step {} canary {} asked {}", f.step, f.canary, asked(f.step as usize));
+            }
+            if f.phase == "Progressing" && f.state == "StepPaused" {
+                prop_assert_eq!(f.canary, asked(f.step as usize), "step {}", f.step);
+                prop_assert!(f.paused, "stable paused at step {}", f.step);
+            }
+            prop_assert!(f.weight * r <= 100 * f.canary, "weight {} with {} canary of {}", f.weight, f.canary, r);
+            for a in &f.plan.actions {
+                if let crate::plan::ActionKind::Rollout(crate::rollout::RolloutAction::PatchWorkload { patch }) = &a.kind {
+                    prop_assert!(patch.replicas.is_none() || a.object.as_ref().is_some_and(|o| o.name != "web"), "stable scaled");
+                }
+            }
+        }
+        let st = w.rollout.status.clone().unwrap();
+        prop_assert_eq!(&st.phase, "Healthy");
+        prop_assert!(w.workload.canary.is_none() && w.workload.canary_deployments.is_empty());
+        prop_assert!(!w.workload.paused);
+        prop_assert_eq!(w.workload.updated_replicas, r);
+        prop_assert!(w.pods.iter().all(|p| !p.metadata.name.as_deref().unwrap_or_default().starts_with("canary-")));
+        prop_assert!(w.canary.is_none());
     }
 
     #[test]

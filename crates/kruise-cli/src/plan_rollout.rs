@@ -1,7 +1,8 @@
 //! `kruise plan` for a Rollout (RO-67): `--workload ROLLOUT.yaml --target WORKLOAD.yaml
 //! [--pods PODS] [--routes OBJECTS] [--batch-release BR]`. The Rollout (v1alpha1 or v1beta1,
 //! `status` allowed) is defaulted, validated and converted to v1beta1; the target workload
-//! (CloneSet, Advanced StatefulSet, Advanced DaemonSet) gives the RO-20 facts; `--routes`
+//! (CloneSet, Advanced StatefulSet, Advanced DaemonSet, or an `apps/v1` Deployment followed by
+//! its ReplicaSets and canary Deployments) gives the RO-20 facts; `--routes`
 //! holds the traffic objects (Services, HTTPRoutes, Ingresses, a shared TrafficRouting) in any
 //! order; `--batch-release` the BatchRelease named like the Rollout, if one exists.
 //!
@@ -132,11 +133,44 @@ pub fn workload_of(file: &str, doc: Value) -> Result<Workload, Stop> {
             return Err(stop(
                 Exit::Invalid,
                 format!(
-                    "{file}: {}: a Rollout target must be a CloneSet, Advanced StatefulSet or Advanced DaemonSet",
+                    "{file}: {}: a Rollout target must be a CloneSet, Advanced StatefulSet, Advanced DaemonSet or apps/v1 Deployment",
                     other.kind()
                 ),
             ));
         }
+    })
+}
+
+fn is_native_deployment(v: &Value) -> bool {
+    v.get("apiVersion").and_then(Value::as_str) == Some("apps/v1")
+        && v.get("kind").and_then(Value::as_str) == Some("Deployment")
+}
+
+/// The RO-20 facts of an `apps/v1` Deployment target: the file's first object is the
+/// Deployment; its ReplicaSets and the release's canary Deployments may follow in the same
+/// file (one list, or several documents). Decoded as the reconciler does
+/// (`Observed::decode`), with the BatchRelease (whose uid names the canary's owner) if given.
+fn deployment_of(
+    file: &str,
+    rollout: &Rollout,
+    targets: &[(String, Value)],
+    br: Option<&(String, Value)>,
+) -> Result<Workload, Stop> {
+    let mut related: Vec<Value> = targets.iter().map(|(_, v)| v.clone()).collect();
+    related.extend(br.map(|(_, v)| v.clone()));
+    let name = targets[0].1.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let observed = kruise_core::rollout::reconcile::Observed::decode(rollout, &related)
+        .map_err(|e| stop(Exit::Invalid, format!("{file}: {e}")))?;
+    observed.workload.ok_or_else(|| {
+        stop(
+            Exit::Invalid,
+            format!(
+                "{file}: Deployment/{name} is not the Rollout's workloadRef ({} {}/{})",
+                rollout.spec.workload_ref.api_version,
+                rollout.spec.workload_ref.kind,
+                rollout.spec.workload_ref.name
+            ),
+        )
     })
 }
 
@@ -177,8 +211,13 @@ pub fn load(
         ));
     };
     let rollout = rollout_of(&shown, doc)?;
-    let workload = match items(target, stdin)?.into_iter().next() {
-        Some((file, v)) => Some(workload_of(&file, v)?),
+    let targets = items(target, stdin)?;
+    let br_item = items(batch_release, stdin)?.into_iter().next();
+    let workload = match targets.first() {
+        Some((file, v)) if is_native_deployment(v) => {
+            Some(deployment_of(file, &rollout, &targets, br_item.as_ref())?)
+        }
+        Some((file, v)) => Some(workload_of(file, v.clone())?),
         None => None,
     };
     let mut loaded = Loaded {
@@ -211,7 +250,7 @@ pub fn load(
             }
         }
     }
-    if let Some((file, v)) = items(batch_release, stdin)?.into_iter().next() {
+    if let Some((file, v)) = br_item {
         loaded.batch_release = Some(decode(&file, 0, "BatchRelease", v)?);
     }
     Ok(loaded)

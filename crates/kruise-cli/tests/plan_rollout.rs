@@ -145,3 +145,97 @@ fn ro_9_invalid_rollout_exits_1_with_the_field() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `kruise plan` for a canary-style Rollout over an `apps/v1` Deployment (RO-12, RO-42): the
+/// target file holds the Deployment and its ReplicaSet; the BatchRelease is preparing, so the
+/// plan claims the stable Deployment (control-info only, it stays paused) and creates the
+/// canary Deployment, owned by the BatchRelease, with the patch metadata in its template.
+#[test]
+fn ro_42_plan_deployment_target_creates_the_canary_deployment() {
+    let d = "examples/rollout/deployment";
+    let out = kruise(&[
+        "plan",
+        "--workload",
+        &format!("{d}/rollout.yaml"),
+        "--target",
+        &format!("{d}/deployment.yaml"),
+        "--batch-release",
+        &format!("{d}/batchrelease.json"),
+        "--now",
+        "2026-12-07T10:00:00Z",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<&str> = plan.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, vec!["actions", "held", "now", "requeueAfterSeconds", "requeueReason", "status"]);
+    assert_eq!(actions(&plan), vec!["UpdateStatus", "PatchWorkload", "CreateDeployment"]);
+    let claim = &plan["actions"][1];
+    assert_eq!((claim["object"]["name"].as_str(), claim["reason"].as_str()), (Some("web"), Some("Claim")));
+    assert!(claim["patch"].get("paused").is_none() && claim["patch"].get("replicas").is_none(), "{claim}");
+    let create = &plan["actions"][2];
+    assert_eq!(create["object"]["name"], "web-644bcb6cf5");
+    let dep = &create["deployment"];
+    assert_eq!(dep["metadata"]["ownerReferences"][0]["kind"], "BatchRelease");
+    assert_eq!(dep["metadata"]["ownerReferences"][0]["uid"], "br-uid");
+    assert_eq!(dep["metadata"]["labels"]["rollouts.kruise.io/canary-deployment"], "web");
+    assert_eq!(dep["spec"]["replicas"], 0);
+    assert_eq!(dep["spec"]["template"]["metadata"]["labels"]["opensergo.io/canary-gray"], "gray");
+    insta::assert_json_snapshot!("ro_42_deployment_claim", plan);
+}
+
+/// RO-15: once the canary Deployment exists, batch 0 scales it to `batch_replicas(1, 10)` =
+/// 1; the stable Deployment is not scaled.
+#[test]
+fn ro_15_plan_deployment_target_scales_the_canary() {
+    let d = "examples/rollout/deployment";
+    let out = kruise(&[
+        "plan",
+        "--workload",
+        &format!("{d}/rollout.yaml"),
+        "--target",
+        &format!("{d}/deployment-canary.yaml"),
+        "--batch-release",
+        &format!("{d}/batchrelease-progressing.json"),
+        "--now",
+        "2026-12-07T10:00:04Z",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scale: Vec<&Value> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "PatchWorkload" && a["patch"].get("replicas").is_some())
+        .collect();
+    assert_eq!(scale.len(), 1, "{plan}");
+    assert_eq!(scale[0]["object"]["name"], "web-644bcb6cf5");
+    assert_eq!(scale[0]["patch"]["replicas"], 1);
+    assert_eq!(scale[0]["detail"], "batch 0: 1 updated, 9 stable");
+    insta::assert_json_snapshot!("ro_15_deployment_batch_0", plan);
+}
+
+/// A Deployment target that is not the Rollout's workloadRef is refused with exit 1.
+#[test]
+fn ro_67_plan_deployment_target_must_be_the_workload_ref() {
+    let dir = std::env::temp_dir().join(format!("kruise-ro-dep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(root().join("examples/rollout/deployment/deployment.yaml")).unwrap();
+    let other = dir.join("other.yaml");
+    std::fs::write(&other, text.replacen("name: web\n", "name: api\n", 1)).unwrap();
+    let out = kruise(&[
+        "plan",
+        "--workload",
+        "examples/rollout/deployment/rollout.yaml",
+        "--target",
+        other.to_str().unwrap(),
+        "--now",
+        "2026-12-07T10:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Deployment/api is not the Rollout's workloadRef"), "{err}");
+}

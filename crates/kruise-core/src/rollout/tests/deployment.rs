@@ -50,7 +50,7 @@ fn finish(w: &mut World, max: usize) {
         let st = w.rollout.status.clone().unwrap_or_default();
         if st.phase == "Healthy"
             && w.br.is_none()
-            && w.workload.annotations.get(keys::ROLLOUT_IN_PROGRESSING).is_none()
+            && !w.workload.annotations.contains_key(keys::ROLLOUT_IN_PROGRESSING)
         {
             return;
         }

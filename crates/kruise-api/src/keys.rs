@@ -242,6 +242,10 @@ pub const ROLLOUT_FINALIZER: &str = "rollouts.kruise.io/rollout";
 pub const ROLLOUT_PROGRESSING_FINALIZER_PREFIX: &str = "progressing.rollouts.kruise.io/";
 /// Deployment label: the stable ReplicaSet's pod-template-hash (RO-7).
 pub const ROLLOUT_STABLE_REVISION: &str = "rollouts.kruise.io/stable-revision";
+/// Deployment label: the Deployment is driven by the advanced (partition-style) Deployment
+/// controller (RO-42).
+pub const ROLLOUT_ADVANCED_DEPLOYMENT_CONTROL: &str =
+    "rollouts.kruise.io/controlled-by-advanced-deployment-controller";
 /// Deployment annotation: partition-style Deployment strategy (RO-7).
 pub const ROLLOUT_DEPLOYMENT_STRATEGY: &str = "rollouts.kruise.io/deployment-strategy";
 /// Deployment annotation: partition-style Deployment status (RO-7).

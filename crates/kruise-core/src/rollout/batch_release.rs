@@ -21,7 +21,7 @@ use super::batch::{self, Applier, BatchCounts, BatchTargets, WorkloadTarget};
 use super::types::{Obj, Plan, PlanExt, RolloutAction as ActionKind, RolloutReason as Reason, WorkloadPatch};
 use crate::plan::Reason as Shared;
 
-use super::workload::{Workload, WorkloadKind};
+use super::workload::{AdvancedDeploymentStrategy, AdvancedRollingUpdate, Workload, WorkloadKind};
 
 /// Requeue after a BatchRelease state change (RO-54).
 pub const BR_REQUEUE: Duration = Duration::from_secs(2);
@@ -162,6 +162,36 @@ pub fn canary_deployment(br: &BatchRelease, w: &Workload) -> Option<Deployment> 
         spec: Some(spec),
         status: None,
     })
+}
+
+/// The rolling update a partition-style claim moves into the strategy annotation: the
+/// native one if set, else the one an earlier claim stored (RO-42).
+fn advanced_rolling_update(w: &Workload) -> AdvancedRollingUpdate {
+    if w.max_surge.is_some() || w.max_unavailable.is_some() {
+        return AdvancedRollingUpdate {
+            max_surge: w.max_surge.clone(),
+            max_unavailable: w.max_unavailable.clone(),
+        };
+    }
+    w.advanced_strategy.as_ref().and_then(|s| s.rolling_update.clone()).unwrap_or_default()
+}
+
+/// RO-42 defaults of the advanced strategy's rolling update: maxUnavailable and maxSurge 25%
+/// when unset; both resolving to 0 (no pod could move) becomes maxSurge 0, maxUnavailable 1.
+/// (Upstream's defaulting writes the maxSurge default into maxUnavailable, leaving maxSurge
+/// unset; we set the field the comment names: docs/deviations.md, Rollout.)
+pub fn default_rolling_update(mut ru: AdvancedRollingUpdate) -> AdvancedRollingUpdate {
+    let quarter = || IntOrString::String("25%".into());
+    ru.max_unavailable.get_or_insert_with(quarter);
+    ru.max_surge.get_or_insert_with(quarter);
+    let of100 = |v: &Option<IntOrString>| v.as_ref().map_or(0, |v| batch::scale_or_zero(v, 100));
+    if of100(&ru.max_surge) == 0 && of100(&ru.max_unavailable) == 0 {
+        ru = AdvancedRollingUpdate {
+            max_surge: Some(IntOrString::Int(0)),
+            max_unavailable: Some(IntOrString::Int(1)),
+        };
+    }
+    ru
 }
 
 /// The revision the current batch's pods carry: the canary Deployment's pod-template-hash in
@@ -569,7 +599,23 @@ fn initialize(
             patch.partition = Some(Some(IntOrString::Int(w.replicas)));
         }
         Applier::DeploymentPartition => {
+            // RO-42: hand the Deployment to the advanced Deployment controller: the native
+            // controller is held (paused, Recreate without rollingUpdate) and the rolling
+            // update moves into the strategy annotation with partition 0.
+            let strategy = AdvancedDeploymentStrategy {
+                rolling_style: "Partition".into(),
+                rolling_update: Some(default_rolling_update(advanced_rolling_update(w))),
+                partition: IntOrString::Int(0),
+                paused: false,
+            };
+            patch.labels.insert(keys::ROLLOUT_ADVANCED_DEPLOYMENT_CONTROL.into(), Some("true".into()));
+            patch.annotations.insert(
+                keys::ROLLOUT_DEPLOYMENT_STRATEGY.into(),
+                Some(serde_json::to_string(&strategy).unwrap_or_default()),
+            );
             patch.paused = Some(true);
+            patch.strategy_type = Some("Recreate".into());
+            patch.rolling_update = Some(None);
             patch.partition = Some(Some(IntOrString::Int(0)));
         }
         Applier::DeploymentCanary => {}
@@ -708,8 +754,16 @@ fn upgrade_batch(
         let mut patch = WorkloadPatch::default();
         let mut subject = w.subject();
         match &targets.target {
-            WorkloadTarget::CloneSetPartition(p) | WorkloadTarget::DeploymentPartition(p) => {
-                patch.partition = Some(Some(p.clone()))
+            WorkloadTarget::CloneSetPartition(p) => patch.partition = Some(Some(p.clone())),
+            WorkloadTarget::DeploymentPartition(p) => {
+                // The partition travels in the strategy annotation (RO-15 partition style).
+                let mut strategy = w.advanced_strategy.clone().unwrap_or_default();
+                strategy.partition = p.clone();
+                patch.annotations.insert(
+                    keys::ROLLOUT_DEPLOYMENT_STRATEGY.into(),
+                    Some(serde_json::to_string(&strategy).unwrap_or_default()),
+                );
+                patch.partition = Some(Some(p.clone()));
             }
             WorkloadTarget::IntPartition(n) => patch.partition = Some(Some(IntOrString::Int(*n))),
             WorkloadTarget::CanaryReplicas(n) => {
@@ -805,11 +859,34 @@ fn finalize(br: &BatchRelease, w: &Workload, applier: Applier, cfg: &Config, pla
                 }
             }
             Applier::DeploymentPartition => {
-                if !keep && w.paused {
-                    patch.paused = Some(false);
-                }
-                if w.partition.is_some() {
-                    patch.partition = Some(None);
+                // RO-43: only a Deployment still held for the advanced controller (control-info
+                // and paused) is handed back: native controller resumed (the gate keeps it
+                // paused unless WaitResume), RollingUpdate with the saved rolling update, the
+                // strategy / extra-status annotations and the control labels removed.
+                if w.paused && w.annotations.contains_key(keys::BATCHRELEASE_CONTROL_INFO) {
+                    patch.paused = Some(keep);
+                    if w.strategy_type.as_deref() == Some("Recreate") {
+                        patch.strategy_type = Some("RollingUpdate".into());
+                        patch.rolling_update = Some(Some(
+                            w.advanced_strategy
+                                .as_ref()
+                                .and_then(|s| s.rolling_update.clone())
+                                .unwrap_or_default(),
+                        ));
+                    }
+                    for k in [keys::ROLLOUT_DEPLOYMENT_STRATEGY, keys::ROLLOUT_DEPLOYMENT_EXTRA_STATUS] {
+                        if w.annotations.contains_key(k) {
+                            patch.annotations.insert(k.into(), None);
+                        }
+                    }
+                    for k in [keys::ROLLOUT_STABLE_REVISION, keys::ROLLOUT_ADVANCED_DEPLOYMENT_CONTROL] {
+                        if w.labels.contains_key(k) {
+                            patch.labels.insert(k.into(), None);
+                        }
+                    }
+                    if w.partition.is_some() {
+                        patch.partition = Some(None);
+                    }
                 }
             }
             // Handled above.

@@ -377,7 +377,18 @@ impl World {
         let stable_target = cloneset_stable_target(w.partition.as_ref(), w.replicas);
         // A paused Deployment (canary style) keeps its pods; its canary Deployment runs the
         // new ones.
-        let want = if w.paused { 0 } else { w.replicas - stable_target };
+        // A partition-style Deployment: the advanced controller updates `newRSLimit(partition)`
+        // pods while the native one is held (RO-15).
+        let want = if w.kind == Some(WorkloadKind::Deployment) && w.advanced_strategy.is_some() {
+            crate::rollout::batch::new_rs_limit(
+                w.partition.as_ref().unwrap_or(&IntOrString::Int(0)),
+                w.replicas,
+            )
+        } else if w.paused {
+            0
+        } else {
+            w.replicas - stable_target
+        };
         if let Some(c) = &mut w.canary {
             c.status_replicas = c.replicas;
             c.available_replicas = c.replicas;
@@ -601,6 +612,16 @@ impl World {
                     }
                     if let Some(v) = patch.progress_deadline_seconds {
                         w.progress_deadline_seconds = v;
+                    }
+                    if let Some(t) = &patch.strategy_type {
+                        w.strategy_type = Some(t.clone());
+                    }
+                    if let Some(ru) = &patch.rolling_update {
+                        w.max_surge = ru.as_ref().and_then(|r| r.max_surge.clone());
+                        w.max_unavailable = ru.as_ref().and_then(|r| r.max_unavailable.clone());
+                    }
+                    if let Some(v) = patch.annotations.get(keys::ROLLOUT_DEPLOYMENT_STRATEGY) {
+                        w.advanced_strategy = v.as_deref().and_then(|t| serde_json::from_str(t).ok());
                     }
                     for (k, v) in &patch.labels {
                         match v {

@@ -64,6 +64,14 @@ pub struct WorkloadPatch {
     /// Sets `spec.minReadySeconds` (blue-green claim and restore).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_ready_seconds: Option<i32>,
+    /// Sets a Deployment's `spec.strategy.type` (partition style: `Recreate` on claim,
+    /// `RollingUpdate` on release).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy_type: Option<String>,
+    /// Replaces (`Some(Some)`) or removes (`Some(None)`) a Deployment's
+    /// `spec.strategy.rollingUpdate` (partition style).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolling_update: Option<Option<crate::rollout::workload::AdvancedRollingUpdate>>,
     /// Sets (`Some(Some)`) or removes (`Some(None)`) a Deployment's
     /// `spec.progressDeadlineSeconds` (blue-green claim and restore).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,9 +94,9 @@ impl WorkloadPatch {
     /// (`apps.kruise.io/v1alpha1` CloneSets keep `partition`/`paused`/`maxSurge`/
     /// `maxUnavailable` directly under `updateStrategy`; v1beta1 kinds under
     /// `updateStrategy.rollingUpdate`). A native `apps/v1` Deployment has `spec.paused`,
-    /// `spec.strategy.rollingUpdate.{maxSurge,maxUnavailable}` and no partition field: its
-    /// partition (partition style, RO-42) goes to the `rollouts.kruise.io/deployment-strategy`
-    /// annotation read by the advanced Deployment controller.
+    /// `spec.strategy.{type,rollingUpdate}` and no partition field: a partition-style
+    /// Deployment's partition travels in the `rollouts.kruise.io/deployment-strategy`
+    /// annotation the batch release writes (in `annotations`); `partition` is not written.
     pub fn to_merge_patch(&self, kind: &str, api_version: &str) -> serde_json::Value {
         use serde_json::{Map, Value, json};
         let native_deployment = kind == "Deployment" && api_version == "apps/v1";
@@ -103,13 +111,7 @@ impl WorkloadPatch {
             IntOrString::Int(i) => json!(i),
             IntOrString::String(s) => json!(s),
         };
-        let mut annotations = opt(&self.annotations);
-        if native_deployment && let Some(p) = &self.partition {
-            let v = p.as_ref().map_or(Value::Null, |p| {
-                json!(json!({"rollingStyle": "Partition", "partition": ios(p), "paused": false}).to_string())
-            });
-            annotations.insert(kruise_api::keys::ROLLOUT_DEPLOYMENT_STRATEGY.into(), v);
-        }
+        let annotations = opt(&self.annotations);
         if !annotations.is_empty() {
             meta.insert("annotations".into(), Value::Object(annotations));
         }
@@ -148,11 +150,33 @@ impl WorkloadPatch {
         if let Some(p) = self.progress_deadline_seconds {
             spec.insert("progressDeadlineSeconds".into(), p.map_or(Value::Null, |p| json!(p)));
         }
+        let flat = kind == "CloneSet" && api_version.ends_with("v1alpha1");
+        let strategy_key = if kind == "Deployment" { "strategy" } else { "updateStrategy" };
+        let mut outer = Map::new();
+        if let Some(ru) = &self.rolling_update {
+            match ru {
+                None => {
+                    outer.insert("rollingUpdate".into(), Value::Null);
+                }
+                Some(ru) => {
+                    if let Value::Object(m) = serde_json::to_value(ru).unwrap_or_default() {
+                        strat.extend(m);
+                    }
+                }
+            }
+        }
+        if let Some(t) = &self.strategy_type {
+            outer.insert("type".into(), json!(t));
+        }
         if !strat.is_empty() {
-            let flat = kind == "CloneSet" && api_version.ends_with("v1alpha1");
-            let strategy_key = if kind == "Deployment" { "strategy" } else { "updateStrategy" };
-            let value = if flat { Value::Object(strat) } else { json!({ "rollingUpdate": strat }) };
-            spec.insert(strategy_key.into(), value);
+            if flat {
+                outer.extend(strat);
+            } else {
+                outer.insert("rollingUpdate".into(), Value::Object(strat));
+            }
+        }
+        if !outer.is_empty() {
+            spec.insert(strategy_key.into(), Value::Object(outer));
         }
         if !spec.is_empty() {
             root.insert("spec".into(), Value::Object(spec));

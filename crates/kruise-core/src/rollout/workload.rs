@@ -64,6 +64,42 @@ impl WorkloadKind {
     }
 }
 
+/// The rolling update of a partition-style Deployment's strategy annotation (RO-42).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedRollingUpdate {
+    /// `maxUnavailable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrString>,
+    /// `maxSurge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<IntOrString>,
+}
+
+/// The `rollouts.kruise.io/deployment-strategy` annotation of a partition-style ("advanced")
+/// Deployment (RO-7, RO-42): what the advanced Deployment controller reads instead of the
+/// native strategy while the native controller is held (`paused`, `Recreate`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedDeploymentStrategy {
+    /// `Partition`.
+    #[serde(default)]
+    pub rolling_style: String,
+    /// The rolling update moved out of the native strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_update: Option<AdvancedRollingUpdate>,
+    /// Pods to update (int or percent).
+    #[serde(default = "zero")]
+    pub partition: IntOrString,
+    /// Paused.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+fn zero() -> IntOrString {
+    IntOrString::Int(0)
+}
+
 /// The canary Deployment of a canary-style release (RO-12, RO-42).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CanaryWorkload {
@@ -115,6 +151,10 @@ pub struct Workload {
     pub ready_replicas: i32,
     /// `status.availableReplicas` (Deployment resume wait, RO-43).
     pub available_replicas: i32,
+    /// A Deployment's `spec.strategy.type` (partition style switches it to `Recreate`).
+    pub strategy_type: Option<String>,
+    /// A partition-style Deployment's strategy annotation, when it parses (RO-42).
+    pub advanced_strategy: Option<AdvancedDeploymentStrategy>,
     /// The stable Deployment's spec (canary style: the canary Deployment is a copy of it,
     /// RO-42); `None` for other kinds.
     pub deployment_spec: Option<Obj<DeploymentSpec>>,
@@ -294,6 +334,7 @@ impl Workload {
         w.observed_generation = st.observed_generation.unwrap_or(0);
         w.replicas = spec.replicas.unwrap_or(1);
         w.paused = spec.paused.unwrap_or(false);
+        w.strategy_type = spec.strategy.as_ref().and_then(|s| s.type_.clone());
         let ru = spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref());
         w.max_surge = ru.and_then(|r| r.max_surge.clone());
         w.max_unavailable = ru.and_then(|r| r.max_unavailable.clone());
@@ -343,6 +384,21 @@ impl Workload {
             }
         } else {
             w.stable_revision = w.labels.get(keys::ROLLOUT_STABLE_REVISION).cloned().unwrap_or_default();
+            // Partition style: the partition and the updated-ready count live in annotations
+            // the advanced Deployment controller reads and writes (RO-40, RO-42).
+            w.advanced_strategy = w
+                .annotations
+                .get(keys::ROLLOUT_DEPLOYMENT_STRATEGY)
+                .and_then(|t| serde_json::from_str::<AdvancedDeploymentStrategy>(t).ok());
+            w.partition = w.advanced_strategy.as_ref().map(|s| s.partition.clone());
+            if let Some(ready) = w
+                .annotations
+                .get(keys::ROLLOUT_DEPLOYMENT_EXTRA_STATUS)
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+                .and_then(|v| v.get("updatedReadyReplicas").and_then(serde_json::Value::as_i64))
+            {
+                w.updated_ready_replicas = i32::try_from(ready).unwrap_or(0);
+            }
             w.pod_template_hash = current.clone();
             w.canary_revision = current.clone();
             w.in_rollback = !current.is_empty() && current == w.stable_revision;

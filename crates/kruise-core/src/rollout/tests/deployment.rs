@@ -466,15 +466,29 @@ fn ro_42_deployment_merge_patch_paths() {
             "progressDeadlineSeconds": 2147483647,
             "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}}})
     );
+    // No native partition field: partition style writes the strategy annotation instead.
     let part = WorkloadPatch {
         partition: Some(Some(IntOrString::String("20%".into()))),
+        strategy_type: Some("Recreate".into()),
+        rolling_update: Some(None),
         ..WorkloadPatch::default()
     };
-    let j = part.to_merge_patch("Deployment", "apps/v1");
-    let text = j["metadata"]["annotations"][keys::ROLLOUT_DEPLOYMENT_STRATEGY].as_str().unwrap();
-    let v: serde_json::Value = serde_json::from_str(text).unwrap();
-    assert_eq!((v["rollingStyle"].as_str(), v["partition"].as_str()), (Some("Partition"), Some("20%")));
-    assert!(j.get("spec").is_none(), "{j}");
+    assert_eq!(
+        part.to_merge_patch("Deployment", "apps/v1"),
+        serde_json::json!({"spec": {"strategy": {"type": "Recreate", "rollingUpdate": null}}})
+    );
+    let back = WorkloadPatch {
+        strategy_type: Some("RollingUpdate".into()),
+        rolling_update: Some(Some(crate::rollout::workload::AdvancedRollingUpdate {
+            max_surge: Some(IntOrString::Int(2)),
+            max_unavailable: None,
+        })),
+        ..WorkloadPatch::default()
+    };
+    assert_eq!(
+        back.to_merge_patch("Deployment", "apps/v1"),
+        serde_json::json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2}}}})
+    );
     let cs = WorkloadPatch { paused: Some(false), min_ready_seconds: Some(5), ..WorkloadPatch::default() };
     assert_eq!(
         cs.to_merge_patch("CloneSet", "apps.kruise.io/v1alpha1"),
@@ -672,4 +686,95 @@ fn ro_43_blue_green_release_waits_for_ready_updated_pods() {
     w.workload.ready_replicas = w.workload.updated_ready_replicas + 1;
     let p = crate::rollout::plan(&w.input()).unwrap();
     assert!(p.held.iter().any(|h| h.reason == Reason::Release.into()), "{:?}", p.held);
+}
+
+fn partition_world(r: i32) -> World {
+    let mut rollout = deployment_rollout(false);
+    rollout.spec.strategy.canary.as_mut().unwrap().enable_extra_workload_for_canary = false;
+    let mut w = World::new(rollout, r);
+    w.workload = deployment_workload(r);
+    w.workload.strategy_type = Some("RollingUpdate".into());
+    w.workload.max_surge = Some(IntOrString::Int(0));
+    w.workload.max_unavailable = Some(IntOrString::Int(0));
+    w.run(5);
+    w
+}
+
+/// RO-42 partition style over a native Deployment: the claim holds the native controller
+/// (paused, `Recreate` without rollingUpdate), labels it for the advanced controller and moves
+/// the rolling update into the strategy annotation (both 0 -> maxSurge 0, maxUnavailable 1)
+/// with partition 0; RO-15: each batch writes `canaryReplicas` verbatim as the annotation's
+/// partition (pods to update), never moving back (RO-18).
+#[test]
+fn ro_42_partition_style_deployment_claim_and_ro_15_batches_write_the_strategy_annotation() {
+    let mut w = partition_world(10);
+    w.release_deployment("bbb");
+    w.frames.clear();
+    for _ in 0..200 {
+        w.tick();
+        w.try_approve();
+        if w.workload.partition == Some(IntOrString::String("100%".into())) {
+            break;
+        }
+    }
+    let claim = actions(&w, "PatchWorkload").into_iter().find(|a| a.reason == Shared::Claim).expect("claim");
+    let ActionKind::Rollout(RA::PatchWorkload { patch }) = &claim.kind else { unreachable!() };
+    assert_eq!(
+        (patch.paused, patch.strategy_type.as_deref(), &patch.rolling_update),
+        (Some(true), Some("Recreate"), &Some(None))
+    );
+    assert_eq!(patch.labels[keys::ROLLOUT_ADVANCED_DEPLOYMENT_CONTROL], Some("true".into()));
+    let s: crate::rollout::workload::AdvancedDeploymentStrategy =
+        serde_json::from_str(patch.annotations[keys::ROLLOUT_DEPLOYMENT_STRATEGY].as_deref().unwrap())
+            .unwrap();
+    assert_eq!(
+        (s.rolling_style.as_str(), &s.partition, s.paused),
+        ("Partition", &IntOrString::Int(0), false)
+    );
+    let ru = s.rolling_update.unwrap();
+    assert_eq!((ru.max_surge, ru.max_unavailable), (Some(IntOrString::Int(0)), Some(IntOrString::Int(1))));
+    let partitions: Vec<IntOrString> = actions(&w, "PatchWorkload")
+        .into_iter()
+        .filter(|a| a.reason.kind() == "Batch")
+        .map(|a| match &a.kind {
+            ActionKind::Rollout(RA::PatchWorkload { patch }) => {
+                let text = patch.annotations[keys::ROLLOUT_DEPLOYMENT_STRATEGY].as_deref().unwrap();
+                serde_json::from_str::<crate::rollout::workload::AdvancedDeploymentStrategy>(text)
+                    .unwrap()
+                    .partition
+            }
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(
+        partitions,
+        vec![IntOrString::Int(1), IntOrString::String("50%".into()), IntOrString::String("100%".into())]
+    );
+    assert!(
+        w.frames.iter().all(|f| f.paused || f.phase != "Progressing"),
+        "the native controller stays held"
+    );
+}
+
+/// RO-43 partition style: the finished release hands the Deployment back to the native
+/// controller: resumed, RollingUpdate with the rolling update the annotation kept, the
+/// strategy annotation and the control / stable-revision labels removed.
+#[test]
+fn ro_43_partition_style_deployment_release_restores_the_native_strategy() {
+    let mut w = partition_world(4);
+    w.release_deployment("bbb");
+    finish(&mut w, 300);
+    let wl = &w.workload;
+    assert!(!wl.paused);
+    assert_eq!(wl.strategy_type.as_deref(), Some("RollingUpdate"));
+    assert_eq!(
+        (wl.max_surge.clone(), wl.max_unavailable.clone()),
+        (Some(IntOrString::Int(0)), Some(IntOrString::Int(1)))
+    );
+    assert!(wl.advanced_strategy.is_none());
+    assert!(!wl.labels.contains_key(keys::ROLLOUT_ADVANCED_DEPLOYMENT_CONTROL));
+    assert!(!wl.labels.contains_key(keys::ROLLOUT_STABLE_REVISION));
+    assert_eq!(wl.updated_replicas, 4);
+    let st = w.rollout.status.as_ref().unwrap();
+    assert!(st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "True"), "{st:?}");
 }

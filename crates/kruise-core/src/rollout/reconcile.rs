@@ -204,7 +204,9 @@ fn decode<T: serde::de::DeserializeOwned>(i: usize, subject: &str, v: &Value) ->
 
 impl Observed {
     /// Decodes the objects `r` names from `related`: the workload (`spec.workloadRef`, a Kruise
-    /// CloneSet, StatefulSet or DaemonSet in either version) and the pods it controls, the
+    /// CloneSet, StatefulSet or DaemonSet in either version, or an `apps/v1` Deployment with
+    /// its ReplicaSets and the release's canary Deployments) and the pods it controls
+    /// (through the ReplicaSets for a Deployment), the
     /// BatchRelease named like the Rollout, the first traffic ref's Services (`service`,
     /// `<service>-canary`), HTTPRoute, Ingress (and `<ingress>-canary`), custom provider
     /// objects, and the shared TrafficRouting. Other objects are not looked at. A named object

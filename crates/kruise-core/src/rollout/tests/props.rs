@@ -4,6 +4,7 @@
 //! share of ready canary pods; steps are visited in order; finishing restores stable routing;
 //! the same observations give the same plan. Plus: never a panic on garbage status.
 
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::rollouts::v1beta1::{CanaryStatus, CommonStatus, RolloutStatus};
 use proptest::prelude::*;
 
@@ -175,6 +176,65 @@ proptest! {
         prop_assert_eq!(w.workload.updated_replicas, r);
         prop_assert!(w.pods.iter().all(|p| !p.metadata.name.as_deref().unwrap_or_default().starts_with("canary-")));
         prop_assert!(w.canary.is_none());
+    }
+
+    /// Blue-green (RO-42, RO-43): whatever the workload's own strategy (each field present or
+    /// absent), a finished release leaves the values the workload had, the kind's defaults
+    /// where it had none, and no saved-strategy annotation.
+    #[test]
+    fn prop_blue_green_restores_the_original_strategy(
+        deployment in any::<bool>(),
+        surge in prop::option::of(prop_oneof![(0..5i32).prop_map(IntOrString::Int), (0..=100i32).prop_map(|p| IntOrString::String(format!("{p}%")))]),
+        unavailable in prop::option::of(prop_oneof![(0..5i32).prop_map(IntOrString::Int), (0..=100i32).prop_map(|p| IntOrString::String(format!("{p}%")))]),
+        min_ready in 0..100i32,
+        deadline in prop::option::of(1..2000i32),
+        r in 1..=12i32,
+    ) {
+        let mut rollout = example_rollout(false);
+        let c = rollout.spec.strategy.canary.take().unwrap();
+        rollout.spec.strategy.blue_green = Some(kruise_api::rollouts::v1beta1::BlueGreenStrategy { steps: c.steps, ..Default::default() });
+        if deployment {
+            rollout.spec.workload_ref.api_version = "apps/v1".into();
+            rollout.spec.workload_ref.kind = "Deployment".into();
+        }
+        let mut w = World::new(rollout, r);
+        if deployment {
+            w.workload = deployment_workload(r);
+        }
+        w.workload.max_surge = surge.clone();
+        w.workload.max_unavailable = unavailable.clone();
+        w.workload.min_ready_seconds = min_ready;
+        w.workload.progress_deadline_seconds = deadline;
+        w.run(5);
+        if deployment { w.release_deployment("bbb") } else { w.release("bbb") }
+        for _ in 0..400 {
+            w.tick();
+            w.try_approve();
+            if w.rollout.status.as_ref().is_some_and(|s| s.phase == "Healthy") && w.br.is_none() && w.frames.len() > 20 {
+                break;
+            }
+        }
+        let wl = &w.workload;
+        prop_assert_eq!(&w.rollout.status.as_ref().unwrap().phase, "Healthy");
+        prop_assert!(!wl.annotations.contains_key(kruise_api::keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY));
+        let (ds, du) = if deployment { ("25%", "25%") } else { ("0%", "20%") };
+        prop_assert_eq!(wl.max_surge.clone(), Some(surge.unwrap_or_else(|| IntOrString::String(ds.into()))));
+        prop_assert_eq!(wl.max_unavailable.clone(), Some(unavailable.unwrap_or_else(|| IntOrString::String(du.into()))));
+        prop_assert_eq!(wl.min_ready_seconds, min_ready);
+        let want_deadline = if deployment { Some(deadline.unwrap_or(600)) } else { deadline };
+        prop_assert_eq!(wl.progress_deadline_seconds, want_deadline);
+    }
+
+    /// The canary Deployment's name stays a valid length for any stable name (non-ASCII
+    /// included, up to 300 bytes) and keeps the release's hash.
+    #[test]
+    fn prop_canary_deployment_name_fits(name in "[a-zé漢-]{1,100}", extra in 0..200usize) {
+        let mut w = deployment_workload(3);
+        w.name = format!("{name}{}", "x".repeat(extra));
+        w.canary_revision = "644bcb6cf5".into();
+        let n = crate::rollout::batch_release::canary_deployment_name(&w);
+        prop_assert!(n.len() <= 253, "{} bytes", n.len());
+        prop_assert!(n.ends_with("-644bcb6cf5"));
     }
 
     #[test]

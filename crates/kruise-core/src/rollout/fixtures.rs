@@ -386,6 +386,10 @@ impl World {
             )
         } else if w.paused {
             0
+        } else if w.min_ready_seconds == crate::rollout::batch_release::MAX_READY_SECONDS {
+            // Blue-green: new pods never become available, so only the surge moves
+            // (modelled as that many pods on the new revision).
+            w.max_surge.as_ref().map_or(0, |s| crate::rollout::batch::batch_replicas(s, w.replicas))
         } else {
             w.replicas - stable_target
         };

@@ -778,3 +778,53 @@ fn ro_43_partition_style_deployment_release_restores_the_native_strategy() {
     let st = w.rollout.status.as_ref().unwrap();
     assert!(st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "True"), "{st:?}");
 }
+
+/// RO-47/RO-45 blue-green rollback: reverting the template while half the pods are green
+/// cancels the release in the blue-green `Rollback` order: traffic back to stable first, then
+/// the workload released with its saved strategy restored (so the green pods go), then the
+/// stable Service restored; the release ends `Succeeded=False`.
+#[test]
+fn ro_47_blue_green_rollback_routes_to_stable_before_restoring_the_strategy() {
+    let mut r = blue_green(deployment_rollout(true));
+    r.spec.strategy.canary = None;
+    let mut w = World::new(r, 10);
+    w.workload = deployment_workload(10);
+    w.run(5);
+    w.release_deployment("bbb");
+    for _ in 0..200 {
+        w.tick();
+        w.try_approve();
+        if w.rollout
+            .status
+            .as_ref()
+            .is_some_and(|s| s.current_step_index == 2 && s.current_step_state == "StepPaused")
+        {
+            break;
+        }
+    }
+    assert_eq!(w.workload.updated_replicas, 5, "step 2 (50%): half the pods green");
+    assert_eq!(w.frames.last().unwrap().weight, 50);
+    w.frames.clear();
+    w.revert();
+    assert!(w.workload.in_rollback);
+    finish(&mut w, 300);
+    let order: Vec<String> = w
+        .frames
+        .iter()
+        .flat_map(|f| f.plan.actions.iter())
+        .map(|a| a.reason.kind().to_owned())
+        .filter(|k| {
+            ["RouteTrafficToStable", "OriginalStrategy", "RestoreStableService", "RouteTrafficToNew"]
+                .contains(&k.as_str())
+        })
+        .collect();
+    let first =
+        |k: &str| order.iter().position(|x| x == k).unwrap_or_else(|| panic!("{k} missing: {order:?}"));
+    assert!(!order.iter().any(|k| k == "RouteTrafficToNew"), "{order:?}");
+    assert!(first("RouteTrafficToStable") < first("OriginalStrategy"), "{order:?}");
+    assert!(first("OriginalStrategy") < first("RestoreStableService"), "{order:?}");
+    assert!(!w.workload.annotations.contains_key(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY));
+    assert!(w.pods.iter().all(|p| hash_of(p) == "aaa"), "every pod back on blue");
+    let st = w.rollout.status.as_ref().unwrap();
+    assert!(st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "False"), "{st:?}");
+}

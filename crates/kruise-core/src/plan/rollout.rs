@@ -68,6 +68,16 @@ pub enum RolloutAction {
         /// The change.
         patch: WorkloadPatch,
     },
+    /// Point an HPA's `spec.scaleTargetRef` at `name` (blue-green disables the HPA by a
+    /// suffixed name and restores it, RO-42/RO-43).
+    SetScaleTargetRef {
+        /// `apiVersion` of the target.
+        api_version: String,
+        /// `kind` of the target.
+        kind: String,
+        /// The new target name.
+        name: String,
+    },
     /// Set (`Some`) or remove (`None`) keys of a Service's selector (RO-57).
     PatchServiceSelector {
         /// The selector changes.
@@ -131,6 +141,7 @@ impl WorkloadAction for RolloutAction {
             Self::CreateDeployment { .. } => "CreateDeployment",
             Self::DeleteDeployment => "DeleteDeployment",
             Self::PatchWorkload { .. } => "PatchWorkload",
+            Self::SetScaleTargetRef { .. } => "SetScaleTargetRef",
             Self::PatchServiceSelector { .. } => "PatchServiceSelector",
             Self::CreateService { .. } => "CreateService",
             Self::DeleteService => "DeleteService",
@@ -158,6 +169,10 @@ impl WorkloadAction for RolloutAction {
             Self::PatchWorkload { patch } => st.serialize_field("patch", patch)?,
             Self::CreateDeployment { deployment } => st.serialize_field("deployment", deployment)?,
             Self::PatchServiceSelector { selector } => st.serialize_field("selector", selector)?,
+            Self::SetScaleTargetRef { api_version, kind, name } => st.serialize_field(
+                "scaleTargetRef",
+                &serde_json::json!({"apiVersion": api_version, "kind": kind, "name": name}),
+            )?,
             Self::CreateService { service } => st.serialize_field("service", service)?,
             Self::SetHttpRouteRules { rules } => st.serialize_field("rules", rules)?,
             Self::CreateIngress { ingress } => st.serialize_field("ingress", ingress)?,
@@ -247,6 +262,8 @@ pub enum RolloutReason {
     ResumeWorkload,
     /// RO-44: delete the BatchRelease.
     ReleaseWorkloadControl,
+    /// RO-42/RO-43: blue-green disables (claim) or restores (release) the workload's HPA.
+    Hpa,
     /// RO-42: the canary Deployment of a canary-style release is created.
     CanaryDeployment,
     /// RO-42/RO-43: blue-green saves (claim) or restores (release) the workload's original
@@ -314,6 +331,7 @@ impl WorkloadReason for RolloutReason {
             Self::ContinuousRelease => "ContinuousRelease",
             Self::ResumeWorkload => "ResumeWorkload",
             Self::ReleaseWorkloadControl => "ReleaseWorkloadControl",
+            Self::Hpa => "Hpa",
             Self::CanaryDeployment => "CanaryDeployment",
             Self::OriginalStrategy => "OriginalStrategy",
             Self::WorkloadInconsistent => "WorkloadInconsistent",

@@ -620,8 +620,16 @@ fn initialize(
         }
         Applier::DeploymentCanary => {}
         Applier::BlueGreen => {
-            // RO-42: save the original strategy, then surge one pod beside the old ones
-            // that never becomes available (so no old pod is scaled down).
+            // RO-42: disable the HPA (it must not scale the workload while old and new pods
+            // run side by side), save the original strategy, then surge one pod beside the
+            // old ones that never becomes available (so no old pod is scaled down).
+            if let Some(h) = w.hpa.as_ref().filter(|h| !h.disabled()) {
+                set_scale_target(
+                    plan,
+                    h,
+                    format!("{}{}", h.target_name, super::workload::HPA_DISABLE_SUFFIX),
+                );
+            }
             let saved = match OriginalStrategy::of(w) {
                 Ok(s) => s,
                 Err(e) => {
@@ -971,6 +979,21 @@ fn finalize_blue_green(w: &Workload, mut patch: WorkloadPatch, plan: &mut Plan) 
     };
     if !done {
         plan.hold(w.subject(), Reason::Release);
+    } else if let Some(h) = w.hpa.as_ref().filter(|h| h.disabled()) {
+        // RO-43: every pod updated and ready: the HPA scales the workload again.
+        set_scale_target(plan, h, super::workload::remove_hpa_suffix(&h.target_name).to_owned());
     }
     done
+}
+
+fn set_scale_target(plan: &mut Plan, h: &super::workload::ScaledBy, name: String) {
+    plan.push(
+        ActionKind::SetScaleTargetRef {
+            api_version: h.target_api_version.clone(),
+            kind: h.target_kind.clone(),
+            name,
+        },
+        format!("HorizontalPodAutoscaler/{}", h.name),
+        Reason::Hpa,
+    );
 }

@@ -568,6 +568,11 @@ impl World {
                     }
                 }
                 ActionKind::Rollout(RA::DeleteBatchRelease) => self.br = None,
+                ActionKind::Rollout(RA::SetScaleTargetRef { name: target, .. }) => {
+                    if let Some(h) = self.workload.hpa.as_mut().filter(|h| h.name == name) {
+                        h.target_name = target.clone();
+                    }
+                }
                 ActionKind::Rollout(RA::CreateDeployment { deployment }) => {
                     let w = &mut self.workload;
                     let hash = format!("{}c", w.canary_revision);

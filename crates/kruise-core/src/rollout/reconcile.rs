@@ -36,6 +36,7 @@ use serde_json::{Map, Value, json};
 use super::traffic::{RouteIntent, TrafficObservation, TrafficWrite};
 use super::trafficrouting::{self, shared_routing_name};
 use super::types::subject_name;
+use super::workload::ScaledBy;
 use super::{Config, Input, Workload, plan};
 use crate::plan::rollout::RolloutAction;
 use crate::plan::{Action, ActionKind, Held, PlanError, Requeue};
@@ -62,6 +63,7 @@ pub const ROLLOUT_RELATED: &[RelatedKind] = &[
     kind("apps.kruise.io", "v1beta1", "DaemonSet", "daemonsets"),
     kind("apps", "v1", "Deployment", "deployments"),
     kind("apps", "v1", "ReplicaSet", "replicasets"),
+    kind("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
     kind("", "v1", "Pod", "pods"),
     kind("rollouts.kruise.io", "v1beta1", "BatchRelease", "batchreleases"),
     kind("", "v1", "Service", "services"),
@@ -231,6 +233,7 @@ impl Observed {
         let mut pods = Vec::new();
         let mut deployments = Vec::new();
         let mut replica_sets = Vec::new();
+        let (mut hpas, mut hpa_at) = (Vec::new(), Vec::new());
         for (i, v) in related.iter().enumerate() {
             let (api_version, kind, n) =
                 (str_at(v, &["apiVersion"]), str_at(v, &["kind"]), str_at(v, &["metadata", "name"]));
@@ -239,6 +242,10 @@ impl Observed {
             match (group, kind) {
                 ("apps", "Deployment") => deployments.push((i, v)),
                 ("apps", "ReplicaSet") => replica_sets.push((i, v)),
+                ("autoscaling", "HorizontalPodAutoscaler") => {
+                    hpa_at.push(i);
+                    hpas.push(v.clone());
+                }
                 (_, _) if kind == wref.kind && n == wref.name && group == group_of(&wref.api_version) => {
                     let any = AnyResource::from_value(v.clone()).map_err(|e| bad_item(i, &subject, e))?;
                     let w = match any {
@@ -312,6 +319,22 @@ impl Observed {
         let mut owners: BTreeSet<String> = BTreeSet::new();
         if wref.kind == "Deployment" && group_of(&wref.api_version) == "apps" {
             o.decode_deployment(r, &deployments, &replica_sets, &mut owners)?;
+        }
+        // The HPA scaling the workload (blue-green disables it, RO-42).
+        if let Some(w) = o.workload.as_mut() {
+            let kind = w.kind.map_or("", |k| k.kind_name()).to_owned();
+            w.hpa = ScaledBy::find(&hpas, &w.api_version, &kind, &w.name.clone());
+            if let Some(h) = &w.hpa {
+                let subject = format!("HorizontalPodAutoscaler/{}", h.name);
+                let at = hpas.iter().position(|v: &Value| {
+                    str_at(v, &["metadata", "name"]) == h.name && str_at(v, &["apiVersion"]) == h.api_version
+                });
+                let meta: ObjectMeta = match at {
+                    Some(k) => decode(hpa_at[k], &subject, &hpas[k]["metadata"])?,
+                    None => ObjectMeta::default(),
+                };
+                o.metas.insert(subject, ObjectMetaRef::of(&h.api_version, "HorizontalPodAutoscaler", &meta));
+            }
         }
         // Pods last: the workload's uid picks them (for a Deployment: its ReplicaSets' and its
         // canary Deployments' ReplicaSets' uids).
@@ -769,6 +792,15 @@ impl<'a> Writer<'a> {
                 self.written.insert(self.target(&m));
                 out.push(ApiWrite::Delete { target: self.target(&m), uid: m.uid.clone() });
             }
+            RolloutAction::SetScaleTargetRef { api_version, kind: target_kind, name: target } => {
+                let m = self.meta_of(a, subject)?.clone();
+                let mut body = Map::new();
+                body.insert(
+                    "spec".into(),
+                    json!({"scaleTargetRef": {"apiVersion": api_version, "kind": target_kind, "name": target}}),
+                );
+                out.push(self.patch(&m, body));
+            }
             RolloutAction::PatchServiceSelector { selector } => {
                 let m = self.meta_of(a, subject)?.clone();
                 let mut body = Map::new();
@@ -1221,6 +1253,40 @@ mod tests {
         assert_eq!(st.name, target.name);
         assert_eq!(patch["spec"]["replicas"], 1);
         assert!(patch["metadata"]["uid"].is_string(), "{patch}");
+    }
+
+    /// RO-42: the HPA scaling the workload is found among the related objects and disabled
+    /// with a merge patch of its `scaleTargetRef`, guarded by its uid and resourceVersion.
+    #[test]
+    fn ro_42_reconciler_finds_and_patches_the_hpa() {
+        let mut typed = rollout();
+        typed.spec.workload_ref.api_version = "apps/v1".into();
+        typed.spec.workload_ref.kind = "Deployment".into();
+        let mut objs = deployment_objects();
+        objs.push(json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web-hpa", "namespace": "default", "uid": "hpa-uid", "resourceVersion": "9"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 9}}));
+        let observed = Observed::decode(&typed, &objs).unwrap();
+        let hpa = observed.workload.as_ref().and_then(|w| w.hpa.clone()).expect("hpa");
+        assert_eq!((hpa.name.as_str(), hpa.target_name.as_str()), ("web-hpa", "web"));
+        let action = Action::on_object(
+            ActionKind::Rollout(RolloutAction::SetScaleTargetRef {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                name: "web-DisableByRollout".into(),
+            }),
+            ObjectRef::new("HorizontalPodAutoscaler", "web-hpa"),
+            Reason::Rollout(RolloutReason::Hpa),
+        );
+        let mut out = Vec::new();
+        writer_for(&observed).writes(&action, &mut out).unwrap();
+        let [ApiWrite::MergePatch { target, patch, .. }] = &out[..] else { panic!("{out:?}") };
+        assert_eq!((target.api_version.as_str(), target.name.as_str()), ("autoscaling/v2", "web-hpa"));
+        assert_eq!(patch["spec"]["scaleTargetRef"]["name"], "web-DisableByRollout");
+        assert_eq!(
+            (patch["metadata"]["uid"].as_str(), patch["metadata"]["resourceVersion"].as_str()),
+            (Some("hpa-uid"), Some("9"))
+        );
     }
 
     /// RO-43: the canary Deployment is deleted only through a BatchRelease this Rollout

@@ -100,6 +100,66 @@ fn zero() -> IntOrString {
     IntOrString::Int(0)
 }
 
+/// The suffix blue-green appends to an HPA's `scaleTargetRef.name` to disable it (RO-42).
+pub const HPA_DISABLE_SUFFIX: &str = "-DisableByRollout";
+
+/// The HorizontalPodAutoscaler scaling the workload (blue-green disables it, RO-42/RO-43).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScaledBy {
+    /// The HPA's `apiVersion` (`autoscaling/v2` or `autoscaling/v1`).
+    pub api_version: String,
+    /// The HPA's name.
+    pub name: String,
+    /// `spec.scaleTargetRef.apiVersion`.
+    pub target_api_version: String,
+    /// `spec.scaleTargetRef.kind`.
+    pub target_kind: String,
+    /// `spec.scaleTargetRef.name` as stored (with [`HPA_DISABLE_SUFFIX`] while disabled).
+    pub target_name: String,
+}
+
+impl ScaledBy {
+    /// The HPA in `hpas` (stored JSON, any `autoscaling` version; `autoscaling/v2` first as
+    /// upstream looks it up) whose `scaleTargetRef` names the workload `api_version`/`kind`/
+    /// `name`, disabled (suffixed) or not.
+    pub fn find(hpas: &[serde_json::Value], api_version: &str, kind: &str, name: &str) -> Option<Self> {
+        let str_at = |v: &serde_json::Value, p: &str| {
+            v.pointer(p).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned()
+        };
+        let mut found: Vec<Self> = hpas
+            .iter()
+            .map(|h| Self {
+                api_version: str_at(h, "/apiVersion"),
+                name: str_at(h, "/metadata/name"),
+                target_api_version: str_at(h, "/spec/scaleTargetRef/apiVersion"),
+                target_kind: str_at(h, "/spec/scaleTargetRef/kind"),
+                target_name: str_at(h, "/spec/scaleTargetRef/name"),
+            })
+            .filter(|h| {
+                h.target_api_version == api_version
+                    && h.target_kind == kind
+                    && remove_hpa_suffix(&h.target_name) == name
+            })
+            .collect();
+        found.sort_by_key(|h| (h.api_version != "autoscaling/v2", h.name.clone()));
+        found.into_iter().next()
+    }
+
+    /// Disabled by a release (the target name carries [`HPA_DISABLE_SUFFIX`]).
+    pub fn disabled(&self) -> bool {
+        self.target_name.ends_with(HPA_DISABLE_SUFFIX)
+    }
+}
+
+/// The target name without any [`HPA_DISABLE_SUFFIX`] (upstream strips it repeatedly).
+pub fn remove_hpa_suffix(name: &str) -> &str {
+    let mut n = name;
+    while let Some(rest) = n.strip_suffix(HPA_DISABLE_SUFFIX) {
+        n = rest;
+    }
+    n
+}
+
 /// The canary Deployment of a canary-style release (RO-12, RO-42).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CanaryWorkload {
@@ -151,6 +211,8 @@ pub struct Workload {
     pub ready_replicas: i32,
     /// `status.availableReplicas` (Deployment resume wait, RO-43).
     pub available_replicas: i32,
+    /// The HPA scaling the workload, if any (blue-green disables it while releasing).
+    pub hpa: Option<ScaledBy>,
     /// A Deployment's `spec.strategy.type` (partition style switches it to `Recreate`).
     pub strategy_type: Option<String>,
     /// A partition-style Deployment's strategy annotation, when it parses (RO-42).

@@ -828,3 +828,63 @@ fn ro_47_blue_green_rollback_routes_to_stable_before_restoring_the_strategy() {
     let st = w.rollout.status.as_ref().unwrap();
     assert!(st.conditions.iter().any(|c| c.type_ == "Succeeded" && c.status == "False"), "{st:?}");
 }
+
+/// RO-42/RO-43 blue-green and the HPA: the claim disables the HPA scaling the workload (its
+/// target name suffixed `-DisableByRollout`), the release gives it back only after the saved
+/// strategy is restored and every pod is updated and ready.
+#[test]
+fn ro_42_blue_green_disables_the_hpa_and_ro_43_restores_it_after_the_release() {
+    use crate::rollout::workload::ScaledBy;
+    let mut w = run_blue_green(false, true);
+    w.workload.hpa = Some(ScaledBy {
+        api_version: "autoscaling/v2".into(),
+        name: "web-hpa".into(),
+        target_api_version: "apps/v1".into(),
+        target_kind: "Deployment".into(),
+        target_name: "web".into(),
+    });
+    w.frames.clear();
+    finish(&mut w, 400);
+    let all: Vec<(String, String)> = w
+        .frames
+        .iter()
+        .flat_map(|f| f.plan.actions.iter())
+        .filter(|a| a.reason == Reason::Hpa.into() || a.reason == Reason::OriginalStrategy.into())
+        .map(|a| match &a.kind {
+            ActionKind::Rollout(RA::SetScaleTargetRef { name, .. }) => ("hpa".to_owned(), name.clone()),
+            other => (other.name().to_owned(), String::new()),
+        })
+        .collect();
+    assert_eq!(
+        all,
+        vec![
+            ("hpa".to_owned(), "web-DisableByRollout".to_owned()),
+            ("PatchWorkload".to_owned(), String::new()),
+            ("hpa".to_owned(), "web".to_owned()),
+        ],
+        "disabled once at the claim, restored once after the strategy"
+    );
+    assert_eq!(w.workload.hpa.as_ref().unwrap().target_name, "web");
+}
+
+/// The HPA of a workload is found by its target's apiVersion, kind and name (suffix
+/// stripped, even repeated); `autoscaling/v2` wins over `autoscaling/v1`.
+#[test]
+fn ro_42_hpa_lookup_by_scale_target() {
+    use crate::rollout::workload::{ScaledBy, remove_hpa_suffix};
+    let hpa = |v: &str, name: &str, kind: &str, target: &str| {
+        serde_json::json!({"apiVersion": v, "kind": "HorizontalPodAutoscaler", "metadata": {"name": name},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": target}}})
+    };
+    let hpas = vec![
+        hpa("autoscaling/v1", "a-v1", "Deployment", "web"),
+        hpa("autoscaling/v2", "b-v2", "Deployment", "web-DisableByRollout-DisableByRollout"),
+        hpa("autoscaling/v2", "other", "StatefulSet", "web"),
+    ];
+    let found = ScaledBy::find(&hpas, "apps/v1", "Deployment", "web").expect("found");
+    assert_eq!((found.name.as_str(), found.disabled()), ("b-v2", true));
+    assert_eq!(remove_hpa_suffix(&found.target_name), "web");
+    assert_eq!(ScaledBy::find(&hpas[..1], "apps/v1", "Deployment", "web").unwrap().name, "a-v1");
+    assert!(ScaledBy::find(&hpas, "apps/v1", "Deployment", "api").is_none());
+    assert!(ScaledBy::find(&hpas, "apps.kruise.io/v1alpha1", "Deployment", "web").is_none());
+}

@@ -647,6 +647,20 @@ fn initialize(
             patch.min_ready_seconds = Some(MAX_READY_SECONDS);
             if w.kind == Some(WorkloadKind::Deployment) {
                 patch.progress_deadline_seconds = Some(Some(MAX_PROGRESS_SECONDS));
+                // The stable ReplicaSet's pods must not count as available either: in a
+                // rollback they become the new ones, and the new-version pods must stay until
+                // the traffic is back on them (upstream `patchStableRSMinReadySeconds`).
+                if let Some(rs) = &w.stable_replica_set {
+                    let rs_patch = WorkloadPatch {
+                        min_ready_seconds: Some(MAX_READY_SECONDS),
+                        ..WorkloadPatch::default()
+                    };
+                    plan.push(
+                        ActionKind::PatchWorkload { patch: rs_patch },
+                        format!("ReplicaSet/{rs}"),
+                        Shared::Claim,
+                    );
+                }
             }
             patch_workload(plan, w, patch, Shared::Claim);
             return true;

@@ -594,6 +594,8 @@ impl World {
                             .retain(|p| p.metadata.name.as_deref().is_none_or(|n| !n.starts_with("canary-")));
                     }
                 }
+                // A ReplicaSet patch (blue-green's stable ReplicaSet): no ReplicaSets here.
+                ActionKind::Rollout(RA::PatchWorkload { .. }) if kind == "ReplicaSet" => {}
                 ActionKind::Rollout(RA::PatchWorkload { patch })
                     if self.workload.canary.as_ref().is_some_and(|c| name == c.name) =>
                 {

@@ -401,6 +401,14 @@ impl Observed {
                 family.push(d);
             }
         }
+        if let Some(stable) = &w.stable_replica_set
+            && let Some(rs) = rss.iter().find(|rs| rs.metadata.name.as_ref() == Some(stable))
+        {
+            self.metas.insert(
+                format!("ReplicaSet/{stable}"),
+                ObjectMetaRef::of("apps/v1", "ReplicaSet", &rs.metadata),
+            );
+        }
         for rs in &rss {
             let ours = rs.metadata.owner_references.iter().flatten().any(|o| {
                 o.controller == Some(true)
@@ -753,9 +761,13 @@ impl<'a> Writer<'a> {
                     .filter(|w| {
                         w.subject() == subject
                             || (kind == "Deployment" && w.canary_deployments.iter().any(|c| c == name))
+                            || (kind == "ReplicaSet" && w.stable_replica_set.as_deref() == Some(name))
                     })
                     .ok_or_else(|| {
-                        WriteError::new(a, "only the observed workload or its canary Deployment is patched")
+                        WriteError::new(
+                            a,
+                            "only the observed workload, its canary Deployment or its stable ReplicaSet is patched",
+                        )
                     })?;
                 let m = self.meta_of(a, subject)?.clone();
                 let Value::Object(body) = patch.to_merge_patch(kind, &w.api_version) else {
@@ -1268,6 +1280,21 @@ mod tests {
             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 9}}));
         let observed = Observed::decode(&typed, &objs).unwrap();
         let hpa = observed.workload.as_ref().and_then(|w| w.hpa.clone()).expect("hpa");
+        // The stable ReplicaSet (by the stable-revision label) is known and patchable.
+        let rs_action = Action::on_object(
+            ActionKind::Rollout(RolloutAction::PatchWorkload {
+                patch: crate::rollout::WorkloadPatch { min_ready_seconds: Some(7), ..Default::default() },
+            }),
+            ObjectRef::new("ReplicaSet", "web-aaa"),
+            Reason::Claim,
+        );
+        let mut rs_out = Vec::new();
+        writer_for(&observed).writes(&rs_action, &mut rs_out).unwrap();
+        let [ApiWrite::MergePatch { patch: rs_patch, .. }] = &rs_out[..] else { panic!("{rs_out:?}") };
+        assert_eq!(
+            (rs_patch["spec"]["minReadySeconds"].as_i64(), rs_patch["metadata"]["uid"].as_str()),
+            (Some(7), Some("rs-uid"))
+        );
         assert_eq!((hpa.name.as_str(), hpa.target_name.as_str()), ("web-hpa", "web"));
         let action = Action::on_object(
             ActionKind::Rollout(RolloutAction::SetScaleTargetRef {

@@ -211,6 +211,9 @@ pub struct Workload {
     pub ready_replicas: i32,
     /// `status.availableReplicas` (Deployment resume wait, RO-43).
     pub available_replicas: i32,
+    /// A Deployment's stable ReplicaSet (the one whose pod-template-hash is the
+    /// `rollouts.kruise.io/stable-revision` label; blue-green holds its pods, RO-42).
+    pub stable_replica_set: Option<String>,
     /// The HPA scaling the workload, if any (blue-green disables it while releasing).
     pub hpa: Option<ScaledBy>,
     /// A Deployment's `spec.strategy.type` (partition style switches it to `Recreate`).
@@ -446,6 +449,10 @@ impl Workload {
             }
         } else {
             w.stable_revision = w.labels.get(keys::ROLLOUT_STABLE_REVISION).cloned().unwrap_or_default();
+            w.stable_replica_set = replica_sets
+                .iter()
+                .find(|rs| !w.stable_revision.is_empty() && rs_hash(rs) == w.stable_revision)
+                .and_then(|rs| rs.metadata.name.clone());
             // Partition style: the partition and the updated-ready count live in annotations
             // the advanced Deployment controller reads and writes (RO-40, RO-42).
             w.advanced_strategy = w

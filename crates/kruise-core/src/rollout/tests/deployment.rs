@@ -548,12 +548,16 @@ fn ro_42_blue_green_claim_saves_the_original_strategy() {
     w.workload = deployment_workload(4);
     w.workload.max_surge = Some(IntOrString::String("50%".into()));
     w.workload.progress_deadline_seconds = Some(900);
+    w.workload.stable_replica_set = Some("web-aaa".into());
     w.run(5);
     w.release_deployment("bbb");
     for _ in 0..20 {
         w.tick();
     }
-    let claim = actions(&w, "PatchWorkload").into_iter().find(|a| a.reason == Shared::Claim).expect("claim");
+    let claim = actions(&w, "PatchWorkload")
+        .into_iter()
+        .find(|a| a.reason == Shared::Claim && a.object.as_ref().is_some_and(|o| o.kind == "Deployment"))
+        .expect("claim");
     let ActionKind::Rollout(RA::PatchWorkload { patch }) = &claim.kind else { unreachable!() };
     assert_eq!(patch.paused, Some(false));
     assert_eq!(
@@ -569,6 +573,20 @@ fn ro_42_blue_green_claim_saves_the_original_strategy() {
     assert_eq!(saved.max_surge, Some(IntOrString::String("50%".into())));
     assert_eq!(saved.progress_deadline_seconds, Some(900));
     assert!(w.rollout.status.as_ref().unwrap().blue_green_status.is_some());
+    // The stable ReplicaSet's pods stop counting as available too.
+    let rs = actions(&w, "PatchWorkload")
+        .into_iter()
+        .find(|a| a.object.as_ref().is_some_and(|o| o.kind == "ReplicaSet"))
+        .expect("stable ReplicaSet patched");
+    let ActionKind::Rollout(RA::PatchWorkload { patch }) = &rs.kind else { unreachable!() };
+    assert_eq!(
+        (rs.object.as_ref().unwrap().name.as_str(), patch.min_ready_seconds),
+        ("web-aaa", Some(MAX_READY_SECONDS))
+    );
+    assert_eq!(
+        patch.to_merge_patch("ReplicaSet", "apps/v1"),
+        serde_json::json!({"spec": {"minReadySeconds": MAX_READY_SECONDS}})
+    );
 }
 
 fn run_blue_green(with_traffic: bool, deployment: bool) -> World {

@@ -208,3 +208,28 @@ fn sim_report_one_line_per_decision_folded_events_named_steps() {
     assert!(svg.contains(">1 apply 01-ok.yaml<"), "step names on the chart");
     assert!(svg.contains(">3 apply 02-ok.yaml<") || svg.contains("apply 02-ok.yaml"), "{svg}");
 }
+
+/// BJ-14, BJ-18, BJ-19, BJ-21, BJ-22, BJ-24 in the simulator: three BroadcastJobs on ten
+/// nodes (one per failure policy), a pod failing on node-3, node-11 joining mid-run.
+#[test]
+fn sim_broadcastjob_failure_policies() {
+    let r = scenario("broadcastjob-failure-policies");
+    let decisions = &r.decisions;
+    let created_on_11 = |job: &str| {
+        decisions.iter().any(|d| {
+            d.workload.ends_with(&format!("/{job}"))
+                && d.reason == "SuccessfulCreate"
+                && d.detail.ends_with("on node node-11")
+        })
+    };
+    assert!(created_on_11("task-continue"), "the Continue job runs on the node that joined\n{}", r.to_table());
+    // The FailFast job deleted its active pods when the node-3 pod failed, and created none after.
+    let failed_at = decisions
+        .iter()
+        .find(|d| d.workload.ends_with("/task-failfast") && d.reason == "JobFailed")
+        .map(|d| d.at);
+    let failed_at = failed_at.expect("the FailFast job emits JobFailed");
+    assert!(!decisions.iter().any(|d| d.workload.ends_with("/task-failfast")
+        && d.action == "CreatePod"
+        && d.at > failed_at));
+}

@@ -233,3 +233,35 @@ fn sim_broadcastjob_failure_policies() {
         && d.action == "CreatePod"
         && d.at > failed_at));
 }
+
+/// The wait step that ends when the CloneSet's rollout to web:2 is done: its duration.
+fn rollout_duration(r: &Report) -> kruise_sim::time::Dur {
+    let apply = r
+        .steps
+        .iter()
+        .rposition(|s| s.kind == "apply" && s.description.ends_with("v2.yaml"))
+        .expect("an apply of v2.yaml");
+    let wait = &r.steps[apply + 1];
+    assert_eq!(wait.kind, "wait");
+    kruise_sim::time::Dur(wait.ended.0 - wait.at.0)
+}
+
+/// IPJ-12..IPJ-14, IPJ-30 in the simulator: an ImagePullJob pulls web:2 on the six nodes ahead
+/// of an in-place update, and that rollout finishes far sooner than the same rollout without
+/// it (each in-place restart then waits for a 1Gi pull, one pod at a time).
+#[test]
+fn sim_imagepulljob_before_inplace_shortens_the_rollout() {
+    let with = scenario("imagepulljob-before-inplace");
+    let without = scenario("inplace-without-predownload");
+    let (a, b) = (rollout_duration(&with), rollout_duration(&without));
+    // Six serial pulls of 1Gi at 20Mi/s (node-6: 40Mi/s) without; restarts only with.
+    assert!(b.0 >= 5 * 51_000, "without pre-download: {b}");
+    assert!(a.0 < 60_000, "with pre-download: {a}");
+    assert!(a.0 * 5 < b.0, "with {a}, without {b}");
+    // The job's six pulls ran at once: the wait for its completion took about one pull.
+    let job_wait = &with.steps[4];
+    assert_eq!(job_wait.kind, "wait");
+    assert!(job_wait.ended.0 - job_wait.at.0 < 60_000, "{}", job_wait.description);
+    let table = with.to_table();
+    assert!(table.contains("WriteNodeImage"), "{table}");
+}

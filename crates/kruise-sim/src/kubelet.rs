@@ -802,6 +802,136 @@ mod tests {
         assert!(k.sync(&p, 62_000).terminated);
     }
 
+    fn job_kubelet(fail_on: &[&str]) -> Kubelet {
+        let spec = ImageSpec {
+            run_for: Some(Dur::secs(30)),
+            fail_on: fail_on.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        };
+        Kubelet::new(KubeletConfig::default(), BTreeMap::from([("task:1".to_owned(), spec)]))
+    }
+
+    fn job_pod(policy: &str) -> Value {
+        let mut p = pod("task:1");
+        p["spec"]["restartPolicy"] = json!(policy);
+        p
+    }
+
+    #[test]
+    fn run_to_completion_succeeds_under_never() {
+        let mut k = job_kubelet(&[]);
+        let mut p = job_pod("Never");
+        let times = run(&mut k, &mut p, 600_000);
+        // pull 5s, start 1s, ready at 8s, exits 30s after starting.
+        assert_eq!(times.last(), Some(&36_000));
+        assert_eq!(p["status"]["phase"], "Succeeded");
+        let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!((t["reason"].as_str(), t["exitCode"].as_i64()), (Some("Completed"), Some(0)));
+        assert!(!ready(&p));
+        assert_eq!(crate::sim::pod_row(&p, 36_000).status, "Completed");
+    }
+
+    #[test]
+    fn fail_on_node_fails_the_pod_under_never_and_restarts_under_on_failure() {
+        let mut k = job_kubelet(&["n1"]);
+        let mut p = job_pod("Never");
+        run(&mut k, &mut p, 600_000);
+        assert_eq!(p["status"]["phase"], "Failed");
+        assert_eq!(p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 1);
+        assert_eq!(crate::sim::pod_row(&p, 0).status, "Error");
+        // OnFailure: the failing container is restarted (with back-off), never terminal.
+        let mut k = job_kubelet(&["n1"]);
+        let mut p = job_pod("OnFailure");
+        run(&mut k, &mut p, 200_000);
+        assert_ne!(p["status"]["phase"], "Failed");
+        assert!(p["status"]["containerStatuses"][0]["restartCount"].as_i64().unwrap() >= 2);
+        // OnFailure on a node where it succeeds: Succeeded, no restart.
+        let mut k = job_kubelet(&["elsewhere"]);
+        let mut p = job_pod("OnFailure");
+        run(&mut k, &mut p, 600_000);
+        assert_eq!(p["status"]["phase"], "Succeeded");
+        assert_eq!(p["status"]["containerStatuses"][0]["restartCount"], 0);
+        // Always: a completed container is restarted.
+        let mut k = job_kubelet(&[]);
+        let mut p = job_pod("Always");
+        run(&mut k, &mut p, 200_000);
+        assert_eq!(p["status"]["phase"], "Running");
+        assert!(p["status"]["containerStatuses"][0]["restartCount"].as_i64().unwrap() >= 1);
+    }
+
+    #[test]
+    fn pull_time_follows_size_and_node_bandwidth() {
+        let big = ImageSpec { size: Some("1Gi".into()), ..Default::default() };
+        let pinned = ImageSpec { size: Some("1Gi".into()), pull: Some(Dur::secs(2)), ..Default::default() };
+        let config = KubeletConfig { bandwidth: "20Mi".into(), ..KubeletConfig::default() };
+        let mut k = Kubelet::new(
+            config,
+            BTreeMap::from([("big:1".to_owned(), big), ("pinned:1".to_owned(), pinned)]),
+        );
+        assert!(k.set_node_bandwidth("fast", "100Mi"));
+        assert!(!k.set_node_bandwidth("bad", "fast"), "not a quantity");
+        assert!(!k.set_node_bandwidth("bad", "0"), "not positive");
+        assert_eq!(k.pull_time("n1", "big:1"), 51_200, "1Gi at 20Mi/s");
+        assert_eq!(k.pull_time("fast", "big:1"), 10_240, "1Gi at 100Mi/s");
+        assert_eq!(k.pull_time("n1", "pinned:1"), 2_000, "an explicit pull wins");
+        assert_eq!(k.pull_time("n1", "other:1"), 5_000, "no size: the default pull");
+    }
+
+    #[test]
+    fn concurrent_pulls_on_a_node_are_shared() {
+        let mut k = Kubelet::default();
+        let mut a = pod("nginx:1.20");
+        k.sync(&a, 0);
+        // A second pod asking 3s later waits for the pull in flight (ends at 5s), not a new one.
+        let mut b = pod("nginx:1.20");
+        b["metadata"]["uid"] = json!("u2");
+        let s = k.sync(&b, 3_000);
+        assert_eq!(s.wake, Some(5_000));
+        a["status"] = k.sync(&a, 5_000).status.unwrap();
+        assert!(k.is_cached("n1", "nginx:1.20", 5_000));
+    }
+
+    fn node_image(version: i64) -> Value {
+        json!({"metadata": {"name": "n1"}, "spec": {"images": {"web": {"tags": [
+            {"tag": "2", "version": version, "imagePullPolicy": "IfNotPresent"}]}}}})
+    }
+
+    #[test]
+    fn node_daemon_pulls_into_the_cache_and_reports_status() {
+        let mut k = Kubelet::default();
+        let mut ni = node_image(0);
+        let s = k.daemon_sync("n1", &ni, 1_000);
+        ni["status"] = s.status.clone().unwrap();
+        assert_eq!(s.wake, Some(6_000));
+        assert_eq!(ni["status"]["pulling"], 1);
+        assert_eq!(ni["status"]["imageStatuses"]["web"]["tags"][0]["phase"], "Pulling");
+        assert_eq!(k.daemon_sync("n1", &ni, 3_000).status, None, "nothing new before the pull ends");
+        let s = k.daemon_sync("n1", &ni, 6_000);
+        ni["status"] = s.status.unwrap();
+        let tag = &ni["status"]["imageStatuses"]["web"]["tags"][0];
+        assert_eq!((tag["phase"].as_str(), tag["version"].as_i64()), (Some("Succeeded"), Some(0)));
+        assert_eq!((ni["status"]["desired"].as_i64(), ni["status"]["succeeded"].as_i64()), (Some(1), Some(1)));
+        assert!(k.is_cached("n1", "web:2", 6_000));
+        // A pod of that image now starts without a pull.
+        let times = run(&mut k, &mut pod("web:2"), 60_000);
+        assert_eq!(times, vec![0, 1_000, 3_000]);
+        // A version bump (IPJ-14) is a new request: cached, so Succeeded at once.
+        let mut bumped = node_image(1);
+        bumped["status"] = ni["status"].clone();
+        let s = k.daemon_sync("n1", &bumped, 7_000).status.unwrap();
+        assert_eq!(s["imageStatuses"]["web"]["tags"][0]["version"], 1);
+        assert_eq!(s["imageStatuses"]["web"]["tags"][0]["phase"], "Succeeded");
+        // A failing image ends Failed; a down node reports nothing.
+        let mut k2 = Kubelet::default();
+        k2.failing_images.insert("web:2".into());
+        let mut ni2 = node_image(0);
+        ni2["status"] = k2.daemon_sync("n1", &ni2, 0).status.unwrap();
+        let s = k2.daemon_sync("n1", &ni2, 5_000).status.unwrap();
+        assert_eq!(s["failed"], 1);
+        k2.set_node_down("n1", true);
+        assert_eq!(k2.daemon_sync("n1", &node_image(3), 6_000), Sync::default());
+    }
+
     #[test]
     fn default_pull_policy() {
         assert_eq!(default_policy("nginx"), "Always");

@@ -265,3 +265,26 @@ fn sim_imagepulljob_before_inplace_shortens_the_rollout() {
     let table = with.to_table();
     assert!(table.contains("WriteNodeImage"), "{table}");
 }
+
+/// IPJ-40..IPJ-42 in the simulator: with `PreDownloadImageForInPlaceUpdate` on, the CloneSet's
+/// in-place rollout plans one ImagePullJob for web:2 (once: the revision is labelled), the
+/// node daemons pull ahead of the rollout, the rollout ends well before the same rollout
+/// without pre-download, and the job is deleted once the revisions agree.
+#[test]
+fn sim_cloneset_predownload_plans_one_job_and_shortens_the_rollout() {
+    let with = scenario("cloneset-predownload");
+    let without = run("examples/scenarios/inplace-without-predownload/scenario.yaml");
+    let count = |action: &str| with.decisions.iter().filter(|d| d.action == action && d.error.is_none()).count();
+    assert_eq!(count("CreateImagePullJob"), 1, "{}", with.to_table());
+    assert_eq!(count("LabelPreDownloadRevision"), 1);
+    assert_eq!(count("DeleteImagePullJob"), 1);
+    let create = with.decisions.iter().find(|d| d.action == "CreateImagePullJob").unwrap();
+    let delete = with.decisions.iter().find(|d| d.action == "DeleteImagePullJob").unwrap();
+    assert!(create.at < delete.at);
+    let (a, b) = (rollout_duration(&with), rollout_duration(&without));
+    // Without: six serial 1Gi pulls (about 5m). With: the first pod's own pull, then restarts.
+    assert!(a.0 < 90_000, "with pre-download: {a}");
+    assert!(a.0 * 3 < b.0, "with {a}, without {b}");
+    // The gate off (the same manifests in `inplace-without-predownload`): no job at all.
+    assert!(!without.decisions.iter().any(|d| d.action.contains("ImagePullJob")));
+}

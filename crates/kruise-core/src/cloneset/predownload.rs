@@ -90,3 +90,174 @@ pub fn actions(input: &Input<'_>, jobs: &[ImagePullJob]) -> Vec<Action> {
     };
     predownload::plan(&input)
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use kruise_api::apps::v1beta1::CloneSet;
+    use kruise_api::keys;
+
+    use super::*;
+    use crate::cloneset::fixtures::{cloneset, revision_of, rolling, set_image, set_status, ts};
+    use crate::expectations::Expectations;
+    use crate::features::Features;
+    use crate::plan::{ActionKind, ImagePullJobAction};
+
+    /// A 6-replica in-place CloneSet moved from web:1 to web:2: (v2 CloneSet, revisions).
+    fn rollout() -> (CloneSet, Vec<k8s_openapi::api::apps::v1::ControllerRevision>) {
+        let mut cs = cloneset("web", 6, "web:1");
+        rolling(&mut cs).pod_update_policy = Some("InPlaceIfPossible".into());
+        rolling(&mut cs).max_unavailable = Some(IntOrString::Int(1));
+        let r1 = revision_of(&cs, 1);
+        set_image(&mut cs, "web:2");
+        let r2 = revision_of(&cs, 2);
+        let (n1, n2) = (r1.metadata.name.clone().unwrap(), r2.metadata.name.clone().unwrap());
+        set_status(&mut cs, &n1, &n2);
+        (cs, vec![r1, r2])
+    }
+
+    fn gate_on() -> Features {
+        Features { pre_download_image_for_in_place_update: true, ..Features::default() }
+    }
+
+    fn names(a: &[Action]) -> Vec<&'static str> {
+        a.iter().map(|a| a.kind.name()).collect()
+    }
+
+    fn run(cs: &CloneSet, revs: &[k8s_openapi::api::apps::v1::ControllerRevision], f: Features) -> Vec<Action> {
+        let e = Expectations::new();
+        let input = Input {
+            cloneset: cs,
+            pods: (&[][..]).into(),
+            pvcs: &[],
+            revisions: revs,
+            nodes: &[],
+            now: ts(100),
+            id_seed: 1,
+            features: f,
+            expectations: &e,
+            pub_decisions: None,
+        };
+        actions(&input, &[])
+    }
+
+    #[test]
+    fn ipj_40_cloneset_gate_off_plans_nothing() {
+        let (cs, revs) = rollout();
+        assert!(run(&cs, &revs, Features::default()).is_empty());
+    }
+
+    #[test]
+    fn ipj_40_42_cloneset_in_place_rollout_plans_a_job_per_changed_container() {
+        let (cs, revs) = rollout();
+        let a = run(&cs, &revs, gate_on());
+        assert_eq!(names(&a), ["CreateImagePullJob", "LabelPreDownloadRevision"]);
+        let ActionKind::ImagePullJob(ImagePullJobAction::CreateImagePullJob { job }) = &a[0].kind else {
+            panic!("{a:?}")
+        };
+        let update = revs[1].metadata.name.clone().unwrap();
+        assert_eq!(job["metadata"]["name"], format!("{update}-main"));
+        assert_eq!(job["spec"]["image"], "web:2");
+        assert_eq!(job["metadata"]["ownerReferences"][0]["uid"], "uid-web");
+        let exprs = &job["spec"]["podSelector"]["matchExpressions"][0];
+        assert_eq!(exprs["key"], keys::CONTROLLER_REVISION_HASH);
+        assert_eq!(exprs["values"][0], update.as_str());
+        let ActionKind::ImagePullJob(ImagePullJobAction::LabelRevision { label }) = &a[1].kind else {
+            panic!("{a:?}")
+        };
+        assert_eq!(label, keys::PRE_PREDOWNLOAD_CREATED);
+        assert_eq!(a[1].object.as_ref().map(|o| o.name.as_str()), Some(update.as_str()));
+    }
+
+    #[test]
+    fn ipj_41_cloneset_once_per_revision_and_skip_conditions() {
+        let (cs, mut revs) = rollout();
+        revs[1].metadata.labels.get_or_insert_default().insert(keys::PRE_PREDOWNLOAD_CREATED.into(), "true".into());
+        assert!(run(&cs, &revs, gate_on()).is_empty(), "a handled revision is not planned again");
+        let (cs, revs) = rollout();
+        // replicas <= 3, ReCreate, every pod at once: the revision is labelled ignored.
+        let mut small = cs.clone();
+        small.spec.replicas = Some(3);
+        let mut recreate = cs.clone();
+        rolling(&mut recreate).pod_update_policy = Some("ReCreate".into());
+        let mut all_at_once = cs.clone();
+        rolling(&mut all_at_once).max_unavailable = Some(IntOrString::String("100%".into()));
+        for c in [small, recreate, all_at_once] {
+            let a = run(&c, &revs, gate_on());
+            assert_eq!(names(&a), ["LabelPreDownloadRevision"], "{:?}", c.spec.update_strategy);
+            let ActionKind::ImagePullJob(ImagePullJobAction::LabelRevision { label }) = &a[0].kind else {
+                panic!()
+            };
+            assert_eq!(label, keys::IMAGE_PREDOWNLOAD_IGNORED);
+        }
+        // A partition keeps pods back: not everything at once, so the job is planned.
+        let mut partitioned = cs.clone();
+        rolling(&mut partitioned).max_unavailable = Some(IntOrString::String("100%".into()));
+        rolling(&mut partitioned).partition = Some(IntOrString::Int(2));
+        assert_eq!(names(&run(&partitioned, &revs, gate_on()))[0], "CreateImagePullJob");
+    }
+
+    #[test]
+    fn ipj_40_cloneset_min_updated_ready_pods_and_rollout_end() {
+        let (mut cs, revs) = rollout();
+        rolling(&mut cs).in_place_update_strategy = Some(kruise_api::apps::common::InPlaceUpdateStrategy {
+            image_pre_download_min_updated_ready_pods: Some(2),
+            ..Default::default()
+        });
+        assert!(run(&cs, &revs, gate_on()).is_empty(), "0 updated ready pods < 2");
+        if let Some(st) = cs.status.as_mut() {
+            st.updated_ready_replicas = 2;
+        }
+        assert_eq!(names(&run(&cs, &revs, gate_on()))[0], "CreateImagePullJob");
+        // The revisions agree: the jobs the CloneSet controls are deleted.
+        let (mut done, revs) = rollout();
+        let update = revs[1].metadata.name.clone().unwrap();
+        set_status(&mut done, &update, &update);
+        let job = ImagePullJob {
+            metadata: ObjectMeta { name: Some(format!("{update}-main")), uid: Some("j1".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let e = Expectations::new();
+        let input = Input {
+            cloneset: &done,
+            pods: (&[][..]).into(),
+            pvcs: &[],
+            revisions: &revs,
+            nodes: &[],
+            now: ts(100),
+            id_seed: 1,
+            features: gate_on(),
+            expectations: &e,
+            pub_decisions: None,
+        };
+        let jobs = [job];
+        let a = actions(&input, &jobs);
+        assert_eq!(names(&a), ["DeleteImagePullJob"]);
+        let w = predownload::write(&a[0], "default", &jobs).unwrap();
+        assert!(matches!(w, crate::write::ApiWrite::Delete { uid: Some(ref u), .. } if u == "j1"), "{w:?}");
+    }
+
+    #[test]
+    fn ipj_42_existing_job_is_not_created_again() {
+        let (cs, revs) = rollout();
+        let update = revs[1].metadata.name.clone().unwrap();
+        let job = ImagePullJob {
+            metadata: ObjectMeta { name: Some(format!("{update}-main")), ..Default::default() },
+            ..Default::default()
+        };
+        let e = Expectations::new();
+        let input = Input {
+            cloneset: &cs,
+            pods: (&[][..]).into(),
+            pvcs: &[],
+            revisions: &revs,
+            nodes: &[],
+            now: ts(100),
+            id_seed: 1,
+            features: gate_on(),
+            expectations: &e,
+            pub_decisions: None,
+        };
+        assert_eq!(names(&actions(&input, &[job])), ["LabelPreDownloadRevision"]);
+    }
+}

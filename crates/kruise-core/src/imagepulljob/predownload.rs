@@ -73,6 +73,50 @@ pub fn controlled_jobs(
     Ok(out)
 }
 
+/// IPJ-40, IPJ-42: the pre-download settings an Advanced StatefulSet or DaemonSet carries as
+/// annotations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnnotationSettings {
+    /// `apps.kruise.io/image-predownload-parallelism` (an integer; otherwise unset).
+    pub parallelism: Option<IntOrString>,
+    /// `apps.kruise.io/image-predownload-timeout-seconds` (an integer; otherwise unset).
+    pub timeout_seconds: Option<i32>,
+    /// `apps.kruise.io/image-predownload-min-updated-ready-pods`, resolved against `replicas`
+    /// (an integer, or a percent rounded up; otherwise 0).
+    pub min_updated_ready_pods: i32,
+}
+
+/// Reads [`AnnotationSettings`] from a workload's annotations. A value that does not parse
+/// counts as unset (upstream logs it and goes on with the default).
+pub fn annotation_settings(
+    annotations: Option<&BTreeMap<String, String>>,
+    replicas: i32,
+) -> AnnotationSettings {
+    let get = |k: &str| annotations.and_then(|a| a.get(k)).map(|v| v.trim());
+    let int = |k: &str| get(k).and_then(|v| v.parse::<i32>().ok());
+    let min_updated_ready_pods = match get(keys::IMAGE_PREDOWNLOAD_MIN_UPDATED_READY_PODS) {
+        Some(v) if v.ends_with('%') => {
+            kruise_api::intstr::scaled_kruise(Some(&IntOrString::String(v.to_owned())), replicas, true)
+                .unwrap_or(0)
+        }
+        Some(v) => v.parse().unwrap_or(0),
+        None => 0,
+    };
+    AnnotationSettings {
+        parallelism: int(keys::IMAGE_PREDOWNLOAD_PARALLELISM).map(IntOrString::Int),
+        timeout_seconds: int(keys::IMAGE_PREDOWNLOAD_TIMEOUT_SECONDS),
+        min_updated_ready_pods,
+    }
+}
+
+/// The images of a revision's containers, by container name (IPJ-42's "old" images).
+pub fn container_images(template: Option<&PodTemplateSpec>) -> BTreeMap<String, String> {
+    template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| s.containers.iter().map(|c| (c.name.clone(), c.image.clone().unwrap_or_default())).collect())
+        .unwrap_or_default()
+}
+
 /// The API write of a pre-download action of a workload in `namespace`: create the job,
 /// delete it (guarded by the uid of the job of that name among `jobs`), or merge-patch the
 /// update revision's label. `None` for any other action.

@@ -222,16 +222,22 @@ fn sim_broadcastjob_failure_policies() {
                 && d.detail.ends_with("on node node-11")
         })
     };
-    assert!(created_on_11("task-continue"), "the Continue job runs on the node that joined\n{}", r.to_table());
+    assert!(
+        created_on_11("task-continue"),
+        "the Continue job runs on the node that joined\n{}",
+        r.to_table()
+    );
     // The FailFast job deleted its active pods when the node-3 pod failed, and created none after.
     let failed_at = decisions
         .iter()
         .find(|d| d.workload.ends_with("/task-failfast") && d.reason == "JobFailed")
         .map(|d| d.at);
     let failed_at = failed_at.expect("the FailFast job emits JobFailed");
-    assert!(!decisions.iter().any(|d| d.workload.ends_with("/task-failfast")
-        && d.action == "CreatePod"
-        && d.at > failed_at));
+    assert!(
+        !decisions
+            .iter()
+            .any(|d| d.workload.ends_with("/task-failfast") && d.action == "CreatePod" && d.at > failed_at)
+    );
 }
 
 /// The wait step that ends when the CloneSet's rollout to web:2 is done: its duration.
@@ -274,7 +280,8 @@ fn sim_imagepulljob_before_inplace_shortens_the_rollout() {
 fn sim_cloneset_predownload_plans_one_job_and_shortens_the_rollout() {
     let with = scenario("cloneset-predownload");
     let without = run("examples/scenarios/inplace-without-predownload/scenario.yaml");
-    let count = |action: &str| with.decisions.iter().filter(|d| d.action == action && d.error.is_none()).count();
+    let count =
+        |action: &str| with.decisions.iter().filter(|d| d.action == action && d.error.is_none()).count();
     assert_eq!(count("CreateImagePullJob"), 1, "{}", with.to_table());
     assert_eq!(count("LabelPreDownloadRevision"), 1);
     assert_eq!(count("DeleteImagePullJob"), 1);

@@ -213,7 +213,8 @@ impl Args {
         })?;
         // IPJ-40..IPJ-42 (gate PreDownloadImageForInPlaceUpdate): pre-download jobs after the
         // plan's own actions, as the reconciler plans them.
-        let jobs: Vec<ImagePullJob> = self.objects(self.jobs.as_ref(), "ImagePullJob", &own, io.stdin, &mut notes)?;
+        let jobs: Vec<ImagePullJob> =
+            self.objects(self.jobs.as_ref(), "ImagePullJob", &own, io.stdin, &mut notes)?;
         plan.actions.extend(cloneset::predownload::actions(&input, &jobs));
         let doc = Document::build(&input, &plan, self.seed, alpha.as_ref());
         for note in notes {

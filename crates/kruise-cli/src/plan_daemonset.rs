@@ -55,7 +55,8 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
     let features = Features::default()
         .with_gates(&args.feature_gates)
         .map_err(|e| Failure::Input(Stop(Exit::Error, vec![format!("kruise plan: --feature-gates: {e}")])))?;
-    let jobs: Vec<kruise_api::apps::v1beta1::ImagePullJob> = read_objects(args.jobs.as_ref(), "ImagePullJob", io)?;
+    let jobs: Vec<kruise_api::apps::v1beta1::ImagePullJob> =
+        read_objects(args.jobs.as_ref(), "ImagePullJob", io)?;
     let now = args.now.unwrap_or_else(jiff::Timestamp::now);
     let expectations = Expectations::default();
     let backoff = BTreeMap::new();
@@ -81,7 +82,9 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
         .into_iter()
         .filter(|j| {
             j.metadata.owner_references.iter().flatten().any(|r| {
-                r.controller == Some(true) && (uid == Some(r.uid.as_str()) || (r.kind == "DaemonSet" && Some(&r.name) == ds.metadata.name.as_ref()))
+                r.controller == Some(true)
+                    && (uid == Some(r.uid.as_str())
+                        || (r.kind == "DaemonSet" && Some(&r.name) == ds.metadata.name.as_ref()))
             })
         })
         .collect();

@@ -526,7 +526,10 @@ fn plan_cloneset_predownload_behind_its_gate() {
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let off = run(&[]);
-    assert!(actions(&off, "CreateImagePullJob").is_empty() && actions(&off, "LabelPreDownloadRevision").is_empty());
+    assert!(
+        actions(&off, "CreateImagePullJob").is_empty()
+            && actions(&off, "LabelPreDownloadRevision").is_empty()
+    );
     let on = run(&["--feature-gates", "PreDownloadImageForInPlaceUpdate=true"]);
     let jobs = actions(&on, "CreateImagePullJob");
     assert_eq!(jobs.len(), 1);
@@ -546,7 +549,12 @@ fn plan_cloneset_predownload_behind_its_gate() {
     std::fs::create_dir_all(&dir).unwrap();
     let existing = dir.join("jobs.json");
     std::fs::write(&existing, serde_json::to_string(&serde_json::json!([job])).unwrap()).unwrap();
-    let again = run(&["--feature-gates", "PreDownloadImageForInPlaceUpdate=true", "--jobs", existing.to_str().unwrap()]);
+    let again = run(&[
+        "--feature-gates",
+        "PreDownloadImageForInPlaceUpdate=true",
+        "--jobs",
+        existing.to_str().unwrap(),
+    ]);
     assert!(actions(&again, "CreateImagePullJob").is_empty(), "{again}");
     assert_eq!(actions(&again, "LabelPreDownloadRevision").len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();

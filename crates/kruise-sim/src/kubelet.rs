@@ -84,13 +84,29 @@ pub struct ImageSpec {
 
 #[derive(Clone, Debug, PartialEq)]
 enum State {
-    Pulling { until: SimTime },
-    PullBackOff { until: SimTime, first: bool },
-    Starting { until: SimTime },
-    Running { since: SimTime, ready_at: SimTime },
-    CrashBackOff { until: SimTime },
+    Pulling {
+        until: SimTime,
+    },
+    PullBackOff {
+        until: SimTime,
+        first: bool,
+    },
+    Starting {
+        until: SimTime,
+    },
+    Running {
+        since: SimTime,
+        ready_at: SimTime,
+    },
+    CrashBackOff {
+        until: SimTime,
+    },
     /// Ran to completion (`runFor`) and is not restarted.
-    Exited { started: SimTime, at: SimTime, code: i32 },
+    Exited {
+        started: SimTime,
+        at: SimTime,
+        code: i32,
+    },
     Stopped,
 }
 
@@ -212,11 +228,15 @@ impl Kubelet {
             return p.0;
         }
         let size = spec.and_then(|i| i.size.as_deref()).and_then(crate::cluster::parse_quantity_milli);
-        let bandwidth = self.bandwidth.get(node).copied().or_else(|| {
-            crate::cluster::parse_quantity_milli(&self.config.bandwidth).filter(|b| *b > 0)
-        });
+        let bandwidth = self
+            .bandwidth
+            .get(node)
+            .copied()
+            .or_else(|| crate::cluster::parse_quantity_milli(&self.config.bandwidth).filter(|b| *b > 0));
         match (size, bandwidth) {
-            (Some(size), Some(bw)) => u64::try_from(size.saturating_mul(1000).div_ceil(bw)).unwrap_or(u64::MAX),
+            (Some(size), Some(bw)) => {
+                u64::try_from(size.saturating_mul(1000).div_ceil(bw)).unwrap_or(u64::MAX)
+            }
             _ => self.config.default_pull.0,
         }
     }
@@ -550,7 +570,8 @@ impl Kubelet {
         let mut statuses = serde_json::Map::new();
         let (mut desired, mut succeeded, mut failed, mut pulling) = (0, 0, 0, 0);
         let mut wake: Option<SimTime> = None;
-        let images = node_image.pointer("/spec/images").and_then(Value::as_object).cloned().unwrap_or_default();
+        let images =
+            node_image.pointer("/spec/images").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut live = BTreeSet::new();
         for (name, spec) in &images {
             let mut tags = Vec::new();
@@ -558,8 +579,11 @@ impl Kubelet {
                 let Some(tag) = str_at(t, &["tag"]) else { continue };
                 desired += 1;
                 let version = t.get("version").and_then(Value::as_i64).unwrap_or(0);
-                let image =
-                    if tag.starts_with("sha256:") { format!("{name}@{tag}") } else { format!("{name}:{tag}") };
+                let image = if tag.starts_with("sha256:") {
+                    format!("{name}@{tag}")
+                } else {
+                    format!("{name}:{tag}")
+                };
                 let key = (node.to_owned(), image.clone(), version);
                 live.insert(key.clone());
                 let previous = old
@@ -910,7 +934,10 @@ mod tests {
         ni["status"] = s.status.unwrap();
         let tag = &ni["status"]["imageStatuses"]["web"]["tags"][0];
         assert_eq!((tag["phase"].as_str(), tag["version"].as_i64()), (Some("Succeeded"), Some(0)));
-        assert_eq!((ni["status"]["desired"].as_i64(), ni["status"]["succeeded"].as_i64()), (Some(1), Some(1)));
+        assert_eq!(
+            (ni["status"]["desired"].as_i64(), ni["status"]["succeeded"].as_i64()),
+            (Some(1), Some(1))
+        );
         assert!(k.is_cached("n1", "web:2", 6_000));
         // A pod of that image now starts without a pull.
         let times = run(&mut k, &mut pod("web:2"), 60_000);

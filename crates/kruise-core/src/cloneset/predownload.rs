@@ -43,9 +43,8 @@ pub fn actions(input: &Input<'_>, jobs: &[ImagePullJob]) -> Vec<Action> {
     let ru = cs.spec.update_strategy.rolling_update.as_ref();
     let ipu = ru.and_then(|r| r.in_place_update_strategy.as_ref());
     let status = cs.status.as_ref();
-    let updated_ready = status
-        .filter(|s| s.update_revision == update_name)
-        .map_or(0, |s| s.updated_ready_replicas);
+    let updated_ready =
+        status.filter(|s| s.update_revision == update_name).map_or(0, |s| s.updated_ready_replicas);
     let min_ready = ipu.and_then(|i| i.image_pre_download_min_updated_ready_pods).unwrap_or(0);
     let in_place_possible = match (current.data.as_ref(), update.data.as_ref()) {
         (Some(from), Some(to)) => {
@@ -124,7 +123,11 @@ mod tests {
         a.iter().map(|a| a.kind.name()).collect()
     }
 
-    fn run(cs: &CloneSet, revs: &[k8s_openapi::api::apps::v1::ControllerRevision], f: Features) -> Vec<Action> {
+    fn run(
+        cs: &CloneSet,
+        revs: &[k8s_openapi::api::apps::v1::ControllerRevision],
+        f: Features,
+    ) -> Vec<Action> {
         let e = Expectations::new();
         let input = Input {
             cloneset: cs,
@@ -172,7 +175,11 @@ mod tests {
     #[test]
     fn ipj_41_cloneset_once_per_revision_and_skip_conditions() {
         let (cs, mut revs) = rollout();
-        revs[1].metadata.labels.get_or_insert_default().insert(keys::PRE_PREDOWNLOAD_CREATED.into(), "true".into());
+        revs[1]
+            .metadata
+            .labels
+            .get_or_insert_default()
+            .insert(keys::PRE_PREDOWNLOAD_CREATED.into(), "true".into());
         assert!(run(&cs, &revs, gate_on()).is_empty(), "a handled revision is not planned again");
         let (cs, revs) = rollout();
         // replicas <= 3, ReCreate, every pod at once: the revision is labelled ignored.
@@ -214,7 +221,11 @@ mod tests {
         let update = revs[1].metadata.name.clone().unwrap();
         set_status(&mut done, &update, &update);
         let job = ImagePullJob {
-            metadata: ObjectMeta { name: Some(format!("{update}-main")), uid: Some("j1".into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(format!("{update}-main")),
+                uid: Some("j1".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let e = Expectations::new();

@@ -20,8 +20,8 @@ use super::revision::{self, Revisions};
 use super::{Action, ActionKind, Input, Plan, Reason, plan};
 use crate::imagepulljob::predownload::{PREDOWNLOAD_RELATED, controlled_jobs};
 use crate::reconciler::{
-    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent, World,
-    WriteError,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent,
+    World, WriteError,
 };
 use crate::write::pod::{self, PodWrites, object as to_value};
 use crate::write::{ApiWrite, Subresource, Target, json_patch};

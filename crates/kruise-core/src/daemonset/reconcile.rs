@@ -14,13 +14,13 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{Input, Plan, new_pod, new_revision, plan};
+use crate::imagepulljob::predownload::{PREDOWNLOAD_RELATED, controlled_jobs};
 use crate::inplace::{self, SpecOptions};
 use crate::nodetable::NodeTable;
 use crate::plan::{Action, ActionKind, DaemonSetAction, DaemonSetReason, Reason};
-use crate::imagepulljob::predownload::{PREDOWNLOAD_RELATED, controlled_jobs};
 use crate::reconciler::{
-    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent, World,
-    WriteError,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent,
+    World, WriteError,
 };
 use crate::revision::revision_data;
 use crate::write::pod::{PodWrites, object as to_value};

@@ -1300,7 +1300,11 @@ proptest! {
     }
 }
 
-fn predownload_actions(d: &DaemonSet, revs: &[ControllerRevision], jobs: &[kruise_api::apps::v1beta1::ImagePullJob]) -> Vec<&'static str> {
+fn predownload_actions(
+    d: &DaemonSet,
+    revs: &[ControllerRevision],
+    jobs: &[kruise_api::apps::v1beta1::ImagePullJob],
+) -> Vec<&'static str> {
     let e = Expectations::default();
     let table = NodeTable::from_nodes(&[]).unwrap();
     let backoff = BTreeMap::new();
@@ -1311,7 +1315,10 @@ fn predownload_actions(d: &DaemonSet, revs: &[ControllerRevision], jobs: &[kruis
         revisions: revs,
         now: t0(),
         id_seed: 0,
-        features: crate::features::Features { pre_download_image_for_daemon_set_update: true, ..Default::default() },
+        features: crate::features::Features {
+            pre_download_image_for_daemon_set_update: true,
+            ..Default::default()
+        },
         expectations: &e,
         failed_pod_backoff: &backoff,
         bind_pods: false,

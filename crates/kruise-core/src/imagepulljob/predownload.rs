@@ -51,10 +51,13 @@ pub fn controlled_jobs(
             continue;
         }
         let name = obj.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or_default();
-        let bad = |e: serde_json::Error| ReconcileError(format!("related[{i}] (ImagePullJob/{name}): {e}").into());
-        let v1alpha1 = obj.get("apiVersion").and_then(serde_json::Value::as_str) == Some("apps.kruise.io/v1alpha1");
+        let bad =
+            |e: serde_json::Error| ReconcileError(format!("related[{i}] (ImagePullJob/{name}): {e}").into());
+        let v1alpha1 =
+            obj.get("apiVersion").and_then(serde_json::Value::as_str) == Some("apps.kruise.io/v1alpha1");
         let job: ImagePullJob = if v1alpha1 {
-            let old: kruise_api::apps::v1alpha1::ImagePullJob = serde_json::from_value(obj.clone()).map_err(bad)?;
+            let old: kruise_api::apps::v1alpha1::ImagePullJob =
+                serde_json::from_value(obj.clone()).map_err(bad)?;
             kruise_api::convert::imagepulljob_to_v1beta1(&old)
         } else {
             serde_json::from_value(obj.clone()).map_err(bad)?

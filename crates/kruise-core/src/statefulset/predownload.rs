@@ -48,7 +48,8 @@ fn actions_for(
     let replicas = set.spec.replicas.unwrap_or(1);
     let settings = annotation_settings(set.metadata.annotations.as_ref(), replicas);
     let ru = set.spec.update_strategy.rolling_update.as_ref();
-    let on_delete = set.spec.update_strategy.type_.as_deref() == Some(statefulset_update_strategy_type::ON_DELETE);
+    let on_delete =
+        set.spec.update_strategy.type_.as_deref() == Some(statefulset_update_strategy_type::ON_DELETE);
     let recreate = ru.and_then(|r| r.pod_update_policy.as_deref()).is_none_or(|p| p == "ReCreate");
     let updated_ready = set
         .status

@@ -15,12 +15,12 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{Input, Plan, parse_ordinal, plan, pvc, revision};
+use crate::imagepulljob::predownload::{PREDOWNLOAD_RELATED, controlled_jobs};
 use crate::inplace::{self, InPlaceSpec, SpecCache, SpecOptions};
 use crate::plan::{Action, ActionKind, Reason, StatefulSetReason};
-use crate::imagepulljob::predownload::{PREDOWNLOAD_RELATED, controlled_jobs};
 use crate::reconciler::{
-    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent, World,
-    WriteError,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent,
+    World, WriteError,
 };
 use crate::write::pod::{self, PodWrites, object as to_value};
 use crate::write::{ApiWrite, Subresource, Target, json_patch};
@@ -358,7 +358,8 @@ pub fn outcome_with_jobs(
     jobs: &[kruise_api::apps::v1beta1::ImagePullJob],
 ) -> Result<Outcome, WriteError> {
     let revs = revision::resolve(input.statefulset, input.revisions);
-    let mut out = Outcome::from_plan(p, &mut StatefulSetWrites::new(input, &revs, p).with_image_pull_jobs(jobs))?;
+    let mut out =
+        Outcome::from_plan(p, &mut StatefulSetWrites::new(input, &revs, p).with_image_pull_jobs(jobs))?;
     for c in &p.status.conditions {
         out.events.push(WorkloadEvent {
             type_: "Warning".into(),

@@ -1571,7 +1571,8 @@ fn predownload_rollout() -> (StatefulSet, Vec<ControllerRevision>) {
 
 fn predownload_actions(s: &StatefulSet, revs: &[ControllerRevision], gate: bool) -> Vec<&'static str> {
     let e = Expectations::default();
-    let features = crate::features::Features { pre_download_image_for_in_place_update: gate, ..Default::default() };
+    let features =
+        crate::features::Features { pre_download_image_for_in_place_update: gate, ..Default::default() };
     let input = Input {
         statefulset: s,
         pods: &[],

@@ -233,6 +233,12 @@ fn sim_broadcastjob_failure_policies() {
         .find(|d| d.workload.ends_with("/task-failfast") && d.reason == "JobFailed")
         .map(|d| d.at);
     let failed_at = failed_at.expect("the FailFast job emits JobFailed");
+    let deleted: Vec<_> = decisions
+        .iter()
+        .filter(|d| d.workload.ends_with("/task-failfast") && d.action == "DeletePod")
+        .collect();
+    assert_eq!(deleted.len(), 2, "BJ-19: the running pods are deleted");
+    assert!(deleted.iter().all(|d| d.at == failed_at));
     assert!(
         !decisions
             .iter()

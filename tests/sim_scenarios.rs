@@ -208,3 +208,96 @@ fn sim_report_one_line_per_decision_folded_events_named_steps() {
     assert!(svg.contains(">1 apply 01-ok.yaml<"), "step names on the chart");
     assert!(svg.contains(">3 apply 02-ok.yaml<") || svg.contains("apply 02-ok.yaml"), "{svg}");
 }
+
+/// BJ-14, BJ-18, BJ-19, BJ-21, BJ-22, BJ-24 in the simulator: three BroadcastJobs on ten
+/// nodes (one per failure policy), a pod failing on node-3, node-11 joining mid-run.
+#[test]
+fn sim_broadcastjob_failure_policies() {
+    let r = scenario("broadcastjob-failure-policies");
+    let decisions = &r.decisions;
+    let created_on_11 = |job: &str| {
+        decisions.iter().any(|d| {
+            d.workload.ends_with(&format!("/{job}"))
+                && d.reason == "SuccessfulCreate"
+                && d.detail.ends_with("on node node-11")
+        })
+    };
+    assert!(
+        created_on_11("task-continue"),
+        "the Continue job runs on the node that joined\n{}",
+        r.to_table()
+    );
+    // The FailFast job deleted its active pods when the node-3 pod failed, and created none after.
+    let failed_at = decisions
+        .iter()
+        .find(|d| d.workload.ends_with("/task-failfast") && d.reason == "JobFailed")
+        .map(|d| d.at);
+    let failed_at = failed_at.expect("the FailFast job emits JobFailed");
+    let deleted: Vec<_> = decisions
+        .iter()
+        .filter(|d| d.workload.ends_with("/task-failfast") && d.action == "DeletePod")
+        .collect();
+    assert_eq!(deleted.len(), 2, "BJ-19: the running pods are deleted");
+    assert!(deleted.iter().all(|d| d.at == failed_at));
+    assert!(
+        !decisions
+            .iter()
+            .any(|d| d.workload.ends_with("/task-failfast") && d.action == "CreatePod" && d.at > failed_at)
+    );
+}
+
+/// The wait step that ends when the CloneSet's rollout to web:2 is done: its duration.
+fn rollout_duration(r: &Report) -> kruise_sim::time::Dur {
+    let apply = r
+        .steps
+        .iter()
+        .rposition(|s| s.kind == "apply" && s.description.ends_with("v2.yaml"))
+        .expect("an apply of v2.yaml");
+    let wait = &r.steps[apply + 1];
+    assert_eq!(wait.kind, "wait");
+    kruise_sim::time::Dur(wait.ended.0 - wait.at.0)
+}
+
+/// IPJ-12..IPJ-14, IPJ-30 in the simulator: an ImagePullJob pulls web:2 on the six nodes ahead
+/// of an in-place update, and that rollout finishes far sooner than the same rollout without
+/// it (each in-place restart then waits for a 1Gi pull, one pod at a time).
+#[test]
+fn sim_imagepulljob_before_inplace_shortens_the_rollout() {
+    let with = scenario("imagepulljob-before-inplace");
+    let without = scenario("inplace-without-predownload");
+    let (a, b) = (rollout_duration(&with), rollout_duration(&without));
+    // Six serial pulls of 1Gi at 20Mi/s (node-6: 40Mi/s) without; restarts only with.
+    assert!(b.0 >= 5 * 51_000, "without pre-download: {b}");
+    assert!(a.0 < 60_000, "with pre-download: {a}");
+    assert!(a.0 * 5 < b.0, "with {a}, without {b}");
+    // The job's six pulls ran at once: the wait for its completion took about one pull.
+    let job_wait = &with.steps[4];
+    assert_eq!(job_wait.kind, "wait");
+    assert!(job_wait.ended.0 - job_wait.at.0 < 60_000, "{}", job_wait.description);
+    let table = with.to_table();
+    assert!(table.contains("WriteNodeImage"), "{table}");
+}
+
+/// IPJ-40..IPJ-42 in the simulator: with `PreDownloadImageForInPlaceUpdate` on, the CloneSet's
+/// in-place rollout plans one ImagePullJob for web:2 (once: the revision is labelled), the
+/// node daemons pull ahead of the rollout, the rollout ends well before the same rollout
+/// without pre-download, and the job is deleted once the revisions agree.
+#[test]
+fn sim_cloneset_predownload_plans_one_job_and_shortens_the_rollout() {
+    let with = scenario("cloneset-predownload");
+    let without = run("examples/scenarios/inplace-without-predownload/scenario.yaml");
+    let count =
+        |action: &str| with.decisions.iter().filter(|d| d.action == action && d.error.is_none()).count();
+    assert_eq!(count("CreateImagePullJob"), 1, "{}", with.to_table());
+    assert_eq!(count("LabelPreDownloadRevision"), 1);
+    assert_eq!(count("DeleteImagePullJob"), 1);
+    let create = with.decisions.iter().find(|d| d.action == "CreateImagePullJob").unwrap();
+    let delete = with.decisions.iter().find(|d| d.action == "DeleteImagePullJob").unwrap();
+    assert!(create.at < delete.at);
+    let (a, b) = (rollout_duration(&with), rollout_duration(&without));
+    // Without: six serial 1Gi pulls (about 5m). With: the first pod's own pull, then restarts.
+    assert!(a.0 < 90_000, "with pre-download: {a}");
+    assert!(a.0 * 3 < b.0, "with {a}, without {b}");
+    // The gate off (the same manifests in `inplace-without-predownload`): no job at all.
+    assert!(!without.decisions.iter().any(|d| d.action.contains("ImagePullJob")));
+}

@@ -27,7 +27,7 @@ use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kruise_api::any::AnyResource;
 use kruise_api::apps::v1alpha1::CloneSet as CloneSetV1alpha1;
-use kruise_api::apps::v1beta1::CloneSet;
+use kruise_api::apps::v1beta1::{CloneSet, ImagePullJob};
 use kruise_api::merge_patch::diff as merge_diff;
 use kruise_api::selector;
 use kruise_core::cloneset::{self, ActionKind, Input, Plan, Reason};
@@ -91,8 +91,9 @@ pub struct Args {
     /// `kruise-daemon-config` (IPJ-15, IPJ-21). Default: none.
     #[arg(long, value_name = "FILE")]
     pub secrets: Option<PathBuf>,
-    /// NodeImage only: the ImagePullJobs that exist (IPJ-21 drops tags whose jobs are gone).
-    /// Default: every job a tag names exists.
+    /// NodeImage: the ImagePullJobs that exist (IPJ-21 drops tags whose jobs are gone;
+    /// default: every job a tag names exists). CloneSet with gate
+    /// `PreDownloadImageForInPlaceUpdate`: its pre-download ImagePullJobs (IPJ-40; default none).
     #[arg(long, value_name = "FILE")]
     pub jobs: Option<PathBuf>,
     /// Feature gates, `Name=true|false` separated by commas: the operator's flag, with the same
@@ -204,12 +205,17 @@ impl Args {
             expectations: &expectations,
             pub_decisions: None,
         };
-        let plan = cloneset::plan(&input).map_err(|e| {
+        let mut plan = cloneset::plan(&input).map_err(|e| {
             Stop(
                 Exit::Invalid,
                 vec![format!("{}: CloneSet/{}: {e}", self.workload.display(), name_of(&cs.metadata))],
             )
         })?;
+        // IPJ-40..IPJ-42 (gate PreDownloadImageForInPlaceUpdate): pre-download jobs after the
+        // plan's own actions, as the reconciler plans them.
+        let jobs: Vec<ImagePullJob> =
+            self.objects(self.jobs.as_ref(), "ImagePullJob", &own, io.stdin, &mut notes)?;
+        plan.actions.extend(cloneset::predownload::actions(&input, &jobs));
         let doc = Document::build(&input, &plan, self.seed, alpha.as_ref());
         for note in notes {
             writeln!(io.err, "{note}")?;
@@ -387,6 +393,12 @@ impl Meta for Node {
 }
 
 impl Meta for PersistentVolumeClaim {
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+}
+
+impl Meta for ImagePullJob {
     fn meta(&self) -> &ObjectMeta {
         &self.metadata
     }

@@ -52,6 +52,11 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
             vec![format!("{}: {e}", args.nodes.as_ref().map_or(String::new(), |p| p.display().to_string()))],
         )
     })?;
+    let features = Features::default()
+        .with_gates(&args.feature_gates)
+        .map_err(|e| Failure::Input(Stop(Exit::Error, vec![format!("kruise plan: --feature-gates: {e}")])))?;
+    let jobs: Vec<kruise_api::apps::v1beta1::ImagePullJob> =
+        read_objects(args.jobs.as_ref(), "ImagePullJob", io)?;
     let now = args.now.unwrap_or_else(jiff::Timestamp::now);
     let expectations = Expectations::default();
     let backoff = BTreeMap::new();
@@ -62,14 +67,28 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
         revisions: &revisions,
         now,
         id_seed: args.seed,
-        features: Features::default(),
+        features,
         expectations: &expectations,
         failed_pod_backoff: &backoff,
         bind_pods: false,
     };
-    let plan = daemonset::plan(&input).map_err(|e| {
+    let mut plan = daemonset::plan(&input).map_err(|e| {
         Stop(Exit::Invalid, vec![format!("{file}: DaemonSet/{}: {e}", name_of(&ds.metadata))])
     })?;
+    // IPJ-40..IPJ-42 (gate PreDownloadImageForDaemonSetUpdate): after the plan's own actions;
+    // `--jobs`: the ImagePullJobs the DaemonSet controls.
+    let uid = ds.metadata.uid.as_deref();
+    let jobs: Vec<_> = jobs
+        .into_iter()
+        .filter(|j| {
+            j.metadata.owner_references.iter().flatten().any(|r| {
+                r.controller == Some(true)
+                    && (uid == Some(r.uid.as_str())
+                        || (r.kind == "DaemonSet" && Some(&r.name) == ds.metadata.name.as_ref()))
+            })
+        })
+        .collect();
+    plan.actions.extend(daemonset::predownload::actions(&input, &jobs));
     emit(
         io.out,
         args.output,

@@ -60,9 +60,13 @@ pub(crate) fn plan(args: &Args, file: &str, docs: &[Value], io: &mut Io<'_>) -> 
         gates: (&features).into(),
         expectations: &expectations,
     };
-    let plan = statefulset::plan(&input).map_err(|e| {
+    let mut plan = statefulset::plan(&input).map_err(|e| {
         Stop(Exit::Invalid, vec![format!("{file}: StatefulSet/{}: {e}", name_of(&set.metadata))])
     })?;
+    // IPJ-40..IPJ-42 (gate PreDownloadImageForInPlaceUpdate): after the plan's own actions.
+    let jobs: Vec<kruise_api::apps::v1beta1::ImagePullJob> =
+        args.objects(args.jobs.as_ref(), "ImagePullJob", &own, io.stdin, &mut notes)?;
+    plan.actions.extend(statefulset::predownload::actions(&input, &jobs));
     for note in notes {
         writeln!(io.err, "{note}")?;
     }

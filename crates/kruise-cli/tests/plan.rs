@@ -497,3 +497,65 @@ fn cs_26_printed_revision_data_uses_go_escapes() {
     let data = &actions(&plan, "CreateRevision")[0]["object"]["data"];
     assert_eq!(data["spec"]["template"]["spec"]["containers"][0]["command"][2], "true && echo '<ok>'");
 }
+
+/// IPJ-40..IPJ-42: with `PreDownloadImageForInPlaceUpdate=true` a CloneSet starting an in-place
+/// rollout (revision 1 current, revision 2 new) also plans an ImagePullJob for the new image and
+/// the label that marks the revision handled, in the same JSON contract (after the plan's own
+/// actions); without the gate the plan has neither. `--jobs` hands over existing jobs: one of
+/// that name is not created again.
+#[test]
+fn plan_cloneset_predownload_behind_its_gate() {
+    let base = [
+        "--workload",
+        "examples/plan/04-ok-with-status.yaml",
+        "--pods",
+        "examples/plan/04-four-on-rev1.json",
+        "--revisions",
+        "examples/plan/revisions-01.json",
+        "--now",
+        NOW,
+        "-o",
+        "json",
+    ];
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec!["plan"];
+        args.extend(base);
+        args.extend(extra);
+        let out = kruise(&args);
+        assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let off = run(&[]);
+    assert!(
+        actions(&off, "CreateImagePullJob").is_empty()
+            && actions(&off, "LabelPreDownloadRevision").is_empty()
+    );
+    let on = run(&["--feature-gates", "PreDownloadImageForInPlaceUpdate=true"]);
+    let jobs = actions(&on, "CreateImagePullJob");
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0]["imagePullJob"];
+    assert_eq!(job["metadata"]["name"], format!("{REV2}-nginx"));
+    assert_eq!(job["spec"]["image"], "nginx:latest");
+    assert_eq!(job["spec"]["podSelector"]["matchExpressions"][0]["operator"], "NotIn");
+    let label = actions(&on, "LabelPreDownloadRevision");
+    assert_eq!(label.len(), 1);
+    assert_eq!(label[0]["object"]["name"], REV2);
+    assert_eq!(label[0]["label"], "apps.kruise.io/pre-predownload-created");
+    // The plan's own actions are the same, in the same order, before the pre-download ones.
+    let all = on["actions"].as_array().unwrap();
+    assert_eq!(&all[..all.len() - 2], off["actions"].as_array().unwrap().as_slice());
+    // A job of that name already exists: only the label is planned.
+    let dir = std::env::temp_dir().join(format!("kruise-predownload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let existing = dir.join("jobs.json");
+    std::fs::write(&existing, serde_json::to_string(&serde_json::json!([job])).unwrap()).unwrap();
+    let again = run(&[
+        "--feature-gates",
+        "PreDownloadImageForInPlaceUpdate=true",
+        "--jobs",
+        existing.to_str().unwrap(),
+    ]);
+    assert!(actions(&again, "CreateImagePullJob").is_empty(), "{again}");
+    assert_eq!(actions(&again, "LabelPreDownloadRevision").len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

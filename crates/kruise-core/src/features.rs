@@ -47,6 +47,11 @@ pub struct Features {
     pub stateful_set_auto_resize_pvc: bool,
     /// `PodIndexLabel` (on): new StatefulSet pods get `apps.kubernetes.io/pod-index` (ASTS-15).
     pub pod_index_label: bool,
+    /// `PreDownloadImageForInPlaceUpdate` (off): a CloneSet or Advanced StatefulSet starting an
+    /// in-place rollout plans ImagePullJobs for its new images (IPJ-40..IPJ-42).
+    pub pre_download_image_for_in_place_update: bool,
+    /// `PreDownloadImageForDaemonSetUpdate` (off): the same for an Advanced DaemonSet.
+    pub pre_download_image_for_daemon_set_update: bool,
 }
 
 impl Default for Features {
@@ -70,6 +75,8 @@ impl Default for Features {
             stateful_set_auto_delete_pvc: true,
             stateful_set_auto_resize_pvc: false,
             pod_index_label: true,
+            pre_download_image_for_in_place_update: false,
+            pre_download_image_for_daemon_set_update: false,
         }
     }
 }
@@ -151,6 +158,8 @@ const GATES: &[(&str, Field, Refusal)] = &[
     ("StatefulSetAutoDeletePVC", |f| &mut f.stateful_set_auto_delete_pvc, None),
     ("StatefulSetAutoResizePVCGate", |f| &mut f.stateful_set_auto_resize_pvc, None),
     ("PodIndexLabel", |f| &mut f.pod_index_label, None),
+    ("PreDownloadImageForInPlaceUpdate", |f| &mut f.pre_download_image_for_in_place_update, None),
+    ("PreDownloadImageForDaemonSetUpdate", |f| &mut f.pre_download_image_for_daemon_set_update, None),
     // Not upstream: spec §16 question 1.
     ("ProgressDeadlineFromProgress", |f| &mut f.progress_deadline_from_progress, None),
 ];

@@ -24,6 +24,9 @@ pub struct NodeSpec {
     pub capacity: Capacity,
     /// Cordoned.
     pub unschedulable: bool,
+    /// Download bandwidth of the node's kubelet and daemon, a quantity of bytes per second
+    /// (default: the kubelet's `bandwidth`, `100Mi`).
+    pub bandwidth: Option<String>,
 }
 
 /// A taint.

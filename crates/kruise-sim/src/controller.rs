@@ -47,6 +47,9 @@ pub trait Controller {
     );
     /// Writes the controller still waits to see, per workload (for reports and tests).
     fn pending_expectations(&self) -> BTreeMap<ObjectKey, Expectations>;
+    /// Sets the feature gates passed to every reconcile (a scenario's `features`). Controllers
+    /// without gates ignore it.
+    fn set_features(&mut self, _features: Features) {}
 }
 
 /// Runs a [`Reconciler`] as a [`Controller`].
@@ -65,6 +68,10 @@ pub struct ReconcilerController<R: Reconciler> {
     /// controls: a StatefulSet finds its claims by name (ASTS-17), whoever owns them, and a
     /// PVC change wakes every such workload of the namespace.
     pub pvcs_by_name: bool,
+    /// Hand the reconciler every pod of the workload's namespace, not only the ones it
+    /// controls, and wake every workload of the namespace on a pod change: an ImagePullJob's
+    /// `podSelector` (IPJ-12) picks nodes by pods it does not own.
+    pub pods_in_namespace: bool,
     expectations: BTreeMap<ObjectKey, Expectations>,
     by_uid: BTreeMap<String, ObjectKey>,
     /// Per owner uid: the objects it controls, typed, sorted by name, kept up to date from
@@ -109,6 +116,7 @@ impl<R: Reconciler> ReconcilerController<R> {
             use_expectations: true,
             watch_nodes: false,
             pvcs_by_name: false,
+            pods_in_namespace: false,
             expectations: BTreeMap::new(),
             by_uid: BTreeMap::new(),
             owned: BTreeMap::new(),
@@ -174,6 +182,10 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
         if self.pvcs_by_name && change.key.group.is_empty() && change.key.kind == "PersistentVolumeClaim" {
             return self.by_uid.values().filter(|k| k.namespace == change.key.namespace).cloned().collect();
         }
+        let mut woken: Vec<ObjectKey> = Vec::new();
+        if self.pods_in_namespace && change.key.is_pod() {
+            woken.extend(self.by_uid.values().filter(|k| k.namespace == change.key.namespace).cloned());
+        }
         let old_owner = change.old.as_ref().and_then(controller_uid);
         let new_owner = change.new.as_ref().and_then(controller_uid);
         // Keep each owner's typed view current (the cache already holds the latest state).
@@ -204,6 +216,7 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             .flatten()
             .filter_map(|uid| self.by_uid.get(uid))
             .cloned()
+            .chain(woken)
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect()
@@ -267,8 +280,18 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             .filter(|(namespaced, (k, _))| !namespaced || k.namespace == key.namespace)
             .map(|(_, (_, v))| v.clone())
             .collect();
+        let namespace_pods: Vec<Pod> = if self.pods_in_namespace {
+            cache
+                .list("", "Pod")
+                .filter(|(k, _)| k.namespace == key.namespace)
+                .filter_map(|(k, _)| cache.pod(k).cloned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let pods = if self.pods_in_namespace { &namespace_pods } else { &owned.pods };
         let world = World::new(&workload)
-            .with_pods(&owned.pods)
+            .with_pods(pods)
             .with_pvcs(&owned.pvcs)
             .with_revisions(&owned.revisions)
             .with_nodes(&self.nodes)
@@ -299,6 +322,10 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             }
             _ => {}
         }
+    }
+
+    fn set_features(&mut self, features: Features) {
+        self.features = features;
     }
 
     fn pending_expectations(&self) -> BTreeMap<ObjectKey, Expectations> {

@@ -55,6 +55,10 @@ pub struct Scenario {
     /// controller does on a lagging cache).
     #[serde(default = "yes")]
     pub expectations: bool,
+    /// Feature gates for every controller, as `--feature-gates` takes them
+    /// (`PreDownloadImageForInPlaceUpdate=true`); default upstream's.
+    #[serde(default)]
+    pub features: Option<String>,
     /// The steps.
     pub steps: Vec<Step>,
 }
@@ -291,7 +295,7 @@ pub enum ScenarioError {
     },
     /// No controller of that name.
     #[error(
-        "unknown controller {0:?} (known: cloneset, statefulset, daemonset, reference, rollout, trafficrouting)"
+        "unknown controller {0:?} (known: cloneset, statefulset, daemonset, broadcastjob, imagepulljob, reference, rollout, trafficrouting)"
     )]
     UnknownController(String),
     /// The simulation itself failed.
@@ -302,7 +306,9 @@ pub enum ScenarioError {
 /// Creates the controller a scenario names, or `None` if unknown.
 pub type ControllerFactory<'a> = &'a dyn Fn(&str, bool) -> Option<Box<dyn Controller>>;
 
-/// The controllers this crate knows: `reference` (the ReplicaSet-like
+/// The controllers this crate knows: `broadcastjob` (reconciled again on node changes),
+/// `imagepulljob` (handed the pods of its namespace for `podSelector`; the simulator then
+/// runs the node daemon, [`SimConfig::node_daemon`]), `reference` (the ReplicaSet-like
 /// [`ReplicaReconciler`](crate::reference::ReplicaReconciler)), `cloneset` (the CloneSet planner),
 /// `statefulset`, `daemonset` (the Advanced DaemonSet planner, reconciled again on node
 /// changes), `rollout` (the Kruise Rollouts planner over the related objects of its namespace)
@@ -326,6 +332,20 @@ pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Cont
             let mut c = ReconcilerController::new("daemonset", kruise_core::daemonset::DaemonSetReconciler);
             c.use_expectations = expectations;
             c.watch_nodes = true;
+            Some(Box::new(c))
+        }
+        "broadcastjob" => {
+            let r = kruise_core::broadcastjob::BroadcastJobReconciler;
+            let mut c = ReconcilerController::new("broadcastjob", r);
+            c.use_expectations = expectations;
+            c.watch_nodes = true;
+            Some(Box::new(c))
+        }
+        "imagepulljob" => {
+            let r = kruise_core::imagepulljob::ImagePullJobReconciler::default();
+            let mut c = ReconcilerController::new("imagepulljob", r);
+            c.use_expectations = expectations;
+            c.pods_in_namespace = true;
             Some(Box::new(c))
         }
         "reference" => {
@@ -421,6 +441,12 @@ pub fn admit(doc: Value) -> Result<Value, String> {
         AnyResource::DaemonSetV1alpha1(ds) => {
             AnyResource::DaemonSetV1beta1(kruise_api::convert::daemonset_to_v1beta1(&ds))
         }
+        AnyResource::BroadcastJobV1alpha1(j) => {
+            AnyResource::BroadcastJobV1beta1(kruise_api::convert::broadcastjob_to_v1beta1(&j))
+        }
+        AnyResource::ImagePullJobV1alpha1(j) => {
+            AnyResource::ImagePullJobV1beta1(kruise_api::convert::imagepulljob_to_v1beta1(&j))
+        }
         other => other,
     };
     hub.apply_defaults();
@@ -453,11 +479,24 @@ fn run(
         nodes: scenario.nodes.specs(),
         ..SimConfig::default()
     };
-    let mut sim = Sim::new(config);
     let controller_names = scenario.controller.clone().unwrap_or_else(|| "cloneset".into());
-    for name in controller_names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let controller = (options.controllers)(name, scenario.expectations)
+    let names: Vec<&str> = controller_names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    let features = match &scenario.features {
+        Some(gates) => Some(
+            kruise_core::features::Features::default()
+                .with_gates(gates)
+                .map_err(|e| ScenarioError::BadStep { step: 0, message: format!("features: {e}") })?,
+        ),
+        None => None,
+    };
+    let config = SimConfig { node_daemon: names.contains(&"imagepulljob"), ..config };
+    let mut sim = Sim::new(config);
+    for name in names {
+        let mut controller = (options.controllers)(name, scenario.expectations)
             .ok_or_else(|| ScenarioError::UnknownController(name.to_owned()))?;
+        if let Some(f) = features {
+            controller.set_features(f);
+        }
         sim.add_controller(controller);
     }
     let mut r = Runner {
@@ -822,6 +861,7 @@ fn kind_key(kind: &str, ns: &str, name: &str) -> ObjectKey {
     match kind {
         "Pod" | "pod" | "po" => ObjectKey::pod(ns, name),
         "Node" | "node" => ObjectKey::node(name),
+        "NodeImage" => ObjectKey::new("apps.kruise.io/v1beta1", kind, "", name),
         "CloneSet" | "cloneset" => ObjectKey::new("apps.kruise.io/v1beta1", "CloneSet", ns, name),
         "Rollout" | "BatchRelease" => ObjectKey::new("rollouts.kruise.io/v1beta1", kind, ns, name),
         "TrafficRouting" => ObjectKey::new("rollouts.kruise.io/v1alpha1", kind, ns, name),

@@ -39,6 +39,10 @@ pub struct SimConfig {
     pub error_backoff: Dur,
     /// Upper bound on events processed by one run call (a runaway guard).
     pub max_events: u64,
+    /// Run kruise-daemon on every node: each node gets a NodeImage (named after it, with its
+    /// labels) when it appears, and the daemon pulls what the NodeImage asks for and reports
+    /// its status ([`Kubelet::daemon_sync`]). On when the ImagePullJob controller runs.
+    pub node_daemon: bool,
 }
 
 impl Default for SimConfig {
@@ -53,6 +57,7 @@ impl Default for SimConfig {
             eviction_timeout: Dur::secs(300),
             error_backoff: Dur::secs(1),
             max_events: 50_000_000,
+            node_daemon: false,
         }
     }
 }
@@ -112,6 +117,8 @@ enum Event {
     CacheDeliver,
     Schedule,
     PodSync(ObjectKey),
+    /// The node daemon of this node looks at its NodeImage.
+    DaemonSync(String),
     Fault(Fault),
     NodeNotReady(String, u64),
     EvictNode(String, u64),
@@ -319,6 +326,9 @@ pub struct Sim {
     unscheduled: BTreeSet<ObjectKey>,
     /// Pods whose latest change is the kubelet's own status write (no need to sync again).
     kubelet_wrote: BTreeSet<ObjectKey>,
+    /// NodeImages whose latest change is the daemon's own status write.
+    daemon_wrote: BTreeSet<ObjectKey>,
+    pending_daemon: BTreeMap<String, SimTime>,
     rng: SplitMix64,
     store: Store,
     cache: Cache,
@@ -355,7 +365,13 @@ impl Sim {
     pub fn new(config: SimConfig) -> Self {
         let mut rng = SplitMix64::new(config.seed);
         let store = Store::new(rng.next_u64());
-        let kubelet = Kubelet::new(config.kubelet.clone(), config.images.clone());
+        let mut kubelet = Kubelet::new(config.kubelet.clone(), config.images.clone());
+        for n in &config.nodes {
+            if let Some(bw) = &n.bandwidth {
+                // A bandwidth that is not a positive quantity leaves the kubelet's default.
+                kubelet.set_node_bandwidth(&n.name, bw);
+            }
+        }
         let lag = config.informer_lag.0;
         let mut sim = Self {
             now: 0,
@@ -368,6 +384,8 @@ impl Sim {
             schedule_at: None,
             unscheduled: BTreeSet::new(),
             kubelet_wrote: BTreeSet::new(),
+            daemon_wrote: BTreeSet::new(),
+            pending_daemon: BTreeMap::new(),
             rng,
             store,
             cache: Cache::new(),
@@ -512,6 +530,34 @@ impl Sim {
         self.push(at, Event::PodSync(key));
     }
 
+    fn enqueue_daemon(&mut self, node: String, at: SimTime) {
+        if self.pending_daemon.get(&node).is_some_and(|t| *t <= at) {
+            return;
+        }
+        self.pending_daemon.insert(node.clone(), at);
+        self.push(at, Event::DaemonSync(node));
+    }
+
+    /// IPJ-20 as the node daemon sees it: a node that appears gets its NodeImage (named after
+    /// it, with its labels; the 30s creation delay is not modelled), a node that goes takes
+    /// its NodeImage along.
+    fn node_image_lifecycle(&mut self, change: &Change) {
+        let key = ObjectKey::new("apps.kruise.io/v1beta1", "NodeImage", "", &change.key.name);
+        match &change.new {
+            Some(node) if self.store.get(&key).is_none() => {
+                let labels = node.pointer("/metadata/labels").cloned().unwrap_or_else(|| json!({}));
+                let ni = json!({"apiVersion": "apps.kruise.io/v1beta1", "kind": "NodeImage",
+                    "metadata": {"name": change.key.name, "labels": labels}, "spec": {}});
+                // The key was just checked to be free.
+                let _ = self.store.create(ni, self.now);
+            }
+            Some(_) => {}
+            None => {
+                let _ = self.store.delete(&key, None, self.now);
+            }
+        }
+    }
+
     fn enqueue_schedule(&mut self) {
         if self.unscheduled.is_empty() || self.schedule_at.is_some_and(|t| t <= self.now) {
             return;
@@ -595,6 +641,15 @@ impl Sim {
         }
         if change.key.is_node() {
             self.enqueue_schedule();
+            if self.config.node_daemon {
+                self.node_image_lifecycle(change);
+            }
+            return;
+        }
+        if change.key.kind == "NodeImage" && change.key.group == "apps.kruise.io" && change.new.is_some() {
+            if !self.daemon_wrote.remove(&change.key) {
+                self.enqueue_daemon(change.key.name.clone(), self.now);
+            }
             return;
         }
         if !change.key.is_pod() {
@@ -744,6 +799,12 @@ impl Sim {
                 if self.pending_sync.get(&key) == Some(&self.now) {
                     self.pending_sync.remove(&key);
                     self.sync_pod(&key);
+                }
+            }
+            Event::DaemonSync(node) => {
+                if self.pending_daemon.get(&node) == Some(&self.now) {
+                    self.pending_daemon.remove(&node);
+                    self.daemon_sync(&node);
                 }
             }
             Event::Fault(f) => self.fault(f),
@@ -955,6 +1016,20 @@ impl Sim {
         }
     }
 
+    fn daemon_sync(&mut self, node: &str) {
+        let key = ObjectKey::new("apps.kruise.io/v1beta1", "NodeImage", "", node);
+        let Some(ni) = self.store.get(&key).cloned() else { return };
+        let sync = self.kubelet.daemon_sync(node, &ni, self.now);
+        if let Some(status) = sync.status
+            && self.store.set_status(&key, status).is_some_and(|ok| ok.changed)
+        {
+            self.daemon_wrote.insert(key);
+        }
+        if let Some(w) = sync.wake {
+            self.enqueue_daemon(node.to_owned(), w);
+        }
+    }
+
     fn pods_on(&self, node: &str) -> Vec<ObjectKey> {
         self.store
             .list("", "Pod")
@@ -1039,6 +1114,9 @@ impl Sim {
                 }
                 for pod in self.pods_on(&node) {
                     self.enqueue_sync(pod, self.now);
+                }
+                if self.config.node_daemon {
+                    self.enqueue_daemon(node, self.now);
                 }
             }
             Fault::ImagePullFailure { image, duration } => {
@@ -1176,11 +1254,18 @@ pub fn pod_row(v: &Value, now: SimTime) -> PodRow {
     let total = v.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);
     let ready = statuses.iter().filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true)).count();
     let waiting = statuses.iter().find_map(|c| str_at(c, &["state", "waiting", "reason"]).map(str::to_owned));
+    // A pod whose containers all ran to completion shows the last one's reason, as kubectl
+    // does (`Completed`, `Error`).
+    let finished = matches!(str_at(v, &["status", "phase"]), Some("Succeeded" | "Failed"))
+        .then(|| statuses.iter().rev().find_map(|c| str_at(c, &["state", "terminated", "reason"])))
+        .flatten();
     let scheduled = str_at(v, &["spec", "nodeName"]).is_some_and(|n| !n.is_empty());
     let status = if v.pointer("/metadata/deletionTimestamp").is_some() {
         "Terminating".to_owned()
     } else if let Some(w) = waiting {
         w
+    } else if let Some(f) = finished {
+        f.to_owned()
     } else if !scheduled {
         "Pending".to_owned()
     } else if statuses.is_empty() {

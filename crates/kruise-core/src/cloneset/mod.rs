@@ -15,6 +15,7 @@ mod diff;
 pub mod fixtures;
 mod input;
 mod newpod;
+pub mod predownload;
 pub mod reconcile;
 mod scale;
 mod scalein;

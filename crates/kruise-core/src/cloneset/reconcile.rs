@@ -18,8 +18,10 @@ use serde_json::{Value, json};
 use super::inplace::{self, InPlaceSpec, SpecCache, SpecOptions};
 use super::revision::{self, Revisions};
 use super::{Action, ActionKind, Input, Plan, Reason, plan};
+use crate::imagepulljob::predownload::{PREDOWNLOAD_RELATED, controlled_jobs};
 use crate::reconciler::{
-    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World, WriteError,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent,
+    World, WriteError,
 };
 use crate::write::pod::{self, PodWrites, object as to_value};
 use crate::write::{ApiWrite, Subresource, Target, json_patch};
@@ -44,8 +46,21 @@ impl Reconciler for CloneSetReconciler {
             expectations: ctx.expectations,
             pub_decisions: None,
         };
-        let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p)?)
+        let mut p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
+        // IPJ-40..IPJ-42: pre-download jobs, after the plan's own actions (gate off: none).
+        let jobs = if ctx.features.pre_download_image_for_in_place_update {
+            controlled_jobs(world.related, world.workload.metadata.uid.as_deref())?
+        } else {
+            Vec::new()
+        };
+        p.actions.extend(super::predownload::actions(&input, &jobs));
+        let revs: Revisions = revision::resolve(input.cloneset, input.revisions);
+        let mut w = CloneSetWrites::new(&input, &revs, &p.status).with_image_pull_jobs(&jobs);
+        Ok(Outcome::from_plan(&p, &mut w)?)
+    }
+
+    fn related_kinds(&self) -> &'static [RelatedKind] {
+        PREDOWNLOAD_RELATED
     }
 }
 
@@ -75,6 +90,8 @@ pub struct CloneSetWrites<'i, 'a> {
     pods_written: PodWrites,
     /// The status the plan computed (CS-82..CS-86).
     status: &'i CloneSetStatus,
+    /// The ImagePullJobs the CloneSet controls (pre-download deletes carry their uid).
+    jobs: &'i [kruise_api::apps::v1beta1::ImagePullJob],
 }
 
 impl std::fmt::Debug for CloneSetWrites<'_, '_> {
@@ -106,7 +123,15 @@ impl<'i, 'a> CloneSetWrites<'i, 'a> {
             specs: SpecCache::default(),
             pods_written: PodWrites::new(cs.metadata.namespace.as_deref().unwrap_or_default()),
             status,
+            jobs: &[],
         }
+    }
+
+    /// The ImagePullJobs the CloneSet controls, for the writes of its pre-download actions
+    /// (IPJ-40).
+    pub fn with_image_pull_jobs(mut self, jobs: &'i [kruise_api::apps::v1beta1::ImagePullJob]) -> Self {
+        self.jobs = jobs;
+        self
     }
 
     fn cached(&self, name: &str) -> Option<&'i Pod> {
@@ -135,11 +160,14 @@ impl Materialise for CloneSetWrites<'_, '_> {
         let short = self.input.features.clone_set_short_hash;
         let pod_name = a.pod.as_deref().unwrap_or_default();
         match &a.kind {
+            ActionKind::ImagePullJob(_) => match crate::imagepulljob::predownload::write(a, ns, self.jobs) {
+                Some(w) => out.push(w),
+                None => return Err(WriteError::new(a, "not an action of a CloneSet plan")),
+            },
             ActionKind::StatefulSet(_)
             | ActionKind::DaemonSet(_)
             | ActionKind::SidecarSet(_)
             | ActionKind::BroadcastJob(_)
-            | ActionKind::ImagePullJob(_)
             | ActionKind::Rollout(_) => return Err(WriteError::new(a, "not an action of a CloneSet plan")),
             ActionKind::CreateRevision { .. }
             | ActionKind::UpdateRevision { .. }

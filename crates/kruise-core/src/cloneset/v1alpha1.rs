@@ -59,6 +59,10 @@ impl Reconciler for CloneSetV1Alpha1Reconciler {
         readdress_writes(&mut outcome.writes, world.workload);
         Ok(outcome)
     }
+
+    fn related_kinds(&self) -> &'static [crate::reconciler::RelatedKind] {
+        CloneSetReconciler.related_kinds()
+    }
 }
 
 /// Readdresses the writes the v1beta1 planner made for the hub of `cs` (see the module docs),

@@ -17,6 +17,7 @@ mod history;
 mod manage;
 mod newpod;
 mod pods;
+pub mod predownload;
 pub mod reconcile;
 mod status;
 mod update;

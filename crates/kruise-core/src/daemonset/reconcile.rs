@@ -14,11 +14,13 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{Input, Plan, new_pod, new_revision, plan};
+use crate::imagepulljob::predownload::{PREDOWNLOAD_RELATED, controlled_jobs};
 use crate::inplace::{self, SpecOptions};
 use crate::nodetable::NodeTable;
 use crate::plan::{Action, ActionKind, DaemonSetAction, DaemonSetReason, Reason};
 use crate::reconciler::{
-    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World, WriteError,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent,
+    World, WriteError,
 };
 use crate::revision::revision_data;
 use crate::write::pod::{PodWrites, object as to_value};
@@ -48,8 +50,19 @@ impl Reconciler for DaemonSetReconciler {
             failed_pod_backoff: &backoff,
             bind_pods: false,
         };
-        let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p)?)
+        let mut p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
+        // IPJ-40..IPJ-42: pre-download jobs, after the plan's own actions (gate off: none).
+        let jobs = if ctx.features.pre_download_image_for_daemon_set_update {
+            controlled_jobs(world.related, world.workload.metadata.uid.as_deref())?
+        } else {
+            Vec::new()
+        };
+        p.actions.extend(super::predownload::actions(&input, &jobs));
+        Ok(outcome_with_jobs(&input, &p, &jobs)?)
+    }
+
+    fn related_kinds(&self) -> &'static [RelatedKind] {
+        PREDOWNLOAD_RELATED
     }
 }
 
@@ -69,6 +82,8 @@ pub struct DaemonSetWrites<'i, 'a> {
     /// The current template's revision data.
     data: serde_json::Value,
     pods_written: PodWrites,
+    /// The ImagePullJobs the DaemonSet controls (pre-download deletes carry their uid).
+    jobs: &'i [kruise_api::apps::v1beta1::ImagePullJob],
 }
 
 impl std::fmt::Debug for DaemonSetWrites<'_, '_> {
@@ -92,7 +107,15 @@ impl<'i, 'a> DaemonSetWrites<'i, 'a> {
             revs: input.revisions.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect(),
             data: revision_data(&ds.spec.template),
             pods_written: PodWrites::new(ns),
+            jobs: &[],
         }
+    }
+
+    /// The ImagePullJobs the DaemonSet controls, for the writes of its pre-download actions
+    /// (IPJ-40).
+    pub fn with_image_pull_jobs(mut self, jobs: &'i [kruise_api::apps::v1beta1::ImagePullJob]) -> Self {
+        self.jobs = jobs;
+        self
     }
 }
 
@@ -200,6 +223,10 @@ impl Materialise for DaemonSetWrites<'_, '_> {
                     object: serde_json::to_value(&obj).unwrap_or_default(),
                 });
             }
+            ActionKind::ImagePullJob(_) => match crate::imagepulljob::predownload::write(a, ns, self.jobs) {
+                Some(w) => out.push(w),
+                None => return Err(WriteError::new(a, "not an action of a DaemonSet plan")),
+            },
             _ => return Err(WriteError::new(a, "not an action of a DaemonSet plan")),
         }
         Ok(())
@@ -242,5 +269,15 @@ pub fn writes(input: &Input<'_>, p: &Plan) -> Result<Vec<PlannedWrite>, WriteErr
 /// The adapter's view of a plan: writes, held pods (and nodes), events and the requeue. Fails,
 /// naming the action, if an action cannot be turned into writes.
 pub fn outcome(input: &Input<'_>, p: &Plan) -> Result<Outcome, WriteError> {
-    Outcome::from_plan(p, &mut DaemonSetWrites::new(input, p))
+    outcome_with_jobs(input, p, &[])
+}
+
+/// [`outcome`] for a plan that may hold pre-download actions: `jobs` are the ImagePullJobs
+/// the DaemonSet controls (their deletes carry the uid).
+pub fn outcome_with_jobs(
+    input: &Input<'_>,
+    p: &Plan,
+    jobs: &[kruise_api::apps::v1beta1::ImagePullJob],
+) -> Result<Outcome, WriteError> {
+    Outcome::from_plan(p, &mut DaemonSetWrites::new(input, p).with_image_pull_jobs(jobs))
 }

@@ -1299,3 +1299,76 @@ proptest! {
         }
     }
 }
+
+fn predownload_actions(
+    d: &DaemonSet,
+    revs: &[ControllerRevision],
+    jobs: &[kruise_api::apps::v1beta1::ImagePullJob],
+) -> Vec<&'static str> {
+    let e = Expectations::default();
+    let table = NodeTable::from_nodes(&[]).unwrap();
+    let backoff = BTreeMap::new();
+    let input = Input {
+        daemonset: d,
+        pods: &[],
+        nodes: &table,
+        revisions: revs,
+        now: t0(),
+        id_seed: 0,
+        features: crate::features::Features {
+            pre_download_image_for_daemon_set_update: true,
+            ..Default::default()
+        },
+        expectations: &e,
+        failed_pod_backoff: &backoff,
+        bind_pods: false,
+    };
+    predownload::actions(&input, jobs).iter().map(|a| a.kind.name()).collect()
+}
+
+/// IPJ-40..IPJ-42 for the Advanced DaemonSet: a rollout over 10 nodes (maxUnavailable 1)
+/// plans a job for the changed container; every node at once is skipped; a finished rollout
+/// deletes the jobs; the gate off plans nothing.
+#[test]
+fn ipj_40_41_42_daemonset_predownload() {
+    let old = ds("agent:1");
+    let (r1, _) = rev(&old, 1);
+    let mut d = ds("agent:2");
+    unavail(&mut d, IntOrString::Int(1));
+    let st = d.status.get_or_insert_with(Default::default);
+    st.desired_number_scheduled = 10;
+    st.updated_number_scheduled = 0;
+    let revs = [r1];
+    assert_eq!(predownload_actions(&d, &revs, &[]), ["CreateImagePullJob", "LabelPreDownloadRevision"]);
+    let mut all = d.clone();
+    unavail(&mut all, IntOrString::String("100%".into()));
+    assert_eq!(predownload_actions(&all, &revs, &[]), ["LabelPreDownloadRevision"]);
+    // Finished: every node updated and the hash is the status' updateRevision.
+    let (r2, h2) = rev(&d, 2);
+    let mut done = d.clone();
+    let st = done.status.get_or_insert_with(Default::default);
+    st.updated_number_scheduled = 10;
+    st.update_revision = h2;
+    let job = kruise_api::apps::v1beta1::ImagePullJob {
+        metadata: ObjectMeta { name: Some("ds-x-c".into()), ..Default::default() },
+        ..Default::default()
+    };
+    assert_eq!(predownload_actions(&done, &[revs[0].clone(), r2], &[job]), ["DeleteImagePullJob"]);
+    // Gate off.
+    let e = Expectations::default();
+    let table = NodeTable::from_nodes(&[]).unwrap();
+    let backoff = BTreeMap::new();
+    let input = Input {
+        daemonset: &d,
+        pods: &[],
+        nodes: &table,
+        revisions: &revs,
+        now: t0(),
+        id_seed: 0,
+        features: crate::features::Features::default(),
+        expectations: &e,
+        failed_pod_backoff: &backoff,
+        bind_pods: false,
+    };
+    assert!(predownload::actions(&input, &[]).is_empty());
+}

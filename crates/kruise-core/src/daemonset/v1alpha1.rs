@@ -70,6 +70,10 @@ impl Reconciler for DaemonSetV1Alpha1Reconciler {
         readdress_writes(&mut outcome.writes, world.workload);
         Ok(outcome)
     }
+
+    fn related_kinds(&self) -> &'static [crate::reconciler::RelatedKind] {
+        DaemonSetReconciler.related_kinds()
+    }
 }
 
 #[cfg(test)]

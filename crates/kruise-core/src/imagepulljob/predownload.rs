@@ -24,6 +24,128 @@ use kruise_api::keys;
 use serde_json::json;
 
 use crate::plan::{Action, ActionKind, ImagePullJobAction, ImagePullJobReason, ObjectRef, Reason};
+use crate::reconciler::{ReconcileError, RelatedKind};
+use crate::write::{ApiWrite, Subresource, Target};
+
+/// The kind a workload that pre-downloads reads besides its pods (ImagePullJobs of its
+/// namespace), for `Reconciler::related_kinds`.
+pub const PREDOWNLOAD_RELATED: &[RelatedKind] = &[RelatedKind {
+    group: "apps.kruise.io",
+    version: "v1beta1",
+    kind: "ImagePullJob",
+    plural: "imagepulljobs",
+    namespaced: true,
+}];
+
+/// The ImagePullJobs among `related` (other kinds are ignored) whose controller owner
+/// reference has uid `owner_uid`, in the v1beta1 shape (a `v1alpha1` one is converted), by
+/// name. An ImagePullJob that does not decode is an error naming its index and name.
+pub fn controlled_jobs(
+    related: &[serde_json::Value],
+    owner_uid: Option<&str>,
+) -> Result<Vec<ImagePullJob>, ReconcileError> {
+    let Some(uid) = owner_uid else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for (i, obj) in related.iter().enumerate() {
+        if !PREDOWNLOAD_RELATED[0].matches(obj) {
+            continue;
+        }
+        let name = obj.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let bad =
+            |e: serde_json::Error| ReconcileError(format!("related[{i}] (ImagePullJob/{name}): {e}").into());
+        let v1alpha1 =
+            obj.get("apiVersion").and_then(serde_json::Value::as_str) == Some("apps.kruise.io/v1alpha1");
+        let job: ImagePullJob = if v1alpha1 {
+            let old: kruise_api::apps::v1alpha1::ImagePullJob =
+                serde_json::from_value(obj.clone()).map_err(bad)?;
+            kruise_api::convert::imagepulljob_to_v1beta1(&old)
+        } else {
+            serde_json::from_value(obj.clone()).map_err(bad)?
+        };
+        let controlled = job
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|r| r.controller == Some(true) && r.uid == uid);
+        if controlled {
+            out.push(job);
+        }
+    }
+    out.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    Ok(out)
+}
+
+/// IPJ-40, IPJ-42: the pre-download settings an Advanced StatefulSet or DaemonSet carries as
+/// annotations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnnotationSettings {
+    /// `apps.kruise.io/image-predownload-parallelism` (an integer; otherwise unset).
+    pub parallelism: Option<IntOrString>,
+    /// `apps.kruise.io/image-predownload-timeout-seconds` (an integer; otherwise unset).
+    pub timeout_seconds: Option<i32>,
+    /// `apps.kruise.io/image-predownload-min-updated-ready-pods`, resolved against `replicas`
+    /// (an integer, or a percent rounded up; otherwise 0).
+    pub min_updated_ready_pods: i32,
+}
+
+/// Reads [`AnnotationSettings`] from a workload's annotations. A value that does not parse
+/// counts as unset (upstream logs it and goes on with the default).
+pub fn annotation_settings(
+    annotations: Option<&BTreeMap<String, String>>,
+    replicas: i32,
+) -> AnnotationSettings {
+    let get = |k: &str| annotations.and_then(|a| a.get(k)).map(|v| v.trim());
+    let int = |k: &str| get(k).and_then(|v| v.parse::<i32>().ok());
+    let min_updated_ready_pods = match get(keys::IMAGE_PREDOWNLOAD_MIN_UPDATED_READY_PODS) {
+        Some(v) if v.ends_with('%') => {
+            kruise_api::intstr::scaled_kruise(Some(&IntOrString::String(v.to_owned())), replicas, true)
+                .unwrap_or(0)
+        }
+        Some(v) => v.parse().unwrap_or(0),
+        None => 0,
+    };
+    AnnotationSettings {
+        parallelism: int(keys::IMAGE_PREDOWNLOAD_PARALLELISM).map(IntOrString::Int),
+        timeout_seconds: int(keys::IMAGE_PREDOWNLOAD_TIMEOUT_SECONDS),
+        min_updated_ready_pods,
+    }
+}
+
+/// The images of a revision's containers, by container name (IPJ-42's "old" images).
+pub fn container_images(template: Option<&PodTemplateSpec>) -> BTreeMap<String, String> {
+    template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| s.containers.iter().map(|c| (c.name.clone(), c.image.clone().unwrap_or_default())).collect())
+        .unwrap_or_default()
+}
+
+/// The API write of a pre-download action of a workload in `namespace`: create the job,
+/// delete it (guarded by the uid of the job of that name among `jobs`), or merge-patch the
+/// update revision's label. `None` for any other action.
+pub fn write(a: &Action, namespace: &str, jobs: &[ImagePullJob]) -> Option<ApiWrite> {
+    let ActionKind::ImagePullJob(kind) = &a.kind else { return None };
+    let name = a.object.as_ref().map(|o| o.name.as_str()).unwrap_or_default();
+    let job_target = || Target::namespaced("apps.kruise.io/v1beta1", "ImagePullJob", namespace, name);
+    Some(match kind {
+        ImagePullJobAction::CreateImagePullJob { job } => {
+            ApiWrite::Create { target: job_target(), object: job.clone() }
+        }
+        ImagePullJobAction::DeleteImagePullJob => ApiWrite::Delete {
+            target: job_target(),
+            uid: jobs
+                .iter()
+                .find(|j| j.metadata.name.as_deref() == Some(name))
+                .and_then(|j| j.metadata.uid.clone()),
+        },
+        ImagePullJobAction::LabelRevision { label } => ApiWrite::MergePatch {
+            target: Target::namespaced("apps/v1", "ControllerRevision", namespace, name),
+            subresource: Subresource::Main,
+            patch: json!({"metadata": {"labels": {label.as_str(): "true"}}}),
+        },
+        _ => return None,
+    })
+}
 
 /// IPJ-42: default pull timeout of a pre-download job, seconds.
 pub const DEFAULT_TIMEOUT_SECONDS: i32 = 300;
@@ -230,6 +352,11 @@ pub fn plan(input: &Input<'_>) -> Vec<Action> {
     for (container, image) in changed_containers(input.template, input.old_images) {
         let job = job_for(input, &container, &image);
         let name = job.metadata.name.clone().unwrap_or_default();
+        // Upstream ignores AlreadyExists: a job of that name (a retry after the revision
+        // label failed) is not created again.
+        if input.existing_jobs.iter().any(|j| j.metadata.name.as_deref() == Some(name.as_str())) {
+            continue;
+        }
         let mut v = serde_json::to_value(&job).unwrap_or_default();
         v["apiVersion"] = json!("apps.kruise.io/v1beta1");
         v["kind"] = json!("ImagePullJob");

@@ -15,6 +15,7 @@
 
 pub mod ordinals;
 pub mod pods;
+pub mod predownload;
 pub mod pvc;
 pub mod reconcile;
 pub mod revision;

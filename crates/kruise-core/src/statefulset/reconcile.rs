@@ -15,10 +15,12 @@ use kruise_api::keys;
 use serde_json::json;
 
 use super::{Input, Plan, parse_ordinal, plan, pvc, revision};
+use crate::imagepulljob::predownload::{PREDOWNLOAD_RELATED, controlled_jobs};
 use crate::inplace::{self, InPlaceSpec, SpecCache, SpecOptions};
 use crate::plan::{Action, ActionKind, Reason, StatefulSetReason};
 use crate::reconciler::{
-    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, WorkloadEvent, World, WriteError,
+    Context, Materialise, Outcome, PlannedWrite, ReconcileError, Reconciler, RelatedKind, WorkloadEvent,
+    World, WriteError,
 };
 use crate::write::pod::{self, PodWrites, object as to_value};
 use crate::write::{ApiWrite, Subresource, Target, json_patch};
@@ -47,8 +49,19 @@ impl Reconciler for StatefulSetReconciler {
             gates: super::Gates::from(&ctx.features),
             expectations: ctx.expectations,
         };
-        let p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
-        Ok(outcome(&input, &p)?)
+        let mut p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;
+        // IPJ-40..IPJ-42: pre-download jobs, after the plan's own actions (gate off: none).
+        let jobs = if ctx.features.pre_download_image_for_in_place_update {
+            controlled_jobs(world.related, world.workload.metadata.uid.as_deref())?
+        } else {
+            Vec::new()
+        };
+        p.actions.extend(super::predownload::actions(&input, &jobs));
+        Ok(outcome_with_jobs(&input, &p, &jobs)?)
+    }
+
+    fn related_kinds(&self) -> &'static [RelatedKind] {
+        PREDOWNLOAD_RELATED
     }
 }
 
@@ -71,6 +84,8 @@ pub struct StatefulSetWrites<'i, 'a> {
     retention: (bool, bool),
     specs: SpecCache,
     pods_written: PodWrites,
+    /// The ImagePullJobs the set controls (pre-download deletes carry their uid).
+    jobs: &'i [kruise_api::apps::v1beta1::ImagePullJob],
 }
 
 impl std::fmt::Debug for StatefulSetWrites<'_, '_> {
@@ -96,7 +111,15 @@ impl<'i, 'a> StatefulSetWrites<'i, 'a> {
             retention: pvc::policy(set, input.gates.stateful_set_auto_delete_pvc),
             specs: SpecCache::default(),
             pods_written: PodWrites::new(ns),
+            jobs: &[],
         }
+    }
+
+    /// The ImagePullJobs the set controls, for the writes of its pre-download actions
+    /// (IPJ-40).
+    pub fn with_image_pull_jobs(mut self, jobs: &'i [kruise_api::apps::v1beta1::ImagePullJob]) -> Self {
+        self.jobs = jobs;
+        self
     }
 
     /// The claim template that yields claim `name` for the pod of `a`.
@@ -284,6 +307,10 @@ impl Materialise for StatefulSetWrites<'_, '_> {
                     object: serde_json::to_value(&obj).unwrap_or_default(),
                 });
             }
+            ActionKind::ImagePullJob(_) => match crate::imagepulljob::predownload::write(a, ns, self.jobs) {
+                Some(w) => out.push(w),
+                None => return Err(WriteError::new(a, "not an action of a StatefulSet plan")),
+            },
             _ => return Err(WriteError::new(a, "not an action of a StatefulSet plan")),
         }
         Ok(())
@@ -320,8 +347,19 @@ fn event(a: &Action) -> Option<WorkloadEvent> {
 /// The adapter's view of a plan: writes, held pods, events and the requeue; a Warning event
 /// per status condition. Fails, naming the action, if an action cannot be turned into writes.
 pub fn outcome(input: &Input<'_>, p: &Plan) -> Result<Outcome, WriteError> {
+    outcome_with_jobs(input, p, &[])
+}
+
+/// [`outcome`] for a plan that may hold pre-download actions: `jobs` are the ImagePullJobs
+/// the set controls (their deletes carry the uid).
+pub fn outcome_with_jobs(
+    input: &Input<'_>,
+    p: &Plan,
+    jobs: &[kruise_api::apps::v1beta1::ImagePullJob],
+) -> Result<Outcome, WriteError> {
     let revs = revision::resolve(input.statefulset, input.revisions);
-    let mut out = Outcome::from_plan(p, &mut StatefulSetWrites::new(input, &revs, p))?;
+    let mut out =
+        Outcome::from_plan(p, &mut StatefulSetWrites::new(input, &revs, p).with_image_pull_jobs(jobs))?;
     for c in &p.status.conditions {
         out.events.push(WorkloadEvent {
             type_: "Warning".into(),

@@ -1553,3 +1553,91 @@ mod props {
 /// Unused-import guard for the fixtures above.
 #[allow(dead_code)]
 fn _types(_: StatefulSetStatus) {}
+
+/// IPJ-40..IPJ-42 for the Advanced StatefulSet: a 6-replica in-place set moved to nginx:2.
+fn predownload_rollout() -> (StatefulSet, Vec<ControllerRevision>) {
+    let mut s = sts(6, true);
+    ru(&mut s).pod_update_policy = Some("InPlaceIfPossible".into());
+    let r1 = revision::resolve(&s, &[]);
+    let r1 = r1.sorted[r1.update].clone();
+    set_image(&mut s, "nginx:2");
+    let r2 = revision::resolve(&s, std::slice::from_ref(&r1));
+    let r2 = r2.sorted[r2.update].clone();
+    let st = s.status.get_or_insert_with(Default::default);
+    st.current_revision = r1.metadata.name.clone().unwrap();
+    st.update_revision = r2.metadata.name.clone().unwrap();
+    (s, vec![r1, r2])
+}
+
+fn predownload_actions(s: &StatefulSet, revs: &[ControllerRevision], gate: bool) -> Vec<&'static str> {
+    let e = Expectations::default();
+    let features =
+        crate::features::Features { pre_download_image_for_in_place_update: gate, ..Default::default() };
+    let input = Input {
+        statefulset: s,
+        pods: &[],
+        pvcs: &[],
+        revisions: revs,
+        storage_classes: &[],
+        now: now(),
+        features,
+        gates: (&features).into(),
+        expectations: &e,
+    };
+    predownload::actions(&input, &[]).iter().map(|a| a.kind.name()).collect()
+}
+
+#[test]
+fn ipj_40_41_statefulset_predownload_behind_the_gate_with_skip_conditions() {
+    let (s, revs) = predownload_rollout();
+    assert!(predownload_actions(&s, &revs, false).is_empty(), "gate off: nothing");
+    assert_eq!(predownload_actions(&s, &revs, true), ["CreateImagePullJob", "LabelPreDownloadRevision"]);
+    // Annotation settings: min updated ready pods (50% of 6 = 3) not reached yet.
+    let mut waiting = s.clone();
+    waiting
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(keys::IMAGE_PREDOWNLOAD_MIN_UPDATED_READY_PODS.into(), "50%".into());
+    assert!(predownload_actions(&waiting, &revs, true).is_empty());
+    waiting.status.as_mut().unwrap().updated_ready_replicas = 3;
+    assert_eq!(predownload_actions(&waiting, &revs, true)[0], "CreateImagePullJob");
+    // Skip conditions: OnDelete, ReCreate, replicas <= 3: labelled ignored.
+    let mut on_delete = s.clone();
+    on_delete.spec.update_strategy.type_ = Some("OnDelete".into());
+    let mut recreate = s.clone();
+    ru(&mut recreate).pod_update_policy = Some("ReCreate".into());
+    let mut small = s.clone();
+    small.spec.replicas = Some(3);
+    for x in [on_delete, recreate, small] {
+        assert_eq!(predownload_actions(&x, &revs, true), ["LabelPreDownloadRevision"]);
+    }
+    // Revisions agree: nothing to create (no jobs to delete either).
+    let mut done = s.clone();
+    let update = revs[1].metadata.name.clone().unwrap();
+    done.status.as_mut().unwrap().current_revision = update;
+    assert!(predownload_actions(&done, &revs, true).is_empty());
+}
+
+#[test]
+fn ipj_40_statefulset_reconciler_writes_the_job_after_the_plan() {
+    let (s, revs) = predownload_rollout();
+    let world = crate::reconciler::World::new(&s).with_revisions(&revs);
+    let e = Expectations::default();
+    let features =
+        crate::features::Features { pre_download_image_for_in_place_update: true, ..Default::default() };
+    let ctx = crate::reconciler::Context { now: now(), id_seed: 0, features, expectations: &e };
+    use crate::reconciler::Reconciler;
+    let out = StatefulSetReconciler.reconcile(&world, &ctx).unwrap();
+    let creates: Vec<_> = out
+        .writes
+        .iter()
+        .filter(|w| matches!(&w.write, crate::write::ApiWrite::Create { target, .. } if target.kind == "ImagePullJob"))
+        .collect();
+    assert_eq!(creates.len(), 1);
+    assert!(matches!(
+        &out.writes.last().unwrap().write,
+        crate::write::ApiWrite::MergePatch { target, .. } if target.kind == "ControllerRevision"
+    ));
+    assert_eq!(StatefulSetReconciler.related_kinds()[0].kind, "ImagePullJob");
+}

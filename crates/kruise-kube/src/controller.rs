@@ -299,10 +299,11 @@ where
         let world = observed.world().with_related(&related);
         let pending = self.expectations.settle(&key, &world);
         let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
-        let outcome = self
+        let mut outcome = self
             .reconciler
             .reconcile(&world, &ctx)
             .map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
+        self.related.readdress(&mut outcome.writes);
         tracing::debug!(
             pods = observed.pods.len(),
             writes = outcome.writes.len(),

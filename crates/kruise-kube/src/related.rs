@@ -159,6 +159,47 @@ impl RelatedCaches {
     }
 }
 
+/// Related kinds whose writes may be readdressed to another served version as they are: the
+/// fields the planners write have the same shape in every served version. A NodeImage's
+/// `spec.images` is the same in v1alpha1 and v1beta1 except the pull secrets' `mode`, which a
+/// v1alpha1 CRD prunes (as upstream's conversion drops it, IPJ-5).
+pub const READDRESSABLE: &[(&str, &str)] = &[("apps.kruise.io", "NodeImage")];
+
+impl RelatedCaches {
+    /// Readdresses the planner's writes to objects of a [`READDRESSABLE`] related kind to the
+    /// version the cluster serves it at (our CRDs serve NodeImages as v1alpha1 only; the
+    /// ImagePullJob planner writes v1beta1). Other writes are left as planned.
+    pub fn readdress(&self, writes: &mut [kruise_core::reconciler::PlannedWrite]) {
+        use kruise_core::write::ApiWrite;
+        for w in writes {
+            let (target, body) = match &mut w.write {
+                ApiWrite::Create { target, object } => (target, Some(object)),
+                ApiWrite::Replace { target, object, .. } => (target, Some(object)),
+                ApiWrite::MergePatch { target, .. }
+                | ApiWrite::JsonPatch { target, .. }
+                | ApiWrite::Delete { target, .. } => (target, None),
+            };
+            let group = target.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            if !READDRESSABLE.contains(&(group, target.kind.as_str())) {
+                continue;
+            }
+            let served = self.entries.iter().find_map(|(k, src)| match src {
+                Source::Stores(ar, _) if k.group == group && k.kind == target.kind => {
+                    Some(ar.api_version.clone())
+                }
+                _ => None,
+            });
+            let Some(served) = served.filter(|v| *v != target.api_version) else { continue };
+            if let Some(Value::Object(o)) = body
+                && o.contains_key("apiVersion")
+            {
+                o.insert("apiVersion".into(), Value::from(served.clone()));
+            }
+            target.api_version = served;
+        }
+    }
+}
+
 /// A cached dynamic object as stored JSON: list items may come without `apiVersion`/`kind`,
 /// so both are set from the resource it was watched as.
 pub fn stored_json(o: &DynamicObject, ar: &ApiResource) -> Value {
@@ -426,6 +467,41 @@ mod tests {
             names(&got),
             ["NodeImage:/nœud-a", "NodeImage:/nœud-b", "Secret:kruise-daemon-config/copy-1"]
         );
+    }
+
+    /// IPJ-5 in the operator: a NodeImage write planned at v1beta1 goes to the version the
+    /// cluster serves (v1alpha1 with our CRDs); other kinds' writes are left as planned.
+    #[test]
+    fn ipj_5_nodeimage_writes_address_the_served_version() {
+        use kruise_core::plan::{Action, ActionKind, Reason};
+        use kruise_core::reconciler::PlannedWrite;
+        use kruise_core::write::{ApiWrite, Subresource, Target};
+        let ni = resource(&NODEIMAGE, "v1alpha1");
+        let caches = RelatedCaches::new().with(NODEIMAGE, Source::Stores(ni, Vec::new()));
+        let write = |api_version: &str, kind: &str| PlannedWrite {
+            action: Action::new(ActionKind::UpdateStatus, None, None, Reason::StatusChanged),
+            write: ApiWrite::MergePatch {
+                target: Target {
+                    api_version: api_version.into(),
+                    kind: kind.into(),
+                    namespace: None,
+                    name: "nœud-1".into(),
+                },
+                subresource: Subresource::Main,
+                patch: json!({"spec": {"images": {"nginx": {"tags": [{"tag": "1"}]}}}}),
+            },
+        };
+        let mut writes =
+            [write("apps.kruise.io/v1beta1", "NodeImage"), write("apps.kruise.io/v1beta1", "ImagePullJob")];
+        caches.readdress(&mut writes);
+        assert_eq!(writes[0].write.target().api_version, "apps.kruise.io/v1alpha1");
+        assert_eq!(writes[1].write.target().api_version, "apps.kruise.io/v1beta1");
+        // Served at the planned version: unchanged.
+        let beta =
+            RelatedCaches::new().with(NODEIMAGE, Source::Stores(resource(&NODEIMAGE, "v1beta1"), Vec::new()));
+        let mut writes = [write("apps.kruise.io/v1beta1", "NodeImage")];
+        beta.readdress(&mut writes);
+        assert_eq!(writes[0].write.target().api_version, "apps.kruise.io/v1beta1");
     }
 
     /// Pods among the related kinds come from the pod cache, those of the workload's namespace.

@@ -360,3 +360,180 @@ async fn scs_operator_upgrades_a_matched_pod_in_place() {
     assert_eq!(status["matchedPods"], json!(1), "{status}");
     server.stop();
 }
+
+/// The CloneSet controller, as far as a Rollout sees it: `replicas - partition` pods (by name)
+/// run the update revision `bbb` and are counted as updated and ready.
+fn cloneset_controller(api: &mut FakeApi) {
+    let cs = api.objects[CS_ALPHA].clone();
+    let Some(partition) = cs["spec"]["updateStrategy"]["partition"].as_i64() else { return };
+    let replicas = cs["spec"]["replicas"].as_i64().unwrap_or(0);
+    let updated = (replicas - partition).max(0);
+    let mut changed = false;
+    for i in 0..replicas {
+        let path = format!("{PODS}/web-{i}");
+        let Some(mut pod) = api.objects.get(&path).cloned() else { continue };
+        let (hash, image) = if i < updated { ("bbb", "b") } else { ("aaa", "a") };
+        if pod["metadata"]["labels"][kruise_api::keys::POD_TEMPLATE_HASH] != json!(hash) {
+            pod["metadata"]["labels"][kruise_api::keys::POD_TEMPLATE_HASH] = json!(hash);
+            pod["spec"]["containers"][0]["image"] = json!(image);
+            api.put_object(&path, pod);
+            changed = true;
+        }
+    }
+    if changed || cs["status"]["updatedReplicas"] != json!(updated) {
+        let mut cs = cs;
+        cs["status"]["updatedReplicas"] = json!(updated);
+        cs["status"]["updatedReadyReplicas"] = json!(updated);
+        api.put_object(CS_ALPHA, cs);
+    }
+}
+
+const RO_PATH: &str = "/apis/rollouts.kruise.io/v1alpha1/namespaces/default/rollouts/web";
+const CS_ALPHA: &str = "/apis/apps.kruise.io/v1alpha1/namespaces/default/clonesets/web";
+const ROUTE: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/web";
+const SERVICES: &str = "/api/v1/namespaces/default/services";
+
+fn cloneset_v1alpha1(release: bool) -> Value {
+    let mut cs = json!({
+        "apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet",
+        "metadata": {"name": "web", "namespace": "default", "uid": "cs-uid", "generation": 1},
+        "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "a"}]}}},
+        "status": {"observedGeneration": 1, "replicas": 4, "updatedReplicas": 4, "updatedReadyReplicas": 4,
+                   "readyReplicas": 4, "availableReplicas": 4, "currentRevision": "web-aaa", "updateRevision": "web-aaa"}
+    });
+    if release {
+        // The template moved to web-bbb; the Rollout's workload webhook froze it (RO-19).
+        cs["metadata"]["generation"] = json!(2);
+        cs["metadata"]["annotations"] =
+            json!({(kruise_api::keys::ROLLOUT_IN_PROGRESSING): r#"{"rolloutName":"web"}"#});
+        cs["spec"]["template"]["spec"]["containers"][0]["image"] = json!("b");
+        cs["spec"]["updateStrategy"] = json!({"partition": "100%"});
+        cs["status"]["observedGeneration"] = json!(2);
+        cs["status"]["updateRevision"] = json!("web-bbb");
+        cs["status"]["updatedReplicas"] = json!(0);
+        cs["status"]["updatedReadyReplicas"] = json!(0);
+    }
+    cs
+}
+
+/// RO (first step) through the operator: a v1alpha1 Rollout (as our CRDs serve it) over a
+/// v1alpha1 CloneSet, with a Gateway API HTTPRoute in front of the Service `web`. Every object
+/// reaches the planner from the related caches (the CloneSet at the version the cluster
+/// serves, pods from the pod cache). Once the CloneSet's template changes, the reconciles of
+/// the first step create the BatchRelease owned by the Rollout, write the CloneSet's
+/// partition with a uid- and resourceVersion-guarded merge patch to the served v1alpha1
+/// resource, create the canary Service and route 5% of the HTTPRoute's traffic to it, and the
+/// Rollout's status (v1alpha1 schema) reports the step.
+#[tokio::test]
+async fn ro_operator_first_step_writes_partition_and_routes() {
+    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
+    {
+        let mut a = api.lock().unwrap();
+        let mut beta = kruise_core::rollout::fixtures::example_rollout(true);
+        beta.metadata.uid = Some("ro-uid".into());
+        let mut ro = serde_json::to_value(kruise_api::convert::rollout_to_v1alpha1(&beta).unwrap()).unwrap();
+        ro["apiVersion"] = json!("rollouts.kruise.io/v1alpha1");
+        ro["kind"] = json!("Rollout");
+        a.put_object(RO_PATH, ro);
+        a.put_object(CS_ALPHA, cloneset_v1alpha1(false));
+        a.put_object(
+            &format!("{SERVICES}/web"),
+            json!({"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "web", "namespace": "default", "uid": "svc-uid"},
+                   "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+        );
+        a.put_object(
+            ROUTE,
+            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                   "metadata": {"name": "web", "namespace": "default", "uid": "rt-uid"},
+                   "spec": {"rules": [{"backendRefs": [{"kind": "Service", "name": "web", "port": 80}]}]}}),
+        );
+        for i in 0..4 {
+            a.put_object(
+                &format!("{PODS}/web-{i}"),
+                json!({"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": format!("web-{i}"), "namespace": "default", "uid": format!("pod-{i}"),
+                                    "labels": {"app": "web", (kruise_api::keys::POD_TEMPLATE_HASH): "aaa"},
+                                    "ownerReferences": [{"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet",
+                                                         "name": "web", "uid": "cs-uid", "controller": true}]},
+                       "spec": {"containers": [{"name": "c", "image": "a"}]}}),
+            );
+        }
+        a.kubelet();
+    }
+    let handler = api.clone();
+    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let mut cluster = Cluster::<kruise_api::rollouts::v1alpha1::Rollout>::with_workload();
+    api.lock().unwrap().sync(&mut cluster).expect("the Rollout reads as v1alpha1");
+    let reconciler = kruise_core::rollout::RolloutV1Alpha1Reconciler::default();
+    let mut related = RelatedFake::new(&reconciler, &[("CloneSet", "v1alpha1"), ("StatefulSet", "v1beta1")]);
+    related.sync(&api.lock().unwrap());
+    let adapter = Adapter::new("rollout", client, reconciler, cluster.caches.clone())
+        .with_related(related.caches.clone());
+
+    let workloads = cluster.caches.workloads.clone();
+    let step = |clock: i64| {
+        let (adapter, wl) = (&adapter, workloads.state()[0].clone());
+        async move { adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 11).await }
+    };
+    let mut clock = T0;
+    // Healthy first.
+    for _ in 0..4 {
+        clock += 1;
+        step(clock).await.unwrap();
+        let a = api.lock().unwrap();
+        a.sync(&mut cluster);
+        related.sync(&a);
+    }
+    assert_eq!(api.lock().unwrap().objects[RO_PATH]["status"]["phase"], json!("Healthy"));
+    // The release.
+    {
+        let mut a = api.lock().unwrap();
+        let mut cs = cloneset_v1alpha1(true);
+        cs["metadata"]["uid"] = json!("cs-uid");
+        a.put_object(CS_ALPHA, cs);
+        related.sync(&a);
+    }
+    let before = server.requests().len();
+    for _ in 0..40 {
+        clock += 2;
+        step(clock).await.unwrap();
+        let mut a = api.lock().unwrap();
+        cloneset_controller(&mut a);
+        a.kubelet();
+        a.sync(&mut cluster);
+        related.sync(&a);
+    }
+    let sent: Vec<Sent> = server.requests()[before..].to_vec();
+    let listing = calls(&sent);
+    assert!(
+        sent.iter().all(|s| !s.uri.contains("/rollouts.kruise.io/v1beta1/namespaces/default/rollouts")),
+        "nothing addresses the unserved v1beta1 Rollout: {listing:#?}"
+    );
+    let br = sent.iter().find(|s| s.method == "POST" && s.uri.contains("/batchreleases"));
+    let br = br.unwrap_or_else(|| panic!("no BatchRelease created: {listing:#?}"));
+    assert_eq!(br.body["metadata"]["ownerReferences"][0]["uid"], json!("ro-uid"));
+    assert_eq!(br.body["metadata"]["ownerReferences"][0]["apiVersion"], json!("rollouts.kruise.io/v1alpha1"));
+    let cs_patch = sent.iter().find(|s| s.method == "PATCH" && s.uri.starts_with(CS_ALPHA));
+    let cs_patch = cs_patch.unwrap_or_else(|| panic!("no CloneSet patch: {listing:#?}"));
+    assert_eq!(cs_patch.body["metadata"]["uid"], json!("cs-uid"), "{}", cs_patch.body);
+    assert!(cs_patch.body["metadata"]["resourceVersion"].is_string(), "{}", cs_patch.body);
+    let strategy = &cs_patch.body["spec"]["updateStrategy"];
+    assert!(!strategy["partition"].is_null() || !strategy["paused"].is_null(), "{}", cs_patch.body);
+    let canary = sent.iter().find(|s| s.method == "POST" && s.uri.starts_with(SERVICES));
+    let canary = canary.unwrap_or_else(|| panic!("no canary Service: {listing:#?}"));
+    assert_eq!(canary.body["metadata"]["name"], json!("web-canary"), "{}", canary.body);
+    let route = sent.iter().find(|s| s.method == "PATCH" && s.uri.starts_with(ROUTE));
+    let route = route.unwrap_or_else(|| panic!("no HTTPRoute write: {listing:#?}"));
+    let backends = route.body.pointer("/spec/rules/0/backendRefs").cloned().unwrap_or_default();
+    let weight = |name: &str| {
+        backends.as_array().into_iter().flatten().find(|b| b["name"] == name).map(|b| b["weight"].clone())
+    };
+    assert_eq!(weight("web-canary"), Some(json!(5)), "{}", route.body);
+    assert_eq!(weight("web"), Some(json!(95)), "{}", route.body);
+    let status = api.lock().unwrap().objects[RO_PATH]["status"].clone();
+    assert_eq!(status["phase"], json!("Progressing"), "{status}");
+    assert_eq!(status["canaryStatus"]["currentStepIndex"], json!(1), "{status}");
+    server.stop();
+}

@@ -1063,6 +1063,59 @@ mod tests {
         assert!(!c.applied(&Node::default()), "no name");
     }
 
+    /// The watches of the served related kinds: pods from the pod cache (none), absent kinds
+    /// none, each other kind over the operator's scope, and a namespaced kind with an extra
+    /// namespace outside that scope one more there; each watch has its own name in the gate.
+    #[test]
+    fn related_watches_cover_the_scope_and_the_extra_namespaces() {
+        use kruise_core::reconciler::RelatedKind;
+        let kind = |group: &'static str, kind: &'static str, plural: &'static str, namespaced: bool| {
+            RelatedKind { group, version: "v1", kind, plural, namespaced }
+        };
+        let served = |k: &RelatedKind| {
+            Resolved::Served(kube::api::ApiResource {
+                group: k.group.into(),
+                version: "v1".into(),
+                api_version: if k.group.is_empty() { "v1".into() } else { format!("{}/v1", k.group) },
+                kind: k.kind.into(),
+                plural: k.plural.into(),
+            })
+        };
+        let secret = kind("", "Secret", "secrets", true);
+        let ni = kind("apps.kruise.io", "NodeImage", "nodeimages", false);
+        let pod = kind("", "Pod", "pods", true);
+        let route = kind("gateway.networking.k8s.io", "HTTPRoute", "httproutes", true);
+        let resolved = vec![
+            (ni, served(&ni)),
+            (secret, served(&secret)),
+            (pod, served(&pod)),
+            (route, Resolved::Absent("not served".into())),
+        ];
+        let extra = [ExtraNamespace { plural: "secrets", namespace: "daemons".into(), annotation: None }];
+        let all = related_watch_plan(&resolved, None, &extra);
+        let got: Vec<_> = all.iter().map(|w| (w.kind.kind, w.namespace.clone(), w.gate.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("NodeImage", None, "nodeimages.apps.kruise.io".to_owned()),
+                ("Secret", None, "secrets.".to_owned()),
+            ]
+        );
+        let scoped = related_watch_plan(&resolved, Some("team-a"), &extra);
+        let got: Vec<_> = scoped.iter().map(|w| (w.kind.kind, w.namespace.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("NodeImage", None),
+                ("Secret", Some("team-a".to_owned())),
+                ("Secret", Some("daemons".to_owned())),
+            ]
+        );
+        let gates: std::collections::BTreeSet<_> = scoped.iter().map(|w| w.gate.clone()).collect();
+        assert_eq!(gates.len(), 3, "one gate entry per watch");
+        assert!(related_watch_plan(&resolved, Some("daemons"), &extra).len() == 2, "the scope covers it");
+    }
+
     #[test]
     fn seeds_differ_between_reconciles() {
         let now = Timestamp::UNIX_EPOCH;

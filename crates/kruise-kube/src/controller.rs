@@ -37,15 +37,16 @@ use crate::http::Health;
 use crate::key::WorkloadKey;
 use crate::metrics::Metrics;
 use crate::observe::{Caches, has_controller, observe, workload_selector};
+use crate::related::{ExtraNamespace, RelatedCaches, Resolved, Source};
 
-/// A workload type the adapter can drive.
-///
-/// Namespaced kinds only: the pods a workload owns live in its namespace.
+/// A workload type the adapter can drive: namespaced (the pods it owns live in its
+/// namespace) or cluster-scoped (a SidecarSet, reading pods by selector in every namespace:
+/// [`crate::reads`]).
 pub trait Workload:
     KruiseResource
     + Defaulting
     + Validate
-    + Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Resource<DynamicType = (), Scope: WorkloadScope>
     + Send
     + Sync
     + 'static
@@ -55,11 +56,30 @@ impl<W> Workload for W where
     W: KruiseResource
         + Defaulting
         + Validate
-        + Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Resource<DynamicType = (), Scope: WorkloadScope>
         + Send
         + Sync
         + 'static
 {
+}
+
+/// How workloads of a scope are watched: namespaced kinds in the watched namespace (or all),
+/// cluster-scoped kinds always cluster-wide.
+pub trait WorkloadScope {
+    /// The API of `K` for watching: `namespace` only applies to namespaced kinds.
+    fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: &Client, namespace: Option<&str>) -> Api<K>;
+}
+
+impl WorkloadScope for k8s_openapi::NamespaceResourceScope {
+    fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: &Client, namespace: Option<&str>) -> Api<K> {
+        scoped(client, namespace)
+    }
+}
+
+impl WorkloadScope for k8s_openapi::ClusterResourceScope {
+    fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: &Client, _namespace: Option<&str>) -> Api<K> {
+        Api::all(client.clone())
+    }
 }
 
 /// What one reconcile did.
@@ -100,6 +120,7 @@ where
     failures: Mutex<BTreeMap<WorkloadKey, u32>>,
     seeds: AtomicU64,
     synced: Arc<AtomicBool>,
+    related: RelatedCaches,
 }
 
 impl<R: Reconciler> std::fmt::Debug for Adapter<R>
@@ -146,7 +167,14 @@ where
             failures: Mutex::default(),
             seeds: AtomicU64::new(0),
             synced: Arc::new(AtomicBool::new(true)),
+            related: RelatedCaches::new(),
         }
+    }
+
+    /// Hands the planner the objects of `related` ([`crate::related`]; none by default).
+    pub fn with_related(mut self, related: RelatedCaches) -> Self {
+        self.related = related;
+        self
     }
 
     /// Uses these feature gates.
@@ -231,7 +259,8 @@ where
         now: Timestamp,
         id_seed: u64,
     ) -> Result<Report, AdapterError> {
-        let observed = observe(workload.clone(), &self.caches)?;
+        let mut observed = observe(workload.clone(), &self.caches)?;
+        crate::reads::amend(&mut observed, &self.caches);
         let key = observed.key.clone();
         self.metrics.dequeued(&self.name, &key);
         // Validate before planning (the webhook's checks, on the defaulted object): an invalid
@@ -265,15 +294,16 @@ where
             return Err(AdapterError::Invalid { workload: key.to_string(), errors });
         }
         // Expectations of workloads no longer cached (deleted) are dropped (CS-23 step 1).
-        self.expectations
-            .retain(|k| self.caches.workloads.get(&ObjectRef::new(&k.name).within(&k.namespace)).is_some());
-        let world = observed.world();
+        self.expectations.retain(|k| self.caches.workloads.get(&k.object_ref()).is_some());
+        let related = self.related.gather(&key, &self.caches.pods);
+        let world = observed.world().with_related(&related);
         let pending = self.expectations.settle(&key, &world);
         let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
-        let outcome = self
+        let mut outcome = self
             .reconciler
             .reconcile(&world, &ctx)
             .map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
+        self.related.readdress(&mut outcome.writes);
         tracing::debug!(
             pods = observed.pods.len(),
             writes = outcome.writes.len(),
@@ -457,6 +487,9 @@ pub struct RunConfig {
     pub node_triggers: bool,
     /// Event reporter (`kruise-rs`, and this replica's pod name).
     pub reporter: Reporter,
+    /// Namespaces whose objects of a related kind every workload is handed besides its own
+    /// namespace's (the ImagePullJob's secret copies in the daemon namespace).
+    pub extra_namespaces: Vec<ExtraNamespace>,
 }
 
 impl RunConfig {
@@ -470,6 +503,7 @@ impl RunConfig {
             watch_nodes: false,
             node_triggers: false,
             reporter: Reporter { controller: "kruise-rs".to_owned(), instance: None },
+            extra_namespaces: Vec::new(),
         }
     }
 }
@@ -490,6 +524,7 @@ where
 /// reconcile: the planner never sees it, CS-24 lists pods by owner reference).
 fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<ObjectRef<W>> {
     let mut keys: Vec<WorkloadKey> = owner_keys::<W>(meta).collect();
+    keys.extend(crate::reads::selecting(meta, workloads));
     if !has_controller(meta) && meta.deletion_timestamp.is_none() {
         let labels = meta.labels.clone().unwrap_or_default();
         let ns = meta.namespace.as_deref();
@@ -509,7 +544,9 @@ fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<ObjectR
             }
         }
     }
-    keys.into_iter().map(|k| ObjectRef::new(&k.name).within(&k.namespace)).collect()
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().map(|k| k.object_ref()).collect()
 }
 
 const WORKLOADS: &str = "workloads";
@@ -528,18 +565,18 @@ const NODES: &str = "nodes";
 /// item 1).
 #[derive(Debug)]
 struct SyncGate {
-    pending: Mutex<std::collections::BTreeSet<&'static str>>,
+    pending: Mutex<std::collections::BTreeSet<String>>,
     synced: Arc<AtomicBool>,
     health: Arc<Health>,
 }
 
 impl SyncGate {
-    fn new(caches: &[&'static str], synced: Arc<AtomicBool>, health: Arc<Health>) -> Self {
-        Self { pending: Mutex::new(caches.iter().copied().collect()), synced, health }
+    fn new(caches: &[&str], synced: Arc<AtomicBool>, health: Arc<Health>) -> Self {
+        Self { pending: Mutex::new(caches.iter().map(|c| (*c).to_owned()).collect()), synced, health }
     }
 
     /// `cache` has listed once; the last one to do so opens the gate.
-    fn listed(&self, cache: &'static str) {
+    fn listed(&self, cache: &str) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         if pending.remove(cache) && pending.is_empty() {
             tracing::info!("caches synced");
@@ -588,14 +625,60 @@ where
     (reader, stream)
 }
 
+/// The keys of every cached workload.
+fn workload_keys<W: Workload>(workloads: &Store<W>) -> impl Iterator<Item = WorkloadKey> + use<W> {
+    workloads.state().into_iter().filter_map(|w| WorkloadKey::of(w.meta()))
+}
+
+fn is_core_pod(kind: &kruise_core::reconciler::RelatedKind) -> bool {
+    kind.group.is_empty() && kind.kind == "Pod"
+}
+
+/// One watch of a related kind: over the watched scope, or an extra namespace.
+#[derive(Clone, Debug, PartialEq)]
+struct RelatedWatch {
+    kind: kruise_core::reconciler::RelatedKind,
+    /// `None`: every namespace (or a cluster-scoped kind).
+    namespace: Option<String>,
+    /// Its name in the sync gate.
+    gate: String,
+}
+
+/// The watches the served related kinds need (pods come from the pod cache; absent kinds need
+/// none): each kind over the operator's scope (`namespace`, or all), and for a namespaced kind
+/// with an extra namespace outside that scope, one more over the extra namespace.
+fn related_watch_plan(
+    resolved: &[(kruise_core::reconciler::RelatedKind, Resolved)],
+    namespace: Option<&str>,
+    extra: &[ExtraNamespace],
+) -> Vec<RelatedWatch> {
+    let mut out = Vec::new();
+    for (kind, res) in resolved {
+        let Resolved::Served(ar) = res else { continue };
+        if is_core_pod(kind) {
+            continue;
+        }
+        let scope = namespace.filter(|_| kind.namespaced).map(str::to_owned);
+        let gate = |ns: Option<&str>| {
+            format!("{}.{}{}", ar.plural, ar.group, ns.map(|n| format!(" in {n}")).unwrap_or_default())
+        };
+        out.push(RelatedWatch { kind: *kind, namespace: scope.clone(), gate: gate(scope.as_deref()) });
+        if let Some(scope) = scope {
+            for e in extra.iter().filter(|e| e.plural == kind.plural && e.namespace != scope) {
+                out.push(RelatedWatch {
+                    kind: *kind,
+                    namespace: Some(e.namespace.clone()),
+                    gate: gate(Some(&e.namespace)),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Every cached workload: what a node change concerns for a node-placing controller.
 fn every_workload<W: Workload>(workloads: &Store<W>) -> Vec<ObjectRef<W>> {
-    workloads
-        .state()
-        .iter()
-        .filter_map(|w| WorkloadKey::of(w.meta()))
-        .map(|k| ObjectRef::new(&k.name).within(&k.namespace))
-        .collect()
+    workloads.state().iter().filter_map(|w| WorkloadKey::of(w.meta())).map(|k| k.object_ref()).collect()
 }
 
 /// The placement facts last seen per node ([`NodeFacts`] without the resourceVersion), so that
@@ -647,11 +730,17 @@ pub async fn run<R>(
     let ns = config.namespace.as_deref();
     let expectations = Arc::new(ExpectationsStore::new());
     let synced = Arc::new(AtomicBool::new(false));
-    let mut caches_listed = vec![WORKLOADS, PODS, PVCS, REVISIONS];
+    let mut caches_listed: Vec<String> = [WORKLOADS, PODS, PVCS, REVISIONS].map(str::to_owned).into();
     if config.watch_nodes {
-        caches_listed.push(NODES);
+        caches_listed.push(NODES.to_owned());
     }
-    let gate = Arc::new(SyncGate::new(&caches_listed, synced.clone(), health.clone()));
+    // Related kinds: resolved against discovery first; each served kind's caches join the
+    // sync gate, an absent kind is said once and handed over empty.
+    let resolved = crate::related::discover(&client, reconciler.related_kinds()).await;
+    let related_watches = related_watch_plan(&resolved, ns, &config.extra_namespaces);
+    caches_listed.extend(related_watches.iter().map(|w| w.gate.clone()));
+    let listed: Vec<&str> = caches_listed.iter().map(String::as_str).collect();
+    let gate = Arc::new(SyncGate::new(&listed, synced.clone(), health.clone()));
 
     let (workloads, wl_writer) = reflector::store::<R::Workload>();
     let wl_metrics = metrics.clone();
@@ -659,7 +748,10 @@ pub async fn run<R>(
     let wl_gate = gate.clone();
     let wl_stream = reflector::reflector(
         wl_writer,
-        watcher(scoped::<R::Workload>(&client, ns), watcher::Config::default()),
+        watcher(
+            <<R::Workload as Resource>::Scope as WorkloadScope>::api::<R::Workload>(&client, ns),
+            watcher::Config::default(),
+        ),
     )
     .default_backoff()
     .inspect(move |ev| match ev {
@@ -717,6 +809,57 @@ pub async fn run<R>(
         (None, None)
     };
 
+    // The related caches, and one stream of (kind, namespace) of every related change.
+    let mut related = RelatedCaches::new();
+    for extra in &config.extra_namespaces {
+        related = related.with_extra(extra.clone());
+    }
+    let mut related_streams = Vec::new();
+    let mut pods_are_related = false;
+    for (kind, res) in &resolved {
+        let source = match res {
+            Resolved::Absent(why) => {
+                tracing::warn!(
+                    controller = %config.name,
+                    kind = kind.kind,
+                    group = kind.group,
+                    reason = %why,
+                    "related kind not served by this cluster: none are handed to the planner"
+                );
+                Source::Absent
+            }
+            Resolved::Served(_) if is_core_pod(kind) => {
+                pods_are_related = true;
+                Source::PodCache
+            }
+            Resolved::Served(ar) => {
+                let mut stores = Vec::new();
+                for w in related_watches.iter().filter(|w| w.kind == *kind) {
+                    let g = gate.clone();
+                    let name = w.gate.clone();
+                    let (store, stream) = crate::related::watch(
+                        &client,
+                        ar,
+                        kind.namespaced,
+                        w.namespace.as_deref(),
+                        move || g.listed(&name),
+                    );
+                    stores.push(store);
+                    let kind = *kind;
+                    related_streams.push(
+                        stream
+                            .filter_map(move |o| {
+                                futures::future::ready(o.ok().map(|o| (kind, o.metadata.namespace)))
+                            })
+                            .boxed(),
+                    );
+                }
+                Source::Stores(ar.clone(), stores)
+            }
+        };
+        related = related.with(*kind, source);
+    }
+
     let caches = Caches {
         workloads: workloads.clone(),
         pods: pods.clone(),
@@ -730,7 +873,8 @@ pub async fn run<R>(
         .with_features(config.features)
         .with_events(recorder)
         .with_metrics(metrics.clone())
-        .with_expectations(expectations);
+        .with_expectations(expectations)
+        .with_related(related);
     if let Some(l) = leading {
         adapter = adapter.with_leader_gate(l);
     }
@@ -746,7 +890,19 @@ pub async fn run<R>(
             refs
         }
     };
-    let pod_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+    let pod_map = {
+        let owners = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+        let workloads = workloads.clone();
+        move |meta: &ObjectMeta| {
+            let mut refs = owners(meta);
+            if pods_are_related {
+                // A Rollout reads the pods of its namespace among its related objects.
+                let ns = meta.namespace.as_deref().unwrap_or_default();
+                refs.extend(workload_keys(&workloads).filter(|k| k.namespace == ns).map(|k| k.object_ref()));
+            }
+            refs
+        }
+    };
     let pvc_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
     let rev_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
 
@@ -755,6 +911,18 @@ pub async fn run<R>(
         .watches_stream(pod_stream, move |p: Pod| pod_map(&p.metadata))
         .watches_stream(pvc_stream, move |p: PersistentVolumeClaim| pvc_map(&p.metadata))
         .watches_stream(rev_stream, move |r: ControllerRevision| rev_map(&r.metadata));
+    if !related_streams.is_empty() {
+        let (workloads, extra) = (workloads.clone(), config.extra_namespaces.clone());
+        let (name, metrics) = (config.name.clone(), metrics.clone());
+        let touched = futures::stream::select_all(related_streams).flat_map(move |(kind, ns)| {
+            let keys = crate::related::woken(&kind, ns.as_deref(), &extra, workload_keys(&workloads));
+            for k in &keys {
+                metrics.enqueued(&name, k.clone());
+            }
+            futures::stream::iter(keys.into_iter().map(|k| k.object_ref::<R::Workload>()))
+        });
+        controller = controller.reconcile_on(touched);
+    }
     if let Some(node_stream) = node_stream {
         let (name, metrics) = (config.name.clone(), metrics.clone());
         controller = controller.watches_stream(node_stream, move |_: Node| {
@@ -893,6 +1061,59 @@ mod tests {
         assert!(c.deleted(&node("4", "2026-01-01T00:00:50Z", "False", "b")), "leaving");
         assert!(!c.deleted(&node("4", "2026-01-01T00:00:50Z", "False", "b")), "gone already");
         assert!(!c.applied(&Node::default()), "no name");
+    }
+
+    /// The watches of the served related kinds: pods from the pod cache (none), absent kinds
+    /// none, each other kind over the operator's scope, and a namespaced kind with an extra
+    /// namespace outside that scope one more there; each watch has its own name in the gate.
+    #[test]
+    fn related_watches_cover_the_scope_and_the_extra_namespaces() {
+        use kruise_core::reconciler::RelatedKind;
+        let kind = |group: &'static str, kind: &'static str, plural: &'static str, namespaced: bool| {
+            RelatedKind { group, version: "v1", kind, plural, namespaced }
+        };
+        let served = |k: &RelatedKind| {
+            Resolved::Served(kube::api::ApiResource {
+                group: k.group.into(),
+                version: "v1".into(),
+                api_version: if k.group.is_empty() { "v1".into() } else { format!("{}/v1", k.group) },
+                kind: k.kind.into(),
+                plural: k.plural.into(),
+            })
+        };
+        let secret = kind("", "Secret", "secrets", true);
+        let ni = kind("apps.kruise.io", "NodeImage", "nodeimages", false);
+        let pod = kind("", "Pod", "pods", true);
+        let route = kind("gateway.networking.k8s.io", "HTTPRoute", "httproutes", true);
+        let resolved = vec![
+            (ni, served(&ni)),
+            (secret, served(&secret)),
+            (pod, served(&pod)),
+            (route, Resolved::Absent("not served".into())),
+        ];
+        let extra = [ExtraNamespace { plural: "secrets", namespace: "daemons".into(), annotation: None }];
+        let all = related_watch_plan(&resolved, None, &extra);
+        let got: Vec<_> = all.iter().map(|w| (w.kind.kind, w.namespace.clone(), w.gate.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("NodeImage", None, "nodeimages.apps.kruise.io".to_owned()),
+                ("Secret", None, "secrets.".to_owned()),
+            ]
+        );
+        let scoped = related_watch_plan(&resolved, Some("team-a"), &extra);
+        let got: Vec<_> = scoped.iter().map(|w| (w.kind.kind, w.namespace.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("NodeImage", None),
+                ("Secret", Some("team-a".to_owned())),
+                ("Secret", Some("daemons".to_owned())),
+            ]
+        );
+        let gates: std::collections::BTreeSet<_> = scoped.iter().map(|w| w.gate.clone()).collect();
+        assert_eq!(gates.len(), 3, "one gate entry per watch");
+        assert!(related_watch_plan(&resolved, Some("daemons"), &extra).len() == 2, "the scope covers it");
     }
 
     #[test]

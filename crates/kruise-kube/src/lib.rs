@@ -46,6 +46,8 @@ pub mod key;
 pub mod leader;
 pub mod metrics;
 pub mod observe;
+pub mod reads;
+pub mod related;
 pub mod tls;
 pub mod validity;
 pub mod webhook;

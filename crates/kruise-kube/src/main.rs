@@ -37,6 +37,23 @@ enum Kind {
     /// `apps.kruise.io/v1alpha1` Advanced DaemonSet (the only version the CRD serves),
     /// watching nodes.
     Daemonset,
+    /// `apps.kruise.io` SidecarSet (cluster-scoped), at the version `--sidecarset-version`
+    /// names: sidecar upgrades of the pods its selector matches in every namespace, reading
+    /// Namespaces for `namespaceSelector`. Needs the cluster scope (not with `--namespace`).
+    Sidecarset,
+    /// `apps.kruise.io/v1beta1` BroadcastJob (served by the CRD), watching nodes: one pod per
+    /// eligible node.
+    Broadcastjob,
+    /// `apps.kruise.io/v1beta1` ImagePullJob (served by the CRD), reading NodeImages and the
+    /// pull Secrets (its own namespace's and its copies in `--daemon-config-namespace`).
+    Imagepulljob,
+    /// `rollouts.kruise.io` Rollout, at the version `--rollout-version` names, reading its
+    /// workload, pods, BatchRelease, Services, HTTPRoutes, Ingresses and TrafficRoutings
+    /// (Kruise Rollouts' CRDs; kinds the cluster does not serve are handed over empty).
+    Rollout,
+    /// `rollouts.kruise.io/v1alpha1` TrafficRouting (Kruise Rollouts' CRD): a route shared by
+    /// several Rollouts, reading its Services, HTTPRoutes and Ingresses.
+    Trafficrouting,
 }
 
 impl Kind {
@@ -46,9 +63,30 @@ impl Kind {
             Kind::Cloneset => "CloneSet",
             Kind::Statefulset => "StatefulSet",
             Kind::Daemonset => "DaemonSet",
+            Kind::Sidecarset => "SidecarSet",
+            Kind::Broadcastjob => "BroadcastJob",
+            Kind::Imagepulljob => "ImagePullJob",
+            Kind::Rollout => "Rollout",
+            Kind::Trafficrouting => "TrafficRouting",
         }
     }
+
+    /// True for the controllers that place pods on nodes (they keep a node cache, and a node
+    /// joining, leaving or changing reconciles every workload of the kind).
+    fn places_on_nodes(self) -> bool {
+        matches!(self, Kind::Daemonset | Kind::Broadcastjob)
+    }
+
+    /// True for the controllers of cluster-scoped workloads (they cannot run namespaced).
+    fn cluster_scoped(self) -> bool {
+        self == Kind::Sidecarset
+    }
 }
+
+/// The controllers run by default: the workloads whose CRDs `deploy/crds` installs. Rollout
+/// and TrafficRouting are opt-in: they write BatchReleases (and read TrafficRoutings), whose
+/// CRDs come with Kruise Rollouts, not with `deploy/crds`.
+const DEFAULT_CONTROLLERS: &str = "cloneset,statefulset,daemonset,sidecarset,broadcastjob,imagepulljob";
 
 /// Every kind `kruise crds` installs.
 const INSTALLED_KINDS: &[&str] = &[
@@ -62,10 +100,34 @@ const INSTALLED_KINDS: &[&str] = &[
     "Rollout",
 ];
 
+/// The API version a SidecarSet or Rollout controller watches and writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ServedVersion {
+    /// `v1alpha1`: the version our CRDs serve and store (the planner converts to v1beta1 and
+    /// writes back to v1alpha1).
+    V1alpha1,
+    /// `v1beta1`: for clusters whose CRD serves v1beta1 (a conversion webhook, or Kruise
+    /// Rollouts' own CRDs for Rollouts).
+    V1beta1,
+}
+
 /// The installed kinds that none of `kinds` reconciles (issue 11 item 15: said once at start,
 /// so that objects of those kinds are not silently ignored).
 fn unreconciled_kinds(kinds: &[Kind]) -> Vec<&'static str> {
     INSTALLED_KINDS.iter().copied().filter(|k| !kinds.iter().any(|c| c.crd_kind() == *k)).collect()
+}
+
+/// The namespaces besides its workload's whose related objects a controller hands over: the
+/// ImagePullJob's pull-secret copies (annotated with their source) in the daemon namespace.
+fn extra_namespaces(kind: Kind, daemon_config_namespace: &str) -> Vec<kruise_kube::related::ExtraNamespace> {
+    match kind {
+        Kind::Imagepulljob => vec![kruise_kube::related::ExtraNamespace {
+            plural: "secrets",
+            namespace: daemon_config_namespace.to_owned(),
+            annotation: Some(kruise_api::keys::IMAGEPULLJOB_SOURCE_KEY),
+        }],
+        _ => Vec::new(),
+    }
 }
 
 /// The API version CloneSets are watched and written at.
@@ -90,9 +152,18 @@ struct Args {
         long,
         env = "KRUISE_CONTROLLERS",
         value_delimiter = ',',
-        default_value = "cloneset,statefulset,daemonset"
+        default_value = DEFAULT_CONTROLLERS
     )]
     controllers: Vec<Kind>,
+    /// The SidecarSet API version to watch and write.
+    #[arg(long, env = "KRUISE_SIDECARSET_VERSION", value_enum, default_value = "v1alpha1")]
+    sidecarset_version: ServedVersion,
+    /// The Rollout API version to watch and write (`v1beta1` with Kruise Rollouts' CRDs).
+    #[arg(long, env = "KRUISE_ROLLOUT_VERSION", value_enum, default_value = "v1alpha1")]
+    rollout_version: ServedVersion,
+    /// Namespace of the ImagePullJob pull-secret copies read by the node daemons (IPJ-15).
+    #[arg(long, env = "KRUISE_DAEMON_CONFIG_NS", default_value = kruise_api::keys::KRUISE_DAEMON_CONFIG_NAMESPACE)]
+    daemon_config_namespace: String,
     /// The CloneSet API version to watch and write: `v1alpha1` (our CRDs, OpenKruise v1.9), or
     /// `v1beta1` on clusters that run a CloneSet conversion webhook.
     #[arg(long, env = "KRUISE_CLONESET_VERSION", value_enum, default_value = "v1alpha1")]
@@ -356,6 +427,16 @@ async fn main() -> ExitCode {
     let mut kinds = args.controllers.clone();
     kinds.sort();
     kinds.dedup();
+    if let Some(ns) = &args.namespace {
+        for kind in kinds.iter().filter(|k| k.cluster_scoped()) {
+            tracing::warn!(
+                kind = kind.crd_kind(),
+                namespace = %ns,
+                "a cluster-scoped workload's controller needs the cluster scope: not run with --namespace"
+            );
+        }
+        kinds.retain(|k| !k.cluster_scoped());
+    }
     for kind in unreconciled_kinds(&kinds) {
         tracing::warn!(
             kind,
@@ -373,15 +454,29 @@ async fn main() -> ExitCode {
             namespace: args.namespace.clone(),
             concurrency: args.workers,
             features,
-            // The DaemonSet planner places pods on nodes: it always watches them, and a node
-            // joining, leaving or changing reconciles every DaemonSet.
-            watch_nodes: args.watch_nodes || kind == Kind::Daemonset,
-            node_triggers: kind == Kind::Daemonset,
+            // The DaemonSet and BroadcastJob planners place pods on nodes: they always watch
+            // them, and a node joining, leaving or changing reconciles every workload.
+            watch_nodes: args.watch_nodes || kind.places_on_nodes(),
+            node_triggers: kind.places_on_nodes(),
             reporter: Reporter { controller: "kruise-rs".to_owned(), instance: instance.clone() },
+            extra_namespaces: extra_namespaces(kind, &args.daemon_config_namespace),
             ..RunConfig::new(name)
         };
         let (client, metrics, health, leading) =
             (client.clone(), metrics.clone(), health.clone(), leading.clone());
+        macro_rules! spawn {
+            ($reconciler:expr, $name:literal) => {
+                tokio::spawn(controller::run(
+                    client,
+                    $reconciler,
+                    config($name),
+                    metrics,
+                    health,
+                    leading,
+                    shutdown,
+                ))
+            };
+        }
         controllers.push(match kind {
             Kind::Cloneset => match args.cloneset_version {
                 CloneSetVersion::V1alpha1 => tokio::spawn(controller::run(
@@ -421,6 +516,28 @@ async fn main() -> ExitCode {
                 leading,
                 shutdown,
             )),
+            Kind::Sidecarset => match args.sidecarset_version {
+                ServedVersion::V1alpha1 => {
+                    spawn!(kruise_core::sidecarset::SidecarSetV1Alpha1Reconciler, "sidecarset")
+                }
+                ServedVersion::V1beta1 => spawn!(kruise_core::sidecarset::SidecarSetReconciler, "sidecarset"),
+            },
+            Kind::Broadcastjob => spawn!(kruise_core::broadcastjob::BroadcastJobReconciler, "broadcastjob"),
+            Kind::Imagepulljob => spawn!(
+                kruise_core::imagepulljob::ImagePullJobReconciler {
+                    daemon_namespace: args.daemon_config_namespace.clone()
+                },
+                "imagepulljob"
+            ),
+            Kind::Rollout => match args.rollout_version {
+                ServedVersion::V1alpha1 => {
+                    spawn!(kruise_core::rollout::RolloutV1Alpha1Reconciler::default(), "rollout")
+                }
+                ServedVersion::V1beta1 => {
+                    spawn!(kruise_core::rollout::RolloutReconciler::default(), "rollout")
+                }
+            },
+            Kind::Trafficrouting => spawn!(kruise_core::rollout::TrafficRoutingReconciler, "trafficrouting"),
         });
     }
     stop_controllers.await;
@@ -520,7 +637,59 @@ mod tests {
         assert_eq!(a.as_ref().map(|a| a.log_format), Ok(LogFormat::Json));
         assert_eq!(
             a.as_ref().map(|a| a.controllers.clone()),
-            Ok(vec![Kind::Cloneset, Kind::Statefulset, Kind::Daemonset])
+            Ok(vec![
+                Kind::Cloneset,
+                Kind::Statefulset,
+                Kind::Daemonset,
+                Kind::Sidecarset,
+                Kind::Broadcastjob,
+                Kind::Imagepulljob
+            ])
         );
+        assert_eq!(a.as_ref().map(|a| a.sidecarset_version), Ok(ServedVersion::V1alpha1));
+        assert_eq!(a.as_ref().map(|a| a.rollout_version), Ok(ServedVersion::V1alpha1));
+        assert_eq!(
+            a.as_ref().map(|a| a.daemon_config_namespace.clone()),
+            Ok("kruise-daemon-config".to_owned())
+        );
+    }
+
+    /// Issues 15, 16, 17: `--controllers` names the SidecarSet, BroadcastJob, ImagePullJob,
+    /// Rollout and TrafficRouting controllers; the node-placing ones keep a node cache, the
+    /// SidecarSet's is cluster-scoped, and the ImagePullJob reads its secret copies in the
+    /// daemon namespace.
+    #[test]
+    fn controllers_flag_names_the_new_kinds() {
+        let a = Args::try_parse_from([
+            "kruise-operator",
+            "--controllers=sidecarset,broadcastjob,imagepulljob,rollout,trafficrouting",
+            "--rollout-version=v1beta1",
+            "--daemon-config-namespace=daemons",
+        ]);
+        let a = a.map_err(|e| e.to_string());
+        let kinds = a.as_ref().map(|a| a.controllers.clone());
+        assert_eq!(
+            kinds,
+            Ok(vec![
+                Kind::Sidecarset,
+                Kind::Broadcastjob,
+                Kind::Imagepulljob,
+                Kind::Rollout,
+                Kind::Trafficrouting
+            ])
+        );
+        assert_eq!(a.as_ref().map(|a| a.rollout_version), Ok(ServedVersion::V1beta1));
+        let kinds = kinds.unwrap_or_default();
+        let named: Vec<&str> = kinds.iter().map(|k| k.crd_kind()).collect();
+        assert_eq!(named, ["SidecarSet", "BroadcastJob", "ImagePullJob", "Rollout", "TrafficRouting"]);
+        assert!(Kind::Broadcastjob.places_on_nodes() && Kind::Daemonset.places_on_nodes());
+        assert!(!Kind::Imagepulljob.places_on_nodes() && !Kind::Sidecarset.places_on_nodes());
+        assert!(Kind::Sidecarset.cluster_scoped() && !Kind::Rollout.cluster_scoped());
+        let extra = extra_namespaces(Kind::Imagepulljob, "daemons");
+        assert_eq!(extra.len(), 1);
+        assert_eq!((extra[0].plural, extra[0].namespace.as_str()), ("secrets", "daemons"));
+        assert!(extra_namespaces(Kind::Rollout, "daemons").is_empty());
+        let left = unreconciled_kinds(&kinds);
+        assert_eq!(left, ["CloneSet", "StatefulSet", "DaemonSet", "NodeImage"]);
     }
 }

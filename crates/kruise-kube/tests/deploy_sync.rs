@@ -507,7 +507,8 @@ fn controller_args(docs: &[Value]) -> Vec<String> {
 fn rbac_grants_what_the_statefulset_and_daemonset_controllers_use() {
     let charts = [render_chart(json!({})), render_chart(json!({"watchNamespace": "team-a"}))];
     for docs in charts.iter().chain([plain_manifests()].iter()) {
-        assert_eq!(controller_args(docs), ["cloneset", "statefulset", "daemonset"]);
+        let args = controller_args(docs);
+        assert_eq!(args[..3], ["cloneset", "statefulset", "daemonset"]);
         let rules = role_rules(docs);
         for kind in ["statefulsets", "daemonsets"] {
             for verb in ["list", "watch", "patch", "update"] {
@@ -545,4 +546,112 @@ fn chart_grants_only_the_controllers_it_runs() {
     assert_eq!(controller_args(&docs), ["daemonset"]);
     assert!(!grants(&role_rules(&docs), "apps.kruise.io", "clonesets", "watch"));
     assert!(node_rules(&docs).is_some());
+}
+
+fn named_rules(docs: &[Value], kind: &str, name: &str) -> Option<Value> {
+    docs.iter().find(|d| d["kind"] == kind && d["metadata"]["name"] == name).map(|d| d["rules"].clone())
+}
+
+/// Issues 15, 16, 17: the SidecarSet, BroadcastJob and ImagePullJob controllers run by default
+/// (their CRDs are in deploy/crds), Rollout and TrafficRouting are opt-in (Kruise Rollouts'
+/// CRDs), and each gets exactly what it uses: cluster-scoped SidecarSets, Namespaces and
+/// NodeImages in `kruise-rs-cluster`; pull-secret copies written only in the daemon namespace;
+/// BroadcastJob nodes through `kruise-rs-nodes`; the Rollout's Services, HTTPRoutes, Ingresses,
+/// BatchReleases and TrafficRoutings only when it is on. The SidecarSet controller is not run
+/// namespaced.
+#[test]
+fn rbac_grants_what_the_new_controllers_use() {
+    let cluster_wide = [render_chart(json!({})), plain_manifests()];
+    for docs in &cluster_wide {
+        assert_eq!(
+            controller_args(docs),
+            ["cloneset", "statefulset", "daemonset", "sidecarset", "broadcastjob", "imagepulljob"]
+        );
+        let rules = role_rules(docs);
+        for (res, verbs) in [
+            ("broadcastjobs", &["list", "watch", "delete"][..]),
+            ("imagepulljobs", &["list", "watch", "patch", "delete"][..]),
+            ("broadcastjobs/status", &["patch", "update"][..]),
+            ("imagepulljobs/status", &["patch", "update"][..]),
+        ] {
+            for verb in verbs {
+                assert!(grants(&rules, "apps.kruise.io", res, verb), "{res} {verb}");
+            }
+        }
+        assert!(!grants(&rules, "apps.kruise.io", "broadcastjobs", "update"), "no spec writes on jobs");
+        assert!(grants(&rules, "", "secrets", "watch"));
+        for verb in ["create", "update", "delete", "patch"] {
+            assert!(!grants(&rules, "", "secrets", verb), "secrets {verb} outside the daemon namespace");
+        }
+        for (group, res) in [
+            ("", "services"),
+            ("gateway.networking.k8s.io", "httproutes"),
+            ("rollouts.kruise.io", "rollouts"),
+        ] {
+            assert!(!grants(&rules, group, res, "watch"), "{res} granted without the Rollout controller");
+        }
+        let cluster = named_rules(docs, "ClusterRole", "kruise-rs-cluster").expect("the cluster-scoped role");
+        for verb in ["list", "watch"] {
+            assert!(grants(&cluster, "apps.kruise.io", "sidecarsets", verb));
+            assert!(grants(&cluster, "", "namespaces", verb));
+            assert!(grants(&cluster, "apps.kruise.io", "nodeimages", verb));
+        }
+        assert!(grants(&cluster, "apps.kruise.io", "nodeimages", "patch"));
+        assert!(!grants(&cluster, "apps.kruise.io", "nodeimages", "create"), "the daemon creates NodeImages");
+        assert!(grants(&cluster, "apps.kruise.io", "sidecarsets/status", "update"));
+        assert!(grants(&cluster, "apps.kruise.io", "sidecarsets/finalizers", "update"));
+        assert!(!grants(&cluster, "", "namespaces", "patch"));
+        let daemon = docs
+            .iter()
+            .find(|d| d["kind"] == "Role" && d["metadata"]["name"] == "kruise-rs-daemon-config")
+            .expect("the daemon-config role");
+        assert_eq!(daemon["metadata"]["namespace"], json!("kruise-daemon-config"));
+        assert_eq!(
+            daemon["rules"],
+            json!([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch", "create", "update", "delete"]}])
+        );
+        assert!(node_rules(docs).is_some());
+    }
+
+    // Namespaced: no SidecarSet controller (cluster-scoped), NodeImages still cluster-wide.
+    let docs = render_chart(json!({"watchNamespace": "team-a"}));
+    assert!(!controller_args(&docs).contains(&"sidecarset".to_owned()));
+    let cluster =
+        named_rules(&docs, "ClusterRole", "kruise-rs-cluster").expect("NodeImages are cluster-scoped");
+    assert!(!grants(&cluster, "apps.kruise.io", "sidecarsets", "watch"));
+    assert!(grants(&cluster, "apps.kruise.io", "nodeimages", "watch"));
+
+    // Only BroadcastJob: its nodes, no cluster-scoped role, no secrets.
+    let docs = render_chart(json!({"controllers": {"broadcastjob": true}}));
+    assert_eq!(controller_args(&docs), ["broadcastjob"]);
+    assert!(node_rules(&docs).is_some());
+    assert!(named_rules(&docs, "ClusterRole", "kruise-rs-cluster").is_none());
+    assert!(!grants(&role_rules(&docs), "", "secrets", "list"));
+
+    // Rollout and TrafficRouting on: the kinds they read and write.
+    let docs = render_chart(json!({"controllers": {"rollout": true, "trafficrouting": true}}));
+    assert_eq!(controller_args(&docs), ["rollout", "trafficrouting"]);
+    let rules = role_rules(&docs);
+    for (group, res, verbs) in [
+        ("rollouts.kruise.io", "rollouts", &["list", "watch", "patch"][..]),
+        ("rollouts.kruise.io", "rollouts/status", &["update"][..]),
+        ("rollouts.kruise.io", "rollouts/finalizers", &["update"][..]),
+        ("rollouts.kruise.io", "batchreleases", &["list", "watch", "create", "update", "delete"][..]),
+        ("rollouts.kruise.io", "batchreleases/status", &["update"][..]),
+        ("rollouts.kruise.io", "trafficroutings", &["list", "watch", "patch"][..]),
+        ("rollouts.kruise.io", "trafficroutings/status", &["update"][..]),
+        ("apps.kruise.io", "clonesets", &["list", "watch", "patch"][..]),
+        ("", "services", &["list", "watch", "create", "patch", "delete"][..]),
+        ("networking.k8s.io", "ingresses", &["list", "watch", "create", "patch", "delete"][..]),
+        ("gateway.networking.k8s.io", "httproutes", &["list", "watch", "patch"][..]),
+    ] {
+        for verb in verbs {
+            assert!(grants(&rules, group, res, verb), "{res} {verb}");
+        }
+    }
+    assert!(
+        !grants(&rules, "gateway.networking.k8s.io", "httproutes", "create"),
+        "routes are only reweighted"
+    );
+    assert!(!grants(&rules, "rollouts.kruise.io", "rollouts", "delete"));
 }

@@ -22,17 +22,28 @@ fn default_traffic_routing(r: &mut TrafficRoutingRef) {
 }
 
 fn default_step(step: &mut CanaryStep) {
-    for m in &mut step.matches {
-        if let Some(path) = &mut m.path {
-            path.type_.get_or_insert_with(|| DEFAULT_PATH_MATCH_TYPE.to_owned());
-            path.value.get_or_insert_with(|| DEFAULT_PATH_MATCH_VALUE.to_owned());
-        }
-        for h in &mut m.headers {
-            h.type_.get_or_insert_with(|| DEFAULT_MATCH_TYPE.to_owned());
-        }
-        for q in &mut m.query_params {
-            q.type_.get_or_insert_with(|| DEFAULT_MATCH_TYPE.to_owned());
-        }
+    step.matches.iter_mut().for_each(default_match);
+}
+
+fn default_match(m: &mut crate::rollouts::v1beta1::HttpRouteMatch) {
+    if let Some(path) = &mut m.path {
+        path.type_.get_or_insert_with(|| DEFAULT_PATH_MATCH_TYPE.to_owned());
+        path.value.get_or_insert_with(|| DEFAULT_PATH_MATCH_VALUE.to_owned());
+    }
+    for h in &mut m.headers {
+        h.type_.get_or_insert_with(|| DEFAULT_MATCH_TYPE.to_owned());
+    }
+    for q in &mut m.query_params {
+        q.type_.get_or_insert_with(|| DEFAULT_MATCH_TYPE.to_owned());
+    }
+}
+
+impl Defaulting for crate::rollouts::v1alpha1::TrafficRouting {
+    /// The CRD's structural defaults, as for a Rollout's (RO-4): `objectRef[].gracePeriodSeconds`
+    /// → 3 and the Gateway API match defaults in `strategy.matches`.
+    fn apply_defaults(&mut self) {
+        self.spec.object_ref.iter_mut().for_each(default_traffic_routing);
+        self.spec.strategy.matches.iter_mut().for_each(default_match);
     }
 }
 

@@ -488,6 +488,33 @@ fn v1alpha1_traffic_routings_as_v1beta1(
         .collect()
 }
 
+impl Validate for crate::rollouts::v1alpha1::TrafficRouting {
+    /// RO-64: a shared TrafficRouting names its provider in `spec.objectRef`: exactly one
+    /// entry (the planner reads the first; at most one as for a Rollout's `trafficRoutings`,
+    /// RO-9.6), checked with the same rules (stable Service, a provider, grace period ≥ 0);
+    /// `strategy.weight` is a percentage (0..=100).
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errs = validate_object_meta(&self.metadata, &FieldPath::from("metadata"));
+        let op = FieldPath::from("spec.objectRef");
+        if self.spec.object_ref.is_empty() {
+            errs.push(ValidationError::required(op.clone(), "a TrafficRouting needs one objectRef"));
+        }
+        errs.extend(validate_traffic_routings(&self.spec.object_ref, &op));
+        if let Some(w) = self.spec.strategy.weight.filter(|w| !(0..=100).contains(w)) {
+            errs.push(ValidationError::invalid(
+                FieldPath::from("spec.strategy.weight"),
+                w,
+                "weight is a percentage between 0 and 100",
+            ));
+        }
+        errs.into_result()
+    }
+
+    fn validate_update(&self, _old: &Self) -> Result<(), ValidationErrors> {
+        self.validate()
+    }
+}
+
 impl Validate for crate::rollouts::v1alpha1::Rollout {
     /// The v1alpha1 webhook rules (RO-5): workload reference required and supported, the
     /// `rolling-style` annotation empty / `canary` / `partition`, `canary` required, and the
@@ -563,5 +590,45 @@ impl Validate for crate::rollouts::v1alpha1::Rollout {
             errs.extend(e);
         }
         errs.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::defaults::Defaulting;
+    use crate::rollouts::v1alpha1::TrafficRouting;
+
+    fn tr(v: serde_json::Value) -> TrafficRouting {
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    /// RO-64: a TrafficRouting needs one provider reference with a stable Service and a
+    /// gateway/ingress; the weight is a percentage; defaults give the grace period and the
+    /// header match type.
+    #[test]
+    fn ro_64_traffic_routing_validation_and_defaults() {
+        let ok = serde_json::json!({
+            "metadata": {"name": "mse-trafficrouting", "namespace": "default"},
+            "spec": {
+                "objectRef": [{"service": "spring-cloud-a", "ingress": {"name": "spring-cloud-a"}}],
+                "strategy": {"weight": 20, "matches": [{"headers": [{"name": "user-agent", "value": "xiaoming"}]}]}
+            }
+        });
+        let mut t = tr(ok.clone());
+        assert_eq!(t.validate(), Ok(()));
+        t.apply_defaults();
+        assert_eq!(t.spec.object_ref[0].grace_period_seconds, Some(3));
+        assert_eq!(t.spec.strategy.matches[0].headers[0].type_.as_deref(), Some("Exact"));
+
+        let mut none = ok.clone();
+        none["spec"]["objectRef"] = serde_json::json!([]);
+        let e = tr(none).validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("spec.objectRef"), "{e}");
+        let mut bad = ok.clone();
+        bad["spec"]["objectRef"][0]["service"] = serde_json::json!("");
+        bad["spec"]["strategy"]["weight"] = serde_json::json!(101);
+        let e = tr(bad).validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("spec.objectRef[0].service") && e.contains("spec.strategy.weight"), "{e}");
     }
 }

@@ -25,6 +25,7 @@ pub mod reconcile;
 pub mod traffic;
 pub mod trafficrouting;
 pub mod types;
+pub mod v1alpha1;
 pub mod workload;
 
 /// A test world for the planner (test builders; behind the `fixtures` feature).
@@ -43,6 +44,7 @@ pub use crate::plan::{Action, ActionKind, Held, Reason, Requeue};
 pub use reconcile::{RolloutReconciler, TrafficRoutingReconciler};
 pub use traffic::{RouteIntent, TrafficObservation, TrafficWrite};
 pub use types::{Plan, PlanExt, RolloutAction, RolloutReason, WorkloadPatch};
+pub use v1alpha1::RolloutV1Alpha1Reconciler;
 pub use workload::{Workload, WorkloadKind};
 
 /// Controller configuration and feature gates (RO-67).

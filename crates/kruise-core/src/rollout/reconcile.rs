@@ -249,9 +249,10 @@ impl Observed {
                 (_, _) if kind == wref.kind && n == wref.name && group == group_of(&wref.api_version) => {
                     let any = AnyResource::from_value(v.clone()).map_err(|e| bad_item(i, &subject, e))?;
                     let w = match any {
-                        AnyResource::CloneSetV1alpha1(c) => {
-                            Workload::from_cloneset(&kruise_api::convert::cloneset_to_v1beta1(&c))
-                        }
+                        // Read in its own version: the workload patch follows the version's
+                        // shape (a v1alpha1 CloneSet keeps `partition`/`paused` directly under
+                        // `updateStrategy`, where the v1beta1 one nests them in `rollingUpdate`).
+                        AnyResource::CloneSetV1alpha1(c) => Workload::from_cloneset_v1alpha1(&c),
                         AnyResource::CloneSetV1beta1(c) => Workload::from_cloneset(&c),
                         AnyResource::StatefulSetV1alpha1(s) => Workload::from_advanced_statefulset(
                             &kruise_api::convert::statefulset_to_v1beta1(&s),

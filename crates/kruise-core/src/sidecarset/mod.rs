@@ -15,6 +15,7 @@ pub mod pods;
 pub mod reconcile;
 pub mod records;
 mod update;
+pub mod v1alpha1;
 
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,7 @@ use kruise_api::apps::v1beta1::{SidecarSet, SidecarSetStatus};
 
 pub use inject::{Decision, InjectError, InjectInput, Injection, Operation, Outcome, SkipReason, inject};
 pub use reconcile::SidecarSetReconciler;
+pub use v1alpha1::SidecarSetV1Alpha1Reconciler;
 
 use crate::expectations::Expectations;
 use crate::plan::{Action, ActionKind, Held, PlanError, Reason, SidecarSetReason};

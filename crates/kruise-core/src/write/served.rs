@@ -55,7 +55,16 @@ impl Served<'_> {
             {
                 target.api_version = self.served.to_owned();
                 let status = (self.status)(object);
+                // A planned body whose metadata carries no resourceVersion chains on an earlier
+                // write of the plan to the workload (the `Replace` chaining rule): the served
+                // body must not reintroduce the observed, by then stale, one.
+                let chained = object
+                    .get("metadata")
+                    .is_some_and(|m| m.get("resourceVersion").is_none_or(Value::is_null));
                 let mut body = self.object.clone();
+                if chained && let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                    m.remove("resourceVersion");
+                }
                 if let Value::Object(m) = &mut body {
                     m.insert("apiVersion".into(), json!(self.served));
                     m.insert("kind".into(), json!(self.kind));
@@ -144,6 +153,25 @@ mod tests {
         assert_eq!(object["spec"], json!({"a": 1}));
         assert_eq!(object["metadata"]["resourceVersion"], "9");
         assert_eq!(object["status"], json!({"hash": "r1"}));
+    }
+
+    /// A status write that chains on an earlier write of the plan (its metadata has no
+    /// resourceVersion) keeps chaining after readdressing: the stored object's resourceVersion
+    /// is not put back (it would be stale by then: a 409 Conflict).
+    #[test]
+    fn chained_status_replace_carries_no_resource_version() {
+        let obj = stored();
+        let render = |_: &Value| json!({});
+        let s = Served { kind: "DaemonSet", hub: HUB, served: OLD, object: &obj, status: &render };
+        let mut w = ApiWrite::Replace {
+            target: Target::namespaced(HUB, "DaemonSet", "nś", "ds"),
+            subresource: Subresource::Status,
+            object: json!({"apiVersion": HUB, "metadata": {"name": "ds", "uid": "u-1"}, "status": {}}),
+        };
+        s.readdress(&mut w);
+        let ApiWrite::Replace { object, .. } = &w else { panic!("kind changed") };
+        assert!(object["metadata"].get("resourceVersion").is_none(), "{object}");
+        assert_eq!(object["metadata"]["uid"], "u-1");
     }
 
     #[test]

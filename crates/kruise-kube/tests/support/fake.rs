@@ -199,7 +199,8 @@ impl FakeApi {
                 if let Ok(c) = serde_json::from_value::<PersistentVolumeClaim>(obj.clone()) {
                     cluster.apply_pvc(&c);
                 }
-            } else if path.starts_with("/apis/apps.kruise.io/")
+            } else if path.starts_with("/apis/")
+                && obj["kind"].as_str().is_none_or(|k| k == W::kind(&()))
                 && let Ok(c) = serde_json::from_value::<W>(obj.clone())
             {
                 cluster.apply_workload(&c);

@@ -1,0 +1,279 @@
+//! Pods and revisions a workload reads without owning them.
+//!
+//! Most kinds read the pods they own ([`crate::observe`]: owner reference, CS-24). Two do not:
+//! - a **SidecarSet** (cluster-scoped) reads the pods its `spec.selector` matches in every
+//!   namespace (SCS-40; the planner applies `namespaceSelector` and the injected-list check
+//!   itself, with the Namespaces handed over as related objects), and its ControllerRevisions
+//!   live in the revision namespace (`kruise-system` upstream, SCS-30), found by owner
+//!   reference or, without a controller, by the `kruise.io/sidecarset-name` label;
+//! - an **ImagePullJob** with `spec.podSelector` reads the pods of its namespace that match it
+//!   (IPJ-12: the nodes running them are its targets).
+//!
+//! [`PodReads::of`] says which rule a kind follows; [`amend`] replaces the owned lists of an
+//! [`Observed`] snapshot accordingly, and [`selecting`] names the workloads a pod's change
+//! concerns under those rules (so that such a pod wakes them).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use kruise_api::keys;
+use kube::core::{Selector, SelectorExt};
+use kube::runtime::reflector::Store;
+use serde_json::Value;
+
+use crate::key::WorkloadKey;
+use crate::observe::{Caches, Observed, has_controller, references};
+
+/// How a workload kind finds the pods it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodReads {
+    /// The pods with an owner reference to it, in its namespace (every workload kind).
+    Owned,
+    /// The pods `spec.selector` matches in every namespace (SidecarSet).
+    SelectorEverywhere,
+    /// The pods `spec.podSelector` matches in its namespace (ImagePullJob); none without one.
+    PodSelectorInNamespace,
+}
+
+impl PodReads {
+    /// The rule of the `apps.kruise.io` kind `kind` (any other group reads owned pods).
+    pub fn of(group: &str, kind: &str) -> Self {
+        match (group, kind) {
+            ("apps.kruise.io", "SidecarSet") => PodReads::SelectorEverywhere,
+            ("apps.kruise.io", "ImagePullJob") => PodReads::PodSelectorInNamespace,
+            _ => PodReads::Owned,
+        }
+    }
+
+    /// The rule of workload type `W`.
+    pub fn of_type<W: kube::Resource<DynamicType = ()>>() -> Self {
+        Self::of(&W::group(&()), &W::kind(&()))
+    }
+}
+
+/// The label selector at `/spec/<field>` of `workload` (JSON form), if it parses as one and
+/// selects something: an empty selector selects nothing here (it would claim every pod).
+fn selector_at<W: serde::Serialize>(workload: &W, field: &str) -> Option<Selector> {
+    let value = serde_json::to_value(workload).ok()?;
+    let s: LabelSelector = serde_json::from_value(value.get("spec")?.get(field)?.clone()).ok()?;
+    let empty = s.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
+        && s.match_expressions.as_ref().is_none_or(Vec::is_empty);
+    if empty {
+        return None;
+    }
+    Selector::try_from(s).ok()
+}
+
+fn labels(meta: &ObjectMeta) -> BTreeMap<String, String> {
+    meta.labels.clone().unwrap_or_default()
+}
+
+/// `(namespace, name)`: the order pods from several namespaces are handed over in.
+fn by_namespace_and_name(pods: &mut [Pod]) {
+    pods.sort_by(|a, b| {
+        (a.metadata.namespace.as_deref(), a.metadata.name.as_deref())
+            .cmp(&(b.metadata.namespace.as_deref(), b.metadata.name.as_deref()))
+    });
+}
+
+/// The pods `W` reads under `rule` from `pods` (`None` for [`PodReads::Owned`]: the owned
+/// list [`crate::observe::observe`] gathers stands).
+pub fn pods_read<W>(rule: PodReads, workload: &W, key: &WorkloadKey, pods: &Store<Pod>) -> Option<Vec<Pod>>
+where
+    W: serde::Serialize,
+{
+    let (selector, namespace) = match rule {
+        PodReads::Owned => return None,
+        PodReads::SelectorEverywhere => (selector_at(workload, "selector"), None),
+        PodReads::PodSelectorInNamespace => {
+            (selector_at(workload, "podSelector"), Some(key.namespace.as_str()))
+        }
+    };
+    let Some(selector) = selector else { return Some(Vec::new()) };
+    let mut out: Vec<Pod> = pods
+        .state()
+        .into_iter()
+        .filter(|p| namespace.is_none_or(|ns| p.metadata.namespace.as_deref() == Some(ns)))
+        .filter(|p| selector.matches(&labels(&p.metadata)))
+        .map(|p| (*p).clone())
+        .collect();
+    by_namespace_and_name(&mut out);
+    Some(out)
+}
+
+/// Replaces the owned pods (and, for a SidecarSet, the revisions) of `observed` with what
+/// its kind reads (see the module docs). Owned kinds are left as gathered.
+pub fn amend<W>(observed: &mut Observed<W>, caches: &Caches<W>)
+where
+    W: kruise_api::KruiseResource + kube::Resource<DynamicType = ()> + 'static,
+{
+    let rule = PodReads::of_type::<W>();
+    if let Some(pods) = pods_read(rule, &*observed.workload, &observed.key, &caches.pods) {
+        observed.pods = pods;
+    }
+    if rule == PodReads::SelectorEverywhere {
+        let uid = observed.uid.as_str();
+        let name = observed.key.name.as_str();
+        let mut revisions: Vec<_> = caches
+            .revisions
+            .state()
+            .into_iter()
+            .filter(|r| {
+                let m = &r.metadata;
+                let labelled = m.labels.as_ref().and_then(|l| l.get(keys::SIDECARSET_NAME_LABEL))
+                    == Some(&name.to_owned());
+                references(m, uid) || (!has_controller(m) && labelled)
+            })
+            .map(|r| (*r).clone())
+            .collect();
+        revisions.sort_by(|a, b| {
+            (a.metadata.namespace.as_deref(), a.metadata.name.as_deref())
+                .cmp(&(b.metadata.namespace.as_deref(), b.metadata.name.as_deref()))
+        });
+        observed.revisions = revisions;
+    }
+}
+
+/// The workloads of `workloads` that read the pod with `meta` by selector (a SidecarSet
+/// matching it anywhere, an ImagePullJob whose `podSelector` matches it in its namespace);
+/// empty for kinds that read owned pods. A terminating pod still wakes them (it leaves their
+/// counts).
+pub fn selecting<W>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<WorkloadKey>
+where
+    W: kube::Resource<DynamicType = ()> + serde::Serialize + Clone + 'static,
+{
+    let rule = PodReads::of_type::<W>();
+    let field = match rule {
+        PodReads::Owned => return Vec::new(),
+        PodReads::SelectorEverywhere => "selector",
+        PodReads::PodSelectorInNamespace => "podSelector",
+    };
+    let pod_labels = labels(meta);
+    workloads
+        .state()
+        .iter()
+        .filter(|w| {
+            rule == PodReads::SelectorEverywhere || w.meta().namespace.as_deref() == meta.namespace.as_deref()
+        })
+        .filter(|w| selector_at(&***w, field).is_some_and(|s| s.matches(&pod_labels)))
+        .filter_map(|w| WorkloadKey::of(w.meta()))
+        .collect()
+}
+
+/// The JSON form of a cached pod as a related object (`apiVersion: v1`, `kind: Pod`): kinds
+/// that read pods among their related objects (a Rollout) get them from the pod cache
+/// instead of a second watch of every pod.
+pub fn pod_json(pod: &Pod) -> Value {
+    let mut v = serde_json::to_value(pod).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert("apiVersion".into(), Value::from("v1"));
+        m.insert("kind".into(), Value::from("Pod"));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kruise_api::apps::v1beta1::{ImagePullJob, SidecarSet};
+    use kube::runtime::reflector;
+    use kube::runtime::watcher;
+    use serde_json::json;
+
+    fn pod(ns: &str, name: &str, app: &str, owner: Option<&str>) -> Pod {
+        let mut v = json!({"metadata": {"name": name, "namespace": ns, "labels": {"app": app}, "uid": format!("uid-{name}")}});
+        if let Some(o) = owner {
+            v["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet", "name": o, "uid": "cs", "controller": true}]);
+        }
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    fn pods(list: &[Pod]) -> Store<Pod> {
+        let (r, mut w) = reflector::store();
+        for p in list {
+            w.apply_watcher_event(&watcher::Event::Apply(p.clone()));
+        }
+        r
+    }
+
+    fn sidecarset(selector: serde_json::Value) -> SidecarSet {
+        serde_json::from_value(json!({
+            "apiVersion": "apps.kruise.io/v1beta1", "kind": "SidecarSet",
+            "metadata": {"name": "log-agent", "uid": "ss"},
+            "spec": {"selector": selector, "containers": []}
+        }))
+        .unwrap_or_default()
+    }
+
+    /// SCS-40 in the adapter: a SidecarSet reads the pods its selector matches in every
+    /// namespace, owned by other workloads or not, sorted by namespace then name; an empty
+    /// selector reads none.
+    #[test]
+    fn scs_40_sidecarset_reads_pods_by_selector_across_namespaces() {
+        let store = pods(&[
+            pod("zeta", "web-1", "web", Some("web")),
+            pod("alpha", "web-2", "web", None),
+            pod("alpha", "db-1", "db", None),
+        ]);
+        let ss = sidecarset(json!({"matchLabels": {"app": "web"}}));
+        let key = WorkloadKey::new("", "log-agent");
+        let got = pods_read(PodReads::of_type::<SidecarSet>(), &ss, &key, &store).unwrap_or_default();
+        let names: Vec<_> = got
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/{}",
+                    p.metadata.namespace.clone().unwrap_or_default(),
+                    p.metadata.name.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(names, ["alpha/web-2", "zeta/web-1"]);
+        let empty = sidecarset(json!({}));
+        assert_eq!(pods_read(PodReads::SelectorEverywhere, &empty, &key, &store).map(|v| v.len()), Some(0));
+        assert_eq!(pods_read(PodReads::Owned, &ss, &key, &store), None);
+    }
+
+    /// IPJ-12 in the adapter: an ImagePullJob with a podSelector reads the matching pods of
+    /// its own namespace only; without one it reads none.
+    #[test]
+    fn ipj_12_imagepulljob_reads_pods_of_its_namespace_by_pod_selector() {
+        let store = pods(&[pod("team-a", "web-1", "web", Some("web")), pod("team-b", "web-2", "web", None)]);
+        let job = |sel: Option<serde_json::Value>| -> ImagePullJob {
+            let mut v = json!({"apiVersion": "apps.kruise.io/v1beta1", "kind": "ImagePullJob",
+                "metadata": {"name": "pull", "namespace": "team-a"}, "spec": {"image": "nginx:1"}});
+            if let Some(s) = sel {
+                v["spec"]["podSelector"] = s;
+            }
+            serde_json::from_value(v).unwrap_or_default()
+        };
+        let key = WorkloadKey::new("team-a", "pull");
+        let rule = PodReads::of_type::<ImagePullJob>();
+        assert_eq!(rule, PodReads::PodSelectorInNamespace);
+        let got = pods_read(rule, &job(Some(json!({"matchLabels": {"app": "web"}}))), &key, &store);
+        let names: Vec<_> = got.unwrap_or_default().iter().filter_map(|p| p.metadata.name.clone()).collect();
+        assert_eq!(names, ["web-1"]);
+        assert_eq!(pods_read(rule, &job(None), &key, &store).map(|v| v.len()), Some(0));
+    }
+
+    /// A pod's change wakes the SidecarSets selecting it whatever its namespace, and the
+    /// ImagePullJobs of its namespace whose podSelector matches; never a non-matching one.
+    #[test]
+    fn pod_changes_wake_selecting_workloads() {
+        let (r, mut w) = reflector::store::<SidecarSet>();
+        w.apply_watcher_event(&watcher::Event::Apply(sidecarset(json!({"matchLabels": {"app": "web"}}))));
+        let p = pod("ns-ü", "web-1", "web", Some("web"));
+        assert_eq!(selecting(&p.metadata, &r), [WorkloadKey::new("", "log-agent")]);
+        let p = pod("ns-ü", "db-1", "db", None);
+        assert!(selecting(&p.metadata, &r).is_empty());
+        let (r, _w) = reflector::store::<kruise_api::apps::v1beta1::CloneSet>();
+        assert!(selecting(&p.metadata, &r).is_empty());
+    }
+
+    #[test]
+    fn pods_as_related_objects_carry_their_kind() {
+        let v = pod_json(&pod("ns", "p", "a", None));
+        assert_eq!((v["apiVersion"].clone(), v["kind"].clone()), (json!("v1"), json!("Pod")));
+    }
+}

@@ -150,7 +150,7 @@ impl Scenario {
     fn input(&self) -> Input<'_> {
         Input {
             statefulset: &self.set,
-            pods: &self.pods,
+            pods: (&self.pods).into(),
             pvcs: &[],
             revisions: &self.revisions,
             storage_classes: &[],

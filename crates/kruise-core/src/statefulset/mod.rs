@@ -49,6 +49,7 @@ use kruise_api::selector::Selector;
 pub use ordinals::{ReplicaRange, parse_ordinal, pod_name};
 pub use pods::{PodFacts, new_pod, set_owner_ref};
 pub use pvc::{new_pvc, pvc_name};
+pub use crate::podtable::{PodTable, Pods, UnnamedPod};
 pub use reconcile::StatefulSetReconciler;
 
 /// The plan of one StatefulSet pass: the shared plan shape with the StatefulSet status.
@@ -102,8 +103,10 @@ pub struct Input<'a> {
     /// The set as stored (v1beta1; a v1alpha1 object is converted first). Webhook defaults
     /// that are missing are applied by the planner (ASTS-7).
     pub statefulset: &'a StatefulSet,
-    /// Pods owned by the set or matching its selector, terminating ones included.
-    pub pods: &'a [Pod],
+    /// Pods owned by the set or matching its selector, terminating ones included: a slice
+    /// (each pod's facts read once per plan) or a [`PodTable`] kept by the adapter (facts read
+    /// once per pod version). Both give the same plan.
+    pub pods: Pods<'a>,
     /// PVCs of the set's claim templates (any owner).
     pub pvcs: &'a [PersistentVolumeClaim],
     /// ControllerRevisions owned by the set.
@@ -423,52 +426,31 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // ASTS-11: membership, adoption and release.
     let deleting = set.metadata.deletion_timestamp.is_some();
-    let uid = set.metadata.uid.as_deref().unwrap_or_default();
-    let mut members: Vec<&Pod> = Vec::new();
-    let mut ordinal = Vec::new();
-    // Pods of this set by (ordinal, name), whatever order the adapter listed them in
-    // (adoption and release actions follow this order). Integer keys: names are compared
-    // only between pods claiming one ordinal.
-    let mut listed: Vec<(i32, &str, &Pod)> = input
-        .pods
-        .iter()
-        .filter_map(|pod| {
-            let pname = pod.metadata.name.as_deref().unwrap_or_default();
-            let (parent, o) = parse_ordinal(pname);
-            (parent == name && o >= 0).then_some((o, pname, pod))
-        })
-        .collect();
-    if !listed.is_sorted_by(|a, b| (a.0, a.1) <= (b.0, b.1)) {
-        listed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    }
-    for (o, pname, pod) in listed {
-        let controller = pod.metadata.owner_references.iter().flatten().find(|r| r.controller == Some(true));
-        let ours = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| {
-            r.kind == "StatefulSet" && if uid.is_empty() { r.name == name } else { r.uid == uid }
-        };
-        let empty = BTreeMap::new();
-        let matches = selector.matches(pod.metadata.labels.as_ref().unwrap_or(&empty));
-        match controller {
-            Some(r) if ours(r) => {
-                if !matches {
-                    if !deleting {
-                        b.push(ActionKind::ReleasePod, Some(pname), None, Reason::Claim);
-                    }
-                    continue;
+    let listed = listed_pods(set, name, &selector, input.pods);
+    let mut members: Vec<&Pod> = Vec::with_capacity(listed.len());
+    let mut ordinal = Vec::with_capacity(listed.len());
+    let mut facts: Vec<PodFacts<'_>> = Vec::with_capacity(listed.len());
+    for l in listed {
+        let pname = l.facts.name;
+        if l.claim.controlled {
+            if !l.claim.matches {
+                if !deleting {
+                    b.push(ActionKind::ReleasePod, Some(pname), None, Reason::Claim);
                 }
+                continue;
             }
-            Some(_) => continue,
-            None => {
-                if !matches || deleting || pod.metadata.deletion_timestamp.is_some() {
-                    continue;
-                }
-                b.push(ActionKind::AdoptPod, Some(pname), None, Reason::Claim);
+        } else if l.claim.other_controller {
+            continue;
+        } else {
+            if !l.claim.matches || deleting || l.facts.terminating {
+                continue;
             }
+            b.push(ActionKind::AdoptPod, Some(pname), None, Reason::Claim);
         }
-        members.push(pod);
-        ordinal.push(i64::from(o));
+        members.push(l.pod);
+        ordinal.push(i64::from(l.ordinal));
+        facts.push(l.facts);
     }
-    let facts: Vec<PodFacts<'_>> = members.iter().map(|p| PodFacts::of(p)).collect();
 
     // ASTS-13, ASTS-14: range, replicas and condemned.
     let start = if input.gates.stateful_set_start_ordinal {
@@ -570,6 +552,70 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     }
     finish(&ctx, &mut b, &mut status, &selector);
     Ok(b.plan)
+}
+
+/// A pod named `<set>-<ordinal>` with its facts and its claim facts (ASTS-11).
+struct Listed<'a> {
+    ordinal: i32,
+    pod: &'a Pod,
+    facts: PodFacts<'a>,
+    claim: crate::podtable::Claim,
+}
+
+/// ASTS-10, ASTS-11: the pods whose name is `<set name>-<ordinal>`, by (ordinal, name),
+/// whatever order the adapter listed them in (adoption and release actions follow this order;
+/// names are compared only between pods claiming one ordinal), with their facts and claim
+/// facts: from a table's rows (its claim facts when computed for this set and selector), or
+/// read from the pods of a slice. O(n log n) integer sort at most.
+fn listed_pods<'a>(set: &'a StatefulSet, name: &str, selector: &Selector, pods: Pods<'a>) -> Vec<Listed<'a>> {
+    let uid = set.metadata.uid.as_deref().filter(|u| !u.is_empty());
+    let claim_of = |pod: &Pod| crate::podtable::claim(pod, uid, "StatefulSet", Some(name), Some(selector));
+    let mut listed: Vec<Listed<'a>> = match pods {
+        Pods::Slice(pods) => pods
+            .iter()
+            .filter_map(|pod| {
+                let pname = pod.metadata.name.as_deref().unwrap_or_default();
+                let (parent, o) = parse_ordinal(pname);
+                (parent == name && o >= 0).then(|| Listed {
+                    ordinal: o,
+                    pod,
+                    facts: PodFacts::of(pod),
+                    claim: claim_of(pod),
+                })
+            })
+            .collect(),
+        Pods::Table(t) => {
+            let fresh = t.owner().same(set, &selector.to_canonical());
+            t.rows
+                .iter()
+                .filter_map(|row| {
+                    let (parent, o) = parse_ordinal(&row.name);
+                    (parent == name && o >= 0).then(|| Listed {
+                        ordinal: o,
+                        pod: &*row.pod,
+                        facts: PodFacts::from_facts(row.facts, &row.name, t.revisions.get(row.revision)),
+                        claim: if fresh { row.claim } else { claim_of(&row.pod) },
+                    })
+                })
+                .collect()
+        }
+    };
+    if !listed.is_sorted_by(|a, b| (a.ordinal, a.facts.name) <= (b.ordinal, b.facts.name)) {
+        listed.sort_by(|a, b| (a.ordinal, a.facts.name).cmp(&(b.ordinal, b.facts.name)));
+    }
+    listed
+}
+
+impl crate::podtable::PodOwner for StatefulSet {
+    fn kind(&self) -> &str {
+        "StatefulSet"
+    }
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.metadata
+    }
+    fn selector(&self) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
+        self.spec.selector.as_ref()
+    }
 }
 
 /// Status write, completion, history truncation (ASTS-23, ASTS-48..ASTS-50).
@@ -843,17 +889,13 @@ fn create_missing_pvcs(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, reas
 
 /// ASTS-16, ASTS-20: identity labels, missing PVCs and PVC owner references of a replica.
 fn repair_identity(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
-    let pod = ctx.members[m];
     let f = &ctx.facts[m];
-    let labels = pod.metadata.labels.as_ref();
-    let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
     let mut patch = PodPatch::default();
-    if label(keys::STATEFULSET_POD_NAME) != Some(f.name) {
+    if !f.raw.pod_name_label_ok {
         patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name.to_owned()));
     }
-    let index = o.to_string();
-    if ctx.input.gates.pod_index_label && label(keys::POD_INDEX) != Some(index.as_str()) {
-        patch.labels.insert(keys::POD_INDEX.into(), Some(index));
+    if ctx.input.gates.pod_index_label && f.raw.pod_index_label != o {
+        patch.labels.insert(keys::POD_INDEX.into(), Some(o.to_string()));
     }
     if !patch.labels.is_empty() {
         b.push(ActionKind::PatchPod { patch }, Some(f.name), None, Reason::StatefulSet(R::Identity));

@@ -40,28 +40,14 @@ impl Refresh {
     }
 }
 
-fn has_inplace_gate(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.readiness_gates.as_deref())
-        .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY))
-}
-
-fn condition_true(pod: &k8s_openapi::api::core::v1::Pod, type_: &str) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .unwrap_or_default()
-        .iter()
-        .any(|c| c.type_ == type_ && c.status == "True")
-}
-
 /// ASTS-41: grace period, container batches and the `InPlaceUpdateReady=True` write.
 fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
     let pod = ctx.members[m];
     let f = &ctx.facts[m];
     let now = ctx.input.now;
-    if let Some(spec) = inplace::grace_spec(pod)
+    let annotated = f.in_place_annotated();
+    if annotated
+        && let Some(spec) = inplace::grace_spec(pod)
         && spec.revision == f.revision
     {
         let since = inplace::update_state(pod).and_then(|s| s.update_timestamp).map(|t| t.0);
@@ -85,7 +71,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
         }
         return;
     }
-    if let Some(state) = inplace::update_state(pod) {
+    if annotated && let Some(state) = inplace::update_state(pod) {
         if !inplace::containers_updated(pod, &state, SpecOptions::from_features(&ctx.input.features)) {
             return;
         }
@@ -94,7 +80,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
             return;
         }
     }
-    if has_inplace_gate(pod) && !condition_true(pod, keys::INPLACE_UPDATE_READY) {
+    if f.in_place_gate_open() {
         b.push(
             ActionKind::UpdatePodStatus {
                 condition: PodConditionUpdate {
@@ -216,9 +202,10 @@ pub(crate) fn rolling_update(
             continue;
         };
         let f = &ctx.facts[m];
-        let pod = ctx.members[m];
-        let mut out =
-            !f.healthy() || !inplace::is_complete(pod, SpecOptions::from_features(&ctx.input.features));
+        // A pod without in-place annotations is complete (no read of the pod needed).
+        let mut out = !f.healthy()
+            || (f.in_place_annotated()
+                && !inplace::is_complete(ctx.members[m], SpecOptions::from_features(&ctx.input.features)));
         match f.available(ctx.cfg.min_ready, now) {
             Ok(()) => {}
             Err(wait) => {
@@ -462,7 +449,7 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
             return Outcome::Stop;
         }
     }
-    if has_inplace_gate(pod) {
+    if f.raw.inplace_gate {
         b.push(
             ActionKind::UpdatePodStatus {
                 condition: PodConditionUpdate {

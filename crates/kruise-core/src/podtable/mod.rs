@@ -376,7 +376,10 @@ pub(crate) fn claim(
             }
         }
     }
-    let matches = selector.is_some_and(|s| pod.metadata.labels.as_ref().is_some_and(|l| s.matches(l)));
+    // A pod without labels is matched as one with no labels (a `DoesNotExist` selector
+    // selects it), as Kubernetes matches a nil label set.
+    let empty = BTreeMap::new();
+    let matches = selector.is_some_and(|s| s.matches(pod.metadata.labels.as_ref().unwrap_or(&empty)));
     Claim { listed: listed && !other_controller, controlled, matches, other_controller }
 }
 

@@ -426,31 +426,30 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // ASTS-11: membership, adoption and release.
     let deleting = set.metadata.deletion_timestamp.is_some();
-    let listed = listed_pods(set, name, &selector, input.pods);
-    let mut members: Vec<&Pod> = Vec::with_capacity(listed.len());
-    let mut ordinal = Vec::with_capacity(listed.len());
-    let mut facts: Vec<PodFacts<'_>> = Vec::with_capacity(listed.len());
-    for l in listed {
-        let pname = l.facts.name;
-        if l.claim.controlled {
-            if !l.claim.matches {
+    let mut members: Vec<&Pod> = Vec::new();
+    let mut ordinal = Vec::new();
+    let mut facts: Vec<PodFacts<'_>> = Vec::new();
+    each_listed(set, name, &selector, input.pods, |o, pod, f, claim| {
+        let pname = f.name;
+        if claim.controlled {
+            if !claim.matches {
                 if !deleting {
                     b.push(ActionKind::ReleasePod, Some(pname), None, Reason::Claim);
                 }
-                continue;
+                return;
             }
-        } else if l.claim.other_controller {
-            continue;
+        } else if claim.other_controller {
+            return;
         } else {
-            if !l.claim.matches || deleting || l.facts.terminating {
-                continue;
+            if !claim.matches || deleting || f.terminating {
+                return;
             }
             b.push(ActionKind::AdoptPod, Some(pname), None, Reason::Claim);
         }
-        members.push(l.pod);
-        ordinal.push(i64::from(l.ordinal));
-        facts.push(l.facts);
-    }
+        members.push(pod);
+        ordinal.push(i64::from(o));
+        facts.push(f);
+    });
 
     // ASTS-13, ASTS-14: range, replicas and condemned.
     let start = if input.gates.stateful_set_start_ordinal {
@@ -488,16 +487,19 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     };
     // ASTS-27: empty slots become pods to create, at the revision ASTS-27 picks.
     let mut not_updated = 0usize;
-    for &m in split.replicas.values() {
+    for &(_, m) in &split.replicas {
         if !ctx.is_updated(&ctx.facts[m], true) {
             not_updated += 1;
         }
     }
     let mut slots = Vec::with_capacity(usize::try_from(ctx.cfg.replicas).unwrap_or(0));
+    // Both ascending by ordinal: one merge walk.
+    let mut held = split.replicas.iter().peekable();
     for (position, o) in ctx.range.slots().enumerate() {
         let position = position as i64;
-        let slot = match split.replicas.get(&o) {
-            Some(&m) => Slot::Pod(m),
+        while held.next_if(|r| r.0 < o).is_some() {}
+        let slot = match held.next_if(|r| r.0 == o) {
+            Some(&(_, m)) => Slot::Pod(m),
             None => {
                 let update = if ctx.cfg.on_delete {
                     true
@@ -554,56 +556,61 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     Ok(b.plan)
 }
 
-/// A pod named `<set>-<ordinal>` with its facts and its claim facts (ASTS-11).
-struct Listed<'a> {
-    ordinal: i32,
-    pod: &'a Pod,
-    facts: PodFacts<'a>,
-    claim: crate::podtable::Claim,
-}
-
-/// ASTS-10, ASTS-11: the pods whose name is `<set name>-<ordinal>`, by (ordinal, name),
-/// whatever order the adapter listed them in (adoption and release actions follow this order;
-/// names are compared only between pods claiming one ordinal), with their facts and claim
-/// facts: from a table's rows (its claim facts when computed for this set and selector), or
-/// read from the pods of a slice. O(n log n) integer sort at most.
-fn listed_pods<'a>(set: &'a StatefulSet, name: &str, selector: &Selector, pods: Pods<'a>) -> Vec<Listed<'a>> {
+/// ASTS-10, ASTS-11: calls `f(ordinal, pod, facts, claim facts)` for each pod whose name is
+/// `<set name>-<ordinal>`, by (ordinal, name) whatever order the adapter listed them in
+/// (adoption and release actions follow this order; names are compared only between pods
+/// claiming one ordinal). Facts and claim facts come from a table's rows (its claim facts
+/// when computed for this set and selector) or are read from the pods of a slice, once each.
+/// Sorts 16-byte keys, O(n log n) at most.
+fn each_listed<'a>(
+    set: &'a StatefulSet,
+    name: &str,
+    selector: &Selector,
+    pods: Pods<'a>,
+    mut f: impl FnMut(i32, &'a Pod, PodFacts<'a>, crate::podtable::Claim),
+) {
     let uid = set.metadata.uid.as_deref().filter(|u| !u.is_empty());
     let claim_of = |pod: &Pod| crate::podtable::claim(pod, uid, "StatefulSet", Some(name), Some(selector));
-    let mut listed: Vec<Listed<'a>> = match pods {
-        Pods::Slice(pods) => pods
-            .iter()
-            .filter_map(|pod| {
-                let pname = pod.metadata.name.as_deref().unwrap_or_default();
-                let (parent, o) = parse_ordinal(pname);
-                (parent == name && o >= 0).then(|| Listed {
-                    ordinal: o,
-                    pod,
-                    facts: PodFacts::of(pod),
-                    claim: claim_of(pod),
-                })
-            })
-            .collect(),
-        Pods::Table(t) => {
-            let fresh = t.owner().same(set, &selector.to_canonical());
-            t.rows
-                .iter()
-                .filter_map(|row| {
-                    let (parent, o) = parse_ordinal(&row.name);
-                    (parent == name && o >= 0).then(|| Listed {
-                        ordinal: o,
-                        pod: &*row.pod,
-                        facts: PodFacts::from_facts(row.facts, &row.name, t.revisions.get(row.revision)),
-                        claim: if fresh { row.claim } else { claim_of(&row.pod) },
-                    })
-                })
-                .collect()
+    let ours = |pname: &str| {
+        let (parent, o) = parse_ordinal(pname);
+        (parent == name && o >= 0).then_some(o)
+    };
+    let by_key = |keys: &mut Vec<(i32, u32)>, name_of: &dyn Fn(u32) -> &'a str| {
+        if !keys.is_sorted_by(|a, b| (a.0, name_of(a.1)) <= (b.0, name_of(b.1))) {
+            keys.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| name_of(a.1).cmp(name_of(b.1))));
         }
     };
-    if !listed.is_sorted_by(|a, b| (a.ordinal, a.facts.name) <= (b.ordinal, b.facts.name)) {
-        listed.sort_by(|a, b| (a.ordinal, a.facts.name).cmp(&(b.ordinal, b.facts.name)));
+    match pods {
+        Pods::Slice(pods) => {
+            let name_of = |i: u32| pods[i as usize].metadata.name.as_deref().unwrap_or_default();
+            let mut keys: Vec<(i32, u32)> = pods
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((ours(p.metadata.name.as_deref().unwrap_or_default())?, i as u32)))
+                .collect();
+            by_key(&mut keys, &name_of);
+            for (o, i) in keys {
+                let pod = &pods[i as usize];
+                f(o, pod, PodFacts::of(pod), claim_of(pod));
+            }
+        }
+        Pods::Table(t) => {
+            let fresh = t.owner().same(set, &selector.to_canonical());
+            let rows: Vec<&'a crate::podtable::Row> = t.rows.iter().collect();
+            let name_of = |i: u32| -> &'a str {
+                let r: &'a crate::podtable::Row = rows[i as usize];
+                &r.name
+            };
+            let mut keys: Vec<(i32, u32)> =
+                rows.iter().enumerate().filter_map(|(i, r)| Some((ours(&r.name)?, i as u32))).collect();
+            by_key(&mut keys, &name_of);
+            for (o, i) in keys {
+                let row: &'a crate::podtable::Row = rows[i as usize];
+                let facts = PodFacts::from_facts(row.facts, &row.name, t.revisions.get(row.revision));
+                f(o, &row.pod, facts, if fresh { row.claim } else { claim_of(&row.pod) });
+            }
+        }
     }
-    listed
 }
 
 impl crate::podtable::PodOwner for StatefulSet {
@@ -669,7 +676,15 @@ fn finish(ctx: &Ctx<'_>, b: &mut Builder, status: &mut StatefulSetStatus, select
         b.push(ActionKind::UpdateStatus, None, None, Reason::StatusChanged);
     }
     // ASTS-23: history.
-    let pod_revs: BTreeSet<&str> = ctx.facts.iter().map(|f| f.revision).filter(|r| !r.is_empty()).collect();
+    // Pods of one revision come in runs: skip repeats before the set (one compare each).
+    let mut pod_revs: BTreeSet<&str> = BTreeSet::new();
+    let mut last = "";
+    for f in &ctx.facts {
+        if f.revision != last && !f.revision.is_empty() {
+            pod_revs.insert(f.revision);
+            last = f.revision;
+        }
+    }
     let pod_revs: Vec<&str> = pod_revs.into_iter().collect();
     let limit = ctx.cfg.history_limit;
     for r in revision::truncate_history(&ctx.revs, &pod_revs, limit) {

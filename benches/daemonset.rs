@@ -179,7 +179,7 @@ impl World {
         let backoff = BTreeMap::new();
         daemonset::plan(&Input {
             daemonset: &self.ds,
-            pods: &self.pods,
+            pods: (&self.pods).into(),
             nodes: &self.table,
             revisions: &self.revisions,
             now: now(),

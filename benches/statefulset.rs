@@ -1,9 +1,13 @@
 //! Advanced StatefulSet planner benchmarks: `steady`, `rolling` (partition held) and `wave`
 //! (an in-place wave) at N = 1k, 10k and 100k pods, each with its action counts asserted
 //! before timing, and the JSON decode of the same pods as the yardstick (benches/README.md).
+//! `statefulset/*` plans from a `PodTable` built once before timing (as an operator keeps it);
+//! `statefulset-slice/*` from the same pods as a `&[Pod]` slice (as `kruise plan` passes them);
+//! both forms are checked to give the same plan before timing.
 //!
 //! Run: `cargo bench --bench statefulset` (all), `-- statefulset/wave` (a filter);
-//! `KRUISE_BENCH_SIZES=1000,10000` narrows the sizes.
+//! `KRUISE_BENCH_SIZES=1000,10000` narrows the sizes; `KRUISE_BENCH_SLICE=0` skips the
+//! slice cases.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -17,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::v1beta1::{RollingUpdateStatefulSetStrategy, StatefulSet};
 use kruise_api::keys;
 use kruise_core::expectations::Expectations;
-use kruise_core::statefulset::{self, Input, Plan};
+use kruise_core::statefulset::{self, Input, Plan, PodTable, Pods};
 use serde::Deserialize;
 
 #[path = "support/mod.rs"]
@@ -57,6 +61,7 @@ struct Scenario {
     n: usize,
     set: StatefulSet,
     pods: Vec<Pod>,
+    table: PodTable,
     revisions: Vec<ControllerRevision>,
     expectations: Expectations,
 }
@@ -139,18 +144,20 @@ impl Scenario {
             .collect();
         the_set.status = Some(Default::default());
         the_set.status.get_or_insert_with(Default::default).current_revision = n1.clone();
+        let table = PodTable::default();
         let mut s =
-            Scenario { kind, n, set: the_set, pods, revisions, expectations: Expectations::default() };
+            Scenario { kind, n, set: the_set, pods, table, revisions, expectations: Expectations::default() };
         // Preset the status the planner computes, so a plan writes none.
-        let first = s.plan();
+        let first = s.plan_slice();
         s.set.status = Some(first.status.clone());
+        s.table = PodTable::from_pods(&s.set, s.pods.iter().cloned()).expect("named pods");
         s
     }
 
-    fn input(&self) -> Input<'_> {
+    fn input<'a>(&'a self, pods: Pods<'a>) -> Input<'a> {
         Input {
             statefulset: &self.set,
-            pods: &self.pods,
+            pods,
             pvcs: &[],
             revisions: &self.revisions,
             storage_classes: &[],
@@ -161,8 +168,14 @@ impl Scenario {
         }
     }
 
+    /// One plan from the table.
     fn plan(&self) -> Plan {
-        statefulset::plan(&self.input()).expect("the bench input plans")
+        statefulset::plan(&self.input((&self.table).into())).expect("the bench input plans")
+    }
+
+    /// One plan from the slice.
+    fn plan_slice(&self) -> Plan {
+        statefulset::plan(&self.input((&self.pods).into())).expect("the bench input plans")
     }
 
     /// The action counts of the scenario, by kind.
@@ -203,14 +216,26 @@ fn group<'c>(
     g
 }
 
+/// `KRUISE_BENCH_SLICE=0` skips the `statefulset-slice/*` cases.
+fn slice_cases() -> bool {
+    std::env::var("KRUISE_BENCH_SLICE").map_or(true, |v| v != "0")
+}
+
 fn bench(c: &mut Criterion) {
     for n in sizes() {
         for kind in Kind::ALL {
             let s = Scenario::build(kind, n);
-            s.check(&s.plan());
+            let (from_table, from_slice) = (s.plan(), s.plan_slice());
+            s.check(&from_table);
+            assert_eq!(from_table, from_slice, "statefulset/{}/{n}: the table and the slice plan alike", kind.name());
             let mut g = group(c, "statefulset", n);
             g.bench_function(BenchmarkId::new(kind.name(), n), |b| b.iter(|| black_box(s.plan())));
             g.finish();
+            if slice_cases() {
+                let mut g = group(c, "statefulset-slice", n);
+                g.bench_function(BenchmarkId::new(kind.name(), n), |b| b.iter(|| black_box(s.plan_slice())));
+                g.finish();
+            }
         }
         let s = Scenario::build(Kind::Rolling, n);
         let json = support::pods_list_json(&s.pods);

@@ -209,7 +209,7 @@ fuzz_target!(|c: Case| {
     let backoff = BTreeMap::new();
     let features = Features { daemon_set_prune_ineligible_nodes: c.prune, ..Features::default() };
     let revisions = [r_old, r_new];
-    let run = |pods: &[Pod]| {
+    let run = |pods: daemonset::Pods<'_>| {
         daemonset::plan(&Input {
             daemonset: &d,
             pods,
@@ -224,11 +224,17 @@ fuzz_target!(|c: Case| {
         })
         .expect("valid input plans")
     };
-    let p = run(&pods);
+    let p = run((&pods).into());
     let mut rev = pods.clone();
     rev.reverse();
-    assert_eq!(p, run(&rev), "pod order changed the plan");
-    assert_eq!(p, run(&pods), "not deterministic");
+    assert_eq!(p, run((&rev).into()), "pod order changed the plan");
+    assert_eq!(p, run((&pods).into()), "not deterministic");
+    // The same pods from a PodTable (names unique: a table keeps one pod per name).
+    let names: std::collections::BTreeSet<&str> = pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+    if names.len() == pods.len() {
+        let table = daemonset::PodTable::from_pods(&d, pods.iter().cloned()).expect("named pods");
+        assert_eq!(p, run((&table).into()), "a PodTable gives the slice's plan");
+    }
 
     let burst = usize::from(c.burst % 6) + 1;
     let creates: Vec<&str> = p

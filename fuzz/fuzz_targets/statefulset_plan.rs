@@ -6,14 +6,14 @@
 //! the invariants of the property tests are asserted: never panics; a bad spec is an error
 //! naming a field; no PVC is ever deleted; creations only on free replica slots, once each;
 //! nothing updated inside the partition (ASTS-31, ordered mode); the same input twice, or listed in
-//! another order, gives the same plan.
+//! another order, or as a `PodTable`, gives the same plan.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::v1beta1::{ReservedOrdinals, StatefulSet};
-use kruise_core::statefulset::{Gates, Input, ReplicaRange, parse_ordinal, plan, revision};
+use kruise_core::statefulset::{Gates, Input, PodTable, ReplicaRange, parse_ordinal, plan, revision};
 use kruise_core::{Expectations, Features};
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
@@ -136,7 +136,7 @@ fuzz_target!(|c: Case| {
     let gates = Gates { stateful_set_start_ordinal: true, ..Gates::default() };
     let input = Input {
         statefulset: &new,
-        pods: &pods,
+        pods: (&pods).into(),
         pvcs: &[],
         revisions: &revisions,
         storage_classes: &[],
@@ -176,6 +176,13 @@ fuzz_target!(|c: Case| {
     assert_eq!(plan(&input).ok().as_ref(), Some(&p), "same input, same plan");
     let mut reversed = pods.clone();
     reversed.reverse();
-    let again = plan(&Input { pods: &reversed, ..input }).ok();
+    let again = plan(&Input { pods: (&reversed).into(), ..input }).ok();
     assert_eq!(again.as_ref(), Some(&p), "pod order does not matter");
+    // The same pods from a PodTable (names unique: a table keeps one pod per name).
+    let names: std::collections::BTreeSet<&str> = pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+    if names.len() == pods.len() {
+        let table = PodTable::from_pods(&new, pods.iter().cloned()).expect("named pods");
+        let from_table = plan(&Input { pods: (&table).into(), ..input }).ok();
+        assert_eq!(from_table.as_ref(), Some(&p), "a PodTable gives the slice's plan");
+    }
 });

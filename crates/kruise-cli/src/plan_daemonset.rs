@@ -62,7 +62,7 @@ pub(super) fn run(args: &Args, ds: &DaemonSet, io: &mut Io<'_>) -> Result<(), Fa
     let backoff = BTreeMap::new();
     let input = Input {
         daemonset: ds,
-        pods: &pods,
+        pods: (&pods).into(),
         nodes: &table,
         revisions: &revisions,
         now,

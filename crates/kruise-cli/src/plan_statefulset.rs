@@ -51,7 +51,7 @@ pub(crate) fn plan(args: &Args, file: &str, docs: &[Value], io: &mut Io<'_>) -> 
     let expectations = Expectations::default();
     let input = Input {
         statefulset: &set,
-        pods: &pods,
+        pods: (&pods).into(),
         pvcs: &pvcs,
         revisions: &revisions,
         storage_classes: &[],

@@ -42,6 +42,20 @@ pub use pods::target_node;
 pub use reconcile::DaemonSetReconciler;
 pub use v1alpha1::DaemonSetV1Alpha1Reconciler;
 
+pub use crate::podtable::{PodTable, Pods, UnnamedPod};
+
+impl crate::podtable::PodOwner for DaemonSet {
+    fn kind(&self) -> &str {
+        "DaemonSet"
+    }
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.metadata
+    }
+    fn selector(&self) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
+        self.spec.selector.as_ref()
+    }
+}
+
 use crate::expectations::Expectations;
 use crate::features::Features;
 use crate::lifecycle::{State, hooked, lifecycle_patch, mark_not_ready};
@@ -71,8 +85,10 @@ pub struct Input<'a> {
     /// The DaemonSet as stored, in the v1beta1 shape with webhook defaults applied (ADS-4).
     pub daemonset: &'a DaemonSet,
     /// Pods controlled by the DaemonSet, terminating ones included. Pods of other owners and
-    /// pods not matching the selector are ignored.
-    pub pods: &'a [Pod],
+    /// pods not matching the selector are ignored. A slice (each pod read once per plan) or
+    /// a [`PodTable`](crate::podtable::PodTable) kept by the adapter (each pod's facts read
+    /// once per version, its node interned); both give the same plan.
+    pub pods: Pods<'a>,
     /// All nodes, with their facts (ADS-6, ADS-7).
     pub nodes: &'a NodeTable,
     /// ControllerRevisions owned by the DaemonSet (ADS-9).
@@ -230,25 +246,48 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // Pods: controlled by the DaemonSet and matching its selector.
     let uid = ds.metadata.uid.as_deref().filter(|u| !u.is_empty());
-    let owned: Vec<&Pod> = input
-        .pods
-        .iter()
-        .filter(|p| {
-            controlled_by(p, uid, name)
-                && selector.matches(p.metadata.labels.as_ref().unwrap_or(&BTreeMap::new()))
-        })
-        .collect();
-
-    // ADS-9: history → hash.
-    let hist = history::construct(ds, name, input.revisions, &owned);
     let generation = ds
         .metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(keys::DEPRECATED_DAEMONSET_TEMPLATE_GENERATION))
         .and_then(|g| g.parse::<i64>().ok());
+    let claim_of = |p: &Pod| crate::podtable::claim(p, uid, "DaemonSet", Some(name), Some(&selector));
+    // The pods (with their facts) come before the history: ADS-2 `updated` needs the hash,
+    // which needs the pods only to relabel duplicates.
+    let mut owned: Vec<&Pod> = Vec::new();
+    let mut scanned: Vec<(&Pod, &str, crate::podtable::Facts, &str, &str)> = Vec::new();
+    match input.pods {
+        Pods::Slice(pods) => {
+            for p in pods {
+                let c = claim_of(p);
+                if c.controlled && c.matches {
+                    let s = crate::podtable::Facts::scan(p);
+                    owned.push(p);
+                    scanned.push((p, s.name, s.facts, s.revision, s.node));
+                }
+            }
+        }
+        Pods::Table(t) => {
+            let fresh = t.owner().same(ds, &selector.to_canonical());
+            for row in t.rows.iter() {
+                let c = if fresh { row.claim } else { claim_of(&row.pod) };
+                if c.controlled && c.matches {
+                    owned.push(&row.pod);
+                    let node = t.nodes.get(row.facts.node_id);
+                    scanned.push((&row.pod, &row.name, row.facts, t.revisions.get(row.revision), node));
+                }
+            }
+        }
+    }
+
+    // ADS-9: history → hash.
+    let hist = history::construct(ds, name, input.revisions, &owned);
     let by = pods::UpdatedBy { hash: &hist.hash, generation };
-    let ds_pods: Vec<DsPod<'_>> = owned.iter().filter_map(|p| pods::read(p, by)).collect();
+    let ds_pods: Vec<DsPod<'_>> = scanned
+        .iter()
+        .filter_map(|&(p, pname, ref f, revision, node)| pods::from_facts(p, pname, f, revision, node, by))
+        .collect();
     let names: Vec<&str> = input.nodes.iter().map(|n| n.name.as_str()).collect();
     let grouped = pods::group_by_nodes(ds_pods, &names);
     let nodes: Vec<NodeRow<'_>> = input
@@ -349,18 +388,6 @@ fn bad_int(path: &str, v: Option<&k8s_openapi::apimachinery::pkg::util::intstr::
         None => String::new(),
     };
     PlanError::BadIntOrPercent { path: path.into(), value }
-}
-
-/// Is `pod` controlled by the DaemonSet (by uid; by kind and name when the DaemonSet has no
-/// uid)?
-fn controlled_by(pod: &Pod, uid: Option<&str>, name: &str) -> bool {
-    pod.metadata.owner_references.iter().flatten().any(|r| {
-        r.controller == Some(true)
-            && match uid {
-                Some(u) => r.uid == u,
-                None => r.kind == "DaemonSet" && r.name == name,
-            }
-    })
 }
 
 /// ADS-17: carries out creates and deletes: hooked pods move to `PreparingDelete` instead of

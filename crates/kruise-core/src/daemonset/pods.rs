@@ -9,6 +9,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kruise_api::keys;
 
 use crate::availability::{Boundary, min_ready_remaining, ready_long_enough};
+use crate::lifecycle::State;
+use crate::podtable::{Facts, Phase};
 
 /// What the planner reads from one pod of the DaemonSet.
 #[derive(Clone, Debug)]
@@ -44,6 +46,8 @@ pub(crate) struct DsPod<'a> {
     pub inplace_not_ready: bool,
     /// Condition `InPlaceUpdateReady` is present with status `True`.
     pub inplace_ready: bool,
+    /// Carries an in-place state annotation (either key).
+    pub has_state: bool,
 }
 
 impl DsPod<'_> {
@@ -98,39 +102,44 @@ impl UpdatedBy<'_> {
 }
 
 /// Reads one pod (ADS-2). `None` when it has no target node (ignored entirely).
+#[cfg(test)]
 pub(crate) fn read<'a>(pod: &'a Pod, by: UpdatedBy<'_>) -> Option<DsPod<'a>> {
-    let node = target_node(pod)?;
-    let meta = &pod.metadata;
-    let labels = meta.labels.as_ref();
-    let status = pod.status.as_ref();
-    let conditions = status.and_then(|s| s.conditions.as_deref()).unwrap_or_default();
-    let ready_c = conditions.iter().find(|c| c.type_ == keys::CONDITION_READY);
-    let inplace_c = conditions.iter().find(|c| c.type_ == keys::INPLACE_UPDATE_READY);
-    let inplace_gate = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.readiness_gates.as_deref())
-        .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY));
+    let s = Facts::scan(pod);
+    from_facts(pod, s.name, &s.facts, s.revision, s.node, by)
+}
+
+/// One pod from its shared facts (a [`PodTable`](crate::podtable::PodTable) row or
+/// [`Facts::scan`]), its `controller-revision-hash` label `revision` and its `spec.nodeName`
+/// `node` (empty: the target node is read from the pod's affinity). O(1) for a bound pod
+/// unless the DaemonSet carries the legacy generation annotation.
+pub(crate) fn from_facts<'a>(
+    pod: &'a Pod,
+    name: &'a str,
+    f: &Facts,
+    revision: &'a str,
+    node: &'a str,
+    by: UpdatedBy<'_>,
+) -> Option<DsPod<'a>> {
+    let node = if node.is_empty() { target_node(pod)? } else { node };
+    let updated = (!by.hash.is_empty() && revision == by.hash)
+        || (by.generation.is_some() && by.updated(pod.metadata.labels.as_ref()));
     Some(DsPod {
         pod,
-        name: meta.name.as_deref().unwrap_or_default(),
+        name,
         node,
-        bound: pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_some_and(|n| !n.is_empty()),
-        created: meta.creation_timestamp.as_ref().map(|t| t.0),
-        terminating: meta.deletion_timestamp.is_some(),
-        failed: status.and_then(|s| s.phase.as_deref()) == Some("Failed"),
-        ready: ready_c.is_some_and(|c| c.status == "True"),
-        ready_since: ready_c.and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0),
-        pre_deleting: labels.and_then(|l| l.get(keys::LIFECYCLE_STATE)).map(String::as_str)
-            == Some(keys::lifecycle_state::PREPARING_DELETE),
-        updated: by.updated(labels),
-        hash: labels
-            .and_then(|l| l.get(keys::CONTROLLER_REVISION_HASH))
-            .map(String::as_str)
-            .unwrap_or_default(),
-        inplace_gate,
-        inplace_not_ready: inplace_c.is_some_and(|c| c.status != "True"),
-        inplace_ready: inplace_c.is_some_and(|c| c.status == "True"),
+        bound: f.scheduled,
+        created: f.created,
+        terminating: f.terminating,
+        failed: f.phase == Phase::Failed,
+        ready: f.ready,
+        ready_since: f.ready_since,
+        pre_deleting: f.state == State::PreparingDelete,
+        updated,
+        hash: revision,
+        inplace_gate: f.inplace_gate,
+        inplace_not_ready: f.inplace_ready_present && !f.inplace_ready_ok,
+        inplace_ready: f.inplace_ready_present && f.inplace_ready_ok,
+        has_state: f.has_state,
     })
 }
 

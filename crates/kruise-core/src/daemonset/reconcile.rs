@@ -40,7 +40,7 @@ impl Reconciler for DaemonSetReconciler {
         let backoff = BTreeMap::new();
         let input = Input {
             daemonset: world.workload,
-            pods: world.pods,
+            pods: world.pods.into(),
             nodes: &table,
             revisions: world.revisions,
             now: ctx.now,

@@ -183,7 +183,7 @@ impl World {
         let exp = Expectations::new();
         Ok(f(&Input {
             daemonset: &self.ds,
-            pods: &self.pods,
+            pods: (&self.pods).into(),
             nodes: &table,
             revisions: &self.revisions,
             now: self.now,
@@ -198,8 +198,17 @@ impl World {
     fn writes(&self, p: &Plan) -> Vec<crate::reconciler::PlannedWrite> {
         self.with_input(|i| super::reconcile::writes(i, p)).unwrap().unwrap()
     }
+    /// Plans from the pod slice and, when the pod names are unique, from a [`PodTable`] of the
+    /// same pods: the two input forms give the same plan (or the same error).
     fn try_plan(&self) -> Result<Plan, PlanError> {
-        self.with_input(plan)?
+        let p = self.with_input(plan)?;
+        let names: BTreeSet<&str> = self.pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+        if names.len() == self.pods.len() {
+            let table = PodTable::from_pods(&self.ds, self.pods.iter().cloned()).unwrap();
+            let from_table = self.with_input(|i| plan(&Input { pods: (&table).into(), ..*i }))?;
+            assert_eq!(from_table, p, "the PodTable gives the slice's plan");
+        }
+        p
     }
 }
 
@@ -393,7 +402,7 @@ fn ads_11_pending_expectations_write_status_only() {
     exp.expect_create("ds-x", at(NOW - 1));
     let p = plan(&Input {
         daemonset: &w.ds,
-        pods: &w.pods,
+        pods: (&w.pods).into(),
         nodes: &table,
         revisions: &w.revisions,
         now: w.now,

@@ -331,10 +331,7 @@ pub(crate) fn hold_outdated(ctx: &Ctx<'_>, b: &mut Builder, reason: Reason) {
 /// period.)
 pub(crate) fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder) {
     for p in ctx.all_pods().filter(|p| !p.terminating) {
-        let has_state = p.pod.metadata.annotations.as_ref().is_some_and(|a| {
-            a.contains_key(keys::INPLACE_UPDATE_STATE) || a.contains_key(keys::INPLACE_UPDATE_STATE_LEGACY)
-        });
-        if has_state && let Some(state) = inplace::update_state(p.pod) {
+        if p.has_state && let Some(state) = inplace::update_state(p.pod) {
             if !inplace::containers_updated(p.pod, &state, SpecOptions::from_features(&ctx.input.features)) {
                 b.hold_pod(p.name, Reason::InPlaceUpdating);
                 continue;

@@ -147,6 +147,57 @@ pub(crate) struct Facts {
     pub terminating: bool,
     /// Interned `spec.nodeName` in a [`PodTable`], else [`NODE_UNKNOWN`].
     pub node_id: u32,
+    /// `status.phase`.
+    pub phase: Phase,
+    /// The pod has the readiness gate `InPlaceUpdateReady`.
+    pub inplace_gate: bool,
+    /// A condition `InPlaceUpdateReady` is present (its status is in `inplace_ready_ok`).
+    pub inplace_ready_present: bool,
+    /// ASTS-16: the label `statefulset.kubernetes.io/pod-name` equals the pod's name.
+    pub pod_name_label_ok: bool,
+    /// ASTS-16: the label `apps.kubernetes.io/pod-index` read as a canonical decimal (no sign,
+    /// no leading zero), or -1 when absent or not canonical.
+    pub pod_index_label: i64,
+}
+
+/// `status.phase` as the planners distinguish it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Absent or empty (not yet created by the kubelet).
+    Empty,
+    /// `Pending`.
+    Pending,
+    /// `Running`.
+    Running,
+    /// `Succeeded`.
+    Succeeded,
+    /// `Failed`.
+    Failed,
+    /// Anything else (`Unknown`, garbage).
+    Other,
+}
+
+impl Phase {
+    fn parse(s: &str) -> Self {
+        match s {
+            "" => Phase::Empty,
+            "Pending" => Phase::Pending,
+            "Running" => Phase::Running,
+            "Succeeded" => Phase::Succeeded,
+            "Failed" => Phase::Failed,
+            _ => Phase::Other,
+        }
+    }
+}
+
+/// A label value read as a canonical non-negative decimal (`"0"`, `"17"`; not `"017"`, `"+1"`):
+/// exactly the values `o.to_string()` prints for an `o >= 0`. -1 otherwise.
+fn canonical_index(v: &str) -> i64 {
+    let b = v.as_bytes();
+    if b.is_empty() || b.len() > 18 || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b[0] == b'0') {
+        return -1;
+    }
+    v.parse().unwrap_or(-1)
 }
 
 /// [`Facts`] plus the borrowed strings the caller may keep or intern.
@@ -162,9 +213,12 @@ impl Facts {
     pub fn scan(pod: &Pod) -> Scanned<'_> {
         let m = &pod.metadata;
         let (mut revision, mut state_label, mut specified, mut has_template_hash) = ("", None, false, false);
+        let (mut pod_name_label, mut pod_index_label) = (None, -1);
         for (k, v) in m.labels.iter().flatten() {
             match k.as_str() {
                 keys::CONTROLLER_REVISION_HASH => revision = v.as_str(),
+                keys::STATEFULSET_POD_NAME => pod_name_label = Some(v.as_str()),
+                keys::POD_INDEX => pod_index_label = canonical_index(v),
                 keys::LIFECYCLE_STATE => state_label = Some(v.as_str()),
                 keys::SPECIFIED_DELETE => specified = true,
                 keys::POD_TEMPLATE_HASH => has_template_hash = true,
@@ -184,19 +238,26 @@ impl Facts {
         let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or_default();
         let (mut ready, mut ready_since, mut inplace_ready_ok, mut inplace_ready_clean) =
             (false, None, true, false);
+        let mut inplace_ready_present = false;
         for c in status.and_then(|s| s.conditions.as_deref()).unwrap_or_default() {
             if c.type_ == keys::CONDITION_READY {
                 ready = c.status == "True";
                 ready_since = c.last_transition_time.as_ref().map(|t| t.0);
             } else if c.type_ == keys::INPLACE_UPDATE_READY {
+                inplace_ready_present = true;
                 inplace_ready_ok = c.status == "True";
                 inplace_ready_clean = inplace_ready_ok
                     && c.reason.as_deref().unwrap_or_default().is_empty()
                     && c.message.as_deref().unwrap_or_default().is_empty();
             }
         }
-        let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default();
+        let spec = pod.spec.as_ref();
+        let node = spec.and_then(|s| s.node_name.as_deref()).unwrap_or_default();
+        let inplace_gate = spec
+            .and_then(|s| s.readiness_gates.as_deref())
+            .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY));
         let terminating = m.deletion_timestamp.is_some();
+        let name = m.name.as_deref().unwrap_or_default();
         Scanned {
             facts: Facts {
                 created: m.creation_timestamp.as_ref().map(|t| t.0),
@@ -220,8 +281,13 @@ impl Facts {
                 active: phase != "Succeeded" && phase != "Failed" && !terminating,
                 terminating,
                 node_id: NODE_UNKNOWN,
+                phase: Phase::parse(phase),
+                inplace_gate,
+                inplace_ready_present,
+                pod_name_label_ok: pod_name_label == Some(name),
+                pod_index_label,
             },
-            name: m.name.as_deref().unwrap_or_default(),
+            name,
             revision,
             node,
         }
@@ -237,6 +303,8 @@ pub(crate) struct Claim {
     pub controlled: bool,
     /// The labels match the workload's selector.
     pub matches: bool,
+    /// A controller owner reference names another workload.
+    pub other_controller: bool,
 }
 
 /// A workload that owns pods through controller references and claims them by a label
@@ -308,8 +376,11 @@ pub(crate) fn claim(
             }
         }
     }
-    let matches = selector.is_some_and(|s| pod.metadata.labels.as_ref().is_some_and(|l| s.matches(l)));
-    Claim { listed: listed && !other_controller, controlled, matches }
+    // A pod without labels is matched as one with no labels (a `DoesNotExist` selector
+    // selects it), as Kubernetes matches a nil label set.
+    let empty = BTreeMap::new();
+    let matches = selector.is_some_and(|s| s.matches(pod.metadata.labels.as_ref().unwrap_or(&empty)));
+    Claim { listed: listed && !other_controller, controlled, matches, other_controller }
 }
 
 /// Interned strings with reference counts (revision labels, node names): a handful of distinct

@@ -50,6 +50,7 @@ use kruise_api::selector::Selector;
 pub use ordinals::{ReplicaRange, parse_ordinal, pod_name};
 pub use pods::{PodFacts, new_pod, set_owner_ref};
 pub use pvc::{new_pvc, pvc_name};
+pub use crate::podtable::{PodTable, Pods, UnnamedPod};
 pub use reconcile::StatefulSetReconciler;
 
 /// The plan of one StatefulSet pass: the shared plan shape with the StatefulSet status.
@@ -103,8 +104,10 @@ pub struct Input<'a> {
     /// The set as stored (v1beta1; a v1alpha1 object is converted first). Webhook defaults
     /// that are missing are applied by the planner (ASTS-7).
     pub statefulset: &'a StatefulSet,
-    /// Pods owned by the set or matching its selector, terminating ones included.
-    pub pods: &'a [Pod],
+    /// Pods owned by the set or matching its selector, terminating ones included: a slice
+    /// (each pod's facts read once per plan) or a [`PodTable`] kept by the adapter (facts read
+    /// once per pod version). Both give the same plan.
+    pub pods: Pods<'a>,
     /// PVCs of the set's claim templates (any owner).
     pub pvcs: &'a [PersistentVolumeClaim],
     /// ControllerRevisions owned by the set.
@@ -424,52 +427,30 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // ASTS-11: membership, adoption and release.
     let deleting = set.metadata.deletion_timestamp.is_some();
-    let uid = set.metadata.uid.as_deref().unwrap_or_default();
     let mut members: Vec<&Pod> = Vec::new();
     let mut ordinal = Vec::new();
-    // Pods of this set by (ordinal, name), whatever order the adapter listed them in
-    // (adoption and release actions follow this order). Integer keys: names are compared
-    // only between pods claiming one ordinal.
-    let mut listed: Vec<(i32, &str, &Pod)> = input
-        .pods
-        .iter()
-        .filter_map(|pod| {
-            let pname = pod.metadata.name.as_deref().unwrap_or_default();
-            let (parent, o) = parse_ordinal(pname);
-            (parent == name && o >= 0).then_some((o, pname, pod))
-        })
-        .collect();
-    if !listed.is_sorted_by(|a, b| (a.0, a.1) <= (b.0, b.1)) {
-        listed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    }
-    for (o, pname, pod) in listed {
-        let controller = pod.metadata.owner_references.iter().flatten().find(|r| r.controller == Some(true));
-        let ours = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| {
-            r.kind == "StatefulSet" && if uid.is_empty() { r.name == name } else { r.uid == uid }
-        };
-        let empty = BTreeMap::new();
-        let matches = selector.matches(pod.metadata.labels.as_ref().unwrap_or(&empty));
-        match controller {
-            Some(r) if ours(r) => {
-                if !matches {
-                    if !deleting {
-                        b.push(ActionKind::ReleasePod, Some(pname), None, Reason::Claim);
-                    }
-                    continue;
+    let mut facts: Vec<PodFacts<'_>> = Vec::new();
+    each_listed(set, name, &selector, input.pods, |o, pod, f, claim| {
+        let pname = f.name;
+        if claim.controlled {
+            if !claim.matches {
+                if !deleting {
+                    b.push(ActionKind::ReleasePod, Some(pname), None, Reason::Claim);
                 }
+                return;
             }
-            Some(_) => continue,
-            None => {
-                if !matches || deleting || pod.metadata.deletion_timestamp.is_some() {
-                    continue;
-                }
-                b.push(ActionKind::AdoptPod, Some(pname), None, Reason::Claim);
+        } else if claim.other_controller {
+            return;
+        } else {
+            if !claim.matches || deleting || f.terminating {
+                return;
             }
+            b.push(ActionKind::AdoptPod, Some(pname), None, Reason::Claim);
         }
         members.push(pod);
         ordinal.push(i64::from(o));
-    }
-    let facts: Vec<PodFacts<'_>> = members.iter().map(|p| PodFacts::of(p)).collect();
+        facts.push(f);
+    });
 
     // ASTS-13, ASTS-14: range, replicas and condemned.
     let start = if input.gates.stateful_set_start_ordinal {
@@ -507,16 +488,19 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     };
     // ASTS-27: empty slots become pods to create, at the revision ASTS-27 picks.
     let mut not_updated = 0usize;
-    for &m in split.replicas.values() {
+    for &(_, m) in &split.replicas {
         if !ctx.is_updated(&ctx.facts[m], true) {
             not_updated += 1;
         }
     }
     let mut slots = Vec::with_capacity(usize::try_from(ctx.cfg.replicas).unwrap_or(0));
+    // Both ascending by ordinal: one merge walk.
+    let mut held = split.replicas.iter().peekable();
     for (position, o) in ctx.range.slots().enumerate() {
         let position = position as i64;
-        let slot = match split.replicas.get(&o) {
-            Some(&m) => Slot::Pod(m),
+        while held.next_if(|r| r.0 < o).is_some() {}
+        let slot = match held.next_if(|r| r.0 == o) {
+            Some(&(_, m)) => Slot::Pod(m),
             None => {
                 let update = if ctx.cfg.on_delete {
                     true
@@ -573,6 +557,75 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     Ok(b.plan)
 }
 
+/// ASTS-10, ASTS-11: calls `f(ordinal, pod, facts, claim facts)` for each pod whose name is
+/// `<set name>-<ordinal>`, by (ordinal, name) whatever order the adapter listed them in
+/// (adoption and release actions follow this order; names are compared only between pods
+/// claiming one ordinal). Facts and claim facts come from a table's rows (its claim facts
+/// when computed for this set and selector) or are read from the pods of a slice, once each.
+/// Sorts 16-byte keys, O(n log n) at most.
+fn each_listed<'a>(
+    set: &'a StatefulSet,
+    name: &str,
+    selector: &Selector,
+    pods: Pods<'a>,
+    mut f: impl FnMut(i32, &'a Pod, PodFacts<'a>, crate::podtable::Claim),
+) {
+    let uid = set.metadata.uid.as_deref().filter(|u| !u.is_empty());
+    let claim_of = |pod: &Pod| crate::podtable::claim(pod, uid, "StatefulSet", Some(name), Some(selector));
+    let ours = |pname: &str| {
+        let (parent, o) = parse_ordinal(pname);
+        (parent == name && o >= 0).then_some(o)
+    };
+    let by_key = |keys: &mut Vec<(i32, u32)>, name_of: &dyn Fn(u32) -> &'a str| {
+        if !keys.is_sorted_by(|a, b| (a.0, name_of(a.1)) <= (b.0, name_of(b.1))) {
+            keys.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| name_of(a.1).cmp(name_of(b.1))));
+        }
+    };
+    match pods {
+        Pods::Slice(pods) => {
+            let name_of = |i: u32| pods[i as usize].metadata.name.as_deref().unwrap_or_default();
+            let mut keys: Vec<(i32, u32)> = pods
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((ours(p.metadata.name.as_deref().unwrap_or_default())?, i as u32)))
+                .collect();
+            by_key(&mut keys, &name_of);
+            for (o, i) in keys {
+                let pod = &pods[i as usize];
+                f(o, pod, PodFacts::of(pod), claim_of(pod));
+            }
+        }
+        Pods::Table(t) => {
+            let fresh = t.owner().same(set, &selector.to_canonical());
+            let rows: Vec<&'a crate::podtable::Row> = t.rows.iter().collect();
+            let name_of = |i: u32| -> &'a str {
+                let r: &'a crate::podtable::Row = rows[i as usize];
+                &r.name
+            };
+            let mut keys: Vec<(i32, u32)> =
+                rows.iter().enumerate().filter_map(|(i, r)| Some((ours(&r.name)?, i as u32))).collect();
+            by_key(&mut keys, &name_of);
+            for (o, i) in keys {
+                let row: &'a crate::podtable::Row = rows[i as usize];
+                let facts = PodFacts::from_facts(row.facts, &row.name, t.revisions.get(row.revision));
+                f(o, &row.pod, facts, if fresh { row.claim } else { claim_of(&row.pod) });
+            }
+        }
+    }
+}
+
+impl crate::podtable::PodOwner for StatefulSet {
+    fn kind(&self) -> &str {
+        "StatefulSet"
+    }
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.metadata
+    }
+    fn selector(&self) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
+        self.spec.selector.as_ref()
+    }
+}
+
 /// Status write, completion, history truncation (ASTS-23, ASTS-48..ASTS-50).
 fn finish(ctx: &Ctx<'_>, b: &mut Builder, status: &mut StatefulSetStatus, selector: &Selector) {
     status.observed_generation = ctx.set.metadata.generation.unwrap_or(0);
@@ -624,7 +677,15 @@ fn finish(ctx: &Ctx<'_>, b: &mut Builder, status: &mut StatefulSetStatus, select
         b.push(ActionKind::UpdateStatus, None, None, Reason::StatusChanged);
     }
     // ASTS-23: history.
-    let pod_revs: BTreeSet<&str> = ctx.facts.iter().map(|f| f.revision).filter(|r| !r.is_empty()).collect();
+    // Pods of one revision come in runs: skip repeats before the set (one compare each).
+    let mut pod_revs: BTreeSet<&str> = BTreeSet::new();
+    let mut last = "";
+    for f in &ctx.facts {
+        if f.revision != last && !f.revision.is_empty() {
+            pod_revs.insert(f.revision);
+            last = f.revision;
+        }
+    }
     let pod_revs: Vec<&str> = pod_revs.into_iter().collect();
     let limit = ctx.cfg.history_limit;
     for r in revision::truncate_history(&ctx.revs, &pod_revs, limit) {
@@ -844,17 +905,13 @@ fn create_missing_pvcs(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, reas
 
 /// ASTS-16, ASTS-20: identity labels, missing PVCs and PVC owner references of a replica.
 fn repair_identity(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
-    let pod = ctx.members[m];
     let f = &ctx.facts[m];
-    let labels = pod.metadata.labels.as_ref();
-    let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
     let mut patch = PodPatch::default();
-    if label(keys::STATEFULSET_POD_NAME) != Some(f.name) {
+    if !f.raw.pod_name_label_ok {
         patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name.to_owned()));
     }
-    let index = o.to_string();
-    if ctx.input.gates.pod_index_label && label(keys::POD_INDEX) != Some(index.as_str()) {
-        patch.labels.insert(keys::POD_INDEX.into(), Some(index));
+    if ctx.input.gates.pod_index_label && f.raw.pod_index_label != o {
+        patch.labels.insert(keys::POD_INDEX.into(), Some(o.to_string()));
     }
     if !patch.labels.is_empty() {
         b.push(ActionKind::PatchPod { patch }, Some(f.name), None, Reason::StatefulSet(R::Identity));

@@ -10,7 +10,7 @@ use kruise_api::apps::v1beta1::ReservedOrdinals;
 /// ASTS-10: the parent name and ordinal of a pod name, matched as `^(.*)-([0-9]+)$` (greedy
 /// parent, decimal suffix read as a 32-bit integer). No match or overflow gives `("", -1)`.
 pub fn parse_ordinal(name: &str) -> (&str, i32) {
-    let Some(dash) = name.rfind('-') else { return ("", -1) };
+    let Some(dash) = name.bytes().rposition(|b| b == b'-') else { return ("", -1) };
     let suffix = &name[dash + 1..];
     if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
         return ("", -1);
@@ -116,8 +116,8 @@ impl ReplicaRange {
 /// pods, both by position in the caller's pod list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Split {
-    /// Replica slot ordinal -> pod position, ascending ordinal.
-    pub replicas: std::collections::BTreeMap<i64, usize>,
+    /// `(slot ordinal, pod position)` of the replicas, ascending ordinal.
+    pub replicas: Vec<(i64, usize)>,
     /// Condemned pods `(ordinal, position)`, descending ordinal (ties: name descending).
     pub condemned: Vec<(i64, usize)>,
     /// Pods that claimed a slot another pod holds (§14 question 2, see docs/deviations.md):
@@ -125,41 +125,57 @@ pub struct Split {
     pub duplicates: Vec<usize>,
 }
 
+impl Split {
+    /// The position of the pod holding slot `o`. O(log n).
+    pub fn replica(&self, o: i64) -> Option<usize> {
+        self.replicas.binary_search_by_key(&o, |r| r.0).ok().map(|i| self.replicas[i].1)
+    }
+}
+
 /// ASTS-14: splits `(ordinal, canonical_name, name)` members into replicas and condemned.
 /// Two pods for one slot (`web-1` and `web-01`): the pod with the canonical name keeps the
 /// slot; among non-canonical ones the name that sorts first keeps it (deterministic, unlike
-/// upstream's "last seen"). The other pods are condemned.
+/// upstream's "last seen"; equal names: the first listed). The other pods are condemned.
+/// O(n) for members listed by ordinal (as the planner lists them), O(n log n) otherwise.
 pub fn split<'n>(
     members: impl IntoIterator<Item = (i64, bool, &'n str, usize)>,
     range: &ReplicaRange,
 ) -> Split {
     let mut out = Split::default();
-    let mut claims: std::collections::BTreeMap<i64, (bool, &'n str, usize)> = Default::default();
+    let mut claims: Vec<(i64, bool, &'n str, usize)> = Vec::new();
     let mut condemned: Vec<(i64, &'n str, usize)> = Vec::new();
     for (o, canonical, name, pos) in members {
-        if !range.is_slot(o) {
+        if range.is_slot(o) {
+            claims.push((o, canonical, name, pos));
+        } else {
             condemned.push((o, name, pos));
-            continue;
-        }
-        match claims.get(&o) {
-            None => {
-                claims.insert(o, (canonical, name, pos));
-            }
-            Some(&(c, n, p)) => {
-                // The better claim: canonical first, then the smaller name.
-                let better = (!canonical, name) < (!c, n);
-                let loser = if better {
-                    claims.insert(o, (canonical, name, pos));
-                    (o, n, p)
-                } else {
-                    (o, name, pos)
-                };
-                out.duplicates.push(loser.2);
-                condemned.push(loser);
-            }
         }
     }
-    out.replicas = claims.into_iter().map(|(o, (_, _, p))| (o, p)).collect();
+    if !claims.is_sorted_by_key(|c| c.0) {
+        // Stable: claims of one ordinal keep their listed order.
+        claims.sort_by_key(|c| c.0);
+    }
+    out.replicas.reserve(claims.len());
+    let mut i = 0;
+    while i < claims.len() {
+        let o = claims[i].0;
+        let (mut best, mut j) = (i, i + 1);
+        while j < claims.len() && claims[j].0 == o {
+            // The better claim: canonical first, then the smaller name.
+            if (!claims[j].1, claims[j].2) < (!claims[best].1, claims[best].2) {
+                best = j;
+            }
+            j += 1;
+        }
+        for (k, &(_, _, name, pos)) in claims.iter().enumerate().take(j).skip(i) {
+            if k != best {
+                out.duplicates.push(pos);
+                condemned.push((o, name, pos));
+            }
+        }
+        out.replicas.push((o, claims[best].3));
+        i = j;
+    }
     condemned.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(a.1)));
     out.condemned = condemned.into_iter().map(|(o, _, p)| (o, p)).collect();
     out.duplicates.sort_unstable();
@@ -242,7 +258,7 @@ mod tests {
             [(1, true, "web-1", 1), (1, false, "web-01", 0)],
         ] {
             let s = split(order, &r);
-            assert_eq!(s.replicas.get(&1), Some(&1));
+            assert_eq!(s.replica(1), Some(1));
             assert_eq!(s.condemned, vec![(1, 0)]);
             assert_eq!(s.duplicates, vec![0]);
         }

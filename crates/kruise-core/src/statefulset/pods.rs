@@ -12,8 +12,11 @@ use kruise_api::keys;
 
 use crate::availability::{Boundary, lifecycle_ok, min_ready_remaining, ready_long_enough};
 use crate::lifecycle::{State, all_hooked};
+use crate::podtable::{Facts, Phase};
 
-/// What the StatefulSet rules read from one pod, computed once (ASTS-3).
+/// What the StatefulSet rules read from one pod, computed once (ASTS-3): from the pod itself
+/// ([`PodFacts::of`]) or from the row a [`PodTable`](crate::podtable::PodTable) keeps for it,
+/// both through the shared per-pod facts, so the two input forms read the same values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PodFacts<'a> {
     /// The pod's name.
@@ -38,34 +41,44 @@ pub struct PodFacts<'a> {
     pub state: State,
     /// Carries `apps.kruise.io/specified-delete` (ASTS-34).
     pub specified_delete: bool,
+    /// The shared per-pod facts these are read from (in-place annotations and gate, identity
+    /// labels), so later steps touch the pod only when those say there is something to read.
+    pub(crate) raw: Facts,
 }
 
 impl<'a> PodFacts<'a> {
-    /// One pass over the pod's labels and conditions.
+    /// One pass over the pod's labels, annotations and conditions.
     pub fn of(pod: &'a Pod) -> Self {
-        let labels = pod.metadata.labels.as_ref();
-        let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
-        let status = pod.status.as_ref();
-        let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or_default();
-        let ready_cond = status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .find(|c| c.type_ == keys::CONDITION_READY);
-        let ready = ready_cond.is_some_and(|c| c.status == "True");
+        let s = Facts::scan(pod);
+        Self::from_facts(s.facts, s.name, s.revision)
+    }
+
+    /// From the shared facts of a pod named `name` labelled `revision`. O(1).
+    pub(crate) fn from_facts(f: Facts, name: &'a str, revision: &'a str) -> Self {
         Self {
-            name: pod.metadata.name.as_deref().unwrap_or_default(),
-            revision: label(keys::CONTROLLER_REVISION_HASH).unwrap_or_default(),
-            created: !phase.is_empty(),
-            terminating: pod.metadata.deletion_timestamp.is_some(),
-            failed: phase == "Failed",
-            succeeded: phase == "Succeeded",
-            pending: phase == "Pending",
-            running_ready: phase == "Running" && ready,
-            ready_since: ready_cond.and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0),
-            state: State::parse(label(keys::LIFECYCLE_STATE)),
-            specified_delete: label(keys::SPECIFIED_DELETE).is_some(),
+            name,
+            revision,
+            created: f.phase != Phase::Empty,
+            terminating: f.terminating,
+            failed: f.phase == Phase::Failed,
+            succeeded: f.phase == Phase::Succeeded,
+            pending: f.phase == Phase::Pending,
+            running_ready: f.phase == Phase::Running && f.ready,
+            ready_since: f.ready_since,
+            state: f.state,
+            specified_delete: f.specified_label,
+            raw: f,
         }
+    }
+
+    /// ASTS-41: the pod may carry an in-place grace or state annotation (else it has none).
+    pub(crate) fn in_place_annotated(&self) -> bool {
+        self.raw.has_grace || self.raw.has_state
+    }
+
+    /// The readiness gate `InPlaceUpdateReady` is set and that condition is not `True`.
+    pub(crate) fn in_place_gate_open(&self) -> bool {
+        self.raw.inplace_gate && !(self.raw.inplace_ready_present && self.raw.inplace_ready_ok)
     }
 
     /// ASTS-3 *lifecycleOK*: no lifecycle state, or `Normal` (ASTS-46).

@@ -40,7 +40,7 @@ impl Reconciler for StatefulSetReconciler {
     ) -> Result<Outcome, ReconcileError> {
         let input = Input {
             statefulset: world.workload,
-            pods: world.pods,
+            pods: world.pods.into(),
             pvcs: world.pvcs,
             revisions: world.revisions,
             storage_classes: &[],
@@ -434,7 +434,7 @@ mod tests {
         let e = crate::expectations::Expectations::default();
         let input = Input {
             statefulset: set,
-            pods,
+            pods: pods.into(),
             pvcs,
             revisions: &[],
             storage_classes: &[],

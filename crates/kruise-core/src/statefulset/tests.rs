@@ -129,7 +129,7 @@ impl W {
     fn input(&self) -> Input<'_> {
         Input {
             statefulset: &self.set,
-            pods: &self.pods,
+            pods: (&self.pods).into(),
             pvcs: &self.pvcs,
             revisions: &self.revs,
             storage_classes: &[],
@@ -139,11 +139,20 @@ impl W {
             expectations: &self.exp,
         }
     }
+    /// Plans from the pod slice and from a [`PodTable`] of the same pods (ASTS-11: the two
+    /// input forms give the same plan) and returns the plan.
     fn plan(&self) -> Plan {
-        match plan(&self.input()) {
+        let p = match plan(&self.input()) {
             Ok(p) => p,
             Err(e) => panic!("plan failed: {e}"),
+        };
+        let names: BTreeSet<&str> = self.pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+        if names.len() == self.pods.len() {
+            let table = PodTable::from_pods(&self.set, self.pods.iter().cloned()).unwrap();
+            let from_table = plan(&Input { pods: (&table).into(), ..self.input() });
+            assert_eq!(from_table.as_ref().ok(), Some(&p), "the PodTable gives the slice's plan");
         }
+        p
     }
     fn pod_mut(&mut self, name: &str) -> &mut Pod {
         self.pods.iter_mut().find(|p| p.metadata.name.as_deref() == Some(name)).unwrap()

@@ -3,7 +3,7 @@
 //! pair; candidate selection is O(replicas), plus O(c log c) for an unordered update's
 //! priority sort.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kruise_api::apps::v1beta1::{PodUpdatePolicy, StatefulSetStatus};
@@ -40,28 +40,14 @@ impl Refresh {
     }
 }
 
-fn has_inplace_gate(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.readiness_gates.as_deref())
-        .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY))
-}
-
-fn condition_true(pod: &k8s_openapi::api::core::v1::Pod, type_: &str) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .unwrap_or_default()
-        .iter()
-        .any(|c| c.type_ == type_ && c.status == "True")
-}
-
 /// ASTS-41: grace period, container batches and the `InPlaceUpdateReady=True` write.
 fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
     let pod = ctx.members[m];
     let f = &ctx.facts[m];
     let now = ctx.input.now;
-    if let Some(spec) = inplace::grace_spec(pod)
+    let annotated = f.in_place_annotated();
+    if annotated
+        && let Some(spec) = inplace::grace_spec(pod)
         && spec.revision == f.revision
     {
         let since = inplace::update_state(pod).and_then(|s| s.update_timestamp).map(|t| t.0);
@@ -85,7 +71,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
         }
         return;
     }
-    if let Some(state) = inplace::update_state(pod) {
+    if annotated && let Some(state) = inplace::update_state(pod) {
         if !inplace::containers_updated(pod, &state, SpecOptions::from_features(&ctx.input.features)) {
             return;
         }
@@ -94,7 +80,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
             return;
         }
     }
-    if has_inplace_gate(pod) && !condition_true(pod, keys::INPLACE_UPDATE_READY) {
+    if f.in_place_gate_open() {
         b.push(
             ActionKind::UpdatePodStatus {
                 condition: PodConditionUpdate {
@@ -209,16 +195,17 @@ pub(crate) fn rolling_update(
     let max = ctx.cfg.max_unavailable;
     let now = ctx.input.now;
     // ASTS-33: the unavailable set (replica slots only).
-    let mut unavailable: BTreeSet<i64> = BTreeSet::new();
-    for &(o, slot) in &ctx.slots {
+    let mut unavailable = SlotSet::new(ctx.slots.len());
+    for (pos, &(o, slot)) in ctx.slots.iter().enumerate() {
         let Slot::Pod(m) = slot else {
-            unavailable.insert(o);
+            unavailable.insert(pos);
             continue;
         };
         let f = &ctx.facts[m];
-        let pod = ctx.members[m];
-        let mut out =
-            !f.healthy() || !inplace::is_complete(pod, SpecOptions::from_features(&ctx.input.features));
+        // A pod without in-place annotations is complete (no read of the pod needed).
+        let mut out = !f.healthy()
+            || (f.in_place_annotated()
+                && !inplace::is_complete(ctx.members[m], SpecOptions::from_features(&ctx.input.features)));
         match f.available(ctx.cfg.min_ready, now) {
             Ok(()) => {}
             Err(wait) => {
@@ -236,23 +223,23 @@ pub(crate) fn rolling_update(
             out = true;
         }
         if out {
-            unavailable.insert(o);
+            unavailable.insert(pos);
         }
     }
-    let limit_reason = |u: &BTreeSet<i64>| Reason::MaxUnavailable { unavailable: u.len() as i32, limit: max };
+    let limit_reason = |u: &SlotSet| Reason::MaxUnavailable { unavailable: u.len() as i32, limit: max };
     // ASTS-34: specified deletes, descending slot order.
-    for &(o, slot) in ctx.slots.iter().rev() {
+    for (pos, &(_, slot)) in ctx.slots.iter().enumerate().rev() {
         let Slot::Pod(m) = slot else { continue };
         let f = &ctx.facts[m];
         if !f.specified_delete || f.terminating {
             continue;
         }
-        if unavailable.len() as i32 >= max && !unavailable.contains(&o) {
+        if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
             b.hold(f.name, limit_reason(&unavailable));
             continue;
         }
         let done = delete_pod(ctx, b, ctx.members[m], f, Reason::StatefulSet(R::SpecifiedDelete));
-        unavailable.insert(o);
+        unavailable.insert(pos);
         if done == Removal::Deleted {
             if f.revision == cur {
                 status.current_replicas -= 1;
@@ -292,10 +279,14 @@ pub(crate) fn rolling_update(
         }
     };
     // Pods kept by the partition.
-    let chosen: BTreeSet<i64> = candidates.iter().map(|(o, _)| *o).collect();
-    for &(o, slot) in &ctx.slots {
+    let position = |o: i64| ctx.slots.binary_search_by_key(&o, |s| s.0).unwrap_or(usize::MAX);
+    let mut chosen = SlotSet::new(ctx.slots.len());
+    for &(o, _) in &candidates {
+        chosen.insert(position(o));
+    }
+    for (pos, &(_, slot)) in ctx.slots.iter().enumerate() {
         if let Slot::Pod(m) = slot
-            && !chosen.contains(&o)
+            && !chosen.contains(pos)
             && ctx.facts[m].revision != upd
         {
             b.hold(ctx.facts[m].name, Reason::Partition { partition: ctx.cfg.partition });
@@ -310,7 +301,8 @@ pub(crate) fn rolling_update(
         if f.revision == upd && matched {
             continue;
         }
-        if unavailable.len() as i32 >= max && !unavailable.contains(&o) {
+        let pos = position(o);
+        if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
             let reason = limit_reason(&unavailable);
             for &(_, s) in &candidates[k..] {
                 if let Slot::Pod(m) = s
@@ -324,7 +316,7 @@ pub(crate) fn rolling_update(
         if !matched {
             resize_pvcs(ctx, b, m, o);
             if !pvcs_resized(ctx, o) {
-                unavailable.insert(o);
+                unavailable.insert(pos);
                 b.hold(f.name, Reason::StatefulSet(R::PvcResize));
                 continue;
             }
@@ -338,15 +330,41 @@ pub(crate) fn rolling_update(
         match outcome {
             Outcome::Stop => break,
             Outcome::Acted => {
-                unavailable.insert(o);
+                unavailable.insert(pos);
                 if f.revision == cur {
                     status.current_replicas -= 1;
                 }
             }
             Outcome::Nothing => {
-                unavailable.insert(o);
+                unavailable.insert(pos);
             }
         }
+    }
+}
+
+/// A set of replica slots by position in `Ctx::slots`, with its size: O(1) insert and test.
+struct SlotSet {
+    on: Vec<bool>,
+    len: usize,
+}
+
+impl SlotSet {
+    fn new(n: usize) -> Self {
+        Self { on: vec![false; n], len: 0 }
+    }
+    fn insert(&mut self, pos: usize) {
+        if let Some(b) = self.on.get_mut(pos)
+            && !*b
+        {
+            *b = true;
+            self.len += 1;
+        }
+    }
+    fn contains(&self, pos: usize) -> bool {
+        self.on.get(pos).copied().unwrap_or(false)
+    }
+    fn len(&self) -> usize {
+        self.len
     }
 }
 
@@ -462,7 +480,7 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
             return Outcome::Stop;
         }
     }
-    if has_inplace_gate(pod) {
+    if f.raw.inplace_gate {
         b.push(
             ActionKind::UpdatePodStatus {
                 condition: PodConditionUpdate {

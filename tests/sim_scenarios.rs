@@ -171,8 +171,11 @@ fn bug_1_inplace_only_small_max_unavailable_completes() {
 
 #[test]
 fn sim_every_scenario_is_tested() {
-    // The Rollout scenarios are replayed (with timeline checks) in sim_rollout.rs.
-    let source = [include_str!("sim_scenarios.rs"), include_str!("sim_rollout.rs")].concat();
+    // The Rollout scenarios are replayed (with timeline checks) in sim_rollout.rs, the
+    // SidecarSet ones in sim_sidecarset.rs.
+    let source =
+        [include_str!("sim_scenarios.rs"), include_str!("sim_rollout.rs"), include_str!("sim_sidecarset.rs")]
+            .concat();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scenarios");
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();

@@ -121,7 +121,8 @@ fn scs_44_plan_json_contract() {
     let actions = doc["actions"].as_array().unwrap();
     let ups: Vec<&Value> = actions.iter().filter(|a| a["action"] == "SetSidecarImages").collect();
     assert_eq!(ups.len(), 1, "maxUnavailable 1");
-    assert_eq!(ups[0]["pod"], "web-2", "newest pod first (ActivePods order)");
+    // A SidecarSet's pods live in many namespaces: actions name them `namespace/name`.
+    assert_eq!(ups[0]["pod"], "shop/web-2", "newest pod first (ActivePods order)");
     assert_eq!(ups[0]["images"]["log-agent"], "log-agent:1.1");
     assert_eq!(ups[0]["reason"], "UpgradeSidecars");
     let rev = actions.iter().find(|a| a["action"] == "CreateRevision").unwrap();
@@ -137,6 +138,6 @@ fn scs_44_plan_table() {
     let out = plan(&[]);
     ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("web-2  set images log-agent=log-agent:1.1"), "{text}");
+    assert!(text.contains("shop/web-2  set images log-agent=log-agent:1.1"), "{text}");
     assert!(text.contains("STATUS matched=3 updated=0 ready=3 updatedReady=0"), "{text}");
 }

@@ -34,8 +34,9 @@
 //! [`execute::Executor`], [`expectations::ExpectationsStore`], [`leader::LeaderElector`] (a
 //! Lease-based leader election), [`metrics::Metrics`] and [`http::HttpServer`] (health,
 //! readiness and Prometheus metrics, open to more routes), which also serves OpenKruise's
-//! admission webhooks ([`webhook`]: validating and mutating, every kind) over HTTPS with a
-//! reloading certificate ([`tls`]).
+//! admission webhooks ([`webhook`]: validating and mutating, every kind; [`sidecar_webhook`]:
+//! SidecarSet injection into pods being created) over HTTPS with a reloading certificate
+//! ([`tls`]).
 
 pub mod controller;
 pub mod error;
@@ -48,6 +49,7 @@ pub mod metrics;
 pub mod observe;
 pub mod reads;
 pub mod related;
+pub mod sidecar_webhook;
 pub mod tls;
 pub mod validity;
 pub mod webhook;

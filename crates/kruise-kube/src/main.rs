@@ -176,6 +176,13 @@ struct Args {
     /// changes). Not set: no webhook server.
     #[arg(long, env = "KRUISE_WEBHOOK_CERT_DIR")]
     webhook_cert_dir: Option<std::path::PathBuf>,
+    /// With the webhook server: also inject SidecarSet sidecars into pods being created
+    /// (`/mutate-pod-sidecarset`; needs list/watch on sidecarsets and namespaces cluster-wide).
+    #[arg(long, env = "KRUISE_SIDECARSET_INJECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    sidecarset_injection: bool,
+    /// Namespace of the SidecarSet ControllerRevisions injection reads (SCS-13, SCS-30).
+    #[arg(long, env = "KRUISE_SIDECARSET_REVISION_NAMESPACE", default_value = kruise_core::sidecarset::DEFAULT_REVISION_NAMESPACE)]
+    sidecarset_revision_namespace: String,
     /// Address of the admission webhook server (HTTPS).
     #[arg(long, env = "KRUISE_WEBHOOK_ADDR", default_value = "0.0.0.0:9443")]
     webhook_addr: SocketAddr,
@@ -355,7 +362,21 @@ async fn main() -> ExitCode {
     });
 
     let webhook = webhook.map(|(listener, certs)| {
-        let server = kruise_kube::webhook::routes(HttpServer::new(health.clone(), metrics.clone()));
+        let mut server = kruise_kube::webhook::routes(HttpServer::new(health.clone(), metrics.clone()));
+        if args.sidecarset_injection {
+            // Reflector caches of SidecarSets, Namespaces and SidecarSet revisions: until they
+            // have listed, the pod webhook answers 503 (the configuration's failurePolicy decides).
+            let source = kruise_kube::sidecar_webhook::CacheSource::start(
+                client.clone(),
+                &args.sidecarset_revision_namespace,
+            );
+            let injector = kruise_kube::sidecar_webhook::PodInjector::new(Arc::new(source), features);
+            server = kruise_kube::sidecar_webhook::routes(server, Arc::new(injector));
+            tracing::info!(
+                path = kruise_kube::sidecar_webhook::POD_INJECT_PATH,
+                "sidecarset injection webhook enabled"
+            );
+        }
         let mut stop = stop_rx.clone();
         tracing::info!(addr = %args.webhook_addr, "admission webhooks listening (HTTPS)");
         tokio::spawn(async move {

@@ -66,6 +66,12 @@ pub enum BadReview {
 
 /// Answers one AdmissionReview body: the response review's JSON, or why the body is not one.
 pub fn review(body: &[u8], mode: Mode) -> Result<Vec<u8>, BadReview> {
+    let request = parse_request(body)?;
+    encode_response(admit(&request, mode))
+}
+
+/// Reads an AdmissionReview v1 body and takes its request out (shared by every webhook path).
+pub(crate) fn parse_request(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, BadReview> {
     let head: Value = serde_json::from_slice(body).map_err(|e| BadReview::NotAReview(e.to_string()))?;
     let text = |k: &str| head.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     if text("apiVersion") != "admission.k8s.io/v1" || text("kind") != "AdmissionReview" {
@@ -73,8 +79,11 @@ pub fn review(body: &[u8], mode: Mode) -> Result<Vec<u8>, BadReview> {
     }
     let review: AdmissionReview<DynamicObject> =
         serde_json::from_value(head).map_err(|e| BadReview::NotAReview(e.to_string()))?;
-    let request: AdmissionRequest<DynamicObject> = review.try_into().map_err(|_| BadReview::NoRequest)?;
-    let mut response = admit(&request, mode);
+    review.try_into().map_err(|_| BadReview::NoRequest)
+}
+
+/// The response review's JSON for `response`, its patch as base64 text.
+pub(crate) fn encode_response(mut response: AdmissionResponse) -> Result<Vec<u8>, BadReview> {
     // `patch` is a Go `[]byte`: base64 text on the wire (kube's type writes a number array).
     let patch = response.patch.take();
     let mut out =
@@ -88,7 +97,7 @@ pub fn review(body: &[u8], mode: Mode) -> Result<Vec<u8>, BadReview> {
 
 /// The object of a request as JSON, with `apiVersion` and `kind` from the request when the
 /// object lacks them.
-fn object_value(obj: &DynamicObject, request: &AdmissionRequest<DynamicObject>) -> Value {
+pub(crate) fn object_value(obj: &DynamicObject, request: &AdmissionRequest<DynamicObject>) -> Value {
     let mut v = serde_json::to_value(obj).unwrap_or(Value::Null);
     if let Some(map) = v.as_object_mut() {
         let gvk = &request.kind;
@@ -100,7 +109,12 @@ fn object_value(obj: &DynamicObject, request: &AdmissionRequest<DynamicObject>) 
     v
 }
 
-fn refuse(response: AdmissionResponse, code: u16, reason: &str, message: String) -> AdmissionResponse {
+pub(crate) fn refuse(
+    response: AdmissionResponse,
+    code: u16,
+    reason: &str,
+    message: String,
+) -> AdmissionResponse {
     let mut r = response.deny(&message);
     r.result.code = code;
     r.result.reason = reason.to_owned();
@@ -208,7 +222,7 @@ fn strip_nulls(v: &mut Value) {
     }
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
@@ -218,12 +232,20 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
 /// The HTTP answer to a webhook call: 200 with the response review, 405 for anything but
 /// POST, 400 with the reason for a body that is not an AdmissionReview v1 with a request.
 pub fn handle(method: &Method, body: &[u8], mode: Mode) -> Response<Full<Bytes>> {
+    answer(method, || review(body, mode))
+}
+
+/// [`handle`] for any webhook: `review` answers a POSTed body.
+pub(crate) fn answer(
+    method: &Method,
+    review: impl FnOnce() -> Result<Vec<u8>, BadReview>,
+) -> Response<Full<Bytes>> {
     if method != Method::POST {
         let mut r = Response::new(Full::new(Bytes::from_static(b"admission reviews are POSTed")));
         *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
         return r;
     }
-    match review(body, mode) {
+    match review() {
         Ok(out) => json_response(StatusCode::OK, out),
         Err(e) => {
             tracing::info!(error = %e, "malformed admission review");

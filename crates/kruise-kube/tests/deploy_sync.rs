@@ -355,15 +355,94 @@ fn rbac_grants_update_on_workload_finalizers() {
     }
 }
 
+/// The name of the pod webhook configuration (SidecarSet injection).
+const INJECTION_CONFIG: &str = "kruise-rs-sidecarset-injection";
+
+/// The webhook configurations for our own kinds (the pod injection one aside).
 fn webhook_configs(docs: &[Value]) -> Vec<&Value> {
     docs.iter()
         .filter(|d| {
             matches!(
                 d["kind"].as_str(),
                 Some("ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration")
-            )
+            ) && d["metadata"]["name"] != INJECTION_CONFIG
         })
         .collect()
+}
+
+/// Issue 15: the SidecarSet injection webhook is called for pod CREATE only, at the path the
+/// operator serves, through the webhook Service, with failurePolicy Ignore (upstream's chart;
+/// docs/deviations.md), never for the operator's namespace or kube-system; the operator is
+/// granted list/watch on what its caches read; the chart can turn it off or make it Fail.
+#[test]
+fn sidecarset_injection_webhook_is_configured_for_pod_creates() {
+    for docs in [plain_manifests(), render_chart(json!({}))] {
+        let cfg = docs
+            .iter()
+            .find(|d| {
+                d["kind"] == "MutatingWebhookConfiguration" && d["metadata"]["name"] == INJECTION_CONFIG
+            })
+            .expect("the injection webhook configuration");
+        assert_eq!(
+            cfg["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            json!("kruise-rs-system/kruise-rs-webhook-cert")
+        );
+        let hook = &cfg["webhooks"][0];
+        let svc = &hook["clientConfig"]["service"];
+        assert_eq!(svc["path"], json!(kruise_kube::sidecar_webhook::POD_INJECT_PATH));
+        assert_eq!(
+            (svc["name"].clone(), svc["namespace"].clone(), svc["port"].clone()),
+            (json!("kruise-rs-webhook"), json!("kruise-rs-system"), json!(443))
+        );
+        assert_eq!(hook["failurePolicy"], json!("Ignore"));
+        assert_eq!(hook["sideEffects"], json!("None"));
+        assert_eq!(hook["admissionReviewVersions"], json!(["v1"]));
+        assert_eq!(
+            hook["rules"],
+            json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}])
+        );
+        let expr = &hook["namespaceSelector"]["matchExpressions"][0];
+        assert_eq!(expr["key"], json!("kubernetes.io/metadata.name"));
+        assert_eq!(expr["operator"], json!("NotIn"));
+        assert_eq!(expr["values"], json!(["kruise-rs-system", "kube-system"]));
+        let role = docs
+            .iter()
+            .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == INJECTION_CONFIG)
+            .expect("the injection ClusterRole");
+        for (group, res) in
+            [("apps.kruise.io", "sidecarsets"), ("", "namespaces"), ("apps", "controllerrevisions")]
+        {
+            for verb in ["list", "watch"] {
+                assert!(grants(&role["rules"], group, res, verb), "no {verb} on {res}");
+            }
+        }
+        let binding = docs
+            .iter()
+            .find(|d| d["kind"] == "ClusterRoleBinding" && d["metadata"]["name"] == INJECTION_CONFIG)
+            .expect("the injection ClusterRoleBinding");
+        assert_eq!(binding["subjects"][0]["name"], json!("kruise-rs"));
+        let dep = docs.iter().find(|d| d["kind"] == "Deployment").expect("Deployment");
+        let args = &dep["spec"]["template"]["spec"]["containers"][0]["args"];
+        assert!(args.as_array().unwrap().contains(&json!("--sidecarset-injection=true")), "{args}");
+    }
+    // `.Values.webhook` with `patch` merged in (render_chart replaces top-level keys whole).
+    let webhook = |patch: Value| {
+        let values: Value = serde_saphyr::from_str(&repo_file("deploy/helm/kruise-rs/values.yaml")).unwrap();
+        let mut w = values["webhook"].clone();
+        json_patch::merge(&mut w, &patch);
+        json!({ "webhook": w })
+    };
+    let off = render_chart(webhook(json!({"sidecarsetInjection": {"enabled": false}})));
+    assert!(!off.iter().any(|d| d["metadata"]["name"] == INJECTION_CONFIG));
+    let dep = off.iter().find(|d| d["kind"] == "Deployment").expect("Deployment");
+    let args = &dep["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(args.as_array().unwrap().contains(&json!("--sidecarset-injection=false")), "{args}");
+    let fail = render_chart(webhook(json!({"sidecarsetInjection": {"failurePolicy": "Fail"}})));
+    let cfg = fail
+        .iter()
+        .find(|d| d["kind"] == "MutatingWebhookConfiguration" && d["metadata"]["name"] == INJECTION_CONFIG)
+        .expect("config");
+    assert_eq!(cfg["webhooks"][0]["failurePolicy"], json!("Fail"));
 }
 
 /// Issue 12 item 3: the webhook configurations call the paths the operator serves, through

@@ -6,7 +6,8 @@
 //! all of them for a cluster-scoped one), keeps the per-workload
 //! [`Expectations`], and records the result of every write. Node-targeting workloads
 //! (DaemonSet, BroadcastJob, ImagePullJob) set [`ReconcilerController::watch_nodes`] so node
-//! changes wake them; StatefulSet PVCs arrive through the same owner index.
+//! changes wake them; StatefulSet PVCs arrive through the same owner index; a SidecarSet
+//! ([`ReconcilerController::pods_by_selector`]) is handed every pod of the cluster.
 
 use std::collections::BTreeMap;
 
@@ -72,6 +73,10 @@ pub struct ReconcilerController<R: Reconciler> {
     /// controls, and wake every workload of the namespace on a pod change: an ImagePullJob's
     /// `podSelector` (IPJ-12) picks nodes by pods it does not own.
     pub pods_in_namespace: bool,
+    /// Hand the reconciler every pod of the cluster, not only the ones it controls, and wake
+    /// every workload on any pod change: a SidecarSet selects its pods by labels across
+    /// namespaces (SCS-40) and owns none of them.
+    pub pods_by_selector: bool,
     expectations: BTreeMap<ObjectKey, Expectations>,
     by_uid: BTreeMap<String, ObjectKey>,
     /// Per owner uid: the objects it controls, typed, sorted by name, kept up to date from
@@ -117,6 +122,7 @@ impl<R: Reconciler> ReconcilerController<R> {
             watch_nodes: false,
             pvcs_by_name: false,
             pods_in_namespace: false,
+            pods_by_selector: false,
             expectations: BTreeMap::new(),
             by_uid: BTreeMap::new(),
             owned: BTreeMap::new(),
@@ -178,6 +184,9 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             let node = cache.get(&change.key).and_then(typed::<Node>);
             upsert(&mut self.nodes, &change.key.name, node, |n| meta_name(&n.metadata));
             return if self.watch_nodes { self.by_uid.values().cloned().collect() } else { Vec::new() };
+        }
+        if self.pods_by_selector && change.key.is_pod() {
+            return self.by_uid.values().cloned().collect();
         }
         if self.pvcs_by_name && change.key.group.is_empty() && change.key.kind == "PersistentVolumeClaim" {
             return self.by_uid.values().filter(|k| k.namespace == change.key.namespace).cloned().collect();
@@ -242,6 +251,11 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
                 .filter(|(k, _)| k.namespace == key.namespace)
                 .filter_map(|(_, v)| typed(v))
                 .collect();
+            by_name = Some(o);
+        }
+        if self.pods_by_selector {
+            let mut o = self.owned.get(uid).cloned().unwrap_or_default();
+            o.pods = cache.list("", "Pod").filter_map(|(k, _)| cache.pod(k)).cloned().collect();
             by_name = Some(o);
         }
         let owned = by_name.as_ref().or_else(|| self.owned.get(uid)).unwrap_or(&empty_owned);

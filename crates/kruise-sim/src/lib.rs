@@ -7,7 +7,8 @@
 //!
 //! - [`time`]: the virtual clock and duration syntax; [`rng`]: the seeded PRNG.
 //! - [`store`]: the API server (resourceVersions, uids, generation, owner-reference garbage
-//!   collection, graceful deletion, finalizers, pod admission, write preconditions).
+//!   collection, graceful deletion, finalizers, pod admission, write preconditions);
+//!   [`admission`]: SidecarSet injection into every pod created.
 //! - [`cache`]: the informer cache, with a configurable lag.
 //! - [`cluster`]: nodes and the scheduler; [`kubelet`]: image pulls, container lifecycle,
 //!   readiness, in-place restarts, crash loops, termination.
@@ -19,6 +20,7 @@
 //!
 //! Same scenario, same seed: same output, byte for byte.
 
+pub mod admission;
 pub mod cache;
 pub mod cluster;
 pub mod controller;

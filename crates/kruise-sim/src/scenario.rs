@@ -295,7 +295,7 @@ pub enum ScenarioError {
     },
     /// No controller of that name.
     #[error(
-        "unknown controller {0:?} (known: cloneset, statefulset, daemonset, broadcastjob, imagepulljob, reference, rollout, trafficrouting)"
+        "unknown controller {0:?} (known: cloneset, statefulset, daemonset, sidecarset, broadcastjob, imagepulljob, reference, rollout, trafficrouting)"
     )]
     UnknownController(String),
     /// The simulation itself failed.
@@ -311,7 +311,8 @@ pub type ControllerFactory<'a> = &'a dyn Fn(&str, bool) -> Option<Box<dyn Contro
 /// runs the node daemon, [`SimConfig::node_daemon`]), `reference` (the ReplicaSet-like
 /// [`ReplicaReconciler`](crate::reference::ReplicaReconciler)), `cloneset` (the CloneSet planner),
 /// `statefulset`, `daemonset` (the Advanced DaemonSet planner, reconciled again on node
-/// changes), `rollout` (the Kruise Rollouts planner over the related objects of its namespace)
+/// changes), `sidecarset` (the SidecarSet upgrade planner over every pod of the cluster, its
+/// selector deciding; pods get their sidecars from the store's injection step), `rollout` (the Kruise Rollouts planner over the related objects of its namespace)
 /// and `trafficrouting` (a shared TrafficRouting's own pass).
 pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Controller>> {
     use crate::controller::ReconcilerController;
@@ -346,6 +347,13 @@ pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Cont
             let mut c = ReconcilerController::new("imagepulljob", r);
             c.use_expectations = expectations;
             c.pods_in_namespace = true;
+            Some(Box::new(c))
+        }
+        "sidecarset" => {
+            let r = kruise_core::sidecarset::SidecarSetReconciler;
+            let mut c = ReconcilerController::new("sidecarset", r);
+            c.use_expectations = expectations;
+            c.pods_by_selector = true;
             Some(Box::new(c))
         }
         "reference" => {
@@ -415,7 +423,8 @@ pub fn run_scenario(path: &Path, options: RunOptions<'_>) -> Result<Report, Scen
 /// validated.
 pub fn admit(doc: Value) -> Result<Value, String> {
     let namespaced = |mut v: Value| {
-        if v.pointer("/metadata/namespace").is_none() && str_at(&v, &["kind"]) != Some("Node") {
+        let cluster_scoped = matches!(str_at(&v, &["kind"]), Some("Node" | "Namespace" | "SidecarSet"));
+        if v.pointer("/metadata/namespace").is_none() && !cluster_scoped {
             set_path(&mut v, &["metadata", "namespace"], json!("default"));
         }
         v
@@ -446,6 +455,10 @@ pub fn admit(doc: Value) -> Result<Value, String> {
         }
         AnyResource::ImagePullJobV1alpha1(j) => {
             AnyResource::ImagePullJobV1beta1(kruise_api::convert::imagepulljob_to_v1beta1(&j))
+        }
+        AnyResource::SidecarSetV1alpha1(mut ss) => {
+            kruise_api::defaults::default(&mut ss);
+            AnyResource::SidecarSetV1beta1(kruise_api::convert::sidecarset_to_v1beta1(&ss))
         }
         other => other,
     };
@@ -687,7 +700,9 @@ impl Runner<'_> {
             let stored = admit(doc).map_err(|e| format!("{file}: rejected: {e}"))?;
             let key = ObjectKey::of_value(&stored);
             let stored = self.rollout_admission(&key, stored);
-            if key.group.ends_with("kruise.io") {
+            // A SidecarSet owns no pods: the workload whose pods are checked stays the last
+            // one applied (its sidecars are checked through images and `objects`).
+            if key.group.ends_with("kruise.io") && key.kind != "SidecarSet" {
                 self.workload = Some(key);
             }
             self.sim.apply(stored).map_err(|e| format!("{file}: {e}"))?;
@@ -867,6 +882,7 @@ fn kind_key(kind: &str, ns: &str, name: &str) -> ObjectKey {
         "TrafficRouting" => ObjectKey::new("rollouts.kruise.io/v1alpha1", kind, ns, name),
         "HTTPRoute" => ObjectKey::new("gateway.networking.k8s.io/v1", kind, ns, name),
         "Service" => ObjectKey::new("v1", kind, ns, name),
+        "SidecarSet" => ObjectKey::new("apps.kruise.io/v1beta1", kind, "", name),
         other => ObjectKey::new("apps.kruise.io/v1beta1", other, ns, name),
     }
 }
@@ -1082,6 +1098,7 @@ impl Checker<'_> {
             subset("status", want, &status, &mut errors);
         }
         for (object, want) in &e.objects {
+            let object = &self.resolve(object);
             let (kind, name) = object.split_once('/').unwrap_or(("", object));
             match sim.store().get(&kind_key(kind, "default", name)) {
                 Some(have) => subset(object, want, have, &mut errors),

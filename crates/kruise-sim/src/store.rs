@@ -221,7 +221,14 @@ impl Store {
         group: &'a str,
         kind: &'a str,
     ) -> impl Iterator<Item = (&'a ObjectKey, &'a Value)> + 'a {
-        self.objects.iter().filter(move |(k, _)| k.group == group && k.kind == kind)
+        // Keys sort by group, then kind: the kind's objects are one contiguous range.
+        let start = ObjectKey {
+            group: group.to_owned(),
+            kind: kind.to_owned(),
+            namespace: String::new(),
+            name: String::new(),
+        };
+        self.objects.range(start..).take_while(move |(k, _)| k.group == group && k.kind == kind)
     }
 
     /// Takes the changes made since the last call, in order.
@@ -265,7 +272,8 @@ impl Store {
     }
 
     /// Creates an object. `metadata.generateName` is honoured; uid, resourceVersion,
-    /// creationTimestamp and generation are set; pods pass the admission hooks.
+    /// creationTimestamp and generation are set; pods pass SidecarSet injection
+    /// ([`crate::admission`]) and the admission hooks.
     pub fn create(&mut self, mut obj: Value, now: SimTime) -> Result<WriteOk, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::Invalid { key: "?".into(), message: "not a JSON object".into() });
@@ -287,6 +295,9 @@ impl Store {
             return Err(ApiError::AlreadyExists(key.to_string()));
         }
         if key.is_pod() {
+            // The SidecarSet injection webhook (SCS-9..SCS-22), then any other hooks.
+            crate::admission::inject_sidecars(self, &mut obj, now)
+                .map_err(|message| ApiError::Invalid { key: key.to_string(), message })?;
             for hook in &mut self.admission {
                 hook(&mut obj);
             }

@@ -67,7 +67,9 @@ pub struct Input<'a> {
 /// A matched pod with what the plan reads from it, computed once.
 pub(crate) struct Matched<'a> {
     pub pod: &'a Pod,
-    pub name: &'a str,
+    /// `namespace/name`: how the plan's actions and held entries name the pod (a
+    /// SidecarSet's pods live in many namespaces).
+    pub key: String,
     pub updated: bool,
     pub consistent: bool,
     pub ready: bool,
@@ -116,7 +118,7 @@ pub(crate) fn matched_pods<'a>(input: &Input<'a>, view: &SsView<'_>) -> Result<V
         let states = StateCache::of(pod);
         out.push(Matched {
             pod,
-            name: pod.metadata.name.as_deref().unwrap_or_default(),
+            key: pods::pod_key(pod),
             updated: view.updated(pod),
             consistent: view.consistent(pod, None, &states),
             ready: view.ready_with(pod, &working),
@@ -124,9 +126,7 @@ pub(crate) fn matched_pods<'a>(input: &Input<'a>, view: &SsView<'_>) -> Result<V
             working,
         });
     }
-    out.sort_by(|a, b| {
-        (a.pod.metadata.namespace.as_deref(), a.name).cmp(&(b.pod.metadata.namespace.as_deref(), b.name))
-    });
+    out.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(out)
 }
 
@@ -198,7 +198,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     }
     let hold_rest = |plan: &mut Plan, reason: Reason| {
         for m in matched.iter().filter(|m| !m.updated) {
-            plan.held.push(Held::pod(m.name, reason.clone()));
+            plan.held.push(Held::pod(&m.key, reason.clone()));
         }
     };
     // Steps 5, 6.

@@ -9,7 +9,7 @@ use kruise_api::apps::v1beta1::SidecarSet;
 use kruise_api::keys;
 
 use super::inject::hot_slots;
-use super::records::{SidecarStates, inplace_states, pod_record, working_map};
+use super::records::{SidecarStates, inplace_states, pod_record_hash, working_map};
 
 /// A parsed image reference: normalised repository, tag and digest (`docker.io/library/`
 /// added to short Docker Hub names, `latest` assumed by nothing: an absent tag is `""`).
@@ -64,6 +64,13 @@ fn containers(pod: &Pod) -> &[Container] {
 
 fn statuses(pod: &Pod) -> &[ContainerStatus] {
     pod.status.as_ref().and_then(|s| s.container_statuses.as_deref()).unwrap_or_default()
+}
+
+/// `namespace/name` of a pod, as SidecarSet plans name pods (an empty or absent namespace is
+/// `default`, SCS-9). Pod names never contain `/`, so the key splits back unambiguously.
+pub fn pod_key(pod: &Pod) -> String {
+    let ns = pod.metadata.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or("default");
+    format!("{ns}/{}", pod.metadata.name.as_deref().unwrap_or_default())
 }
 
 /// A pod container by name.
@@ -145,12 +152,12 @@ impl<'a> SsView<'a> {
 
     /// SCS-41 *updated*: the pod's record hash equals the SidecarSet hash.
     pub fn updated(&self, pod: &Pod) -> bool {
-        pod_record(pod, keys::SIDECARSET_HASH, self.name).hash == self.hash
+        pod_record_hash(pod, keys::SIDECARSET_HASH, self.name) == self.hash
     }
 
     /// SCS-41 *upgradable*: only images differ (without-image hashes equal).
     pub fn upgradable(&self, pod: &Pod) -> bool {
-        pod_record(pod, keys::SIDECARSET_HASH_WITHOUT_IMAGE, self.name).hash == self.hash_without_image
+        pod_record_hash(pod, keys::SIDECARSET_HASH_WITHOUT_IMAGE, self.name) == self.hash_without_image
     }
 
     /// SCS-41 *state-consistent* over `names` (`None` = [`SsView::names`]).

@@ -85,13 +85,13 @@ impl Reconciler for SidecarSetReconciler {
 }
 
 /// Turns a SidecarSet plan's actions into API writes ([`Materialise`]); see the module docs.
+/// Actions name their pod `namespace/name` ([`super::pods::pod_key`]), so same-named pods of
+/// different namespaces are each written where they live.
 pub struct SidecarSetWrites<'i, 'a> {
     input: &'i Input<'a>,
     plan: &'i Plan,
-    pods: BTreeMap<&'i str, &'i Pod>,
-    /// Pod names found in more than one namespace: an action names its pod by name only, so a
-    /// write to such a pod could reach the wrong one; it is refused instead.
-    ambiguous: std::collections::BTreeSet<&'i str>,
+    /// `namespace/name` → pod.
+    pods: BTreeMap<String, &'i Pod>,
     revs: BTreeMap<&'i str, &'i ControllerRevision>,
     /// Pod writes per namespace (a SidecarSet's pods live in many).
     pods_written: BTreeMap<String, PodWrites>,
@@ -108,21 +108,24 @@ impl std::fmt::Debug for SidecarSetWrites<'_, '_> {
 impl<'i, 'a> SidecarSetWrites<'i, 'a> {
     /// A writer for plan `p` of `input`.
     pub fn new(input: &'i Input<'a>, p: &'i Plan) -> Self {
-        let mut pods = BTreeMap::new();
-        let mut ambiguous = std::collections::BTreeSet::new();
-        for pod in input.pods {
-            let Some(name) = pod.metadata.name.as_deref() else { continue };
-            if let Some(seen) = pods.insert(name, pod)
-                && seen.metadata.namespace != pod.metadata.namespace
-            {
-                ambiguous.insert(name);
-            }
-        }
+        // Only the pods the plan writes are indexed (a steady plan writes none).
+        let wanted: std::collections::BTreeSet<&str> =
+            p.actions.iter().filter_map(|a| a.pod.as_deref()).collect();
+        let pods = if wanted.is_empty() {
+            BTreeMap::new()
+        } else {
+            input
+                .pods
+                .iter()
+                .filter(|pod| pod.metadata.name.is_some())
+                .map(|pod| (super::pods::pod_key(pod), pod))
+                .filter(|(k, _)| wanted.contains(k.as_str()))
+                .collect()
+        };
         Self {
             input,
             plan: p,
             pods,
-            ambiguous,
             revs: input.revisions.iter().filter_map(|r| Some((r.metadata.name.as_deref()?, r))).collect(),
             pods_written: BTreeMap::new(),
         }
@@ -130,12 +133,9 @@ impl<'i, 'a> SidecarSetWrites<'i, 'a> {
 
     /// The cached pod of `a` and the writer of its namespace.
     fn pod_writer(&mut self, a: &Action) -> Result<(&'i Pod, &mut PodWrites), WriteError> {
-        let name = a.pod.as_deref().ok_or_else(|| WriteError::new(a, "the action names no pod"))?;
-        if self.ambiguous.contains(name) {
-            return Err(WriteError::new(a, "pods of this name exist in several namespaces; not written"));
-        }
-        let pod = *self.pods.get(name).ok_or_else(|| WriteError::new(a, "the pod is not in the input"))?;
-        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let key = a.pod.as_deref().ok_or_else(|| WriteError::new(a, "the action names no pod"))?;
+        let pod = *self.pods.get(key).ok_or_else(|| WriteError::new(a, "the pod is not in the input"))?;
+        let ns = key.split_once('/').map_or("default", |(ns, _)| ns).to_owned();
         let w = self.pods_written.entry(ns.clone()).or_insert_with(|| PodWrites::new(&ns));
         Ok((pod, w))
     }

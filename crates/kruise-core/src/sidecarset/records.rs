@@ -160,6 +160,47 @@ pub fn pod_record(pod: &Pod, key: &str, ss: &str) -> UpgradeRecord {
     parse_records(annotation(pod, key)).ok().and_then(|mut m| m.remove(ss)).unwrap_or_default()
 }
 
+/// One record borrowing the annotation text: the allocation-free reading of
+/// [`pod_record_hash`] (a string with escapes does not borrow, and falls back to
+/// [`pod_record`]).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordRef<'a> {
+    #[serde(default, borrow)]
+    update_timestamp: Option<&'a str>,
+    #[serde(default, borrow)]
+    hash: Option<&'a str>,
+    #[serde(default, borrow)]
+    #[allow(dead_code)]
+    sidecar_set_name: Option<&'a str>,
+    #[serde(default, borrow)]
+    #[allow(dead_code)]
+    sidecar_list: Option<Vec<&'a str>>,
+    #[serde(default, borrow)]
+    #[allow(dead_code)]
+    controller_revision: Option<&'a str>,
+}
+
+/// `pod_record(pod, key, ss).hash`, without allocating per record when the annotation is in
+/// the record format with plain strings (what injection and upgrades write): the same fields
+/// are type-checked and every timestamp must parse, as [`parse_records`] requires; anything
+/// else takes [`pod_record`]. The planner reads two hashes of every pod per plan.
+pub fn pod_record_hash(pod: &Pod, key: &str, ss: &str) -> String {
+    let s = annotation(pod, key);
+    if s.is_empty() {
+        return String::new();
+    }
+    if let Ok(m) = serde_json::from_str::<Option<BTreeMap<&str, Option<RecordRef<'_>>>>>(s) {
+        let m = m.unwrap_or_default();
+        let timestamps_parse =
+            m.values().flatten().filter_map(|r| r.update_timestamp).all(|t| t.parse::<Timestamp>().is_ok());
+        if timestamps_parse {
+            return m.get(ss).and_then(|r| r.as_ref()).and_then(|r| r.hash).unwrap_or_default().to_owned();
+        }
+    }
+    pod_record(pod, key, ss).hash
+}
+
 /// SCS-60: the hot-upgrade working map (`kruise.io/sidecarset-working-hotupgrade-container`):
 /// logical sidecar name → working slot. Unreadable or absent: empty.
 pub fn working_map(pod: &Pod) -> BTreeMap<String, String> {
@@ -230,6 +271,33 @@ mod tests {
         // Round trip (whole seconds, as Go writes them).
         m.get_mut("b").unwrap().update_timestamp = Some("2026-01-02T03:04:05Z".parse().unwrap());
         assert_eq!(parse_records(&write_records(&m)).unwrap(), m);
+    }
+
+    /// The fast hash reader agrees with the full one on every shape: records, legacy maps,
+    /// escapes, bad timestamps, nulls, garbage.
+    #[test]
+    fn scs_8_record_hash_fast_path_agrees_with_pod_record() {
+        let cases = [
+            r#"{"ss":{"updateTimestamp":"2026-01-02T03:04:05Z","hash":"h1","sidecarSetName":"ss","sidecarList":["a"]}}"#,
+            r#"{"ss":{"updateTimestamp":null,"hash":"h\u003c2","sidecarSetName":"ss","sidecarList":null}}"#,
+            r#"{"ss":{"updateTimestamp":"yesterday","hash":"h3"}}"#,
+            r#"{"other":{"hash":"x"},"ss":null}"#,
+            r#"{"ss":"legacy"}"#,
+            r#"{"ss":{"hash":1}}"#,
+            r#"{"ss":{"hash":"h","sidecarList":[1]}}"#,
+            r#"null"#,
+            "not json",
+            "",
+        ];
+        for c in cases {
+            let mut p = Pod::default();
+            p.metadata.annotations = Some(BTreeMap::from([(keys::SIDECARSET_HASH.to_owned(), c.to_owned())]));
+            assert_eq!(
+                pod_record_hash(&p, keys::SIDECARSET_HASH, "ss"),
+                pod_record(&p, keys::SIDECARSET_HASH, "ss").hash,
+                "{c}"
+            );
+        }
     }
 
     #[test]

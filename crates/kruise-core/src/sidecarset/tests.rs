@@ -627,11 +627,14 @@ pub(crate) fn plan_of(s: &SidecarSet, pods: &[Pod]) -> Plan {
     .expect("plan")
 }
 
+/// The names of the pods a plan upgrades (actions name them `namespace/name`; every fixture
+/// pod lives in namespace `ns`, which is checked).
 fn upgraded(p: &Plan) -> Vec<&str> {
     p.actions
         .iter()
         .filter(|a| matches!(a.kind, ActionKind::SidecarSet(SidecarSetAction::SetSidecarImages { .. })))
         .filter_map(|a| a.pod.as_deref())
+        .map(|k| k.strip_prefix("ns/").unwrap_or_else(|| panic!("{k}: not namespace/name in ns")))
         .collect()
 }
 
@@ -639,7 +642,7 @@ fn upgraded(p: &Plan) -> Vec<&str> {
 fn apply_plan(p: &Plan, pods: &mut [Pod]) {
     for a in &p.actions {
         if let ActionKind::SidecarSet(SidecarSetAction::SetSidecarImages { images, annotations }) = &a.kind {
-            let pod = pods.iter_mut().find(|x| x.metadata.name.as_deref() == a.pod.as_deref()).unwrap();
+            let pod = pods.iter_mut().find(|x| Some(pods::pod_key(x).as_str()) == a.pod.as_deref()).unwrap();
             for c in &mut pod.spec.as_mut().unwrap().containers {
                 if let Some(i) = images.get(&c.name) {
                     c.image = Some(i.clone());
@@ -696,7 +699,7 @@ fn scs_10_worked_example_cold_upgrade() {
             .contains(r#""test-sidecar":{"imageID":"id-test-image:v1"}"#)
     );
     assert!(p.actions.iter().any(|a| matches!(&a.kind, ActionKind::UpdatePodStatus { condition } if condition.status == "True" && condition.message == r#"{"test-sidecarset":true}"#)));
-    assert_eq!(p.held_reason("test-pod-2"), Some(&Reason::MaxUnavailable { unavailable: 1, limit: 1 }));
+    assert_eq!(p.held_reason("ns/test-pod-2"), Some(&Reason::MaxUnavailable { unavailable: 1, limit: 1 }));
     apply_plan(&p, &mut pods);
     // Round 2: pod-1 pending restart.
     let p = plan_of(&s, &pods);
@@ -793,7 +796,7 @@ fn scs_44_update_selector_and_priority() {
     pods[1].metadata.labels.as_mut().unwrap().insert("canary".into(), "true".into());
     let p = plan_of(&s, &pods);
     assert_eq!(upgraded(&p), vec!["b"]);
-    assert_eq!(p.held_reason("a"), Some(&Reason::SidecarSet(SidecarSetReason::NotSelected)));
+    assert_eq!(p.held_reason("ns/a"), Some(&Reason::SidecarSet(SidecarSetReason::NotSelected)));
     // Priority: weight puts `a` first.
     let mut s = cold_ss("test-image:v2");
     s.spec.update_strategy.priority_strategy = Some(
@@ -818,12 +821,12 @@ fn scs_43_not_update_paused_and_expectations() {
     s.spec.update_strategy.type_ = Some("NotUpdate".into());
     let p = plan_of(&s, &pods);
     assert!(upgraded(&p).is_empty());
-    assert_eq!(p.held_reason("a"), Some(&Reason::SidecarSet(SidecarSetReason::NotUpdate)));
+    assert_eq!(p.held_reason("ns/a"), Some(&Reason::SidecarSet(SidecarSetReason::NotUpdate)));
     let mut s = cold_ss("test-image:v2");
     s.spec.update_strategy.paused = true;
     let p = plan_of(&s, &pods);
     assert!(upgraded(&p).is_empty());
-    assert_eq!(p.held_reason("a"), Some(&Reason::Paused));
+    assert_eq!(p.held_reason("ns/a"), Some(&Reason::Paused));
     // injectionStrategy.paused has no effect on the controller.
     let mut s = cold_ss("test-image:v2");
     s.spec.injection_strategy.paused = true;
@@ -875,7 +878,7 @@ fn scs_53_not_upgradable_pods_get_the_condition() {
     let pods = vec![injected("a", "test-image:v1", "aaa", true)];
     let p = plan_of(&s, &pods);
     assert!(upgraded(&p).is_empty());
-    assert_eq!(p.held_reason("a"), Some(&Reason::SidecarSet(SidecarSetReason::NotUpgradable)));
+    assert_eq!(p.held_reason("ns/a"), Some(&Reason::SidecarSet(SidecarSetReason::NotUpgradable)));
     let cond = p
         .actions
         .iter()
@@ -899,7 +902,7 @@ fn scs_44_rolling_pod_waits() {
     pods[0].status.as_mut().unwrap().container_statuses.as_mut().unwrap()[1].ready = true;
     let p = plan_of(&s, &pods);
     assert!(upgraded(&p).is_empty());
-    assert_eq!(p.held_reason("pod-0000"), Some(&Reason::SidecarSet(SidecarSetReason::UpgradeInProgress)));
+    assert_eq!(p.held_reason("ns/pod-0000"), Some(&Reason::SidecarSet(SidecarSetReason::UpgradeInProgress)));
 }
 
 fn hot_ss(image: &str) -> SidecarSet {
@@ -1139,27 +1142,54 @@ fn scs_43_reconciler_writes_are_guarded() {
     assert!(!patch.as_array().unwrap().iter().any(|o| o["path"] == "/metadata/resourceVersion"));
 }
 
-/// A SidecarSet's pods live in many namespaces, and a plan names a pod by name only: when two
-/// candidate pods share a name, a write to that name is refused (naming the action) rather than
-/// sent to whichever pod the name happens to resolve to.
+/// A SidecarSet's pods live in many namespaces: the plan names each pod `namespace/name`, so
+/// two pods sharing a name in two namespaces are each upgraded, each write addressed to its
+/// own namespace and guarded by its own pod's uid.
 #[test]
-fn scs_43_same_pod_name_in_two_namespaces_is_never_written_blindly() {
+fn scs_43_same_pod_name_in_two_namespaces_are_each_upgraded() {
     use crate::reconciler::{Context, Reconciler, World};
-    let s = cold_ss("test-image:v2");
+    use crate::write::{ApiWrite, Subresource};
+    let mut s = cold_ss("test-image:v2");
+    s.spec.update_strategy.max_unavailable =
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(2));
     let a = injected("a", "test-image:v1", "aaa", true);
     let mut b = a.clone();
     b.metadata.namespace = Some("other".into());
     b.metadata.uid = Some("uid-other".into());
-    let pods = vec![a, b];
+    let pods = vec![b, a];
     let e = crate::Expectations::new();
-    let err = reconcile::SidecarSetReconciler
+    let out = reconcile::SidecarSetReconciler
         .reconcile(
             &World::new(&s).with_pods(&pods),
             &Context { now: at(0), id_seed: 0, features: Features::default(), expectations: &e },
         )
-        .expect_err("an ambiguous pod name is not written");
-    assert!(err.to_string().contains("pod a"), "{err}");
-    assert!(err.to_string().contains("several namespaces"), "{err}");
+        .expect("both pods are written");
+    let upgrades: Vec<(String, String, String)> = out
+        .writes
+        .iter()
+        .filter_map(|w| match &w.write {
+            ApiWrite::JsonPatch { target, subresource: Subresource::Main, patch } => {
+                let image = patch
+                    .as_array()?
+                    .iter()
+                    .find(|o| o["op"] == "replace" && o["path"] == "/spec/containers/1/image")?;
+                let uid = patch.as_array()?.iter().find(|o| o["path"] == "/metadata/uid")?;
+                assert_eq!(image["value"], "test-image:v2");
+                Some((
+                    target.namespace.clone().unwrap_or_default(),
+                    target.name.clone(),
+                    uid["value"].as_str()?.to_owned(),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        upgrades,
+        [("ns".into(), "a".into(), "uid-a".into()), ("other".into(), "a".into(), "uid-other".into())]
+    );
+    let named: Vec<&str> = out.writes.iter().filter_map(|w| w.action.pod.as_deref()).collect();
+    assert!(named.contains(&"ns/a") && named.contains(&"other/a"), "{named:?}");
 }
 
 // ---- properties ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ use crate::plan::{
 };
 use crate::podtable::Facts;
 use crate::podtable::info::{PodEnv, PodInfo};
+use crate::updatesort::UpdateOrder;
 
 /// The write of one pod: images and annotations to set.
 #[derive(Default)]
@@ -107,7 +108,7 @@ pub(crate) fn flip_hot_upgrades(
             changed.push(empty);
         }
         record_state(input, view, m, &changed, &mut ch);
-        push_change(plan, m.name, ch, ss_reason(SidecarSetReason::HotUpgradeFlip));
+        push_change(plan, &m.key, ch, ss_reason(SidecarSetReason::HotUpgradeFlip));
         flipped = true;
     }
     flipped
@@ -268,7 +269,7 @@ fn pod_change(input: &Input<'_>, view: &SsView<'_>, m: &Matched<'_>) -> Result<P
     // SCS-15 semantics over the pod's annotations (only the keys it changes are written).
     let before = anns.clone();
     patch_pod_metadata(&mut anns, &ss.spec.patch_pod_metadata)
-        .map_err(|e| PlanError::invalid("spec.patchPodMetadata", format!("pod {}: {e}", m.name)))?;
+        .map_err(|e| PlanError::invalid("spec.patchPodMetadata", format!("pod {}: {e}", m.key)))?;
     for (k, v) in anns {
         if before.get(&k) != Some(&v) {
             ch.annotations.insert(k, v);
@@ -321,7 +322,7 @@ pub(crate) fn upgrade(
         if let Some(sel) = &selector
             && !sel.as_ref().is_some_and(|s| s.matches(labels))
         {
-            plan.held.push(Held::pod(m.name, ss_reason(SidecarSetReason::NotSelected)));
+            plan.held.push(Held::pod(&m.key, ss_reason(SidecarSetReason::NotSelected)));
             continue;
         }
         if !view.upgradable(m.pod) {
@@ -333,7 +334,7 @@ pub(crate) fn upgrade(
             .iter()
             .any(|n| container_ready(m.pod, n) && !view.consistent_by(m.pod, |x| x == n, &m.states));
         if rolling {
-            plan.held.push(Held::pod(m.name, ss_reason(SidecarSetReason::UpgradeInProgress)));
+            plan.held.push(Held::pod(&m.key, ss_reason(SidecarSetReason::UpgradeInProgress)));
             plan.requeue_at_most(Duration::from_secs(5), ss_reason(SidecarSetReason::UpgradeInProgress));
             continue;
         }
@@ -341,8 +342,8 @@ pub(crate) fn upgrade(
     }
     for &i in &not_upgradable {
         let m = &matched[i];
-        push_condition(plan, m.pod, m.name, view.name, false);
-        plan.held.push(Held::pod(m.name, ss_reason(SidecarSetReason::NotUpgradable)));
+        push_condition(plan, m.pod, &m.key, view.name, false);
+        plan.held.push(Held::pod(&m.key, ss_reason(SidecarSetReason::NotUpgradable)));
     }
     // Step 2: the shared update order over the matched pods.
     let env = PodEnv {
@@ -357,9 +358,53 @@ pub(crate) fn upgrade(
         .iter()
         .zip(&facts)
         .enumerate()
-        .map(|(i, (m, f))| PodInfo::from_facts(m.pod, m.name, "", i as u32, f, &env, false, false))
+        .map(|(i, (m, f))| PodInfo::from_facts(m.pod, &m.key, "", i as u32, f, &env, false, false))
         .collect();
     let scatter = expand_scatter(&us.scatter_strategy, matched);
+    let keep = wait.len().saturating_sub(usize::try_from(partition).unwrap_or(0));
+    let mut unavailable =
+        i32::try_from(matched.iter().filter(|m| m.updated && !(m.consistent && m.ready)).count())
+            .unwrap_or(i32::MAX);
+    // SCS-45: one pod's upgrade (images, annotations, the Upgradable condition).
+    let upgrade_one = |plan: &mut Plan, m: &Matched<'_>, before: i32| -> Result<(), PlanError> {
+        let ch = pod_change(input, view, m)?;
+        push_change(
+            plan,
+            &m.key,
+            ch,
+            ss_reason(SidecarSetReason::UpgradeSidecars { unavailable: before, limit }),
+        );
+        push_condition(plan, m.pod, &m.key, view.name, true);
+        Ok(())
+    };
+    if us.priority_strategy.is_none() && scatter.is_empty() {
+        // The "active pods" order alone: only the ranks the walk reads are sorted (the shared
+        // `UpdateOrder`, O(c + p log p) for a prefix of p), the rest is held as sets, in
+        // `namespace/name` order. Steps 3 and 4 over the order's ranks.
+        let mut order =
+            UpdateOrder::new(&infos, &wait, usize::try_from(limit).unwrap_or(0).saturating_add(1));
+        let mut rank = 0;
+        while rank < keep {
+            let m = &matched[order.at(rank)];
+            let before = unavailable;
+            if m.ready {
+                if unavailable >= limit {
+                    break;
+                }
+                unavailable += 1;
+            }
+            upgrade_one(plan, m, before)?;
+            rank += 1;
+        }
+        let (over_budget, beyond_partition) = order.groups(rank, keep);
+        for i in beyond_partition {
+            plan.held.push(Held::pod(&matched[i].key, Reason::Partition { partition }));
+        }
+        for i in over_budget {
+            plan.held.push(Held::pod(&matched[i].key, Reason::MaxUnavailable { unavailable, limit }));
+        }
+        return Ok(());
+    }
     crate::updatesort::sort_active_priority_scatter(
         &infos,
         &mut wait,
@@ -367,38 +412,27 @@ pub(crate) fn upgrade(
         &scatter,
     );
     // Step 3.
-    let keep = wait.len().saturating_sub(usize::try_from(partition).unwrap_or(0));
     for &i in &wait[keep..] {
-        plan.held.push(Held::pod(matched[i].name, Reason::Partition { partition }));
+        plan.held.push(Held::pod(&matched[i].key, Reason::Partition { partition }));
     }
     // Step 4.
-    let mut unavailable =
-        i32::try_from(matched.iter().filter(|m| m.updated && !(m.consistent && m.ready)).count())
-            .unwrap_or(i32::MAX);
     let mut stopped = false;
     for &i in &wait[..keep] {
         let m = &matched[i];
         if stopped {
-            plan.held.push(Held::pod(m.name, Reason::MaxUnavailable { unavailable, limit }));
+            plan.held.push(Held::pod(&m.key, Reason::MaxUnavailable { unavailable, limit }));
             continue;
         }
         let before = unavailable;
         if m.ready {
             if unavailable >= limit {
                 stopped = true;
-                plan.held.push(Held::pod(m.name, Reason::MaxUnavailable { unavailable, limit }));
+                plan.held.push(Held::pod(&m.key, Reason::MaxUnavailable { unavailable, limit }));
                 continue;
             }
             unavailable += 1;
         }
-        let ch = pod_change(input, view, m)?;
-        push_change(
-            plan,
-            m.name,
-            ch,
-            ss_reason(SidecarSetReason::UpgradeSidecars { unavailable: before, limit }),
-        );
-        push_condition(plan, m.pod, m.name, view.name, true);
+        upgrade_one(plan, m, before)?;
     }
     Ok(())
 }

@@ -194,6 +194,14 @@ pub fn apply_pod_patch(pod: &mut Pod, patch: &PodPatch) {
     }
 }
 
+/// The name of the pod action `a` names: its `pod`, or the name part of a `namespace/name` key
+/// (SidecarSet plans name pods that way, their pods living in many namespaces; pod names never
+/// contain `/`). `""` when the action names no pod.
+fn action_pod_name(a: &Action) -> &str {
+    let p = a.pod.as_deref().unwrap_or_default();
+    p.rsplit_once('/').map_or(p, |(_, name)| name)
+}
+
 /// The writes of one plan to existing pods of one namespace. Keeps each pod as the plan's
 /// earlier writes leave it; every method takes the pod as cached (`None` if the input does not
 /// have it) and fails, naming the action, when it needs a pod it does not have.
@@ -212,8 +220,10 @@ impl PodWrites {
 
     /// The pod of action `a` as the plan's earlier writes leave it (`cached` before any).
     pub fn current(&self, a: &Action, cached: Option<&Pod>) -> Result<Pod, WriteError> {
-        let name = a.pod.as_deref().ok_or_else(|| WriteError::new(a, "the action names no pod"))?;
-        match self.written.get(name) {
+        if a.pod.is_none() {
+            return Err(WriteError::new(a, "the action names no pod"));
+        }
+        match self.written.get(action_pod_name(a)) {
             Some(p) => Ok(p.clone()),
             None => cached.cloned().ok_or_else(|| WriteError::new(a, "the pod is not in the input")),
         }
@@ -224,7 +234,7 @@ impl PodWrites {
     /// plan's first write to the pod, and as [`json_patch::diff`] does); `after` becomes the pod the next write
     /// of this plan starts from.
     pub fn patch(&mut self, a: &Action, sub: Subresource, before: &Pod, after: Pod) -> ApiWrite {
-        let name = a.pod.clone().unwrap_or_default();
+        let name = action_pod_name(a).to_owned();
         let mut ops = uid_test(before.metadata.uid.as_deref());
         // The plan's first write to the pod also tests the resourceVersion it was computed
         // from (a stale cache is a conflict, nothing is written); later ones are computed on
@@ -258,7 +268,7 @@ impl PodWrites {
         let mut refs: Vec<OwnerReference> = old.clone().unwrap_or_default();
         refs.retain(|r| Some(r.uid.as_str()) != workload_uid);
         refs.extend(owner);
-        let name = a.pod.clone().unwrap_or_default();
+        let name = action_pod_name(a).to_owned();
         let write = owner_refs_patch(
             Target::pod(&self.ns, &name),
             pod.metadata.uid.as_deref(),
@@ -281,7 +291,7 @@ impl PodWrites {
         cached: Option<&Pod>,
         patch: &PodPatch,
     ) -> Result<ApiWrite, WriteError> {
-        let name = a.pod.clone().unwrap_or_default();
+        let name = action_pod_name(a).to_owned();
         if patch.add_finalizers.is_empty() {
             if let Some(after) = self.written.get_mut(&name) {
                 apply_pod_patch(after, patch);

@@ -138,8 +138,8 @@ pub fn admit_advanced_daemonset(
 /// one when the Rollout routes traffic); then the Deployment is paused, labelled
 /// `rollouts.kruise.io/stable-revision=<pod-template-hash of the stable ReplicaSet>` (the
 /// active one running the old template, else the oldest active one) and marked
-/// `in-progressing`. Already in a rollout: a template change keeps it paused (canary style,
-/// blue-green re-pause). `None`: admitted unchanged.
+/// `in-progressing`. Already in a rollout: held by its style ([`keep_in_progress`]). `None`:
+/// admitted unchanged.
 pub fn admit_deployment(
     rollout: Option<&Rollout>,
     old: &k8s_openapi::api::apps::v1::Deployment,
@@ -152,8 +152,8 @@ pub fn admit_deployment(
     let in_progress =
         new.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(keys::ROLLOUT_IN_PROGRESSING));
     if in_progress {
-        return (detected && new_spec.paused != Some(true))
-            .then(|| WorkloadPatch { paused: Some(true), ..WorkloadPatch::default() });
+        let p = keep_in_progress(old, new, detected);
+        return (!p.is_empty()).then_some(p);
     }
     if new_spec.replicas.unwrap_or(1) == 0 || !detected {
         return None;
@@ -176,4 +176,78 @@ pub fn admit_deployment(
     p.paused = Some(true);
     p.labels.insert(keys::ROLLOUT_STABLE_REVISION.into(), Some(hash));
     Some(p)
+}
+
+/// RO-19 for a Deployment update while a release is in progress, by the style its
+/// annotations show:
+/// - partition style (a `rollouts.kruise.io/deployment-strategy` annotation with rolling style
+///   `Partition`, case-insensitive): stays paused and `Recreate` (the native controller held);
+///   a `rollingUpdate` the user set moves into the annotation (defaulted, RO-42); a template
+///   change pauses the advanced strategy;
+/// - blue-green (a saved `rollouts.kruise.io/original-deployment-strategy`): a template change
+///   pauses it (only a rollback is expected; the release refuses a new version, RO-50); the
+///   strategy type stays what it was;
+/// - canary style: stays paused; a switch to `Recreate` is undone (the old strategy back).
+pub fn keep_in_progress(
+    old: &k8s_openapi::api::apps::v1::Deployment,
+    new: &k8s_openapi::api::apps::v1::Deployment,
+    detected: bool,
+) -> WorkloadPatch {
+    use super::workload::{AdvancedDeploymentStrategy, AdvancedRollingUpdate};
+    let (old_spec, new_spec) = (old.spec.clone().unwrap_or_default(), new.spec.clone().unwrap_or_default());
+    let ann = new.metadata.annotations.clone().unwrap_or_default();
+    let new_type = new_spec.strategy.as_ref().and_then(|s| s.type_.clone());
+    let old_type = old_spec.strategy.as_ref().and_then(|s| s.type_.clone());
+    let mut p = WorkloadPatch::default();
+    let partition = ann
+        .get(keys::ROLLOUT_DEPLOYMENT_STRATEGY)
+        .and_then(|t| serde_json::from_str::<AdvancedDeploymentStrategy>(t).ok())
+        .filter(|s| s.rolling_style.eq_ignore_ascii_case("partition"));
+    if let Some(before) = partition {
+        let mut s = before.clone();
+        if new_spec.paused != Some(true) {
+            p.paused = Some(true);
+        }
+        if new_type.as_deref() == Some("RollingUpdate") {
+            p.strategy_type = Some("Recreate".into());
+        }
+        if let Some(ru) = new_spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()) {
+            s.rolling_update = Some(AdvancedRollingUpdate {
+                max_unavailable: ru.max_unavailable.clone(),
+                max_surge: ru.max_surge.clone(),
+            });
+            p.rolling_update = Some(None);
+        }
+        if detected {
+            s.paused = true;
+        }
+        s.rolling_update =
+            Some(super::batch_release::default_rolling_update(s.rolling_update.unwrap_or_default()));
+        if s != before {
+            p.annotations.insert(
+                keys::ROLLOUT_DEPLOYMENT_STRATEGY.into(),
+                Some(serde_json::to_string(&s).unwrap_or_default()),
+            );
+        }
+    } else if ann.get(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY).is_some_and(|v| !v.is_empty()) {
+        if detected {
+            p.paused = Some(true);
+        }
+        if new_type.as_deref() != Some("RollingUpdate") && new_type != old_type {
+            p.strategy_type = Some(old_type.unwrap_or_else(|| "RollingUpdate".into()));
+        }
+    } else {
+        if new_spec.paused != Some(true) {
+            p.paused = Some(true);
+        }
+        if new_type.as_deref() == Some("Recreate") {
+            p.strategy_type = Some(old_type.unwrap_or_else(|| "RollingUpdate".into()));
+            let ru = old_spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref());
+            p.rolling_update = Some(ru.map(|ru| AdvancedRollingUpdate {
+                max_unavailable: ru.max_unavailable.clone(),
+                max_surge: ru.max_surge.clone(),
+            }));
+        }
+    }
+    p
 }

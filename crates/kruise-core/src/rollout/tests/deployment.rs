@@ -906,3 +906,74 @@ fn ro_42_hpa_lookup_by_scale_target() {
     assert!(ScaledBy::find(&hpas, "apps/v1", "Deployment", "api").is_none());
     assert!(ScaledBy::find(&hpas, "apps.kruise.io/v1alpha1", "Deployment", "web").is_none());
 }
+
+/// RO-19 in progress, by style: partition style stays held (paused, Recreate) and a user's
+/// new rollingUpdate moves into the strategy annotation, a template change pausing it;
+/// blue-green re-pauses on a template change and keeps its strategy type; canary style undoes
+/// a switch to Recreate.
+#[test]
+fn ro_19_deployment_in_progress_keeps_each_style_held() {
+    use crate::rollout::admission::keep_in_progress;
+    use crate::rollout::workload::AdvancedDeploymentStrategy;
+    use k8s_openapi::api::apps::v1::{DeploymentStrategy, RollingUpdateDeployment};
+    let base = || {
+        let mut d = deployment("web", "v2", 4, &[]);
+        d.spec.as_mut().unwrap().paused = Some(true);
+        d
+    };
+    let with_strategy = |d: &mut Deployment, t: &str, surge: Option<i32>| {
+        d.spec.as_mut().unwrap().strategy = Some(DeploymentStrategy {
+            type_: Some(t.into()),
+            rolling_update: surge.map(|s| RollingUpdateDeployment {
+                max_surge: Some(IntOrString::Int(s)),
+                ..Default::default()
+            }),
+        });
+    };
+    // Partition style.
+    let mut old = base();
+    let held = r#"{"rollingStyle":"Partition","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"},"partition":1,"paused":false}"#;
+    old.metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(keys::ROLLOUT_DEPLOYMENT_STRATEGY.into(), held.into());
+    with_strategy(&mut old, "Recreate", None);
+    let mut new = old.clone();
+    with_strategy(&mut new, "RollingUpdate", Some(3));
+    new.spec.as_mut().unwrap().paused = Some(false);
+    new.spec.as_mut().unwrap().template = template("v3", &[]);
+    let p = keep_in_progress(&old, &new, true);
+    assert_eq!(
+        (p.paused, p.strategy_type.as_deref(), &p.rolling_update),
+        (Some(true), Some("Recreate"), &Some(None))
+    );
+    let s: AdvancedDeploymentStrategy =
+        serde_json::from_str(p.annotations[keys::ROLLOUT_DEPLOYMENT_STRATEGY].as_deref().unwrap()).unwrap();
+    assert!(s.paused);
+    assert_eq!(s.partition, IntOrString::Int(1));
+    assert_eq!(s.rolling_update.unwrap().max_surge, Some(IntOrString::Int(3)));
+    // Nothing changed: nothing to write.
+    assert!(keep_in_progress(&old, &old, false).is_empty());
+    // Blue-green.
+    let mut bg = base();
+    bg.spec.as_mut().unwrap().paused = Some(false);
+    with_strategy(&mut bg, "RollingUpdate", Some(1));
+    bg.metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(keys::ROLLOUT_ORIGINAL_DEPLOYMENT_STRATEGY.into(), "{}".into());
+    let mut bg_new = bg.clone();
+    with_strategy(&mut bg_new, "Recreate", None);
+    let p = keep_in_progress(&bg, &bg_new, true);
+    assert_eq!((p.paused, p.strategy_type.as_deref()), (Some(true), Some("RollingUpdate")));
+    assert!(keep_in_progress(&bg, &bg.clone(), false).is_empty(), "no template change: not paused");
+    // Canary style.
+    let mut c = base();
+    with_strategy(&mut c, "RollingUpdate", Some(2));
+    let mut c_new = c.clone();
+    with_strategy(&mut c_new, "Recreate", None);
+    let p = keep_in_progress(&c, &c_new, false);
+    assert_eq!(p.strategy_type.as_deref(), Some("RollingUpdate"));
+    assert_eq!(p.rolling_update.clone().flatten().and_then(|r| r.max_surge), Some(IntOrString::Int(2)));
+    assert_eq!(p.paused, None, "already paused");
+}

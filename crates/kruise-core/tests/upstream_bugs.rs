@@ -241,6 +241,26 @@ fn bug_12_scale_in_with_long_min_ready_seconds() {
     assert_eq!(p.count("DeletePod"), 2, "{:?}", p.held);
 }
 
+/// Bug 12's deviation is limited to pods of the update revision: during a blue-green release
+/// (RO-55: `maxSurge` = replicas, `maxUnavailable` 0, `minReadySeconds` raised so no pod is
+/// available) the ready pods of the old revision serve the traffic and are not deleted once
+/// the new ones are up; they are held by the budget, as upstream holds them.
+#[test]
+fn bug_12_old_revision_pods_stay_during_a_blue_green_surge() {
+    let mut w = W::new(3).with_pods(3).roll_to("nginx:2");
+    w.cs.spec.min_ready_seconds = 99_999;
+    let ru = rolling(&mut w.cs);
+    ru.max_surge = Some(IntOrString::Int(3));
+    ru.max_unavailable = Some(IntOrString::Int(0));
+    let r2 = w.rev(1);
+    for id in ["n0", "n1", "n2"] {
+        w.pods.push(pod(&w.cs, id, &r2).build());
+    }
+    let p = w.plan();
+    assert_eq!(p.count("DeletePod"), 0, "{:?}", p.actions);
+    assert!(matches!(p.held_reason("web-p00"), Some(Reason::MaxUnavailable { .. })), "{:?}", p.held);
+}
+
 fn pvc(name: &str, id: &str) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: ObjectMeta {

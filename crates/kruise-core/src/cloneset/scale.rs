@@ -201,12 +201,15 @@ pub fn scale(ctx: &Ctx<'_>, pvcs: &[&PersistentVolumeClaim], b: &mut Builder) ->
 }
 
 /// CS-50, CS-51: a pod deleted without spending `deleteReadyLimit`: one that is not
-/// `readyForDelete` (CS-34), and (deviation, upstream bug 12) a ready pod still inside
-/// `minReadySeconds`: it is counted unavailable already (CS-37), so deleting it cannot lower
-/// availability, while upstream's budget, which counts it unavailable *and* ready, never lets
-/// it go (`minReadySeconds: 99999` blocked every scale-in).
+/// `readyForDelete` (CS-34), and (deviation, upstream bug 12) a ready pod of the update
+/// revision still inside `minReadySeconds`: it is counted unavailable already (CS-37), so
+/// deleting it cannot lower availability, while upstream's budget, which counts it unavailable
+/// *and* ready, never lets it go (`minReadySeconds: 99999` blocked every scale-in). A ready pod
+/// of an older revision is still charged to the budget as upstream does: a blue-green release
+/// (RO-55) raises `minReadySeconds` precisely so that the old pods, which serve the traffic,
+/// stay until the release finishes.
 fn deletable_without_budget(p: &PodInfo<'_>) -> bool {
-    !p.ready_for_delete || !p.available
+    !p.ready_for_delete || (!p.available && p.is_update)
 }
 
 /// CS-53: topology keys of the template's spread constraints (empty ⇒ same-node ranker).

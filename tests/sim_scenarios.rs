@@ -276,6 +276,9 @@ fn sim_imagepulljob_before_inplace_shortens_the_rollout() {
     assert!(job_wait.ended.0 - job_wait.at.0 < 60_000, "{}", job_wait.description);
     let table = with.to_table();
     assert!(table.contains("WriteNodeImage"), "{table}");
+    // Every write went through on the first try (the job's first status write follows its
+    // finalizer patch, IPJ-10).
+    assert!(with.decisions.iter().all(|d| d.error.is_none()), "{table}");
 }
 
 /// IPJ-40..IPJ-42 in the simulator: with `PreDownloadImageForInPlaceUpdate` on, the CloneSet's
@@ -294,6 +297,7 @@ fn sim_cloneset_predownload_plans_one_job_and_shortens_the_rollout() {
     let create = with.decisions.iter().find(|d| d.action == "CreateImagePullJob").unwrap();
     let delete = with.decisions.iter().find(|d| d.action == "DeleteImagePullJob").unwrap();
     assert!(create.at < delete.at);
+    assert!(with.decisions.iter().all(|d| d.error.is_none()), "{}", with.to_table());
     let (a, b) = (rollout_duration(&with), rollout_duration(&without));
     // Without: six serial 1Gi pulls (about 5m). With: the first pod's own pull, then restarts.
     assert!(a.0 < 90_000, "with pre-download: {a}");

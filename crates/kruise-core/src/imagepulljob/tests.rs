@@ -1016,3 +1016,33 @@ proptest! {
         prop_assert!(p.status.active + p.status.succeeded + p.status.failed <= p.status.desired.max(p.status.failed));
     }
 }
+
+/// IPJ-10 step 4 and step 9 in one pass: the finalizer patch moves the job's resourceVersion,
+/// so the status is written by a JSON patch that tests the uid and the finalizers that patch
+/// leaves (a replace under the version read would always conflict); a job that already has
+/// its finalizer keeps the replace under its resourceVersion.
+#[test]
+fn ipj_10_status_after_the_finalizer_is_a_guarded_json_patch() {
+    let mut j = job("nginx");
+    j.metadata.finalizers = None;
+    j.metadata.uid = Some("u-job".into());
+    let c = Case::new(j.clone(), vec![ni("a", &[])]);
+    let out = reconcile::outcome(&c.input(), &c.plan()).unwrap();
+    let names: Vec<&str> = out.writes.iter().map(|w| w.name()).collect();
+    assert_eq!(names.first(), Some(&"AddFinalizer"), "{names:?}");
+    let status = out.writes.iter().find(|w| w.name() == "UpdateStatus").unwrap();
+    let crate::write::ApiWrite::JsonPatch { subresource, patch, .. } = &status.write else {
+        panic!("{:?}", status.write)
+    };
+    assert_eq!(*subresource, crate::write::Subresource::Status);
+    assert_eq!(patch[0], serde_json::json!({"op": "test", "path": "/metadata/uid", "value": "u-job"}));
+    assert_eq!(patch[1]["value"], serde_json::json!([keys::DELETION_PROTECTION_FINALIZER]));
+    assert_eq!(patch[2]["path"], "/status");
+    // With the finalizer already there: the plain status replace.
+    let mut k = j.clone();
+    k.metadata.finalizers = Some(vec![keys::DELETION_PROTECTION_FINALIZER.into()]);
+    let c = Case::new(k, vec![ni("a", &[])]);
+    let out = reconcile::outcome(&c.input(), &c.plan()).unwrap();
+    let status = out.writes.iter().find(|w| w.name() == "UpdateStatus").unwrap();
+    assert!(matches!(status.write, crate::write::ApiWrite::Replace { .. }), "{:?}", status.write);
+}

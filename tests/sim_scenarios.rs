@@ -305,3 +305,26 @@ fn sim_cloneset_predownload_plans_one_job_and_shortens_the_rollout() {
     // The gate off (the same manifests in `inplace-without-predownload`): no job at all.
     assert!(!without.decisions.iter().any(|d| d.action.contains("ImagePullJob")));
 }
+
+/// IPJ-40..IPJ-42 for the Advanced DaemonSet in the simulator: the first revision is labelled
+/// ignored (every pod may be created at once), the rollout to agent:2 plans one job, the six
+/// node daemons pull at once, and the rollout over six nodes one at a time takes little more
+/// than one 51s pull (six serial pulls would take over five minutes); the job is deleted at
+/// the end.
+#[test]
+fn sim_daemonset_predownload_plans_one_job_and_shortens_the_rollout() {
+    let r = scenario("daemonset-predownload");
+    let count = |action: &str| r.decisions.iter().filter(|d| d.action == action && d.error.is_none()).count();
+    assert_eq!(count("CreateImagePullJob"), 1, "{}", r.to_table());
+    assert_eq!(count("DeleteImagePullJob"), 1);
+    let labels: Vec<&str> = r
+        .decisions
+        .iter()
+        .filter(|d| d.action == "LabelPreDownloadRevision")
+        .map(|d| d.detail.as_str())
+        .collect();
+    assert_eq!(labels, ["every pod may be updated at once", "jobs created"]);
+    let d = rollout_duration(&r);
+    assert!(d.0 < 110_000, "{d}");
+    assert!(r.decisions.iter().all(|d| d.error.is_none()), "{}", r.to_table());
+}

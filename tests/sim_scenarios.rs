@@ -279,6 +279,9 @@ fn sim_imagepulljob_before_inplace_shortens_the_rollout() {
     assert!(job_wait.ended.0 - job_wait.at.0 < 60_000, "{}", job_wait.description);
     let table = with.to_table();
     assert!(table.contains("WriteNodeImage"), "{table}");
+    // Every write went through on the first try (the job's first status write follows its
+    // finalizer patch, IPJ-10).
+    assert!(with.decisions.iter().all(|d| d.error.is_none()), "{table}");
 }
 
 /// IPJ-40..IPJ-42 in the simulator: with `PreDownloadImageForInPlaceUpdate` on, the CloneSet's
@@ -297,10 +300,34 @@ fn sim_cloneset_predownload_plans_one_job_and_shortens_the_rollout() {
     let create = with.decisions.iter().find(|d| d.action == "CreateImagePullJob").unwrap();
     let delete = with.decisions.iter().find(|d| d.action == "DeleteImagePullJob").unwrap();
     assert!(create.at < delete.at);
+    assert!(with.decisions.iter().all(|d| d.error.is_none()), "{}", with.to_table());
     let (a, b) = (rollout_duration(&with), rollout_duration(&without));
     // Without: six serial 1Gi pulls (about 5m). With: the first pod's own pull, then restarts.
     assert!(a.0 < 90_000, "with pre-download: {a}");
     assert!(a.0 * 3 < b.0, "with {a}, without {b}");
     // The gate off (the same manifests in `inplace-without-predownload`): no job at all.
     assert!(!without.decisions.iter().any(|d| d.action.contains("ImagePullJob")));
+}
+
+/// IPJ-40..IPJ-42 for the Advanced DaemonSet in the simulator: the first revision is labelled
+/// ignored (every pod may be created at once), the rollout to agent:2 plans one job, the six
+/// node daemons pull at once, and the rollout over six nodes one at a time takes little more
+/// than one 51s pull (six serial pulls would take over five minutes); the job is deleted at
+/// the end.
+#[test]
+fn sim_daemonset_predownload_plans_one_job_and_shortens_the_rollout() {
+    let r = scenario("daemonset-predownload");
+    let count = |action: &str| r.decisions.iter().filter(|d| d.action == action && d.error.is_none()).count();
+    assert_eq!(count("CreateImagePullJob"), 1, "{}", r.to_table());
+    assert_eq!(count("DeleteImagePullJob"), 1);
+    let labels: Vec<&str> = r
+        .decisions
+        .iter()
+        .filter(|d| d.action == "LabelPreDownloadRevision")
+        .map(|d| d.detail.as_str())
+        .collect();
+    assert_eq!(labels, ["every pod may be updated at once", "jobs created"]);
+    let d = rollout_duration(&r);
+    assert!(d.0 < 110_000, "{d}");
+    assert!(r.decisions.iter().all(|d| d.error.is_none()), "{}", r.to_table());
 }

@@ -206,3 +206,52 @@ fn deleting_the_workload_collects_its_pods() {
     sim.run_for(Dur::secs(60)).unwrap();
     assert!(sim.pods().is_empty());
 }
+
+fn node_image(sim: &Sim, node: &str) -> Option<Value> {
+    sim.store()
+        .get(&kruise_sim::store::ObjectKey::new("apps.kruise.io/v1beta1", "NodeImage", "", node))
+        .cloned()
+}
+
+/// The node daemon (IPJ-20, IPJ-30): every node gets a NodeImage, a node that joins too; a
+/// tag written into a NodeImage's spec is pulled (size over the node's bandwidth) and reported
+/// Succeeded with its version; a lost node's daemon is silent until the node is back.
+#[test]
+fn node_daemon_creates_node_images_pulls_and_reports() {
+    let mut nodes = kruise_sim::cluster::NodeSpec::numbered(2);
+    nodes[1].bandwidth = Some("10Mi".into());
+    let images = [(
+        "web:2".to_owned(),
+        kruise_sim::kubelet::ImageSpec { size: Some("100Mi".into()), ..Default::default() },
+    )]
+    .into();
+    let mut sim = Sim::new(SimConfig { nodes, images, node_daemon: true, ..SimConfig::default() });
+    assert!(node_image(&sim, "node-1").is_some() && node_image(&sim, "node-2").is_some());
+    let spec =
+        |version: i64| json!({"spec": {"images": {"web": {"tags": [{"tag": "2", "version": version}]}}}});
+    let key = |n: &str| kruise_sim::store::ObjectKey::new("apps.kruise.io/v1beta1", "NodeImage", "", n);
+    sim.patch(&key("node-1"), &spec(0)).unwrap();
+    sim.schedule_fault(0, Fault::NodeLost { node: "node-2".into(), duration: Some(Dur::secs(30)) });
+    sim.run_for(Dur::millis(1)).unwrap();
+    sim.patch(&key("node-2"), &spec(4)).unwrap();
+    sim.run_for(Dur::secs(5)).unwrap();
+    // node-1: 100Mi at the default 100Mi/s = 1s.
+    let n1 = node_image(&sim, "node-1").unwrap();
+    assert_eq!(n1.pointer("/status/imageStatuses/web/tags/0/phase"), Some(&json!("Succeeded")));
+    assert_eq!(n1.pointer("/status/succeeded"), Some(&json!(1)));
+    assert!(sim.kubelet().is_cached("node-1", "web:2", sim.now()));
+    // node-2 is down: nothing reported yet.
+    assert_eq!(node_image(&sim, "node-2").unwrap().pointer("/status/imageStatuses"), None);
+    // Back at 30s: the daemon starts the pull (10s at 10Mi/s) and reports version 4.
+    sim.run_for(Dur::secs(30)).unwrap();
+    let n2 = node_image(&sim, "node-2").unwrap();
+    assert_eq!(n2.pointer("/status/imageStatuses/web/tags/0/phase"), Some(&json!("Pulling")));
+    sim.run_for(Dur::secs(10)).unwrap();
+    let n2 = node_image(&sim, "node-2").unwrap();
+    assert_eq!(n2.pointer("/status/imageStatuses/web/tags/0/phase"), Some(&json!("Succeeded")));
+    assert_eq!(n2.pointer("/status/imageStatuses/web/tags/0/version"), Some(&json!(4)));
+    // A node that joins gets its NodeImage.
+    sim.apply(kruise_sim::cluster::NodeSpec { name: "node-3".into(), ..Default::default() }.to_object())
+        .unwrap();
+    assert!(node_image(&sim, "node-3").is_some());
+}

@@ -166,6 +166,14 @@ impl<'i, 'a> ImagePullJobWrites<'i, 'a> {
         Self { input, plan: p, nis }
     }
 
+    /// True when the plan adds the job's finalizer (IPJ-10 step 4).
+    fn adds_finalizer(&self) -> bool {
+        self.plan
+            .actions
+            .iter()
+            .any(|a| matches!(a.kind, ActionKind::ImagePullJob(ImagePullJobAction::AddFinalizer)))
+    }
+
     fn secret_uid(&self, name: &str) -> Option<String> {
         self.input
             .secrets
@@ -234,6 +242,23 @@ impl Materialise for ImagePullJobWrites<'_, '_> {
                 target: Target::namespaced("v1", "Secret", input.daemon_namespace, subject),
                 uid: self.secret_uid(subject),
             },
+            ActionKind::UpdateStatus if self.adds_finalizer() => {
+                // The plan's own finalizer patch moves the job's resourceVersion first, so a
+                // status replace under the version read would always conflict: the status is
+                // written by a JSON patch that tests the job is the one read, as that patch
+                // leaves it (same uid, same finalizers).
+                let mut f = job.metadata.finalizers.clone().unwrap_or_default();
+                f.push(keys::DELETION_PROTECTION_FINALIZER.into());
+                ApiWrite::JsonPatch {
+                    target: job_target(job),
+                    subresource: Subresource::Status,
+                    patch: json!([
+                        {"op": "test", "path": "/metadata/uid", "value": job.metadata.uid},
+                        {"op": "test", "path": "/metadata/finalizers", "value": f},
+                        {"op": "add", "path": "/status", "value": self.plan.status},
+                    ]),
+                }
+            }
             ActionKind::UpdateStatus => {
                 let mut obj = job.clone();
                 obj.status = Some(self.plan.status.clone());

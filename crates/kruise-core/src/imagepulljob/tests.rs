@@ -1016,3 +1016,128 @@ proptest! {
         prop_assert!(p.status.active + p.status.succeeded + p.status.failed <= p.status.desired.max(p.status.failed));
     }
 }
+
+/// IPJ-10 step 4 and step 9 in one pass: the finalizer patch moves the job's resourceVersion,
+/// so the status is written by a JSON patch that tests the uid and the finalizers that patch
+/// leaves (a replace under the version read would always conflict); a job that already has
+/// its finalizer keeps the replace under its resourceVersion.
+#[test]
+fn ipj_10_status_after_the_finalizer_is_a_guarded_json_patch() {
+    let mut j = job("nginx");
+    j.metadata.finalizers = None;
+    j.metadata.uid = Some("u-job".into());
+    let c = Case::new(j.clone(), vec![ni("a", &[])]);
+    let out = reconcile::outcome(&c.input(), &c.plan()).unwrap();
+    let names: Vec<&str> = out.writes.iter().map(|w| w.name()).collect();
+    assert_eq!(names.first(), Some(&"AddFinalizer"), "{names:?}");
+    let status = out.writes.iter().find(|w| w.name() == "UpdateStatus").unwrap();
+    let crate::write::ApiWrite::JsonPatch { subresource, patch, .. } = &status.write else {
+        panic!("{:?}", status.write)
+    };
+    assert_eq!(*subresource, crate::write::Subresource::Status);
+    assert_eq!(patch[0], serde_json::json!({"op": "test", "path": "/metadata/uid", "value": "u-job"}));
+    assert_eq!(patch[1]["value"], serde_json::json!([keys::DELETION_PROTECTION_FINALIZER]));
+    assert_eq!(patch[2]["path"], "/status");
+    // With the finalizer already there: the plain status replace.
+    let mut k = j.clone();
+    k.metadata.finalizers = Some(vec![keys::DELETION_PROTECTION_FINALIZER.into()]);
+    let c = Case::new(k, vec![ni("a", &[])]);
+    let out = reconcile::outcome(&c.input(), &c.plan()).unwrap();
+    let status = out.writes.iter().find(|w| w.name() == "UpdateStatus").unwrap();
+    assert!(matches!(status.write, crate::write::ApiWrite::Replace { .. }), "{:?}", status.write);
+}
+
+proptest! {
+    /// IPJ-40..IPJ-42 invariants over arbitrary numbers (huge and negative included), non-ASCII
+    /// container names and images, absent old revisions and existing jobs: the plan is empty,
+    /// one "ignored" label, or one create per changed container not already created followed
+    /// by one "created" label; a handled revision is never planned again; every job created
+    /// targets only old-revision pods and is named after the revision and its container.
+    #[test]
+    fn ipj_40_41_42_predownload_invariants(
+        containers in proptest::collection::btree_map("[a-zé日]{1,6}", "[a-z:0-9é]{0,6}", 0..5),
+        old_same in proptest::collection::vec(any::<bool>(), 0..5),
+        replicas in any::<i32>(),
+        partition in any::<i32>(),
+        max_unavailable in any::<i32>(),
+        flags in any::<(bool, bool, bool, bool, bool)>(),
+        existing in 0usize..3,
+    ) {
+        let (in_place_strategy, in_place_possible, rolling, min_ready_reached, daemonset) = flags;
+        let pairs: Vec<(&str, &str)> = containers.iter().map(|(n, i)| (n.as_str(), i.as_str())).collect();
+        let tpl = template(&pairs);
+        let old: Vec<BTreeMap<String, String>> = if old_same.is_empty() {
+            Vec::new()
+        } else {
+            vec![containers
+                .iter()
+                .zip(old_same.iter().cycle())
+                .map(|((n, i), same)| (n.clone(), if *same { i.clone() } else { format!("{i}-old") }))
+                .collect()]
+        };
+        let owner = OwnerReference { kind: "CloneSet".into(), name: "w".into(), uid: "u".into(), controller: Some(true), ..Default::default() };
+        let sel = LabelSelector { match_labels: Some([("app".into(), "web".into())].into()), match_expressions: None };
+        let rev = revision("w-r\u{e9}v", &[(keys::CONTROLLER_REVISION_HASH_LABEL, "h")]);
+        let changed = predownload::changed_containers(&tpl, &old);
+        let jobs: Vec<ImagePullJob> = changed
+            .iter()
+            .take(existing)
+            .map(|(c, _)| ImagePullJob {
+                metadata: ObjectMeta { name: Some(format!("w-r\u{e9}v-{c}")), ..Default::default() },
+                ..Default::default()
+            })
+            .collect();
+        let kind = if daemonset { predownload::WorkloadKind::DaemonSet } else { predownload::WorkloadKind::CloneSet };
+        let input = predownload::Input {
+            kind,
+            owner: &owner,
+            namespace: "default",
+            selector: &sel,
+            template: &tpl,
+            update_revision: &rev,
+            old_images: &old,
+            rolling,
+            min_ready_reached,
+            facts: predownload::Facts { in_place_strategy, replicas, partition, max_unavailable, in_place_possible },
+            parallelism: None,
+            timeout_seconds: None,
+            existing_jobs: &jobs,
+        };
+        let a = predownload::plan(&input);
+        let names: Vec<&str> = a.iter().map(|x| x.kind.name()).collect();
+        if !rolling {
+            prop_assert!(names.iter().all(|n| *n == "DeleteImagePullJob"));
+            prop_assert_eq!(names.len(), jobs.len());
+        } else if names.is_empty() {
+            prop_assert!(!min_ready_reached && !daemonset);
+        } else {
+            prop_assert_eq!(names.last().copied(), Some("LabelPreDownloadRevision"));
+            let creates = &a[..a.len() - 1];
+            if predownload::skip_reason(kind, &input.facts).is_some() {
+                prop_assert!(creates.is_empty());
+            } else {
+                prop_assert_eq!(creates.len(), changed.len() - jobs.len());
+                for c in creates {
+                    let ActionKind::ImagePullJob(ImagePullJobAction::CreateImagePullJob { job }) = &c.kind else {
+                        return Err(TestCaseError::fail(format!("{c:?}")));
+                    };
+                    let name = job["metadata"]["name"].as_str().unwrap_or_default();
+                    let prefix = "w-r\u{e9}v-";
+                    prop_assert!(name.starts_with(prefix), "{}", name);
+                    prop_assert!(!jobs.iter().any(|j| j.metadata.name.as_deref() == Some(name)));
+                    let expr = &job["spec"]["podSelector"]["matchExpressions"][0];
+                    prop_assert_eq!(expr["operator"].as_str(), Some("NotIn"));
+                    prop_assert_eq!(expr["values"][0].as_str(), Some("w-r\u{e9}v"));
+                }
+            }
+            // Once labelled, never again.
+            let ActionKind::ImagePullJob(ImagePullJobAction::LabelRevision { label }) = &a[a.len() - 1].kind else {
+                return Err(TestCaseError::fail("no label"));
+            };
+            let mut handled = rev.clone();
+            handled.metadata.labels.get_or_insert_default().insert(label.clone(), "true".into());
+            let again = predownload::plan(&predownload::Input { update_revision: &handled, ..input });
+            prop_assert!(again.is_empty(), "{:?}", again);
+        }
+    }
+}

@@ -1319,7 +1319,7 @@ fn predownload_actions(
     let backoff = BTreeMap::new();
     let input = Input {
         daemonset: d,
-        pods: &[],
+        pods: (&[] as &[Pod]).into(),
         nodes: &table,
         revisions: revs,
         now: t0(),
@@ -1369,7 +1369,7 @@ fn ipj_40_41_42_daemonset_predownload() {
     let backoff = BTreeMap::new();
     let input = Input {
         daemonset: &d,
-        pods: &[],
+        pods: (&[] as &[Pod]).into(),
         nodes: &table,
         revisions: &revs,
         now: t0(),

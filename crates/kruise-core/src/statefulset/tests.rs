@@ -1584,7 +1584,7 @@ fn predownload_actions(s: &StatefulSet, revs: &[ControllerRevision], gate: bool)
         crate::features::Features { pre_download_image_for_in_place_update: gate, ..Default::default() };
     let input = Input {
         statefulset: s,
-        pods: &[],
+        pods: (&[] as &[Pod]).into(),
         pvcs: &[],
         revisions: revs,
         storage_classes: &[],

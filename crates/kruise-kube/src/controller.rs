@@ -660,7 +660,8 @@ fn related_watch_plan(
         }
         let scope = namespace.filter(|_| kind.namespaced).map(str::to_owned);
         let gate = |ns: Option<&str>| {
-            format!("{}.{}{}", ar.plural, ar.group, ns.map(|n| format!(" in {n}")).unwrap_or_default())
+            let group = if ar.group.is_empty() { String::new() } else { format!(".{}", ar.group) };
+            format!("{}{group}{}", ar.plural, ns.map(|n| format!(" in {n}")).unwrap_or_default())
         };
         out.push(RelatedWatch { kind: *kind, namespace: scope.clone(), gate: gate(scope.as_deref()) });
         if let Some(scope) = scope {
@@ -1098,7 +1099,7 @@ mod tests {
             got,
             [
                 ("NodeImage", None, "nodeimages.apps.kruise.io".to_owned()),
-                ("Secret", None, "secrets.".to_owned()),
+                ("Secret", None, "secrets".to_owned()),
             ]
         );
         let scoped = related_watch_plan(&resolved, Some("team-a"), &extra);

@@ -355,10 +355,7 @@ where
     ) {
         let Some(recorder) = &self.recorder else { return };
         let secondary = pod.map(|name| {
-            let namespace = workload.meta().namespace.clone();
-            let uid = namespace.as_deref().and_then(|ns| {
-                self.caches.pods.get(&ObjectRef::new(name).within(ns)).and_then(|p| p.metadata.uid.clone())
-            });
+            let (namespace, uid) = pod_identity(&self.caches.pods, workload.meta().namespace.clone(), name);
             k8s_openapi::api::core::v1::ObjectReference {
                 api_version: Some("v1".to_owned()),
                 kind: Some("Pod".to_owned()),
@@ -395,6 +392,29 @@ where
 
     fn succeeded(&self, key: &WorkloadKey) {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+/// The namespace and uid of the cached pod `name` an event about a workload in `namespace`
+/// names: in that namespace; for a cluster-scoped workload (a SidecarSet, whose pods live in
+/// many namespaces) the pod of that name if exactly one is cached, else neither.
+fn pod_identity(
+    pods: &Store<Pod>,
+    namespace: Option<String>,
+    name: &str,
+) -> (Option<String>, Option<String>) {
+    match namespace {
+        Some(ns) => {
+            let uid = pods.get(&ObjectRef::new(name).within(&ns)).and_then(|p| p.metadata.uid.clone());
+            (Some(ns), uid)
+        }
+        None => {
+            let mut found = pods.state().into_iter().filter(|p| p.metadata.name.as_deref() == Some(name));
+            match (found.next(), found.next()) {
+                (Some(p), None) => (p.metadata.namespace.clone(), p.metadata.uid.clone()),
+                _ => (None, None),
+            }
+        }
     }
 }
 
@@ -1181,6 +1201,28 @@ mod tests {
         let e = workload_served(&ss, &Resolved::Served(ar("v1alpha1"))).err().unwrap_or_default();
         assert!(e.contains("apps.kruise.io/v1alpha1 only"), "{e}");
         assert_eq!(workload_served(&ss, &Resolved::Served(ar("v1beta1"))), Ok(()));
+    }
+
+    /// An event of a SidecarSet (cluster-scoped) about a pod names the pod's namespace and
+    /// uid when one pod of that name is cached; a namespaced workload's pod is looked up in its
+    /// namespace.
+    #[test]
+    fn events_of_cluster_scoped_workloads_find_the_pod_namespace() {
+        let (pods, mut w) = reflector::store::<Pod>();
+        let pod = |ns: &str, name: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({"metadata": {"name": name, "namespace": ns, "uid": format!("{ns}-{name}")}}))
+                .unwrap_or_default()
+        };
+        for p in [pod("équipe-a", "web-1"), pod("a", "dup"), pod("b", "dup")] {
+            w.apply_watcher_event(&watcher::Event::Apply(p));
+        }
+        assert_eq!(
+            pod_identity(&pods, None, "web-1"),
+            (Some("équipe-a".into()), Some("équipe-a-web-1".into()))
+        );
+        assert_eq!(pod_identity(&pods, None, "dup"), (None, None), "ambiguous");
+        assert_eq!(pod_identity(&pods, Some("b".into()), "dup"), (Some("b".into()), Some("b-dup".into())));
+        assert_eq!(pod_identity(&pods, Some("c".into()), "dup"), (Some("c".into()), None));
     }
 
     #[test]

@@ -66,17 +66,21 @@ impl<W> Workload for W where
 /// How workloads of a scope are watched: namespaced kinds in the watched namespace (or all),
 /// cluster-scoped kinds always cluster-wide.
 pub trait WorkloadScope {
+    /// True for namespaced kinds.
+    const NAMESPACED: bool;
     /// The API of `K` for watching: `namespace` only applies to namespaced kinds.
     fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: &Client, namespace: Option<&str>) -> Api<K>;
 }
 
 impl WorkloadScope for k8s_openapi::NamespaceResourceScope {
+    const NAMESPACED: bool = true;
     fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: &Client, namespace: Option<&str>) -> Api<K> {
         scoped(client, namespace)
     }
 }
 
 impl WorkloadScope for k8s_openapi::ClusterResourceScope {
+    const NAMESPACED: bool = false;
     fn api<K: Resource<Scope = Self, DynamicType = ()>>(client: &Client, _namespace: Option<&str>) -> Api<K> {
         Api::all(client.clone())
     }
@@ -351,10 +355,7 @@ where
     ) {
         let Some(recorder) = &self.recorder else { return };
         let secondary = pod.map(|name| {
-            let namespace = workload.meta().namespace.clone();
-            let uid = namespace.as_deref().and_then(|ns| {
-                self.caches.pods.get(&ObjectRef::new(name).within(ns)).and_then(|p| p.metadata.uid.clone())
-            });
+            let (namespace, uid) = pod_identity(&self.caches.pods, workload.meta().namespace.clone(), name);
             k8s_openapi::api::core::v1::ObjectReference {
                 api_version: Some("v1".to_owned()),
                 kind: Some("Pod".to_owned()),
@@ -391,6 +392,29 @@ where
 
     fn succeeded(&self, key: &WorkloadKey) {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+/// The namespace and uid of the cached pod `name` an event about a workload in `namespace`
+/// names: in that namespace; for a cluster-scoped workload (a SidecarSet, whose pods live in
+/// many namespaces) the pod of that name if exactly one is cached, else neither.
+fn pod_identity(
+    pods: &Store<Pod>,
+    namespace: Option<String>,
+    name: &str,
+) -> (Option<String>, Option<String>) {
+    match namespace {
+        Some(ns) => {
+            let uid = pods.get(&ObjectRef::new(name).within(&ns)).and_then(|p| p.metadata.uid.clone());
+            (Some(ns), uid)
+        }
+        None => {
+            let mut found = pods.state().into_iter().filter(|p| p.metadata.name.as_deref() == Some(name));
+            match (found.next(), found.next()) {
+                (Some(p), None) => (p.metadata.namespace.clone(), p.metadata.uid.clone()),
+                _ => (None, None),
+            }
+        }
     }
 }
 
@@ -625,6 +649,32 @@ where
     (reader, stream)
 }
 
+/// The workload kind `W` as a [`kruise_core::reconciler::RelatedKind`] (for discovery).
+fn own_kind<W: Workload>() -> kruise_core::reconciler::RelatedKind {
+    kruise_core::reconciler::RelatedKind {
+        group: <W as k8s_openapi::Resource>::GROUP,
+        version: <W as k8s_openapi::Resource>::VERSION,
+        kind: <W as k8s_openapi::Resource>::KIND,
+        plural: <W as KruiseResource>::PLURAL,
+        namespaced: <<W as Resource>::Scope as WorkloadScope>::NAMESPACED,
+    }
+}
+
+/// Whether the cluster serves the workload kind `own` at its version (`Err`: why not, and
+/// which version it does serve, for the log line).
+fn workload_served(own: &kruise_core::reconciler::RelatedKind, resolved: &Resolved) -> Result<(), String> {
+    match resolved {
+        Resolved::Absent(why) => Err(format!("{}/{} is not served: {why}", own.api_version(), own.kind)),
+        Resolved::Served(ar) if ar.version != own.version => Err(format!(
+            "{} is served as {} only, not {} (pick that version with the controller's version flag)",
+            own.kind,
+            ar.api_version,
+            own.api_version()
+        )),
+        Resolved::Served(_) => Ok(()),
+    }
+}
+
 /// The keys of every cached workload.
 fn workload_keys<W: Workload>(workloads: &Store<W>) -> impl Iterator<Item = WorkloadKey> + use<W> {
     workloads.state().into_iter().filter_map(|w| WorkloadKey::of(w.meta()))
@@ -660,7 +710,8 @@ fn related_watch_plan(
         }
         let scope = namespace.filter(|_| kind.namespaced).map(str::to_owned);
         let gate = |ns: Option<&str>| {
-            format!("{}.{}{}", ar.plural, ar.group, ns.map(|n| format!(" in {n}")).unwrap_or_default())
+            let group = if ar.group.is_empty() { String::new() } else { format!(".{}", ar.group) };
+            format!("{}{group}{}", ar.plural, ns.map(|n| format!(" in {n}")).unwrap_or_default())
         };
         out.push(RelatedWatch { kind: *kind, namespace: scope.clone(), gate: gate(scope.as_deref()) });
         if let Some(scope) = scope {
@@ -728,6 +779,16 @@ pub async fn run<R>(
     R::Workload: Workload,
 {
     let ns = config.namespace.as_deref();
+    // The workload kind itself, at the version this controller reads: a cluster that does
+    // not serve it (no CRD, or another version only) would keep the controller waiting for a
+    // first list for ever (and hold its shutdown); it is not started, said once.
+    let own = own_kind::<R::Workload>();
+    if let Some((_, res)) = crate::related::discover(&client, &[own]).await.first()
+        && let Err(why) = workload_served(&own, res)
+    {
+        tracing::error!(controller = %config.name, kind = own.kind, reason = %why, "controller not started");
+        return;
+    }
     let expectations = Arc::new(ExpectationsStore::new());
     let synced = Arc::new(AtomicBool::new(false));
     let mut caches_listed: Vec<String> = [WORKLOADS, PODS, PVCS, REVISIONS].map(str::to_owned).into();
@@ -1098,7 +1159,7 @@ mod tests {
             got,
             [
                 ("NodeImage", None, "nodeimages.apps.kruise.io".to_owned()),
-                ("Secret", None, "secrets.".to_owned()),
+                ("Secret", None, "secrets".to_owned()),
             ]
         );
         let scoped = related_watch_plan(&resolved, Some("team-a"), &extra);
@@ -1114,6 +1175,54 @@ mod tests {
         let gates: std::collections::BTreeSet<_> = scoped.iter().map(|w| w.gate.clone()).collect();
         assert_eq!(gates.len(), 3, "one gate entry per watch");
         assert!(related_watch_plan(&resolved, Some("daemons"), &extra).len() == 2, "the scope covers it");
+    }
+
+    /// A controller whose own kind the cluster does not serve, or serves at another version
+    /// only, is not started (it would wait for a first list for ever); served at its version,
+    /// it runs.
+    #[test]
+    fn controllers_start_only_for_a_served_workload_version() {
+        use kruise_api::rollouts::v1alpha1::TrafficRouting;
+        let own = own_kind::<TrafficRouting>();
+        assert_eq!(
+            (own.group, own.version, own.plural, own.namespaced),
+            ("rollouts.kruise.io", "v1alpha1", "trafficroutings", true)
+        );
+        let ss = own_kind::<kruise_api::apps::v1beta1::SidecarSet>();
+        assert!(!ss.namespaced);
+        let ar = |version: &str| kube::api::ApiResource {
+            group: "apps.kruise.io".into(),
+            version: version.into(),
+            api_version: format!("apps.kruise.io/{version}"),
+            kind: "SidecarSet".into(),
+            plural: "sidecarsets".into(),
+        };
+        assert!(workload_served(&own, &Resolved::Absent("no group".into())).is_err());
+        let e = workload_served(&ss, &Resolved::Served(ar("v1alpha1"))).err().unwrap_or_default();
+        assert!(e.contains("apps.kruise.io/v1alpha1 only"), "{e}");
+        assert_eq!(workload_served(&ss, &Resolved::Served(ar("v1beta1"))), Ok(()));
+    }
+
+    /// An event of a SidecarSet (cluster-scoped) about a pod names the pod's namespace and
+    /// uid when one pod of that name is cached; a namespaced workload's pod is looked up in its
+    /// namespace.
+    #[test]
+    fn events_of_cluster_scoped_workloads_find_the_pod_namespace() {
+        let (pods, mut w) = reflector::store::<Pod>();
+        let pod = |ns: &str, name: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({"metadata": {"name": name, "namespace": ns, "uid": format!("{ns}-{name}")}}))
+                .unwrap_or_default()
+        };
+        for p in [pod("équipe-a", "web-1"), pod("a", "dup"), pod("b", "dup")] {
+            w.apply_watcher_event(&watcher::Event::Apply(p));
+        }
+        assert_eq!(
+            pod_identity(&pods, None, "web-1"),
+            (Some("équipe-a".into()), Some("équipe-a-web-1".into()))
+        );
+        assert_eq!(pod_identity(&pods, None, "dup"), (None, None), "ambiguous");
+        assert_eq!(pod_identity(&pods, Some("b".into()), "dup"), (Some("b".into()), Some("b-dup".into())));
+        assert_eq!(pod_identity(&pods, Some("c".into()), "dup"), (Some("c".into()), None));
     }
 
     #[test]

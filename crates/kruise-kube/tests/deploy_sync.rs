@@ -104,6 +104,11 @@ impl Renderer {
                 Value::String(serde_saphyr::to_string(&v).unwrap().trim_end().to_owned())
             }
             [path] => self.lookup(path, dot),
+            // Helm's `or a b ...`: the first truthy argument, else the last.
+            ["or", args @ ..] if !args.is_empty() => {
+                let vals: Vec<Value> = args.iter().map(|a| self.lookup(a, dot)).collect();
+                vals.iter().find(|v| truthy(v)).unwrap_or(&vals[vals.len() - 1]).clone()
+            }
             _ => panic!("unsupported expression {expr:?}"),
         };
         for f in stages {
@@ -599,6 +604,10 @@ fn rbac_grants_what_the_statefulset_and_daemonset_controllers_use() {
         for verb in ["list", "watch", "create", "patch", "delete"] {
             assert!(grants(&rules, "", "persistentvolumeclaims", verb), "pvc {verb}");
         }
+        // IPJ-40..42: the workloads watch, create and delete their pre-download jobs.
+        for verb in ["list", "watch", "create", "delete"] {
+            assert!(grants(&rules, "apps.kruise.io", "imagepulljobs", verb), "imagepulljobs {verb}");
+        }
         let nodes = node_rules(docs).expect("the nodes ClusterRole");
         assert_eq!(nodes, json!([{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}]));
         assert!(!grants(&rules, "", "nodes", "list"), "nodes are cluster-scoped: only in kruise-rs-nodes");
@@ -723,6 +732,9 @@ fn rbac_grants_what_the_new_controllers_use() {
         ("", "services", &["list", "watch", "create", "patch", "delete"][..]),
         ("networking.k8s.io", "ingresses", &["list", "watch", "create", "patch", "delete"][..]),
         ("gateway.networking.k8s.io", "httproutes", &["list", "watch", "patch"][..]),
+        ("apps", "deployments", &["list", "watch", "create", "patch", "delete"][..]),
+        ("apps", "replicasets", &["list", "watch", "patch"][..]),
+        ("autoscaling", "horizontalpodautoscalers", &["list", "watch", "patch"][..]),
     ] {
         for verb in verbs {
             assert!(grants(&rules, group, res, verb), "{res} {verb}");

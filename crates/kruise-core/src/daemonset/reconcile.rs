@@ -36,9 +36,11 @@ impl Reconciler for DaemonSetReconciler {
     fn reconcile(&self, world: &World<'_, DaemonSet>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
         let table = NodeTable::from_nodes(world.nodes).map_err(|e| ReconcileError(Box::new(e)))?;
         let backoff = BTreeMap::new();
+        // The planner reads a slice: borrowed as handed over, or collected once from a table.
+        let pods = world.pods.to_slice();
         let input = Input {
             daemonset: world.workload,
-            pods: world.pods,
+            pods: &pods,
             nodes: &table,
             revisions: world.revisions,
             now: ctx.now,

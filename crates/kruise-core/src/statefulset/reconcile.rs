@@ -36,9 +36,11 @@ impl Reconciler for StatefulSetReconciler {
         world: &World<'_, StatefulSet>,
         ctx: &Context<'_>,
     ) -> Result<Outcome, ReconcileError> {
+        // The planner reads a slice: borrowed as handed over, or collected once from a table.
+        let pods = world.pods.to_slice();
         let input = Input {
             statefulset: world.workload,
-            pods: world.pods,
+            pods: &pods,
             pvcs: world.pvcs,
             revisions: world.revisions,
             storage_classes: &[],

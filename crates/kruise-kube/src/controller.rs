@@ -21,7 +21,6 @@ use kruise_core::Features;
 use kruise_core::nodetable::NodeFacts;
 use kruise_core::reconciler::{Context, Outcome, Reconciler};
 use kube::api::Api;
-use kube::core::SelectorExt;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -36,7 +35,8 @@ use crate::expectations::ExpectationsStore;
 use crate::http::Health;
 use crate::key::WorkloadKey;
 use crate::metrics::Metrics;
-use crate::observe::{Caches, has_controller, observe, workload_selector};
+use crate::index::{ObjectIndex, PodIndex, WorkloadIndex};
+use crate::observe::{Caches, has_controller, observe};
 
 /// A workload type the adapter can drive.
 ///
@@ -173,6 +173,12 @@ where
         self
     }
 
+    /// Sends writes within `limits` (client-side rate and concurrency).
+    pub fn with_limits(mut self, limits: crate::execute::Limits) -> Self {
+        self.executor = self.executor.limited(limits);
+        self
+    }
+
     /// Writes only while `leading` is `true`.
     pub fn with_leader_gate(mut self, leading: watch::Receiver<bool>) -> Self {
         self.executor = self.executor.with_leader_gate(leading.clone());
@@ -267,15 +273,18 @@ where
         // Expectations of workloads no longer cached (deleted) are dropped (CS-23 step 1).
         self.expectations
             .retain(|k| self.caches.workloads.get(&ObjectRef::new(&k.name).within(&k.namespace)).is_some());
-        let world = observed.world();
-        let pending = self.expectations.settle(&key, &world);
-        let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
-        let outcome = self
-            .reconciler
-            .reconcile(&world, &ctx)
-            .map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
+        // The pod table stays locked while planning only (no `.await` inside): the pod watch
+        // applies this workload's events before or after, never during, a plan.
+        let (planned, pods) = {
+            let table = observed.pods();
+            let world = observed.world(&table);
+            let pending = self.expectations.settle(&key, &world);
+            let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
+            (self.reconciler.reconcile(&world, &ctx), table.len())
+        };
+        let outcome = planned.map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
         tracing::debug!(
-            pods = observed.pods.len(),
+            pods,
             writes = outcome.writes.len(),
             held = outcome.held.len(),
             events = outcome.events.len(),
@@ -323,7 +332,7 @@ where
         let secondary = pod.map(|name| {
             let namespace = workload.meta().namespace.clone();
             let uid = namespace.as_deref().and_then(|ns| {
-                self.caches.pods.get(&ObjectRef::new(name).within(ns)).and_then(|p| p.metadata.uid.clone())
+                self.caches.pods.objects().get(ns, name).and_then(|p| p.metadata.uid.clone())
             });
             k8s_openapi::api::core::v1::ObjectReference {
                 api_version: Some("v1".to_owned()),
@@ -487,27 +496,14 @@ where
 /// Workloads a child object's change concerns: its controller of kind `W` (any version of
 /// `W`'s group), or, for an object without a controller, every workload in its namespace whose
 /// selector matches it (a ControllerRevision it may adopt; a bare pod only triggers a
-/// reconcile: the planner never sees it, CS-24 lists pods by owner reference).
-fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<ObjectRef<W>> {
+/// reconcile: the planner never sees it, CS-24 lists pods by owner reference). Selectors come
+/// from `selectors` (parsed once per workload version): nothing is serialised here.
+fn affected<W: Workload>(meta: &ObjectMeta, selectors: &WorkloadIndex) -> Vec<ObjectRef<W>> {
     let mut keys: Vec<WorkloadKey> = owner_keys::<W>(meta).collect();
     if !has_controller(meta) && meta.deletion_timestamp.is_none() {
-        let labels = meta.labels.clone().unwrap_or_default();
-        let ns = meta.namespace.as_deref();
-        for w in workloads.state() {
-            if w.metadata().namespace.as_deref() != ns {
-                continue;
-            }
-            let matches = workload_selector(&*w)
-                .filter(|s| {
-                    s.match_labels.as_ref().is_some_and(|l| !l.is_empty())
-                        || s.match_expressions.as_ref().is_some_and(|e| !e.is_empty())
-                })
-                .and_then(|s| kube::core::Selector::try_from(s).ok())
-                .is_some_and(|s| s.matches(&labels));
-            if matches {
-                keys.push(key_of(&*w));
-            }
-        }
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        let labels = meta.labels.as_ref().unwrap_or(&EMPTY);
+        keys.extend(selectors.adopting(meta.namespace.as_deref().unwrap_or_default(), labels));
     }
     keys.into_iter().map(|k| ObjectRef::new(&k.name).within(&k.namespace)).collect()
 }
@@ -549,13 +545,15 @@ impl SyncGate {
     }
 }
 
-/// A reflector over `K` that feeds each seen object into `expectations` (for the workload
-/// controlling it) and yields the touched objects.
+/// A watch over `K` that feeds each event into `index` (an [`ObjectIndex`] or the
+/// [`PodIndex`] with its tables) and each seen object into `expectations` (for the workload
+/// controlling it), and yields the touched objects.
 fn child_stream<K, W>(
     api: Api<K>,
+    index: impl Fn(&watcher::Event<K>) + Send + 'static,
     expectations: Arc<ExpectationsStore>,
     (gate, cache): (Arc<SyncGate>, &'static str),
-) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
     K: Resource<DynamicType = ()>
         + k8s_openapi::Metadata<Ty = ObjectMeta>
@@ -567,25 +565,28 @@ where
         + 'static,
     W: Workload,
 {
-    let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+    watcher(api, watcher::Config::default())
         .default_backoff()
-        .inspect(move |ev| match ev {
-            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                for key in owner_keys::<W>(o.metadata()) {
-                    expectations.observe(&key, o.metadata());
-                }
+        .inspect(move |ev| {
+            if let Ok(ev) = ev {
+                index(ev);
             }
-            Ok(watcher::Event::Delete(o)) => {
-                for key in owner_keys::<W>(o.metadata()) {
-                    expectations.observe_gone(&key, o.metadata());
+            match ev {
+                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                    for key in owner_keys::<W>(o.metadata()) {
+                        expectations.observe(&key, o.metadata());
+                    }
                 }
+                Ok(watcher::Event::Delete(o)) => {
+                    for key in owner_keys::<W>(o.metadata()) {
+                        expectations.observe_gone(&key, o.metadata());
+                    }
+                }
+                Ok(watcher::Event::InitDone) => gate.listed(cache),
+                _ => {}
             }
-            Ok(watcher::Event::InitDone) => gate.listed(cache),
-            _ => {}
         })
-        .touched_objects();
-    (reader, stream)
+        .touched_objects()
 }
 
 /// Every cached workload: what a node change concerns for a node-placing controller.
@@ -657,29 +658,54 @@ pub async fn run<R>(
     let wl_metrics = metrics.clone();
     let wl_name = config.name.clone();
     let wl_gate = gate.clone();
+    let (selectors, pods, pvcs, revisions) =
+        (WorkloadIndex::new(), PodIndex::new(), ObjectIndex::new(), ObjectIndex::new());
+    let (wl_selectors, wl_pods) = (selectors.clone(), pods.clone());
     let wl_stream = reflector::reflector(
         wl_writer,
         watcher(scoped::<R::Workload>(&client, ns), watcher::Config::default()),
     )
     .default_backoff()
-    .inspect(move |ev| match ev {
-        Ok(watcher::Event::Apply(w) | watcher::Event::InitApply(w)) => {
-            wl_metrics.enqueued(&wl_name, key_of(w));
+    .inspect(move |ev| {
+        if let Ok(ev) = ev {
+            wl_selectors.apply(ev);
         }
-        Ok(watcher::Event::InitDone) => wl_gate.listed(WORKLOADS),
-        _ => {}
+        match ev {
+            Ok(watcher::Event::Apply(w) | watcher::Event::InitApply(w)) => {
+                wl_metrics.enqueued(&wl_name, key_of(w));
+            }
+            Ok(watcher::Event::Delete(w)) => wl_pods.forget(w.meta().uid.as_deref().unwrap_or_default()),
+            Ok(watcher::Event::InitDone) => {
+                wl_pods.retain(&wl_selectors.uids());
+                wl_gate.listed(WORKLOADS);
+            }
+            _ => {}
+        }
     })
     .applied_objects();
 
-    let (pods, pod_stream) =
-        child_stream::<Pod, R::Workload>(scoped(&client, ns), expectations.clone(), (gate.clone(), PODS));
-    let (pvcs, pvc_stream) = child_stream::<PersistentVolumeClaim, R::Workload>(
+    let pod_index = pods.clone();
+    let pod_stream = child_stream::<Pod, R::Workload>(
         scoped(&client, ns),
+        move |ev| pod_index.apply(ev),
+        expectations.clone(),
+        (gate.clone(), PODS),
+    );
+    let pvc_index = pvcs.clone();
+    let pvc_stream = child_stream::<PersistentVolumeClaim, R::Workload>(
+        scoped(&client, ns),
+        move |ev| {
+            pvc_index.apply(ev);
+        },
         expectations.clone(),
         (gate.clone(), PVCS),
     );
-    let (revisions, rev_stream) = child_stream::<ControllerRevision, R::Workload>(
+    let rev_index = revisions.clone();
+    let rev_stream = child_stream::<ControllerRevision, R::Workload>(
         scoped(&client, ns),
+        move |ev| {
+            rev_index.apply(ev);
+        },
         expectations.clone(),
         (gate.clone(), REVISIONS),
     );
@@ -717,13 +743,8 @@ pub async fn run<R>(
         (None, None)
     };
 
-    let caches = Caches {
-        workloads: workloads.clone(),
-        pods: pods.clone(),
-        pvcs: pvcs.clone(),
-        revisions: revisions.clone(),
-        nodes: nodes.clone(),
-    };
+    let caches =
+        Caches { workloads: workloads.clone(), selectors: selectors.clone(), pods, pvcs, revisions, nodes };
     let recorder = Recorder::new(client.clone(), config.reporter.clone());
     let mut adapter = Adapter::new(&config.name, client, reconciler, caches)
         .with_sync_flag(synced.clone())
@@ -736,9 +757,9 @@ pub async fn run<R>(
     }
     let adapter = Arc::new(adapter);
 
-    let mapper = |name: String, metrics: Arc<Metrics>, workloads: Store<R::Workload>| {
+    let mapper = |name: String, metrics: Arc<Metrics>, selectors: WorkloadIndex| {
         move |meta: &ObjectMeta| {
-            let refs = affected::<R::Workload>(meta, &workloads);
+            let refs = affected::<R::Workload>(meta, &selectors);
             for r in &refs {
                 metrics
                     .enqueued(&name, WorkloadKey::new(r.namespace.as_deref().unwrap_or_default(), &r.name));
@@ -746,9 +767,9 @@ pub async fn run<R>(
             refs
         }
     };
-    let pod_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
-    let pvc_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
-    let rev_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+    let pod_map = mapper(config.name.clone(), metrics.clone(), selectors.clone());
+    let pvc_map = mapper(config.name.clone(), metrics.clone(), selectors.clone());
+    let rev_map = mapper(config.name.clone(), metrics.clone(), selectors);
 
     tracing::info!(controller = %config.name, namespace = ?config.namespace, "controller starting");
     let mut controller = Controller::for_stream(wl_stream, workloads.clone())
@@ -821,7 +842,7 @@ mod tests {
     /// CloneSet (so the planner can adopt it); one in another namespace does not.
     #[test]
     fn cs_24_orphans_trigger_matching_workloads() {
-        let (reader, mut writer) = reflector::store::<CloneSet>();
+        let selectors = WorkloadIndex::new();
         let mut cs = CloneSet::new(
             "web",
             CloneSetSpec {
@@ -833,12 +854,12 @@ mod tests {
             },
         );
         cs.metadata.namespace = Some("ns".into());
-        writer.apply_watcher_event(&watcher::Event::Apply(cs));
-        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &reader);
+        selectors.apply(&watcher::Event::Apply(cs));
+        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &selectors);
         assert_eq!(hit.len(), 1);
         assert_eq!(hit[0].name, "web");
-        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &reader).is_empty());
-        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &reader).is_empty());
+        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &selectors).is_empty());
+        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &selectors).is_empty());
     }
 
     /// Issue 12 item 1: the adapter is synced (and ready) once every cache has listed, and

@@ -534,6 +534,7 @@ mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::PersistentVolumeClaim;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+    use kruise_api::KruiseResource;
     use kruise_api::apps::v1beta1::{CloneSet, CloneSetSpec};
 
     const UID: &str = "uid-wéb";
@@ -698,9 +699,9 @@ mod tests {
         idx.apply(&watcher::Event::Delete(empty));
         assert!(idx.uids().is_empty());
         idx.apply(&watcher::Event::Apply(cloneset("4", "wéb")));
-        idx.apply(&watcher::Event::Init);
+        idx.apply(&watcher::Event::<CloneSet>::Init);
         assert_eq!(idx.adopting("ns", &labels).len(), 1, "the old state until InitDone");
-        idx.apply(&watcher::Event::InitDone);
+        idx.apply(&watcher::Event::<CloneSet>::InitDone);
         assert!(idx.adopting("ns", &labels).is_empty(), "not listed again: gone");
     }
 }

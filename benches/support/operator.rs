@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use http::{Request, Response};
 use k8s_openapi::api::core::v1::Pod;
 use kruise_api::apps::v1beta1::CloneSet;
+use kruise_api::defaults::Defaulting;
 use kruise_core::cloneset::CloneSetReconciler;
 use kruise_kube::controller::{Adapter, Report};
 use kruise_kube::execute::Limits;
@@ -67,7 +68,9 @@ impl OperatorCase {
     /// Builds scenario `kind` at `n` and feeds it through the watch handlers (must run inside
     /// a tokio runtime: the in-memory API is a task).
     pub fn build(kind: Kind, n: usize) -> Self {
-        let scenario = Scenario::build(kind, n);
+        let mut scenario = Scenario::build_as(kind, n, |cs| cs.apply_defaults());
+        // As served: every cached object carries a resourceVersion.
+        scenario.cloneset.metadata.resource_version = Some("1".into());
         let (store, mut writer) = reflector::store::<CloneSet>();
         let caches = Caches::new(store);
         let ev = watcher::Event::Apply(scenario.cloneset.clone());
@@ -76,13 +79,13 @@ impl OperatorCase {
         for p in &scenario.pods {
             caches.pods.apply(&watcher::Event::Apply(p.clone()));
         }
-        for r in &scenario.revisions {
+        for r in &mut scenario.revisions {
+            r.metadata.namespace = Some("default".into());
             caches.revisions.apply(&watcher::Event::Apply(r.clone()));
         }
         // The table the adapter plans from is built now (as a first reconcile would); the
         // planner-alone input shares its pods instead of holding a copy of its own.
         let table = caches.pods.table(&scenario.cloneset, "default").expect("the CloneSet has a uid");
-        let mut scenario = scenario;
         scenario.table = table.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let (client, sent) = in_memory_api();
         let adapter = Adapter::new("cloneset", client, CloneSetReconciler, caches).with_limits(Limits {

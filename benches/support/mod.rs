@@ -354,14 +354,24 @@ impl Scenario {
     /// Builds scenario `kind` with `n` replicas exactly as bench-scenarios.md describes, then
     /// presets the status: plans once and copies the computed status in.
     pub fn build(kind: Kind, n: usize) -> Self {
+        Self::build_as(kind, n, |_| {})
+    }
+
+    /// As [`build`](Self::build), with the CloneSet passed through `prepare` before each
+    /// revision is computed from it: `apply_defaults` gives the CloneSet as an operator sees it
+    /// (the webhook defaults, which the kube adapter applies before planning), so the
+    /// revisions match the template the adapter plans with.
+    pub fn build_as(kind: Kind, n: usize, prepare: impl Fn(&mut CloneSet)) -> Self {
         let replicas = i32::try_from(n).expect("bench sizes fit in i32");
         let max_unavailable = match kind {
             Kind::Rolling => IntOrString::Int(100),
             _ => IntOrString::String("20%".into()),
         };
         let mut cs = cloneset(OLD_IMAGE, replicas, max_unavailable);
+        prepare(&mut cs);
         let old = fixtures::revision_of(&cs, 1);
         cs.spec.template = template(NEW_IMAGE);
+        prepare(&mut cs);
         let new = fixtures::revision_of(&cs, 2);
         let old_name = old.metadata.name.clone().expect("revision_of names the revision");
         let new_name = new.metadata.name.clone().expect("revision_of names the revision");

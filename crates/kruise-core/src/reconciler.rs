@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ControllerRevision;
-use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
 use crate::expectations::Expectations;
 use crate::features::Features;
 use crate::plan::{Action, Held, Plan, Reason, Requeue};
+use crate::podtable::Pods;
 use crate::write::ApiWrite;
 
 /// What an adapter observed for one workload: the workload and the objects it owns or reads.
@@ -33,8 +34,11 @@ use crate::write::ApiWrite;
 pub struct World<'a, W> {
     /// The workload as stored (any API version the reconciler accepts; defaults applied).
     pub workload: &'a W,
-    /// Pods owned by (or matching, for adoption) the workload, terminating ones included.
-    pub pods: &'a [Pod],
+    /// Pods owned by (or matching, for adoption) the workload, terminating ones included: a
+    /// slice, or the [`PodTable`](crate::podtable::PodTable) an adapter keeps (read them with
+    /// [`Pods::iter`], [`Pods::len`], [`Pods::get`]; a planner that needs a slice calls
+    /// [`Pods::to_slice`], which borrows a slice and collects a table once).
+    pub pods: Pods<'a>,
     /// PVCs owned by the workload.
     pub pvcs: &'a [PersistentVolumeClaim],
     /// ControllerRevisions owned by the workload (or matching its selector with no owner).
@@ -51,11 +55,11 @@ pub struct World<'a, W> {
 impl<'a, W> World<'a, W> {
     /// The workload alone: every list empty.
     pub fn new(workload: &'a W) -> Self {
-        Self { workload, pods: &[], pvcs: &[], revisions: &[], nodes: &[], related: &[] }
+        Self { workload, pods: Pods::Slice(&[]), pvcs: &[], revisions: &[], nodes: &[], related: &[] }
     }
-    /// With these pods.
-    pub fn with_pods(self, pods: &'a [Pod]) -> Self {
-        Self { pods, ..self }
+    /// With these pods (a slice, a `Vec`, or a [`PodTable`](crate::podtable::PodTable)).
+    pub fn with_pods(self, pods: impl Into<Pods<'a>>) -> Self {
+        Self { pods: pods.into(), ..self }
     }
     /// With these PVCs.
     pub fn with_pvcs(self, pvcs: &'a [PersistentVolumeClaim]) -> Self {

@@ -21,7 +21,6 @@ use kruise_core::Features;
 use kruise_core::nodetable::NodeFacts;
 use kruise_core::reconciler::{Context, Outcome, Reconciler};
 use kube::api::Api;
-use kube::core::SelectorExt;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -36,7 +35,8 @@ use crate::expectations::ExpectationsStore;
 use crate::http::Health;
 use crate::key::WorkloadKey;
 use crate::metrics::Metrics;
-use crate::observe::{Caches, has_controller, observe, workload_selector};
+use crate::index::{ObjectIndex, PodIndex, WorkloadIndex};
+use crate::observe::{Caches, has_controller, observe};
 use crate::related::{ExtraNamespace, RelatedCaches, Resolved, Source};
 
 /// A workload type the adapter can drive: namespaced (the pods it owns live in its
@@ -205,6 +205,12 @@ where
         self
     }
 
+    /// Sends writes within `limits` (client-side rate and concurrency).
+    pub fn with_limits(mut self, limits: crate::execute::Limits) -> Self {
+        self.executor = self.executor.limited(limits);
+        self
+    }
+
     /// Writes only while `leading` is `true`.
     pub fn with_leader_gate(mut self, leading: watch::Receiver<bool>) -> Self {
         self.executor = self.executor.with_leader_gate(leading.clone());
@@ -299,17 +305,20 @@ where
         }
         // Expectations of workloads no longer cached (deleted) are dropped (CS-23 step 1).
         self.expectations.retain(|k| self.caches.workloads.get(&k.object_ref()).is_some());
-        let related = self.related.gather(&key, &self.caches.pods);
-        let world = observed.world().with_related(&related);
-        let pending = self.expectations.settle(&key, &world);
-        let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
-        let mut outcome = self
-            .reconciler
-            .reconcile(&world, &ctx)
-            .map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
+        let related = self.related.gather(&key, self.caches.pods.objects());
+        // The pod table stays locked while planning only (no `.await` inside): the pod watch
+        // applies this workload's events before or after, never during, a plan.
+        let (planned, pods) = {
+            let table = observed.pods();
+            let world = observed.world(&table).with_related(&related);
+            let pending = self.expectations.settle(&key, &world);
+            let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
+            (self.reconciler.reconcile(&world, &ctx), world.pods.len())
+        };
+        let mut outcome = planned.map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
         self.related.readdress(&mut outcome.writes);
         tracing::debug!(
-            pods = observed.pods.len(),
+            pods,
             writes = outcome.writes.len(),
             held = outcome.held.len(),
             events = outcome.events.len(),
@@ -355,7 +364,8 @@ where
     ) {
         let Some(recorder) = &self.recorder else { return };
         let secondary = pod.map(|name| {
-            let (namespace, uid) = pod_identity(&self.caches.pods, workload.meta().namespace.clone(), name);
+            let (namespace, uid) =
+                pod_identity(self.caches.pods.objects(), workload.meta().namespace.clone(), name);
             k8s_openapi::api::core::v1::ObjectReference {
                 api_version: Some("v1".to_owned()),
                 kind: Some("Pod".to_owned()),
@@ -399,13 +409,13 @@ where
 /// names: in that namespace; for a cluster-scoped workload (a SidecarSet, whose pods live in
 /// many namespaces) the pod of that name if exactly one is cached, else neither.
 fn pod_identity(
-    pods: &Store<Pod>,
+    pods: &ObjectIndex<Pod>,
     namespace: Option<String>,
     name: &str,
 ) -> (Option<String>, Option<String>) {
     match namespace {
         Some(ns) => {
-            let uid = pods.get(&ObjectRef::new(name).within(&ns)).and_then(|p| p.metadata.uid.clone());
+            let uid = pods.get(&ns, name).and_then(|p| p.metadata.uid.clone());
             (Some(ns), uid)
         }
         None => {
@@ -545,28 +555,15 @@ where
 /// Workloads a child object's change concerns: its controller of kind `W` (any version of
 /// `W`'s group), or, for an object without a controller, every workload in its namespace whose
 /// selector matches it (a ControllerRevision it may adopt; a bare pod only triggers a
-/// reconcile: the planner never sees it, CS-24 lists pods by owner reference).
-fn affected<W: Workload>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<ObjectRef<W>> {
+/// reconcile: the planner never sees it, CS-24 lists pods by owner reference). Selectors come
+/// from `selectors` (parsed once per workload version): nothing is serialised here.
+fn affected<W: Workload>(meta: &ObjectMeta, selectors: &WorkloadIndex, workloads: &Store<W>) -> Vec<ObjectRef<W>> {
     let mut keys: Vec<WorkloadKey> = owner_keys::<W>(meta).collect();
     keys.extend(crate::reads::selecting(meta, workloads));
     if !has_controller(meta) && meta.deletion_timestamp.is_none() {
-        let labels = meta.labels.clone().unwrap_or_default();
-        let ns = meta.namespace.as_deref();
-        for w in workloads.state() {
-            if w.metadata().namespace.as_deref() != ns {
-                continue;
-            }
-            let matches = workload_selector(&*w)
-                .filter(|s| {
-                    s.match_labels.as_ref().is_some_and(|l| !l.is_empty())
-                        || s.match_expressions.as_ref().is_some_and(|e| !e.is_empty())
-                })
-                .and_then(|s| kube::core::Selector::try_from(s).ok())
-                .is_some_and(|s| s.matches(&labels));
-            if matches {
-                keys.push(key_of(&*w));
-            }
-        }
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        let labels = meta.labels.as_ref().unwrap_or(&EMPTY);
+        keys.extend(selectors.adopting(meta.namespace.as_deref().unwrap_or_default(), labels));
     }
     keys.sort();
     keys.dedup();
@@ -610,13 +607,15 @@ impl SyncGate {
     }
 }
 
-/// A reflector over `K` that feeds each seen object into `expectations` (for the workload
-/// controlling it) and yields the touched objects.
+/// A watch over `K` that feeds each event into `index` (an [`ObjectIndex`] or the
+/// [`PodIndex`] with its tables) and each seen object into `expectations` (for the workload
+/// controlling it), and yields the touched objects.
 fn child_stream<K, W>(
     api: Api<K>,
+    index: impl Fn(&watcher::Event<K>) + Send + 'static,
     expectations: Arc<ExpectationsStore>,
     (gate, cache): (Arc<SyncGate>, &'static str),
-) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
     K: Resource<DynamicType = ()>
         + k8s_openapi::Metadata<Ty = ObjectMeta>
@@ -628,25 +627,28 @@ where
         + 'static,
     W: Workload,
 {
-    let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+    watcher(api, watcher::Config::default())
         .default_backoff()
-        .inspect(move |ev| match ev {
-            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                for key in owner_keys::<W>(o.metadata()) {
-                    expectations.observe(&key, o.metadata());
-                }
+        .inspect(move |ev| {
+            if let Ok(ev) = ev {
+                index(ev);
             }
-            Ok(watcher::Event::Delete(o)) => {
-                for key in owner_keys::<W>(o.metadata()) {
-                    expectations.observe_gone(&key, o.metadata());
+            match ev {
+                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                    for key in owner_keys::<W>(o.metadata()) {
+                        expectations.observe(&key, o.metadata());
+                    }
                 }
+                Ok(watcher::Event::Delete(o)) => {
+                    for key in owner_keys::<W>(o.metadata()) {
+                        expectations.observe_gone(&key, o.metadata());
+                    }
+                }
+                Ok(watcher::Event::InitDone) => gate.listed(cache),
+                _ => {}
             }
-            Ok(watcher::Event::InitDone) => gate.listed(cache),
-            _ => {}
         })
-        .touched_objects();
-    (reader, stream)
+        .touched_objects()
 }
 
 /// The workload kind `W` as a [`kruise_core::reconciler::RelatedKind`] (for discovery).
@@ -807,6 +809,9 @@ pub async fn run<R>(
     let wl_metrics = metrics.clone();
     let wl_name = config.name.clone();
     let wl_gate = gate.clone();
+    let (selectors, pods, pvcs, revisions) =
+        (WorkloadIndex::new(), PodIndex::new(), ObjectIndex::new(), ObjectIndex::new());
+    let (wl_selectors, wl_pods) = (selectors.clone(), pods.clone());
     let wl_stream = reflector::reflector(
         wl_writer,
         watcher(
@@ -815,24 +820,46 @@ pub async fn run<R>(
         ),
     )
     .default_backoff()
-    .inspect(move |ev| match ev {
-        Ok(watcher::Event::Apply(w) | watcher::Event::InitApply(w)) => {
-            wl_metrics.enqueued(&wl_name, key_of(w));
+    .inspect(move |ev| {
+        if let Ok(ev) = ev {
+            wl_selectors.apply(ev);
         }
-        Ok(watcher::Event::InitDone) => wl_gate.listed(WORKLOADS),
-        _ => {}
+        match ev {
+            Ok(watcher::Event::Apply(w) | watcher::Event::InitApply(w)) => {
+                wl_metrics.enqueued(&wl_name, key_of(w));
+            }
+            Ok(watcher::Event::Delete(w)) => wl_pods.forget(w.meta().uid.as_deref().unwrap_or_default()),
+            Ok(watcher::Event::InitDone) => {
+                wl_pods.retain(&wl_selectors.uids());
+                wl_gate.listed(WORKLOADS);
+            }
+            _ => {}
+        }
     })
     .applied_objects();
 
-    let (pods, pod_stream) =
-        child_stream::<Pod, R::Workload>(scoped(&client, ns), expectations.clone(), (gate.clone(), PODS));
-    let (pvcs, pvc_stream) = child_stream::<PersistentVolumeClaim, R::Workload>(
+    let pod_index = pods.clone();
+    let pod_stream = child_stream::<Pod, R::Workload>(
         scoped(&client, ns),
+        move |ev| pod_index.apply(ev),
+        expectations.clone(),
+        (gate.clone(), PODS),
+    );
+    let pvc_index = pvcs.clone();
+    let pvc_stream = child_stream::<PersistentVolumeClaim, R::Workload>(
+        scoped(&client, ns),
+        move |ev| {
+            pvc_index.apply(ev);
+        },
         expectations.clone(),
         (gate.clone(), PVCS),
     );
-    let (revisions, rev_stream) = child_stream::<ControllerRevision, R::Workload>(
+    let rev_index = revisions.clone();
+    let rev_stream = child_stream::<ControllerRevision, R::Workload>(
         scoped(&client, ns),
+        move |ev| {
+            rev_index.apply(ev);
+        },
         expectations.clone(),
         (gate.clone(), REVISIONS),
     );
@@ -921,13 +948,8 @@ pub async fn run<R>(
         related = related.with(*kind, source);
     }
 
-    let caches = Caches {
-        workloads: workloads.clone(),
-        pods: pods.clone(),
-        pvcs: pvcs.clone(),
-        revisions: revisions.clone(),
-        nodes: nodes.clone(),
-    };
+    let caches =
+        Caches { workloads: workloads.clone(), selectors: selectors.clone(), pods, pvcs, revisions, nodes };
     let recorder = Recorder::new(client.clone(), config.reporter.clone());
     let mut adapter = Adapter::new(&config.name, client, reconciler, caches)
         .with_sync_flag(synced.clone())
@@ -941,9 +963,10 @@ pub async fn run<R>(
     }
     let adapter = Arc::new(adapter);
 
-    let mapper = |name: String, metrics: Arc<Metrics>, workloads: Store<R::Workload>| {
+    let mapper = |name: String, metrics: Arc<Metrics>, selectors: WorkloadIndex| {
+        let workloads = workloads.clone();
         move |meta: &ObjectMeta| {
-            let refs = affected::<R::Workload>(meta, &workloads);
+            let refs = affected::<R::Workload>(meta, &selectors, &workloads);
             for r in &refs {
                 metrics
                     .enqueued(&name, WorkloadKey::new(r.namespace.as_deref().unwrap_or_default(), &r.name));
@@ -952,7 +975,7 @@ pub async fn run<R>(
         }
     };
     let pod_map = {
-        let owners = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+        let owners = mapper(config.name.clone(), metrics.clone(), selectors.clone());
         let workloads = workloads.clone();
         move |meta: &ObjectMeta| {
             let mut refs = owners(meta);
@@ -964,8 +987,8 @@ pub async fn run<R>(
             refs
         }
     };
-    let pvc_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
-    let rev_map = mapper(config.name.clone(), metrics.clone(), workloads.clone());
+    let pvc_map = mapper(config.name.clone(), metrics.clone(), selectors.clone());
+    let rev_map = mapper(config.name.clone(), metrics.clone(), selectors);
 
     tracing::info!(controller = %config.name, namespace = ?config.namespace, "controller starting");
     let mut controller = Controller::for_stream(wl_stream, workloads.clone())
@@ -1050,7 +1073,7 @@ mod tests {
     /// CloneSet (so the planner can adopt it); one in another namespace does not.
     #[test]
     fn cs_24_orphans_trigger_matching_workloads() {
-        let (reader, mut writer) = reflector::store::<CloneSet>();
+        let selectors = WorkloadIndex::new();
         let mut cs = CloneSet::new(
             "web",
             CloneSetSpec {
@@ -1062,12 +1085,14 @@ mod tests {
             },
         );
         cs.metadata.namespace = Some("ns".into());
-        writer.apply_watcher_event(&watcher::Event::Apply(cs));
-        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &reader);
+        selectors.apply(&watcher::Event::Apply(cs.clone()));
+        let (workloads, mut w) = reflector::store::<CloneSet>();
+        w.apply_watcher_event(&watcher::Event::Apply(cs));
+        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &selectors, &workloads);
         assert_eq!(hit.len(), 1);
         assert_eq!(hit[0].name, "web");
-        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &reader).is_empty());
-        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &reader).is_empty());
+        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &selectors, &workloads).is_empty());
+        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &selectors, &workloads).is_empty());
     }
 
     /// Issue 12 item 1: the adapter is synced (and ready) once every cache has listed, and
@@ -1208,13 +1233,13 @@ mod tests {
     /// namespace.
     #[test]
     fn events_of_cluster_scoped_workloads_find_the_pod_namespace() {
-        let (pods, mut w) = reflector::store::<Pod>();
+        let pods = ObjectIndex::<Pod>::new();
         let pod = |ns: &str, name: &str| -> Pod {
             serde_json::from_value(serde_json::json!({"metadata": {"name": name, "namespace": ns, "uid": format!("{ns}-{name}")}}))
                 .unwrap_or_default()
         };
         for p in [pod("équipe-a", "web-1"), pod("a", "dup"), pod("b", "dup")] {
-            w.apply_watcher_event(&watcher::Event::Apply(p));
+            pods.apply_arc(Arc::new(p));
         }
         assert_eq!(
             pod_identity(&pods, None, "web-1"),

@@ -215,6 +215,13 @@ impl Executor {
         Self { client, leading: None, limits, limiter: Arc::new(RateLimiter::new(limits)) }
     }
 
+    /// The same executor within `limits` instead (a fresh rate limiter).
+    pub fn limited(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self.limiter = Arc::new(RateLimiter::new(limits));
+        self
+    }
+
     /// Sends each write only while `leading` is `true`: a replica that loses the leader Lease
     /// mid-plan stops before its next write ([`AdapterError::NotLeader`]).
     pub fn with_leader_gate(mut self, leading: tokio::sync::watch::Receiver<bool>) -> Self {

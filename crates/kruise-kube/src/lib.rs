@@ -43,6 +43,7 @@ pub mod error;
 pub mod execute;
 pub mod expectations;
 pub mod http;
+pub mod index;
 pub mod key;
 pub mod leader;
 pub mod metrics;

@@ -22,6 +22,7 @@ use kube::core::{Selector, SelectorExt};
 use kube::runtime::reflector::Store;
 use serde_json::Value;
 
+use crate::index::ObjectIndex;
 use crate::key::WorkloadKey;
 use crate::observe::{Caches, Observed, has_controller, references};
 
@@ -79,7 +80,7 @@ fn by_namespace_and_name(pods: &mut [Pod]) {
 
 /// The pods `W` reads under `rule` from `pods` (`None` for [`PodReads::Owned`]: the owned
 /// list [`crate::observe::observe`] gathers stands).
-pub fn pods_read<W>(rule: PodReads, workload: &W, key: &WorkloadKey, pods: &Store<Pod>) -> Option<Vec<Pod>>
+pub fn pods_read<W>(rule: PodReads, workload: &W, key: &WorkloadKey, pods: &ObjectIndex<Pod>) -> Option<Vec<Pod>>
 where
     W: serde::Serialize,
 {
@@ -109,8 +110,8 @@ where
     W: kruise_api::KruiseResource + kube::Resource<DynamicType = ()> + 'static,
 {
     let rule = PodReads::of_type::<W>();
-    if let Some(pods) = pods_read(rule, &*observed.workload, &observed.key, &caches.pods) {
-        observed.pods = pods;
+    if let Some(pods) = pods_read(rule, &*observed.workload, &observed.key, caches.pods.objects()) {
+        observed.listed = Some(pods);
     }
     if rule == PodReads::SelectorEverywhere {
         let uid = observed.uid.as_str();
@@ -189,12 +190,12 @@ mod tests {
         serde_json::from_value(v).unwrap_or_default()
     }
 
-    fn pods(list: &[Pod]) -> Store<Pod> {
-        let (r, mut w) = reflector::store();
+    fn pods(list: &[Pod]) -> ObjectIndex<Pod> {
+        let index = ObjectIndex::new();
         for p in list {
-            w.apply_watcher_event(&watcher::Event::Apply(p.clone()));
+            index.apply_arc(std::sync::Arc::new(p.clone()));
         }
-        r
+        index
     }
 
     fn sidecarset(selector: serde_json::Value) -> SidecarSet {

@@ -34,6 +34,7 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 
+use crate::index::ObjectIndex;
 use crate::key::WorkloadKey;
 
 /// Objects of a namespaced related kind in a namespace other than the workload's that every
@@ -125,7 +126,7 @@ impl RelatedCaches {
 
     /// The related objects handed to the workload `key` (see the module docs), as stored
     /// JSON with `apiVersion` and `kind` set.
-    pub fn gather(&self, key: &WorkloadKey, pods: &Store<Pod>) -> Vec<Value> {
+    pub fn gather(&self, key: &WorkloadKey, pods: &ObjectIndex<Pod>) -> Vec<Value> {
         let mut out = Vec::new();
         for (kind, source) in &self.entries {
             let mut objects: BTreeMap<(String, String), Value> = BTreeMap::new();
@@ -448,7 +449,7 @@ mod tests {
                 namespace: "kruise-daemon-config".into(),
                 annotation: Some(kruise_api::keys::IMAGEPULLJOB_SOURCE_KEY),
             });
-        let (pods, _w) = reflector::store::<Pod>();
+        let pods = ObjectIndex::<Pod>::new();
         let got = caches.gather(&WorkloadKey::new("team-a", "pull"), &pods);
         assert_eq!(
             names(&got),
@@ -507,11 +508,11 @@ mod tests {
     /// Pods among the related kinds come from the pod cache, those of the workload's namespace.
     #[test]
     fn related_pods_come_from_the_pod_cache() {
-        let (pods, mut w) = reflector::store::<Pod>();
+        let pods = ObjectIndex::<Pod>::new();
         for (ns, name) in [("default", "web-b"), ("default", "web-a"), ("other", "web-c")] {
             let p: Pod = serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns}}))
                 .unwrap_or_default();
-            w.apply_watcher_event(&Event::Apply(p));
+            pods.apply_arc(std::sync::Arc::new(p));
         }
         let caches = RelatedCaches::new().with(POD, Source::PodCache);
         let got = caches.gather(&WorkloadKey::new("default", "ro"), &pods);

@@ -472,7 +472,7 @@ async fn cs_24_world_lists_pods_by_owner_reference_only() {
     cluster.apply_pod(&elsewhere);
     let wl = cluster.apply_workload(&cs);
     let observed = kruise_kube::observe::observe(wl, &cluster.caches).unwrap();
-    let names: Vec<_> = observed.pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
+    let names: Vec<_> = observed.pods().names().map(str::to_owned).collect();
     assert_eq!(names, ["web-owned"]);
     let _ = Arc::clone(&observed.workload);
 }

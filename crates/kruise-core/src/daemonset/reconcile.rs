@@ -40,7 +40,7 @@ impl Reconciler for DaemonSetReconciler {
         let backoff = BTreeMap::new();
         let input = Input {
             daemonset: world.workload,
-            pods: world.pods.into(),
+            pods: world.pods,
             nodes: &table,
             revisions: world.revisions,
             now: ctx.now,

@@ -105,10 +105,12 @@ impl Reconciler for ImagePullJobReconciler {
         ctx: &Context<'_>,
     ) -> Result<Outcome, ReconcileError> {
         let (node_images, secrets) = related_objects(world.related)?;
+        // The planner reads a slice: borrowed as handed over, or collected once from a table.
+        let pods = world.pods.to_slice();
         let input = Input {
             job: world.workload,
             node_images: &node_images,
-            pods: world.pods,
+            pods: &pods,
             secrets: &secrets,
             daemon_namespace: &self.daemon_namespace,
             now: ctx.now,

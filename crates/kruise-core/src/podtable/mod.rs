@@ -61,6 +61,12 @@ impl<'a, const N: usize> From<&'a [Pod; N]> for Pods<'a> {
     }
 }
 
+impl<'a> From<&'a mut Vec<Pod>> for Pods<'a> {
+    fn from(p: &'a mut Vec<Pod>) -> Self {
+        Pods::Slice(p.as_slice())
+    }
+}
+
 impl<'a> From<&'a PodTable> for Pods<'a> {
     fn from(t: &'a PodTable) -> Self {
         Pods::Table(t)
@@ -88,6 +94,15 @@ impl<'a> Pods<'a> {
             Pods::Table(t) => (&[], Some(t)),
         };
         s.iter().chain(t.into_iter().flat_map(|t| t.rows.iter().map(|r| &*r.pod)))
+    }
+
+    /// The pods as a slice, for a planner whose input is one: a slice is borrowed, a table's
+    /// pods are cloned once into a `Vec` (name order). O(1), or O(total pod size).
+    pub fn to_slice(&self) -> std::borrow::Cow<'a, [Pod]> {
+        match *self {
+            Pods::Slice(s) => std::borrow::Cow::Borrowed(s),
+            Pods::Table(t) => std::borrow::Cow::Owned(t.pods().map(|p| (**p).clone()).collect()),
+        }
     }
 
     /// The pod named `name`: O(log n) for a table, O(n) for a slice.
@@ -767,6 +782,26 @@ mod tests {
         with_uid.0.uid = Some("u-1".into());
         t.retarget(&with_uid);
         assert!(!c_of(&t, "db-StatefulSet").listed, "the reference has no uid");
+    }
+
+    /// `Pods::to_slice` borrows a slice and collects a table in name order; `iter`, `len` and
+    /// `get` agree between both forms.
+    #[test]
+    fn pods_to_slice_borrows_slices_and_collects_tables_in_name_order() {
+        let cs = fixtures::cloneset("wéb", 3, "nginx:1");
+        let pods = vec![pod(&cs, "b", "r").build(), pod(&cs, "a", "r").build()];
+        let slice = Pods::from(&pods);
+        assert!(matches!(slice.to_slice(), std::borrow::Cow::Borrowed(_)));
+        let table = PodTable::from_pods(&cs, pods.iter().cloned()).unwrap();
+        let from_table = Pods::from(&table);
+        let collected = from_table.to_slice();
+        assert!(matches!(collected, std::borrow::Cow::Owned(_)));
+        let names = |ps: &[Pod]| ps.iter().map(|p| p.metadata.name.clone().unwrap()).collect::<Vec<_>>();
+        assert_eq!(names(&collected), ["wéb-a", "wéb-b"]);
+        assert_eq!(from_table.len(), slice.len());
+        assert_eq!(from_table.get("wéb-b"), slice.get("wéb-b"));
+        assert!(from_table.get("wéb-c").is_none() && slice.get("wéb-c").is_none());
+        assert!(Pods::Slice(&[]).to_slice().is_empty());
     }
 
     fn c_of(t: &PodTable, n: &str) -> Claim {

@@ -66,9 +66,11 @@ impl Reconciler for SidecarSetReconciler {
 
     fn reconcile(&self, world: &World<'_, SidecarSet>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
         let namespaces = namespace_labels(world.related)?;
+        // The planner reads a slice: borrowed as handed over, or collected once from a table.
+        let pods = world.pods.to_slice();
         let input = Input {
             sidecarset: world.workload,
-            pods: world.pods,
+            pods: &pods,
             namespaces: &namespaces,
             revisions: world.revisions,
             revision_namespace: DEFAULT_REVISION_NAMESPACE,

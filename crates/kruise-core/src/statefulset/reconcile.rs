@@ -40,7 +40,7 @@ impl Reconciler for StatefulSetReconciler {
     ) -> Result<Outcome, ReconcileError> {
         let input = Input {
             statefulset: world.workload,
-            pods: world.pods.into(),
+            pods: world.pods,
             pvcs: world.pvcs,
             revisions: world.revisions,
             storage_classes: &[],

@@ -182,7 +182,7 @@ impl FakeApi {
     /// Copies every stored object into `cluster`'s reflector stores (the cache catches up).
     pub fn sync<W: super::WorkloadType>(&self, cluster: &mut Cluster<W>) -> Option<W> {
         let mut cs = None;
-        let pods: Vec<Pod> = cluster.caches.pods.state().iter().map(|p| (**p).clone()).collect();
+        let pods: Vec<Pod> = cluster.caches.pods.objects().state().iter().map(|p| (**p).clone()).collect();
         for p in pods {
             cluster.delete_pod(&p);
         }

@@ -133,14 +133,13 @@ pub fn condition(type_: &str, status: &str, reason: Option<&str>) -> PodConditio
     }
 }
 
-/// Reflector stores filled by hand, as a watch would fill them; `W` is the workload type
-/// (the v1beta1 CloneSet unless a test picks another).
+/// The caches filled by hand through the same watch-event handlers the operator's streams
+/// call (the workload store and selector index, the pod index with its tables, the PVC and
+/// revision indexes); `W` is the workload type (the v1beta1 CloneSet unless a test picks
+/// another).
 pub struct Cluster<W: WorkloadType = CloneSet> {
     pub caches: Caches<W>,
     workloads: Writer<W>,
-    pods: Writer<Pod>,
-    pvcs: Writer<PersistentVolumeClaim>,
-    revisions: Writer<ControllerRevision>,
     nodes: Writer<Node>,
 }
 
@@ -177,37 +176,31 @@ impl<W: WorkloadType> Cluster<W> {
     /// A cluster caching workloads of type `W`.
     pub fn with_workload() -> Self {
         let (w_r, workloads) = reflector::store();
-        let (p_r, pods) = reflector::store();
-        let (v_r, pvcs) = reflector::store();
-        let (r_r, revisions) = reflector::store();
         let (n_r, nodes) = reflector::store();
-        Self {
-            caches: Caches { workloads: w_r, pods: p_r, pvcs: v_r, revisions: r_r, nodes: Some(n_r) },
-            workloads,
-            pods,
-            pvcs,
-            revisions,
-            nodes,
-        }
+        let mut caches = Caches::new(w_r);
+        caches.nodes = Some(n_r);
+        Self { caches, workloads, nodes }
     }
     pub fn apply_workload(&mut self, cs: &W) -> Arc<W> {
-        self.workloads.apply_watcher_event(&watcher::Event::Apply(cs.clone()));
+        let ev = watcher::Event::Apply(cs.clone());
+        self.workloads.apply_watcher_event(&ev);
+        self.caches.selectors.apply(&ev);
         Arc::new(cs.clone())
     }
     pub fn apply_pod(&mut self, pod: &Pod) {
-        self.pods.apply_watcher_event(&watcher::Event::Apply(pod.clone()));
+        self.caches.pods.apply(&watcher::Event::Apply(pod.clone()));
     }
     pub fn apply_revision(&mut self, rev: &ControllerRevision) {
-        self.revisions.apply_watcher_event(&watcher::Event::Apply(rev.clone()));
+        self.caches.revisions.apply(&watcher::Event::Apply(rev.clone()));
     }
     pub fn apply_pvc(&mut self, pvc: &PersistentVolumeClaim) {
-        self.pvcs.apply_watcher_event(&watcher::Event::Apply(pvc.clone()));
+        self.caches.pvcs.apply(&watcher::Event::Apply(pvc.clone()));
     }
     pub fn apply_node(&mut self, node: &Node) {
         self.nodes.apply_watcher_event(&watcher::Event::Apply(node.clone()));
     }
     pub fn delete_pod(&mut self, pod: &Pod) {
-        self.pods.apply_watcher_event(&watcher::Event::Delete(pod.clone()));
+        self.caches.pods.apply(&watcher::Event::Delete(pod.clone()));
     }
 }
 

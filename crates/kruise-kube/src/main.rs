@@ -650,6 +650,28 @@ mod tests {
         assert_eq!(Kind::Daemonset.crd_kind(), "DaemonSet");
     }
 
+    /// Issue 15: with the webhook server, SidecarSet injection is on unless turned off, and
+    /// reads revisions from the planner's namespace unless told otherwise.
+    #[test]
+    fn sidecarset_injection_flags() {
+        let parse = |args: &[&str]| {
+            Args::try_parse_from(args)
+                .map(|a| (a.sidecarset_injection, a.sidecarset_revision_namespace))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parse(&["kruise-operator"]), Ok((true, "kruise-system".to_owned())));
+        assert_eq!(
+            parse(&[
+                "kruise-operator",
+                "--sidecarset-injection=false",
+                "--sidecarset-revision-namespace",
+                "kruise-rs-system"
+            ]),
+            Ok((false, "kruise-rs-system".to_owned()))
+        );
+        assert!(parse(&["kruise-operator", "--sidecarset-injection=maybe"]).is_err());
+    }
+
     #[test]
     fn flags_parse_with_defaults() {
         let a = Args::try_parse_from(["kruise-operator", "--namespace", "team-a", "--log-format", "json"]);

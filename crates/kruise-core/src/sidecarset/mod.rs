@@ -95,7 +95,7 @@ pub(crate) fn matched_pods<'a>(input: &Input<'a>, view: &SsView<'_>) -> Result<V
         return Ok(Vec::new());
     }
     let empty = BTreeMap::new();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(input.pods.len());
     for pod in input.pods {
         if !inject::is_active(pod) {
             continue;
@@ -107,7 +107,7 @@ pub(crate) fn matched_pods<'a>(input: &Input<'a>, view: &SsView<'_>) -> Result<V
             }
         }
         if !sel.matches(pod.metadata.labels.as_ref().unwrap_or(&empty))
-            || !records::injected_list(pod).contains(&view.name)
+            || !records::is_injected(pod, view.name)
         {
             continue;
         }

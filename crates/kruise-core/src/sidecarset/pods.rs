@@ -135,7 +135,7 @@ impl<'a> SsView<'a> {
 
     /// [`SsView::injected_and_consistent`] with the pod's working map already read.
     pub fn injected_and_consistent_with(&self, pod: &Pod, working: &BTreeMap<String, String>) -> bool {
-        if !super::records::injected_list(pod).contains(&self.name) {
+        if !super::records::is_injected(pod, self.name) {
             return false;
         }
         self.ss.spec.containers.iter().all(|c| {

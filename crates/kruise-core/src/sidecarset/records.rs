@@ -221,6 +221,13 @@ pub fn injected_list(pod: &Pod) -> Vec<&str> {
     if s.is_empty() { Vec::new() } else { s.split(',').collect() }
 }
 
+/// SCS-4: whether `ss` is named in the pod's injected list ([`injected_list`] without
+/// allocating; the planner asks it of every pod).
+pub fn is_injected(pod: &Pod, ss: &str) -> bool {
+    let s = annotation(pod, keys::SIDECARSET_INJECTED_LIST);
+    !s.is_empty() && s.split(',').any(|n| n == ss)
+}
+
 /// SCS-51: the sidecar in-place update state (`kruise.io/sidecarset-inplace-update-state`):
 /// SidecarSet name → the shared in-place state record (revision, timestamp, last imageIDs).
 pub type SidecarStates = BTreeMap<String, InPlaceUpdateState>;
@@ -298,6 +305,18 @@ mod tests {
                 "{c}"
             );
         }
+    }
+
+    /// SCS-4: `is_injected` answers as `injected_list(..).contains(..)` does.
+    #[test]
+    fn scs_4_is_injected_agrees_with_the_list() {
+        for (value, ss) in [("a,b", "b"), ("a,b", "c"), ("", "a"), ("ab", "a"), ("a,,b", "b"), ("x", "x")] {
+            let mut p = Pod::default();
+            p.metadata.annotations =
+                Some(BTreeMap::from([(keys::SIDECARSET_INJECTED_LIST.to_owned(), value.to_owned())]));
+            assert_eq!(is_injected(&p, ss), injected_list(&p).contains(&ss), "{value:?} {ss:?}");
+        }
+        assert!(!is_injected(&Pod::default(), "a"));
     }
 
     #[test]

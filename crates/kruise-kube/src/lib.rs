@@ -35,8 +35,10 @@
 //! Lease-based leader election), [`metrics::Metrics`] and [`http::HttpServer`] (health,
 //! readiness and Prometheus metrics, open to more routes), which also serves OpenKruise's
 //! admission webhooks ([`webhook`]: validating and mutating, every kind) over HTTPS with a
-//! reloading certificate ([`tls`]).
+//! reloading certificate ([`tls`]). [`backoff`] keeps the DaemonSet's failed-pod backoff
+//! between reconciles (state the pure planner cannot keep).
 
+pub mod backoff;
 pub mod controller;
 pub mod error;
 pub mod execute;

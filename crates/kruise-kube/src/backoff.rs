@@ -86,7 +86,11 @@ impl<R: BackoffPlanner> Reconciler for FailedPodBackoffs<R> {
 
     /// Plans with the DaemonSet's backoff, then records the failed pods the plan deletes.
     /// Not pure (it keeps state), unlike the planner it wraps.
-    fn reconcile(&self, world: &World<'_, R::Workload>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
+    fn reconcile(
+        &self,
+        world: &World<'_, R::Workload>,
+        ctx: &Context<'_>,
+    ) -> Result<Outcome, ReconcileError> {
         let meta = k8s_openapi::Metadata::metadata(world.workload);
         let key = WorkloadKey::new(
             meta.namespace.as_deref().unwrap_or_default(),

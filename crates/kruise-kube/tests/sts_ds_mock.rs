@@ -278,7 +278,11 @@ fn ops(body: &Value) -> Vec<(String, String, Value)> {
         .into_iter()
         .flatten()
         .map(|o| {
-            (o["op"].as_str().unwrap_or_default().to_owned(), o["path"].as_str().unwrap_or_default().to_owned(), o["value"].clone())
+            (
+                o["op"].as_str().unwrap_or_default().to_owned(),
+                o["path"].as_str().unwrap_or_default().to_owned(),
+                o["value"].clone(),
+            )
         })
         .collect()
 }
@@ -310,7 +314,11 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
         let a = api.lock().unwrap();
         for name in ["web-0", "web-1"] {
             let pod = &a.objects[&format!("{PODS}/{name}")];
-            let ready = pod["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True");
+            let ready = pod["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
             assert!(ready, "{name} settles Ready: {pod:#}");
         }
     }
@@ -331,21 +339,32 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let trace = || sent.iter().map(|s| (s.method.clone(), s.uri.clone())).collect::<Vec<_>>();
     let pod_writes: Vec<&Sent> = sent.iter().filter(|s| s.uri.starts_with(&format!("{PODS}/"))).collect();
-    assert!(pod_writes.iter().all(|s| s.uri.starts_with(&format!("{PODS}/web-1"))), "only web-1: {:#?}", trace());
+    assert!(
+        pod_writes.iter().all(|s| s.uri.starts_with(&format!("{PODS}/web-1"))),
+        "only web-1: {:#?}",
+        trace()
+    );
     assert_eq!(pod_writes.len(), 2, "{:#?}", trace());
     // 1. InPlaceUpdateReady=False on the status subresource.
     assert!(pod_writes[0].uri.starts_with(&format!("{PODS}/web-1/status")), "{:#?}", trace());
     let status_ops = ops(&pod_writes[0].body);
     assert!(status_ops.iter().any(|(op, _, _)| op == "test"), "guarded: {status_ops:?}");
-    let cond = status_ops.iter().flat_map(|(_, _, v)| v.as_array().cloned().unwrap_or_else(|| vec![v.clone()])).find(|v| v["type"] == "InPlaceUpdateReady");
+    let cond = status_ops
+        .iter()
+        .flat_map(|(_, _, v)| v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]))
+        .find(|v| v["type"] == "InPlaceUpdateReady");
     assert_eq!(cond.map(|c| c["status"].clone()), Some(json!("False")), "{status_ops:?}");
     // 2. The pod itself: a guarded JSON patch whose only spec change is the image.
     let p = pod_writes[1];
     assert_eq!(p.method, "PATCH");
     assert_eq!(p.content_type.as_deref(), Some("application/json-patch+json"));
     let pod_ops = ops(&p.body);
-    assert!(pod_ops.iter().any(|(op, path, _)| op == "test" && path.starts_with("/metadata/")), "guarded: {pod_ops:?}");
-    let spec_changes: Vec<_> = pod_ops.iter().filter(|(op, path, _)| op != "test" && path.starts_with("/spec")).collect();
+    assert!(
+        pod_ops.iter().any(|(op, path, _)| op == "test" && path.starts_with("/metadata/")),
+        "guarded: {pod_ops:?}"
+    );
+    let spec_changes: Vec<_> =
+        pod_ops.iter().filter(|(op, path, _)| op != "test" && path.starts_with("/spec")).collect();
     assert_eq!(
         spec_changes,
         [&("replace".to_owned(), "/spec/containers/0/image".to_owned(), json!("nginx:1.26"))],
@@ -353,8 +372,14 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
     );
     {
         let a = api.lock().unwrap();
-        assert_eq!(a.objects[&format!("{PODS}/web-0")]["spec"]["containers"][0]["image"], json!("nginx:1.25"));
-        assert_eq!(a.objects[&format!("{PODS}/web-1")]["spec"]["containers"][0]["image"], json!("nginx:1.26"));
+        assert_eq!(
+            a.objects[&format!("{PODS}/web-0")]["spec"]["containers"][0]["image"],
+            json!("nginx:1.25")
+        );
+        assert_eq!(
+            a.objects[&format!("{PODS}/web-1")]["spec"]["containers"][0]["image"],
+            json!("nginx:1.26")
+        );
     }
 
     // The kubelet restarts web-1 on the new image; the planner marks it ready again, then
@@ -365,14 +390,27 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
     let first_web0 = sent.iter().position(|s| s.uri.starts_with(&format!("{PODS}/web-0")));
     let ready_web1 = sent.iter().position(|s| {
         s.uri.starts_with(&format!("{PODS}/web-1/status"))
-            && ops(&s.body).iter().any(|(_, _, v)| v.to_string().contains("\"InPlaceUpdateReady\"") && v.to_string().contains("\"True\""))
+            && ops(&s.body).iter().any(|(_, _, v)| {
+                v.to_string().contains("\"InPlaceUpdateReady\"") && v.to_string().contains("\"True\"")
+            })
     });
     assert!(ready_web1.is_some(), "web-1 gets InPlaceUpdateReady=True");
-    assert!(first_web0.is_some_and(|w0| ready_web1.is_some_and(|r1| r1 < w0)), "web-0 after web-1 is ready again");
+    assert!(
+        first_web0.is_some_and(|w0| ready_web1.is_some_and(|r1| r1 < w0)),
+        "web-0 after web-1 is ready again"
+    );
     let a = api.lock().unwrap();
     for name in ["web-0", "web-1"] {
-        assert_eq!(a.objects[&format!("{PODS}/{name}")]["spec"]["containers"][0]["image"], json!("nginx:1.26"), "{name}");
-        assert_eq!(a.objects[&format!("{PODS}/{name}")]["metadata"]["uid"], json!(format!("uid-{name}")), "{name} kept (in place)");
+        assert_eq!(
+            a.objects[&format!("{PODS}/{name}")]["spec"]["containers"][0]["image"],
+            json!("nginx:1.26"),
+            "{name}"
+        );
+        assert_eq!(
+            a.objects[&format!("{PODS}/{name}")]["metadata"]["uid"],
+            json!(format!("uid-{name}")),
+            "{name} kept (in place)"
+        );
     }
     drop(a);
     server.stop();
@@ -432,7 +470,10 @@ async fn ads_23_operator_surge_creates_the_new_pod_before_deleting_the_old() {
     let creates: Vec<&Sent> = sent.iter().filter(|s| s.method == "POST" && s.uri.starts_with(PODS)).collect();
     assert_eq!(creates.len(), 1, "{trace:#?}");
     assert_eq!(creates[0].body["spec"]["containers"][0]["image"], json!("agent:2"));
-    assert!(sent.iter().all(|s| s.method != "DELETE"), "nothing deleted before the new pod is up: {trace:#?}");
+    assert!(
+        sent.iter().all(|s| s.method != "DELETE"),
+        "nothing deleted before the new pod is up: {trace:#?}"
+    );
     {
         let mut a = api.lock().unwrap();
         a.kubelet();

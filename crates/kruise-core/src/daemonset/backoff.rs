@@ -50,7 +50,11 @@ impl FailedPodBackoff {
 
     /// Records every failed-pod delete of a plan's `actions` (`DeletePod` with reason
     /// `FailedPod`, on the node the action names). Returns how many were recorded.
-    pub fn record_plan<'a>(&mut self, actions: impl IntoIterator<Item = &'a Action>, now: Timestamp) -> usize {
+    pub fn record_plan<'a>(
+        &mut self,
+        actions: impl IntoIterator<Item = &'a Action>,
+        now: Timestamp,
+    ) -> usize {
         let mut n = 0;
         for a in actions {
             let failed = matches!(a.kind, ActionKind::DeletePod)
@@ -99,7 +103,12 @@ mod tests {
     }
 
     fn failed_delete(node: &str) -> Action {
-        let mut a = Action::new(ActionKind::DeletePod, Some("p"), None, Reason::DaemonSet(DaemonSetReason::FailedPod));
+        let mut a = Action::new(
+            ActionKind::DeletePod,
+            Some("p"),
+            None,
+            Reason::DaemonSet(DaemonSetReason::FailedPod),
+        );
         a.object = Some(ObjectRef::node(node));
         a
     }
@@ -119,7 +128,12 @@ mod tests {
             t += i64::try_from(d.as_secs()).unwrap();
         }
         assert_eq!(delays, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]);
-        let mut other = Action::new(ActionKind::DeletePod, Some("q"), None, Reason::DaemonSet(DaemonSetReason::ExcessPod));
+        let mut other = Action::new(
+            ActionKind::DeletePod,
+            Some("q"),
+            None,
+            Reason::DaemonSet(DaemonSetReason::ExcessPod),
+        );
         other.object = Some(ObjectRef::node("n-2"));
         assert_eq!(b.record_plan(&[other], at(t)), 0);
         assert_eq!(b.delay("n-2"), None);

@@ -256,8 +256,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let claim_of = |p: &Pod| crate::podtable::claim(p, uid, "DaemonSet", Some(name), Some(&selector));
     // The pods (with their facts) come before the history; ADS-2 `updated` is set once the
     // history gives the hash.
-    let mut owned: Vec<&Pod> = Vec::new();
-    let mut ds_pods: Vec<DsPod<'_>> = Vec::new();
+    let mut owned: Vec<&Pod> = Vec::with_capacity(input.pods.len());
+    let mut ds_pods: Vec<DsPod<'_>> = Vec::with_capacity(input.pods.len());
     let unset = pods::UpdatedBy { hash: "", generation: None };
     match input.pods {
         Pods::Slice(pods) => {

@@ -79,7 +79,8 @@ impl DaemonSetV1Alpha1Reconciler {
         backoff: &std::collections::BTreeMap<String, jiff::Timestamp>,
     ) -> Result<Outcome, ReconcileError> {
         let beta = hub(world.workload);
-        let mut outcome = DaemonSetReconciler.reconcile_with_backoff(&world.for_workload(&beta), ctx, backoff)?;
+        let mut outcome =
+            DaemonSetReconciler.reconcile_with_backoff(&world.for_workload(&beta), ctx, backoff)?;
         readdress_writes(&mut outcome.writes, world.workload);
         Ok(outcome)
     }

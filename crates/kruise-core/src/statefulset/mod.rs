@@ -46,10 +46,10 @@ use crate::podtable::info::revision_matches;
 use crate::revision::{RevisionWrite, Revisions};
 use kruise_api::selector::Selector;
 
+pub use crate::podtable::{PodTable, Pods, UnnamedPod};
 pub use ordinals::{ReplicaRange, parse_ordinal, pod_name};
 pub use pods::{PodFacts, new_pod, set_owner_ref};
 pub use pvc::{new_pvc, pvc_name};
-pub use crate::podtable::{PodTable, Pods, UnnamedPod};
 pub use reconcile::StatefulSetReconciler;
 
 /// The plan of one StatefulSet pass: the shared plan shape with the StatefulSet status.

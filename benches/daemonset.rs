@@ -1,7 +1,10 @@
 //! Advanced DaemonSet planner benchmarks (issue 14): steady state and a rolling update at 1k,
 //! 5k (the Kubernetes scalability envelope) and 15k nodes, with the action counts asserted
 //! before timing. The nodes come as a `NodeTable` built once (facts extracted per node version),
-//! as an adapter keeps it, so a pass does not re-read node labels and taints.
+//! as an adapter keeps it, so a pass does not re-read node labels and taints. The pods come as a
+//! `PodTable` (facts extracted per pod version, the target node interned) in `daemonset/*`,
+//! and as a `&[Pod]` slice in `daemonset-slice/*` (`KRUISE_BENCH_SLICE=0` skips those); both
+//! forms are checked to give the same plan before timing.
 //!
 //! Run: `cargo bench --bench daemonset` or with a filter, e.g.
 //! `cargo bench --bench daemonset -- daemonset/steady/5000`. `KRUISE_BENCH_SIZES=1000,5000`
@@ -22,7 +25,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::v1beta1::{DaemonSet, DaemonSetStatus};
 use kruise_api::defaults::Defaulting;
 use kruise_core::cloneset::revision::{revision_data, revision_hash};
-use kruise_core::daemonset::{self, Input, Plan};
+use kruise_core::daemonset::{self, Input, Plan, PodTable, Pods};
 use kruise_core::expectations::Expectations;
 use kruise_core::features::Features;
 use kruise_core::nodetable::NodeTable;
@@ -144,6 +147,7 @@ fn pod(i: usize, hash: &str) -> Pod {
 struct World {
     ds: DaemonSet,
     pods: Vec<Pod>,
+    pod_table: PodTable,
     table: NodeTable,
     revisions: Vec<ControllerRevision>,
 }
@@ -171,15 +175,27 @@ impl World {
         });
         let nodes: Vec<Node> = (0..n).map(node).collect();
         let table = NodeTable::from_nodes(&nodes).unwrap();
-        Self { ds: d, pods: (0..n).map(|i| pod(i, &h1)).collect(), table, revisions }
+        let pods: Vec<Pod> = (0..n).map(|i| pod(i, &h1)).collect();
+        let pod_table = PodTable::from_pods(&d, pods.iter().cloned()).unwrap();
+        Self { ds: d, pods, pod_table, table, revisions }
     }
 
+    /// One plan from the pod table.
     fn plan(&self) -> Plan {
+        self.plan_from((&self.pod_table).into())
+    }
+
+    /// One plan from the pod slice.
+    fn plan_slice(&self) -> Plan {
+        self.plan_from((&self.pods).into())
+    }
+
+    fn plan_from(&self, pods: Pods<'_>) -> Plan {
         let exp = Expectations::new();
         let backoff = BTreeMap::new();
         daemonset::plan(&Input {
             daemonset: &self.ds,
-            pods: (&self.pods).into(),
+            pods,
             nodes: &self.table,
             revisions: &self.revisions,
             now: now(),
@@ -198,6 +214,7 @@ fn bench(c: &mut Criterion) {
         for (name, rolling) in [("steady", false), ("rolling", true)] {
             let w = World::new(n, rolling);
             let p = w.plan();
+            assert_eq!(p, w.plan_slice(), "daemonset/{name}/{n}: the table and the slice plan alike");
             if rolling {
                 // 10% of n rounded up, deleted (recreate) in this pass within burstReplicas (250).
                 assert_eq!(p.count("DeletePod"), n.div_ceil(10).min(250), "rolling at {n} (burst 250)");
@@ -212,6 +229,17 @@ fn bench(c: &mut Criterion) {
             g.throughput(Throughput::Elements(n as u64));
             g.bench_with_input(BenchmarkId::from_parameter(n), &w, |b, w| b.iter(|| black_box(w.plan())));
             g.finish();
+            if std::env::var("KRUISE_BENCH_SLICE").map_or(true, |v| v != "0") {
+                let mut g = c.benchmark_group(format!("daemonset-slice/{name}"));
+                g.sample_size(10);
+                g.warm_up_time(Duration::from_millis(500));
+                g.measurement_time(Duration::from_secs(2));
+                g.throughput(Throughput::Elements(n as u64));
+                g.bench_with_input(BenchmarkId::from_parameter(n), &w, |b, w| {
+                    b.iter(|| black_box(w.plan_slice()))
+                });
+                g.finish();
+            }
         }
     }
 }

@@ -227,7 +227,12 @@ fn bench(c: &mut Criterion) {
             let s = Scenario::build(kind, n);
             let (from_table, from_slice) = (s.plan(), s.plan_slice());
             s.check(&from_table);
-            assert_eq!(from_table, from_slice, "statefulset/{}/{n}: the table and the slice plan alike", kind.name());
+            assert_eq!(
+                from_table,
+                from_slice,
+                "statefulset/{}/{n}: the table and the slice plan alike",
+                kind.name()
+            );
             let mut g = group(c, "statefulset", n);
             g.bench_function(BenchmarkId::new(kind.name(), n), |b| b.iter(|| black_box(s.plan())));
             g.finish();

@@ -230,7 +230,8 @@ fuzz_target!(|c: Case| {
     assert_eq!(p, run((&rev).into()), "pod order changed the plan");
     assert_eq!(p, run((&pods).into()), "not deterministic");
     // The same pods from a PodTable (names unique: a table keeps one pod per name).
-    let names: std::collections::BTreeSet<&str> = pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+    let names: std::collections::BTreeSet<&str> =
+        pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
     if names.len() == pods.len() {
         let table = daemonset::PodTable::from_pods(&d, pods.iter().cloned()).expect("named pods");
         assert_eq!(p, run((&table).into()), "a PodTable gives the slice's plan");

@@ -64,7 +64,8 @@ fn set(c: &Case, image: &str) -> Option<StatefulSet> {
             Reserve::Range(a, b) => IntOrString::String(format!("{}-{}", a % 40, b % 40)),
         })
         .collect();
-    let mu = if c.percent { json!(format!("{}%", c.max_unavailable % 101)) } else { json!(c.max_unavailable % 6) };
+    let mu =
+        if c.percent { json!(format!("{}%", c.max_unavailable % 101)) } else { json!(c.max_unavailable % 6) };
     let mut ru = json!({"partition": c.partition % 40, "maxUnavailable": mu,
         "podUpdatePolicy": if c.in_place { "InPlaceIfPossible" } else { "ReCreate" },
         "minReadySeconds": c.min_ready % 3 * 10});
@@ -89,7 +90,8 @@ fn set(c: &Case, image: &str) -> Option<StatefulSet> {
         v["spec"]["ordinals"] = json!({"start": s % 10});
     }
     if c.claims {
-        v["spec"]["volumeClaimTemplates"] = json!([{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}]);
+        v["spec"]["volumeClaimTemplates"] =
+            json!([{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}]);
     }
     serde_json::from_value(v).ok()
 }
@@ -98,8 +100,9 @@ fn pod(d: &PodDesc, r1: &str, r2: &str) -> Option<Pod> {
     let o = d.ordinal % 48;
     let name = if d.leading_zero { format!("wéb-0{o}") } else { format!("wéb-{o}") };
     let phase = ["Running", "Pending", "Failed", "Succeeded", ""][usize::from(d.phase % 5)];
-    let state = ["", "Normal", "PreparingNormal", "PreparingUpdate", "Updating", "Updated", "PreparingDelete"]
-        [usize::from(d.state % 7)];
+    let state =
+        ["", "Normal", "PreparingNormal", "PreparingUpdate", "Updating", "Updated", "PreparingDelete"]
+            [usize::from(d.state % 7)];
     let mut labels = json!({"app": "w", "controller-revision-hash": if d.new_revision { r2 } else { r1 }, "rank": format!("r{}", o % 7)});
     if !state.is_empty() {
         labels["lifecycle.apps.kruise.io/state"] = json!(state);
@@ -129,7 +132,10 @@ fuzz_target!(|c: Case| {
     let r2 = revision::resolve(&new, std::slice::from_ref(&rev1));
     let rev2 = r2.sorted[r2.update].clone();
     let (n1, n2) = (r1.update_name().to_owned(), r2.update_name().to_owned());
-    new.status = Some(kruise_api::apps::v1beta1::StatefulSetStatus { current_revision: n1.clone(), ..Default::default() });
+    new.status = Some(kruise_api::apps::v1beta1::StatefulSetStatus {
+        current_revision: n1.clone(),
+        ..Default::default()
+    });
     let pods: Vec<Pod> = c.pods.iter().take(40).filter_map(|d| pod(d, &n1, &n2)).collect();
     let revisions = [rev1, rev2];
     let e = Expectations::default();
@@ -149,13 +155,20 @@ fuzz_target!(|c: Case| {
         Ok(p) => p,
         Err(err) => {
             // A refused spec names a field of it.
-            assert!(err.to_string().starts_with("spec.") || err.to_string().starts_with("metadata."), "{err}");
+            assert!(
+                err.to_string().starts_with("spec.") || err.to_string().starts_with("metadata."),
+                "{err}"
+            );
             return;
         }
     };
     assert_eq!(p.count("DeletePvc"), 0, "the planner never deletes a PVC");
     let start = i64::from(c.start.map_or(0, |s| s % 10));
-    let range = ReplicaRange::new(start, i64::from(c.replicas % 40), &ReservedOrdinals::parse(&new.spec.reserve_ordinals));
+    let range = ReplicaRange::new(
+        start,
+        i64::from(c.replicas % 40),
+        &ReservedOrdinals::parse(&new.spec.reserve_ordinals),
+    );
     let mut created = std::collections::BTreeSet::new();
     for a in p.actions.iter().filter(|a| a.kind.name() == "CreatePod") {
         let name = a.pod.clone().unwrap_or_default();
@@ -179,7 +192,8 @@ fuzz_target!(|c: Case| {
     let again = plan(&Input { pods: (&reversed).into(), ..input }).ok();
     assert_eq!(again.as_ref(), Some(&p), "pod order does not matter");
     // The same pods from a PodTable (names unique: a table keeps one pod per name).
-    let names: std::collections::BTreeSet<&str> = pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+    let names: std::collections::BTreeSet<&str> =
+        pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
     if names.len() == pods.len() {
         let table = PodTable::from_pods(&new, pods.iter().cloned()).expect("named pods");
         let from_table = plan(&Input { pods: (&table).into(), ..input }).ok();

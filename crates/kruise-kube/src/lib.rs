@@ -36,8 +36,10 @@
 //! readiness and Prometheus metrics, open to more routes), which also serves OpenKruise's
 //! admission webhooks ([`webhook`]: validating and mutating, every kind; [`sidecar_webhook`]:
 //! SidecarSet injection into pods being created) over HTTPS with a reloading certificate
-//! ([`tls`]).
+//! ([`tls`]). [`backoff`] keeps the DaemonSet's failed-pod backoff between reconciles (state
+//! the pure planner cannot keep).
 
+pub mod backoff;
 pub mod controller;
 pub mod error;
 pub mod execute;

@@ -530,7 +530,9 @@ async fn main() -> ExitCode {
             )),
             Kind::Daemonset => tokio::spawn(controller::run(
                 client,
-                kruise_core::daemonset::DaemonSetV1Alpha1Reconciler,
+                kruise_kube::backoff::FailedPodBackoffs::new(
+                    kruise_core::daemonset::DaemonSetV1Alpha1Reconciler,
+                ),
                 config("daemonset"),
                 metrics,
                 health,

@@ -245,3 +245,329 @@ fn asts_17_unowned_claims_reach_only_the_statefulset() {
     let seen = kruise_kube::observe::observe(cs, &cs_cluster.caches).unwrap();
     assert!(seen.pvcs.is_empty(), "{:?}", seen.pvcs);
 }
+
+/// Runs `rounds` of: kubelet, cache sync, one reconcile (clock +10 s each). Returns the clock.
+async fn settle<W, R>(
+    api: &Arc<Mutex<FakeApi>>,
+    cluster: &mut Cluster<W>,
+    adapter: &Adapter<R>,
+    mut clock: i64,
+    rounds: usize,
+) -> i64
+where
+    W: support::WorkloadType,
+    R: kruise_core::reconciler::Reconciler<Workload = W>,
+    W: kruise_kube::controller::Workload,
+{
+    for _ in 0..rounds {
+        {
+            let mut a = api.lock().unwrap();
+            a.kubelet();
+            a.sync(cluster);
+        }
+        clock += 10;
+        let wl = cluster.caches.workloads.state()[0].clone();
+        adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 7).await.unwrap();
+    }
+    clock
+}
+
+/// A pod's JSON patch operations (`op`, `path`) with their values.
+fn ops(body: &Value) -> Vec<(String, String, Value)> {
+    body.as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                o["op"].as_str().unwrap_or_default().to_owned(),
+                o["path"].as_str().unwrap_or_default().to_owned(),
+                o["value"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Does the JSON patch `body` set condition `type_` to `status`: a guarded replace (a `test` of
+/// `/status/conditions/i/type`, then `/status/conditions/i/status`), or a whole condition added?
+fn sets_condition(body: &Value, type_: &str, status: &str) -> bool {
+    let ops = ops(body);
+    let guarded = ops.iter().any(|(op, path, v)| {
+        op == "test"
+            && path.ends_with("/type")
+            && v == &json!(type_)
+            && ops.iter().any(|(op2, p2, v2)| {
+                (op2 == "replace" || op2 == "add")
+                    && *p2 == format!("{}/status", path.trim_end_matches("/type"))
+                    && v2 == &json!(status)
+            })
+    });
+    let added = ops.iter().any(|(op, path, v)| {
+        op == "add"
+            && path.starts_with("/status/conditions")
+            && (v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]))
+                .iter()
+                .any(|c| c["type"] == json!(type_) && c["status"] == json!(status))
+    });
+    guarded || added
+}
+
+/// ASTS-39..ASTS-42 through the operator: an OrderedReady StatefulSet of 2 in-place-capable pods
+/// (`InPlaceIfPossible`, readiness gate `InPlaceUpdateReady`) gets a new image. The reconcile
+/// updates the highest ordinal only: first `InPlaceUpdateReady=False` on the status
+/// subresource, then a JSON patch of `web-1` guarded by `test` operations whose only spec change
+/// is the container image; `web-0` is untouched. Once the kubelet restarted `web-1` on the new
+/// image, the planner sets `InPlaceUpdateReady=True` and then updates `web-0` the same way.
+#[tokio::test]
+async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_ordinal() {
+    let mut set = statefulset();
+    set["spec"]["volumeClaimTemplates"] = json!([]);
+    set["spec"]["template"]["spec"]["readinessGates"] = json!([{"conditionType": "InPlaceUpdateReady"}]);
+    // The fake kubelet reports its container as `nginx`.
+    set["spec"]["template"]["spec"]["containers"][0]["name"] = json!("nginx");
+    set["spec"]["updateStrategy"] =
+        json!({"type": "RollingUpdate", "rollingUpdate": {"podUpdatePolicy": "InPlaceIfPossible"}});
+    let api = FakeApi::shared();
+    api.lock().unwrap().put_object(STS_PATH, set.clone());
+    let handler = api.clone();
+    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let mut cluster = Cluster::<v1beta1::StatefulSet>::with_workload();
+    api.lock().unwrap().sync(&mut cluster).expect("the StatefulSet reads as v1beta1");
+    let adapter = Adapter::new("statefulset", client, StatefulSetReconciler, cluster.caches.clone());
+    let clock = settle(&api, &mut cluster, &adapter, T0, 8).await;
+    {
+        let a = api.lock().unwrap();
+        for name in ["web-0", "web-1"] {
+            let pod = &a.objects[&format!("{PODS}/{name}")];
+            let ready = pod["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            assert!(ready, "{name} settles Ready: {pod:#}");
+        }
+    }
+
+    // New image.
+    {
+        let mut a = api.lock().unwrap();
+        let mut cur = a.objects[STS_PATH].clone();
+        cur["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.26");
+        cur["metadata"]["generation"] = json!(2);
+        a.put_object(STS_PATH, cur);
+        a.kubelet();
+        a.sync(&mut cluster);
+    }
+    let before = server.requests().len();
+    let wl = cluster.caches.workloads.state()[0].clone();
+    adapter.reconcile_at(wl, Timestamp::from_second(clock + 10).unwrap(), 8).await.unwrap();
+    let sent: Vec<Sent> = server.requests()[before..].to_vec();
+    let trace = || sent.iter().map(|s| (s.method.clone(), s.uri.clone())).collect::<Vec<_>>();
+    let pod_writes: Vec<&Sent> = sent.iter().filter(|s| s.uri.starts_with(&format!("{PODS}/"))).collect();
+    assert!(
+        pod_writes.iter().all(|s| s.uri.starts_with(&format!("{PODS}/web-1"))),
+        "only web-1: {:#?}",
+        trace()
+    );
+    assert_eq!(pod_writes.len(), 2, "{:#?}", trace());
+    // 1. InPlaceUpdateReady=False on the status subresource.
+    assert!(pod_writes[0].uri.starts_with(&format!("{PODS}/web-1/status")), "{:#?}", trace());
+    let status_ops = ops(&pod_writes[0].body);
+    assert!(status_ops.iter().any(|(op, _, _)| op == "test"), "guarded: {status_ops:?}");
+    assert!(sets_condition(&pod_writes[0].body, "InPlaceUpdateReady", "False"), "{status_ops:?}");
+    // 2. The pod itself: a guarded JSON patch whose only spec change is the image.
+    let p = pod_writes[1];
+    assert_eq!(p.method, "PATCH");
+    assert_eq!(p.content_type.as_deref(), Some("application/json-patch+json"));
+    let pod_ops = ops(&p.body);
+    assert!(
+        pod_ops.iter().any(|(op, path, _)| op == "test" && path.starts_with("/metadata/")),
+        "guarded: {pod_ops:?}"
+    );
+    let spec_changes: Vec<_> =
+        pod_ops.iter().filter(|(op, path, _)| op != "test" && path.starts_with("/spec")).collect();
+    assert_eq!(
+        spec_changes,
+        [&("replace".to_owned(), "/spec/containers/0/image".to_owned(), json!("nginx:1.26"))],
+        "{pod_ops:#?}"
+    );
+    {
+        let a = api.lock().unwrap();
+        assert_eq!(
+            a.objects[&format!("{PODS}/web-0")]["spec"]["containers"][0]["image"],
+            json!("nginx:1.25")
+        );
+        assert_eq!(
+            a.objects[&format!("{PODS}/web-1")]["spec"]["containers"][0]["image"],
+            json!("nginx:1.26")
+        );
+    }
+
+    // The kubelet restarts web-1 on the new image; the planner marks it ready again, then
+    // moves to web-0.
+    let before = server.requests().len();
+    settle(&api, &mut cluster, &adapter, clock + 10, 6).await;
+    let sent: Vec<Sent> = server.requests()[before..].to_vec();
+    let first_web0 = sent.iter().position(|s| s.uri.starts_with(&format!("{PODS}/web-0")));
+    let ready_web1 = sent.iter().position(|s| {
+        s.uri.starts_with(&format!("{PODS}/web-1/status"))
+            && sets_condition(&s.body, "InPlaceUpdateReady", "True")
+    });
+    assert!(ready_web1.is_some(), "web-1 gets InPlaceUpdateReady=True");
+    assert!(
+        first_web0.is_some_and(|w0| ready_web1.is_some_and(|r1| r1 < w0)),
+        "web-0 after web-1 is ready again"
+    );
+    let a = api.lock().unwrap();
+    for name in ["web-0", "web-1"] {
+        assert_eq!(
+            a.objects[&format!("{PODS}/{name}")]["spec"]["containers"][0]["image"],
+            json!("nginx:1.26"),
+            "{name}"
+        );
+        assert_eq!(
+            a.objects[&format!("{PODS}/{name}")]["metadata"]["uid"],
+            json!(format!("uid-{name}")),
+            "{name} kept (in place)"
+        );
+    }
+    drop(a);
+    server.stop();
+}
+
+/// The pod objects stored on `node`, with their images, terminating ones included.
+fn pods_on_node(api: &FakeApi, node: &str) -> Vec<(String, String, bool)> {
+    api.objects
+        .iter()
+        .filter(|(p, o)| p.starts_with(&format!("{PODS}/")) && o["spec"]["nodeName"] == json!(node))
+        .map(|(_, o)| {
+            (
+                o["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+                o["spec"]["containers"][0]["image"].as_str().unwrap_or_default().to_owned(),
+                !o["metadata"]["deletionTimestamp"].is_null(),
+            )
+        })
+        .collect()
+}
+
+/// ADS-19, ADS-23 (surge) through the operator: a DaemonSet on one node with `maxSurge: 1`,
+/// `maxUnavailable: 0` gets a new image. The first reconcile creates the new pod on the node
+/// and deletes nothing (two pods on the node); only once the new pod is ready does a later
+/// reconcile delete the old one.
+#[tokio::test]
+async fn ads_23_operator_surge_creates_the_new_pod_before_deleting_the_old() {
+    let mut ds = daemonset();
+    ds["spec"]["updateStrategy"] =
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}});
+    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
+    api.lock().unwrap().put_object(DS_PATH, ds);
+    let handler = api.clone();
+    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let mut cluster = Cluster::<v1alpha1::DaemonSet>::with_workload();
+    api.lock().unwrap().sync(&mut cluster).expect("the DaemonSet reads as v1alpha1");
+    cluster.apply_node(&node("n-1"));
+    let adapter = Adapter::new("daemonset", client, DaemonSetV1Alpha1Reconciler, cluster.caches.clone());
+    let clock = settle(&api, &mut cluster, &adapter, T0, 4).await;
+    let old = pods_on_node(&api.lock().unwrap(), "n-1");
+    assert_eq!(old.len(), 1, "{old:?}");
+    let old_name = old[0].0.clone();
+
+    {
+        let mut a = api.lock().unwrap();
+        let mut cur = a.objects[DS_PATH].clone();
+        cur["spec"]["template"]["spec"]["containers"][0]["image"] = json!("agent:2");
+        cur["metadata"]["generation"] = json!(2);
+        a.put_object(DS_PATH, cur);
+        a.kubelet();
+        a.sync(&mut cluster);
+    }
+    let before = server.requests().len();
+    let wl = cluster.caches.workloads.state()[0].clone();
+    adapter.reconcile_at(wl, Timestamp::from_second(clock + 10).unwrap(), 9).await.unwrap();
+    let sent: Vec<Sent> = server.requests()[before..].to_vec();
+    let trace = sent.iter().map(|s| (s.method.clone(), s.uri.clone())).collect::<Vec<_>>();
+    let creates: Vec<&Sent> = sent.iter().filter(|s| s.method == "POST" && s.uri.starts_with(PODS)).collect();
+    assert_eq!(creates.len(), 1, "{trace:#?}");
+    assert_eq!(creates[0].body["spec"]["containers"][0]["image"], json!("agent:2"));
+    assert!(
+        sent.iter().all(|s| s.method != "DELETE"),
+        "nothing deleted before the new pod is up: {trace:#?}"
+    );
+    {
+        let mut a = api.lock().unwrap();
+        a.kubelet();
+        let on = pods_on_node(&a, "n-1");
+        assert_eq!(on.len(), 2, "old and new side by side: {on:?}");
+        a.sync(&mut cluster);
+    }
+
+    // The new pod is ready: the old one goes.
+    let before = server.requests().len();
+    settle(&api, &mut cluster, &adapter, clock + 10, 3).await;
+    let sent: Vec<Sent> = server.requests()[before..].to_vec();
+    let deletes: Vec<&Sent> = sent.iter().filter(|s| s.method == "DELETE").collect();
+    assert_eq!(deletes.len(), 1, "{:#?}", sent.iter().map(|s| (&s.method, &s.uri)).collect::<Vec<_>>());
+    assert!(deletes[0].uri.starts_with(&format!("{PODS}/{old_name}")), "{}", deletes[0].uri);
+    let on = pods_on_node(&api.lock().unwrap(), "n-1");
+    assert_eq!(on.iter().map(|p| p.1.as_str()).collect::<Vec<_>>(), ["agent:2"], "{on:?}");
+    server.stop();
+}
+
+/// ADS-16 through the operator: the adapter keeps the failed-pod backoff per DaemonSet
+/// ([`FailedPodBackoffs`]). A node whose pod fails every time it runs gets its failed pod
+/// deleted at once the first time, then after growing delays (1 s, 2 s, 4 s, 8 s): between
+/// deletes the failed pod is held with the time left and the reconcile requeued, never deleted.
+#[tokio::test]
+async fn ads_16_operator_failed_pod_backoff_grows_per_node() {
+    use kruise_core::plan::{DaemonSetReason, Reason};
+    use kruise_kube::backoff::FailedPodBackoffs;
+    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
+    api.lock().unwrap().put_object(DS_PATH, daemonset());
+    let handler = api.clone();
+    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let mut cluster = Cluster::<v1alpha1::DaemonSet>::with_workload();
+    api.lock().unwrap().sync(&mut cluster).expect("the DaemonSet reads as v1alpha1");
+    cluster.apply_node(&node("n-1"));
+    let reconciler = FailedPodBackoffs::new(DaemonSetV1Alpha1Reconciler);
+    let adapter = Adapter::new("daemonset", client, reconciler, cluster.caches.clone());
+    let mut clock = settle(&api, &mut cluster, &adapter, T0, 3).await;
+
+    // Every second: the kubelet runs what it has, and the pod fails at once.
+    let mut deleted_at = Vec::new();
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        {
+            let mut a = api.lock().unwrap();
+            a.kubelet();
+            for (path, o) in a.objects.clone() {
+                if path.starts_with(&format!("{PODS}/")) && o["metadata"]["deletionTimestamp"].is_null() {
+                    let mut failed = o.clone();
+                    failed["status"]["phase"] = json!("Failed");
+                    a.put_object(&path, failed);
+                }
+            }
+            a.sync(&mut cluster);
+        }
+        clock += 1;
+        let before = server.requests().len();
+        let wl = cluster.caches.workloads.state()[0].clone();
+        let report = adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 7).await.unwrap();
+        let sent = server.requests()[before..].to_vec();
+        if sent.iter().any(|s| s.method == "DELETE") {
+            deleted_at.push(clock);
+        }
+        for h in &report.outcome.held {
+            if let Reason::DaemonSet(DaemonSetReason::FailedPodBackoff { remaining }) = h.reason {
+                assert!(sent.iter().all(|s| s.method != "DELETE"), "held, not deleted");
+                let requeue = report.outcome.requeue_after.as_ref().map(|r| r.after.as_secs());
+                assert!(requeue.is_some_and(|r| r <= remaining), "requeued within the backoff");
+                held.push((clock, remaining));
+            }
+        }
+    }
+    let gaps: Vec<i64> = deleted_at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(deleted_at.len() >= 4, "deletes at {deleted_at:?}");
+    assert!(gaps.windows(2).all(|g| g[1] >= g[0]), "delays never shrink: {gaps:?}");
+    assert!(gaps.last() > gaps.first(), "delays grow: {gaps:?}");
+    assert!(held.iter().any(|&(_, r)| r >= 2), "a later backoff is longer: {held:?}");
+    server.stop();
+}

@@ -16,6 +16,8 @@ fn ds(r: R) -> Reason {
 pub(crate) fn manage(ctx: &Ctx<'_>, b: &mut Builder) -> Result<(), PlanError> {
     let mut needing: Vec<&str> = Vec::new();
     let mut deletes: Vec<(&DsPod<'_>, Reason)> = Vec::new();
+    // One buffer for every node's running pods.
+    let mut running: Vec<&DsPod<'_>> = Vec::new();
     for row in &ctx.nodes {
         let node = row.facts.name.as_str();
         let (run, keep) = (row.e.should_run, row.e.should_continue_running);
@@ -34,7 +36,7 @@ pub(crate) fn manage(ctx: &Ctx<'_>, b: &mut Builder) -> Result<(), PlanError> {
             }
             continue;
         }
-        let mut running: Vec<&DsPod<'_>> = Vec::new();
+        running.clear();
         for p in pods.iter().filter(|p| !p.terminating) {
             if p.failed {
                 // ADS-16: failed pods are deleted unless the node is in backoff.

@@ -13,6 +13,7 @@
 //! [`crate::nodetable`] predicate over facts extracted once per node version. Cost: O(pods +
 //! nodes × (selector + taints)) per plan, plus sorts of the nodes being chosen from.
 
+mod backoff;
 mod history;
 mod manage;
 mod newpod;
@@ -36,6 +37,7 @@ use kruise_api::apps::common::LifecycleHook;
 use kruise_api::apps::v1beta1::{DaemonSet, DaemonSetStatus};
 use kruise_api::keys;
 
+pub use backoff::FailedPodBackoff;
 pub use history::{new_revision, owner_ref};
 pub use newpod::{new_pod, pod_name};
 pub use pods::target_node;
@@ -253,10 +255,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         .and_then(|a| a.get(keys::DEPRECATED_DAEMONSET_TEMPLATE_GENERATION))
         .and_then(|g| g.parse::<i64>().ok());
     let claim_of = |p: &Pod| crate::podtable::claim(p, uid, "DaemonSet", Some(name), Some(&selector));
-    // The pods (with their facts) come before the history: ADS-2 `updated` needs the hash,
-    // which needs the pods only to relabel duplicates.
-    let mut owned: Vec<&Pod> = Vec::new();
-    let mut scanned: Vec<(&Pod, &str, crate::podtable::Facts, &str, &str)> = Vec::new();
+    // The pods (with their facts) come before the history; ADS-2 `updated` is set once the
+    // history gives the hash.
+    let mut owned: Vec<&Pod> = Vec::with_capacity(input.pods.len());
+    let mut ds_pods: Vec<DsPod<'_>> = Vec::with_capacity(input.pods.len());
+    let unset = pods::UpdatedBy { hash: "", generation: None };
     match input.pods {
         Pods::Slice(pods) => {
             for p in pods {
@@ -264,7 +267,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
                 if c.controlled && c.matches {
                     let s = crate::podtable::Facts::scan(p);
                     owned.push(p);
-                    scanned.push((p, s.name, s.facts, s.revision, s.node));
+                    ds_pods.extend(pods::from_facts(p, s.name, &s.facts, s.revision, s.node, unset));
                 }
             }
         }
@@ -274,8 +277,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
                 let c = if fresh { row.claim } else { claim_of(&row.pod) };
                 if c.controlled && c.matches {
                     owned.push(&row.pod);
-                    let node = t.nodes.get(row.facts.node_id);
-                    scanned.push((&row.pod, &row.name, row.facts, t.revisions.get(row.revision), node));
+                    let (revision, node) = (t.revisions.get(row.revision), t.nodes.get(row.facts.node_id));
+                    ds_pods.extend(pods::from_facts(&row.pod, &row.name, &row.facts, revision, node, unset));
                 }
             }
         }
@@ -284,10 +287,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     // ADS-9: history → hash.
     let hist = history::construct(ds, name, input.revisions, &owned);
     let by = pods::UpdatedBy { hash: &hist.hash, generation };
-    let ds_pods: Vec<DsPod<'_>> = scanned
-        .iter()
-        .filter_map(|&(p, pname, ref f, revision, node)| pods::from_facts(p, pname, f, revision, node, by))
-        .collect();
+    for p in &mut ds_pods {
+        p.updated = by.updated_pod(p);
+    }
     let names: Vec<&str> = input.nodes.iter().map(|n| n.name.as_str()).collect();
     let grouped = pods::group_by_nodes(ds_pods, &names);
     let nodes: Vec<NodeRow<'_>> = input
@@ -361,7 +363,15 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         update::rolling_update(&ctx, &mut b, &hist)?;
     }
     // ADS-10: history clean-up.
-    let pod_hashes: BTreeSet<&str> = ctx.all_pods().map(|p| p.hash).collect();
+    // Pods of one hash come in runs: skip repeats before the set (one compare each).
+    let mut pod_hashes: BTreeSet<&str> = BTreeSet::new();
+    let mut last = None;
+    for p in ctx.all_pods() {
+        if last != Some(p.hash) {
+            pod_hashes.insert(p.hash);
+            last = Some(p.hash);
+        }
+    }
     let keep = ds
         .spec
         .revision_history_limit

@@ -91,6 +91,13 @@ pub(crate) struct UpdatedBy<'a> {
 }
 
 impl UpdatedBy<'_> {
+    /// ADS-2 *updated* of a pod read already: its hash label compared first, its labels read
+    /// only for the legacy generation.
+    pub fn updated_pod(&self, p: &DsPod<'_>) -> bool {
+        (!self.hash.is_empty() && p.hash == self.hash)
+            || (self.generation.is_some() && self.updated(p.pod.metadata.labels.as_ref()))
+    }
+
     /// ADS-2 *updated(pod, hash)*.
     pub fn updated(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
         let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
@@ -166,15 +173,25 @@ pub(crate) fn group_by_nodes<'a>(pods: Vec<DsPod<'a>>, nodes: &[&str]) -> Groupe
     type Fnv = std::hash::BuildHasherDefault<crate::hash::FnvHasher>;
     let index: std::collections::HashMap<&str, usize, Fnv> =
         nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let mut keyed: Vec<(usize, DsPod<'a>)> = Vec::with_capacity(pods.len());
+    // Sort (node position, pod index) keys, not the pod records.
+    let mut keyed: Vec<(usize, usize)> = Vec::with_capacity(pods.len());
+    let mut slots: Vec<Option<DsPod<'a>>> = Vec::with_capacity(pods.len());
     let mut unlisted: BTreeMap<&'a str, Vec<DsPod<'a>>> = BTreeMap::new();
     for p in pods {
         match index.get(p.node) {
-            Some(&i) => keyed.push((i, p)),
+            Some(&i) => {
+                keyed.push((i, slots.len()));
+                slots.push(Some(p));
+            }
             None => unlisted.entry(p.node).or_default().push(p),
         }
     }
-    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| oldest_first(&a.1, &b.1)));
+    keyed.sort_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| match (&slots[a.1], &slots[b.1]) {
+            (Some(x), Some(y)) => oldest_first(x, y),
+            _ => std::cmp::Ordering::Equal,
+        })
+    });
     for v in unlisted.values_mut() {
         v.sort_by(oldest_first);
     }
@@ -188,5 +205,6 @@ pub(crate) fn group_by_nodes<'a>(pods: Vec<DsPod<'a>>, nodes: &[&str]) -> Groupe
         }
         ranges[node] = (start, i);
     }
-    Grouped { pods: keyed.into_iter().map(|(_, p)| p).collect(), ranges, unlisted }
+    let pods = keyed.iter().filter_map(|&(_, i)| slots[i].take()).collect();
+    Grouped { pods, ranges, unlisted }
 }

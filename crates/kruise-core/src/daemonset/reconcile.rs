@@ -36,8 +36,21 @@ impl Reconciler for DaemonSetReconciler {
     type Workload = DaemonSet;
 
     fn reconcile(&self, world: &World<'_, DaemonSet>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
+        self.reconcile_with_backoff(world, ctx, &BTreeMap::new())
+    }
+}
+
+impl DaemonSetReconciler {
+    /// [`Reconciler::reconcile`] with the failed-pod backoff an adapter keeps for this
+    /// DaemonSet (ADS-16; node name → the time its backoff ends, from
+    /// [`super::FailedPodBackoff::until`]).
+    pub fn reconcile_with_backoff(
+        &self,
+        world: &World<'_, DaemonSet>,
+        ctx: &Context<'_>,
+        backoff: &BTreeMap<String, jiff::Timestamp>,
+    ) -> Result<Outcome, ReconcileError> {
         let table = NodeTable::from_nodes(world.nodes).map_err(|e| ReconcileError(Box::new(e)))?;
-        let backoff = BTreeMap::new();
         let input = Input {
             daemonset: world.workload,
             pods: world.pods,
@@ -47,7 +60,7 @@ impl Reconciler for DaemonSetReconciler {
             id_seed: ctx.id_seed,
             features: ctx.features,
             expectations: ctx.expectations,
-            failed_pod_backoff: &backoff,
+            failed_pod_backoff: backoff,
             bind_pods: false,
         };
         let mut p = plan(&input).map_err(|e| ReconcileError(Box::new(e)))?;

@@ -331,7 +331,9 @@ pub(crate) fn hold_outdated(ctx: &Ctx<'_>, b: &mut Builder, reason: Reason) {
 /// period.)
 pub(crate) fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder) {
     for p in ctx.all_pods().filter(|p| !p.terminating) {
-        if p.has_state && let Some(state) = inplace::update_state(p.pod) {
+        if p.has_state
+            && let Some(state) = inplace::update_state(p.pod)
+        {
             if !inplace::containers_updated(p.pod, &state, SpecOptions::from_features(&ctx.input.features)) {
                 b.hold_pod(p.name, Reason::InPlaceUpdating);
                 continue;

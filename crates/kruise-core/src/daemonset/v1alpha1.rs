@@ -65,8 +65,22 @@ impl Reconciler for DaemonSetV1Alpha1Reconciler {
         world: &World<'_, v1alpha1::DaemonSet>,
         ctx: &Context<'_>,
     ) -> Result<Outcome, ReconcileError> {
+        self.reconcile_with_backoff(world, ctx, &std::collections::BTreeMap::new())
+    }
+}
+
+impl DaemonSetV1Alpha1Reconciler {
+    /// [`Reconciler::reconcile`] with the failed-pod backoff an adapter keeps for this
+    /// DaemonSet (see [`DaemonSetReconciler::reconcile_with_backoff`]).
+    pub fn reconcile_with_backoff(
+        &self,
+        world: &World<'_, v1alpha1::DaemonSet>,
+        ctx: &Context<'_>,
+        backoff: &std::collections::BTreeMap<String, jiff::Timestamp>,
+    ) -> Result<Outcome, ReconcileError> {
         let beta = hub(world.workload);
-        let mut outcome = DaemonSetReconciler.reconcile(&world.for_workload(&beta), ctx)?;
+        let mut outcome =
+            DaemonSetReconciler.reconcile_with_backoff(&world.for_workload(&beta), ctx, backoff)?;
         readdress_writes(&mut outcome.writes, world.workload);
         Ok(outcome)
     }

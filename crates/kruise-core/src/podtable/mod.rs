@@ -173,6 +173,10 @@ pub(crate) struct Facts {
     /// ASTS-16: the label `apps.kubernetes.io/pod-index` read as a canonical decimal (no sign,
     /// no leading zero), or -1 when absent or not canonical.
     pub pod_index_label: i64,
+    /// ASTS-10: the ordinal of the pod's name `<parent>-<ordinal>`, -1 when it has none.
+    pub name_ordinal: i32,
+    /// ASTS-10: the length of that parent name.
+    pub name_parent_len: u32,
 }
 
 /// `status.phase` as the planners distinguish it.
@@ -273,6 +277,7 @@ impl Facts {
             .is_some_and(|g| g.iter().any(|g| g.condition_type == keys::INPLACE_UPDATE_READY));
         let terminating = m.deletion_timestamp.is_some();
         let name = m.name.as_deref().unwrap_or_default();
+        let ordinal = crate::statefulset::parse_ordinal(name);
         Scanned {
             facts: Facts {
                 created: m.creation_timestamp.as_ref().map(|t| t.0),
@@ -301,6 +306,8 @@ impl Facts {
                 inplace_ready_present,
                 pod_name_label_ok: pod_name_label == Some(name),
                 pod_index_label,
+                name_ordinal: ordinal.1,
+                name_parent_len: u32::try_from(ordinal.0.len()).unwrap_or(u32::MAX),
             },
             name,
             revision,

@@ -47,10 +47,10 @@ use crate::podtable::info::revision_matches;
 use crate::revision::{RevisionWrite, Revisions};
 use kruise_api::selector::Selector;
 
+pub use crate::podtable::{PodTable, Pods, UnnamedPod};
 pub use ordinals::{ReplicaRange, parse_ordinal, pod_name};
 pub use pods::{PodFacts, new_pod, set_owner_ref};
 pub use pvc::{new_pvc, pvc_name};
-pub use crate::podtable::{PodTable, Pods, UnnamedPod};
 pub use reconcile::StatefulSetReconciler;
 
 /// The plan of one StatefulSet pass: the shared plan shape with the StatefulSet status.
@@ -344,8 +344,9 @@ impl Ctx<'_> {
 #[derive(Default)]
 pub(crate) struct Builder {
     pub plan: Plan,
-    /// Names held already (look-up only, never iterated).
-    held: std::collections::HashSet<String>,
+    /// FNV hash of each held name → its position in `plan.held` (look-up only, never
+    /// iterated): no name is copied for the look-up.
+    held: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<crate::hash::FnvHasher>>,
     /// Conditions set this pass (ASTS-49): type -> message.
     pub conditions: BTreeMap<&'static str, String>,
 }
@@ -356,9 +357,19 @@ impl Builder {
     }
     /// Holds `pod` unless it is held already (first reason wins).
     pub fn hold(&mut self, pod: &str, reason: Reason) {
-        if self.held.insert(pod.to_owned()) {
-            self.plan.held.push(Held::pod(pod, reason));
+        let h = crate::hash::fnv1a64(&[pod.as_bytes()]);
+        let held = &self.plan.held;
+        let same = |i: usize| held.get(i).and_then(|x| x.pod.as_deref()) == Some(pod);
+        match self.held.get(&h) {
+            Some(&i) if same(i) => return,
+            // Two names with one hash (rare): a scan decides.
+            Some(_) if held.iter().any(|x| x.pod.as_deref() == Some(pod)) => return,
+            Some(_) => {}
+            None => {
+                self.held.insert(h, held.len());
+            }
         }
+        self.plan.held.push(Held::pod(pod, reason));
     }
     pub fn requeue(&mut self, after: Duration, reason: Reason) {
         self.plan.requeue_at_most(after, reason);
@@ -602,8 +613,13 @@ fn each_listed<'a>(
                 let r: &'a crate::podtable::Row = rows[i as usize];
                 &r.name
             };
+            // The ordinal parsed once per pod version: only the parent name is compared.
+            let ours_row = |r: &crate::podtable::Row| {
+                let (o, len) = (r.facts.name_ordinal, r.facts.name_parent_len as usize);
+                (o >= 0 && r.name.get(..len) == Some(name)).then_some(o)
+            };
             let mut keys: Vec<(i32, u32)> =
-                rows.iter().enumerate().filter_map(|(i, r)| Some((ours(&r.name)?, i as u32))).collect();
+                rows.iter().enumerate().filter_map(|(i, r)| Some((ours_row(r)?, i as u32))).collect();
             by_key(&mut keys, &name_of);
             for (o, i) in keys {
                 let row: &'a crate::podtable::Row = rows[i as usize];

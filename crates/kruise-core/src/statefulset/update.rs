@@ -280,9 +280,16 @@ pub(crate) fn rolling_update(
     };
     // Pods kept by the partition.
     let position = |o: i64| ctx.slots.binary_search_by_key(&o, |s| s.0).unwrap_or(usize::MAX);
+    // Ordered: the k-th candidate is the k-th slot from the end; unordered: looked up.
+    let ordered = ctx.cfg.unordered.is_none();
+    let cand_pos: Vec<usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(k, &(o, _))| if ordered { ctx.slots.len() - 1 - k } else { position(o) })
+        .collect();
     let mut chosen = SlotSet::new(ctx.slots.len());
-    for &(o, _) in &candidates {
-        chosen.insert(position(o));
+    for &p in &cand_pos {
+        chosen.insert(p);
     }
     for (pos, &(_, slot)) in ctx.slots.iter().enumerate() {
         if let Slot::Pod(m) = slot
@@ -301,7 +308,7 @@ pub(crate) fn rolling_update(
         if f.revision == upd && matched {
             continue;
         }
-        let pos = position(o);
+        let pos = cand_pos[k];
         if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
             let reason = limit_reason(&unavailable);
             for &(_, s) in &candidates[k..] {

@@ -38,6 +38,10 @@ impl Reconciler for DaemonSetReconciler {
     fn reconcile(&self, world: &World<'_, DaemonSet>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
         self.reconcile_with_backoff(world, ctx, &BTreeMap::new())
     }
+
+    fn related_kinds(&self) -> &'static [RelatedKind] {
+        PREDOWNLOAD_RELATED
+    }
 }
 
 impl DaemonSetReconciler {
@@ -72,10 +76,6 @@ impl DaemonSetReconciler {
         };
         p.actions.extend(super::predownload::actions(&input, &jobs));
         Ok(outcome_with_jobs(&input, &p, &jobs)?)
-    }
-
-    fn related_kinds(&self) -> &'static [RelatedKind] {
-        PREDOWNLOAD_RELATED
     }
 }
 

@@ -67,6 +67,10 @@ impl Reconciler for DaemonSetV1Alpha1Reconciler {
     ) -> Result<Outcome, ReconcileError> {
         self.reconcile_with_backoff(world, ctx, &std::collections::BTreeMap::new())
     }
+
+    fn related_kinds(&self) -> &'static [crate::reconciler::RelatedKind] {
+        DaemonSetReconciler.related_kinds()
+    }
 }
 
 impl DaemonSetV1Alpha1Reconciler {
@@ -83,10 +87,6 @@ impl DaemonSetV1Alpha1Reconciler {
             DaemonSetReconciler.reconcile_with_backoff(&world.for_workload(&beta), ctx, backoff)?;
         readdress_writes(&mut outcome.writes, world.workload);
         Ok(outcome)
-    }
-
-    fn related_kinds(&self) -> &'static [crate::reconciler::RelatedKind] {
-        DaemonSetReconciler.related_kinds()
     }
 }
 

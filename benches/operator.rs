@@ -31,7 +31,11 @@ fn sizes() -> Vec<usize> {
     }
 }
 
-fn group<'c>(c: &'c mut Criterion, name: &str, n: usize) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
+fn group<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+    n: usize,
+) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.sample_size(10);
     g.warm_up_time(Duration::from_millis(if n >= 100_000 { 300 } else { 500 }));

@@ -33,9 +33,9 @@ use crate::error::AdapterError;
 use crate::execute::Executor;
 use crate::expectations::ExpectationsStore;
 use crate::http::Health;
+use crate::index::{ObjectIndex, PodIndex, WorkloadIndex};
 use crate::key::WorkloadKey;
 use crate::metrics::Metrics;
-use crate::index::{ObjectIndex, PodIndex, WorkloadIndex};
 use crate::observe::{Caches, has_controller, observe};
 
 /// A workload type the adapter can drive.
@@ -331,9 +331,9 @@ where
         let Some(recorder) = &self.recorder else { return };
         let secondary = pod.map(|name| {
             let namespace = workload.meta().namespace.clone();
-            let uid = namespace.as_deref().and_then(|ns| {
-                self.caches.pods.objects().get(ns, name).and_then(|p| p.metadata.uid.clone())
-            });
+            let uid = namespace
+                .as_deref()
+                .and_then(|ns| self.caches.pods.objects().get(ns, name).and_then(|p| p.metadata.uid.clone()));
             k8s_openapi::api::core::v1::ObjectReference {
                 api_version: Some("v1".to_owned()),
                 kind: Some("Pod".to_owned()),

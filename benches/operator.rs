@@ -14,7 +14,6 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion};
 
 #[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 #[path = "support/operator.rs"]
@@ -60,6 +59,12 @@ fn bench_operator(c: &mut Criterion) {
             if let Err(e) = case.scenario.check(&case.scenario.plan()) {
                 panic!("{e}");
             }
+            eprintln!(
+                "operator/{}/{n}: {} writes, {} requests answered by the in-memory API",
+                kind.name(),
+                report.written,
+                case.sent.load(std::sync::atomic::Ordering::Relaxed)
+            );
             // The slice copy is not needed past the checks.
             case.scenario.pods = Vec::new();
             let mut g = group(c, "operator", n);

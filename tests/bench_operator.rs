@@ -3,7 +3,6 @@
 //! gives, sends every write, and a second reconcile does the same (expectations dropped).
 
 #[path = "../benches/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 #[path = "../benches/support/operator.rs"]

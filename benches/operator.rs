@@ -87,7 +87,7 @@ fn bench_operator(c: &mut Criterion) {
                     .map(|p| {
                         let mut p = (**p).clone();
                         p.metadata.resource_version = Some("999999".into());
-                        p
+                        kube::runtime::watcher::Event::Apply(p)
                     })
                     .collect();
                 let mut k = 0usize;

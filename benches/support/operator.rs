@@ -107,10 +107,10 @@ impl OperatorCase {
             .expect("the scenario reconciles")
     }
 
-    /// One pod watch event (an update of pod `i`, a new resourceVersion) applied to the
-    /// indexes and the CloneSet's table, as the pod stream does.
-    pub fn watch_event(&self, pod: &Pod) {
-        self.adapter.caches().pods.apply(&watcher::Event::Apply(pod.clone()));
+    /// One pod watch event applied to the indexes and the CloneSet's table, as the pod
+    /// stream's handler does (it is handed the event by reference; the index keeps one copy).
+    pub fn watch_event(&self, event: &watcher::Event<Pod>) {
+        self.adapter.caches().pods.apply(event);
     }
 
     /// Checks a report against the scenario: the action counts bench-scenarios.md gives (by

@@ -33,9 +33,9 @@ use crate::error::AdapterError;
 use crate::execute::Executor;
 use crate::expectations::ExpectationsStore;
 use crate::http::Health;
+use crate::index::{ObjectIndex, PodIndex, WorkloadIndex};
 use crate::key::WorkloadKey;
 use crate::metrics::Metrics;
-use crate::index::{ObjectIndex, PodIndex, WorkloadIndex};
 use crate::observe::{Caches, has_controller, observe};
 use crate::related::{ExtraNamespace, RelatedCaches, Resolved, Source};
 

@@ -223,7 +223,12 @@ impl<K: k8s_openapi::Metadata<Ty = ObjectMeta> + Clone> ObjectIndex<K> {
 
     /// Objects in `namespace` without a controller reference, by name.
     pub fn orphans(&self, namespace: &str) -> Vec<Arc<K>> {
-        lock(&self.state).live.orphans.get(namespace).map(|m| m.values().cloned().collect()).unwrap_or_default()
+        lock(&self.state)
+            .live
+            .orphans
+            .get(namespace)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Every object (any order).
@@ -493,7 +498,10 @@ impl WorkloadIndex {
         st.by_ns
             .get(namespace)
             .map(|m| {
-                m.iter().filter(|(_, s)| s.adopts(labels)).map(|(n, _)| WorkloadKey::new(namespace, n)).collect()
+                m.iter()
+                    .filter(|(_, s)| s.adopts(labels))
+                    .map(|(n, _)| WorkloadKey::new(namespace, n))
+                    .collect()
             })
             .unwrap_or_default()
     }
@@ -551,16 +559,17 @@ mod tests {
     }
 
     fn pod(ns: &str, name: &str, rv: &str, owners: Vec<OwnerReference>) -> Pod {
-        let mut p = Pod::default();
-        p.metadata = ObjectMeta {
-            namespace: Some(ns.into()),
-            name: Some(name.into()),
-            resource_version: Some(rv.into()),
-            labels: Some([("app".to_owned(), "wéb".to_owned())].into()),
-            owner_references: (!owners.is_empty()).then_some(owners),
+        Pod {
+            metadata: ObjectMeta {
+                namespace: Some(ns.into()),
+                name: Some(name.into()),
+                resource_version: Some(rv.into()),
+                labels: Some([("app".to_owned(), "wéb".to_owned())].into()),
+                owner_references: (!owners.is_empty()).then_some(owners),
+                ..Default::default()
+            },
             ..Default::default()
-        };
-        p
+        }
     }
 
     fn names<K: k8s_openapi::Metadata<Ty = ObjectMeta>>(v: &[Arc<K>]) -> Vec<String> {
@@ -601,7 +610,10 @@ mod tests {
         assert!(matches!(c, Change::Applied { old: Some(_), .. }));
         assert_eq!(names(&idx.referencing(UID, "ns")), ["a"]);
         assert_eq!(names(&idx.orphans("ns")), ["a", "b", "z"]);
-        assert_eq!(idx.get("ns", "b").and_then(|p| p.metadata.resource_version.clone()).as_deref(), Some("2"));
+        assert_eq!(
+            idx.get("ns", "b").and_then(|p| p.metadata.resource_version.clone()).as_deref(),
+            Some("2")
+        );
         assert_eq!(idx.len(), 4);
     }
 
@@ -609,8 +621,10 @@ mod tests {
     #[test]
     fn delete_unindexes_everywhere() {
         let idx = ObjectIndex::<PersistentVolumeClaim>::new();
-        let mut pvc = PersistentVolumeClaim::default();
-        pvc.metadata = pod("ns", "data-0", "1", vec![owner(UID, true)]).metadata;
+        let pvc = PersistentVolumeClaim {
+            metadata: pod("ns", "data-0", "1", vec![owner(UID, true)]).metadata,
+            ..Default::default()
+        };
         idx.apply(&watcher::Event::Apply(pvc.clone()));
         assert!(matches!(idx.apply(&watcher::Event::Delete(pvc.clone())), Change::Removed(_)));
         assert!(idx.referencing(UID, "ns").is_empty() && idx.is_empty());

@@ -36,7 +36,7 @@ impl Reconciler for CloneSetReconciler {
     fn reconcile(&self, world: &World<'_, CloneSet>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
         let input = Input {
             cloneset: world.workload,
-            pods: world.pods.into(),
+            pods: world.pods,
             pvcs: world.pvcs,
             revisions: world.revisions,
             nodes: world.nodes,

@@ -315,7 +315,8 @@ where
             let ctx = Context { now, id_seed, features: self.features, expectations: &pending };
             (self.reconciler.reconcile(&world, &ctx), world.pods.len())
         };
-        let mut outcome = planned.map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
+        let mut outcome =
+            planned.map_err(|source| AdapterError::Plan { workload: key.to_string(), source })?;
         self.related.readdress(&mut outcome.writes);
         tracing::debug!(
             pods,
@@ -557,7 +558,11 @@ where
 /// selector matches it (a ControllerRevision it may adopt; a bare pod only triggers a
 /// reconcile: the planner never sees it, CS-24 lists pods by owner reference). Selectors come
 /// from `selectors` (parsed once per workload version): nothing is serialised here.
-fn affected<W: Workload>(meta: &ObjectMeta, selectors: &WorkloadIndex, workloads: &Store<W>) -> Vec<ObjectRef<W>> {
+fn affected<W: Workload>(
+    meta: &ObjectMeta,
+    selectors: &WorkloadIndex,
+    workloads: &Store<W>,
+) -> Vec<ObjectRef<W>> {
     let mut keys: Vec<WorkloadKey> = owner_keys::<W>(meta).collect();
     keys.extend(crate::reads::selecting(meta, workloads));
     if !has_controller(meta) && meta.deletion_timestamp.is_none() {
@@ -1091,8 +1096,12 @@ mod tests {
         let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &selectors, &workloads);
         assert_eq!(hit.len(), 1);
         assert_eq!(hit[0].name, "web");
-        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &selectors, &workloads).is_empty());
-        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &selectors, &workloads).is_empty());
+        assert!(
+            affected::<CloneSet>(&meta("other", &[("app", "web")], None), &selectors, &workloads).is_empty()
+        );
+        assert!(
+            affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &selectors, &workloads).is_empty()
+        );
     }
 
     /// Issue 12 item 1: the adapter is synced (and ready) once every cache has listed, and

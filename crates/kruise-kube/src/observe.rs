@@ -98,10 +98,7 @@ impl<W> Observed<W> {
             Some(listed) => world.with_pods(listed.as_slice()),
             None => world.with_pods(pods),
         };
-        world
-            .with_pvcs(&self.pvcs)
-            .with_revisions(&self.revisions)
-            .with_nodes(&self.nodes)
+        world.with_pvcs(&self.pvcs).with_revisions(&self.revisions).with_nodes(&self.nodes)
     }
 }
 

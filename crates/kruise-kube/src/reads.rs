@@ -80,7 +80,12 @@ fn by_namespace_and_name(pods: &mut [Pod]) {
 
 /// The pods `W` reads under `rule` from `pods` (`None` for [`PodReads::Owned`]: the owned
 /// list [`crate::observe::observe`] gathers stands).
-pub fn pods_read<W>(rule: PodReads, workload: &W, key: &WorkloadKey, pods: &ObjectIndex<Pod>) -> Option<Vec<Pod>>
+pub fn pods_read<W>(
+    rule: PodReads,
+    workload: &W,
+    key: &WorkloadKey,
+    pods: &ObjectIndex<Pod>,
+) -> Option<Vec<Pod>>
 where
     W: serde::Serialize,
 {

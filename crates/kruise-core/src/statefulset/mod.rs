@@ -601,6 +601,17 @@ fn each_listed<'a>(
                 .filter_map(|(i, p)| Some((ours(p.metadata.name.as_deref().unwrap_or_default())?, i as u32)))
                 .collect();
             by_key(&mut keys, &name_of);
+            // Pods with one name (only in a hand-made list; the API server keeps names unique)
+            // are ordered by their content, so which one holds the slot does not depend on the
+            // order they were listed in.
+            if keys.windows(2).any(|w| w[0].0 == w[1].0 && name_of(w[0].1) == name_of(w[1].1)) {
+                let content = |i: u32| serde_json::to_vec(&pods[i as usize]).unwrap_or_default();
+                keys.sort_by(|a, b| {
+                    (a.0, name_of(a.1))
+                        .cmp(&(b.0, name_of(b.1)))
+                        .then_with(|| content(a.1).cmp(&content(b.1)))
+                });
+            }
             for (o, i) in keys {
                 let pod = &pods[i as usize];
                 f(o, pod, PodFacts::of(pod), claim_of(pod));

@@ -1559,6 +1559,26 @@ mod props {
     }
 }
 
+/// ASTS-11 (fuzz finding, `statefulset_plan`): two listed pods with one name (a hand-made pod
+/// list; the API server keeps names unique) plan alike in either order: the pod that keeps the
+/// slot is chosen by content, not by list position.
+#[test]
+fn asts_11_pods_with_one_name_plan_alike_in_any_order() {
+    let mut w = W::new(sts(3, true));
+    let r = w.rev(0);
+    w = w.with_pods(0..3, &r);
+    let mut twin = pod(&w.set, 1, &r, "Pending", false);
+    twin.metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert(keys::LIFECYCLE_STATE.into(), "PreparingUpdate".into());
+    w.pods.push(twin);
+    let a = plan(&w.input()).unwrap();
+    w.pods.reverse();
+    let b = plan(&w.input()).unwrap();
+    assert_eq!(a, b, "list order changed the plan");
+}
+
 /// Unused-import guard for the fixtures above.
 #[allow(dead_code)]
 fn _types(_: StatefulSetStatus) {}

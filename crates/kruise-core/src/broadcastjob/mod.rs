@@ -47,7 +47,6 @@ pub type Plan = crate::plan::Plan<BroadcastJobStatus>;
 /// BJ-4: `parallelism` when unset (2^31 − 1, no limit).
 pub const DEFAULT_PARALLELISM: i32 = i32::MAX;
 
-/// Everything the BroadcastJob planner may look at.
 /// A BroadcastJob owns its pods by owner reference only (BJ-13): it has no selector, so an
 /// adapter's [`crate::podtable::PodTable`] for it claims nothing by labels.
 impl crate::podtable::PodOwner for BroadcastJob {
@@ -62,6 +61,7 @@ impl crate::podtable::PodOwner for BroadcastJob {
     }
 }
 
+/// Everything the BroadcastJob planner may look at.
 #[derive(Clone, Copy, Debug)]
 pub struct Input<'a> {
     /// The job as stored, in the v1beta1 shape with webhook defaults applied (BJ-4).

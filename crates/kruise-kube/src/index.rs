@@ -391,7 +391,7 @@ pub struct Selectors {
 
 impl Selectors {
     /// Computes them from `workload` (serialises it once to read its selectors).
-    pub fn of<W: serde::Serialize + kube::Resource<DynamicType = ()>>(workload: &W) -> Self {
+    pub fn of<W: kruise_api::KruiseResource + kube::Resource>(workload: &W) -> Self {
         let meta = workload.meta();
         let spec = serde_json::to_value(workload).ok().and_then(|mut v| v.get_mut("spec").map(Value::take));
         let at = |field: &str| -> Option<LabelSelector> {
@@ -402,7 +402,7 @@ impl Selectors {
             Some(s).filter(|s| !kruise_api::selector::is_empty(s)).and_then(|s| Selector::parse(s, path).ok())
         };
         let adoption = label_selector.as_ref().and_then(|s| selecting(s, "spec.selector"));
-        let reads = match PodReads::of_type::<W>() {
+        let reads = match PodReads::of_resource::<W>() {
             PodReads::Owned => None,
             PodReads::SelectorEverywhere => adoption.clone(),
             PodReads::PodSelectorInNamespace => {
@@ -454,10 +454,7 @@ impl WorkloadIndex {
 
     /// `workload`'s selectors: the cached ones when computed for its uid and
     /// resourceVersion, else computed now (and cached if the workload is not indexed yet).
-    pub fn selectors<W: serde::Serialize + kube::Resource<DynamicType = ()>>(
-        &self,
-        workload: &W,
-    ) -> Arc<Selectors> {
+    pub fn selectors<W: kruise_api::KruiseResource + kube::Resource>(&self, workload: &W) -> Arc<Selectors> {
         let (ns, name) = ns_name(workload.meta());
         if let Some(s) = self.cached(&ns, &name).filter(|s| s.is_for(workload.meta())) {
             return s;
@@ -470,10 +467,7 @@ impl WorkloadIndex {
     }
 
     /// Applies one event of the workload watch.
-    pub fn apply<W: serde::Serialize + kube::Resource<DynamicType = ()> + Clone>(
-        &self,
-        event: &watcher::Event<W>,
-    ) {
+    pub fn apply<W: kruise_api::KruiseResource + kube::Resource>(&self, event: &watcher::Event<W>) {
         match event {
             watcher::Event::Apply(w) => {
                 let (ns, name) = ns_name(w.meta());

@@ -9,7 +9,8 @@
 //! - an **ImagePullJob** with `spec.podSelector` reads the pods of its namespace that match it
 //!   (IPJ-12: the nodes running them are its targets).
 //!
-//! [`PodReads::of`] says which rule a kind follows; [`amend`] replaces the owned lists of an
+//! [`PodReads::of`] (declared in kruise-core, shared with the simulator) says which rule a
+//! kind follows; [`amend`] replaces the owned lists of an
 //! [`Observed`] snapshot accordingly, and [`selecting`] names the workloads a pod's change
 //! concerns under those rules (so that such a pod wakes them).
 
@@ -22,32 +23,7 @@ use crate::index::{ObjectIndex, Selectors, WorkloadIndex};
 use crate::key::WorkloadKey;
 use crate::observe::{Caches, Observed, has_controller, labels, references};
 
-/// How a workload kind finds the pods it reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PodReads {
-    /// The pods with an owner reference to it, in its namespace (every workload kind).
-    Owned,
-    /// The pods `spec.selector` matches in every namespace (SidecarSet).
-    SelectorEverywhere,
-    /// The pods `spec.podSelector` matches in its namespace (ImagePullJob); none without one.
-    PodSelectorInNamespace,
-}
-
-impl PodReads {
-    /// The rule of the `apps.kruise.io` kind `kind` (any other group reads owned pods).
-    pub fn of(group: &str, kind: &str) -> Self {
-        match (group, kind) {
-            ("apps.kruise.io", "SidecarSet") => PodReads::SelectorEverywhere,
-            ("apps.kruise.io", "ImagePullJob") => PodReads::PodSelectorInNamespace,
-            _ => PodReads::Owned,
-        }
-    }
-
-    /// The rule of workload type `W`.
-    pub fn of_type<W: kube::Resource<DynamicType = ()>>() -> Self {
-        Self::of(&W::group(&()), &W::kind(&()))
-    }
-}
+pub use kruise_core::reconciler::PodReads;
 
 /// `(namespace, name)`: the order pods from several namespaces are handed over in.
 fn by_namespace_and_name(pods: &mut [Pod]) {
@@ -90,7 +66,7 @@ pub fn amend<W>(observed: &mut Observed<W>, caches: &Caches<W>)
 where
     W: kruise_api::KruiseResource + kube::Resource<DynamicType = ()> + 'static,
 {
-    let rule = PodReads::of_type::<W>();
+    let rule = PodReads::of_resource::<W>();
     let selectors = caches.selectors.selectors(&*observed.workload);
     if let Some(pods) = pods_read(rule, &selectors, &observed.key, caches.pods.objects()) {
         observed.listed = Some(pods);
@@ -122,11 +98,8 @@ where
 /// matching it anywhere, an ImagePullJob whose `podSelector` matches it in its namespace),
 /// from the selectors `index` caches per workload version: nothing is serialised. Empty for
 /// kinds that read owned pods. A terminating pod still wakes them (it leaves their counts).
-pub fn selecting<W>(meta: &ObjectMeta, index: &WorkloadIndex) -> Vec<WorkloadKey>
-where
-    W: kube::Resource<DynamicType = ()>,
-{
-    let rule = PodReads::of_type::<W>();
+pub fn selecting<W: k8s_openapi::Resource>(meta: &ObjectMeta, index: &WorkloadIndex) -> Vec<WorkloadKey> {
+    let rule = PodReads::of_resource::<W>();
     if rule == PodReads::Owned {
         return Vec::new();
     }
@@ -189,7 +162,7 @@ mod tests {
         ]);
         let ss = sidecarset(json!({"matchLabels": {"app": "web"}}));
         let key = WorkloadKey::new("", "log-agent");
-        let got = pods_read(PodReads::of_type::<SidecarSet>(), &Selectors::of(&ss), &key, &store)
+        let got = pods_read(PodReads::of_resource::<SidecarSet>(), &Selectors::of(&ss), &key, &store)
             .unwrap_or_default();
         let names: Vec<_> = got
             .iter()
@@ -222,7 +195,7 @@ mod tests {
             serde_json::from_value(v).unwrap_or_default()
         };
         let key = WorkloadKey::new("team-a", "pull");
-        let rule = PodReads::of_type::<ImagePullJob>();
+        let rule = PodReads::of_resource::<ImagePullJob>();
         assert_eq!(rule, PodReads::PodSelectorInNamespace);
         let selecting = Selectors::of(&job(Some(json!({"matchLabels": {"app": "web"}}))));
         let got = pods_read(rule, &selecting, &key, &store);

@@ -53,7 +53,8 @@ async fn operator_watch_event_updates_the_table() {
     let table = case.adapter.caches().pods.table(&case.scenario.cloneset, "default").unwrap();
     let mut pod = table.lock().unwrap().get(name).unwrap().clone();
     pod.metadata.resource_version = Some("424242".into());
-    case.watch_event(&kube::runtime::watcher::Event::Apply(pod.clone()));
+    let indexed = case.watch_event(kube::runtime::watcher::Event::Apply(pod.clone()));
+    assert_eq!(indexed.as_deref(), Some(&pod), "the event's pod is what the index keeps");
     assert_eq!(table.lock().unwrap().get(name).unwrap().metadata.resource_version.as_deref(), Some("424242"));
     case.adapter.caches().pods.apply(&kube::runtime::watcher::Event::Delete(pod));
     assert!(table.lock().unwrap().get(name).is_none());

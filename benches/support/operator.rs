@@ -108,9 +108,10 @@ impl OperatorCase {
     }
 
     /// One pod watch event applied to the indexes and the CloneSet's table, as the pod
-    /// stream's handler does (it is handed the event by reference; the index keeps one copy).
-    pub fn watch_event(&self, event: &watcher::Event<Pod>) {
-        self.adapter.caches().pods.apply(event);
+    /// stream's handler does: it owns the event, and the pod moves into the index uncopied.
+    /// Returns the pod as indexed.
+    pub fn watch_event(&self, event: watcher::Event<Pod>) -> Option<Arc<Pod>> {
+        self.adapter.caches().pods.take(event)
     }
 
     /// Checks a report against the scenario: the action counts bench-scenarios.md gives (by

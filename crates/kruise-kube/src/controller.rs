@@ -608,15 +608,19 @@ impl SyncGate {
     }
 }
 
-/// A watch over `K` that feeds each event into `index` (an [`ObjectIndex`] or the
-/// [`PodIndex`] with its tables) and each seen object into `expectations` (for the workload
-/// controlling it), and yields the touched objects.
+/// The watch of one child kind `K` as a stream of the workloads to reconcile. Each event is
+/// taken by value: `index` moves its object into the operator's index (no copy) and hands it
+/// back shared; then the owners' expectations observe it, and `map` names the workloads it
+/// concerns. The order matters: a reconcile that sees an expectation met must also see the
+/// object. A list's end opens the sync gate once the relist is swapped in. Watch errors are
+/// logged; the watcher retries with backoff.
 fn child_stream<K, W>(
     api: Api<K>,
-    index: impl Fn(&watcher::Event<K>) + Send + 'static,
+    index: impl Fn(watcher::Event<K>) -> Option<Arc<K>> + Send + 'static,
+    map: impl Fn(&ObjectMeta) -> Vec<ObjectRef<W>> + Send + 'static,
     expectations: Arc<ExpectationsStore>,
     (gate, cache): (Arc<SyncGate>, &'static str),
-) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+) -> impl futures::Stream<Item = ObjectRef<W>> + Send + 'static
 where
     K: Resource<DynamicType = ()>
         + k8s_openapi::Metadata<Ty = ObjectMeta>
@@ -628,28 +632,35 @@ where
         + 'static,
     W: Workload,
 {
-    watcher(api, watcher::Config::default())
-        .default_backoff()
-        .inspect(move |ev| {
-            if let Ok(ev) = ev {
-                index(ev);
-            }
-            match ev {
-                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                    for key in owner_keys::<W>(o.metadata()) {
-                        expectations.observe(&key, o.metadata());
-                    }
+    watcher(api, watcher::Config::default()).default_backoff().flat_map(move |ev| {
+        let refs = match ev {
+            Ok(ev) => {
+                let (gone, list_done) =
+                    (matches!(ev, watcher::Event::Delete(_)), matches!(ev, watcher::Event::InitDone));
+                let obj = index(ev);
+                if list_done {
+                    gate.listed(cache);
                 }
-                Ok(watcher::Event::Delete(o)) => {
-                    for key in owner_keys::<W>(o.metadata()) {
-                        expectations.observe_gone(&key, o.metadata());
+                obj.map(|o| {
+                    let meta = o.metadata();
+                    for key in owner_keys::<W>(meta) {
+                        if gone {
+                            expectations.observe_gone(&key, meta);
+                        } else {
+                            expectations.observe(&key, meta);
+                        }
                     }
-                }
-                Ok(watcher::Event::InitDone) => gate.listed(cache),
-                _ => {}
+                    map(meta)
+                })
+                .unwrap_or_default()
             }
-        })
-        .touched_objects()
+            Err(e) => {
+                tracing::debug!(kind = %K::kind(&()), error = %e, "watch error; retrying");
+                Vec::new()
+            }
+        };
+        futures::stream::iter(refs)
+    })
 }
 
 /// The workload kind `W` as a [`kruise_core::reconciler::RelatedKind`] (for discovery).
@@ -839,31 +850,9 @@ pub async fn run<R>(
     })
     .applied_objects();
 
-    let pod_index = pods.clone();
-    let pod_stream = child_stream::<Pod, R::Workload>(
-        scoped(&client, ns),
-        move |ev| pod_index.apply(ev),
-        expectations.clone(),
-        (gate.clone(), PODS),
-    );
-    let pvc_index = pvcs.clone();
-    let pvc_stream = child_stream::<PersistentVolumeClaim, R::Workload>(
-        scoped(&client, ns),
-        move |ev| {
-            pvc_index.apply(ev);
-        },
-        expectations.clone(),
-        (gate.clone(), PVCS),
-    );
-    let rev_index = revisions.clone();
-    let rev_stream = child_stream::<ControllerRevision, R::Workload>(
-        scoped(&client, ns),
-        move |ev| {
-            rev_index.apply(ev);
-        },
-        expectations.clone(),
-        (gate.clone(), REVISIONS),
-    );
+    // The child watches feed these indexes (their streams are built below, with the mapping
+    // from a child to its workloads).
+    let (pod_index, pvc_index, rev_index) = (pods.clone(), pvcs.clone(), revisions.clone());
 
     let (nodes, node_stream) = if config.watch_nodes {
         let (reader, writer) = reflector::store::<Node>();
@@ -952,12 +941,12 @@ pub async fn run<R>(
     let caches =
         Caches { workloads: workloads.clone(), selectors: selectors.clone(), pods, pvcs, revisions, nodes };
     let recorder = Recorder::new(client.clone(), config.reporter.clone());
-    let mut adapter = Adapter::new(&config.name, client, reconciler, caches)
+    let mut adapter = Adapter::new(&config.name, client.clone(), reconciler, caches)
         .with_sync_flag(synced.clone())
         .with_features(config.features)
         .with_events(recorder)
         .with_metrics(metrics.clone())
-        .with_expectations(expectations)
+        .with_expectations(expectations.clone())
         .with_related(related);
     if let Some(l) = leading {
         adapter = adapter.with_leader_gate(l);
@@ -989,12 +978,33 @@ pub async fn run<R>(
     };
     let pvc_map = mapper(config.name.clone(), metrics.clone(), selectors.clone());
     let rev_map = mapper(config.name.clone(), metrics.clone(), selectors);
+    let pod_stream = child_stream::<Pod, R::Workload>(
+        scoped(&client, ns),
+        move |ev| pod_index.take(ev),
+        pod_map,
+        expectations.clone(),
+        (gate.clone(), PODS),
+    );
+    let pvc_stream = child_stream::<PersistentVolumeClaim, R::Workload>(
+        scoped(&client, ns),
+        move |ev| pvc_index.take(ev).1,
+        pvc_map,
+        expectations.clone(),
+        (gate.clone(), PVCS),
+    );
+    let rev_stream = child_stream::<ControllerRevision, R::Workload>(
+        scoped(&client, ns),
+        move |ev| rev_index.take(ev).1,
+        rev_map,
+        expectations.clone(),
+        (gate.clone(), REVISIONS),
+    );
 
     tracing::info!(controller = %config.name, namespace = ?config.namespace, "controller starting");
     let mut controller = Controller::for_stream(wl_stream, workloads.clone())
-        .watches_stream(pod_stream, move |p: Pod| pod_map(&p.metadata))
-        .watches_stream(pvc_stream, move |p: PersistentVolumeClaim| pvc_map(&p.metadata))
-        .watches_stream(rev_stream, move |r: ControllerRevision| rev_map(&r.metadata));
+        .reconcile_on(pod_stream)
+        .reconcile_on(pvc_stream)
+        .reconcile_on(rev_stream);
     if !related_streams.is_empty() {
         let (workloads, extra) = (workloads.clone(), config.extra_namespaces.clone());
         let (name, metrics) = (config.name.clone(), metrics.clone());

@@ -169,20 +169,31 @@ impl<K: k8s_openapi::Metadata<Ty = ObjectMeta> + Clone> ObjectIndex<K> {
         Self::default()
     }
 
-    /// Applies one watch event (the object is copied once into an `Arc`, as a reflector
-    /// store does) and says what changed.
+    /// Applies one watch event handed by reference (the object is copied once into an
+    /// `Arc`, as a reflector store does) and says what changed. A watch stream's handler
+    /// that owns its events uses [`take`](Self::take), which copies nothing.
     pub fn apply(&self, event: &watcher::Event<K>) -> Change<K> {
+        self.take(event.clone()).0
+    }
+
+    /// Applies one watch event taken by value: its object moves into the index, never
+    /// copied. Returns what changed and the event's object, shared with the index (for an
+    /// `Apply`, `InitApply` or `Delete`; `None` for the list markers).
+    pub fn take(&self, event: watcher::Event<K>) -> (Change<K>, Option<Arc<K>>) {
         match event {
-            watcher::Event::Apply(o) => self.apply_arc(Arc::new(o.clone())),
-            watcher::Event::Delete(o) => self.delete(o.metadata()),
+            watcher::Event::Apply(o) => {
+                let o = Arc::new(o);
+                (self.apply_arc(o.clone()), Some(o))
+            }
+            watcher::Event::Delete(o) => (self.delete(o.metadata()), Some(Arc::new(o))),
             watcher::Event::Init => {
                 lock(&self.state).relist = Some(Vec::new());
-                Change::Nothing
+                (Change::Nothing, None)
             }
             watcher::Event::InitApply(o) => {
-                let mut s = lock(&self.state);
-                s.relist.get_or_insert_with(Vec::new).push(Arc::new(o.clone()));
-                Change::Nothing
+                let o = Arc::new(o);
+                lock(&self.state).relist.get_or_insert_with(Vec::new).push(o.clone());
+                (Change::Nothing, Some(o))
             }
             watcher::Event::InitDone => {
                 // Built aside, without the lock; then swapped in.
@@ -192,7 +203,7 @@ impl<K: k8s_openapi::Metadata<Ty = ObjectMeta> + Clone> ObjectIndex<K> {
                     fresh.insert(o);
                 }
                 lock(&self.state).live = fresh;
-                Change::Relisted
+                (Change::Relisted, None)
             }
         }
     }
@@ -279,6 +290,15 @@ impl PodIndex {
     pub fn apply(&self, event: &watcher::Event<Pod>) {
         let change = self.objects.apply(event);
         self.upkeep(change);
+    }
+
+    /// [`apply`](Self::apply) for an event taken by value: the pod moves into the index and
+    /// the tables, never copied (what the operator's pod stream does). Returns the event's
+    /// pod, shared.
+    pub fn take(&self, event: watcher::Event<Pod>) -> Option<Arc<Pod>> {
+        let (change, pod) = self.objects.take(event);
+        self.upkeep(change);
+        pod
     }
 
     fn upkeep(&self, change: Change<Pod>) {
@@ -674,6 +694,28 @@ mod tests {
         pods.apply(&watcher::Event::Delete(orphan));
         assert!(pods.orphans("ns").is_empty());
         assert!(pods.state().is_empty());
+    }
+
+    /// An event taken by value moves its object into the index: what `take` hands back is
+    /// the very `Arc` indexed (no copy), a delete hands back the deleted object, the list
+    /// markers none.
+    #[test]
+    fn take_moves_the_object_into_the_index() {
+        let idx = PodIndex::new();
+        let got = idx.take(watcher::Event::Apply(pod("ns", "wéb-0", "7", vec![owner(UID, true)])));
+        let indexed = idx.objects().get("ns", "wéb-0");
+        assert!(got.is_some() && indexed.is_some());
+        assert!(Arc::ptr_eq(
+            &got.unwrap_or_else(|| unreachable!()),
+            &indexed.unwrap_or_else(|| unreachable!())
+        ));
+        let gone = idx.take(watcher::Event::Delete(pod("ns", "wéb-0", "8", vec![owner(UID, true)])));
+        assert_eq!(gone.and_then(|p| p.metadata.resource_version.clone()).as_deref(), Some("8"));
+        assert!(idx.objects().get("ns", "wéb-0").is_none());
+        assert!(idx.take(watcher::Event::Init).is_none());
+        assert!(idx.take(watcher::Event::InitApply(pod("ns", "a", "9", vec![]))).is_some());
+        assert!(idx.take(watcher::Event::InitDone).is_none());
+        assert!(idx.objects().get("ns", "a").is_some(), "the relist is swapped in");
     }
 
     /// A relist is built aside: until InitDone readers see the old state; then exactly the

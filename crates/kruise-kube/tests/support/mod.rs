@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-pub mod fake;
+pub mod served;
 pub mod https;
 pub mod mock;
 

@@ -87,6 +87,16 @@ impl ServedApi {
         r.body["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The objects of a collection; none if the cluster does not serve the resource.
+    pub async fn list_served(&self, collection: &str) -> Vec<Value> {
+        let r = self.call("GET", collection, "application/json", &Value::Null).await;
+        if r.status == 404 {
+            return Vec::new();
+        }
+        assert_eq!(r.status, 200, "list {collection}: {}", r.body);
+        r.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Replaces the object at `path` (the subresource if `path` names one).
     pub async fn update(&self, path: &str, obj: &Value) -> Value {
         let r = self.call("PUT", path, "application/json", obj).await;
@@ -119,6 +129,35 @@ impl ServedApi {
         let v = versions.iter_mut().find(|v| v["name"] == version).expect("the version is defined");
         v["served"] = json!(true);
         self.update(&path, &crd).await;
+    }
+
+    /// Installs a CustomResourceDefinition for a kind our CRDs do not define (a cluster with
+    /// the Gateway API, say): `versions` served, the first one stored, a status subresource.
+    pub async fn install_crd(
+        &self,
+        group: &str,
+        kind: &str,
+        plural: &str,
+        versions: &[&str],
+        namespaced: bool,
+    ) {
+        let versions: Vec<Value> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                json!({"name": v, "served": true, "storage": i == 0, "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}})
+            })
+            .collect();
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.{group}")},
+            "spec": {"group": group, "scope": if namespaced { "Namespaced" } else { "Cluster" },
+                "names": {"kind": kind, "plural": plural, "singular": kind.to_ascii_lowercase(),
+                    "listKind": format!("{kind}List")},
+                "versions": versions}
+        });
+        self.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd).await;
     }
 
     /// A node joins (Ready, default capacity).

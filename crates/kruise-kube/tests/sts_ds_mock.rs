@@ -147,18 +147,10 @@ async fn ads_6_operator_node_joins_and_gets_a_pod() {
 
     // Settle on one node.
     settle(&api, &mut cluster, &adapter, 4).await;
-    let pods_on = |pods: Vec<Value>| -> Vec<String> {
-        let mut on: Vec<String> =
-            pods.iter().map(|o| o["spec"]["nodeName"].as_str().unwrap_or_default().to_owned()).collect();
-        on.sort();
-        on
-    };
-    assert_eq!(pods_on(api.list(PODS).await), ["n-1"]);
+    assert_eq!(api.pod_nodes(PODS).await, ["n-1"]);
 
     // n-2 joins.
-    let clock = api.step(10).await;
-    api.add_node("n-2").await;
-    api.sync(&mut cluster).await;
+    let clock = api.node_joins("n-2", &mut cluster).await;
     let before = server.requests().len();
     let wl = cluster.caches.workloads.state()[0].clone();
     adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 9).await.unwrap();
@@ -186,7 +178,7 @@ async fn ads_6_operator_node_joins_and_gets_a_pod() {
     );
     // The scheduler binds the new pod to n-2.
     api.step(1).await;
-    assert_eq!(pods_on(api.list(PODS).await), ["n-1", "n-2"]);
+    assert_eq!(api.pod_nodes(PODS).await, ["n-1", "n-2"]);
     server.stop();
 }
 

@@ -248,6 +248,20 @@ fn cluster_thread(
     }
 }
 
+/// Starts the cluster thread on the cluster `new` makes; returns where to send it jobs and
+/// the latest resourceVersion it publishes.
+fn spawn_cluster(
+    new: impl FnOnce() -> Cluster + Send + 'static,
+) -> std::io::Result<(std::sync::mpsc::Sender<api::Job>, watch::Sender<u64>)> {
+    let (jobs, jobs_rx) = std::sync::mpsc::channel();
+    let (changed, _) = watch::channel(0);
+    let thread_changed = changed.clone();
+    std::thread::Builder::new()
+        .name("kruise-serve-cluster".into())
+        .spawn(move || cluster_thread(new, jobs_rx, thread_changed))?;
+    Ok((jobs, changed))
+}
+
 /// Starts serving on 127.0.0.1 and returns at once; the server runs until [`Served::stop`].
 pub async fn serve(config: ServeConfig) -> Result<Served, ServeError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
@@ -255,13 +269,8 @@ pub async fn serve(config: ServeConfig) -> Result<Served, ServeError> {
         .map_err(|source| ServeError::Bind { port: config.port, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { port: config.port, source })?;
     let (stop, stop_rx) = watch::channel(false);
-    let (jobs, jobs_rx) = std::sync::mpsc::channel();
-    let (changed, _) = watch::channel(0);
-    let thread_changed = changed.clone();
     let sim = config.sim;
-    std::thread::Builder::new()
-        .name("kruise-serve-cluster".into())
-        .spawn(move || cluster_thread(move || Cluster::new(sim), jobs_rx, thread_changed))
+    let (jobs, changed) = spawn_cluster(move || Cluster::new(sim))
         .map_err(|source| ServeError::Bind { port: config.port, source })?;
     let shared =
         Arc::new(Shared::new(jobs, changed, stop_rx.clone(), config.bookmark_every, addr.to_string()));
@@ -315,13 +324,8 @@ impl InProcess {
     /// time `t0` (ms after [`kruise_sim::time::EPOCH_SECONDS`]).
     pub fn start(config: ServeConfig, t0: SimTime) -> Result<Self, ServeError> {
         let (stop, stop_rx) = watch::channel(false);
-        let (jobs, jobs_rx) = std::sync::mpsc::channel();
-        let (changed, _) = watch::channel(0);
-        let thread_changed = changed.clone();
         let sim = config.sim;
-        std::thread::Builder::new()
-            .name("kruise-serve-cluster".into())
-            .spawn(move || cluster_thread(move || Cluster::new_at(sim, t0), jobs_rx, thread_changed))
+        let (jobs, changed) = spawn_cluster(move || Cluster::new_at(sim, t0))
             .map_err(|source| ServeError::Thread { source })?;
         let shared =
             Arc::new(Shared::new(jobs, changed, stop_rx, config.bookmark_every, "in-process".to_owned()));

@@ -166,6 +166,26 @@ impl ServedApi {
         self.create("/api/v1/nodes", node).await
     }
 
+    /// The nodes the pods of `collection` are bound to, sorted (`""` for a pod not bound).
+    pub async fn pod_nodes(&self, collection: &str) -> Vec<String> {
+        let mut on: Vec<String> = self
+            .list(collection)
+            .await
+            .iter()
+            .map(|p| p["spec"]["nodeName"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        on.sort();
+        on
+    }
+
+    /// Ten seconds pass, node `name` joins, and `cluster`'s caches catch up. Returns the clock.
+    pub async fn node_joins<W: WorkloadType>(&self, name: &str, cluster: &mut Cluster<W>) -> i64 {
+        let clock = self.step(10).await;
+        self.add_node(name).await;
+        self.sync(cluster).await;
+        clock
+    }
+
     /// The virtual clock, in unix seconds.
     pub async fn now(&self) -> i64 {
         let ms = self.inner.now().await.expect("the cluster runs");

@@ -15,6 +15,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`InProcess`] is the same cluster without a listener, on a clock that moves only when told
+//! ([`cluster::Clock::Manual`]): requests answered in-process through [`api::handle`], for
+//! deterministic tests.
+//!
 //! - [`api`]: the HTTP API (discovery, get/list/watch with bookmarks and 410 Gone, create,
 //!   update, merge/JSON/strategic/apply patches, delete with preconditions, `status`, `scale`
 //!   and `resize`, `Status` errors);

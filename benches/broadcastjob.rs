@@ -128,7 +128,7 @@ impl BjWorld {
         let e = Expectations::default();
         broadcastjob::plan(&broadcastjob::Input {
             job: &self.job,
-            pods: &self.pods,
+            pods: (&self.pods).into(),
             nodes: &self.nodes,
             now: now(),
             id_seed: 1,

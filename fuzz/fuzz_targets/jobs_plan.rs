@@ -149,7 +149,7 @@ fn broadcast(c: &Case) {
     let now = t0().checked_add(k8s_openapi::jiff::SignedDuration::from_secs(i64::from(c.elapsed))).unwrap();
     let input = broadcastjob::Input {
         job: &j,
-        pods: &pods,
+        pods: (&pods).into(),
         nodes: &table,
         now,
         id_seed: 9,

@@ -103,7 +103,7 @@ pub(super) fn run(args: &Args, job: JobKind, io: &mut Io<'_>) -> Result<(), Fail
             let expectations = Expectations::default();
             let input = broadcastjob::Input {
                 job: &job,
-                pods: &pods,
+                pods: (&pods).into(),
                 nodes: &table,
                 now,
                 id_seed: args.seed,

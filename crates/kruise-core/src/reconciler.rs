@@ -295,6 +295,39 @@ impl From<WriteError> for ReconcileError {
 #[error("{0}")]
 pub struct ReconcileError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
 
+/// Which pods an adapter hands a workload kind in [`World::pods`]: most kinds read the pods
+/// they own; two read pods they do not own, by label selector. Declared once here, by kind,
+/// for every adapter (the kube adapter, the simulator).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodReads {
+    /// The pods with a controller owner reference to the workload, in its namespace (every
+    /// pod-owning kind, CS-24).
+    Owned,
+    /// The pods `spec.selector` matches in every namespace (SidecarSet, SCS-40); the planner
+    /// applies `namespaceSelector` itself.
+    SelectorEverywhere,
+    /// The pods `spec.podSelector` matches in the workload's namespace (ImagePullJob,
+    /// IPJ-12); none without a `podSelector`.
+    PodSelectorInNamespace,
+}
+
+impl PodReads {
+    /// The rule of the kind `kind` of API group `group` (any kind but the two above reads
+    /// owned pods).
+    pub fn of(group: &str, kind: &str) -> Self {
+        match (group, kind) {
+            ("apps.kruise.io", "SidecarSet") => PodReads::SelectorEverywhere,
+            ("apps.kruise.io", "ImagePullJob") => PodReads::PodSelectorInNamespace,
+            _ => PodReads::Owned,
+        }
+    }
+
+    /// The rule of the resource type `W` (any API version).
+    pub fn of_resource<W: k8s_openapi::Resource>() -> Self {
+        Self::of(W::GROUP, W::KIND)
+    }
+}
+
 /// A workload planner as adapters see it.
 pub trait Reconciler {
     /// The workload type this reconciler plans for.
@@ -310,5 +343,24 @@ pub trait Reconciler {
     /// adapter watches them and hands them over in [`World::related`]. None by default.
     fn related_kinds(&self) -> &'static [RelatedKind] {
         &[]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PodReads;
+    use kruise_api::apps::{v1alpha1, v1beta1};
+
+    /// SCS-40 and IPJ-12: the two kinds that read pods they do not own say so in every API
+    /// version they are served at; every other kind reads the pods it owns (CS-24).
+    #[test]
+    fn pod_reads_are_declared_per_kind_for_every_version() {
+        assert_eq!(PodReads::of_resource::<v1alpha1::SidecarSet>(), PodReads::SelectorEverywhere);
+        assert_eq!(PodReads::of_resource::<v1beta1::SidecarSet>(), PodReads::SelectorEverywhere);
+        assert_eq!(PodReads::of_resource::<v1alpha1::ImagePullJob>(), PodReads::PodSelectorInNamespace);
+        assert_eq!(PodReads::of_resource::<v1beta1::ImagePullJob>(), PodReads::PodSelectorInNamespace);
+        assert_eq!(PodReads::of_resource::<v1beta1::CloneSet>(), PodReads::Owned);
+        assert_eq!(PodReads::of_resource::<v1beta1::BroadcastJob>(), PodReads::Owned);
+        assert_eq!(PodReads::of("apps", "SidecarSet"), PodReads::Owned, "another group's kind");
     }
 }

@@ -558,13 +558,9 @@ where
 /// selector matches it (a ControllerRevision it may adopt; a bare pod only triggers a
 /// reconcile: the planner never sees it, CS-24 lists pods by owner reference). Selectors come
 /// from `selectors` (parsed once per workload version): nothing is serialised here.
-fn affected<W: Workload>(
-    meta: &ObjectMeta,
-    selectors: &WorkloadIndex,
-    workloads: &Store<W>,
-) -> Vec<ObjectRef<W>> {
+fn affected<W: Workload>(meta: &ObjectMeta, selectors: &WorkloadIndex) -> Vec<ObjectRef<W>> {
     let mut keys: Vec<WorkloadKey> = owner_keys::<W>(meta).collect();
-    keys.extend(crate::reads::selecting(meta, workloads));
+    keys.extend(crate::reads::selecting::<W>(meta, selectors));
     if !has_controller(meta) && meta.deletion_timestamp.is_none() {
         static EMPTY: BTreeMap<String, String> = BTreeMap::new();
         let labels = meta.labels.as_ref().unwrap_or(&EMPTY);
@@ -969,9 +965,8 @@ pub async fn run<R>(
     let adapter = Arc::new(adapter);
 
     let mapper = |name: String, metrics: Arc<Metrics>, selectors: WorkloadIndex| {
-        let workloads = workloads.clone();
         move |meta: &ObjectMeta| {
-            let refs = affected::<R::Workload>(meta, &selectors, &workloads);
+            let refs = affected::<R::Workload>(meta, &selectors);
             for r in &refs {
                 metrics
                     .enqueued(&name, WorkloadKey::new(r.namespace.as_deref().unwrap_or_default(), &r.name));
@@ -1090,18 +1085,12 @@ mod tests {
             },
         );
         cs.metadata.namespace = Some("ns".into());
-        selectors.apply(&watcher::Event::Apply(cs.clone()));
-        let (workloads, mut w) = reflector::store::<CloneSet>();
-        w.apply_watcher_event(&watcher::Event::Apply(cs));
-        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &selectors, &workloads);
+        selectors.apply(&watcher::Event::Apply(cs));
+        let hit = affected::<CloneSet>(&meta("ns", &[("app", "web")], None), &selectors);
         assert_eq!(hit.len(), 1);
         assert_eq!(hit[0].name, "web");
-        assert!(
-            affected::<CloneSet>(&meta("other", &[("app", "web")], None), &selectors, &workloads).is_empty()
-        );
-        assert!(
-            affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &selectors, &workloads).is_empty()
-        );
+        assert!(affected::<CloneSet>(&meta("other", &[("app", "web")], None), &selectors).is_empty());
+        assert!(affected::<CloneSet>(&meta("ns", &[("app", "api")], None), &selectors).is_empty());
     }
 
     /// Issue 12 item 1: the adapter is synced (and ready) once every cache has listed, and

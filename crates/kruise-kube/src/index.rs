@@ -24,8 +24,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kruise_api::selector::Selector;
 use kruise_core::podtable::{PodOwner, PodTable};
 use kube::runtime::watcher;
+use serde_json::Value;
 
 use crate::key::WorkloadKey;
+use crate::reads::PodReads;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every mutation below leaves the maps consistent between statements that can panic, so
@@ -381,25 +383,38 @@ pub struct Selectors {
     /// The selector adoption uses: `None` when absent, empty or invalid (an empty selector
     /// would otherwise claim every object of the namespace).
     pub adoption: Option<Selector>,
+    /// The selector of the pods the workload reads without owning them, under its kind's
+    /// [`PodReads`] rule (`spec.selector` of a SidecarSet, `spec.podSelector` of an
+    /// ImagePullJob): `None` for kinds that read owned pods, and when absent, empty or invalid.
+    pub reads: Option<Selector>,
 }
 
 impl Selectors {
-    /// Computes them from `workload` (serialises it once to read `spec.selector`).
-    pub fn of<W: serde::Serialize + kube::Resource>(workload: &W) -> Self {
+    /// Computes them from `workload` (serialises it once to read its selectors).
+    pub fn of<W: kruise_api::KruiseResource + kube::Resource>(workload: &W) -> Self {
         let meta = workload.meta();
-        let label_selector = crate::observe::workload_selector(workload);
-        let adoption = label_selector
-            .as_ref()
-            .filter(|s| {
-                s.match_labels.as_ref().is_some_and(|l| !l.is_empty())
-                    || s.match_expressions.as_ref().is_some_and(|e| !e.is_empty())
-            })
-            .and_then(|s| Selector::parse(s, "spec.selector").ok());
+        let spec = serde_json::to_value(workload).ok().and_then(|mut v| v.get_mut("spec").map(Value::take));
+        let at = |field: &str| -> Option<LabelSelector> {
+            serde_json::from_value(spec.as_ref()?.get(field)?.clone()).ok()
+        };
+        let label_selector = at("selector");
+        let selecting = |s: &LabelSelector, path: &str| {
+            Some(s).filter(|s| !kruise_api::selector::is_empty(s)).and_then(|s| Selector::parse(s, path).ok())
+        };
+        let adoption = label_selector.as_ref().and_then(|s| selecting(s, "spec.selector"));
+        let reads = match PodReads::of_resource::<W>() {
+            PodReads::Owned => None,
+            PodReads::SelectorEverywhere => adoption.clone(),
+            PodReads::PodSelectorInNamespace => {
+                at("podSelector").as_ref().and_then(|s| selecting(s, "spec.podSelector"))
+            }
+        };
         Self {
             uid: meta.uid.clone(),
             resource_version: meta.resource_version.clone(),
             label_selector,
             adoption,
+            reads,
         }
     }
 
@@ -439,7 +454,7 @@ impl WorkloadIndex {
 
     /// `workload`'s selectors: the cached ones when computed for its uid and
     /// resourceVersion, else computed now (and cached if the workload is not indexed yet).
-    pub fn selectors<W: serde::Serialize + kube::Resource>(&self, workload: &W) -> Arc<Selectors> {
+    pub fn selectors<W: kruise_api::KruiseResource + kube::Resource>(&self, workload: &W) -> Arc<Selectors> {
         let (ns, name) = ns_name(workload.meta());
         if let Some(s) = self.cached(&ns, &name).filter(|s| s.is_for(workload.meta())) {
             return s;
@@ -452,7 +467,7 @@ impl WorkloadIndex {
     }
 
     /// Applies one event of the workload watch.
-    pub fn apply<W: serde::Serialize + kube::Resource + Clone>(&self, event: &watcher::Event<W>) {
+    pub fn apply<W: kruise_api::KruiseResource + kube::Resource>(&self, event: &watcher::Event<W>) {
         match event {
             watcher::Event::Apply(w) => {
                 let (ns, name) = ns_name(w.meta());
@@ -504,6 +519,30 @@ impl WorkloadIndex {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The workloads whose [`Selectors::reads`] matches a pod in `namespace` with `labels`:
+    /// in every namespace under [`PodReads::SelectorEverywhere`] (a cluster-scoped
+    /// SidecarSet), in the pod's own namespace under [`PodReads::PodSelectorInNamespace`];
+    /// none under [`PodReads::Owned`]. Reads only the cached selectors.
+    pub fn reading(
+        &self,
+        rule: PodReads,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<WorkloadKey> {
+        let reads = |s: &Selectors| s.reads.as_ref().is_some_and(|r| r.matches(labels));
+        let st = lock(&self.state);
+        let keys = |ns: &str, m: &BTreeMap<String, Arc<Selectors>>| -> Vec<WorkloadKey> {
+            m.iter().filter(|(_, s)| reads(s)).map(|(n, _)| WorkloadKey::new(ns, n)).collect()
+        };
+        match rule {
+            PodReads::Owned => Vec::new(),
+            PodReads::SelectorEverywhere => st.by_ns.iter().flat_map(|(ns, m)| keys(ns, m)).collect(),
+            PodReads::PodSelectorInNamespace => {
+                st.by_ns.get(namespace).map(|m| keys(namespace, m)).unwrap_or_default()
+            }
+        }
     }
 
     /// The uids of every indexed workload.

@@ -16,7 +16,7 @@ use std::sync::{Arc, MutexGuard};
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kruise_api::KruiseResource;
 use kruise_api::defaults::Defaulting;
 use kruise_core::podtable::PodTable;
@@ -102,14 +102,6 @@ impl<W> Observed<W> {
     }
 }
 
-/// The workload's `spec.selector`, read generically from its JSON form (every Kruise workload
-/// spells it so). `None` when absent or not a label selector.
-pub fn workload_selector<W: serde::Serialize>(workload: &W) -> Option<LabelSelector> {
-    let value = serde_json::to_value(workload).ok()?;
-    let selector = value.get("spec")?.get("selector")?.clone();
-    serde_json::from_value(selector).ok()
-}
-
 /// True when `meta` has an owner reference (controller or not) to `uid`.
 pub fn references(meta: &ObjectMeta, uid: &str) -> bool {
     meta.owner_references.iter().flatten().any(|r| r.uid == uid)
@@ -120,7 +112,7 @@ pub fn has_controller(meta: &ObjectMeta) -> bool {
     meta.owner_references.iter().flatten().any(|r| r.controller == Some(true))
 }
 
-fn labels(meta: &ObjectMeta) -> &BTreeMap<String, String> {
+pub(crate) fn labels(meta: &ObjectMeta) -> &BTreeMap<String, String> {
     static EMPTY: BTreeMap<String, String> = BTreeMap::new();
     meta.labels.as_ref().unwrap_or(&EMPTY)
 }

@@ -9,66 +9,21 @@
 //! - an **ImagePullJob** with `spec.podSelector` reads the pods of its namespace that match it
 //!   (IPJ-12: the nodes running them are its targets).
 //!
-//! [`PodReads::of`] says which rule a kind follows; [`amend`] replaces the owned lists of an
+//! [`PodReads::of`] (declared in kruise-core, shared with the simulator) says which rule a
+//! kind follows; [`amend`] replaces the owned lists of an
 //! [`Observed`] snapshot accordingly, and [`selecting`] names the workloads a pod's change
 //! concerns under those rules (so that such a pod wakes them).
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kruise_api::keys;
-use kube::core::{Selector, SelectorExt};
-use kube::runtime::reflector::Store;
 use serde_json::Value;
 
-use crate::index::ObjectIndex;
+use crate::index::{ObjectIndex, Selectors, WorkloadIndex};
 use crate::key::WorkloadKey;
-use crate::observe::{Caches, Observed, has_controller, references};
+use crate::observe::{Caches, Observed, has_controller, labels, references};
 
-/// How a workload kind finds the pods it reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PodReads {
-    /// The pods with an owner reference to it, in its namespace (every workload kind).
-    Owned,
-    /// The pods `spec.selector` matches in every namespace (SidecarSet).
-    SelectorEverywhere,
-    /// The pods `spec.podSelector` matches in its namespace (ImagePullJob); none without one.
-    PodSelectorInNamespace,
-}
-
-impl PodReads {
-    /// The rule of the `apps.kruise.io` kind `kind` (any other group reads owned pods).
-    pub fn of(group: &str, kind: &str) -> Self {
-        match (group, kind) {
-            ("apps.kruise.io", "SidecarSet") => PodReads::SelectorEverywhere,
-            ("apps.kruise.io", "ImagePullJob") => PodReads::PodSelectorInNamespace,
-            _ => PodReads::Owned,
-        }
-    }
-
-    /// The rule of workload type `W`.
-    pub fn of_type<W: kube::Resource<DynamicType = ()>>() -> Self {
-        Self::of(&W::group(&()), &W::kind(&()))
-    }
-}
-
-/// The label selector at `/spec/<field>` of `workload` (JSON form), if it parses as one and
-/// selects something: an empty selector selects nothing here (it would claim every pod).
-fn selector_at<W: serde::Serialize>(workload: &W, field: &str) -> Option<Selector> {
-    let value = serde_json::to_value(workload).ok()?;
-    let s: LabelSelector = serde_json::from_value(value.get("spec")?.get(field)?.clone()).ok()?;
-    let empty = s.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
-        && s.match_expressions.as_ref().is_none_or(Vec::is_empty);
-    if empty {
-        return None;
-    }
-    Selector::try_from(s).ok()
-}
-
-fn labels(meta: &ObjectMeta) -> BTreeMap<String, String> {
-    meta.labels.clone().unwrap_or_default()
-}
+pub use kruise_core::reconciler::PodReads;
 
 /// `(namespace, name)`: the order pods from several namespaces are handed over in.
 fn by_namespace_and_name(pods: &mut [Pod]) {
@@ -78,30 +33,27 @@ fn by_namespace_and_name(pods: &mut [Pod]) {
     });
 }
 
-/// The pods `W` reads under `rule` from `pods` (`None` for [`PodReads::Owned`]: the owned
-/// list [`crate::observe::observe`] gathers stands).
-pub fn pods_read<W>(
+/// The pods a workload reads under `rule` from `pods`, by its cached `selectors`
+/// ([`Selectors::reads`]; `None` for [`PodReads::Owned`]: the owned list
+/// [`crate::observe::observe`] gathers stands). An absent, empty or invalid selector reads
+/// no pod.
+pub fn pods_read(
     rule: PodReads,
-    workload: &W,
+    selectors: &Selectors,
     key: &WorkloadKey,
     pods: &ObjectIndex<Pod>,
-) -> Option<Vec<Pod>>
-where
-    W: serde::Serialize,
-{
-    let (selector, namespace) = match rule {
+) -> Option<Vec<Pod>> {
+    let namespace = match rule {
         PodReads::Owned => return None,
-        PodReads::SelectorEverywhere => (selector_at(workload, "selector"), None),
-        PodReads::PodSelectorInNamespace => {
-            (selector_at(workload, "podSelector"), Some(key.namespace.as_str()))
-        }
+        PodReads::SelectorEverywhere => None,
+        PodReads::PodSelectorInNamespace => Some(key.namespace.as_str()),
     };
-    let Some(selector) = selector else { return Some(Vec::new()) };
+    let Some(selector) = &selectors.reads else { return Some(Vec::new()) };
     let mut out: Vec<Pod> = pods
         .state()
         .into_iter()
         .filter(|p| namespace.is_none_or(|ns| p.metadata.namespace.as_deref() == Some(ns)))
-        .filter(|p| selector.matches(&labels(&p.metadata)))
+        .filter(|p| selector.matches(labels(&p.metadata)))
         .map(|p| (*p).clone())
         .collect();
     by_namespace_and_name(&mut out);
@@ -114,8 +66,9 @@ pub fn amend<W>(observed: &mut Observed<W>, caches: &Caches<W>)
 where
     W: kruise_api::KruiseResource + kube::Resource<DynamicType = ()> + 'static,
 {
-    let rule = PodReads::of_type::<W>();
-    if let Some(pods) = pods_read(rule, &*observed.workload, &observed.key, caches.pods.objects()) {
+    let rule = PodReads::of_resource::<W>();
+    let selectors = caches.selectors.selectors(&*observed.workload);
+    if let Some(pods) = pods_read(rule, &selectors, &observed.key, caches.pods.objects()) {
         observed.listed = Some(pods);
     }
     if rule == PodReads::SelectorEverywhere {
@@ -141,30 +94,16 @@ where
     }
 }
 
-/// The workloads of `workloads` that read the pod with `meta` by selector (a SidecarSet
-/// matching it anywhere, an ImagePullJob whose `podSelector` matches it in its namespace);
-/// empty for kinds that read owned pods. A terminating pod still wakes them (it leaves their
-/// counts).
-pub fn selecting<W>(meta: &ObjectMeta, workloads: &Store<W>) -> Vec<WorkloadKey>
-where
-    W: kube::Resource<DynamicType = ()> + serde::Serialize + Clone + 'static,
-{
-    let rule = PodReads::of_type::<W>();
-    let field = match rule {
-        PodReads::Owned => return Vec::new(),
-        PodReads::SelectorEverywhere => "selector",
-        PodReads::PodSelectorInNamespace => "podSelector",
-    };
-    let pod_labels = labels(meta);
-    workloads
-        .state()
-        .iter()
-        .filter(|w| {
-            rule == PodReads::SelectorEverywhere || w.meta().namespace.as_deref() == meta.namespace.as_deref()
-        })
-        .filter(|w| selector_at(&***w, field).is_some_and(|s| s.matches(&pod_labels)))
-        .filter_map(|w| WorkloadKey::of(w.meta()))
-        .collect()
+/// The workloads of kind `W` that read the pod with `meta` by selector (a SidecarSet
+/// matching it anywhere, an ImagePullJob whose `podSelector` matches it in its namespace),
+/// from the selectors `index` caches per workload version: nothing is serialised. Empty for
+/// kinds that read owned pods. A terminating pod still wakes them (it leaves their counts).
+pub fn selecting<W: k8s_openapi::Resource>(meta: &ObjectMeta, index: &WorkloadIndex) -> Vec<WorkloadKey> {
+    let rule = PodReads::of_resource::<W>();
+    if rule == PodReads::Owned {
+        return Vec::new();
+    }
+    index.reading(rule, meta.namespace.as_deref().unwrap_or_default(), labels(meta))
 }
 
 /// The JSON form of a cached pod as a related object (`apiVersion: v1`, `kind: Pod`): kinds
@@ -183,7 +122,6 @@ pub fn pod_json(pod: &Pod) -> Value {
 mod tests {
     use super::*;
     use kruise_api::apps::v1beta1::{ImagePullJob, SidecarSet};
-    use kube::runtime::reflector;
     use kube::runtime::watcher;
     use serde_json::json;
 
@@ -224,7 +162,8 @@ mod tests {
         ]);
         let ss = sidecarset(json!({"matchLabels": {"app": "web"}}));
         let key = WorkloadKey::new("", "log-agent");
-        let got = pods_read(PodReads::of_type::<SidecarSet>(), &ss, &key, &store).unwrap_or_default();
+        let got = pods_read(PodReads::of_resource::<SidecarSet>(), &Selectors::of(&ss), &key, &store)
+            .unwrap_or_default();
         let names: Vec<_> = got
             .iter()
             .map(|p| {
@@ -237,8 +176,9 @@ mod tests {
             .collect();
         assert_eq!(names, ["alpha/web-2", "zeta/web-1"]);
         let empty = sidecarset(json!({}));
+        let empty = Selectors::of(&empty);
         assert_eq!(pods_read(PodReads::SelectorEverywhere, &empty, &key, &store).map(|v| v.len()), Some(0));
-        assert_eq!(pods_read(PodReads::Owned, &ss, &key, &store), None);
+        assert_eq!(pods_read(PodReads::Owned, &Selectors::of(&ss), &key, &store), None);
     }
 
     /// IPJ-12 in the adapter: an ImagePullJob with a podSelector reads the matching pods of
@@ -255,26 +195,40 @@ mod tests {
             serde_json::from_value(v).unwrap_or_default()
         };
         let key = WorkloadKey::new("team-a", "pull");
-        let rule = PodReads::of_type::<ImagePullJob>();
+        let rule = PodReads::of_resource::<ImagePullJob>();
         assert_eq!(rule, PodReads::PodSelectorInNamespace);
-        let got = pods_read(rule, &job(Some(json!({"matchLabels": {"app": "web"}}))), &key, &store);
+        let selecting = Selectors::of(&job(Some(json!({"matchLabels": {"app": "web"}}))));
+        let got = pods_read(rule, &selecting, &key, &store);
         let names: Vec<_> = got.unwrap_or_default().iter().filter_map(|p| p.metadata.name.clone()).collect();
         assert_eq!(names, ["web-1"]);
-        assert_eq!(pods_read(rule, &job(None), &key, &store).map(|v| v.len()), Some(0));
+        assert_eq!(pods_read(rule, &Selectors::of(&job(None)), &key, &store).map(|v| v.len()), Some(0));
+        let empty = Selectors::of(&job(Some(json!({}))));
+        assert_eq!(pods_read(rule, &empty, &key, &store).map(|v| v.len()), Some(0), "empty selects none");
     }
 
     /// A pod's change wakes the SidecarSets selecting it whatever its namespace, and the
-    /// ImagePullJobs of its namespace whose podSelector matches; never a non-matching one.
+    /// ImagePullJobs of its namespace whose podSelector matches; never a non-matching one,
+    /// and never through a kind that reads owned pods. Only cached selectors are read.
     #[test]
     fn pod_changes_wake_selecting_workloads() {
-        let (r, mut w) = reflector::store::<SidecarSet>();
-        w.apply_watcher_event(&watcher::Event::Apply(sidecarset(json!({"matchLabels": {"app": "web"}}))));
+        let index = WorkloadIndex::new();
+        index.apply(&watcher::Event::Apply(sidecarset(json!({"matchLabels": {"app": "web"}}))));
         let p = pod("ns-ü", "web-1", "web", Some("web"));
-        assert_eq!(selecting(&p.metadata, &r), [WorkloadKey::new("", "log-agent")]);
-        let p = pod("ns-ü", "db-1", "db", None);
-        assert!(selecting(&p.metadata, &r).is_empty());
-        let (r, _w) = reflector::store::<kruise_api::apps::v1beta1::CloneSet>();
-        assert!(selecting(&p.metadata, &r).is_empty());
+        assert_eq!(selecting::<SidecarSet>(&p.metadata, &index), [WorkloadKey::new("", "log-agent")]);
+        let db = pod("ns-ü", "db-1", "db", None);
+        assert!(selecting::<SidecarSet>(&db.metadata, &index).is_empty());
+        assert!(selecting::<kruise_api::apps::v1beta1::CloneSet>(&p.metadata, &index).is_empty());
+
+        let jobs = WorkloadIndex::new();
+        let job: ImagePullJob = serde_json::from_value(json!({"apiVersion": "apps.kruise.io/v1beta1",
+            "kind": "ImagePullJob", "metadata": {"name": "pull", "namespace": "ns-ü", "uid": "j"},
+            "spec": {"image": "nginx:1", "podSelector": {"matchLabels": {"app": "web"}}}}))
+        .unwrap_or_default();
+        jobs.apply(&watcher::Event::Apply(job));
+        assert_eq!(selecting::<ImagePullJob>(&p.metadata, &jobs), [WorkloadKey::new("ns-ü", "pull")]);
+        let elsewhere = pod("other", "web-9", "web", None);
+        assert!(selecting::<ImagePullJob>(&elsewhere.metadata, &jobs).is_empty(), "another namespace");
+        assert!(selecting::<ImagePullJob>(&db.metadata, &jobs).is_empty());
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! all of them for a cluster-scoped one), keeps the per-workload
 //! [`Expectations`], and records the result of every write. Node-targeting workloads
 //! (DaemonSet, BroadcastJob, ImagePullJob) set [`ReconcilerController::watch_nodes`] so node
-//! changes wake them; StatefulSet PVCs arrive through the same owner index; a SidecarSet
-//! ([`ReconcilerController::pods_by_selector`]) is handed every pod of the cluster.
+//! changes wake them; StatefulSet PVCs arrive through the same owner index; kinds that read
+//! pods they do not own ([`ReconcilerController::pod_reads`], declared by kruise-core) get
+//! every pod of their namespace (ImagePullJob) or of the cluster (SidecarSet).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use kruise_core::Expectations;
 use kruise_core::features::Features;
-use kruise_core::reconciler::{Context, Outcome, ReconcileError, Reconciler, World};
+use kruise_core::reconciler::{Context, Outcome, PodReads, ReconcileError, Reconciler, World};
 use kruise_core::write::ApiWrite;
 use serde_json::Value;
 
@@ -69,14 +70,13 @@ pub struct ReconcilerController<R: Reconciler> {
     /// controls: a StatefulSet finds its claims by name (ASTS-17), whoever owns them, and a
     /// PVC change wakes every such workload of the namespace.
     pub pvcs_by_name: bool,
-    /// Hand the reconciler every pod of the workload's namespace, not only the ones it
-    /// controls, and wake every workload of the namespace on a pod change: an ImagePullJob's
-    /// `podSelector` (IPJ-12) picks nodes by pods it does not own.
-    pub pods_in_namespace: bool,
-    /// Hand the reconciler every pod of the cluster, not only the ones it controls, and wake
-    /// every workload on any pod change: a SidecarSet selects its pods by labels across
-    /// namespaces (SCS-40) and owns none of them.
-    pub pods_by_selector: bool,
+    /// Which pods the reconciler is handed, as kruise-core declares it for the workload's
+    /// kind ([`PodReads::of_resource`]): [`PodReads::Owned`], the pods it controls;
+    /// [`PodReads::PodSelectorInNamespace`] (an ImagePullJob's `podSelector`, IPJ-12), every
+    /// pod of its namespace, a pod change waking every such workload of the namespace;
+    /// [`PodReads::SelectorEverywhere`] (a SidecarSet, SCS-40), every pod of the cluster, any
+    /// pod change waking every such workload. The planner applies the selector itself.
+    pub pod_reads: PodReads,
     expectations: BTreeMap<ObjectKey, Expectations>,
     by_uid: BTreeMap<String, ObjectKey>,
     /// Per owner uid: the objects it controls, typed, sorted by name, kept up to date from
@@ -121,8 +121,7 @@ impl<R: Reconciler> ReconcilerController<R> {
             use_expectations: true,
             watch_nodes: false,
             pvcs_by_name: false,
-            pods_in_namespace: false,
-            pods_by_selector: false,
+            pod_reads: PodReads::of_resource::<R::Workload>(),
             expectations: BTreeMap::new(),
             by_uid: BTreeMap::new(),
             owned: BTreeMap::new(),
@@ -185,14 +184,14 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             upsert(&mut self.nodes, &change.key.name, node, |n| meta_name(&n.metadata));
             return if self.watch_nodes { self.by_uid.values().cloned().collect() } else { Vec::new() };
         }
-        if self.pods_by_selector && change.key.is_pod() {
+        if self.pod_reads == PodReads::SelectorEverywhere && change.key.is_pod() {
             return self.by_uid.values().cloned().collect();
         }
         if self.pvcs_by_name && change.key.group.is_empty() && change.key.kind == "PersistentVolumeClaim" {
             return self.by_uid.values().filter(|k| k.namespace == change.key.namespace).cloned().collect();
         }
         let mut woken: Vec<ObjectKey> = Vec::new();
-        if self.pods_in_namespace && change.key.is_pod() {
+        if self.pod_reads == PodReads::PodSelectorInNamespace && change.key.is_pod() {
             woken.extend(self.by_uid.values().filter(|k| k.namespace == change.key.namespace).cloned());
         }
         let old_owner = change.old.as_ref().and_then(controller_uid);
@@ -253,7 +252,7 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
                 .collect();
             by_name = Some(o);
         }
-        if self.pods_by_selector {
+        if self.pod_reads == PodReads::SelectorEverywhere {
             let mut o = self.owned.get(uid).cloned().unwrap_or_default();
             o.pods = cache.list("", "Pod").filter_map(|(k, _)| cache.pod(k)).cloned().collect();
             by_name = Some(o);
@@ -294,7 +293,8 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
             .filter(|(namespaced, (k, _))| !namespaced || k.namespace == key.namespace)
             .map(|(_, (_, v))| v.clone())
             .collect();
-        let namespace_pods: Vec<Pod> = if self.pods_in_namespace {
+        let in_namespace = self.pod_reads == PodReads::PodSelectorInNamespace;
+        let namespace_pods: Vec<Pod> = if in_namespace {
             cache
                 .list("", "Pod")
                 .filter(|(k, _)| k.namespace == key.namespace)
@@ -303,7 +303,7 @@ impl<R: Reconciler> Controller for ReconcilerController<R> {
         } else {
             Vec::new()
         };
-        let pods = if self.pods_in_namespace { &namespace_pods } else { &owned.pods };
+        let pods = if in_namespace { &namespace_pods } else { &owned.pods };
         let world = World::new(&workload)
             .with_pods(pods)
             .with_pvcs(&owned.pvcs)

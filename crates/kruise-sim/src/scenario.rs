@@ -346,14 +346,12 @@ pub fn builtin_controller(name: &str, expectations: bool) -> Option<Box<dyn Cont
             let r = kruise_core::imagepulljob::ImagePullJobReconciler::default();
             let mut c = ReconcilerController::new("imagepulljob", r);
             c.use_expectations = expectations;
-            c.pods_in_namespace = true;
             Some(Box::new(c))
         }
         "sidecarset" => {
             let r = kruise_core::sidecarset::SidecarSetReconciler;
             let mut c = ReconcilerController::new("sidecarset", r);
             c.use_expectations = expectations;
-            c.pods_by_selector = true;
             Some(Box::new(c))
         }
         "reference" => {

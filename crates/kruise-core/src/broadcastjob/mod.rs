@@ -39,6 +39,7 @@ use crate::nodetable::{
 use crate::plan::{
     Action, ActionKind, BroadcastJobAction, BroadcastJobReason, Held, ObjectRef, PlanError, Reason,
 };
+use crate::podtable::Pods;
 
 /// What one reconcile of a BroadcastJob should do.
 pub type Plan = crate::plan::Plan<BroadcastJobStatus>;
@@ -46,13 +47,28 @@ pub type Plan = crate::plan::Plan<BroadcastJobStatus>;
 /// BJ-4: `parallelism` when unset (2^31 − 1, no limit).
 pub const DEFAULT_PARALLELISM: i32 = i32::MAX;
 
+/// A BroadcastJob owns its pods by owner reference only (BJ-13): it has no selector, so an
+/// adapter's [`crate::podtable::PodTable`] for it claims nothing by labels.
+impl crate::podtable::PodOwner for BroadcastJob {
+    fn kind(&self) -> &str {
+        "BroadcastJob"
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn selector(&self) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
+        None
+    }
+}
+
 /// Everything the BroadcastJob planner may look at.
 #[derive(Clone, Copy, Debug)]
 pub struct Input<'a> {
     /// The job as stored, in the v1beta1 shape with webhook defaults applied (BJ-4).
     pub job: &'a BroadcastJob,
-    /// Pods in the job's namespace; only those the job owns (BJ-13) are considered.
-    pub pods: &'a [Pod],
+    /// Pods in the job's namespace (a slice, or the adapter's table without a copy); only
+    /// those the job owns (BJ-13) are considered.
+    pub pods: Pods<'a>,
     /// All nodes, with their facts (BJ-15).
     pub nodes: &'a NodeTable,
     /// The only clock.

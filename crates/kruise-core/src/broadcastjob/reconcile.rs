@@ -33,11 +33,9 @@ impl Reconciler for BroadcastJobReconciler {
         ctx: &Context<'_>,
     ) -> Result<Outcome, ReconcileError> {
         let table = NodeTable::from_nodes(world.nodes).map_err(|e| ReconcileError(Box::new(e)))?;
-        // The planner reads a slice: borrowed as handed over, or collected once from a table.
-        let pods = world.pods.to_slice();
         let input = Input {
             job: world.workload,
-            pods: &pods,
+            pods: world.pods,
             nodes: &table,
             now: ctx.now,
             id_seed: ctx.id_seed,

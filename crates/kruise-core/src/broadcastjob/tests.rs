@@ -94,7 +94,7 @@ impl Case {
         let e = Expectations::default();
         plan(&Input {
             job: &self.job,
-            pods: &self.pods,
+            pods: (&self.pods).into(),
             nodes: &self.nodes,
             now: self.now,
             id_seed: 7,
@@ -361,7 +361,7 @@ fn bj_15_resources_and_allocatable_pods() {
     });
     let e = plan(&Input {
         job: &j,
-        pods: &[],
+        pods: Pods::Slice(&[]),
         nodes: &nodes(&["n"]),
         now: t0(),
         id_seed: 0,
@@ -497,7 +497,7 @@ fn bj_21_parallelism_absolute_and_percent() {
     j.spec.parallelism = Some(IntOrString::String("many".into()));
     let e = plan(&Input {
         job: &j,
-        pods: &[],
+        pods: Pods::Slice(&[]),
         nodes: &nodes(&["n1"]),
         now: t0(),
         id_seed: 0,
@@ -578,7 +578,7 @@ fn bj_10_outstanding_expectations_wait() {
     e.expect_create("job5-x", t0());
     let p = plan(&Input {
         job: &j,
-        pods: &[],
+        pods: Pods::Slice(&[]),
         nodes: &nodes(&["n1"]),
         now: t0(),
         id_seed: 0,
@@ -639,6 +639,27 @@ prop_compose! {
 }
 
 proptest! {
+    /// BJ-13: the plan is the same whether the pods come as a slice (in name order) or as the
+    /// adapter's `PodTable`, which the planner reads without copying.
+    #[test]
+    fn bj_13_plan_from_a_table_equals_plan_from_a_slice((j, mut pods, table) in arb_world()) {
+        pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let from_slice = Case { job: j.clone(), pods: pods.clone(), nodes: table.clone(), now: at(5) }.plan();
+        let rows = crate::podtable::PodTable::from_pods(&j, pods.iter().cloned()).unwrap();
+        let e = Expectations::default();
+        let from_table = plan(&Input {
+            job: &j,
+            pods: Pods::Table(&rows),
+            nodes: &table,
+            now: at(5),
+            id_seed: 7,
+            expectations: &e,
+            bind_pods: false,
+        })
+        .unwrap();
+        prop_assert_eq!(from_table, from_slice);
+    }
+
     /// Creates target only fitting nodes without a pod, at most once each, and never take the
     /// active count above `parallelism` (unless it already was, then nothing is created).
     #[test]

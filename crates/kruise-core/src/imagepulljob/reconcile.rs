@@ -105,7 +105,9 @@ impl Reconciler for ImagePullJobReconciler {
         ctx: &Context<'_>,
     ) -> Result<Outcome, ReconcileError> {
         let (node_images, secrets) = related_objects(world.related)?;
-        // The planner reads a slice: borrowed as handed over, or collected once from a table.
+        // The planner reads a slice. Adapters hand an ImagePullJob the pods its selector reads as a
+        // slice (kruise-kube's `reads`, the simulator's pod scope), so this borrows; a table
+        // would be collected once.
         let pods = world.pods.to_slice();
         let input = Input {
             job: world.workload,

@@ -66,7 +66,9 @@ impl Reconciler for SidecarSetReconciler {
 
     fn reconcile(&self, world: &World<'_, SidecarSet>, ctx: &Context<'_>) -> Result<Outcome, ReconcileError> {
         let namespaces = namespace_labels(world.related)?;
-        // The planner reads a slice: borrowed as handed over, or collected once from a table.
+        // The planner reads a slice. Adapters hand a SidecarSet the pods its selector reads as a
+        // slice (kruise-kube's `reads`, the simulator's pod scope), so this borrows; a table
+        // would be collected once.
         let pods = world.pods.to_slice();
         let input = Input {
             sidecarset: world.workload,

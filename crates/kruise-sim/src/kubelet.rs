@@ -3,8 +3,8 @@
 //! when a container's image changes (restartCount + 1, new imageID, same pod), crash loops
 //! with back-off, run-to-completion containers (`runFor`: exit 0, or 1 on the image's
 //! `failOn` nodes, then what `restartPolicy` says: `Never` ends the pod `Succeeded` or
-//! `Failed`, `OnFailure` restarts failures only, `Always` restarts both), graceful
-//! termination, and the pod conditions (PodScheduled is the scheduler's; Initialized,
+//! `Failed`, `OnFailure` restarts failures only, `Always` restarts both; a pod in a terminal
+//! phase stays there, whoever put it there), graceful termination, and the pod conditions (PodScheduled is the scheduler's; Initialized,
 //! ContainersReady, and Ready honouring `readinessGates` are the kubelet's), each with a
 //! lastTransitionTime.
 //!

@@ -1,11 +1,9 @@
 //! The real CloneSet planner (`kruise_core::cloneset::CloneSetReconciler`) driven through the
-//! adapter against kube's mock service backed by a tiny in-memory API server: the API
-//! requests of the seed walk-through (create, podsToDelete, in-place update), a stale cache
-//! and a 409 conflict.
+//! adapter against kube's mock service backed by the served cluster in-process
+//! (`support::served`): the API requests of the seed walk-through (create, podsToDelete,
+//! in-place update), a stale cache and a 409 conflict.
 
 mod support;
-
-use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use kruise_api::apps::v1beta1::CloneSet;
@@ -13,16 +11,17 @@ use kruise_core::cloneset::CloneSetReconciler;
 use kruise_kube::AdapterError;
 use kruise_kube::controller::{Adapter, Report};
 use serde_json::{Value, json};
-use support::fake::FakeApi;
 use support::mock::{MockServer, Sent};
+use support::served::ServedApi;
 use support::{Cluster, cloneset};
 
 const CS_PATH: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/clonesets/web";
+const CLONESETS: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/clonesets";
 const PODS: &str = "/api/v1/namespaces/default/pods";
 const T0: i64 = 1_767_225_660;
 
 struct Run {
-    api: Arc<Mutex<FakeApi>>,
+    api: ServedApi,
     server: MockServer,
     cluster: Cluster,
     adapter: Adapter<CloneSetReconciler>,
@@ -30,20 +29,24 @@ struct Run {
     seen: usize,
     clock: i64,
     seed: u64,
+    /// The CloneSet as the API server stored it.
+    created: Value,
 }
 
 impl Run {
-    fn new(cs: &CloneSet) -> Self {
-        let api = FakeApi::shared();
-        let mut stored = serde_json::to_value(cs).unwrap();
-        stored["metadata"]["generation"] = json!(1);
-        api.lock().unwrap().put_object(CS_PATH, stored);
-        let handler_api = api.clone();
-        let (client, server) = MockServer::start_with(move |s| handler_api.lock().unwrap().handle(s));
+    async fn new(cs: &CloneSet) -> Self {
+        let (api, client, server) = ServedApi::start(kruise_serve::ServeConfig::default(), T0);
+        // This planner writes v1beta1 CloneSets, which our CRDs define but do not serve (CS-1).
+        api.serve_version("apps.kruise.io", "clonesets", "v1beta1").await;
+        let mut obj = serde_json::to_value(cs).unwrap();
+        // The server assigns uid, resourceVersion and generation.
+        obj["metadata"]["uid"].take();
+        obj["metadata"]["resourceVersion"].take();
+        let created = api.create(CLONESETS, obj).await;
         let mut cluster = Cluster::new();
-        api.lock().unwrap().sync(&mut cluster);
+        api.sync(&mut cluster).await;
         let adapter = Adapter::new("cloneset", client.clone(), CloneSetReconciler, cluster.caches.clone());
-        Self { api, server, cluster, adapter, client, seen: 0, clock: T0, seed: 7 }
+        Self { api, server, cluster, adapter, client, seen: 0, clock: T0, seed: 7, created }
     }
 
     /// Publishes the planner's events through a recorder on the same API server.
@@ -60,7 +63,7 @@ impl Run {
 
     /// One reconcile on the cache as it is; returns the result and the requests it sent.
     async fn round(&mut self) -> (Result<Report, AdapterError>, Vec<Sent>) {
-        self.clock += 10;
+        self.clock = self.api.now().await;
         self.seed += 1;
         let wl = self.cluster.caches.workloads.state()[0].clone();
         let res = self.adapter.reconcile_at(wl, Timestamp::from_second(self.clock).unwrap(), self.seed).await;
@@ -70,22 +73,22 @@ impl Run {
         (res, new)
     }
 
-    /// The kubelet acts and the cache catches up with the API server.
-    fn catch_up(&mut self) {
-        let mut api = self.api.lock().unwrap();
-        api.kubelet();
-        api.sync(&mut self.cluster);
+    /// Ten seconds pass (the scheduler and kubelets act) and the cache catches up with the
+    /// API server.
+    async fn catch_up(&mut self) {
+        self.api.step(10).await;
+        self.api.sync(&mut self.cluster).await;
     }
 
     /// Reconciles (catching up before each) until a reconcile sends nothing.
     async fn converge(&mut self) -> Vec<Sent> {
         let mut all = Vec::new();
         for _ in 0..20 {
-            self.catch_up();
+            self.catch_up().await;
             let (res, sent) = self.round().await;
             res.unwrap();
             if sent.is_empty() {
-                self.catch_up();
+                self.catch_up().await;
                 return all;
             }
             all.extend(sent);
@@ -93,23 +96,21 @@ impl Run {
         panic!("no convergence in 20 reconciles: {:?}", calls(&all));
     }
 
-    /// Edits the stored CloneSet spec (a user's `kubectl apply`) and bumps its generation.
-    fn edit(&mut self, f: impl FnOnce(&mut Value)) {
-        let mut api = self.api.lock().unwrap();
-        let mut cs = api.objects[CS_PATH].clone();
-        f(&mut cs["spec"]);
-        cs["metadata"]["generation"] = json!(cs["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
-        api.put_object(CS_PATH, cs);
-        api.sync(&mut self.cluster);
+    /// Edits the stored CloneSet spec (a user's `kubectl apply`; the server bumps its
+    /// generation) and the cache catches up.
+    async fn edit(&mut self, f: impl FnOnce(&mut Value)) {
+        let before = self.api.get(CS_PATH).await.unwrap()["metadata"]["generation"].clone();
+        let after = self.api.edit(CS_PATH, f).await;
+        assert_eq!(after["metadata"]["generation"], json!(before.as_i64().unwrap() + 1));
+        self.api.sync(&mut self.cluster).await;
     }
 
-    fn pods(&self) -> Vec<Value> {
-        let api = self.api.lock().unwrap();
-        api.objects.iter().filter(|(p, _)| p.starts_with(PODS)).map(|(_, o)| o.clone()).collect()
+    async fn pods(&self) -> Vec<Value> {
+        self.api.list(PODS).await
     }
 
-    fn status(&self) -> Value {
-        self.api.lock().unwrap().objects[CS_PATH]["status"].clone()
+    async fn status(&self) -> Value {
+        self.api.get(CS_PATH).await.unwrap()["status"].clone()
     }
 }
 
@@ -130,7 +131,7 @@ fn uid(p: &Value) -> String {
 /// one reason about the same objects into a series).
 #[tokio::test]
 async fn events_one_per_pod_with_the_pod_as_related_object() {
-    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20")).with_events();
+    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20")).await.with_events();
     let (res, sent) = run.round().await;
     res.unwrap();
     let created: Vec<String> = sent
@@ -157,7 +158,7 @@ async fn events_one_per_pod_with_the_pod_as_related_object() {
 /// once the cache catches up, the pods become Normal and the status counts them.
 #[tokio::test]
 async fn cs_44_seed01_revision_then_pods_then_status() {
-    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20"));
+    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20")).await;
     let (res, sent) = run.round().await;
     let report = res.unwrap();
     assert_eq!(
@@ -176,7 +177,9 @@ async fn cs_44_seed01_revision_then_pods_then_status() {
         assert_eq!(pod.body["metadata"]["ownerReferences"][0]["kind"], json!("CloneSet"));
         assert_eq!(pod.body["metadata"]["ownerReferences"][0]["controller"], json!(true));
     }
-    assert_eq!(sent[4].body["metadata"]["resourceVersion"], json!("1001"));
+    // The status write is guarded by the resourceVersion the server gave the CloneSet.
+    assert_eq!(sent[4].body["metadata"]["resourceVersion"], run.created["metadata"]["resourceVersion"]);
+    assert!(sent[4].body["metadata"]["resourceVersion"].is_string());
     assert_eq!(sent[4].body["status"]["observedGeneration"], json!(1));
     assert_eq!(report.outcome.events.len(), 3);
 
@@ -186,10 +189,10 @@ async fn cs_44_seed01_revision_then_pods_then_status() {
     assert!(sent.is_empty(), "{:?}", calls(&sent));
 
     run.converge().await;
-    let status = run.status();
+    let status = run.status().await;
     assert_eq!((status["replicas"].clone(), status["readyReplicas"].clone()), (json!(3), json!(3)));
     assert_eq!(status["updateRevision"], revision);
-    assert_eq!(run.pods().len(), 3);
+    assert_eq!(run.pods().await.len(), 3);
     assert!(run.adapter.expectations().is_empty());
 }
 
@@ -198,20 +201,23 @@ async fn cs_44_seed01_revision_then_pods_then_status() {
 /// first (issue 12 item 6).
 #[tokio::test]
 async fn cs_35_seed03_deletes_exactly_the_named_pod() {
-    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20"));
+    let mut run = Run::new(&cloneset("web", 3, "nginx:1.20")).await;
     run.converge().await;
-    let before = run.pods();
+    let before = run.pods().await;
     let victim = names(&before)[1].clone();
+    let victim_uid = uid(&before[1]);
     let v = victim.clone();
     run.edit(move |s| {
         s["replicas"] = json!(2);
         s["scaleStrategy"]["podsToDelete"] = json!([v]);
-    });
+    })
+    .await;
     let sent = run.converge().await;
     let deletes: Vec<&Sent> = sent.iter().filter(|s| s.method == "DELETE").collect();
     assert_eq!(deletes.len(), 1);
     assert_eq!(deletes[0].uri.split('?').next(), Some(format!("{PODS}/{victim}").as_str()));
-    assert_eq!(deletes[0].body, json!({"preconditions": {"uid": format!("uid-{victim}")}}));
+    // Guarded by the uid the server gave the pod.
+    assert_eq!(deletes[0].body, json!({"preconditions": {"uid": victim_uid}}));
     assert_eq!(calls(&sent)[0], format!("DELETE {PODS}/{victim}"));
     let clear =
         sent.iter().find(|s| s.method == "PATCH" && s.uri.starts_with(&format!("{CS_PATH}?"))).unwrap();
@@ -223,7 +229,7 @@ async fn cs_35_seed03_deletes_exactly_the_named_pod() {
             {"op": "replace", "path": "/spec/scaleStrategy/podsToDelete", "value": []}])
     );
     let kept: Vec<String> = names(&before).into_iter().filter(|n| *n != victim).collect();
-    assert_eq!(names(&run.pods()), kept);
+    assert_eq!(names(&run.pods().await), kept);
 }
 
 /// Seed 04 (CS-70, CS-71): an in-place update, pod by pod: the InPlaceUpdateReady=False
@@ -231,13 +237,14 @@ async fn cs_35_seed03_deletes_exactly_the_named_pod() {
 /// Pods keep their names and uids; the container restarts with the new image.
 #[tokio::test]
 async fn cs_70_seed04_in_place_update_keeps_pods() {
-    let mut run = Run::new(&cloneset("web", 2, "nginx:1.20"));
+    let mut run = Run::new(&cloneset("web", 2, "nginx:1.20")).await;
     run.converge().await;
-    let before = run.pods();
+    let before = run.pods().await;
     run.edit(|s| {
         s["updateStrategy"]["rollingUpdate"]["podUpdatePolicy"] = json!("InPlaceIfPossible");
         s["template"]["spec"]["containers"][0]["image"] = json!("nginx:latest");
-    });
+    })
+    .await;
     let sent = run.converge().await;
     for pod in names(&before) {
         let path = format!("{PODS}/{pod}");
@@ -270,7 +277,7 @@ async fn cs_70_seed04_in_place_update_keeps_pods() {
             "{ops:?}"
         );
     }
-    let after = run.pods();
+    let after = run.pods().await;
     assert_eq!(names(&after), names(&before));
     assert_eq!(after.iter().map(uid).collect::<Vec<_>>(), before.iter().map(uid).collect::<Vec<_>>());
     for p in &after {
@@ -283,20 +290,17 @@ async fn cs_70_seed04_in_place_update_keeps_pods() {
 /// stops (nothing after it is sent), and the retry on the fresher cache completes the update.
 #[tokio::test]
 async fn conflict_409_on_a_stale_pod_is_retried_on_a_fresh_cache() {
-    let mut run = Run::new(&cloneset("web", 1, "nginx:1.20"));
+    let mut run = Run::new(&cloneset("web", 1, "nginx:1.20")).await;
     run.converge().await;
     run.edit(|s| {
         s["updateStrategy"]["rollingUpdate"]["podUpdatePolicy"] = json!("InPlaceIfPossible");
         s["template"]["spec"]["containers"][0]["image"] = json!("nginx:latest");
-    });
+    })
+    .await;
     // Another actor labels the pod; the cache does not show it yet.
-    {
-        let mut api = run.api.lock().unwrap();
-        let path = api.objects.keys().find(|p| p.starts_with(PODS)).unwrap().clone();
-        let mut pod = api.objects[&path].clone();
-        pod["metadata"]["labels"]["team"] = json!("a");
-        api.put_object(&path, pod);
-    }
+    let pod = run.pods().await[0].clone();
+    let path = format!("{PODS}/{}", pod["metadata"]["name"].as_str().unwrap());
+    run.api.merge(&path, &json!({"metadata": {"labels": {"team": "a"}}})).await;
     let mut conflict = None;
     for _ in 0..3 {
         let (res, sent) = run.round().await;
@@ -310,7 +314,7 @@ async fn conflict_409_on_a_stale_pod_is_retried_on_a_fresh_cache() {
     let err = conflict.expect("a 409 conflict");
     assert!(err.is_transient());
     run.converge().await;
-    let pod = &run.pods()[0];
+    let pod = &run.pods().await[0];
     assert_eq!(pod["spec"]["containers"][0]["image"], json!("nginx:latest"));
     assert_eq!(pod["metadata"]["labels"]["team"], json!("a"), "the other actor's change survives");
 }

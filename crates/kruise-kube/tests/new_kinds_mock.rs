@@ -1,14 +1,12 @@
 //! The SidecarSet, BroadcastJob, ImagePullJob and Rollout planners driven through the generic
-//! adapter against the in-memory API server (issues 15, 16, 17, operator part): the requests a
-//! reconcile sends, with their bodies, and the related objects handed over from dynamic
-//! caches.
+//! adapter against the served cluster in-process (issues 15, 16, 17, operator part): the
+//! requests a reconcile sends, with their bodies, and the related objects handed over from
+//! dynamic caches.
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kruise_api::apps::{v1alpha1, v1beta1};
 use kruise_core::reconciler::{Reconciler, RelatedKind};
 use kruise_kube::controller::Adapter;
@@ -18,19 +16,19 @@ use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::Event;
 use serde_json::{Value, json};
 use support::Cluster;
-use support::fake::FakeApi;
-use support::mock::{MockServer, Sent};
+use support::mock::Sent;
+use support::served::ServedApi;
 
 const T0: i64 = 1_767_225_660;
 const PODS: &str = "/api/v1/namespaces/default/pods";
 
-/// Related caches filled from the fake API server's objects, as the dynamic watches would.
-struct RelatedFake {
+/// Related caches filled from the served cluster's objects, as the dynamic watches would.
+struct RelatedCache {
     entries: Vec<(RelatedKind, ApiResource, Writer<DynamicObject>)>,
     caches: RelatedCaches,
 }
 
-impl RelatedFake {
+impl RelatedCache {
     /// One cache per related kind of `reconciler`, each served at the version `served` names
     /// for it (else the kind's own); pods come from the pod cache.
     fn new<R: Reconciler>(reconciler: &R, served: &[(&str, &str)]) -> Self {
@@ -58,12 +56,18 @@ impl RelatedFake {
         Self { entries, caches }
     }
 
-    /// Relists every cache from `api` (objects of the kind and group, any version).
-    fn sync(&mut self, api: &FakeApi) {
-        for (kind, _, writer) in &mut self.entries {
+    /// Relists every cache from `api` (the kind at the version the cache watches; nothing for
+    /// a kind the cluster does not serve).
+    async fn sync(&mut self, api: &ServedApi) {
+        for (kind, ar, writer) in &mut self.entries {
+            let path = if ar.group.is_empty() {
+                format!("/api/{}/{}", ar.version, ar.plural)
+            } else {
+                format!("/apis/{}/{}/{}", ar.group, ar.version, ar.plural)
+            };
             writer.apply_watcher_event(&Event::Init);
-            for obj in api.objects.values().filter(|o| kind.matches(o)) {
-                if let Ok(d) = serde_json::from_value::<DynamicObject>(obj.clone()) {
+            for obj in api.list_served(&path).await.into_iter().filter(|o| kind.matches(o)) {
+                if let Ok(d) = serde_json::from_value::<DynamicObject>(obj) {
                     writer.apply_watcher_event(&Event::InitApply(d));
                 }
             }
@@ -72,13 +76,9 @@ impl RelatedFake {
     }
 }
 
-fn node(name: &str) -> Node {
-    serde_json::from_value(json!({
-        "metadata": {"name": name, "resourceVersion": "1", "labels": {"kubernetes.io/hostname": name}},
-        "status": {"conditions": [{"type": "Ready", "status": "True"}],
-                   "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}
-    }))
-    .unwrap()
+/// A cluster without nodes (tests add theirs).
+fn no_nodes() -> kruise_serve::ServeConfig {
+    kruise_serve::ServeConfig::default().with_nodes(0)
 }
 
 fn calls(sent: &[Sent]) -> Vec<(String, String)> {
@@ -86,12 +86,13 @@ fn calls(sent: &[Sent]) -> Vec<(String, String)> {
 }
 
 const BJ_PATH: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/broadcastjobs/warm-up";
+const BJS: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/broadcastjobs";
 
 fn broadcastjob() -> Value {
     json!({
         "apiVersion": "apps.kruise.io/v1beta1",
         "kind": "BroadcastJob",
-        "metadata": {"name": "warm-up", "namespace": "default", "uid": "uid-bj", "generation": 1},
+        "metadata": {"name": "warm-up", "namespace": "default"},
         "spec": {
             "template": {
                 "metadata": {"labels": {"app": "warm-up"}},
@@ -107,52 +108,30 @@ fn broadcastjob() -> Value {
 /// to `n-2` by node affinity and owned by the job, and the status counts two desired pods.
 #[tokio::test]
 async fn bj_operator_node_joins_and_gets_one_pod() {
-    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
-    api.lock().unwrap().put_object(BJ_PATH, broadcastjob());
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let (api, client, server) = ServedApi::start(no_nodes(), T0);
+    let created = api.create(BJS, broadcastjob()).await;
+    api.add_node("n-1").await;
     let mut cluster = Cluster::<v1beta1::BroadcastJob>::with_workload();
-    api.lock().unwrap().sync(&mut cluster).expect("the BroadcastJob reads as v1beta1");
-    cluster.apply_node(&node("n-1"));
+    api.sync(&mut cluster).await.expect("the BroadcastJob reads as v1beta1");
     let adapter = Adapter::new(
         "broadcastjob",
         client,
         kruise_core::broadcastjob::BroadcastJobReconciler,
         cluster.caches.clone(),
     );
-    let mut clock = T0;
     for _ in 0..4 {
-        {
-            let mut a = api.lock().unwrap();
-            a.kubelet();
-            a.sync(&mut cluster);
-        }
-        clock += 10;
+        let clock = api.step(10).await;
+        api.sync(&mut cluster).await;
         let wl = cluster.caches.workloads.state()[0].clone();
         adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 7).await.unwrap();
     }
-    let pods_on = |api: &FakeApi| -> Vec<String> {
-        let mut on: Vec<String> = api
-            .objects
-            .iter()
-            .filter(|(p, _)| p.starts_with(&format!("{PODS}/")))
-            .map(|(_, o)| o["spec"]["nodeName"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        on.sort();
-        on
-    };
-    assert_eq!(pods_on(&api.lock().unwrap()), ["n-1"]);
+    assert_eq!(api.pod_nodes(PODS).await, ["n-1"]);
 
     // n-2 joins.
-    {
-        let mut a = api.lock().unwrap();
-        a.kubelet();
-        a.sync(&mut cluster);
-    }
-    cluster.apply_node(&node("n-2"));
+    let clock = api.node_joins("n-2", &mut cluster).await;
     let before = server.requests().len();
     let wl = cluster.caches.workloads.state()[0].clone();
-    adapter.reconcile_at(wl, Timestamp::from_second(clock + 10).unwrap(), 9).await.unwrap();
+    adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 9).await.unwrap();
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let creates: Vec<&Sent> = sent.iter().filter(|s| s.method == "POST" && s.uri.starts_with(PODS)).collect();
     assert_eq!(creates.len(), 1, "{:#?}", calls(&sent));
@@ -164,20 +143,19 @@ async fn bj_operator_node_joins_and_gets_one_pod() {
     let owner = &pod["metadata"]["ownerReferences"][0];
     assert_eq!(
         (owner["kind"].clone(), owner["uid"].clone(), owner["controller"].clone()),
-        (json!("BroadcastJob"), json!("uid-bj"), json!(true))
+        (json!("BroadcastJob"), created["metadata"]["uid"].clone(), json!(true))
     );
     let status = sent.iter().find(|s| s.method == "PUT" && s.uri.starts_with(&format!("{BJ_PATH}/status")));
     let status = status.expect("the status is written");
     assert_eq!(status.body["status"]["desired"], json!(2), "{}", status.body);
-    {
-        let mut a = api.lock().unwrap();
-        a.kubelet();
-        assert_eq!(pods_on(&a), ["n-1", "n-2"]);
-    }
+    // The scheduler binds the new pod to n-2.
+    api.step(1).await;
+    assert_eq!(api.pod_nodes(PODS).await, ["n-1", "n-2"]);
     server.stop();
 }
 
 const IPJ_PATH: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/imagepulljobs/pull-nginx";
+const IPJS: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/imagepulljobs";
 const NI_ALPHA: &str = "/apis/apps.kruise.io/v1alpha1/nodeimages";
 
 /// IPJ through the operator: an ImagePullJob over two NodeImages that the cluster serves as
@@ -186,33 +164,29 @@ const NI_ALPHA: &str = "/apis/apps.kruise.io/v1alpha1/nodeimages";
 /// patch addressed to v1alpha1, then reports the job's status.
 #[tokio::test]
 async fn ipj_operator_writes_the_image_into_node_images() {
-    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
-    {
-        let mut a = api.lock().unwrap();
-        a.put_object(
-            IPJ_PATH,
-            json!({
-                "apiVersion": "apps.kruise.io/v1beta1", "kind": "ImagePullJob",
-                "metadata": {"name": "pull-nginx", "namespace": "default", "uid": "uid-ipj", "generation": 1,
-                             "finalizers": [kruise_api::keys::DELETION_PROTECTION_FINALIZER]},
-                "spec": {"image": "nginx:1.25", "parallelism": 2, "completionPolicy": {"type": "Never"}}
-            }),
-        );
-        for n in ["nœud-1", "nœud-2"] {
-            a.put_object(
-                &format!("{NI_ALPHA}/{n}"),
-                json!({"apiVersion": "apps.kruise.io/v1alpha1", "kind": "NodeImage",
-                       "metadata": {"name": n, "uid": format!("uid-{n}")}, "spec": {}}),
-            );
-        }
+    let (api, client, server) = ServedApi::start(no_nodes(), T0);
+    api.create(
+        IPJS,
+        json!({
+            "apiVersion": "apps.kruise.io/v1beta1", "kind": "ImagePullJob",
+            "metadata": {"name": "pull-nginx", "namespace": "default",
+                         "finalizers": [kruise_api::keys::DELETION_PROTECTION_FINALIZER]},
+            "spec": {"image": "nginx:1.25", "parallelism": 2, "completionPolicy": {"type": "Never"}}
+        }),
+    )
+    .await;
+    for n in ["nœud-1", "nœud-2"] {
+        api.create(
+            NI_ALPHA,
+            json!({"apiVersion": "apps.kruise.io/v1alpha1", "kind": "NodeImage", "metadata": {"name": n}, "spec": {}}),
+        )
+        .await;
     }
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
     let mut cluster = Cluster::<v1beta1::ImagePullJob>::with_workload();
-    api.lock().unwrap().sync(&mut cluster).expect("the ImagePullJob reads as v1beta1");
+    api.sync(&mut cluster).await.expect("the ImagePullJob reads as v1beta1");
     let reconciler = kruise_core::imagepulljob::ImagePullJobReconciler::default();
-    let mut related = RelatedFake::new(&reconciler, &[("NodeImage", "v1alpha1")]);
-    related.sync(&api.lock().unwrap());
+    let mut related = RelatedCache::new(&reconciler, &[("NodeImage", "v1alpha1")]);
+    related.sync(&api).await;
     let adapter = Adapter::new("imagepulljob", client, reconciler, cluster.caches.clone())
         .with_related(related.caches.clone());
 
@@ -228,9 +202,8 @@ async fn ipj_operator_writes_the_image_into_node_images() {
         assert_eq!(tags[0]["tag"], json!("1.25"), "{}", p.body);
     }
     assert!(sent.iter().all(|s| !s.uri.contains("/v1beta1/nodeimages")), "v1beta1 NodeImages are not served");
-    let objects = api.lock().unwrap().objects.clone();
     for n in ["nœud-1", "nœud-2"] {
-        let ni = &objects[&format!("{NI_ALPHA}/{n}")];
+        let ni = &api.get(&format!("{NI_ALPHA}/{n}")).await.unwrap();
         assert_eq!(ni["spec"]["images"]["nginx"]["tags"][0]["tag"], json!("1.25"), "{ni}");
     }
     let status = sent.iter().find(|s| s.method == "PUT" && s.uri.starts_with(&format!("{IPJ_PATH}/status")));
@@ -240,6 +213,7 @@ async fn ipj_operator_writes_the_image_into_node_images() {
 }
 
 const SS_PATH: &str = "/apis/apps.kruise.io/v1alpha1/sidecarsets/log-agent";
+const SSS: &str = "/apis/apps.kruise.io/v1alpha1/sidecarsets";
 const TEAM_PODS: &str = "/api/v1/namespaces/team-a/pods";
 
 fn sidecarset_v1beta1(image: &str) -> v1beta1::SidecarSet {
@@ -265,7 +239,7 @@ fn sidecarset_v1beta1(image: &str) -> v1beta1::SidecarSet {
 /// addresses the unserved v1beta1 SidecarSet.
 #[tokio::test]
 async fn scs_operator_upgrades_a_matched_pod_in_place() {
-    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
+    let (api, client, server) = ServedApi::start(kruise_serve::ServeConfig::default(), T0);
     let admitted = {
         let pod: Pod = serde_json::from_value(json!({
             "metadata": {"name": "web-1", "namespace": "team-a", "labels": {"app": "web"},
@@ -291,35 +265,35 @@ async fn scs_operator_upgrades_a_matched_pod_in_place() {
     let names: Vec<&str> =
         admitted.spec.iter().flat_map(|s| &s.containers).map(|c| c.name.as_str()).collect();
     assert!(names.contains(&"log"), "{names:?}");
-    {
-        let mut a = api.lock().unwrap();
-        let mut stored = serde_json::to_value(&admitted).unwrap();
-        stored["metadata"]["uid"] = json!("uid-web-1");
-        a.put_object(&format!("{TEAM_PODS}/web-1"), stored);
-        a.kubelet();
-        let mut ss =
-            serde_json::to_value(kruise_api::convert::sidecarset_to_v1alpha1(&sidecarset_v1beta1("log:2")))
-                .unwrap();
-        ss["apiVersion"] = json!("apps.kruise.io/v1alpha1");
-        ss["kind"] = json!("SidecarSet");
-        // As stored: no hash annotations (the adapter's defaulting computes them).
-        ss["metadata"]["annotations"] = json!(null);
-        a.put_object(SS_PATH, ss);
+    // The pod's namespace, and the one the SidecarSet's revisions are kept in (an OpenKruise
+    // install's).
+    for ns in ["team-a", "kruise-system"] {
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        api.create("/api/v1/namespaces", namespace).await;
     }
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let web_1 = api.create(TEAM_PODS, serde_json::to_value(&admitted).unwrap()).await;
+    api.step(10).await;
+    let mut ss =
+        serde_json::to_value(kruise_api::convert::sidecarset_to_v1alpha1(&sidecarset_v1beta1("log:2")))
+            .unwrap();
+    ss["apiVersion"] = json!("apps.kruise.io/v1alpha1");
+    ss["kind"] = json!("SidecarSet");
+    // As applied: no hash annotations (the adapter's defaulting computes them); the server
+    // assigns uid and generation.
+    ss["metadata"]["annotations"] = json!(null);
+    ss["metadata"]["uid"] = json!(null);
+    api.create(SSS, ss).await;
     let mut cluster = Cluster::<v1alpha1::SidecarSet>::with_workload();
-    api.lock().unwrap().sync(&mut cluster).expect("the SidecarSet reads as v1alpha1");
+    api.sync(&mut cluster).await.expect("the SidecarSet reads as v1alpha1");
     let reconciler = kruise_core::sidecarset::SidecarSetV1Alpha1Reconciler;
-    let mut related = RelatedFake::new(&reconciler, &[]);
-    related.sync(&api.lock().unwrap());
+    let mut related = RelatedCache::new(&reconciler, &[]);
+    related.sync(&api).await;
     let adapter = Adapter::new("sidecarset", client, reconciler, cluster.caches.clone())
         .with_related(related.caches.clone());
 
-    let mut clock = T0;
     let mut upgrade = None;
     for _ in 0..4 {
-        clock += 10;
+        let clock = api.now().await;
         let before = server.requests().len();
         let wl = cluster.caches.workloads.state()[0].clone();
         adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 5).await.unwrap();
@@ -331,10 +305,9 @@ async fn scs_operator_upgrades_a_matched_pod_in_place() {
                 .cloned();
         }
         assert!(sent.iter().all(|s| !s.uri.contains("/v1beta1/sidecarsets")), "{:#?}", calls(&sent));
-        let mut a = api.lock().unwrap();
-        a.kubelet();
-        a.sync(&mut cluster);
-        related.sync(&a);
+        api.step(10).await;
+        api.sync(&mut cluster).await;
+        related.sync(&api).await;
     }
     let upgrade = upgrade.unwrap_or_else(|| panic!("no pod patch: {:#?}", calls(&server.requests())));
     assert_eq!(upgrade.content_type.as_deref(), Some("application/json-patch+json"));
@@ -346,8 +319,7 @@ async fn scs_operator_upgrades_a_matched_pod_in_place() {
         "the sidecar image is replaced: {}",
         upgrade.body
     );
-    let objects = api.lock().unwrap().objects.clone();
-    let pod = &objects[&format!("{TEAM_PODS}/web-1")];
+    let pod = &api.get(&format!("{TEAM_PODS}/web-1")).await.unwrap();
     let images: Vec<&str> = pod["spec"]["containers"]
         .as_array()
         .into_iter()
@@ -355,66 +327,93 @@ async fn scs_operator_upgrades_a_matched_pod_in_place() {
         .filter_map(|c| c["image"].as_str())
         .collect();
     assert!(images.contains(&"log:2") && images.contains(&"nginx:1"), "{images:?}");
-    assert_eq!(pod["metadata"]["uid"], json!("uid-web-1"), "upgraded in place, not recreated");
-    let status = objects[SS_PATH]["status"].clone();
+    assert_eq!(pod["metadata"]["uid"], web_1["metadata"]["uid"], "upgraded in place, not recreated");
+    let restarts = pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == "log")
+        .map(|c| c["restartCount"].clone());
+    assert_eq!(restarts, Some(json!(1)), "the sidecar restarted in place: {pod:#}");
+    let status = api.get(SS_PATH).await.unwrap()["status"].clone();
     assert_eq!(status["matchedPods"], json!(1), "{status}");
     server.stop();
 }
 
-/// The CloneSet controller, as far as a Rollout sees it: `replicas - partition` pods (by name)
-/// run the update revision `bbb` and are counted as updated and ready.
-fn cloneset_controller(api: &mut FakeApi) {
-    let cs = api.objects[CS_ALPHA].clone();
-    let Some(partition) = cs["spec"]["updateStrategy"]["partition"].as_i64() else { return };
+/// The CloneSet controller, as far as a Rollout sees it: it has observed the CloneSet's
+/// generation, and `replicas - partition` pods (by name) run the update revision `bbb` and
+/// are counted as updated and ready.
+async fn cloneset_controller(api: &ServedApi) {
+    let cs = api.get(CS_ALPHA).await.unwrap();
     let replicas = cs["spec"]["replicas"].as_i64().unwrap_or(0);
+    // An integer or a percentage of the replicas (rounded up).
+    let partition = &cs["spec"]["updateStrategy"]["partition"];
+    let percent = partition.as_str().and_then(|p| p.strip_suffix('%')).and_then(|p| p.parse::<i64>().ok());
+    let Some(partition) = partition.as_i64().or(percent.map(|p| (replicas * p + 99) / 100)) else { return };
     let updated = (replicas - partition).max(0);
     let mut changed = false;
     for i in 0..replicas {
         let path = format!("{PODS}/web-{i}");
-        let Some(mut pod) = api.objects.get(&path).cloned() else { continue };
+        let Some(pod) = api.get(&path).await else { continue };
         let (hash, image) = if i < updated { ("bbb", "b") } else { ("aaa", "a") };
         if pod["metadata"]["labels"][kruise_api::keys::POD_TEMPLATE_HASH] != json!(hash) {
-            pod["metadata"]["labels"][kruise_api::keys::POD_TEMPLATE_HASH] = json!(hash);
-            pod["spec"]["containers"][0]["image"] = json!(image);
-            api.put_object(&path, pod);
+            let mut containers = pod["spec"]["containers"].clone();
+            containers[0]["image"] = json!(image);
+            api.merge(
+                &path,
+                &json!({"metadata": {"labels": {(kruise_api::keys::POD_TEMPLATE_HASH): hash}},
+                        "spec": {"containers": containers}}),
+            )
+            .await;
             changed = true;
         }
     }
-    if changed || cs["status"]["updatedReplicas"] != json!(updated) {
-        let mut cs = cs;
-        cs["status"]["updatedReplicas"] = json!(updated);
-        cs["status"]["updatedReadyReplicas"] = json!(updated);
-        api.put_object(CS_ALPHA, cs);
+    let generation = cs["metadata"]["generation"].clone();
+    if changed
+        || cs["status"]["updatedReplicas"] != json!(updated)
+        || cs["status"]["observedGeneration"] != generation
+    {
+        api.merge(
+            &format!("{CS_ALPHA}/status"),
+            &json!({"status": {"observedGeneration": generation, "updatedReplicas": updated,
+                               "updatedReadyReplicas": updated}}),
+        )
+        .await;
     }
 }
 
 const RO_PATH: &str = "/apis/rollouts.kruise.io/v1alpha1/namespaces/default/rollouts/web";
+const ROLLOUTS: &str = "/apis/rollouts.kruise.io/v1alpha1/namespaces/default/rollouts";
 const CS_ALPHA: &str = "/apis/apps.kruise.io/v1alpha1/namespaces/default/clonesets/web";
+const CLONESETS_ALPHA: &str = "/apis/apps.kruise.io/v1alpha1/namespaces/default/clonesets";
 const ROUTE: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/web";
+const ROUTES: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes";
 const SERVICES: &str = "/api/v1/namespaces/default/services";
 
-fn cloneset_v1alpha1(release: bool) -> Value {
+/// The CloneSet's spec and metadata, and separately its status (written through the status
+/// subresource, as its controller would).
+fn cloneset_v1alpha1(release: bool) -> (Value, Value) {
     let mut cs = json!({
         "apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet",
-        "metadata": {"name": "web", "namespace": "default", "uid": "cs-uid", "generation": 1},
+        "metadata": {"name": "web", "namespace": "default"},
         "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "a"}]}}},
-        "status": {"observedGeneration": 1, "replicas": 4, "updatedReplicas": 4, "updatedReadyReplicas": 4,
-                   "readyReplicas": 4, "availableReplicas": 4, "currentRevision": "web-aaa", "updateRevision": "web-aaa"}
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "a"}]}}}
     });
+    let mut status = json!({"observedGeneration": 1, "replicas": 4, "updatedReplicas": 4, "updatedReadyReplicas": 4,
+                   "readyReplicas": 4, "availableReplicas": 4, "currentRevision": "web-aaa", "updateRevision": "web-aaa"});
     if release {
-        // The template moved to web-bbb; the Rollout's workload webhook froze it (RO-19).
-        cs["metadata"]["generation"] = json!(2);
+        // The template moved to web-bbb; the Rollout's workload webhook froze it (RO-19). The
+        // server bumps the generation to 2.
         cs["metadata"]["annotations"] =
             json!({(kruise_api::keys::ROLLOUT_IN_PROGRESSING): r#"{"rolloutName":"web"}"#});
         cs["spec"]["template"]["spec"]["containers"][0]["image"] = json!("b");
         cs["spec"]["updateStrategy"] = json!({"partition": "100%"});
-        cs["status"]["observedGeneration"] = json!(2);
-        cs["status"]["updateRevision"] = json!("web-bbb");
-        cs["status"]["updatedReplicas"] = json!(0);
-        cs["status"]["updatedReadyReplicas"] = json!(0);
+        status["observedGeneration"] = json!(2);
+        status["updateRevision"] = json!("web-bbb");
+        status["updatedReplicas"] = json!(0);
+        status["updatedReadyReplicas"] = json!(0);
     }
-    cs
+    (cs, status)
 }
 
 /// RO (first step) through the operator: a v1alpha1 Rollout (as our CRDs serve it) over a
@@ -427,48 +426,51 @@ fn cloneset_v1alpha1(release: bool) -> Value {
 /// Rollout's status (v1alpha1 schema) reports the step.
 #[tokio::test]
 async fn ro_operator_first_step_writes_partition_and_routes() {
-    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
-    {
-        let mut a = api.lock().unwrap();
-        let mut beta = kruise_core::rollout::fixtures::example_rollout(true);
-        beta.metadata.uid = Some("ro-uid".into());
-        let mut ro = serde_json::to_value(kruise_api::convert::rollout_to_v1alpha1(&beta).unwrap()).unwrap();
-        ro["apiVersion"] = json!("rollouts.kruise.io/v1alpha1");
-        ro["kind"] = json!("Rollout");
-        a.put_object(RO_PATH, ro);
-        a.put_object(CS_ALPHA, cloneset_v1alpha1(false));
-        a.put_object(
-            &format!("{SERVICES}/web"),
-            json!({"apiVersion": "v1", "kind": "Service",
-                   "metadata": {"name": "web", "namespace": "default", "uid": "svc-uid"},
-                   "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
-        );
-        a.put_object(
-            ROUTE,
-            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-                   "metadata": {"name": "web", "namespace": "default", "uid": "rt-uid"},
-                   "spec": {"rules": [{"backendRefs": [{"kind": "Service", "name": "web", "port": 80}]}]}}),
-        );
-        for i in 0..4 {
-            a.put_object(
-                &format!("{PODS}/web-{i}"),
-                json!({"apiVersion": "v1", "kind": "Pod",
-                       "metadata": {"name": format!("web-{i}"), "namespace": "default", "uid": format!("pod-{i}"),
-                                    "labels": {"app": "web", (kruise_api::keys::POD_TEMPLATE_HASH): "aaa"},
-                                    "ownerReferences": [{"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet",
-                                                         "name": "web", "uid": "cs-uid", "controller": true}]},
-                       "spec": {"containers": [{"name": "c", "image": "a"}]}}),
-            );
-        }
-        a.kubelet();
+    let (api, client, server) = ServedApi::start(kruise_serve::ServeConfig::default(), T0);
+    // A cluster with the Gateway API and the BatchRelease CRD (ours define neither).
+    api.install_crd("gateway.networking.k8s.io", "HTTPRoute", "httproutes", &["v1"], true).await;
+    api.install_crd("rollouts.kruise.io", "BatchRelease", "batchreleases", &["v1beta1", "v1alpha1"], true)
+        .await;
+    let mut beta = kruise_core::rollout::fixtures::example_rollout(true);
+    beta.metadata.uid = None;
+    let mut ro = serde_json::to_value(kruise_api::convert::rollout_to_v1alpha1(&beta).unwrap()).unwrap();
+    ro["apiVersion"] = json!("rollouts.kruise.io/v1alpha1");
+    ro["kind"] = json!("Rollout");
+    let ro = api.create(ROLLOUTS, ro).await;
+    let (cs, status) = cloneset_v1alpha1(false);
+    let cs = api.create(CLONESETS_ALPHA, cs).await;
+    api.update(&format!("{CS_ALPHA}/status"), &json!({"metadata": {"name": "web"}, "status": status})).await;
+    api.create(
+        SERVICES,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+    )
+    .await;
+    api.create(
+        ROUTES,
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+               "metadata": {"name": "web", "namespace": "default"},
+               "spec": {"rules": [{"backendRefs": [{"kind": "Service", "name": "web", "port": 80}]}]}}),
+    )
+    .await;
+    for i in 0..4 {
+        api.create(
+            PODS,
+            json!({"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": format!("web-{i}"), "namespace": "default",
+                                "labels": {"app": "web", (kruise_api::keys::POD_TEMPLATE_HASH): "aaa"},
+                                "ownerReferences": [{"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet",
+                                                     "name": "web", "uid": cs["metadata"]["uid"], "controller": true}]},
+                   "spec": {"containers": [{"name": "c", "image": "a"}]}}),
+        )
+        .await;
     }
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    api.step(10).await;
     let mut cluster = Cluster::<kruise_api::rollouts::v1alpha1::Rollout>::with_workload();
-    api.lock().unwrap().sync(&mut cluster).expect("the Rollout reads as v1alpha1");
+    api.sync(&mut cluster).await.expect("the Rollout reads as v1alpha1");
     let reconciler = kruise_core::rollout::RolloutV1Alpha1Reconciler::default();
-    let mut related = RelatedFake::new(&reconciler, &[("CloneSet", "v1alpha1"), ("StatefulSet", "v1beta1")]);
-    related.sync(&api.lock().unwrap());
+    let mut related = RelatedCache::new(&reconciler, &[("CloneSet", "v1alpha1"), ("StatefulSet", "v1beta1")]);
+    related.sync(&api).await;
     let adapter = Adapter::new("rollout", client, reconciler, cluster.caches.clone())
         .with_related(related.caches.clone());
 
@@ -477,33 +479,32 @@ async fn ro_operator_first_step_writes_partition_and_routes() {
         let (adapter, wl) = (&adapter, workloads.state()[0].clone());
         async move { adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 11).await }
     };
-    let mut clock = T0;
     // Healthy first.
     for _ in 0..4 {
-        clock += 1;
+        let clock = api.step(1).await;
         step(clock).await.unwrap();
-        let a = api.lock().unwrap();
-        a.sync(&mut cluster);
-        related.sync(&a);
+        api.sync(&mut cluster).await;
+        related.sync(&api).await;
     }
-    assert_eq!(api.lock().unwrap().objects[RO_PATH]["status"]["phase"], json!("Healthy"));
+    assert_eq!(api.get(RO_PATH).await.unwrap()["status"]["phase"], json!("Healthy"));
     // The release.
-    {
-        let mut a = api.lock().unwrap();
-        let mut cs = cloneset_v1alpha1(true);
-        cs["metadata"]["uid"] = json!("cs-uid");
-        a.put_object(CS_ALPHA, cs);
-        related.sync(&a);
-    }
+    let (mut release, status) = cloneset_v1alpha1(true);
+    release["metadata"]["resourceVersion"] =
+        api.get(CS_ALPHA).await.unwrap()["metadata"]["resourceVersion"].clone();
+    let released = api.update(CS_ALPHA, &release).await;
+    assert_eq!(released["metadata"]["generation"], json!(2));
+    assert_eq!(released["metadata"]["uid"], cs["metadata"]["uid"]);
+    api.update(&format!("{CS_ALPHA}/status"), &json!({"metadata": {"name": "web"}, "status": status})).await;
+    related.sync(&api).await;
     let before = server.requests().len();
     for _ in 0..40 {
-        clock += 2;
+        // The kubelets act (2 s), the caches catch up, the Rollout reconciles, then the
+        // CloneSet controller follows its partition.
+        let clock = api.step(2).await;
+        api.sync(&mut cluster).await;
+        related.sync(&api).await;
         step(clock).await.unwrap();
-        let mut a = api.lock().unwrap();
-        cloneset_controller(&mut a);
-        a.kubelet();
-        a.sync(&mut cluster);
-        related.sync(&a);
+        cloneset_controller(&api).await;
     }
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let listing = calls(&sent);
@@ -513,11 +514,11 @@ async fn ro_operator_first_step_writes_partition_and_routes() {
     );
     let br = sent.iter().find(|s| s.method == "POST" && s.uri.contains("/batchreleases"));
     let br = br.unwrap_or_else(|| panic!("no BatchRelease created: {listing:#?}"));
-    assert_eq!(br.body["metadata"]["ownerReferences"][0]["uid"], json!("ro-uid"));
+    assert_eq!(br.body["metadata"]["ownerReferences"][0]["uid"], ro["metadata"]["uid"]);
     assert_eq!(br.body["metadata"]["ownerReferences"][0]["apiVersion"], json!("rollouts.kruise.io/v1alpha1"));
     let cs_patch = sent.iter().find(|s| s.method == "PATCH" && s.uri.starts_with(CS_ALPHA));
     let cs_patch = cs_patch.unwrap_or_else(|| panic!("no CloneSet patch: {listing:#?}"));
-    assert_eq!(cs_patch.body["metadata"]["uid"], json!("cs-uid"), "{}", cs_patch.body);
+    assert_eq!(cs_patch.body["metadata"]["uid"], cs["metadata"]["uid"], "{}", cs_patch.body);
     assert!(cs_patch.body["metadata"]["resourceVersion"].is_string(), "{}", cs_patch.body);
     let strategy = &cs_patch.body["spec"]["updateStrategy"];
     assert!(!strategy["partition"].is_null() || !strategy["paused"].is_null(), "{}", cs_patch.body);
@@ -532,7 +533,7 @@ async fn ro_operator_first_step_writes_partition_and_routes() {
     };
     assert_eq!(weight("web-canary"), Some(json!(5)), "{}", route.body);
     assert_eq!(weight("web"), Some(json!(95)), "{}", route.body);
-    let status = api.lock().unwrap().objects[RO_PATH]["status"].clone();
+    let status = api.get(RO_PATH).await.unwrap()["status"].clone();
     assert_eq!(status["phase"], json!("Progressing"), "{status}");
     assert_eq!(status["canaryStatus"]["currentStepIndex"], json!(1), "{status}");
     server.stop();

@@ -1,25 +1,26 @@
 //! The real Advanced StatefulSet and Advanced DaemonSet planners driven through the generic
-//! adapter against the in-memory API server (issues 13 and 14, operator part): the requests a
-//! reconcile sends, in order, with their bodies.
+//! adapter against the served cluster in-process (issues 13 and 14, operator part): the
+//! requests a reconcile sends, in order, with their bodies.
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Node;
 use kruise_api::apps::{v1alpha1, v1beta1};
 use kruise_core::daemonset::DaemonSetV1Alpha1Reconciler;
 use kruise_core::statefulset::StatefulSetReconciler;
 use kruise_kube::controller::Adapter;
 use serde_json::{Value, json};
 use support::Cluster;
-use support::fake::FakeApi;
-use support::mock::{MockServer, Sent};
+use support::mock::Sent;
+use support::served::ServedApi;
 
 const T0: i64 = 1_767_225_660;
 const STS_PATH: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/statefulsets/web";
+const STSS: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/statefulsets";
 const DS_PATH: &str = "/apis/apps.kruise.io/v1alpha1/namespaces/default/daemonsets/agent";
+const DSS: &str = "/apis/apps.kruise.io/v1alpha1/namespaces/default/daemonsets";
 const PODS: &str = "/api/v1/namespaces/default/pods";
 const PVCS: &str = "/api/v1/namespaces/default/persistentvolumeclaims";
 const REVS: &str = "/apis/apps/v1/namespaces/default/controllerrevisions";
@@ -35,7 +36,7 @@ fn statefulset() -> Value {
     json!({
         "apiVersion": "apps.kruise.io/v1beta1",
         "kind": "StatefulSet",
-        "metadata": {"name": "web", "namespace": "default", "uid": "uid-web", "generation": 1},
+        "metadata": {"name": "web", "namespace": "default"},
         "spec": {
             "replicas": 2,
             "serviceName": "web",
@@ -53,7 +54,7 @@ fn daemonset() -> Value {
     json!({
         "apiVersion": "apps.kruise.io/v1alpha1",
         "kind": "DaemonSet",
-        "metadata": {"name": "agent", "namespace": "default", "uid": "uid-agent", "generation": 1},
+        "metadata": {"name": "agent", "namespace": "default"},
         "spec": {
             "selector": {"matchLabels": {"app": "agent"}},
             "template": template("agent", "agent:1")
@@ -61,12 +62,9 @@ fn daemonset() -> Value {
     })
 }
 
-fn node(name: &str) -> Node {
-    serde_json::from_value(json!({
-        "metadata": {"name": name, "resourceVersion": "1", "labels": {"kubernetes.io/hostname": name}},
-        "status": {"conditions": [{"type": "Ready", "status": "True"}]}
-    }))
-    .unwrap()
+/// A cluster without nodes (DaemonSet tests add theirs).
+fn no_nodes() -> kruise_serve::ServeConfig {
+    kruise_serve::ServeConfig::default().with_nodes(0)
 }
 
 fn sts_writes(sent: &[Sent]) -> Vec<(String, String)> {
@@ -83,12 +81,10 @@ fn call(m: &str, u: &str) -> (String, String) {
 /// `web-0` Ready, the next reconciles create `data-web-1` and `web-1`.
 #[tokio::test]
 async fn asts_operator_scale_up_creates_ordinal_0_with_its_pvc() {
-    let api = FakeApi::shared();
-    api.lock().unwrap().put_object(STS_PATH, statefulset());
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let (api, client, server) = ServedApi::start(kruise_serve::ServeConfig::default(), T0);
+    let created = api.create(STSS, statefulset()).await;
     let mut cluster = Cluster::<v1beta1::StatefulSet>::with_workload();
-    let sts = api.lock().unwrap().sync(&mut cluster).expect("the StatefulSet reads as v1beta1");
+    let sts = api.sync(&mut cluster).await.expect("the StatefulSet reads as v1beta1");
     let adapter = Adapter::new("statefulset", client, StatefulSetReconciler, cluster.caches.clone());
 
     let report = adapter.reconcile_at(Arc::new(sts), Timestamp::from_second(T0).unwrap(), 7).await.unwrap();
@@ -113,28 +109,26 @@ async fn asts_operator_scale_up_creates_ordinal_0_with_its_pvc() {
     let claim = pod["spec"]["volumes"].as_array().into_iter().flatten().find(|v| v["name"] == "data");
     assert_eq!(claim.map(|v| v["persistentVolumeClaim"]["claimName"].clone()), Some(json!("data-web-0")));
     let owner = &pod["metadata"]["ownerReferences"][0];
-    assert_eq!((owner["kind"].clone(), owner["uid"].clone()), (json!("StatefulSet"), json!("uid-web")));
-    let status = api.lock().unwrap().objects[STS_PATH]["status"].clone();
+    // Owned through the uid the server gave the StatefulSet.
+    assert_eq!(
+        (owner["kind"].clone(), owner["uid"].clone()),
+        (json!("StatefulSet"), created["metadata"]["uid"].clone())
+    );
+    let status = api.get(STS_PATH).await.unwrap()["status"].clone();
     assert_eq!(status["observedGeneration"], json!(1));
 
     // The kubelet runs web-0 and the cache catches up: the next ordinal follows.
-    let mut clock = T0;
     for _ in 0..5 {
-        {
-            let mut a = api.lock().unwrap();
-            a.kubelet();
-            a.sync(&mut cluster);
-        }
-        clock += 10;
+        let clock = api.step(10).await;
+        api.sync(&mut cluster).await;
         let wl = cluster.caches.workloads.state()[0].clone();
         adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 8).await.unwrap();
     }
-    let objects = api.lock().unwrap().objects.clone();
     for name in ["web-0", "web-1"] {
-        assert!(objects.contains_key(&format!("{PODS}/{name}")), "{name} missing");
-        assert!(objects.contains_key(&format!("{PVCS}/data-{name}")), "data-{name} missing");
+        assert!(api.get(&format!("{PODS}/{name}")).await.is_some(), "{name} missing");
+        assert!(api.get(&format!("{PVCS}/data-{name}")).await.is_some(), "data-{name} missing");
     }
-    assert_eq!(objects.keys().filter(|k| k.starts_with(&format!("{PODS}/"))).count(), 2);
+    assert_eq!(api.list(PODS).await.len(), 2);
     server.stop();
 }
 
@@ -144,46 +138,22 @@ async fn asts_operator_scale_up_creates_ordinal_0_with_its_pvc() {
 /// (`desiredNumberScheduled: 2`, `daemonSetHash`).
 #[tokio::test]
 async fn ads_6_operator_node_joins_and_gets_a_pod() {
-    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
-    api.lock().unwrap().put_object(DS_PATH, daemonset());
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let (api, client, server) = ServedApi::start(no_nodes(), T0);
+    let created = api.create(DSS, daemonset()).await;
+    api.add_node("n-1").await;
     let mut cluster = Cluster::<v1alpha1::DaemonSet>::with_workload();
-    api.lock().unwrap().sync(&mut cluster).expect("the DaemonSet reads as v1alpha1");
-    cluster.apply_node(&node("n-1"));
+    api.sync(&mut cluster).await.expect("the DaemonSet reads as v1alpha1");
     let adapter = Adapter::new("daemonset", client, DaemonSetV1Alpha1Reconciler, cluster.caches.clone());
 
     // Settle on one node.
-    let mut clock = T0;
-    for _ in 0..4 {
-        {
-            let mut a = api.lock().unwrap();
-            a.kubelet();
-            a.sync(&mut cluster);
-        }
-        clock += 10;
-        let wl = cluster.caches.workloads.state()[0].clone();
-        adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 7).await.unwrap();
-    }
-    let pods_on = |api: &FakeApi| -> Vec<String> {
-        api.objects
-            .iter()
-            .filter(|(p, _)| p.starts_with(&format!("{PODS}/")))
-            .map(|(_, o)| o["spec"]["nodeName"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    };
-    assert_eq!(pods_on(&api.lock().unwrap()), ["n-1"]);
+    settle(&api, &mut cluster, &adapter, 4).await;
+    assert_eq!(api.pod_nodes(PODS).await, ["n-1"]);
 
     // n-2 joins.
-    {
-        let mut a = api.lock().unwrap();
-        a.kubelet();
-        a.sync(&mut cluster);
-    }
-    cluster.apply_node(&node("n-2"));
+    let clock = api.node_joins("n-2", &mut cluster).await;
     let before = server.requests().len();
     let wl = cluster.caches.workloads.state()[0].clone();
-    adapter.reconcile_at(wl, Timestamp::from_second(clock + 10).unwrap(), 9).await.unwrap();
+    adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 9).await.unwrap();
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let creates: Vec<&Sent> = sent.iter().filter(|s| s.method == "POST" && s.uri.starts_with(PODS)).collect();
     assert_eq!(creates.len(), 1, "{:#?}", sent.iter().map(|s| (&s.method, &s.uri)).collect::<Vec<_>>());
@@ -195,7 +165,7 @@ async fn ads_6_operator_node_joins_and_gets_a_pod() {
     let owner = &pod["metadata"]["ownerReferences"][0];
     assert_eq!(
         (owner["apiVersion"].clone(), owner["kind"].clone(), owner["uid"].clone()),
-        (json!("apps.kruise.io/v1alpha1"), json!("DaemonSet"), json!("uid-agent"))
+        (json!("apps.kruise.io/v1alpha1"), json!("DaemonSet"), created["metadata"]["uid"].clone())
     );
     let status = sent.iter().find(|s| s.method == "PUT" && s.uri.starts_with(&format!("{DS_PATH}/status?")));
     let status = status.expect("the status goes to the v1alpha1 resource");
@@ -206,13 +176,9 @@ async fn ads_6_operator_node_joins_and_gets_a_pod() {
         sent.iter().all(|s| !s.uri.contains("/apis/apps.kruise.io/v1beta1/")),
         "nothing addresses the unserved v1beta1"
     );
-    {
-        let mut a = api.lock().unwrap();
-        a.kubelet();
-        let mut on = pods_on(&a);
-        on.sort();
-        assert_eq!(on, ["n-1", "n-2"]);
-    }
+    // The scheduler binds the new pod to n-2.
+    api.step(1).await;
+    assert_eq!(api.pod_nodes(PODS).await, ["n-1", "n-2"]);
     server.stop();
 }
 
@@ -229,7 +195,9 @@ fn asts_17_unowned_claims_reach_only_the_statefulset() {
         .unwrap()
     };
     let mut sts_cluster = Cluster::<v1beta1::StatefulSet>::with_workload();
-    let sts: v1beta1::StatefulSet = serde_json::from_value(statefulset()).unwrap();
+    let mut sts: v1beta1::StatefulSet = serde_json::from_value(statefulset()).unwrap();
+    // As cached: the server gave it a uid.
+    sts.metadata.uid = Some("uid-web".into());
     let sts = sts_cluster.apply_workload(&sts);
     sts_cluster.apply_pvc(&pvc("data-web-0", "web"));
     sts_cluster.apply_pvc(&pvc("data-db-0", "db"));
@@ -246,26 +214,18 @@ fn asts_17_unowned_claims_reach_only_the_statefulset() {
     assert!(seen.pvcs.is_empty(), "{:?}", seen.pvcs);
 }
 
-/// Runs `rounds` of: kubelet, cache sync, one reconcile (clock +10 s each). Returns the clock.
-async fn settle<W, R>(
-    api: &Arc<Mutex<FakeApi>>,
-    cluster: &mut Cluster<W>,
-    adapter: &Adapter<R>,
-    mut clock: i64,
-    rounds: usize,
-) -> i64
+/// Runs `rounds` of: 10 s pass (the scheduler and kubelets act), cache sync, one reconcile.
+/// Returns the clock.
+async fn settle<W, R>(api: &ServedApi, cluster: &mut Cluster<W>, adapter: &Adapter<R>, rounds: usize) -> i64
 where
     W: support::WorkloadType,
     R: kruise_core::reconciler::Reconciler<Workload = W>,
     W: kruise_kube::controller::Workload,
 {
+    let mut clock = api.now().await;
     for _ in 0..rounds {
-        {
-            let mut a = api.lock().unwrap();
-            a.kubelet();
-            a.sync(cluster);
-        }
-        clock += 10;
+        clock = api.step(10).await;
+        api.sync(cluster).await;
         let wl = cluster.caches.workloads.state()[0].clone();
         adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 7).await.unwrap();
     }
@@ -322,44 +282,35 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
     let mut set = statefulset();
     set["spec"]["volumeClaimTemplates"] = json!([]);
     set["spec"]["template"]["spec"]["readinessGates"] = json!([{"conditionType": "InPlaceUpdateReady"}]);
-    // The fake kubelet reports its container as `nginx`.
-    set["spec"]["template"]["spec"]["containers"][0]["name"] = json!("nginx");
     set["spec"]["updateStrategy"] =
         json!({"type": "RollingUpdate", "rollingUpdate": {"podUpdatePolicy": "InPlaceIfPossible"}});
-    let api = FakeApi::shared();
-    api.lock().unwrap().put_object(STS_PATH, set.clone());
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let (api, client, server) = ServedApi::start(kruise_serve::ServeConfig::default(), T0);
+    api.create(STSS, set.clone()).await;
     let mut cluster = Cluster::<v1beta1::StatefulSet>::with_workload();
-    api.lock().unwrap().sync(&mut cluster).expect("the StatefulSet reads as v1beta1");
+    api.sync(&mut cluster).await.expect("the StatefulSet reads as v1beta1");
     let adapter = Adapter::new("statefulset", client, StatefulSetReconciler, cluster.caches.clone());
-    let clock = settle(&api, &mut cluster, &adapter, T0, 8).await;
-    {
-        let a = api.lock().unwrap();
-        for name in ["web-0", "web-1"] {
-            let pod = &a.objects[&format!("{PODS}/{name}")];
-            let ready = pod["status"]["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True");
-            assert!(ready, "{name} settles Ready: {pod:#}");
-        }
+    settle(&api, &mut cluster, &adapter, 8).await;
+    let mut uids = Vec::new();
+    for name in ["web-0", "web-1"] {
+        let pod = api.get(&format!("{PODS}/{name}")).await.unwrap();
+        let ready = pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        assert!(ready, "{name} settles Ready: {pod:#}");
+        uids.push(pod["metadata"]["uid"].clone());
     }
 
-    // New image.
-    {
-        let mut a = api.lock().unwrap();
-        let mut cur = a.objects[STS_PATH].clone();
-        cur["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.26");
-        cur["metadata"]["generation"] = json!(2);
-        a.put_object(STS_PATH, cur);
-        a.kubelet();
-        a.sync(&mut cluster);
-    }
+    // New image (the server bumps the generation).
+    let edited =
+        api.edit(STS_PATH, |s| s["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.26")).await;
+    assert_eq!(edited["metadata"]["generation"], json!(2));
+    let clock = api.step(10).await;
+    api.sync(&mut cluster).await;
     let before = server.requests().len();
     let wl = cluster.caches.workloads.state()[0].clone();
-    adapter.reconcile_at(wl, Timestamp::from_second(clock + 10).unwrap(), 8).await.unwrap();
+    adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 8).await.unwrap();
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let trace = || sent.iter().map(|s| (s.method.clone(), s.uri.clone())).collect::<Vec<_>>();
     let pod_writes: Vec<&Sent> = sent.iter().filter(|s| s.uri.starts_with(&format!("{PODS}/"))).collect();
@@ -390,22 +341,14 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
         [&("replace".to_owned(), "/spec/containers/0/image".to_owned(), json!("nginx:1.26"))],
         "{pod_ops:#?}"
     );
-    {
-        let a = api.lock().unwrap();
-        assert_eq!(
-            a.objects[&format!("{PODS}/web-0")]["spec"]["containers"][0]["image"],
-            json!("nginx:1.25")
-        );
-        assert_eq!(
-            a.objects[&format!("{PODS}/web-1")]["spec"]["containers"][0]["image"],
-            json!("nginx:1.26")
-        );
-    }
+    let image = |pod: Option<Value>| pod.unwrap()["spec"]["containers"][0]["image"].clone();
+    assert_eq!(image(api.get(&format!("{PODS}/web-0")).await), json!("nginx:1.25"));
+    assert_eq!(image(api.get(&format!("{PODS}/web-1")).await), json!("nginx:1.26"));
 
     // The kubelet restarts web-1 on the new image; the planner marks it ready again, then
     // moves to web-0.
     let before = server.requests().len();
-    settle(&api, &mut cluster, &adapter, clock + 10, 6).await;
+    settle(&api, &mut cluster, &adapter, 6).await;
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let first_web0 = sent.iter().position(|s| s.uri.starts_with(&format!("{PODS}/web-0")));
     let ready_web1 = sent.iter().position(|s| {
@@ -417,29 +360,23 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
         first_web0.is_some_and(|w0| ready_web1.is_some_and(|r1| r1 < w0)),
         "web-0 after web-1 is ready again"
     );
-    let a = api.lock().unwrap();
-    for name in ["web-0", "web-1"] {
-        assert_eq!(
-            a.objects[&format!("{PODS}/{name}")]["spec"]["containers"][0]["image"],
-            json!("nginx:1.26"),
-            "{name}"
-        );
-        assert_eq!(
-            a.objects[&format!("{PODS}/{name}")]["metadata"]["uid"],
-            json!(format!("uid-{name}")),
-            "{name} kept (in place)"
-        );
+    for (name, uid) in ["web-0", "web-1"].into_iter().zip(&uids) {
+        let pod = api.get(&format!("{PODS}/{name}")).await.unwrap();
+        assert_eq!(pod["spec"]["containers"][0]["image"], json!("nginx:1.26"), "{name}");
+        assert_eq!(&pod["metadata"]["uid"], uid, "{name} kept (in place)");
+        let restarts = pod["status"]["containerStatuses"][0]["restartCount"].clone();
+        assert_eq!(restarts, json!(1), "{name} restarted in place on the new image");
     }
-    drop(a);
     server.stop();
 }
 
 /// The pod objects stored on `node`, with their images, terminating ones included.
-fn pods_on_node(api: &FakeApi, node: &str) -> Vec<(String, String, bool)> {
-    api.objects
+async fn pods_on_node(api: &ServedApi, node: &str) -> Vec<(String, String, bool)> {
+    api.list(PODS)
+        .await
         .iter()
-        .filter(|(p, o)| p.starts_with(&format!("{PODS}/")) && o["spec"]["nodeName"] == json!(node))
-        .map(|(_, o)| {
+        .filter(|o| o["spec"]["nodeName"] == json!(node))
+        .map(|o| {
             (
                 o["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
                 o["spec"]["containers"][0]["image"].as_str().unwrap_or_default().to_owned(),
@@ -458,31 +395,25 @@ async fn ads_23_operator_surge_creates_the_new_pod_before_deleting_the_old() {
     let mut ds = daemonset();
     ds["spec"]["updateStrategy"] =
         json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}});
-    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
-    api.lock().unwrap().put_object(DS_PATH, ds);
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let (api, client, server) = ServedApi::start(no_nodes(), T0);
+    api.create(DSS, ds).await;
+    api.add_node("n-1").await;
     let mut cluster = Cluster::<v1alpha1::DaemonSet>::with_workload();
-    api.lock().unwrap().sync(&mut cluster).expect("the DaemonSet reads as v1alpha1");
-    cluster.apply_node(&node("n-1"));
+    api.sync(&mut cluster).await.expect("the DaemonSet reads as v1alpha1");
     let adapter = Adapter::new("daemonset", client, DaemonSetV1Alpha1Reconciler, cluster.caches.clone());
-    let clock = settle(&api, &mut cluster, &adapter, T0, 4).await;
-    let old = pods_on_node(&api.lock().unwrap(), "n-1");
+    settle(&api, &mut cluster, &adapter, 4).await;
+    let old = pods_on_node(&api, "n-1").await;
     assert_eq!(old.len(), 1, "{old:?}");
     let old_name = old[0].0.clone();
 
-    {
-        let mut a = api.lock().unwrap();
-        let mut cur = a.objects[DS_PATH].clone();
-        cur["spec"]["template"]["spec"]["containers"][0]["image"] = json!("agent:2");
-        cur["metadata"]["generation"] = json!(2);
-        a.put_object(DS_PATH, cur);
-        a.kubelet();
-        a.sync(&mut cluster);
-    }
+    let edited =
+        api.edit(DS_PATH, |s| s["template"]["spec"]["containers"][0]["image"] = json!("agent:2")).await;
+    assert_eq!(edited["metadata"]["generation"], json!(2));
+    let clock = api.step(10).await;
+    api.sync(&mut cluster).await;
     let before = server.requests().len();
     let wl = cluster.caches.workloads.state()[0].clone();
-    adapter.reconcile_at(wl, Timestamp::from_second(clock + 10).unwrap(), 9).await.unwrap();
+    adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 9).await.unwrap();
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let trace = sent.iter().map(|s| (s.method.clone(), s.uri.clone())).collect::<Vec<_>>();
     let creates: Vec<&Sent> = sent.iter().filter(|s| s.method == "POST" && s.uri.starts_with(PODS)).collect();
@@ -492,22 +423,19 @@ async fn ads_23_operator_surge_creates_the_new_pod_before_deleting_the_old() {
         sent.iter().all(|s| s.method != "DELETE"),
         "nothing deleted before the new pod is up: {trace:#?}"
     );
-    {
-        let mut a = api.lock().unwrap();
-        a.kubelet();
-        let on = pods_on_node(&a, "n-1");
-        assert_eq!(on.len(), 2, "old and new side by side: {on:?}");
-        a.sync(&mut cluster);
-    }
+    // The scheduler binds the new pod to the node, beside the old one.
+    api.step(1).await;
+    let on = pods_on_node(&api, "n-1").await;
+    assert_eq!(on.len(), 2, "old and new side by side: {on:?}");
 
     // The new pod is ready: the old one goes.
     let before = server.requests().len();
-    settle(&api, &mut cluster, &adapter, clock + 10, 3).await;
+    settle(&api, &mut cluster, &adapter, 3).await;
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let deletes: Vec<&Sent> = sent.iter().filter(|s| s.method == "DELETE").collect();
     assert_eq!(deletes.len(), 1, "{:#?}", sent.iter().map(|s| (&s.method, &s.uri)).collect::<Vec<_>>());
     assert!(deletes[0].uri.starts_with(&format!("{PODS}/{old_name}")), "{}", deletes[0].uri);
-    let on = pods_on_node(&api.lock().unwrap(), "n-1");
+    let on = pods_on_node(&api, "n-1").await;
     assert_eq!(on.iter().map(|p| p.1.as_str()).collect::<Vec<_>>(), ["agent:2"], "{on:?}");
     server.stop();
 }
@@ -520,34 +448,28 @@ async fn ads_23_operator_surge_creates_the_new_pod_before_deleting_the_old() {
 async fn ads_16_operator_failed_pod_backoff_grows_per_node() {
     use kruise_core::plan::{DaemonSetReason, Reason};
     use kruise_kube::backoff::FailedPodBackoffs;
-    let api: Arc<Mutex<FakeApi>> = FakeApi::shared();
-    api.lock().unwrap().put_object(DS_PATH, daemonset());
-    let handler = api.clone();
-    let (client, server) = MockServer::start_with(move |s| handler.lock().unwrap().handle(s));
+    let (api, client, server) = ServedApi::start(no_nodes(), T0);
+    api.create(DSS, daemonset()).await;
+    api.add_node("n-1").await;
     let mut cluster = Cluster::<v1alpha1::DaemonSet>::with_workload();
-    api.lock().unwrap().sync(&mut cluster).expect("the DaemonSet reads as v1alpha1");
-    cluster.apply_node(&node("n-1"));
+    api.sync(&mut cluster).await.expect("the DaemonSet reads as v1alpha1");
     let reconciler = FailedPodBackoffs::new(DaemonSetV1Alpha1Reconciler);
     let adapter = Adapter::new("daemonset", client, reconciler, cluster.caches.clone());
-    let mut clock = settle(&api, &mut cluster, &adapter, T0, 3).await;
+    settle(&api, &mut cluster, &adapter, 3).await;
 
-    // Every second: the kubelet runs what it has, and the pod fails at once.
+    // Every second: the kubelet runs what it has, and the pod fails at once (another
+    // component marks it Failed; a terminal pod stays terminal).
     let mut deleted_at = Vec::new();
     let mut held = Vec::new();
     for _ in 0..20 {
-        {
-            let mut a = api.lock().unwrap();
-            a.kubelet();
-            for (path, o) in a.objects.clone() {
-                if path.starts_with(&format!("{PODS}/")) && o["metadata"]["deletionTimestamp"].is_null() {
-                    let mut failed = o.clone();
-                    failed["status"]["phase"] = json!("Failed");
-                    a.put_object(&path, failed);
-                }
+        let clock = api.step(1).await;
+        for o in api.list(PODS).await {
+            if o["metadata"]["deletionTimestamp"].is_null() && o["status"]["phase"] != json!("Failed") {
+                let path = format!("{PODS}/{}/status", o["metadata"]["name"].as_str().unwrap());
+                api.merge(&path, &json!({"status": {"phase": "Failed"}})).await;
             }
-            a.sync(&mut cluster);
         }
-        clock += 1;
+        api.sync(&mut cluster).await;
         let before = server.requests().len();
         let wl = cluster.caches.workloads.state()[0].clone();
         let report = adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 7).await.unwrap();

@@ -19,7 +19,7 @@ use kruise_sim::store::{ObjectKey, set_path, str_at};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::cluster::{Cluster, Entry, established};
+use crate::cluster::{Cluster, Entry, established_at};
 use crate::patch::{self, PatchError};
 use crate::registry::ResourceDef;
 use crate::select::{FieldTerm, fields_match, labels_match, parse_field_selector, parse_label_selector};
@@ -61,7 +61,8 @@ impl Shared {
         Self { jobs, changed, shutdown, bookmark_every, address }
     }
 
-    /// Runs `f` on the cluster thread (after the clock has caught up with wall time).
+    /// Runs `f` on the cluster thread (after the clock has caught up with wall time, or, on
+    /// a manual clock, the scheduler and kubelets with what is due now).
     pub async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Cluster) -> T + Send + 'static,
@@ -498,7 +499,7 @@ fn crd_hook(c: &mut Cluster, t: &Target, obj: &mut Value) -> Result<(), Failure>
     if t.def.group == "apiextensions.k8s.io" && t.def.kind == "CustomResourceDefinition" {
         let name = str_at(obj, &["metadata", "name"]).unwrap_or_default().to_owned();
         c.registry.add_crd(obj).map_err(|e| Failure::invalid(&t.def, &name, &e.to_string()))?;
-        established(obj);
+        established_at(obj, c.clock_time());
     }
     Ok(())
 }

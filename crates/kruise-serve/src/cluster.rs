@@ -1,6 +1,7 @@
 //! The served cluster's state: the simulator (its store, scheduler and kubelets, no
-//! controllers) on a virtual clock that follows wall time, the resources served, the watch
-//! history and what each field manager applied last.
+//! controllers) on a virtual clock that follows wall time ([`Clock::Wall`], `kruise serve`) or
+//! moves only when told ([`Clock::Manual`], for deterministic tests), the resources served,
+//! the watch history and what each field manager applied last.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -34,9 +35,27 @@ pub fn wall_now() -> SimTime {
     sim_time(Timestamp::now())
 }
 
+/// Where the cluster's virtual clock takes its time from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// The clock follows wall time: before each request the scheduler and kubelets catch up
+    /// with it (`kruise serve`).
+    Wall,
+    /// The clock stands still until [`Cluster::step`] or [`Cluster::run_until`] moves it; a
+    /// request only lets the scheduler and kubelets act on what is due at the current
+    /// virtual time. Runs are then deterministic (tests).
+    Manual,
+}
+
+/// A request to move a clock that follows wall time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the cluster's clock follows wall time; only a manual clock can be moved")]
+pub struct NotManual;
+
 /// The cluster.
 pub struct Cluster {
     sim: Sim,
+    clock: Clock,
     /// The resources served.
     pub registry: Registry,
     history: VecDeque<Entry>,
@@ -56,11 +75,23 @@ impl std::fmt::Debug for Cluster {
 
 impl Cluster {
     /// A cluster with `config`'s nodes, the namespaces `default`, `kube-system`, `kube-public`
-    /// and `kube-node-lease`, and the CRDs of kruise-api's kinds, at the current wall time.
+    /// and `kube-node-lease`, and the CRDs of kruise-api's kinds, at the current wall time,
+    /// on a clock that follows wall time ([`Clock::Wall`]).
     pub fn new(config: SimConfig) -> Self {
+        Self::start(config, Clock::Wall, wall_now())
+    }
+
+    /// The same cluster as [`Cluster::new`], at virtual time `t0` (ms after
+    /// [`kruise_sim::time::EPOCH_SECONDS`]), on a clock that moves only when told
+    /// ([`Clock::Manual`]).
+    pub fn new_at(config: SimConfig, t0: SimTime) -> Self {
+        Self::start(config, Clock::Manual, t0)
+    }
+
+    fn start(config: SimConfig, clock: Clock, t0: SimTime) -> Self {
         let mut sim = Sim::new(config);
         // The simulator creates its nodes at virtual time 0; here they join the cluster now.
-        if let Err(e) = sim.run_until(wall_now(), |_| false) {
+        if let Err(e) = sim.run_until(t0, |_| false) {
             tracing::warn!(error = %e, "simulation stopped early");
         }
         let nodes: Vec<(ObjectKey, Value)> =
@@ -75,6 +106,7 @@ impl Cluster {
         sim.record_changes();
         let mut c = Self {
             sim,
+            clock,
             registry: Registry::builtin(),
             history: VecDeque::new(),
             oldest: last_rv,
@@ -89,7 +121,7 @@ impl Cluster {
         }
         for crd in kruise_api::crd::all_custom_resource_definitions().unwrap_or_default() {
             let Ok(mut v) = serde_json::to_value(crd) else { continue };
-            established(&mut v);
+            established_at(&mut v, c.clock_time());
             if c.registry.add_crd(&v).is_ok() {
                 let _ = c.write(|s, now| s.create(v, now));
             }
@@ -97,19 +129,62 @@ impl Cluster {
         c
     }
 
-    /// Brings the virtual clock up to wall time: the scheduler and kubelets act on everything
-    /// due by now.
+    /// Brings the virtual clock up to wall time ([`Clock::Wall`]; a manual clock stays where
+    /// it is): the scheduler and kubelets act on everything due by now.
     pub fn advance(&mut self) {
-        let now = wall_now();
-        if now > self.sim.now()
-            && let Err(e) = self.sim.run_until(now, |_| false)
-        {
-            tracing::warn!(error = %e, "simulation stopped early");
+        match self.clock {
+            Clock::Wall => {
+                let now = wall_now();
+                if now > self.sim.now()
+                    && let Err(e) = self.sim.run_until(now, |_| false)
+                {
+                    tracing::warn!(error = %e, "simulation stopped early");
+                }
+            }
+            Clock::Manual => self.run_to(self.sim.now()),
         }
         self.drain();
     }
 
-    /// The virtual clock (ms; follows wall time).
+    fn run_to(&mut self, t: SimTime) {
+        if let Err(e) = self.sim.run_until(t, |_| false) {
+            tracing::warn!(error = %e, "simulation stopped early");
+        }
+    }
+
+    /// Moves a manual clock `by` ahead: the scheduler and kubelets act on everything due up to
+    /// then, in order. Returns the new virtual time.
+    pub fn step(&mut self, by: std::time::Duration) -> Result<SimTime, NotManual> {
+        let to = self.sim.now().saturating_add(u64::try_from(by.as_millis()).unwrap_or(u64::MAX));
+        self.run_until(to)
+    }
+
+    /// Moves a manual clock to `t` (a time already past leaves it where it is): the scheduler
+    /// and kubelets act on everything due up to then, in order. Returns the new virtual time.
+    pub fn run_until(&mut self, t: SimTime) -> Result<SimTime, NotManual> {
+        if self.clock != Clock::Manual {
+            return Err(NotManual);
+        }
+        self.run_to(t.max(self.sim.now()));
+        self.drain();
+        Ok(self.sim.now())
+    }
+
+    /// Where the clock takes its time from.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// The time the clock reads: wall time ([`Clock::Wall`]) or the virtual time reached
+    /// ([`Clock::Manual`]).
+    pub fn clock_time(&self) -> SimTime {
+        match self.clock {
+            Clock::Wall => wall_now(),
+            Clock::Manual => self.sim.now(),
+        }
+    }
+
+    /// The virtual clock (ms; follows wall time unless the clock is manual).
     pub fn now(&self) -> SimTime {
         self.sim.now()
     }
@@ -188,9 +263,14 @@ impl Cluster {
 }
 
 /// Marks a CRD `Established` and its names accepted (what `kubectl wait --for
-/// condition=established` looks for).
+/// condition=established` looks for), now by the wall clock.
 pub fn established(crd: &mut Value) {
-    let now = kruise_sim::time::timestamp(wall_now()).to_string();
+    established_at(crd, wall_now());
+}
+
+/// [`established`] at virtual time `now` (the cluster's [`Cluster::clock_time`]).
+pub fn established_at(crd: &mut Value, now: SimTime) {
+    let now = kruise_sim::time::timestamp(now).to_string();
     let names = crd.pointer("/spec/names").cloned().unwrap_or(Value::Null);
     let cond = |t: &str, reason: &str| json!({"type": t, "status": "True", "reason": reason, "message": "", "lastTransitionTime": now});
     set_path(
@@ -229,6 +309,75 @@ mod tests {
             Some(&*(a + 1).to_string())
         );
         assert_eq!(c.changes_since(a + 1).count(), 0);
+    }
+
+    fn pod(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}})
+    }
+
+    fn condition<'a>(obj: &'a Value, type_: &str) -> Option<&'a str> {
+        obj.pointer("/status/conditions")?
+            .as_array()?
+            .iter()
+            .find(|c| str_at(c, &["type"]) == Some(type_))
+            .and_then(|c| str_at(c, &["status"]))
+    }
+
+    /// A manual clock stands still while wall time passes: a request only lets the scheduler
+    /// act on what is due now (the pod is bound), the kubelet's pull (5 s) does not end until
+    /// the test moves the clock; then the pod runs and turns Ready, stamped with virtual times.
+    #[test]
+    fn a_manual_clock_moves_only_when_stepped() {
+        let t0 = 60_000;
+        let mut c = Cluster::new_at(SimConfig::default(), t0);
+        assert_eq!((c.clock(), c.now(), c.clock_time()), (Clock::Manual, t0, t0));
+        c.write(|s, now| s.create(pod("p"), now)).unwrap();
+        let key = ObjectKey::new("v1", "Pod", "default", "p");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        c.advance();
+        assert_eq!(c.now(), t0, "time moved by itself");
+        let p = c.store().get(&key).cloned().unwrap();
+        assert!(str_at(&p, &["spec", "nodeName"]).is_some_and(|n| n.starts_with("node-")), "{p}");
+        assert_ne!(str_at(&p, &["status", "phase"]), Some("Running"), "{p}");
+        assert_eq!(
+            str_at(&p, &["metadata", "creationTimestamp"]),
+            Some(&*kruise_sim::time::timestamp(t0).to_string())
+        );
+        assert_eq!(c.step(std::time::Duration::from_secs(10)), Ok(t0 + 10_000));
+        let p = c.store().get(&key).cloned().unwrap();
+        assert_eq!(str_at(&p, &["status", "phase"]), Some("Running"), "{p}");
+        assert_eq!(condition(&p, "Ready"), Some("True"), "{p}");
+        assert_eq!(c.run_until(t0), Ok(t0 + 10_000), "a manual clock never goes back");
+        assert_eq!(c.run_until(t0 + 20_000), Ok(t0 + 20_000));
+    }
+
+    /// Two manual clusters given the same requests agree on everything: uids, resourceVersions,
+    /// timestamps, nodes.
+    #[test]
+    fn a_manual_clock_is_deterministic() {
+        let run = || {
+            let mut c = Cluster::new_at(SimConfig::default(), 5_000);
+            for i in 0..3 {
+                c.write(|s, now| s.create(pod(&format!("pod-{i}")), now)).unwrap();
+                c.step(std::time::Duration::from_millis(2_500)).unwrap();
+            }
+            c.step(std::time::Duration::from_secs(30)).unwrap();
+            (c.store().list("", "Pod").map(|(_, v)| v.clone()).collect::<Vec<_>>(), c.resource_version())
+        };
+        let (a, b) = (run(), run());
+        assert_eq!(a.0.len(), 3);
+        assert_eq!(a, b);
+    }
+
+    /// `kruise serve`'s clock follows wall time and cannot be moved by hand.
+    #[test]
+    fn a_wall_clock_cannot_be_stepped() {
+        let mut c = Cluster::new(SimConfig::default());
+        assert_eq!(c.clock(), Clock::Wall);
+        assert!(c.now() + 60_000 > wall_now());
+        assert_eq!(c.step(std::time::Duration::from_secs(1)), Err(NotManual));
+        assert_eq!(c.run_until(c.now() + 1), Err(NotManual));
     }
 
     /// The history keeps the last HISTORY changes; older resourceVersions are expired.

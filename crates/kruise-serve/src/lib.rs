@@ -15,6 +15,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`InProcess`] is the same cluster without a listener, on a clock that moves only when told
+//! ([`cluster::Clock::Manual`]): requests answered in-process through [`api::handle`], for
+//! deterministic tests.
+//!
 //! - [`api`]: the HTTP API (discovery, get/list/watch with bookmarks and 410 Gone, create,
 //!   update, merge/JSON/strategic/apply patches, delete with preconditions, `status`, `scale`
 //!   and `resize`, `Status` errors);
@@ -42,10 +46,12 @@ use hyper_util::rt::TokioIo;
 use kruise_sim::SimConfig;
 use kruise_sim::cluster::NodeSpec;
 use kruise_sim::scenario::Scenario;
+use kruise_sim::time::SimTime;
 use tokio::sync::watch;
 
 use crate::api::{Body, Req, Shared};
-use crate::cluster::{Cluster, wall_now};
+use crate::cluster::{Clock, Cluster, wall_now};
+use crate::status::Failure;
 
 /// How to serve.
 #[derive(Clone, Debug)]
@@ -94,6 +100,24 @@ pub enum ServeError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The thread that owns the cluster could not be started.
+    #[error("cannot start the cluster thread: {source}")]
+    Thread {
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The cluster thread has stopped (an in-process cluster's job could not run).
+    #[error("the cluster has stopped: {0}")]
+    Stopped(String),
+    /// The clock follows wall time and cannot be moved by hand.
+    #[error(transparent)]
+    NotManual(#[from] cluster::NotManual),
+}
+
+impl From<Failure> for ServeError {
+    fn from(f: Failure) -> Self {
+        Self::Stopped(f.message)
+    }
 }
 
 /// A running server.
@@ -150,17 +174,26 @@ async fn read(
     let (parts, incoming) = req.into_parts();
     let bytes: Bytes = match Limited::new(incoming, api::MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
-        Err(_) => {
-            let f = status::Failure::too_large();
-            let mut r = hyper::Response::new(
-                http_body_util::Full::new(Bytes::from(f.to_status().to_string()))
-                    .map_err(|n| match n {})
-                    .boxed_unsync(),
-            );
-            *r.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
-            return Ok(r);
-        }
+        Err(_) => return Ok(too_large()),
     };
+    Ok(api::handle(shared, request(&parts, bytes)).await)
+}
+
+/// The 413 answer to a body over [`api::MAX_BODY`].
+fn too_large() -> hyper::Response<Body> {
+    let f = status::Failure::too_large();
+    let mut r = hyper::Response::new(
+        http_body_util::Full::new(Bytes::from(f.to_status().to_string()))
+            .map_err(|n| match n {})
+            .boxed_unsync(),
+    );
+    *r.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
+    r
+}
+
+/// A request's head and body as [`api::handle`] takes them: the query decoded, the media type
+/// without parameters (JSON if none), and whether a `Table` is accepted.
+fn request(parts: &http::request::Parts, bytes: Bytes) -> Req {
     let query =
         form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let content_type = parts
@@ -175,28 +208,40 @@ async fn read(
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.split(',').any(|t| t.contains("as=Table")));
-    let req = Req {
-        method: parts.method,
+    Req {
+        method: parts.method.clone(),
         path: parts.uri.path().to_owned(),
         query,
         content_type,
         body: bytes,
         table,
-    };
-    Ok(api::handle(shared, req).await)
+    }
 }
 
-/// The cluster thread: owns the simulator, runs the jobs requests send, and moves the virtual
-/// clock with wall time in between (sleeping until the next scheduler or kubelet step is due,
-/// at most 100 ms), publishing the latest resourceVersion after each step.
-fn cluster_thread(config: SimConfig, jobs: std::sync::mpsc::Receiver<api::Job>, changed: watch::Sender<u64>) {
-    let mut cluster = Cluster::new(config);
+/// The cluster thread: owns the simulator and runs the jobs requests send. On a wall clock it
+/// moves the virtual clock with wall time in between (sleeping until the next scheduler or
+/// kubelet step is due, at most 100 ms); a manual clock only moves in the jobs that move it.
+/// It publishes the latest resourceVersion after each job or step.
+fn cluster_thread(
+    new: impl FnOnce() -> Cluster,
+    jobs: std::sync::mpsc::Receiver<api::Job>,
+    changed: watch::Sender<u64>,
+) {
+    let mut cluster = new();
+    let manual = cluster.clock() == Clock::Manual;
     loop {
-        let wait = cluster.next_event_at().map_or(100, |t| t.saturating_sub(wall_now())).clamp(1, 100);
-        match jobs.recv_timeout(Duration::from_millis(wait)) {
-            Ok(job) => job(&mut cluster),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => cluster.advance(),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        if manual {
+            match jobs.recv() {
+                Ok(job) => job(&mut cluster),
+                Err(std::sync::mpsc::RecvError) => return,
+            }
+        } else {
+            let wait = cluster.next_event_at().map_or(100, |t| t.saturating_sub(wall_now())).clamp(1, 100);
+            match jobs.recv_timeout(Duration::from_millis(wait)) {
+                Ok(job) => job(&mut cluster),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => cluster.advance(),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            }
         }
         let rv = cluster.resource_version();
         changed.send_if_modified(|old| {
@@ -207,6 +252,20 @@ fn cluster_thread(config: SimConfig, jobs: std::sync::mpsc::Receiver<api::Job>, 
     }
 }
 
+/// Starts the cluster thread on the cluster `new` makes; returns where to send it jobs and
+/// the latest resourceVersion it publishes.
+fn spawn_cluster(
+    new: impl FnOnce() -> Cluster + Send + 'static,
+) -> std::io::Result<(std::sync::mpsc::Sender<api::Job>, watch::Sender<u64>)> {
+    let (jobs, jobs_rx) = std::sync::mpsc::channel();
+    let (changed, _) = watch::channel(0);
+    let thread_changed = changed.clone();
+    std::thread::Builder::new()
+        .name("kruise-serve-cluster".into())
+        .spawn(move || cluster_thread(new, jobs_rx, thread_changed))?;
+    Ok((jobs, changed))
+}
+
 /// Starts serving on 127.0.0.1 and returns at once; the server runs until [`Served::stop`].
 pub async fn serve(config: ServeConfig) -> Result<Served, ServeError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
@@ -214,13 +273,8 @@ pub async fn serve(config: ServeConfig) -> Result<Served, ServeError> {
         .map_err(|source| ServeError::Bind { port: config.port, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { port: config.port, source })?;
     let (stop, stop_rx) = watch::channel(false);
-    let (jobs, jobs_rx) = std::sync::mpsc::channel();
-    let (changed, _) = watch::channel(0);
-    let thread_changed = changed.clone();
     let sim = config.sim;
-    std::thread::Builder::new()
-        .name("kruise-serve-cluster".into())
-        .spawn(move || cluster_thread(sim, jobs_rx, thread_changed))
+    let (jobs, changed) = spawn_cluster(move || Cluster::new(sim))
         .map_err(|source| ServeError::Bind { port: config.port, source })?;
     let shared =
         Arc::new(Shared::new(jobs, changed, stop_rx.clone(), config.bookmark_every, addr.to_string()));
@@ -253,4 +307,72 @@ pub async fn serve(config: ServeConfig) -> Result<Served, ServeError> {
     });
     tracing::info!(%addr, "serving the simulated cluster");
     Ok(Served { addr, stop, task, shared })
+}
+
+/// The served cluster without a listener, on a manual clock: each request is answered
+/// in-process by the same [`api::handle`] as over TCP (same store, resourceVersions,
+/// preconditions, patches and `Status` errors), and the virtual clock (with it the scheduler
+/// and the kubelets) moves only when [`InProcess::step`] or [`InProcess::run_until`] moves
+/// it. For tests that need an API server whose every answer is reproducible.
+///
+/// Dropping it stops the cluster thread.
+#[derive(Debug)]
+pub struct InProcess {
+    shared: Arc<Shared>,
+    // Kept so that watches run until the handle is dropped.
+    _stop: watch::Sender<bool>,
+}
+
+impl InProcess {
+    /// The cluster `config` describes (its `port` is not used), its clock standing at virtual
+    /// time `t0` (ms after [`kruise_sim::time::EPOCH_SECONDS`]).
+    pub fn start(config: ServeConfig, t0: SimTime) -> Result<Self, ServeError> {
+        let (stop, stop_rx) = watch::channel(false);
+        let sim = config.sim;
+        let (jobs, changed) = spawn_cluster(move || Cluster::new_at(sim, t0))
+            .map_err(|source| ServeError::Thread { source })?;
+        let shared =
+            Arc::new(Shared::new(jobs, changed, stop_rx, config.bookmark_every, "in-process".to_owned()));
+        Ok(Self { shared, _stop: stop })
+    }
+
+    /// Answers one request (its body already read), as the server answers it over TCP: a
+    /// body over [`api::MAX_BODY`] gets 413.
+    pub async fn handle(&self, req: http::Request<Bytes>) -> http::Response<Body> {
+        let (parts, bytes) = req.into_parts();
+        if bytes.len() > api::MAX_BODY {
+            return too_large();
+        }
+        api::handle(self.shared.clone(), request(&parts, bytes)).await
+    }
+
+    /// Moves the clock `by` ahead (the scheduler and the kubelets act on everything due up to
+    /// then); returns the new virtual time.
+    pub async fn step(&self, by: Duration) -> Result<SimTime, ServeError> {
+        Ok(self.shared.run(move |c| c.step(by)).await??)
+    }
+
+    /// Moves the clock to `t` (a time already past leaves it where it is); returns the new
+    /// virtual time.
+    pub async fn run_until(&self, t: SimTime) -> Result<SimTime, ServeError> {
+        Ok(self.shared.run(move |c| c.run_until(t)).await??)
+    }
+
+    /// The virtual time now.
+    pub async fn now(&self) -> Result<SimTime, ServeError> {
+        Ok(self.shared.run(|c| c.now()).await?)
+    }
+
+    /// Runs `f` on the cluster (for tests that look behind the API).
+    pub async fn with_cluster<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Cluster) -> T + Send + 'static,
+    ) -> Result<T, ServeError> {
+        Ok(self.shared.run(f).await?)
+    }
+
+    /// The state requests share.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
 }

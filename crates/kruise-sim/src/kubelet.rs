@@ -3,8 +3,8 @@
 //! when a container's image changes (restartCount + 1, new imageID, same pod), crash loops
 //! with back-off, run-to-completion containers (`runFor`: exit 0, or 1 on the image's
 //! `failOn` nodes, then what `restartPolicy` says: `Never` ends the pod `Succeeded` or
-//! `Failed`, `OnFailure` restarts failures only, `Always` restarts both), graceful
-//! termination, and the pod conditions (PodScheduled is the scheduler's; Initialized,
+//! `Failed`, `OnFailure` restarts failures only, `Always` restarts both; a pod in a terminal
+//! phase stays there, whoever put it there), graceful termination, and the pod conditions (PodScheduled is the scheduler's; Initialized,
 //! ContainersReady, and Ready honouring `readinessGates` are the kubelet's), each with a
 //! lastTransitionTime.
 //!
@@ -322,6 +322,12 @@ impl Kubelet {
             .unwrap_or_default();
         let restart_policy = str_at(pod, &["spec", "restartPolicy"]).unwrap_or("Always");
         let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
+        if !deleting && matches!(str_at(pod, &["status", "phase"]), Some("Failed" | "Succeeded")) {
+            // A terminal pod stays terminal, whoever made it so (the kubelet, or another
+            // component such as an eviction): the kubelet never moves a pod out of a terminal
+            // phase, and nothing of it runs again. Only a delete still needs the kubelet.
+            return Sync::default();
+        }
         let grace_ms =
             pod.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_u64).unwrap_or(30) * 1000;
         let mut wake: Option<SimTime> = None;
@@ -727,6 +733,22 @@ mod tests {
         assert!(ready(&p));
         assert_eq!(p["status"]["phase"], "Running");
         assert_eq!(p["status"]["containerStatuses"][0]["restartCount"], 0);
+    }
+
+    /// A pod another component marked `Failed` stays `Failed`: the kubelet does not write a
+    /// running status over it and wakes for it no more; a delete still terminates it.
+    #[test]
+    fn a_pod_failed_by_another_component_stays_failed() {
+        let mut k = Kubelet::default();
+        let mut p = pod("nginx:1.20");
+        run(&mut k, &mut p, 60_000);
+        assert_eq!(p["status"]["phase"], "Running");
+        p["status"]["phase"] = json!("Failed");
+        assert_eq!(k.sync(&p, 61_000), Sync::default());
+        p["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:01:02Z");
+        let s = k.sync(&p, 62_000);
+        assert_eq!(s.wake, Some(64_000));
+        assert!(k.sync(&p, 64_000).terminated);
     }
 
     #[test]

@@ -93,6 +93,15 @@ impl MockServer {
     pub fn start_with(
         mut handler: impl FnMut(&Sent) -> Reply + Send + 'static,
     ) -> (kube::Client, MockServer) {
+        Self::start_async(move |s| std::future::ready(handler(s)))
+    }
+
+    /// A client whose requests are answered by the future `handler` returns (one request at a
+    /// time, in the order they arrive).
+    pub fn start_async<F>(mut handler: impl FnMut(&Sent) -> F + Send + 'static) -> (kube::Client, MockServer)
+    where
+        F: std::future::Future<Output = Reply> + Send + 'static,
+    {
         let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let log = sent.clone();
@@ -117,7 +126,7 @@ impl MockServer {
                     body,
                     raw: bytes.to_vec(),
                 };
-                let reply = handler(&sent);
+                let reply = handler(&sent).await;
                 log.lock().unwrap().push(sent);
                 let resp = Response::builder()
                     .status(reply.status)

@@ -5,9 +5,9 @@
 
 #![allow(dead_code)]
 
-pub mod fake;
 pub mod https;
 pub mod mock;
+pub mod served;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -13,9 +13,9 @@ use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::Pod;
 use kruise_api::apps::v1beta1::CloneSet;
 use kruise_api::keys;
-use kruise_core::cloneset::{ActionKind, Input, Plan, plan, reconcile};
+use kruise_core::Expectations;
+use kruise_core::cloneset::{ActionKind, Plan, fixtures, plan, reconcile};
 use kruise_core::reconciler::PlannedWrite;
-use kruise_core::{Expectations, Features};
 use kruise_sim::store::ObjectKey;
 use kruise_sim::time::{Dur, timestamp};
 use kruise_sim::{Sim, SimConfig};
@@ -120,18 +120,7 @@ impl Planned {
         let pods = self.all_pods();
         let revs = self.revisions();
         let exp = Expectations::new();
-        let input = Input {
-            cloneset: &cs,
-            pods: (&pods).into(),
-            pvcs: &[],
-            revisions: &revs,
-            nodes: &[],
-            now: self.now(),
-            id_seed: self.seed,
-            features: Features::default(),
-            expectations: &exp,
-            pub_decisions: None,
-        };
+        let input = fixtures::input(&cs, &pods, &revs, self.now(), self.seed, &exp);
         let p = plan(&input).expect("plan");
         let w = reconcile::writes(&input, &p).expect("writes");
         (p, w)

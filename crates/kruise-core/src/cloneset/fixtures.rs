@@ -18,7 +18,8 @@ use kruise_api::apps::v1beta1::{
 use kruise_api::keys;
 
 use super::pods::{State, short_hash};
-use super::revision;
+use super::{Input, revision};
+use crate::{Expectations, Features};
 
 /// `Timestamp` at `s` seconds since the epoch (0 for out-of-range values).
 pub fn ts(s: i64) -> Timestamp {
@@ -101,6 +102,30 @@ pub fn revision_of(cs: &CloneSet, number: i64) -> ControllerRevision {
     r.metadata.uid = Some(format!("uid-{name}"));
     r.metadata.creation_timestamp = Some(Time(ts(number)));
     r
+}
+
+/// A planner input with no PVCs, no nodes, default feature gates and no PodUnavailableBudget
+/// decisions: the common case of tests that plan from a CloneSet, its pods and revisions.
+pub fn input<'a>(
+    cloneset: &'a CloneSet,
+    pods: &'a [Pod],
+    revisions: &'a [ControllerRevision],
+    now: Timestamp,
+    id_seed: u64,
+    expectations: &'a Expectations,
+) -> Input<'a> {
+    Input {
+        cloneset,
+        pods: pods.into(),
+        pvcs: &[],
+        revisions,
+        nodes: &[],
+        now,
+        id_seed,
+        features: Features::default(),
+        expectations,
+        pub_decisions: None,
+    }
 }
 
 /// The name of [`revision_of`].

@@ -1,9 +1,8 @@
-//! Property tests of the CloneSet planner's invariants, run against the in-memory cluster of
-//! `common`.
+//! Property tests of the CloneSet planner's invariants, the rollouts run on the simulator's
+//! cluster with the planner driven by hand ([`support::planned`]).
 
-mod common;
+mod support;
 
-use common::{Cluster, settle};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kruise_api::apps::v1beta1::CloneSet;
@@ -12,6 +11,7 @@ use kruise_core::cloneset::fixtures::{self, pod, rolling, ts};
 use kruise_core::cloneset::{ActionKind, Input, PlanError, PodTable, plan};
 use kruise_core::{Expectations, Features};
 use proptest::prelude::*;
+use support::planned::{Planned, settle};
 
 prop_compose! {
     fn spec()(replicas in 0i32..8, partition in 0i32..5, max_unavailable in 1i32..4, surge in 0i32..3,
@@ -44,12 +44,12 @@ proptest! {
         let cs = make(s);
         let (r, p, u, surge, in_place, _) = s;
         let surge = if in_place { 0 } else { surge };
-        let mut c = Cluster::new(cs);
+        let mut c = Planned::new(cs);
         let rounds = settle(&mut c, 60);
         prop_assert!(rounds < 60, "initial scale-up did not converge");
-        prop_assert_eq!(c.pods.len() as i32, r);
-        let rev1 = c.cs.status.as_ref().unwrap().update_revision.clone();
-        fixtures::set_image(&mut c.cs, "nginx:2");
+        prop_assert_eq!(c.pods().len() as i32, r);
+        let rev1 = c.cloneset().status.unwrap().update_revision;
+        c.edit(|cs| fixtures::set_image(cs, "nginx:2"));
         let mut converged = false;
         for _ in 0..120 {
             let (plan, w) = c.plan();
@@ -68,10 +68,9 @@ proptest! {
                 unavailable_after <= u.max(unavailable_before),
                 "unavailable {} > max(U {}, before {})", unavailable_after, u, unavailable_before
             );
-            prop_assert!(c.pods.len() as i32 <= r + surge, "{} pods > R+S", c.pods.len());
+            prop_assert!(c.pods().len() as i32 <= r + surge, "{} pods > R+S", c.pods().len());
             let upd = plan.status.update_revision.clone();
             prop_assert!(c.on_revision(&upd) as i32 <= r - p.min(r) + surge);
-            c.now += 31;
             c.seed += 1;
             c.kubelet();
             let busy = plan.actions.iter().any(|a| !matches!(a.kind, ActionKind::UpdateStatus));
@@ -81,9 +80,9 @@ proptest! {
             }
         }
         prop_assert!(converged, "rollout did not converge");
-        let upd = c.cs.status.as_ref().unwrap().update_revision.clone();
+        let upd = c.cloneset().status.unwrap().update_revision;
         prop_assert_ne!(&upd, &rev1);
-        prop_assert_eq!(c.pods.len() as i32, r);
+        prop_assert_eq!(c.pods().len() as i32, r);
         prop_assert_eq!(c.on_revision(&upd) as i32, r - p.min(r));
     }
 

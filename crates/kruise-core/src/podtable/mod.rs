@@ -545,6 +545,21 @@ impl Rows {
         self.chunks.iter().flatten()
     }
 
+    /// The rows whose name is in `[lo, hi)`, by name ascending: two O(log n) searches, then
+    /// a sequential walk that reads no name. With `hi` the prefix `lo` whose last byte is
+    /// incremented (`"web-"`, `"web."`), these are the rows whose name starts with `lo`.
+    pub fn between<'s>(&'s self, lo: &str, hi: &str) -> impl Iterator<Item = &'s Row> + 's {
+        let at = |name: &str| match self.find(name) {
+            (c, Ok(i) | Err(i)) => (c, i),
+        };
+        let ((c0, i0), (c1, i1)) = if lo < hi { (at(lo), at(hi)) } else { ((0, 0), (0, 0)) };
+        self.chunks.iter().enumerate().skip(c0).take((c1 + 1).saturating_sub(c0)).flat_map(move |(c, ch)| {
+            let from = if c == c0 { i0 } else { 0 };
+            let to = if c == c1 { i1 } else { ch.len() };
+            ch.get(from..to.max(from)).unwrap_or_default()
+        })
+    }
+
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut Row> {
         self.chunks.iter_mut().flatten()
     }

@@ -438,9 +438,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // ASTS-11: membership, adoption and release.
     let deleting = set.metadata.deletion_timestamp.is_some();
-    let mut members: Vec<&Pod> = Vec::new();
-    let mut ordinal = Vec::new();
-    let mut facts: Vec<PodFacts<'_>> = Vec::new();
+    let mut members: Vec<&Pod> = Vec::with_capacity(input.pods.len());
+    let mut ordinal = Vec::with_capacity(input.pods.len());
+    let mut facts: Vec<PodFacts<'_>> = Vec::with_capacity(input.pods.len());
     each_listed(set, name, &selector, input.pods, |o, pod, f, claim| {
         let pname = f.name;
         if claim.controlled {
@@ -472,11 +472,12 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let reserved = ReservedOrdinals::parse(&set.spec.reserve_ordinals);
     let range = ReplicaRange::new(i64::from(start), i64::from(cfg.replicas), &reserved);
     let split = ordinals::split(
-        members.iter().enumerate().map(|(i, p)| {
-            let n = p.metadata.name.as_deref().unwrap_or_default();
-            // Canonical `<set>-<o>`: the parent matched, so only leading zeros differ.
-            let digits = n.len() - name.len() - 1;
-            (ordinal[i], digits == 1 || !n[name.len() + 1..].starts_with('0'), n, i)
+        facts.iter().zip(&ordinal).enumerate().map(|(i, (f, &o))| {
+            // Canonical `<set>-<o>`: the parent matched and the suffix is the decimal `o`, so
+            // it is canonical when it has no leading zero, i.e. exactly as many digits as `o`
+            // (read from the name's length: its bytes are not read).
+            let digits = f.name.len() - name.len() - 1;
+            (o, digits == decimal_digits(o), f.name, i)
         }),
         &range,
     );
@@ -568,12 +569,25 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     Ok(b.plan)
 }
 
+/// The number of decimal digits of `o >= 0` (1 for 0).
+fn decimal_digits(mut o: i64) -> usize {
+    let mut d = 1;
+    while o >= 10 {
+        o /= 10;
+        d += 1;
+    }
+    d
+}
+
 /// ASTS-10, ASTS-11: calls `f(ordinal, pod, facts, claim facts)` for each pod whose name is
 /// `<set name>-<ordinal>`, by (ordinal, name) whatever order the adapter listed them in
 /// (adoption and release actions follow this order; names are compared only between pods
 /// claiming one ordinal). Facts and claim facts come from a table's rows (its claim facts
 /// when computed for this set and selector) or are read from the pods of a slice, once each.
-/// Sorts 16-byte keys, O(n log n) at most.
+/// Keys are ordered by [`ordinals::sort_by_ordinal`]: a counting sort over the dense
+/// ordinals, O(n) (O(n log n) only for ordinals far apart). From a table only the rows named
+/// `<set name>-...` are visited (one contiguous run of its name order), and no name is read
+/// from memory to find them: the table's facts hold each name's ordinal and parent length.
 fn each_listed<'a>(
     set: &'a StatefulSet,
     name: &str,
@@ -587,11 +601,6 @@ fn each_listed<'a>(
         let (parent, o) = parse_ordinal(pname);
         (parent == name && o >= 0).then_some(o)
     };
-    let by_key = |keys: &mut Vec<(i32, u32)>, name_of: &dyn Fn(u32) -> &'a str| {
-        if !keys.is_sorted_by(|a, b| (a.0, name_of(a.1)) <= (b.0, name_of(b.1))) {
-            keys.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| name_of(a.1).cmp(name_of(b.1))));
-        }
-    };
     match pods {
         Pods::Slice(pods) => {
             let name_of = |i: u32| pods[i as usize].metadata.name.as_deref().unwrap_or_default();
@@ -600,7 +609,7 @@ fn each_listed<'a>(
                 .enumerate()
                 .filter_map(|(i, p)| Some((ours(p.metadata.name.as_deref().unwrap_or_default())?, i as u32)))
                 .collect();
-            by_key(&mut keys, &name_of);
+            ordinals::sort_by_ordinal(&mut keys, |a, b| name_of(a).cmp(name_of(b)));
             // Pods with one name (only in a hand-made list; the API server keeps names unique)
             // are ordered by their content, so which one holds the slot does not depend on the
             // order they were listed in.
@@ -619,19 +628,19 @@ fn each_listed<'a>(
         }
         Pods::Table(t) => {
             let fresh = t.owner().same(set, &selector.to_canonical());
-            let rows: Vec<&'a crate::podtable::Row> = t.rows.iter().collect();
-            let name_of = |i: u32| -> &'a str {
-                let r: &'a crate::podtable::Row = rows[i as usize];
-                &r.name
-            };
-            // The ordinal parsed once per pod version: only the parent name is compared.
-            let ours_row = |r: &crate::podtable::Row| {
-                let (o, len) = (r.facts.name_ordinal, r.facts.name_parent_len as usize);
-                (o >= 0 && r.name.get(..len) == Some(name)).then_some(o)
-            };
-            let mut keys: Vec<(i32, u32)> =
-                rows.iter().enumerate().filter_map(|(i, r)| Some((ours_row(r)?, i as u32))).collect();
-            by_key(&mut keys, &name_of);
+            // Every name `<name>-...` sorts between `<name>-` and `<name>.` ('.' follows '-').
+            let (lo, hi) = (format!("{name}-"), format!("{name}."));
+            let rows: Vec<&'a crate::podtable::Row> = t.rows.between(&lo, &hi).collect();
+            // Each row's name starts with `<name>-`: it is ours when its parent (the part
+            // before its last '-', parsed once per pod version) is exactly `<name>`.
+            let mut keys: Vec<(i32, u32)> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.facts.name_ordinal >= 0 && r.facts.name_parent_len as usize == name.len())
+                .map(|(i, r)| (r.facts.name_ordinal, i as u32))
+                .collect();
+            // Rows come in name order, so a stable sort by ordinal leaves names ascending.
+            ordinals::sort_by_ordinal(&mut keys, |a, b| rows[a as usize].name.cmp(&rows[b as usize].name));
             for (o, i) in keys {
                 let row: &'a crate::podtable::Row = rows[i as usize];
                 let facts = PodFacts::from_facts(row.facts, &row.name, t.revisions.get(row.revision));

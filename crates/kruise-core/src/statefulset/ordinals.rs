@@ -112,6 +112,62 @@ impl ReplicaRange {
     }
 }
 
+/// Sorts `(ordinal, id)` keys by ordinal, then by `tie` among keys of one ordinal (stable:
+/// keys equal under `tie` keep their order). Ordinals are dense in practice (a set's pods sit
+/// in its replica range), so when the ordinals span at most about twice the number of keys
+/// this is a counting sort, O(n + span) with sequential passes; otherwise (a pod far outside
+/// the range, e.g. next to a huge reservation) a comparison sort, O(n log n). `tie` is only
+/// called between keys of one ordinal; keys listed in ascending order are left as they are
+/// after one O(n) check.
+pub(crate) fn sort_by_ordinal(
+    keys: &mut Vec<(i32, u32)>,
+    mut tie: impl FnMut(u32, u32) -> std::cmp::Ordering,
+) {
+    use std::cmp::Ordering;
+    if keys.is_sorted_by(|a, b| match a.0.cmp(&b.0) {
+        Ordering::Less => true,
+        Ordering::Equal => tie(a.1, b.1) != Ordering::Greater,
+        Ordering::Greater => false,
+    }) {
+        return;
+    }
+    let (lo, hi) = keys.iter().fold((i32::MAX, i32::MIN), |(lo, hi), k| (lo.min(k.0), hi.max(k.0)));
+    let span = i64::from(hi) - i64::from(lo) + 1;
+    if span <= 2 * keys.len() as i64 + 1024 {
+        // Counting sort: stable, so keys of one ordinal keep their listed order.
+        let span = span as usize;
+        let slot = |o: i32| (i64::from(o) - i64::from(lo)) as usize;
+        let mut start = vec![0u32; span + 1];
+        for k in keys.iter() {
+            start[slot(k.0) + 1] += 1;
+        }
+        for i in 0..span {
+            start[i + 1] += start[i];
+        }
+        let mut out = vec![(0i32, 0u32); keys.len()];
+        for &k in keys.iter() {
+            let s = &mut start[slot(k.0)];
+            out[*s as usize] = k;
+            *s += 1;
+        }
+        *keys = out;
+    } else {
+        keys.sort_by_key(|k| k.0);
+    }
+    // Keys of one ordinal (rare: `web-1` and `web-01`) by `tie`.
+    let mut i = 0;
+    while i < keys.len() {
+        let mut j = i + 1;
+        while j < keys.len() && keys[j].0 == keys[i].0 {
+            j += 1;
+        }
+        if j - i > 1 {
+            keys[i..j].sort_by(|a, b| tie(a.1, b.1));
+        }
+        i = j;
+    }
+}
+
 /// ASTS-14: the member pods of a set split into replicas (at most one per slot) and condemned
 /// pods, both by position in the caller's pod list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

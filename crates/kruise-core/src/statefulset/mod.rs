@@ -43,7 +43,7 @@ use crate::expectations::Expectations;
 use crate::features::Features;
 use crate::lifecycle::{State, hooked, lifecycle_patch, mark_not_ready};
 use crate::plan::{Action, ActionKind, Held, PlanError, PodPatch, Reason, StatefulSetReason as R};
-use crate::podtable::info::revision_matches;
+use crate::podtable::info::{revision_matches_short, short_hash};
 use crate::revision::{RevisionWrite, Revisions};
 use kruise_api::selector::Selector;
 
@@ -309,6 +309,9 @@ pub(crate) struct Ctx<'a> {
     pub duplicates: Vec<usize>,
     /// PVCs by name (live and terminating).
     pub pvcs: BTreeMap<&'a str, &'a PersistentVolumeClaim>,
+    /// The length of the update revision's short hash (its suffix after the last `-`),
+    /// found once instead of per pod.
+    pub update_short_len: usize,
 }
 
 impl Ctx<'_> {
@@ -327,7 +330,8 @@ impl Ctx<'_> {
     /// ASTS-38: updated = revision label equal to the update revision (or its short hash);
     /// with `PreparingUpdateAsUpdate`, a `PreparingUpdate` pod counts too when `loose`.
     pub fn is_updated(&self, f: &PodFacts<'_>, loose: bool) -> bool {
-        revision_matches(f.revision, self.update_revision())
+        let upd = self.update_revision();
+        revision_matches_short(f.revision, upd, &upd[upd.len() - self.update_short_len..])
             || (loose && self.input.features.preparing_update_as_update && f.state == State::PreparingUpdate)
     }
     /// The PVC names of ordinal `o`, one per claim template, with the template.
@@ -497,7 +501,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         condemned: split.condemned,
         duplicates: split.duplicates,
         pvcs,
+        update_short_len: 0,
     };
+    ctx.update_short_len = short_hash(ctx.update_revision()).len();
     // ASTS-27: empty slots become pods to create, at the revision ASTS-27 picks.
     let mut not_updated = 0usize;
     for &(_, m) in &split.replicas {
@@ -643,7 +649,7 @@ fn each_listed<'a>(
             ordinals::sort_by_ordinal(&mut keys, |a, b| rows[a as usize].name.cmp(&rows[b as usize].name));
             for (o, i) in keys {
                 let row: &'a crate::podtable::Row = rows[i as usize];
-                let facts = PodFacts::from_facts(row.facts, &row.name, t.revisions.get(row.revision));
+                let facts = PodFacts::from_facts(&row.facts, &row.name, t.revisions.get(row.revision));
                 f(o, &row.pod, facts, if fresh { row.claim } else { claim_of(&row.pod) });
             }
         }
@@ -942,14 +948,16 @@ fn create_missing_pvcs(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, reas
 /// ASTS-16, ASTS-20: identity labels, missing PVCs and PVC owner references of a replica.
 fn repair_identity(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
     let f = &ctx.facts[m];
-    let mut patch = PodPatch::default();
-    if !f.raw.pod_name_label_ok {
-        patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name.to_owned()));
-    }
-    if ctx.input.gates.pod_index_label && f.raw.pod_index_label != o {
-        patch.labels.insert(keys::POD_INDEX.into(), Some(o.to_string()));
-    }
-    if !patch.labels.is_empty() {
+    let fix_index = ctx.input.gates.pod_index_label && f.raw.pod_index_label != o;
+    // A patch (its maps) only for a pod whose identity labels drifted.
+    if !f.raw.pod_name_label_ok || fix_index {
+        let mut patch = PodPatch::default();
+        if !f.raw.pod_name_label_ok {
+            patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name.to_owned()));
+        }
+        if fix_index {
+            patch.labels.insert(keys::POD_INDEX.into(), Some(o.to_string()));
+        }
         b.push(ActionKind::PatchPod { patch }, Some(f.name), None, Reason::StatefulSet(R::Identity));
     }
     if !f.pending {

@@ -334,6 +334,48 @@ impl Ctx<'_> {
         revision_matches_short(f.revision, upd, &upd[upd.len() - self.update_short_len..])
             || (loose && self.input.features.preparing_update_as_update && f.state == State::PreparingUpdate)
     }
+    /// The name of member `m`, as an owned string. A canonical name `<set>-<o>` (the common
+    /// case) is written from the set name and the ordinal: its bytes, which at 100k pods sit
+    /// on scattered heap pages, are not read. O(name length).
+    pub fn member_name(&self, m: usize) -> String {
+        let (f, o) = (&self.facts[m], self.ordinal[m]);
+        if o < 0 || f.name.len() != self.name.len() + 1 + decimal_digits(o) {
+            return f.name.to_owned();
+        }
+        let mut digits = [0u8; 20];
+        let (mut i, mut v) = (digits.len(), o);
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut s = String::with_capacity(f.name.len());
+        s.push_str(self.name);
+        s.push('-');
+        // ASCII digits only.
+        s.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+        s
+    }
+    /// An action on member `m`, naming it by [`Ctx::member_name`].
+    pub fn push_member(
+        &self,
+        b: &mut Builder,
+        kind: ActionKind,
+        m: usize,
+        revision: Option<&str>,
+        reason: Reason,
+    ) {
+        let mut a = Action::new(kind, None, revision, reason);
+        a.pod = Some(self.member_name(m));
+        b.plan.actions.push(a);
+    }
+    /// Holds member `m` (first reason wins), naming it by [`Ctx::member_name`].
+    pub fn hold_member(&self, b: &mut Builder, m: usize, reason: Reason) {
+        b.hold_owned(self.member_name(m), reason);
+    }
     /// The PVC names of ordinal `o`, one per claim template, with the template.
     pub fn claim_names(&self, o: i64) -> impl Iterator<Item = (String, &PersistentVolumeClaim)> + '_ {
         self.set
@@ -361,19 +403,30 @@ impl Builder {
     }
     /// Holds `pod` unless it is held already (first reason wins).
     pub fn hold(&mut self, pod: &str, reason: Reason) {
+        if self.first_hold(pod) {
+            self.plan.held.push(Held::pod(pod, reason));
+        }
+    }
+    /// [`Builder::hold`] of a name the caller built: kept as it is, not copied.
+    pub fn hold_owned(&mut self, pod: String, reason: Reason) {
+        if self.first_hold(&pod) {
+            self.plan.held.push(Held { pod: Some(pod), object: None, reason });
+        }
+    }
+    /// True (and `pod` recorded as held) when `pod` is not held yet.
+    fn first_hold(&mut self, pod: &str) -> bool {
         let h = crate::hash::fnv1a64(&[pod.as_bytes()]);
         let held = &self.plan.held;
         let same = |i: usize| held.get(i).and_then(|x| x.pod.as_deref()) == Some(pod);
         match self.held.get(&h) {
-            Some(&i) if same(i) => return,
+            Some(&i) if same(i) => false,
             // Two names with one hash (rare): a scan decides.
-            Some(_) if held.iter().any(|x| x.pod.as_deref() == Some(pod)) => return,
-            Some(_) => {}
+            Some(_) => !held.iter().any(|x| x.pod.as_deref() == Some(pod)),
             None => {
                 self.held.insert(h, held.len());
+                true
             }
         }
-        self.plan.held.push(Held::pod(pod, reason));
     }
     pub fn requeue(&mut self, after: Duration, reason: Reason) {
         self.plan.requeue_at_most(after, reason);
@@ -566,7 +619,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
                 if let Slot::Pod(m) = slot
                     && !ctx.is_updated(&ctx.facts[*m], false)
                 {
-                    b.hold(ctx.facts[*m].name, Reason::OnDelete);
+                    ctx.hold_member(&mut b, *m, Reason::OnDelete);
                 }
             }
         }

@@ -754,6 +754,39 @@ mod tests {
         assert!(t.get("web-00000").is_none() && t.get("web-00002").is_some() && t.get("zzz").is_none());
     }
 
+    /// `Rows::between` yields exactly the rows whose name is in `[lo, hi)`, in name order,
+    /// across chunk boundaries, for bounds inside, before and after the table.
+    #[test]
+    fn rows_between_is_a_name_range() {
+        let cs = fixtures::cloneset("web", 3, "nginx:1");
+        let mut t = PodTable::new(&cs);
+        for k in 0..1500u32 {
+            t.upsert(pod(&cs, &k.to_string(), "web-rev1").build()).unwrap();
+        }
+        let mut other = pod(&cs, "x", "web-rev1").build();
+        other.metadata.name = Some("wea-1".into());
+        t.upsert(other.clone()).unwrap();
+        other.metadata.name = Some("web.1".into());
+        t.upsert(other).unwrap();
+        assert!(t.rows.chunks.len() > 2, "the rows span several chunks");
+        let all: Vec<&str> = t.names().collect();
+        for (lo, hi) in [
+            ("web-", "web."),
+            ("web-1", "web-2"),
+            ("a", "z"),
+            ("web-99", "web-990"),
+            ("x", "y"),
+            ("b", "a"),
+            ("", ""),
+        ] {
+            let got: Vec<&str> = t.rows.between(lo, hi).map(|r| &*r.name).collect();
+            let want: Vec<&str> = all.iter().copied().filter(|n| *n >= lo && *n < hi).collect();
+            assert_eq!(got, want, "[{lo}, {hi})");
+        }
+        assert_eq!(t.rows.between("web-", "web.").count(), 1500);
+        assert_eq!(PodTable::default().rows.between("a", "b").count(), 0);
+    }
+
     /// A workload other than CloneSet owns a table: claim facts follow its kind, name, uid
     /// and selector.
     #[test]

@@ -407,6 +407,12 @@ impl Builder {
             self.plan.held.push(Held::pod(pod, reason));
         }
     }
+    /// Room for `n` more holds (an upper bound the caller knows), so a long run of holds
+    /// grows neither the list nor its index step by step.
+    pub fn reserve_holds(&mut self, n: usize) {
+        self.plan.held.reserve(n);
+        self.held.reserve(n);
+    }
     /// [`Builder::hold`] of a name the caller built: kept as it is, not copied.
     pub fn hold_owned(&mut self, pod: String, reason: Reason) {
         if self.first_hold(&pod) {

@@ -306,6 +306,35 @@ mod tests {
         assert_eq!(s.condemned, vec![(5, 2), (1, 1)]);
     }
 
+    /// The counting sort (dense ordinals) and the comparison sort (ordinals far apart) give
+    /// the order of a plain stable sort by (ordinal, tie), ties broken by `tie` only.
+    #[test]
+    fn asts_14_sort_by_ordinal_matches_a_stable_sort() {
+        let names = ["b", "a", "c", "a", "b", "d", "e", "a"];
+        let tie = |a: u32, b: u32| names[a as usize].cmp(names[b as usize]);
+        for ordinals in [
+            [3, 1, 3, 0, 2, 1, 3, 1],
+            [7, 2_000_000_000, 7, 0, 5, 2_000_000_000, 1, i32::MAX],
+            [0, 0, 0, 0, 0, 0, 0, 0],
+            [0, 1, 2, 3, 4, 5, 6, 7],
+        ] {
+            let mut keys: Vec<(i32, u32)> =
+                ordinals.iter().enumerate().map(|(i, &o)| (o, i as u32)).collect();
+            let mut want = keys.clone();
+            want.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| tie(a.1, b.1)));
+            sort_by_ordinal(&mut keys, tie);
+            assert_eq!(keys, want, "{ordinals:?}");
+        }
+        // A large dense permutation (name order of `web-<o>`), counting-sorted.
+        let mut keys: Vec<(i32, u32)> = (0..5000).map(|o| (o, o as u32)).collect();
+        keys.sort_by_key(|k| k.0.to_string());
+        sort_by_ordinal(&mut keys, |_, _| std::cmp::Ordering::Equal);
+        assert!(keys.iter().enumerate().all(|(i, k)| k.0 == i as i32 && k.1 == i as u32));
+        let mut none: Vec<(i32, u32)> = Vec::new();
+        sort_by_ordinal(&mut none, |_, _| unreachable!("no keys, no ties"));
+        assert!(none.is_empty());
+    }
+
     #[test]
     fn asts_14_duplicate_slot_keeps_the_canonical_name() {
         let r = ReplicaRange::new(0, 2, &ReservedOrdinals::default());

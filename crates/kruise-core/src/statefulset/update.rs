@@ -291,6 +291,7 @@ pub(crate) fn rolling_update(
     for &p in &cand_pos {
         chosen.insert(p);
     }
+    b.reserve_holds(ctx.slots.len().saturating_sub(chosen.len()));
     for (pos, &(_, slot)) in ctx.slots.iter().enumerate() {
         if let Slot::Pod(m) = slot
             && !chosen.contains(pos)
@@ -311,6 +312,7 @@ pub(crate) fn rolling_update(
         let pos = cand_pos[k];
         if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
             let reason = limit_reason(&unavailable);
+            b.reserve_holds(candidates.len() - k);
             for &(_, s) in &candidates[k..] {
                 if let Slot::Pod(m) = s
                     && ctx.facts[m].revision != upd

@@ -43,7 +43,7 @@ use crate::expectations::Expectations;
 use crate::features::Features;
 use crate::lifecycle::{State, hooked, lifecycle_patch, mark_not_ready};
 use crate::plan::{Action, ActionKind, Held, PlanError, PodPatch, Reason, StatefulSetReason as R};
-use crate::podtable::info::revision_matches;
+use crate::podtable::info::{revision_matches_short, short_hash};
 use crate::revision::{RevisionWrite, Revisions};
 use kruise_api::selector::Selector;
 
@@ -309,6 +309,9 @@ pub(crate) struct Ctx<'a> {
     pub duplicates: Vec<usize>,
     /// PVCs by name (live and terminating).
     pub pvcs: BTreeMap<&'a str, &'a PersistentVolumeClaim>,
+    /// The length of the update revision's short hash (its suffix after the last `-`),
+    /// found once instead of per pod.
+    pub update_short_len: usize,
 }
 
 impl Ctx<'_> {
@@ -327,8 +330,51 @@ impl Ctx<'_> {
     /// ASTS-38: updated = revision label equal to the update revision (or its short hash);
     /// with `PreparingUpdateAsUpdate`, a `PreparingUpdate` pod counts too when `loose`.
     pub fn is_updated(&self, f: &PodFacts<'_>, loose: bool) -> bool {
-        revision_matches(f.revision, self.update_revision())
+        let upd = self.update_revision();
+        revision_matches_short(f.revision, upd, &upd[upd.len() - self.update_short_len..])
             || (loose && self.input.features.preparing_update_as_update && f.state == State::PreparingUpdate)
+    }
+    /// The name of member `m`, as an owned string. A canonical name `<set>-<o>` (the common
+    /// case) is written from the set name and the ordinal: its bytes, which at 100k pods sit
+    /// on scattered heap pages, are not read. O(name length).
+    pub fn member_name(&self, m: usize) -> String {
+        let (f, o) = (&self.facts[m], self.ordinal[m]);
+        if o < 0 || f.name.len() != self.name.len() + 1 + decimal_digits(o) {
+            return f.name.to_owned();
+        }
+        let mut digits = [0u8; 20];
+        let (mut i, mut v) = (digits.len(), o);
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut s = String::with_capacity(f.name.len());
+        s.push_str(self.name);
+        s.push('-');
+        // ASCII digits only.
+        s.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+        s
+    }
+    /// An action on member `m`, naming it by [`Ctx::member_name`].
+    pub fn push_member(
+        &self,
+        b: &mut Builder,
+        kind: ActionKind,
+        m: usize,
+        revision: Option<&str>,
+        reason: Reason,
+    ) {
+        let mut a = Action::new(kind, None, revision, reason);
+        a.pod = Some(self.member_name(m));
+        b.plan.actions.push(a);
+    }
+    /// Holds member `m` (first reason wins), naming it by [`Ctx::member_name`].
+    pub fn hold_member(&self, b: &mut Builder, m: usize, reason: Reason) {
+        b.hold_owned(self.member_name(m), reason);
     }
     /// The PVC names of ordinal `o`, one per claim template, with the template.
     pub fn claim_names(&self, o: i64) -> impl Iterator<Item = (String, &PersistentVolumeClaim)> + '_ {
@@ -357,19 +403,36 @@ impl Builder {
     }
     /// Holds `pod` unless it is held already (first reason wins).
     pub fn hold(&mut self, pod: &str, reason: Reason) {
+        if self.first_hold(pod) {
+            self.plan.held.push(Held::pod(pod, reason));
+        }
+    }
+    /// Room for `n` more holds (an upper bound the caller knows), so a long run of holds
+    /// grows neither the list nor its index step by step.
+    pub fn reserve_holds(&mut self, n: usize) {
+        self.plan.held.reserve(n);
+        self.held.reserve(n);
+    }
+    /// [`Builder::hold`] of a name the caller built: kept as it is, not copied.
+    pub fn hold_owned(&mut self, pod: String, reason: Reason) {
+        if self.first_hold(&pod) {
+            self.plan.held.push(Held { pod: Some(pod), object: None, reason });
+        }
+    }
+    /// True (and `pod` recorded as held) when `pod` is not held yet.
+    fn first_hold(&mut self, pod: &str) -> bool {
         let h = crate::hash::fnv1a64(&[pod.as_bytes()]);
         let held = &self.plan.held;
         let same = |i: usize| held.get(i).and_then(|x| x.pod.as_deref()) == Some(pod);
         match self.held.get(&h) {
-            Some(&i) if same(i) => return,
+            Some(&i) if same(i) => false,
             // Two names with one hash (rare): a scan decides.
-            Some(_) if held.iter().any(|x| x.pod.as_deref() == Some(pod)) => return,
-            Some(_) => {}
+            Some(_) => !held.iter().any(|x| x.pod.as_deref() == Some(pod)),
             None => {
                 self.held.insert(h, held.len());
+                true
             }
         }
-        self.plan.held.push(Held::pod(pod, reason));
     }
     pub fn requeue(&mut self, after: Duration, reason: Reason) {
         self.plan.requeue_at_most(after, reason);
@@ -438,9 +501,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // ASTS-11: membership, adoption and release.
     let deleting = set.metadata.deletion_timestamp.is_some();
-    let mut members: Vec<&Pod> = Vec::new();
-    let mut ordinal = Vec::new();
-    let mut facts: Vec<PodFacts<'_>> = Vec::new();
+    let mut members: Vec<&Pod> = Vec::with_capacity(input.pods.len());
+    let mut ordinal = Vec::with_capacity(input.pods.len());
+    let mut facts: Vec<PodFacts<'_>> = Vec::with_capacity(input.pods.len());
     each_listed(set, name, &selector, input.pods, |o, pod, f, claim| {
         let pname = f.name;
         if claim.controlled {
@@ -472,11 +535,12 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let reserved = ReservedOrdinals::parse(&set.spec.reserve_ordinals);
     let range = ReplicaRange::new(i64::from(start), i64::from(cfg.replicas), &reserved);
     let split = ordinals::split(
-        members.iter().enumerate().map(|(i, p)| {
-            let n = p.metadata.name.as_deref().unwrap_or_default();
-            // Canonical `<set>-<o>`: the parent matched, so only leading zeros differ.
-            let digits = n.len() - name.len() - 1;
-            (ordinal[i], digits == 1 || !n[name.len() + 1..].starts_with('0'), n, i)
+        facts.iter().zip(&ordinal).enumerate().map(|(i, (f, &o))| {
+            // Canonical `<set>-<o>`: the parent matched and the suffix is the decimal `o`, so
+            // it is canonical when it has no leading zero, i.e. exactly as many digits as `o`
+            // (read from the name's length: its bytes are not read).
+            let digits = f.name.len() - name.len() - 1;
+            (o, digits == decimal_digits(o), f.name, i)
         }),
         &range,
     );
@@ -496,7 +560,9 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         condemned: split.condemned,
         duplicates: split.duplicates,
         pvcs,
+        update_short_len: 0,
     };
+    ctx.update_short_len = short_hash(ctx.update_revision()).len();
     // ASTS-27: empty slots become pods to create, at the revision ASTS-27 picks.
     let mut not_updated = 0usize;
     for &(_, m) in &split.replicas {
@@ -559,7 +625,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
                 if let Slot::Pod(m) = slot
                     && !ctx.is_updated(&ctx.facts[*m], false)
                 {
-                    b.hold(ctx.facts[*m].name, Reason::OnDelete);
+                    ctx.hold_member(&mut b, *m, Reason::OnDelete);
                 }
             }
         }
@@ -568,12 +634,25 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     Ok(b.plan)
 }
 
+/// The number of decimal digits of `o >= 0` (1 for 0).
+fn decimal_digits(mut o: i64) -> usize {
+    let mut d = 1;
+    while o >= 10 {
+        o /= 10;
+        d += 1;
+    }
+    d
+}
+
 /// ASTS-10, ASTS-11: calls `f(ordinal, pod, facts, claim facts)` for each pod whose name is
 /// `<set name>-<ordinal>`, by (ordinal, name) whatever order the adapter listed them in
 /// (adoption and release actions follow this order; names are compared only between pods
 /// claiming one ordinal). Facts and claim facts come from a table's rows (its claim facts
 /// when computed for this set and selector) or are read from the pods of a slice, once each.
-/// Sorts 16-byte keys, O(n log n) at most.
+/// Keys are ordered by [`ordinals::sort_by_ordinal`]: a counting sort over the dense
+/// ordinals, O(n) (O(n log n) only for ordinals far apart). From a table only the rows named
+/// `<set name>-...` are visited (one contiguous run of its name order), and no name is read
+/// from memory to find them: the table's facts hold each name's ordinal and parent length.
 fn each_listed<'a>(
     set: &'a StatefulSet,
     name: &str,
@@ -587,11 +666,6 @@ fn each_listed<'a>(
         let (parent, o) = parse_ordinal(pname);
         (parent == name && o >= 0).then_some(o)
     };
-    let by_key = |keys: &mut Vec<(i32, u32)>, name_of: &dyn Fn(u32) -> &'a str| {
-        if !keys.is_sorted_by(|a, b| (a.0, name_of(a.1)) <= (b.0, name_of(b.1))) {
-            keys.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| name_of(a.1).cmp(name_of(b.1))));
-        }
-    };
     match pods {
         Pods::Slice(pods) => {
             let name_of = |i: u32| pods[i as usize].metadata.name.as_deref().unwrap_or_default();
@@ -600,7 +674,7 @@ fn each_listed<'a>(
                 .enumerate()
                 .filter_map(|(i, p)| Some((ours(p.metadata.name.as_deref().unwrap_or_default())?, i as u32)))
                 .collect();
-            by_key(&mut keys, &name_of);
+            ordinals::sort_by_ordinal(&mut keys, |a, b| name_of(a).cmp(name_of(b)));
             // Pods with one name (only in a hand-made list; the API server keeps names unique)
             // are ordered by their content, so which one holds the slot does not depend on the
             // order they were listed in.
@@ -619,22 +693,22 @@ fn each_listed<'a>(
         }
         Pods::Table(t) => {
             let fresh = t.owner().same(set, &selector.to_canonical());
-            let rows: Vec<&'a crate::podtable::Row> = t.rows.iter().collect();
-            let name_of = |i: u32| -> &'a str {
-                let r: &'a crate::podtable::Row = rows[i as usize];
-                &r.name
-            };
-            // The ordinal parsed once per pod version: only the parent name is compared.
-            let ours_row = |r: &crate::podtable::Row| {
-                let (o, len) = (r.facts.name_ordinal, r.facts.name_parent_len as usize);
-                (o >= 0 && r.name.get(..len) == Some(name)).then_some(o)
-            };
-            let mut keys: Vec<(i32, u32)> =
-                rows.iter().enumerate().filter_map(|(i, r)| Some((ours_row(r)?, i as u32))).collect();
-            by_key(&mut keys, &name_of);
+            // Every name `<name>-...` sorts between `<name>-` and `<name>.` ('.' follows '-').
+            let (lo, hi) = (format!("{name}-"), format!("{name}."));
+            let rows: Vec<&'a crate::podtable::Row> = t.rows.between(&lo, &hi).collect();
+            // Each row's name starts with `<name>-`: it is ours when its parent (the part
+            // before its last '-', parsed once per pod version) is exactly `<name>`.
+            let mut keys: Vec<(i32, u32)> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.facts.name_ordinal >= 0 && r.facts.name_parent_len as usize == name.len())
+                .map(|(i, r)| (r.facts.name_ordinal, i as u32))
+                .collect();
+            // Rows come in name order, so a stable sort by ordinal leaves names ascending.
+            ordinals::sort_by_ordinal(&mut keys, |a, b| rows[a as usize].name.cmp(&rows[b as usize].name));
             for (o, i) in keys {
                 let row: &'a crate::podtable::Row = rows[i as usize];
-                let facts = PodFacts::from_facts(row.facts, &row.name, t.revisions.get(row.revision));
+                let facts = PodFacts::from_facts(&row.facts, &row.name, t.revisions.get(row.revision));
                 f(o, &row.pod, facts, if fresh { row.claim } else { claim_of(&row.pod) });
             }
         }
@@ -933,14 +1007,16 @@ fn create_missing_pvcs(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, reas
 /// ASTS-16, ASTS-20: identity labels, missing PVCs and PVC owner references of a replica.
 fn repair_identity(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
     let f = &ctx.facts[m];
-    let mut patch = PodPatch::default();
-    if !f.raw.pod_name_label_ok {
-        patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name.to_owned()));
-    }
-    if ctx.input.gates.pod_index_label && f.raw.pod_index_label != o {
-        patch.labels.insert(keys::POD_INDEX.into(), Some(o.to_string()));
-    }
-    if !patch.labels.is_empty() {
+    let fix_index = ctx.input.gates.pod_index_label && f.raw.pod_index_label != o;
+    // A patch (its maps) only for a pod whose identity labels drifted.
+    if !f.raw.pod_name_label_ok || fix_index {
+        let mut patch = PodPatch::default();
+        if !f.raw.pod_name_label_ok {
+            patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name.to_owned()));
+        }
+        if fix_index {
+            patch.labels.insert(keys::POD_INDEX.into(), Some(o.to_string()));
+        }
         b.push(ActionKind::PatchPod { patch }, Some(f.name), None, Reason::StatefulSet(R::Identity));
     }
     if !f.pending {

@@ -112,6 +112,62 @@ impl ReplicaRange {
     }
 }
 
+/// Sorts `(ordinal, id)` keys by ordinal, then by `tie` among keys of one ordinal (stable:
+/// keys equal under `tie` keep their order). Ordinals are dense in practice (a set's pods sit
+/// in its replica range), so when the ordinals span at most about twice the number of keys
+/// this is a counting sort, O(n + span) with sequential passes; otherwise (a pod far outside
+/// the range, e.g. next to a huge reservation) a comparison sort, O(n log n). `tie` is only
+/// called between keys of one ordinal; keys listed in ascending order are left as they are
+/// after one O(n) check.
+pub(crate) fn sort_by_ordinal(
+    keys: &mut Vec<(i32, u32)>,
+    mut tie: impl FnMut(u32, u32) -> std::cmp::Ordering,
+) {
+    use std::cmp::Ordering;
+    if keys.is_sorted_by(|a, b| match a.0.cmp(&b.0) {
+        Ordering::Less => true,
+        Ordering::Equal => tie(a.1, b.1) != Ordering::Greater,
+        Ordering::Greater => false,
+    }) {
+        return;
+    }
+    let (lo, hi) = keys.iter().fold((i32::MAX, i32::MIN), |(lo, hi), k| (lo.min(k.0), hi.max(k.0)));
+    let span = i64::from(hi) - i64::from(lo) + 1;
+    if span <= 2 * keys.len() as i64 + 1024 {
+        // Counting sort: stable, so keys of one ordinal keep their listed order.
+        let span = span as usize;
+        let slot = |o: i32| (i64::from(o) - i64::from(lo)) as usize;
+        let mut start = vec![0u32; span + 1];
+        for k in keys.iter() {
+            start[slot(k.0) + 1] += 1;
+        }
+        for i in 0..span {
+            start[i + 1] += start[i];
+        }
+        let mut out = vec![(0i32, 0u32); keys.len()];
+        for &k in keys.iter() {
+            let s = &mut start[slot(k.0)];
+            out[*s as usize] = k;
+            *s += 1;
+        }
+        *keys = out;
+    } else {
+        keys.sort_by_key(|k| k.0);
+    }
+    // Keys of one ordinal (rare: `web-1` and `web-01`) by `tie`.
+    let mut i = 0;
+    while i < keys.len() {
+        let mut j = i + 1;
+        while j < keys.len() && keys[j].0 == keys[i].0 {
+            j += 1;
+        }
+        if j - i > 1 {
+            keys[i..j].sort_by(|a, b| tie(a.1, b.1));
+        }
+        i = j;
+    }
+}
+
 /// ASTS-14: the member pods of a set split into replicas (at most one per slot) and condemned
 /// pods, both by position in the caller's pod list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -248,6 +304,35 @@ mod tests {
         let s = split(members, &r);
         assert_eq!(s.replicas.into_iter().collect::<Vec<_>>(), vec![(0, 0), (3, 3)]);
         assert_eq!(s.condemned, vec![(5, 2), (1, 1)]);
+    }
+
+    /// The counting sort (dense ordinals) and the comparison sort (ordinals far apart) give
+    /// the order of a plain stable sort by (ordinal, tie), ties broken by `tie` only.
+    #[test]
+    fn asts_14_sort_by_ordinal_matches_a_stable_sort() {
+        let names = ["b", "a", "c", "a", "b", "d", "e", "a"];
+        let tie = |a: u32, b: u32| names[a as usize].cmp(names[b as usize]);
+        for ordinals in [
+            [3, 1, 3, 0, 2, 1, 3, 1],
+            [7, 2_000_000_000, 7, 0, 5, 2_000_000_000, 1, i32::MAX],
+            [0, 0, 0, 0, 0, 0, 0, 0],
+            [0, 1, 2, 3, 4, 5, 6, 7],
+        ] {
+            let mut keys: Vec<(i32, u32)> =
+                ordinals.iter().enumerate().map(|(i, &o)| (o, i as u32)).collect();
+            let mut want = keys.clone();
+            want.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| tie(a.1, b.1)));
+            sort_by_ordinal(&mut keys, tie);
+            assert_eq!(keys, want, "{ordinals:?}");
+        }
+        // A large dense permutation (name order of `web-<o>`), counting-sorted.
+        let mut keys: Vec<(i32, u32)> = (0..5000).map(|o| (o, o as u32)).collect();
+        keys.sort_by_key(|k| k.0.to_string());
+        sort_by_ordinal(&mut keys, |_, _| std::cmp::Ordering::Equal);
+        assert!(keys.iter().enumerate().all(|(i, k)| k.0 == i as i32 && k.1 == i as u32));
+        let mut none: Vec<(i32, u32)> = Vec::new();
+        sort_by_ordinal(&mut none, |_, _| unreachable!("no keys, no ties"));
+        assert!(none.is_empty());
     }
 
     #[test]

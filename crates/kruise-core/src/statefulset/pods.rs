@@ -41,20 +41,56 @@ pub struct PodFacts<'a> {
     pub state: State,
     /// Carries `apps.kruise.io/specified-delete` (ASTS-34).
     pub specified_delete: bool,
-    /// The shared per-pod facts these are read from (in-place annotations and gate, identity
-    /// labels), so later steps touch the pod only when those say there is something to read.
-    pub(crate) raw: Facts,
+    /// The few other shared per-pod facts the rules read (in-place annotations and gate,
+    /// identity labels), so later steps touch the pod only when those say there is something
+    /// to read.
+    pub(crate) raw: Raw,
+}
+
+/// The part of the shared per-pod [`Facts`] that [`PodFacts`] carries besides its own fields:
+/// only what the StatefulSet rules read, so a plan's per-member records stay small (a plan
+/// walks them several times; at 100k pods their size decides whether they stay in cache).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Raw {
+    /// ASTS-16: the `apps.kubernetes.io/pod-index` label as a canonical decimal, else -1.
+    pub pod_index_label: i64,
+    /// Carries the in-place grace annotation (either key).
+    pub has_grace: bool,
+    /// Carries the in-place state annotation (either key).
+    pub has_state: bool,
+    /// The pod has the readiness gate `InPlaceUpdateReady`.
+    pub inplace_gate: bool,
+    /// A condition `InPlaceUpdateReady` is present.
+    pub inplace_ready_present: bool,
+    /// `InPlaceUpdateReady` absent or True.
+    pub inplace_ready_ok: bool,
+    /// ASTS-16: the label `statefulset.kubernetes.io/pod-name` equals the pod's name.
+    pub pod_name_label_ok: bool,
+}
+
+impl From<&Facts> for Raw {
+    fn from(f: &Facts) -> Self {
+        Self {
+            pod_index_label: f.pod_index_label,
+            has_grace: f.has_grace,
+            has_state: f.has_state,
+            inplace_gate: f.inplace_gate,
+            inplace_ready_present: f.inplace_ready_present,
+            inplace_ready_ok: f.inplace_ready_ok,
+            pod_name_label_ok: f.pod_name_label_ok,
+        }
+    }
 }
 
 impl<'a> PodFacts<'a> {
     /// One pass over the pod's labels, annotations and conditions.
     pub fn of(pod: &'a Pod) -> Self {
         let s = Facts::scan(pod);
-        Self::from_facts(s.facts, s.name, s.revision)
+        Self::from_facts(&s.facts, s.name, s.revision)
     }
 
     /// From the shared facts of a pod named `name` labelled `revision`. O(1).
-    pub(crate) fn from_facts(f: Facts, name: &'a str, revision: &'a str) -> Self {
+    pub(crate) fn from_facts(f: &Facts, name: &'a str, revision: &'a str) -> Self {
         Self {
             name,
             revision,
@@ -67,7 +103,7 @@ impl<'a> PodFacts<'a> {
             ready_since: f.ready_since,
             state: f.state,
             specified_delete: f.specified_label,
-            raw: f,
+            raw: Raw::from(f),
         }
     }
 

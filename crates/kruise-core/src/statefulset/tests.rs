@@ -863,6 +863,31 @@ fn asts_34_specified_delete_first_not_limited_by_partition() {
     assert_eq!(p.status.current_replicas, 2);
 }
 
+/// Held and updated pods are named as listed: a canonical name `<set>-<o>` is written from
+/// the set name and the ordinal, a non-canonical one (`web-010`) is copied; both name the pod.
+#[test]
+fn asts_31_held_names_are_the_pods_names_canonical_or_not() {
+    let w0 = W::new(sts(12, true));
+    let r = w0.rev(0);
+    let mut w = w0.with_pods(0..12, &r);
+    w.pod_mut("web-10").metadata.name = Some("web-010".into());
+    w.pod_mut("web-0").metadata.name = Some("web-00".into());
+    set_image(&mut w.set, "nginx:2");
+    ru(&mut w.set).partition = Some(11);
+    let p = w.plan();
+    assert_eq!(pod_acts(&p), vec!["DeletePod web-11"]);
+    for n in ["web-00", "web-1", "web-9", "web-010"] {
+        assert_eq!(held(&p, n).as_deref(), Some("Partition"), "{n}");
+    }
+    assert_eq!(p.held.len(), 11);
+    let mut w = w.clone();
+    ru(&mut w.set).partition = Some(0);
+    ru(&mut w.set).max_unavailable = Some(IntOrString::Int(2));
+    let p = w.plan();
+    assert_eq!(pod_acts(&p), vec!["DeletePod web-11", "DeletePod web-010"]);
+    assert_eq!(held(&p, "web-00").as_deref(), Some("MaxUnavailable"));
+}
+
 #[test]
 fn asts_35_ordered_update_goes_from_the_highest_ordinal() {
     let mut w = rolled(true, 4);

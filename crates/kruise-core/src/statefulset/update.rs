@@ -168,27 +168,27 @@ pub(crate) fn rolling_update(
     }
     let not_updated = || {
         ctx.slots.iter().filter_map(|&(_, s)| match s {
-            Slot::Pod(m) if ctx.facts[m].revision != upd => Some(ctx.facts[m].name),
+            Slot::Pod(m) if ctx.facts[m].revision != upd => Some(m),
             _ => None,
         })
     };
     // ASTS-30 gates.
     if let Some(n) = update_expectations_pending(ctx) {
         let reason = Reason::AwaitingExpectations { creates: 0, deletes: 0, resource_versions: n };
-        for name in not_updated().collect::<Vec<_>>() {
-            b.hold(name, reason.clone());
+        for m in not_updated() {
+            ctx.hold_member(b, m, reason.clone());
         }
         return;
     }
     if refresh.lifecycle_changed {
-        for name in not_updated().collect::<Vec<_>>() {
-            b.hold(name, Reason::StatefulSet(R::LifecycleRefresh));
+        for m in not_updated() {
+            ctx.hold_member(b, m, Reason::StatefulSet(R::LifecycleRefresh));
         }
         return;
     }
     if ctx.cfg.paused {
-        for name in not_updated().collect::<Vec<_>>() {
-            b.hold(name, Reason::Paused);
+        for m in not_updated() {
+            ctx.hold_member(b, m, Reason::Paused);
         }
         return;
     }
@@ -235,7 +235,7 @@ pub(crate) fn rolling_update(
             continue;
         }
         if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
-            b.hold(f.name, limit_reason(&unavailable));
+            ctx.hold_member(b, m, limit_reason(&unavailable));
             continue;
         }
         let done = delete_pod(ctx, b, ctx.members[m], f, Reason::StatefulSet(R::SpecifiedDelete));
@@ -291,12 +291,13 @@ pub(crate) fn rolling_update(
     for &p in &cand_pos {
         chosen.insert(p);
     }
+    b.reserve_holds(ctx.slots.len().saturating_sub(chosen.len()));
     for (pos, &(_, slot)) in ctx.slots.iter().enumerate() {
         if let Slot::Pod(m) = slot
             && !chosen.contains(pos)
             && ctx.facts[m].revision != upd
         {
-            b.hold(ctx.facts[m].name, Reason::Partition { partition: ctx.cfg.partition });
+            ctx.hold_member(b, m, Reason::Partition { partition: ctx.cfg.partition });
         }
     }
     // ASTS-39: per target.
@@ -311,11 +312,12 @@ pub(crate) fn rolling_update(
         let pos = cand_pos[k];
         if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
             let reason = limit_reason(&unavailable);
+            b.reserve_holds(candidates.len() - k);
             for &(_, s) in &candidates[k..] {
                 if let Slot::Pod(m) = s
                     && ctx.facts[m].revision != upd
                 {
-                    b.hold(ctx.facts[m].name, reason.clone());
+                    ctx.hold_member(b, m, reason.clone());
                 }
             }
             break;
@@ -488,7 +490,8 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
         }
     }
     if f.raw.inplace_gate {
-        b.push(
+        ctx.push_member(
+            b,
             ActionKind::UpdatePodStatus {
                 condition: PodConditionUpdate {
                     type_: keys::INPLACE_UPDATE_READY.into(),
@@ -497,14 +500,15 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
                     message: String::new(),
                 },
             },
-            Some(f.name),
+            m,
             None,
             Reason::InPlaceReadiness,
         );
     }
-    b.push(
+    ctx.push_member(
+        b,
         ActionKind::UpdateInPlace { from_revision: f.revision.to_owned() },
-        Some(f.name),
+        m,
         Some(ctx.update_revision()),
         reason,
     );

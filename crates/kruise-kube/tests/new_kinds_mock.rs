@@ -17,7 +17,7 @@ use kube::runtime::watcher::Event;
 use serde_json::{Value, json};
 use support::Cluster;
 use support::mock::Sent;
-use support::served::ServedApi;
+use support::served::{ServedApi, calls, no_nodes, pinned_node};
 
 const T0: i64 = 1_767_225_660;
 const PODS: &str = "/api/v1/namespaces/default/pods";
@@ -76,15 +76,6 @@ impl RelatedCache {
     }
 }
 
-/// A cluster without nodes (tests add theirs).
-fn no_nodes() -> kruise_serve::ServeConfig {
-    kruise_serve::ServeConfig::default().with_nodes(0)
-}
-
-fn calls(sent: &[Sent]) -> Vec<(String, String)> {
-    sent.iter().map(|s| (s.method.clone(), s.uri.split('?').next().unwrap_or_default().to_owned())).collect()
-}
-
 const BJ_PATH: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/broadcastjobs/warm-up";
 const BJS: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/broadcastjobs";
 
@@ -119,27 +110,15 @@ async fn bj_operator_node_joins_and_gets_one_pod() {
         kruise_core::broadcastjob::BroadcastJobReconciler,
         cluster.caches.clone(),
     );
-    for _ in 0..4 {
-        let clock = api.step(10).await;
-        api.sync(&mut cluster).await;
-        let wl = cluster.caches.workloads.state()[0].clone();
-        adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 7).await.unwrap();
-    }
+    api.settle(&mut cluster, &adapter, 4).await;
     assert_eq!(api.pod_nodes(PODS).await, ["n-1"]);
 
     // n-2 joins.
-    let clock = api.node_joins("n-2", &mut cluster).await;
-    let before = server.requests().len();
-    let wl = cluster.caches.workloads.state()[0].clone();
-    adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 9).await.unwrap();
-    let sent: Vec<Sent> = server.requests()[before..].to_vec();
+    let sent = api.reconcile_after_node_joins("n-2", &mut cluster, &adapter, &server).await;
     let creates: Vec<&Sent> = sent.iter().filter(|s| s.method == "POST" && s.uri.starts_with(PODS)).collect();
     assert_eq!(creates.len(), 1, "{:#?}", calls(&sent));
     let pod = &creates[0].body;
-    let pinned = pod.pointer(
-        "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0/values/0",
-    );
-    assert_eq!(pinned, Some(&json!("n-2")), "{pod}");
+    assert_eq!(pinned_node(pod), Some("n-2"), "{pod}");
     let owner = &pod["metadata"]["ownerReferences"][0];
     assert_eq!(
         (owner["kind"].clone(), owner["uid"].clone(), owner["controller"].clone()),

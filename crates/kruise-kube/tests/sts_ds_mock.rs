@@ -14,7 +14,7 @@ use kruise_kube::controller::Adapter;
 use serde_json::{Value, json};
 use support::Cluster;
 use support::mock::Sent;
-use support::served::ServedApi;
+use support::served::{ServedApi, calls, no_nodes, pinned_node};
 
 const T0: i64 = 1_767_225_660;
 const STS_PATH: &str = "/apis/apps.kruise.io/v1beta1/namespaces/default/statefulsets/web";
@@ -62,15 +62,6 @@ fn daemonset() -> Value {
     })
 }
 
-/// A cluster without nodes (DaemonSet tests add theirs).
-fn no_nodes() -> kruise_serve::ServeConfig {
-    kruise_serve::ServeConfig::default().with_nodes(0)
-}
-
-fn sts_writes(sent: &[Sent]) -> Vec<(String, String)> {
-    sent.iter().map(|s| (s.method.clone(), s.uri.split('?').next().unwrap_or_default().to_owned())).collect()
-}
-
 fn call(m: &str, u: &str) -> (String, String) {
     (m.to_owned(), u.to_owned())
 }
@@ -91,7 +82,7 @@ async fn asts_operator_scale_up_creates_ordinal_0_with_its_pvc() {
     let sent = server.requests();
     assert_eq!(report.written, sent.len());
     assert_eq!(
-        sts_writes(&sent),
+        calls(&sent),
         vec![
             call("POST", REVS),
             call("POST", PVCS),
@@ -146,22 +137,15 @@ async fn ads_6_operator_node_joins_and_gets_a_pod() {
     let adapter = Adapter::new("daemonset", client, DaemonSetV1Alpha1Reconciler, cluster.caches.clone());
 
     // Settle on one node.
-    settle(&api, &mut cluster, &adapter, 4).await;
+    api.settle(&mut cluster, &adapter, 4).await;
     assert_eq!(api.pod_nodes(PODS).await, ["n-1"]);
 
     // n-2 joins.
-    let clock = api.node_joins("n-2", &mut cluster).await;
-    let before = server.requests().len();
-    let wl = cluster.caches.workloads.state()[0].clone();
-    adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 9).await.unwrap();
-    let sent: Vec<Sent> = server.requests()[before..].to_vec();
+    let sent = api.reconcile_after_node_joins("n-2", &mut cluster, &adapter, &server).await;
     let creates: Vec<&Sent> = sent.iter().filter(|s| s.method == "POST" && s.uri.starts_with(PODS)).collect();
-    assert_eq!(creates.len(), 1, "{:#?}", sent.iter().map(|s| (&s.method, &s.uri)).collect::<Vec<_>>());
+    assert_eq!(creates.len(), 1, "{:#?}", calls(&sent));
     let pod = &creates[0].body;
-    let pinned = pod.pointer(
-        "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0/values/0",
-    );
-    assert_eq!(pinned, Some(&json!("n-2")));
+    assert_eq!(pinned_node(pod), Some("n-2"), "{pod}");
     let owner = &pod["metadata"]["ownerReferences"][0];
     assert_eq!(
         (owner["apiVersion"].clone(), owner["kind"].clone(), owner["uid"].clone()),
@@ -212,24 +196,6 @@ fn asts_17_unowned_claims_reach_only_the_statefulset() {
     cs_cluster.apply_pvc(&pvc("data-web-0", "web"));
     let seen = kruise_kube::observe::observe(cs, &cs_cluster.caches).unwrap();
     assert!(seen.pvcs.is_empty(), "{:?}", seen.pvcs);
-}
-
-/// Runs `rounds` of: 10 s pass (the scheduler and kubelets act), cache sync, one reconcile.
-/// Returns the clock.
-async fn settle<W, R>(api: &ServedApi, cluster: &mut Cluster<W>, adapter: &Adapter<R>, rounds: usize) -> i64
-where
-    W: support::WorkloadType,
-    R: kruise_core::reconciler::Reconciler<Workload = W>,
-    W: kruise_kube::controller::Workload,
-{
-    let mut clock = api.now().await;
-    for _ in 0..rounds {
-        clock = api.step(10).await;
-        api.sync(cluster).await;
-        let wl = cluster.caches.workloads.state()[0].clone();
-        adapter.reconcile_at(wl, Timestamp::from_second(clock).unwrap(), 7).await.unwrap();
-    }
-    clock
 }
 
 /// A pod's JSON patch operations (`op`, `path`) with their values.
@@ -289,7 +255,7 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
     let mut cluster = Cluster::<v1beta1::StatefulSet>::with_workload();
     api.sync(&mut cluster).await.expect("the StatefulSet reads as v1beta1");
     let adapter = Adapter::new("statefulset", client, StatefulSetReconciler, cluster.caches.clone());
-    settle(&api, &mut cluster, &adapter, 8).await;
+    api.settle(&mut cluster, &adapter, 8).await;
     let mut uids = Vec::new();
     for name in ["web-0", "web-1"] {
         let pod = api.get(&format!("{PODS}/{name}")).await.unwrap();
@@ -348,7 +314,7 @@ async fn asts_42_operator_in_place_update_patches_only_the_image_then_the_next_o
     // The kubelet restarts web-1 on the new image; the planner marks it ready again, then
     // moves to web-0.
     let before = server.requests().len();
-    settle(&api, &mut cluster, &adapter, 6).await;
+    api.settle(&mut cluster, &adapter, 6).await;
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let first_web0 = sent.iter().position(|s| s.uri.starts_with(&format!("{PODS}/web-0")));
     let ready_web1 = sent.iter().position(|s| {
@@ -401,7 +367,7 @@ async fn ads_23_operator_surge_creates_the_new_pod_before_deleting_the_old() {
     let mut cluster = Cluster::<v1alpha1::DaemonSet>::with_workload();
     api.sync(&mut cluster).await.expect("the DaemonSet reads as v1alpha1");
     let adapter = Adapter::new("daemonset", client, DaemonSetV1Alpha1Reconciler, cluster.caches.clone());
-    settle(&api, &mut cluster, &adapter, 4).await;
+    api.settle(&mut cluster, &adapter, 4).await;
     let old = pods_on_node(&api, "n-1").await;
     assert_eq!(old.len(), 1, "{old:?}");
     let old_name = old[0].0.clone();
@@ -430,7 +396,7 @@ async fn ads_23_operator_surge_creates_the_new_pod_before_deleting_the_old() {
 
     // The new pod is ready: the old one goes.
     let before = server.requests().len();
-    settle(&api, &mut cluster, &adapter, 3).await;
+    api.settle(&mut cluster, &adapter, 3).await;
     let sent: Vec<Sent> = server.requests()[before..].to_vec();
     let deletes: Vec<&Sent> = sent.iter().filter(|s| s.method == "DELETE").collect();
     assert_eq!(deletes.len(), 1, "{:#?}", sent.iter().map(|s| (&s.method, &s.uri)).collect::<Vec<_>>());
@@ -455,7 +421,7 @@ async fn ads_16_operator_failed_pod_backoff_grows_per_node() {
     api.sync(&mut cluster).await.expect("the DaemonSet reads as v1alpha1");
     let reconciler = FailedPodBackoffs::new(DaemonSetV1Alpha1Reconciler);
     let adapter = Adapter::new("daemonset", client, reconciler, cluster.caches.clone());
-    settle(&api, &mut cluster, &adapter, 3).await;
+    api.settle(&mut cluster, &adapter, 3).await;
 
     // Every second: the kubelet runs what it has, and the pod fails at once (another
     // component marks it Failed; a terminal pod stays terminal).

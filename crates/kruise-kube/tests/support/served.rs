@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
+use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use kruise_kube::controller::Adapter;
 use kruise_serve::{InProcess, ServeConfig};
 use kruise_sim::time::EPOCH_SECONDS;
 use serde_json::{Value, json};
@@ -226,6 +228,64 @@ impl ServedApi {
             last = Some(w);
         }
         last
+    }
+}
+
+/// A cluster without nodes (node-targeting tests add theirs through the API).
+pub fn no_nodes() -> ServeConfig {
+    ServeConfig::default().with_nodes(0)
+}
+
+/// `(method, path)` of each request (query dropped), for assertions and failure messages.
+pub fn calls(sent: &[Sent]) -> Vec<(String, String)> {
+    sent.iter().map(|s| (s.method.clone(), s.uri.split('?').next().unwrap_or_default().to_owned())).collect()
+}
+
+/// The node a pod is pinned to by `requiredDuringScheduling` node affinity on
+/// `metadata.name` (how DaemonSet and BroadcastJob pods target their node).
+pub fn pinned_node(pod: &Value) -> Option<&str> {
+    pod.pointer(
+        "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0/values/0",
+    )
+    .and_then(Value::as_str)
+}
+
+impl ServedApi {
+    /// Runs `rounds` of: 10 s pass (the scheduler and kubelets act), the cache catches up, one
+    /// reconcile (id seed 7). Returns the clock.
+    pub async fn settle<W, R>(&self, cluster: &mut Cluster<W>, adapter: &Adapter<R>, rounds: usize) -> i64
+    where
+        W: WorkloadType + kruise_kube::controller::Workload,
+        R: kruise_core::reconciler::Reconciler<Workload = W>,
+    {
+        let mut clock = self.now().await;
+        for _ in 0..rounds {
+            clock = self.step(10).await;
+            self.sync(cluster).await;
+            let wl = cluster.caches.workloads.state()[0].clone();
+            adapter.reconcile_at(wl, Timestamp::from_second(clock).expect("a valid time"), 7).await.unwrap();
+        }
+        clock
+    }
+
+    /// Node `name` joins, the cache catches up, and one reconcile (id seed 9) runs: returns
+    /// the requests that reconcile sent through `server`.
+    pub async fn reconcile_after_node_joins<W, R>(
+        &self,
+        name: &str,
+        cluster: &mut Cluster<W>,
+        adapter: &Adapter<R>,
+        server: &MockServer,
+    ) -> Vec<Sent>
+    where
+        W: WorkloadType + kruise_kube::controller::Workload,
+        R: kruise_core::reconciler::Reconciler<Workload = W>,
+    {
+        let clock = self.node_joins(name, cluster).await;
+        let before = server.requests().len();
+        let wl = cluster.caches.workloads.state()[0].clone();
+        adapter.reconcile_at(wl, Timestamp::from_second(clock).expect("a valid time"), 9).await.unwrap();
+        server.requests()[before..].to_vec()
     }
 }
 

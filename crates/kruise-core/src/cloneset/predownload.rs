@@ -97,7 +97,7 @@ mod tests {
     use kruise_api::keys;
 
     use super::*;
-    use crate::cloneset::fixtures::{cloneset, revision_of, rolling, set_image, set_status, ts};
+    use crate::cloneset::fixtures::{self, cloneset, revision_of, rolling, set_image, set_status, ts};
     use crate::expectations::Expectations;
     use crate::features::Features;
     use crate::plan::{ActionKind, ImagePullJobAction};
@@ -129,18 +129,7 @@ mod tests {
         f: Features,
     ) -> Vec<Action> {
         let e = Expectations::new();
-        let input = Input {
-            cloneset: cs,
-            pods: (&[][..]).into(),
-            pvcs: &[],
-            revisions: revs,
-            nodes: &[],
-            now: ts(100),
-            id_seed: 1,
-            features: f,
-            expectations: &e,
-            pub_decisions: None,
-        };
+        let input = Input { features: f, ..fixtures::input(cs, &[], revs, ts(100), 1, &e) };
         actions(&input, &[])
     }
 
@@ -229,18 +218,7 @@ mod tests {
             ..Default::default()
         };
         let e = Expectations::new();
-        let input = Input {
-            cloneset: &done,
-            pods: (&[][..]).into(),
-            pvcs: &[],
-            revisions: &revs,
-            nodes: &[],
-            now: ts(100),
-            id_seed: 1,
-            features: gate_on(),
-            expectations: &e,
-            pub_decisions: None,
-        };
+        let input = Input { features: gate_on(), ..fixtures::input(&done, &[], &revs, ts(100), 1, &e) };
         let jobs = [job];
         let a = actions(&input, &jobs);
         assert_eq!(names(&a), ["DeleteImagePullJob"]);
@@ -257,18 +235,7 @@ mod tests {
             ..Default::default()
         };
         let e = Expectations::new();
-        let input = Input {
-            cloneset: &cs,
-            pods: (&[][..]).into(),
-            pvcs: &[],
-            revisions: &revs,
-            nodes: &[],
-            now: ts(100),
-            id_seed: 1,
-            features: gate_on(),
-            expectations: &e,
-            pub_decisions: None,
-        };
+        let input = Input { features: gate_on(), ..fixtures::input(&cs, &[], &revs, ts(100), 1, &e) };
         assert_eq!(names(&actions(&input, &[job])), ["LabelPreDownloadRevision"]);
     }
 }

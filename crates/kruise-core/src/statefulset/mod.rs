@@ -49,6 +49,7 @@ use kruise_api::selector::Selector;
 
 pub use crate::podtable::{PodTable, Pods, UnnamedPod};
 pub use ordinals::{ReplicaRange, parse_ordinal, pod_name};
+use pods::Member;
 pub use pods::{PodFacts, new_pod, set_owner_ref};
 pub use pvc::{new_pvc, pvc_name};
 pub use reconcile::StatefulSetReconciler;
@@ -295,26 +296,55 @@ pub(crate) struct Ctx<'a> {
     pub cfg: Config<'a>,
     pub range: ReplicaRange,
     pub revs: Revisions,
-    /// Member pods (ASTS-11), in input order.
-    pub members: Vec<&'a Pod>,
-    /// Their facts.
-    pub facts: Vec<PodFacts<'a>>,
-    /// Their ordinals.
-    pub ordinal: Vec<i64>,
+    /// Member pods (ASTS-11) with their facts, by (ordinal, name).
+    pub members: Vec<Member<'a>>,
+    /// The distinct revisions of the members (`Member::rev` indexes it).
+    pub rev_names: Vec<&'a str>,
+    /// Per revision id: [`REV_UPDATE`], [`REV_UPDATED`], [`REV_CURRENT`].
+    pub rev_flags: Vec<u8>,
+    /// No two members share a name (always so from a table or the API server; a hand-made
+    /// list may repeat one, and then holds are matched by name, not by member).
+    pub unique_names: bool,
     /// Replica slots ascending.
     pub slots: Vec<(i64, Slot)>,
+    /// The slots a pod holds (counted once, read by every creation).
+    pub filled_slots: i32,
     /// Condemned members `(ordinal, member)`, descending ordinal.
     pub condemned: Vec<(i64, usize)>,
     /// Members that lost a duplicate slot claim.
     pub duplicates: Vec<usize>,
     /// PVCs by name (live and terminating).
     pub pvcs: BTreeMap<&'a str, &'a PersistentVolumeClaim>,
-    /// The length of the update revision's short hash (its suffix after the last `-`),
-    /// found once instead of per pod.
-    pub update_short_len: usize,
 }
 
-impl Ctx<'_> {
+/// The revision is the update revision (`controller-revision-hash` equal to its name).
+pub(crate) const REV_UPDATE: u8 = 1;
+/// ASTS-38: the revision counts as updated (the update revision or its short hash).
+pub(crate) const REV_UPDATED: u8 = 1 << 1;
+/// The revision is the current revision.
+pub(crate) const REV_CURRENT: u8 = 1 << 2;
+
+impl<'a> Ctx<'a> {
+    /// Member `m`.
+    pub fn m(&self, m: usize) -> &Member<'a> {
+        &self.members[m]
+    }
+    /// The revision label of member `m` (or `""`).
+    pub fn rev(&self, m: usize) -> &'a str {
+        self.rev_names[self.members[m].rev as usize]
+    }
+    /// Member `m` is labelled with the update revision (exactly).
+    pub fn on_update(&self, m: usize) -> bool {
+        self.rev_flags[self.members[m].rev as usize] & REV_UPDATE != 0
+    }
+    /// Member `m` is labelled with the current revision.
+    pub fn on_current(&self, m: usize) -> bool {
+        self.rev_flags[self.members[m].rev as usize] & REV_CURRENT != 0
+    }
+    /// The name of member `m`.
+    pub fn name_of(&self, m: usize) -> &'a str {
+        self.members[m].name()
+    }
     pub fn update_revision(&self) -> &str {
         self.revs.update_name()
     }
@@ -329,21 +359,21 @@ impl Ctx<'_> {
     }
     /// ASTS-38: updated = revision label equal to the update revision (or its short hash);
     /// with `PreparingUpdateAsUpdate`, a `PreparingUpdate` pod counts too when `loose`.
-    pub fn is_updated(&self, f: &PodFacts<'_>, loose: bool) -> bool {
-        let upd = self.update_revision();
-        revision_matches_short(f.revision, upd, &upd[upd.len() - self.update_short_len..])
+    pub fn is_updated(&self, m: usize, loose: bool) -> bool {
+        let f = &self.members[m];
+        self.rev_flags[f.rev as usize] & REV_UPDATED != 0
             || (loose && self.input.features.preparing_update_as_update && f.state == State::PreparingUpdate)
     }
     /// The name of member `m`, as an owned string. A canonical name `<set>-<o>` (the common
     /// case) is written from the set name and the ordinal: its bytes, which at 100k pods sit
     /// on scattered heap pages, are not read. O(name length).
     pub fn member_name(&self, m: usize) -> String {
-        let (f, o) = (&self.facts[m], self.ordinal[m]);
-        if o < 0 || f.name.len() != self.name.len() + 1 + decimal_digits(o) {
-            return f.name.to_owned();
+        let f = &self.members[m];
+        if !f.canonical() {
+            return f.name().to_owned();
         }
         let mut digits = [0u8; 20];
-        let (mut i, mut v) = (digits.len(), o);
+        let (mut i, mut v) = (digits.len(), f.ordinal);
         loop {
             i -= 1;
             digits[i] = b'0' + (v % 10) as u8;
@@ -352,7 +382,7 @@ impl Ctx<'_> {
                 break;
             }
         }
-        let mut s = String::with_capacity(f.name.len());
+        let mut s = String::with_capacity(self.name.len() + 1 + digits.len() - i);
         s.push_str(self.name);
         s.push('-');
         // ASCII digits only.
@@ -372,9 +402,21 @@ impl Ctx<'_> {
         a.pod = Some(self.member_name(m));
         b.plan.actions.push(a);
     }
-    /// Holds member `m` (first reason wins), naming it by [`Ctx::member_name`].
+    /// Holds member `m` (first reason wins), naming it by [`Ctx::member_name`]. With unique
+    /// names a bit per member says whether it is held already (no name is hashed).
     pub fn hold_member(&self, b: &mut Builder, m: usize, reason: Reason) {
-        b.hold_owned(self.member_name(m), reason);
+        if !self.unique_names {
+            b.hold_owned(self.member_name(m), reason);
+            return;
+        }
+        if b.held_members.is_empty() {
+            b.held_members.resize(self.members.len().div_ceil(64), 0);
+        }
+        let (word, bit) = (m / 64, 1u64 << (m % 64));
+        if b.held_members[word] & bit == 0 {
+            b.held_members[word] |= bit;
+            b.plan.held.push(Held { pod: Some(self.member_name(m)), object: None, reason });
+        }
     }
     /// The PVC names of ordinal `o`, one per claim template, with the template.
     pub fn claim_names(&self, o: i64) -> impl Iterator<Item = (String, &PersistentVolumeClaim)> + '_ {
@@ -393,6 +435,8 @@ pub(crate) struct Builder {
     /// FNV hash of each held name → its position in `plan.held` (look-up only, never
     /// iterated): no name is copied for the look-up.
     held: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<crate::hash::FnvHasher>>,
+    /// Members held already, a bit per member ([`Ctx::hold_member`] with unique names).
+    held_members: Vec<u64>,
     /// Conditions set this pass (ASTS-49): type -> message.
     pub conditions: BTreeMap<&'static str, String>,
 }
@@ -408,10 +452,9 @@ impl Builder {
         }
     }
     /// Room for `n` more holds (an upper bound the caller knows), so a long run of holds
-    /// grows neither the list nor its index step by step.
+    /// does not grow the list step by step.
     pub fn reserve_holds(&mut self, n: usize) {
         self.plan.held.reserve(n);
-        self.held.reserve(n);
     }
     /// [`Builder::hold`] of a name the caller built: kept as it is, not copied.
     pub fn hold_owned(&mut self, pod: String, reason: Reason) {
@@ -501,10 +544,10 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
 
     // ASTS-11: membership, adoption and release.
     let deleting = set.metadata.deletion_timestamp.is_some();
-    let mut members: Vec<&Pod> = Vec::with_capacity(input.pods.len());
-    let mut ordinal = Vec::with_capacity(input.pods.len());
-    let mut facts: Vec<PodFacts<'_>> = Vec::with_capacity(input.pods.len());
-    each_listed(set, name, &selector, input.pods, |o, pod, f, claim| {
+    let mut members: Vec<Member<'_>> = Vec::with_capacity(input.pods.len());
+    let mut rev_ids = RevisionIds::default();
+    let mut unique_names = true;
+    each_listed(set, name, &selector, input.pods, &mut unique_names, |o, pod, f, claim| {
         let pname = f.name;
         if claim.controlled {
             if !claim.matches {
@@ -521,9 +564,12 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
             }
             b.push(ActionKind::AdoptPod, Some(pname), None, Reason::Claim);
         }
-        members.push(pod);
-        ordinal.push(i64::from(o));
-        facts.push(f);
+        // Canonical `<set>-<o>`: the parent matched and the suffix is the decimal `o`, so it
+        // is canonical when it has no leading zero, i.e. exactly as many digits as `o` (read
+        // from the name's length: its bytes are not read).
+        let canonical = f.name.len() - name.len() - 1 == decimal_digits(i64::from(o));
+        let rev = rev_ids.id(f.revision);
+        members.push(Member::new(pod, o, &f, rev, canonical, cfg.min_ready, input.now));
     });
 
     // ASTS-13, ASTS-14: range, replicas and condemned.
@@ -535,15 +581,36 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     let reserved = ReservedOrdinals::parse(&set.spec.reserve_ordinals);
     let range = ReplicaRange::new(i64::from(start), i64::from(cfg.replicas), &reserved);
     let split = ordinals::split(
-        facts.iter().zip(&ordinal).enumerate().map(|(i, (f, &o))| {
-            // Canonical `<set>-<o>`: the parent matched and the suffix is the decimal `o`, so
-            // it is canonical when it has no leading zero, i.e. exactly as many digits as `o`
-            // (read from the name's length: its bytes are not read).
-            let digits = f.name.len() - name.len() - 1;
-            (o, digits == decimal_digits(o), f.name, i)
-        }),
+        members.len(),
+        |i| {
+            let m = &members[i];
+            (i64::from(m.ordinal), m.canonical())
+        },
+        |i| members[i].name(),
         &range,
     );
+    let (rev_names, rev_flags) = {
+        let (upd, cur) = (revs.update_name(), revs.current_name());
+        let short = short_hash(upd);
+        let flags = rev_ids
+            .names
+            .iter()
+            .map(|r| {
+                let mut f = 0;
+                if *r == upd {
+                    f |= REV_UPDATE;
+                }
+                if revision_matches_short(r, upd, short) {
+                    f |= REV_UPDATED;
+                }
+                if *r == cur {
+                    f |= REV_CURRENT;
+                }
+                f
+            })
+            .collect();
+        (rev_ids.names, flags)
+    };
     let pvcs: BTreeMap<&str, &PersistentVolumeClaim> =
         input.pvcs.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
     let mut ctx = Ctx {
@@ -554,19 +621,19 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         range,
         revs,
         members,
-        facts,
-        ordinal,
+        rev_names,
+        rev_flags,
+        unique_names,
         slots: Vec::new(),
+        filled_slots: 0,
         condemned: split.condemned,
         duplicates: split.duplicates,
         pvcs,
-        update_short_len: 0,
     };
-    ctx.update_short_len = short_hash(ctx.update_revision()).len();
     // ASTS-27: empty slots become pods to create, at the revision ASTS-27 picks.
     let mut not_updated = 0usize;
     for &(_, m) in &split.replicas {
-        if !ctx.is_updated(&ctx.facts[m], true) {
+        if !ctx.is_updated(m, true) {
             not_updated += 1;
         }
     }
@@ -594,9 +661,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         };
         slots.push((o, slot));
     }
+    ctx.filled_slots = slots.iter().filter(|(_, s)| matches!(s, Slot::Pod(_))).count() as i32;
     ctx.slots = slots;
     for &d in &ctx.duplicates {
-        b.hold(ctx.facts[d].name, Reason::StatefulSet(R::DuplicateOrdinal { ordinal: ctx.ordinal[d] }));
+        let ordinal = i64::from(ctx.m(d).ordinal);
+        ctx.hold_member(&mut b, d, Reason::StatefulSet(R::DuplicateOrdinal { ordinal }));
     }
 
     // ASTS-48: status from all member pods.
@@ -623,7 +692,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         } else if ctx.cfg.on_delete {
             for (_, slot) in &ctx.slots {
                 if let Slot::Pod(m) = slot
-                    && !ctx.is_updated(&ctx.facts[*m], false)
+                    && !ctx.is_updated(*m, false)
                 {
                     ctx.hold_member(&mut b, *m, Reason::OnDelete);
                 }
@@ -632,6 +701,33 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     }
     finish(&ctx, &mut b, &mut status, &selector);
     Ok(b.plan)
+}
+
+/// The distinct revision labels of a plan's members, each given an id once ([`Member::rev`]).
+/// Members of one revision come in runs, so the last id is tried first (its label usually
+/// is the very same string); a map finds the others. O(1) per member.
+#[derive(Default)]
+struct RevisionIds<'a> {
+    names: Vec<&'a str>,
+    ids: std::collections::HashMap<&'a str, u32, std::hash::BuildHasherDefault<crate::hash::FnvHasher>>,
+    last: Option<(&'a str, u32)>,
+}
+
+impl<'a> RevisionIds<'a> {
+    fn id(&mut self, r: &'a str) -> u32 {
+        if let Some((l, id)) = self.last
+            && (std::ptr::eq(l, r) || l == r)
+        {
+            return id;
+        }
+        let next = self.names.len() as u32;
+        let id = *self.ids.entry(r).or_insert(next);
+        if id == next {
+            self.names.push(r);
+        }
+        self.last = Some((r, id));
+        id
+    }
 }
 
 /// The number of decimal digits of `o >= 0` (1 for 0).
@@ -658,6 +754,7 @@ fn each_listed<'a>(
     name: &str,
     selector: &Selector,
     pods: Pods<'a>,
+    unique_names: &mut bool,
     mut f: impl FnMut(i32, &'a Pod, PodFacts<'a>, crate::podtable::Claim),
 ) {
     let uid = set.metadata.uid.as_deref().filter(|u| !u.is_empty());
@@ -679,6 +776,7 @@ fn each_listed<'a>(
             // are ordered by their content, so which one holds the slot does not depend on the
             // order they were listed in.
             if keys.windows(2).any(|w| w[0].0 == w[1].0 && name_of(w[0].1) == name_of(w[1].1)) {
+                *unique_names = false;
                 let content = |i: u32| serde_json::to_vec(&pods[i as usize]).unwrap_or_default();
                 keys.sort_by(|a, b| {
                     (a.0, name_of(a.1))
@@ -778,15 +876,8 @@ fn finish(ctx: &Ctx<'_>, b: &mut Builder, status: &mut StatefulSetStatus, select
         b.push(ActionKind::UpdateStatus, None, None, Reason::StatusChanged);
     }
     // ASTS-23: history.
-    // Pods of one revision come in runs: skip repeats before the set (one compare each).
-    let mut pod_revs: BTreeSet<&str> = BTreeSet::new();
-    let mut last = "";
-    for f in &ctx.facts {
-        if f.revision != last && !f.revision.is_empty() {
-            pod_revs.insert(f.revision);
-            last = f.revision;
-        }
-    }
+    // Every member's revision has an id: the non-empty labels among them, sorted.
+    let pod_revs: BTreeSet<&str> = ctx.rev_names.iter().copied().filter(|r| !r.is_empty()).collect();
     let pod_revs: Vec<&str> = pod_revs.into_iter().collect();
     let limit = ctx.cfg.history_limit;
     for r in revision::truncate_history(&ctx.revs, &pod_revs, limit) {
@@ -798,31 +889,30 @@ fn finish(ctx: &Ctx<'_>, b: &mut Builder, status: &mut StatefulSetStatus, select
 /// PVC compatibility (gate `StatefulSetAutoResizePVCGate`).
 fn status_counts(ctx: &Ctx<'_>) -> StatefulSetStatus {
     let mut s = StatefulSetStatus::default();
-    let (cur, upd) = (ctx.current_revision(), ctx.update_revision());
-    let now = ctx.input.now;
-    for f in &ctx.facts {
-        if !f.created {
+    for (m, f) in ctx.members.iter().enumerate() {
+        if !f.created() {
             continue;
         }
         s.replicas += 1;
-        let available = f.running_ready && f.is_available(ctx.cfg.min_ready, now);
-        if f.running_ready {
+        let available = f.running_ready() && f.is_available();
+        let (on_update, on_current) = (ctx.on_update(m), ctx.on_current(m));
+        if f.running_ready() {
             s.ready_replicas += 1;
             if available {
                 s.available_replicas += 1;
             }
-            if f.revision == upd {
+            if on_update {
                 s.updated_ready_replicas += 1;
                 if available {
                     s.updated_available_replicas += 1;
                 }
             }
         }
-        if !f.terminating {
-            if f.revision == cur {
+        if !f.terminating() {
+            if on_current {
                 s.current_replicas += 1;
             }
-            if f.revision == upd {
+            if on_update {
                 s.updated_replicas += 1;
             }
         }
@@ -837,7 +927,7 @@ fn status_counts(ctx: &Ctx<'_>) -> StatefulSetStatus {
                 let r = pvc::resize_facts(p, t);
                 if r.compatible {
                     vc.compatible_replicas += 1;
-                    if r.resize_complete && ctx.facts[*m].running_ready {
+                    if r.resize_complete && ctx.m(*m).running_ready() {
                         vc.compatible_ready_replicas += 1;
                     }
                 }
@@ -881,33 +971,33 @@ fn replica_loop(ctx: &Ctx<'_>, b: &mut Builder, refresh: &mut update::Refresh) -
                 }
             }
             Slot::Pod(m) => {
-                let f = &ctx.facts[m];
-                let pod = ctx.members[m];
-                if f.failed || f.succeeded {
+                let f = ctx.m(m);
+                if f.failed() || f.succeeded() {
                     // Step 1.
                     if consume(&mut budget) {
-                        b.hold(
-                            f.name,
+                        ctx.hold_member(
+                            b,
+                            m,
                             Reason::StatefulSet(R::ScaleBudget { limit: ctx.cfg.scale_budget.unwrap_or(0) }),
                         );
                         Flow::Break
                     } else {
-                        if !f.terminating {
-                            let phase = if f.failed { "Failed" } else { "Succeeded" };
-                            delete_pod(ctx, b, pod, f, Reason::StatefulSet(R::ReplacePod { phase }));
+                        if !f.terminating() {
+                            let phase = if f.failed() { "Failed" } else { "Succeeded" };
+                            delete_pod(ctx, b, m, Reason::StatefulSet(R::ReplacePod { phase }));
                         }
                         if mono { Flow::Exit } else { Flow::Continue }
                     }
                 } else {
-                    if f.pending {
+                    if f.pending() {
                         // Step 3.
-                        create_missing_pvcs(ctx, b, o, f.name, Reason::StatefulSet(R::Identity));
+                        create_missing_pvcs(ctx, b, o, f.name(), Reason::StatefulSet(R::Identity));
                     }
                     let mut step = Flow::Continue;
-                    if f.terminating {
+                    if f.terminating() {
                         // Step 4.
                         if mono {
-                            b.hold(f.name, Reason::StatefulSet(R::Terminating));
+                            ctx.hold_member(b, m, Reason::StatefulSet(R::Terminating));
                             step = Flow::Exit;
                         } else if consume(&mut budget) {
                             step = Flow::Break;
@@ -933,7 +1023,7 @@ fn replica_loop(ctx: &Ctx<'_>, b: &mut Builder, refresh: &mut update::Refresh) -
                             }
                         }
                     }
-                    if step != Flow::Exit && f.created {
+                    if step != Flow::Exit && f.created() {
                         // Step 7.
                         repair_identity(ctx, b, m, o);
                     }
@@ -988,8 +1078,7 @@ fn create_replica(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, revision:
             return Err(());
         }
     }
-    let have = ctx.slots.iter().filter(|(_, s)| matches!(s, Slot::Pod(_))).count() as i32;
-    let reason = Reason::ScaleUp { have, want: ctx.cfg.replicas };
+    let reason = Reason::ScaleUp { have: ctx.filled_slots, want: ctx.cfg.replicas };
     create_missing_pvcs(ctx, b, o, pname, reason.clone());
     b.push(ActionKind::CreatePod { instance_id: o.to_string() }, Some(pname), Some(revision), reason);
     Ok(())
@@ -1006,21 +1095,21 @@ fn create_missing_pvcs(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, reas
 
 /// ASTS-16, ASTS-20: identity labels, missing PVCs and PVC owner references of a replica.
 fn repair_identity(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
-    let f = &ctx.facts[m];
-    let fix_index = ctx.input.gates.pod_index_label && f.raw.pod_index_label != o;
+    let f = ctx.m(m);
+    let fix_index = ctx.input.gates.pod_index_label && !f.pod_index_label_ok();
     // A patch (its maps) only for a pod whose identity labels drifted.
-    if !f.raw.pod_name_label_ok || fix_index {
+    if !f.pod_name_label_ok() || fix_index {
         let mut patch = PodPatch::default();
-        if !f.raw.pod_name_label_ok {
-            patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name.to_owned()));
+        if !f.pod_name_label_ok() {
+            patch.labels.insert(keys::STATEFULSET_POD_NAME.into(), Some(f.name().to_owned()));
         }
         if fix_index {
             patch.labels.insert(keys::POD_INDEX.into(), Some(o.to_string()));
         }
-        b.push(ActionKind::PatchPod { patch }, Some(f.name), None, Reason::StatefulSet(R::Identity));
+        b.push(ActionKind::PatchPod { patch }, Some(f.name()), None, Reason::StatefulSet(R::Identity));
     }
-    if !f.pending {
-        create_missing_pvcs(ctx, b, o, f.name, Reason::StatefulSet(R::Identity));
+    if !f.pending() && !ctx.set.spec.volume_claim_templates.is_empty() {
+        create_missing_pvcs(ctx, b, o, f.name(), Reason::StatefulSet(R::Identity));
     }
     if ctx.input.gates.stateful_set_auto_delete_pvc {
         fix_claim_owners(ctx, b, m, o, false);
@@ -1030,7 +1119,7 @@ fn repair_identity(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
 /// ASTS-20: an UpdatePvc for each existing PVC of the pod whose owner references do not
 /// match the retention policy.
 fn fix_claim_owners(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64, scaled_down: bool) {
-    let pod = ctx.members[m];
+    let pod = ctx.m(m).pod;
     for (claim, _) in ctx.claim_names(o) {
         let Some(p) = ctx.pvcs.get(claim.as_str()) else { continue };
         if p.metadata.deletion_timestamp.is_some() {
@@ -1039,7 +1128,7 @@ fn fix_claim_owners(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64, scaled_dow
         if !pvc::owner_refs_match(p, ctx.set, pod, ctx.cfg.retention, scaled_down) {
             b.push(
                 ActionKind::UpdatePvc { pvc: claim },
-                Some(ctx.facts[m].name),
+                Some(ctx.name_of(m)),
                 None,
                 Reason::StatefulSet(R::PvcRetention { scaled_down }),
             );
@@ -1049,22 +1138,18 @@ fn fix_claim_owners(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64, scaled_dow
 
 /// ASTS-43: delete a pod, or move it to `PreparingDelete` while a `preDelete` hook holds it.
 /// Returns true when something was written (delete or lifecycle change).
-pub(crate) fn delete_pod(
-    ctx: &Ctx<'_>,
-    b: &mut Builder,
-    pod: &Pod,
-    f: &PodFacts<'_>,
-    reason: Reason,
-) -> Removal {
+pub(crate) fn delete_pod(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Removal {
+    let f = ctx.m(m);
+    let pod = f.pod;
     let hook = ctx.hook(|l| l.pre_delete.as_ref());
     if hook.is_some() && hooked(hook, pod) {
         if f.state == State::PreparingDelete {
-            b.hold(f.name, Reason::LifecycleHook { hook: "preDelete" });
+            ctx.hold_member(b, m, Reason::LifecycleHook { hook: "preDelete" });
             return Removal::Waiting;
         }
         b.push(
             ActionKind::PatchPod { patch: lifecycle_patch(State::PreparingDelete, ctx.input.now) },
-            Some(f.name),
+            Some(f.name()),
             None,
             reason,
         );
@@ -1074,14 +1159,14 @@ pub(crate) fn delete_pod(
         {
             b.push(
                 ActionKind::UpdatePodStatus { condition },
-                Some(f.name),
+                Some(f.name()),
                 None,
                 Reason::LifecycleHook { hook: "preDelete" },
             );
         }
         return Removal::PreparingDelete;
     }
-    b.push(ActionKind::DeletePod, Some(f.name), Some(f.revision), reason);
+    b.push(ActionKind::DeletePod, Some(f.name()), Some(ctx.rev(m)), reason);
     Removal::Deleted
 }
 
@@ -1100,47 +1185,49 @@ pub(crate) enum Removal {
 fn condemned_loop(ctx: &Ctx<'_>, b: &mut Builder) -> Flow {
     let mono = ctx.cfg.monotonic;
     let now = ctx.input.now;
-    // firstUnhealthy over replicas and condemned (lowest ordinal).
-    let first_unhealthy = ctx
-        .facts
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !f.healthy())
-        .min_by_key(|(i, f)| (ctx.ordinal[*i], f.name))
-        .map(|(i, _)| i);
+    // firstUnhealthy over replicas and condemned: the lowest (ordinal, name), i.e. the first
+    // in member order. Only OrderedReady reads it.
+    let first_unhealthy =
+        if mono && !ctx.condemned.is_empty() { ctx.members.iter().position(|f| !f.healthy()) } else { None };
     let have = ctx.members.len() as i32;
     for (k, &(_, m)) in ctx.condemned.iter().enumerate() {
-        let f = &ctx.facts[m];
-        let rest = || ctx.condemned[k + 1..].iter().map(|&(_, m)| ctx.facts[m].name);
-        if f.terminating {
+        let f = ctx.m(m);
+        let hold_rest = |b: &mut Builder, waiting_for: &str| {
+            for &(_, n) in &ctx.condemned[k + 1..] {
+                let reason = Reason::StatefulSet(R::OrderedReady { waiting_for: waiting_for.to_owned() });
+                ctx.hold_member(b, n, reason);
+            }
+        };
+        if f.terminating() {
             if mono {
-                b.hold(f.name, Reason::StatefulSet(R::Terminating));
-                for n in rest() {
-                    b.hold(n, Reason::StatefulSet(R::OrderedReady { waiting_for: f.name.to_owned() }));
-                }
+                ctx.hold_member(b, m, Reason::StatefulSet(R::Terminating));
+                hold_rest(b, f.name());
                 return Flow::Exit;
             }
             continue;
         }
-        if mono && Some(m) != first_unhealthy {
-            let wait = f.available(ctx.cfg.min_ready, now);
-            if !f.running_ready || wait.is_err() {
-                if let Err(Some(w)) = wait {
-                    b.requeue(w, Reason::MinReadySeconds { seconds: ctx.cfg.min_ready });
+        if mono {
+            let first = first_unhealthy;
+            if Some(m) != first {
+                let wait = f.available(ctx.cfg.min_ready, now);
+                if !f.running_ready() || wait.is_err() {
+                    if let Err(Some(w)) = wait {
+                        b.requeue(w, Reason::MinReadySeconds { seconds: ctx.cfg.min_ready });
+                    }
+                    let blocker = first.map_or(f.name(), |u| ctx.name_of(u));
+                    ctx.hold_member(
+                        b,
+                        m,
+                        Reason::StatefulSet(R::OrderedReady { waiting_for: blocker.to_owned() }),
+                    );
+                    hold_rest(b, blocker);
+                    return Flow::Exit;
                 }
-                let blocker = first_unhealthy.map_or(f.name, |u| ctx.facts[u].name);
-                b.hold(f.name, Reason::StatefulSet(R::OrderedReady { waiting_for: blocker.to_owned() }));
-                for n in rest() {
-                    b.hold(n, Reason::StatefulSet(R::OrderedReady { waiting_for: blocker.to_owned() }));
-                }
-                return Flow::Exit;
             }
         }
-        let done = delete_pod(ctx, b, ctx.members[m], f, Reason::ScaleDown { have, want: ctx.cfg.replicas });
+        let done = delete_pod(ctx, b, m, Reason::ScaleDown { have, want: ctx.cfg.replicas });
         if mono && done != Removal::Waiting {
-            for n in rest() {
-                b.hold(n, Reason::StatefulSet(R::OrderedReady { waiting_for: f.name.to_owned() }));
-            }
+            hold_rest(b, f.name());
             return Flow::Exit;
         }
     }

@@ -188,52 +188,81 @@ impl Split {
     }
 }
 
-/// ASTS-14: splits `(ordinal, canonical_name, name)` members into replicas and condemned.
-/// Two pods for one slot (`web-1` and `web-01`): the pod with the canonical name keeps the
-/// slot; among non-canonical ones the name that sorts first keeps it (deterministic, unlike
-/// upstream's "last seen"; equal names: the first listed). The other pods are condemned.
-/// O(n) for members listed by ordinal (as the planner lists them), O(n log n) otherwise.
+/// ASTS-14: splits the members `0..n` into replicas and condemned. `key(i)` gives member `i`'s
+/// ordinal and whether its name is the canonical `<set>-<ordinal>`; `name(i)` its name, read
+/// only to order pods of one ordinal. Two pods for one slot (`web-1` and `web-01`): the pod
+/// with the canonical name keeps the slot; among non-canonical ones the name that sorts first
+/// keeps it (deterministic, unlike upstream's "last seen"; equal names: the first listed). The
+/// other pods are condemned. O(n) for members listed by ordinal (as the planner lists them:
+/// nothing is copied then), O(n log n) otherwise.
 pub fn split<'n>(
-    members: impl IntoIterator<Item = (i64, bool, &'n str, usize)>,
+    n: usize,
+    key: impl Fn(usize) -> (i64, bool),
+    name: impl Fn(usize) -> &'n str,
     range: &ReplicaRange,
 ) -> Split {
     let mut out = Split::default();
-    let mut claims: Vec<(i64, bool, &'n str, usize)> = Vec::new();
-    let mut condemned: Vec<(i64, &'n str, usize)> = Vec::new();
-    for (o, canonical, name, pos) in members {
-        if range.is_slot(o) {
-            claims.push((o, canonical, name, pos));
-        } else {
-            condemned.push((o, name, pos));
-        }
-    }
-    if !claims.is_sorted_by_key(|c| c.0) {
-        // Stable: claims of one ordinal keep their listed order.
-        claims.sort_by_key(|c| c.0);
-    }
-    out.replicas.reserve(claims.len());
-    let mut i = 0;
-    while i < claims.len() {
-        let o = claims[i].0;
-        let (mut best, mut j) = (i, i + 1);
-        while j < claims.len() && claims[j].0 == o {
-            // The better claim: canonical first, then the smaller name.
-            if (!claims[j].1, claims[j].2) < (!claims[best].1, claims[best].2) {
-                best = j;
-            }
+    // Members by ordinal (stable): the members themselves when listed so.
+    let order: Option<Vec<usize>> = if (1..n).all(|i| key(i - 1).0 <= key(i).0) {
+        None
+    } else {
+        let mut v: Vec<usize> = (0..n).collect();
+        v.sort_by_key(|&i| key(i).0);
+        Some(v)
+    };
+    let at = |k: usize| order.as_ref().map_or(k, |v| v[k]);
+    // Condemned in walk order (ascending ordinal), ordered below.
+    let mut condemned: Vec<(i64, usize)> = Vec::new();
+    out.replicas.reserve(n);
+    let mut k = 0;
+    while k < n {
+        let first = at(k);
+        let (o, _) = key(first);
+        // The run of members claiming ordinal `o` (one in practice).
+        let mut j = k + 1;
+        while j < n && key(at(j)).0 == o {
             j += 1;
         }
-        for (k, &(_, _, name, pos)) in claims.iter().enumerate().take(j).skip(i) {
-            if k != best {
-                out.duplicates.push(pos);
-                condemned.push((o, name, pos));
+        if !range.is_slot(o) {
+            condemned.extend((k..j).map(|r| (o, at(r))));
+            k = j;
+            continue;
+        }
+        // The better claim: canonical first, then the smaller name.
+        let mut best = first;
+        for r in k + 1..j {
+            let c = at(r);
+            let (cb, cc) = (key(best).1, key(c).1);
+            if (cc && !cb) || (cc == cb && name(c) < name(best)) {
+                best = c;
             }
         }
-        out.replicas.push((o, claims[best].3));
-        i = j;
+        for r in k..j {
+            let c = at(r);
+            if c != best {
+                out.duplicates.push(c);
+                condemned.push((o, c));
+            }
+        }
+        out.replicas.push((o, best));
+        k = j;
     }
-    condemned.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(a.1)));
-    out.condemned = condemned.into_iter().map(|(o, _, p)| (o, p)).collect();
+    // Descending ordinal; pods of one ordinal by name descending (stable: equal names keep
+    // their listed order).
+    condemned.reverse();
+    let mut r = 0;
+    while r < condemned.len() {
+        let mut e = r + 1;
+        while e < condemned.len() && condemned[e].0 == condemned[r].0 {
+            e += 1;
+        }
+        if e - r > 1 {
+            condemned[r..e].reverse();
+            condemned[r..e].sort_by(|a, b| name(b.1).cmp(name(a.1)));
+        }
+        r = e;
+    }
+    out.condemned = condemned;
     out.duplicates.sort_unstable();
     out
 }
@@ -299,11 +328,51 @@ mod tests {
     #[test]
     fn asts_14_replicas_and_condemned() {
         let r = ReplicaRange::new(0, 3, &reserved(&[IntOrString::Int(1)]));
-        let members =
-            [(0, true, "web-0", 0), (1, true, "web-1", 1), (5, true, "web-5", 2), (3, true, "web-3", 3)];
-        let s = split(members, &r);
+        let members = [(0, true, "web-0"), (1, true, "web-1"), (5, true, "web-5"), (3, true, "web-3")];
+        let s = split_of(&members, &r);
         assert_eq!(s.replicas.into_iter().collect::<Vec<_>>(), vec![(0, 0), (3, 3)]);
         assert_eq!(s.condemned, vec![(5, 2), (1, 1)]);
+    }
+
+    fn split_of(members: &[(i64, bool, &'static str)], r: &ReplicaRange) -> Split {
+        split(members.len(), |i| (members[i].0, members[i].1), |i| members[i].2, r)
+    }
+
+    /// Members listed by ordinal (no copy) and listed in any order split the same way, up to
+    /// positions: condemned by ordinal then name, both descending; equal names keep their
+    /// listed order.
+    #[test]
+    fn asts_14_split_does_not_depend_on_the_listed_order() {
+        let r = ReplicaRange::new(0, 3, &reserved(&[IntOrString::Int(1)]));
+        let listed = [
+            (0, true, "web-0"),
+            (1, false, "web-01"),
+            (1, true, "web-1"),
+            (2, false, "web-002"),
+            (2, false, "web-02"),
+            (2, false, "web-02"),
+            (7, true, "web-7"),
+            (7, false, "web-07"),
+        ];
+        let names = |s: &Split, m: &[(i64, bool, &'static str)]| {
+            let c: Vec<(i64, &str)> = s.condemned.iter().map(|&(o, i)| (o, m[i].2)).collect();
+            let p: Vec<(i64, &str)> = s.replicas.iter().map(|&(o, i)| (o, m[i].2)).collect();
+            (p, c, s.duplicates.len())
+        };
+        let want = (
+            vec![(0, "web-0"), (2, "web-002")],
+            vec![(7, "web-7"), (7, "web-07"), (2, "web-02"), (2, "web-02"), (1, "web-1"), (1, "web-01")],
+            2,
+        );
+        assert_eq!(names(&split_of(&listed, &r), &listed), want);
+        let mut shuffled = listed;
+        shuffled.reverse();
+        shuffled.swap(0, 5);
+        assert_eq!(names(&split_of(&shuffled, &r), &shuffled), want);
+        // Two pods of one name: the first listed keeps its place among them.
+        let s = split_of(&listed, &r);
+        let twins: Vec<usize> = s.condemned.iter().filter(|c| c.0 == 2).map(|c| c.1).collect();
+        assert_eq!(twins, vec![4, 5]);
     }
 
     /// The counting sort (dense ordinals) and the comparison sort (ordinals far apart) give
@@ -338,14 +407,13 @@ mod tests {
     #[test]
     fn asts_14_duplicate_slot_keeps_the_canonical_name() {
         let r = ReplicaRange::new(0, 2, &ReservedOrdinals::default());
-        for order in [
-            [(1, false, "web-01", 0), (1, true, "web-1", 1)],
-            [(1, true, "web-1", 1), (1, false, "web-01", 0)],
-        ] {
-            let s = split(order, &r);
-            assert_eq!(s.replica(1), Some(1));
-            assert_eq!(s.condemned, vec![(1, 0)]);
-            assert_eq!(s.duplicates, vec![0]);
+        for (order, canonical) in
+            [([(1, false, "web-01"), (1, true, "web-1")], 1), ([(1, true, "web-1"), (1, false, "web-01")], 0)]
+        {
+            let s = split_of(&order, &r);
+            assert_eq!(s.replica(1), Some(canonical));
+            assert_eq!(s.condemned, vec![(1, 1 - canonical)]);
+            assert_eq!(s.duplicates, vec![1 - canonical]);
         }
     }
 }

@@ -147,6 +147,167 @@ impl<'a> PodFacts<'a> {
     }
 }
 
+/// One member pod as a plan keeps it: the [`PodFacts`] the rules read, packed into 24 bytes
+/// (a plan walks its members several times; at 100k pods a small record is what keeps those
+/// walks and the plan's fresh memory small). The name and revision are not copied: the name
+/// is the pod's (or, when canonical, written from the set name and the ordinal), the revision
+/// an id into the plan's few distinct revisions. Availability against the plan's
+/// `minReadySeconds` and `now` is decided once; the wait of a pod still inside
+/// `minReadySeconds` is read again from the pod when asked for (rare).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Member<'a> {
+    /// The pod.
+    pub pod: &'a Pod,
+    /// ASTS-10: its ordinal.
+    pub ordinal: i32,
+    /// Its `controller-revision-hash`, as an id into the plan's revision names.
+    pub rev: u32,
+    flags: u16,
+    /// Lifecycle state (ASTS-2).
+    pub state: State,
+    avail: Avail,
+}
+
+/// ASTS-3 *available(minReadySeconds)* at the plan's `now`, decided once per member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Avail {
+    Yes,
+    NotReady,
+    Waiting,
+}
+
+/// The flags of a [`Member`], one bit each.
+mod flag {
+    pub const CREATED: u16 = 1;
+    pub const TERMINATING: u16 = 1 << 1;
+    pub const FAILED: u16 = 1 << 2;
+    pub const SUCCEEDED: u16 = 1 << 3;
+    pub const PENDING: u16 = 1 << 4;
+    pub const RUNNING_READY: u16 = 1 << 5;
+    pub const SPECIFIED_DELETE: u16 = 1 << 6;
+    pub const IN_PLACE_ANNOTATED: u16 = 1 << 7;
+    pub const IN_PLACE_GATE: u16 = 1 << 8;
+    pub const IN_PLACE_GATE_OPEN: u16 = 1 << 9;
+    pub const POD_NAME_LABEL_OK: u16 = 1 << 10;
+    pub const POD_INDEX_LABEL_OK: u16 = 1 << 11;
+    pub const CANONICAL: u16 = 1 << 12;
+}
+
+impl<'a> Member<'a> {
+    /// Packs the facts `f` of `pod`, member of ordinal `ordinal` (`canonical`: named exactly
+    /// `<set>-<ordinal>`), its revision id `rev`, availability judged against `min_ready`
+    /// seconds at `now`.
+    pub fn new(
+        pod: &'a Pod,
+        ordinal: i32,
+        f: &PodFacts<'_>,
+        rev: u32,
+        canonical: bool,
+        min_ready: i32,
+        now: Timestamp,
+    ) -> Self {
+        let bits = [
+            (f.created, flag::CREATED),
+            (f.terminating, flag::TERMINATING),
+            (f.failed, flag::FAILED),
+            (f.succeeded, flag::SUCCEEDED),
+            (f.pending, flag::PENDING),
+            (f.running_ready, flag::RUNNING_READY),
+            (f.specified_delete, flag::SPECIFIED_DELETE),
+            (f.in_place_annotated(), flag::IN_PLACE_ANNOTATED),
+            (f.raw.inplace_gate, flag::IN_PLACE_GATE),
+            (f.in_place_gate_open(), flag::IN_PLACE_GATE_OPEN),
+            (f.raw.pod_name_label_ok, flag::POD_NAME_LABEL_OK),
+            (f.raw.pod_index_label == i64::from(ordinal), flag::POD_INDEX_LABEL_OK),
+            (canonical, flag::CANONICAL),
+        ];
+        let flags = bits.iter().filter(|(on, _)| *on).fold(0, |a, (_, b)| a | b);
+        let avail = match f.available(min_ready, now) {
+            Ok(()) => Avail::Yes,
+            Err(None) => Avail::NotReady,
+            Err(Some(_)) => Avail::Waiting,
+        };
+        Self { pod, ordinal, rev, flags, state: f.state, avail }
+    }
+
+    fn on(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+    /// *created*: `status.phase` is not empty.
+    pub fn created(&self) -> bool {
+        self.on(flag::CREATED)
+    }
+    /// *terminating*: has a deletionTimestamp.
+    pub fn terminating(&self) -> bool {
+        self.on(flag::TERMINATING)
+    }
+    /// Phase `Failed`.
+    pub fn failed(&self) -> bool {
+        self.on(flag::FAILED)
+    }
+    /// Phase `Succeeded`.
+    pub fn succeeded(&self) -> bool {
+        self.on(flag::SUCCEEDED)
+    }
+    /// Phase `Pending`.
+    pub fn pending(&self) -> bool {
+        self.on(flag::PENDING)
+    }
+    /// *runningAndReady*.
+    pub fn running_ready(&self) -> bool {
+        self.on(flag::RUNNING_READY)
+    }
+    /// Carries `apps.kruise.io/specified-delete` (ASTS-34).
+    pub fn specified_delete(&self) -> bool {
+        self.on(flag::SPECIFIED_DELETE)
+    }
+    /// [`PodFacts::in_place_annotated`].
+    pub fn in_place_annotated(&self) -> bool {
+        self.on(flag::IN_PLACE_ANNOTATED)
+    }
+    /// The pod has the readiness gate `InPlaceUpdateReady`.
+    pub fn in_place_gate(&self) -> bool {
+        self.on(flag::IN_PLACE_GATE)
+    }
+    /// [`PodFacts::in_place_gate_open`].
+    pub fn in_place_gate_open(&self) -> bool {
+        self.on(flag::IN_PLACE_GATE_OPEN)
+    }
+    /// ASTS-16: the `statefulset.kubernetes.io/pod-name` label equals the pod's name.
+    pub fn pod_name_label_ok(&self) -> bool {
+        self.on(flag::POD_NAME_LABEL_OK)
+    }
+    /// ASTS-16: the `apps.kubernetes.io/pod-index` label is the member's ordinal.
+    pub fn pod_index_label_ok(&self) -> bool {
+        self.on(flag::POD_INDEX_LABEL_OK)
+    }
+    /// Named exactly `<set>-<ordinal>`.
+    pub fn canonical(&self) -> bool {
+        self.on(flag::CANONICAL)
+    }
+    /// ASTS-3 *healthy*: lifecycleOK, runningAndReady and not terminating.
+    pub fn healthy(&self) -> bool {
+        lifecycle_ok(self.state) && self.running_ready() && !self.terminating()
+    }
+    /// [`PodFacts::available`] at the plan's `min_ready` and `now` (the values given to
+    /// [`Member::new`]).
+    pub fn available(&self, min_ready: i32, now: Timestamp) -> Result<(), Option<Duration>> {
+        match self.avail {
+            Avail::Yes => Ok(()),
+            Avail::NotReady => Err(None),
+            Avail::Waiting => PodFacts::of(self.pod).available(min_ready, now),
+        }
+    }
+    /// Available now.
+    pub fn is_available(&self) -> bool {
+        self.avail == Avail::Yes
+    }
+    /// The pod's name.
+    pub fn name(&self) -> &'a str {
+        self.pod.metadata.name.as_deref().unwrap_or_default()
+    }
+}
+
 /// ASTS-15 `pod-index` and `pod-name` labels, `controller-revision-hash`, the owner reference,
 /// hostname/subdomain, the lifecycle state and the claim volumes of a new pod for ordinal `o`
 /// built from `template` (the chosen revision's template) and labelled `revision`.

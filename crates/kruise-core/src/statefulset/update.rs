@@ -42,13 +42,13 @@ impl Refresh {
 
 /// ASTS-41: grace period, container batches and the `InPlaceUpdateReady=True` write.
 fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
-    let pod = ctx.members[m];
-    let f = &ctx.facts[m];
+    let f = ctx.m(m);
+    let pod = f.pod;
     let now = ctx.input.now;
     let annotated = f.in_place_annotated();
     if annotated
         && let Some(spec) = inplace::grace_spec(pod)
-        && spec.revision == f.revision
+        && spec.revision == ctx.rev(m)
     {
         let since = inplace::update_state(pod).and_then(|s| s.update_timestamp).map(|t| t.0);
         let grace = Duration::from_secs(ctx.cfg.grace_seconds.max(0) as u64);
@@ -59,15 +59,15 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
         if elapsed >= grace {
             b.push(
                 ActionKind::FinishGracePeriod,
-                Some(f.name),
-                Some(f.revision),
+                Some(f.name()),
+                Some(ctx.rev(m)),
                 Reason::GracePeriod { remaining: 0 },
             );
         } else {
             let left = grace - elapsed;
             let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
             b.requeue(Duration::from_secs(secs), Reason::GracePeriod { remaining: secs });
-            b.hold(f.name, Reason::GracePeriod { remaining: secs });
+            ctx.hold_member(b, m, Reason::GracePeriod { remaining: secs });
         }
         return;
     }
@@ -76,7 +76,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
             return;
         }
         if inplace::next_batch(pod, SpecOptions::from_features(&ctx.input.features)).is_some() {
-            b.push(ActionKind::ApplyNextBatch, Some(f.name), Some(f.revision), Reason::InPlaceUpdating);
+            b.push(ActionKind::ApplyNextBatch, Some(f.name()), Some(ctx.rev(m)), Reason::InPlaceUpdating);
             return;
         }
     }
@@ -90,7 +90,7 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
                     message: String::new(),
                 },
             },
-            Some(f.name),
+            Some(f.name()),
             None,
             Reason::InPlaceReadiness,
         );
@@ -99,8 +99,8 @@ fn refresh_in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize) {
 
 /// ASTS-45: lifecycle transitions on refresh. True when the state changes.
 fn refresh_lifecycle(ctx: &Ctx<'_>, b: &mut Builder, m: usize) -> bool {
-    let pod = ctx.members[m];
-    let f = &ctx.facts[m];
+    let f = ctx.m(m);
+    let pod = f.pod;
     let lifecycle = ctx.set.spec.lifecycle.as_ref();
     let in_place_hook = ctx.hook(|l| l.in_place_update.as_ref());
     let after_update = || {
@@ -111,7 +111,7 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, b: &mut Builder, m: usize) -> bool {
             let pre = ctx.hook(|l| l.pre_normal.as_ref());
             (pre.is_none() || all_hooked(pre, pod)).then_some(State::Normal)
         }
-        State::PreparingUpdate if f.revision == ctx.update_revision() => Some(after_update()),
+        State::PreparingUpdate if ctx.on_update(m) => Some(after_update()),
         State::Updating if inplace::is_complete(pod, SpecOptions::from_features(&ctx.input.features)) => {
             Some(after_update())
         }
@@ -122,7 +122,7 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, b: &mut Builder, m: usize) -> bool {
     let Some(to) = to.filter(|t| *t != f.state) else { return false };
     b.push(
         ActionKind::PatchPod { patch: lifecycle_patch(to, ctx.input.now) },
-        Some(f.name),
+        Some(f.name()),
         None,
         Reason::Lifecycle { from: f.state.as_str().to_owned(), to: to.as_str().to_owned() },
     );
@@ -139,6 +139,7 @@ fn update_expectations_pending(ctx: &Ctx<'_>) -> Option<usize> {
     let n = ctx
         .members
         .iter()
+        .map(|f| f.pod)
         .filter(|p| {
             let Some(exp) = p.metadata.uid.as_deref().and_then(|u| e.get(u)) else { return false };
             p.metadata
@@ -158,8 +159,6 @@ pub(crate) fn rolling_update(
     refresh: &mut Refresh,
     status: &mut StatefulSetStatus,
 ) {
-    let upd = ctx.update_revision();
-    let cur = ctx.current_revision();
     // Refresh every replica again at the start of the update phase (ASTS-41, ASTS-45).
     for &(_, slot) in &ctx.slots {
         if let Slot::Pod(m) = slot {
@@ -168,7 +167,7 @@ pub(crate) fn rolling_update(
     }
     let not_updated = || {
         ctx.slots.iter().filter_map(|&(_, s)| match s {
-            Slot::Pod(m) if ctx.facts[m].revision != upd => Some(m),
+            Slot::Pod(m) if !ctx.on_update(m) => Some(m),
             _ => None,
         })
     };
@@ -201,11 +200,11 @@ pub(crate) fn rolling_update(
             unavailable.insert(pos);
             continue;
         };
-        let f = &ctx.facts[m];
+        let f = ctx.m(m);
         // A pod without in-place annotations is complete (no read of the pod needed).
         let mut out = !f.healthy()
             || (f.in_place_annotated()
-                && !inplace::is_complete(ctx.members[m], SpecOptions::from_features(&ctx.input.features)));
+                && !inplace::is_complete(f.pod, SpecOptions::from_features(&ctx.input.features)));
         match f.available(ctx.cfg.min_ready, now) {
             Ok(()) => {}
             Err(wait) => {
@@ -214,7 +213,7 @@ pub(crate) fn rolling_update(
                         w.min(Duration::from_secs(300)),
                         Reason::MinReadySeconds { seconds: ctx.cfg.min_ready },
                     );
-                    b.hold(f.name, Reason::MinReadySeconds { seconds: ctx.cfg.min_ready });
+                    ctx.hold_member(b, m, Reason::MinReadySeconds { seconds: ctx.cfg.min_ready });
                 }
                 out = true;
             }
@@ -230,92 +229,90 @@ pub(crate) fn rolling_update(
     // ASTS-34: specified deletes, descending slot order.
     for (pos, &(_, slot)) in ctx.slots.iter().enumerate().rev() {
         let Slot::Pod(m) = slot else { continue };
-        let f = &ctx.facts[m];
-        if !f.specified_delete || f.terminating {
+        let f = ctx.m(m);
+        if !f.specified_delete() || f.terminating() {
             continue;
         }
         if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
             ctx.hold_member(b, m, limit_reason(&unavailable));
             continue;
         }
-        let done = delete_pod(ctx, b, ctx.members[m], f, Reason::StatefulSet(R::SpecifiedDelete));
+        let done = delete_pod(ctx, b, m, Reason::StatefulSet(R::SpecifiedDelete));
         unavailable.insert(pos);
         if done == Removal::Deleted {
-            if f.revision == cur {
+            if ctx.on_current(m) {
                 status.current_replicas -= 1;
-            } else if f.revision == upd {
+            } else if ctx.on_update(m) {
                 status.updated_replicas -= 1;
             }
         }
     }
     // ASTS-35 / ASTS-36: candidates.
     let want = (i64::from(ctx.cfg.replicas) - i64::from(ctx.cfg.partition)).max(0) as usize;
-    let candidates: Vec<Cand> = match ctx.cfg.unordered {
-        None => ctx.slots.iter().rev().take(want).copied().collect(),
+    let candidates = match ctx.cfg.unordered {
+        // The last `want` slots, highest first: nothing to list.
+        None => Candidates::Last(want.min(ctx.slots.len())),
         Some(priority) => {
-            let (mut first, mut rest): (Vec<Cand>, Vec<Cand>) = (Vec::new(), Vec::new());
-            for &(o, slot) in ctx.slots.iter().rev() {
+            let (mut first, mut rest): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+            for (pos, &(_, slot)) in ctx.slots.iter().enumerate().rev() {
                 let in_first = match slot {
                     Slot::New { update } => update,
-                    Slot::Pod(m) => ctx.facts[m].terminating || ctx.is_updated(&ctx.facts[m], true),
+                    Slot::Pod(m) => ctx.m(m).terminating() || ctx.is_updated(m, true),
                 };
-                if in_first { first.push((o, slot)) } else { rest.push((o, slot)) }
+                if in_first { first.push(pos as u32) } else { rest.push(pos as u32) }
             }
             if let Some(pr) = priority {
                 let empty = BTreeMap::new();
                 let template_labels =
                     ctx.set.spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()).unwrap_or(&empty);
-                let by_ordinal: BTreeMap<i64, Slot> = rest.iter().copied().collect();
-                let mut order: Vec<i64> = rest.iter().map(|(o, _)| *o).collect();
+                let position = |o: i64| ctx.slots.binary_search_by_key(&o, |s| s.0).ok();
+                let mut order: Vec<i64> = rest.iter().map(|&p| ctx.slots[p as usize].0).collect();
                 // Ties keep the descending ordinal order: the sort is stable over `order`.
-                let labels = |o: i64| match by_ordinal.get(&o) {
-                    Some(Slot::Pod(m)) => ctx.members[*m].metadata.labels.as_ref().unwrap_or(&empty),
+                let labels = |o: i64| match position(o).map(|p| ctx.slots[p].1) {
+                    Some(Slot::Pod(m)) => ctx.m(m).pod.metadata.labels.as_ref().unwrap_or(&empty),
                     _ => template_labels,
                 };
                 crate::updatesort::priority_sort(&mut order, labels, pr);
-                rest = order.into_iter().map(|o| (o, by_ordinal[&o])).collect();
+                rest = order.into_iter().filter_map(|o| position(o).map(|p| p as u32)).collect();
             }
-            first.into_iter().chain(rest).take(want).collect()
+            let listed: Vec<u32> = first.into_iter().chain(rest).take(want).collect();
+            let mut chosen = SlotSet::new(ctx.slots.len());
+            for &p in &listed {
+                chosen.insert(p as usize);
+            }
+            Candidates::Listed(listed, chosen)
         }
     };
     // Pods kept by the partition.
-    let position = |o: i64| ctx.slots.binary_search_by_key(&o, |s| s.0).unwrap_or(usize::MAX);
-    // Ordered: the k-th candidate is the k-th slot from the end; unordered: looked up.
-    let ordered = ctx.cfg.unordered.is_none();
-    let cand_pos: Vec<usize> = candidates
-        .iter()
-        .enumerate()
-        .map(|(k, &(o, _))| if ordered { ctx.slots.len() - 1 - k } else { position(o) })
-        .collect();
-    let mut chosen = SlotSet::new(ctx.slots.len());
-    for &p in &cand_pos {
-        chosen.insert(p);
-    }
-    b.reserve_holds(ctx.slots.len().saturating_sub(chosen.len()));
+    b.reserve_holds(ctx.slots.len().saturating_sub(candidates.len()));
     for (pos, &(_, slot)) in ctx.slots.iter().enumerate() {
         if let Slot::Pod(m) = slot
-            && !chosen.contains(pos)
-            && ctx.facts[m].revision != upd
+            && !candidates.contains(pos, ctx.slots.len())
+            && !ctx.on_update(m)
         {
             ctx.hold_member(b, m, Reason::Partition { partition: ctx.cfg.partition });
         }
     }
-    // ASTS-39: per target.
+    // ASTS-39: per target. Each update writes one or two actions; room for the updates
+    // the unavailability budget allows, so a long wave does not grow the list step by step.
+    let budget = usize::try_from(max).unwrap_or(0).saturating_sub(unavailable.len());
+    b.plan.actions.reserve(2 * budget.min(candidates.len()));
     let mut diffs: BTreeMap<&str, Option<InPlaceSpec>> = BTreeMap::new();
-    for (k, &(o, slot)) in candidates.iter().enumerate() {
+    for k in 0..candidates.len() {
+        let pos = candidates.pos(k, ctx.slots.len());
+        let (o, slot) = ctx.slots[pos];
         let Slot::Pod(m) = slot else { continue };
-        let f = &ctx.facts[m];
+        let f = ctx.m(m);
         let matched = !ctx.cfg.resize || pvcs_matched(ctx, o);
-        if f.revision == upd && matched {
+        if ctx.on_update(m) && matched {
             continue;
         }
-        let pos = cand_pos[k];
         if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
             let reason = limit_reason(&unavailable);
             b.reserve_holds(candidates.len() - k);
-            for &(_, s) in &candidates[k..] {
-                if let Slot::Pod(m) = s
-                    && ctx.facts[m].revision != upd
+            for k in k..candidates.len() {
+                if let (_, Slot::Pod(m)) = ctx.slots[candidates.pos(k, ctx.slots.len())]
+                    && !ctx.on_update(m)
                 {
                     ctx.hold_member(b, m, reason.clone());
                 }
@@ -326,11 +323,11 @@ pub(crate) fn rolling_update(
             resize_pvcs(ctx, b, m, o);
             if !pvcs_resized(ctx, o) {
                 unavailable.insert(pos);
-                b.hold(f.name, Reason::StatefulSet(R::PvcResize));
+                ctx.hold_member(b, m, Reason::StatefulSet(R::PvcResize));
                 continue;
             }
         }
-        if f.specified_delete || f.terminating {
+        if f.specified_delete() || f.terminating() {
             continue;
         }
         let reason =
@@ -340,7 +337,7 @@ pub(crate) fn rolling_update(
             Outcome::Stop => break,
             Outcome::Acted => {
                 unavailable.insert(pos);
-                if f.revision == cur {
+                if ctx.on_current(m) {
                     status.current_replicas -= 1;
                 }
             }
@@ -377,8 +374,36 @@ impl SlotSet {
     }
 }
 
-/// An update candidate: slot ordinal and what holds it.
-type Cand = (i64, Slot);
+/// ASTS-35 / ASTS-36: the update candidates, in update order, as positions in `Ctx::slots`.
+enum Candidates {
+    /// Ordered update: the last `n` slots, the highest ordinal first.
+    Last(usize),
+    /// Unordered update: the positions listed, and the same as a set.
+    Listed(Vec<u32>, SlotSet),
+}
+
+impl Candidates {
+    fn len(&self) -> usize {
+        match self {
+            Self::Last(n) => *n,
+            Self::Listed(v, _) => v.len(),
+        }
+    }
+    /// The position of the `k`-th candidate, among `slots` slots.
+    fn pos(&self, k: usize, slots: usize) -> usize {
+        match self {
+            Self::Last(_) => slots - 1 - k,
+            Self::Listed(v, _) => v[k] as usize,
+        }
+    }
+    /// The slot at `pos` (of `slots`) is a candidate.
+    fn contains(&self, pos: usize, slots: usize) -> bool {
+        match self {
+            Self::Last(n) => pos + n >= slots && pos < slots,
+            Self::Listed(_, set) => set.contains(pos),
+        }
+    }
+}
 
 /// What [`update_pod`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -399,14 +424,13 @@ fn update_pod<'c>(
     reason: Reason,
     diffs: &mut BTreeMap<&'c str, Option<InPlaceSpec>>,
 ) -> Outcome {
-    let pod = ctx.members[m];
-    let f = &ctx.facts[m];
+    let from = ctx.rev(m);
     let upd = ctx.update_revision();
     if ctx.cfg.policy.is_in_place() {
         let spec = diffs
-            .entry(f.revision)
+            .entry(from)
             .or_insert_with(|| {
-                let old = ctx.revs.sorted.iter().find(|r| r.metadata.name.as_deref() == Some(f.revision))?;
+                let old = ctx.revs.sorted.iter().find(|r| r.metadata.name.as_deref() == Some(from))?;
                 let new = &ctx.revs.sorted[ctx.revs.update];
                 let opts = SpecOptions {
                     env_from_metadata: ctx.input.features.in_place_update_env_from_metadata,
@@ -419,16 +443,19 @@ fn update_pod<'c>(
             None if ctx.cfg.policy == PodUpdatePolicy::InPlaceOnly => {
                 b.conditions.insert(
                     keys::statefulset_condition::FAILED_UPDATE_POD,
-                    format!("pod {} cannot be updated in place and podUpdatePolicy is InPlaceOnly", f.name),
+                    format!(
+                        "pod {} cannot be updated in place and podUpdatePolicy is InPlaceOnly",
+                        ctx.name_of(m)
+                    ),
                 );
-                b.hold(f.name, Reason::InPlaceImpossible);
+                ctx.hold_member(b, m, Reason::InPlaceImpossible);
                 return Outcome::Stop;
             }
             None => {}
             Some(_) => return in_place(ctx, b, m, reason),
         }
     }
-    match delete_pod(ctx, b, pod, f, reason) {
+    match delete_pod(ctx, b, m, reason) {
         Removal::Waiting => Outcome::Nothing,
         _ => Outcome::Acted,
     }
@@ -436,8 +463,8 @@ fn update_pod<'c>(
 
 /// ASTS-40 lifecycle interaction, then ASTS-42's writes.
 fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome {
-    let pod = ctx.members[m];
-    let f = &ctx.facts[m];
+    let f = ctx.m(m);
+    let pod = f.pod;
     let hook = ctx.hook(|l| l.in_place_update.as_ref());
     let to_preparing = |b: &mut Builder, rearm: bool| {
         let mut patch = lifecycle_patch(State::PreparingUpdate, ctx.input.now);
@@ -449,7 +476,7 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
         }
         b.push(
             ActionKind::PatchPod { patch },
-            Some(f.name),
+            Some(f.name()),
             None,
             Reason::LifecycleHook { hook: "inPlaceUpdate" },
         );
@@ -459,7 +486,7 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
         {
             b.push(
                 ActionKind::UpdatePodStatus { condition },
-                Some(f.name),
+                Some(f.name()),
                 None,
                 Reason::LifecycleHook { hook: "inPlaceUpdate" },
             );
@@ -476,20 +503,24 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
             return Outcome::Acted;
         }
         State::PreparingUpdate if hooked(hook, pod) => {
-            b.hold(f.name, Reason::LifecycleHook { hook: "inPlaceUpdate" });
+            ctx.hold_member(b, m, Reason::LifecycleHook { hook: "inPlaceUpdate" });
             return Outcome::Acted;
         }
         State::PreparingUpdate | State::Updating => {}
         State::PreparingDelete | State::Other => {
             b.conditions.insert(
                 keys::statefulset_condition::FAILED_UPDATE_POD,
-                format!("pod {} in lifecycle state {:?} is not allowed to in-place update", f.name, f.state),
+                format!(
+                    "pod {} in lifecycle state {:?} is not allowed to in-place update",
+                    f.name(),
+                    f.state
+                ),
             );
-            b.hold(f.name, Reason::LifecycleState { state: f.state.as_str().to_owned() });
+            ctx.hold_member(b, m, Reason::LifecycleState { state: f.state.as_str().to_owned() });
             return Outcome::Stop;
         }
     }
-    if f.raw.inplace_gate {
+    if f.in_place_gate() {
         ctx.push_member(
             b,
             ActionKind::UpdatePodStatus {
@@ -507,7 +538,7 @@ fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome
     }
     ctx.push_member(
         b,
-        ActionKind::UpdateInPlace { from_revision: f.revision.to_owned() },
+        ActionKind::UpdateInPlace { from_revision: ctx.rev(m).to_owned() },
         m,
         Some(ctx.update_revision()),
         reason,
@@ -580,7 +611,7 @@ fn resize_pvcs(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
         }
         b.push(
             ActionKind::UpdatePvc { pvc: n },
-            Some(ctx.facts[m].name),
+            Some(ctx.name_of(m)),
             None,
             Reason::StatefulSet(R::PvcResize),
         );

@@ -7,7 +7,8 @@
 //!
 //! Run: `cargo bench --bench statefulset` (all), `-- statefulset/wave` (a filter);
 //! `KRUISE_BENCH_SIZES=1000,10000` narrows the sizes; `KRUISE_BENCH_SLICE=0` skips the
-//! slice cases.
+//! slice cases; `KRUISE_BENCH_GROWTH=` (or `=steady`, ...) prints the 100k/10k growth measured
+//! with the two sizes alternating instead (see [`growth`]).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -221,7 +222,46 @@ fn slice_cases() -> bool {
     std::env::var("KRUISE_BENCH_SLICE").map_or(true, |v| v != "0")
 }
 
+/// `KRUISE_BENCH_GROWTH=<kind>` (or empty for all three): the growth from 10k to 100k pods
+/// measured by alternating the two sizes in one process, seven rounds of 200 and 20 plans,
+/// the fastest and the median round of each. Criterion measures one size after the other, so
+/// a machine whose speed drifts (a shared VM) moves the two sizes apart; alternating them
+/// puts both under the same conditions.
+fn growth(kind: Kind) {
+    let (small, big) = (Scenario::build(kind, 10_000), Scenario::build(kind, 100_000));
+    let ms_per_plan = |s: &Scenario, reps: usize| {
+        let t = std::time::Instant::now();
+        for _ in 0..reps {
+            black_box(s.plan());
+        }
+        t.elapsed().as_secs_f64() * 1e3 / reps as f64
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        a.push(ms_per_plan(&small, 200));
+        b.push(ms_per_plan(&big, 20));
+    }
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    println!(
+        "statefulset/{}: 10k {:.3} ms (median {:.3}), 100k {:.3} ms (median {:.3}): growth {:.1}x (medians {:.1}x)",
+        kind.name(),
+        a[0],
+        a[3],
+        b[0],
+        b[3],
+        b[0] / a[0],
+        b[3] / a[3]
+    );
+}
+
 fn bench(c: &mut Criterion) {
+    if let Ok(k) = std::env::var("KRUISE_BENCH_GROWTH") {
+        for kind in Kind::ALL.into_iter().filter(|x| k.is_empty() || x.name() == k) {
+            growth(kind);
+        }
+        return;
+    }
     for n in sizes() {
         for kind in Kind::ALL {
             let s = Scenario::build(kind, n);

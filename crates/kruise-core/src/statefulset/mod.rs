@@ -385,8 +385,7 @@ impl<'a> Ctx<'a> {
         let mut s = String::with_capacity(self.name.len() + 1 + digits.len() - i);
         s.push_str(self.name);
         s.push('-');
-        // ASCII digits only.
-        s.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+        s.extend(digits[i..].iter().map(|&d| char::from(d)));
         s
     }
     /// An action on member `m`, naming it by [`Ctx::member_name`].

@@ -10,7 +10,7 @@ use kruise_api::apps::v1beta1::{PodUpdatePolicy, StatefulSetStatus};
 use kruise_api::keys;
 
 use super::{Builder, Ctx, Removal, Slot, delete_pod, pvc};
-use crate::inplace::{self, InPlaceSpec, SpecOptions};
+use crate::inplace::{self, SpecOptions};
 use crate::lifecycle::{State, all_hooked, hooked, lifecycle_patch, mark_not_ready};
 use crate::plan::{ActionKind, PodConditionUpdate, Reason, StatefulSetReason as R};
 
@@ -124,7 +124,7 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, b: &mut Builder, m: usize) -> bool {
         ActionKind::PatchPod { patch: lifecycle_patch(to, ctx.input.now) },
         Some(f.name()),
         None,
-        Reason::Lifecycle { from: f.state.as_str().to_owned(), to: to.as_str().to_owned() },
+        Reason::Lifecycle { from: f.state.as_str(), to: to.as_str() },
     );
     true
 }
@@ -297,7 +297,7 @@ pub(crate) fn rolling_update(
     // the unavailability budget allows, so a long wave does not grow the list step by step.
     let budget = usize::try_from(max).unwrap_or(0).saturating_sub(unavailable.len());
     b.plan.actions.reserve(2 * budget.min(candidates.len()));
-    let mut diffs: BTreeMap<&str, Option<InPlaceSpec>> = BTreeMap::new();
+    let mut diffs: BTreeMap<&str, Option<()>> = BTreeMap::new();
     for k in 0..candidates.len() {
         let pos = candidates.pos(k, ctx.slots.len());
         let (o, slot) = ctx.slots[pos];
@@ -422,12 +422,12 @@ fn update_pod<'c>(
     b: &mut Builder,
     m: usize,
     reason: Reason,
-    diffs: &mut BTreeMap<&'c str, Option<InPlaceSpec>>,
+    diffs: &mut BTreeMap<&'c str, Option<()>>,
 ) -> Outcome {
     let from = ctx.rev(m);
     let upd = ctx.update_revision();
     if ctx.cfg.policy.is_in_place() {
-        let spec = diffs
+        let possible = diffs
             .entry(from)
             .or_insert_with(|| {
                 let old = ctx.revs.sorted.iter().find(|r| r.metadata.name.as_deref() == Some(from))?;
@@ -436,11 +436,11 @@ fn update_pod<'c>(
                     env_from_metadata: ctx.input.features.in_place_update_env_from_metadata,
                     vertical_scaling: ctx.input.features.in_place_workload_vertical_scaling,
                 };
-                inplace::in_place_spec(&old.data.as_ref()?.0, &new.data.as_ref()?.0, upd, opts)
+                inplace::in_place_spec(&old.data.as_ref()?.0, &new.data.as_ref()?.0, upd, opts).map(|_| ())
             })
-            .clone();
-        match spec {
-            None if ctx.cfg.policy == PodUpdatePolicy::InPlaceOnly => {
+            .is_some();
+        match possible {
+            false if ctx.cfg.policy == PodUpdatePolicy::InPlaceOnly => {
                 b.conditions.insert(
                     keys::statefulset_condition::FAILED_UPDATE_POD,
                     format!(
@@ -451,8 +451,8 @@ fn update_pod<'c>(
                 ctx.hold_member(b, m, Reason::InPlaceImpossible);
                 return Outcome::Stop;
             }
-            None => {}
-            Some(_) => return in_place(ctx, b, m, reason),
+            false => {}
+            true => return in_place(ctx, b, m, reason),
         }
     }
     match delete_pod(ctx, b, m, reason) {

@@ -774,6 +774,16 @@ impl PlanError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plan may hold or act on one record per pod (100k in the benches): the records stay
+    /// small, the rare large payloads (a non-pod subject, a rollout's workload patch or route
+    /// intent) boxed. Growing them shows in every large plan's memory.
+    #[test]
+    fn plan_records_stay_small() {
+        assert!(std::mem::size_of::<Held>() <= 80, "Held is {} bytes", std::mem::size_of::<Held>());
+        assert!(std::mem::size_of::<Action>() <= 240, "Action is {} bytes", std::mem::size_of::<Action>());
+        assert!(std::mem::size_of::<Reason>() <= 48, "Reason is {} bytes", std::mem::size_of::<Reason>());
+    }
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -410,6 +410,47 @@ fn asts_14_duplicate_ordinal_is_condemned_and_explained() {
     assert_eq!(held(&p, "web-01").as_deref(), Some("DuplicateOrdinal"));
 }
 
+/// A pod that two steps hold is listed once, with the first step's reason: here every pod is
+/// inside `minReadySeconds` (held first) and the partition keeps the lower two (held again).
+#[test]
+fn asts_33_a_pod_held_twice_is_listed_once_with_its_first_reason() {
+    let mut s = sts(4, true);
+    ru(&mut s).min_ready_seconds = Some(1200);
+    ru(&mut s).partition = Some(2);
+    let w0 = W::new(s);
+    let r = w0.rev(0);
+    let mut w = w0.with_pods(0..4, &r);
+    set_image(&mut w.set, "nginx:2");
+    w.store_revision();
+    let p = w.plan();
+    let names: Vec<&str> = p.held.iter().filter_map(|h| h.pod.as_deref()).collect();
+    assert_eq!(names, vec!["web-0", "web-1", "web-2", "web-3"], "each pod once");
+    for n in ["web-0", "web-1"] {
+        assert_eq!(held(&p, n).as_deref(), Some("MinReadySeconds"), "{n}: the first reason wins");
+    }
+}
+
+/// A hand-made list may name two pods alike (the API server never does): holds are then
+/// matched by name, so the name is held once, whichever of the two pods it stands for.
+#[test]
+fn asts_14_two_pods_of_one_name_are_held_once() {
+    let mut s = sts(2, true);
+    ru(&mut s).partition = Some(2);
+    let w0 = W::new(s);
+    let r = w0.rev(0);
+    let mut w = w0.with_pods([0, 1], &r);
+    let mut twin = pod(&w.set, 1, &r, "Running", true);
+    twin.metadata.uid = Some("uid-web-1-twin".into());
+    w.pods.push(twin);
+    // A new revision the partition keeps from both replicas: `web-1` is held a second time.
+    set_image(&mut w.set, "nginx:2");
+    w.store_revision();
+    let p = w.plan();
+    let web1 = p.held.iter().filter(|h| h.pod.as_deref() == Some("web-1")).count();
+    assert_eq!((web1, held(&p, "web-1").as_deref()), (1, Some("DuplicateOrdinal")));
+    assert_eq!(pod_acts(&p), vec!["DeletePod web-1"], "the twin that lost the slot is condemned");
+}
+
 #[test]
 fn asts_15_new_pod_identity_volumes_and_lifecycle() {
     let mut s = sts(1, false);

@@ -455,7 +455,7 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, p: &PodInfo<'_>, complete: bool, b: &mut Bui
         ActionKind::PatchPod { patch: lifecycle_patch(to, ctx.input.now) },
         Some(p.name),
         None,
-        Reason::Lifecycle { from: p.state.as_str(), to: to.as_str() },
+        Reason::Lifecycle { from: p.state.as_str().into(), to: to.as_str().into() },
     ));
     // CS-80: entering `Updated` removes the `preUpdateHook` not-ready key. Deviation: so does
     // entering `Normal` straight from `PreparingUpdate` or `Updating` (the pod skips

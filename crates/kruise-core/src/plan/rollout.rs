@@ -65,8 +65,8 @@ pub enum RolloutAction {
     DeleteDeployment,
     /// Patch the workload (or the canary Deployment).
     PatchWorkload {
-        /// The change (boxed: the largest payload of any action, kept out of every other).
-        patch: Box<WorkloadPatch>,
+        /// The change.
+        patch: WorkloadPatch,
     },
     /// Point an HPA's `spec.scaleTargetRef` at `name` (blue-green disables the HPA by a
     /// suffixed name and restores it, RO-42/RO-43).
@@ -110,8 +110,8 @@ pub enum RolloutAction {
     /// Apply a route intent to a provider object as data: custom providers (RO-62, through
     /// their Lua script) and every provider of a shared TrafficRouting (RO-64).
     ApplyRouteIntent {
-        /// The intent (boxed, as [`RolloutAction::PatchWorkload`]'s patch).
-        intent: Box<RouteIntent>,
+        /// The intent.
+        intent: RouteIntent,
     },
     /// Add a finalizer (RO-64: `progressing.rollouts.kruise.io/<rollout>` on the
     /// TrafficRouting).

@@ -1064,7 +1064,7 @@ impl<'a> Ctx<'a> {
             };
             let s = w.subject();
             self.plan.push(
-                ActionKind::PatchWorkload { patch: Box::new(patch) },
+                ActionKind::PatchWorkload { patch },
                 s,
                 Reason::Finalising { item: "in-progressing".into() },
             );

@@ -1284,10 +1284,7 @@ mod tests {
         // The stable ReplicaSet (by the stable-revision label) is known and patchable.
         let rs_action = Action::on_object(
             ActionKind::Rollout(RolloutAction::PatchWorkload {
-                patch: Box::new(crate::rollout::WorkloadPatch {
-                    min_ready_seconds: Some(7),
-                    ..Default::default()
-                }),
+                patch: crate::rollout::WorkloadPatch { min_ready_seconds: Some(7), ..Default::default() },
             }),
             ObjectRef::new("ReplicaSet", "web-aaa"),
             Reason::Claim,

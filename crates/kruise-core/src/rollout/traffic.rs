@@ -543,11 +543,7 @@ fn ensure_providers(
                 None => intent.kind == IntentKind::Restore,
             };
             if !settled {
-                plan.push(
-                    ActionKind::ApplyRouteIntent { intent: Box::new(intent.clone()) },
-                    object,
-                    reason.clone(),
-                );
+                plan.push(ActionKind::ApplyRouteIntent { intent: intent.clone() }, object, reason.clone());
                 wrote = true;
             }
         }
@@ -586,11 +582,7 @@ fn ensure_providers(
             None => intent.kind == IntentKind::Restore,
         };
         if !settled {
-            plan.push(
-                ActionKind::ApplyRouteIntent { intent: Box::new(intent.clone()) },
-                object,
-                reason.clone(),
-            );
+            plan.push(ActionKind::ApplyRouteIntent { intent: intent.clone() }, object, reason.clone());
             wrote = true;
         }
     }

@@ -367,6 +367,7 @@ impl<'a> Ctx<'a> {
     /// The name of member `m`, as an owned string. A canonical name `<set>-<o>` (the common
     /// case) is written from the set name and the ordinal: its bytes, which at 100k pods sit
     /// on scattered heap pages, are not read. O(name length).
+    #[inline(never)] // called per held pod, never in the loops of a steady plan
     pub fn member_name(&self, m: usize) -> String {
         let f = &self.members[m];
         if !f.canonical() {
@@ -403,6 +404,7 @@ impl<'a> Ctx<'a> {
     }
     /// Holds member `m` (first reason wins), naming it by [`Ctx::member_name`]. With unique
     /// names a bit per member says whether it is held already (no name is hashed).
+    #[inline(never)] // called per held pod, never in the loops of a steady plan
     pub fn hold_member(&self, b: &mut Builder, m: usize, reason: Reason) {
         if !self.unique_names {
             b.hold_owned(self.member_name(m), reason);
@@ -445,6 +447,7 @@ impl Builder {
         self.plan.actions.push(Action::new(kind, pod, revision, reason));
     }
     /// Holds `pod` unless it is held already (first reason wins).
+    #[inline(never)] // called per held pod, never in the loops of a steady plan
     pub fn hold(&mut self, pod: &str, reason: Reason) {
         if self.first_hold(pod) {
             self.plan.held.push(Held::pod(pod, reason));
@@ -1054,6 +1057,7 @@ fn replica_loop(ctx: &Ctx<'_>, b: &mut Builder, refresh: &mut update::Refresh) -
 }
 
 /// ASTS-18, ASTS-19: PVCs then the pod of an empty slot. `Err` when creation is blocked.
+#[inline(never)] // a rare path: kept out of the loops over every member
 fn create_replica(ctx: &Ctx<'_>, b: &mut Builder, o: i64, pname: &str, revision: &str) -> Result<(), ()> {
     // ASTS-19: a stale PVC (owner ref to a former pod of this name) blocks creation.
     if ctx.input.gates.stateful_set_auto_delete_pvc && ctx.cfg.retention.0 {
@@ -1137,6 +1141,7 @@ fn fix_claim_owners(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64, scaled_dow
 
 /// ASTS-43: delete a pod, or move it to `PreparingDelete` while a `preDelete` hook holds it.
 /// Returns true when something was written (delete or lifecycle change).
+#[inline(never)] // a rare path: kept out of the loops over every member
 pub(crate) fn delete_pod(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Removal {
     let f = ctx.m(m);
     let pod = f.pod;

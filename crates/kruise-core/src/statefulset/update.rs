@@ -124,7 +124,7 @@ fn refresh_lifecycle(ctx: &Ctx<'_>, b: &mut Builder, m: usize) -> bool {
         ActionKind::PatchPod { patch: lifecycle_patch(to, ctx.input.now) },
         Some(f.name()),
         None,
-        Reason::Lifecycle { from: f.state.as_str(), to: to.as_str() },
+        Reason::Lifecycle { from: f.state.as_str().to_owned(), to: to.as_str().to_owned() },
     );
     true
 }
@@ -417,6 +417,7 @@ enum Outcome {
 }
 
 /// ASTS-39 step 6 / ASTS-40: in place if the policy and the diff allow, else recreate.
+#[inline(never)] // a rare path: kept out of the loops over every member
 fn update_pod<'c>(
     ctx: &'c Ctx<'_>,
     b: &mut Builder,
@@ -462,6 +463,7 @@ fn update_pod<'c>(
 }
 
 /// ASTS-40 lifecycle interaction, then ASTS-42's writes.
+#[inline(never)] // a rare path: kept out of the loops over every member
 fn in_place(ctx: &Ctx<'_>, b: &mut Builder, m: usize, reason: Reason) -> Outcome {
     let f = ctx.m(m);
     let pod = f.pod;
@@ -577,6 +579,7 @@ fn pvcs_resized(ctx: &Ctx<'_>, o: i64) -> bool {
 /// ASTS-47: patch the PVCs of ordinal `o` that are smaller than their template; a PVC that is
 /// not compatible without size, or whose StorageClass does not allow expansion (or is not
 /// found), sets `FailedUpdatePod` instead.
+#[inline(never)] // a rare path: kept out of the loops over every member
 fn resize_pvcs(ctx: &Ctx<'_>, b: &mut Builder, m: usize, o: i64) {
     for (n, t) in ctx.claim_names(o) {
         let Some(p) = ctx.pvcs.get(n.as_str()).filter(|p| p.metadata.deletion_timestamp.is_none()) else {

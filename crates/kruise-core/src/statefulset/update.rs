@@ -284,7 +284,8 @@ pub(crate) fn rolling_update(
         }
     };
     // Pods kept by the partition.
-    b.reserve_holds(ctx.slots.len().saturating_sub(candidates.len()));
+    // Only pods are held: at most one per member, however many empty slots there are.
+    b.reserve_holds(ctx.slots.len().saturating_sub(candidates.len()).min(ctx.members.len()));
     for (pos, &(_, slot)) in ctx.slots.iter().enumerate() {
         if let Slot::Pod(m) = slot
             && !candidates.contains(pos, ctx.slots.len())
@@ -293,10 +294,7 @@ pub(crate) fn rolling_update(
             ctx.hold_member(b, m, Reason::Partition { partition: ctx.cfg.partition });
         }
     }
-    // ASTS-39: per target. Each update writes one or two actions; room for the updates
-    // the unavailability budget allows, so a long wave does not grow the list step by step.
-    let budget = usize::try_from(max).unwrap_or(0).saturating_sub(unavailable.len());
-    b.plan.actions.reserve(2 * budget.min(candidates.len()));
+    // ASTS-39: per target.
     let mut diffs: BTreeMap<&str, Option<()>> = BTreeMap::new();
     for k in 0..candidates.len() {
         let pos = candidates.pos(k, ctx.slots.len());
@@ -309,7 +307,7 @@ pub(crate) fn rolling_update(
         }
         if unavailable.len() as i32 >= max && !unavailable.contains(pos) {
             let reason = limit_reason(&unavailable);
-            b.reserve_holds(candidates.len() - k);
+            b.reserve_holds((candidates.len() - k).min(ctx.members.len()));
             for k in k..candidates.len() {
                 if let (_, Slot::Pod(m)) = ctx.slots[candidates.pos(k, ctx.slots.len())]
                     && !ctx.on_update(m)

@@ -294,7 +294,14 @@ pub(crate) fn rolling_update(
             ctx.hold_member(b, m, Reason::Partition { partition: ctx.cfg.partition });
         }
     }
-    // ASTS-39: per target.
+    // ASTS-39: per target. Each update writes one or two actions: room for those the
+    // unavailability budget allows among the pods not on the update revision (the status
+    // counts them already), so a long wave does not grow the list step by step, and a large
+    // budget with few pods left to update reserves little. A hint only: the list still grows
+    // if more are written.
+    let budget = usize::try_from(max).unwrap_or(0).saturating_sub(unavailable.len());
+    let not_updated = usize::try_from(status.replicas.saturating_sub(status.updated_replicas)).unwrap_or(0);
+    b.plan.actions.reserve(2 * budget.min(not_updated));
     let mut diffs: BTreeMap<&str, Option<()>> = BTreeMap::new();
     for k in 0..candidates.len() {
         let pos = candidates.pos(k, ctx.slots.len());

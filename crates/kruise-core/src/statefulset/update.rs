@@ -302,7 +302,8 @@ pub(crate) fn rolling_update(
     let budget = usize::try_from(max).unwrap_or(0).saturating_sub(unavailable.len());
     let not_updated = usize::try_from(status.replicas.saturating_sub(status.updated_replicas)).unwrap_or(0);
     b.plan.actions.reserve(2 * budget.min(not_updated));
-    let mut diffs: BTreeMap<&str, Option<()>> = BTreeMap::new();
+    // Whether an in-place update is possible, per source revision (the diff is computed once).
+    let mut in_place_possible: BTreeMap<&str, bool> = BTreeMap::new();
     for k in 0..candidates.len() {
         let pos = candidates.pos(k, ctx.slots.len());
         let (o, slot) = ctx.slots[pos];
@@ -337,7 +338,7 @@ pub(crate) fn rolling_update(
         }
         let reason =
             Reason::Update { update_num: want as i32, recreate: ctx.cfg.policy == PodUpdatePolicy::ReCreate };
-        let outcome = update_pod(ctx, b, m, reason, &mut diffs);
+        let outcome = update_pod(ctx, b, m, reason, &mut in_place_possible);
         match outcome {
             Outcome::Stop => break,
             Outcome::Acted => {
@@ -428,23 +429,22 @@ fn update_pod<'c>(
     b: &mut Builder,
     m: usize,
     reason: Reason,
-    diffs: &mut BTreeMap<&'c str, Option<()>>,
+    in_place_possible: &mut BTreeMap<&'c str, bool>,
 ) -> Outcome {
     let from = ctx.rev(m);
     let upd = ctx.update_revision();
     if ctx.cfg.policy.is_in_place() {
-        let possible = diffs
-            .entry(from)
-            .or_insert_with(|| {
-                let old = ctx.revs.sorted.iter().find(|r| r.metadata.name.as_deref() == Some(from))?;
-                let new = &ctx.revs.sorted[ctx.revs.update];
-                let opts = SpecOptions {
-                    env_from_metadata: ctx.input.features.in_place_update_env_from_metadata,
-                    vertical_scaling: ctx.input.features.in_place_workload_vertical_scaling,
-                };
-                inplace::in_place_spec(&old.data.as_ref()?.0, &new.data.as_ref()?.0, upd, opts).map(|_| ())
-            })
-            .is_some();
+        let possible = *in_place_possible.entry(from).or_insert_with(|| {
+            let old = ctx.revs.sorted.iter().find(|r| r.metadata.name.as_deref() == Some(from));
+            let new = &ctx.revs.sorted[ctx.revs.update];
+            let opts = SpecOptions {
+                env_from_metadata: ctx.input.features.in_place_update_env_from_metadata,
+                vertical_scaling: ctx.input.features.in_place_workload_vertical_scaling,
+            };
+            old.and_then(|old| old.data.as_ref()).zip(new.data.as_ref()).is_some_and(
+                |(from_data, to_data)| inplace::in_place_spec(&from_data.0, &to_data.0, upd, opts).is_some(),
+            )
+        });
         match possible {
             false if ctx.cfg.policy == PodUpdatePolicy::InPlaceOnly => {
                 b.conditions.insert(

@@ -288,6 +288,37 @@ pub(crate) enum Slot {
     },
 }
 
+/// [`Slot::New`] at the update revision, packed.
+const SLOT_NEW_UPDATE: u32 = u32::MAX;
+/// [`Slot::New`] at the current revision, packed.
+const SLOT_NEW_CURRENT: u32 = u32::MAX - 1;
+/// An empty slot whose revision is not chosen yet (only while the slots are built).
+const SLOT_EMPTY: u32 = u32::MAX - 2;
+
+impl Slot {
+    /// The slot in 4 bytes: the member index, or one of the codes above (a plan never has
+    /// `u32::MAX - 2` members: that is 100 GB of member records).
+    fn pack(self) -> u32 {
+        match self {
+            Slot::Pod(m) => {
+                debug_assert!(m < SLOT_EMPTY as usize);
+                m as u32
+            }
+            Slot::New { update: true } => SLOT_NEW_UPDATE,
+            Slot::New { update: false } => SLOT_NEW_CURRENT,
+        }
+    }
+
+    /// The inverse of [`pack`](Self::pack).
+    fn unpack(code: u32) -> Self {
+        match code {
+            SLOT_NEW_UPDATE => Slot::New { update: true },
+            SLOT_NEW_CURRENT => Slot::New { update: false },
+            m => Slot::Pod(m as usize),
+        }
+    }
+}
+
 /// Everything derived from the input once, shared by the steps.
 pub(crate) struct Ctx<'a> {
     pub input: &'a Input<'a>,
@@ -305,8 +336,9 @@ pub(crate) struct Ctx<'a> {
     /// No two members share a name (always so from a table or the API server; a hand-made
     /// list may repeat one, and then holds are matched by name, not by member).
     pub unique_names: bool,
-    /// Replica slots ascending.
-    pub slots: Vec<(i64, Slot)>,
+    /// Replica slots ascending, packed ([`Slot::pack`]); the ordinal of position `p` is
+    /// `range.ordinal_at(p)` (read through [`Ctx::slot`] and [`Ctx::slot_iter`]).
+    pub slots: Vec<u32>,
     /// The slots a pod holds (counted once, read by every creation).
     pub filled_slots: i32,
     /// Condemned members `(ordinal, member)`, descending ordinal.
@@ -325,6 +357,14 @@ pub(crate) const REV_UPDATED: u8 = 1 << 1;
 pub(crate) const REV_CURRENT: u8 = 1 << 2;
 
 impl<'a> Ctx<'a> {
+    /// The slot at position `p` and its ordinal.
+    pub fn slot(&self, p: usize) -> (i64, Slot) {
+        (self.range.ordinal_at(p), Slot::unpack(self.slots[p]))
+    }
+    /// `(position, ordinal, slot)` of every replica slot, ascending.
+    pub fn slot_iter(&self) -> impl DoubleEndedIterator<Item = (usize, i64, Slot)> + '_ {
+        self.slots.iter().enumerate().map(|(p, &s)| (p, self.range.ordinal_at(p), Slot::unpack(s)))
+    }
     /// Member `m`.
     pub fn m(&self, m: usize) -> &Member<'a> {
         &self.members[m]
@@ -582,15 +622,6 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
     };
     let reserved = ReservedOrdinals::parse(&set.spec.reserve_ordinals);
     let range = ReplicaRange::new(i64::from(start), i64::from(cfg.replicas), &reserved);
-    let split = ordinals::split(
-        members.len(),
-        |i| {
-            let m = &members[i];
-            (i64::from(m.ordinal), m.canonical())
-        },
-        |i| members[i].name(),
-        &range,
-    );
     let (rev_names, rev_flags) = {
         let (upd, cur) = (revs.update_name(), revs.current_name());
         let short = short_hash(upd);
@@ -628,43 +659,55 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         unique_names,
         slots: Vec::new(),
         filled_slots: 0,
-        condemned: split.condemned,
-        duplicates: split.duplicates,
+        condemned: Vec::new(),
+        duplicates: Vec::new(),
         pvcs,
     };
-    // ASTS-27: empty slots become pods to create, at the revision ASTS-27 picks.
-    let mut not_updated = 0usize;
-    for &(_, m) in &split.replicas {
-        if !ctx.is_updated(m, true) {
+    // ASTS-27: the slots, built as the split hands out the replicas (ascending ordinal);
+    // empty slots are marked first and given their revision below, once the replicas not
+    // yet updated are all counted.
+    let mut slots: Vec<u32> = Vec::with_capacity(ctx.range.len());
+    let (mut not_updated, mut filled_slots) = (0usize, 0i32);
+    let split = ordinals::split_each(
+        ctx.members.len(),
+        |i| {
+            let m = ctx.m(i);
+            (i64::from(m.ordinal), m.canonical())
+        },
+        |i| ctx.name_of(i),
+        &ctx.range,
+        |o, m| {
+            // The split hands out slots only (`is_slot(o)`), each once, ascending.
+            let pos = ctx.range.position(o).unwrap_or(slots.len());
+            slots.resize(pos.max(slots.len()), SLOT_EMPTY);
+            slots.push(Slot::Pod(m).pack());
+            filled_slots += 1;
+            if !ctx.is_updated(m, true) {
+                not_updated += 1;
+            }
+        },
+    );
+    slots.resize(ctx.range.len(), SLOT_EMPTY);
+    for (position, s) in slots.iter_mut().enumerate() {
+        if *s != SLOT_EMPTY {
+            continue;
+        }
+        let update = if ctx.cfg.on_delete {
+            true
+        } else if ctx.cfg.unordered.is_some() {
+            not_updated >= usize::try_from(ctx.cfg.partition).unwrap_or(0)
+        } else {
+            position as i64 + 1 > i64::from(ctx.cfg.partition)
+        };
+        if !update {
             not_updated += 1;
         }
+        *s = Slot::New { update }.pack();
     }
-    let mut slots = Vec::with_capacity(usize::try_from(ctx.cfg.replicas).unwrap_or(0));
-    // Both ascending by ordinal: one merge walk.
-    let mut held = split.replicas.iter().peekable();
-    for (position, o) in ctx.range.slots().enumerate() {
-        let position = position as i64;
-        while held.next_if(|r| r.0 < o).is_some() {}
-        let slot = match held.next_if(|r| r.0 == o) {
-            Some(&(_, m)) => Slot::Pod(m),
-            None => {
-                let update = if ctx.cfg.on_delete {
-                    true
-                } else if ctx.cfg.unordered.is_some() {
-                    not_updated >= usize::try_from(ctx.cfg.partition).unwrap_or(0)
-                } else {
-                    position + 1 > i64::from(ctx.cfg.partition)
-                };
-                if !update {
-                    not_updated += 1;
-                }
-                Slot::New { update }
-            }
-        };
-        slots.push((o, slot));
-    }
-    ctx.filled_slots = slots.iter().filter(|(_, s)| matches!(s, Slot::Pod(_))).count() as i32;
     ctx.slots = slots;
+    ctx.filled_slots = filled_slots;
+    ctx.condemned = split.condemned;
+    ctx.duplicates = split.duplicates;
     for &d in &ctx.duplicates {
         let ordinal = i64::from(ctx.m(d).ordinal);
         ctx.hold_member(&mut b, d, Reason::StatefulSet(R::DuplicateOrdinal { ordinal }));
@@ -692,11 +735,11 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, PlanError> {
         if flow != Flow::Exit && !ctx.cfg.on_delete {
             update::rolling_update(&ctx, &mut b, &mut refresh, &mut status);
         } else if ctx.cfg.on_delete {
-            for (_, slot) in &ctx.slots {
+            for (_, _, slot) in ctx.slot_iter() {
                 if let Slot::Pod(m) = slot
-                    && !ctx.is_updated(*m, false)
+                    && !ctx.is_updated(m, false)
                 {
-                    ctx.hold_member(&mut b, *m, Reason::OnDelete);
+                    ctx.hold_member(&mut b, m, Reason::OnDelete);
                 }
             }
         }
@@ -795,19 +838,18 @@ fn each_listed<'a>(
             let fresh = t.owner().same(set, &selector.to_canonical());
             // Every name `<name>-...` sorts between `<name>-` and `<name>.` ('.' follows '-').
             let (lo, hi) = (format!("{name}-"), format!("{name}."));
-            let rows: Vec<&'a crate::podtable::Row> = t.rows.between(&lo, &hi).collect();
             // Each row's name starts with `<name>-`: it is ours when its parent (the part
             // before its last '-', parsed once per pod version) is exactly `<name>`.
-            let mut keys: Vec<(i32, u32)> = rows
-                .iter()
-                .enumerate()
+            let mut keys: Vec<(i32, u32)> = t
+                .rows
+                .between_at(&lo, &hi)
                 .filter(|(_, r)| r.facts.name_ordinal >= 0 && r.facts.name_parent_len as usize == name.len())
-                .map(|(i, r)| (r.facts.name_ordinal, i as u32))
+                .map(|(at, r)| (r.facts.name_ordinal, at))
                 .collect();
             // Rows come in name order, so a stable sort by ordinal leaves names ascending.
-            ordinals::sort_by_ordinal(&mut keys, |a, b| rows[a as usize].name.cmp(&rows[b as usize].name));
-            for (o, i) in keys {
-                let row: &'a crate::podtable::Row = rows[i as usize];
+            ordinals::sort_by_ordinal(&mut keys, |a, b| t.rows.at(a).name.cmp(&t.rows.at(b).name));
+            for (o, at) in keys {
+                let row: &'a crate::podtable::Row = t.rows.at(at);
                 let facts = PodFacts::from_facts(&row.facts, &row.name, t.revisions.get(row.revision));
                 f(o, &row.pod, facts, if fresh { row.claim } else { claim_of(&row.pod) });
             }
@@ -923,13 +965,13 @@ fn status_counts(ctx: &Ctx<'_>) -> StatefulSetStatus {
         for t in &ctx.set.spec.volume_claim_templates {
             let tname = t.metadata.name.clone().unwrap_or_default();
             let mut vc = VolumeClaimStatus { volume_claim_name: tname.clone(), ..Default::default() };
-            for (o, slot) in &ctx.slots {
+            for (_, o, slot) in ctx.slot_iter() {
                 let Slot::Pod(m) = slot else { continue };
-                let Some(p) = ctx.pvcs.get(pvc_name(&tname, ctx.name, *o).as_str()) else { continue };
+                let Some(p) = ctx.pvcs.get(pvc_name(&tname, ctx.name, o).as_str()) else { continue };
                 let r = pvc::resize_facts(p, t);
                 if r.compatible {
                     vc.compatible_replicas += 1;
-                    if r.resize_complete && ctx.m(*m).running_ready() {
+                    if r.resize_complete && ctx.m(m).running_ready() {
                         vc.compatible_ready_replicas += 1;
                     }
                 }
@@ -958,7 +1000,7 @@ fn replica_loop(ctx: &Ctx<'_>, b: &mut Builder, refresh: &mut update::Refresh) -
     let now = ctx.input.now;
     let mut flow = Flow::Continue;
     let mut stop_at = ctx.slots.len();
-    for (i, &(o, slot)) in ctx.slots.iter().enumerate() {
+    for (i, o, slot) in ctx.slot_iter() {
         let step = match slot {
             Slot::New { update } => {
                 let pname = pod_name(ctx.name, o);
@@ -1041,8 +1083,8 @@ fn replica_loop(ctx: &Ctx<'_>, b: &mut Builder, refresh: &mut update::Refresh) -
     }
     // Explain the empty slots the loop did not reach.
     if stop_at < ctx.slots.len() {
-        let blocker = pod_name(ctx.name, ctx.slots[stop_at - 1].0);
-        for &(o, slot) in &ctx.slots[stop_at..] {
+        let blocker = pod_name(ctx.name, ctx.slot(stop_at - 1).0);
+        for (_, o, slot) in ctx.slot_iter().skip(stop_at) {
             if let Slot::New { .. } = slot {
                 let reason = if mono {
                     Reason::StatefulSet(R::OrderedReady { waiting_for: blocker.clone() })

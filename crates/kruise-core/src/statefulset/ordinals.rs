@@ -36,6 +36,9 @@ pub struct ReplicaRange {
     pub end: i64,
     /// Reserved ranges, inclusive, sorted and merged.
     merged: Vec<(i64, i64)>,
+    /// The reserved runs inside `[start, end)`: `(position of the first slot after the run,
+    /// reserved ordinals skipped up to there)`, ascending; empty when no slot is skipped.
+    holes: Vec<(i64, i64)>,
 }
 
 impl ReplicaRange {
@@ -67,7 +70,55 @@ impl ReplicaRange {
             }
         }
         let end = if replicas <= 0 { start } else { o.saturating_add(need) };
-        Self { start, end, merged }
+        let mut holes = Vec::new();
+        let mut skipped = 0i64;
+        for &(a, b) in &merged {
+            if b < start || a >= end || end <= start {
+                continue;
+            }
+            let (a, b) = (a.max(start), b.min(end - 1));
+            let pos = a - start - skipped;
+            skipped += b - a + 1;
+            holes.push((pos, skipped));
+        }
+        Self { start, end, merged, holes }
+    }
+
+    /// The number of replica slots (`replicas` when the range was built from it).
+    pub fn len(&self) -> usize {
+        let skipped = self.holes.last().map_or(0, |h| h.1);
+        usize::try_from(self.end - self.start - skipped).unwrap_or(0)
+    }
+
+    /// True when there is no replica slot.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ordinal of the slot at position `p` (0 for the first of [`slots`](Self::slots)):
+    /// `start + p` plus the reserved ordinals below it. O(log reserved ranges); `p` past the
+    /// last slot gives an ordinal past `end`.
+    pub fn ordinal_at(&self, p: usize) -> i64 {
+        let p = p as i64;
+        let i = self.holes.partition_point(|&(pos, _)| pos <= p);
+        let skipped = if i == 0 { 0 } else { self.holes[i - 1].1 };
+        self.start + p + skipped
+    }
+
+    /// The position of slot `o` among [`slots`](Self::slots), `None` when `o` is no slot.
+    /// The inverse of [`ordinal_at`](Self::ordinal_at). O(log reserved ranges).
+    pub fn position(&self, o: i64) -> Option<usize> {
+        if !self.is_slot(o) {
+            return None;
+        }
+        // The reserved ordinals below `o`: those of the runs that start below it (a slot is
+        // never inside a run).
+        let i = self.holes.partition_point(|&(pos, skipped)| {
+            let run_end = self.start + pos + skipped; // first slot after the run
+            run_end <= o
+        });
+        let skipped = if i == 0 { 0 } else { self.holes[i - 1].1 };
+        usize::try_from(o - self.start - skipped).ok()
     }
 
     /// True when `o` is reserved (ASTS-12).
@@ -201,6 +252,22 @@ pub fn split<'n>(
     name: impl Fn(usize) -> &'n str,
     range: &ReplicaRange,
 ) -> Split {
+    let mut replicas = Vec::with_capacity(n);
+    let mut out = split_each(n, key, name, range, |o, m| replicas.push((o, m)));
+    out.replicas = replicas;
+    out
+}
+
+/// [`split`], handing each replica `(slot ordinal, member)` to `replica` in ascending ordinal
+/// order instead of listing them (the planner builds its slots from them directly); the
+/// returned split's `replicas` is empty.
+pub(crate) fn split_each<'n>(
+    n: usize,
+    key: impl Fn(usize) -> (i64, bool),
+    name: impl Fn(usize) -> &'n str,
+    range: &ReplicaRange,
+    mut replica: impl FnMut(i64, usize),
+) -> Split {
     let mut out = Split::default();
     // Members by ordinal (stable): the members themselves when listed so.
     let order: Option<Vec<usize>> = if (1..n).all(|i| key(i - 1).0 <= key(i).0) {
@@ -213,7 +280,6 @@ pub fn split<'n>(
     let at = |k: usize| order.as_ref().map_or(k, |v| v[k]);
     // Condemned in walk order (ascending ordinal), ordered below.
     let mut condemned: Vec<(i64, usize)> = Vec::new();
-    out.replicas.reserve(n);
     let mut k = 0;
     while k < n {
         let first = at(k);
@@ -244,7 +310,7 @@ pub fn split<'n>(
                 condemned.push((o, c));
             }
         }
-        out.replicas.push((o, best));
+        replica(o, best);
         k = j;
     }
     // Descending ordinal; pods of one ordinal by name descending (stable: equal names keep
@@ -302,6 +368,44 @@ mod tests {
         assert_eq!(r.slots().collect::<Vec<_>>(), vec![2, 4, 5]);
         assert_eq!(r.end, 6);
         assert!(r.is_reserved(3) && !r.is_slot(3) && r.is_slot(4));
+    }
+
+    /// `ordinal_at` and `position` agree with `slots()` (the planner keeps slots by position
+    /// and reads their ordinals through them), whatever the reservations and start.
+    #[test]
+    fn asts_13_slot_positions_and_ordinals_agree_with_the_walk() {
+        let cases: Vec<(i64, i64, Vec<IntOrString>)> = vec![
+            (0, 5, vec![]),
+            (2, 4, vec![IntOrString::Int(1), IntOrString::Int(3)]),
+            (0, 3, vec![IntOrString::String("0-1".into()), IntOrString::Int(3)]),
+            (0, 0, vec![IntOrString::Int(0)]),
+            (
+                5,
+                6,
+                vec![
+                    IntOrString::String("0-6".into()),
+                    IntOrString::Int(9),
+                    IntOrString::String("11-12".into()),
+                ],
+            ),
+            (0, 4, vec![IntOrString::Int(2), IntOrString::Int(3), IntOrString::Int(100)]),
+            (0, 2, vec![IntOrString::String("1-2000000000".into())]),
+        ];
+        for (start, replicas, items) in cases {
+            let r = ReplicaRange::new(start, replicas, &reserved(&items));
+            let walk: Vec<i64> = r.slots().collect();
+            assert_eq!(r.len(), walk.len(), "{start} {replicas} {items:?}");
+            assert_eq!(r.is_empty(), walk.is_empty());
+            for (p, &o) in walk.iter().enumerate() {
+                assert_eq!(r.ordinal_at(p), o, "position {p} of {walk:?}");
+                assert_eq!(r.position(o), Some(p), "ordinal {o} of {walk:?}");
+            }
+            for o in start - 2..r.end + 2 {
+                if !walk.contains(&o) {
+                    assert_eq!(r.position(o), None, "{o} is no slot of {walk:?}");
+                }
+            }
+        }
     }
 
     #[test]

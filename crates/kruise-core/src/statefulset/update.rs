@@ -160,13 +160,13 @@ pub(crate) fn rolling_update(
     status: &mut StatefulSetStatus,
 ) {
     // Refresh every replica again at the start of the update phase (ASTS-41, ASTS-45).
-    for &(_, slot) in &ctx.slots {
+    for (_, _, slot) in ctx.slot_iter() {
         if let Slot::Pod(m) = slot {
             refresh.pod(ctx, b, m);
         }
     }
     let not_updated = || {
-        ctx.slots.iter().filter_map(|&(_, s)| match s {
+        ctx.slot_iter().filter_map(|(_, _, s)| match s {
             Slot::Pod(m) if !ctx.on_update(m) => Some(m),
             _ => None,
         })
@@ -195,7 +195,7 @@ pub(crate) fn rolling_update(
     let now = ctx.input.now;
     // ASTS-33: the unavailable set (replica slots only).
     let mut unavailable = SlotSet::new(ctx.slots.len());
-    for (pos, &(o, slot)) in ctx.slots.iter().enumerate() {
+    for (pos, o, slot) in ctx.slot_iter() {
         let Slot::Pod(m) = slot else {
             unavailable.insert(pos);
             continue;
@@ -227,7 +227,7 @@ pub(crate) fn rolling_update(
     }
     let limit_reason = |u: &SlotSet| Reason::MaxUnavailable { unavailable: u.len() as i32, limit: max };
     // ASTS-34: specified deletes, descending slot order.
-    for (pos, &(_, slot)) in ctx.slots.iter().enumerate().rev() {
+    for (pos, _, slot) in ctx.slot_iter().rev() {
         let Slot::Pod(m) = slot else { continue };
         let f = ctx.m(m);
         if !f.specified_delete() || f.terminating() {
@@ -254,7 +254,7 @@ pub(crate) fn rolling_update(
         None => Candidates::Last(want.min(ctx.slots.len())),
         Some(priority) => {
             let (mut first, mut rest): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
-            for (pos, &(_, slot)) in ctx.slots.iter().enumerate().rev() {
+            for (pos, _, slot) in ctx.slot_iter().rev() {
                 let in_first = match slot {
                     Slot::New { update } => update,
                     Slot::Pod(m) => ctx.m(m).terminating() || ctx.is_updated(m, true),
@@ -265,10 +265,10 @@ pub(crate) fn rolling_update(
                 let empty = BTreeMap::new();
                 let template_labels =
                     ctx.set.spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()).unwrap_or(&empty);
-                let position = |o: i64| ctx.slots.binary_search_by_key(&o, |s| s.0).ok();
-                let mut order: Vec<i64> = rest.iter().map(|&p| ctx.slots[p as usize].0).collect();
+                let position = |o: i64| ctx.range.position(o);
+                let mut order: Vec<i64> = rest.iter().map(|&p| ctx.range.ordinal_at(p as usize)).collect();
                 // Ties keep the descending ordinal order: the sort is stable over `order`.
-                let labels = |o: i64| match position(o).map(|p| ctx.slots[p].1) {
+                let labels = |o: i64| match position(o).map(|p| ctx.slot(p).1) {
                     Some(Slot::Pod(m)) => ctx.m(m).pod.metadata.labels.as_ref().unwrap_or(&empty),
                     _ => template_labels,
                 };
@@ -286,7 +286,7 @@ pub(crate) fn rolling_update(
     // Pods kept by the partition.
     // Only pods are held: at most one per member, however many empty slots there are.
     b.reserve_holds(ctx.slots.len().saturating_sub(candidates.len()).min(ctx.members.len()));
-    for (pos, &(_, slot)) in ctx.slots.iter().enumerate() {
+    for (pos, _, slot) in ctx.slot_iter() {
         if let Slot::Pod(m) = slot
             && !candidates.contains(pos, ctx.slots.len())
             && !ctx.on_update(m)
@@ -306,7 +306,7 @@ pub(crate) fn rolling_update(
     let mut in_place_possible: BTreeMap<&str, bool> = BTreeMap::new();
     for k in 0..candidates.len() {
         let pos = candidates.pos(k, ctx.slots.len());
-        let (o, slot) = ctx.slots[pos];
+        let (o, slot) = ctx.slot(pos);
         let Slot::Pod(m) = slot else { continue };
         let f = ctx.m(m);
         let matched = !ctx.cfg.resize || pvcs_matched(ctx, o);
@@ -317,7 +317,7 @@ pub(crate) fn rolling_update(
             let reason = limit_reason(&unavailable);
             b.reserve_holds((candidates.len() - k).min(ctx.members.len()));
             for k in k..candidates.len() {
-                if let (_, Slot::Pod(m)) = ctx.slots[candidates.pos(k, ctx.slots.len())]
+                if let (_, Slot::Pod(m)) = ctx.slot(candidates.pos(k, ctx.slots.len()))
                     && !ctx.on_update(m)
                 {
                     ctx.hold_member(b, m, reason.clone());

@@ -312,7 +312,7 @@ pub fn write_table(out: &mut dyn Write, loaded: &Loaded, plan: &Plan, now: Times
         writeln!(out, "{:<26} {:<32} {} {}", a.kind.name(), subject, a.reason.kind(), a.reason)?;
     }
     for h in &plan.held {
-        let subject = h.pod.clone().or_else(|| h.object.as_ref().map(subject_name)).unwrap_or_default();
+        let subject = h.pod.clone().or_else(|| h.object.as_deref().map(subject_name)).unwrap_or_default();
         writeln!(out, "held {:<21} {:<32} {} {}", "", subject, h.reason.kind(), h.reason)?;
     }
     if let Some(rq) = &plan.requeue {

@@ -107,7 +107,7 @@ fn status(a: &StatusArgs, io: &mut Io<'_>) -> io::Result<Result<(), Stop>> {
                 .iter()
                 .map(|h| {
                     let subject =
-                        h.pod.clone().or_else(|| h.object.as_ref().map(subject_name)).unwrap_or_default();
+                        h.pod.clone().or_else(|| h.object.as_deref().map(subject_name)).unwrap_or_default();
                     (subject, format!("{}: {}", h.reason.kind(), h.reason))
                 })
                 .collect(),

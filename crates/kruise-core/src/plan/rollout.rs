@@ -66,7 +66,7 @@ pub enum RolloutAction {
     /// Patch the workload (or the canary Deployment).
     PatchWorkload {
         /// The change.
-        patch: WorkloadPatch,
+        patch: Obj<WorkloadPatch>,
     },
     /// Point an HPA's `spec.scaleTargetRef` at `name` (blue-green disables the HPA by a
     /// suffixed name and restores it, RO-42/RO-43).
@@ -111,7 +111,7 @@ pub enum RolloutAction {
     /// their Lua script) and every provider of a shared TrafficRouting (RO-64).
     ApplyRouteIntent {
         /// The intent.
-        intent: RouteIntent,
+        intent: Obj<RouteIntent>,
     },
     /// Add a finalizer (RO-64: `progressing.rollouts.kruise.io/<rollout>` on the
     /// TrafficRouting).

@@ -463,7 +463,7 @@ pub fn reconcile(
 
 fn patch_workload(plan: &mut Plan, w: &Workload, patch: WorkloadPatch, reason: impl Into<Shared>) {
     if !patch.is_empty() {
-        plan.push(ActionKind::PatchWorkload { patch }, w.subject(), reason);
+        plan.push(ActionKind::PatchWorkload { patch: Obj::new(patch) }, w.subject(), reason);
     }
 }
 
@@ -656,7 +656,7 @@ fn initialize(
                         ..WorkloadPatch::default()
                     };
                     plan.push(
-                        ActionKind::PatchWorkload { patch: rs_patch },
+                        ActionKind::PatchWorkload { patch: Obj::new(rs_patch) },
                         format!("ReplicaSet/{rs}"),
                         Shared::Claim,
                     );
@@ -811,7 +811,7 @@ fn upgrade_batch(
                 }
             }
         }
-        plan.push(ActionKind::PatchWorkload { patch }, subject, reason);
+        plan.push(ActionKind::PatchWorkload { patch: Obj::new(patch) }, subject, reason);
     }
     // RO-41 labels.
     let batches: Vec<IntOrString> = rp.batches.iter().map(|b| b.canary_replicas.clone()).collect();

@@ -1064,7 +1064,7 @@ impl<'a> Ctx<'a> {
             };
             let s = w.subject();
             self.plan.push(
-                ActionKind::PatchWorkload { patch },
+                ActionKind::PatchWorkload { patch: Obj::new(patch) },
                 s,
                 Reason::Finalising { item: "in-progressing".into() },
             );

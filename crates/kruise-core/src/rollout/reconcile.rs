@@ -1284,7 +1284,10 @@ mod tests {
         // The stable ReplicaSet (by the stable-revision label) is known and patchable.
         let rs_action = Action::on_object(
             ActionKind::Rollout(RolloutAction::PatchWorkload {
-                patch: crate::rollout::WorkloadPatch { min_ready_seconds: Some(7), ..Default::default() },
+                patch: crate::rollout::types::Obj::new(crate::rollout::WorkloadPatch {
+                    min_ready_seconds: Some(7),
+                    ..Default::default()
+                }),
             }),
             ObjectRef::new("ReplicaSet", "web-aaa"),
             Reason::Claim,

@@ -543,7 +543,11 @@ fn ensure_providers(
                 None => intent.kind == IntentKind::Restore,
             };
             if !settled {
-                plan.push(ActionKind::ApplyRouteIntent { intent: intent.clone() }, object, reason.clone());
+                plan.push(
+                    ActionKind::ApplyRouteIntent { intent: Obj::new(intent.clone()) },
+                    object,
+                    reason.clone(),
+                );
                 wrote = true;
             }
         }
@@ -582,7 +586,11 @@ fn ensure_providers(
             None => intent.kind == IntentKind::Restore,
         };
         if !settled {
-            plan.push(ActionKind::ApplyRouteIntent { intent: intent.clone() }, object, reason.clone());
+            plan.push(
+                ActionKind::ApplyRouteIntent { intent: Obj::new(intent.clone()) },
+                object,
+                reason.clone(),
+            );
             wrote = true;
         }
     }

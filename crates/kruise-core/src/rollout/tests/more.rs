@@ -338,7 +338,7 @@ fn ro_66_gateway_returns_to_stable_only_after_the_last_rollout() {
     assert_eq!(intent.matches[0].headers[0].name, "User-Agent");
     assert_eq!(intent.canary_service, "gateway", "only traffic routing: canary = stable Service");
     let mut applied = applied;
-    applied.insert("HTTPRoute/entry".into(), intent.clone());
+    applied.insert("HTTPRoute/entry".into(), (**intent).clone());
     assert!(pass(&tr, &applied).actions.is_empty(), "settled");
     // Application a finishes: still progressing, the rule stays.
     tr.metadata.finalizers.get_or_insert_default().retain(|f| !f.ends_with("/a"));
@@ -358,7 +358,7 @@ fn ro_66_gateway_returns_to_stable_only_after_the_last_rollout() {
         .expect("restore");
     let ActionKind::Rollout(RolloutAction::ApplyRouteIntent { intent }) = &a.kind else { panic!() };
     assert_eq!(intent.kind, IntentKind::Restore);
-    applied.insert("HTTPRoute/entry".into(), intent.clone());
+    applied.insert("HTTPRoute/entry".into(), (**intent).clone());
     let p = pass(&tr, &applied);
     assert_eq!(p.status.phase, tr_phase::HEALTHY);
     let _ = HttpRouteRule::default();

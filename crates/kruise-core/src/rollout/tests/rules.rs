@@ -579,7 +579,7 @@ fn ro_63_grace_zero_is_honoured_for_items() {
         .find(|f| f.plan.actions.iter().any(|a| a.reason == Reason::PinStableService.into()))
         .unwrap();
     assert!(!pin.plan.held.iter().any(|h| h.reason.kind() == "GracePeriod"
-        && h.object == Some(crate::plan::ObjectRef::new("Service", "web"))));
+        && h.object.as_deref() == Some(&crate::plan::ObjectRef::new("Service", "web"))));
 }
 
 #[test]

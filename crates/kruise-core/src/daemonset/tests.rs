@@ -916,6 +916,46 @@ fn ads_24_non_image_change_is_recreated() {
     assert_eq!(deleted(&w.plan()), ["p1"]);
 }
 
+/// ADS-24, decided per source revision (the template diff is computed once per revision,
+/// not per pod): in one pass, pods of a revision that differs from the new one only by image
+/// are updated in place, and pods of a revision that also differs by args are recreated.
+#[test]
+fn ads_24_in_place_is_decided_per_source_revision() {
+    let (mut w, _, h_new) = rollout(4, |d| {
+        unavail(d, IntOrString::Int(4));
+        ru(d).rolling_update_type = Some("InPlaceIfPossible".into());
+    });
+    // A third revision: old image and different args (not changeable in place to the new one).
+    let mut other = ds("img:1");
+    other.spec.template.spec.as_mut().unwrap().containers[0].args = Some(vec!["x".into()]);
+    let (r_other, h_other) = rev(&other, 3);
+    w.revisions.push(r_other);
+    assert_ne!(h_other, h_new);
+    for (i, p) in w.pods.iter_mut().enumerate() {
+        p.spec.as_mut().unwrap().readiness_gates =
+            Some(vec![PodReadinessGate { condition_type: keys::INPLACE_UPDATE_READY.into() }]);
+        if i % 2 == 1 {
+            p.metadata
+                .labels
+                .as_mut()
+                .unwrap()
+                .insert(keys::CONTROLLER_REVISION_HASH.into(), h_other.clone());
+        }
+    }
+    let p = w.plan();
+    let mut in_place: Vec<&str> = p
+        .actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::UpdateInPlace { .. }))
+        .filter_map(|a| a.pod.as_deref())
+        .collect();
+    in_place.sort_unstable();
+    let mut recreated = deleted(&p);
+    recreated.sort_unstable();
+    assert_eq!(in_place, ["p1", "p3"], "the image-only revision");
+    assert_eq!(recreated, ["p2", "p4"], "the revision whose args differ too");
+}
+
 #[test]
 fn ads_25_on_delete_holds_old_pods() {
     let (mut w, ..) = rollout(2, |_| {});

@@ -229,6 +229,9 @@ fn in_place<'p, 'a>(
     };
     let mut deletes = Vec::new();
     let mut done = 0usize;
+    // Whether the template change from a revision can be made in place: the diff is computed
+    // once per source revision, not once per pod.
+    let mut possible_from: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
     for (p, reason) in chosen {
         let from =
             hist.old.iter().rev().find(|r| {
@@ -236,7 +239,10 @@ fn in_place<'p, 'a>(
             });
         let possible = p.inplace_gate
             && from.is_some_and(|r| {
-                r.data.is_some_and(|d| inplace::in_place_spec(d, &hist.data, &ctx.revision, opts).is_some())
+                *possible_from.entry(r.name).or_insert_with(|| {
+                    r.data
+                        .is_some_and(|d| inplace::in_place_spec(d, &hist.data, &ctx.revision, opts).is_some())
+                })
             });
         match from {
             Some(r) if possible => {

@@ -9,6 +9,11 @@
 //! `KRUISE_BENCH_SIZES=1000,10000` narrows the sizes; `KRUISE_BENCH_SLICE=0` skips the
 //! slice cases; `KRUISE_BENCH_GROWTH=` (or `=steady`, ...) prints the 100k/10k growth measured
 //! with the two sizes alternating instead (see [`growth`]).
+//!
+//! The allocator's policy is fixed (see [`main`]): with glibc's default, whether a plan's
+//! freed memory goes back to the kernel, and is faulted in again by the next plan, depends on
+//! which allocation happened to be freed last, and moves the 100k figures by up to 40%.
+//! `KRUISE_BENCH_MALLOC=default` measures with glibc's default policy instead.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -229,30 +234,49 @@ fn slice_cases() -> bool {
 /// puts both under the same conditions.
 fn growth(kind: Kind) {
     let (small, big) = (Scenario::build(kind, 10_000), Scenario::build(kind, 100_000));
-    let ms_per_plan = |s: &Scenario, reps: usize| {
+    // Also the page faults per plan (memory the allocator took from the kernel afresh), which
+    // differ between the sizes when the allocator keeps the small plan's memory and returns
+    // the large one's.
+    let (mut faults_small, mut faults_big) = (0, 0);
+    let ms_per_plan = |s: &Scenario, reps: usize, faults: &mut u64| {
+        let f0 = minor_faults();
         let t = std::time::Instant::now();
         for _ in 0..reps {
             black_box(s.plan());
         }
-        t.elapsed().as_secs_f64() * 1e3 / reps as f64
+        let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        *faults += (minor_faults() - f0) / reps as u64;
+        ms
     };
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..7 {
-        a.push(ms_per_plan(&small, 200));
-        b.push(ms_per_plan(&big, 20));
+        a.push(ms_per_plan(&small, 200, &mut faults_small));
+        b.push(ms_per_plan(&big, 20, &mut faults_big));
     }
     a.sort_by(f64::total_cmp);
     b.sort_by(f64::total_cmp);
     println!(
-        "statefulset/{}: 10k {:.3} ms (median {:.3}), 100k {:.3} ms (median {:.3}): growth {:.1}x (medians {:.1}x)",
+        "statefulset/{}: 10k {:.3} ms (median {:.3}), 100k {:.3} ms (median {:.3}): growth {:.1}x (medians {:.1}x); page faults per plan {} / {}",
         kind.name(),
         a[0],
         a[3],
         b[0],
         b[3],
         b[0] / a[0],
-        b[3] / a[3]
+        b[3] / a[3],
+        faults_small / 7,
+        faults_big / 7,
     );
+}
+
+/// The process's minor page faults so far (`/proc/self/stat`, field 10); 0 where there is
+/// no such file.
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (in parentheses, which may hold spaces): state is
+    // field 3, minflt field 10.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    rest.split_whitespace().nth(7).and_then(|f| f.parse().ok()).unwrap_or(0)
 }
 
 fn bench(c: &mut Criterion) {
@@ -294,4 +318,33 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion::criterion_group!(benches, bench);
-criterion::criterion_main!(benches);
+
+/// glibc's malloc tunables for the run: freed memory is kept (up to 512 MiB at the top of the
+/// heap) and blocks up to 32 MiB come from the heap, as in a long-running operator tuned so;
+/// the dynamic thresholds, which follow the largest block freed so far, are off.
+const MALLOC_TUNABLES: &str = "glibc.malloc.trim_threshold=536870912:glibc.malloc.mmap_threshold=33554432";
+
+/// Runs the benchmarks under a fixed allocator policy: glibc reads its tunables when the
+/// process starts, so the process runs itself again once with them set (Linux with glibc
+/// only; `KRUISE_BENCH_MALLOC=default`, or tunables already set, runs as it is).
+fn main() {
+    let fixed =
+        std::env::var_os("KRUISE_BENCH_MALLOC").is_none() && std::env::var_os("GLIBC_TUNABLES").is_none();
+    if cfg!(all(target_os = "linux", target_env = "gnu")) && fixed {
+        let again = std::env::current_exe().and_then(|exe| {
+            std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("GLIBC_TUNABLES", MALLOC_TUNABLES)
+                .env("KRUISE_BENCH_MALLOC", "fixed")
+                .status()
+        });
+        match again {
+            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+            Err(e) => eprintln!(
+                "statefulset bench: cannot run again with a fixed malloc policy ({e}); measuring as is"
+            ),
+        }
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

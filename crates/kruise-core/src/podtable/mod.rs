@@ -545,12 +545,10 @@ impl Rows {
         self.chunks.iter().flatten()
     }
 
-    /// The rows whose name is in `[lo, hi)`, by name ascending, each with its place for
-    /// [`at`](Self::at) (its chunk and its offset in it, in 4 bytes: a chunk holds fewer than
-    /// 512 rows, and 2^23 chunks would be two billion pods): two O(log n) searches, then a
-    /// sequential walk that reads no name. With `hi` the prefix `lo` whose last byte is
+    /// The rows whose name is in `[lo, hi)`, by name ascending: two O(log n) searches, then
+    /// a sequential walk that reads no name. With `hi` the prefix `lo` whose last byte is
     /// incremented (`"web-"`, `"web."`), these are the rows whose name starts with `lo`.
-    pub fn between_at<'s>(&'s self, lo: &str, hi: &str) -> impl Iterator<Item = (u32, &'s Row)> + 's {
+    pub fn between<'s>(&'s self, lo: &str, hi: &str) -> impl Iterator<Item = &'s Row> + 's {
         let at = |name: &str| match self.find(name) {
             (c, Ok(i) | Err(i)) => (c, i),
         };
@@ -558,14 +556,8 @@ impl Rows {
         self.chunks.iter().enumerate().skip(c0).take((c1 + 1).saturating_sub(c0)).flat_map(move |(c, ch)| {
             let from = if c == c0 { i0 } else { 0 };
             let to = if c == c1 { i1 } else { ch.len() };
-            let rows = ch.get(from..to.max(from)).unwrap_or_default();
-            rows.iter().enumerate().map(move |(i, r)| (((c as u32) << 9) | (from + i) as u32, r))
+            ch.get(from..to.max(from)).unwrap_or_default()
         })
-    }
-
-    /// The row at a place given by [`between_at`](Self::between_at).
-    pub fn at(&self, place: u32) -> &Row {
-        &self.chunks[(place >> 9) as usize][(place & 511) as usize]
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut Row> {
@@ -762,9 +754,8 @@ mod tests {
         assert!(t.get("web-00000").is_none() && t.get("web-00002").is_some() && t.get("zzz").is_none());
     }
 
-    /// `Rows::between_at` yields exactly the rows whose name is in `[lo, hi)`, in name order,
-    /// across chunk boundaries (each place leading back to its row), for bounds inside,
-    /// before and after the table.
+    /// `Rows::between` yields exactly the rows whose name is in `[lo, hi)`, in name order,
+    /// across chunk boundaries, for bounds inside, before and after the table.
     #[test]
     fn rows_between_is_a_name_range() {
         let cs = fixtures::cloneset("web", 3, "nginx:1");
@@ -788,16 +779,12 @@ mod tests {
             ("b", "a"),
             ("", ""),
         ] {
-            let got: Vec<&str> = t.rows.between_at(lo, hi).map(|(_, r)| &*r.name).collect();
+            let got: Vec<&str> = t.rows.between(lo, hi).map(|r| &*r.name).collect();
             let want: Vec<&str> = all.iter().copied().filter(|n| *n >= lo && *n < hi).collect();
             assert_eq!(got, want, "[{lo}, {hi})");
-            // Each place leads back to its row.
-            for (at, r) in t.rows.between_at(lo, hi) {
-                assert_eq!(t.rows.at(at).name, r.name);
-            }
         }
-        assert_eq!(t.rows.between_at("web-", "web.").count(), 1500);
-        assert_eq!(PodTable::default().rows.between_at("a", "b").count(), 0);
+        assert_eq!(t.rows.between("web-", "web.").count(), 1500);
+        assert_eq!(PodTable::default().rows.between("a", "b").count(), 0);
     }
 
     /// A workload other than CloneSet owns a table: claim facts follow its kind, name, uid

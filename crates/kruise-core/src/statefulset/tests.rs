@@ -369,6 +369,30 @@ fn asts_11_membership_adoption_and_release() {
     assert_eq!(p.status.replicas, 2);
 }
 
+/// ASTS-11: adoption and release actions come by ordinal, from a slice listed in any order
+/// and from a table, whose rows are in name order (`web-10` before `web-2`): the table's
+/// rows are read in name order, and what was kept of them is then taken by ordinal.
+#[test]
+fn asts_11_adoption_and_release_follow_the_ordinals_not_the_names() {
+    let w0 = W::new(sts(12, true));
+    let r = w0.rev(0);
+    let mut w = w0.with_pods([0, 1, 4, 5, 6, 7, 8, 9], &r);
+    for o in [10, 2] {
+        let mut orphan = pod(&w.set, o, &r, "Running", true);
+        orphan.metadata.owner_references = None;
+        w.pods.push(orphan);
+    }
+    for o in [11, 3] {
+        let mut released = pod(&w.set, o, &r, "Running", true);
+        released.metadata.labels.as_mut().unwrap().insert("app".into(), "other".into());
+        w.pods.push(released);
+    }
+    let p = w.plan();
+    let claims: Vec<String> =
+        acts(&p).into_iter().filter(|a| a.starts_with("AdoptPod") || a.starts_with("ReleasePod")).collect();
+    assert_eq!(claims, ["AdoptPod web-2", "ReleasePod web-3", "AdoptPod web-10", "ReleasePod web-11"]);
+}
+
 #[test]
 fn asts_13_start_ordinal_needs_its_gate() {
     let mut s = sts(2, true);

@@ -191,6 +191,8 @@ mod flag {
     pub const POD_NAME_LABEL_OK: u16 = 1 << 10;
     pub const POD_INDEX_LABEL_OK: u16 = 1 << 11;
     pub const CANONICAL: u16 = 1 << 12;
+    pub const ADOPT: u16 = 1 << 13;
+    pub const RELEASE: u16 = 1 << 14;
 }
 
 impl<'a> Member<'a> {
@@ -232,6 +234,25 @@ impl<'a> Member<'a> {
 
     fn on(&self, f: u16) -> bool {
         self.flags & f != 0
+    }
+    /// ASTS-11: the same record, marked as a pod to adopt before it counts as a member.
+    pub(crate) fn to_adopt(mut self) -> Self {
+        self.flags |= flag::ADOPT;
+        self
+    }
+    /// ASTS-11: the same record, marked as a pod to release (never a member; its revision id
+    /// is not read).
+    pub(crate) fn to_release(mut self) -> Self {
+        self.flags |= flag::RELEASE;
+        self
+    }
+    /// Marked by [`to_adopt`](Self::to_adopt).
+    pub(crate) fn adopt(&self) -> bool {
+        self.on(flag::ADOPT)
+    }
+    /// Marked by [`to_release`](Self::to_release).
+    pub(crate) fn release(&self) -> bool {
+        self.on(flag::RELEASE)
     }
     /// *created*: `status.phase` is not empty.
     pub fn created(&self) -> bool {

@@ -794,7 +794,7 @@ fn decimal_digits(mut o: i64) -> usize {
 /// order; names are compared only between pods claiming one ordinal). Facts and claim facts
 /// come from a table's rows (its claim facts when computed for this set and selector) or are
 /// read from the pods of a slice, once each. The order comes from
-/// [`ordinals::sort_by_ordinal`]: a counting distribution over the dense ordinals, O(n)
+/// [`ordinals::sort_by_ordinal`]: a counting sort over the dense ordinals, O(n)
 /// (O(n log n) only for ordinals far apart).
 ///
 /// From a table only the rows named `<set name>-...` are visited (one contiguous run of its
